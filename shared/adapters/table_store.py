@@ -1,0 +1,208 @@
+"""ReleaseStore on Azure Table Storage (or Azurite): one partition per release.
+
+Row keys inside a release's partition:
+  s            the release row (plan, counters, the window of recent message ids)
+  s.<name>     one row per workload            -> `s` .. `t` is read with ONE range query
+  h.<name>.<seq> / h.~.<seq>   history entries (workload / release-level), seq zero-padded
+  m.<sha256>   a de-duplication marker per message id
+Every message is committed with ONE submit_transaction guarded by the rows' ETags.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
+from azure.data.tables import TableClient, TableTransactionError, UpdateMode
+
+from ..domain.errors import ConflictError, ReleaseExists, UnknownRelease
+from ..domain.machine import Decision
+from ..domain.model import HistoryEntry, Release, Workload
+from ..domain.plan import Plan
+from ..ports import Snapshot
+
+RELEASE_ROW = "s"
+CHUNK = 30_000  # characters per string property (the service's limit is 32K UTF-16 code units)
+_CONFLICT_CODES = {"UpdateConditionNotSatisfied", "EntityAlreadyExists", "ConditionNotMet"}
+
+
+def workload_row(name: str) -> str:
+    return f"s.{name}"
+
+
+def history_row(workload: str | None, seq: int) -> str:
+    return f"h.{workload or '~'}.{seq:010d}"
+
+
+def marker_row(event_id: str) -> str:
+    return "m." + hashlib.sha256(event_id.encode()).hexdigest()
+
+
+def _quote(value: str) -> str:
+    return value.replace("'", "''")
+
+
+@lru_cache(maxsize=256)
+def _plan(text: str) -> Plan:
+    """Plans are parsed once per process, not once per message."""
+    return Plan.model_validate_json(text)
+
+
+def _chunks(name: str, text: str) -> dict[str, str]:
+    parts = [text[i:i + CHUNK] for i in range(0, len(text), CHUNK)] or [""]
+    return {name if i == 0 else f"{name}_{i}": part for i, part in enumerate(parts)}
+
+
+def _unchunk(entity: dict, name: str) -> str:
+    text, i = entity.get(name, ""), 1
+    while f"{name}_{i}" in entity:
+        text += entity[f"{name}_{i}"]
+        i += 1
+    return text
+
+
+def _utc(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    return datetime(value.year, value.month, value.day, value.hour, value.minute, value.second,
+                    value.microsecond, tzinfo=timezone.utc)
+
+
+def _workload_entity(release: str, w: Workload) -> dict[str, Any]:
+    entity: dict[str, Any] = {
+        "PartitionKey": release, "RowKey": workload_row(w.name), "state": w.state, "paused": w.paused,
+        **_chunks("assets", json.dumps(w.assets, separators=(",", ":"))), "tests_passed": w.tests_passed,
+        "approved": w.approved, "flight": w.flight, "traffic_percent": w.traffic_percent,
+        "healthy_flight": w.healthy_flight, "unhealthy": w.unhealthy, "attempt": w.attempt,
+    }
+    # Table Storage cannot store a null; an absent property reads back as None.
+    if w.flight_started_at is not None:
+        entity["flight_started_at"] = w.flight_started_at
+    return entity
+
+
+def _workload(entity: dict) -> Workload:
+    return Workload(
+        name=entity["RowKey"][2:], state=entity["state"], paused=entity["paused"],
+        assets=json.loads(_unchunk(entity, "assets")), tests_passed=entity["tests_passed"],
+        approved=entity["approved"], flight=entity["flight"], traffic_percent=entity["traffic_percent"],
+        flight_started_at=_utc(entity.get("flight_started_at")), healthy_flight=entity["healthy_flight"],
+        unhealthy=entity.get("unhealthy", False), attempt=entity["attempt"])
+
+
+def _release_counters(r: Release) -> dict[str, Any]:
+    return {"access_revoked": r.access_revoked, "seq": r.seq, "seen": "".join(r.seen), "processed": r.processed}
+
+
+_STORED = {"from": "from_state", "to": "to_state"}  # property names must be identifiers, not keywords
+
+
+def _history_entity(release: str, seq: int, e: HistoryEntry) -> dict[str, Any]:
+    entity = {"PartitionKey": release, "RowKey": history_row(e.workload, seq), "seq": seq}
+    for key, value in e.to_json().items():
+        if value is not None:
+            entity[_STORED.get(key, key)] = e.at if key == "at" else value
+    return entity
+
+
+def _history(entity: dict) -> HistoryEntry:
+    return HistoryEntry(
+        at=_utc(entity["at"]), event_id=entity["event_id"], type=entity["type"], outcome=entity["outcome"],
+        reason=entity.get("reason", ""), workload=entity.get("workload"), from_state=entity.get("from_state"),
+        to_state=entity.get("to_state"), traffic_percent=entity.get("traffic_percent"), actor=entity.get("actor"),
+        flight=entity.get("flight"), source=entity.get("source"))
+
+
+class TableReleaseStore:
+    def __init__(self, table: TableClient):
+        self.table = table
+
+    # reads ----------------------------------------------------------------------------------
+    def get_release(self, name: str) -> Snapshot:
+        rows = list(self.table.query_entities(
+            f"PartitionKey eq '{_quote(name)}' and RowKey ge 's' and RowKey lt 't'", results_per_page=1000))
+        head = next((r for r in rows if r["RowKey"] == RELEASE_ROW), None)
+        if head is None:
+            raise UnknownRelease(name)
+        plan = _plan(_unchunk(head, "plan"))
+        workloads = {w.name: w for w in (_workload(r) for r in rows if r["RowKey"] != RELEASE_ROW)}
+        seen = head.get("seen", "")
+        release = Release(
+            plan=plan, workloads={w.name: workloads[w.name] for w in plan.workloads},
+            access_revoked=head.get("access_revoked", False), seq=head["seq"],
+            seen=tuple(seen[i:i + 16] for i in range(0, len(seen), 16)), processed=head["processed"])
+        etags = {r["RowKey"]: r.metadata["etag"] for r in rows}
+        return Snapshot(release=release, version=etags)
+
+    def seen_before(self, name: str, event_id: str) -> bool:
+        try:
+            self.table.get_entity(name, marker_row(event_id), select=["RowKey"])
+        except ResourceNotFoundError:
+            return False
+        return True
+
+    def list_history(self, name: str, workload: str | None = None) -> list[HistoryEntry]:
+        low, high = (f"h.{workload}.", f"h.{workload}/") if workload else ("h.", "h/")
+        rows = self.table.query_entities(
+            f"PartitionKey eq '{_quote(name)}' and RowKey ge '{low}' and RowKey lt '{high}'")
+        return [_history(r) for r in sorted(rows, key=lambda r: r["seq"])]
+
+    def list_releases(self) -> list[str]:
+        rows = self.table.query_entities(f"RowKey eq '{RELEASE_ROW}'", select=["PartitionKey"])
+        return sorted(r["PartitionKey"] for r in rows)
+
+    # writes ---------------------------------------------------------------------------------
+    def create_release(self, release: Release) -> None:
+        name = release.name
+        head = {"PartitionKey": name, "RowKey": RELEASE_ROW, **_chunks("plan", release.plan.model_dump_json()),
+                "plan_hash": release.plan.fingerprint(), "model": release.model,
+                "created_at": datetime.now(timezone.utc), **_release_counters(release)}
+        operations = [("create", head)] + [("create", _workload_entity(name, w)) for w in release.workloads.values()]
+        try:
+            self.table.submit_transaction(operations)
+        except TableTransactionError as exc:
+            if exc.error_code == "EntityAlreadyExists" or exc.status_code == 409:
+                raise ReleaseExists(name) from None
+            raise
+
+    def update_plan(self, snapshot: Snapshot, plan: Plan) -> None:
+        name = snapshot.release.name
+        entity = {"PartitionKey": name, "RowKey": RELEASE_ROW, **_chunks("plan", plan.model_dump_json()),
+                  "plan_hash": plan.fingerprint()}
+        try:
+            self.table.update_entity(entity, mode=UpdateMode.MERGE, etag=snapshot.version[RELEASE_ROW],
+                                     match_condition=MatchConditions.IfNotModified)
+        except (HttpResponseError, ResourceExistsError) as exc:
+            if getattr(exc, "status_code", None) in (409, 412):
+                raise ConflictError(str(exc)) from None
+            raise
+
+    def commit(self, snapshot: Snapshot, decision: Decision, event_id: str | None) -> None:
+        """State, history and (for a new id) the marker in one transaction; ConflictError if anything moved."""
+        name, before, after = snapshot.release.name, snapshot.release, decision.release
+        etags = snapshot.version
+
+        def guarded(entity: dict, mode: UpdateMode) -> tuple:
+            return ("update", entity, {"mode": mode, "etag": etags[entity["RowKey"]],
+                                       "match_condition": MatchConditions.IfNotModified})
+
+        # The release row is merged (its plan stays); workload rows are replaced whole, so a field that
+        # became None (flight_started_at) is really removed.
+        operations: list[tuple] = [guarded({"PartitionKey": name, "RowKey": RELEASE_ROW, **_release_counters(after)},
+                                           UpdateMode.MERGE)]
+        operations += [guarded(_workload_entity(name, w), UpdateMode.REPLACE) for w in after.workloads.values()
+                       if w != before.workloads[w.name]]
+        operations += [("create", _history_entity(name, before.seq + i, e)) for i, e in enumerate(decision.entries)]
+        if event_id is not None:
+            operations.append(("create", {"PartitionKey": name, "RowKey": marker_row(event_id),
+                                          "event_id": event_id[:256]}))
+        try:
+            self.table.submit_transaction(operations)
+        except TableTransactionError as exc:
+            if exc.status_code in (409, 412) or exc.error_code in _CONFLICT_CODES:
+                raise ConflictError(f"release {name}: {exc.error_code or exc.status_code}") from None
+            raise

@@ -1,0 +1,431 @@
+"""decide(release, message, now) -> Decision: the whole promotion state machine, pure.
+
+Facts (replications, test results, verdicts, approvals) are recorded on the workload first; then
+`_advance` moves the workload as far as the recorded facts and the guards allow. Routing changes and
+timers are returned as effects for the service layer to carry out before it commits.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Callable, Union
+
+from . import messages as m
+from .model import SEEN_WINDOW, TERMINAL, HistoryEntry, Outcome, Release, Workload
+from .plan import RevokeAccess as RevokeAccessConfig
+from .shares import realisable_share
+
+
+# -- effects: what the service must do before it commits --------------------------------------
+@dataclass(frozen=True)
+class SetTraffic:
+    workload: str
+    percent: int  # the share the state records; the router must achieve exactly this
+    routing: object
+
+
+@dataclass(frozen=True)
+class ScheduleTimer:
+    workload: str
+    flight: int
+    attempt: int
+    due: datetime
+
+
+@dataclass(frozen=True)
+class RevokeAccess:
+    config: RevokeAccessConfig
+
+
+Effect = Union[SetTraffic, ScheduleTimer, RevokeAccess]
+
+
+@dataclass(frozen=True)
+class Decision:
+    release: Release
+    entries: list[HistoryEntry]
+    effects: list[Effect] = field(default_factory=list)
+
+    @property
+    def outcome(self) -> Outcome:
+        """The message's outcome; a release-wide override is `applied` if it applied to any workload."""
+        outcomes = {e.outcome for e in self.entries}
+        for outcome in ("applied", "duplicate", "rejected", "ignored"):
+            if outcome in outcomes:
+                return outcome  # type: ignore[return-value]
+        return "ignored"
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(dict.fromkeys(e.reason for e in self.entries))
+
+
+def digest(event_id: str) -> str:
+    return hashlib.sha256(event_id.encode()).hexdigest()[:16]
+
+
+# -- guards: small named predicates -----------------------------------------------------------
+def all_assets_replicated(w: Workload) -> bool:
+    return w.all_replicated
+
+
+def approval_holds(release: Release, w: Workload) -> bool:
+    return release.plan.approval == "auto" or w.approved
+
+
+def bake_due(release: Release, w: Workload) -> datetime:
+    bake = release.plan.flights[w.flight - 1].bake  # type: ignore[index]
+    return w.flight_started_at + timedelta(seconds=bake)  # type: ignore[operator]
+
+
+def bake_elapsed(release: Release, w: Workload, now: datetime) -> bool:
+    return now >= bake_due(release, w)
+
+
+def healthy_for_current_flight(w: Workload) -> bool:
+    return w.state == "flighting" and w.healthy_flight == w.flight
+
+
+def can_act(w: Workload) -> bool:
+    return not w.paused and w.state not in TERMINAL
+
+
+# -- the machine ------------------------------------------------------------------------------
+class _Step:
+    """One message being decided: accumulates the new workloads, history entries and effects."""
+
+    def __init__(self, release: Release, message, now: datetime):
+        self.release, self.message, self.now = release, message, now
+        self.workloads = dict(release.workloads)
+        self.entries: list[HistoryEntry] = []
+        self.effects: list[Effect] = []
+        self.access_revoked = release.access_revoked
+
+    def routing(self, name: str):
+        return self.release.plan.workload(name).routing  # type: ignore[union-attr]
+
+    def record(self, name: str | None, outcome: Outcome, reason: str, before: Workload | None = None) -> None:
+        after = self.workloads.get(name) if name else None
+        data = self.message.data
+        self.entries.append(HistoryEntry(
+            at=self.now, event_id=self.message.id, type=self.message.type, outcome=outcome, reason=reason,
+            workload=name, from_state=before.state if before else (after.state if after else None),
+            to_state=after.state if after else None, traffic_percent=after.traffic_percent if after else None,
+            actor=getattr(data, "actor", None), flight=getattr(data, "flight", None) or (after.flight if after else None) or None,
+            source=self.message.source))
+
+    def promoted_with_release(self, name: str, before: Workload) -> None:
+        """Fold the release-wide promotion into the workload's entry for this message, or add one."""
+        after = self.workloads[name]
+        reason = "promoted with the release: every workload ready and approved"
+        for i, entry in enumerate(self.entries):
+            if entry.workload == name:
+                self.entries[i] = replace(entry, outcome="applied", reason=f"{entry.reason}; {reason}",
+                                          to_state=after.state, traffic_percent=after.traffic_percent)
+                return
+        self.record(name, "applied", reason, before)
+
+    # routing moves --------------------------------------------------------------------------
+    def set_traffic(self, w: Workload, percent: int) -> Workload:
+        share = realisable_share(self.routing(w.name), percent)
+        assert share is not None, "plans whose shares cannot be realised are refused at apply"
+        if share != w.traffic_percent or percent in (0, 100):
+            self.effects.append(SetTraffic(w.name, share, self.routing(w.name)))
+        return w.evolve(traffic_percent=share)
+
+    def start_flight(self, w: Workload, flight: int) -> Workload:
+        spec = self.release.plan.flights[flight - 1]  # type: ignore[index]
+        w = self.set_traffic(w.evolve(state="flighting", flight=flight, flight_started_at=self.now,
+                                      healthy_flight=0, unhealthy=False), spec.percent)
+        if spec.bake > 0:
+            self.effects.append(ScheduleTimer(w.name, flight, w.attempt, self.now + timedelta(seconds=spec.bake)))
+        return w
+
+    def promote(self, w: Workload) -> Workload:
+        return self.set_traffic(w.evolve(state="promoted", flight=w.flight), 100) if w.traffic_percent != 100 \
+            else w.evolve(state="promoted")
+
+    def grow(self, w: Workload) -> Workload:
+        if w.flight >= len(self.release.plan.flights or []):
+            return w.evolve(state="promoted")
+        return self.start_flight(w, w.flight + 1)
+
+    def to_source(self, w: Workload, state: str) -> Workload:
+        w = w.evolve(state=state, paused=False, flight_started_at=None, healthy_flight=0, unhealthy=False)
+        if w.traffic_percent == 0:
+            return w
+        return self.set_traffic(w, 0)
+
+    # advancing on recorded facts -------------------------------------------------------------
+    def advance(self, w: Workload) -> Workload:
+        """Move `w` as far as its recorded facts and the guards allow (never while paused)."""
+        if not can_act(w):
+            return w
+        plan = self.release.plan
+        if w.state == "replicating" and all_assets_replicated(w):
+            w = w.evolve(state="testing")
+        if w.state == "testing" and w.tests_passed:
+            w = w.evolve(state="ready")
+        if w.state == "ready" and plan.model != "staged" and approval_holds(self.release, w):
+            w = self.promote(w) if plan.model == "single-step" else self.start_flight(w, 1)
+        elif w.state == "flighting" and healthy_for_current_flight(w) and bake_elapsed(self.release, w, self.now):
+            w = self.grow(w)
+        return w
+
+    def advance_release(self) -> None:
+        """Staged: promote every workload at once when all are ready and approved. Then revoke access."""
+        workloads = list(self.workloads.values())
+        if self.release.plan.model == "staged" and all(
+                w.state == "ready" and can_act(w) and approval_holds(self.release, w) for w in workloads):
+            for w in workloads:
+                self.workloads[w.name] = self.promote(w)
+                self.promoted_with_release(w.name, w)
+        revoke = self.release.plan.revoke_access
+        if revoke and not self.access_revoked and all(w.state == "promoted" for w in self.workloads.values()):
+            self.effects.append(RevokeAccess(revoke))
+            self.access_revoked = True
+            if self.entries:
+                last = self.entries[-1]
+                self.entries[-1] = replace(last, reason=f"{last.reason}; release promoted, migration team access revoked")
+
+    def finish(self) -> Decision:
+        release = self.release
+        seen = (release.seen + (digest(self.message.id),))[-SEEN_WINDOW:]
+        new = release.evolve(workloads=self.workloads, access_revoked=self.access_revoked,
+                             seq=release.seq + len(self.entries), seen=seen, processed=release.processed + 1)
+        return Decision(release=new, entries=self.entries, effects=self.effects)
+
+
+Rule = Callable[[_Step, Workload], tuple[Outcome, str, Workload]]
+
+
+def _on_asset(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
+    asset = step.message.data.asset
+    if asset not in w.assets:
+        return "rejected", f"asset {asset!r} is not part of workload {w.name}", w
+    if w.state == "promoted":
+        return "ignored", (f"asset {asset} replicated after promotion: the link to the source was severed at "
+                           "promotion; WARNING: changes made on the source since then are lost"), w
+    if w.state == "aborted":
+        return "ignored", "workload is aborted", w
+    if w.assets[asset]:
+        return "ignored", f"asset {asset} was already replicated", w
+    w = w.evolve(assets={**w.assets, asset: True})
+    done = sum(w.assets.values())
+    return "applied", f"asset {asset} replicated ({done}/{len(w.assets)})", w
+
+
+def _on_tests(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
+    passed = step.message.type == "tests-passed"
+    data = step.message.data
+    what = " ".join(x for x in (f"suite {data.suite}" if data.suite else "", f"run {data.run}" if data.run else "") if x)
+    what = f" ({what})" if what else ""
+    if w.state in ("promoted", "aborted", "flighting"):
+        return "ignored", f"tests result{what} arrived while {w.state}; it changes nothing now", w
+    if w.state == "rolled-back":
+        return "rejected", "workload is rolled back: send override retry before new test results", w
+    if not all_assets_replicated(w):
+        pending = [a for a, done in w.assets.items() if not done]
+        return "rejected", (f"tests result{what} while replicating: {len(pending)} asset(s) not replicated yet "
+                            f"({', '.join(pending[:5])})"), w
+    if passed:
+        if w.tests_passed:
+            return "ignored", f"tests already passed{what}", w
+        return "applied", f"tests passed{what}", w.evolve(tests_passed=True)
+    if w.state == "ready" or w.tests_passed:
+        return "applied", f"tests failed{what}: back to testing", w.evolve(tests_passed=False, state="testing" if
+                                                                          w.state == "ready" else w.state)
+    return "applied", f"tests failed{what}: waiting for a passing run", w
+
+
+def _on_verdict(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
+    flight, healthy = step.message.data.flight, step.message.type == "flight-healthy"
+    if w.state != "flighting":
+        return "ignored", f"verdict for flight {flight} but the workload is {w.state}", w
+    if flight != w.flight:
+        return "ignored", f"verdict for flight {flight}; the current flight is {w.flight}", w
+    if step.message.time is not None and step.message.time < w.flight_started_at:
+        return "ignored", f"verdict issued at {step.message.time.isoformat()}, before flight {flight} began", w
+    if healthy:
+        if w.healthy_flight == flight:
+            return "ignored", f"flight {flight} was already reported healthy", w
+        w = w.evolve(healthy_flight=flight)
+        if not bake_elapsed(step.release, w, step.now):
+            left = (bake_due(step.release, w) - step.now).total_seconds()
+            return "applied", f"flight {flight} healthy; bake time left {left:.0f}s", w
+        return "applied", f"flight {flight} healthy and baked", w
+    return _on_trouble(step, w, f"flight {flight} unhealthy")
+
+
+def _on_alert(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
+    data = step.message.data
+    what = "alert" + (f" ({data.severity})" if data.severity else "") + (f": {data.description}" if data.description else "")
+    if w.state != "flighting":
+        hint = "; roll back with override rollback if needed" if w.state == "promoted" else ""
+        return "ignored", f"{what} while {w.state}; on_alert applies during flights{hint}", w
+    return _on_trouble(step, w, what)
+
+
+def _on_trouble(step: _Step, w: Workload, what: str) -> tuple[Outcome, str, Workload]:
+    if w.paused:
+        return "applied", f"{what}; recorded while paused, routing unchanged until resume", w.evolve(unhealthy=True)
+    if step.release.plan.on_alert == "pause":
+        return "applied", f"{what}: paused at {w.traffic_percent}% (on_alert: pause)", w.evolve(paused=True)
+    return "applied", f"{what}: rolled back to 0% (on_alert: rollback)", step.to_source(w, "rolled-back")
+
+
+def _on_timer(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
+    data = step.message.data
+    if w.state != "flighting" or data.flight != w.flight or data.attempt != w.attempt:
+        return "ignored", f"bake timer for flight {data.flight} (attempt {data.attempt}) is stale", w
+    due = bake_due(step.release, w)
+    if step.now < due:
+        step.effects.append(ScheduleTimer(w.name, w.flight, w.attempt, due))
+        return "ignored", f"bake timer arrived early; rescheduled for {due.isoformat()}", w
+    if w.paused:
+        return "ignored", f"bake time of flight {w.flight} over; paused", w
+    if not healthy_for_current_flight(w):
+        return "ignored", f"bake time of flight {w.flight} over; waiting for a healthy verdict", w
+    return "applied", f"bake time of flight {w.flight} over and healthy", w
+
+
+# overrides: action -> (who may, rule)
+def _pause(step: _Step, w: Workload):
+    if w.state in TERMINAL:
+        return "ignored", f"workload is {w.state}", w
+    if w.paused:
+        return "ignored", "already paused", w
+    return "applied", f"paused at {w.traffic_percent}%", w.evolve(paused=True)
+
+
+def _resume(step: _Step, w: Workload):
+    if not w.paused:
+        return "ignored", "not paused", w
+    w = w.evolve(paused=False)
+    if w.state == "flighting" and w.unhealthy and step.release.plan.on_alert == "rollback":
+        return "applied", "resumed; the alert recorded while paused rolls back to 0%", step.to_source(w, "rolled-back")
+    return "applied", "resumed", w
+
+
+def _approve(step: _Step, w: Workload):
+    if step.release.plan.approval == "auto":
+        return "ignored", "approval is automatic for this release", w
+    if w.state in TERMINAL or w.state == "flighting":
+        return "ignored", f"workload is {w.state}", w
+    if w.approved:
+        return "ignored", "already approved", w
+    return "applied", "approved", w.evolve(approved=True)
+
+
+def _advance_now(step: _Step, w: Workload):
+    if w.state != "flighting":
+        return "rejected", f"advance applies to a flighting workload; this one is {w.state}", w
+    if w.paused:
+        return "rejected", "workload is paused: resume first", w
+    before = w.traffic_percent
+    w = step.grow(w)
+    return "applied", f"advanced by hand from flight {w.flight - (0 if w.state == 'promoted' else 1)} " \
+                      f"({before}%) to {w.state if w.state == 'promoted' else f'flight {w.flight}'}", w
+
+
+def _rollback(step: _Step, w: Workload):
+    if w.state not in ("flighting", "promoted"):
+        return "ignored", f"nothing to roll back: no users on the migrated system ({w.state})", w
+    warning = ""
+    if w.state == "promoted" and step.release.plan.model == "single-step":
+        warning = "; WARNING: the link to the source was severed, changes made since promotion are not on the source"
+    return "applied", f"rolled back to 0% by hand{warning}", step.to_source(w, "rolled-back")
+
+
+def _abort(step: _Step, w: Workload):
+    if w.state == "aborted":
+        return "ignored", "already aborted", w
+    if w.state == "promoted":
+        return "rejected", "workload is promoted: use override rollback to move users back", w
+    return "applied", "aborted; traffic on the source system", step.to_source(w, "aborted")
+
+
+def _retry(step: _Step, w: Workload):
+    if w.state != "rolled-back":
+        return "rejected", f"retry applies to a rolled-back workload; this one is {w.state}", w
+    w = w.evolve(state="testing", tests_passed=False, flight=0, healthy_flight=0, unhealthy=False,
+                 flight_started_at=None, attempt=w.attempt + 1)
+    return "applied", f"retry #{w.attempt}: back to testing", w
+
+
+OVERRIDES: dict[str, Rule] = {"pause": _pause, "resume": _resume, "approve": _approve, "advance": _advance_now,
+                              "rollback": _rollback, "abort": _abort, "retry": _retry}
+RULES: dict[str, Rule] = {
+    "asset-replicated": _on_asset, "tests-passed": _on_tests, "tests-failed": _on_tests,
+    "flight-healthy": _on_verdict, "flight-unhealthy": _on_verdict, "alert": _on_alert, m.TIMER_TYPE: _on_timer,
+}
+
+
+def authorized(release: Release, action: str, actor: str) -> bool:
+    plan = release.plan
+    if action in m.APPROVER_ACTIONS:
+        return actor in plan.approvers
+    return actor in plan.operators or actor in plan.approvers
+
+
+def decide(release: Release, message, now: datetime, *, duplicate: bool = False) -> Decision:
+    """The new release state, one history entry per affected workload, and the effects to carry out."""
+    step = _Step(release, message, now)
+    target = message.data.workload
+    if duplicate:
+        step.record(target if target in release.workloads else None, "duplicate", f"id {message.id!r} was seen before")
+        return step.finish()
+    if target is not None and target not in release.workloads:
+        step.record(target, "rejected", f"workload {target!r} is not part of release {release.name}")
+        return step.finish()
+    if message.type == "override":
+        action, actor = message.data.action, message.data.actor
+        if not authorized(release, action, actor):
+            who = "approvers" if action in m.APPROVER_ACTIONS else "operators or approvers"
+            step.record(target, "rejected", f"{actor} may not {action}: not among the release's {who}")
+            return step.finish()
+        rule = OVERRIDES[action]
+    else:
+        rule = RULES[message.type]
+    for name in [target] if target else list(release.workloads):
+        before = step.workloads[name]
+        outcome, reason, after = rule(step, before)
+        if outcome == "applied":
+            after = step.advance(after)
+        step.workloads[name] = after
+        step.record(name, outcome, reason + _moved(before, after), before)
+    step.advance_release()
+    return step.finish()
+
+
+def _moved(before: Workload, after: Workload) -> str:
+    if after.state == before.state and after.traffic_percent == before.traffic_percent:
+        return ""
+    where = f"flight {after.flight}, {after.traffic_percent}%" if after.state == "flighting" else f"{after.traffic_percent}%"
+    return f" -> {after.state} ({where})"
+
+
+def reject_unparsed(release: Release, unparsed: m.Unparsed, now: datetime) -> Decision:
+    """A message of a known release that failed validation: recorded as rejected with the reason."""
+    stand_in = _Invalid(id=unparsed.id or f"invalid:{digest(unparsed.reason)}", type=unparsed.type or "invalid",
+                        data=_InvalidData(workload=unparsed.workload))
+    step = _Step(release, stand_in, now)
+    workload = unparsed.workload if unparsed.workload in release.workloads else None
+    step.record(workload, "rejected", f"invalid message: {unparsed.reason}")
+    return step.finish()
+
+
+@dataclass(frozen=True)
+class _InvalidData:
+    workload: str | None
+
+
+@dataclass(frozen=True)
+class _Invalid:
+    """What decide() needs of a message that failed validation."""
+    id: str
+    type: str
+    data: _InvalidData
+    source: str | None = None
+    time: datetime | None = None

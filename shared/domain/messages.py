@@ -1,0 +1,218 @@
+"""CloudEvents 1.0 envelopes (structured JSON mode) with a discriminated union on `type`."""
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timezone
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+
+from .errors import MessageError
+
+MAX_BODY_BYTES = 256 * 1024  # Service Bus Standard's message size limit
+CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
+OVERRIDE_ACTIONS = ("pause", "resume", "approve", "advance", "rollback", "abort", "retry")
+APPROVER_ACTIONS = ("approve", "advance")
+TIMER_TYPE = "bake-elapsed"  # scheduled by promote itself; an extension of the contract's types
+EVENT_TYPES = ("asset-replicated", "tests-passed", "tests-failed", "flight-healthy", "flight-unhealthy",
+               "alert", "override", TIMER_TYPE)
+
+_NAME = r"^[a-z0-9][a-z0-9-]{0,62}$"
+_PRINTABLE = re.compile(r"^[^\x00-\x1f\x7f]*$")
+
+
+def _printable(value: str) -> str:
+    if not _PRINTABLE.match(value):
+        raise ValueError("control characters are not allowed")
+    return value
+
+
+Text = Annotated[str, Field(max_length=256)]
+LongText = Annotated[str, Field(max_length=4096)]
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    release: str = Field(pattern=_NAME)
+    workload: str = Field(pattern=_NAME)
+
+
+class AssetData(_Data):
+    asset: str = Field(min_length=1, max_length=256)
+    _p = field_validator("asset")(_printable)
+
+
+class TestsData(_Data):
+    suite: Text | None = None
+    run: Text | None = None
+
+
+class FlightData(_Data):
+    flight: int = Field(ge=1, le=100)
+
+
+class AlertData(_Data):
+    severity: Text | None = None
+    description: LongText | None = None
+
+
+class OverrideData(_Data):
+    workload: str | None = Field(default=None, pattern=_NAME)  # absent: every workload of the release
+    action: Literal[OVERRIDE_ACTIONS]  # type: ignore[valid-type]
+    actor: str = Field(min_length=1, max_length=256)
+    reason: str = Field(min_length=1, max_length=1024)
+    _p = field_validator("actor", "reason")(_printable)
+
+
+class TimerData(_Data):
+    flight: int = Field(ge=1, le=100)
+    attempt: int = Field(ge=0)
+
+
+class _Envelope(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+    specversion: Literal["1.0"]
+    id: str = Field(min_length=1, max_length=256)
+    source: str = Field(min_length=1, max_length=256)
+    time: datetime | None = None
+    subject: str | None = Field(default=None, max_length=256)
+    datacontenttype: str | None = Field(default=None, max_length=128)
+
+    _p = field_validator("id", "source")(_printable)
+
+    @field_validator("time")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("time must carry a timezone (RFC 3339, e.g. 2026-11-26T22:00:00Z)")
+        return value
+
+    @property
+    def release(self) -> str:
+        return self.data.release  # type: ignore[attr-defined]
+
+    @property
+    def workload(self) -> str | None:
+        return self.data.workload  # type: ignore[attr-defined]
+
+
+class AssetReplicated(_Envelope):
+    type: Literal["asset-replicated"]
+    data: AssetData
+
+
+class TestsPassed(_Envelope):
+    type: Literal["tests-passed"]
+    data: TestsData
+
+
+class TestsFailed(_Envelope):
+    type: Literal["tests-failed"]
+    data: TestsData
+
+
+class FlightHealthy(_Envelope):
+    type: Literal["flight-healthy"]
+    data: FlightData
+
+
+class FlightUnhealthy(_Envelope):
+    type: Literal["flight-unhealthy"]
+    data: FlightData
+
+
+class Alert(_Envelope):
+    type: Literal["alert"]
+    data: AlertData
+
+
+class Override(_Envelope):
+    type: Literal["override"]
+    data: OverrideData
+
+
+class BakeElapsed(_Envelope):
+    type: Literal["bake-elapsed"]
+    data: TimerData
+
+
+Message = Annotated[
+    Union[AssetReplicated, TestsPassed, TestsFailed, FlightHealthy, FlightUnhealthy, Alert, Override, BakeElapsed],
+    Field(discriminator="type"),
+]
+_ADAPTER: TypeAdapter = TypeAdapter(Message)
+
+
+class Unparsed(BaseModel):
+    """What could be read from a message that failed validation: enough to record it under its release."""
+
+    id: str | None = None
+    type: str | None = None
+    release: str | None = None
+    workload: str | None = None
+    reason: str
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors()[:5]:
+        loc = ".".join(str(p) for p in error["loc"] if p not in EVENT_TYPES)
+        msg = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "union_tag_invalid":
+            msg = f"unknown type {error['input'].get('type')!r}; expected one of: {', '.join(EVENT_TYPES[:-1])}"
+        elif error["type"] == "union_tag_not_found":
+            msg = "type is required"
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    return "; ".join(parts)
+
+
+def parse_message(body: bytes | str) -> Message:
+    """Bytes or text -> a validated message. Raises MessageError(with .unparsed) describing the first problems."""
+    raw_bytes = body.encode() if isinstance(body, str) else bytes(body)
+    if len(raw_bytes) > MAX_BODY_BYTES:
+        raise _error(f"message is {len(raw_bytes)} bytes; the limit is {MAX_BODY_BYTES}", None)
+    try:
+        doc = json.loads(raw_bytes)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _error(f"not JSON: {exc}", None) from None
+    if not isinstance(doc, dict):
+        raise _error("a CloudEvents message is a JSON object", None)
+    if doc.get("specversion") != "1.0":
+        raise _error(f"specversion must be '1.0' (CloudEvents 1.0), got {doc.get('specversion')!r}", doc)
+    try:
+        return _ADAPTER.validate_python(doc)
+    except ValidationError as exc:
+        raise _error(_describe(exc), doc) from None
+
+
+def _error(reason: str, doc: dict | None) -> MessageError:
+    error = MessageError(reason)
+    error.unparsed = _salvage(doc, reason)  # type: ignore[attr-defined]
+    return error
+
+
+def _salvage(doc: dict | None, reason: str) -> Unparsed:
+    doc = doc or {}
+    data = doc.get("data") if isinstance(doc.get("data"), dict) else {}
+
+    def name(value: Any) -> str | None:
+        return value if isinstance(value, str) and re.match(_NAME, value) else None
+
+    def text(value: Any) -> str | None:
+        return value[:256] if isinstance(value, str) and _PRINTABLE.match(value[:256]) else None
+
+    return Unparsed(id=text(doc.get("id")), type=text(doc.get("type")), release=name(data.get("release")),
+                    workload=name(data.get("workload")), reason=reason)
+
+
+def new_event(type_: str, data: dict[str, Any], *, id: str, source: str, time: datetime | None = None) -> dict:
+    """A CloudEvents document (dict) ready to serialise."""
+    return {"specversion": "1.0", "id": id, "source": source, "type": type_,
+            "time": (time or datetime.now(timezone.utc)).isoformat().replace("+00:00", "Z"),
+            "datacontenttype": "application/json", "data": {k: v for k, v in data.items() if v is not None}}
+
+
+def timer_id(release: str, workload: str, attempt: int, flight: int) -> str:
+    """Deterministic, so a timer scheduled twice is one message id (deduplicated)."""
+    return f"bake:{release}:{workload}:{attempt}:{flight}"

@@ -1,0 +1,103 @@
+"""The persisted state of a release and its workloads. Plain, immutable data; decide() makes new copies."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Literal
+
+from .plan import Plan
+
+WorkloadState = Literal["replicating", "testing", "ready", "flighting", "promoted", "rolled-back", "aborted"]
+ReleaseState = Literal["in-progress", "awaiting-approval", "promoted", "rolled-back", "aborted"]
+Outcome = Literal["applied", "duplicate", "ignored", "rejected"]
+TERMINAL: tuple[str, ...] = ("promoted", "aborted")
+SEEN_WINDOW = 512  # ids kept in the release row for duplicate checks without an extra read
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    state: WorkloadState = "replicating"
+    paused: bool = False
+    assets: dict[str, bool] = field(default_factory=dict)  # asset -> replicated
+    tests_passed: bool = False
+    approved: bool = False
+    flight: int = 0  # 1-based while flighting; 0 before the first flight
+    traffic_percent: int = 0  # the share the router achieved
+    flight_started_at: datetime | None = None
+    healthy_flight: int = 0  # the flight a healthy verdict arrived for, after that flight began
+    unhealthy: bool = False  # an alert or unhealthy verdict recorded while paused, acted on at resume
+    attempt: int = 0  # retries after a rollback; part of timer ids
+
+    @property
+    def all_replicated(self) -> bool:
+        return all(self.assets.values())
+
+    def evolve(self, **changes) -> "Workload":
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Release:
+    plan: Plan
+    workloads: dict[str, Workload]
+    access_revoked: bool = False
+    seq: int = 0  # history entries written so far (next RowKey)
+    seen: tuple[str, ...] = ()  # digests of the last SEEN_WINDOW message ids
+    processed: int = 0  # messages recorded so far (tells whether `seen` still covers them all)
+
+    @property
+    def name(self) -> str:
+        return self.plan.release
+
+    @property
+    def model(self) -> str:
+        return self.plan.model
+
+    @property
+    def started(self) -> bool:
+        return self.processed > 0
+
+    @property
+    def state(self) -> ReleaseState:
+        states = [w.state for w in self.workloads.values()]
+        if all(s == "promoted" for s in states):
+            return "promoted"
+        if all(s in TERMINAL + ("rolled-back",) for s in states):
+            if "rolled-back" in states:
+                return "rolled-back"
+            return "aborted"
+        if self.plan.approval == "manual" and any(
+                w.state == "ready" and not w.approved and not w.paused for w in self.workloads.values()):
+            return "awaiting-approval"
+        return "in-progress"
+
+    def evolve(self, **changes) -> "Release":
+        return replace(self, **changes)
+
+
+def new_release(plan: Plan) -> Release:
+    return Release(plan=plan, workloads={
+        w.name: Workload(name=w.name, assets={a: False for a in w.assets}) for w in plan.workloads})
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: datetime
+    event_id: str
+    type: str
+    outcome: Outcome
+    reason: str
+    workload: str | None
+    from_state: str | None
+    to_state: str | None
+    traffic_percent: int | None
+    actor: str | None = None
+    flight: int | None = None
+    source: str | None = None
+
+    def to_json(self) -> dict:
+        return {"at": self.at.isoformat().replace("+00:00", "Z"), "event_id": self.event_id, "type": self.type,
+                "outcome": self.outcome, "reason": self.reason, "from": self.from_state, "to": self.to_state,
+                "traffic_percent": self.traffic_percent, "actor": self.actor,
+                "workload": self.workload, "flight": self.flight, "source": self.source}

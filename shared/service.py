@@ -1,0 +1,146 @@
+"""handle(message): load -> decide -> carry out effects -> commit. Everything else is a port."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from .domain import messages as m
+from .domain.errors import (ConflictError, MessageError, PlanChangeRefused, ReleaseExists, RoutingError,
+                            UnknownRelease)
+from .domain.machine import Decision, RevokeAccess, ScheduleTimer, SetTraffic, decide, digest, reject_unparsed
+from .domain.model import SEEN_WINDOW, HistoryEntry, new_release
+from .domain.plan import Plan
+from .ports import AccessRevoker, Clock, DeadLetters, ReleaseStore, RouterFactory, Scheduler, Snapshot
+
+log = logging.getLogger("promote")
+MAX_CONFLICTS = 10  # re-read and re-decide at most this often before letting the platform redeliver
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+
+@dataclass
+class Result:
+    """What became of one message."""
+
+    outcome: str  # applied | duplicate | ignored | rejected | dead-lettered
+    reason: str
+    event_id: str | None = None
+    release: str | None = None
+    entries: list[HistoryEntry] = field(default_factory=list)
+
+
+@dataclass
+class ApplyResult:
+    release: str
+    action: str  # created | unchanged | updated
+
+
+class PromotionService:
+    def __init__(self, *, store: ReleaseStore, routers: RouterFactory, scheduler: Scheduler,
+                 revoker: AccessRevoker, dead_letters: DeadLetters, clock: Clock | None = None):
+        self.store, self.routers, self.scheduler = store, routers, scheduler
+        self.revoker, self.dead_letters, self.clock = revoker, dead_letters, clock or SystemClock()
+
+    # -- messages ----------------------------------------------------------------------------
+    def handle(self, body: bytes | str) -> Result:
+        """Bring one message to exactly one recorded outcome, or dead-letter it with the reason.
+
+        Raises only on failures worth a redelivery (storage or routing faults, repeated conflicts).
+        """
+        body = body.encode() if isinstance(body, str) else body
+        try:
+            message = m.parse_message(body)
+        except MessageError as exc:
+            return self._invalid(body, exc)
+        for _ in range(MAX_CONFLICTS):
+            try:
+                snapshot = self.store.get_release(message.release)
+            except UnknownRelease as exc:
+                return self._dead_letter(body, str(exc), message.id)
+            duplicate = self._seen(snapshot, message.id)
+            decision = decide(snapshot.release, message, self.clock.now(), duplicate=duplicate)
+            self._carry_out(snapshot.release.name, decision)
+            try:
+                self.store.commit(snapshot, decision, None if duplicate else message.id)
+            except ConflictError:
+                continue  # someone else wrote first: re-read, re-decide (effects are idempotent)
+            return Result(decision.outcome, decision.reason, message.id, message.release, decision.entries)
+        raise ConflictError(f"release {message.release}: gave up after {MAX_CONFLICTS} write conflicts")
+
+    def _seen(self, snapshot: Snapshot, event_id: str) -> bool:
+        release = snapshot.release
+        if digest(event_id) in release.seen:
+            return True
+        if release.processed < SEEN_WINDOW:
+            return False  # the window still covers every message this release has recorded
+        return self.store.seen_before(release.name, event_id)
+
+    def _carry_out(self, release: str, decision: Decision) -> None:
+        for effect in decision.effects:
+            if isinstance(effect, SetTraffic):
+                achieved = self.routers(release, effect.workload, effect.routing).apply(effect.percent)
+                if achieved != effect.percent:
+                    raise RoutingError(f"{release}/{effect.workload}: asked for {effect.percent}%, "
+                                       f"the router achieved {achieved}%")
+            elif isinstance(effect, ScheduleTimer):
+                event = m.new_event(m.TIMER_TYPE, {"release": release, "workload": effect.workload,
+                                                   "flight": effect.flight, "attempt": effect.attempt},
+                                    id=m.timer_id(release, effect.workload, effect.attempt, effect.flight),
+                                    source="promote/timer", time=self.clock.now())
+                self.scheduler.schedule(event, effect.due)
+            elif isinstance(effect, RevokeAccess):
+                self.revoker.revoke(release, effect.config)
+            else:  # pragma: no cover - a new effect type must be handled here
+                raise TypeError(f"unknown effect {effect!r}")
+
+    def _invalid(self, body: bytes, exc: MessageError) -> Result:
+        unparsed: m.Unparsed = exc.unparsed  # type: ignore[attr-defined]
+        if unparsed.release:
+            for _ in range(MAX_CONFLICTS):
+                try:
+                    snapshot = self.store.get_release(unparsed.release)
+                except UnknownRelease:
+                    break
+                decision = reject_unparsed(snapshot.release, unparsed, self.clock.now())
+                try:
+                    self.store.commit(snapshot, decision, None)
+                except ConflictError:
+                    continue
+                return Result("rejected", decision.reason, unparsed.id, unparsed.release, decision.entries)
+        return self._dead_letter(body, f"invalid message: {exc}", unparsed.id)
+
+    def _dead_letter(self, body: bytes, reason: str, event_id: str | None) -> Result:
+        self.dead_letters.dead_letter(body, reason)
+        log.warning("dead-lettered message %s: %s", event_id, reason)
+        return Result("dead-lettered", reason, event_id)
+
+    # -- plans -------------------------------------------------------------------------------
+    def apply(self, plan: Plan) -> ApplyResult:
+        """Register a release, or update who may approve/operate it. Same plan again: no-op."""
+        for _ in range(MAX_CONFLICTS):
+            try:
+                snapshot = self.store.get_release(plan.release)
+            except UnknownRelease:
+                try:
+                    self.store.create_release(new_release(plan))
+                except ReleaseExists:
+                    continue
+                return ApplyResult(plan.release, "created")
+            current = snapshot.release.plan
+            if current.fingerprint() == plan.fingerprint():
+                return ApplyResult(plan.release, "unchanged")
+            if current.fingerprint(without_people=True) != plan.fingerprint(without_people=True):
+                changed = sorted(k for k, v in plan.canonical().items() if current.canonical().get(k) != v)
+                raise PlanChangeRefused(
+                    f"release {plan.release} is {snapshot.release.state}: only approvers and operators may change "
+                    f"while it exists (this plan changes {', '.join(changed)}); apply it under a new release name")
+            try:
+                self.store.update_plan(snapshot, plan)
+            except ConflictError:
+                continue
+            return ApplyResult(plan.release, "updated")
+        raise ConflictError(f"release {plan.release}: gave up after {MAX_CONFLICTS} write conflicts")
