@@ -44,6 +44,7 @@ class PromotionService:
                  revoker: AccessRevoker, dead_letters: DeadLetters, clock: Clock | None = None):
         self.store, self.routers, self.scheduler = store, routers, scheduler
         self.revoker, self.dead_letters, self.clock = revoker, dead_letters, clock or SystemClock()
+        self.observers: list = []  # callables(Result): progress for people (the demo, `promote run`)
 
     # -- messages ----------------------------------------------------------------------------
     def handle(self, body: bytes | str) -> Result:
@@ -51,6 +52,12 @@ class PromotionService:
 
         Raises only on failures worth a redelivery (storage or routing faults, repeated conflicts).
         """
+        result = self._handle(body)
+        for observer in self.observers:
+            observer(result)
+        return result
+
+    def _handle(self, body: bytes | str) -> Result:
         body = body.encode() if isinstance(body, str) else body
         try:
             message = m.parse_message(body)

@@ -402,8 +402,11 @@ def decide(release: Release, message, now: datetime, *, duplicate: bool = False)
 def _moved(before: Workload, after: Workload) -> str:
     if after.state == before.state and after.traffic_percent == before.traffic_percent:
         return ""
-    where = f"flight {after.flight}, {after.traffic_percent}%" if after.state == "flighting" else f"{after.traffic_percent}%"
-    return f" -> {after.state} ({where})"
+    if after.state == "flighting":
+        return f" -> flighting (flight {after.flight}, {after.traffic_percent}%)"
+    if after.traffic_percent != before.traffic_percent:
+        return f" -> {after.state} ({after.traffic_percent}%)"
+    return f" -> {after.state}"
 
 
 def reject_unparsed(release: Release, unparsed: m.Unparsed, now: datetime) -> Decision:

@@ -206,10 +206,10 @@ def _salvage(doc: dict | None, reason: str) -> Unparsed:
                     workload=name(data.get("workload")), reason=reason)
 
 
-def new_event(type_: str, data: dict[str, Any], *, id: str, source: str, time: datetime | None = None) -> dict:
+def new_event(type_: str, data: dict[str, Any], *, id: str, source: str, time: datetime) -> dict:
     """A CloudEvents document (dict) ready to serialise."""
     return {"specversion": "1.0", "id": id, "source": source, "type": type_,
-            "time": (time or datetime.now(timezone.utc)).isoformat().replace("+00:00", "Z"),
+            "time": time.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
             "datacontenttype": "application/json", "data": {k: v for k, v in data.items() if v is not None}}
 
 

@@ -1,0 +1,10 @@
+"""The Functions app: register each blueprint; nothing else happens at import time."""
+import azure.functions as func
+
+from functions.alerts import bp as alerts
+from functions.events import bp as events
+from functions.status import bp as status
+
+app = func.FunctionApp()
+for blueprint in (events, alerts, status):
+    app.register_functions(blueprint)

@@ -1,0 +1,25 @@
+"""HTTP trigger: the read-only status of one release (the same JSON as `promote status --json`)."""
+import json
+
+import azure.functions as func
+
+bp = func.Blueprint()
+
+
+@bp.function_name("status")
+@bp.route(route="releases/{release}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def status(req: func.HttpRequest) -> func.HttpResponse:
+    from shared.bootstrap import stack
+    from shared.domain.errors import UnknownRelease
+    from shared.domain.plan import _NAME
+    from shared.views import status_json
+
+    name = req.route_params.get("release", "")
+    if not _NAME.match(name):
+        return func.HttpResponse(json.dumps({"error": f"{name!r} is not a release name"}), status_code=400,
+                                 mimetype="application/json")
+    try:
+        snapshot = stack().store.get_release(name)
+    except UnknownRelease as exc:
+        return func.HttpResponse(json.dumps({"error": str(exc)}), status_code=404, mimetype="application/json")
+    return func.HttpResponse(json.dumps(status_json(snapshot.release)), mimetype="application/json")

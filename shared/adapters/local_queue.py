@@ -1,0 +1,95 @@
+"""The local transport on Azurite queues: publish, schedule (visibility delay) and dead-letter."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+from datetime import datetime, timedelta, timezone
+
+from azure.core.exceptions import ResourceNotFoundError
+from azure.data.tables import TableClient
+from azure.storage.queue import QueueClient
+
+MAX_DELAY_SECONDS = 7 * 24 * 3600 - 60  # a queue message can be invisible for at most 7 days
+
+
+def _schedule_key(event_id: str) -> str:
+    return hashlib.sha256(event_id.encode()).hexdigest()
+
+
+class QueuePublisher:
+    def __init__(self, queue: QueueClient):
+        self.queue = queue
+
+    def publish(self, event: dict) -> None:
+        self.queue.send_message(json.dumps(event, separators=(",", ":")))
+
+
+class QueueScheduler:
+    """Delays a message with the queue's visibility timeout, and notes its due time so that
+    `promote run --until-idle` knows a timer is still to come (queues cannot peek at invisible messages)."""
+
+    def __init__(self, queue: QueueClient, schedule: TableClient, clock):
+        self.queue, self.schedule_table, self.clock = queue, schedule, clock
+
+    def schedule(self, event: dict, due: datetime) -> None:
+        delay = min(MAX_DELAY_SECONDS, max(0, math.ceil((due - self.clock.now()).total_seconds())))
+        # The note first: a crash between the two leaves a note (cleaned once stale), never an unnoticed timer.
+        self.schedule_table.upsert_entity({"PartitionKey": "local", "RowKey": _schedule_key(event["id"]),
+                                           "event_id": event["id"], "due": due})
+        self.queue.send_message(json.dumps(event, separators=(",", ":")), visibility_timeout=delay)
+
+    def delivered(self, event_id: str) -> None:
+        try:
+            self.schedule_table.delete_entity("local", _schedule_key(event_id))
+        except ResourceNotFoundError:
+            pass
+
+    def pending_due(self, stale_after: timedelta = timedelta(minutes=2)) -> list[datetime]:
+        """Due times of timers not delivered yet; notes long overdue are stale (their message went) and dropped."""
+        now, dues = self.clock.now(), []
+        for row in self.schedule_table.query_entities("PartitionKey eq 'local'"):
+            due = row["due"].replace(tzinfo=timezone.utc) if row["due"].tzinfo is None else row["due"]
+            if due < now - stale_after:
+                self.delivered(row["event_id"])
+            else:
+                dues.append(due)
+        return sorted(dues)
+
+
+def poison_record(body: bytes, reason: str, *, delivery_count: int | None, at: datetime) -> str:
+    """A poison-queue message: the original body (text, or base64 if not UTF-8) with why it is there."""
+    try:
+        text, encoding = body.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        text, encoding = base64.b64encode(body).decode(), "base64"
+    record = {"reason": reason, "dead_lettered_at": at.isoformat().replace("+00:00", "Z"),
+              "delivery_count": delivery_count, "body_encoding": encoding, "body": text}
+    return json.dumps(record, separators=(",", ":"))
+
+
+class QueueDeadLetters:
+    """Locally, dead letters go to `promotion-events-poison` with their reason."""
+
+    def __init__(self, poison: QueueClient, clock):
+        self.poison, self.clock = poison, clock
+
+    def dead_letter(self, body: bytes, reason: str, delivery_count: int | None = None) -> None:
+        self.poison.send_message(poison_record(body, reason, delivery_count=delivery_count, at=self.clock.now()))
+
+
+class TableDeadLetters:
+    """On Azure, a message that cannot be handled is recorded here with its reason before it is completed."""
+
+    def __init__(self, table: TableClient, clock):
+        self.table, self.clock = table, clock
+
+    def dead_letter(self, body: bytes, reason: str, delivery_count: int | None = None) -> None:
+        now = self.clock.now()
+        record = json.loads(poison_record(body[:48_000], reason, delivery_count=delivery_count, at=now))
+        digest = hashlib.sha256(body).hexdigest()
+        # Keyed by the body's digest: a redelivered dead letter is the same row, not a second one.
+        self.table.upsert_entity({"PartitionKey": now.strftime("%Y-%m-%d"), "RowKey": digest,
+                                  "reason": reason[:4000], "body": record["body"][:30_000],
+                                  "body_encoding": record["body_encoding"], "body_bytes": len(body), "at": now})

@@ -1,0 +1,130 @@
+"""Builds adapters from settings, lazily, once per process. Tests pass fakes into the same PromotionService."""
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+from typing import Any
+
+from . import config
+from .config import Settings, load_settings
+from .service import PromotionService, SystemClock
+
+
+class Stack:
+    """The SDK clients promote needs, for one storage account (Azurite locally) and, on Azure, Service Bus."""
+
+    def __init__(self, settings: Settings, *, clock=None, transport_policies: list | None = None):
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self._policies = transport_policies or []  # e.g. a request counter (bench, tests)
+        self._tables: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    # storage --------------------------------------------------------------------------------
+    @cached_property
+    def table_service(self):
+        from azure.data.tables import TableServiceClient
+
+        kwargs = {"per_call_policies": self._policies} if self._policies else {}
+        if self.settings.tables_endpoint and not self.settings.storage_connection_string:
+            from azure.identity import DefaultAzureCredential
+
+            return TableServiceClient(self.settings.tables_endpoint, credential=DefaultAzureCredential(), **kwargs)
+        return TableServiceClient.from_connection_string(self.settings.storage, **kwargs)
+
+    def table(self, name: str):
+        """A table client; the table is created once per process if it does not exist yet."""
+        with self._lock:
+            if name not in self._tables:
+                from azure.core.exceptions import ResourceExistsError
+
+                try:
+                    self.table_service.create_table(name)
+                except ResourceExistsError:
+                    pass
+                self._tables[name] = self.table_service.get_table_client(name)
+            return self._tables[name]
+
+    @cached_property
+    def queue_service(self):
+        from azure.storage.queue import QueueServiceClient
+
+        return QueueServiceClient.from_connection_string(self.settings.storage)
+
+    def queue(self, name: str):
+        from azure.core.exceptions import ResourceExistsError
+
+        client = self.queue_service.get_queue_client(name)
+        try:
+            client.create_queue()
+        except ResourceExistsError:
+            pass
+        return client
+
+    # ports ----------------------------------------------------------------------------------
+    @cached_property
+    def store(self):
+        from .adapters.table_store import TableReleaseStore
+
+        return TableReleaseStore(self.table(config.RELEASES_TABLE))
+
+    @cached_property
+    def servicebus(self):
+        from .adapters.servicebus import ServiceBusTopic, client_from_settings
+
+        return ServiceBusTopic(lambda: client_from_settings(self.settings))
+
+    @cached_property
+    def local_scheduler(self):
+        from .adapters.local_queue import QueueScheduler
+
+        return QueueScheduler(self.queue(config.LOCAL_QUEUE), self.table(config.SCHEDULE_TABLE), self.clock)
+
+    @cached_property
+    def publisher(self):
+        if self.settings.uses_servicebus:
+            return self.servicebus
+        from .adapters.local_queue import QueuePublisher
+
+        return QueuePublisher(self.queue(config.LOCAL_QUEUE))
+
+    @cached_property
+    def scheduler(self):
+        return self.servicebus if self.settings.uses_servicebus else self.local_scheduler
+
+    @cached_property
+    def dead_letters(self):
+        from .adapters.local_queue import QueueDeadLetters, TableDeadLetters
+
+        if self.settings.uses_servicebus:
+            return TableDeadLetters(self.table(config.DEADLETTER_TABLE), self.clock)
+        return QueueDeadLetters(self.queue(config.POISON_QUEUE), self.clock)
+
+    @cached_property
+    def service(self) -> PromotionService:
+        from .adapters.routing import access_revoker, router_factory
+
+        routing_table = lambda: self.table(config.ROUTING_TABLE)  # noqa: E731
+        return PromotionService(store=self.store, routers=router_factory(routing_table, self.settings),
+                                scheduler=self.scheduler, revoker=access_revoker(routing_table, self.settings),
+                                dead_letters=self.dead_letters, clock=self.clock)
+
+
+_stack: Stack | None = None
+_stack_lock = threading.Lock()
+
+
+def stack() -> Stack:
+    """The process-wide stack (function app and CLI), built on first use from the environment."""
+    global _stack
+    with _stack_lock:
+        if _stack is None:
+            _stack = Stack(load_settings())
+        return _stack
+
+
+def use_stack(new: Stack | None) -> None:
+    """Install a stack for this process (the local host, tests); None forgets it."""
+    global _stack
+    with _stack_lock:
+        _stack = new

@@ -1,0 +1,289 @@
+"""The `promote` command. Exit status: 0 success, 2 bad usage or invalid input, 1 other failure."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Sequence
+from urllib.parse import urlparse
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad usage or invalid input: exit 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="promote", description="Promote migrated workloads into production "
+                                "(single-step, staged and flight models).")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    dev = sub.add_parser("dev", help="start / stop the local stack (Azurite; data kept under .promote/)")
+    dev.add_argument("action", choices=["up", "down"])
+
+    apply = sub.add_parser("apply", help="register or update a release from a plan (YAML or JSON)")
+    apply.add_argument("plan", help="plan file, or - for standard input")
+
+    send = sub.add_parser("send", help="publish one event")
+    send.add_argument("type", choices=["asset-replicated", "tests-passed", "tests-failed", "flight-healthy",
+                                       "flight-unhealthy", "alert"])
+    send.add_argument("--release", required=True)
+    send.add_argument("--workload", required=True)
+    send.add_argument("--asset")
+    send.add_argument("--flight", type=int)
+    send.add_argument("--id", help="CloudEvents id (the de-duplication key); default: a new UUID")
+    send.add_argument("--source", default="promote-cli")
+    send.add_argument("--suite", help="tests-*: the test suite")
+    send.add_argument("--run", help="tests-*: the pipeline run")
+    send.add_argument("--severity", help="alert: severity")
+    send.add_argument("--description", help="alert: description")
+
+    override = sub.add_parser("override", help="publish an operator command")
+    override.add_argument("action", choices=["pause", "resume", "approve", "advance", "rollback", "abort", "retry"])
+    override.add_argument("--release", required=True)
+    override.add_argument("--workload", help="one workload; default: every workload of the release")
+    override.add_argument("--actor", required=True)
+    override.add_argument("--reason", required=True)
+    override.add_argument("--id", help="CloudEvents id; default: a new UUID")
+
+    run = sub.add_parser("run", help="process messages locally (the local Functions host)")
+    run.add_argument("--until-idle", action="store_true",
+                     help="return once nothing is queued and nothing scheduled is due within --wait seconds")
+    run.add_argument("--wait", type=float, default=10.0, help="seconds (default 10)")
+    run.add_argument("--quiet", action="store_true", help="no line per message")
+
+    status = sub.add_parser("status", help="the release and its workloads")
+    status.add_argument("--release", required=True)
+    status.add_argument("--json", action="store_true")
+
+    history = sub.add_parser("history", help="the recorded outcomes, oldest first")
+    history.add_argument("--release", required=True)
+    history.add_argument("--workload", help="one workload; default: the whole release")
+    history.add_argument("--json", action="store_true")
+
+    sub.add_parser("demo", help="the three models end to end on the local stack")
+
+    dead = sub.add_parser("deadletters", help="messages that could not be handled, with their reasons")
+    dead.add_argument("--json", action="store_true")
+
+    from .routing_cli import register
+
+    COMMANDS.update(register(sub))
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from .domain.errors import PlanChangeRefused, PlanError, PromoteError, UnknownRelease
+
+    try:
+        return COMMANDS[args.command](args)
+    except (UsageError, PlanError, PlanChangeRefused, UnknownRelease) as exc:
+        print(f"promote: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("promote: interrupted", file=sys.stderr)
+        return EXIT_FAILURE
+    except PromoteError as exc:
+        print(f"promote: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except Exception as exc:  # a clear line, not a traceback, for failures of the outside world
+        print(f"promote: {type(exc).__name__}: {_first_line(exc)}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else repr(exc)
+
+
+# -- helpers --------------------------------------------------------------------------------------
+def _stack():
+    """The configured stack, after checking that local storage is reachable (fast, with a clear hint)."""
+    from .azurite import port_open
+    from .bootstrap import stack
+
+    s = stack()
+    settings = s.settings
+    if not settings.tables_endpoint or settings.storage_connection_string:
+        endpoint = _table_endpoint(settings.storage)
+        if endpoint and endpoint.hostname in ("127.0.0.1", "localhost") and not port_open(endpoint.port or 80):
+            hint = "start it with `promote dev up`" if settings.is_local else "check PROMOTE_STORAGE_CONNECTION_STRING"
+            from .domain.errors import PromoteError
+
+            raise PromoteError(f"cannot reach table storage at {endpoint.geturl()}: {hint}")
+    return s
+
+
+def _table_endpoint(connection_string: str):
+    parts = dict(p.split("=", 1) for p in connection_string.split(";") if "=" in p)
+    return urlparse(parts["TableEndpoint"]) if "TableEndpoint" in parts else None
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _publish(event: dict) -> None:
+    from .domain.errors import MessageError
+    from .domain.messages import parse_message
+
+    try:
+        parse_message(json.dumps(event))  # refuse here what the orchestrator would reject as invalid
+    except MessageError as exc:
+        raise UsageError(f"invalid {event['type']}: {exc}") from None
+    s = _stack()
+    if not s.settings.uses_servicebus:
+        s.store.get_release(event["data"]["release"])  # UnknownRelease -> exit 2, rather than a dead letter
+    s.publisher.publish(event)
+    where = "Service Bus topic promotion-events" if s.settings.uses_servicebus else "local queue promotion-events"
+    data = event["data"]
+    target = f"{data['release']}/{data.get('workload') or '*'}"
+    print(f"published {event['type']} {target} id={event['id']} to the {where}")
+
+
+# -- commands -------------------------------------------------------------------------------------
+def cmd_dev(args) -> int:
+    from .azurite import dev_down, dev_up
+    from .config import load_settings
+
+    home = load_settings().home
+    home.mkdir(parents=True, exist_ok=True)
+    if args.action == "up":
+        _, message = dev_up(home)
+    else:
+        message = dev_down(home)
+    print(message)
+    return EXIT_OK
+
+
+def cmd_apply(args) -> int:
+    from .domain.plan import load_plan_text
+
+    if args.plan == "-":
+        text, name = sys.stdin.read(), "<stdin>"
+    else:
+        path = Path(args.plan)
+        if not path.is_file():
+            raise UsageError(f"plan file {args.plan} does not exist")
+        text, name = path.read_text(encoding="utf-8"), str(path)
+    plan = load_plan_text(text, filename=name)
+    result = _stack().service.apply(plan)
+    words = {"created": "registered", "unchanged": "unchanged (same plan already applied)",
+             "updated": "updated (approvers/operators)"}
+    print(f"release {result.release}: {words[result.action]}")
+    return EXIT_OK
+
+
+def cmd_send(args) -> int:
+    from .domain.messages import new_event
+
+    needs = {"asset-replicated": "asset", "flight-healthy": "flight", "flight-unhealthy": "flight"}
+    if args.type in needs and getattr(args, needs[args.type]) is None:
+        raise UsageError(f"{args.type} needs --{needs[args.type]}")
+    data = {"release": args.release, "workload": args.workload}
+    extras = {"asset-replicated": ("asset",), "tests-passed": ("suite", "run"), "tests-failed": ("suite", "run"),
+              "flight-healthy": ("flight",), "flight-unhealthy": ("flight",), "alert": ("severity", "description")}
+    for key in extras[args.type]:
+        data[key] = getattr(args, key)
+    _publish(new_event(args.type, data, id=args.id or str(uuid.uuid4()), source=args.source, time=_now()))
+    return EXIT_OK
+
+
+def cmd_override(args) -> int:
+    from .domain.messages import new_event
+
+    data = {"release": args.release, "workload": args.workload, "action": args.action, "actor": args.actor,
+            "reason": args.reason}
+    _publish(new_event("override", data, id=args.id or str(uuid.uuid4()), source="promote-cli/override",
+                       time=_now()))
+    return EXIT_OK
+
+
+def _progress(result) -> None:
+    for entry in result.entries or [None]:
+        if entry is None:
+            print(f"  [{result.outcome}] {result.event_id or '-'}: {result.reason}", flush=True)
+            continue
+        where = f"{result.release}/{entry.workload or '*'}"
+        share = "" if entry.traffic_percent is None else f" [{entry.traffic_percent}%]"
+        print(f"  [{entry.outcome}] {where} {entry.type}: {entry.reason}{share}", flush=True)
+
+
+def local_host(stack, **kwargs):
+    from .config import LOCAL_QUEUE
+    from .localhost import LocalHost
+
+    return LocalHost(queue=stack.queue(LOCAL_QUEUE), dead_letters=stack.dead_letters,
+                     scheduler=stack.local_scheduler, clock=stack.clock, **kwargs)
+
+
+def cmd_run(args) -> int:
+    s = _stack()
+    if s.settings.uses_servicebus:
+        raise UsageError("promote run hosts the local queue; with Service Bus configured the function app "
+                         "processes messages (unset PROMOTE_SERVICEBUS_NAMESPACE to run locally)")
+    if not args.quiet:
+        s.service.observers.append(_progress)
+    host = local_host(s)
+    print("processing promotion-events" + (f" until idle ({args.wait:g}s)" if args.until_idle else
+                                           " (Ctrl-C to stop)"), flush=True)
+    stats = host.run(until_idle=args.until_idle, wait=args.wait)
+    print(f"done: {stats.completed} handled, {stats.retried} retried, {stats.poisoned} moved to the poison queue")
+    return EXIT_OK
+
+
+def cmd_status(args) -> int:
+    from .views import status_json, status_text
+
+    release = _stack().store.get_release(args.release).release
+    print(json.dumps(status_json(release)) if args.json else status_text(release))
+    return EXIT_OK
+
+
+def cmd_history(args) -> int:
+    from .views import history_json, history_text
+
+    s = _stack()
+    release = s.store.get_release(args.release).release
+    if args.workload and args.workload not in release.workloads:
+        raise UsageError(f"workload {args.workload!r} is not part of release {args.release}")
+    entries = s.store.list_history(args.release, args.workload)
+    print(json.dumps(history_json(entries)) if args.json else history_text(entries))
+    return EXIT_OK
+
+
+def cmd_demo(args) -> int:
+    from .demo import run_demo
+
+    return run_demo(_stack())
+
+
+def cmd_deadletters(args) -> int:
+    from .config import DEADLETTER_TABLE, POISON_QUEUE
+
+    s = _stack()
+    if s.settings.uses_servicebus:
+        rows = [dict(r) for r in s.table(DEADLETTER_TABLE).list_entities()]
+        records = [{"reason": r["reason"], "dead_lettered_at": r["at"].isoformat(), "body": r["body"]} for r in rows]
+    else:
+        messages = s.queue(POISON_QUEUE).peek_messages(max_messages=32)
+        records = [json.loads(m.content) for m in messages]
+    if args.json:
+        print(json.dumps(records))
+    else:
+        for r in records:
+            print(f"{r.get('dead_lettered_at', '-')}  {r['reason']}\n    {r['body'][:200]}")
+        print(f"{len(records)} dead-lettered message(s)" + (" (first 32 shown)" if len(records) == 32 else ""))
+    return EXIT_OK
+
+
+COMMANDS = {"dev": cmd_dev, "apply": cmd_apply, "send": cmd_send, "override": cmd_override, "run": cmd_run,
+            "status": cmd_status, "history": cmd_history, "demo": cmd_demo, "deadletters": cmd_deadletters}
+
+if __name__ == "__main__":
+    sys.exit(main())

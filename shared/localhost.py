@@ -1,0 +1,132 @@
+"""The local host: takes messages from the Azurite queue and invokes the function registered in
+function_app.py, the way the Functions host would (delivery counts, retries, a poison queue)."""
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+log = logging.getLogger("promote.localhost")
+MAX_DELIVERY = 5  # host.json extensions.queues.maxDequeueCount
+LOCK_SECONDS = 30  # how long a received message stays invisible to other hosts while handled
+
+
+def registered_function(name: str = "events") -> Callable:
+    """The user function that function_app.py registered under `name`."""
+    from function_app import app
+
+    for function in app.get_functions():
+        if function.get_function_name() == name:
+            return function.get_user_function()
+    raise LookupError(f"function_app registers no function named {name!r}")
+
+
+def service_bus_message(body: bytes, *, message_id: str, delivery_count: int, enqueued: datetime | None):
+    """A real azure.functions.ServiceBusMessage, as the trigger binding would pass it."""
+    from azure.functions.servicebus import ServiceBusMessage
+
+    session = None
+    try:
+        doc = json.loads(body)
+        session = doc.get("data", {}).get("release") if isinstance(doc, dict) else None
+    except (ValueError, AttributeError):
+        pass
+    return ServiceBusMessage(body=body, message_id=message_id, delivery_count=delivery_count,
+                             session_id=session if isinstance(session, str) else None,
+                             content_type="application/cloudevents+json", enqueued_time_utc=enqueued,
+                             application_properties={}, user_properties={})
+
+
+@dataclass
+class HostStats:
+    received: int = 0
+    completed: int = 0
+    retried: int = 0
+    poisoned: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class LocalHost:
+    def __init__(self, *, queue, dead_letters, scheduler, function: Callable | None = None,
+                 max_delivery: int = MAX_DELIVERY, lock_seconds: int = LOCK_SECONDS,
+                 retry_delay: Callable[[int], int] = lambda n: min(2 ** (n - 1), 10), clock=None):
+        self.queue, self.dead_letters, self.scheduler = queue, dead_letters, scheduler
+        self.function = function or registered_function()
+        self.max_delivery, self.lock_seconds, self.retry_delay = max_delivery, lock_seconds, retry_delay
+        self.clock = clock
+        self.stats = HostStats()
+
+    def _now(self) -> datetime:
+        return self.clock.now() if self.clock else datetime.now(timezone.utc)
+
+    def process_once(self, max_messages: int = 32) -> int:
+        """Receive one batch and handle each message; returns how many were received."""
+        batch = list(self.queue.receive_messages(messages_per_page=max_messages, max_messages=max_messages,
+                                                 visibility_timeout=self.lock_seconds))
+        for message in batch:
+            self._deliver(message)
+        return len(batch)
+
+    def _deliver(self, message) -> None:
+        self.stats.received += 1
+        body = message.content.encode() if isinstance(message.content, str) else bytes(message.content)
+        event_id = _event_id(body) or message.id
+        try:
+            self.function(service_bus_message(body, message_id=event_id or str(uuid.uuid4()),
+                                              delivery_count=message.dequeue_count,
+                                              enqueued=message.inserted_on))
+        except Exception as exc:  # the host's job: count the delivery, retry or poison
+            reason = f"{type(exc).__name__}: {exc}"
+            self.stats.errors.append(reason)
+            if message.dequeue_count >= self.max_delivery:
+                self.dead_letters.dead_letter(body, f"failed {message.dequeue_count} deliveries; last error: {reason}",
+                                              delivery_count=message.dequeue_count)
+                self.queue.delete_message(message)
+                self.stats.poisoned += 1
+                log.error("message %s moved to the poison queue: %s", event_id, reason)
+            else:
+                self.queue.update_message(message, visibility_timeout=self.retry_delay(message.dequeue_count))
+                self.stats.retried += 1
+                log.warning("message %s failed delivery %d, will retry: %s", event_id, message.dequeue_count, reason)
+            return
+        self.queue.delete_message(message)
+        if hasattr(self.scheduler, "delivered") and _is_timer(body):
+            self.scheduler.delivered(event_id)
+        self.stats.completed += 1
+
+    def idle(self, wait: float) -> bool:
+        """Nothing visible was received; is anything still to come within `wait` seconds?"""
+        horizon = self._now() + timedelta(seconds=wait)
+        dues = self.scheduler.pending_due() if hasattr(self.scheduler, "pending_due") else []
+        if any(due <= horizon for due in dues):
+            return False
+        # Messages being retried (or held by another host) are counted, timers due later are not.
+        waiting = self.queue.get_queue_properties().approximate_message_count or 0
+        return waiting <= len(dues)
+
+    def run(self, *, until_idle: bool = False, wait: float = 10.0, poll: float = 0.2,
+            stop: Callable[[], bool] = lambda: False) -> HostStats:
+        while not stop():
+            if self.process_once():
+                continue
+            if until_idle and self.idle(wait):
+                return self.stats
+            time.sleep(poll)
+        return self.stats
+
+
+def _event_id(body: bytes) -> str | None:
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return None
+    value = doc.get("id") if isinstance(doc, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def _is_timer(body: bytes) -> bool:
+    return b'"bake-elapsed"' in body
