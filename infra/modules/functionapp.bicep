@@ -1,0 +1,186 @@
+// The promote function app: Flex Consumption (FC1), Linux, Python, system-assigned identity.
+// Every connection is identity-based; no key, SAS or connection string is placed in app settings:
+//   AzureWebJobsStorage__accountName              the host's storage (blob), managed identity
+//   functionAppConfig.deployment.storage          the deployment container, SystemAssignedIdentity
+//   ServiceBusConnection__fullyQualifiedNamespace the `events` trigger's connection (ServiceBusConnection)
+//   PROMOTE_SERVICEBUS_NAMESPACE                  publishing and scheduling bake timers (shared/config.py)
+//   PROMOTE_TABLES_ENDPOINT                       the promote tables (shared/config.py)
+//   PROMOTE_ARM_ENDPOINT                          Resource Manager endpoint; empty = public Azure
+//   APPLICATIONINSIGHTS_*                         Entra-authenticated telemetry (Authorization=AAD)
+// PROMOTE_STORAGE_CONNECTION_STRING, PROMOTE_SERVICEBUS_CONNECTION_STRING and PROMOTE_HOME are for
+// the local stack only and are deliberately absent. Flex Consumption sets the worker runtime and the
+// Functions version itself (functionAppConfig.runtime); FUNCTIONS_WORKER_RUNTIME,
+// FUNCTIONS_EXTENSION_VERSION and WEBSITE_RUN_FROM_PACKAGE must not be set on this plan.
+
+@description('Function app name (globally unique: it is <name>.azurewebsites.net).')
+param name string
+
+@description('Flex Consumption plan name.')
+param planName string
+
+@description('Azure region (one where Flex Consumption is offered: az functionapp list-flexconsumption-locations).')
+param location string
+
+@description('Tags for every resource.')
+param tags object = {}
+
+@description('The Functions host storage account (AzureWebJobsStorage and the deployment container).')
+param hostStorageAccountName string
+
+@description('Blob container in the host storage account that receives the deployment package.')
+param deploymentContainerName string
+
+@description('Application Insights component that receives the telemetry.')
+param applicationInsightsName string
+
+@description('Fully qualified Service Bus namespace, e.g. sb-promote-xyz.servicebus.windows.net.')
+param serviceBusFullyQualifiedNamespace string
+
+@description('Table service endpoint of the application storage account, e.g. https://stdpromotexyz.table.core.windows.net.')
+param tablesEndpoint string
+
+@description('Resource Manager endpoint for the routing providers; empty means public Azure.')
+param armEndpoint string = ''
+
+@description('Python version of the Flex Consumption runtime.')
+@allowed([
+  '3.11'
+  '3.12'
+])
+param pythonVersion string = '3.11'
+
+@description('Upper bound of instances the plan may scale out to.')
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int = 40
+
+@description('Memory per instance (MB).')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+resource hostStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: hostStorageAccountName
+}
+
+resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: applicationInsightsName
+}
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    name: 'FC1'
+    tier: 'FlexConsumption'
+  }
+  //checkov:skip=CKV_AZURE_211:Flex Consumption (FC1) is the production serverless plan for event-driven functions; the check expects a dedicated/premium SKU.
+  //checkov:skip=CKV_AZURE_212:Flex Consumption scales per trigger from zero (maximumInstanceCount); a fixed minimum instance count is a dedicated-plan concept.
+  //checkov:skip=CKV_AZURE_225:Zone redundancy on Flex Consumption is only offered in some regions and is a plan-wide choice at creation; enable it where the region supports it.
+  properties: {
+    reserved: true
+  }
+}
+
+resource site 'Microsoft.Web/sites@2024-04-01' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'SystemAssigned'
+  }
+  //checkov:skip=CKV_AZURE_13:App Service Authentication (Easy Auth) would reject the Azure Monitor action group webhook; the HTTP functions use function-level keys (alerts, status) and the Service Bus trigger is not HTTP.
+  //checkov:skip=CKV_AZURE_17:Client certificates cannot be presented by the Azure Monitor action group webhook that posts to /api/alerts.
+  //checkov:skip=CKV_AZURE_213:Health check (siteConfig.healthCheckPath) is not supported on the Flex Consumption plan; the platform replaces failed instances itself.
+  //checkov:skip=CKV_AZURE_222:The alerts endpoint must be reachable by Azure Monitor action groups, which post over the public internet; it is protected by a function key and HTTPS/TLS 1.2.
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    publicNetworkAccess: 'Enabled'
+    clientCertEnabled: false
+    siteConfig: {
+      minTlsVersion: '1.2'
+      scmMinTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+      appSettings: [
+        {
+          name: 'AzureWebJobsStorage__accountName'
+          value: hostStorage.name
+        }
+        {
+          name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
+          value: appInsights.properties.ConnectionString
+        }
+        {
+          name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'
+          value: 'Authorization=AAD'
+        }
+        {
+          name: 'ServiceBusConnection__fullyQualifiedNamespace'
+          value: serviceBusFullyQualifiedNamespace
+        }
+        {
+          name: 'PROMOTE_SERVICEBUS_NAMESPACE'
+          value: serviceBusFullyQualifiedNamespace
+        }
+        {
+          name: 'PROMOTE_TABLES_ENDPOINT'
+          value: tablesEndpoint
+        }
+        {
+          name: 'PROMOTE_ARM_ENDPOINT'
+          value: armEndpoint
+        }
+      ]
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${hostStorage.properties.primaryEndpoints.blob}${deploymentContainerName}'
+          authentication: {
+            type: 'SystemAssignedIdentity'
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: instanceMemoryMB
+      }
+      runtime: {
+        name: 'python'
+        version: pythonVersion
+      }
+    }
+  }
+}
+
+// No FTP and no basic-auth (user/password) publishing: deployments use Entra ID
+// (`func azure functionapp publish` and `az functionapp deployment source config-zip` both do on Flex).
+resource ftpCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: site
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scmCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: site
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+output name string = site.name
+output id string = site.id
+output defaultHostName string = site.properties.defaultHostName
+output principalId string = site.identity.principalId
