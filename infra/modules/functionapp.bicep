@@ -54,6 +54,9 @@ param pythonVersion string = '3.11'
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
+@description('Spread instances over availability zones (regions with zones only; keeps at least two always-ready instances per function, which are billed).')
+param zoneRedundant bool = false
+
 @description('Memory per instance (MB).')
 @allowed([
   512
@@ -79,11 +82,10 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
     name: 'FC1'
     tier: 'FlexConsumption'
   }
-  //checkov:skip=CKV_AZURE_211:Flex Consumption (FC1) is the production serverless plan for event-driven functions; the check expects a dedicated/premium SKU.
-  //checkov:skip=CKV_AZURE_212:Flex Consumption scales per trigger from zero (maximumInstanceCount); a fixed minimum instance count is a dedicated-plan concept.
-  //checkov:skip=CKV_AZURE_225:Zone redundancy on Flex Consumption is only offered in some regions and is a plan-wide choice at creation; enable it where the region supports it.
+  //checkov:skip=CKV_AZURE_225:Zone redundancy is the zoneRedundant parameter: on Flex Consumption it needs a region with zones and keeps at least two billed always-ready instances per function, so it is off by default for a first deployment; turn it on for production where the region supports it.
   properties: {
     reserved: true
+    zoneRedundant: zoneRedundant
   }
 }
 
@@ -95,7 +97,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   identity: {
     type: 'SystemAssigned'
   }
-  //checkov:skip=CKV_AZURE_13:App Service Authentication (Easy Auth) would reject the Azure Monitor action group webhook; the HTTP functions use function-level keys (alerts, status) and the Service Bus trigger is not HTTP.
+  //checkov:skip=CKV_AZURE_212:numberOfWorkers (a fixed instance count) does not exist on Flex Consumption, which scales each trigger from zero up to maximumInstanceCount and replaces failed instances itself.
   //checkov:skip=CKV_AZURE_17:Client certificates cannot be presented by the Azure Monitor action group webhook that posts to /api/alerts.
   //checkov:skip=CKV_AZURE_213:Health check (siteConfig.healthCheckPath) is not supported on the Flex Consumption plan; the platform replaces failed instances itself.
   //checkov:skip=CKV_AZURE_222:The alerts endpoint must be reachable by Azure Monitor action groups, which post over the public internet; it is protected by a function key and HTTPS/TLS 1.2.

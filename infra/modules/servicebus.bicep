@@ -26,9 +26,9 @@ resource namespace 'Microsoft.ServiceBus/namespaces@2024-01-01' = {
     name: 'Standard'
     tier: 'Standard'
   }
-  //checkov:skip=CKV_AZURE_199:Double encryption with customer-managed keys needs the Premium tier; Standard encrypts at rest with Microsoft-managed keys, which fits promotion events (no customer data beyond release/workload/asset names).
-  //checkov:skip=CKV_AZURE_201:Customer-managed keys need the Premium tier (see CKV_AZURE_199).
-  //checkov:skip=CKV_AZURE_204:Private endpoints need the Premium tier; on Standard the public endpoint accepts only Entra ID tokens (disableLocalAuth) over TLS 1.2, and the promote CLI and CI publish from outside Azure.
+  // Standard, not Premium: private endpoints, customer-managed keys and double encryption need
+  // Premium. On Standard the public endpoint accepts only Entra ID tokens (disableLocalAuth) over
+  // TLS 1.2, and the promote CLI and CI publish from outside Azure anyway.
   properties: {
     // Entra ID only: no SAS keys, no connection strings anywhere.
     disableLocalAuth: true

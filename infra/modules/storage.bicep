@@ -58,7 +58,7 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   }
   //checkov:skip=CKV_AZURE_35:Default action Allow is deliberate: the Flex Consumption app is not VNet-integrated and the promote CLI/CI reach the tables from outside Azure; access needs an Entra token and an RBAC role (shared keys are disabled). docs/deploy.md describes the private-endpoint hardening.
   //checkov:skip=CKV_AZURE_59:Same reason as CKV_AZURE_35: public network access is required without VNet integration; it is a parameter (publicNetworkAccess) for deployments with private endpoints.
-  //checkov:skip=CKV_AZURE_206:Replication is a parameter (skuName); LRS is the cost-conscious default for state that is recreated by re-applying plans, choose ZRS/GZRS for production.
+  //checkov:skip=CKV_AZURE_206:Replication is the skuName parameter (main.bicep dataStorageSku for the promote tables); LRS keeps a first deployment cheap, choose Standard_ZRS or Standard_GZRS for production release state and history. The host account only holds the deployment package and function keys, which a republish recreates.
   properties: {
     accessTier: 'Hot'
     minimumTlsVersion: 'TLS1_2'

@@ -67,9 +67,12 @@ class Release:
             if "rolled-back" in states:
                 return "rolled-back"
             return "aborted"
-        if self.plan.approval == "manual" and any(
-                w.state == "ready" and not w.approved and not w.paused for w in self.workloads.values()):
-            return "awaiting-approval"
+        if self.plan.approval == "manual":
+            workloads = self.workloads.values()
+            waiting = any(w.state == "ready" and not w.approved for w in workloads)
+            # staged: approval holds the release only once every workload is ready
+            if waiting and (self.plan.model != "staged" or all(w.state == "ready" for w in workloads)):
+                return "awaiting-approval"
         return "in-progress"
 
     def evolve(self, **changes) -> "Release":

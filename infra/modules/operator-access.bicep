@@ -1,0 +1,70 @@
+// What a person or a pipeline needs to drive promote from the command line against Azure
+// (`promote apply`, `promote status`, `promote history`, `promote send`, `promote override`),
+// each role at the narrowest scope:
+//   Azure Service Bus Data Sender     topic `promotion-events`     send events and overrides
+//   Storage Table Data Contributor    application storage account  apply plans, read status and history
+// A pipeline that only reports test results (`promote send tests-passed`) needs the sender role
+// alone: deploy this module with includeTables=false for it, or use the az commands of docs/deploy.md.
+
+@description('Object id of the user, group or service principal.')
+param principalId string
+
+@description('Kind of principal.')
+@allowed([
+  'User'
+  'Group'
+  'ServicePrincipal'
+])
+param principalType string = 'User'
+
+@description('Also grant Storage Table Data Contributor on the application storage account (needed by promote apply/status/history).')
+param includeTables bool = true
+
+@description('Service Bus namespace name.')
+param serviceBusNamespaceName string
+
+@description('Topic name.')
+param topicName string
+
+@description('Application storage account (promote tables).')
+param dataStorageAccountName string
+
+var roles = {
+  serviceBusDataSender: '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'
+  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+}
+
+resource namespace 'Microsoft.ServiceBus/namespaces@2024-01-01' existing = {
+  name: serviceBusNamespaceName
+}
+
+resource topic 'Microsoft.ServiceBus/namespaces/topics@2024-01-01' existing = {
+  parent: namespace
+  name: topicName
+}
+
+resource dataStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: dataStorageAccountName
+}
+
+resource senderOnTopic 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(topic.id, principalId, roles.serviceBusDataSender)
+  scope: topic
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataSender)
+    principalId: principalId
+    principalType: principalType
+    description: 'promote operator: send events and overrides to the promotion-events topic'
+  }
+}
+
+resource tablesOnDataStorage 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (includeTables) {
+  name: guid(dataStorage.id, principalId, roles.storageTableDataContributor)
+  scope: dataStorage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageTableDataContributor)
+    principalId: principalId
+    principalType: principalType
+    description: 'promote operator: apply plans, read status and history'
+  }
+}

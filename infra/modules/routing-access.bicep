@@ -1,0 +1,131 @@
+// Routing rights for the promote function app, granted on ONE routing resource group.
+//
+// A separate deployment, run once per resource group that holds a workload's routing resources
+// (the `resource_group` of a plan's `routing` and `revoke_access` sections), by someone allowed to
+// create role assignments there (Owner or User Access Administrator on that resource group;
+// networkRole=custom also creates a custom role definition, which needs
+// Microsoft.Authorization/roleDefinitions/write there):
+//
+//   az deployment group create -g <routing-rg> -n promote-routing \
+//     --template-file infra/modules/routing-access.bicep \
+//     --parameters principalId=<functionAppPrincipalId output of main.bicep> networkRole=custom trafficManager=false
+//
+// networkRole
+//   custom              (default) a custom role with only the actions the providers use:
+//                       load-balancer        backend pool membership (IP-based pools join the VNet)
+//                       application-gateway  the backend pool of a request routing rule (a gateway update
+//                                            re-joins its subnet, public IP, WAF policy and identity)
+//                       route-table          the next hop of one route
+//                       revoke_access        one NSG security rule
+//   networkContributor  the built-in Network Contributor role (broader: everything in Microsoft.Network)
+//   none                no network role (a resource group used only for Traffic Manager)
+// trafficManager        also grant the built-in Traffic Manager Contributor (traffic-manager provider)
+
+@description('Object id of the function app system-assigned identity (output functionAppPrincipalId of main.bicep).')
+param principalId string
+
+@description('Kind of principal: the function app identity is a ServicePrincipal.')
+@allowed([
+  'ServicePrincipal'
+  'User'
+  'Group'
+])
+param principalType string = 'ServicePrincipal'
+
+@description('Network rights on this resource group: custom (least privilege), networkContributor, or none.')
+@allowed([
+  'custom'
+  'networkContributor'
+  'none'
+])
+param networkRole string = 'custom'
+
+@description('Grant Traffic Manager Contributor on this resource group (routing provider traffic-manager).')
+param trafficManager bool = false
+
+var builtInRoles = {
+  networkContributor: '4d97b98b-1d4f-4787-a291-c67834d212e7'
+  trafficManagerContributor: 'a4b10055-b0c7-44c2-b00f-c7b5b3550cf7'
+}
+
+var routingActions = [
+  // load-balancer: move addresses between the source and target sides of a backend pool
+  'Microsoft.Network/loadBalancers/read'
+  'Microsoft.Network/loadBalancers/write'
+  'Microsoft.Network/loadBalancers/backendAddressPools/read'
+  'Microsoft.Network/loadBalancers/backendAddressPools/write'
+  'Microsoft.Network/virtualNetworks/read'
+  'Microsoft.Network/virtualNetworks/joinLoadBalancer/action'
+  // application-gateway: switch a request routing rule's backend pool
+  'Microsoft.Network/applicationGateways/read'
+  'Microsoft.Network/applicationGateways/write'
+  'Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies/join/action'
+  'Microsoft.ManagedIdentity/userAssignedIdentities/assign/action'
+  // load balancer and application gateway updates re-join their frontends
+  'Microsoft.Network/virtualNetworks/subnets/read'
+  'Microsoft.Network/virtualNetworks/subnets/join/action'
+  'Microsoft.Network/publicIPAddresses/read'
+  'Microsoft.Network/publicIPAddresses/join/action'
+  // route-table: change the next hop of one route
+  'Microsoft.Network/routeTables/read'
+  'Microsoft.Network/routeTables/write'
+  'Microsoft.Network/routeTables/routes/read'
+  'Microsoft.Network/routeTables/routes/write'
+  // revoke_access: the deny rule for the migration team
+  'Microsoft.Network/networkSecurityGroups/read'
+  'Microsoft.Network/networkSecurityGroups/securityRules/read'
+  'Microsoft.Network/networkSecurityGroups/securityRules/write'
+  'Microsoft.Network/networkSecurityGroups/securityRules/delete'
+  // polling the long-running operations above
+  'Microsoft.Network/locations/operations/read'
+  'Microsoft.Network/locations/operationResults/read'
+]
+
+// Role definitions live at subscription level whatever the deployment scope; the canonical id is used below.
+var customRoleGuid = guid(subscription().id, resourceGroup().id, 'promote-routing')
+
+resource routingRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if (networkRole == 'custom') {
+  name: customRoleGuid
+  properties: {
+    roleName: 'promote routing (${resourceGroup().name}, ${subscription().subscriptionId})'
+    description: 'promote: change the share of users routed to a migrated workload (load balancer pools, application gateway rules, routes, NSG rules) in one resource group'
+    type: 'CustomRole'
+    permissions: [
+      {
+        actions: routingActions
+        notActions: []
+      }
+    ]
+    assignableScopes: [
+      resourceGroup().id
+    ]
+  }
+}
+
+var networkRoleDefinitionId = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', networkRole == 'custom' ? customRoleGuid : builtInRoles.networkContributor)
+
+resource networkAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (networkRole != 'none') {
+  name: guid(resourceGroup().id, principalId, 'promote-routing', networkRole)
+  dependsOn: [
+    routingRole
+  ]
+  properties: {
+    roleDefinitionId: networkRoleDefinitionId
+    principalId: principalId
+    principalType: principalType
+    description: 'promote: routing providers (load-balancer, application-gateway, route-table) and revoke_access'
+  }
+}
+
+resource trafficManagerAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (trafficManager) {
+  name: guid(resourceGroup().id, principalId, builtInRoles.trafficManagerContributor)
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', builtInRoles.trafficManagerContributor)
+    principalId: principalId
+    principalType: principalType
+    description: 'promote: routing provider traffic-manager (endpoint weights)'
+  }
+}
+
+output networkRoleDefinitionId string = networkRole == 'none' ? '' : networkRoleDefinitionId
+output routingActions array = networkRole == 'custom' ? routingActions : []

@@ -1,0 +1,169 @@
+"""Fakes that implement the ports (no patching): an in-memory store, routers, scheduler, clock."""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from shared.domain.errors import ConflictError, ReleaseExists, UnknownRelease
+from shared.domain.machine import digest
+from shared.domain.model import HistoryEntry, Release
+from shared.ports import Snapshot
+from shared.service import PromotionService
+
+T0 = datetime(2026, 11, 26, 22, 0, 0, tzinfo=timezone.utc)
+
+
+class FakeClock:
+    def __init__(self, now: datetime = T0):
+        self.current = now
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, seconds: float) -> None:
+        self.current += timedelta(seconds=seconds)
+
+
+class MemoryStore:
+    """ReleaseStore in memory with the same contract as the table store: versions guard commits."""
+
+    def __init__(self):
+        self.releases: dict[str, tuple[Release, int]] = {}
+        self.history: dict[str, list[HistoryEntry]] = {}
+        self.markers: set[tuple[str, str]] = set()
+        self.commits = 0
+        self.fail_next_commits = 0  # simulate concurrent writers: the next N commits conflict
+
+    def create_release(self, release: Release) -> None:
+        if release.name in self.releases:
+            raise ReleaseExists(release.name)
+        self.releases[release.name] = (release, 0)
+        self.history[release.name] = []
+
+    def get_release(self, name: str) -> Snapshot:
+        if name not in self.releases:
+            raise UnknownRelease(name)
+        release, version = self.releases[name]
+        return Snapshot(release=release, version=version)
+
+    def seen_before(self, name: str, event_id: str) -> bool:
+        return (name, event_id) in self.markers
+
+    def commit(self, snapshot: Snapshot, decision, event_id: str | None) -> None:
+        name = snapshot.release.name
+        if self.fail_next_commits:
+            self.fail_next_commits -= 1
+            raise ConflictError("simulated concurrent writer")
+        if self.releases[name][1] != snapshot.version:
+            raise ConflictError(f"{name} changed")
+        if event_id is not None and (name, event_id) in self.markers:
+            raise ConflictError(f"{event_id} already recorded")
+        self.releases[name] = (decision.release, snapshot.version + 1)
+        self.history[name].extend(decision.entries)
+        if event_id is not None:
+            self.markers.add((name, event_id))
+        self.commits += 1
+
+    def update_plan(self, snapshot: Snapshot, plan) -> None:
+        release, version = self.releases[snapshot.release.name]
+        if version != snapshot.version:
+            raise ConflictError("changed")
+        self.releases[release.name] = (release.evolve(plan=plan), version + 1)
+
+    def list_history(self, name: str, workload: str | None = None) -> list[HistoryEntry]:
+        return [e for e in self.history[name] if workload is None or e.workload == workload]
+
+    def list_releases(self) -> list[str]:
+        return sorted(self.releases)
+
+
+class FakeNetwork:
+    """Where local-style routers keep their share, so tests can compare routing with state."""
+
+    def __init__(self):
+        self.shares: dict[tuple[str, str], int] = {}
+        self.writes: list[tuple[str, str, int]] = []
+        self.revoked: list[str] = []
+        self.fail_next = 0
+
+    def router(self, release: str, workload: str, routing) -> "FakeRouter":
+        return FakeRouter(self, release, workload)
+
+    def revoke(self, release: str, config) -> None:
+        if release not in self.revoked:
+            self.revoked.append(release)
+
+
+@dataclass
+class FakeRouter:
+    network: FakeNetwork
+    release: str
+    workload: str
+
+    def read(self) -> int:
+        return self.network.shares.get((self.release, self.workload), 0)
+
+    def apply(self, percent: int) -> int:
+        if self.network.fail_next:
+            self.network.fail_next -= 1
+            raise RuntimeError("network unavailable")
+        if self.read() != percent:
+            self.network.shares[(self.release, self.workload)] = percent
+            self.network.writes.append((self.release, self.workload, percent))
+        return percent
+
+
+@dataclass
+class FakeScheduler:
+    scheduled: list[tuple[dict, datetime]] = field(default_factory=list)
+
+    def schedule(self, event: dict, due: datetime) -> None:
+        self.scheduled.append((copy.deepcopy(event), due))
+
+    def due(self, now: datetime) -> list[dict]:
+        ready = [e for e, d in self.scheduled if d <= now]
+        self.scheduled = [(e, d) for e, d in self.scheduled if d > now]
+        return ready
+
+
+@dataclass
+class FakeDeadLetters:
+    letters: list[tuple[bytes, str]] = field(default_factory=list)
+
+    def dead_letter(self, body: bytes, reason: str, delivery_count: int | None = None) -> None:
+        self.letters.append((body, reason))
+
+
+@dataclass
+class World:
+    """A service wired to fakes, with handles on each fake."""
+
+    service: PromotionService
+    store: MemoryStore
+    network: FakeNetwork
+    scheduler: FakeScheduler
+    dead: FakeDeadLetters
+    clock: FakeClock
+
+
+def world(clock: FakeClock | None = None) -> World:
+    clock = clock or FakeClock()
+    store, network, scheduler, dead = MemoryStore(), FakeNetwork(), FakeScheduler(), FakeDeadLetters()
+    service = PromotionService(store=store, routers=network.router, scheduler=scheduler, revoker=network,
+                               dead_letters=dead, clock=clock)
+    return World(service, store, network, scheduler, dead, clock)
+
+
+def event(type_: str, release: str, workload: str | None, id: str, time: datetime | None = None, **data) -> str:
+    import json
+
+    doc = {"specversion": "1.0", "id": id, "source": "test", "type": type_,
+           "data": {"release": release, **({"workload": workload} if workload else {}), **data}}
+    if time is not None:
+        doc["time"] = time.isoformat()
+    return json.dumps(doc)
+
+
+def seen(release: Release, event_id: str) -> bool:
+    return digest(event_id) in release.seen
