@@ -88,7 +88,7 @@ var sbName = empty(serviceBusNamespaceName) ? 'sb-${prefix}-${token}' : serviceB
 var hostStorageName = take('sth${compactPrefix}${token}', 24)
 var dataStorageName = take('std${compactPrefix}${token}', 24)
 // The Flex Consumption deployment package container (3-63 characters).
-var deploymentContainerName = take('app-package-${appName}', 63)
+var deploymentContainerName = 'app-package-${token}'
 
 // The promote tables (shared/config.py RELEASES_TABLE, ROUTING_TABLE, DEADLETTER_TABLE).
 var promoteTables = [

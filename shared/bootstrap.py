@@ -10,13 +10,18 @@ from .config import Settings, load_settings
 from .service import PromotionService, SystemClock
 
 
+# The SDKs retry transient faults; keep that short (about 5s in all) so a message whose storage is down
+# fails fast and the platform redelivers it later, instead of holding its session lock for minutes.
+SDK_RETRY = {"retry_total": 3, "retry_backoff_factor": 0.5, "retry_backoff_max": 4, "connection_timeout": 5}
+
+
 class Stack:
     """The SDK clients promote needs, for one storage account (Azurite locally) and, on Azure, Service Bus."""
 
-    def __init__(self, settings: Settings, *, clock=None, transport_policies: list | None = None):
+    def __init__(self, settings: Settings, *, clock=None, request_hook=None):
         self.settings = settings
         self.clock = clock or SystemClock()
-        self._policies = transport_policies or []  # e.g. a request counter (bench, tests)
+        self._request_hook = request_hook  # called for every HTTP request to tables, e.g. a counter (bench, tests)
         self._tables: dict[str, Any] = {}
         self._lock = threading.Lock()
 
@@ -25,7 +30,10 @@ class Stack:
     def table_service(self):
         from azure.data.tables import TableServiceClient
 
-        kwargs = {"per_call_policies": self._policies} if self._policies else {}
+        # azure-data-tables builds a fixed policy list; its CustomHookPolicy runs after the retry policy,
+        # so the hook sees every request that goes on the wire, retries included.
+        kwargs: dict[str, Any] = {"raw_request_hook": self._request_hook} if self._request_hook else {}
+        kwargs.update(SDK_RETRY)
         if self.settings.tables_endpoint and not self.settings.storage_connection_string:
             from azure.identity import DefaultAzureCredential
 
@@ -49,7 +57,12 @@ class Stack:
     def queue_service(self):
         from azure.storage.queue import QueueServiceClient
 
-        return QueueServiceClient.from_connection_string(self.settings.storage)
+        from azure.storage.queue import ExponentialRetry
+
+        # The queue SDK's own default backs off 15s, 45s, ... : far too long for a local host.
+        retry = ExponentialRetry(initial_backoff=0.5, increment_base=2, retry_total=3)
+        return QueueServiceClient.from_connection_string(self.settings.storage, retry_policy=retry,
+                                                         connection_timeout=5)
 
     def queue(self, name: str):
         from azure.core.exceptions import ResourceExistsError
@@ -105,9 +118,23 @@ class Stack:
         from .adapters.routing import access_revoker, router_factory
 
         routing_table = lambda: self.table(config.ROUTING_TABLE)  # noqa: E731
+        # Ports a message may never need are built on first use: a cold start touches only the store.
         return PromotionService(store=self.store, routers=router_factory(routing_table, self.settings),
-                                scheduler=self.scheduler, revoker=access_revoker(routing_table, self.settings),
-                                dead_letters=self.dead_letters, clock=self.clock)
+                                scheduler=_Lazy(lambda: self.scheduler),
+                                revoker=access_revoker(routing_table, self.settings),
+                                dead_letters=_Lazy(lambda: self.dead_letters), clock=self.clock)
+
+
+class _Lazy:
+    """Stands for an adapter that is built the first time one of its methods is used."""
+
+    def __init__(self, factory):
+        self._factory, self._target = factory, None
+
+    def __getattr__(self, name: str):
+        if self._target is None:
+            self._target = self._factory()
+        return getattr(self._target, name)
 
 
 _stack: Stack | None = None

@@ -7,6 +7,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
@@ -15,14 +16,20 @@ MAX_DELIVERY = 5  # host.json extensions.queues.maxDequeueCount
 LOCK_SECONDS = 30  # how long a received message stays invisible to other hosts while handled
 
 
-def registered_function(name: str = "events") -> Callable:
-    """The user function that function_app.py registered under `name`."""
+@lru_cache(maxsize=1)
+def registered_functions() -> dict[str, Callable]:
+    """The user functions function_app.py registers, by name. Indexed once: the app refuses a second indexing,
+    as the Functions host indexes it once."""
     from function_app import app
 
-    for function in app.get_functions():
-        if function.get_function_name() == name:
-            return function.get_user_function()
-    raise LookupError(f"function_app registers no function named {name!r}")
+    return {f.get_function_name(): f.get_user_function() for f in app.get_functions()}
+
+
+def registered_function(name: str = "events") -> Callable:
+    try:
+        return registered_functions()[name]
+    except KeyError:
+        raise LookupError(f"function_app registers no function named {name!r}") from None
 
 
 def service_bus_message(body: bytes, *, message_id: str, delivery_count: int, enqueued: datetime | None):

@@ -1,7 +1,73 @@
-"""`promote plan` and `promote routing verify` (routing visibility). Registers its commands into the CLI."""
+"""`promote plan` and `promote routing verify` (routing visibility). Registers its commands into the CLI.
+
+Exit status: 0 success (verify: no drift), 1 drift found or a resource could not be read, 2 bad usage.
+"""
 from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
 
 
 def register(sub) -> dict:
     """Add this module's subcommands to the `promote` parser; return {command name: handler(args) -> exit code}."""
-    return {}
+    plan = sub.add_parser("plan", help="the exact network changes each step of a release makes, and their inverse")
+    source = plan.add_mutually_exclusive_group(required=True)
+    source.add_argument("--release", help="an applied release")
+    source.add_argument("--file", help="a plan file not applied yet (YAML or JSON; - for standard input)")
+    plan.add_argument("--json", action="store_true")
+
+    routing = sub.add_parser("routing", help="routing checks against the live network")
+    actions = routing.add_subparsers(dest="routing_action", required=True, metavar="ACTION")
+    verify = actions.add_parser("verify", help="live share vs. the share the state says, per workload "
+                                "(exit 1 when any drifts or cannot be read)")
+    verify.add_argument("--release", required=True)
+    verify.add_argument("--json", action="store_true")
+    return {"plan": cmd_plan, "routing": cmd_routing}
+
+
+def cmd_plan(args) -> int:
+    from .routing_plan import change_plan, change_plan_text
+
+    if args.release:
+        from .cli import _stack
+
+        release = _stack().store.get_release(args.release).release
+        doc = change_plan(release.plan, release)
+    else:
+        doc = change_plan(_read_plan(args.file))
+    print(json.dumps(doc) if args.json else change_plan_text(doc))
+    return 0
+
+
+def _read_plan(name: str):
+    from .cli import UsageError
+    from .domain.plan import load_plan_text
+
+    if name == "-":
+        return load_plan_text(sys.stdin.read(), filename="<stdin>")
+    path = Path(name)
+    if not path.is_file():
+        raise UsageError(f"plan file {name} does not exist")
+    return load_plan_text(path.read_text(encoding="utf-8"), filename=name)
+
+
+def cmd_routing(args) -> int:
+    from .cli import _stack
+    from .routing_plan import verify_release
+
+    stack = _stack()
+    release = stack.store.get_release(args.release).release
+    checks = verify_release(release, stack.service.routers)
+    failed = any(c.drift or c.error for c in checks)
+    if args.json:
+        print(json.dumps({"release": release.name, "drift": any(c.drift for c in checks),
+                          "errors": any(c.error for c in checks), "workloads": [c.to_json() for c in checks]}))
+    else:
+        for c in checks:
+            mark = "ERROR" if c.error else "DRIFT" if c.drift else "ok"
+            live = "-" if c.live_percent is None else f"{c.live_percent}%"
+            print(f"{mark:<5}  {c.workload}  state {c.expected_percent}%  live {live}  {c.summary()}")
+        print(f"release {release.name}: " + ("drift found" if any(c.drift for c in checks) else
+                                            "could not read every resource" if failed else "no drift"))
+    return 1 if failed else 0

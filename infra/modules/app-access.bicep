@@ -57,16 +57,16 @@ var roles = {
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
 }
 
-resource namespace 'Microsoft.ServiceBus/namespaces@2024-01-01' existing = {
+resource sbNamespace 'Microsoft.ServiceBus/namespaces@2024-01-01' existing = {
   name: serviceBusNamespaceName
 }
 
 resource topic 'Microsoft.ServiceBus/namespaces/topics@2024-01-01' existing = {
-  parent: namespace
+  parent: sbNamespace
   name: topicName
 }
 
-resource subscription 'Microsoft.ServiceBus/namespaces/topics/subscriptions@2024-01-01' existing = {
+resource orchestrator 'Microsoft.ServiceBus/namespaces/topics/subscriptions@2024-01-01' existing = {
   parent: topic
   name: subscriptionName
 }
@@ -84,8 +84,8 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
 }
 
 resource receiverOnSubscription 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(subscription.id, principalId, roles.serviceBusDataReceiver)
-  scope: subscription
+  name: guid(orchestrator.id, principalId, roles.serviceBusDataReceiver)
+  scope: orchestrator
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataReceiver)
     principalId: principalId
@@ -106,8 +106,8 @@ resource senderOnTopic 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 }
 
 resource ownerOnSubscription 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (serviceBusScaleMetrics) {
-  name: guid(subscription.id, principalId, roles.serviceBusDataOwner)
-  scope: subscription
+  name: guid(orchestrator.id, principalId, roles.serviceBusDataOwner)
+  scope: orchestrator
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataOwner)
     principalId: principalId

@@ -34,12 +34,12 @@ var roles = {
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 }
 
-resource namespace 'Microsoft.ServiceBus/namespaces@2024-01-01' existing = {
+resource sbNamespace 'Microsoft.ServiceBus/namespaces@2024-01-01' existing = {
   name: serviceBusNamespaceName
 }
 
 resource topic 'Microsoft.ServiceBus/namespaces/topics@2024-01-01' existing = {
-  parent: namespace
+  parent: sbNamespace
   name: topicName
 }
 

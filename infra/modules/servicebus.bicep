@@ -18,7 +18,7 @@ param tags object = {}
 @description('Time a message lives on the topic before it expires into the dead-letter queue (ISO 8601).')
 param messageTimeToLive string = 'P14D'
 
-resource namespace 'Microsoft.ServiceBus/namespaces@2024-01-01' = {
+resource sbNamespace 'Microsoft.ServiceBus/namespaces@2024-01-01' = {
   name: name
   location: location
   tags: tags
@@ -38,7 +38,7 @@ resource namespace 'Microsoft.ServiceBus/namespaces@2024-01-01' = {
 }
 
 resource topic 'Microsoft.ServiceBus/namespaces/topics@2024-01-01' = {
-  parent: namespace
+  parent: sbNamespace
   name: 'promotion-events'
   properties: {
     defaultMessageTimeToLive: messageTimeToLive
@@ -52,7 +52,7 @@ resource topic 'Microsoft.ServiceBus/namespaces/topics@2024-01-01' = {
   }
 }
 
-resource subscription 'Microsoft.ServiceBus/namespaces/topics/subscriptions@2024-01-01' = {
+resource orchestrator 'Microsoft.ServiceBus/namespaces/topics/subscriptions@2024-01-01' = {
   parent: topic
   name: 'orchestrator'
   properties: {
@@ -66,11 +66,11 @@ resource subscription 'Microsoft.ServiceBus/namespaces/topics/subscriptions@2024
   }
 }
 
-output namespaceName string = namespace.name
-output namespaceId string = namespace.id
+output namespaceName string = sbNamespace.name
+output namespaceId string = sbNamespace.id
 // <name>.servicebus.windows.net (or the sovereign-cloud suffix): the host of serviceBusEndpoint.
-output fullyQualifiedNamespace string = split(split(split(namespace.properties.serviceBusEndpoint, '//')[1], '/')[0], ':')[0]
+output fullyQualifiedNamespace string = split(split(split(sbNamespace.properties.serviceBusEndpoint, '//')[1], '/')[0], ':')[0]
 output topicName string = topic.name
 output topicId string = topic.id
-output subscriptionName string = subscription.name
-output subscriptionId string = subscription.id
+output subscriptionName string = orchestrator.name
+output subscriptionResourceId string = orchestrator.id

@@ -1,0 +1,66 @@
+"""revoke_access: the migration team's deny rule on a network security group (idempotent).
+
+Inbound, Deny, from the plan's source prefixes, any port and protocol, at the plan's priority. The rule is
+read first through the securityRules sub-resource and written only when it is missing or differs; the
+group's other rules are not touched.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ...routing_plan import Change, azure_resource, deny_rule_text
+from . import _arm
+
+NEEDS = "Microsoft.Network/networkSecurityGroups/securityRules/read and /write on the network security group"
+_COMPARED = ("access", "direction", "protocol", "priority", "source_port_range", "destination_port_range",
+             "destination_address_prefix")
+
+
+class SecurityGroupRevoker:
+    def __init__(self, config: Any, client: Any):
+        self.config, self.client = config, client
+        self.resource = azure_resource("network security group", config.network_security_group,
+                                       config.resource_group, config.subscription)
+        self.what = f"security rule {config.rule} of {self.resource}"
+        self.last_changes: list[Change] = []
+
+    def _wanted(self, release: str, config: Any) -> Any:
+        from azure.mgmt.network.models import SecurityRule
+
+        return SecurityRule(name=config.rule, access="Deny", direction="Inbound", protocol="*",
+                            priority=config.priority, source_port_range="*", destination_port_range="*",
+                            source_address_prefixes=list(config.source_prefixes), destination_address_prefix="*",
+                            description=f"promote: the migration team's access, revoked at promotion of {release}")
+
+    def _live(self, config: Any) -> Any | None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        with _arm.arm_errors(self.what, NEEDS):
+            try:
+                return self.client.security_rules.get(config.resource_group, config.network_security_group, config.rule)
+            except ResourceNotFoundError:
+                return None  # the rule is missing (or the group: the PUT below then says so)
+
+    def revoke(self, release: str, config: Any) -> None:
+        live, wanted = self._live(config), self._wanted(release, config)
+        if live is not None and _same(live, wanted):
+            self.last_changes = []
+            return
+        before = "absent" if live is None else f"{live.access} {live.direction} from " \
+            f"{', '.join(live.source_address_prefixes or [live.source_address_prefix or '?'])}, priority {live.priority}"
+        self.last_changes = [Change(self.resource, f"securityRules/{config.rule}", before, deny_rule_text(config))]
+        with _arm.arm_errors(self.what, NEEDS):
+            _arm.wait(self.client.security_rules.begin_create_or_update(
+                config.resource_group, config.network_security_group, config.rule, wanted))
+
+
+def _same(live: Any, wanted: Any) -> bool:
+    prefixes = set(live.source_address_prefixes or []) | ({live.source_address_prefix} if live.source_address_prefix else set())
+    return prefixes == set(wanted.source_address_prefixes) and all(
+        str(getattr(live, f) or "").lower() == str(getattr(wanted, f)).lower() for f in _COMPARED)
+
+
+def build_revoker(config: Any, settings: Any) -> SecurityGroupRevoker:
+    from azure.mgmt.network import NetworkManagementClient
+
+    return SecurityGroupRevoker(config, _arm.client(NetworkManagementClient, settings, config.subscription))

@@ -1,0 +1,63 @@
+"""route-table: the next hop of one route of a route table (0 or 100).
+
+Reads the route through the routes sub-resource, sets nextHopIpAddress to the source or target next hop and
+PUTs that one route back with everything else it had; the table's other routes are not touched.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ...domain.errors import RoutingError
+from ...routing_plan import Change, resource, settings
+from . import _arm
+
+NEEDS = "Microsoft.Network/routeTables/routes/read and /write on the route table"
+
+
+class RouteTableRouter:
+    def __init__(self, routing: Any, client: Any):
+        self.routing, self.client = routing, client
+        self.resource = resource(routing)
+        self.what = f"route {routing.route} of {self.resource}"
+        self.property = next(iter(settings(routing, 0)))
+        self.last_changes: list[Change] = []
+
+    def describe(self) -> str:
+        return self.what
+
+    def _route(self) -> Any:
+        r = self.routing
+        with _arm.arm_errors(self.what, NEEDS):
+            return self.client.routes.get(r.resource_group, r.route_table, r.route)
+
+    def read(self) -> int:
+        hop, r = self._route().next_hop_ip_address, self.routing
+        if hop not in (r.source_next_hop, r.target_next_hop):
+            raise RoutingError(f"{self.what}: next hop is {hop or 'not an IP address'}, neither the source "
+                               f"{r.source_next_hop} nor the target {r.target_next_hop}")
+        return 100 if hop == r.target_next_hop else 0
+
+    def diff(self, percent: int) -> list[Change]:
+        return self._diff(self._route(), percent)
+
+    def _diff(self, route: Any, percent: int) -> list[Change]:
+        wanted, before = settings(self.routing, percent)[self.property], route.next_hop_ip_address or "(none)"
+        return [] if before == wanted else [Change(self.resource, self.property, before, wanted)]
+
+    def apply(self, percent: int) -> int:
+        if percent not in (0, 100):
+            raise RoutingError(f"{self.what}: a route realises 0% or 100%, not {percent}%")
+        route = self._route()
+        self.last_changes = self._diff(route, percent)
+        if self.last_changes:
+            r = self.routing
+            route.next_hop_ip_address = self.last_changes[0].after
+            with _arm.arm_errors(self.what, NEEDS):
+                _arm.wait(self.client.routes.begin_create_or_update(r.resource_group, r.route_table, r.route, route))
+        return percent
+
+
+def build(routing: Any, settings: Any) -> RouteTableRouter:
+    from azure.mgmt.network import NetworkManagementClient
+
+    return RouteTableRouter(routing, _arm.client(NetworkManagementClient, settings, routing.subscription))

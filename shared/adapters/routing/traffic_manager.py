@@ -1,0 +1,88 @@
+"""traffic-manager: the weights of two endpoints of a Weighted Traffic Manager profile (any share, 1% steps).
+
+Share p: source weight 100-p, target weight p; the endpoint that gets no users is disabled (its weight is
+left as it is). One GET of the profile reads both endpoints; each endpoint that must change gets one PATCH
+of its status and weight only. The endpoint gaining users is written first, so both are never disabled.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ...domain.errors import RoutingError
+from ...routing_plan import Change, resource, tm_endpoints, tm_share, tm_value
+from . import _arm
+
+NEEDS = ("Microsoft.Network/trafficManagerProfiles/read and the profile's endpoints' write "
+         "(e.g. Microsoft.Network/trafficManagerProfiles/externalEndpoints/write) on the profile")
+
+
+class TrafficManagerRouter:
+    def __init__(self, routing: Any, client: Any):
+        self.routing, self.client = routing, client
+        self.resource = resource(routing)
+        self.endpoint_type = routing.endpoint_type[0].upper() + routing.endpoint_type[1:]  # the URL segment
+        self.names = {"source": routing.source_endpoint, "target": routing.target_endpoint}
+        self.last_changes: list[Change] = []
+
+    def describe(self) -> str:
+        return self.resource
+
+    def _live(self) -> dict[str, tuple[bool, int]]:
+        """role -> (enabled, weight), from one GET of the profile."""
+        r = self.routing
+        with _arm.arm_errors(self.resource, NEEDS):
+            profile = self.client.profiles.get(r.resource_group, r.profile)
+        method = str(getattr(profile.traffic_routing_method, "value", profile.traffic_routing_method))
+        if method.lower() != "weighted":
+            raise RoutingError(f"{self.resource}: routing method is {method}, promote needs Weighted")
+        kind = "/" + r.endpoint_type.lower()
+        endpoints = {e.name.lower(): e for e in profile.endpoints or [] if (e.type or "").lower().endswith(kind)}
+        live = {}
+        for role, name in self.names.items():
+            endpoint = endpoints.get(name.lower())
+            if endpoint is None:
+                raise RoutingError(f"{self.resource}: has no {r.endpoint_type} endpoint {name!r}")
+            live[role] = ((endpoint.endpoint_status or "Enabled").lower() == "enabled", endpoint.weight or 1)
+        return live
+
+    def read(self) -> int:
+        share = tm_share(**self._live())
+        if share is None:
+            raise RoutingError(f"{self.resource}: both endpoints {', '.join(self.names.values())} are disabled")
+        return share
+
+    def diff(self, percent: int) -> list[Change]:
+        return [change for _, _, change in self._pending(self._live(), percent)]
+
+    def _pending(self, live: dict[str, tuple[bool, int]], percent: int) -> list[tuple[str, tuple, Change]]:
+        pending = []
+        for role, (enabled, weight) in tm_endpoints(percent).items():
+            before, after = tm_value(*live[role]), tm_value(enabled, weight)
+            if before != after:
+                prop = f"{self.routing.endpoint_type}/{self.names[role]}: endpointStatus, weight"
+                pending.append((role, (enabled, weight), Change(self.resource, prop, before, after)))
+        return pending
+
+    def apply(self, percent: int) -> int:
+        live = self._live()
+        pending = self._pending(live, percent)
+        gaining = "target" if percent > (tm_share(**live) or 0) else "source"
+        for role, (enabled, weight), _ in sorted(pending, key=lambda p: p[0] != gaining):
+            self._patch(self.names[role], enabled, weight)
+        self.last_changes = [change for _, _, change in pending]
+        return percent
+
+    def _patch(self, name: str, enabled: bool, weight: int | None) -> None:
+        from azure.mgmt.trafficmanager.models import Endpoint
+
+        r = self.routing
+        update = Endpoint(endpoint_status="Enabled" if enabled else "Disabled", weight=weight) if enabled \
+            else Endpoint(endpoint_status="Disabled")
+        with _arm.arm_errors(f"endpoint {name} of {self.resource}", NEEDS):
+            self.client.endpoints.update(r.resource_group, r.profile, self.endpoint_type, name, update)
+
+
+def build(routing: Any, settings: Any) -> TrafficManagerRouter:
+    from azure.mgmt.trafficmanager import TrafficManagerManagementClient
+
+    return TrafficManagerRouter(routing, _arm.client(TrafficManagerManagementClient, settings, routing.subscription))

@@ -1,0 +1,332 @@
+"""What each routing provider changes for a share, as data: `promote plan`, `promote routing verify` and drift.
+
+A provider's state is a few named properties of one resource (`settings`); a change is one property going
+from one value to another (`Change`). The providers write exactly these properties and describe what they
+wrote with the same words, so the plan shown before a release and the history recorded during it match.
+Pure, except `verify_release` / `check_release`, which talk to the network and the store only through the
+ports they are given.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable
+
+from .domain.errors import ConflictError, RoutingError
+from .domain.machine import Decision
+from .domain.model import HistoryEntry, Release
+from .domain.plan import Plan
+from .domain.shares import pool_composition, realisable_share
+
+MAX_CONFLICTS = 10
+DRIFT_TYPE = "drift-check"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One property of one resource, from one value to another."""
+
+    resource: str
+    property: str
+    before: str
+    after: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"resource": self.resource, "property": self.property, "from": self.before, "to": self.after}
+
+    def __str__(self) -> str:
+        return f"{self.resource}: {self.property} {self.before} -> {self.after}"
+
+
+# -- resources and their properties ------------------------------------------------------------
+_KINDS = {"traffic-manager": ("Traffic Manager profile", "profile"), "load-balancer": ("load balancer", "load_balancer"),
+          "application-gateway": ("application gateway", "application_gateway"),
+          "route-table": ("route table", "route_table")}
+
+
+def azure_resource(kind: str, name: str, resource_group: str, subscription: str) -> str:
+    return f"{kind} {name} in {resource_group} (subscription {subscription})"
+
+
+def resource(routing: Any, release: str = "", workload: str = "") -> str:
+    """The resource a workload's routing changes, named the way errors and history name it."""
+    if routing.provider == "local":
+        return f"local routing record {release}/{workload}"
+    kind, attr = _KINDS[routing.provider]
+    return azure_resource(kind, getattr(routing, attr), routing.resource_group, routing.subscription)
+
+
+def lb_members(routing: Any, percent: int) -> list[str]:
+    """The plan's addresses a load balancer pool holds at `percent`: the first n sources and m targets."""
+    sources, targets = pool_composition(percent, len(routing.source_addresses), len(routing.target_addresses))
+    return routing.source_addresses[:sources] + routing.target_addresses[:targets]
+
+
+def lb_value(routing: Any, members: set[str] | list[str]) -> str:
+    """The pool's plan-owned addresses in plan order, with the share they make."""
+    listed = [a for a in routing.source_addresses + routing.target_addresses if a in set(members)]
+    targets = sum(1 for a in listed if a in routing.target_addresses)
+    share = f"{round(100 * targets / len(listed))}% target" if listed else "no plan address"
+    return f"{', '.join(listed) or '(none)'} ({share})"
+
+
+def tm_endpoints(percent: int) -> dict[str, tuple[bool, int | None]]:
+    """role -> (enabled, weight): weights 100-p and p; the endpoint with no users is disabled, weight kept."""
+    return {"source": (percent < 100, 100 - percent if percent < 100 else None),
+            "target": (percent > 0, percent if percent > 0 else None)}
+
+
+def tm_value(enabled: bool, weight: int | None) -> str:
+    return f"Enabled, weight {weight}" if enabled else "Disabled"
+
+
+def tm_share(source: tuple[bool, int], target: tuple[bool, int]) -> int | None:
+    """The share two live endpoints give the target, or None when both are disabled."""
+    (s_on, s_weight), (t_on, t_weight) = source, target
+    if not t_on:
+        return None if not s_on else 0
+    if not s_on:
+        return 100
+    return round(100 * t_weight / (s_weight + t_weight))
+
+
+def settings(routing: Any, percent: int) -> dict[str, str]:
+    """property -> value that realise `percent` (the share is realisable: plans are checked at apply)."""
+    p = routing.provider
+    if p == "local":
+        return {"traffic_percent": str(percent)}
+    if p == "load-balancer":
+        return {f"backendAddressPools/{routing.backend_pool}: loadBalancerBackendAddresses":
+                lb_value(routing, lb_members(routing, percent))}
+    if p == "traffic-manager":
+        wanted = tm_endpoints(percent)
+        return {f"{routing.endpoint_type}/{routing.source_endpoint}: endpointStatus, weight": tm_value(*wanted["source"]),
+                f"{routing.endpoint_type}/{routing.target_endpoint}: endpointStatus, weight": tm_value(*wanted["target"])}
+    if p == "application-gateway":
+        pool = routing.target_pool if percent >= 100 else routing.source_pool
+        return {f"requestRoutingRules/{routing.rule}: backendAddressPool": f"backendAddressPools/{pool}"}
+    if p == "route-table":
+        hop = routing.target_next_hop if percent >= 100 else routing.source_next_hop
+        return {f"routes/{routing.route}: nextHopIpAddress": hop}
+    raise ValueError(f"unknown routing provider {p!r}")
+
+
+def changes(routing: Any, before: int, after: int, release: str = "", workload: str = "") -> list[Change]:
+    """The property changes moving `routing` from share `before` to share `after`."""
+    old, new = settings(routing, before), settings(routing, after)
+    where = resource(routing, release, workload)
+    return [Change(where, prop, old[prop], new[prop]) for prop in new if old[prop] != new[prop]]
+
+
+def revoke_change(config: Any, release: str) -> Change:
+    if config.provider == "local":
+        where = f"local access record {release}"
+    else:
+        where = azure_resource("network security group", config.network_security_group, config.resource_group,
+                               config.subscription)
+    return Change(where, f"securityRules/{config.rule}", "absent", deny_rule_text(config))
+
+
+def deny_rule_text(config: Any) -> str:
+    return (f"Deny inbound from {', '.join(config.source_prefixes)}, any port and protocol, "
+            f"priority {config.priority}")
+
+
+# -- `promote plan` ----------------------------------------------------------------------------
+def release_steps(plan: Plan) -> list[tuple[str, int]]:
+    """(step, requested percent) in the order the release takes them."""
+    if plan.model == "flight":
+        return [(f"flight {i}", f.percent) for i, f in enumerate(plan.flights or [], 1)]
+    if plan.model == "staged":
+        return [("promotion (every workload at once)", 100)]
+    return [("promotion", 100)]
+
+
+def change_plan(plan: Plan, release: Release | None = None) -> dict:
+    """Every network change each step makes, and its inverse (the rollback to 0%), per workload."""
+    workloads = []
+    for w in plan.workloads:
+        routing, share, steps = w.routing, 0, []
+        for label, requested in release_steps(plan):
+            achieved = realisable_share(routing, requested)
+            assert achieved is not None, "plans whose shares cannot be realised are refused at apply"
+            steps.append({"step": label, "requested_percent": requested, "from_percent": share,
+                          "to_percent": achieved,
+                          "changes": [c.to_json() for c in changes(routing, share, achieved, plan.release, w.name)],
+                          "inverse": [c.to_json() for c in changes(routing, achieved, 0, plan.release, w.name)]})
+            share = achieved
+        state = release.workloads[w.name] if release else None
+        workloads.append({"name": w.name, "provider": routing.provider,
+                          "resource": resource(routing, plan.release, w.name),
+                          "state": state.state if state else None,
+                          "traffic_percent": state.traffic_percent if state else None, "steps": steps})
+    revoke = None
+    if plan.revoke_access:
+        revoke = {"when": "when every workload is promoted",
+                  "changes": [revoke_change(plan.revoke_access, plan.release).to_json()], "inverse": [],
+                  "note": "promote never removes the rule; delete it by hand to restore the team's access",
+                  "done": release.access_revoked if release else None}
+    return {"release": plan.release, "model": plan.model, "workloads": workloads, "revoke_access": revoke}
+
+
+def change_plan_text(doc: dict) -> str:
+    lines = [f"release {doc['release']} ({doc['model']}): the network changes of each step, and their inverse "
+             "(rollback to 0%)"]
+    for w in doc["workloads"]:
+        now = "" if w["state"] is None else f"  [now {w['state']}, {w['traffic_percent']}%]"
+        lines += ["", f"{w['name']}  {w['provider']}  {w['resource']}{now}"]
+        for step in w["steps"]:
+            asked = "" if step["requested_percent"] == step["to_percent"] else f" (asked {step['requested_percent']}%)"
+            lines.append(f"  {step['step']}: {step['from_percent']}% -> {step['to_percent']}%{asked}")
+            lines += _changes_text("change", step["changes"]) + _changes_text("inverse", step["inverse"])
+    if doc["revoke_access"]:
+        r = doc["revoke_access"]
+        lines += ["", f"revoke_access ({r['when']})"] + _changes_text("change", r["changes"]) + [f"    inverse   {r['note']}"]
+    return "\n".join(lines)
+
+
+def _changes_text(kind: str, items: list[dict]) -> list[str]:
+    if not items:
+        return [f"    {kind:<9} none"]
+    lines = []
+    for c in items:
+        lines += [f"    {kind:<9} {c['property']}", f"              from {c['from']}", f"              to   {c['to']}"]
+    return lines
+
+
+# -- `promote routing verify` and the drift function -------------------------------------------
+@dataclass
+class Check:
+    workload: str
+    provider: str
+    resource: str
+    expected_percent: int
+    live_percent: int | None = None
+    error: str | None = None
+    differences: list[Change] = field(default_factory=list)  # what re-applying would change
+
+    @property
+    def drift(self) -> bool:
+        return self.error is None and self.live_percent != self.expected_percent
+
+    def to_json(self) -> dict:
+        return {"workload": self.workload, "provider": self.provider, "resource": self.resource,
+                "expected_percent": self.expected_percent, "live_percent": self.live_percent, "drift": self.drift,
+                "differences": [c.to_json() for c in self.differences], "error": self.error}
+
+    def summary(self) -> str:
+        if self.error:
+            return f"could not read {self.resource}: {self.error}"
+        if not self.drift:
+            return f"{self.resource}: {self.live_percent}% as recorded"
+        what = "; ".join(f"{c.property} is {c.before}, expected {c.after}" for c in self.differences)
+        return f"drift on {self.resource}: live {self.live_percent}%, state says {self.expected_percent}%" + \
+               (f" ({what})" if what else "")
+
+
+RouterFactory = Callable[[str, str, Any], Any]
+
+
+def verify_release(release: Release, routers: RouterFactory) -> list[Check]:
+    """The live share of every workload against the share its state records."""
+    checks = []
+    for name, w in release.workloads.items():
+        routing = release.plan.workload(name).routing  # type: ignore[union-attr]
+        router = routers(release.name, name, routing)
+        check = Check(name, routing.provider, resource(routing, release.name, name), w.traffic_percent)
+        try:
+            check.live_percent = router.read()
+            if check.drift:
+                check.differences = _differences(router, routing, check, release.name)
+        except RoutingError as exc:
+            check.error = str(exc)
+        checks.append(check)
+    return checks
+
+
+def _differences(router: Any, routing: Any, check: Check, release: str) -> list[Change]:
+    if hasattr(router, "diff"):
+        return router.diff(check.expected_percent)
+    return changes(routing, check.live_percent, check.expected_percent, release, check.workload)  # type: ignore[arg-type]
+
+
+def drift_entries(release: Release, checks: list[Check], now: datetime, last: dict[str, HistoryEntry | None]
+                  ) -> list[HistoryEntry]:
+    """One drift-check entry per drifted workload, unless its last entry already reported the same drift."""
+    reapply = release.plan.on_drift == "reapply"
+    entries = []
+    for check in checks:
+        if not check.drift:
+            continue
+        reason = check.summary() + (f"; re-applying {check.expected_percent}% (on_drift: reapply)" if reapply
+                                    else "; reported only (on_drift: report)")
+        previous = last.get(check.workload)
+        if not reapply and previous and previous.type == DRIFT_TYPE and previous.reason == reason:
+            continue  # still the same drift: already in the history
+        w = release.workloads[check.workload]
+        entries.append(HistoryEntry(
+            at=now, event_id=f"drift-check:{release.name}:{check.workload}:{now.strftime('%Y%m%dT%H%M%S.%fZ')}",
+            type=DRIFT_TYPE, outcome="applied" if reapply else "ignored", reason=reason, workload=check.workload,
+            from_state=w.state, to_state=w.state, traffic_percent=w.traffic_percent, flight=w.flight or None,
+            source="promote/drift"))
+    return entries
+
+
+def check_release(store: Any, routers: RouterFactory, name: str, now: datetime) -> tuple[list[Check], list[HistoryEntry]]:
+    """Verify one release; record drift in its history, then re-apply the recorded share if the plan says so.
+
+    The record is committed first, guarded by the release's ETag: if a message moved the release meanwhile,
+    the check starts over; a message handled after the commit re-decides (its commit conflicts with ours)
+    and re-applies its own share, so re-applying here never undoes a newer decision.
+    """
+    for _ in range(MAX_CONFLICTS):
+        snapshot = store.get_release(name)
+        release = snapshot.release
+        checks = verify_release(release, routers)
+        drifted = [c for c in checks if c.drift]
+        if not drifted:
+            return checks, []
+        last = {c.workload: next(iter(store.list_history(name, c.workload)[-1:]), None) for c in drifted}
+        entries = drift_entries(release, checks, now, last)
+        if not entries:
+            return checks, []
+        try:
+            store.commit(snapshot, Decision(release=release.evolve(seq=release.seq + len(entries)), entries=entries),
+                         None)
+        except ConflictError:
+            continue
+        if release.plan.on_drift == "reapply":
+            for check in drifted:
+                routing = release.plan.workload(check.workload).routing  # type: ignore[union-attr]
+                achieved = routers(name, check.workload, routing).apply(check.expected_percent)
+                if achieved != check.expected_percent:
+                    raise RoutingError(f"{name}/{check.workload}: re-applying {check.expected_percent}% "
+                                       f"achieved {achieved}%")
+        return checks, entries
+    raise ConflictError(f"release {name}: gave up after {MAX_CONFLICTS} write conflicts")
+
+
+@dataclass
+class DriftRun:
+    """What one run of the drift check found over every release."""
+
+    checked: int = 0  # workloads read
+    recorded: list[HistoryEntry] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # releases or resources that could not be checked
+
+
+def check_all(store: Any, routers: RouterFactory, now: datetime) -> DriftRun:
+    """`check_release` over every release; a failure of one does not stop the others."""
+    from .domain.errors import PromoteError
+
+    run = DriftRun()
+    for name in store.list_releases():
+        try:
+            checks, entries = check_release(store, routers, name, now)
+        except PromoteError as exc:
+            run.failures.append(f"{name}: {exc}")
+            continue
+        run.checked += len(checks)
+        run.recorded += entries
+        run.failures += [f"{name}/{c.workload}: {c.error}" for c in checks if c.error]
+    return run

@@ -1,0 +1,55 @@
+"""Shared fixtures: a real Azurite (in memory, random ports) started and stopped by the tests themselves."""
+from __future__ import annotations
+
+import itertools
+import os
+
+import pytest
+
+from shared.azurite import start
+from shared.config import LOCAL_QUEUE, POISON_QUEUE, SCHEDULE_TABLE, load_settings
+
+_names = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def azurite():
+    instance = start()  # in memory; ports picked by the OS
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture
+def release_name(request) -> str:
+    """A release name unique within the session, so tests sharing one Azurite never collide."""
+    base = "".join(c if c.isalnum() else "-" for c in request.node.name.lower())[:40].strip("-")
+    return f"{base}-{next(_names)}"
+
+
+@pytest.fixture
+def settings(azurite, tmp_path):
+    return load_settings({"PROMOTE_STORAGE_CONNECTION_STRING": azurite.connection_string,
+                          "PROMOTE_HOME": str(tmp_path / ".promote")})
+
+
+@pytest.fixture
+def stack(settings):
+    """A fresh Stack on the session's Azurite, with the local queues emptied (tests own the transport)."""
+    from shared.bootstrap import Stack, use_stack
+
+    s = Stack(settings)
+    for name in (LOCAL_QUEUE, POISON_QUEUE):
+        s.queue(name).clear_messages()
+    for row in s.table(SCHEDULE_TABLE).list_entities():
+        s.table(SCHEDULE_TABLE).delete_entity(row["PartitionKey"], row["RowKey"])
+    use_stack(s)
+    yield s
+    use_stack(None)
+
+
+@pytest.fixture
+def cli_env(azurite, tmp_path) -> dict:
+    """Environment for running the `promote` command against the session's Azurite."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROMOTE_")}
+    env.update(PROMOTE_STORAGE_CONNECTION_STRING=azurite.connection_string, PROMOTE_HOME=str(tmp_path / ".promote"))
+    return env

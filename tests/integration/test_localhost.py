@@ -1,0 +1,112 @@
+"""The local host on a real Azurite queue: the registered function, retries, poison, scheduled timers."""
+from __future__ import annotations
+
+import json
+import time
+from datetime import timedelta
+
+from shared.cli import local_host
+from shared.config import LOCAL_QUEUE, POISON_QUEUE
+from shared.domain.plan import validate_plan
+from tests.fakes import event
+
+
+def flight_plan(name: str, bake: str = "0s") -> dict:
+    return {"release": name, "model": "flight", "operators": ["ops@contoso.com"],
+            "flights": [{"percent": 10, "bake": bake}, {"percent": 100, "bake": "0s"}],
+            "workloads": [{"name": "web", "assets": ["vm-1"]}]}
+
+
+def poison(stack) -> list[dict]:
+    return [json.loads(m.content) for m in stack.queue(POISON_QUEUE).peek_messages(max_messages=32)]
+
+
+def test_the_host_runs_the_registered_function_until_idle(stack, release_name):
+    stack.service.apply(validate_plan(flight_plan(release_name)))
+    for i, (type_, data) in enumerate([("asset-replicated", {"asset": "vm-1"}), ("tests-passed", {}),
+                                       ("flight-healthy", {"flight": 1})]):
+        stack.publisher.publish(json.loads(event(type_, release_name, "web", f"e{i}", **data)))
+    host = local_host(stack)
+    stats = host.run(until_idle=True, wait=0.5, poll=0.05)
+    assert (stats.completed, stats.retried, stats.poisoned) == (3, 0, 0)
+    w = stack.store.get_release(release_name).release.workloads["web"]
+    assert (w.state, w.flight, w.traffic_percent) == ("flighting", 2, 100)
+    assert stack.queue(LOCAL_QUEUE).get_queue_properties().approximate_message_count == 0
+
+
+def test_unparseable_and_unknown_release_messages_end_in_the_poison_queue_with_a_reason(stack):
+    stack.queue(LOCAL_QUEUE).send_message("{not json")
+    stack.publisher.publish(json.loads(event("tests-passed", "never-applied", "web", "x1")))
+    local_host(stack).run(until_idle=True, wait=0.2, poll=0.05)
+    letters = poison(stack)
+    assert len(letters) == 2
+    assert letters[0]["body"] == "{not json" and "not JSON" in letters[0]["reason"]
+    assert "never applied" in letters[1]["reason"]
+
+
+def test_a_failing_message_is_retried_then_poisoned_with_its_last_error(stack):
+    calls = []
+
+    def broken(msg):
+        calls.append(msg.delivery_count)
+        raise RuntimeError("routing API unavailable")
+
+    stack.queue(LOCAL_QUEUE).send_message('{"id": "m1"}')
+    host = local_host(stack, function=broken, max_delivery=3, retry_delay=lambda n: 0)
+    stats = host.run(until_idle=True, wait=0.5, poll=0.05)
+    assert calls == [1, 2, 3]
+    assert (stats.retried, stats.poisoned) == (2, 1)
+    [letter] = poison(stack)
+    assert "failed 3 deliveries" in letter["reason"] and "routing API unavailable" in letter["reason"]
+    assert letter["body"] == '{"id": "m1"}' and letter["delivery_count"] == 3
+
+
+def test_a_message_that_fails_once_succeeds_on_redelivery(stack, release_name):
+    stack.service.apply(validate_plan(flight_plan(release_name)))
+    from shared.localhost import registered_function
+
+    real, failures = registered_function(), []
+
+    def flaky(msg):
+        if msg.delivery_count == 1:
+            failures.append(msg.message_id)
+            raise ConnectionError("storage blip")
+        real(msg)
+
+    stack.publisher.publish(json.loads(event("asset-replicated", release_name, "web", "e1", asset="vm-1")))
+    local_host(stack, function=flaky, retry_delay=lambda n: 0).run(until_idle=True, wait=0.5, poll=0.05)
+    assert failures == ["e1"]
+    assert stack.store.get_release(release_name).release.workloads["web"].state == "testing"
+    assert poison(stack) == []
+
+
+def test_bake_timers_are_scheduled_messages_that_until_idle_waits_for(stack, release_name):
+    stack.service.apply(validate_plan(flight_plan(release_name, bake="1s")))
+    for i, (type_, data) in enumerate([("asset-replicated", {"asset": "vm-1"}), ("tests-passed", {}),
+                                       ("flight-healthy", {"flight": 1})]):
+        stack.publisher.publish(json.loads(event(type_, release_name, "web", f"e{i}", **data)))
+    host = local_host(stack)
+    host.run(until_idle=True, wait=0.1, poll=0.05)  # the timer is due in ~1s: beyond the 0.1s horizon
+    assert stack.store.get_release(release_name).release.workloads["web"].flight == 1
+    assert len(stack.local_scheduler.pending_due()) == 1
+    started = time.monotonic()
+    host.run(until_idle=True, wait=3, poll=0.05)  # within the horizon: waits for it
+    assert time.monotonic() - started < 3
+    w = stack.store.get_release(release_name).release.workloads["web"]
+    assert (w.flight, w.traffic_percent) == (2, 100)
+    assert stack.local_scheduler.pending_due() == []
+    timer = [e for e in stack.store.list_history(release_name, "web") if e.type == "bake-elapsed"]
+    assert [e.outcome for e in timer] == ["applied"]
+
+
+def test_stale_schedule_notes_do_not_keep_the_host_busy(stack):
+    from datetime import datetime, timezone
+
+    stack.local_scheduler.schedule_table.upsert_entity(
+        {"PartitionKey": "local", "RowKey": "stale", "event_id": "gone",
+         "due": datetime.now(timezone.utc) - timedelta(hours=1)})
+    host = local_host(stack)
+    started = time.monotonic()
+    host.run(until_idle=True, wait=1, poll=0.05)
+    assert time.monotonic() - started < 1
+    assert stack.local_scheduler.pending_due() == []

@@ -1,0 +1,69 @@
+"""Fixtures for the routing providers: a local Resource Manager over HTTPS and settings pointing at it."""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, fields
+from typing import Any
+
+import pytest
+
+from shared.config import Settings, load_settings
+from tests.routing.fake_arm import FakeArm, self_signed_certificate
+
+
+class FakeCredential:
+    """A TokenCredential: hands out a fixed token and records the scopes asked for."""
+
+    def __init__(self):
+        self.scopes: list[tuple[str, ...]] = []
+
+    def get_token(self, *scopes: str, **kwargs: Any):
+        from azure.core.credentials import AccessToken
+
+        self.scopes.append(scopes)
+        return AccessToken("fake-token", int(time.time()) + 3600)
+
+
+@dataclass(frozen=True)
+class ArmSettings(Settings):
+    """Settings plus the credential the Azure providers use instead of DefaultAzureCredential."""
+
+    arm_credential: Any = None
+
+
+@pytest.fixture(scope="session")
+def arm_tls(tmp_path_factory):
+    """A certificate for the fake Resource Manager, trusted by the SDKs' HTTP stack (requests) for the session."""
+    cert, key = self_signed_certificate(tmp_path_factory.mktemp("fake-arm"))
+    previous = os.environ.get("REQUESTS_CA_BUNDLE")
+    os.environ["REQUESTS_CA_BUNDLE"] = str(cert)
+    yield cert, key
+    if previous is None:
+        os.environ.pop("REQUESTS_CA_BUNDLE", None)
+    else:
+        os.environ["REQUESTS_CA_BUNDLE"] = previous
+
+
+@pytest.fixture
+def arm(arm_tls):
+    fake = FakeArm()
+    server = fake.serve(*arm_tls)
+    yield fake
+    server.stop()
+
+
+@pytest.fixture
+def credential():
+    return FakeCredential()
+
+
+def arm_settings(arm: FakeArm, credential: FakeCredential, base: Settings | None = None) -> ArmSettings:
+    base = base or load_settings({})
+    values = {f.name: getattr(base, f.name) for f in fields(Settings)}
+    return ArmSettings(**{**values, "arm_endpoint": arm.url, "arm_credential": credential})
+
+
+@pytest.fixture
+def settings_arm(arm, credential):
+    return arm_settings(arm, credential)
