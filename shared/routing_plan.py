@@ -71,13 +71,26 @@ def lb_value(routing: Any, members: set[str] | list[str]) -> str:
 
 
 def tm_endpoints(percent: int) -> dict[str, tuple[bool, int | None]]:
-    """role -> (enabled, weight): weights 100-p and p; the endpoint with no users is disabled, weight kept."""
-    return {"source": (percent < 100, 100 - percent if percent < 100 else None),
-            "target": (percent > 0, percent if percent > 0 else None)}
+    """role -> (enabled, weight). Between 0% and 100%: weights 100-p and p. At 0% and 100% the endpoint with
+    no users is disabled and the other only enabled: alone, any weight carries every user (None: kept)."""
+    if percent <= 0:
+        return {"source": (True, None), "target": (False, None)}
+    if percent >= 100:
+        return {"source": (False, None), "target": (True, None)}
+    return {"source": (True, 100 - percent), "target": (True, percent)}
+
+
+def tm_wanted(percent: int, live: dict[str, tuple[bool, int | None]]) -> dict[str, tuple[bool, int | None]]:
+    """tm_endpoints(percent), with a kept weight filled in from `live` where the endpoint stays enabled."""
+    wanted = tm_endpoints(percent)
+    return {role: (on, live[role][1] if on and weight is None and live[role][0] else weight)
+            for role, (on, weight) in wanted.items()}
 
 
 def tm_value(enabled: bool, weight: int | None) -> str:
-    return f"Enabled, weight {weight}" if enabled else "Disabled"
+    if not enabled:
+        return "Disabled"
+    return "Enabled" if weight is None else f"Enabled, weight {weight}"
 
 
 def tm_share(source: tuple[bool, int], target: tuple[bool, int]) -> int | None:
@@ -90,8 +103,11 @@ def tm_share(source: tuple[bool, int], target: tuple[bool, int]) -> int | None:
     return round(100 * t_weight / (s_weight + t_weight))
 
 
-def settings(routing: Any, percent: int) -> dict[str, str]:
-    """property -> value that realise `percent` (the share is realisable: plans are checked at apply)."""
+def settings(routing: Any, percent: int, before: int | None = None) -> dict[str, str]:
+    """property -> value that realise `percent` (plans are checked at apply: the share is realisable).
+
+    `before`: the share it moves from, for values a move keeps (a Traffic Manager weight).
+    """
     p = routing.provider
     if p == "local":
         return {"traffic_percent": str(percent)}
@@ -99,9 +115,8 @@ def settings(routing: Any, percent: int) -> dict[str, str]:
         return {f"backendAddressPools/{routing.backend_pool}: loadBalancerBackendAddresses":
                 lb_value(routing, lb_members(routing, percent))}
     if p == "traffic-manager":
-        wanted = tm_endpoints(percent)
-        return {f"{routing.endpoint_type}/{routing.source_endpoint}: endpointStatus, weight": tm_value(*wanted["source"]),
-                f"{routing.endpoint_type}/{routing.target_endpoint}: endpointStatus, weight": tm_value(*wanted["target"])}
+        wanted = tm_endpoints(percent) if before is None else tm_wanted(percent, tm_endpoints(before))
+        return {tm_property(routing, role): tm_value(*wanted[role]) for role in ("source", "target")}
     if p == "application-gateway":
         pool = routing.target_pool if percent >= 100 else routing.source_pool
         return {f"requestRoutingRules/{routing.rule}: backendAddressPool": f"backendAddressPools/{pool}"}
@@ -111,9 +126,14 @@ def settings(routing: Any, percent: int) -> dict[str, str]:
     raise ValueError(f"unknown routing provider {p!r}")
 
 
+def tm_property(routing: Any, role: str) -> str:
+    name = routing.source_endpoint if role == "source" else routing.target_endpoint
+    return f"{routing.endpoint_type}/{name}: endpointStatus, weight"
+
+
 def changes(routing: Any, before: int, after: int, release: str = "", workload: str = "") -> list[Change]:
     """The property changes moving `routing` from share `before` to share `after`."""
-    old, new = settings(routing, before), settings(routing, after)
+    old, new = settings(routing, before), settings(routing, after, before)
     where = resource(routing, release, workload)
     return [Change(where, prop, old[prop], new[prop]) for prop in new if old[prop] != new[prop]]
 

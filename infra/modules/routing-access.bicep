@@ -50,32 +50,30 @@ var builtInRoles = {
 
 var routingActions = [
   // load-balancer: move addresses between the source and target sides of a backend pool
+  // (the provider reads and PUTs the pool itself, not the whole load balancer)
   'Microsoft.Network/loadBalancers/read'
-  'Microsoft.Network/loadBalancers/write'
   'Microsoft.Network/loadBalancers/backendAddressPools/read'
   'Microsoft.Network/loadBalancers/backendAddressPools/write'
   'Microsoft.Network/virtualNetworks/read'
-  'Microsoft.Network/virtualNetworks/joinLoadBalancer/action'
+  'Microsoft.Network/virtualNetworks/joinLoadBalancer/action' // IP-based pool addresses name the virtual network
   // application-gateway: switch a request routing rule's backend pool
   'Microsoft.Network/applicationGateways/read'
   'Microsoft.Network/applicationGateways/write'
   'Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies/join/action'
   'Microsoft.ManagedIdentity/userAssignedIdentities/assign/action'
-  // load balancer and application gateway updates re-join their frontends
+  // an application gateway PUT re-checks its subnet and public IP
   'Microsoft.Network/virtualNetworks/subnets/read'
   'Microsoft.Network/virtualNetworks/subnets/join/action'
   'Microsoft.Network/publicIPAddresses/read'
   'Microsoft.Network/publicIPAddresses/join/action'
-  // route-table: change the next hop of one route
+  // route-table: change the next hop of one route (a PUT of the route, not of the table)
   'Microsoft.Network/routeTables/read'
-  'Microsoft.Network/routeTables/write'
   'Microsoft.Network/routeTables/routes/read'
   'Microsoft.Network/routeTables/routes/write'
-  // revoke_access: the deny rule for the migration team
+  // revoke_access: create or update the deny rule for the migration team
   'Microsoft.Network/networkSecurityGroups/read'
   'Microsoft.Network/networkSecurityGroups/securityRules/read'
   'Microsoft.Network/networkSecurityGroups/securityRules/write'
-  'Microsoft.Network/networkSecurityGroups/securityRules/delete'
   // polling the long-running operations above
   'Microsoft.Network/locations/operations/read'
   'Microsoft.Network/locations/operationResults/read'

@@ -276,7 +276,7 @@ def test_app_settings_cover_what_the_code_reads_on_azure():
         settings[config.ENV_SERVICEBUS_NAMESPACE]
 
 
-def test_no_module_reads_the_environment_outside_config():
+def test_environment_variables_the_code_reads_are_declared_in_config():
     literal_reads = set()
     for path in python_sources():
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
@@ -677,3 +677,41 @@ def test_guide_names_match_the_code():
         assert role in BUILT_IN_ROLES, f"the guide assigns an unexpected role {role}"
     operator_roles = {BUILT_IN_ROLES[r] for r in re.findall(r'--role "([^"]+)"', text)}
     assert operator_roles == {role for _, role, _ in role_assignments(MODULES / "operator-access.bicep")}
+
+
+def local_modules_of_the_app() -> set[str]:
+    """Top-level local modules/packages the function app imports (transitively through shared/ and functions/)."""
+    local = set()
+    for path in python_sources():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else []
+            for name in names:
+                top = name.split(".")[0]
+                if (ROOT / top).is_dir() or (ROOT / f"{top}.py").exists():
+                    local.add(top)
+    return local
+
+
+def test_guide_zip_package_contains_the_whole_app():
+    zips = [line for line in guide_commands() if line.startswith("zip ")]
+    assert len(zips) == 1, zips
+    included = set(zips[0].split()[3:])  # zip -r app.zip <paths...>
+    needed = {"function_app.py", "host.json", "requirements.txt"} | \
+        {m if (ROOT / m).is_dir() else f"{m}.py" for m in local_modules_of_the_app()}
+    assert needed <= included, f"the guide's zip misses {needed - included}"
+    for path in included - {"-x"}:
+        if not path.startswith("'"):
+            assert (ROOT / path).exists(), f"the guide zips {path}, which does not exist"
+
+
+def test_funcignore_keeps_the_package_to_the_app():
+    """`func azure functionapp publish` uploads the directory minus .funcignore: no venv, no node_modules."""
+    funcignore = ROOT / ".funcignore"
+    assert funcignore.exists(), ".funcignore is missing: func publish would upload .venv/ and node_modules/"
+    patterns = {line.strip().rstrip("/").lstrip("/") for line in funcignore.read_text().splitlines()
+                if line.strip() and not line.startswith("#")}
+    for must in (".venv", "node_modules", ".promote", "tests", "local.settings.json"):
+        assert must in patterns, f".funcignore does not exclude {must}"
+    for kept in ("function_app.py", "host.json", "requirements.txt", "shared", "functions"):
+        assert kept not in patterns, f".funcignore excludes {kept}, which the app needs"

@@ -67,3 +67,15 @@ def arm_settings(arm: FakeArm, credential: FakeCredential, base: Settings | None
 @pytest.fixture
 def settings_arm(arm, credential):
     return arm_settings(arm, credential)
+
+
+@pytest.fixture
+def arm_stack(arm, credential, settings):
+    """The real stack (table store on the session's Azurite, the real router factory) aimed at the fake ARM."""
+    from shared.bootstrap import Stack, use_stack
+    from tests.fakes import FakeClock
+
+    stack = Stack(arm_settings(arm, credential, base=settings), clock=FakeClock())
+    use_stack(stack)
+    yield stack
+    use_stack(None)

@@ -57,6 +57,23 @@ class Request:
         body = "" if self.body is None else " " + json.dumps(self.body, separators=(",", ":"))
         return f"{self.method} {self.path} -> {self.status}{body}"
 
+    def short(self) -> str:
+        """One readable line: the path below Microsoft.Network, the status, what the body sets."""
+        path = re.sub(r"operations/[^/]+$", "operations/{id}", self.path.split("/Microsoft.Network/", 1)[-1])
+        line = f"{self.method} {path} {self.status}"
+        props = (self.body or {}).get("properties", {})
+        if "loadBalancerBackendAddresses" in props:
+            line += " addresses=" + ",".join(a["properties"]["ipAddress"] for a in props["loadBalancerBackendAddresses"])
+        elif "nextHopIpAddress" in props:
+            line += f" nextHopIpAddress={props['nextHopIpAddress']}"
+        elif "requestRoutingRules" in props:
+            line += " rules=" + ",".join(f"{r['name']}->{r['properties']['backendAddressPool']['id'].rsplit('/', 1)[-1]}"
+                                         for r in props["requestRoutingRules"])
+        elif self.body is not None:
+            line += " " + json.dumps({k: v for k, v in props.items() if k != "description"}, sort_keys=True,
+                                     separators=(",", ":"))
+        return line
+
 
 @dataclass
 class FakeArm:

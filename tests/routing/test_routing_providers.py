@@ -128,8 +128,8 @@ def test_traffic_manager_full_flight_and_rollback(arm, settings_arm):
     assert seen == [
         {"payroll-onprem": ("Enabled", 90), "payroll-azure": ("Enabled", 10)},
         {"payroll-onprem": ("Enabled", 50), "payroll-azure": ("Enabled", 50)},
-        {"payroll-onprem": ("Disabled", 50), "payroll-azure": ("Enabled", 100)},
-        {"payroll-onprem": ("Enabled", 100), "payroll-azure": ("Disabled", 100)},
+        {"payroll-onprem": ("Disabled", 50), "payroll-azure": ("Enabled", 50)},  # alone, any weight takes all
+        {"payroll-onprem": ("Enabled", 50), "payroll-azure": ("Disabled", 50)},
     ]
     assert _endpoints(arm)["payroll-dr"] == dr_before
     assert {k: v for k, v in arm.get(TM)["properties"].items() if k != "endpoints"} == \
@@ -143,11 +143,20 @@ def test_traffic_manager_enables_the_endpoint_gaining_users_first(arm, settings_
     arm.clear_log()
     router.apply(0)  # rollback: the source is enabled before the target is disabled
     assert [(r.path.rsplit("/", 1)[-1], r.body) for r in arm.log if r.method == "PATCH"] == [
-        ("payroll-onprem", {"properties": {"endpointStatus": "Enabled", "weight": 100}}),
+        ("payroll-onprem", {"properties": {"endpointStatus": "Enabled"}}),
         ("payroll-azure", {"properties": {"endpointStatus": "Disabled"}})]
     arm.clear_log()
     router.apply(0)
     assert [r.method for r in arm.log] == ["GET"]
+
+
+def test_traffic_manager_at_0_or_100_leaves_the_lone_endpoint_weight_alone(arm, settings_arm):
+    profile = R.traffic_manager()
+    profile["properties"]["endpoints"][0]["properties"]["weight"] = 1  # the source, enabled: 0% is in place
+    arm.seed(profile)
+    router = _router(settings_arm, TrafficManagerRouting(**R.routing("traffic-manager")))
+    assert router.apply(0) == 0 and arm.writes() == [] and router.last_changes == []
+    assert router.apply(10) == 10 and router.read() == 10
 
 
 def test_traffic_manager_refuses_a_profile_that_is_not_weighted(arm, settings_arm):

@@ -1,15 +1,16 @@
 """traffic-manager: the weights of two endpoints of a Weighted Traffic Manager profile (any share, 1% steps).
 
-Share p: source weight 100-p, target weight p; the endpoint that gets no users is disabled (its weight is
-left as it is). One GET of the profile reads both endpoints; each endpoint that must change gets one PATCH
-of its status and weight only. The endpoint gaining users is written first, so both are never disabled.
+Share p: source weight 100-p, target weight p; at 0% and 100% the endpoint that gets no users is disabled
+and the other one enabled with the weight it has (alone, it carries every user). One GET of the profile
+reads both endpoints; each endpoint that must change gets one PATCH of its status (and weight) only. The
+endpoint gaining users is written first, so both are never disabled at once.
 """
 from __future__ import annotations
 
 from typing import Any
 
 from ...domain.errors import RoutingError
-from ...routing_plan import Change, resource, tm_endpoints, tm_share, tm_value
+from ...routing_plan import Change, resource, tm_property, tm_share, tm_value, tm_wanted
 from . import _arm
 
 NEEDS = ("Microsoft.Network/trafficManagerProfiles/read and the profile's endpoints' write "
@@ -56,11 +57,10 @@ class TrafficManagerRouter:
 
     def _pending(self, live: dict[str, tuple[bool, int]], percent: int) -> list[tuple[str, tuple, Change]]:
         pending = []
-        for role, (enabled, weight) in tm_endpoints(percent).items():
-            before, after = tm_value(*live[role]), tm_value(enabled, weight)
+        for role, wanted in tm_wanted(percent, live).items():
+            before, after = tm_value(*live[role]), tm_value(*wanted)
             if before != after:
-                prop = f"{self.routing.endpoint_type}/{self.names[role]}: endpointStatus, weight"
-                pending.append((role, (enabled, weight), Change(self.resource, prop, before, after)))
+                pending.append((role, wanted, Change(self.resource, tm_property(self.routing, role), before, after)))
         return pending
 
     def apply(self, percent: int) -> int:
@@ -76,8 +76,9 @@ class TrafficManagerRouter:
         from azure.mgmt.trafficmanager.models import Endpoint
 
         r = self.routing
-        update = Endpoint(endpoint_status="Enabled" if enabled else "Disabled", weight=weight) if enabled \
-            else Endpoint(endpoint_status="Disabled")
+        update = Endpoint(endpoint_status="Enabled" if enabled else "Disabled")
+        if enabled and weight is not None:
+            update.weight = weight
         with _arm.arm_errors(f"endpoint {name} of {self.resource}", NEEDS):
             self.client.endpoints.update(r.resource_group, r.profile, self.endpoint_type, name, update)
 

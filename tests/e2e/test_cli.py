@@ -1,0 +1,188 @@
+"""The `promote` command as a user runs it, against a real Azurite: one scenario per model and the edges."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROMOTE = str(Path(sys.executable).with_name("promote"))
+HISTORY_KEYS = {"at", "event_id", "type", "outcome", "reason", "from", "to", "traffic_percent", "actor"}
+
+
+@pytest.fixture
+def promote(cli_env, tmp_path, stack):  # `stack` empties the shared local queues before each test
+    def run(*args: str, expect: int = 0, stdin: str | None = None) -> subprocess.CompletedProcess:
+        done = subprocess.run([PROMOTE, *args], env=cli_env, cwd=tmp_path, capture_output=True, text=True,
+                              input=stdin, timeout=120)
+        assert done.returncode == expect, f"promote {' '.join(args)} -> {done.returncode}\n{done.stdout}\n{done.stderr}"
+        return done
+    return run
+
+
+def write_plan(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "plan.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def status(promote, release: str) -> dict:
+    return json.loads(promote("status", "--release", release, "--json").stdout)
+
+
+def history(promote, release: str, workload: str) -> list[dict]:
+    return json.loads(promote("history", "--release", release, "--workload", workload, "--json").stdout)
+
+
+def test_single_step(promote, tmp_path, release_name):
+    plan = write_plan(tmp_path, f"""
+release: {release_name}
+model: single-step
+workloads:
+  - name: payroll
+    assets: [vm-payroll-web-01, vm-payroll-db-01]
+""")
+    assert "registered" in promote("apply", plan).stdout
+    assert "unchanged" in promote("apply", plan).stdout
+    promote("send", "asset-replicated", "--release", release_name, "--workload", "payroll",
+            "--asset", "vm-payroll-web-01", "--id", "r1")
+    promote("send", "asset-replicated", "--release", release_name, "--workload", "payroll",
+            "--asset", "vm-payroll-db-01", "--id", "r2", "--source", "azure-migrate")
+    promote("send", "tests-passed", "--release", release_name, "--workload", "payroll", "--id", "t1")
+    out = promote("run", "--until-idle", "--wait", "0.5").stdout
+    assert "3 handled" in out
+    doc = status(promote, release_name)
+    assert {k: doc[k] for k in ("release", "model", "state")} == \
+        {"release": release_name, "model": "single-step", "state": "promoted"}
+    [w] = doc["workloads"]
+    assert {k: w[k] for k in ("name", "state", "paused", "traffic_percent", "assets")} == {
+        "name": "payroll", "state": "promoted", "paused": False, "traffic_percent": 100,
+        "assets": {"vm-payroll-web-01": "replicated", "vm-payroll-db-01": "replicated"}}
+    entries = history(promote, release_name, "payroll")
+    assert [e["event_id"] for e in entries] == ["r1", "r2", "t1"]
+    assert all(HISTORY_KEYS <= set(e) for e in entries)
+    assert (entries[-1]["from"], entries[-1]["to"], entries[-1]["traffic_percent"]) == ("testing", "promoted", 100)
+    text = promote("status", "--release", release_name).stdout
+    assert "payroll" in text and "promoted" in text and "100%" in text
+
+
+def test_staged_with_an_unauthorized_approval(promote, tmp_path, release_name):
+    plan = write_plan(tmp_path, f"""
+release: {release_name}
+model: staged
+approvers: [ana@contoso.com]
+operators: [ops@contoso.com]
+revoke_access: {{provider: local, source_prefixes: [10.50.0.0/24]}}
+workloads:
+  - {{name: crm, assets: [vm-crm]}}
+  - {{name: billing, assets: [vm-billing]}}
+""")
+    promote("apply", plan)
+    for w in ("crm", "billing"):
+        promote("send", "asset-replicated", "--release", release_name, "--workload", w, "--asset", f"vm-{w}")
+        promote("send", "tests-passed", "--release", release_name, "--workload", w)
+    promote("run", "--until-idle", "--wait", "0.5")
+    assert status(promote, release_name)["state"] == "awaiting-approval"
+    promote("override", "approve", "--release", release_name, "--actor", "ops@contoso.com", "--reason", "me",
+            "--id", "bad-approve")
+    promote("run", "--until-idle", "--wait", "0.5")
+    full = json.loads(promote("history", "--release", release_name, "--json").stdout)
+    [audit] = [e for e in full if e["event_id"] == "bad-approve"]
+    assert audit["outcome"] == "rejected" and audit["actor"] == "ops@contoso.com" and "approvers" in audit["reason"]
+    assert status(promote, release_name)["state"] == "awaiting-approval"
+    promote("override", "approve", "--release", release_name, "--actor", "ana@contoso.com", "--reason", "CAB-7")
+    promote("run", "--until-idle", "--wait", "0.5")
+    doc = status(promote, release_name)
+    assert doc["state"] == "promoted" and doc["access_revoked"] is True
+    assert [w["traffic_percent"] for w in doc["workloads"]] == [100, 100]
+
+
+def test_flight_with_alert_rollback_retry_and_duplicates(promote, tmp_path, release_name):
+    plan = write_plan(tmp_path, json.dumps({
+        "release": release_name, "model": "flight", "approvers": ["ana@contoso.com"],
+        "operators": ["ops@contoso.com"],
+        "flights": [{"percent": 10, "bake": "1s"}, {"percent": 50, "bake": "0s"}, {"percent": 100, "bake": "0s"}],
+        "workloads": [{"name": "shop", "assets": ["vm-shop"]}]}))
+    promote("apply", plan)
+    send = lambda *a: promote("send", *a, "--release", release_name, "--workload", "shop")  # noqa: E731
+    send("asset-replicated", "--asset", "vm-shop", "--id", "rep-1")
+    send("asset-replicated", "--asset", "vm-shop", "--id", "rep-1")  # delivered twice
+    send("tests-passed", "--id", "t-1")
+    promote("run", "--until-idle", "--wait", "0.5")
+    w = status(promote, release_name)["workloads"][0]
+    assert (w["state"], w["flight"], w["traffic_percent"]) == ("flighting", 1, 10)
+    send("flight-healthy", "--flight", "1")
+    promote("run", "--until-idle", "--wait", "3")  # waits for the 1s bake timer
+    w = status(promote, release_name)["workloads"][0]
+    assert (w["flight"], w["traffic_percent"]) == (2, 50)
+    send("alert", "--severity", "Sev1", "--description", "errors")
+    promote("run", "--until-idle", "--wait", "0.5")
+    assert status(promote, release_name)["state"] == "rolled-back"
+    assert status(promote, release_name)["workloads"][0]["traffic_percent"] == 0
+    promote("override", "retry", "--release", release_name, "--workload", "shop", "--actor", "ops@contoso.com",
+            "--reason", "fixed")
+    send("tests-passed", "--id", "t-2")
+    promote("run", "--until-idle", "--wait", "0.5")
+    send("flight-healthy", "--flight", "1", "--id", "h-1")  # a verdict issued after the flight began
+    promote("run", "--until-idle", "--wait", "3")
+    send("flight-healthy", "--flight", "2")
+    promote("run", "--until-idle", "--wait", "0.5")
+    send("flight-healthy", "--flight", "3")
+    promote("run", "--until-idle", "--wait", "0.5")
+    doc = status(promote, release_name)
+    assert doc["state"] == "promoted" and doc["workloads"][0]["attempt"] == 1
+    entries = history(promote, release_name, "shop")
+    assert [e["outcome"] for e in entries if e["event_id"] == "rep-1"] == ["applied", "duplicate"]
+    shares = [e["traffic_percent"] for e in entries if e["outcome"] == "applied"]
+    moves = [s for i, s in enumerate(shares) if i == 0 or s != shares[i - 1]]
+    assert moves == [0, 10, 50, 0, 10, 50, 100]  # flights, the rollback, and the retried flights
+
+
+def test_bad_input_exits_2_with_a_clear_message(promote, tmp_path, release_name):
+    bad = write_plan(tmp_path, "release: Bad_Name\nmodel: flight\nworkloads: []\n")
+    err = promote("apply", bad, expect=2).stderr
+    assert "release" in err and "flights" in err and "workloads" in err
+    assert "does not exist" in promote("apply", str(tmp_path / "missing.yaml"), expect=2).stderr
+    assert "never applied" in promote("status", "--release", "never-applied", expect=2).stderr
+    assert "never applied" in promote("send", "tests-passed", "--release", "never-applied", "--workload", "w",
+                                      expect=2).stderr
+    good = write_plan(tmp_path, f"release: {release_name}\nmodel: single-step\n"
+                                "workloads: [{name: w, assets: [a]}]\n")
+    promote("apply", good)
+    assert "needs --flight" in promote("send", "flight-healthy", "--release", release_name, "--workload", "w",
+                                       expect=2).stderr
+    assert "invalid" in promote("send", "asset-replicated", "--release", release_name, "--workload", "w",
+                                "--asset", "a\x01", expect=2).stderr
+    changed = write_plan(tmp_path, f"release: {release_name}\nmodel: staged\napprovers: [a@b.c]\n"
+                                   "workloads: [{name: w, assets: [a]}]\n")
+    assert "only approvers and operators may change" in promote("apply", changed, expect=2).stderr
+    promote("frobnicate", expect=2)
+    assert "not part of release" in promote("history", "--release", release_name, "--workload", "nope",
+                                            expect=2).stderr
+
+
+def test_dead_letters_are_listed_with_their_reason(promote, stack):
+    stack.queue("promotion-events").send_message("this is not an event")
+    promote("run", "--until-idle", "--wait", "0.2")
+    records = json.loads(promote("deadletters", "--json").stdout)
+    assert [r["body"] for r in records] == ["this is not an event"]
+    assert "not JSON" in records[0]["reason"]
+
+
+def test_unreachable_storage_is_a_clear_failure(tmp_path):
+    from shared.config import azurite_connection_string
+
+    env = {"PATH": "/usr/bin:/bin", "PROMOTE_STORAGE_CONNECTION_STRING":
+           azurite_connection_string(queue_port=9, table_port=9, blob_port=9)}
+    done = subprocess.run([PROMOTE, "status", "--release", "r1"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "cannot reach table storage" in done.stderr
+
+
+def test_demo_promotes_all_three_models(promote):
+    out = promote("demo").stdout
+    assert "demo FAILED" not in out
+    summary = out[out.index("Summary"):]
+    assert summary.count("promoted") >= 8  # release and workload state of 4 workloads in 3 releases
+    assert "rolled back to 0%" in out and "retry #1" in out and "duplicate" in out
