@@ -11,6 +11,8 @@ from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
+from azure.core.exceptions import AzureError
+
 log = logging.getLogger("promote.localhost")
 MAX_DELIVERY = 5  # host.json extensions.queues.maxDequeueCount
 LOCK_SECONDS = 30  # how long a received message stays invisible to other hosts while handled
@@ -54,6 +56,7 @@ class HostStats:
     completed: int = 0
     retried: int = 0
     poisoned: int = 0
+    outages: int = 0  # polls that failed because storage was unreachable
     errors: list[str] = field(default_factory=list)
 
 
@@ -116,12 +119,27 @@ class LocalHost:
         return waiting <= len(dues)
 
     def run(self, *, until_idle: bool = False, wait: float = 10.0, poll: float = 0.2,
-            stop: Callable[[], bool] = lambda: False) -> HostStats:
+            stop: Callable[[], bool] = lambda: False, outage_limit: float = 60.0) -> HostStats:
+        """Process messages until `stop()`, or until idle. Storage outages are waited out (messages in
+        flight are redelivered when their lock ends) for up to `outage_limit` seconds in a row."""
+        outage_since: float | None = None
         while not stop():
-            if self.process_once():
+            try:
+                if self.process_once():
+                    outage_since = None
+                    continue
+                if until_idle and self.idle(wait):
+                    return self.stats
+                outage_since = None
+            except (AzureError, OSError) as exc:
+                now = time.monotonic()
+                outage_since = outage_since or now
+                self.stats.outages += 1
+                if now - outage_since > outage_limit:
+                    raise
+                log.warning("storage unavailable (%s); retrying", _short(exc))
+                time.sleep(min(2.0, 0.2 * self.stats.outages))
                 continue
-            if until_idle and self.idle(wait):
-                return self.stats
             time.sleep(poll)
         return self.stats
 
@@ -133,6 +151,11 @@ def _event_id(body: bytes) -> str | None:
         return None
     value = doc.get("id") if isinstance(doc, dict) else None
     return value if isinstance(value, str) and value else None
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:200]
 
 
 def _is_timer(body: bytes) -> bool:

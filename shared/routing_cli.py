@@ -64,10 +64,11 @@ def cmd_routing(args) -> int:
         print(json.dumps({"release": release.name, "drift": any(c.drift for c in checks),
                           "errors": any(c.error for c in checks), "workloads": [c.to_json() for c in checks]}))
     else:
+        width = max(len(c.workload) for c in checks)
         for c in checks:
             mark = "ERROR" if c.error else "DRIFT" if c.drift else "ok"
             live = "-" if c.live_percent is None else f"{c.live_percent}%"
-            print(f"{mark:<5}  {c.workload}  state {c.expected_percent}%  live {live}  {c.summary()}")
+            print(f"{mark:<5}  {c.workload:<{width}}  state {c.expected_percent:>3}%  live {live:>4}  {c.summary()}")
         print(f"release {release.name}: " + ("drift found" if any(c.drift for c in checks) else
                                             "could not read every resource" if failed else "no drift"))
     return 1 if failed else 0

@@ -95,8 +95,9 @@ class PromotionService:
                                        f"the router achieved {achieved}%")
             elif isinstance(effect, ScheduleTimer):
                 event = m.new_event(m.TIMER_TYPE, {"release": release, "workload": effect.workload,
-                                                   "flight": effect.flight, "attempt": effect.attempt},
-                                    id=m.timer_id(release, effect.workload, effect.attempt, effect.flight),
+                                                   "flight": effect.flight, "attempt": effect.attempt,
+                                                   "started_ms": effect.started_ms},
+                                    id=m.timer_id(release, effect.workload, effect.key),
                                     source="promote/timer", time=self.clock.now())
                 self.scheduler.schedule(event, effect.due)
             elif isinstance(effect, RevokeAccess):

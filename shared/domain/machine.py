@@ -30,7 +30,17 @@ class ScheduleTimer:
     workload: str
     flight: int
     attempt: int
+    started_ms: int  # identifies the flight instance the timer is for
     due: datetime
+    scheduled_at: datetime  # part of the timer's id: a re-decision after a crash schedules a new one
+
+    @property
+    def key(self) -> str:
+        return f"{self.attempt}:{self.flight}:{self.started_ms}:{_ms(self.scheduled_at)}"
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
 
 
 @dataclass(frozen=True)
@@ -139,7 +149,8 @@ class _Step:
         w = self.set_traffic(w.evolve(state="flighting", flight=flight, flight_started_at=self.now,
                                       healthy_flight=0, unhealthy=False), spec.percent)
         if spec.bake > 0:
-            self.effects.append(ScheduleTimer(w.name, flight, w.attempt, self.now + timedelta(seconds=spec.bake)))
+            self.effects.append(ScheduleTimer(w.name, flight, w.attempt, _ms(self.now),
+                                              self.now + timedelta(seconds=spec.bake), self.now))
         return w
 
     def promote(self, w: Workload) -> Workload:
@@ -152,9 +163,9 @@ class _Step:
         return self.start_flight(w, w.flight + 1)
 
     def to_source(self, w: Workload, state: str) -> Workload:
+        # Always asserted, even when the state says 0%: a crash after a routing change and before its
+        # commit may have left users on the migrated system that the state never recorded.
         w = w.evolve(state=state, paused=False, flight_started_at=None, healthy_flight=0, unhealthy=False)
-        if w.traffic_percent == 0:
-            return w
         return self.set_traffic(w, 0)
 
     # advancing on recorded facts -------------------------------------------------------------
@@ -248,10 +259,13 @@ def _on_verdict(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
     if step.message.time is not None and step.message.time < w.flight_started_at:
         return "ignored", f"verdict issued at {step.message.time.isoformat()}, before flight {flight} began", w
     if healthy:
-        if w.healthy_flight == flight:
-            return "ignored", f"flight {flight} was already reported healthy", w
+        baked = bake_elapsed(step.release, w, step.now)
+        if w.healthy_flight == flight and not baked:
+            return "ignored", f"flight {flight} was already reported healthy; bake time not over", w
+        if w.healthy_flight == flight and w.paused:
+            return "ignored", f"flight {flight} was already reported healthy; paused", w
         w = w.evolve(healthy_flight=flight)
-        if not bake_elapsed(step.release, w, step.now):
+        if not baked:
             left = (bake_due(step.release, w) - step.now).total_seconds()
             return "applied", f"flight {flight} healthy; bake time left {left:.0f}s", w
         return "applied", f"flight {flight} healthy and baked", w
@@ -277,11 +291,12 @@ def _on_trouble(step: _Step, w: Workload, what: str) -> tuple[Outcome, str, Work
 
 def _on_timer(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
     data = step.message.data
-    if w.state != "flighting" or data.flight != w.flight or data.attempt != w.attempt:
+    if (w.state != "flighting" or data.flight != w.flight or data.attempt != w.attempt
+            or data.started_ms != _ms(w.flight_started_at)):
         return "ignored", f"bake timer for flight {data.flight} (attempt {data.attempt}) is stale", w
     due = bake_due(step.release, w)
     if step.now < due:
-        step.effects.append(ScheduleTimer(w.name, w.flight, w.attempt, due))
+        step.effects.append(ScheduleTimer(w.name, w.flight, w.attempt, data.started_ms, due, step.now))
         return "ignored", f"bake timer arrived early; rescheduled for {due.isoformat()}", w
     if w.paused:
         return "ignored", f"bake time of flight {w.flight} over; paused", w

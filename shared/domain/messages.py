@@ -68,6 +68,7 @@ class OverrideData(_Data):
 class TimerData(_Data):
     flight: int = Field(ge=1, le=100)
     attempt: int = Field(ge=0)
+    started_ms: int = Field(ge=0)  # the flight instance (its start, epoch ms) the timer belongs to
 
 
 class _Envelope(BaseModel):
@@ -213,6 +214,7 @@ def new_event(type_: str, data: dict[str, Any], *, id: str, source: str, time: d
             "datacontenttype": "application/json", "data": {k: v for k, v in data.items() if v is not None}}
 
 
-def timer_id(release: str, workload: str, attempt: int, flight: int) -> str:
-    """Deterministic, so a timer scheduled twice is one message id (deduplicated)."""
-    return f"bake:{release}:{workload}:{attempt}:{flight}"
+def timer_id(release: str, workload: str, key: str) -> str:
+    """Deterministic for one decision, so a timer scheduled twice is one message id (deduplicated); a decision
+    made again after a crash has another instant in its key and schedules a timer of its own."""
+    return f"bake:{release}:{workload}:{key}"

@@ -331,3 +331,58 @@ def test_invalid_message_of_a_known_release_is_recorded_as_rejected():
     assert r.outcome == "rejected" and "flight" in r.reason
     assert d.w.store.list_history("r1", "w1")[-1].outcome == "rejected"
     assert not d.w.dead.letters
+
+
+# -- timers and crash leftovers -------------------------------------------------------------------
+def test_a_lost_bake_timer_is_made_good_by_a_later_healthy_verdict():
+    d = Driver(make_plan("flight"))
+    to_first_flight(d)
+    d.send("flight-healthy", flight=1)
+    d.w.scheduler.scheduled.clear()  # the timer is lost
+    d.w.clock.advance(31)
+    assert d.routed() == 10
+    r = d.send("flight-healthy", flight=1)
+    assert r.outcome == "applied" and (d.wl().flight, d.routed()) == (2, 50)
+
+
+def test_a_repeated_healthy_verdict_before_the_bake_is_over_changes_nothing():
+    d = Driver(make_plan("flight"))
+    to_first_flight(d)
+    d.send("flight-healthy", flight=1)
+    assert d.send("flight-healthy", flight=1).outcome == "ignored"
+
+
+def test_an_early_timer_is_rescheduled_under_a_new_id():
+    d = Driver(make_plan("flight"))
+    to_first_flight(d)
+    [(timer, due)] = d.w.scheduler.scheduled
+    d.w.scheduler.scheduled.clear()
+    d.w.clock.advance(10)  # delivered 20s early (clock skew)
+    r = d.w.service.handle(json.dumps(timer))
+    assert r.outcome == "ignored" and "early" in r.reason
+    [(again, due_again)] = d.w.scheduler.scheduled
+    assert again["id"] != timer["id"] and due_again == due  # a new id: the first one is burnt
+    d.send("flight-healthy", flight=1)
+    d.tick(20)
+    assert (d.wl().flight, d.routed()) == (2, 50)
+
+
+def test_a_timer_from_an_earlier_instance_of_the_same_flight_is_stale():
+    d = Driver(make_plan("flight"))
+    to_first_flight(d)
+    [(old, _)] = d.w.scheduler.scheduled
+    d.send("alert")
+    d.override("retry")
+    d.w.clock.advance(1)
+    d.send("tests-passed")  # flight 1 again, a new instance
+    old_same_attempt = {**old, "id": "replayed", "data": {**old["data"], "attempt": 1}}
+    r = d.w.service.handle(json.dumps(old_same_attempt))
+    assert r.outcome == "ignored" and "stale" in r.reason
+
+
+def test_abort_moves_users_back_even_when_the_state_never_recorded_them():
+    d = Driver(make_plan("flight"))
+    d.replicate()
+    d.w.network.shares[("r1", "w1")] = 10  # a crash after a routing change, before its commit
+    d.override("abort")
+    assert (d.wl().state, d.routed()) == ("aborted", 0)

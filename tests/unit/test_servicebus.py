@@ -54,15 +54,15 @@ def test_publish_and_schedule_reuse_one_sender_on_the_topic():
     client = FakeClient()
     topic = ServiceBusTopic(lambda: client)
     event = new_event("alert", {"release": "r", "workload": "w"}, id="a1", source="azure-monitor", time=NOW)
-    timer = new_event("bake-elapsed", {"release": "r", "workload": "w", "flight": 2, "attempt": 0},
-                      id=timer_id("r", "w", 0, 2), source="promote/timer", time=NOW)
+    timer = new_event("bake-elapsed", {"release": "r", "workload": "w", "flight": 2, "attempt": 0, "started_ms": 5},
+                      id=timer_id("r", "w", "0:2:5:9"), source="promote/timer", time=NOW)
     due = NOW + timedelta(minutes=10)
     topic.publish(event)
     topic.schedule(timer, due)
     assert client.topics == ["promotion-events"]
     assert [m.message_id for m in client.sender.sent] == ["a1"]
     [(scheduled, when)] = client.sender.scheduled
-    assert when == due and scheduled.session_id == "r" and scheduled.message_id == "bake:r:w:0:2"
+    assert when == due and scheduled.session_id == "r" and scheduled.message_id == "bake:r:w:0:2:5:9"
     topic.close()
     assert client.sender.closed
 

@@ -70,11 +70,6 @@ def wait(poller: Any) -> Any:
     return poller.result()
 
 
-def status_code(exc: BaseException) -> int | None:
-    """The HTTP status behind a RoutingError raised by arm_errors."""
-    return getattr(exc.__cause__, "status_code", None)
-
-
 def _detail(exc: Any) -> str:
     error = getattr(exc, "error", None)
     if error is not None and getattr(error, "code", None):
