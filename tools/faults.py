@@ -1,0 +1,120 @@
+"""Fault injection for the reliability suite: hosts that die (SIGKILL) at a chosen step of handling a
+message, built from the same ports as the real thing (wrappers, not patches).
+
+Run a crashing host:  python tools/faults.py --crash before-commit --nth 3 --lock 1
+(the storage account comes from PROMOTE_STORAGE_CONNECTION_STRING, like the promote command).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+CRASH_POINTS = ("after-routing", "before-commit", "after-commit")
+# after-routing: a routing change was made, the rest of the effects and the commit were not
+# before-commit:  every effect was carried out, nothing was committed
+# after-commit:   committed, but the message was not completed (it will be redelivered)
+
+
+def die() -> None:
+    sys.stdout.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+class Countdown:
+    def __init__(self, nth: int):
+        self.left = nth
+
+    def tick(self) -> bool:
+        self.left -= 1
+        return self.left == 0
+
+
+class CrashingStore:
+    """A ReleaseStore that dies before or after the nth commit."""
+
+    def __init__(self, inner, point: str, countdown: Countdown):
+        self.inner, self.point, self.countdown = inner, point, countdown
+
+    def commit(self, snapshot, decision, event_id):
+        fire = self.point in ("before-commit", "after-commit") and self.countdown.tick()
+        if fire and self.point == "before-commit":
+            die()
+        self.inner.commit(snapshot, decision, event_id)
+        if fire:
+            die()
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def crashing_routers(inner_factory, countdown: Countdown):
+    """A RouterFactory whose routers die right after the nth routing change."""
+
+    class _Router:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def apply(self, percent: int) -> int:
+            achieved = self.inner.apply(percent)
+            if countdown.tick():
+                die()
+            return achieved
+
+        def read(self) -> int:
+            return self.inner.read()
+
+    return lambda release, workload, routing: _Router(inner_factory(release, workload, routing))
+
+
+def crashing_stack(settings, point: str, nth: int):
+    """A Stack whose service dies at `point` on the nth occasion."""
+    from shared.adapters.routing import access_revoker, router_factory
+    from shared.bootstrap import Stack, _Lazy
+    from shared.config import ROUTING_TABLE
+    from shared.service import PromotionService
+
+    stack = Stack(settings)
+    countdown = Countdown(nth)
+    routing_table = lambda: stack.table(ROUTING_TABLE)  # noqa: E731
+    routers = router_factory(routing_table, settings)
+    store = stack.store
+    if point == "after-routing":
+        routers = crashing_routers(routers, countdown)
+    else:
+        store = CrashingStore(store, point, countdown)
+    stack.__dict__["service"] = PromotionService(
+        store=store, routers=routers, scheduler=_Lazy(lambda: stack.scheduler),
+        revoker=access_revoker(routing_table, settings), dead_letters=_Lazy(lambda: stack.dead_letters),
+        clock=stack.clock)
+    return stack
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--crash", choices=CRASH_POINTS, help="die at this step (default: never)")
+    parser.add_argument("--nth", type=int, default=1, help="on the nth occasion")
+    parser.add_argument("--lock", type=int, default=2, help="seconds a received message stays invisible")
+    parser.add_argument("--wait", type=float, default=1.0, help="until-idle horizon in seconds")
+    parser.add_argument("--forever", action="store_true", help="keep polling instead of stopping when idle")
+    args = parser.parse_args(argv)
+
+    from shared.bootstrap import Stack, use_stack
+    from shared.cli import local_host
+    from shared.config import load_settings
+
+    settings = load_settings()
+    stack = crashing_stack(settings, args.crash, args.nth) if args.crash else Stack(settings)
+    use_stack(stack)
+    host = local_host(stack, lock_seconds=args.lock, retry_delay=lambda n: 1)
+    stats = host.run(until_idle=not args.forever, wait=args.wait, poll=0.05)
+    print(f"handled {stats.completed} retried {stats.retried} poisoned {stats.poisoned} outages {stats.outages}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
