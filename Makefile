@@ -30,6 +30,9 @@ test: install
 bench: install
 	$(PY) bench/run.py
 
+check-infra: install
+	$(PY) -m pytest -q tests/infra
+
 clean:
 	-$(PROMOTE) dev down
 	rm -rf $(VENV) node_modules .promote .pytest_cache .hypothesis

@@ -136,9 +136,11 @@ def _publish(event: dict) -> None:
         parse_message(json.dumps(event))  # refuse here what the orchestrator would reject as invalid
     except MessageError as exc:
         raise UsageError(f"invalid {event['type']}: {exc}") from None
-    s = _stack()
-    if not s.settings.uses_servicebus:
-        s.store.get_release(event["data"]["release"])  # UnknownRelease -> exit 2, rather than a dead letter
+    from .bootstrap import stack
+
+    s = stack()
+    if not s.settings.uses_servicebus:  # a pipeline with only Service Bus rights needs no storage access
+        _stack().store.get_release(event["data"]["release"])  # UnknownRelease -> exit 2, not a dead letter
     s.publisher.publish(event)
     where = "Service Bus topic promotion-events" if s.settings.uses_servicebus else "local queue promotion-events"
     data = event["data"]
