@@ -6,7 +6,7 @@
 - the names the code depends on (topic, subscription, sessions, connection, app settings, tables,
   function bindings) are the ones the template creates and sets;
 - role assignments stay at the narrowest scope, with the right built-in role ids;
-- host.json and requirements.txt are what a Functions deployment expects;
+- host.json, requirements.txt and .funcignore are what a Functions deployment expects;
 - docs/deploy.md only uses parameters, outputs, files and function names that exist.
 """
 from __future__ import annotations
@@ -22,7 +22,6 @@ import sys
 from functools import cache
 from pathlib import Path
 
-import pytest
 from pycep import BicepParser
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -303,12 +302,23 @@ def test_tables_match_the_code():
     assert body(tables)["name"] == "table" and tables["config"]["loop_type"]["detail"]["array_name"] == "tables"
 
 
+INDEX_APP = """
+import json, function_app
+print(json.dumps({f.get_function_name(): json.loads(f.get_function_json())["bindings"]
+                  for f in function_app.app.get_functions()}))
+"""
+
+
 @cache
 def functions() -> dict[str, list[dict]]:
-    import function_app
-
-    return {f.get_function_name(): json.loads(f.get_function_json())["bindings"]
-            for f in function_app.app.get_functions()}
+    """name -> bindings, as the Functions host indexes function_app.py: once, in a fresh process, from the app
+    root, without any promote setting (the app must not need one at import). A FunctionApp refuses to be
+    indexed twice, so this never touches the test process's own function_app."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROMOTE_")}
+    run = subprocess.run([sys.executable, "-c", INDEX_APP], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, f"function_app.py does not index: {run.stderr[-3000:]}"
+    return json.loads(run.stdout.strip().splitlines()[-1])
 
 
 def trigger(name: str) -> dict:
