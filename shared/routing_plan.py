@@ -39,7 +39,8 @@ class Change:
 
 
 # -- resources and their properties ------------------------------------------------------------
-_KINDS = {"traffic-manager": ("Traffic Manager profile", "profile"), "load-balancer": ("load balancer", "load_balancer"),
+_KINDS = {"traffic-manager": ("Traffic Manager profile", "profile"),
+          "load-balancer": ("load balancer", "load_balancer"),
           "application-gateway": ("application gateway", "application_gateway"),
           "route-table": ("route table", "route_table")}
 
@@ -148,8 +149,12 @@ def revoke_change(config: Any, release: str) -> Change:
 
 
 def deny_rule_text(config: Any) -> str:
-    return (f"Deny inbound from {', '.join(config.source_prefixes)}, any port and protocol, "
-            f"priority {config.priority}")
+    return rule_text("Deny", "Inbound", config.source_prefixes, "*", "*", config.priority)
+
+
+def rule_text(access: str, direction: str, prefixes: list[str], protocol: str, port: str, priority: Any) -> str:
+    what = "any port and protocol" if (protocol, port) == ("*", "*") else f"protocol {protocol}, port {port}"
+    return f"{access} {direction.lower()} from {', '.join(prefixes)}, {what}, priority {priority}"
 
 
 # -- `promote plan` ----------------------------------------------------------------------------
@@ -201,7 +206,8 @@ def change_plan_text(doc: dict) -> str:
             lines += _changes_text("change", step["changes"]) + _changes_text("inverse", step["inverse"])
     if doc["revoke_access"]:
         r = doc["revoke_access"]
-        lines += ["", f"revoke_access ({r['when']})"] + _changes_text("change", r["changes"]) + [f"    inverse   {r['note']}"]
+        lines += ["", f"revoke_access ({r['when']})", *_changes_text("change", r["changes"]),
+                  f"    inverse   {r['note']}"]
     return "\n".join(lines)
 
 
@@ -267,7 +273,7 @@ def verify_release(release: Release, routers: RouterFactory) -> list[Check]:
 def _differences(router: Any, routing: Any, check: Check, release: str) -> list[Change]:
     if hasattr(router, "diff"):
         return router.diff(check.expected_percent)
-    return changes(routing, check.live_percent, check.expected_percent, release, check.workload)  # type: ignore[arg-type]
+    return changes(routing, check.live_percent or 0, check.expected_percent, release, check.workload)
 
 
 def drift_entries(release: Release, checks: list[Check], now: datetime, last: dict[str, HistoryEntry | None]
@@ -292,7 +298,8 @@ def drift_entries(release: Release, checks: list[Check], now: datetime, last: di
     return entries
 
 
-def check_release(store: Any, routers: RouterFactory, name: str, now: datetime) -> tuple[list[Check], list[HistoryEntry]]:
+def check_release(store: Any, routers: RouterFactory, name: str,
+                  now: datetime) -> tuple[list[Check], list[HistoryEntry]]:
     """Verify one release; record drift in its history, then re-apply the recorded share if the plan says so.
 
     The record is committed first, guarded by the release's ETag: if a message moved the release meanwhile,

@@ -1,7 +1,6 @@
 """Fixtures for the routing providers: a local Resource Manager over HTTPS and settings pointing at it."""
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, fields
 from typing import Any
@@ -34,19 +33,14 @@ class ArmSettings(Settings):
 
 @pytest.fixture(scope="session")
 def arm_tls(tmp_path_factory):
-    """A certificate for the fake Resource Manager, trusted by the SDKs' HTTP stack (requests) for the session."""
-    cert, key = self_signed_certificate(tmp_path_factory.mktemp("fake-arm"))
-    previous = os.environ.get("REQUESTS_CA_BUNDLE")
-    os.environ["REQUESTS_CA_BUNDLE"] = str(cert)
-    yield cert, key
-    if previous is None:
-        os.environ.pop("REQUESTS_CA_BUNDLE", None)
-    else:
-        os.environ["REQUESTS_CA_BUNDLE"] = previous
+    """A certificate for the fake Resource Manager (made once per session)."""
+    return self_signed_certificate(tmp_path_factory.mktemp("fake-arm"))
 
 
 @pytest.fixture
-def arm(arm_tls):
+def arm(arm_tls, monkeypatch):
+    """The fake Resource Manager on HTTPS; the SDKs' HTTP stack (requests) trusts its certificate meanwhile."""
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(arm_tls[0]))
     fake = FakeArm()
     server = fake.serve(*arm_tls)
     yield fake

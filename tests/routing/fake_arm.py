@@ -52,6 +52,7 @@ class Request:
     api_version: str | None
     body: dict | None
     status: int = 0
+    note: str = ""  # an async operation's reported status
 
     def __str__(self) -> str:
         body = "" if self.body is None else " " + json.dumps(self.body, separators=(",", ":"))
@@ -60,7 +61,7 @@ class Request:
     def short(self) -> str:
         """One readable line: the path below Microsoft.Network, the status, what the body sets."""
         path = re.sub(r"operations/[^/]+$", "operations/{id}", self.path.split("/Microsoft.Network/", 1)[-1])
-        line = f"{self.method} {path} {self.status}"
+        line = f"{self.method} {path} {self.status}" + (f" {self.note}" if self.note else "")
         props = (self.body or {}).get("properties", {})
         if "loadBalancerBackendAddresses" in props:
             line += " addresses=" + ",".join(a["properties"]["ipAddress"] for a in props["loadBalancerBackendAddresses"])
@@ -84,6 +85,7 @@ class FakeArm:
     log: list[Request] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     operations: dict[str, int] = field(default_factory=dict)  # async operation id -> polls so far
+    hooks: list[tuple[str, str, object]] = field(default_factory=list)  # (method, path part, fn) run once, after
     lock: threading.RLock = field(default_factory=threading.RLock)
     url: str = ""
 
@@ -110,6 +112,10 @@ class FakeArm:
                                  code or {403: "AuthorizationFailed", 409: "AnotherOperationInProgress",
                                           429: "TooManyRequests"}.get(status, "Failed")))
 
+    def after(self, method: str, path_contains: str, change) -> None:
+        """Once, right after a matching request is answered: `change(arm)` (someone else's edit in between)."""
+        self.hooks.append((method, path_contains.lower(), change))
+
     def writes(self) -> list[Request]:
         return [r for r in self.log if r.method in ("PUT", "PATCH", "DELETE") and r.status < 300]
 
@@ -126,6 +132,11 @@ class FakeArm:
             self.log.append(request)
             status, out_headers, out_body = self._respond(method, path, headers, body)
             request.status = status
+            if _OPERATION.match(path) and out_body:
+                request.note = out_body.get("status", "")
+            for hook in [h for h in self.hooks if h[0] == method and h[1] in path.lower()][:1]:
+                self.hooks.remove(hook)
+                hook[2](self)
             return status, out_headers, out_body
 
     def _respond(self, method, path, headers, body):
@@ -150,6 +161,10 @@ class FakeArm:
         if method == "GET":
             return 200, {}, copy.deepcopy(child if child is not None else parent)
         if method == "PUT":
+            current = (child if child is not None else parent).get("etag")
+            if headers.get("if-match") not in (None, "*", current):
+                return _error(412, "PreconditionFailed", f"Etag provided in if-match header {headers['if-match']} "
+                                                         f"does not match etag {current} of resource {path}")
             return self._put(path, parent, child, body or {})
         if method == "PATCH":
             target = child if child is not None else parent

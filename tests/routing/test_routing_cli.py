@@ -133,7 +133,7 @@ def test_verify_every_provider_then_drift_on_one(arm, arm_stack, release_name, c
 
     code, text, _ = run(capsys, "routing", "verify", "--release", release_name)
     assert code == 1
-    assert f"DRIFT  routetable  state 100%  live 0%  drift on route table rt-payroll {RESOURCE}: live 0%" in text
+    assert f"DRIFT  routetable          state 100%  live   0%  drift on route table rt-payroll {RESOURCE}: live 0%" in text
     assert text.rstrip().endswith(f"release {release_name}: drift found")
 
 

@@ -66,7 +66,7 @@ def test_flight_on_load_balancer_end_to_end(arm, arm_stack, release_name):
 
     pool_path = "loadBalancers/lb-payroll/backendAddressPools/be-payroll"
     rule_path = "networkSecurityGroups/nsg-payroll/securityRules/deny-migration-team"
-    lro = ["GET locations/westeurope/operations/{id} 200"] * 2
+    lro = ["GET locations/westeurope/operations/{id} 200 InProgress", "GET locations/westeurope/operations/{id} 200 Succeeded"]
     sources = ",".join(R.SOURCES)
     assert lines(arm) == [
         f"GET {pool_path} 200",

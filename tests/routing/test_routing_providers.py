@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from shared.adapters.routing import access_revoker, router_factory
+from shared.adapters.routing.network_security_group import build_revoker
 from shared.domain.errors import RoutingError
 from shared.domain.plan import (ApplicationGatewayRouting, LoadBalancerRouting, RevokeAccess, RouteTableRouting,
                                 TrafficManagerRouting)
@@ -189,6 +190,25 @@ def test_application_gateway_switches_one_rule_and_keeps_the_rest(arm, settings_
     assert arm.get(AGW)["properties"]["requestRoutingRules"] == before["properties"]["requestRoutingRules"]
 
 
+def test_application_gateway_never_overwrites_a_change_made_in_between(arm, settings_arm):
+    arm.seed(R.application_gateway())
+    router = _router(settings_arm, ApplicationGatewayRouting(**R.routing("application-gateway")))
+
+    def someone_retunes_the_static_rule(fake):
+        fake.edit(AGW, lambda gw: gw["properties"]["requestRoutingRules"][1]["properties"].update(priority=250))
+        fake.edit(AGW, lambda gw: gw.update(etag='W/"theirs"'))
+
+    arm.after("GET", "/applicationGateways/agw-payroll", someone_retunes_the_static_rule)
+    with pytest.raises(RoutingError, match=r"application gateway agw-payroll .*: changed by someone else meanwhile \(412\)"):
+        router.apply(100)
+    [put] = [r for r in arm.log if r.method == "PUT"]
+    assert put.status == 412
+    assert router.apply(100) == 100  # the redelivery reads the gateway again: both changes are kept
+    rules = arm.get(AGW)["properties"]["requestRoutingRules"]
+    assert rules[1]["properties"]["priority"] == 250
+    assert rules[0]["properties"]["backendAddressPool"]["id"].endswith("/pool-azure")
+
+
 def test_route_table_switches_one_next_hop_and_keeps_the_other_routes(arm, settings_arm):
     arm.seed(R.route_table())
     before = arm.get(RT)
@@ -244,8 +264,12 @@ def test_revoke_access_rewrites_a_rule_that_differs(arm, settings_arm):
     arm.edit(f"{NSG}/securityRules/deny-migration-team",
              lambda rule: rule["properties"].update(access="Allow"))
     arm.clear_log()
-    revoker.revoke("wave-1", RevokeAccess(**R.revoke_access()))
-    assert len(arm.writes()) == 1
+    revoker = build_revoker(RevokeAccess(**R.revoke_access()), settings_arm)
+    made = revoker.revoke("wave-1", RevokeAccess(**R.revoke_access()))
+    assert len(arm.writes()) == 1 and made == revoker.last_changes
+    assert [(c.before, c.after) for c in made] == [(
+        "Allow inbound from 10.50.0.0/24, any port and protocol, priority 100",
+        "Deny inbound from 10.50.0.0/24, any port and protocol, priority 100")]
     assert arm.get(f"{NSG}/securityRules/deny-migration-team")["properties"]["access"] == "Deny"
 
 

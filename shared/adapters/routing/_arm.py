@@ -70,6 +70,11 @@ def wait(poller: Any) -> Any:
     return poller.result()
 
 
+def text(value: Any) -> str:
+    """An SDK enum member as the plain string Resource Manager sent ('Deny', not 'SecurityRuleAccess.DENY')."""
+    return "" if value is None else str(getattr(value, "value", value))
+
+
 def _detail(exc: Any) -> str:
     error = getattr(exc, "error", None)
     if error is not None and getattr(error, "code", None):

@@ -2,7 +2,9 @@
 
 Reads the gateway, points the one rule's backendAddressPool at the source or target pool, and PUTs the
 gateway back as it was read (the SDK's models keep every property, even ones it does not know), so other
-rules, listeners, pools and settings stay as they are.
+rules, listeners, pools and settings stay as they are. The PUT carries If-Match with the ETag read: a
+gateway changed by someone else in between is refused (412), not overwritten, and the redelivered message
+reads it again.
 """
 from __future__ import annotations
 
@@ -74,9 +76,10 @@ class ApplicationGatewayRouter:
             from azure.mgmt.network.models import SubResource
 
             self._rule(gateway).backend_address_pool = SubResource(id=pool.id)
+            guard = {"headers": {"If-Match": gateway.etag}} if gateway.etag else {}
             with _arm.arm_errors(self.resource, NEEDS):
                 _arm.wait(self.client.application_gateways.begin_create_or_update(
-                    self.routing.resource_group, self.routing.application_gateway, gateway))
+                    self.routing.resource_group, self.routing.application_gateway, gateway, **guard))
         return percent
 
 

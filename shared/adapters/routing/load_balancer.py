@@ -31,7 +31,8 @@ class LoadBalancerRouter:
     def _pool(self) -> Any:
         r = self.routing
         with _arm.arm_errors(self.what, NEEDS):
-            return self.client.load_balancer_backend_address_pools.get(r.resource_group, r.load_balancer, r.backend_pool)
+            return self.client.load_balancer_backend_address_pools.get(r.resource_group, r.load_balancer,
+                                                                       r.backend_pool)
 
     def _members(self, pool: Any) -> set[str]:
         owned = set(self.routing.source_addresses) | set(self.routing.target_addresses)
@@ -48,7 +49,8 @@ class LoadBalancerRouter:
         return self._diff(self._pool(), percent)
 
     def _diff(self, pool: Any, percent: int) -> list[Change]:
-        before, after = lb_value(self.routing, self._members(pool)), lb_value(self.routing, lb_members(self.routing, percent))
+        before = lb_value(self.routing, self._members(pool))
+        after = lb_value(self.routing, lb_members(self.routing, percent))
         return [] if before == after else [Change(self.resource, self.property, before, after)]
 
     def apply(self, percent: int) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...routing_plan import Change, azure_resource, deny_rule_text
+from ...routing_plan import Change, azure_resource, deny_rule_text, rule_text
 from . import _arm
 
 NEEDS = "Microsoft.Network/networkSecurityGroups/securityRules/read and /write on the network security group"
@@ -41,23 +41,30 @@ class SecurityGroupRevoker:
             except ResourceNotFoundError:
                 return None  # the rule is missing (or the group: the PUT below then says so)
 
-    def revoke(self, release: str, config: Any) -> None:
+    def revoke(self, release: str, config: Any) -> list[Change]:
+        """Ensure the deny rule; return the change made ([] when an identical rule was there)."""
         live, wanted = self._live(config), self._wanted(release, config)
         if live is not None and _same(live, wanted):
             self.last_changes = []
-            return
-        before = "absent" if live is None else f"{live.access} {live.direction} from " \
-            f"{', '.join(live.source_address_prefixes or [live.source_address_prefix or '?'])}, priority {live.priority}"
+            return []
+        before = "absent" if live is None else rule_text(
+            _arm.text(live.access), _arm.text(live.direction), sorted(_prefixes(live)), _arm.text(live.protocol),
+            _arm.text(live.destination_port_range), live.priority)
         self.last_changes = [Change(self.resource, f"securityRules/{config.rule}", before, deny_rule_text(config))]
         with _arm.arm_errors(self.what, NEEDS):
             _arm.wait(self.client.security_rules.begin_create_or_update(
                 config.resource_group, config.network_security_group, config.rule, wanted))
+        return self.last_changes
+
+
+def _prefixes(rule: Any) -> set[str]:
+    single = {rule.source_address_prefix} if rule.source_address_prefix else set()
+    return set(rule.source_address_prefixes or []) | single
 
 
 def _same(live: Any, wanted: Any) -> bool:
-    prefixes = set(live.source_address_prefixes or []) | ({live.source_address_prefix} if live.source_address_prefix else set())
-    return prefixes == set(wanted.source_address_prefixes) and all(
-        str(getattr(live, f) or "").lower() == str(getattr(wanted, f)).lower() for f in _COMPARED)
+    return _prefixes(live) == _prefixes(wanted) and all(
+        _arm.text(getattr(live, f)).lower() == _arm.text(getattr(wanted, f)).lower() for f in _COMPARED)
 
 
 def build_revoker(config: Any, settings: Any) -> SecurityGroupRevoker:

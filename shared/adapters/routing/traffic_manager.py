@@ -33,7 +33,7 @@ class TrafficManagerRouter:
         r = self.routing
         with _arm.arm_errors(self.resource, NEEDS):
             profile = self.client.profiles.get(r.resource_group, r.profile)
-        method = str(getattr(profile.traffic_routing_method, "value", profile.traffic_routing_method))
+        method = _arm.text(profile.traffic_routing_method)
         if method.lower() != "weighted":
             raise RoutingError(f"{self.resource}: routing method is {method}, promote needs Weighted")
         kind = "/" + r.endpoint_type.lower()
@@ -43,7 +43,7 @@ class TrafficManagerRouter:
             endpoint = endpoints.get(name.lower())
             if endpoint is None:
                 raise RoutingError(f"{self.resource}: has no {r.endpoint_type} endpoint {name!r}")
-            live[role] = ((endpoint.endpoint_status or "Enabled").lower() == "enabled", endpoint.weight or 1)
+            live[role] = (_arm.text(endpoint.endpoint_status or "Enabled").lower() == "enabled", endpoint.weight or 1)
         return live
 
     def read(self) -> int:
