@@ -2,9 +2,10 @@
 import azure.functions as func
 
 from functions.alerts import bp as alerts
+from functions.drift import bp as drift
 from functions.events import bp as events
 from functions.status import bp as status
 
 app = func.FunctionApp()
-for blueprint in (events, alerts, status):
+for blueprint in (events, alerts, status, drift):
     app.register_functions(blueprint)

@@ -44,11 +44,16 @@ class ReleaseStore(Protocol):
 class Router(Protocol):
     """Moves a workload's users. Idempotent: applying the share already in place writes nothing."""
 
+    last_changes: list  # shared.routing_plan.Change: what the last apply() wrote; [] when nothing was written
+
     def apply(self, percent: int) -> int:
         """Route `percent` of users to the migrated system; return the share achieved."""
 
     def read(self) -> int:
         """The live share, read from the network itself (drift detection)."""
+
+    def diff(self, percent: int) -> list:
+        """What apply(percent) would change, read from the live resource; writes nothing."""
 
 
 class RouterFactory(Protocol):
@@ -56,8 +61,8 @@ class RouterFactory(Protocol):
 
 
 class AccessRevoker(Protocol):
-    def revoke(self, release: str, config: RevokeAccess) -> None:
-        """Deny the migration team's access (idempotent)."""
+    def revoke(self, release: str, config: RevokeAccess) -> list:
+        """Deny the migration team's access (idempotent); returns the changes made ([] if in place)."""
 
 
 class Scheduler(Protocol):

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+import random
+import time
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from .domain import messages as m
@@ -63,18 +65,21 @@ class PromotionService:
             message = m.parse_message(body)
         except MessageError as exc:
             return self._invalid(body, exc)
-        for _ in range(MAX_CONFLICTS):
+        for attempt in range(MAX_CONFLICTS):
             try:
                 snapshot = self.store.get_release(message.release)
             except UnknownRelease as exc:
                 return self._dead_letter(body, str(exc), message.id)
             duplicate = self._seen(snapshot, message.id)
             decision = decide(snapshot.release, message, self.clock.now(), duplicate=duplicate)
-            self._carry_out(snapshot.release.name, decision)
+            decision = self._carry_out(snapshot.release.name, decision)
             try:
                 self.store.commit(snapshot, decision, None if duplicate else message.id)
             except ConflictError:
-                continue  # someone else wrote first: re-read, re-decide (effects are idempotent)
+                # someone else wrote first: re-read, re-decide (effects are idempotent); a little jitter
+                # keeps two busy writers of one release from colliding again and again
+                time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
+                continue
             return Result(decision.outcome, decision.reason, message.id, message.release, decision.entries)
         raise ConflictError(f"release {message.release}: gave up after {MAX_CONFLICTS} write conflicts")
 
@@ -86,13 +91,20 @@ class PromotionService:
             return False  # the window still covers every message this release has recorded
         return self.store.seen_before(release.name, event_id)
 
-    def _carry_out(self, release: str, decision: Decision) -> None:
+    def _carry_out(self, release: str, decision: Decision) -> Decision:
+        """Carry out the effects (each idempotent); the decision comes back with the network changes
+        actually made written into its history entries."""
+        made: dict[str | None, list[str]] = {}  # workload (None: the release) -> changes
         for effect in decision.effects:
             if isinstance(effect, SetTraffic):
-                achieved = self.routers(release, effect.workload, effect.routing).apply(effect.percent)
+                router = self.routers(release, effect.workload, effect.routing)
+                achieved = router.apply(effect.percent)
                 if achieved != effect.percent:
                     raise RoutingError(f"{release}/{effect.workload}: asked for {effect.percent}%, "
                                        f"the router achieved {achieved}%")
+                changes = getattr(router, "last_changes", None)
+                if changes is not None:
+                    made.setdefault(effect.workload, []).append("; ".join(map(str, changes)) or "already in place")
             elif isinstance(effect, ScheduleTimer):
                 event = m.new_event(m.TIMER_TYPE, {"release": release, "workload": effect.workload,
                                                    "flight": effect.flight, "attempt": effect.attempt,
@@ -101,9 +113,16 @@ class PromotionService:
                                     source="promote/timer", time=self.clock.now())
                 self.scheduler.schedule(event, effect.due)
             elif isinstance(effect, RevokeAccess):
-                self.revoker.revoke(release, effect.config)
+                made.setdefault(None, []).extend(map(str, self.revoker.revoke(release, effect.config) or []))
             else:  # pragma: no cover - a new effect type must be handled here
                 raise TypeError(f"unknown effect {effect!r}")
+        if not made:
+            return decision
+        entries = [replace(e, reason=f"{e.reason}; network: {'; '.join(made[e.workload])}")
+                   if made.get(e.workload) else e for e in decision.entries]
+        if made.get(None) and entries:  # the last entry is the one that says access was revoked
+            entries[-1] = replace(entries[-1], reason=f"{entries[-1].reason}; network: {'; '.join(made[None])}")
+        return replace(decision, entries=entries)
 
     def _invalid(self, body: bytes, exc: MessageError) -> Result:
         unparsed: m.Unparsed = exc.unparsed  # type: ignore[attr-defined]

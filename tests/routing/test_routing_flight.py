@@ -172,8 +172,6 @@ def test_drift_is_reapplied_when_the_plan_says_so(arm, arm_stack, release_name):
     assert sorted(pool) == sorted(R.SOURCES + R.TARGETS + [R.MONITOR])
 
 
-@pytest.mark.xfail(strict=True, reason="needs PromotionService to record router.last_changes in the history "
-                                       "entry (see docs/routing.md); remove this marker once it does")
 def test_the_history_records_the_change_actually_made(arm, arm_stack, release_name):
     arm.seed(R.route_table())
     plan = validate_plan({"release": release_name, "model": "single-step",

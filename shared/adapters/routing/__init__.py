@@ -39,16 +39,16 @@ def access_revoker(local_table_factory: Callable[[], Any], settings: Any):
     """An AccessRevoker dispatching on revoke_access.provider."""
 
     class _Revoker:
-        def revoke(self, release: str, config: Any) -> None:
+        def revoke(self, release: str, config: Any) -> list:
+            """Returns the changes made (the history records them)."""
             if config.provider == "local":
                 from .local import LocalAccessRevoker
 
-                LocalAccessRevoker(local_table_factory()).revoke(release, config)
-                return
+                return LocalAccessRevoker(local_table_factory()).revoke(release, config)
             try:
                 module = importlib.import_module(f"{__name__}.network_security_group")
             except ModuleNotFoundError as exc:
                 raise RoutingError(f"revoke_access provider {config.provider!r} is not available: {exc}") from None
-            module.build_revoker(config, settings).revoke(release, config)
+            return module.build_revoker(config, settings).revoke(release, config)
 
     return _Revoker()

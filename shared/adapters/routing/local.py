@@ -6,12 +6,15 @@ from datetime import datetime, timezone
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import TableClient
 
+from ...routing_plan import Change
+
 ACCESS_ROW = "~access"  # not a workload name: names never start with '~'
 
 
 class LocalRouter:
     def __init__(self, table: TableClient, release: str, workload: str):
         self.table, self.release, self.workload = table, release, workload
+        self.last_changes: list[Change] = []
 
     def read(self) -> int:
         try:
@@ -19,11 +22,15 @@ class LocalRouter:
         except ResourceNotFoundError:
             return 0  # never routed: every user is on the source system
 
+    def diff(self, percent: int) -> list[Change]:
+        live = self.read()
+        return [] if live == percent else [Change(self.describe(), "traffic_percent", str(live), str(percent))]
+
     def apply(self, percent: int) -> int:
-        if self.read() == percent:
-            return percent  # already in place: write nothing
-        self.table.upsert_entity({"PartitionKey": self.release, "RowKey": self.workload,
-                                  "traffic_percent": percent, "changed_at": datetime.now(timezone.utc)})
+        self.last_changes = self.diff(percent)
+        if self.last_changes:  # already in place: write nothing
+            self.table.upsert_entity({"PartitionKey": self.release, "RowKey": self.workload,
+                                      "traffic_percent": percent, "changed_at": datetime.now(timezone.utc)})
         return percent
 
     def describe(self) -> str:
@@ -34,9 +41,13 @@ class LocalAccessRevoker:
     def __init__(self, table: TableClient):
         self.table = table
 
-    def revoke(self, release: str, config) -> None:
+    def revoke(self, release: str, config) -> list[Change]:
+        if self.revoked(release):
+            return []
         self.table.upsert_entity({"PartitionKey": release, "RowKey": ACCESS_ROW, "revoked": True,
                                   "rule": config.rule, "source_prefixes": ",".join(config.source_prefixes)})
+        return [Change(f"local access record {release}", config.rule,
+                       "allowed", f"denied {','.join(config.source_prefixes)}")]
 
     def revoked(self, release: str) -> bool:
         try:
