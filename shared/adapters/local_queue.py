@@ -58,15 +58,20 @@ class QueueScheduler:
         return sorted(dues)
 
 
-def poison_record(body: bytes, reason: str, *, delivery_count: int | None, at: datetime) -> str:
-    """A poison-queue message: the original body (text, or base64 if not UTF-8) with why it is there."""
+def poison_record(body: bytes, reason: str, *, delivery_count: int | None, at: datetime,
+                  keep_bytes: int = 32 * 1024) -> dict:
+    """What a dead letter keeps: the body (text, or base64 if not UTF-8), why, and, for a body too large for
+    the store (a queue message holds 64 KiB), its first `keep_bytes` bytes with its size and digest."""
+    kept = body[:keep_bytes]
     try:
-        text, encoding = body.decode("utf-8"), "utf-8"
+        text, encoding = kept.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
-        text, encoding = base64.b64encode(body).decode(), "base64"
+        text, encoding = base64.b64encode(kept).decode(), "base64"
     record = {"reason": reason, "dead_lettered_at": at.isoformat().replace("+00:00", "Z"),
               "delivery_count": delivery_count, "body_encoding": encoding, "body": text}
-    return json.dumps(record, separators=(",", ":"))
+    if len(body) > keep_bytes:
+        record.update(body_truncated=True, body_bytes=len(body), body_sha256=hashlib.sha256(body).hexdigest())
+    return record
 
 
 class QueueDeadLetters:
@@ -76,7 +81,8 @@ class QueueDeadLetters:
         self.poison, self.clock = poison, clock
 
     def dead_letter(self, body: bytes, reason: str, delivery_count: int | None = None) -> None:
-        self.poison.send_message(poison_record(body, reason, delivery_count=delivery_count, at=self.clock.now()))
+        record = poison_record(body, reason, delivery_count=delivery_count, at=self.clock.now())
+        self.poison.send_message(json.dumps(record, separators=(",", ":")))
 
 
 class TableDeadLetters:
@@ -87,9 +93,10 @@ class TableDeadLetters:
 
     def dead_letter(self, body: bytes, reason: str, delivery_count: int | None = None) -> None:
         now = self.clock.now()
-        record = json.loads(poison_record(body[:48_000], reason, delivery_count=delivery_count, at=now))
+        record = poison_record(body, reason, delivery_count=delivery_count, at=now, keep_bytes=20_000)
         digest = hashlib.sha256(body).hexdigest()
         # Keyed by the body's digest: a redelivered dead letter is the same row, not a second one.
         self.table.upsert_entity({"PartitionKey": now.strftime("%Y-%m-%d"), "RowKey": digest,
-                                  "reason": reason[:4000], "body": record["body"][:30_000],
-                                  "body_encoding": record["body_encoding"], "body_bytes": len(body), "at": now})
+                                  "reason": reason[:4000], "body": record["body"],
+                                  "body_encoding": record["body_encoding"], "body_bytes": len(body),
+                                  "body_truncated": bool(record.get("body_truncated")), "at": now})
