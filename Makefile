@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PROMOTE := $(VENV)/bin/promote
 
-.PHONY: install demo test bench check-infra clean
+.PHONY: install demo test bench reliability check-infra clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -29,6 +29,9 @@ test: install
 
 bench: install
 	$(PY) bench/run.py
+
+reliability: install
+	$(PY) tools/reliability.py --long --write docs/reliability.md
 
 check-infra: install
 	$(PY) -m pytest -q tests/infra

@@ -71,7 +71,32 @@ def crashing_routers(inner_factory, countdown: Countdown):
     return lambda release, workload, routing: _Router(inner_factory(release, workload, routing))
 
 
-def crashing_stack(settings, point: str, nth: int):
+class ChaosScheduler:
+    """A Scheduler that loses some timers and delivers others twice (seeded, so runs can be replayed)."""
+
+    def __init__(self, inner, seed: int, lose: float = 0.1, twice: float = 0.2):
+        import random
+
+        self.inner, self.rng, self.lose, self.twice = inner, random.Random(seed), lose, twice
+        self.lost = self.doubled = 0
+
+    def schedule(self, event, due) -> None:
+        roll = self.rng.random()
+        if roll < self.lose:
+            self.lost += 1
+            print(f"timer lost {event['id']}", flush=True)
+            return
+        self.inner.schedule(event, due)
+        if roll < self.lose + self.twice:
+            self.doubled += 1
+            print(f"timer doubled {event['id']}", flush=True)
+            self.inner.schedule(event, due)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def crashing_stack(settings, point: str | None, nth: int, timer_seed: int | None = None):
     """A Stack whose service dies at `point` on the nth occasion."""
     from shared.adapters.routing import access_revoker, router_factory
     from shared.bootstrap import Stack, _Lazy
@@ -85,10 +110,13 @@ def crashing_stack(settings, point: str, nth: int):
     store = stack.store
     if point == "after-routing":
         routers = crashing_routers(routers, countdown)
-    else:
+    elif point is not None:
         store = CrashingStore(store, point, countdown)
+    scheduler = _Lazy(lambda: stack.scheduler)
+    if timer_seed is not None:
+        scheduler = _Lazy(lambda: ChaosScheduler(stack.local_scheduler, timer_seed))
     stack.__dict__["service"] = PromotionService(
-        store=store, routers=routers, scheduler=_Lazy(lambda: stack.scheduler),
+        store=store, routers=routers, scheduler=scheduler,
         revoker=access_revoker(routing_table, settings), dead_letters=_Lazy(lambda: stack.dead_letters),
         clock=stack.clock)
     return stack
@@ -101,6 +129,8 @@ def main(argv=None) -> int:
     parser.add_argument("--lock", type=int, default=2, help="seconds a received message stays invisible")
     parser.add_argument("--wait", type=float, default=1.0, help="until-idle horizon in seconds")
     parser.add_argument("--forever", action="store_true", help="keep polling instead of stopping when idle")
+    parser.add_argument("--timer-faults", type=int, metavar="SEED",
+                        help="lose 10%% of bake timers and deliver 20%% twice (seeded)")
     args = parser.parse_args(argv)
 
     from shared.bootstrap import Stack, use_stack
@@ -108,10 +138,11 @@ def main(argv=None) -> int:
     from shared.config import load_settings
 
     settings = load_settings()
-    stack = crashing_stack(settings, args.crash, args.nth) if args.crash else Stack(settings)
+    faulty = args.crash or args.timer_faults is not None
+    stack = crashing_stack(settings, args.crash, args.nth, args.timer_faults) if faulty else Stack(settings)
     use_stack(stack)
     host = local_host(stack, lock_seconds=args.lock, retry_delay=lambda n: 1)
-    stats = host.run(until_idle=not args.forever, wait=args.wait, poll=0.05)
+    stats = host.run(until_idle=not args.forever, wait=args.wait, poll=0.05, outage_limit=120)
     print(f"handled {stats.completed} retried {stats.retried} poisoned {stats.poisoned} outages {stats.outages}")
     return 0
 

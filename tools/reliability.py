@@ -1,0 +1,434 @@
+"""Reliability figures: inject messages with duplicates and hostile noise into the local stack while host
+processes are SIGKILLed (at random and at chosen steps), timers are lost or doubled and storage restarts;
+then account for every message and compare every workload's end state and routing with what it must be.
+
+    python tools/reliability.py --short                     # CI: a few hundred messages
+    python tools/reliability.py --long --write docs/reliability.md   # at least 10,000 messages
+
+Prints a table and, last, one JSON line; exits 1 if anything was lost or diverged.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+CRASH_POINTS = ("after-routing", "before-commit", "after-commit")
+APPROVER, OPERATOR = "ana@contoso.com", "ops@contoso.com"
+
+
+@dataclass
+class Figures:
+    deliveries: int = 0
+    unique_ids: int = 0
+    duplicate_deliveries: int = 0
+    noise: Counter = field(default_factory=Counter)
+    random_kills: int = 0
+    crash_points: Counter = field(default_factory=Counter)
+    storage_restarts: int = 0
+    timers_lost: int = 0
+    timers_doubled: int = 0
+    verdicts_resent: int = 0
+    outcomes: Counter = field(default_factory=Counter)
+    dead_lettered: int = 0
+    lost: list = field(default_factory=list)
+    divergences: list = field(default_factory=list)
+    doubled_applies: list = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def free_ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+class Hosts:
+    """K host processes on one queue; a supervisor restarts those that die, and kills some at random."""
+
+    def __init__(self, env: dict, count: int, rng: random.Random, figures: Figures, kill_every: float):
+        self.env, self.count, self.rng, self.figures, self.kill_every = env, count, rng, figures, kill_every
+        self.procs: list[tuple[subprocess.Popen, str | None]] = []
+        self.logs: list[str] = []
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._supervise, daemon=True)
+
+    def _spawn(self) -> tuple[subprocess.Popen, str | None]:
+        args = [sys.executable, str(REPO / "tools" / "faults.py"), "--forever", "--lock", "2",
+                "--timer-faults", str(self.rng.randrange(1 << 30))]
+        point = self.rng.choice(CRASH_POINTS + (None, None))
+        if point:
+            args += ["--crash", point, "--nth", str(self.rng.randint(1, 8))]
+        proc = subprocess.Popen(args, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        threading.Thread(target=self._read, args=(proc,), daemon=True).start()
+        return proc, point
+
+    def _read(self, proc: subprocess.Popen) -> None:
+        for line in proc.stdout:  # type: ignore[union-attr]
+            if line.startswith("timer lost"):
+                self.figures.timers_lost += 1
+            elif line.startswith("timer doubled"):
+                self.figures.timers_doubled += 1
+            elif "Traceback" in line or "Error" in line:
+                self.logs.append(line.rstrip())
+
+    def start(self) -> None:
+        self.procs = [self._spawn() for _ in range(self.count)]
+        self.thread.start()
+
+    def _supervise(self) -> None:
+        next_kill = time.monotonic() + self.kill_every
+        while not self.stop.is_set():
+            with self.lock:
+                for i, (proc, point) in enumerate(self.procs):
+                    if proc.poll() is not None:
+                        if proc.returncode == -signal.SIGKILL and point:
+                            self.figures.crash_points[point] += 1
+                        self.procs[i] = self._spawn()
+                if time.monotonic() >= next_kill:
+                    victim = self.rng.randrange(len(self.procs))
+                    proc = self.procs[victim][0]
+                    if proc.poll() is None:
+                        proc.kill()
+                        proc.wait()
+                        self.figures.random_kills += 1
+                        self.procs[victim] = self._spawn()
+                    next_kill = time.monotonic() + self.rng.uniform(0.5, 2) * self.kill_every
+            time.sleep(0.1)
+
+    def shutdown(self) -> None:
+        self.stop.set()
+        self.thread.join()
+        for proc, _ in self.procs:
+            proc.kill()
+            proc.wait()
+
+
+class Run:
+    def __init__(self, args):
+        self.args, self.rng, self.figures = args, random.Random(args.seed), Figures()
+        self.injected: dict[str, int] = Counter()  # id -> deliveries injected
+        self.expect: dict[str, set] = {}  # id -> outcomes it may end in
+        self.tmp = Path(tempfile.mkdtemp(prefix="promote-reliability-"))
+
+    # storage ------------------------------------------------------------------------------------
+    def start_storage(self) -> None:
+        from shared.azurite import start
+
+        self.azurite = start(location=self.tmp / "azurite", ports=self.ports, log=self.tmp / "azurite.log")
+
+    def retry(self, action, attempts: int = 60):
+        for i in range(attempts):
+            try:
+                return action()
+            except Exception:
+                if i == attempts - 1:
+                    raise
+                time.sleep(0.5)
+
+    # messages -----------------------------------------------------------------------------------
+    def publish(self, doc: dict, copies: int = 1, expect: set | None = None) -> None:
+        body = json.dumps(doc)
+        for _ in range(copies):
+            self.retry(lambda: self.queue.send_message(body))
+        self.injected[doc["id"]] += copies
+        self.figures.deliveries += copies
+        self.figures.duplicate_deliveries += copies - 1
+        # a verdict may lose the race to its own re-send (queues are not strictly ordered): then it is
+        # `ignored` as being for a flight already passed; the traffic trail check still catches a double move
+        default = {"applied", "duplicate", "ignored"} if self.verdict_group(doc["id"]) else {"applied", "duplicate"}
+        self.expect[doc["id"]] = expect or default
+
+    def event(self, type_: str, release: str, workload: str | None, id_: str, **data) -> dict:
+        return {"specversion": "1.0", "id": id_, "source": "reliability", "type": type_,
+                "data": {"release": release, **({"workload": workload} if workload else {}), **data}}
+
+    def copies(self) -> int:
+        return self.rng.choice((1, 1, 2, 2, 3))
+
+    def noise(self, release: str) -> None:
+        """Hostile or stale input, each with the outcome it must end in."""
+        kind = self.rng.choice(("malformed", "unknown-release", "stranger", "stale-verdict", "bad-name"))
+        self.figures.noise[kind] += 1
+        n = sum(self.figures.noise.values())
+        if kind == "malformed":
+            body = '{"specversion": "1.0", "id": ' + f'"noise-{n}"'  # cut short
+            self.retry(lambda: self.queue.send_message(body))
+            self.figures.deliveries += 1
+            self.injected[f"noise-{n}"] += 1
+            self.expect[f"noise-{n}"] = {"dead-lettered"}
+            return
+        if kind == "unknown-release":
+            self.publish(self.event("tests-passed", "never-applied", "w0", f"noise-{n}"), expect={"dead-lettered"})
+        elif kind == "stranger":
+            self.publish(self.event("override", release, None, f"noise-{n}", action="abort",
+                                    actor="mallory@evil.example", reason="x"), expect={"rejected"})
+        elif kind == "stale-verdict":
+            self.publish(self.event("flight-unhealthy", release, "w0", f"noise-{n}", flight=7),
+                         expect={"ignored", "rejected"})
+        else:
+            self.publish(self.event("tests-passed", "bad/name", "w0", f"noise-{n}"), expect={"dead-lettered"})
+
+    # the life cycle -----------------------------------------------------------------------------
+    def target(self, phase: int, w) -> bool:
+        return [lambda: w.state == "testing",
+                lambda: w.state == "flighting" and w.flight == 1,
+                lambda: w.state == "flighting" and w.flight == 2,
+                lambda: w.state == "flighting" and w.flight == 3,
+                lambda: w.state == "promoted"][phase]()
+
+    def phase_messages(self, phase: int, release: str, workload: str) -> list[dict]:
+        if phase == 0:
+            return [self.event("asset-replicated", release, workload, f"{release}-{workload}-a{i}", asset=f"vm-{i}")
+                    for i in (1, 2)]
+        if phase == 1:
+            return [self.event("tests-passed", release, workload, f"{release}-{workload}-t")]
+        return [self.event("flight-healthy", release, workload, f"{release}-{workload}-h{phase - 1}",
+                           flight=phase - 1)]
+
+    @staticmethod
+    def verdict_group(event_id: str) -> str | None:
+        """The verdict an id is, or re-sends (None for other messages)."""
+        base = event_id.split("-again-")[0]
+        return base if base.rsplit("-", 1)[-1][:1] == "h" and not base.startswith("noise-") else None
+
+    def wait_for(self, phase: int, timeout: float = 600) -> None:
+        deadline, quiet = time.monotonic() + timeout, 0
+        while time.monotonic() < deadline:
+            pending = []
+            for release in self.releases:
+                state = self.retry(lambda: self.store.get_release(release).release)
+                pending += [(release, name) for name, w in state.workloads.items() if not self.target(phase, w)]
+            if not pending:
+                return
+            backlog = self.retry(lambda: self.queue.get_queue_properties().approximate_message_count)
+            quiet = quiet + 1 if backlog == 0 else 0
+            if phase >= 2 and quiet >= 4:  # nothing left to deliver, yet flights wait: their timer was lost
+                # monitoring repeats its verdict (a lost bake timer is made good by a later verdict)
+                for release, name in pending:
+                    self.figures.verdicts_resent += 1
+                    self.publish(self.event("flight-healthy", release, name,
+                                            f"{release}-{name}-h{phase - 1}-again-{self.figures.verdicts_resent}",
+                                            flight=phase - 1), expect={"applied", "ignored", "duplicate"})
+                quiet = -10  # give the re-sent verdicts time to arrive
+            time.sleep(0.3)
+        raise TimeoutError(f"phase {phase}: {len(pending)} workload(s) did not get there, e.g. {pending[:3]}")
+
+    def run(self) -> Figures:
+        from shared.bootstrap import Stack
+        from shared.config import LOCAL_QUEUE, load_settings
+        from shared.domain.plan import validate_plan
+
+        args, started = self.args, time.monotonic()
+        blob, q, t = free_ports(3)
+        self.ports = {"blob": blob, "queue": q, "table": t}
+        self.start_storage()
+        settings = load_settings({"PROMOTE_STORAGE_CONNECTION_STRING": self.azurite.connection_string})
+        stack = Stack(settings)
+        self.store, self.queue = stack.store, stack.queue(LOCAL_QUEUE)
+        self.releases = [f"rel-{i:03d}" for i in range(args.releases)]
+        for i, release in enumerate(self.releases):
+            bake = "1s" if i % 3 == 0 else "0s"  # a third of the releases wait on bake timers
+            stack.service.apply(validate_plan({
+                "release": release, "model": "flight", "approvers": [APPROVER], "operators": [OPERATOR],
+                "flights": [{"percent": 10, "bake": bake}, {"percent": 50, "bake": bake}, {"percent": 100}],
+                "workloads": [{"name": f"w{j}", "assets": ["vm-1", "vm-2"]} for j in range(args.workloads)]}))
+        env = {**os.environ, "PROMOTE_STORAGE_CONNECTION_STRING": self.azurite.connection_string}
+        hosts = Hosts(env, args.hosts, self.rng, self.figures, args.kill_every)
+        hosts.start()
+        try:
+            for phase in range(5):
+                batch = [doc for r in self.releases for w in range(args.workloads)
+                         for doc in self.phase_messages(phase, r, f"w{w}")]
+                self.rng.shuffle(batch)
+                for doc in batch:
+                    self.publish(doc, self.copies())
+                    if self.rng.random() < args.noise:
+                        self.noise(self.rng.choice(self.releases))
+                if phase == 2:  # storage goes away under load, longer than the SDKs' own retries
+                    self.azurite.stop()
+                    time.sleep(6)
+                    self.start_storage()
+                    self.figures.storage_restarts += 1
+                self.wait_for(phase)
+                print(f"phase {phase + 1}/5 done: {self.figures.deliveries} deliveries, "
+                      f"{self.figures.random_kills} kills, {sum(self.figures.crash_points.values())} crash points",
+                      flush=True)
+            self.drain()
+        finally:
+            hosts.shutdown()
+            self.figures.seconds = time.monotonic() - started
+        self.account(stack)
+        self.azurite.stop()
+        return self.figures
+
+    def drain(self) -> None:
+        """Let the hosts finish whatever is still queued (redeliveries, noise)."""
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.retry(lambda: self.queue.get_queue_properties().approximate_message_count) == 0:
+                return
+            time.sleep(0.5)
+
+    # accounting ---------------------------------------------------------------------------------
+    def account(self, stack) -> None:
+        from shared.adapters.routing.local import LocalRouter
+        from shared.config import POISON_QUEUE, ROUTING_TABLE
+
+        seen: dict[str, Counter] = {}
+        for release in self.releases:
+            shares: dict[str, list[int]] = {}
+            for entry in self.store.list_history(release):
+                seen.setdefault(entry.event_id, Counter())[entry.outcome] += 1
+                trail = shares.setdefault(entry.workload, [0])
+                if entry.traffic_percent is not None and entry.traffic_percent != trail[-1]:
+                    trail.append(entry.traffic_percent)
+            for name, trail in shares.items():  # every flight began exactly once: nothing doubled
+                if name is None:  # release-level entries (an override refused for the whole release)
+                    continue
+                if trail != [0, 10, 50, 100]:
+                    self.figures.doubled_applies.append(f"{release}/{name}: traffic moved {trail}")
+            state = self.store.get_release(release).release
+            for name, w in state.workloads.items():
+                live = LocalRouter(stack.table(ROUTING_TABLE), release, name).read()
+                if (w.state, w.traffic_percent, live) != ("promoted", 100, 100):
+                    self.figures.divergences.append(f"{release}/{name}: {w.state} {w.traffic_percent}% live {live}%")
+        poison = stack.queue(POISON_QUEUE)
+        while True:
+            batch = list(poison.receive_messages(max_messages=32, visibility_timeout=300))
+            if not batch:
+                break
+            for message in batch:
+                record = json.loads(message.content)
+                self.figures.dead_lettered += 1
+                event_id = _id_in(record["body"])
+                if event_id:
+                    seen.setdefault(event_id, Counter())["dead-lettered"] += 1
+        for event_id, copies in self.injected.items():
+            outcomes = seen.get(event_id, Counter())
+            if event_id.startswith("noise-") and "dead-lettered" in self.expect[event_id]:
+                # a malformed message is dead-lettered whole; its id may not be readable
+                if not outcomes and self.figures.dead_lettered >= self.figures.noise["malformed"]:
+                    outcomes = Counter({"dead-lettered": copies})
+            if not outcomes:
+                self.figures.lost.append(event_id)
+                continue
+            if not set(outcomes) <= self.expect[event_id] | {"duplicate"}:
+                self.figures.divergences.append(f"{event_id}: {dict(outcomes)} not in {sorted(self.expect[event_id])}")
+            if outcomes["applied"] > 1:
+                self.figures.doubled_applies.append(event_id)
+            self.figures.outcomes.update(outcomes)
+        self.figures.unique_ids = len(self.injected)
+
+
+def _id_in(body: str) -> str | None:
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        start = body.find('"id": "')
+        return body[start + 7:body.find('"', start + 7)] if start >= 0 else None
+    return doc.get("id") if isinstance(doc, dict) else None
+
+
+def table(f: Figures, args) -> str:
+    rows = [
+        ("messages injected (deliveries)", f.deliveries),
+        ("distinct message ids", f.unique_ids),
+        ("duplicate deliveries (same id 2-3 times)", f.duplicate_deliveries),
+        ("hostile or stale messages", sum(f.noise.values())),
+        ("monitoring verdicts re-sent", f.verdicts_resent),
+        ("concurrent host processes", args.hosts),
+        ("fault: host SIGKILLed at a random moment", f.random_kills),
+        ("fault: SIGKILL after a routing change, before commit", f.crash_points["after-routing"]),
+        ("fault: SIGKILL after effects, before commit", f.crash_points["before-commit"]),
+        ("fault: SIGKILL after commit, before completing", f.crash_points["after-commit"]),
+        ("fault: storage stopped and restarted", f.storage_restarts),
+        ("fault: bake timer lost", f.timers_lost),
+        ("fault: bake timer delivered twice", f.timers_doubled),
+        ("accounted: applied", f.outcomes["applied"]),
+        ("accounted: duplicate", f.outcomes["duplicate"]),
+        ("accounted: ignored", f.outcomes["ignored"]),
+        ("accounted: rejected", f.outcomes["rejected"]),
+        ("accounted: dead-lettered", f.outcomes["dead-lettered"]),
+        ("**messages lost**", len(f.lost)),
+        ("**state divergences**", len(f.divergences) + len(f.doubled_applies)),
+        ("run time (s)", round(f.seconds, 1)),
+    ]
+    width = max(len(r[0]) for r in rows)
+    lines = [f"| {'figure'.ljust(width)} | value |", f"|{'-' * (width + 2)}|-------|"]
+    lines += [f"| {name.ljust(width)} | {value} |" for name, value in rows]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--short", action="store_true", help="a few hundred messages (CI)")
+    size.add_argument("--long", action="store_true", help="at least 10,000 messages")
+    parser.add_argument("--releases", type=int)
+    parser.add_argument("--workloads", type=int)
+    parser.add_argument("--hosts", type=int, default=3)
+    parser.add_argument("--noise", type=float, default=0.05, help="hostile messages per lifecycle message")
+    parser.add_argument("--kill-every", type=float, help="seconds between random SIGKILLs (on average)")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--write", type=Path, help="write the figures into this markdown file")
+    args = parser.parse_args(argv)
+    if args.long:
+        defaults = (120, 8, 3.0)
+    else:
+        defaults = (4, 4, 1.5)
+    args.releases = args.releases or defaults[0]
+    args.workloads = args.workloads or defaults[1]
+    args.kill_every = args.kill_every or defaults[2]
+    figures = Run(args).run()
+    text = table(figures, args)
+    print(text)
+    summary = {"deliveries": figures.deliveries, "lost": len(figures.lost),
+               "divergences": len(figures.divergences) + len(figures.doubled_applies),
+               "dead_lettered": figures.outcomes["dead-lettered"], "seconds": round(figures.seconds, 1)}
+    for problem in (figures.lost[:10] + figures.divergences[:10] + figures.doubled_applies[:10]):
+        print("PROBLEM:", problem)
+    if args.write:
+        write(args.write, text, args)
+    print(json.dumps(summary))
+    return 0 if not figures.lost and summary["divergences"] == 0 else 1
+
+
+def write(path: Path, text: str, args) -> None:
+    """Replace the figures between the markers in `path`, leaving the prose around them alone."""
+    begin, end = "<!-- figures:begin -->", "<!-- figures:end -->"
+    doc = path.read_text() if path.exists() else f"{begin}\n{end}\n"
+    command = f"python tools/reliability.py {'--long' if args.long else '--short'} --seed {args.seed}"
+    block = (f"{begin}\nProduced by `{command}` on {now_iso()[:10]} "
+             f"({args.releases} releases x {args.workloads} workloads, {args.hosts} hosts):\n\n{text}\n{end}")
+    head, _, rest = doc.partition(begin)
+    _, _, tail = rest.partition(end)
+    path.write_text(head + block + tail)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
