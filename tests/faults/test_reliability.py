@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,5 +17,6 @@ def test_short_reliability_run_loses_nothing_and_diverges_nowhere():
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary["lost"] == 0 and summary["divergences"] == 0
     assert summary["deliveries"] >= 150 and summary["dead_lettered"] >= 1
-    table = done.stdout
-    assert "fault: host SIGKILLed at a random moment" in table and "fault: storage stopped and restarted | 1" in table
+    figures = dict(re.findall(r"^\| ([^|]+?) +\| (\d+(?:\.\d+)?) \|$", done.stdout, re.M))
+    assert int(figures["fault: host SIGKILLed at a random moment"]) >= 1
+    assert int(figures["fault: storage stopped and restarted"]) == 1
