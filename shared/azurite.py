@@ -31,6 +31,18 @@ def find_azurite() -> str:
     raise AzuriteError("Azurite is not installed: run `make install` (it runs `npm ci` for the local stack)")
 
 
+def free_ports(count: int) -> list[int]:
+    """Ports nothing listens on now (for an Azurite that must keep its ports across a restart)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
 def port_open(port: int, host: str = "127.0.0.1", timeout: float = 0.3) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)

@@ -14,7 +14,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -50,16 +49,6 @@ class Figures:
     divergences: list = field(default_factory=list)
     doubled_applies: list = field(default_factory=list)
     seconds: float = 0.0
-
-
-def free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 def now_iso() -> str:
@@ -242,6 +231,8 @@ class Run:
         from shared.bootstrap import Stack
         from shared.config import LOCAL_QUEUE, load_settings
         from shared.domain.plan import validate_plan
+
+        from shared.azurite import free_ports
 
         args, started = self.args, time.monotonic()
         blob, q, t = free_ports(3)

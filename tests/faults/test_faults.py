@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import random
-import socket
 import subprocess
 import sys
 import threading
@@ -126,19 +125,9 @@ def test_a_host_killed_at_each_step_converges_after_restart(stack, cli_env, rele
     assert_each_id_applied_once(stack, release_name, all_ids)
 
 
-def free_ports(n: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def test_storage_stopped_and_restarted_during_a_run(tmp_path, release_name):
     """Storage goes away in the middle of a delivery, longer than the SDKs' own retries, and comes back."""
-    from shared.azurite import start
+    from shared.azurite import free_ports, start
     from shared.localhost import registered_function
 
     blob, queue, table = free_ports(3)
