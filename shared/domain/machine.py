@@ -118,12 +118,12 @@ class _Step:
     def record(self, name: str | None, outcome: Outcome, reason: str, before: Workload | None = None) -> None:
         after = self.workloads.get(name) if name else None
         data = self.message.data
+        flight = getattr(data, "flight", None) or (after.flight if after else None)
         self.entries.append(HistoryEntry(
             at=self.now, event_id=self.message.id, type=self.message.type, outcome=outcome, reason=reason,
-            workload=name, from_state=before.state if before else (after.state if after else None),
+            workload=name, from_state=(before or after).state if (before or after) else None,
             to_state=after.state if after else None, traffic_percent=after.traffic_percent if after else None,
-            actor=getattr(data, "actor", None), flight=getattr(data, "flight", None) or (after.flight if after else None) or None,
-            source=self.message.source))
+            actor=getattr(data, "actor", None), flight=flight or None, source=self.message.source))
 
     def promoted_with_release(self, name: str, before: Workload) -> None:
         """Fold the release-wide promotion into the workload's entry for this message, or add one."""
@@ -137,10 +137,11 @@ class _Step:
         self.record(name, "applied", reason, before)
 
     # routing moves --------------------------------------------------------------------------
-    def set_traffic(self, w: Workload, percent: int) -> Workload:
+    def set_traffic(self, w: Workload, percent: int, *, always: bool = False) -> Workload:
+        """Route `percent` (as the provider can realise it); `always` asserts it even if the state has it."""
         share = realisable_share(self.routing(w.name), percent)
         assert share is not None, "plans whose shares cannot be realised are refused at apply"
-        if share != w.traffic_percent or percent in (0, 100):
+        if share != w.traffic_percent or always:
             self.effects.append(SetTraffic(w.name, share, self.routing(w.name)))
         return w.evolve(traffic_percent=share)
 
@@ -154,8 +155,7 @@ class _Step:
         return w
 
     def promote(self, w: Workload) -> Workload:
-        return self.set_traffic(w.evolve(state="promoted", flight=w.flight), 100) if w.traffic_percent != 100 \
-            else w.evolve(state="promoted")
+        return self.set_traffic(w.evolve(state="promoted"), 100)
 
     def grow(self, w: Workload) -> Workload:
         if w.flight >= len(self.release.plan.flights or []):
@@ -166,7 +166,7 @@ class _Step:
         # Always asserted, even when the state says 0%: a crash after a routing change and before its
         # commit may have left users on the migrated system that the state never recorded.
         w = w.evolve(state=state, paused=False, flight_started_at=None, healthy_flight=0, unhealthy=False)
-        return self.set_traffic(w, 0)
+        return self.set_traffic(w, 0, always=True)
 
     # advancing on recorded facts -------------------------------------------------------------
     def advance(self, w: Workload) -> Workload:
