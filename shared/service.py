@@ -11,7 +11,7 @@ from .domain import messages as m
 from .domain.errors import (ConflictError, MessageError, PlanChangeRefused, ReleaseExists, RoutingError,
                             UnknownRelease)
 from .domain.machine import Decision, RevokeAccess, ScheduleTimer, SetTraffic, decide, digest, reject_unparsed
-from .domain.model import SEEN_WINDOW, HistoryEntry, new_release
+from .domain.model import HistoryEntry, archive_may_contain, new_release
 from .domain.plan import Plan
 from .ports import AccessRevoker, Clock, DeadLetters, ReleaseStore, RouterFactory, Scheduler, Snapshot
 
@@ -84,12 +84,15 @@ class PromotionService:
         raise ConflictError(f"release {message.release}: gave up after {MAX_CONFLICTS} write conflicts")
 
     def _seen(self, snapshot: Snapshot, event_id: str) -> bool:
-        release = snapshot.release
-        if digest(event_id) in release.seen:
+        release, key = snapshot.release, digest(event_id)
+        if key in release.seen:
             return True
-        if release.processed < SEEN_WINDOW:
+        pushed_out = release.processed - len(release.seen)
+        if pushed_out <= 0:
             return False  # the window still covers every message this release has recorded
-        return self.store.seen_before(release.name, event_id)
+        if release.archived == pushed_out and not archive_may_contain(release.archive, key):
+            return False  # the archive holds every pushed-out id, and this one is certainly not among them
+        return self.store.seen_before(release.name, event_id)  # seen long ago (or a rare false positive)
 
     def _carry_out(self, release: str, decision: Decision) -> Decision:
         """Carry out the effects (each idempotent); the decision comes back with the network changes

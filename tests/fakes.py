@@ -33,6 +33,7 @@ class MemoryStore:
         self.history: dict[str, list[HistoryEntry]] = {}
         self.markers: set[tuple[str, str]] = set()
         self.commits = 0
+        self.marker_reads: list[str] = []  # ids looked up by seen_before (each a read on the real store)
         self.fail_next_commits = 0  # simulate concurrent writers: the next N commits conflict
 
     def create_release(self, release: Release) -> None:
@@ -48,6 +49,7 @@ class MemoryStore:
         return Snapshot(release=release, version=version)
 
     def seen_before(self, name: str, event_id: str) -> bool:
+        self.marker_reads.append(event_id)
         return (name, event_id) in self.markers
 
     def commit(self, snapshot: Snapshot, decision, event_id: str | None) -> None:

@@ -95,7 +95,10 @@ def _workload(entity: dict) -> Workload:
 
 
 def _release_counters(r: Release) -> dict[str, Any]:
-    return {"access_revoked": r.access_revoked, "seq": r.seq, "seen": "".join(r.seen), "processed": r.processed}
+    counters = {"access_revoked": r.access_revoked, "seq": r.seq, "seen": "".join(r.seen), "processed": r.processed}
+    if r.archive:  # Edm.Binary, 4 KiB, once the window has overflowed
+        counters.update(archive=r.archive, archived=r.archived)
+    return counters
 
 
 _STORED = {"from": "from_state", "to": "to_state"}  # property names must be identifiers, not keywords
@@ -134,7 +137,8 @@ class TableReleaseStore:
         release = Release(
             plan=plan, workloads={w.name: workloads[w.name] for w in plan.workloads},
             access_revoked=head.get("access_revoked", False), seq=head["seq"],
-            seen=tuple(seen[i:i + 16] for i in range(0, len(seen), 16)), processed=head["processed"])
+            seen=tuple(seen[i:i + 16] for i in range(0, len(seen), 16)), processed=head["processed"],
+            archive=bytes(head.get("archive") or b""), archived=head.get("archived", 0))
         etags = {r["RowKey"]: r.metadata["etag"] for r in rows}
         return Snapshot(release=release, version=etags)
 

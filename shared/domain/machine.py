@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Callable, Union
 
 from . import messages as m
-from .model import SEEN_WINDOW, TERMINAL, HistoryEntry, Outcome, Release, Workload
+from .model import SEEN_WINDOW, TERMINAL, HistoryEntry, Outcome, Release, Workload, archive_add
 from .plan import RevokeAccess as RevokeAccessConfig
 from .shares import realisable_share
 
@@ -202,9 +202,13 @@ class _Step:
 
     def finish(self) -> Decision:
         release = self.release
-        seen = (release.seen + (digest(self.message.id),))[-SEEN_WINDOW:]
+        seen, archive, archived = release.seen + (digest(self.message.id),), release.archive, release.archived
+        if len(seen) > SEEN_WINDOW:  # ids pushed out of the window go to the archive
+            pushed, seen = seen[:-SEEN_WINDOW], seen[-SEEN_WINDOW:]
+            archive, archived = archive_add(archive, pushed), archived + len(pushed)
         new = release.evolve(workloads=self.workloads, access_revoked=self.access_revoked,
-                             seq=release.seq + len(self.entries), seen=seen, processed=release.processed + 1)
+                             seq=release.seq + len(self.entries), seen=seen, processed=release.processed + 1,
+                             archive=archive, archived=archived)
         return Decision(release=new, entries=self.entries, effects=self.effects)
 
 
