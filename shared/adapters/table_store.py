@@ -52,17 +52,21 @@ def _plan(text: str) -> Plan:
     return Plan.model_validate_json(text)
 
 
-def _chunks(name: str, text: str) -> dict[str, str]:
+def _chunks(name: str, text: str) -> dict[str, Any]:
+    """`text` (ASCII: one UTF-16 unit a character) split over properties, with their count: a merge that
+    writes fewer chunks than before leaves the old surplus chunks behind, and the count says to ignore them."""
+    assert text.isascii(), "chunked text must be ASCII (JSON with ensure_ascii)"
     parts = [text[i:i + CHUNK] for i in range(0, len(text), CHUNK)] or [""]
-    return {name if i == 0 else f"{name}_{i}": part for i, part in enumerate(parts)}
+    return {**{name if i == 0 else f"{name}_{i}": part for i, part in enumerate(parts)}, f"{name}_chunks": len(parts)}
 
 
 def _unchunk(entity: dict, name: str) -> str:
-    text, i = entity.get(name, ""), 1
-    while f"{name}_{i}" in entity:
-        text += entity[f"{name}_{i}"]
-        i += 1
-    return text
+    count = entity.get(f"{name}_chunks", 1)
+    return entity.get(name, "") + "".join(entity[f"{name}_{i}"] for i in range(1, count))
+
+
+def plan_json(plan: Plan) -> str:
+    return json.dumps(plan.canonical(), separators=(",", ":"))  # ensure_ascii: chunks stay within 32K units
 
 
 def _utc(value: Any) -> datetime | None:
@@ -162,7 +166,7 @@ class TableReleaseStore:
     # writes ---------------------------------------------------------------------------------
     def create_release(self, release: Release) -> None:
         name = release.name
-        head = {"PartitionKey": name, "RowKey": RELEASE_ROW, **_chunks("plan", release.plan.model_dump_json()),
+        head = {"PartitionKey": name, "RowKey": RELEASE_ROW, **_chunks("plan", plan_json(release.plan)),
                 "plan_hash": release.plan.fingerprint(), "model": release.model,
                 "created_at": datetime.now(timezone.utc), **_release_counters(release)}
         operations = [("create", head)] + [("create", _workload_entity(name, w)) for w in release.workloads.values()]
@@ -175,7 +179,7 @@ class TableReleaseStore:
 
     def update_plan(self, snapshot: Snapshot, plan: Plan) -> None:
         name = snapshot.release.name
-        entity = {"PartitionKey": name, "RowKey": RELEASE_ROW, **_chunks("plan", plan.model_dump_json()),
+        entity = {"PartitionKey": name, "RowKey": RELEASE_ROW, **_chunks("plan", plan_json(plan)),
                   "plan_hash": plan.fingerprint()}
         try:
             self.table.update_entity(entity, mode=UpdateMode.MERGE, etag=snapshot.version[RELEASE_ROW],

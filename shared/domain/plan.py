@@ -18,6 +18,9 @@ _NAME = re.compile(NAME_PATTERN)
 # and a Table Storage transaction holds at most 100 entities (release row + marker + 2 per workload).
 MAX_WORKLOADS = 49
 MAX_BAKE_SECONDS = 7 * 24 * 3600  # a scheduled queue message can wait at most seven days
+# The plan is kept in the release row (1 MiB an entity, strings in UTF-16) and its assets in the workload
+# rows, all of which one transaction (4 MiB) may rewrite: 400,000 characters of JSON keeps well inside both.
+MAX_PLAN_CHARS = 400_000
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _ASSET = re.compile(r"^[^\x00-\x1f\x7f]{1,256}$")
 
@@ -324,6 +327,9 @@ def validate_plan(raw: Any) -> Plan:
     except ValidationError as exc:
         problems.extend((_loc(e["loc"]), _message(e)) for e in exc.errors())
     problems.extend(p for p in _cross_field_problems(raw, plan) if p not in problems)
+    if plan is not None and (size := len(json.dumps(plan.canonical(), separators=(",", ":")))) > MAX_PLAN_CHARS:
+        problems.append(("", f"the plan is {size:,} characters as JSON; the limit is {MAX_PLAN_CHARS:,} "
+                             "(split the release, or shorten asset names)"))
     if problems:
         raise PlanError(problems)
     assert plan is not None

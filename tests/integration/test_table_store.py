@@ -1,6 +1,7 @@
 """The table store against a real Azurite: one transaction per message, ETag conflicts, de-duplication."""
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -155,3 +156,27 @@ def test_only_approvers_and_operators_may_change_while_a_release_exists(stack, r
     changed = validate_plan({**original.canonical(), "on_alert": "pause"})
     with pytest.raises(PlanChangeRefused, match="on_alert"):
         stack.service.apply(changed)
+
+
+def test_a_plan_that_shrinks_below_one_chunk_reads_back_whole(stack, release_name):
+    """A merge cannot remove the old plan_1 chunk; the stored chunk count says to ignore it."""
+    approvers = [f"approver-{i:03d}-{'x' * 230}@contoso.com" for i in range(100)]  # ~25K characters
+    doc = {**plan(release_name).canonical(), "approvers": approvers}
+    doc["workloads"][0]["assets"] += [f"vm-extra-{j}-{'y' * 100}" for j in range(60)]  # ~7K more
+    big = validate_plan(doc)
+    assert len(json.dumps(big.canonical())) > 30_000
+    stack.service.apply(big)
+    small = validate_plan({**doc, "approvers": ["ana@contoso.com"]})
+    assert stack.service.apply(small).action == "updated"
+    assert stack.store.get_release(release_name).release.plan == small
+    stack.service.handle(event("asset-replicated", release_name, "w0", "after", asset="vm-0-0"))
+    assert stack.store.list_history(release_name, "w0")[-1].outcome == "applied"
+
+
+def test_plans_too_large_for_storage_are_refused_at_apply():
+    from shared.domain.errors import PlanError
+
+    doc = {"release": "huge", "model": "single-step",
+           "workloads": [{"name": f"w{i}", "assets": [f"vm-{j}-{'x' * 240}" for j in range(200)]} for i in range(10)]}
+    with pytest.raises(PlanError, match="the limit is 400,000"):
+        validate_plan(doc)
