@@ -11,12 +11,21 @@ from .domain import messages as m
 from .domain.errors import (ConflictError, MessageError, PlanChangeRefused, ReleaseExists, RoutingError,
                             UnknownRelease)
 from .domain.machine import Decision, RevokeAccess, ScheduleTimer, SetTraffic, decide, digest, reject_unparsed
-from .domain.model import HistoryEntry, archive_may_contain, new_release
+from .domain.model import HistoryEntry, Release, archive_may_contain, new_release
 from .domain.plan import Plan
 from .ports import AccessRevoker, Clock, DeadLetters, ReleaseStore, RouterFactory, Scheduler, Snapshot
 
 log = logging.getLogger("promote")
 MAX_CONFLICTS = 10  # re-read and re-decide at most this often before letting the platform redeliver
+
+
+def _reassert(decision: Decision, moved: dict[str, object]) -> Decision:
+    """Add a routing effect for each workload an uncommitted attempt moved that this decision leaves alone:
+    its routing must return to the share the decision records."""
+    routed = {e.workload for e in decision.effects if isinstance(e, SetTraffic)}
+    extra = [SetTraffic(name, decision.release.workloads[name].traffic_percent, routing)
+             for name, routing in moved.items() if name not in routed]
+    return replace(decision, effects=[*extra, *decision.effects]) if extra else decision
 
 
 class SystemClock:
@@ -65,6 +74,7 @@ class PromotionService:
             message = m.parse_message(body)
         except MessageError as exc:
             return self._invalid(body, exc)
+        moved: dict[str, object] = {}  # workload -> routing config, moved by an attempt that did not commit
         for attempt in range(MAX_CONFLICTS):
             try:
                 snapshot = self.store.get_release(message.release)
@@ -72,14 +82,18 @@ class PromotionService:
                 return self._dead_letter(body, str(exc), message.id)
             duplicate = self._seen(snapshot, message.id)
             decision = decide(snapshot.release, message, self.clock.now(), duplicate=duplicate)
-            decision = self._carry_out(snapshot.release.name, decision)
+            decision = self._carry_out(snapshot.release, _reassert(decision, moved))
             try:
                 self.store.commit(snapshot, decision, None if duplicate else message.id)
             except ConflictError:
-                # someone else wrote first: re-read, re-decide (effects are idempotent); a little jitter
-                # keeps two busy writers of one release from colliding again and again
-                time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
+                # Someone else wrote first: re-read and re-decide. The routing this attempt moved is
+                # asserted again from the new decision, which may no longer move it at all.
+                moved.update({e.workload: e.routing for e in decision.effects if isinstance(e, SetTraffic)})
+                time.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # jitter: busy writers collide less
                 continue
+            except Exception:
+                self._restore(snapshot.release, [e for e in decision.effects if isinstance(e, SetTraffic)])
+                raise
             return Result(decision.outcome, decision.reason, message.id, message.release, decision.entries)
         raise ConflictError(f"release {message.release}: gave up after {MAX_CONFLICTS} write conflicts")
 
@@ -94,9 +108,27 @@ class PromotionService:
             return False  # the archive holds every pushed-out id, and this one is certainly not among them
         return self.store.seen_before(release.name, event_id)  # seen long ago (or a rare false positive)
 
-    def _carry_out(self, release: str, decision: Decision) -> Decision:
+    def _carry_out(self, before: Release, decision: Decision) -> Decision:
         """Carry out the effects (each idempotent); the decision comes back with the network changes
-        actually made written into its history entries."""
+        actually made written into its history entries. If one fails, the routing moved so far is put
+        back to what the state records, so a half-done release-wide promotion does not stay half done."""
+        done: list[SetTraffic] = []
+        try:
+            return self._effects(before.name, decision, done)
+        except Exception:
+            self._restore(before, done)
+            raise
+
+    def _restore(self, before: Release, moves: list) -> None:
+        """Best effort: route each moved workload back to the share `before` records."""
+        for move in moves:
+            try:
+                self.routers(before.name, move.workload, move.routing).apply(
+                    before.workloads[move.workload].traffic_percent)
+            except Exception as exc:  # the original failure is what the platform must see
+                log.error("could not restore routing of %s/%s: %s", before.name, move.workload, exc)
+
+    def _effects(self, release: str, decision: Decision, done: list) -> Decision:
         made: dict[str | None, list[str]] = {}  # workload (None: the release) -> changes
         for effect in decision.effects:
             if isinstance(effect, SetTraffic):
@@ -105,6 +137,7 @@ class PromotionService:
                 if achieved != effect.percent:
                     raise RoutingError(f"{release}/{effect.workload}: asked for {effect.percent}%, "
                                        f"the router achieved {achieved}%")
+                done.append(effect)
                 changes = getattr(router, "last_changes", None)
                 if changes is not None:
                     made.setdefault(effect.workload, []).append("; ".join(map(str, changes)) or "already in place")

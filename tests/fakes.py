@@ -88,6 +88,7 @@ class FakeNetwork:
         self.writes: list[tuple[str, str, int]] = []
         self.revoked: list[str] = []
         self.fail_next = 0
+        self.broken: set[str] = set()  # workloads whose routing calls fail
 
     def router(self, release: str, workload: str, routing) -> "FakeRouter":
         return FakeRouter(self, release, workload)
@@ -107,6 +108,8 @@ class FakeRouter:
         return self.network.shares.get((self.release, self.workload), 0)
 
     def apply(self, percent: int) -> int:
+        if self.workload in self.network.broken:
+            raise RuntimeError(f"{self.workload}: routing API unavailable")
         if self.network.fail_next:
             self.network.fail_next -= 1
             raise RuntimeError("network unavailable")

@@ -412,3 +412,52 @@ def test_past_the_window_new_ids_need_no_marker_read_and_old_duplicates_are_stil
     assert release.processed == 702 and len(release.seen) == 512 and release.archived == 190
     r = d.send("tests-failed", id="fail-3")  # pushed out of the window long ago
     assert r.outcome == "duplicate" and reads == ["fail-3"]  # the archive says maybe; the marker confirms
+
+
+# -- routing and state agree after conflicts and failures --------------------------------------------
+class RivalFirst:
+    """A store whose first commit loses to a rival that handles another message in between."""
+
+    def __init__(self, inner, rival_turn):
+        self.inner, self.rival_turn = inner, rival_turn
+
+    def commit(self, snapshot, decision, event_id):
+        if self.rival_turn:
+            turn, self.rival_turn = self.rival_turn, None
+            turn()
+        self.inner.commit(snapshot, decision, event_id)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def test_a_move_made_by_an_attempt_that_lost_its_commit_is_undone():
+    from shared.service import PromotionService
+
+    d = Driver(make_plan("flight"))
+    to_first_flight(d)
+    w = d.w
+    store = RivalFirst(w.store, lambda: w.service.handle(event("alert", "r1", "w1", "rival-alert")))
+    host_b = PromotionService(store=store, routers=w.network.router, scheduler=w.scheduler, revoker=w.network,
+                              dead_letters=w.dead, clock=w.clock)
+    r = host_b.handle(event("override", "r1", "w1", "advance", action="advance", actor=APPROVER, reason="now"))
+    # B moved users to 50%, lost its commit to the alert's rollback, re-decided: advance no longer applies
+    assert r.outcome == "rejected"
+    assert (d.wl().state, d.wl().traffic_percent, d.routed()) == ("rolled-back", 0, 0)
+    assert ("r1", "w1", 50) in w.network.writes  # the move really happened, and was undone
+
+
+def test_a_release_wide_promotion_that_fails_halfway_is_put_back_and_redelivery_completes_it():
+    d = Driver(staged_plan())
+    for name, asset in (("w1", "a"), ("w2", "b")):
+        d.send("asset-replicated", name, asset=asset)
+        d.send("tests-passed", name)
+    d.w.network.broken.add("w2")
+    approve = event("override", "r1", None, "approve-1", action="approve", actor=APPROVER, reason="CAB")
+    with pytest.raises(RuntimeError):
+        d.w.service.handle(approve)
+    assert (d.routed("w1"), d.routed("w2")) == (0, 0)  # w1 was moved, then put back: not half promoted
+    assert d.release.state == "awaiting-approval"
+    d.w.network.broken.clear()
+    assert d.w.service.handle(approve).outcome == "applied"  # the platform's redelivery
+    assert (d.routed("w1"), d.routed("w2"), d.release.state) == (100, 100, "promoted")
