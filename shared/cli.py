@@ -172,7 +172,10 @@ def cmd_apply(args) -> int:
         path = Path(args.plan)
         if not path.is_file():
             raise UsageError(f"plan file {args.plan} does not exist")
-        text, name = path.read_text(encoding="utf-8"), str(path)
+        try:
+            text, name = path.read_text(encoding="utf-8"), str(path)
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"plan file {args.plan} is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
     plan = load_plan_text(text, filename=name)
     result = _stack().service.apply(plan)
     words = {"created": "registered", "unchanged": "unchanged (same plan already applied)",

@@ -27,6 +27,7 @@ from ..ports import Snapshot
 
 RELEASE_ROW = "s"
 CHUNK = 30_000  # characters per string property (the service's limit is 32K UTF-16 code units)
+MAX_REASON = 8_000
 _CONFLICT_CODES = {"UpdateConditionNotSatisfied", "EntityAlreadyExists", "ConditionNotMet"}
 
 
@@ -113,6 +114,7 @@ def _history_entity(release: str, seq: int, e: HistoryEntry) -> dict[str, Any]:
     for key, value in e.to_json().items():
         if value is not None:
             entity[_STORED.get(key, key)] = e.at if key == "at" else value
+    entity["reason"] = e.reason[:MAX_REASON]  # a property holds 32K UTF-16 units; reasons are far shorter
     return entity
 
 

@@ -75,6 +75,9 @@ def digest(event_id: str) -> str:
     return hashlib.sha256(event_id.encode()).hexdigest()[:16]
 
 
+CLOCK_SKEW = timedelta(seconds=5)  # a monitor's clock may run this far behind ours
+
+
 # -- guards: small named predicates -----------------------------------------------------------
 def all_assets_replicated(w: Workload) -> bool:
     return w.all_replicated
@@ -186,10 +189,12 @@ class _Step:
 
     def advance_release(self) -> None:
         """Staged: promote every workload at once when all are ready and approved. Then revoke access."""
-        workloads = list(self.workloads.values())
-        if self.release.plan.model == "staged" and all(
-                w.state == "ready" and can_act(w) and approval_holds(self.release, w) for w in workloads):
-            for w in workloads:
+        # Promoted workloads (one rolled back and retried) and aborted ones (out of the release) do not
+        # hold the others back; every other workload must be ready, approved and not paused.
+        waiting = [w for w in self.workloads.values() if w.state not in TERMINAL]
+        if self.release.plan.model == "staged" and waiting and all(
+                w.state == "ready" and can_act(w) and approval_holds(self.release, w) for w in waiting):
+            for w in waiting:
                 self.workloads[w.name] = self.promote(w)
                 self.promoted_with_release(w.name, w)
         revoke = self.release.plan.revoke_access
@@ -200,8 +205,13 @@ class _Step:
                 last = self.entries[-1]
                 self.entries[-1] = replace(last, reason=f"{last.reason}; release promoted, migration team access revoked")
 
-    def finish(self) -> Decision:
+    def finish(self, *, remember: bool = True) -> Decision:
+        """The decision; `remember` records the message id for duplicate checks (not for invalid messages,
+        whose id was never validated and gets no marker)."""
         release = self.release
+        if not remember:
+            return Decision(release=release.evolve(workloads=self.workloads, seq=release.seq + len(self.entries)),
+                            entries=self.entries, effects=self.effects)
         seen, archive, archived = release.seen + (digest(self.message.id),), release.archive, release.archived
         if len(seen) > SEEN_WINDOW:  # ids pushed out of the window go to the archive
             pushed, seen = seen[:-SEEN_WINDOW], seen[-SEEN_WINDOW:]
@@ -260,7 +270,7 @@ def _on_verdict(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
         return "ignored", f"verdict for flight {flight} but the workload is {w.state}", w
     if flight != w.flight:
         return "ignored", f"verdict for flight {flight}; the current flight is {w.flight}", w
-    if step.message.time is not None and step.message.time < w.flight_started_at:
+    if step.message.time is not None and step.message.time < w.flight_started_at - CLOCK_SKEW:
         return "ignored", f"verdict issued at {step.message.time.isoformat()}, before flight {flight} began", w
     if healthy:
         baked = bake_elapsed(step.release, w, step.now)
@@ -286,10 +296,13 @@ def _on_alert(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
 
 
 def _on_trouble(step: _Step, w: Workload, what: str) -> tuple[Outcome, str, Workload]:
+    # a healthy verdict from before the trouble no longer counts: the flight needs a fresh one
     if w.paused:
-        return "applied", f"{what}; recorded while paused, routing unchanged until resume", w.evolve(unhealthy=True)
+        return "applied", f"{what}; recorded while paused, routing unchanged until resume", \
+            w.evolve(unhealthy=True, healthy_flight=0)
     if step.release.plan.on_alert == "pause":
-        return "applied", f"{what}: paused at {w.traffic_percent}% (on_alert: pause)", w.evolve(paused=True)
+        return "applied", f"{what}: paused at {w.traffic_percent}% (on_alert: pause)", \
+            w.evolve(paused=True, healthy_flight=0)
     return "applied", f"{what}: rolled back to 0% (on_alert: rollback)", step.to_source(w, "rolled-back")
 
 
@@ -368,7 +381,8 @@ def _abort(step: _Step, w: Workload):
 def _retry(step: _Step, w: Workload):
     if w.state != "rolled-back":
         return "rejected", f"retry applies to a rolled-back workload; this one is {w.state}", w
-    w = w.evolve(state="testing", tests_passed=False, flight=0, healthy_flight=0, unhealthy=False,
+    # a retry passes every gate again, manual approval included
+    w = w.evolve(state="testing", tests_passed=False, approved=False, flight=0, healthy_flight=0, unhealthy=False,
                  flight_started_at=None, attempt=w.attempt + 1)
     return "applied", f"retry #{w.attempt}: back to testing", w
 
@@ -435,7 +449,7 @@ def reject_unparsed(release: Release, unparsed: m.Unparsed, now: datetime) -> De
     step = _Step(release, stand_in, now)
     workload = unparsed.workload if unparsed.workload in release.workloads else None
     step.record(workload, "rejected", f"invalid message: {unparsed.reason}")
-    return step.finish()
+    return step.finish(remember=False)
 
 
 @dataclass(frozen=True)

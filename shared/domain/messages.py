@@ -161,11 +161,17 @@ def _describe(exc: ValidationError) -> str:
         loc = ".".join(str(p) for p in error["loc"] if p not in EVENT_TYPES)
         msg = error["msg"].removeprefix("Value error, ")
         if error["type"] == "union_tag_invalid":
-            msg = f"unknown type {error['input'].get('type')!r}; expected one of: {', '.join(EVENT_TYPES[:-1])}"
+            msg = f"unknown type {_clip(error['input'].get('type'))}; expected one of: {', '.join(EVENT_TYPES[:-1])}"
         elif error["type"] == "union_tag_not_found":
             msg = "type is required"
-        parts.append(f"{loc}: {msg}" if loc else msg)
+        parts.append((f"{loc}: {msg}" if loc else msg)[:300])
     return "; ".join(parts)
+
+
+def _clip(value: Any, limit: int = 80) -> str:
+    """An input value echoed in a reason, cut short: reasons end up in history rows."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def parse_message(body: bytes | str) -> Message:
@@ -180,7 +186,7 @@ def parse_message(body: bytes | str) -> Message:
     if not isinstance(doc, dict):
         raise _error("a CloudEvents message is a JSON object", None)
     if doc.get("specversion") != "1.0":
-        raise _error(f"specversion must be '1.0' (CloudEvents 1.0), got {doc.get('specversion')!r}", doc)
+        raise _error(f"specversion must be '1.0' (CloudEvents 1.0), got {_clip(doc.get('specversion'))}", doc)
     try:
         return _ADAPTER.validate_python(doc)
     except ValidationError as exc:

@@ -88,12 +88,12 @@ class Release:
         if all(s in TERMINAL + ("rolled-back",) for s in states):
             if "rolled-back" in states:
                 return "rolled-back"
-            return "aborted"
+            return "promoted" if "promoted" in states else "aborted"  # aborted workloads left the release
         if self.plan.approval == "manual":
-            workloads = self.workloads.values()
-            waiting = any(w.state == "ready" and not w.approved for w in workloads)
-            # staged: approval holds the release only once every workload is ready
-            if waiting and (self.plan.model != "staged" or all(w.state == "ready" for w in workloads)):
+            open_ = [w for w in self.workloads.values() if w.state not in TERMINAL]
+            waiting = any(w.state == "ready" and not w.approved for w in open_)
+            # staged: approval holds the release only once every workload still open is ready
+            if waiting and (self.plan.model != "staged" or all(w.state == "ready" for w in open_)):
                 return "awaiting-approval"
         return "in-progress"
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 
@@ -461,3 +462,67 @@ def test_a_release_wide_promotion_that_fails_halfway_is_put_back_and_redelivery_
     d.w.network.broken.clear()
     assert d.w.service.handle(approve).outcome == "applied"  # the platform's redelivery
     assert (d.routed("w1"), d.routed("w2"), d.release.state) == (100, 100, "promoted")
+
+
+# -- found in review ------------------------------------------------------------------------------
+def test_staged_workload_rolled_back_and_retried_is_promoted_again_after_approval():
+    d = Driver(staged_plan())
+    for name, asset in (("w1", "a"), ("w2", "b")):
+        d.send("asset-replicated", name, asset=asset)
+        d.send("tests-passed", name)
+    d.override("approve", actor=APPROVER, workload=None)
+    d.override("rollback", workload="w1")
+    d.override("retry", workload="w1")
+    d.send("tests-passed", "w1")
+    assert (d.wl("w1").state, d.release.state) == ("ready", "awaiting-approval")  # a retry is approved anew
+    assert d.override("approve", actor=APPROVER, workload="w1").outcome == "applied"
+    assert (d.wl("w1").state, d.routed("w1"), d.release.state) == ("promoted", 100, "promoted")
+
+
+def test_staged_abort_of_one_workload_does_not_strand_the_others():
+    d = Driver(staged_plan())
+    d.send("asset-replicated", "w1", asset="a")
+    d.send("tests-passed", "w1")
+    d.override("approve", actor=APPROVER, workload="w1")
+    assert d.wl("w1").state == "ready"
+    d.override("abort", workload="w2")
+    assert (d.wl("w1").state, d.routed("w1")) == ("promoted", 100)
+    assert d.release.state == "promoted"
+
+
+def test_retry_passes_the_manual_approval_gate_again():
+    d = Driver(make_plan("single-step", approval="manual"))
+    d.replicate()
+    d.send("tests-passed")
+    d.override("approve", actor=APPROVER)
+    d.override("rollback")
+    d.override("retry")
+    d.send("tests-passed")
+    assert (d.wl().state, d.routed(), d.release.state) == ("ready", 0, "awaiting-approval")
+
+
+def test_with_on_alert_pause_a_verdict_from_before_the_alert_no_longer_counts():
+    d = Driver(make_plan("flight", on_alert="pause"))
+    to_first_flight(d)
+    d.w.clock.advance(5)
+    d.send("flight-healthy", flight=1)
+    d.w.clock.advance(5)
+    d.send("alert")
+    d.tick(30)
+    d.override("resume")
+    assert (d.wl().flight, d.routed()) == (1, 10)  # needs a fresh healthy verdict
+    d.send("flight-healthy", flight=1)
+    assert (d.wl().flight, d.routed()) == (2, 50)
+
+
+def test_an_id_first_seen_on_an_invalid_message_is_not_burnt():
+    d = Driver(make_plan("single-step"))
+    assert d.send("asset-replicated", id="x1", asset=12).outcome == "rejected"  # invalid: asset not text
+    assert d.send("asset-replicated", id="x1", asset="a").outcome == "applied"
+
+
+def test_a_verdict_stamped_a_little_before_the_flight_began_counts_within_clock_skew():
+    d = Driver(make_plan("flight"))
+    to_first_flight(d)
+    stamped = d.wl().flight_started_at - timedelta(seconds=3)  # the monitor's clock runs 3s behind
+    assert d.send("flight-healthy", flight=1, time=stamped).outcome == "applied"
