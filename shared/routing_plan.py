@@ -300,11 +300,11 @@ def drift_entries(release: Release, checks: list[Check], now: datetime, last: di
 
 def check_release(store: Any, routers: RouterFactory, name: str,
                   now: datetime) -> tuple[list[Check], list[HistoryEntry]]:
-    """Verify one release; record drift in its history, then re-apply the recorded share if the plan says so.
+    """Verify one release; re-apply the recorded share if the plan says so, then record the drift in its history.
 
-    The record is committed first, guarded by the release's ETag: if a message moved the release meanwhile,
-    the check starts over; a message handled after the commit re-decides (its commit conflicts with ours)
-    and re-applies its own share, so re-applying here never undoes a newer decision.
+    Effects first, commit last, as for messages: the record is committed guarded by the release's ETag. If a
+    message moved the release meanwhile (and perhaps its routing, before or after our re-apply), the commit
+    conflicts and the check starts over from the newer state, re-applying that state's share if needed.
     """
     for _ in range(MAX_CONFLICTS):
         snapshot = store.get_release(name)
@@ -315,6 +315,13 @@ def check_release(store: Any, routers: RouterFactory, name: str,
             return checks, []
         last = {c.workload: next(iter(store.list_history(name, c.workload)[-1:]), None) for c in drifted}
         entries = drift_entries(release, checks, now, last)
+        if release.plan.on_drift == "reapply":  # also when this drift was recorded before and is still there
+            for check in drifted:
+                routing = release.plan.workload(check.workload).routing  # type: ignore[union-attr]
+                achieved = routers(name, check.workload, routing).apply(check.expected_percent)
+                if achieved != check.expected_percent:
+                    raise RoutingError(f"{name}/{check.workload}: re-applying {check.expected_percent}% "
+                                       f"achieved {achieved}%")
         if not entries:
             return checks, []
         try:
@@ -322,13 +329,6 @@ def check_release(store: Any, routers: RouterFactory, name: str,
                          None)
         except ConflictError:
             continue
-        if release.plan.on_drift == "reapply":
-            for check in drifted:
-                routing = release.plan.workload(check.workload).routing  # type: ignore[union-attr]
-                achieved = routers(name, check.workload, routing).apply(check.expected_percent)
-                if achieved != check.expected_percent:
-                    raise RoutingError(f"{name}/{check.workload}: re-applying {check.expected_percent}% "
-                                       f"achieved {achieved}%")
         return checks, entries
     raise ConflictError(f"release {name}: gave up after {MAX_CONFLICTS} write conflicts")
 
