@@ -10,6 +10,7 @@ import argparse
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -18,6 +19,17 @@ CRASH_POINTS = ("after-routing", "before-commit", "after-commit")
 # after-routing: a routing change was made, the rest of the effects and the commit were not
 # before-commit:  every effect was carried out, nothing was committed
 # after-commit:   committed, but the message was not completed (it will be redelivered)
+
+
+def retry(action, attempts: int = 20, pause: float = 0.5):
+    """Call `action` until it succeeds (storage may be restarting), at most `attempts` times."""
+    for i in range(attempts):
+        try:
+            return action()
+        except Exception:
+            if i == attempts - 1:
+                raise
+            time.sleep(pause)
 
 
 def die() -> None:

@@ -27,7 +27,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-CRASH_POINTS = ("after-routing", "before-commit", "after-commit")
+from tools.faults import CRASH_POINTS, retry  # noqa: E402  (after the path is set)
+
 APPROVER, OPERATOR = "ana@contoso.com", "ops@contoso.com"
 
 
@@ -130,14 +131,8 @@ class Run:
 
         self.azurite = start(location=self.tmp / "azurite", ports=self.ports, log=self.tmp / "azurite.log")
 
-    def retry(self, action, attempts: int = 60):
-        for i in range(attempts):
-            try:
-                return action()
-            except Exception:
-                if i == attempts - 1:
-                    raise
-                time.sleep(0.5)
+    def retry(self, action):
+        return retry(action, attempts=60)
 
     # messages -----------------------------------------------------------------------------------
     def publish(self, doc: dict, copies: int = 1, expect: set | None = None) -> None:

@@ -18,6 +18,7 @@ from shared.cli import local_host
 from shared.config import ROUTING_TABLE, load_settings
 from shared.domain.plan import validate_plan
 from tests.fakes import event
+from tools.faults import retry
 
 REPO = Path(__file__).resolve().parents[2]
 WORKLOADS = ("web", "api")
@@ -156,7 +157,7 @@ def test_storage_stopped_and_restarted_during_a_run(tmp_path, release_name):
         runner.start()
         for bodies in phases(release_name):
             for body in bodies:
-                _retry(lambda: stack.publisher.publish(json.loads(body)))
+                retry(lambda: stack.publisher.publish(json.loads(body)))
             all_ids += ids_of(bodies)
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and not _phase_done(stack, release_name, ids_of(bodies)):
@@ -172,16 +173,6 @@ def test_storage_stopped_and_restarted_during_a_run(tmp_path, release_name):
     finally:
         use_stack(None)
         azurite[0].stop()
-
-
-def _retry(action, attempts: int = 20):
-    for i in range(attempts):
-        try:
-            return action()
-        except Exception:
-            if i == attempts - 1:
-                raise
-            time.sleep(0.5)
 
 
 def _phase_done(stack: Stack, release: str, ids: list[str]) -> bool:
