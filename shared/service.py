@@ -19,6 +19,12 @@ log = logging.getLogger("promote")
 MAX_CONFLICTS = 10  # re-read and re-decide at most this often before letting the platform redeliver
 
 
+def _routing_of(release: Release, workload: str | None) -> dict[str, object]:
+    """The routing config of one workload of the release (all of them for a release-wide message)."""
+    names = [workload] if workload else list(release.workloads)
+    return {n: release.plan.workload(n).routing for n in names if n in release.workloads}
+
+
 def _reassert(decision: Decision, moved: dict[str, object]) -> Decision:
     """Add a routing effect for each workload an uncommitted attempt moved that this decision leaves alone:
     its routing must return to the share the decision records."""
@@ -82,6 +88,8 @@ class PromotionService:
                 return self._dead_letter(body, str(exc), message.id)
             duplicate = self._seen(snapshot, message.id)
             decision = decide(snapshot.release, message, self.clock.now(), duplicate=duplicate)
+            if duplicate:  # a redelivery: make sure its workload's routing is what the state records
+                moved.update(_routing_of(snapshot.release, message.workload))
             decision = self._carry_out(snapshot.release, _reassert(decision, moved))
             try:
                 self.store.commit(snapshot, decision, None if duplicate else message.id)
@@ -91,9 +99,8 @@ class PromotionService:
                 moved.update({e.workload: e.routing for e in decision.effects if isinstance(e, SetTraffic)})
                 time.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # jitter: busy writers collide less
                 continue
-            except Exception:
-                self._restore(snapshot.release, [e for e in decision.effects if isinstance(e, SetTraffic)])
-                raise
+            # Any other failure propagates with the routing left as decided: the commit may have happened
+            # (a lost response), and the redelivery re-decides, or as a duplicate re-asserts the state.
             return Result(decision.outcome, decision.reason, message.id, message.release, decision.entries)
         raise ConflictError(f"release {message.release}: gave up after {MAX_CONFLICTS} write conflicts")
 

@@ -42,8 +42,24 @@ def test_unknown_release(stack):
         stack.store.get_release("never-applied")
 
 
+class UrlCounter(RequestCounter):
+    """Also keeps each request's URL, to tell the state table from the routing table."""
+
+    def __init__(self):
+        super().__init__()
+        self.urls: list[str] = []
+
+    def __call__(self, request) -> None:
+        super().__call__(request)
+        self.urls.append(request.http_request.url)
+
+    def reset(self) -> None:
+        super().reset()
+        self.urls.clear()
+
+
 def test_one_read_and_one_transaction_per_lifecycle_event(settings, release_name):
-    counter = RequestCounter()
+    counter = UrlCounter()
     stack = Stack(settings, request_hook=counter)
     stack.service.apply(plan(release_name))
     stack.store  # tables created up front, as in a warm function app
@@ -55,7 +71,9 @@ def test_one_read_and_one_transaction_per_lifecycle_event(settings, release_name
     counter.reset()
     assert stack.service.handle(event("asset-replicated", release_name, "w0", "e1", asset="vm-0-0")).outcome \
         == "duplicate"
-    assert dict(counter.by_kind) == {"query": 1, "transaction": 1}  # the duplicate is recorded too
+    # the duplicate is recorded too, and its workload's routing record is read to check it matches the state
+    assert dict(counter.by_kind) == {"query": 1, "transaction": 1, "point-read": 1}
+    assert sum("promoterouting" in u for u in counter.urls) == 1
 
 
 def test_commit_writes_state_history_and_marker_together(stack, release_name):

@@ -526,3 +526,12 @@ def test_a_verdict_stamped_a_little_before_the_flight_began_counts_within_clock_
     to_first_flight(d)
     stamped = d.wl().flight_started_at - timedelta(seconds=3)  # the monitor's clock runs 3s behind
     assert d.send("flight-healthy", flight=1, time=stamped).outcome == "applied"
+
+
+def test_a_redelivered_message_puts_its_workloads_routing_back_to_the_recorded_share():
+    d = Driver(make_plan("single-step"))
+    d.replicate()
+    d.send("tests-passed", id="t1")
+    d.w.network.shares[("r1", "w1")] = 0  # e.g. routing undone after a commit whose response was lost
+    assert d.send("tests-passed", id="t1").outcome == "duplicate"
+    assert d.routed() == 100
