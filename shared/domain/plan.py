@@ -43,17 +43,6 @@ def parse_duration(value: Any) -> int:
     return seconds
 
 
-def format_duration(seconds: int) -> str:
-    if seconds == 0:
-        return "0s"
-    parts, rest = [], seconds
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if rest >= size:
-            parts.append(f"{rest // size}{unit}")
-            rest %= size
-    return "".join(parts)
-
-
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
