@@ -22,8 +22,8 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import UpdateMode
 
-from .lifecycle import RunStats, Shape, Workers
-from .meter import BenchCounter
+from bench.lifecycle import RunStats, Shape, Workers
+from bench.meter import BenchCounter
 
 RELEASE_ROW = "s"
 DIGEST = 16  # characters a message adds to the release row's window of recent ids

@@ -1,7 +1,7 @@
 """Plans and the messages of a whole workload life cycle, driven through the registered `events` function.
 
 Every message goes the way the Functions host would send it: a real azure.functions.ServiceBusMessage handed to
-the user function that function_app.py registers (shared.localhost.registered_function), which calls
+the user function that function_app.py registers (shared.local.localhost.registered_function), which calls
 stack().service.handle. One worker thread owns whole releases, as one Service Bus session per release does.
 """
 from __future__ import annotations
@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Iterator
 
-from shared.config import RELEASES_TABLE, ROUTING_TABLE
-from shared.localhost import service_bus_message
+from shared.application.config import RELEASES_TABLE, ROUTING_TABLE
+from shared.local.localhost import service_bus_message
 
-from .meter import READS, BenchCounter, CpuClock, Latencies, MemoryProbe
+from bench.meter import READS, BenchCounter, CpuClock, Latencies, MemoryProbe
 
 FLIGHTS = [{"percent": 10, "bake": "0s"}, {"percent": 50, "bake": "0s"}, {"percent": 100, "bake": "0s"}]
 ROLES = ("web", "db", "app", "cache", "batch")

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from shared.metering import RequestCounter, _kind
+from shared.adapters.metering import RequestCounter, _kind
 
 # The first sub-request of a $batch body: "PATCH http://host/account/table(PartitionKey=..) HTTP/1.1"
 _BATCH_LINE = re.compile(rb"^(?:GET|POST|PUT|PATCH|MERGE|DELETE) (\S+) HTTP/1\.1\r?$", re.MULTILINE)
@@ -38,7 +38,7 @@ def table_of(http_request) -> str:
 
 
 class BenchCounter(RequestCounter):
-    """shared.metering.RequestCounter (total requests by kind) plus, for the bench: requests by
+    """shared.adapters.metering.RequestCounter (total requests by kind) plus, for the bench: requests by
     (category, table, kind), transaction body bytes, and the requests of the message being handled on this
     thread (the SDK pipeline is synchronous, so the hook runs on the thread that made the call)."""
 

@@ -84,10 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     phase("cold import", t0)
 
     from shared import azurite
-    from shared.bootstrap import Stack, use_stack
-    from shared.config import RELEASES_TABLE, ROUTING_TABLE, load_settings
+    from shared.application.bootstrap import Stack, use_stack
+    from shared.application.config import RELEASES_TABLE, ROUTING_TABLE, load_settings
     from shared.domain.model import SEEN_WINDOW
-    from shared.localhost import registered_function
+    from shared.local.localhost import registered_function
 
     from bench.floor import Floor, Templates
 
@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def finish(stack, counter: BenchCounter, releases: list[str], others: list[str] = ()) -> list[str]:
     """Check every workload of `releases` got promoted, then delete their partitions (and `others`)."""
-    from shared.config import RELEASES_TABLE
+    from shared.application.config import RELEASES_TABLE
 
     counter.category("verify")
     problems = check_promoted(stack.store, releases)
@@ -308,7 +308,7 @@ def check_targets(result, lifecycle, dups, beyond, dup_beyond, growth, samples, 
 
 def render(args, shape, levels, lifecycle, dups, long_stats, cold, samples, end_memory, growth, counter, phases,
            result, missed, profile) -> str:
-    from shared.config import RELEASES_TABLE, ROUTING_TABLE
+    from shared.application.config import RELEASES_TABLE, ROUTING_TABLE
 
     L: list[str] = []
     add = L.append
@@ -353,7 +353,7 @@ def render(args, shape, levels, lifecycle, dups, long_stats, cold, samples, end_
             f"{stats.mean('routing_per_message'):>8.3f}  {dict(sorted(stats.storage_per_message.items()))}")
     kinds = {k: dict(counter.by(k, RELEASES_TABLE)) for k in ("event", "duplicate", "event-beyond-window",
                                                                  "duplicate-beyond-window", "floor-state")}
-    add(f"  by kind: " + "; ".join(f"{k}: {v}" for k, v in kinds.items() if v))
+    add("  by kind: " + "; ".join(f"{k}: {v}" for k, v in kinds.items() if v))
     add(f"  routing (lifecycle): {dict(counter.by('event', ROUTING_TABLE))}; scans anywhere: {counter.scans()}")
     tb = {c: round(counter.batch_bytes[c] / counter.batches[c]) for c in ("event", "floor-state") if counter.batches[c]}
     add(f"  mean transaction body: promote {tb.get('event')} bytes, floor {tb.get('floor-state')} bytes")
@@ -361,7 +361,7 @@ def render(args, shape, levels, lifecycle, dups, long_stats, cold, samples, end_
     add(f"Cold import of function_app: median {cold['median_ms']:.1f} ms of {cold['runs']} fresh interpreters "
         f"(min {cold['min_ms']:.1f}, max {cold['max_ms']:.1f}; whole process {cold['process_median_ms']:.0f} ms); "
         f"{cold['modules']} modules; heavy SDKs imported: {', '.join(cold['heavy_imported']) or 'none'}")
-    add(f"  largest: " + ", ".join(f"{n} {ms} ms" for n, ms in cold["top"]))
+    add("  largest: " + ", ".join(f"{n} {ms} ms" for n, ms in cold["top"]))
     add("")
     mem = "; ".join(f"after {n:,} messages: peak RSS {s['peak_rss_mb']} MB, RSS {s['rss_mb']} MB, "
                     f"{s['python_blocks']:,} Python blocks" for n, s in sorted(samples.items()))

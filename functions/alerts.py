@@ -15,8 +15,8 @@ def _reply(status: int, body: dict) -> func.HttpResponse:
 @bp.function_name("alerts")
 @bp.route(route="alerts", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 def alerts(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.alerts import AlertError, alert_event
-    from shared.bootstrap import stack
+    from shared.application.alerts import AlertError, alert_event
+    from shared.application.bootstrap import stack
 
     try:
         event = alert_event(req.get_body())

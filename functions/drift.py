@@ -15,8 +15,8 @@ SCHEDULE = "0 */5 * * * *"
 @bp.function_name("drift")
 @bp.timer_trigger(schedule=SCHEDULE, arg_name="timer", run_on_startup=False)
 def drift(timer: func.TimerRequest) -> None:
-    from shared.bootstrap import stack
-    from shared.routing_plan import check_all
+    from shared.application.bootstrap import stack
+    from shared.application.drift import check_all
 
     s = stack()
     run = check_all(s.store, s.service.routers, s.clock.now())

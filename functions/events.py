@@ -3,7 +3,7 @@ import logging
 
 import azure.functions as func
 
-from shared import config
+from shared.application import config
 
 bp = func.Blueprint()
 log = logging.getLogger("promote.events")
@@ -18,7 +18,7 @@ def events(msg: func.ServiceBusMessage) -> None:
     Messages that can never be handled (unparseable, unknown release) are recorded with their reason by
     the service's dead-letter port before this returns and the message is completed: never dropped silently.
     """
-    from shared.bootstrap import stack
+    from shared.application.bootstrap import stack
 
     result = stack().service.handle(msg.get_body())
     log.info("message %s (delivery %s): %s: %s", result.event_id or msg.message_id, msg.delivery_count,

@@ -9,10 +9,10 @@ bp = func.Blueprint()
 @bp.function_name("status")
 @bp.route(route="releases/{release}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 def status(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.bootstrap import stack
+    from shared.application.bootstrap import stack
     from shared.domain.errors import UnknownRelease
     from shared.domain.plan import _NAME
-    from shared.views import status_json
+    from shared.application.views import status_json
 
     name = req.route_params.get("release", "")
     if not _NAME.match(name):

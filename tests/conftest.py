@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from shared.azurite import start
-from shared.config import LOCAL_QUEUE, POISON_QUEUE, SCHEDULE_TABLE, load_settings
+from shared.local.azurite import start
+from shared.application.config import LOCAL_QUEUE, POISON_QUEUE, SCHEDULE_TABLE, load_settings
 
 _names = itertools.count(1)
 
@@ -35,7 +35,7 @@ def settings(azurite, tmp_path):
 @pytest.fixture
 def stack(settings):
     """A fresh Stack on the session's Azurite, with the local queues emptied (tests own the transport)."""
-    from shared.bootstrap import Stack, use_stack
+    from shared.application.bootstrap import Stack, use_stack
 
     s = Stack(settings)
     for name in (LOCAL_QUEUE, POISON_QUEUE):

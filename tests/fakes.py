@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 from shared.domain.errors import ConflictError, ReleaseExists, UnknownRelease
 from shared.domain.machine import digest
 from shared.domain.model import HistoryEntry, Release
-from shared.ports import Snapshot
-from shared.service import PromotionService
+from shared.application.ports import Snapshot
+from shared.application.service import PromotionService
 
 T0 = datetime(2026, 11, 26, 22, 0, 0, tzinfo=timezone.utc)
 

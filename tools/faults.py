@@ -111,9 +111,9 @@ class ChaosScheduler:
 def crashing_stack(settings, point: str | None, nth: int, timer_seed: int | None = None):
     """A Stack whose service dies at `point` on the nth occasion."""
     from shared.adapters.routing import access_revoker, router_factory
-    from shared.bootstrap import Stack, _Lazy
-    from shared.config import ROUTING_TABLE
-    from shared.service import PromotionService
+    from shared.application.bootstrap import Stack, _Lazy
+    from shared.application.config import ROUTING_TABLE
+    from shared.application.service import PromotionService
 
     stack = Stack(settings)
     countdown = Countdown(nth)
@@ -145,9 +145,9 @@ def main(argv=None) -> int:
                         help="lose 10%% of bake timers and deliver 20%% twice (seeded)")
     args = parser.parse_args(argv)
 
-    from shared.bootstrap import Stack, use_stack
-    from shared.cli import local_host
-    from shared.config import load_settings
+    from shared.application.bootstrap import Stack, use_stack
+    from shared.local.cli import local_host
+    from shared.application.config import load_settings
 
     settings = load_settings()
     faulty = args.crash or args.timer_faults is not None

@@ -127,7 +127,7 @@ class Run:
 
     # storage ------------------------------------------------------------------------------------
     def start_storage(self) -> None:
-        from shared.azurite import start
+        from shared.local.azurite import start
 
         self.azurite = start(location=self.tmp / "azurite", ports=self.ports, log=self.tmp / "azurite.log")
 
@@ -223,11 +223,11 @@ class Run:
         raise TimeoutError(f"phase {phase}: {len(pending)} workload(s) did not get there, e.g. {pending[:3]}")
 
     def run(self) -> Figures:
-        from shared.bootstrap import Stack
-        from shared.config import LOCAL_QUEUE, load_settings
+        from shared.application.bootstrap import Stack
+        from shared.application.config import LOCAL_QUEUE, load_settings
         from shared.domain.plan import validate_plan
 
-        from shared.azurite import free_ports
+        from shared.local.azurite import free_ports
 
         args, started = self.args, time.monotonic()
         blob, q, t = free_ports(3)
@@ -283,7 +283,7 @@ class Run:
     # accounting ---------------------------------------------------------------------------------
     def account(self, stack) -> None:
         from shared.adapters.routing.local import LocalRouter
-        from shared.config import POISON_QUEUE, ROUTING_TABLE
+        from shared.application.config import POISON_QUEUE, ROUTING_TABLE
 
         seen: dict[str, Counter] = {}
         for release in self.releases:

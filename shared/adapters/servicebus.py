@@ -6,8 +6,8 @@ import threading
 from datetime import datetime
 from typing import Any, Callable
 
-from ..config import TOPIC
-from ..domain.messages import CLOUDEVENTS_CONTENT_TYPE
+from shared.application.config import TOPIC
+from shared.domain.messages import CLOUDEVENTS_CONTENT_TYPE
 
 
 def build_message(event: dict) -> Any:

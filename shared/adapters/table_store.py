@@ -19,11 +19,11 @@ from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
-from ..domain.errors import ConflictError, ReleaseExists, UnknownRelease
-from ..domain.machine import Decision
-from ..domain.model import HistoryEntry, Release, Workload
-from ..domain.plan import Plan
-from ..ports import Snapshot
+from shared.domain.errors import ConflictError, ReleaseExists, UnknownRelease
+from shared.domain.machine import Decision
+from shared.domain.model import HistoryEntry, Release, Workload
+from shared.domain.plan import Plan
+from shared.application.ports import Snapshot
 
 RELEASE_ROW = "s"
 CHUNK = 30_000  # characters per string property (the service's limit is 32K UTF-16 code units)

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Callable, Union
 
-from . import messages as m
-from .model import SEEN_WINDOW, TERMINAL, HistoryEntry, Outcome, Release, Workload, archive_add
-from .plan import RevokeAccess as RevokeAccessConfig
-from .shares import realisable_share
+from shared.domain import messages as m
+from shared.domain.model import SEEN_WINDOW, TERMINAL, HistoryEntry, Outcome, Release, Workload, archive_add
+from shared.domain.plan import RevokeAccess as RevokeAccessConfig
+from shared.domain.shares import realisable_share
 
 
 # -- effects: what the service must do before it commits --------------------------------------

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
-from .errors import MessageError
+from shared.domain.errors import MessageError
 
 MAX_BODY_BYTES = 256 * 1024  # Service Bus Standard's message size limit
 CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
-from .plan import Plan
+from shared.domain.plan import Plan
 
 WorkloadState = Literal["replicating", "testing", "ready", "flighting", "promoted", "rolled-back", "aborted"]
 ReleaseState = Literal["in-progress", "awaiting-approval", "promoted", "rolled-back", "aborted"]

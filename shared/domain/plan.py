@@ -9,8 +9,8 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import PlanError
-from .shares import ALL_OR_NOTHING, realisable_share
+from shared.domain.errors import PlanError
+from shared.domain.shares import ALL_OR_NOTHING, realisable_share
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 _NAME = re.compile(NAME_PATTERN)

@@ -172,7 +172,7 @@ def test_dead_letters_are_listed_with_their_reason(promote, stack):
 
 
 def test_unreachable_storage_is_a_clear_failure(tmp_path):
-    from shared.config import azurite_connection_string
+    from shared.application.config import azurite_connection_string
 
     env = {"PATH": "/usr/bin:/bin", "PROMOTE_STORAGE_CONNECTION_STRING":
            azurite_connection_string(queue_port=9, table_port=9, blob_port=9)}

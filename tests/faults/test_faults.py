@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from shared.adapters.routing.local import LocalRouter
-from shared.bootstrap import Stack, use_stack
-from shared.cli import local_host
-from shared.config import ROUTING_TABLE, load_settings
+from shared.application.bootstrap import Stack, use_stack
+from shared.local.cli import local_host
+from shared.application.config import ROUTING_TABLE, load_settings
 from shared.domain.plan import validate_plan
 from tests.fakes import event
 from tools.faults import retry
@@ -128,8 +128,8 @@ def test_a_host_killed_at_each_step_converges_after_restart(stack, cli_env, rele
 
 def test_storage_stopped_and_restarted_during_a_run(tmp_path, release_name):
     """Storage goes away in the middle of a delivery, longer than the SDKs' own retries, and comes back."""
-    from shared.azurite import free_ports, start
-    from shared.localhost import registered_function
+    from shared.local.azurite import free_ports, start
+    from shared.local.localhost import registered_function
 
     blob, queue, table = free_ports(3)
     ports = {"blob": blob, "queue": queue, "table": table}

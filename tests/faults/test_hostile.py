@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.config import POISON_QUEUE, azurite_connection_string
+from shared.application.config import POISON_QUEUE, azurite_connection_string
 from shared.domain.plan import validate_plan
-from shared.localhost import registered_function, service_bus_message
+from shared.local.localhost import registered_function, service_bus_message
 from tests.fakes import event
 
 PROMOTE = str(Path(sys.executable).with_name("promote"))
@@ -107,8 +107,8 @@ def test_an_injection_attempt_never_reads_another_release(stack, release_name):
 
 def test_no_secret_in_any_log_line_or_error(azurite, tmp_path, caplog, release_name):
     """A failing storage account with a real-looking key: the key appears in no log record and no stderr."""
-    from shared.bootstrap import Stack, use_stack
-    from shared.config import load_settings
+    from shared.application.bootstrap import Stack, use_stack
+    from shared.application.config import load_settings
 
     dead = azurite_connection_string(queue_port=9, table_port=9, blob_port=9).replace(
         "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==", SECRET)

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from shared.bootstrap import Stack
+from shared.application.bootstrap import Stack
 from shared.domain.plan import validate_plan
-from shared.service import PromotionService
+from shared.application.service import PromotionService
 from tests.fakes import FakeClock, FakeDeadLetters, FakeNetwork, FakeScheduler, event
 
 APPROVER, OPERATOR = "ana@contoso.com", "ops@contoso.com"
@@ -122,7 +122,7 @@ class PromotionMachine(RuleBasedStateMachine):
 
 
 def test_stateful_against_the_real_store(azurite, tmp_path):
-    from shared.config import load_settings
+    from shared.application.config import load_settings
 
     PromotionMachine.stack = Stack(load_settings({"PROMOTE_STORAGE_CONNECTION_STRING": azurite.connection_string}))
     runner = PromotionMachine.TestCase

@@ -8,10 +8,10 @@ import sys
 import azure.functions as func
 import pytest
 
-from shared import config
+from shared.application import config
 from shared.domain.plan import validate_plan
-from shared.localhost import registered_functions, service_bus_message
-from shared.views import status_json
+from shared.local.localhost import registered_functions, service_bus_message
+from shared.application.views import status_json
 from tests.fakes import event
 
 
@@ -72,8 +72,8 @@ def test_events_handles_a_service_bus_message(stack, release_name):
 
 
 def test_events_raises_on_storage_failure_so_the_platform_redelivers(tmp_path, release_name):
-    from shared.bootstrap import Stack, use_stack
-    from shared.config import azurite_connection_string, load_settings
+    from shared.application.bootstrap import Stack, use_stack
+    from shared.application.config import azurite_connection_string, load_settings
 
     dead = azurite_connection_string(queue_port=1, table_port=1, blob_port=1)  # nothing listens on port 1
     s = Stack(load_settings({"PROMOTE_STORAGE_CONNECTION_STRING": dead}))

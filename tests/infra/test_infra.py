@@ -34,7 +34,7 @@ PARAMETERS_EXAMPLE = INFRA / "main.parameters.example.json"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from shared import config  # noqa: E402
+from shared.application import config  # noqa: E402
 
 # Azure built-in role definition ids (learn.microsoft.com/azure/role-based-access-control/built-in-roles).
 BUILT_IN_ROLES = {

@@ -5,8 +5,8 @@ import json
 import time
 from datetime import timedelta
 
-from shared.cli import local_host
-from shared.config import LOCAL_QUEUE, POISON_QUEUE
+from shared.local.cli import local_host
+from shared.application.config import LOCAL_QUEUE, POISON_QUEUE
 from shared.domain.plan import validate_plan
 from tests.fakes import event
 
@@ -63,7 +63,7 @@ def test_a_failing_message_is_retried_then_poisoned_with_its_last_error(stack):
 
 def test_a_message_that_fails_once_succeeds_on_redelivery(stack, release_name):
     stack.service.apply(validate_plan(flight_plan(release_name)))
-    from shared.localhost import registered_function
+    from shared.local.localhost import registered_function
 
     real, failures = registered_function(), []
 

@@ -7,14 +7,14 @@ import threading
 import pytest
 
 from shared.adapters.table_store import TableReleaseStore, marker_row
-from shared.bootstrap import Stack
-from shared.config import RELEASES_TABLE
+from shared.application.bootstrap import Stack
+from shared.application.config import RELEASES_TABLE
 from shared.domain.errors import ConflictError, UnknownRelease
 from shared.domain.machine import decide
 from shared.domain.messages import parse_message
 from shared.domain.model import SEEN_WINDOW
 from shared.domain.plan import validate_plan
-from shared.metering import RequestCounter
+from shared.adapters.metering import RequestCounter
 from tests.fakes import T0, event
 
 
@@ -155,7 +155,7 @@ def test_duplicates_beyond_the_in_row_window_are_found_by_their_marker(stack, re
     stack.service.handle(event("asset-replicated", release_name, "w0", "old", asset="vm-0-0"))
     snap = stack.store.get_release(release_name)
     # as if SEEN_WINDOW newer messages had pushed "old" out of the row's window
-    from shared.ports import Snapshot
+    from shared.application.ports import Snapshot
 
     aged = Snapshot(snap.release.evolve(seen=(), processed=SEEN_WINDOW + 1), snap.version)
     assert stack.service._seen(aged, "old") is True

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from shared.config import Settings, load_settings
+from shared.application.config import Settings, load_settings
 from tests.routing.fake_arm import FakeArm, self_signed_certificate
 
 
@@ -66,7 +66,7 @@ def settings_arm(arm, credential):
 @pytest.fixture
 def arm_stack(arm, credential, settings):
     """The real stack (table store on the session's Azurite, the real router factory) aimed at the fake ARM."""
-    from shared.bootstrap import Stack, use_stack
+    from shared.application.bootstrap import Stack, use_stack
     from tests.fakes import FakeClock
 
     stack = Stack(arm_settings(arm, credential, base=settings), clock=FakeClock())

@@ -7,7 +7,7 @@ import azure.functions as func
 import pytest
 from azure.functions.timer import TimerRequest
 
-from shared.cli import main
+from shared.local.cli import main
 from shared.domain.plan import validate_plan
 from tests.fakes import event
 from tests.routing import arm_resources as R
@@ -153,9 +153,9 @@ def test_verify_reports_a_resource_it_cannot_read(arm, arm_stack, release_name, 
 @pytest.fixture
 def own_storage(arm, credential, tmp_path):
     """A stack on an Azurite of its own: the drift function checks every release in the account."""
-    from shared.azurite import start
-    from shared.bootstrap import Stack, use_stack
-    from shared.config import load_settings
+    from shared.local.azurite import start
+    from shared.application.bootstrap import Stack, use_stack
+    from shared.application.config import load_settings
     from tests.fakes import FakeClock
 
     azurite = start()

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import itertools
 
-import pytest
 
 from shared.domain.plan import validate_plan
-from shared.routing_plan import check_release, verify_release
+from shared.application.drift import check_release, verify_release
 from tests.fakes import event
 from tests.routing import arm_resources as R
 

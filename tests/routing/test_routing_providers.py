@@ -12,7 +12,7 @@ from shared.adapters.routing.network_security_group import build_revoker
 from shared.domain.errors import RoutingError
 from shared.domain.plan import (ApplicationGatewayRouting, LoadBalancerRouting, RevokeAccess, RouteTableRouting,
                                 TrafficManagerRouting)
-from shared.routing_plan import verify_release
+from shared.application.drift import verify_release
 from tests.routing import arm_resources as R
 
 LB = f"{R.NET}/loadBalancers/lb-payroll"
@@ -366,7 +366,7 @@ def test_an_out_of_band_change_is_read_back_as_drift(arm, settings_arm):
 
 # -- cold start -----------------------------------------------------------------------------------
 def test_importing_the_app_and_the_providers_loads_no_management_sdk():
-    code = ("import sys, function_app, shared.routing_plan, shared.routing_cli\n"
+    code = ("import sys, function_app, shared.domain.routing, shared.local.routing_cli\n"
             "import shared.adapters.routing.load_balancer, shared.adapters.routing.traffic_manager\n"
             "import shared.adapters.routing.application_gateway, shared.adapters.routing.route_table\n"
             "import shared.adapters.routing.network_security_group\n"

@@ -433,7 +433,7 @@ class RivalFirst:
 
 
 def test_a_move_made_by_an_attempt_that_lost_its_commit_is_undone():
-    from shared.service import PromotionService
+    from shared.application.service import PromotionService
 
     d = Driver(make_plan("flight"))
     to_first_flight(d)

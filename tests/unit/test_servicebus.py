@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from azure.servicebus import ServiceBusMessage
 
 from shared.adapters.servicebus import ServiceBusTopic, build_message, client_from_settings
-from shared.config import load_settings
+from shared.application.config import load_settings
 from shared.domain.messages import new_event, timer_id
 
 NOW = datetime(2026, 11, 26, 22, 0, tzinfo=timezone.utc)

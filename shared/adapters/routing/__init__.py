@@ -4,7 +4,7 @@ from __future__ import annotations
 import importlib
 from typing import Any, Callable
 
-from ...domain.errors import RoutingError
+from shared.domain.errors import RoutingError
 
 # provider name -> module under shared.adapters.routing exposing build(routing, settings) -> Router
 AZURE_PROVIDERS = {
@@ -20,7 +20,7 @@ def router_factory(local_table_factory: Callable[[], Any], settings: Any):
 
     def make(release: str, workload: str, routing: Any):
         if routing.provider == "local":
-            from .local import LocalRouter
+            from shared.adapters.routing.local import LocalRouter
 
             return LocalRouter(local_table_factory(), release, workload)
         module_name = AZURE_PROVIDERS.get(routing.provider)
@@ -42,7 +42,7 @@ def access_revoker(local_table_factory: Callable[[], Any], settings: Any):
         def revoke(self, release: str, config: Any) -> list:
             """Returns the changes made (the history records them)."""
             if config.provider == "local":
-                from .local import LocalAccessRevoker
+                from shared.adapters.routing.local import LocalAccessRevoker
 
                 return LocalAccessRevoker(local_table_factory()).revoke(release, config)
             try:

@@ -8,7 +8,7 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from ...domain.errors import RoutingError
+from shared.domain.errors import RoutingError
 
 _lock = threading.Lock()
 _credential: Any = None

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...domain.errors import RoutingError
-from ...routing_plan import Change, resource, settings
-from . import _arm
+from shared.domain.errors import RoutingError
+from shared.domain.routing import Change, resource, settings
+from shared.adapters.routing import _arm
 
 NEEDS = ("Microsoft.Network/applicationGateways/read and /write on the gateway, plus the join actions its "
          "PUT re-checks (Microsoft.Network/virtualNetworks/subnets/join/action on its subnet, "

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...domain.errors import RoutingError
-from ...routing_plan import Change, lb_members, lb_value, resource, settings
-from . import _arm
+from shared.domain.errors import RoutingError
+from shared.domain.routing import Change, lb_members, lb_value, resource, settings
+from shared.adapters.routing import _arm
 
 NEEDS = ("Microsoft.Network/loadBalancers/backendAddressPools/read and /write on the load balancer and "
          "Microsoft.Network/virtualNetworks/joinLoadBalancer/action on the pool's virtual network")

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import TableClient
 
-from ...routing_plan import Change
+from shared.domain.routing import Change
 
 ACCESS_ROW = "~access"  # not a workload name: names never start with '~'
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...routing_plan import Change, azure_resource, deny_rule_text, rule_text
-from . import _arm
+from shared.domain.routing import Change, azure_resource, deny_rule_text, rule_text
+from shared.adapters.routing import _arm
 
 NEEDS = "Microsoft.Network/networkSecurityGroups/securityRules/read and /write on the network security group"
 _COMPARED = ("access", "direction", "protocol", "priority", "source_port_range", "destination_port_range",

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...domain.errors import RoutingError
-from ...routing_plan import Change, resource, tm_property, tm_share, tm_value, tm_wanted
-from . import _arm
+from shared.domain.errors import RoutingError
+from shared.domain.routing import Change, resource, tm_property, tm_share, tm_value, tm_wanted
+from shared.adapters.routing import _arm
 
 NEEDS = ("Microsoft.Network/trafficManagerProfiles/read and the profile's endpoints' write "
          "(e.g. Microsoft.Network/trafficManagerProfiles/externalEndpoints/write) on the profile")

@@ -5,9 +5,9 @@ import threading
 from functools import cached_property
 from typing import Any
 
-from . import config
-from .config import Settings, load_settings
-from .service import PromotionService, SystemClock
+from shared.application import config
+from shared.application.config import Settings, load_settings
+from shared.application.service import PromotionService, SystemClock
 
 
 # The SDKs retry transient faults; keep that short (about 5s in all) so a message whose storage is down
@@ -77,19 +77,19 @@ class Stack:
     # ports ----------------------------------------------------------------------------------
     @cached_property
     def store(self):
-        from .adapters.table_store import TableReleaseStore
+        from shared.adapters.table_store import TableReleaseStore
 
         return TableReleaseStore(self.table(config.RELEASES_TABLE))
 
     @cached_property
     def servicebus(self):
-        from .adapters.servicebus import ServiceBusTopic, client_from_settings
+        from shared.adapters.servicebus import ServiceBusTopic, client_from_settings
 
         return ServiceBusTopic(lambda: client_from_settings(self.settings))
 
     @cached_property
     def local_scheduler(self):
-        from .adapters.local_queue import QueueScheduler
+        from shared.adapters.local_queue import QueueScheduler
 
         return QueueScheduler(self.queue(config.LOCAL_QUEUE), self.table(config.SCHEDULE_TABLE), self.clock)
 
@@ -97,7 +97,7 @@ class Stack:
     def publisher(self):
         if self.settings.uses_servicebus:
             return self.servicebus
-        from .adapters.local_queue import QueuePublisher
+        from shared.adapters.local_queue import QueuePublisher
 
         return QueuePublisher(self.queue(config.LOCAL_QUEUE))
 
@@ -107,7 +107,7 @@ class Stack:
 
     @cached_property
     def dead_letters(self):
-        from .adapters.local_queue import QueueDeadLetters, TableDeadLetters
+        from shared.adapters.local_queue import QueueDeadLetters, TableDeadLetters
 
         if self.settings.uses_servicebus:
             return TableDeadLetters(self.table(config.DEADLETTER_TABLE), self.clock)
@@ -115,7 +115,7 @@ class Stack:
 
     @cached_property
     def service(self) -> PromotionService:
-        from .adapters.routing import access_revoker, router_factory
+        from shared.adapters.routing import access_revoker, router_factory
 
         routing_table = lambda: self.table(config.ROUTING_TABLE)  # noqa: E731
         # Ports a message may never need are built on first use: a cold start touches only the store.

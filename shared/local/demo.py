@@ -6,9 +6,9 @@ import time
 import uuid
 from datetime import datetime, timezone
 
-from .domain.messages import new_event
-from .domain.plan import validate_plan
-from .views import status_json
+from shared.domain.messages import new_event
+from shared.domain.plan import validate_plan
+from shared.application.views import status_json
 
 APPROVER, OPERATOR = "ana@contoso.com", "ops@contoso.com"
 
@@ -31,7 +31,7 @@ def _plans(stamp: str) -> dict[str, dict]:
 
 class Demo:
     def __init__(self, stack, out=print):
-        from .cli import local_host
+        from shared.local.cli import local_host
 
         self.stack, self.out = stack, out
         self.host = local_host(stack)

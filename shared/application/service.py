@@ -7,13 +7,13 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
-from .domain import messages as m
-from .domain.errors import (ConflictError, MessageError, PlanChangeRefused, ReleaseExists, RoutingError,
+from shared.domain import messages as m
+from shared.domain.errors import (ConflictError, MessageError, PlanChangeRefused, ReleaseExists, RoutingError,
                             UnknownRelease)
-from .domain.machine import Decision, RevokeAccess, ScheduleTimer, SetTraffic, decide, digest, reject_unparsed
-from .domain.model import HistoryEntry, Release, archive_may_contain, new_release
-from .domain.plan import Plan
-from .ports import AccessRevoker, Clock, DeadLetters, ReleaseStore, RouterFactory, Scheduler, Snapshot
+from shared.domain.machine import Decision, RevokeAccess, ScheduleTimer, SetTraffic, decide, digest, reject_unparsed
+from shared.domain.model import HistoryEntry, Release, archive_may_contain, new_release
+from shared.domain.plan import Plan
+from shared.application.ports import AccessRevoker, Clock, DeadLetters, ReleaseStore, RouterFactory, Scheduler, Snapshot
 
 log = logging.getLogger("promote")
 MAX_CONFLICTS = 10  # re-read and re-decide at most this often before letting the platform redeliver

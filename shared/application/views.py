@@ -1,7 +1,7 @@
 """What people and scripts see: the contract's JSON shapes and readable tables."""
 from __future__ import annotations
 
-from .domain.model import HistoryEntry, Release
+from shared.domain.model import HistoryEntry, Release
 
 
 def status_json(release: Release) -> dict:

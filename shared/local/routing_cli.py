@@ -27,10 +27,10 @@ def register(sub) -> dict:
 
 
 def cmd_plan(args) -> int:
-    from .routing_plan import change_plan, change_plan_text
+    from shared.domain.routing import change_plan, change_plan_text
 
     if args.release:
-        from .cli import _stack
+        from shared.local.cli import _stack
 
         release = _stack().store.get_release(args.release).release
         doc = change_plan(release.plan, release)
@@ -41,8 +41,8 @@ def cmd_plan(args) -> int:
 
 
 def _read_plan(name: str):
-    from .cli import UsageError
-    from .domain.plan import load_plan_text
+    from shared.local.cli import UsageError
+    from shared.domain.plan import load_plan_text
 
     if name == "-":
         return load_plan_text(sys.stdin.read(), filename="<stdin>")
@@ -53,8 +53,8 @@ def _read_plan(name: str):
 
 
 def cmd_routing(args) -> int:
-    from .cli import _stack
-    from .routing_plan import verify_release
+    from shared.local.cli import _stack
+    from shared.application.drift import verify_release
 
     stack = _stack()
     release = stack.store.get_release(args.release).release

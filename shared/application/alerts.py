@@ -6,7 +6,7 @@ import json
 import re
 from datetime import datetime, timezone
 
-from .domain.messages import MAX_BODY_BYTES, new_event
+from shared.domain.messages import MAX_BODY_BYTES, new_event
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 SCHEMA_ID = "azureMonitorCommonAlertSchema"

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from .domain.machine import Decision
-from .domain.model import HistoryEntry, Release
-from .domain.plan import Plan, RevokeAccess
+from shared.domain.machine import Decision
+from shared.domain.model import HistoryEntry, Release
+from shared.domain.plan import Plan, RevokeAccess
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class ReleaseStore(Protocol):
 class Router(Protocol):
     """Moves a workload's users. Idempotent: applying the share already in place writes nothing."""
 
-    last_changes: list  # shared.routing_plan.Change: what the last apply() wrote; [] when nothing was written
+    last_changes: list  # shared.domain.routing.Change: what the last apply() wrote; [] when nothing was written
 
     def apply(self, percent: int) -> int:
         """Route `percent` of users to the migrated system; return the share achieved."""

@@ -70,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     dead = sub.add_parser("deadletters", help="messages that could not be handled, with their reasons")
     dead.add_argument("--json", action="store_true")
 
-    from .routing_cli import register
+    from shared.local.routing_cli import register
 
     COMMANDS.update(register(sub))
     return p
@@ -78,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from .domain.errors import PlanChangeRefused, PlanError, PromoteError, UnknownRelease
+    from shared.domain.errors import PlanChangeRefused, PlanError, PromoteError, UnknownRelease
 
     try:
         return COMMANDS[args.command](args)
@@ -104,8 +104,8 @@ def _first_line(exc: Exception) -> str:
 # -- helpers --------------------------------------------------------------------------------------
 def _stack():
     """The configured stack, after checking that local storage is reachable (fast, with a clear hint)."""
-    from .azurite import port_open
-    from .bootstrap import stack
+    from shared.local.azurite import port_open
+    from shared.application.bootstrap import stack
 
     s = stack()
     settings = s.settings
@@ -113,7 +113,7 @@ def _stack():
         endpoint = _table_endpoint(settings.storage)
         if endpoint and endpoint.hostname in ("127.0.0.1", "localhost") and not port_open(endpoint.port or 80):
             hint = "start it with `promote dev up`" if settings.is_local else "check PROMOTE_STORAGE_CONNECTION_STRING"
-            from .domain.errors import PromoteError
+            from shared.domain.errors import PromoteError
 
             raise PromoteError(f"cannot reach table storage at {endpoint.geturl()}: {hint}")
     return s
@@ -129,14 +129,14 @@ def _now() -> datetime:
 
 
 def _publish(event: dict) -> None:
-    from .domain.errors import MessageError
-    from .domain.messages import parse_message
+    from shared.domain.errors import MessageError
+    from shared.domain.messages import parse_message
 
     try:
         parse_message(json.dumps(event))  # refuse here what the orchestrator would reject as invalid
     except MessageError as exc:
         raise UsageError(f"invalid {event['type']}: {exc}") from None
-    from .bootstrap import stack
+    from shared.application.bootstrap import stack
 
     s = stack()
     if not s.settings.uses_servicebus:  # a pipeline with only Service Bus rights needs no storage access
@@ -150,8 +150,8 @@ def _publish(event: dict) -> None:
 
 # -- commands -------------------------------------------------------------------------------------
 def cmd_dev(args) -> int:
-    from .azurite import dev_down, dev_up
-    from .config import load_settings
+    from shared.local.azurite import dev_down, dev_up
+    from shared.application.config import load_settings
 
     home = load_settings().home
     home.mkdir(parents=True, exist_ok=True)
@@ -164,7 +164,7 @@ def cmd_dev(args) -> int:
 
 
 def cmd_apply(args) -> int:
-    from .domain.plan import load_plan_text
+    from shared.domain.plan import load_plan_text
 
     if args.plan == "-":
         text, name = sys.stdin.read(), "<stdin>"
@@ -185,7 +185,7 @@ def cmd_apply(args) -> int:
 
 
 def cmd_send(args) -> int:
-    from .domain.messages import new_event
+    from shared.domain.messages import new_event
 
     needs = {"asset-replicated": "asset", "flight-healthy": "flight", "flight-unhealthy": "flight"}
     if args.type in needs and getattr(args, needs[args.type]) is None:
@@ -200,7 +200,7 @@ def cmd_send(args) -> int:
 
 
 def cmd_override(args) -> int:
-    from .domain.messages import new_event
+    from shared.domain.messages import new_event
 
     data = {"release": args.release, "workload": args.workload, "action": args.action, "actor": args.actor,
             "reason": args.reason}
@@ -220,8 +220,8 @@ def _progress(result) -> None:
 
 
 def local_host(stack, **kwargs):
-    from .config import LOCAL_QUEUE
-    from .localhost import LocalHost
+    from shared.application.config import LOCAL_QUEUE
+    from shared.local.localhost import LocalHost
 
     return LocalHost(queue=stack.queue(LOCAL_QUEUE), dead_letters=stack.dead_letters,
                      scheduler=stack.local_scheduler, clock=stack.clock, **kwargs)
@@ -243,7 +243,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_status(args) -> int:
-    from .views import status_json, status_text
+    from shared.application.views import status_json, status_text
 
     release = _stack().store.get_release(args.release).release
     print(json.dumps(status_json(release)) if args.json else status_text(release))
@@ -251,7 +251,7 @@ def cmd_status(args) -> int:
 
 
 def cmd_history(args) -> int:
-    from .views import history_json, history_text
+    from shared.application.views import history_json, history_text
 
     s = _stack()
     release = s.store.get_release(args.release).release
@@ -263,13 +263,13 @@ def cmd_history(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from .demo import run_demo
+    from shared.local.demo import run_demo
 
     return run_demo(_stack())
 
 
 def cmd_deadletters(args) -> int:
-    from .config import DEADLETTER_TABLE, POISON_QUEUE
+    from shared.application.config import DEADLETTER_TABLE, POISON_QUEUE
 
     s = _stack()
     if s.settings.uses_servicebus:
