@@ -87,7 +87,13 @@ def _workload_entity(release: str, w: Workload) -> dict[str, Any]:
     # Table Storage cannot store a null; an absent property reads back as None.
     if w.flight_started_at is not None:
         entity["flight_started_at"] = w.flight_started_at
+    for key in _PAUSE_FIELDS:  # who paused, when and why; absent when not paused
+        if getattr(w, key) is not None:
+            entity[key] = getattr(w, key)
     return entity
+
+
+_PAUSE_FIELDS = ("paused_by", "paused_at", "paused_reason", "alert_while_paused")
 
 
 def _workload(entity: dict) -> Workload:
@@ -96,7 +102,9 @@ def _workload(entity: dict) -> Workload:
         assets=json.loads(_unchunk(entity, "assets")), tests_passed=entity["tests_passed"],
         approved=entity["approved"], flight=entity["flight"], traffic_percent=entity["traffic_percent"],
         flight_started_at=_utc(entity.get("flight_started_at")), healthy_flight=entity["healthy_flight"],
-        unhealthy=entity.get("unhealthy", False), attempt=entity["attempt"])
+        unhealthy=entity.get("unhealthy", False), attempt=entity["attempt"],
+        paused_by=entity.get("paused_by"), paused_at=_utc(entity.get("paused_at")),
+        paused_reason=entity.get("paused_reason"), alert_while_paused=entity.get("alert_while_paused"))
 
 
 def _release_counters(r: Release) -> dict[str, Any]:
@@ -123,7 +131,7 @@ def _history(entity: dict) -> HistoryEntry:
         at=_utc(entity["at"]), event_id=entity["event_id"], type=entity["type"], outcome=entity["outcome"],
         reason=entity.get("reason", ""), workload=entity.get("workload"), from_state=entity.get("from_state"),
         to_state=entity.get("to_state"), traffic_percent=entity.get("traffic_percent"), actor=entity.get("actor"),
-        flight=entity.get("flight"), source=entity.get("source"))
+        flight=entity.get("flight"), source=entity.get("source"), actor_reason=entity.get("actor_reason"))
 
 
 class TableReleaseStore:

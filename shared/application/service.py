@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from shared.domain import messages as m
+from shared.domain.actors import Principal
 from shared.domain.errors import (ConflictError, MessageError, PlanChangeRefused, ReleaseExists, RoutingError,
                             UnknownRelease)
 from shared.domain.machine import Decision, RevokeAccess, ScheduleTimer, SetTraffic, decide, digest, reject_unparsed
@@ -17,12 +18,6 @@ from shared.application.ports import AccessRevoker, Clock, DeadLetters, ReleaseS
 
 log = logging.getLogger("promote")
 MAX_CONFLICTS = 10  # re-read and re-decide at most this often before letting the platform redeliver
-
-
-def _routing_of(release: Release, workload: str | None) -> dict[str, object]:
-    """The routing config of one workload of the release (all of them for a release-wide message)."""
-    names = [workload] if workload else list(release.workloads)
-    return {n: release.plan.workload(n).routing for n in names if n in release.workloads}
 
 
 def _reassert(decision: Decision, moved: dict[str, object]) -> Decision:
@@ -58,41 +53,51 @@ class ApplyResult:
 
 class PromotionService:
     def __init__(self, *, store: ReleaseStore, routers: RouterFactory, scheduler: Scheduler,
-                 revoker: AccessRevoker, dead_letters: DeadLetters, clock: Clock | None = None):
+                 revoker: AccessRevoker, dead_letters: DeadLetters, clock: Clock | None = None,
+                 overrides_need_principal: bool = False):
         self.store, self.routers, self.scheduler = store, routers, scheduler
         self.revoker, self.dead_letters, self.clock = revoker, dead_letters, clock or SystemClock()
+        # On Azure: an override counts only with an authenticated principal (the override endpoint);
+        # one arriving on the topic is rejected and audited.
+        self.overrides_need_principal = overrides_need_principal
         self.observers: list = []  # callables(Result): progress for people (the demo, `promote run`)
 
     # -- messages ----------------------------------------------------------------------------
-    def handle(self, body: bytes | str) -> Result:
+    def handle(self, body: bytes | str, *, principal: Principal | None = None) -> Result:
         """Bring one message to exactly one recorded outcome, or dead-letter it with the reason.
 
+        `principal`: the authenticated sender of an override handed over directly (the override endpoint);
+        such a caller is answered instead of dead-lettering: UnknownRelease and MessageError propagate.
         Raises only on failures worth a redelivery (storage or routing faults, repeated conflicts).
         """
-        result = self._handle(body)
+        result = self._handle(body, principal)
         for observer in self.observers:
             observer(result)
         return result
 
-    def _handle(self, body: bytes | str) -> Result:
+    def _handle(self, body: bytes | str, principal: Principal | None) -> Result:
         body = body.encode() if isinstance(body, str) else body
         try:
             message = m.parse_message(body)
         except MessageError as exc:
+            if principal is not None:
+                raise
             return self._invalid(body, exc)
         moved: dict[str, object] = {}  # workload -> routing config, moved by an attempt that did not commit
         for attempt in range(MAX_CONFLICTS):
             try:
                 snapshot = self.store.get_release(message.release)
             except UnknownRelease as exc:
+                if principal is not None:
+                    raise
                 return self._dead_letter(body, str(exc), message.id)
             duplicate = self._seen(snapshot, message.id)
-            decision = decide(snapshot.release, message, self.clock.now(), duplicate=duplicate)
-            if duplicate:  # a redelivery: make sure its workload's routing is what the state records
-                moved.update(_routing_of(snapshot.release, message.workload))
+            # what a redelivery re-asserts is decide()'s call (machine.redelivery_reasserts)
+            decision = decide(snapshot.release, message, self.clock.now(), duplicate=duplicate, principal=principal,
+                              require_authenticated=self.overrides_need_principal)
             decision = self._carry_out(snapshot.release, _reassert(decision, moved))
             try:
-                self.store.commit(snapshot, decision, None if duplicate else message.id)
+                self.store.commit(snapshot, decision, message.id if decision.remember and not duplicate else None)
             except ConflictError:
                 # Someone else wrote first: re-read and re-decide. The routing this attempt moved is
                 # asserted again from the new decision, which may no longer move it at all.

@@ -1,7 +1,13 @@
 """What people and scripts see: the contract's JSON shapes and readable tables."""
 from __future__ import annotations
 
+from shared.domain.attention import attention
+from shared.domain.machine import stamp
 from shared.domain.model import HistoryEntry, Release
+
+
+def _iso(moment) -> str | None:
+    return None if moment is None else stamp(moment).replace(" ", "T")
 
 
 def status_json(release: Release) -> dict:
@@ -14,8 +20,12 @@ def status_json(release: Release) -> dict:
              "assets": {a: "replicated" if done else "pending" for a, done in w.assets.items()},
              # extensions of the contract's shape
              "tests_passed": w.tests_passed, "approved": w.approved, "attempt": w.attempt,
-             "provider": plan.workload(w.name).routing.provider}
+             "provider": plan.workload(w.name).routing.provider,
+             # who paused, when and why (null when not paused); an alert recorded while paused
+             "paused_by": w.paused_by, "paused_at": _iso(w.paused_at), "paused_reason": w.paused_reason,
+             "alert_while_paused": w.alert_while_paused}
             for w in release.workloads.values()],
+        "attention": attention(release),
         "approval": plan.approval, "on_alert": plan.on_alert,
         "flights": [{"percent": f.percent, "bake_seconds": f.bake} for f in plan.flights or []] or None,
         "access_revoked": release.access_revoked,
@@ -41,12 +51,17 @@ def status_text(release: Release) -> str:
         rows.append([w["name"], w["state"] + (" (paused)" if w["paused"] else ""),
                      str(w["flight"] or "-"), f"{w['traffic_percent']}%", f"{done}/{len(w['assets'])}",
                      "yes" if w["tests_passed"] else "no", w["provider"]])
-    return head + "\n\n" + _table(["WORKLOAD", "STATE", "FLIGHT", "TRAFFIC", "ASSETS", "TESTS", "ROUTING"], rows)
+    text = head + "\n\n" + _table(["WORKLOAD", "STATE", "FLIGHT", "TRAFFIC", "ASSETS", "TESTS", "ROUTING"], rows)
+    if doc["attention"]:
+        text += "\n\nattention:\n" + "\n".join(f"  {a['workload']} ({a['state']}, {a['traffic_percent']}%): {a['why']}"
+                                                for a in doc["attention"])
+    return text
 
 
 def history_text(entries: list[HistoryEntry]) -> str:
-    rows = [[e.at.strftime("%H:%M:%S.%f")[:-3], e.workload or "-", e.type, e.outcome,
+    rows = [[stamp(e.at), e.workload or "-", e.type, e.outcome,
              f"{e.from_state or '-'} -> {e.to_state or '-'}",
-             "-" if e.traffic_percent is None else f"{e.traffic_percent}%", e.actor or "", e.reason]
+             "-" if e.traffic_percent is None else f"{e.traffic_percent}%", e.actor or "",
+             e.reason + (f' | actor\'s reason: "{e.actor_reason}"' if e.actor_reason is not None else "")]
             for e in entries]
-    return _table(["AT", "WORKLOAD", "TYPE", "OUTCOME", "STATE", "TRAFFIC", "ACTOR", "REASON"], rows)
+    return _table(["AT (UTC)", "WORKLOAD", "TYPE", "OUTCOME", "STATE", "TRAFFIC", "ACTOR", "REASON"], rows)

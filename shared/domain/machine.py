@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Callable, Union
 
 from shared.domain import messages as m
+from shared.domain.actors import GROUP_PREFIX, Principal, clip_actor_reason, entitlement
 from shared.domain.model import SEEN_WINDOW, TERMINAL, HistoryEntry, Outcome, Release, Workload, archive_add
 from shared.domain.plan import RevokeAccess as RevokeAccessConfig
 from shared.domain.shares import realisable_share
@@ -56,6 +57,7 @@ class Decision:
     release: Release
     entries: list[HistoryEntry]
     effects: list[Effect] = field(default_factory=list)
+    remember: bool = True  # record the message id (False: an id that was never validated or trusted)
 
     @property
     def outcome(self) -> Outcome:
@@ -104,6 +106,34 @@ def can_act(w: Workload) -> bool:
     return not w.paused and w.state not in TERMINAL
 
 
+def release_promoted(workloads) -> bool:
+    """Every workload promoted, aborted ones aside (an abort takes a workload out of the release)."""
+    states = [w.state for w in workloads]
+    return "promoted" in states and all(s in ("promoted", "aborted") for s in states)
+
+
+def unpaused(w: Workload) -> Workload:
+    """`w` with its pause, and what was recorded only because of it, cleared."""
+    return w.evolve(paused=False, paused_by=None, paused_at=None, paused_reason=None, alert_while_paused=None)
+
+
+def stamp(moment: datetime) -> str:
+    """A full UTC date as history and status show it: 2026-11-27 09:13:23Z."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def redelivery_reasserts(release: Release, w: Workload) -> bool:
+    """Whether a redelivered (duplicate) message puts `w`'s routing back to the share its state records.
+
+    A redelivery is the one moment promote learns that an earlier attempt of the message may have moved
+    routing and died before its commit. It re-asserts only when the plan asks promote to hold routing to
+    the state (`on_drift: reapply`) and the workload is not paused: while paused, routing belongs to the
+    operator until resume; with `on_drift: report` differences are reported by the drift check, never
+    corrected behind the operator's back. (An attempt that lost its commit to another writer always puts
+    back what it moved itself: the service knows that for certain, see service.py.)"""
+    return release.plan.on_drift == "reapply" and not w.paused
+
+
 # -- the machine ------------------------------------------------------------------------------
 class _Step:
     """One message being decided: accumulates the new workloads, history entries and effects."""
@@ -114,6 +144,10 @@ class _Step:
         self.entries: list[HistoryEntry] = []
         self.effects: list[Effect] = []
         self.access_revoked = release.access_revoked
+        data = message.data
+        # who acted and why: an override's actor (the authenticated principal's name on Azure) and reason
+        self.actor: str | None = getattr(data, "actor", None)
+        self.actor_reason: str | None = clip_actor_reason(getattr(data, "reason", None))
 
     def routing(self, name: str):
         return self.release.plan.workload(name).routing  # type: ignore[union-attr]
@@ -126,7 +160,7 @@ class _Step:
             at=self.now, event_id=self.message.id, type=self.message.type, outcome=outcome, reason=reason,
             workload=name, from_state=(before or after).state if (before or after) else None,
             to_state=after.state if after else None, traffic_percent=after.traffic_percent if after else None,
-            actor=getattr(data, "actor", None), flight=flight or None, source=self.message.source))
+            actor=self.actor, flight=flight or None, source=self.message.source, actor_reason=self.actor_reason))
 
     def promoted_with_release(self, name: str, before: Workload) -> None:
         """Fold the release-wide promotion into the workload's entry for this message, or add one."""
@@ -168,7 +202,7 @@ class _Step:
     def to_source(self, w: Workload, state: str) -> Workload:
         # Always asserted, even when the state says 0%: a crash after a routing change and before its
         # commit may have left users on the migrated system that the state never recorded.
-        w = w.evolve(state=state, paused=False, flight_started_at=None, healthy_flight=0, unhealthy=False)
+        w = unpaused(w).evolve(state=state, flight_started_at=None, healthy_flight=0, unhealthy=False)
         return self.set_traffic(w, 0, always=True)
 
     # advancing on recorded facts -------------------------------------------------------------
@@ -198,7 +232,7 @@ class _Step:
                 self.workloads[w.name] = self.promote(w)
                 self.promoted_with_release(w.name, w)
         revoke = self.release.plan.revoke_access
-        if revoke and not self.access_revoked and all(w.state == "promoted" for w in self.workloads.values()):
+        if revoke and not self.access_revoked and release_promoted(self.workloads.values()):
             self.effects.append(RevokeAccess(revoke))
             self.access_revoked = True
             if self.entries:
@@ -211,7 +245,7 @@ class _Step:
         release = self.release
         if not remember:
             return Decision(release=release.evolve(workloads=self.workloads, seq=release.seq + len(self.entries)),
-                            entries=self.entries, effects=self.effects)
+                            entries=self.entries, effects=self.effects, remember=False)
         seen, archive, archived = release.seen + (digest(self.message.id),), release.archive, release.archived
         if len(seen) > SEEN_WINDOW:  # ids pushed out of the window go to the archive
             pushed, seen = seen[:-SEEN_WINDOW], seen[-SEEN_WINDOW:]
@@ -259,8 +293,10 @@ def _on_tests(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
             return "ignored", f"tests already passed{what}", w
         return "applied", f"tests passed{what}", w.evolve(tests_passed=True)
     if w.state == "ready" or w.tests_passed:
-        return "applied", f"tests failed{what}: back to testing", w.evolve(tests_passed=False, state="testing" if
-                                                                          w.state == "ready" else w.state)
+        # the approval was given for what passed; what comes next passes every gate again, as after retry
+        withdrawn = "; approval withdrawn: approve again once tests pass" if w.approved else ""
+        return "applied", f"tests failed{what}: back to testing{withdrawn}", w.evolve(
+            tests_passed=False, approved=False, state="testing" if w.state == "ready" else w.state)
     return "applied", f"tests failed{what}: waiting for a passing run", w
 
 
@@ -299,10 +335,11 @@ def _on_trouble(step: _Step, w: Workload, what: str) -> tuple[Outcome, str, Work
     # a healthy verdict from before the trouble no longer counts: the flight needs a fresh one
     if w.paused:
         return "applied", f"{what}; recorded while paused, routing unchanged until resume", \
-            w.evolve(unhealthy=True, healthy_flight=0)
+            w.evolve(unhealthy=True, healthy_flight=0, alert_while_paused=f"{what} at {stamp(step.now)}")
     if step.release.plan.on_alert == "pause":
         return "applied", f"{what}: paused at {w.traffic_percent}% (on_alert: pause)", \
-            w.evolve(paused=True, healthy_flight=0)
+            w.evolve(paused=True, healthy_flight=0, paused_by="promote", paused_at=step.now,
+                     paused_reason=f"{what} (on_alert: pause)")
     return "applied", f"{what}: rolled back to 0% (on_alert: rollback)", step.to_source(w, "rolled-back")
 
 
@@ -327,17 +364,31 @@ def _pause(step: _Step, w: Workload):
     if w.state in TERMINAL:
         return "ignored", f"workload is {w.state}", w
     if w.paused:
-        return "ignored", "already paused", w
-    return "applied", f"paused at {w.traffic_percent}%", w.evolve(paused=True)
+        return "ignored", f"already paused{_paused_since(w)}", w
+    return "applied", f"paused at {w.traffic_percent}%", w.evolve(
+        paused=True, paused_by=step.actor, paused_at=step.now, paused_reason=step.actor_reason)
+
+
+def _paused_since(w: Workload) -> str:
+    if not w.paused_by:
+        return ""
+    since = f" since {stamp(w.paused_at)}" if w.paused_at else ""
+    return f" (by {w.paused_by}{since}" + (f": {w.paused_reason})" if w.paused_reason else ")")
 
 
 def _resume(step: _Step, w: Workload):
     if not w.paused:
         return "ignored", "not paused", w
-    w = w.evolve(paused=False)
+    resumed = f"resumed{_paused_since(w)}"
+    alert = w.alert_while_paused
     if w.state == "flighting" and w.unhealthy and step.release.plan.on_alert == "rollback":
-        return "applied", "resumed; the alert recorded while paused rolls back to 0%", step.to_source(w, "rolled-back")
-    return "applied", "resumed", w
+        return "applied", f"{resumed}; acknowledges the alert recorded while paused ({alert}): rolls back to 0% " \
+                          "(on_alert: rollback)", step.to_source(w, "rolled-back")
+    w = unpaused(w)
+    if alert:  # on_alert: pause: the alert holds nothing more, but the flight needs a fresh healthy verdict
+        return "applied", f"{resumed}; acknowledges the alert recorded while paused ({alert}); flight {w.flight} " \
+                          "needs a new healthy verdict", w.evolve(unhealthy=False)
+    return "applied", resumed, w
 
 
 def _approve(step: _Step, w: Workload):
@@ -395,29 +446,46 @@ RULES: dict[str, Rule] = {
 }
 
 
-def authorized(release: Release, action: str, actor: str) -> bool:
+def authorized(release: Release, action: str, actor: str | Principal) -> str | None:
+    """The plan entry (a name, any case, or `group:<object-id>`) that allows `actor` to `action`, or None."""
     plan = release.plan
-    if action in m.APPROVER_ACTIONS:
-        return actor in plan.approvers
-    return actor in plan.operators or actor in plan.approvers
+    principal = actor if isinstance(actor, Principal) else Principal(actor)
+    entries = plan.approvers if action in m.APPROVER_ACTIONS else [*plan.operators, *plan.approvers]
+    return entitlement(entries, principal)
 
 
-def decide(release: Release, message, now: datetime, *, duplicate: bool = False) -> Decision:
-    """The new release state, one history entry per affected workload, and the effects to carry out."""
+def decide(release: Release, message, now: datetime, *, duplicate: bool = False,
+           principal: Principal | None = None, require_authenticated: bool = False) -> Decision:
+    """The new release state, one history entry per affected workload, and the effects to carry out.
+
+    `principal`: who sent an override, as authenticated outside the message (the override endpoint);
+    `require_authenticated`: overrides without one are refused (on Azure, where the topic cannot prove
+    who sent a message)."""
     step = _Step(release, message, now)
     target = message.data.workload
+    if principal is not None and message.type == "override":
+        step.actor = principal.name  # never the name the message carries
     if duplicate:
         step.record(target if target in release.workloads else None, "duplicate", f"id {message.id!r} was seen before")
+        _reassert_on_redelivery(step, target)
         return step.finish()
     if target is not None and target not in release.workloads:
         step.record(target, "rejected", f"workload {target!r} is not part of release {release.name}")
         return step.finish()
+    via = ""
     if message.type == "override":
-        action, actor = message.data.action, message.data.actor
-        if not authorized(release, action, actor):
+        action = message.data.action
+        if require_authenticated and (principal is None or not principal.authenticated):
+            claimed, step.actor = step.actor, None
+            step.record(target, "rejected", f"override {action} arrived unauthenticated (not through the override "
+                                            f"endpoint); the actor it names ({claimed}) is not trusted")
+            return step.finish(remember=False)  # its id proves nothing either: it must not burn a real one
+        entry = authorized(release, action, principal or Principal(step.actor or ""))
+        if entry is None:
             who = "approvers" if action in m.APPROVER_ACTIONS else "operators or approvers"
-            step.record(target, "rejected", f"{actor} may not {action}: not among the release's {who}")
+            step.record(target, "rejected", f"{step.actor} may not {action}: not among the release's {who}")
             return step.finish()
+        via = f" (as a member of {entry})" if entry.lower().startswith(GROUP_PREFIX) else ""
         rule = OVERRIDES[action]
     else:
         rule = RULES[message.type]
@@ -427,9 +495,17 @@ def decide(release: Release, message, now: datetime, *, duplicate: bool = False)
         if outcome == "applied":
             after = step.advance(after)
         step.workloads[name] = after
-        step.record(name, outcome, reason + _moved(before, after), before)
+        step.record(name, outcome, reason + _moved(before, after) + via, before)
     step.advance_release()
     return step.finish()
+
+
+def _reassert_on_redelivery(step: _Step, target: str | None) -> None:
+    """A duplicate's routing effects: the recorded share of each workload it names, where that is asked for."""
+    for name in [target] if target else list(step.release.workloads):
+        w = step.workloads.get(name)
+        if w is not None and redelivery_reasserts(step.release, w):
+            step.set_traffic(w, w.traffic_percent, always=True)
 
 
 def _moved(before: Workload, after: Workload) -> str:

@@ -48,6 +48,10 @@ class Workload:
     healthy_flight: int = 0  # the flight a healthy verdict arrived for, after that flight began
     unhealthy: bool = False  # an alert or unhealthy verdict recorded while paused, acted on at resume
     attempt: int = 0  # retries after a rollback; part of timer ids
+    paused_by: str | None = None  # who paused it (an actor, or "promote" for on_alert: pause)
+    paused_at: datetime | None = None
+    paused_reason: str | None = None  # the operator's reason (actor_reason), or the alert that paused it
+    alert_while_paused: str | None = None  # the last alert or unhealthy verdict recorded while paused
 
     @property
     def all_replicated(self) -> bool:
@@ -120,9 +124,11 @@ class HistoryEntry:
     actor: str | None = None
     flight: int | None = None
     source: str | None = None
+    actor_reason: str | None = None  # the operator's own words with an override (clipped, else verbatim)
 
     def to_json(self) -> dict:
         return {"at": self.at.isoformat().replace("+00:00", "Z"), "event_id": self.event_id, "type": self.type,
                 "outcome": self.outcome, "reason": self.reason, "from": self.from_state, "to": self.to_state,
                 "traffic_percent": self.traffic_percent, "actor": self.actor,
-                "workload": self.workload, "flight": self.flight, "source": self.source}
+                "workload": self.workload, "flight": self.flight, "source": self.source,
+                "actor_reason": self.actor_reason}

@@ -7,8 +7,9 @@ import json
 import re
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
+from shared.domain.actors import GROUP_ENTRY, is_group_entry
 from shared.domain.errors import PlanError
 from shared.domain.shares import ALL_OR_NOTHING, realisable_share
 
@@ -117,6 +118,7 @@ Routing = Annotated[
     Field(discriminator="provider"),
 ]
 PROVIDERS = ("local", "traffic-manager", "load-balancer", "application-gateway", "route-table")
+_ROUTING: TypeAdapter = TypeAdapter(Routing)
 
 
 class RevokeAccess(_Strict):
@@ -195,6 +197,9 @@ class Plan(_Strict):
         for value in values:
             if not value or len(value) > 256 or any(ord(c) < 32 for c in value):
                 raise ValueError(f"actor {value!r} must be 1-256 printable characters")
+            if is_group_entry(value) and not GROUP_ENTRY.match(value):
+                raise ValueError(f"{value!r}: a group is named group:<object-id>, the Entra ID group's object id "
+                                 "(a GUID such as group:1b4e28ba-2fa1-11d2-883f-0016d3cca427)")
         return values
 
     @field_validator("flights")
@@ -281,11 +286,11 @@ def _cross_field_problems(raw: dict[str, Any], plan: Plan | None) -> list[tuple[
     approval = raw.get("approval") or ("manual" if model == "staged" else "auto")
     if approval == "manual" and not raw.get("approvers"):
         problems.append(("approvers", "manual approval needs at least one approver"))
-    if plan is None or plan.model != "flight" or not plan.flights:
+    problems += _raw_problems(raw) if plan is None else []
+    percents = plan.flight_percents if plan is not None else _raw_percents(flights)
+    if model != "flight" or not percents:
         return problems
-    percents = plan.flight_percents
-    for i, workload in enumerate(plan.workloads):
-        routing = workload.routing
+    for i, routing in _routings(raw, plan):
         if routing.provider in ALL_OR_NOTHING:
             problems.append((f"workloads[{i}].routing.provider",
                              f"{routing.provider} can only realise 0% or 100%; flights "
@@ -302,6 +307,54 @@ def _cross_field_problems(raw: dict[str, Any], plan: Plan | None) -> list[tuple[
             problems.append((f"workloads[{i}].routing",
                              f"{routing.provider} realises flights {percents} as {shares}: two flights would "
                              "route the same share; add addresses or change the flights"))
+    return problems
+
+
+def _raw_percents(flights: Any) -> list[int]:
+    """The flight percents of a plan that failed validation, if every flight has a valid one."""
+    if not isinstance(flights, list) or not flights:
+        return []
+    percents = [f.get("percent") if isinstance(f, dict) else None for f in flights]
+    ok = all(isinstance(p, int) and not isinstance(p, bool) and 1 <= p <= 100 for p in percents)
+    return percents if ok else []  # type: ignore[return-value]
+
+
+def _routings(raw: dict[str, Any], plan: Plan | None) -> list[tuple[int, Any]]:
+    """(index, routing) of each workload whose routing is valid, from the plan or, if it failed, one by one."""
+    if plan is not None:
+        return [(i, w.routing) for i, w in enumerate(plan.workloads)]
+    found = []
+    workloads = raw.get("workloads")
+    for i, w in enumerate(workloads if isinstance(workloads, list) else []):
+        routing = w.get("routing", {"provider": "local"}) if isinstance(w, dict) else None
+        try:
+            found.append((i, _ROUTING.validate_python(routing)))
+        except ValidationError:
+            continue  # named by the plan's own errors
+    return found
+
+
+def _raw_problems(raw: dict[str, Any]) -> list[tuple[str, str]]:
+    """Checks of whole lists that pydantic skips once an item of the list failed: named all the same."""
+    problems: list[tuple[str, str]] = []
+    percents = _raw_percents(raw.get("flights"))
+    if percents:
+        if any(b <= a for a, b in zip(percents, percents[1:])):
+            problems.append(("flights", f"percents must be strictly increasing, got {percents}"))
+        if percents[-1] != 100:
+            problems.append(("flights", f"the last flight must be 100%, got {percents[-1]}%"))
+    workloads = raw.get("workloads") if isinstance(raw.get("workloads"), list) else []
+    names = [w.get("name") for w in workloads if isinstance(w, dict) and isinstance(w.get("name"), str)]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        problems.append(("workloads", f"duplicate workload names: {', '.join(dupes)}"))
+    for i, w in enumerate(workloads):
+        assets = w.get("assets") if isinstance(w, dict) else None
+        if isinstance(assets, list):
+            texts = [a for a in assets if isinstance(a, str)]
+            repeated = sorted({a for a in texts if texts.count(a) > 1})
+            if repeated:
+                problems.append((f"workloads[{i}].assets", f"duplicate assets: {', '.join(repeated)}"))
     return problems
 
 
@@ -330,7 +383,30 @@ def load_plan_text(text: str, *, filename: str = "plan") -> Plan:
     import yaml  # imported here: only apply needs it
 
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_unique_keys_loader())  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise PlanError([("", f"{filename} is not valid YAML or JSON: {exc}")]) from None
     return validate_plan(raw)
+
+
+def _unique_keys_loader() -> Any:
+    """A yaml SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last silently)."""
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            seen: set = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                try:
+                    duplicate = key in seen
+                except TypeError:  # an unhashable key: the base class names that problem
+                    break
+                if duplicate:
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping", node.start_mark, f"found duplicate key {key!r}",
+                        key_node.start_mark)
+                seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    return UniqueKeyLoader

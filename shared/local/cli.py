@@ -170,6 +170,8 @@ def cmd_apply(args) -> int:
         text, name = sys.stdin.read(), "<stdin>"
     else:
         path = Path(args.plan)
+        if path.is_dir():
+            raise UsageError(f"plan file {args.plan} is a directory: give the path of a YAML or JSON plan file")
         if not path.is_file():
             raise UsageError(f"plan file {args.plan} does not exist")
         try:

@@ -18,8 +18,10 @@ from shared.adapters.metering import RequestCounter
 from tests.fakes import T0, event
 
 
-def plan(name: str, *, workloads: int = 2, assets: int = 2, model: str = "single-step", suffix: str = ""):
+def plan(name: str, *, workloads: int = 2, assets: int = 2, model: str = "single-step", suffix: str = "",
+         on_drift: str = "report"):
     doc = {"release": name, "model": model, "approvers": ["ana@contoso.com"], "operators": ["ops@contoso.com"],
+           "on_drift": on_drift,
            "workloads": [{"name": f"w{i}", "assets": [f"vm-{i}-{j}{suffix}" for j in range(assets)]}
                          for i in range(workloads)]}
     if model == "flight":
@@ -71,7 +73,21 @@ def test_one_read_and_one_transaction_per_lifecycle_event(settings, release_name
     counter.reset()
     assert stack.service.handle(event("asset-replicated", release_name, "w0", "e1", asset="vm-0-0")).outcome \
         == "duplicate"
-    # the duplicate is recorded too, and its workload's routing record is read to check it matches the state
+    # the duplicate is recorded too; with on_drift: report (the default) its routing is left alone
+    assert dict(counter.by_kind) == {"query": 1, "transaction": 1}
+    assert sum("promoterouting" in u for u in counter.urls) == 0
+
+
+def test_a_duplicate_under_on_drift_reapply_checks_its_workloads_routing(settings, release_name):
+    counter = UrlCounter()
+    stack = Stack(settings, request_hook=counter)
+    stack.service.apply(plan(release_name, on_drift="reapply"))
+    stack.store, stack.table("promoterouting")
+    stack.service.handle(event("asset-replicated", release_name, "w0", "e1", asset="vm-0-0"))
+    counter.reset()
+    assert stack.service.handle(event("asset-replicated", release_name, "w0", "e1", asset="vm-0-0")).outcome \
+        == "duplicate"
+    # its workload's routing record is read to check it matches the state (machine.redelivery_reasserts)
     assert dict(counter.by_kind) == {"query": 1, "transaction": 1, "point-read": 1}
     assert sum("promoterouting" in u for u in counter.urls) == 1
 
