@@ -4,8 +4,9 @@ import azure.functions as func
 from functions.alerts import bp as alerts
 from functions.drift import bp as drift
 from functions.events import bp as events
+from functions.overrides import bp as overrides
 from functions.status import bp as status
 
 app = func.FunctionApp()
-for blueprint in (events, alerts, status, drift):
+for blueprint in (events, alerts, status, drift, overrides):
     app.register_functions(blueprint)

@@ -122,7 +122,8 @@ class Stack:
         return PromotionService(store=self.store, routers=router_factory(routing_table, self.settings),
                                 scheduler=_Lazy(lambda: self.scheduler),
                                 revoker=access_revoker(routing_table, self.settings),
-                                dead_letters=_Lazy(lambda: self.dead_letters), clock=self.clock)
+                                dead_letters=_Lazy(lambda: self.dead_letters), clock=self.clock,
+                                overrides_need_principal=self.settings.overrides_need_principal)
 
 
 class _Lazy:

@@ -26,6 +26,15 @@ ENV_HOME = "PROMOTE_HOME"
 APP_SETTINGS = (ENV_STORAGE_CONNECTION_STRING, ENV_TABLES_ENDPOINT, ENV_SERVICEBUS_NAMESPACE,
                 ENV_SERVICEBUS_CONNECTION_STRING, ENV_ARM_ENDPOINT, ENV_HOME)
 
+# The override endpoint (issue 9). The promote command reads these two to send overrides on Azure; they
+# are never app settings. App Service sets WEBSITE_AUTH_ENABLED=True when its authentication is on.
+OVERRIDES_ROUTE = "overrides"
+ENV_API_URL = "PROMOTE_API_URL"  # the function app's base URL, e.g. https://func-promote.azurewebsites.net
+ENV_API_SCOPE = "PROMOTE_API_SCOPE"  # the token scope of its Entra ID app registration, e.g. api://<id>/.default
+CLIENT_SETTINGS = (ENV_API_URL, ENV_API_SCOPE)
+ENV_EASY_AUTH_ENABLED = "WEBSITE_AUTH_ENABLED"
+PLATFORM_SETTINGS = (ENV_EASY_AUTH_ENABLED,)
+
 # Azurite's well-known development account (public, documented, not a secret).
 DEV_ACCOUNT = "devstoreaccount1"
 DEV_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -54,6 +63,12 @@ class Settings:
         return bool(self.servicebus_namespace or self.servicebus_connection_string)
 
     @property
+    def overrides_need_principal(self) -> bool:
+        """On Azure (the Service Bus topic) a message cannot prove who sent it: an override counts only when it
+        comes through the authenticated override endpoint. Locally the stack has one user and --actor is trusted."""
+        return self.uses_servicebus
+
+    @property
     def is_local(self) -> bool:
         """Storage is the default local Azurite (not a configured account)."""
         return not self.storage_connection_string and not self.tables_endpoint
@@ -79,3 +94,27 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         arm_endpoint=get(ENV_ARM_ENDPOINT),
         home=Path(get(ENV_HOME) or Path.cwd() / ".promote"),
     )
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """What the promote command needs to send overrides through the function app's endpoint."""
+
+    api_url: str | None
+    api_scope: str | None
+
+    @property
+    def uses_api(self) -> bool:
+        return bool(self.api_url)
+
+
+def load_client_settings(environ: dict[str, str] | None = None) -> ClientSettings:
+    env = os.environ if environ is None else environ
+    values = {name: env.get(name, "").strip() or None for name in CLIENT_SETTINGS}
+    return ClientSettings(api_url=values[ENV_API_URL], api_scope=values[ENV_API_SCOPE])
+
+
+def easy_auth_enabled(environ: dict[str, str] | None = None) -> bool:
+    """App Service authentication is on for this app, so X-MS-CLIENT-PRINCIPAL was set by it, not by a caller."""
+    env = os.environ if environ is None else environ
+    return env.get(ENV_EASY_AUTH_ENABLED, "").strip().lower() == "true"

@@ -26,8 +26,8 @@ def _bindings_by_name() -> dict[str, list[dict]]:
     return function_app._indexed
 
 
-def test_the_app_registers_exactly_its_four_functions():
-    assert sorted(registered_functions()) == ["alerts", "drift", "events", "status"]
+def test_the_app_registers_exactly_its_five_functions():
+    assert sorted(registered_functions()) == ["alerts", "drift", "events", "overrides", "status"]
 
 
 def test_events_is_a_session_enabled_topic_trigger_with_an_app_setting_connection():
@@ -47,6 +47,10 @@ def test_http_bindings():
         == ("httpTrigger", "alerts", ["POST"], "function")
     assert (status["route"], [str(m.value) for m in status["methods"]], status["authLevel"].value) \
         == ("releases/{release}", ["GET"], "function")
+    # anonymous at the Functions level: App Service authentication (Entra ID) sits in front of it
+    overrides = _bindings_by_name()["overrides"][0]
+    assert (overrides["route"], [str(m.value) for m in overrides["methods"]], overrides["authLevel"].value) \
+        == ("overrides", ["POST"], "anonymous")
 
 
 def test_importing_the_app_loads_no_sdk_client_and_does_no_io():
