@@ -46,8 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     override.add_argument("action", choices=["pause", "resume", "approve", "advance", "rollback", "abort", "retry"])
     override.add_argument("--release", required=True)
     override.add_argument("--workload", help="one workload; default: every workload of the release")
-    override.add_argument("--actor", required=True)
-    override.add_argument("--reason", required=True)
+    override.add_argument("--actor", help="who acts (required locally; on Azure the actor is your Entra ID sign-in)")
+    override.add_argument("--reason", required=True, help="why: kept verbatim in history as actor_reason "
+                          "(at most 500 characters)")
     override.add_argument("--id", help="CloudEvents id; default: a new UUID")
 
     run = sub.add_parser("run", help="process messages locally (the local Functions host)")
@@ -202,13 +203,54 @@ def cmd_send(args) -> int:
 
 
 def cmd_override(args) -> int:
+    from shared.application.bootstrap import stack
+    from shared.application.config import load_client_settings
     from shared.domain.messages import new_event
 
+    client = load_client_settings()
+    if client.uses_api:
+        return _override_through_endpoint(args, client)
+    if stack().settings.uses_servicebus:
+        raise UsageError("on Azure, overrides go through the function app's override endpoint (the topic cannot "
+                         "prove who sent them): set PROMOTE_API_URL and PROMOTE_API_SCOPE (docs/deploy.md)")
+    if not args.actor:
+        raise UsageError("override needs --actor locally (on Azure the actor is your Entra ID sign-in)")
     data = {"release": args.release, "workload": args.workload, "action": args.action, "actor": args.actor,
             "reason": args.reason}
     _publish(new_event("override", data, id=args.id or str(uuid.uuid4()), source="promote-cli/override",
                        time=_now()))
     return EXIT_OK
+
+
+def _override_through_endpoint(args, client) -> int:
+    from shared.local.override_client import OverrideClient, azure_token
+
+    if not client.api_scope:
+        raise UsageError("PROMOTE_API_URL is set but PROMOTE_API_SCOPE is not: the token scope of the function "
+                         "app's Entra ID app registration, e.g. api://<client-id>/.default")
+    if args.actor:
+        print("promote: --actor is ignored: the endpoint takes the actor from your Entra ID sign-in", file=sys.stderr)
+    body = {"release": args.release, "workload": args.workload, "action": args.action, "reason": args.reason,
+            "id": args.id or str(uuid.uuid4())}
+    reply = OverrideClient(client.api_url, azure_token(client.api_scope)).send(
+        {k: v for k, v in body.items() if v is not None})
+    return report_override_reply(reply, body["id"])
+
+
+def report_override_reply(reply, event_id: str) -> int:
+    """Print what the endpoint answered; exit 0 if the override was recorded and not rejected."""
+    doc = reply.doc
+    if reply.status == 200:
+        print(f"override {event_id} by {doc.get('actor')}: {doc.get('outcome')}: {doc.get('reason')}")
+        return EXIT_OK if doc.get("outcome") != "rejected" else EXIT_FAILURE
+    message = f"override endpoint answered {reply.status}: {doc.get('error', doc)}"
+    if reply.status in (400, 404):
+        raise UsageError(message)
+    if doc.get("retry"):
+        message += f" ({doc['retry']}: --id {event_id})"
+    from shared.domain.errors import PromoteError
+
+    raise PromoteError(message)
 
 
 def _progress(result) -> None:
