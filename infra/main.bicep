@@ -72,8 +72,11 @@ param logRetentionInDays int = 30
 @description('Grant the app Azure Service Bus Data Owner on the orchestrator subscription so the platform scales on exact message counts (default: peek-based estimate, least privilege).')
 param serviceBusScaleMetrics bool = false
 
-@description('People, groups or pipelines that run the promote CLI against this deployment: [{ principalId: \'<object id>\', principalType: \'User\' | \'Group\' | \'ServicePrincipal\', includeTables: true | false }]. Each gets Azure Service Bus Data Sender on the topic and, unless includeTables is false, Storage Table Data Contributor on the application storage account.')
+@description('People, groups or pipelines that run the promote CLI against this deployment: [{ principalId: \'<object id>\', principalType: \'User\' | \'Group\' | \'ServicePrincipal\', includeTables: true | false, sendsEvents: true | false }]. Each gets, unless includeTables is false, Storage Table Data Contributor on the application storage account, and, only if sendsEvents is true (pipelines, migration tools), Azure Service Bus Data Sender on the topic. Operators send overrides through the override endpoint (Entra ID), never the topic.')
 param operators array = []
+
+@description('Client (application) id of the Entra ID app registration protecting the function app (App Service authentication); `promote override` asks for a token of api://<this id>/.default (PROMOTE_API_SCOPE).')
+param authClientId string
 
 @description('Tags for every resource.')
 param tags object = {
@@ -160,6 +163,7 @@ module functionApp 'modules/functionapp.bicep' = {
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
     zoneRedundant: zoneRedundant
+    authClientId: authClientId
   }
 }
 
@@ -183,6 +187,7 @@ module operatorAccess 'modules/operator-access.bicep' = [for (operator, i) in op
     principalId: operator.principalId
     principalType: contains(operator, 'principalType') ? operator.principalType : 'User'
     includeTables: contains(operator, 'includeTables') ? operator.includeTables : true
+    sendsEvents: contains(operator, 'sendsEvents') ? operator.sendsEvents : false
     serviceBusNamespaceName: serviceBus.outputs.namespaceName
     topicName: serviceBus.outputs.topicName
     dataStorageAccountName: dataStorage.outputs.name
@@ -209,3 +214,5 @@ output logAnalyticsWorkspaceId string = monitoring.outputs.logAnalyticsWorkspace
 // The settings the promote CLI reads (shared/config.py), ready to export.
 output PROMOTE_SERVICEBUS_NAMESPACE string = serviceBus.outputs.fullyQualifiedNamespace
 output PROMOTE_TABLES_ENDPOINT string = tablesEndpoint
+output PROMOTE_API_URL string = 'https://${functionApp.outputs.defaultHostName}'
+output PROMOTE_API_SCOPE string = 'api://${authClientId}/.default'

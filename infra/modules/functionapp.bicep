@@ -42,6 +42,15 @@ param tablesEndpoint string
 @description('Resource Manager endpoint for the routing providers; empty means public Azure.')
 param armEndpoint string = ''
 
+@description('Client (application) id of the Entra ID app registration that App Service authentication validates tokens for (the override endpoint; `promote override` asks for a token of api://<this id>/.default).')
+param authClientId string
+
+@description('Entra ID tenant that issues those tokens; default: the deployment\'s tenant.')
+param authTenantId string = tenant().tenantId
+
+@description('Token audiences App Service authentication accepts; empty: api://<authClientId> and the client id itself.')
+param authAllowedAudiences array = []
+
 @description('Python version of the Flex Consumption runtime.')
 @allowed([
   '3.11'
@@ -164,6 +173,60 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   }
 }
 
+// App Service authentication (Easy Auth) with Entra ID in front of every HTTP route: a call without a valid
+// token for the app registration gets 401, an authenticated one reaches the function with
+// X-MS-CLIENT-PRINCIPAL set by the platform (callers cannot set it). The override endpoint takes the actor
+// from that principal. Excluded: /api/alerts (Azure Monitor action groups post the common alert schema with
+// a function key, and cannot present an Entra ID token for this app) and /api/releases (read-only status,
+// function key, as before). Bearer tokens only: no login flow, no token store, no client secret.
+resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: site
+  //checkov:skip=CKV_AZURE_13:checkov reads every sites/config named authsettings* with the retired v1 schema (properties.enabled); this is authsettingsV2, where platform.enabled and globalValidation.requireAuthentication (Return401) turn authentication on, as tests/infra/test_infra_trust.py checks.
+  //checkov:skip=CKV_AZURE_63:HTTP logging is a setting of the site web config, not of authsettingsV2; checkov applies its web-config checks to every sites/config resource. Flex Consumption logs to Application Insights.
+  //checkov:skip=CKV_AZURE_65:Detailed error messages are a setting of the site web config, not of authsettingsV2 (checkov applies its web-config checks to every sites/config resource).
+  name: 'authsettingsV2'
+  //checkov:skip=CKV_AZURE_66:Failed request tracing is a setting of the site web config, not of authsettingsV2 (checkov applies its web-config checks to every sites/config resource).
+  //checkov:skip=CKV_AZURE_80:The dotnet framework version is a setting of the site web config; it does not apply to a Python app, nor to authsettingsV2.
+  //checkov:skip=CKV_AZURE_88:Azure Files mounts are a setting of the site, not of authsettingsV2; promote keeps its state in Table Storage and mounts no file share.
+  //checkov:skip=CKV_AZURE_222:Public network access is a property of the site (skipped there with its reason: Azure Monitor action groups post to /api/alerts over the internet), not of authsettingsV2.
+  properties: {
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: true
+      unauthenticatedClientAction: 'Return401'
+      excludedPaths: [
+        '/api/alerts'
+        '/api/releases'
+      ]
+    }
+    httpSettings: {
+      requireHttps: true
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: authClientId
+          openIdIssuer: '${environment().authentication.loginEndpoint}${authTenantId}/v2.0'
+        }
+        validation: {
+          allowedAudiences: empty(authAllowedAudiences) ? [
+            'api://${authClientId}'
+            authClientId
+          ] : authAllowedAudiences
+        }
+      }
+    }
+    login: {
+      tokenStore: {
+        enabled: false
+      }
+    }
+  }
+}
+
 // No FTP and no basic-auth (user/password) publishing: deployments use Entra ID
 // (`func azure functionapp publish` and `az functionapp deployment source config-zip` both do on Flex).
 resource ftpCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
@@ -183,6 +246,7 @@ resource scmCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@
 }
 
 output name string = site.name
+output authClientId string = authClientId
 output id string = site.id
 output defaultHostName string = site.properties.defaultHostName
 output principalId string = site.identity.principalId

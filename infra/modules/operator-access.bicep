@@ -1,10 +1,13 @@
 // What a person or a pipeline needs to drive promote from the command line against Azure
 // (`promote apply`, `promote status`, `promote history`, `promote send`, `promote override`),
 // each role at the narrowest scope:
-//   Azure Service Bus Data Sender     topic `promotion-events`     send events and overrides
 //   Storage Table Data Contributor    application storage account  apply plans, read status and history
-// A pipeline that only reports test results (`promote send tests-passed`) needs the sender role
-// alone: deploy this module with includeTables=false for it, or use the az commands of docs/deploy.md.
+//   Azure Service Bus Data Sender     topic `promotion-events`     send events (sendsEvents=true only)
+// Topic send rights go only to the senders of events (pipelines, migration tools): an override on the
+// topic is rejected on Azure, because a topic message cannot prove who sent it. Operators send overrides
+// through the function app's override endpoint with their Entra ID sign-in (`promote override` with
+// PROMOTE_API_URL and PROMOTE_API_SCOPE). A pipeline that only reports test results needs the sender role
+// alone: deploy this module with includeTables=false and sendsEvents=true for it.
 
 @description('Object id of the user, group or service principal.')
 param principalId string
@@ -19,6 +22,9 @@ param principalType string = 'User'
 
 @description('Also grant Storage Table Data Contributor on the application storage account (needed by promote apply/status/history).')
 param includeTables bool = true
+
+@description('Also grant Azure Service Bus Data Sender on the topic: for pipelines and migration tools that send events (never needed for overrides).')
+param sendsEvents bool = false
 
 @description('Service Bus namespace name.')
 param serviceBusNamespaceName string
@@ -47,14 +53,14 @@ resource dataStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: dataStorageAccountName
 }
 
-resource senderOnTopic 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+resource senderOnTopic 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (sendsEvents) {
   name: guid(topic.id, principalId, roles.serviceBusDataSender)
   scope: topic
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataSender)
     principalId: principalId
     principalType: principalType
-    description: 'promote operator: send events and overrides to the promotion-events topic'
+    description: 'promote event sender: send events to the promotion-events topic'
   }
 }
 

@@ -682,7 +682,7 @@ def test_guide_names_match_the_code():
     for kind in re.findall(r"promote send ([a-z-]+)", text):
         assert kind in MESSAGE_TYPES, f"the guide sends unknown message type {kind}"
     for setting in re.findall(r"\bPROMOTE_[A-Z_]+\b", text):
-        assert setting in config.APP_SETTINGS, f"the guide uses unknown setting {setting}"
+        assert setting in config.APP_SETTINGS + config.CLIENT_SETTINGS, f"the guide uses unknown setting {setting}"
     for role in re.findall(r'--role "([^"]+)"', text):
         assert role in BUILT_IN_ROLES, f"the guide assigns an unexpected role {role}"
     operator_roles = {BUILT_IN_ROLES[r] for r in re.findall(r'--role "([^"]+)"', text)}

@@ -1,0 +1,40 @@
+"""Issue 9 in the templates: App Service authentication (Entra ID) in front of the function app, and topic
+send rights only for the senders of events."""
+from __future__ import annotations
+
+from tests.infra.test_infra import MAIN, MODULES, body, functions, module_params, resources
+from shared.application import config
+
+
+def auth_settings() -> dict:
+    [(name, declaration)] = resources(MODULES / "functionapp.bicep", "Microsoft.Web/sites/config").items()
+    cfg = body(declaration)
+    assert cfg["name"] == "authsettingsV2" and cfg["parent"] == "site"
+    return cfg["properties"]
+
+
+def test_the_app_requires_entra_id_authentication_and_answers_401_without_it():
+    auth = auth_settings()
+    assert auth["platform"]["enabled"] is True
+    assert auth["globalValidation"]["requireAuthentication"] is True
+    assert auth["globalValidation"]["unauthenticatedClientAction"] == "Return401"
+    entra = auth["identityProviders"]["azureActiveDirectory"]
+    assert entra["enabled"] is True and entra["registration"]["clientId"] == "authClientId"
+    assert auth["login"]["tokenStore"]["enabled"] is False  # bearer tokens only: nothing kept server-side
+    assert "authClientId" in module_params(MAIN) and module_params(MAIN)["authClientId"].get("default") is None
+
+
+def test_only_function_key_routes_are_excluded_and_the_override_route_is_not():
+    excluded = auth_settings()["globalValidation"]["excludedPaths"]
+    routes = {b["route"]: b for bindings in functions().values() for b in bindings if b.get("type") == "httpTrigger"}
+    assert f"/api/{config.OVERRIDES_ROUTE}" not in excluded
+    assert routes[config.OVERRIDES_ROUTE]["authLevel"].lower() == "anonymous"  # Easy Auth is its gate
+    for path in excluded:  # what Easy Auth lets through still needs a function key
+        route = next(r for r in routes if f"/api/{r}".startswith(path) or f"/api/{r.split('/')[0]}" == path)
+        assert routes[route]["authLevel"].lower() == "function", path
+
+
+def test_topic_send_rights_go_only_to_event_senders():
+    sender = resources(MODULES / "operator-access.bicep")["senderOnTopic"]["config"]
+    assert sender["condition"] == "sendsEvents"
+    assert module_params(MODULES / "operator-access.bicep")["sendsEvents"]["default"] is False
