@@ -50,6 +50,7 @@ class Figures:
     divergences: list = field(default_factory=list)
     doubled_applies: list = field(default_factory=list)
     seconds: float = 0.0
+    trust: Counter = field(default_factory=Counter)  # issue 9: overrides with reasons, large dead letters
 
 
 def now_iso() -> str:
@@ -123,6 +124,7 @@ class Run:
         self.args, self.rng, self.figures = args, random.Random(args.seed), Figures()
         self.injected: dict[str, int] = Counter()  # id -> deliveries injected
         self.expect: dict[str, set] = {}  # id -> outcomes it may end in
+        self.reasons: dict[str, str | None] = {}  # override id -> the actor_reason its entries must carry
         self.tmp = Path(tempfile.mkdtemp(prefix="promote-reliability-"))
 
     # storage ------------------------------------------------------------------------------------
@@ -255,6 +257,7 @@ class Run:
                     self.publish(doc, self.copies())
                     if self.rng.random() < args.noise:
                         self.noise(self.rng.choice(self.releases))
+                trust_faults(self, phase)
                 if phase == 2:  # storage goes away under load, longer than the SDKs' own retries
                     self.azurite.stop()
                     time.sleep(6)
@@ -290,6 +293,7 @@ class Run:
             shares: dict[str, list[int]] = {}
             for entry in self.store.list_history(release):
                 seen.setdefault(entry.event_id, Counter())[entry.outcome] += 1
+                check_actor_reason(self, entry)
                 trail = shares.setdefault(entry.workload, [0])
                 if entry.traffic_percent is not None and entry.traffic_percent != trail[-1]:
                     trail.append(entry.traffic_percent)
@@ -331,6 +335,50 @@ class Run:
         self.figures.unique_ids = len(self.injected)
 
 
+# -- issue 9: overrides carrying reasons, and dead letters too large for a naive poison record -----------
+TRUST_REASONS = ("CAB freeze — CHG-0042", 'ticket "INC-7" ✓ ünïcode', "x" * 600, "{\"json\": [1, 2]} <b>&amp;</b>",
+                 "😀 emoji and astral characters 𝔘")
+
+
+def trust_faults(run: Run, phase: int) -> None:
+    """Per phase: overrides whose reasons must be recorded verbatim (clipped), sent by actors spelled in
+    another case than the plan's, with outcomes that leave the life cycle alone; and one large non-ASCII
+    message that must be dead-lettered without hanging the hosts (defect 4)."""
+    from shared.domain.actors import clip_actor_reason
+
+    for i, release in enumerate(run.releases):
+        reason = TRUST_REASONS[(phase + i) % len(TRUST_REASONS)]
+        n = run.figures.trust["overrides"]
+        # approve on an auto-approval release: authorized (any case), ignored, for every workload
+        approve = run.event("override", release, None, f"trust-{release}-{phase}-a", action="approve",
+                            actor=APPROVER.upper(), reason=reason)
+        # retry of a workload that is not rolled back: authorized, rejected with the reason
+        retry = run.event("override", release, "w0", f"trust-{release}-{phase}-r", action="retry",
+                          actor=OPERATOR.title(), reason=reason)
+        for doc, outcome in ((approve, "ignored"), (retry, "rejected")):
+            run.publish(doc, run.copies(), expect={outcome})
+            run.reasons[doc["id"]] = clip_actor_reason(reason)
+        run.figures.trust["overrides"] = n + 2
+    big = {"specversion": "1.0", "id": f"trust-big-{phase}", "source": "reliability", "type": "tests-passed",
+           "data": {"release": "never-applied", "workload": "w0", "suite": "é" * 15_000}}
+    body = json.dumps(big, ensure_ascii=False)  # 30 KB of UTF-8
+    run.retry(lambda: run.queue.send_message(body))
+    run.injected[big["id"]] += 1
+    run.figures.deliveries += 1
+    run.expect[big["id"]] = {"dead-lettered"}
+    run.figures.trust["large_dead_letters"] += 1
+
+
+def check_actor_reason(run: Run, entry) -> None:
+    expected = run.reasons.get(entry.event_id)
+    if expected is None:
+        return
+    if entry.actor_reason == expected:
+        run.figures.trust["reasons_verbatim"] += 1
+    else:
+        run.figures.divergences.append(f"{entry.event_id}: actor_reason {entry.actor_reason!r} != {expected!r}")
+
+
 def _id_in(body: str) -> str | None:
     try:
         doc = json.loads(body)
@@ -355,6 +403,9 @@ def table(f: Figures, args) -> str:
         ("fault: storage stopped and restarted", f.storage_restarts),
         ("fault: bake timer lost", f.timers_lost),
         ("fault: bake timer delivered twice", f.timers_doubled),
+        ("overrides carrying reasons (actors in any case)", f.trust["overrides"]),
+        ("  their history entries with actor_reason verbatim", f.trust["reasons_verbatim"]),
+        ("fault: non-ASCII message of 30+ KB dead-lettered", f.trust["large_dead_letters"]),
         ("accounted: applied", f.outcomes["applied"]),
         ("accounted: duplicate", f.outcomes["duplicate"]),
         ("accounted: ignored", f.outcomes["ignored"]),

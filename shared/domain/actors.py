@@ -35,13 +35,14 @@ def is_group_entry(entry: str) -> bool:
 def entitlement(entries: Iterable[str], principal: Principal) -> str | None:
     """The plan entry that lets `principal` act: its own name (any case) or a `group:<object-id>` it is a
     member of; None if no entry does."""
-    name = principal.name.casefold()
-    groups = {g.casefold() for g in principal.groups}
+    # lower(), not casefold(): Entra ID compares names ignoring case, it does not fold 'ß' into 'ss'
+    name = principal.name.lower()
+    groups = {g.lower() for g in principal.groups}
     for entry in entries:
         if is_group_entry(entry):
-            if entry[len(GROUP_PREFIX):].casefold() in groups:
+            if entry[len(GROUP_PREFIX):].lower() in groups:
                 return entry
-        elif entry.casefold() == name:
+        elif entry.lower() == name:
             return entry
     return None
 

@@ -463,8 +463,12 @@ def decide(release: Release, message, now: datetime, *, duplicate: bool = False,
     who sent a message)."""
     step = _Step(release, message, now)
     target = message.data.workload
-    if principal is not None and message.type == "override":
-        step.actor = principal.name  # never the name the message carries
+    unauthenticated = False
+    if message.type == "override":
+        if principal is not None:
+            step.actor = principal.name  # never the name the message carries
+        elif require_authenticated:  # the name it carries proves nothing: no entry shows it as the actor
+            claimed, step.actor, unauthenticated = step.actor, None, True
     if duplicate:
         step.record(target if target in release.workloads else None, "duplicate", f"id {message.id!r} was seen before")
         _reassert_on_redelivery(step, target)
@@ -475,8 +479,9 @@ def decide(release: Release, message, now: datetime, *, duplicate: bool = False,
     via = ""
     if message.type == "override":
         action = message.data.action
-        if require_authenticated and (principal is None or not principal.authenticated):
-            claimed, step.actor = step.actor, None
+        if unauthenticated or (require_authenticated and principal is not None and not principal.authenticated):
+            claimed = claimed if unauthenticated else principal.name  # type: ignore[union-attr]
+            step.actor = None
             step.record(target, "rejected", f"override {action} arrived unauthenticated (not through the override "
                                             f"endpoint); the actor it names ({claimed}) is not trusted")
             return step.finish(remember=False)  # its id proves nothing either: it must not burn a real one
@@ -521,7 +526,7 @@ def _moved(before: Workload, after: Workload) -> str:
 def reject_unparsed(release: Release, unparsed: m.Unparsed, now: datetime) -> Decision:
     """A message of a known release that failed validation: recorded as rejected with the reason."""
     stand_in = _Invalid(id=unparsed.id or f"invalid:{digest(unparsed.reason)}", type=unparsed.type or "invalid",
-                        data=_InvalidData(workload=unparsed.workload))
+                        data=_InvalidData(workload=unparsed.workload, reason=unparsed.actor_reason))
     step = _Step(release, stand_in, now)
     workload = unparsed.workload if unparsed.workload in release.workloads else None
     step.record(workload, "rejected", f"invalid message: {unparsed.reason}")
@@ -531,6 +536,7 @@ def reject_unparsed(release: Release, unparsed: m.Unparsed, now: datetime) -> De
 @dataclass(frozen=True)
 class _InvalidData:
     workload: str | None
+    reason: str | None = None  # an invalid override's own reason (its actor is never trusted, so not kept)
 
 
 @dataclass(frozen=True)

@@ -153,6 +153,7 @@ class Unparsed(BaseModel):
     release: str | None = None
     workload: str | None = None
     reason: str
+    actor_reason: str | None = None  # an invalid override's own reason, recorded with its rejection
 
 
 def _describe(exc: ValidationError) -> str:
@@ -209,8 +210,10 @@ def _salvage(doc: dict | None, reason: str) -> Unparsed:
     def text(value: Any) -> str | None:
         return value[:256] if isinstance(value, str) and _PRINTABLE.match(value[:256]) else None
 
+    said = data.get("reason") if doc.get("type") == "override" else None
+    said = said[:1024] if isinstance(said, str) and _PRINTABLE.match(said[:1024]) else None
     return Unparsed(id=text(doc.get("id")), type=text(doc.get("type")), release=name(data.get("release")),
-                    workload=name(data.get("workload")), reason=reason)
+                    workload=name(data.get("workload")), reason=reason, actor_reason=said)
 
 
 def new_event(type_: str, data: dict[str, Any], *, id: str, source: str, time: datetime) -> dict:

@@ -42,6 +42,14 @@ def test_actor_reason_is_kept_verbatim_for_applied_ignored_and_rejected_override
     assert d.w.store.list_history("r1")[-1].actor_reason is None
 
 
+def test_an_invalid_override_is_rejected_with_its_reason_but_without_an_actor():
+    d = Driver(make_plan("flight"))
+    r = d.w.service.handle(event("override", "r1", "w1", "bad", action="explode", actor=OPERATOR, reason="why not"))
+    assert r.outcome == "rejected"
+    [entry] = d.w.store.list_history("r1")
+    assert (entry.outcome, entry.actor, entry.actor_reason) == ("rejected", None, "why not")
+
+
 def test_actor_reason_is_clipped_to_its_documented_length():
     d = Driver(make_plan("flight"))
     long = "x" * 600 + "END"
@@ -113,6 +121,9 @@ def test_on_azure_settings_a_topic_borne_override_is_rejected_and_audited_withou
     [entry] = decision.entries
     assert entry.actor is None and entry.actor_reason == "forged"  # audited, but no one is named as the actor
     assert not decision.remember and not decision.release.workloads["w1"].paused
+    # a forged copy of an id already recorded is a duplicate, still without the claimed actor
+    dup = decide(release, forged, T0, require_authenticated=True, duplicate=True)
+    assert dup.outcome == "duplicate" and dup.entries[0].actor is None
     # the same message with a principal from the endpoint: the principal is the actor, never the body's name
     real = decide(release, forged, T0, require_authenticated=True,
                   principal=Principal("ops@CONTOSO.com", authenticated=True))
