@@ -177,7 +177,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
 // token for the app registration gets 401, an authenticated one reaches the function with
 // X-MS-CLIENT-PRINCIPAL set by the platform (callers cannot set it). The override endpoint takes the actor
 // from that principal. Excluded: /api/alerts (Azure Monitor action groups post the common alert schema with
-// a function key, and cannot present an Entra ID token for this app) and /api/releases (read-only status,
+// a function key, and cannot present an Entra ID token for this app) and the status route under /api/releases (read-only status,
 // function key, as before). Bearer tokens only: no login flow, no token store, no client secret.
 resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: site
@@ -198,7 +198,7 @@ resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = {
       unauthenticatedClientAction: 'Return401'
       excludedPaths: [
         '/api/alerts'
-        '/api/releases'
+        '/api/releases/*'
       ]
     }
     httpSettings: {

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Union
+from typing import Callable, Iterable, Union
 
 from shared.domain import messages as m
 from shared.domain.actors import GROUP_PREFIX, Principal, clip_actor_reason, entitlement
@@ -106,7 +106,7 @@ def can_act(w: Workload) -> bool:
     return not w.paused and w.state not in TERMINAL
 
 
-def release_promoted(workloads) -> bool:
+def release_promoted(workloads: Iterable[Workload]) -> bool:
     """Every workload promoted, aborted ones aside (an abort takes a workload out of the release)."""
     states = [w.state for w in workloads]
     return "promoted" in states and all(s in ("promoted", "aborted") for s in states)
@@ -463,7 +463,7 @@ def decide(release: Release, message, now: datetime, *, duplicate: bool = False,
     who sent a message)."""
     step = _Step(release, message, now)
     target = message.data.workload
-    unauthenticated = False
+    unauthenticated, claimed = False, None
     if message.type == "override":
         if principal is not None:
             step.actor = principal.name  # never the name the message carries
@@ -480,7 +480,7 @@ def decide(release: Release, message, now: datetime, *, duplicate: bool = False,
     if message.type == "override":
         action = message.data.action
         if unauthenticated or (require_authenticated and principal is not None and not principal.authenticated):
-            claimed = claimed if unauthenticated else principal.name  # type: ignore[union-attr]
+            claimed = claimed if unauthenticated else principal.name if principal else None
             step.actor = None
             step.record(target, "rejected", f"override {action} arrived unauthenticated (not through the override "
                                             f"endpoint); the actor it names ({claimed}) is not trusted")

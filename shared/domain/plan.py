@@ -343,8 +343,9 @@ def _raw_problems(raw: dict[str, Any]) -> list[tuple[str, str]]:
             problems.append(("flights", f"percents must be strictly increasing, got {percents}"))
         if percents[-1] != 100:
             problems.append(("flights", f"the last flight must be 100%, got {percents[-1]}%"))
-    workloads = raw.get("workloads") if isinstance(raw.get("workloads"), list) else []
-    names = [w.get("name") for w in workloads if isinstance(w, dict) and isinstance(w.get("name"), str)]
+    listed = raw.get("workloads")
+    workloads: list[Any] = listed if isinstance(listed, list) else []
+    names: list[str] = [w["name"] for w in workloads if isinstance(w, dict) and isinstance(w.get("name"), str)]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         problems.append(("workloads", f"duplicate workload names: {', '.join(dupes)}"))

@@ -29,9 +29,11 @@ def test_only_function_key_routes_are_excluded_and_the_override_route_is_not():
     routes = {b["route"]: b for bindings in functions().values() for b in bindings if b.get("type") == "httpTrigger"}
     assert f"/api/{config.OVERRIDES_ROUTE}" not in excluded
     assert routes[config.OVERRIDES_ROUTE]["authLevel"].lower() == "anonymous"  # Easy Auth is its gate
-    for path in excluded:  # what Easy Auth lets through still needs a function key
-        route = next(r for r in routes if f"/api/{r}".startswith(path) or f"/api/{r.split('/')[0]}" == path)
-        assert routes[route]["authLevel"].lower() == "function", path
+    for path in excluded:  # what Easy Auth lets through still needs a function key ('/*': the paths under it)
+        prefix = path.removesuffix("/*")
+        matched = [r for r in routes if f"/api/{r}" == path or (path.endswith("/*") and f"/api/{r}".startswith(prefix + "/"))]
+        assert matched, f"{path} excludes no route"
+        assert all(routes[r]["authLevel"].lower() == "function" for r in matched), path
 
 
 def test_topic_send_rights_go_only_to_event_senders():
