@@ -2,10 +2,12 @@
 import azure.functions as func
 
 from functions.alerts import bp as alerts
+from functions.board import bp as board
 from functions.drift import bp as drift
 from functions.events import bp as events
+from functions.notifications import bp as notifications
 from functions.status import bp as status
 
 app = func.FunctionApp()
-for blueprint in (events, alerts, status, drift):
+for blueprint in (events, alerts, status, drift, board, notifications):
     app.register_functions(blueprint)

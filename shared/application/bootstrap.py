@@ -125,6 +125,33 @@ class Stack:
                                 dead_letters=_Lazy(lambda: self.dead_letters), clock=self.clock)
 
 
+    # notifications (contract §11) ------------------------------------------------------------
+    @cached_property
+    def outbox(self):
+        from shared.adapters.outbox import TableOutbox
+
+        return TableOutbox(self.table(config.RELEASES_TABLE))
+
+    @cached_property
+    def deliverer(self):
+        import os
+
+        from shared.adapters.notifiers import notifiers
+        from shared.application.notifications import NotificationDeliverer
+
+        def setting(name: str) -> str | None:  # URLs are read when sent, never stored or logged
+            return os.environ.get(name) or None
+
+        return NotificationDeliverer(self.outbox, notifiers(setting), setting, self.clock)
+
+    def board(self, base: str = "/"):
+        """The board's renderer on this stack (the local server and the Azure routes)."""
+        from shared.adapters.table_store import BoardReads
+        from shared.application.board import BoardApp
+
+        return BoardApp(self.store, BoardReads(self.table(config.RELEASES_TABLE)), self.clock, base=base)
+
+
 class _Lazy:
     """Stands for an adapter that is built the first time one of its methods is used."""
 

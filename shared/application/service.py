@@ -11,6 +11,7 @@ from shared.domain import messages as m
 from shared.domain.errors import (ConflictError, MessageError, PlanChangeRefused, ReleaseExists, RoutingError,
                             UnknownRelease)
 from shared.domain.machine import Decision, RevokeAccess, ScheduleTimer, SetTraffic, decide, digest, reject_unparsed
+from shared.domain.notices import notices_for
 from shared.domain.model import HistoryEntry, Release, archive_may_contain, new_release
 from shared.domain.plan import Plan
 from shared.application.ports import AccessRevoker, Clock, DeadLetters, ReleaseStore, RouterFactory, Scheduler, Snapshot
@@ -91,6 +92,8 @@ class PromotionService:
             if duplicate:  # a redelivery: make sure its workload's routing is what the state records
                 moved.update(_routing_of(snapshot.release, message.workload))
             decision = self._carry_out(snapshot.release, _reassert(decision, moved))
+            if not duplicate:  # notifications ride in the same transaction as the state change (outbox)
+                decision = replace(decision, notices=notices_for(snapshot.release, decision))
             try:
                 self.store.commit(snapshot, decision, None if duplicate else message.id)
             except ConflictError:

@@ -56,6 +56,7 @@ class Decision:
     release: Release
     entries: list[HistoryEntry]
     effects: list[Effect] = field(default_factory=list)
+    notices: list = field(default_factory=list)  # shared.domain.notices.Notice: the outbox row of this commit
 
     @property
     def outcome(self) -> Outcome:
@@ -126,7 +127,8 @@ class _Step:
             at=self.now, event_id=self.message.id, type=self.message.type, outcome=outcome, reason=reason,
             workload=name, from_state=(before or after).state if (before or after) else None,
             to_state=after.state if after else None, traffic_percent=after.traffic_percent if after else None,
-            actor=getattr(data, "actor", None), flight=flight or None, source=self.message.source))
+            actor=getattr(data, "actor", None), flight=flight or None, source=self.message.source,
+            actor_reason=getattr(data, "reason", None) if self.message.type == "override" else None))
 
     def promoted_with_release(self, name: str, before: Workload) -> None:
         """Fold the release-wide promotion into the workload's entry for this message, or add one."""

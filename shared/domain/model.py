@@ -120,9 +120,11 @@ class HistoryEntry:
     actor: str | None = None
     flight: int | None = None
     source: str | None = None
+    actor_reason: str | None = None  # an override's --reason, verbatim (contract §4 v2; issue 9 owns the rules)
 
     def to_json(self) -> dict:
         return {"at": self.at.isoformat().replace("+00:00", "Z"), "event_id": self.event_id, "type": self.type,
                 "outcome": self.outcome, "reason": self.reason, "from": self.from_state, "to": self.to_state,
                 "traffic_percent": self.traffic_percent, "actor": self.actor,
-                "workload": self.workload, "flight": self.flight, "source": self.source}
+                "workload": self.workload, "flight": self.flight, "source": self.source,
+                "actor_reason": self.actor_reason}
