@@ -75,6 +75,9 @@ param serviceBusScaleMetrics bool = false
 @description('People, groups or pipelines that run the promote CLI against this deployment: [{ principalId: \'<object id>\', principalType: \'User\' | \'Group\' | \'ServicePrincipal\', includeTables: true | false }]. Each gets Azure Service Bus Data Sender on the topic and, unless includeTables is false, Storage Table Data Contributor on the application storage account.')
 param operators array = []
 
+@description('Client (application) id of the Entra ID app registration for signing in to the board; empty: the board refuses everyone.')
+param boardClientId string = ''
+
 @description('Tags for every resource.')
 param tags object = {
   application: 'promote'
@@ -163,6 +166,15 @@ module functionApp 'modules/functionapp.bicep' = {
   }
 }
 
+// The board (contract §12) behind Entra ID sign-in: no anonymous access to /api/board/.
+module boardAuth 'modules/board-auth.bicep' = {
+  name: 'promote-board-auth'
+  params: {
+    functionAppName: functionApp.outputs.name
+    boardClientId: boardClientId
+  }
+}
+
 module appAccess 'modules/app-access.bicep' = {
   name: 'promote-app-access'
   params: {
@@ -193,6 +205,7 @@ module operatorAccess 'modules/operator-access.bicep' = [for (operator, i) in op
 output functionAppName string = functionApp.outputs.name
 output functionAppHostName string = functionApp.outputs.defaultHostName
 output functionAppPrincipalId string = functionApp.outputs.principalId
+output boardUrl string = boardAuth.outputs.boardUrl
 output alertsUrl string = 'https://${functionApp.outputs.defaultHostName}/api/alerts'
 output serviceBusNamespaceName string = serviceBus.outputs.namespaceName
 output serviceBusFullyQualifiedNamespace string = serviceBus.outputs.fullyQualifiedNamespace
