@@ -41,6 +41,7 @@ test: install browser
 
 bench: install
 	$(PY) bench/run.py
+	$(PY) bench/board.py
 
 reliability: install
 	$(PY) tools/reliability.py --long --write docs/reliability.md

@@ -11,7 +11,7 @@ from shared.application.board import WINDOW
 from shared.application.bootstrap import Stack
 from shared.application.config import RELEASES_TABLE
 from shared.domain.plan import validate_plan
-from tests.board.history import add_history
+from bench.history import add_history
 
 
 def get(url: str) -> tuple[int, str, dict]:
