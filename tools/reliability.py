@@ -120,7 +120,7 @@ class Hosts:
 
 
 # -- notifications (issue 14): a receiver that is down, slow and flaky; 0 lost, duplicates keep their id ------
-NOTIFY_SETTING = "PROMOTE_RELIABILITY_HOOK"  # the app setting the plans name (the URL is never in a plan)
+NOTIFY_SETTING = "RELIABILITY_HOOK_URL"  # the app setting the plans name (the URL is never in a plan)
 NOTIFY_PLAN = {"notify": [{"kind": "webhook", "url_setting": NOTIFY_SETTING,
                            "on": ["flight-started", "promoted", "rolled-back", "override-rejected"]}]}
 

@@ -18,16 +18,29 @@ from shared.application.ports import OutboxItem
 from shared.domain.errors import ConflictError
 
 STATUS_PREFIX = {"pending": "o.p.", "sent": "o.s.", "failed": "o.f."}
+CHUNK = 30_000  # characters per string property (the service's limit is 32K UTF-16 code units)
 _STATUS_OF = {v: k for k, v in STATUS_PREFIX.items()}
 MAX_ERROR = 500
+
+
+def _chunked(name: str, value: Any) -> dict[str, Any]:
+    """JSON (ASCII: one UTF-16 unit a character) over as many properties as it needs, with their count:
+    a release-wide rollback of 48 workloads carries 48 notices, more than one property holds."""
+    text = json.dumps(value, separators=(",", ":"))
+    parts = [text[i:i + CHUNK] for i in range(0, len(text), CHUNK)] or [""]
+    return {**{name if i == 0 else f"{name}_{i}": part for i, part in enumerate(parts)}, f"{name}_chunks": len(parts)}
+
+
+def _unchunked(entity: Any, name: str) -> Any:
+    count = entity.get(f"{name}_chunks", 1)
+    return json.loads(entity.get(name, "") + "".join(entity[f"{name}_{i}"] for i in range(1, count)))
 
 
 def outbox_entity(release: str, seq: int, notices: list, targets: list[dict], now: datetime) -> dict[str, Any]:
     """The pending row a commit writes (notices are shared.domain.notices.Notice)."""
     return {"PartitionKey": release, "RowKey": f"{STATUS_PREFIX['pending']}{seq:010d}",
-            "notices": json.dumps([n.to_json() for n in notices], separators=(",", ":")),
-            "targets": json.dumps(targets, separators=(",", ":")), "sent": "[]", "attempts": 0,
-            "next_attempt": now, "created_at": now}
+            **_chunked("notices", [n.to_json() for n in notices]), **_chunked("targets", targets),
+            "sent": "[]", "attempts": 0, "next_attempt": now, "created_at": now}
 
 
 def _utc(value: Any) -> datetime:
@@ -38,8 +51,8 @@ def _utc(value: Any) -> datetime:
 def _item(entity: Any) -> OutboxItem:
     row = entity["RowKey"]
     return OutboxItem(release=entity["PartitionKey"], key=row[4:], status=_STATUS_OF[row[:4]],
-                      notices=json.loads(entity["notices"]), targets=json.loads(entity["targets"]),
-                      sent=frozenset(json.loads(entity.get("sent") or "[]")), attempts=entity.get("attempts", 0),
+                      notices=_unchunked(entity, "notices"), targets=_unchunked(entity, "targets"),
+                      sent=frozenset(_unchunked(entity, "sent") if entity.get("sent") else []), attempts=entity.get("attempts", 0),
                       next_attempt=_utc(entity["next_attempt"]), last_error=entity.get("last_error"),
                       version=entity.metadata["etag"])
 
@@ -64,9 +77,8 @@ class TableOutbox:
                next_attempt: datetime, last_error: str | None) -> None:
         entity: dict[str, Any] = {
             "PartitionKey": item.release, "RowKey": STATUS_PREFIX[status] + item.key,
-            "notices": json.dumps(item.notices, separators=(",", ":")),
-            "targets": json.dumps(item.targets, separators=(",", ":")),
-            "sent": json.dumps(sorted(sent)), "attempts": attempts, "next_attempt": next_attempt}
+            **_chunked("notices", item.notices), **_chunked("targets", item.targets),
+            **_chunked("sent", sorted(sent)), "attempts": attempts, "next_attempt": next_attempt}
         if last_error:
             entity["last_error"] = last_error[:MAX_ERROR]
         old_key = STATUS_PREFIX[item.status] + item.key

@@ -39,9 +39,14 @@ class NotificationDeliverer:
         self.outbox, self.notifiers, self.setting, self.clock = outbox, notifiers, setting, clock
         self.max_attempts, self.backoff = max_attempts, backoff
 
-    def deliver_due(self, limit: int = 50) -> DeliveryRound:
-        round_ = DeliveryRound()
+    def deliver_due(self, limit: int = 50, budget_seconds: float | None = None) -> DeliveryRound:
+        """One round over the due rows; with a budget, no new row is started once it is spent."""
+        import time
+
+        round_, started = DeliveryRound(), time.monotonic()
         for item in self.outbox.due(self.clock.now(), limit):
+            if budget_seconds is not None and time.monotonic() - started > budget_seconds:
+                break
             self._deliver(item, round_)
         return round_
 
@@ -81,10 +86,26 @@ class NotificationDeliverer:
         url = self.setting(target["url_setting"])
         if not url:
             raise DeliveryError(f"{target['kind']}: setting {target['url_setting']} is not set")
+        if not _acceptable_url(url):
+            raise DeliveryError(f"{target['kind']}: setting {target['url_setting']} does not hold an https URL "
+                                "(plain http only to this machine)")
         notifier = self.notifiers.get(target["kind"])
         if notifier is None:
             raise DeliveryError(f"no notifier for kind {target['kind']!r}")
         notifier.send(url, notice, target=target)
+
+
+def _acceptable_url(url: str) -> bool:
+    """https anywhere; plain http only to this machine (local receivers, tests)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    if parts.scheme == "https" and parts.hostname:
+        return True
+    return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
 
 
 def notifications_json(items: list[OutboxItem]) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from azure.core.exceptions import AzureError
 log = logging.getLogger("promote.localhost")
 MAX_DELIVERY = 5  # host.json extensions.queues.maxDequeueCount
 LOCK_SECONDS = 30  # how long a received message stays invisible to other hosts while handled
+FINAL_ROUND_SECONDS = 5.0  # `run --until-idle` gives undelivered notifications this long, then returns
 
 
 @lru_cache(maxsize=1)
@@ -176,17 +177,17 @@ class NotificationPump:
             self.round()
             self._stop.wait(self.interval)
 
-    def round(self) -> None:
+    def round(self, budget_seconds: float | None = None) -> None:
         try:
-            self.deliverer.deliver_due()
+            self.deliverer.deliver_due(budget_seconds=budget_seconds)
         except Exception as exc:  # storage away: the outbox waits, the next round tries again
             log.warning("notification delivery round failed: %s", _short(exc))
 
     def stop(self, *, final_round: bool) -> None:
         self._stop.set()
         self._thread.join(timeout=30)
-        if final_round:  # `run --until-idle`: what became due while we worked gets one more try
-            self.round()
+        if final_round:  # `run --until-idle`: what became due while we worked gets one more (short) try
+            self.round(budget_seconds=FINAL_ROUND_SECONDS)
 
 
 def _event_id(body: bytes) -> str | None:

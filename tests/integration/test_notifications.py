@@ -166,9 +166,9 @@ def test_missing_setting_and_refused_body_are_failed_attempts_and_after_the_limi
 
 
 def test_promote_notifications_lists_them(cli_env, stack, receiver, release_name, tmp_path):
-    apply(stack, release_name, notify=[{"kind": "webhook", "url_setting": "PROMOTE_TEST_HOOK"}])
+    apply(stack, release_name, notify=[{"kind": "webhook", "url_setting": "TEST_HOOK_URL"}])
     promote(stack, release_name)
-    env = {**cli_env, "PROMOTE_TEST_HOOK": receiver.url("webhook")}
+    env = {**cli_env, "TEST_HOOK_URL": receiver.url("webhook")}
     cmd = [sys.executable, "-m", "shared.local.cli", "notifications", "--release", release_name]
     pending = json.loads(subprocess.run(cmd + ["--json"], env=env, capture_output=True, text=True, check=True).stdout)
     assert [(r["kind"], r["status"]) for r in pending] == [("flight-started", "pending"), ("promoted", "pending")]
@@ -189,3 +189,35 @@ def test_the_backoff_grows_and_is_capped():
 
     delays = [backoff_seconds(n, base=2, cap=300, rng=Random(1)) for n in range(1, 12)]
     assert delays[0] < delays[1] < delays[2] and 300 <= max(delays) <= 375
+
+
+def test_a_release_wide_change_of_many_workloads_fits_its_notices_in_one_row(clocked, receiver, release_name):
+    stack, clock, _ = clocked
+    names = [f"w{i:02d}" for i in range(40)]
+    stack.service.apply(validate_plan({
+        "release": release_name, "model": "single-step", "approval": "manual", "approvers": [APPROVER],
+        "notify": [{"kind": "webhook", "url_setting": "HOOK", "on": ["promoted"]}],
+        "workloads": [{"name": n, "assets": ["vm"]} for n in names]}))
+    for n in names:
+        stack.service.handle(event("asset-replicated", release_name, n, f"{n}-a", asset="vm"))
+        stack.service.handle(event("tests-passed", release_name, n, f"{n}-t"))
+    why = "CAB-4711 approved go-live for the whole wave; " * 20  # about 1,000 characters, kept verbatim
+    result = stack.service.handle(event("override", release_name, None, "go", action="approve", actor=APPROVER,
+                                        reason=why[:1000]))
+    assert result.outcome == "applied"
+    [row] = stack.outbox.list_release(release_name)
+    assert len(row.notices) == 40 and all(n["actor_reason"] == why[:1000] for n in row.notices)
+    deliverer(stack, clock, receiver).deliver_due()
+    assert len(set(receiver.ids(release=release_name))) == 40
+    assert [r["status"] for r in notifications_json(stack.outbox.list_release(release_name))] == ["sent"] * 40
+
+
+def test_a_url_that_is_not_https_is_refused_without_being_shown(clocked, receiver, release_name):
+    stack, clock, _ = clocked
+    apply(stack, release_name, notify=[{"kind": "webhook", "url_setting": "HOOK"}])
+    stack.service.handle(event("override", release_name, None, "x", action="abort", actor="eve@x.com", reason="r"))
+    settings = {"HOOK": "http://hooks.example.com/secret-token-123"}
+    NotificationDeliverer(stack.outbox, notifiers(settings.get), settings.get, clock).deliver_due()
+    [row] = notifications_json(stack.outbox.list_release(release_name))
+    assert row["status"] == "pending" and "does not hold an https URL" in row["last_error"]
+    assert "secret-token-123" not in json.dumps(row)

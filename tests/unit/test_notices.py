@@ -19,7 +19,7 @@ APPROVER, OPERATOR = "ana@contoso.com", "ops@contoso.com"
 def plan(**extra):
     doc = {"release": "wave-1", "model": "flight", "approvers": [APPROVER], "operators": [OPERATOR],
            "flights": [{"percent": 10}, {"percent": 100}],
-           "notify": [{"kind": "webhook", "url_setting": "PROMOTE_HOOK_URL"}],
+           "notify": [{"kind": "webhook", "url_setting": "HOOK_URL"}],
            "workloads": [{"name": "web", "assets": ["vm-1"]}, {"name": "db", "assets": ["vm-2"]}]}
     doc.update(extra)
     return validate_plan(doc)
@@ -89,6 +89,8 @@ def test_a_duplicate_gives_no_notice():
     ({"kind": "teams", "url_setting": "X", "on": ["everything"]}, "notify[0].on[0]"),
     ({"kind": "teams", "url_setting": "X", "on": []}, "notify[0].on"),
     ({"kind": "teams", "url": "https://x", "url_setting": "X"}, "notify[0].url"),
+    ({"kind": "webhook", "url_setting": "PROMOTE_STORAGE_CONNECTION_STRING"}, "notify[0].url_setting"),
+    ({"kind": "webhook", "url_setting": "AzureWebJobsStorage"}, "notify[0].url_setting"),
 ])
 def test_notify_targets_are_checked_and_a_url_is_never_accepted_in_the_plan(target, where):
     with pytest.raises(PlanError) as caught:
