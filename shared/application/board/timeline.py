@@ -56,35 +56,52 @@ def _mark_text(kind: str, e: HistoryEntry) -> str:
 def timeline(workload: str, entries: list[HistoryEntry], current_share: int, now: datetime) -> Timeline:
     """`entries` are this workload's, oldest first (a window of its history)."""
     points: list[dict[str, Any]] = []
+    marks: list[dict[str, Any]] = []
+    charted: list[tuple[datetime, list[dict[str, Any]]]] = []  # per entry shown: its point and marks
     for e in entries:
-        if e.traffic_percent is None:
-            continue
-        if not points or points[-1]["share"] != e.traffic_percent:
+        shown: list[dict[str, Any]] = []
+        if e.traffic_percent is not None and (not points or points[-1]["share"] != e.traffic_percent):
             points.append({"at": e.at, "share": e.traffic_percent})
-    marks = []
-    for e in entries:
+            shown.append(points[-1])
         kind = _mark_kind(e)
         if kind:
             marks.append({"at": e.at, "kind": kind, "letter": MARKS[kind][0], "text": _mark_text(kind, e)})
-    t0 = min([p["at"] for p in points] + [m["at"] for m in marks], default=now)
-    t1 = max(now, t0)
-    span = (t1 - t0).total_seconds() or 1.0
+            shown.append(marks[-1])
+        if shown:
+            charted.append((e.at, shown))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-
-    def x(at: datetime) -> float:
-        return round(LEFT + plot_w * (at - t0).total_seconds() / span, 1)
+    t0 = charted[0][0] if charted else now
+    t1 = charted[-1][0] if charted else now
+    _place(charted, t0, t1, plot_w)
 
     def y(share: int) -> float:
         return round(TOP + plot_h * (1 - share / 100), 1)
 
     for p in points:
-        p.update(x=x(p["at"]), y=y(p["share"]))
-    for m in marks:
-        m["x"] = x(m["at"])
+        p["y"] = y(p["share"])
     tl = Timeline(workload, points, marks)
     tl.summary = _summary(workload, points, marks, current_share)
-    tl.svg = _svg(tl, x(t1), y, t0, t1)
+    tl.svg = _svg(tl, float(LEFT + plot_w), y, t0, t1)
     return tl
+
+
+MIN_GAP = 18.0  # px between successive charted entries, so marks of a burst do not hide each other
+
+
+def _place(charted: list[tuple[datetime, list[dict[str, Any]]]], t0: datetime, t1: datetime, plot_w: float) -> None:
+    """x by time, but never closer than MIN_GAP to the previous entry; the last one sits at 90% of the width,
+    the line goes on to the right edge (now)."""
+    span = (t1 - t0).total_seconds() or 1.0
+    usable = plot_w * 0.9
+    xs: list[float] = []
+    for at, _ in charted:
+        x = usable * (at - t0).total_seconds() / span
+        xs.append(max(x, xs[-1] + MIN_GAP) if xs else x)
+    if xs and xs[-1] > usable:
+        xs = [x * usable / xs[-1] for x in xs]
+    for x, (_, shown) in zip(xs, charted):
+        for item in shown:
+            item["x"] = round(LEFT + x, 1)
 
 
 def _summary(workload: str, points: list[dict], marks: list[dict], share: int) -> str:
@@ -107,9 +124,10 @@ def _svg(tl: Timeline, x_end: float, y, t0: datetime, t1: datetime) -> Markup:
     for share in (0, 50, 100):  # grid and axis labels
         out.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(share)}" y2="{y(share)}"/>'
                    f'<text class="axis" x="{LEFT - 6}" y="{y(share) + 4}" text-anchor="end">{share}%</text>')
-    out.append(f'<text class="axis" x="{LEFT}" y="{HEIGHT - 6}">{t0.strftime("%H:%M:%S")}</text>'
-               f'<text class="axis" x="{WIDTH - RIGHT}" y="{HEIGHT - 6}" text-anchor="end">'
-               f'{t1.strftime("%H:%M:%S")}</text>')
+    out.append(f'<text class="axis" x="{LEFT}" y="{HEIGHT - 6}">{t0.strftime("%Y-%m-%d %H:%M:%SZ")}</text>'
+               f'<text class="axis" x="{round(LEFT + (WIDTH - LEFT - RIGHT) * 0.9, 1)}" y="{HEIGHT - 6}" '
+               f'text-anchor="middle">{t1.strftime("%H:%M:%SZ")}</text>'
+               f'<text class="axis" x="{WIDTH - RIGHT}" y="{HEIGHT - 6}" text-anchor="end">now</text>')
     if tl.points:
         d = f"M{tl.points[0]['x']},{tl.points[0]['y']}"
         for p in tl.points[1:]:
