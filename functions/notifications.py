@@ -15,7 +15,8 @@ log = logging.getLogger("promote.notifications")
 def notifications(timer: func.TimerRequest) -> None:
     from shared.application.bootstrap import stack
 
-    done = stack().deliverer.deliver_due(limit=200)
+    # well inside functionTimeout (5 min): rows not started now are due again at the next run
+    done = stack().deliverer.deliver_due(limit=200, budget_seconds=120)
     if done.delivered or done.failed_attempts:
         log.info("notifications: %d delivered, %d attempts failed, %d rows given up", done.delivered,
                  done.failed_attempts, done.rows_given_up)

@@ -72,24 +72,24 @@ def notices_for(before: Release, decision: Decision) -> list[Notice]:
     found: list[tuple[str, str | None, HistoryEntry | None]] = []
     if after.state == "awaiting-approval" and before.state != "awaiting-approval":
         found.append(("awaiting-approval", None, entries[-1]))
-    for name, w in after.workloads.items():
-        b = before.workloads[name]
-        for kind in _workload_kinds(b.state, w.state, b.flight, w.flight):
+    for name, changed in after.workloads.items():
+        was = before.workloads[name]
+        for kind in _workload_kinds(was.state, changed.state, was.flight, changed.flight):
             found.append((kind, name, _entry_for(entries, name)))
-    for entry in entries:
-        if entry.type == "deadline":
-            found.append(("deadline", entry.workload, entry))
-        elif entry.type == "override" and entry.outcome == "rejected":
-            found.append(("override-rejected", entry.workload, entry))
-    notices = []
-    for kind, name, entry in found:
+    for recorded in entries:
+        if recorded.type == "deadline":
+            found.append(("deadline", recorded.workload, recorded))
+        elif recorded.type == "override" and recorded.outcome == "rejected":
+            found.append(("override-rejected", recorded.workload, recorded))
+    notices: list[Notice] = []
+    for kind, workload, entry in found:
         if kind not in wanted:
             continue
-        w = after.workloads.get(name) if name else None
+        w = after.workloads.get(workload) if workload else None
         notices.append(Notice(
-            id=notice_id(before.name, event_id, kind, name), kind=kind, release=before.name, workload=name, at=at,
-            event_id=event_id, state=w.state if w else after.state, traffic_percent=w.traffic_percent if w else None,
-            flight=(w.flight or None) if w else None, reason=(entry.reason if entry else "")[:MAX_NOTICE_REASON],
-            actor=entry.actor if entry else None,
+            id=notice_id(before.name, event_id, kind, workload), kind=kind, release=before.name, workload=workload,
+            at=at, event_id=event_id, state=w.state if w else after.state,
+            traffic_percent=w.traffic_percent if w else None, flight=(w.flight or None) if w else None,
+            reason=(entry.reason if entry else "")[:MAX_NOTICE_REASON], actor=entry.actor if entry else None,
             actor_reason=entry.actor_reason if entry else None))
     return notices

@@ -16,7 +16,8 @@ from azure.core.exceptions import AzureError
 log = logging.getLogger("promote.localhost")
 MAX_DELIVERY = 5  # host.json extensions.queues.maxDequeueCount
 LOCK_SECONDS = 30  # how long a received message stays invisible to other hosts while handled
-FINAL_ROUND_SECONDS = 5.0  # `run --until-idle` gives undelivered notifications this long, then returns
+FINAL_ROUND_SECONDS = 5.0
+ROUND_SECONDS = 10.0  # a delivery round starts no new row after this, so stopping the host stays quick  # `run --until-idle` gives undelivered notifications this long, then returns
 
 
 @lru_cache(maxsize=1)
@@ -174,7 +175,7 @@ class NotificationPump:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            self.round()
+            self.round(budget_seconds=ROUND_SECONDS)
             self._stop.wait(self.interval)
 
     def round(self, budget_seconds: float | None = None) -> None:
@@ -185,7 +186,7 @@ class NotificationPump:
 
     def stop(self, *, final_round: bool) -> None:
         self._stop.set()
-        self._thread.join(timeout=30)
+        self._thread.join(timeout=ROUND_SECONDS + 10)  # a round in flight finishes its row (sends time out at 5s)
         if final_round:  # `run --until-idle`: what became due while we worked gets one more (short) try
             self.round(budget_seconds=FINAL_ROUND_SECONDS)
 

@@ -108,7 +108,7 @@ def _summary(workload: str, points: list[dict], marks: list[dict], share: int) -
     if not points:
         return f"{workload}: no share recorded in this window; now {share}%."
     steps = " then ".join(f"{p['share']}% at {p['at'].strftime('%H:%M:%S')}" for p in points)
-    counts = {}
+    counts: dict[str, int] = {}
     for m in marks:
         counts[MARKS[m["kind"]][1]] = counts.get(MARKS[m["kind"]][1], 0) + 1
     marked = ", ".join(f"{n} {k}{'s' if n != 1 else ''}" for k, n in counts.items()) or "no marks"

@@ -13,7 +13,8 @@ from shared.domain.model import Release, Workload
 
 
 def waiting_for(release: Release, w: Workload, now: datetime) -> list[dict[str, Any]]:
-    plan, gates = release.plan, []
+    plan = release.plan
+    gates: list[dict[str, Any]] = []
     if w.paused:
         gates.append({"gate": "paused", "detail": "paused: an operator's resume", "until": None})
     if w.state == "replicating":
