@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +17,8 @@ from tests.fakes import FakeClock, event
 from tests.receivers import EVENT_GRID_KEY, Receiver
 
 APPROVER, OPERATOR = "ana@contoso.com", "ops@contoso.com"
+
+PROMOTE = str(Path(sys.executable).with_name("promote"))  # the installed command, as a user runs it
 
 
 @pytest.fixture
@@ -169,11 +171,11 @@ def test_promote_notifications_lists_them(cli_env, stack, receiver, release_name
     apply(stack, release_name, notify=[{"kind": "webhook", "url_setting": "TEST_HOOK_URL"}])
     promote(stack, release_name)
     env = {**cli_env, "TEST_HOOK_URL": receiver.url("webhook")}
-    cmd = [sys.executable, "-m", "shared.local.cli", "notifications", "--release", release_name]
+    cmd = [PROMOTE, "notifications", "--release", release_name]
     pending = json.loads(subprocess.run(cmd + ["--json"], env=env, capture_output=True, text=True, check=True).stdout)
     assert [(r["kind"], r["status"]) for r in pending] == [("flight-started", "pending"), ("promoted", "pending")]
     # `promote run` delivers beside the host (nothing queued: it returns at once, after a last delivery round)
-    subprocess.run([sys.executable, "-m", "shared.local.cli", "run", "--until-idle", "--wait", "0"], env=env,
+    subprocess.run([PROMOTE, "run", "--until-idle", "--wait", "0"], env=env,
                    capture_output=True, text=True, check=True)
     text = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
     assert "2 sent, 0 pending, 0 failed" in text and receiver.url("webhook") not in text
