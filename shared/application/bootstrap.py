@@ -145,11 +145,15 @@ class Stack:
         return NotificationDeliverer(self.outbox, notifiers(setting), setting, self.clock)
 
     def board(self, base: str = "/"):
-        """The board's renderer on this stack (the local server and the Azure routes)."""
-        from shared.adapters.table_store import BoardReads
-        from shared.application.board import BoardApp
+        """The board's renderer on this stack (the local server and the Azure routes), built once per base:
+        its templates are compiled on first use and kept for the life of the process."""
+        boards = self.__dict__.setdefault("_boards", {})
+        if base not in boards:
+            from shared.adapters.table_store import BoardReads
+            from shared.application.board import BoardApp
 
-        return BoardApp(self.store, BoardReads(self.table(config.RELEASES_TABLE)), self.clock, base=base)
+            boards[base] = BoardApp(self.store, BoardReads(self.table(config.RELEASES_TABLE)), self.clock, base=base)
+        return boards[base]
 
 
 class _Lazy:
