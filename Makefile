@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PROMOTE := $(VENV)/bin/promote
 
-.PHONY: install demo test bench reliability check-infra clean
+.PHONY: install browser demo test bench reliability check-infra clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -24,11 +24,24 @@ demo: install
 	$(PROMOTE) dev up
 	$(PROMOTE) demo
 
-test: install
-	$(PY) -m pytest -q
+# The board's browser tests drive the system's Chromium (Playwright cannot download its own browser here).
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@if [ -x "$(CHROMIUM)" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && [ -f /etc/debian_version ]; then \
+		echo "installing Chromium for the board's browser tests (apt-get install chromium)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "the board's browser tests need Chromium at $(CHROMIUM); install it (Debian/Ubuntu: sudo apt-get install chromium) or run make test CHROMIUM=/path/to/chromium" >&2; \
+		exit 2; \
+	fi
+
+test: install browser
+	PROMOTE_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -q
 
 bench: install
 	$(PY) bench/run.py
+	$(PY) bench/board.py
 
 reliability: install
 	$(PY) tools/reliability.py --long --write docs/reliability.md

@@ -2,11 +2,13 @@
 import azure.functions as func
 
 from functions.alerts import bp as alerts
+from functions.board import bp as board
 from functions.drift import bp as drift
 from functions.events import bp as events
+from functions.notifications import bp as notifications
 from functions.overrides import bp as overrides
 from functions.status import bp as status
 
 app = func.FunctionApp()
-for blueprint in (events, alerts, status, drift, overrides):
+for blueprint in (events, alerts, status, drift, overrides, board, notifications):
     app.register_functions(blueprint)

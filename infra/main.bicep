@@ -198,6 +198,8 @@ module operatorAccess 'modules/operator-access.bicep' = [for (operator, i) in op
 output functionAppName string = functionApp.outputs.name
 output functionAppHostName string = functionApp.outputs.defaultHostName
 output functionAppPrincipalId string = functionApp.outputs.principalId
+// The board (contract §12): behind the same App Service authentication as the override endpoint.
+output boardUrl string = 'https://${functionApp.outputs.defaultHostName}/api/board/'
 output alertsUrl string = 'https://${functionApp.outputs.defaultHostName}/api/alerts'
 output serviceBusNamespaceName string = serviceBus.outputs.namespaceName
 output serviceBusFullyQualifiedNamespace string = serviceBus.outputs.fullyQualifiedNamespace

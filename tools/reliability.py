@@ -51,6 +51,7 @@ class Figures:
     doubled_applies: list = field(default_factory=list)
     seconds: float = 0.0
     trust: Counter = field(default_factory=Counter)  # issue 9: overrides with reasons, large dead letters
+    notifications: "NotificationFigures | None" = None  # the notification block (issue 14)
 
 
 def now_iso() -> str:
@@ -117,6 +118,124 @@ class Hosts:
         for proc, _ in self.procs:
             proc.kill()
             proc.wait()
+
+
+# -- notifications (issue 14): a receiver that is down, slow and flaky; 0 lost, duplicates keep their id ------
+NOTIFY_SETTING = "RELIABILITY_HOOK_URL"  # the app setting the plans name (the URL is never in a plan)
+NOTIFY_PLAN = {"notify": [{"kind": "webhook", "url_setting": NOTIFY_SETTING,
+                           "on": ["flight-started", "promoted", "rolled-back", "override-rejected"]}]}
+
+
+@dataclass
+class NotificationFigures:
+    expected: int = 0
+    delivered_ids: int = 0
+    deliveries: int = 0
+    duplicate_deliveries: int = 0
+    refused_by_receiver: int = 0  # flaky 503s and the like, retried with backoff
+    down_phases: int = 0
+    slow_phases: int = 0
+    final_sweep: int = 0  # rows still backing off when the hosts stopped, delivered by one last round
+    lost: list = field(default_factory=list)
+    divergences: list = field(default_factory=list)  # one notice with two ids, or an id nobody expected
+
+
+class NotificationBlock:
+    """Receiver down in phase 1, slow and flaky in phases 2-3 (down again for a while in 3), healthy after."""
+
+    def __init__(self, figures: Figures, rng: random.Random):
+        from tests.receivers import Receiver
+
+        self.figures = figures.notifications = NotificationFigures()
+        self.receiver, self.rng = Receiver(), rng
+
+    def env(self) -> dict:
+        self.receiver.up()
+        url = self.receiver.url("webhook")
+        self.receiver.down()  # the port stays reserved in the URL; down means connection refused
+        self.figures.down_phases += 1
+        return {NOTIFY_SETTING: url}
+
+    def phase(self, phase: int) -> None:
+        """Called as each phase begins."""
+        behaviour = self.receiver.behaviour
+        if phase == 1:
+            self.receiver.up()
+            behaviour.slow_seconds, behaviour.flaky = 0.2, 0.3
+            self.figures.slow_phases += 1
+        elif phase == 3:
+            self.receiver.down()
+            self.figures.down_phases += 1
+            time.sleep(2)
+            self.receiver.up()
+        elif phase == 4:
+            behaviour.slow_seconds, behaviour.flaky = 0.0, 0.0
+
+    def finish(self, stack, releases: list[str]) -> None:
+        """Let the hosts' delivery catch up, then one last round for rows still backing off."""
+        from datetime import timedelta
+
+        from shared.application.notifications import NotificationDeliverer
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and self._pending(stack, releases):
+            time.sleep(1)
+        if self._pending(stack, releases):
+            class Later:  # as if the backoff had run out: what would be delivered, is
+                def now(self):
+                    return datetime.now(timezone.utc) + timedelta(hours=1)
+
+            sweep = NotificationDeliverer(stack.outbox, stack.deliverer.notifiers, stack.deliverer.setting, Later())
+            while self._pending(stack, releases):
+                done = sweep.deliver_due(limit=500)
+                self.figures.final_sweep += done.rows_done
+                if not done.rows_done and not done.delivered:
+                    break
+
+    @staticmethod
+    def _pending(stack, releases: list[str]) -> int:
+        return sum(1 for r in releases for item in retry(lambda: stack.outbox.list_release(r), attempts=60)
+                   if item.status == "pending")
+
+    def account(self, store, releases: list[str]) -> None:
+        """Expected notices come from the history (independent of the outbox): every flight start, promotion,
+        rollback and refused override; each must have reached the receiver, always under one id."""
+        from shared.domain.notices import notice_id
+
+        expected: dict[str, tuple] = {}
+        for release in releases:
+            share: dict[str | None, int] = {}
+            for e in store.list_history(release):
+                kind = None
+                if e.outcome == "applied" and e.to_state == "flighting" and e.traffic_percent != share.get(e.workload, 0):
+                    kind = "flight-started"
+                elif e.outcome == "applied" and e.to_state == "promoted" and e.from_state != "promoted":
+                    kind = "promoted"
+                elif e.outcome == "applied" and e.to_state == "rolled-back" and e.from_state != "rolled-back":
+                    kind = "rolled-back"
+                elif e.type == "override" and e.outcome == "rejected":
+                    kind = "override-rejected"
+                if e.traffic_percent is not None:
+                    share[e.workload] = e.traffic_percent
+                if kind:
+                    expected[notice_id(release, e.event_id, kind, e.workload)] = (release, e.event_id, kind, e.workload)
+        received = self.receiver.received
+        by_id: dict[str, list] = {}
+        for r in received:
+            by_id.setdefault(r.id, []).append(r.body)
+        f = self.figures
+        f.expected, f.delivered_ids, f.deliveries = len(expected), len(by_id), len(received)
+        f.duplicate_deliveries = len(received) - len(by_id)
+        f.refused_by_receiver = len(self.receiver.refused)
+        f.lost = sorted(set(expected) - set(by_id))
+        f.divergences = [f"unexpected notification {i}" for i in sorted(set(by_id) - set(expected))]
+        for ident, bodies in by_id.items():  # a duplicate delivery is the same notice under the same id
+            data = [b["data"] for b in bodies]
+            if any(d != data[0] for d in data) or (ident in expected and
+                                                   (data[0]["release"], data[0]["event_id"], data[0]["kind"],
+                                                    data[0]["workload"]) != expected[ident]):
+                f.divergences.append(f"{ident}: deliveries differ or do not match their notice")
+        self.receiver.down()
 
 
 class Run:
@@ -244,12 +363,17 @@ class Run:
             stack.service.apply(validate_plan({
                 "release": release, "model": "flight", "approvers": [APPROVER], "operators": [OPERATOR],
                 "flights": [{"percent": 10, "bake": bake}, {"percent": 50, "bake": bake}, {"percent": 100}],
-                "workloads": [{"name": f"w{j}", "assets": ["vm-1", "vm-2"]} for j in range(args.workloads)]}))
-        env = {**os.environ, "PROMOTE_STORAGE_CONNECTION_STRING": self.azurite.connection_string}
+                "workloads": [{"name": f"w{j}", "assets": ["vm-1", "vm-2"]} for j in range(args.workloads)],
+                **NOTIFY_PLAN}))
+        notifications = NotificationBlock(self.figures, self.rng)
+        env = {**os.environ, "PROMOTE_STORAGE_CONNECTION_STRING": self.azurite.connection_string,
+               **notifications.env()}
+        os.environ[NOTIFY_SETTING] = env[NOTIFY_SETTING]  # this process's final delivery round reads it too
         hosts = Hosts(env, args.hosts, self.rng, self.figures, args.kill_every)
         hosts.start()
         try:
             for phase in range(5):
+                notifications.phase(phase)
                 batch = [doc for r in self.releases for w in range(args.workloads)
                          for doc in self.phase_messages(phase, r, f"w{w}")]
                 self.rng.shuffle(batch)
@@ -268,10 +392,12 @@ class Run:
                       f"{self.figures.random_kills} kills, {sum(self.figures.crash_points.values())} crash points",
                       flush=True)
             self.drain()
+            notifications.finish(stack, self.releases)
         finally:
             hosts.shutdown()
             self.figures.seconds = time.monotonic() - started
         self.account(stack)
+        notifications.account(self.store, self.releases)
         self.azurite.stop()
         return self.figures
 
@@ -411,6 +537,7 @@ def table(f: Figures, args) -> str:
         ("accounted: ignored", f.outcomes["ignored"]),
         ("accounted: rejected", f.outcomes["rejected"]),
         ("accounted: dead-lettered", f.outcomes["dead-lettered"]),
+        *notification_rows(f),
         ("**messages lost**", len(f.lost)),
         ("**state divergences**", len(f.divergences) + len(f.doubled_applies)),
         ("run time (s)", round(f.seconds, 1)),
@@ -419,6 +546,21 @@ def table(f: Figures, args) -> str:
     lines = [f"| {'figure'.ljust(width)} | value |", f"|{'-' * (width + 2)}|-------|"]
     lines += [f"| {name.ljust(width)} | {value} |" for name, value in rows]
     return "\n".join(lines)
+
+
+def notification_rows(f: Figures) -> list[tuple[str, object]]:
+    n = f.notifications
+    if n is None:
+        return []
+    return [("notifications: receiver down (phases)", n.down_phases),
+            ("notifications: receiver slow and flaky (phases)", n.slow_phases),
+            ("notifications: refused by the receiver (retried)", n.refused_by_receiver),
+            ("notifications expected (from the history)", n.expected),
+            ("notifications delivered (distinct ids)", n.delivered_ids),
+            ("notifications: duplicate deliveries (same id)", n.duplicate_deliveries),
+            ("notifications: rows delivered by the final round", n.final_sweep),
+            ("**notifications lost**", len(n.lost)),
+            ("**notification divergences**", len(n.divergences))]
 
 
 def main(argv=None) -> int:
@@ -447,12 +589,19 @@ def main(argv=None) -> int:
     summary = {"deliveries": figures.deliveries, "lost": len(figures.lost),
                "divergences": len(figures.divergences) + len(figures.doubled_applies),
                "dead_lettered": figures.outcomes["dead-lettered"], "seconds": round(figures.seconds, 1)}
-    for problem in (figures.lost[:10] + figures.divergences[:10] + figures.doubled_applies[:10]):
+    notes = figures.notifications
+    if notes is not None:
+        summary.update(notifications_lost=len(notes.lost), notification_divergences=len(notes.divergences),
+                       notifications_expected=notes.expected)
+    for problem in (figures.lost[:10] + figures.divergences[:10] + figures.doubled_applies[:10]
+                    + [f"notification lost: {i}" for i in (notes.lost[:10] if notes else [])]
+                    + (notes.divergences[:10] if notes else [])):
         print("PROBLEM:", problem)
     if args.write:
         write(args.write, text, args)
     print(json.dumps(summary))
-    return 0 if not figures.lost and summary["divergences"] == 0 else 1
+    return 0 if not figures.lost and summary["divergences"] == 0 and not summary.get("notifications_lost") \
+        and not summary.get("notification_divergences") else 1
 
 
 def write(path: Path, text: str, args) -> None:

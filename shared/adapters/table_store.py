@@ -19,6 +19,7 @@ from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
+from shared.adapters.outbox import outbox_entity
 from shared.domain.errors import ConflictError, ReleaseExists, UnknownRelease
 from shared.domain.machine import Decision
 from shared.domain.model import HistoryEntry, Release, Workload
@@ -218,9 +219,58 @@ class TableReleaseStore:
         if event_id is not None:
             operations.append(("create", {"PartitionKey": name, "RowKey": marker_row(event_id),
                                           "event_id": event_id[:256]}))
+        if decision.notices:  # the outbox row: no extra request, committed or lost with the state change
+            targets = [t.model_dump(mode="json") for t in after.plan.notify or []]
+            operations.append(("create", outbox_entity(name, before.seq, decision.notices, targets,
+                                                       decision.notices[0].at)))
         try:
             self.table.submit_transaction(operations)
         except TableTransactionError as exc:
             if exc.status_code in (409, 412) or exc.error_code in _CONFLICT_CODES:
                 raise ConflictError(f"release {name}: {exc.error_code or exc.status_code}") from None
             raise
+
+
+# -- board reads (bounded: a fixed number of requests whatever the history length) -------------------
+def _last_change(rows: list) -> datetime | None:
+    stamps = [r.metadata.get("timestamp") for r in rows if r.metadata.get("timestamp")]
+    return _utc(max(stamps)) if stamps else None
+
+
+class BoardReads:
+    """The board's reads on the same table: every release in one query, a release's recent history in one
+    key-range query per workload (paged by sequence number, so the cost never grows with the history)."""
+
+    def __init__(self, table: TableClient):
+        self.table = table
+
+    def list_release_summaries(self) -> list[tuple[Release, datetime | None]]:
+        """Every release with its workloads, and when any of its rows last changed: ONE query (paged)."""
+        partitions: dict[str, list] = {}
+        for row in self.table.query_entities("RowKey ge 's' and RowKey lt 't'", results_per_page=1000):
+            partitions.setdefault(row["PartitionKey"], []).append(row)
+        out = []
+        for name in sorted(partitions):
+            rows = partitions[name]
+            head = next((r for r in rows if r["RowKey"] == RELEASE_ROW), None)
+            if head is None:
+                continue
+            plan = _plan(_unchunk(head, "plan"))
+            workloads = {w.name: w for w in (_workload(r) for r in rows if r["RowKey"] != RELEASE_ROW)}
+            release = Release(plan=plan, workloads={w.name: workloads[w.name] for w in plan.workloads
+                                                    if w.name in workloads},
+                              access_revoked=head.get("access_revoked", False), seq=head["seq"],
+                              processed=head["processed"])
+            out.append((release, _last_change(rows)))
+        return out
+
+    def history_window(self, name: str, workloads: list[str], low: int, high: int) -> list[HistoryEntry]:
+        """Entries with low <= seq < high of these workloads and of the release itself, oldest first.
+        One key-range query per workload (at most high - low rows in all): bounded by the window."""
+        numbered: list[tuple[int, HistoryEntry]] = []
+        for prefix in [*workloads, "~"]:
+            rows = self.table.query_entities(
+                f"PartitionKey eq '{_quote(name)}' and RowKey ge 'h.{prefix}.{low:010d}' "
+                f"and RowKey lt 'h.{prefix}.{high:010d}'", results_per_page=1000)
+            numbered.extend((r["seq"], _history(r)) for r in rows)
+        return [entry for _, entry in sorted(numbered, key=lambda pair: pair[0])]

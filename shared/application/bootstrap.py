@@ -126,6 +126,37 @@ class Stack:
                                 overrides_need_principal=self.settings.overrides_need_principal)
 
 
+    # notifications (contract §11) ------------------------------------------------------------
+    @cached_property
+    def outbox(self):
+        from shared.adapters.outbox import TableOutbox
+
+        return TableOutbox(self.table(config.RELEASES_TABLE))
+
+    @cached_property
+    def deliverer(self):
+        import os
+
+        from shared.adapters.notifiers import notifiers
+        from shared.application.notifications import NotificationDeliverer
+
+        def setting(name: str) -> str | None:  # URLs are read when sent, never stored or logged
+            return os.environ.get(name) or None
+
+        return NotificationDeliverer(self.outbox, notifiers(setting), setting, self.clock)
+
+    def board(self, base: str = "/"):
+        """The board's renderer on this stack (the local server and the Azure routes), built once per base:
+        its templates are compiled on first use and kept for the life of the process."""
+        boards = self.__dict__.setdefault("_boards", {})
+        if base not in boards:
+            from shared.adapters.table_store import BoardReads
+            from shared.application.board import BoardApp
+
+            boards[base] = BoardApp(self.store, BoardReads(self.table(config.RELEASES_TABLE)), self.clock, base=base)
+        return boards[base]
+
+
 class _Lazy:
     """Stands for an adapter that is built the first time one of its methods is used."""
 

@@ -16,6 +16,13 @@ ROUTING_TABLE = "promoterouting"
 DEADLETTER_TABLE = "promotedeadletters"
 SCHEDULE_TABLE = "promoteschedule"
 
+# Notifications (contract §11): the outbox rows live in RELEASES_TABLE, in each release's partition.
+NOTIFY_BACKOFF_BASE_SECONDS = 2.0  # first retry after about 2s, then 4s, 8s, ... up to the cap
+NOTIFY_BACKOFF_CAP_SECONDS = 300.0
+NOTIFY_MAX_ATTEMPTS = 60  # about four hours of retries at the cap; then `failed` (still listed)
+NOTIFY_SCHEDULE = "*/20 * * * * *"  # the Azure delivery function's timer (NCRONTAB, every 20 seconds)
+BOARD_PORT = 7072
+
 # Environment variables / app settings read by shared/ (and only these).
 ENV_STORAGE_CONNECTION_STRING = "PROMOTE_STORAGE_CONNECTION_STRING"
 ENV_TABLES_ENDPOINT = "PROMOTE_TABLES_ENDPOINT"

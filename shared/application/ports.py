@@ -82,3 +82,41 @@ class DeadLetters(Protocol):
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
+
+
+# -- notifications (contract §11) ---------------------------------------------------------------
+@dataclass(frozen=True)
+class OutboxItem:
+    """One outbox row: the notices of one committed message and the targets to tell, with delivery progress."""
+
+    release: str
+    key: str  # the row's sequence key within the release (stable across status changes)
+    status: str  # pending | sent | failed
+    notices: list[dict]  # Notice.to_json()
+    targets: list[dict]  # {"kind", "url_setting", "on"}
+    sent: frozenset[str]  # "<notice id>@<target index>" already delivered
+    attempts: int
+    next_attempt: datetime
+    last_error: str | None
+    version: Any = None  # whatever the outbox needs to update the row safely (ETag)
+
+    def deliveries(self) -> list[tuple[dict, int, dict]]:
+        """(notice, target index, target) for every notice each target listens for."""
+        return [(n, i, t) for n in self.notices for i, t in enumerate(self.targets) if n["kind"] in t["on"]]
+
+
+class Outbox(Protocol):
+    def due(self, now: datetime, limit: int) -> list[OutboxItem]:
+        """Pending rows whose next attempt is due, oldest first (across releases)."""
+
+    def record(self, item: OutboxItem, *, sent: frozenset[str], status: str, attempts: int,
+               next_attempt: datetime, last_error: str | None) -> None:
+        """Save delivery progress; ConflictError if another deliverer changed the row first."""
+
+    def list_release(self, release: str) -> list[OutboxItem]:
+        """Every outbox row of a release (sent, pending, failed), oldest first."""
+
+
+class Notifier(Protocol):
+    def send(self, url: str, notice: dict, *, target: dict) -> None:
+        """Deliver one notice to `url`; raise DeliveryError (never naming the URL) if it was not accepted."""

@@ -12,6 +12,7 @@ from shared.domain.actors import Principal
 from shared.domain.errors import (ConflictError, MessageError, PlanChangeRefused, ReleaseExists, RoutingError,
                             UnknownRelease)
 from shared.domain.machine import Decision, RevokeAccess, ScheduleTimer, SetTraffic, decide, digest, reject_unparsed
+from shared.domain.notices import notices_for
 from shared.domain.model import HistoryEntry, Release, archive_may_contain, new_release
 from shared.domain.plan import Plan
 from shared.application.ports import AccessRevoker, Clock, DeadLetters, ReleaseStore, RouterFactory, Scheduler, Snapshot
@@ -96,6 +97,8 @@ class PromotionService:
             decision = decide(snapshot.release, message, self.clock.now(), duplicate=duplicate, principal=principal,
                               require_authenticated=self.overrides_need_principal)
             decision = self._carry_out(snapshot.release, _reassert(decision, moved))
+            if not duplicate:  # notifications ride in the same transaction as the state change (outbox)
+                decision = replace(decision, notices=notices_for(snapshot.release, decision))
             try:
                 self.store.commit(snapshot, decision, message.id if decision.remember and not duplicate else None)
             except ConflictError:

@@ -41,3 +41,7 @@ class RoutingError(PromoteError):
 
 class ReleaseExists(PromoteError):
     """create_release raced with another writer that created it first."""
+
+
+class DeliveryError(PromoteError):
+    """A notification was not accepted by its receiver. The message never names the receiver's URL."""

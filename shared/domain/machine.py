@@ -58,6 +58,7 @@ class Decision:
     entries: list[HistoryEntry]
     effects: list[Effect] = field(default_factory=list)
     remember: bool = True  # record the message id (False: an id that was never validated or trusted)
+    notices: list = field(default_factory=list)  # shared.domain.notices.Notice: the outbox row of this commit
 
     @property
     def outcome(self) -> Outcome:

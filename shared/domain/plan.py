@@ -18,6 +18,7 @@ _NAME = re.compile(NAME_PATTERN)
 # Every workload adds a state row and a history row to the release's one transaction per message,
 # and a Table Storage transaction holds at most 100 entities (release row + marker + 2 per workload).
 MAX_WORKLOADS = 49
+MAX_WORKLOADS_WITH_NOTIFY = MAX_WORKLOADS - 1  # the outbox row of a message takes one more entity
 MAX_BAKE_SECONDS = 7 * 24 * 3600  # a scheduled queue message can wait at most seven days
 # The plan is kept in the release row (1 MiB an entity, strings in UTF-16) and its assets in the workload
 # rows, all of which one transaction (4 MiB) may rewrite: 400,000 characters of JSON keeps well inside both.
@@ -177,6 +178,31 @@ class Workload(_Strict):
         return values
 
 
+# Notifications (contract §11): what a release says, to whom. The URL lives in a setting, never in the plan.
+NOTICE_KINDS = ("awaiting-approval", "flight-started", "rolled-back", "promoted", "deadline", "finalized",
+                "override-rejected")
+SETTING_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"  # an app setting / environment variable name
+MAX_NOTIFY_TARGETS = 10
+# Settings of promote itself and of the platform: a plan may not point a notification at them (their values
+# are connection strings and keys, not receivers' URLs).
+RESERVED_SETTING_PREFIXES = ("PROMOTE_", "AZUREWEBJOBS", "APPLICATIONINSIGHTS_", "WEBSITE_", "FUNCTIONS_",
+                             "SERVICEBUSCONNECTION", "IDENTITY_", "MSI_", "AZURE_")
+
+
+class NotifyTarget(_Strict):
+    kind: Literal["teams", "webhook", "event-grid"]
+    url_setting: str = Field(pattern=SETTING_PATTERN)  # refuses a URL itself: ':' and '/' are not allowed
+    on: list[Literal[NOTICE_KINDS]] = Field(default_factory=lambda: list(NOTICE_KINDS), min_length=1)  # type: ignore[valid-type]
+
+    @field_validator("url_setting")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value.upper().startswith(RESERVED_SETTING_PREFIXES):
+            raise ValueError(f"{value} is one of promote's or the platform's own settings; name a setting that "
+                             "holds only the receiver's URL")
+        return value
+
+
 class Plan(_Strict):
     release: str
     model: Literal["single-step", "staged", "flight"]
@@ -188,6 +214,7 @@ class Plan(_Strict):
     on_drift: Literal["report", "reapply"] = "report"
     revoke_access: RevokeAccess | None = None
     workloads: list[Workload] = Field(min_length=1, max_length=MAX_WORKLOADS)
+    notify: list[NotifyTarget] | None = Field(default=None, max_length=MAX_NOTIFY_TARGETS)
 
     _check = field_validator("release")(_check_name)
 
@@ -286,6 +313,11 @@ def _cross_field_problems(raw: dict[str, Any], plan: Plan | None) -> list[tuple[
     approval = raw.get("approval") or ("manual" if model == "staged" else "auto")
     if approval == "manual" and not raw.get("approvers"):
         problems.append(("approvers", "manual approval needs at least one approver"))
+    workloads = raw.get("workloads")
+    if raw.get("notify") and isinstance(workloads, list) and len(workloads) > MAX_WORKLOADS_WITH_NOTIFY:
+        problems.append(("notify", f"a release with notify may hold at most {MAX_WORKLOADS_WITH_NOTIFY} workloads "
+                                   f"(its notifications take one row of the 100 in each message's transaction); "
+                                   f"this one has {len(workloads)}"))
     problems += _raw_problems(raw) if plan is None else []
     percents = plan.flight_percents if plan is not None else _raw_percents(flights)
     if model != "flight" or not percents:

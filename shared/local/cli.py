@@ -74,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     from shared.local.routing_cli import register
 
     COMMANDS.update(register(sub))
+    from shared.local.board_cli import register as register_board
+
+    COMMANDS.update(register_board(sub))
     return p
 
 
@@ -267,6 +270,7 @@ def local_host(stack, **kwargs):
     from shared.application.config import LOCAL_QUEUE
     from shared.local.localhost import LocalHost
 
+    kwargs.setdefault("deliverer", stack.deliverer)
     return LocalHost(queue=stack.queue(LOCAL_QUEUE), dead_letters=stack.dead_letters,
                      scheduler=stack.local_scheduler, clock=stack.clock, **kwargs)
 

@@ -16,6 +16,8 @@ from azure.core.exceptions import AzureError
 log = logging.getLogger("promote.localhost")
 MAX_DELIVERY = 5  # host.json extensions.queues.maxDequeueCount
 LOCK_SECONDS = 30  # how long a received message stays invisible to other hosts while handled
+FINAL_ROUND_SECONDS = 5.0
+ROUND_SECONDS = 10.0  # a delivery round starts no new row after this, so stopping the host stays quick  # `run --until-idle` gives undelivered notifications this long, then returns
 
 
 @lru_cache(maxsize=1)
@@ -63,8 +65,10 @@ class HostStats:
 class LocalHost:
     def __init__(self, *, queue, dead_letters, scheduler, function: Callable | None = None,
                  max_delivery: int = MAX_DELIVERY, lock_seconds: int = LOCK_SECONDS,
-                 retry_delay: Callable[[int], int] = lambda n: min(2 ** (n - 1), 10), clock=None):
+                 retry_delay: Callable[[int], int] = lambda n: min(2 ** (n - 1), 10), clock=None,
+                 deliverer=None):
         self.queue, self.dead_letters, self.scheduler = queue, dead_letters, scheduler
+        self.deliverer = deliverer  # notifications: delivered by a thread of their own, never in the way
         self.function = function or registered_function()
         self.max_delivery, self.lock_seconds, self.retry_delay = max_delivery, lock_seconds, retry_delay
         self.clock = clock
@@ -122,6 +126,17 @@ class LocalHost:
             stop: Callable[[], bool] = lambda: False, outage_limit: float = 60.0) -> HostStats:
         """Process messages until `stop()`, or until idle. Storage outages are waited out (messages in
         flight are redelivered when their lock ends) for up to `outage_limit` seconds in a row."""
+        pump = NotificationPump(self.deliverer) if self.deliverer is not None else None
+        if pump:
+            pump.start()
+        try:
+            return self._run(until_idle, wait, poll, stop, outage_limit)
+        finally:
+            if pump:
+                pump.stop(final_round=until_idle)
+
+    def _run(self, until_idle: bool, wait: float, poll: float, stop: Callable[[], bool],
+             outage_limit: float) -> HostStats:
         outage_since: float | None = None
         while not stop():
             try:
@@ -142,6 +157,38 @@ class LocalHost:
                 continue
             time.sleep(poll)
         return self.stats
+
+
+class NotificationPump:
+    """Delivers the notification outbox beside the host's message loop: a receiver that is down or slow costs
+    this thread time, never a message's handling."""
+
+    def __init__(self, deliverer, interval: float = 0.5):
+        import threading
+
+        self.deliverer, self.interval = deliverer, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="promote-notifications", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.round(budget_seconds=ROUND_SECONDS)
+            self._stop.wait(self.interval)
+
+    def round(self, budget_seconds: float | None = None) -> None:
+        try:
+            self.deliverer.deliver_due(budget_seconds=budget_seconds)
+        except Exception as exc:  # storage away: the outbox waits, the next round tries again
+            log.warning("notification delivery round failed: %s", _short(exc))
+
+    def stop(self, *, final_round: bool) -> None:
+        self._stop.set()
+        self._thread.join(timeout=ROUND_SECONDS + 10)  # a round in flight finishes its row (sends time out at 5s)
+        if final_round:  # `run --until-idle`: what became due while we worked gets one more (short) try
+            self.round(budget_seconds=FINAL_ROUND_SECONDS)
 
 
 def _event_id(body: bytes) -> str | None:

@@ -16,7 +16,12 @@ def test_short_reliability_run_loses_nothing_and_diverges_nowhere():
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary["lost"] == 0 and summary["divergences"] == 0
+    # notifications (issue 14): a receiver down, slow and flaky loses none, and a re-sent one keeps its id
+    assert summary["notifications_lost"] == 0 and summary["notification_divergences"] == 0
+    assert summary["notifications_expected"] >= 4 * 4 * 4  # 4 releases x 4 workloads x (3 flights + promoted)
     assert summary["deliveries"] >= 150 and summary["dead_lettered"] >= 1
     figures = dict(re.findall(r"^\| ([^|]+?) +\| (\d+(?:\.\d+)?) \|$", done.stdout, re.M))
     assert int(figures["fault: host SIGKILLed at a random moment"]) >= 1
     assert int(figures["fault: storage stopped and restarted"]) == 1
+    assert int(figures["notifications: refused by the receiver (retried)"]) >= 1
+    assert int(figures["notifications: receiver down (phases)"]) == 2

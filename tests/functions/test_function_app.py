@@ -26,8 +26,9 @@ def _bindings_by_name() -> dict[str, list[dict]]:
     return function_app._indexed
 
 
-def test_the_app_registers_exactly_its_five_functions():
-    assert sorted(registered_functions()) == ["alerts", "drift", "events", "overrides", "status"]
+def test_the_app_registers_exactly_its_functions():
+    assert sorted(registered_functions()) == ["alerts", "board", "drift", "events", "notifications", "overrides",
+                                              "status"]
 
 
 def test_events_is_a_session_enabled_topic_trigger_with_an_app_setting_connection():

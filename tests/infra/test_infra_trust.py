@@ -40,3 +40,11 @@ def test_topic_send_rights_go_only_to_event_senders():
     sender = resources(MODULES / "operator-access.bicep")["senderOnTopic"]["config"]
     assert sender["condition"] == "sendsEvents"
     assert module_params(MODULES / "operator-access.bicep")["sendsEvents"]["default"] is False
+
+
+def test_the_board_is_never_excluded_from_authentication():
+    excluded = auth_settings()["globalValidation"]["excludedPaths"]
+    routes = {b["route"] for bindings in functions().values() for b in bindings if b.get("type") == "httpTrigger"}
+    board = [r for r in routes if r.startswith("board")]
+    assert board, "the board's HTTP route is registered"
+    assert not [p for p in excluded if "/api/board".startswith(p.removesuffix("/*"))]

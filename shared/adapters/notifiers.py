@@ -1,0 +1,122 @@
+"""Notifier adapters (contract §11): Teams (an Adaptive Card to a Teams workflow URL), webhook (a CloudEvent),
+Event Grid (azure-eventgrid). Each raises DeliveryError on anything but acceptance; no error text ever
+contains the URL, which is a secret held in an app setting."""
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any, Callable
+
+from shared.domain.errors import DeliveryError
+
+TIMEOUT_SECONDS = 5.0  # a slow receiver costs the deliverer this much, never the state machine
+EVENT_TYPE_PREFIX = "promote."  # CloudEvents type: promote.flight-started, promote.rolled-back, ...
+
+
+def cloud_event(notice: dict) -> dict[str, Any]:
+    """The notice as a CloudEvents 1.0 structured document; `id` is the notice's stable id."""
+    subject = notice["release"] + (f"/{notice['workload']}" if notice.get("workload") else "")
+    return {"specversion": "1.0", "id": notice["id"], "source": f"promote/{notice['release']}",
+            "type": EVENT_TYPE_PREFIX + notice["kind"], "time": notice["at"], "subject": subject,
+            "datacontenttype": "application/json", "data": notice}
+
+
+def _title(notice: dict) -> str:
+    where = notice["release"] + (f"/{notice['workload']}" if notice.get("workload") else "")
+    return f"{where}: {notice['kind']}"
+
+
+def adaptive_card(notice: dict) -> dict[str, Any]:
+    """A Teams message with one Adaptive Card (the shape Teams workflows' 'post card' trigger takes)."""
+    facts = [{"title": "State", "value": str(notice.get("state") or "-")}]
+    if notice.get("traffic_percent") is not None:
+        facts.append({"title": "Traffic", "value": f"{notice['traffic_percent']}%"})
+    if notice.get("flight"):
+        facts.append({"title": "Flight", "value": str(notice["flight"])})
+    if notice.get("actor"):
+        facts.append({"title": "Actor", "value": notice["actor"] + (f" ({notice['actor_reason']})"
+                                                                    if notice.get("actor_reason") else "")})
+    facts.append({"title": "Notification id", "value": notice["id"]})
+    card = {"type": "AdaptiveCard", "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+            "version": "1.4",
+            "body": [{"type": "TextBlock", "text": _title(notice), "weight": "Bolder", "size": "Medium", "wrap": True},
+                     {"type": "TextBlock", "text": notice.get("reason") or "", "wrap": True},
+                     {"type": "FactSet", "facts": facts}]}
+    return {"type": "message", "attachments": [
+        {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}]}
+
+
+def _post(url: str, body: bytes, content_type: str, what: str, headers: dict[str, str] | None = None) -> None:
+    request = urllib.request.Request(url, data=body, method="POST",
+                                     headers={"Content-Type": content_type, **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 (https or local)
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        raise DeliveryError(f"{what}: the receiver answered HTTP {exc.code}") from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or type(exc).__name__
+        kind = type(reason).__name__ if not isinstance(reason, str) else reason
+        raise DeliveryError(f"{what}: the receiver could not be reached ({kind})") from None
+    if not 200 <= status < 300:
+        raise DeliveryError(f"{what}: the receiver answered HTTP {status}")
+
+
+class WebhookNotifier:
+    """POSTs the notice as a structured CloudEvent; any 2xx is acceptance."""
+
+    def send(self, url: str, notice: dict, *, target: dict) -> None:
+        _post(url, json.dumps(cloud_event(notice)).encode(), "application/cloudevents+json; charset=utf-8",
+              f"webhook ({target['url_setting']})")
+
+
+class TeamsNotifier:
+    """POSTs an Adaptive Card to a Teams workflow ('When a Teams webhook request is received'); 2xx accepts."""
+
+    def send(self, url: str, notice: dict, *, target: dict) -> None:
+        _post(url, json.dumps(adaptive_card(notice)).encode(), "application/json",
+              f"teams ({target['url_setting']})")
+
+
+class EventGridNotifier:
+    """Publishes the notice as a CloudEvent to an Event Grid topic with azure-eventgrid.
+
+    The setting holds the topic endpoint; `<url_setting>_KEY`, when set, is an access key, else the app's
+    Entra ID identity is used (DefaultAzureCredential: EventGrid Data Sender on the topic)."""
+
+    def __init__(self, setting: Callable[[str], str | None]):
+        self.setting = setting
+
+    def send(self, url: str, notice: dict, *, target: dict) -> None:
+        from azure.core.exceptions import AzureError
+        from azure.eventgrid import EventGridPublisherClient
+        from azure.core.messaging import CloudEvent
+
+        key = self.setting(f"{target['url_setting']}_KEY")
+        credential: Any
+        if key:
+            from azure.core.credentials import AzureKeyCredential
+
+            credential = AzureKeyCredential(key)
+        else:
+            from azure.identity import DefaultAzureCredential
+
+            credential = DefaultAzureCredential()
+        event = CloudEvent(source=f"promote/{notice['release']}", type=EVENT_TYPE_PREFIX + notice["kind"],
+                           data=notice, id=notice["id"], subject=cloud_event(notice)["subject"])
+        what = f"event-grid ({target['url_setting']})"
+        try:
+            with EventGridPublisherClient(url, credential, retry_total=0, connection_timeout=TIMEOUT_SECONDS,
+                                          read_timeout=TIMEOUT_SECONDS) as client:
+                client.send([event])
+        except AzureError as exc:
+            status = getattr(exc, "status_code", None)
+            raise DeliveryError(f"{what}: " + (f"the topic answered HTTP {status}" if status
+                                               else f"the topic could not be reached ({type(exc).__name__})")) from None
+        except ValueError as exc:  # e.g. an endpoint that is not a URL: say so without repeating it
+            raise DeliveryError(f"{what}: the setting does not hold a usable endpoint ({type(exc).__name__})") from None
+
+
+def notifiers(setting: Callable[[str], str | None]) -> dict[str, Any]:
+    return {"teams": TeamsNotifier(), "webhook": WebhookNotifier(), "event-grid": EventGridNotifier(setting)}

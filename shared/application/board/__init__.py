@@ -1,0 +1,147 @@
+"""The board (contract §12): every release at a glance, one release's workloads, timelines and history.
+
+Pages are rendered on the server (Jinja2, SVG drawn in Python) by `BoardApp.handle`, which the local server
+(shared/local/board.py) and the Azure HTTP routes (functions/board.py) both call: one renderer, two faces.
+Reads are bounded: the index is one query; a release page is one release read plus one key-range query per
+workload over a window of history sequence numbers, whatever the history length.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import Any, Protocol
+from urllib.parse import urlencode
+
+from shared.application.board.timeline import timeline
+from shared.application.board.waiting import waiting_for
+from shared.application.ports import ReleaseStore
+from shared.domain.errors import UnknownRelease
+from shared.domain.model import HistoryEntry, Release
+from shared.domain.plan import NAME_PATTERN
+
+WINDOW = 300  # history sequence numbers a release page reads (and one "older" page steps back)
+OUTCOMES = ("applied", "duplicate", "ignored", "rejected")
+REFRESH_SECONDS = 2
+_NAME = re.compile(NAME_PATTERN)
+# Scripts only from the board itself, nothing from elsewhere; the page works without scripts (meta refresh).
+SECURITY_HEADERS = {"Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+                                               "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
+                    "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+
+
+class BoardReads(Protocol):
+    def list_release_summaries(self) -> list[tuple[Release, datetime | None]]: ...
+
+    def history_window(self, name: str, workloads: list[str], low: int, high: int) -> list[HistoryEntry]: ...
+
+
+@dataclass
+class Page:
+    status: int
+    content_type: str
+    body: bytes
+    headers: dict[str, str] = field(default_factory=lambda: dict(SECURITY_HEADERS))
+
+
+class BoardApp:
+    def __init__(self, store: ReleaseStore, reads: BoardReads, clock: Any, *, base: str = "/"):
+        self.store, self.reads, self.clock, self.base = store, reads, clock, base
+
+    @cached_property
+    def env(self):
+        from jinja2 import Environment, PackageLoader, select_autoescape
+
+        env = Environment(loader=PackageLoader("shared.application.board", "templates"),
+                          autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True)
+        env.filters["when"] = _when
+        env.filters["pct"] = lambda v: "-" if v is None else f"{v}%"
+        return env
+
+    def handle(self, path: str, query: dict[str, list[str]]) -> Page:
+        """Route one GET; `path` is relative to the board's base ('' is the index)."""
+        path = path.strip("/")
+        if path == "":
+            return self._html("index.html.j2", releases=self._summaries())
+        if path == "static/board.js":
+            return Page(200, "text/javascript; charset=utf-8", self.env.loader.get_source(  # type: ignore[union-attr]
+                self.env, "board.js")[0].encode())
+        if path == "static/board.css":
+            return Page(200, "text/css; charset=utf-8", self.env.loader.get_source(  # type: ignore[union-attr]
+                self.env, "board.css")[0].encode())
+        parts = path.split("/")
+        if len(parts) == 2 and parts[0] == "releases":
+            return self._release(parts[1], query)
+        return self._error(404, f"no page at /{path}")
+
+    # pages --------------------------------------------------------------------------------------
+    def _summaries(self) -> list[dict[str, Any]]:
+        rows = []
+        for release, last in self.reads.list_release_summaries():
+            counts: dict[str, int] = {}
+            for w in release.workloads.values():
+                counts[w.state] = counts.get(w.state, 0) + 1
+            rows.append({"name": release.name, "model": release.model, "state": release.state,
+                         "by_state": sorted(counts.items()), "last_change": last,
+                         "paused": sum(1 for w in release.workloads.values() if w.paused)})
+        return sorted(rows, key=lambda r: r["last_change"].timestamp() if r["last_change"] else 0.0, reverse=True)
+
+    def _release(self, name: str, query: dict[str, list[str]]) -> Page:
+        if not _NAME.match(name):
+            return self._error(400, f"{name!r} is not a release name")
+        try:
+            release = self.store.get_release(name).release
+        except UnknownRelease as exc:
+            return self._error(404, str(exc))
+        workload = _one(query, "workload")
+        outcome = _one(query, "outcome")
+        if workload and workload not in release.workloads:
+            return self._error(400, f"workload {workload!r} is not part of release {name}")
+        if outcome and outcome not in OUTCOMES:
+            return self._error(400, f"outcome must be one of {', '.join(OUTCOMES)}")
+        before = _one(query, "before")
+        if before is not None and not (before.isdigit() and int(before) <= release.seq):
+            return self._error(400, "before must be a history sequence number of this release")
+        high = int(before) if before is not None else release.seq
+        low = max(0, high - WINDOW)
+        entries = self.reads.history_window(name, list(release.workloads), low, high)
+        now = self.clock.now()
+        workloads = []
+        for w in release.workloads.values():
+            own = [e for e in entries if e.workload == w.name]
+            workloads.append({"w": w, "waiting": waiting_for(release, w, now),
+                              "routing": release.plan.workload(w.name).routing.provider,  # type: ignore[union-attr]
+                              "timeline": timeline(w.name, own, w.traffic_percent, now)})
+        shown = [e for e in reversed(entries) if (not workload or e.workload == workload)
+                 and (not outcome or e.outcome == outcome)]
+        filters = {k: v for k, v in (("workload", workload), ("outcome", outcome)) if v}
+        older = self._link(f"releases/{name}", {**filters, "before": low}) if low > 0 else None
+        newest = self._link(f"releases/{name}", filters) if before is not None else None
+        return self._html("release.html.j2", release=release, workloads=workloads, history=shown,
+                          filters=filters, outcomes=OUTCOMES, older=older, newest=newest, low=low, high=high,
+                          live=before is None, window=WINDOW)
+
+    # helpers ------------------------------------------------------------------------------------
+    def _link(self, path: str, params: dict[str, Any]) -> str:
+        return self.base + path + (("?" + urlencode(params)) if params else "")
+
+    def _html(self, template: str, status: int = 200, **context: Any) -> Page:
+        html = self.env.get_template(template).render(base=self.base, now=self.clock.now(), link=self._link,
+                                                     refresh=REFRESH_SECONDS, **context)
+        return Page(status, "text/html; charset=utf-8", html.encode())
+
+    def _error(self, status: int, message: str) -> Page:
+        return self._html("error.html.j2", status=status, status_code=status, message=message, live=False)
+
+
+def _one(query: dict[str, list[str]], key: str) -> str | None:
+    values = [v for v in query.get(key, []) if v]
+    return values[-1] if values else None
+
+
+def _when(moment: datetime | None) -> str:
+    if moment is None:
+        return "-"
+    return moment.strftime("%Y-%m-%d %H:%M:%SZ")
+

@@ -1,0 +1,137 @@
+"""Delivery of the notification outbox (contract §11): at least once, each notice with its stable id, retried
+with backoff, never holding the state machine (it runs apart from message handling: a thread of the local
+host, a timer function on Azure)."""
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Callable, Mapping
+
+from shared.application import config
+from shared.application.ports import Clock, Notifier, Outbox, OutboxItem
+from shared.domain.errors import ConflictError, DeliveryError
+
+log = logging.getLogger("promote.notifications")
+
+
+def backoff_seconds(attempts: int, *, base: float = config.NOTIFY_BACKOFF_BASE_SECONDS,
+                    cap: float = config.NOTIFY_BACKOFF_CAP_SECONDS, rng: random.Random | None = None) -> float:
+    """Exponential, capped, with up to 25% jitter so a recovered receiver is not hit by every row at once."""
+    delay = min(cap, base * (2 ** max(0, attempts - 1)))
+    return delay * (1 + 0.25 * (rng or random).random())
+
+
+@dataclass
+class DeliveryRound:
+    delivered: int = 0  # notice x target deliveries accepted in this round
+    failed_attempts: int = 0
+    rows_done: int = 0
+    rows_given_up: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class NotificationDeliverer:
+    def __init__(self, outbox: Outbox, notifiers: Mapping[str, Notifier], setting: Callable[[str], str | None],
+                 clock: Clock, *, max_attempts: int = config.NOTIFY_MAX_ATTEMPTS,
+                 backoff: Callable[[int], float] = backoff_seconds):
+        self.outbox, self.notifiers, self.setting, self.clock = outbox, notifiers, setting, clock
+        self.max_attempts, self.backoff = max_attempts, backoff
+
+    def deliver_due(self, limit: int = 50, budget_seconds: float | None = None) -> DeliveryRound:
+        """One round over the due rows; with a budget, no new row is started once it is spent."""
+        import time
+
+        round_, started = DeliveryRound(), time.monotonic()
+        for item in self.outbox.due(self.clock.now(), limit):
+            if budget_seconds is not None and time.monotonic() - started > budget_seconds:
+                break
+            self._deliver(item, round_)
+        return round_
+
+    def _deliver(self, item: OutboxItem, round_: DeliveryRound) -> None:
+        sent, error = set(item.sent), None
+        for notice, index, target in item.deliveries():
+            key = f"{notice['id']}@{index}"
+            if key in sent:
+                continue
+            try:
+                self._send(notice, target)
+            except DeliveryError as exc:
+                error = str(exc)
+                round_.failed_attempts += 1
+                round_.errors.append(error)
+                continue  # the other targets still get theirs
+            sent.add(key)
+            round_.delivered += 1
+        attempts = item.attempts + 1
+        if error is None:
+            status, next_attempt = "sent", self.clock.now()
+            round_.rows_done += 1
+        elif attempts >= self.max_attempts:
+            status, next_attempt = "failed", self.clock.now()
+            round_.rows_given_up += 1
+            log.error("notifications of %s/%s given up after %d attempts: %s", item.release, item.key, attempts, error)
+        else:
+            status, next_attempt = "pending", self.clock.now() + timedelta(seconds=self.backoff(attempts))
+            log.warning("notifications of %s/%s not delivered (attempt %d): %s", item.release, item.key, attempts, error)
+        try:
+            self.outbox.record(item, sent=frozenset(sent), status=status, attempts=attempts,
+                               next_attempt=next_attempt, last_error=error)
+        except ConflictError:
+            pass  # another deliverer got there first; what we sent again carries the same ids
+
+    def _send(self, notice: dict, target: dict) -> None:
+        url = self.setting(target["url_setting"])
+        if not url:
+            raise DeliveryError(f"{target['kind']}: setting {target['url_setting']} is not set")
+        if not _acceptable_url(url):
+            raise DeliveryError(f"{target['kind']}: setting {target['url_setting']} does not hold an https URL "
+                                "(plain http only to this machine)")
+        notifier = self.notifiers.get(target["kind"])
+        if notifier is None:
+            raise DeliveryError(f"no notifier for kind {target['kind']!r}")
+        notifier.send(url, notice, target=target)
+
+
+def _acceptable_url(url: str) -> bool:
+    """https anywhere; plain http only to this machine (local receivers, tests)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    if parts.scheme == "https" and parts.hostname:
+        return True
+    return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+
+
+def notifications_json(items: list[OutboxItem]) -> list[dict[str, Any]]:
+    """One line per notice and target: `promote notifications --json`. Never contains a URL."""
+    out = []
+    for item in items:
+        for notice, index, target in item.deliveries():
+            delivered = f"{notice['id']}@{index}" in item.sent
+            status = "sent" if delivered else ("failed" if item.status == "failed" else "pending")
+            out.append({"id": notice["id"], "kind": notice["kind"], "release": notice["release"],
+                        "workload": notice["workload"], "at": notice["at"], "target": target["kind"],
+                        "url_setting": target["url_setting"], "status": status, "attempts": item.attempts,
+                        "next_attempt": None if status != "pending" else _iso(item.next_attempt),
+                        "last_error": None if delivered else item.last_error, "reason": notice["reason"]})
+    return out
+
+
+def notifications_text(rows: list[dict[str, Any]]) -> str:
+    from shared.application.views import _table
+
+    counts = {s: sum(1 for r in rows if r["status"] == s) for s in ("sent", "pending", "failed")}
+    table = _table(["AT", "KIND", "WORKLOAD", "TARGET", "STATUS", "ATTEMPTS", "ID", "LAST ERROR"],
+                   [[r["at"], r["kind"], r["workload"] or "-", f"{r['target']} ({r['url_setting']})", r["status"],
+                     str(r["attempts"]), r["id"], r["last_error"] or ""] for r in rows])
+    return table + f"\n\n{counts['sent']} sent, {counts['pending']} pending, {counts['failed']} failed"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")

@@ -1,0 +1,37 @@
+"""`promote notifications` and `promote board`: registers its commands into the CLI."""
+from __future__ import annotations
+
+import json
+
+
+def register(sub) -> dict:
+    """Add this module's subcommands to the `promote` parser; return {command name: handler(args) -> exit code}."""
+    from shared.application.config import BOARD_PORT
+
+    notes = sub.add_parser("notifications", help="notifications of a release: sent, pending and failed")
+    notes.add_argument("--release", required=True)
+    notes.add_argument("--json", action="store_true")
+    board = sub.add_parser("board", help=f"serve the board for the local stack (http://127.0.0.1:{BOARD_PORT})")
+    board.add_argument("--port", type=int, default=BOARD_PORT, help=f"default {BOARD_PORT}")
+    board.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    return {"notifications": cmd_notifications, "board": cmd_board}
+
+
+def cmd_notifications(args) -> int:
+    from shared.application.notifications import notifications_json, notifications_text
+    from shared.local.cli import _stack
+
+    s = _stack()
+    s.store.get_release(args.release)  # UnknownRelease -> exit 2 with the usual message
+    rows = notifications_json(s.outbox.list_release(args.release))
+    print(json.dumps(rows) if args.json else notifications_text(rows))
+    return 0
+
+
+def cmd_board(args) -> int:
+    from shared.local.board import serve
+    from shared.local.cli import UsageError, _stack
+
+    if not 0 < args.port < 65536:
+        raise UsageError(f"--port {args.port} is not a TCP port")
+    return serve(_stack(), host=args.host, port=args.port)

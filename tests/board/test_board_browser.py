@@ -1,0 +1,94 @@
+"""The board in a real headless Chromium (Playwright): what an operator sees and does."""
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.board.conftest import OPERATOR, principal
+
+
+def test_a_release_page_shows_states_shares_and_what_each_workload_waits_for(page, board, demo):
+    demo.up_to_rollback()
+    demo.staged_run()
+    page.goto(f"{board}/")
+    expect(page.locator(f"tr[data-release='{demo.flight}'] td").nth(1)).to_have_text("rolled-back")
+    expect(page.locator(f"tr[data-release='{demo.staged}'] td").nth(1)).to_have_text("awaiting-approval")
+    page.get_by_role("link", name=demo.staged).click()
+    expect(page).to_have_url(re.compile(f"/releases/{demo.staged}$"))
+    for workload in ("crm", "billing"):
+        row = page.locator(f"tr[data-workload='{workload}']")
+        expect(row.locator(".wl-state")).to_have_text("ready")
+        expect(row.locator(".wl-share")).to_have_text("0%")
+        expect(row.locator(".wl-waiting")).to_contain_text("approval: an approve from ana@contoso.com")
+    refused = page.locator("table.history tr[data-outcome='rejected']")
+    expect(refused).to_have_count(1)
+    expect(refused).to_contain_text("mallory@evil.example")
+    expect(refused).to_contain_text("let me in")
+
+
+def test_the_timeline_has_a_point_per_share_change_and_marks_the_rollback_and_the_override_with_its_reason(
+        page, board, demo):
+    demo.up_to_rollback()
+    demo.retry_and_promote()
+    page.goto(f"{board}/releases/{demo.flight}")
+    expect(page.locator("tr[data-workload='web-shop'] .wl-state")).to_have_text("promoted")
+    expect(page.locator("tr[data-workload='web-shop'] .wl-share")).to_have_text("100%")
+    # shares recorded: 0 (replicating) 10 50 0 (rollback) 10 50 100: a point for each change
+    points = page.locator("#timeline-web-shop svg circle.share-point")
+    expect(points).to_have_count(7)
+    assert [points.nth(i).get_attribute("data-share") for i in range(7)] == ["0", "10", "50", "0", "10", "50", "100"]
+    expect(page.locator("#timeline-web-shop svg g.mark-rollback")).to_have_count(1)
+    expect(page.locator("#timeline-web-shop svg g.mark-alert")).to_have_count(0)  # the alert *is* the rollback
+    rollback = page.locator("#timeline-web-shop tr.mark-row[data-kind='rollback']")
+    expect(rollback).to_contain_text("HTTP 5xx above 2%")
+    override = page.locator("#timeline-web-shop tr.mark-row[data-kind='override']")
+    expect(override).to_contain_text(OPERATOR)
+    expect(override).to_contain_text("fixed the connection pool")
+    expect(page.locator("#timeline-web-shop svg g.mark-verdict")).to_have_count(4)
+    # the chart has a text alternative that says the same
+    svg = page.locator("#timeline-web-shop svg")
+    expect(svg).to_have_attribute("role", "img")
+    expect(page.locator("#timeline-web-shop figcaption")).to_contain_text("then 100% at")
+
+
+def test_the_page_updates_itself_without_a_reload(page, board, demo):
+    page.goto(f"{board}/releases/{demo.flight}")
+    expect(page.locator("tr[data-workload='web-shop'] .wl-state")).to_have_text("replicating")
+    page.evaluate("window.__sameDocument = 'yes'")
+    demo.up_to_rollback()
+    expect(page.locator("tr[data-workload='web-shop'] .wl-state")).to_have_text("rolled-back", timeout=15_000)
+    expect(page.locator("#timeline-web-shop svg g.mark-rollback")).to_have_count(1)
+    assert page.evaluate("window.__sameDocument") == "yes"  # the same document: nothing reloaded
+
+
+def test_history_filters_by_workload_and_outcome_with_the_keyboard(page, board, demo):
+    demo.staged_run()
+    page.goto(f"{board}/releases/{demo.staged}")
+    page.locator("select[name='workload']").focus()
+    page.keyboard.press("ArrowDown")  # all -> crm
+    page.locator("select[name='outcome']").select_option("applied")
+    page.locator("select[name='outcome']").focus()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # the Filter button
+    expect(page).to_have_url(re.compile(r"workload=crm&outcome=applied"))
+    rows = page.locator("table.history tbody tr")
+    expect(rows).to_have_count(2)
+    for i in range(2):
+        expect(rows.nth(i).locator("td").nth(1)).to_have_text("crm")
+        expect(rows.nth(i).locator("td").nth(3)).to_have_text("applied")
+
+
+def test_the_azure_routes_refuse_an_unauthenticated_request_and_serve_a_signed_in_one(page, azure_board, demo):
+    response = page.goto(azure_board)
+    assert response is not None and response.status == 401
+    expect(page.locator("body")).to_contain_text("sign-in required")
+    page.context.set_extra_http_headers({"X-MS-CLIENT-PRINCIPAL": "bm90IGpzb24="})  # base64, but not a principal
+    response = page.goto(azure_board + f"releases/{demo.flight}")
+    assert response is not None and response.status == 401
+    page.context.set_extra_http_headers({"X-MS-CLIENT-PRINCIPAL": principal()})
+    response = page.goto(azure_board)
+    assert response is not None and response.status == 200
+    page.get_by_role("link", name=demo.flight).click()
+    expect(page).to_have_url(re.compile(f"/api/board/releases/{demo.flight}$"))
+    expect(page.locator("tr[data-workload='web-shop'] .wl-state")).to_have_text("replicating")

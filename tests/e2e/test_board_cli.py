@@ -1,0 +1,42 @@
+"""`promote board` as a user starts it: serves the local stack's releases until stopped."""
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from shared.domain.plan import validate_plan
+from shared.local.azurite import free_ports
+
+PROMOTE = str(Path(sys.executable).with_name("promote"))  # the installed command, as a user runs it
+
+
+def test_promote_board_serves_the_releases_and_stops_on_ctrl_c(cli_env, stack, release_name):
+    stack.service.apply(validate_plan({"release": release_name, "model": "single-step",
+                                       "workloads": [{"name": "payroll", "assets": ["vm-1"]}]}))
+    [port] = free_ports(1)
+    board = subprocess.Popen([PROMOTE, "board", "--port", str(port)], env=cli_env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert f"board on http://127.0.0.1:{port}/" in board.stdout.readline()
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/releases/{release_name}", timeout=5) as r:
+                    html = r.read().decode()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the board never answered"
+        assert 'data-workload="payroll"' in html and "replicating" in html
+    finally:
+        board.send_signal(signal.SIGINT)
+        assert board.wait(timeout=20) == 0
+
+
+def test_promote_board_refuses_a_bad_port(cli_env):
+    done = subprocess.run([PROMOTE, "board", "--port", "70000"], env=cli_env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "is not a TCP port" in done.stderr

@@ -1,0 +1,154 @@
+"""Local receivers of notifications, as strict as the real ones: a Teams workflow, a CloudEvents webhook and an
+Event Grid basic topic. Each accepts only what the real service accepts, records what it got, and can be
+down (connection refused), slow or flaky on demand."""
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+EVENT_GRID_KEY = "local-event-grid-key"
+
+
+@dataclass
+class Received:
+    kind: str
+    id: str
+    body: Any
+
+    @property
+    def release(self) -> str:
+        if self.kind == "teams":  # the card's title: "<release>/<workload>: <kind>" or "<release>: <kind>"
+            title = self.body["attachments"][0]["content"]["body"][0]["text"]
+            return title.split(":")[0].split("/")[0]
+        return self.body["data"]["release"]
+
+
+@dataclass
+class Behaviour:
+    slow_seconds: float = 0.0
+    flaky: float = 0.0  # share of requests answered 503
+    seed: int = 7
+    rng: random.Random = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+
+
+def _problem(doc: Any, kind: str) -> str | None:
+    """Why the real receiver would refuse this body (None: it accepts it)."""
+    if kind == "webhook":
+        if not isinstance(doc, dict):
+            return "not a CloudEvent"
+        missing = [k for k in ("specversion", "id", "source", "type") if not doc.get(k)]
+        return f"CloudEvent without {missing}" if missing or doc.get("specversion") != "1.0" else None
+    if kind == "teams":
+        attachments = doc.get("attachments") if isinstance(doc, dict) else None
+        if doc.get("type") != "message" or not attachments:
+            return "a Teams workflow message needs type 'message' and attachments"
+        card = attachments[0]
+        if card.get("contentType") != "application/vnd.microsoft.card.adaptive" or \
+                card.get("content", {}).get("type") != "AdaptiveCard":
+            return "the attachment is not an Adaptive Card"
+        return None
+    if kind == "event-grid":
+        if not isinstance(doc, list) or not doc:
+            return "an Event Grid batch is a non-empty JSON array"
+        for event in doc:
+            problem = _problem(event, "webhook")
+            if problem:
+                return problem
+        return None
+    return "unknown kind"
+
+
+class Receiver:
+    """One HTTP endpoint per kind: /teams, /webhook, /event-grid/api/events."""
+
+    CONTENT_TYPES = {"webhook": "application/cloudevents+json", "teams": "application/json",
+                     "event-grid": "application/cloudevents-batch+json"}
+
+    def __init__(self) -> None:
+        self.received: list[Received] = []
+        self.refused: list[str] = []
+        self.behaviour = Behaviour()
+        self.lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self.port = 0
+
+    # life cycle: down means the port is closed (connection refused), like a receiver that is not there
+    def up(self) -> "Receiver":
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                receiver._handle(self)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def down(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def url(self, kind: str) -> str:
+        return f"http://127.0.0.1:{self.port}" + {"teams": "/teams", "webhook": "/webhook",
+                                                   "event-grid": "/event-grid/api/events"}[kind]
+
+    def ids(self, kind: str | None = None, release: str | None = None) -> list[str]:
+        with self.lock:
+            return [r.id for r in self.received if (kind is None or r.kind == kind)
+                    and (release is None or r.release == release)]
+
+    def _handle(self, request: BaseHTTPRequestHandler) -> None:
+        path = request.path.split("?")[0]
+        kind = {"/teams": "teams", "/webhook": "webhook", "/event-grid/api/events": "event-grid"}.get(path)
+        body = request.rfile.read(int(request.headers.get("Content-Length") or 0))
+        if self.behaviour.slow_seconds:
+            time.sleep(self.behaviour.slow_seconds)
+        status, why = self._judge(request, kind, body)
+        if status == 200 and self.behaviour.flaky and self.behaviour.rng.random() < self.behaviour.flaky:
+            status, why = 503, "flaky"
+        if status == 200:
+            doc = json.loads(body)
+            with self.lock:
+                for event in doc if kind == "event-grid" else [doc]:
+                    ident = event["id"] if kind != "teams" else _teams_id(event)
+                    self.received.append(Received(kind, ident, event))  # type: ignore[arg-type]
+        else:
+            with self.lock:
+                self.refused.append(f"{kind}: {status} {why}")
+        request.send_response(202 if kind == "teams" and status == 200 else status)
+        request.send_header("Content-Length", "0")
+        request.end_headers()
+
+    def _judge(self, request: BaseHTTPRequestHandler, kind: str | None, body: bytes) -> tuple[int, str]:
+        if kind is None:
+            return 404, "no such endpoint"
+        if not (request.headers.get("Content-Type") or "").startswith(self.CONTENT_TYPES[kind]):
+            return 415, f"content type {request.headers.get('Content-Type')}"
+        if kind == "event-grid" and request.headers.get("aeg-sas-key") != EVENT_GRID_KEY:
+            return 401, "missing or wrong aeg-sas-key"
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            return 400, "not JSON"
+        problem = _problem(doc, kind)
+        return (400, problem) if problem else (200, "")
+
+
+def _teams_id(message: dict) -> str:
+    facts = message["attachments"][0]["content"]["body"][2]["facts"]
+    return next(f["value"] for f in facts if f["title"] == "Notification id")
