@@ -112,11 +112,28 @@ class RouteTableRouting(_Azure):
     _check_hops = field_validator("source_next_hop", "target_next_hop")(lambda v: (ipaddress.ip_address(v), v)[1])
 
 
+class FrontDoorRouting(_Azure):
+    """Azure Front Door Standard/Premium: the weights of two origins of one origin group."""
+
+    provider: Literal["front-door"]
+    profile: str = Field(min_length=1, max_length=260)
+    origin_group: str = Field(min_length=1, max_length=260)
+    source_origin: str = Field(min_length=1, max_length=260)
+    target_origin: str = Field(min_length=1, max_length=260)
+
+    @model_validator(mode="after")
+    def _two_origins(self):
+        if self.source_origin.lower() == self.target_origin.lower():
+            raise ValueError("source_origin and target_origin must be two different origins")
+        return self
+
+
 Routing = Annotated[
-    Union[LocalRouting, TrafficManagerRouting, LoadBalancerRouting, ApplicationGatewayRouting, RouteTableRouting],
+    Union[LocalRouting, TrafficManagerRouting, LoadBalancerRouting, ApplicationGatewayRouting, RouteTableRouting,
+          FrontDoorRouting],
     Field(discriminator="provider"),
 ]
-PROVIDERS = ("local", "traffic-manager", "load-balancer", "application-gateway", "route-table")
+PROVIDERS = ("local", "traffic-manager", "load-balancer", "application-gateway", "route-table", "front-door")
 
 
 class RevokeAccess(_Strict):
@@ -289,7 +306,8 @@ def _cross_field_problems(raw: dict[str, Any], plan: Plan | None) -> list[tuple[
         if routing.provider in ALL_OR_NOTHING:
             problems.append((f"workloads[{i}].routing.provider",
                              f"{routing.provider} can only realise 0% or 100%; flights "
-                             f"{', '.join(f'{p}%' for p in percents[:-1])} need local, traffic-manager or load-balancer"))
+                             f"{', '.join(f'{p}%' for p in percents[:-1])} need local, traffic-manager, front-door or "
+                             "load-balancer"))
             continue
         shares = [realisable_share(routing, p) for p in percents]
         for percent, share in zip(percents, shares):

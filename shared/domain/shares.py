@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-ANY_SHARE = ("local", "traffic-manager")
+ANY_SHARE = ("local", "traffic-manager", "front-door")
 ALL_OR_NOTHING = ("application-gateway", "route-table")
 
 

@@ -3,8 +3,8 @@
 Reads the gateway, points the one rule's backendAddressPool at the source or target pool, and PUTs the
 gateway back as it was read (the SDK's models keep every property, even ones it does not know), so other
 rules, listeners, pools and settings stay as they are. The PUT carries If-Match with the ETag read: a
-gateway changed by someone else in between is refused (412), not overwritten, and the redelivered message
-reads it again.
+gateway changed by someone else in between is refused (412), not overwritten; promote reads it again and
+re-applies its one change on top (a bounded number of times).
 """
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ class ApplicationGatewayRouter:
         self.routing, self.client = routing, client
         self.resource = resource(routing)
         self.property = next(iter(settings(routing, 0)))
-        self.last_changes: list[Change] = []
 
     def describe(self) -> str:
         return self.resource
@@ -63,12 +62,19 @@ class ApplicationGatewayRouter:
         before = f"backendAddressPools/{pool}"
         return [] if before.lower() == wanted.lower() else [Change(self.resource, self.property, before, wanted)]
 
-    def apply(self, percent: int) -> int:
+    def problems(self, percents: list[int]) -> list[str]:
+        return [f"{self.resource}: an application gateway rule realises 0% or 100%, not {p}%"
+                for p in percents if p not in (0, 100)]
+
+    def apply(self, percent: int) -> list[Change]:
         if percent not in (0, 100):
             raise RoutingError(f"{self.resource}: an application gateway rule realises 0% or 100%, not {percent}%")
+        return _arm.guarded(lambda: self._attempt(percent))
+
+    def _attempt(self, percent: int) -> list[Change]:
         gateway = self._gateway()
-        self.last_changes = self._diff(self._pool_name(gateway), percent)
-        if self.last_changes:
+        changes = self._diff(self._pool_name(gateway), percent)
+        if changes:
             pool_name = self.routing.target_pool if percent == 100 else self.routing.source_pool
             pool = next((p for p in gateway.backend_address_pools or [] if p.name.lower() == pool_name.lower()), None)
             if pool is None:
@@ -76,11 +82,11 @@ class ApplicationGatewayRouter:
             from azure.mgmt.network.models import SubResource
 
             self._rule(gateway).backend_address_pool = SubResource(id=pool.id)
-            guard = {"headers": {"If-Match": gateway.etag}} if gateway.etag else {}
             with _arm.arm_errors(self.resource, NEEDS):
                 _arm.wait(self.client.application_gateways.begin_create_or_update(
-                    self.routing.resource_group, self.routing.application_gateway, gateway, **guard))
-        return percent
+                    self.routing.resource_group, self.routing.application_gateway, gateway,
+                    **_arm.if_match(gateway.etag)))
+        return changes
 
 
 def build(routing: Any, settings: Any) -> ApplicationGatewayRouter:
