@@ -3,6 +3,7 @@ router factory, the management SDKs talking to the local Resource Manager."""
 from __future__ import annotations
 
 import itertools
+import re
 
 
 from shared.domain.plan import validate_plan
@@ -187,3 +188,35 @@ def test_the_history_records_the_change_actually_made(arm, arm_stack, release_na
     result = send("tests-passed")
     assert f"route table rt-payroll in {R.RG} (subscription {R.SUB}): routes/to-payroll: nextHopIpAddress " \
            "10.0.0.4 -> 10.1.0.4" in result.entries[-1].reason
+
+
+def test_flight_on_front_door_end_to_end(arm, arm_stack, release_name):
+    for doc in R.front_door():
+        arm.seed(doc)
+    service, store = arm_stack.service, arm_stack.store
+    service.apply(flight_plan(release_name, R.routing("front-door")))
+    send = sender(service, release_name)
+    for asset in ASSETS:
+        send("asset-replicated", asset=asset)
+    send("tests-passed")
+    for flight in (1, 2, 3):
+        send("flight-healthy", flight=flight)
+    release = store.get_release(release_name).release
+    assert (release.state, release.workloads["payroll"].traffic_percent) == ("promoted", 100)
+    assert _shares(store, release_name) == [0, 10, 50, 100]  # exact shares, as weights allow
+    group = "profiles/afd-payroll/originGroups/og-payroll"
+    onprem, azure = f"PATCH {group}/origins/payroll-onprem 202", f"PATCH {group}/origins/payroll-azure 202"
+    lro = ["GET operationresults/{id} 200 InProgress", "GET operationresults/{id} 200 Succeeded"]
+    listing = f"GET {group}/origins 200"
+
+    def patch(line: str, body: str, final: str) -> list[str]:
+        return [f"{line} {body}", *lro, f"GET {group}/origins/{final} 200"]
+
+    assert [re.sub(r"operationresults/[^ ]+", "operationresults/{id}", line) for line in lines(arm)] == [
+        listing, *patch(azure, '{"enabledState":"Enabled","weight":10}', "payroll-azure"),
+        *patch(onprem, '{"enabledState":"Enabled","weight":90}', "payroll-onprem"), listing,
+        listing, *patch(azure, '{"enabledState":"Enabled","weight":50}', "payroll-azure"),
+        *patch(onprem, '{"enabledState":"Enabled","weight":50}', "payroll-onprem"), listing,
+        listing, *patch(onprem, '{"enabledState":"Disabled"}', "payroll-onprem"), listing,
+    ]
+    print("\nrequest log of one Front Door flight (10/50/100):\n  " + "\n  ".join(lines(arm)))
