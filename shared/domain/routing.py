@@ -131,7 +131,13 @@ def settings(routing: Any, percent: int, before: int | None = None) -> dict[str,
         return {tm_property(routing, role): tm_value(*wanted[role]) for role in ("source", "target")}
     if p == "application-gateway":
         pool = routing.target_pool if percent >= 100 else routing.source_pool
-        return {f"requestRoutingRules/{routing.rule}: backendAddressPool": f"backendAddressPools/{pool}"}
+        if getattr(routing, "flight_pool", None) and 0 < percent < 100:
+            pool = routing.flight_pool
+        out = {f"requestRoutingRules/{routing.rule}: backendAddressPool": f"backendAddressPools/{pool}"}
+        if getattr(routing, "flight_pool", None):  # composed at every step, used between 0% and 100%
+            out[f"backendAddressPools/{routing.flight_pool}: backendAddresses"] = lb_value(
+                routing, lb_members(routing, percent))
+        return out
     if p == "route-table":
         hop = routing.target_next_hop if percent >= 100 else routing.source_next_hop
         return {f"routes/{routing.route}: nextHopIpAddress": hop}

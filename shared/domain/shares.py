@@ -41,6 +41,8 @@ def realisable_share(routing, percent: int) -> int | None:
     provider = routing.provider
     if provider in ANY_SHARE:
         return percent
+    if provider == "application-gateway" and getattr(routing, "flight_pool", None):
+        return load_balancer_share(percent, len(routing.source_addresses), len(routing.target_addresses))
     if provider in ALL_OR_NOTHING:
         return percent if percent in (0, 100) else None
     if provider == "load-balancer":

@@ -99,6 +99,7 @@ def application_gateway(name: str = "agw-payroll") -> dict:
                 _sub(gw, "backendAddressPools", "pool-azure", {"backendAddresses": [{"fqdn": "payroll.azure.contoso.com"}]},
                      pool_type),
                 _sub(gw, "backendAddressPools", "pool-static", {"backendAddresses": [{"ipAddress": "10.0.3.4"}]}, pool_type),
+                _sub(gw, "backendAddressPools", "pool-flight", {"backendAddresses": []}, pool_type),
             ],
             "backendHttpSettingsCollection": [_sub(gw, "backendHttpSettingsCollection", "https", {
                 "port": 443, "protocol": "Https", "cookieBasedAffinity": "Disabled", "requestTimeout": 30},

@@ -265,3 +265,64 @@ def test_the_local_resource_manager_refuses_front_door_weights_outside_1_to_1000
                                          AFDOriginUpdateParameters(weight=weight)).result()
         assert bad.value.status_code == 400
     assert _origins(arm)["payroll-azure"] == ("Disabled", 1000)
+
+
+# -- application gateway: flights on one mixed pool ----------------------------------------------------------
+AGW = f"{R.NET}/applicationGateways/agw-payroll"
+GW_SOURCES = ["192.168.10.4", "192.168.10.5", "payroll1.onprem.contoso.com"]  # on-premises, reached over VPN
+GW_TARGETS = ["10.1.1.4", "payroll-azure.contoso.com"]
+
+
+def _gateway_routing(**extra):
+    from shared.domain.plan import ApplicationGatewayRouting
+
+    return ApplicationGatewayRouting(**R.routing("application-gateway", flight_pool="pool-flight",
+                                                 source_addresses=GW_SOURCES, target_addresses=GW_TARGETS, **extra))
+
+
+def _gateway_state(arm) -> tuple[str, list[str]]:
+    gw = arm.get(AGW)["properties"]
+    rule = next(r for r in gw["requestRoutingRules"] if r["name"] == "rule-payroll")
+    flight = next(p for p in gw["backendAddressPools"] if p["name"] == "pool-flight")
+    return (rule["properties"]["backendAddressPool"]["id"].rsplit("/", 1)[-1],
+            [a.get("ipAddress") or a.get("fqdn") for a in flight["properties"]["backendAddresses"]])
+
+
+def test_application_gateway_flights_by_membership_of_one_pool(arm, settings_arm):
+    from shared.domain.shares import realisable_share
+
+    arm.seed(R.application_gateway())
+    before = arm.get(AGW)
+    routing = _gateway_routing()
+    assert [realisable_share(routing, p) for p in (10, 25, 50, 100)] == [0, 25, 50, 100]  # 1 of 4, 2 of 4
+    router = _router(settings_arm, routing)
+    assert router.read() == 0
+    seen = []
+    for percent in (25, 50, 100, 0):
+        arm.clear_log()
+        assert router.apply(percent) and router.read() == percent
+        [put] = [r for r in arm.log if r.method == "PUT"]
+        assert put.headers["If-Match"]
+        seen.append(_gateway_state(arm))
+    assert seen == [
+        ("pool-flight", GW_SOURCES + ["10.1.1.4"]),
+        ("pool-flight", GW_SOURCES[:2] + GW_TARGETS),  # 2 sources, 2 targets: round robin gives 50%
+        ("pool-azure", GW_TARGETS),
+        ("pool-onprem", GW_SOURCES),
+    ]
+    after = arm.get(AGW)["properties"]
+    assert after["requestRoutingRules"][1] == before["properties"]["requestRoutingRules"][1]  # untouched
+    assert after["requestRoutingRules"][1]["properties"]["futureFeature"] == {"mode": "preview", "weight": 3}
+
+
+def test_application_gateway_flight_pool_counts_members_the_plan_does_not_name(arm, settings_arm):
+    gateway = R.application_gateway()
+    next(p for p in gateway["properties"]["backendAddressPools"] if p["name"] == "pool-flight")[
+        "properties"]["backendAddresses"] = [{"ipAddress": "10.9.9.9"}]
+    arm.seed(gateway)
+    router = _router(settings_arm, _gateway_routing())
+    with pytest.raises(RoutingError, match=r"pool pool-flight of application gateway agw-payroll .*refused before "
+                                           r"any change: 50% would really be 40% .*10\.9\.9\.9"):
+        router.apply(50)
+    assert arm.writes() == []
+    assert router.apply(100) and router.read() == 100  # the dedicated target pool is not affected
