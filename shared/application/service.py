@@ -154,8 +154,8 @@ class PromotionService:
             elif isinstance(effect, RevokeAccess):
                 try:
                     made.setdefault(None, []).extend(map(str, self.revoker.revoke(release, effect.config) or []))
-                except RoutingError as exc:  # its own step: never undoes the routing above; retried later
-                    revoke_failure = str(exc)
+                except Exception as exc:  # its own step: never undoes the routing above; retried later
+                    revoke_failure = str(exc) if isinstance(exc, RoutingError) else f"{type(exc).__name__}: {exc}"
             elif isinstance(effect, ScheduleRevokeRetry):
                 self._schedule_revoke_retry(release, effect)
             else:  # pragma: no cover - a new effect type must be handled here

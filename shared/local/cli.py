@@ -194,7 +194,9 @@ def _check_live(plan) -> None:
     if all(w.routing.provider == "local" for w in plan.workloads) and (
             not plan.revoke_access or plan.revoke_access.provider == "local"):
         return
-    found = live_problems(plan, _stack().service)
+    from shared.application.bootstrap import stack
+
+    found = live_problems(plan, stack().settings)
     revoke = found.pop(None, [])
     clash = [p for p in revoke if not p.startswith("could not check")]
     if clash:

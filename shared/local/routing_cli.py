@@ -31,24 +31,30 @@ def register(sub) -> dict:
 def cmd_plan(args) -> int:
     from shared.domain.routing import change_plan, change_plan_text
 
-    from shared.local.cli import _stack
-
     if args.release:
+        from shared.local.cli import _stack
+
         release = _stack().store.get_release(args.release).release
         plan, doc = release.plan, change_plan(release.plan, release)
     else:
         plan = _read_plan(args.file)
         doc = change_plan(plan)
     if args.live:
-        _add_live_problems(doc, live_problems(plan, _stack().service))
+        from shared.application.bootstrap import stack
+
+        _add_live_problems(doc, live_problems(plan, stack().settings))
     print(json.dumps(doc) if args.json else change_plan_text(doc) + _live_text(doc))
     return 0
 
 
-def live_problems(plan, service) -> dict[str | None, list[str]]:
+def live_problems(plan, settings) -> dict[str | None, list[str]]:
     """Workload (None: revoke_access) -> what Azure or promote would refuse, read from the live resources.
-    Only Azure resources are read; one that cannot be read is named as such (`could not check ...`)."""
+    Only Azure resources are read (no local storage needed); one that cannot be read is named as such
+    (`could not check ...`)."""
+    from shared.adapters.routing import access_revoker, router_factory
     from shared.domain.errors import PromoteError
+
+    routers, revoker = router_factory(lambda: None, settings), access_revoker(lambda: None, settings)
     from shared.domain.routing import release_steps
     from shared.domain.shares import realisable_share
 
@@ -58,13 +64,13 @@ def live_problems(plan, service) -> dict[str | None, list[str]]:
             continue
         percents = [realisable_share(w.routing, p) for _, p in release_steps(plan)]
         try:
-            found[w.name] = service.routers(plan.release, w.name, w.routing).problems(
+            found[w.name] = routers(plan.release, w.name, w.routing).problems(
                 [p for p in percents if p is not None])
         except PromoteError as exc:
             found[w.name] = [f"could not check: {exc}"]
     if plan.revoke_access and plan.revoke_access.provider != "local":
         try:
-            found[None] = service.revoker.problems(plan.release, plan.revoke_access)
+            found[None] = revoker.problems(plan.release, plan.revoke_access)
         except PromoteError as exc:
             found[None] = [f"could not check: {exc}"]
     return found

@@ -44,7 +44,7 @@ class FrontDoorRouter:
             origin = by_name.get(name.lower())
             if origin is None:
                 raise RoutingError(f"{self.what}: has no origin {name!r}")
-            live[role] = (_enabled(origin), origin.weight or 1000)  # Azure's default weight is 1000
+            live[role] = (_enabled(origin), origin.weight or 1000)  # Azure returns it; absent: the most it can be
             priorities.add(origin.priority or 1)
         if len(priorities) > 1:
             raise RoutingError(f"{self.what}: origins {', '.join(self.names.values())} have different priorities; "
