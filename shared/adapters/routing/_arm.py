@@ -116,7 +116,8 @@ def _operation_error(exc: Any) -> str | None:
         return None
     if not isinstance(body, dict) or str(body.get("status", "")).lower() not in ("failed", "canceled", "cancelled"):
         return None
-    error = body.get("error") if isinstance(body.get("error"), dict) else {}
+    raw = body.get("error")
+    error: dict[str, Any] = raw if isinstance(raw, dict) else {}
     parts = [f"{error.get('code', '')}: {error.get('message', '')}".strip(": ")]
     for detail in error.get("details") or []:
         if isinstance(detail, dict):

@@ -12,7 +12,7 @@ users first; the group is read back afterwards and a share that is not what was 
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from shared.domain.errors import RoutingError
 from shared.domain.routing import (Change, foreign_refusal, resource, tm_property, tm_share, tm_value, tm_wanted,
@@ -55,7 +55,7 @@ class FrontDoorRouter:
         return live, others
 
     @staticmethod
-    def _true_share(live: dict[str, tuple[bool, int | None]], others: dict[str, int]) -> int | None:
+    def _true_share(live: Mapping[str, tuple[bool, int | None]], others: dict[str, int]) -> int | None:
         weights = {role: (weight or 1) if on else 0 for role, (on, weight) in live.items()}
         return true_share(weights["target"], weights["source"] + weights["target"] + sum(others.values()))
 
