@@ -4,7 +4,7 @@ Talks to the network and the store only through the ports it is given.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Callable
 
@@ -91,15 +91,25 @@ def check_release(store: Any, routers: RouterFactory, name: str,
         last = {c.workload: next(iter(store.list_history(name, c.workload)[-1:]), None) for c in drifted}
         decision = decide_drift(release, [DriftSeen(c.workload, c.live_percent or 0, c.summary()) for c in drifted],
                                 now, last)
+        refused: dict[str, str] = {}  # workload -> why re-applying failed (a foreign member, access denied ...)
         for effect in decision.effects:
             if isinstance(effect, SetTraffic):
-                routers(name, effect.workload, effect.routing).apply(effect.percent)
+                try:
+                    routers(name, effect.workload, effect.routing).apply(effect.percent)
+                except RoutingError as exc:
+                    refused[effect.workload] = str(exc)
+        if refused:  # the drift is still recorded, with why it stays; the run then fails (visible)
+            decision = replace(decision, entries=[
+                replace(e, outcome="ignored", reason=f"{e.reason}; re-applying failed: {refused[e.workload]}")
+                if e.workload in refused else e for e in decision.entries])
         if not decision.entries:
             return checks, []
         try:
             store.commit(snapshot, decision, None)
         except ConflictError:
             continue
+        if refused:
+            raise RoutingError("; ".join(f"{w}: re-applying failed: {why}" for w, why in refused.items()))
         return checks, decision.entries
     raise ConflictError(f"release {name}: gave up after {MAX_CONFLICTS} write conflicts")
 

@@ -326,3 +326,24 @@ def test_application_gateway_flight_pool_counts_members_the_plan_does_not_name(a
         router.apply(50)
     assert arm.writes() == []
     assert router.apply(100) and router.read() == 100  # the dedicated target pool is not affected
+
+
+def test_a_drift_that_cannot_be_reapplied_is_recorded_with_why(arm, arm_stack, release_name):
+    from shared.application.drift import check_release
+    from shared.domain.plan import validate_plan
+    from tests.fakes import event
+
+    arm.seed(R.load_balancer())
+    service, store = arm_stack.service, arm_stack.store
+    service.apply(validate_plan({"release": release_name, "model": "single-step", "on_drift": "reapply",
+                                 "workloads": [{"name": "payroll", "assets": ["vm-1"],
+                                                "routing": R.routing("load-balancer")}]}))
+    for n, (type_, data) in enumerate((("asset-replicated", {"asset": "vm-1"}), ("tests-passed", {}))):
+        assert service.handle(event(type_, release_name, "payroll", f"{release_name}-{n}", **data)).outcome == "applied"
+    arm.edit(POOL, _add_member(R.MONITOR))  # someone adds a member: 100% is now 80%, and cannot be re-applied
+    with pytest.raises(RoutingError, match="payroll: re-applying failed: .*refused before any change"):
+        check_release(store, service.routers, release_name, arm_stack.clock.now())
+    entry = store.list_history(release_name, "payroll")[-1]
+    assert (entry.type, entry.outcome) == ("drift-check", "ignored")
+    assert "live 80%, state says 100%" in entry.reason and "re-applying failed" in entry.reason
+    assert R.MONITOR in _pool(arm)  # their member is left alone
