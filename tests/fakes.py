@@ -91,6 +91,7 @@ class FakeNetwork:
         self.fail_next = 0
         self.broken: set[str] = set()  # workloads whose routing calls fail
         self.revoke_failures = 0  # the next N revocations fail as Azure refuses a rule
+        self.refused: dict[str, str] = {}  # workload -> why its routing refuses shares above 0% (a foreign member)
 
     def router(self, release: str, workload: str, routing) -> "FakeRouter":
         return FakeRouter(self, release, workload)
@@ -118,6 +119,8 @@ class FakeRouter:
         return self.network.shares.get((self.release, self.workload), 0)
 
     def apply(self, percent: int) -> list[Change]:
+        if self.problems([percent]):
+            raise RoutingError("; ".join(self.problems([percent])))
         if self.workload in self.network.broken:
             raise RuntimeError(f"{self.workload}: routing API unavailable")
         if self.network.fail_next:
@@ -136,7 +139,8 @@ class FakeRouter:
                                                      str(percent))]
 
     def problems(self, percents: list[int]) -> list[str]:
-        return []
+        why = self.network.refused.get(self.workload)
+        return [f"{self.workload}: {why} at {p}%" for p in percents if p and why]
 
 
 @dataclass

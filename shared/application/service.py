@@ -139,9 +139,15 @@ class PromotionService:
     def _effects(self, release: str, decision: Decision, done: list) -> Decision:
         made: dict[str | None, list[str]] = {}  # workload (None: the release) -> changes
         revoke_failure: str | None = None
+        moves = [e for e in decision.effects if isinstance(e, SetTraffic)]
+        routers = {e.workload: self.routers(release, e.workload, e.routing) for e in moves}
+        if len(moves) > 1:  # a release-wide move: refused as a whole before any workload is moved
+            refused = [p for e in moves for p in routers[e.workload].problems([e.percent])]
+            if refused:
+                raise RoutingError(f"{release}: nothing moved: " + "; ".join(refused))
         for effect in decision.effects:
             if isinstance(effect, SetTraffic):
-                changes = self.routers(release, effect.workload, effect.routing).apply(effect.percent)
+                changes = routers[effect.workload].apply(effect.percent)
                 done.append(effect)
                 made.setdefault(effect.workload, []).append("; ".join(map(str, changes)) or "already in place")
             elif isinstance(effect, ScheduleTimer):

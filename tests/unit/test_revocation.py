@@ -76,3 +76,21 @@ def test_a_retry_when_access_is_already_revoked_changes_nothing():
     late = d.w.service.handle(json.dumps(body))
     assert late.outcome == "ignored" and late.reason == "access already revoked"
     assert d.w.network.revoked == ["r1"]
+
+
+def test_a_release_wide_move_is_refused_before_any_workload_moves():
+    import pytest
+
+    from shared.domain.errors import RoutingError
+
+    d = Driver(staged_plan())
+    for workload, asset in (("w1", "a"), ("w2", "b")):
+        d.send("asset-replicated", workload, asset=asset)
+        d.send("tests-passed", workload)
+    d.w.network.refused["w2"] = "a member the plan does not name"
+    with pytest.raises(RoutingError, match="r1: nothing moved: w2: a member the plan does not name at 100%"):
+        d.override("approve", actor=APPROVER, workload=None)
+    assert d.w.network.writes == [] and d.release.state == "awaiting-approval"
+    del d.w.network.refused["w2"]
+    assert d.override("approve", actor=APPROVER, workload=None, id="m5").outcome == "applied"  # the redelivery
+    assert (d.routed("w1"), d.routed("w2")) == (100, 100)
