@@ -454,9 +454,11 @@ MAX_REVOKE_ERROR = 1000  # characters of Azure's message kept in the release row
 def _revoke_retry(step: _Step) -> Decision:
     """A scheduled retry of a failed revocation: revoke if the release still needs it, else nothing."""
     release = step.release
-    if release.access_revoked:
+    if not release.plan.revoke_access:
+        step.record(None, "ignored", "this release revokes no access (no revoke_access in its plan)")
+    elif release.access_revoked:
         step.record(None, "ignored", "access already revoked")
-    elif not release.plan.revoke_access or not all(w.state == "promoted" for w in release.workloads.values()):
+    elif not all(w.state == "promoted" for w in release.workloads.values()):
         step.record(None, "ignored", "not every workload is promoted any more: access is revoked at the next promotion")
     else:
         step.effects.append(RevokeAccess(release.plan.revoke_access))

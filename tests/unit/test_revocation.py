@@ -94,3 +94,15 @@ def test_a_release_wide_move_is_refused_before_any_workload_moves():
     del d.w.network.refused["w2"]
     assert d.override("approve", actor=APPROVER, workload=None, id="m5").outcome == "applied"  # the redelivery
     assert (d.routed("w1"), d.routed("w2")) == (100, 100)
+
+
+def test_a_retry_for_a_release_that_revokes_nothing_is_ignored():
+    import json
+
+    from tests.unit.test_machine import make_plan
+
+    d = Driver(make_plan("single-step"))
+    body = m.new_event(m.REVOKE_RETRY_TYPE, {"release": "r1", "attempt": 1}, id="stray", source="x",
+                       time=d.w.clock.now())
+    result = d.w.service.handle(json.dumps(body))
+    assert (result.outcome, result.reason) == ("ignored", "this release revokes no access (no revoke_access in its plan)")
