@@ -53,3 +53,15 @@ def test_application_gateway_flights_need_a_flight_pool():
 def test_application_gateway_flight_pool_is_checked(bad, problem):
     with pytest.raises(PlanError, match=problem):
         validate_plan(flight({**GATEWAY, **bad}))
+
+
+def test_the_demo_shows_both_new_providers_in_a_plan_preview():
+    from shared.local.demo import azure_plan_preview
+
+    lines: list[str] = []
+    azure_plan_preview(lines.append)
+    text = "\n".join(lines)
+    assert "web-shop (front-door): Front Door profile afd-contoso" in text
+    assert "flight 1: 0% -> 10%: originGroups/og-shop/origins/shop-onprem: enabledState, weight -> Enabled, weight 90" in text
+    assert "portal (application-gateway)" in text and "flight 1: 0% -> 20%" in text
+    assert "backendAddressPools/pool-flight" in text
