@@ -5,9 +5,10 @@ import copy
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from shared.domain.errors import ConflictError, ReleaseExists, UnknownRelease
+from shared.domain.errors import ConflictError, ReleaseExists, RoutingError, UnknownRelease
 from shared.domain.machine import digest
 from shared.domain.model import HistoryEntry, Release
+from shared.domain.routing import Change
 from shared.application.ports import Snapshot
 from shared.application.service import PromotionService
 
@@ -89,13 +90,23 @@ class FakeNetwork:
         self.revoked: list[str] = []
         self.fail_next = 0
         self.broken: set[str] = set()  # workloads whose routing calls fail
+        self.revoke_failures = 0  # the next N revocations fail as Azure refuses a rule
+        self.refused: dict[str, str] = {}  # workload -> why its routing refuses shares above 0% (a foreign member)
 
     def router(self, release: str, workload: str, routing) -> "FakeRouter":
         return FakeRouter(self, release, workload)
 
-    def revoke(self, release: str, config) -> None:
-        if release not in self.revoked:
-            self.revoked.append(release)
+    def revoke(self, release: str, config) -> list[Change]:
+        if self.revoke_failures:
+            self.revoke_failures -= 1
+            raise RoutingError(f"network security group: priority {config.priority} clashes (SecurityRuleConflict)")
+        if release in self.revoked:
+            return []
+        self.revoked.append(release)
+        return [Change(f"fake access {release}", config.rule, "allowed", "denied")]
+
+    def problems(self, release: str, config) -> list[str]:
+        return []
 
 
 @dataclass
@@ -107,16 +118,29 @@ class FakeRouter:
     def read(self) -> int:
         return self.network.shares.get((self.release, self.workload), 0)
 
-    def apply(self, percent: int) -> int:
+    def apply(self, percent: int) -> list[Change]:
+        if self.problems([percent]):
+            raise RoutingError("; ".join(self.problems([percent])))
         if self.workload in self.network.broken:
             raise RuntimeError(f"{self.workload}: routing API unavailable")
         if self.network.fail_next:
             self.network.fail_next -= 1
             raise RuntimeError("network unavailable")
-        if self.read() != percent:
-            self.network.shares[(self.release, self.workload)] = percent
-            self.network.writes.append((self.release, self.workload, percent))
-        return percent
+        before = self.read()
+        if before == percent:
+            return []
+        self.network.shares[(self.release, self.workload)] = percent
+        self.network.writes.append((self.release, self.workload, percent))
+        return [Change(f"fake {self.release}/{self.workload}", "share", str(before), str(percent))]
+
+    def diff(self, percent: int) -> list[Change]:
+        before = self.read()
+        return [] if before == percent else [Change(f"fake {self.release}/{self.workload}", "share", str(before),
+                                                     str(percent))]
+
+    def problems(self, percents: list[int]) -> list[str]:
+        why = self.network.refused.get(self.workload)
+        return [f"{self.workload}: {why} at {p}%" for p in percents if p and why]
 
 
 @dataclass

@@ -52,6 +52,8 @@ class Figures:
     seconds: float = 0.0
     trust: Counter = field(default_factory=Counter)  # issue 9: overrides with reasons, large dead letters
     notifications: "NotificationFigures | None" = None  # the notification block (issue 14)
+    revocations_refused: int = 0  # issue 10: revoking access refused by Azure, then retried
+    revocation_releases: int = 0
 
 
 def now_iso() -> str:
@@ -393,6 +395,7 @@ class Run:
                       flush=True)
             self.drain()
             notifications.finish(stack, self.releases)
+            revocation_faults(self, stack)
         finally:
             hosts.shutdown()
             self.figures.seconds = time.monotonic() - started
@@ -458,7 +461,111 @@ class Run:
             if outcomes["applied"] > 1:
                 self.figures.doubled_applies.append(event_id)
             self.figures.outcomes.update(outcomes)
-        self.figures.unique_ids = len(self.injected)
+        self.figures.unique_ids += len(self.injected)
+
+
+# -- issue 10: revoking access is refused, retried, and never undoes a promotion ---------------------------------
+class RefusingRevoker:
+    """The local revoker behind an Azure that refuses the first 1-3 attempts per release (a clashing priority)."""
+
+    def __init__(self, inner, rng: random.Random, figures: Figures):
+        self.inner, self.rng, self.figures = inner, rng, figures
+        self.left: dict[str, int] = {}
+
+    def revoke(self, release: str, config):
+        from shared.domain.errors import RoutingError
+
+        left = self.left.setdefault(release, self.rng.randint(1, 3))
+        if left:
+            self.left[release] -= 1
+            self.figures.revocations_refused += 1
+            raise RoutingError(f"network security group of {release}: SecurityRuleConflict: Rules cannot have the "
+                               "same Priority and Direction.")
+        return self.inner.revoke(release, config)
+
+    def problems(self, release: str, config) -> list[str]:
+        return []
+
+
+class _Clock:
+    def __init__(self):
+        self.current = datetime.now(timezone.utc)
+
+    def now(self) -> datetime:
+        return self.current
+
+
+class _Timers:
+    """Scheduled messages held in memory and delivered (1-2 copies each) when the clock passes them."""
+
+    def __init__(self):
+        self.due: list[tuple[datetime, dict]] = []
+
+    def schedule(self, event: dict, due: datetime) -> None:
+        self.due.append((due, event))
+
+    def pop_due(self, now: datetime) -> list[dict]:
+        ready = [e for d, e in self.due if d <= now]
+        self.due = [(d, e) for d, e in self.due if d > now]
+        return ready
+
+
+def revocation_faults(run: "Run", stack) -> None:
+    """Single-step releases with revoke_access whose revocation Azure refuses 1-3 times: every message delivered
+    1-3 times; retries delivered once or twice. Every message must end in one outcome, routing must go 0 -> 100
+    and never back, and every release must end with access revoked."""
+    from datetime import timedelta
+
+    from shared.adapters.routing import access_revoker, router_factory
+    from shared.adapters.routing.local import LocalAccessRevoker, LocalRouter
+    from shared.application.config import ROUTING_TABLE
+    from shared.application.service import PromotionService
+    from shared.domain.plan import validate_plan
+
+    f, rng, clock, timers = run.figures, run.rng, _Clock(), _Timers()
+    routing_table = lambda: stack.table(ROUTING_TABLE)  # noqa: E731
+    service = PromotionService(store=run.store, routers=router_factory(routing_table, stack.settings),
+                               scheduler=timers, clock=clock, dead_letters=stack.dead_letters,
+                               revoker=RefusingRevoker(access_revoker(routing_table, stack.settings), rng, f))
+    releases = [f"rev-{i:03d}" for i in range(max(2, run.args.releases // 2))]
+    outcomes: dict[str, Counter] = {}
+
+    def deliver(doc: dict, copies: int) -> None:
+        for _ in range(copies):
+            result = run.retry(lambda: service.handle(json.dumps(doc)))
+            outcomes.setdefault(doc["id"], Counter())[result.outcome] += 1
+            f.deliveries += 1
+        f.duplicate_deliveries += copies - 1
+
+    for release in releases:
+        run.retry(lambda: service.apply(validate_plan({
+            "release": release, "model": "single-step",
+            "revoke_access": {"provider": "local", "source_prefixes": ["10.50.0.0/24"]},
+            "workloads": [{"name": "w0", "assets": ["vm-1"]}]})))
+        deliver(run.event("asset-replicated", release, "w0", f"{release}-a", asset="vm-1"), run.copies())
+        deliver(run.event("tests-passed", release, "w0", f"{release}-t"), run.copies())
+    for _ in range(20):  # retries back off 1, 2, 4 ... minutes: the clock jumps, each due retry arrives
+        clock.current += timedelta(minutes=30)
+        for doc in timers.pop_due(clock.now()):
+            deliver(doc, rng.choice((1, 2)))
+    f.revocation_releases = len(releases)
+    for event_id, seen in outcomes.items():
+        f.outcomes.update(seen)
+        if seen["applied"] > 1:
+            f.doubled_applies.append(event_id)
+        if not set(seen) <= {"applied", "duplicate", "ignored"}:
+            f.divergences.append(f"{event_id}: {dict(seen)}")
+    for release in releases:
+        state = run.store.get_release(release).release
+        trail = [e.traffic_percent for e in run.store.list_history(release, "w0") if e.traffic_percent is not None]
+        moved = [p for i, p in enumerate(trail) if i == 0 or p != trail[i - 1]]
+        live = LocalRouter(routing_table(), release, "w0").read()
+        revoked = LocalAccessRevoker(routing_table()).revoked(release)
+        if moved != [0, 100] or live != 100 or state.workloads["w0"].state != "promoted":
+            f.divergences.append(f"{release}: routing moved {moved}, live {live}% (a refused revocation moved users)")
+        if not (state.access_revoked and revoked and state.revoke_error is None):
+            f.divergences.append(f"{release}: access not revoked after retries ({state.revoke_error})")
+    f.unique_ids += len(outcomes)
 
 
 # -- issue 9: overrides carrying reasons, and dead letters too large for a naive poison record -----------
@@ -532,6 +639,7 @@ def table(f: Figures, args) -> str:
         ("overrides carrying reasons (actors in any case)", f.trust["overrides"]),
         ("  their history entries with actor_reason verbatim", f.trust["reasons_verbatim"]),
         ("fault: non-ASCII message of 30+ KB dead-lettered", f.trust["large_dead_letters"]),
+        ("fault: access revocation refused by Azure, retried", f.revocations_refused),
         ("accounted: applied", f.outcomes["applied"]),
         ("accounted: duplicate", f.outcomes["duplicate"]),
         ("accounted: ignored", f.outcomes["ignored"]),

@@ -16,10 +16,15 @@
 //                       application-gateway  the backend pool of a request routing rule (a gateway update
 //                                            re-joins its subnet, public IP, WAF policy and identity)
 //                       route-table          the next hop of one route
-//                       revoke_access        one NSG security rule
+//                       revoke_access        one NSG security rule (and reading the group's other rules'
+//                                            priorities)
+//                       traffic-manager      the status and weight of endpoints (narrower than the built-in
+//                                            Traffic Manager Contributor: no profile writes, no deletes)
+//                       front-door           the enabled state and weight of Front Door origins
 //   networkContributor  the built-in Network Contributor role (broader: everything in Microsoft.Network)
 //   none                no network role (a resource group used only for Traffic Manager)
-// trafficManager        also grant the built-in Traffic Manager Contributor (traffic-manager provider)
+// trafficManager        also grant the built-in Traffic Manager Contributor (broader; the custom role already
+//                       covers the traffic-manager provider)
 
 @description('Object id of the function app system-assigned identity (output functionAppPrincipalId of main.bicep).')
 param principalId string
@@ -77,6 +82,17 @@ var routingActions = [
   // polling the long-running operations above
   'Microsoft.Network/locations/operations/read'
   'Microsoft.Network/locations/operationResults/read'
+  // traffic-manager: read the profile (every endpoint counts in the share), PATCH two endpoints
+  'Microsoft.Network/trafficManagerProfiles/read'
+  'Microsoft.Network/trafficManagerProfiles/externalEndpoints/write'
+  'Microsoft.Network/trafficManagerProfiles/azureEndpoints/write'
+  'Microsoft.Network/trafficManagerProfiles/nestedEndpoints/write'
+  // front-door: list the origin group's origins (every enabled one counts), PATCH two origins, follow the operation
+  'Microsoft.Cdn/profiles/read'
+  'Microsoft.Cdn/profiles/originGroups/read'
+  'Microsoft.Cdn/profiles/originGroups/origins/read'
+  'Microsoft.Cdn/profiles/originGroups/origins/write'
+  'Microsoft.Cdn/operationresults/read'
 ]
 
 // Role definitions live at subscription level whatever the deployment scope; the canonical id is used below.
@@ -86,7 +102,7 @@ resource routingRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if (
   name: customRoleGuid
   properties: {
     roleName: 'promote routing (${resourceGroup().name}, ${subscription().subscriptionId})'
-    description: 'promote: change the share of users routed to a migrated workload (load balancer pools, application gateway rules, routes, NSG rules) in one resource group'
+    description: 'promote: change the share of users routed to a migrated workload (load balancer pools, application gateway rules, routes, NSG rules, Traffic Manager endpoints, Front Door origins) in one resource group'
     type: 'CustomRole'
     permissions: [
       {
@@ -111,7 +127,7 @@ resource networkAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' 
     roleDefinitionId: networkRoleDefinitionId
     principalId: principalId
     principalType: principalType
-    description: 'promote: routing providers (load-balancer, application-gateway, route-table) and revoke_access'
+    description: 'promote: routing providers (load-balancer, application-gateway, route-table, traffic-manager, front-door) and revoke_access'
   }
 }
 

@@ -112,6 +112,8 @@ def _release_counters(r: Release) -> dict[str, Any]:
     counters = {"access_revoked": r.access_revoked, "seq": r.seq, "seen": "".join(r.seen), "processed": r.processed}
     if r.archive:  # Edm.Binary, 4 KiB, once the window has overflowed
         counters.update(archive=r.archive, archived=r.archived)
+    if r.revoke_attempts:  # a failed revocation of access: kept (and cleared) in the release row
+        counters.update(revoke_attempts=r.revoke_attempts, revoke_error=r.revoke_error or "")
     return counters
 
 
@@ -153,7 +155,8 @@ class TableReleaseStore:
             plan=plan, workloads={w.name: workloads[w.name] for w in plan.workloads},
             access_revoked=head.get("access_revoked", False), seq=head["seq"],
             seen=tuple(seen[i:i + 16] for i in range(0, len(seen), 16)), processed=head["processed"],
-            archive=bytes(head.get("archive") or b""), archived=head.get("archived", 0))
+            archive=bytes(head.get("archive") or b""), archived=head.get("archived", 0),
+            revoke_error=head.get("revoke_error") or None, revoke_attempts=head.get("revoke_attempts", 0))
         etags = {r["RowKey"]: r.metadata["etag"] for r in rows}
         return Snapshot(release=release, version=etags)
 

@@ -4,14 +4,14 @@ Talks to the network and the store only through the ports it is given.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Callable
 
 from shared.domain.errors import ConflictError, RoutingError
-from shared.domain.machine import Decision
+from shared.domain.machine import DriftSeen, SetTraffic, decide_drift
 from shared.domain.model import HistoryEntry, Release
-from shared.domain.routing import DRIFT_TYPE, Change, changes, resource
+from shared.domain.routing import Change, changes, resource
 
 MAX_CONFLICTS = 10
 
@@ -72,31 +72,10 @@ def _differences(router: Any, routing: Any, check: Check, release: str) -> list[
     return changes(routing, check.live_percent or 0, check.expected_percent, release, check.workload)
 
 
-def drift_entries(release: Release, checks: list[Check], now: datetime, last: dict[str, HistoryEntry | None]
-                  ) -> list[HistoryEntry]:
-    """One drift-check entry per drifted workload, unless its last entry already reported the same drift."""
-    reapply = release.plan.on_drift == "reapply"
-    entries = []
-    for check in checks:
-        if not check.drift:
-            continue
-        reason = check.summary() + (f"; re-applying {check.expected_percent}% (on_drift: reapply)" if reapply
-                                    else "; reported only (on_drift: report)")
-        previous = last.get(check.workload)
-        if not reapply and previous and previous.type == DRIFT_TYPE and previous.reason == reason:
-            continue  # still the same drift: already in the history
-        w = release.workloads[check.workload]
-        entries.append(HistoryEntry(
-            at=now, event_id=f"drift-check:{release.name}:{check.workload}:{now.strftime('%Y%m%dT%H%M%S.%fZ')}",
-            type=DRIFT_TYPE, outcome="applied" if reapply else "ignored", reason=reason, workload=check.workload,
-            from_state=w.state, to_state=w.state, traffic_percent=w.traffic_percent, flight=w.flight or None,
-            source="promote/drift"))
-    return entries
-
-
 def check_release(store: Any, routers: RouterFactory, name: str,
                   now: datetime) -> tuple[list[Check], list[HistoryEntry]]:
-    """Verify one release; re-apply the recorded share if the plan says so, then record the drift in its history.
+    """Verify one release; hand what drifted to the machine (decide_drift), which re-applies the recorded
+    share or only reports it per `on_drift`; carry out its effects, then commit its history entries.
 
     Effects first, commit last, as for messages: the record is committed guarded by the release's ETag. If a
     message moved the release meanwhile (and perhaps its routing, before or after our re-apply), the commit
@@ -110,22 +89,28 @@ def check_release(store: Any, routers: RouterFactory, name: str,
         if not drifted:
             return checks, []
         last = {c.workload: next(iter(store.list_history(name, c.workload)[-1:]), None) for c in drifted}
-        entries = drift_entries(release, checks, now, last)
-        if release.plan.on_drift == "reapply":  # also when this drift was recorded before and is still there
-            for check in drifted:
-                routing = release.plan.workload(check.workload).routing  # type: ignore[union-attr]
-                achieved = routers(name, check.workload, routing).apply(check.expected_percent)
-                if achieved != check.expected_percent:
-                    raise RoutingError(f"{name}/{check.workload}: re-applying {check.expected_percent}% "
-                                       f"achieved {achieved}%")
-        if not entries:
+        decision = decide_drift(release, [DriftSeen(c.workload, c.live_percent or 0, c.summary()) for c in drifted],
+                                now, last)
+        refused: dict[str, str] = {}  # workload -> why re-applying failed (a foreign member, access denied ...)
+        for effect in decision.effects:
+            if isinstance(effect, SetTraffic):
+                try:
+                    routers(name, effect.workload, effect.routing).apply(effect.percent)
+                except RoutingError as exc:
+                    refused[effect.workload] = str(exc)
+        if refused:  # the drift is still recorded, with why it stays; the run then fails (visible)
+            decision = replace(decision, entries=[
+                replace(e, outcome="ignored", reason=f"{e.reason}; re-applying failed: {refused[e.workload]}")
+                if e.workload in refused else e for e in decision.entries])
+        if not decision.entries:
             return checks, []
         try:
-            store.commit(snapshot, Decision(release=release.evolve(seq=release.seq + len(entries)), entries=entries),
-                         None)
+            store.commit(snapshot, decision, None)
         except ConflictError:
             continue
-        return checks, entries
+        if refused:
+            raise RoutingError("; ".join(f"{w}: re-applying failed: {why}" for w, why in refused.items()))
+        return checks, decision.entries
     raise ConflictError(f"release {name}: gave up after {MAX_CONFLICTS} write conflicts")
 
 

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from shared.domain.machine import Decision
 from shared.domain.model import HistoryEntry, Release
 from shared.domain.plan import Plan, RevokeAccess
+from shared.domain.routing import Change
 
 
 @dataclass(frozen=True)
@@ -44,16 +45,18 @@ class ReleaseStore(Protocol):
 class Router(Protocol):
     """Moves a workload's users. Idempotent: applying the share already in place writes nothing."""
 
-    last_changes: list  # shared.domain.routing.Change: what the last apply() wrote; [] when nothing was written
-
-    def apply(self, percent: int) -> int:
-        """Route `percent` of users to the migrated system; return the share achieved."""
+    def apply(self, percent: int) -> list[Change]:
+        """Route exactly `percent` of all the resource's traffic to the migrated system; return the changes
+        written ([] when already in place). RoutingError, before writing anything, if that share cannot be had."""
 
     def read(self) -> int:
-        """The live share, read from the network itself (drift detection)."""
+        """The live (true) share, read from the network itself (drift detection)."""
 
-    def diff(self, percent: int) -> list:
+    def diff(self, percent: int) -> list[Change]:
         """What apply(percent) would change, read from the live resource; writes nothing."""
+
+    def problems(self, percents: list[int]) -> list[str]:
+        """Why apply() would refuse any of `percents` (foreign members, ...), read live; writes nothing."""
 
 
 class RouterFactory(Protocol):
@@ -61,8 +64,11 @@ class RouterFactory(Protocol):
 
 
 class AccessRevoker(Protocol):
-    def revoke(self, release: str, config: RevokeAccess) -> list:
+    def revoke(self, release: str, config: RevokeAccess) -> list[Change]:
         """Deny the migration team's access (idempotent); returns the changes made ([] if in place)."""
+
+    def problems(self, release: str, config: RevokeAccess) -> list[str]:
+        """Why revoke() would be refused (a rule of the group holds the priority), read live; writes nothing."""
 
 
 class Scheduler(Protocol):

@@ -11,7 +11,8 @@ from shared.domain import messages as m
 from shared.domain.actors import Principal
 from shared.domain.errors import (ConflictError, MessageError, PlanChangeRefused, ReleaseExists, RoutingError,
                             UnknownRelease)
-from shared.domain.machine import Decision, RevokeAccess, ScheduleTimer, SetTraffic, decide, digest, reject_unparsed
+from shared.domain.machine import (Decision, RevokeAccess, ScheduleRevokeRetry, ScheduleTimer, SetTraffic, decide,
+                                   digest, reject_unparsed, revocation_failed)
 from shared.domain.notices import notices_for
 from shared.domain.model import HistoryEntry, Release, archive_may_contain, new_release
 from shared.domain.plan import Plan
@@ -145,17 +146,18 @@ class PromotionService:
 
     def _effects(self, release: str, decision: Decision, done: list) -> Decision:
         made: dict[str | None, list[str]] = {}  # workload (None: the release) -> changes
+        revoke_failure: str | None = None
+        moves = [e for e in decision.effects if isinstance(e, SetTraffic)]
+        routers = {e.workload: self.routers(release, e.workload, e.routing) for e in moves}
+        if len(moves) > 1:  # a release-wide move: refused as a whole before any workload is moved
+            refused = [p for e in moves for p in routers[e.workload].problems([e.percent])]
+            if refused:
+                raise RoutingError(f"{release}: nothing moved: " + "; ".join(refused))
         for effect in decision.effects:
             if isinstance(effect, SetTraffic):
-                router = self.routers(release, effect.workload, effect.routing)
-                achieved = router.apply(effect.percent)
-                if achieved != effect.percent:
-                    raise RoutingError(f"{release}/{effect.workload}: asked for {effect.percent}%, "
-                                       f"the router achieved {achieved}%")
+                changes = routers[effect.workload].apply(effect.percent)
                 done.append(effect)
-                changes = getattr(router, "last_changes", None)
-                if changes is not None:
-                    made.setdefault(effect.workload, []).append("; ".join(map(str, changes)) or "already in place")
+                made.setdefault(effect.workload, []).append("; ".join(map(str, changes)) or "already in place")
             elif isinstance(effect, ScheduleTimer):
                 event = m.new_event(m.TIMER_TYPE, {"release": release, "workload": effect.workload,
                                                    "flight": effect.flight, "attempt": effect.attempt,
@@ -164,9 +166,19 @@ class PromotionService:
                                     source="promote/timer", time=self.clock.now())
                 self.scheduler.schedule(event, effect.due)
             elif isinstance(effect, RevokeAccess):
-                made.setdefault(None, []).extend(map(str, self.revoker.revoke(release, effect.config) or []))
+                try:
+                    made.setdefault(None, []).extend(map(str, self.revoker.revoke(release, effect.config) or []))
+                except Exception as exc:  # its own step: never undoes the routing above; retried later
+                    revoke_failure = str(exc) if isinstance(exc, RoutingError) else f"{type(exc).__name__}: {exc}"
+            elif isinstance(effect, ScheduleRevokeRetry):
+                self._schedule_revoke_retry(release, effect)
             else:  # pragma: no cover - a new effect type must be handled here
                 raise TypeError(f"unknown effect {effect!r}")
+        if revoke_failure is not None:
+            log.warning("revoking access for %s failed: %s", release, revoke_failure)
+            decision = revocation_failed(decision, revoke_failure, self.clock.now())
+            for retry in decision.effects:
+                self._schedule_revoke_retry(release, retry)  # type: ignore[arg-type]
         if not made:
             return decision
         entries = [replace(e, reason=f"{e.reason}; network: {'; '.join(made[e.workload])}")
@@ -174,6 +186,12 @@ class PromotionService:
         if made.get(None) and entries:  # the last entry is the one that says access was revoked
             entries[-1] = replace(entries[-1], reason=f"{entries[-1].reason}; network: {'; '.join(made[None])}")
         return replace(decision, entries=entries)
+
+    def _schedule_revoke_retry(self, release: str, retry: ScheduleRevokeRetry) -> None:
+        event = m.new_event(m.REVOKE_RETRY_TYPE, {"release": release, "attempt": retry.attempt},
+                            id=m.revoke_retry_id(release, retry.attempt, int(retry.scheduled_at.timestamp() * 1000)),
+                            source="promote/timer", time=self.clock.now())
+        self.scheduler.schedule(event, retry.due)
 
     def _invalid(self, body: bytes, exc: MessageError) -> Result:
         unparsed: m.Unparsed = exc.unparsed  # type: ignore[attr-defined]

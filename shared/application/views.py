@@ -29,7 +29,16 @@ def status_json(release: Release) -> dict:
         "approval": plan.approval, "on_alert": plan.on_alert,
         "flights": [{"percent": f.percent, "bake_seconds": f.bake} for f in plan.flights or []] or None,
         "access_revoked": release.access_revoked,
+        "access_revocation": access_revocation(release),
     }
+
+
+def access_revocation(release: Release) -> dict | None:
+    """Where revoking the migration team's access stands: a failed revocation is retried and shown until done."""
+    if release.plan.revoke_access is None:
+        return None
+    state = "revoked" if release.access_revoked else "failing" if release.revoke_error else "pending"
+    return {"state": state, "failed_attempts": release.revoke_attempts, "error": release.revoke_error}
 
 
 def history_json(entries: list[HistoryEntry]) -> list[dict]:
@@ -51,6 +60,10 @@ def status_text(release: Release) -> str:
         rows.append([w["name"], w["state"] + (" (paused)" if w["paused"] else ""),
                      str(w["flight"] or "-"), f"{w['traffic_percent']}%", f"{done}/{len(w['assets'])}",
                      "yes" if w["tests_passed"] else "no", w["provider"]])
+    revocation = doc["access_revocation"]
+    if revocation and revocation["state"] == "failing":
+        head += (f"\naccess revocation FAILING after {revocation['failed_attempts']} attempt(s), retried: "
+                 f"{revocation['error']}")
     text = head + "\n\n" + _table(["WORKLOAD", "STATE", "FLIGHT", "TRAFFIC", "ASSETS", "TESTS", "ROUTING"], rows)
     if doc["attention"]:
         text += "\n\nattention:\n" + "\n".join(f"  {a['workload']} ({a['state']}, {a['traffic_percent']}%): {a['why']}"

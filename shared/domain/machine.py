@@ -15,6 +15,7 @@ from shared.domain import messages as m
 from shared.domain.actors import GROUP_PREFIX, Principal, clip_actor_reason, entitlement
 from shared.domain.model import SEEN_WINDOW, TERMINAL, HistoryEntry, Outcome, Release, Workload, archive_add
 from shared.domain.plan import RevokeAccess as RevokeAccessConfig
+from shared.domain.routing import DRIFT_TYPE
 from shared.domain.shares import realisable_share
 
 
@@ -49,7 +50,16 @@ class RevokeAccess:
     config: RevokeAccessConfig
 
 
-Effect = Union[SetTraffic, ScheduleTimer, RevokeAccess]
+@dataclass(frozen=True)
+class ScheduleRevokeRetry:
+    """Try revoking access again at `due` (after a failed attempt)."""
+
+    attempt: int
+    due: datetime
+    scheduled_at: datetime
+
+
+Effect = Union[SetTraffic, ScheduleTimer, RevokeAccess, ScheduleRevokeRetry]
 
 
 @dataclass(frozen=True)
@@ -253,7 +263,8 @@ class _Step:
             archive, archived = archive_add(archive, pushed), archived + len(pushed)
         new = release.evolve(workloads=self.workloads, access_revoked=self.access_revoked,
                              seq=release.seq + len(self.entries), seen=seen, processed=release.processed + 1,
-                             archive=archive, archived=archived)
+                             archive=archive, archived=archived,
+                             revoke_error=None if self.access_revoked else release.revoke_error)
         return Decision(release=new, entries=self.entries, effects=self.effects)
 
 
@@ -477,6 +488,8 @@ def decide(release: Release, message, now: datetime, *, duplicate: bool = False,
     if target is not None and target not in release.workloads:
         step.record(target, "rejected", f"workload {target!r} is not part of release {release.name}")
         return step.finish()
+    if message.type == m.REVOKE_RETRY_TYPE:
+        return _revoke_retry(step)
     via = ""
     if message.type == "override":
         action = message.data.action
@@ -512,6 +525,85 @@ def _reassert_on_redelivery(step: _Step, target: str | None) -> None:
         w = step.workloads.get(name)
         if w is not None and redelivery_reasserts(step.release, w):
             step.set_traffic(w, w.traffic_percent, always=True)
+
+
+# -- revoking access: a step of its own, retried until it succeeds -----------------------------------
+REVOKE_RETRY_FIRST = timedelta(minutes=1)
+REVOKE_RETRY_MAX = timedelta(minutes=30)
+MAX_REVOKE_ERROR = 1000  # characters of Azure's message kept in the release row
+
+
+def _revoke_retry(step: _Step) -> Decision:
+    """A scheduled retry of a failed revocation: revoke if the release still needs it, else nothing."""
+    release = step.release
+    if not release.plan.revoke_access:
+        step.record(None, "ignored", "this release revokes no access (no revoke_access in its plan)")
+    elif release.access_revoked:
+        step.record(None, "ignored", "access already revoked")
+    elif not release_promoted(release.workloads.values()):
+        step.record(None, "ignored", "not every workload is promoted any more: access is revoked at the next promotion")
+    else:
+        step.effects.append(RevokeAccess(release.plan.revoke_access))
+        step.access_revoked = True
+        step.record(None, "applied", f"retrying the revocation of the migration team's access "
+                                     f"(after {release.revoke_attempts} failed attempt(s)); access revoked")
+    return step.finish()
+
+
+def revocation_failed(decision: Decision, error: str, now: datetime) -> Decision:
+    """The decision as it stands when revoking access failed: routing stays as decided (a failed revocation
+    never rolls a promotion back), access is recorded as not revoked with the reason, and a retry is due."""
+    release = decision.release
+    attempts = release.revoke_attempts + 1
+    delay = min(REVOKE_RETRY_FIRST * 2 ** min(attempts - 1, 10), REVOKE_RETRY_MAX)
+    note = (f"revoking the migration team's access failed (attempt {attempts}; routing unchanged; retried at "
+            f"{(now + delay).isoformat().replace('+00:00', 'Z')}): {error}")
+    entries = list(decision.entries)
+    claimed = "; release promoted, migration team access revoked"
+    if entries:
+        last = entries[-1]
+        entries[-1] = replace(last, reason=last.reason.replace(claimed, "") + "; " + note)
+    new = release.evolve(access_revoked=False, revoke_error=error[:MAX_REVOKE_ERROR], revoke_attempts=attempts)
+    return replace(decision, release=new, entries=entries, effects=[ScheduleRevokeRetry(attempts, now + delay, now)])
+
+
+# -- drift: the live share differs from the recorded one -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class DriftSeen:
+    """What a drift check read for one workload whose live share is not the recorded one."""
+
+    workload: str
+    live_percent: int
+    summary: str  # the resource and what differs, as read
+
+
+def decide_drift(release: Release, drifts: list[DriftSeen], now: datetime,
+                 last: dict[str, HistoryEntry | None]) -> Decision:
+    """Per `on_drift`: re-apply the recorded share (`reapply`), or only report it (`report`, once per drift).
+    One history entry per drifted workload; `last` is each workload's latest entry."""
+    reapply = release.plan.on_drift == "reapply"
+    entries: list[HistoryEntry] = []
+    effects: list[Effect] = []
+    for drift in drifts:
+        w = release.workloads[drift.workload]
+        if drift.live_percent == w.traffic_percent:
+            continue
+        reason = drift.summary + (f"; re-applying {w.traffic_percent}% (on_drift: reapply)" if reapply
+                                  else "; reported only (on_drift: report)")
+        routing = release.plan.workload(w.name).routing  # type: ignore[union-attr]
+        if reapply:  # also when this drift was recorded before and is still there
+            effects.append(SetTraffic(w.name, w.traffic_percent, routing))
+        previous = last.get(w.name)
+        if not reapply and previous and previous.type == DRIFT_TYPE and previous.reason == reason:
+            continue  # still the same drift: already in the history
+        entries.append(HistoryEntry(
+            at=now, event_id=f"drift-check:{release.name}:{w.name}:{now.strftime('%Y%m%dT%H%M%S.%fZ')}",
+            type=DRIFT_TYPE, outcome="applied" if reapply else "ignored", reason=reason, workload=w.name,
+            from_state=w.state, to_state=w.state, traffic_percent=w.traffic_percent, flight=w.flight or None,
+            source="promote/drift"))
+    return Decision(release=release.evolve(seq=release.seq + len(entries)), entries=entries, effects=effects)
 
 
 def _moved(before: Workload, after: Workload) -> str:

@@ -15,8 +15,10 @@ CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
 OVERRIDE_ACTIONS = ("pause", "resume", "approve", "advance", "rollback", "abort", "retry")
 APPROVER_ACTIONS = ("approve", "advance")
 TIMER_TYPE = "bake-elapsed"  # scheduled by promote itself; an extension of the contract's types
+REVOKE_RETRY_TYPE = "revoke-access-retry"  # scheduled by promote after a failed revocation of access
 EVENT_TYPES = ("asset-replicated", "tests-passed", "tests-failed", "flight-healthy", "flight-unhealthy",
-               "alert", "override", TIMER_TYPE)
+               "alert", "override", TIMER_TYPE, REVOKE_RETRY_TYPE)
+INTERNAL_TYPES = (TIMER_TYPE, REVOKE_RETRY_TYPE)
 
 _NAME = r"^[a-z0-9][a-z0-9-]{0,62}$"
 _PRINTABLE = re.compile(r"^[^\x00-\x1f\x7f]*$")
@@ -69,6 +71,11 @@ class TimerData(_Data):
     flight: int = Field(ge=1, le=100)
     attempt: int = Field(ge=0)
     started_ms: int = Field(ge=0)  # the flight instance (its start, epoch ms) the timer belongs to
+
+
+class RevokeRetryData(_Data):
+    workload: str | None = Field(default=None, pattern=_NAME)  # release-wide
+    attempt: int = Field(ge=1)
 
 
 class _Envelope(BaseModel):
@@ -138,8 +145,14 @@ class BakeElapsed(_Envelope):
     data: TimerData
 
 
+class RevokeRetry(_Envelope):
+    type: Literal["revoke-access-retry"]
+    data: RevokeRetryData
+
+
 Message = Annotated[
-    Union[AssetReplicated, TestsPassed, TestsFailed, FlightHealthy, FlightUnhealthy, Alert, Override, BakeElapsed],
+    Union[AssetReplicated, TestsPassed, TestsFailed, FlightHealthy, FlightUnhealthy, Alert, Override, BakeElapsed,
+          RevokeRetry],
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter = TypeAdapter(Message)
@@ -162,7 +175,8 @@ def _describe(exc: ValidationError) -> str:
         loc = ".".join(str(p) for p in error["loc"] if p not in EVENT_TYPES)
         msg = error["msg"].removeprefix("Value error, ")
         if error["type"] == "union_tag_invalid":
-            msg = f"unknown type {_clip(error['input'].get('type'))}; expected one of: {', '.join(EVENT_TYPES[:-1])}"
+            public = ", ".join(t for t in EVENT_TYPES if t not in INTERNAL_TYPES)
+            msg = f"unknown type {_clip(error['input'].get('type'))}; expected one of: {public}"
         elif error["type"] == "union_tag_not_found":
             msg = "type is required"
         parts.append((f"{loc}: {msg}" if loc else msg)[:300])
@@ -221,6 +235,11 @@ def new_event(type_: str, data: dict[str, Any], *, id: str, source: str, time: d
     return {"specversion": "1.0", "id": id, "source": source, "type": type_,
             "time": time.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
             "datacontenttype": "application/json", "data": {k: v for k, v in data.items() if v is not None}}
+
+
+def revoke_retry_id(release: str, attempt: int, scheduled_ms: int) -> str:
+    """One retry per failed attempt and decision instant (a decision made again after a crash has its own)."""
+    return f"revoke:{release}:{attempt}:{scheduled_ms}"
 
 
 def timer_id(release: str, workload: str, key: str) -> str:

@@ -71,6 +71,8 @@ class Release:
     processed: int = 0  # messages recorded so far (tells whether `seen` still covers them all)
     archive: bytes = b""  # Bloom filter of the ids pushed out of `seen` (empty until the window overflows)
     archived: int = 0  # how many ids `archive` holds; it covers every pushed-out id iff == processed - len(seen)
+    revoke_error: str | None = None  # why the last revocation of access failed (retried until it succeeds)
+    revoke_attempts: int = 0  # revocations of access that failed so far
 
     @property
     def name(self) -> str:

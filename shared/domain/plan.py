@@ -96,12 +96,49 @@ class LoadBalancerRouting(_Azure):
         return self
 
 
+def _backends(values: list[str] | None) -> list[str] | None:
+    """IP addresses or host names (FQDNs): a gateway pool accepts both, on-premises ones included."""
+    for value in values or []:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            if not _FQDN.match(value):
+                raise ValueError(f"{value!r} is neither an IP address nor a host name") from None
+    if values is not None and len(set(v.lower() for v in values)) != len(values):
+        raise ValueError("addresses must be unique")
+    return values
+
+
+_FQDN = re.compile(r"^(?=.{1,253}$)([a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)*[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}"
+                   r"[a-zA-Z0-9])?$")
+
+
 class ApplicationGatewayRouting(_Azure):
+    """The rule switches between the source and target pools at 0% and 100%; with `flight_pool`, shares in
+    between point the rule at that one pool holding source and target addresses (round robin: by membership)."""
+
     provider: Literal["application-gateway"]
     application_gateway: str = Field(min_length=1, max_length=80)
     rule: str = Field(min_length=1, max_length=80)
     source_pool: str = Field(min_length=1, max_length=80)
     target_pool: str = Field(min_length=1, max_length=80)
+    flight_pool: str | None = Field(default=None, min_length=1, max_length=80)
+    source_addresses: list[str] | None = Field(default=None, min_length=1, max_length=100)
+    target_addresses: list[str] | None = Field(default=None, min_length=1, max_length=100)
+
+    _check_backends = field_validator("source_addresses", "target_addresses")(_backends)
+
+    @model_validator(mode="after")
+    def _flight_pool(self):
+        given = [f for f in ("flight_pool", "source_addresses", "target_addresses") if getattr(self, f) is not None]
+        if given and len(given) != 3:
+            raise ValueError("flight_pool, source_addresses and target_addresses go together (flights on one pool)")
+        if self.flight_pool and self.flight_pool.lower() in (self.source_pool.lower(), self.target_pool.lower()):
+            raise ValueError("flight_pool must be a pool of its own, not the source or target pool")
+        if self.source_addresses and self.target_addresses and \
+                {a.lower() for a in self.source_addresses} & {a.lower() for a in self.target_addresses}:
+            raise ValueError("source_addresses and target_addresses must not overlap")
+        return self
 
 
 class RouteTableRouting(_Azure):
@@ -114,11 +151,28 @@ class RouteTableRouting(_Azure):
     _check_hops = field_validator("source_next_hop", "target_next_hop")(lambda v: (ipaddress.ip_address(v), v)[1])
 
 
+class FrontDoorRouting(_Azure):
+    """Azure Front Door Standard/Premium: the weights of two origins of one origin group."""
+
+    provider: Literal["front-door"]
+    profile: str = Field(min_length=1, max_length=260)
+    origin_group: str = Field(min_length=1, max_length=260)
+    source_origin: str = Field(min_length=1, max_length=260)
+    target_origin: str = Field(min_length=1, max_length=260)
+
+    @model_validator(mode="after")
+    def _two_origins(self):
+        if self.source_origin.lower() == self.target_origin.lower():
+            raise ValueError("source_origin and target_origin must be two different origins")
+        return self
+
+
 Routing = Annotated[
-    Union[LocalRouting, TrafficManagerRouting, LoadBalancerRouting, ApplicationGatewayRouting, RouteTableRouting],
+    Union[LocalRouting, TrafficManagerRouting, LoadBalancerRouting, ApplicationGatewayRouting, RouteTableRouting,
+          FrontDoorRouting],
     Field(discriminator="provider"),
 ]
-PROVIDERS = ("local", "traffic-manager", "load-balancer", "application-gateway", "route-table")
+PROVIDERS = ("local", "traffic-manager", "load-balancer", "application-gateway", "route-table", "front-door")
 _ROUTING: TypeAdapter = TypeAdapter(Routing)
 
 
@@ -323,10 +377,11 @@ def _cross_field_problems(raw: dict[str, Any], plan: Plan | None) -> list[tuple[
     if model != "flight" or not percents:
         return problems
     for i, routing in _routings(raw, plan):
-        if routing.provider in ALL_OR_NOTHING:
+        if routing.provider in ALL_OR_NOTHING and not getattr(routing, "flight_pool", None):
             problems.append((f"workloads[{i}].routing.provider",
                              f"{routing.provider} can only realise 0% or 100%; flights "
-                             f"{', '.join(f'{p}%' for p in percents[:-1])} need local, traffic-manager or load-balancer"))
+                             f"{', '.join(f'{p}%' for p in percents[:-1])} need local, traffic-manager, front-door, "
+                             "load-balancer, or application-gateway with a flight_pool"))
             continue
         shares = [realisable_share(routing, p) for p in percents]
         for percent, share in zip(percents, shares):

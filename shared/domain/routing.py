@@ -8,7 +8,7 @@ Pure: the live checks that use it are in shared/application/drift.py.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 from shared.domain.model import Release
 from shared.domain.plan import Plan
@@ -37,7 +37,8 @@ class Change:
 _KINDS = {"traffic-manager": ("Traffic Manager profile", "profile"),
           "load-balancer": ("load balancer", "load_balancer"),
           "application-gateway": ("application gateway", "application_gateway"),
-          "route-table": ("route table", "route_table")}
+          "route-table": ("route table", "route_table"),
+          "front-door": ("Front Door profile", "profile")}
 
 
 def azure_resource(kind: str, name: str, resource_group: str, subscription: str) -> str:
@@ -58,12 +59,27 @@ def lb_members(routing: Any, percent: int) -> list[str]:
     return routing.source_addresses[:sources] + routing.target_addresses[:targets]
 
 
-def lb_value(routing: Any, members: set[str] | list[str]) -> str:
-    """The pool's plan-owned addresses in plan order, with the share they make."""
+def lb_value(routing: Any, members: set[str] | list[str], foreign: list[str] | tuple[str, ...] = ()) -> str:
+    """The pool's plan-owned addresses in plan order, the members the plan does not name, and the true share
+    they make: every member of a pool receives flows, so foreign members count."""
     listed = [a for a in routing.source_addresses + routing.target_addresses if a in set(members)]
     targets = sum(1 for a in listed if a in routing.target_addresses)
-    share = f"{round(100 * targets / len(listed))}% target" if listed else "no plan address"
-    return f"{', '.join(listed) or '(none)'} ({share})"
+    total = len(listed) + len(foreign)
+    share = f"{round(100 * targets / total)}% target" if total else "no member"
+    others = f" + not in the plan: {', '.join(foreign)}" if foreign else ""
+    return f"{', '.join(listed) or '(none)'}{others} ({share})"
+
+
+def true_share(targets: int, total: int) -> int | None:
+    """The share of flows/requests/queries `targets` of `total` equal members (or weights) get; None if none."""
+    return round(100 * targets / total) if total else None
+
+
+def foreign_refusal(what: str, kind: str, foreign: list[str], percent: int, achieved: int | None) -> str:
+    """Why a move to `percent` is refused: members the plan does not name would make the true share differ."""
+    return (f"{what}: refused before any change: {percent}% would really be {achieved if achieved is not None else 0}% "
+            f"of the traffic, because {kind} the plan does not name also receive it: {', '.join(foreign)}; "
+            "remove or disable them, or name them in the plan")
 
 
 def tm_endpoints(percent: int) -> dict[str, tuple[bool, int | None]]:
@@ -76,7 +92,7 @@ def tm_endpoints(percent: int) -> dict[str, tuple[bool, int | None]]:
     return {"source": (True, 100 - percent), "target": (True, percent)}
 
 
-def tm_wanted(percent: int, live: dict[str, tuple[bool, int | None]]) -> dict[str, tuple[bool, int | None]]:
+def tm_wanted(percent: int, live: Mapping[str, tuple[bool, int | None]]) -> dict[str, tuple[bool, int | None]]:
     """tm_endpoints(percent), with a kept weight filled in from `live` where the endpoint stays enabled."""
     wanted = tm_endpoints(percent)
     return {role: (on, live[role][1] if on and weight is None and live[role][0] else weight)
@@ -110,12 +126,18 @@ def settings(routing: Any, percent: int, before: int | None = None) -> dict[str,
     if p == "load-balancer":
         return {f"backendAddressPools/{routing.backend_pool}: loadBalancerBackendAddresses":
                 lb_value(routing, lb_members(routing, percent))}
-    if p == "traffic-manager":
+    if p in ("traffic-manager", "front-door"):  # two weights; the one with no users disabled at 0% and 100%
         wanted = tm_endpoints(percent) if before is None else tm_wanted(percent, tm_endpoints(before))
         return {tm_property(routing, role): tm_value(*wanted[role]) for role in ("source", "target")}
     if p == "application-gateway":
         pool = routing.target_pool if percent >= 100 else routing.source_pool
-        return {f"requestRoutingRules/{routing.rule}: backendAddressPool": f"backendAddressPools/{pool}"}
+        if getattr(routing, "flight_pool", None) and 0 < percent < 100:
+            pool = routing.flight_pool
+        out = {f"requestRoutingRules/{routing.rule}: backendAddressPool": f"backendAddressPools/{pool}"}
+        if getattr(routing, "flight_pool", None):  # composed at every step, used between 0% and 100%
+            out[f"backendAddressPools/{routing.flight_pool}: backendAddresses"] = lb_value(
+                routing, lb_members(routing, percent))
+        return out
     if p == "route-table":
         hop = routing.target_next_hop if percent >= 100 else routing.source_next_hop
         return {f"routes/{routing.route}: nextHopIpAddress": hop}
@@ -123,6 +145,9 @@ def settings(routing: Any, percent: int, before: int | None = None) -> dict[str,
 
 
 def tm_property(routing: Any, role: str) -> str:
+    if routing.provider == "front-door":
+        name = routing.source_origin if role == "source" else routing.target_origin
+        return f"originGroups/{routing.origin_group}/origins/{name}: enabledState, weight"
     name = routing.source_endpoint if role == "source" else routing.target_endpoint
     return f"{routing.endpoint_type}/{name}: endpointStatus, weight"
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-ANY_SHARE = ("local", "traffic-manager")
+ANY_SHARE = ("local", "traffic-manager", "front-door")
 ALL_OR_NOTHING = ("application-gateway", "route-table")
 
 
@@ -41,6 +41,8 @@ def realisable_share(routing, percent: int) -> int | None:
     provider = routing.provider
     if provider in ANY_SHARE:
         return percent
+    if provider == "application-gateway" and getattr(routing, "flight_pool", None):
+        return load_balancer_share(percent, len(routing.source_addresses), len(routing.target_addresses))
     if provider in ALL_OR_NOTHING:
         return percent if percent in (0, 100) else None
     if provider == "load-balancer":

@@ -183,11 +183,34 @@ def cmd_apply(args) -> int:
         except UnicodeDecodeError as exc:
             raise UsageError(f"plan file {args.plan} is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
     plan = load_plan_text(text, filename=name)
+    _check_live(plan)
     result = _stack().service.apply(plan)
     words = {"created": "registered", "unchanged": "unchanged (same plan already applied)",
              "updated": "updated (approvers/operators)"}
     print(f"release {result.release}: {words[result.action]}")
     return EXIT_OK
+
+
+def _check_live(plan) -> None:
+    """Before registering a plan that names Azure resources: a revoke_access priority Azure would refuse is a
+    plan error; members the plan does not name, and resources that cannot be read, are warnings."""
+    from shared.domain.errors import PlanError
+    from shared.local.routing_cli import live_problems
+
+    if all(w.routing.provider == "local" for w in plan.workloads) and (
+            not plan.revoke_access or plan.revoke_access.provider == "local"):
+        return
+    from shared.application.bootstrap import stack
+
+    found = live_problems(plan, stack().settings)
+    revoke = found.pop(None, [])
+    clash = [p for p in revoke if not p.startswith("could not check")]
+    if clash:
+        raise PlanError([("revoke_access.priority", p) for p in clash])
+    found[None] = revoke
+    for workload, problems in found.items():
+        for problem in problems:
+            print(f"warning: {workload or 'revoke_access'}: {problem}", file=sys.stderr)
 
 
 def cmd_send(args) -> int:

@@ -150,7 +150,40 @@ def run_demo(stack, out=print) -> int:
     out(f"\n{demo.sent} messages sent; outcomes: {counts}; {elapsed:.1f}s")
     out(f"Explore: promote status --release {plans['flight']['release']}   "
         f"promote history --release {plans['flight']['release']} --workload web-shop")
+    azure_plan_preview(out)
     promoted = all(demo.status(p["release"])["state"] == "promoted" for p in plans.values())
     if not promoted:
         out("demo FAILED: not every release was promoted")
     return 0 if promoted else 1
+
+
+# -- Azure routing, shown before anything happens (`promote plan`): Front Door and gateway flights ----------------
+AZURE_EXAMPLE = {
+    "release": "azure-example", "model": "flight",
+    "flights": [{"percent": 10, "bake": "30m"}, {"percent": 50, "bake": "2h"}, {"percent": 100, "bake": "0s"}],
+    "workloads": [
+        {"name": "web-shop", "assets": ["vm-shop-web-01"], "routing": {
+            "provider": "front-door", "subscription": "00000000-0000-0000-0000-000000000000",
+            "resource_group": "rg-edge", "profile": "afd-contoso", "origin_group": "og-shop",
+            "source_origin": "shop-onprem", "target_origin": "shop-azure"}},
+        {"name": "portal", "assets": ["vm-portal-01"], "routing": {
+            "provider": "application-gateway", "subscription": "00000000-0000-0000-0000-000000000000",
+            "resource_group": "rg-portal-net", "application_gateway": "agw-portal", "rule": "rule-portal",
+            "source_pool": "pool-onprem", "target_pool": "pool-azure", "flight_pool": "pool-flight",
+            "source_addresses": ["192.168.10.4", "192.168.10.5", "portal1.onprem.contoso.com",
+                                 "portal2.onprem.contoso.com"],
+            "target_addresses": ["10.1.1.4", "10.1.1.5", "portal.azure.contoso.com", "10.1.1.6"]}}]}
+
+
+def azure_plan_preview(out=print) -> None:
+    """What `promote plan` shows for flights on Azure Front Door and on an application gateway's flight pool
+    (computed from the plan alone: nothing is applied and no Azure call is made)."""
+    from shared.domain.routing import change_plan
+
+    doc = change_plan(validate_plan(AZURE_EXAMPLE))
+    out("\nAzure routing, before anything happens (promote plan, a plan not applied):")
+    for w in doc["workloads"]:
+        out(f"  {w['name']} ({w['provider']}): {w['resource']}")
+        for step in w["steps"]:
+            what = "; ".join(f"{c['property']} -> {c['to']}" for c in step["changes"])
+            out(f"    {step['step']}: {step['from_percent']}% -> {step['to_percent']}%: {what}")

@@ -16,6 +16,8 @@ def register(sub) -> dict:
     source.add_argument("--release", help="an applied release")
     source.add_argument("--file", help="a plan file not applied yet (YAML or JSON; - for standard input)")
     plan.add_argument("--json", action="store_true")
+    plan.add_argument("--live", action="store_true", help="also read the Azure resources: what Azure or promote "
+                      "would refuse (members the plan does not name, a security rule priority already taken)")
 
     routing = sub.add_parser("routing", help="routing checks against the live network")
     actions = routing.add_subparsers(dest="routing_action", required=True, metavar="ACTION")
@@ -33,11 +35,62 @@ def cmd_plan(args) -> int:
         from shared.local.cli import _stack
 
         release = _stack().store.get_release(args.release).release
-        doc = change_plan(release.plan, release)
+        plan, doc = release.plan, change_plan(release.plan, release)
     else:
-        doc = change_plan(_read_plan(args.file))
-    print(json.dumps(doc) if args.json else change_plan_text(doc))
+        plan = _read_plan(args.file)
+        doc = change_plan(plan)
+    if args.live:
+        from shared.application.bootstrap import stack
+
+        _add_live_problems(doc, live_problems(plan, stack().settings))
+    print(json.dumps(doc) if args.json else change_plan_text(doc) + _live_text(doc))
     return 0
+
+
+def live_problems(plan, settings) -> dict[str | None, list[str]]:
+    """Workload (None: revoke_access) -> what Azure or promote would refuse, read from the live resources.
+    Only Azure resources are read (no local storage needed); one that cannot be read is named as such
+    (`could not check ...`)."""
+    from shared.adapters.routing import access_revoker, router_factory
+    from shared.domain.errors import PromoteError
+
+    routers, revoker = router_factory(lambda: None, settings), access_revoker(lambda: None, settings)
+    from shared.domain.routing import release_steps
+    from shared.domain.shares import realisable_share
+
+    found: dict[str | None, list[str]] = {}
+    for w in plan.workloads:
+        if w.routing.provider == "local":
+            continue
+        percents = [realisable_share(w.routing, p) for _, p in release_steps(plan)]
+        try:
+            found[w.name] = routers(plan.release, w.name, w.routing).problems(
+                [p for p in percents if p is not None])
+        except PromoteError as exc:
+            found[w.name] = [f"could not check: {exc}"]
+    if plan.revoke_access and plan.revoke_access.provider != "local":
+        try:
+            found[None] = revoker.problems(plan.release, plan.revoke_access)
+        except PromoteError as exc:
+            found[None] = [f"could not check: {exc}"]
+    return found
+
+
+def _add_live_problems(doc: dict, found: dict[str | None, list[str]]) -> None:
+    for w in doc["workloads"]:
+        w["problems"] = found.get(w["name"], [])
+    if doc["revoke_access"] is not None:
+        doc["revoke_access"]["problems"] = found.get(None, [])
+
+
+def _live_text(doc: dict) -> str:
+    problems = [(w["name"], p) for w in doc["workloads"] for p in w.get("problems", [])]
+    problems += [("revoke_access", p) for p in (doc["revoke_access"] or {}).get("problems", [])]
+    if not any("problems" in w for w in doc["workloads"]):
+        return ""
+    if not problems:
+        return "\n\nlive check: nothing Azure or promote would refuse"
+    return "\n\nlive check: would be REFUSED\n" + "\n".join(f"  {name}: {p}" for name, p in problems)
 
 
 def _read_plan(name: str):

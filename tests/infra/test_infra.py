@@ -439,12 +439,17 @@ def test_routing_access_is_limited_to_network_actions():
     assert actions and len(actions) == len(set(actions))
     for action in actions:
         assert "*" not in action, action
-        assert action.startswith("Microsoft.Network/") or \
-            action == "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action", action
+        assert action.startswith(("Microsoft.Network/", "Microsoft.Cdn/profiles/originGroups/")) or action in (
+            "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action", "Microsoft.Cdn/profiles/read",
+            "Microsoft.Cdn/operationresults/read"), action
+        assert not action.startswith("Microsoft.Network/trafficManagerProfiles/") or action.endswith(
+            ("Endpoints/write", "Profiles/read")), action  # narrower than Traffic Manager Contributor
     needed = {"Microsoft.Network/loadBalancers/backendAddressPools/write",
               "Microsoft.Network/applicationGateways/write",
               "Microsoft.Network/routeTables/routes/write",
-              "Microsoft.Network/networkSecurityGroups/securityRules/write"}
+              "Microsoft.Network/networkSecurityGroups/securityRules/write",
+              "Microsoft.Network/trafficManagerProfiles/externalEndpoints/write",
+              "Microsoft.Cdn/profiles/originGroups/origins/write"}
     assert needed <= set(actions)
     _, role = one(path, "Microsoft.Authorization/roleDefinitions")
     scopes = body(role)["properties"]["assignableScopes"]

@@ -7,7 +7,7 @@ NET = f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Network"
 VNET = f"{NET}/virtualNetworks/vnet-payroll"
 SOURCES = ["10.0.1.4", "10.0.1.5", "10.0.1.6", "10.0.1.7"]
 TARGETS = ["10.1.1.4", "10.1.1.5", "10.1.1.6", "10.1.1.7"]
-MONITOR = "10.0.9.9"  # an address of the pool that is not the plan's: promote must leave it alone
+MONITOR = "10.0.9.9"  # an address of the pool that is not the plan's: promote must leave it alone, and count it
 
 
 def _sub(parent: str, kind: str, name: str, properties: dict, type_: str) -> dict:
@@ -15,12 +15,14 @@ def _sub(parent: str, kind: str, name: str, properties: dict, type_: str) -> dic
             "properties": {"provisioningState": "Succeeded", **properties}}
 
 
-def load_balancer(name: str = "lb-payroll") -> dict:
+def load_balancer(name: str = "lb-payroll", *, foreign: bool = False) -> dict:
+    """`foreign`: the pool also holds MONITOR, an address the plan does not name (it receives flows too)."""
     lb = f"{NET}/loadBalancers/{name}"
     addresses = [{"name": f"source-{i}", "properties": {"ipAddress": ip, "virtualNetwork": {"id": VNET}}}
                  for i, ip in enumerate(SOURCES, 1)]
-    addresses.append({"name": "monitor", "properties": {"ipAddress": MONITOR, "virtualNetwork": {"id": VNET},
-                                                        "adminState": "None"}})
+    if foreign:
+        addresses.append({"name": "monitor", "properties": {"ipAddress": MONITOR, "virtualNetwork": {"id": VNET},
+                                                            "adminState": "None"}})
     pool_type = "Microsoft.Network/loadBalancers/backendAddressPools"
     return {
         "id": lb, "name": name, "type": "Microsoft.Network/loadBalancers", "location": "westeurope",
@@ -97,6 +99,7 @@ def application_gateway(name: str = "agw-payroll") -> dict:
                 _sub(gw, "backendAddressPools", "pool-azure", {"backendAddresses": [{"fqdn": "payroll.azure.contoso.com"}]},
                      pool_type),
                 _sub(gw, "backendAddressPools", "pool-static", {"backendAddresses": [{"ipAddress": "10.0.3.4"}]}, pool_type),
+                _sub(gw, "backendAddressPools", "pool-flight", {"backendAddresses": []}, pool_type),
             ],
             "backendHttpSettingsCollection": [_sub(gw, "backendHttpSettingsCollection", "https", {
                 "port": 443, "protocol": "Https", "cookieBasedAffinity": "Disabled", "requestTimeout": 30},
@@ -147,6 +150,40 @@ def security_group(name: str = "nsg-payroll") -> dict:
     }
 
 
+CDN = f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Cdn"
+
+
+def front_door(name: str = "afd-payroll") -> list[dict]:
+    """A Front Door Standard/Premium profile, its origin group and three origins (each a document of its own):
+    on-premises (enabled, 1000), Azure (disabled), and a standby of lower priority that gets no requests."""
+    profile = f"{CDN}/profiles/{name}"
+    group = f"{profile}/originGroups/og-payroll"
+
+    def origin(origin_name: str, host: str, enabled: str, weight: int, priority: int = 1) -> dict:
+        return {"id": f"{group}/origins/{origin_name}", "name": origin_name,
+                "type": "Microsoft.Cdn/profiles/originGroups/origins",
+                "properties": {"hostName": host, "httpPort": 80, "httpsPort": 443, "originHostHeader": host,
+                               "priority": priority, "weight": weight, "enabledState": enabled,
+                               "enforceCertificateNameCheck": True, "originGroupName": "og-payroll",
+                               "provisioningState": "Succeeded", "deploymentStatus": "NotStarted"}}
+
+    return [
+        {"id": profile, "name": name, "type": "Microsoft.Cdn/profiles", "location": "Global",
+         "sku": {"name": "Standard_AzureFrontDoor"}, "kind": "frontdoor", "tags": {"owner": "network-team"},
+         "properties": {"provisioningState": "Succeeded", "resourceState": "Active",
+                        "originResponseTimeoutSeconds": 60}},
+        {"id": group, "name": "og-payroll", "type": "Microsoft.Cdn/profiles/originGroups",
+         "properties": {"loadBalancingSettings": {"sampleSize": 4, "successfulSamplesRequired": 3,
+                                                  "additionalLatencyInMilliseconds": 50},
+                        "healthProbeSettings": {"probePath": "/health", "probeRequestType": "HEAD",
+                                                "probeProtocol": "Https", "probeIntervalInSeconds": 100},
+                        "sessionAffinityState": "Disabled", "provisioningState": "Succeeded"}},
+        origin("payroll-onprem", "payroll.onprem.contoso.com", "Enabled", 1000),
+        origin("payroll-azure", "payroll.azure.contoso.com", "Disabled", 1000),
+        origin("payroll-standby", "payroll.dr.contoso.com", "Enabled", 1000, priority=2),
+    ]
+
+
 def routing(provider: str, **overrides) -> dict:
     """The `routing:` block of a plan for the resources above."""
     base = {"provider": provider, "subscription": SUB, "resource_group": RG}
@@ -159,6 +196,8 @@ def routing(provider: str, **overrides) -> dict:
                                 "source_pool": "pool-onprem", "target_pool": "pool-azure"},
         "route-table": {"route_table": "rt-payroll", "route": "to-payroll", "source_next_hop": "10.0.0.4",
                         "target_next_hop": "10.1.0.4"},
+        "front-door": {"profile": "afd-payroll", "origin_group": "og-payroll", "source_origin": "payroll-onprem",
+                       "target_origin": "payroll-azure"},
     }[provider])
     base.update(overrides)
     return base

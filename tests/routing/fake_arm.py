@@ -4,7 +4,13 @@ Resources are JSON documents keyed by their id; child resources (a pool of a loa
 table, a rule of a security group, an endpoint of a Traffic Manager profile) are views into their parent's
 `properties.<collection>`, as in ARM. Microsoft.Network PUTs are long-running operations: 201 with an
 `Azure-AsyncOperation` status URL that answers InProgress once, then Succeeded. Traffic Manager answers
-synchronously. Unknown resources answer 404; `fail()` queues faults (403, 409, 429 with Retry-After ...).
+synchronously. Front Door (Microsoft.Cdn) profiles, origin groups and origins are documents of their own; an
+origin PATCH answers 202 with an operation, as Azure does. Unknown resources answer 404; `fail()` queues
+faults (403, 409, 429 with Retry-After ...), `fail_operation()` makes an operation end Failed or Canceled.
+As strict as Azure where promote depends on it: a write with a stale If-Match (or If-None-Match: * on an
+existing resource) is refused with 412; a security rule whose priority and direction clash with another
+rule of its group is refused (SecurityRuleConflict); Traffic Manager and Front Door weights outside 1-1000
+are refused; an out-of-band `edit()` changes the ETag, as any write in Azure does.
 Every request is logged with its body. The SDK polls the status URL once right away, then waits for the
 status response's Retry-After: real ARM sends whole seconds there, a fraction (which the poller accepts; the
 PUT's own Retry-After must be an integer) keeps the tests fast.
@@ -29,7 +35,10 @@ CHILDREN = {"backendaddresspools": "backendAddressPools", "routes": "routes", "s
             "externalendpoints": "endpoints", "azureendpoints": "endpoints", "nestedendpoints": "endpoints"}
 _RESOURCE = re.compile(r"^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.network/[^/]+/[^/]+"
                        r"(?:/[^/]+/[^/]+)?$", re.I)
-_OPERATION = re.compile(r"^/subscriptions/[^/]+/providers/microsoft\.network/locations/[^/]+/operations/([^/]+)$", re.I)
+_OPERATION = re.compile(r"^/subscriptions/[^/]+/providers/microsoft\.(?:network/locations/[^/]+/operations|"
+                        r"cdn/operationresults)/([^/]+)$", re.I)
+_CDN = re.compile(r"^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.cdn/profiles/[^/]+"
+                  r"(?:/origingroups/[^/]+(?:/origins(?:/[^/]+)?)?)?$", re.I)
 # read-only fields the SDK leaves out of a PUT; ARM keeps them (on the resource and on its sub-objects)
 READ_ONLY = ("etag", "type")
 READ_ONLY_PROPERTIES = ("provisioningState", "operationalState", "resourceGuid")
@@ -46,6 +55,14 @@ class Fault:
 
 
 @dataclass
+class OperationFault:
+    path_contains: str
+    status: str  # Failed | Canceled
+    error: dict
+    times: int
+
+
+@dataclass
 class Request:
     method: str
     path: str
@@ -53,6 +70,7 @@ class Request:
     body: dict | None
     status: int = 0
     note: str = ""  # an async operation's reported status
+    headers: dict[str, str] = field(default_factory=dict)  # the conditional headers sent (If-Match ...)
 
     def __str__(self) -> str:
         body = "" if self.body is None else " " + json.dumps(self.body, separators=(",", ":"))
@@ -61,7 +79,9 @@ class Request:
     def short(self) -> str:
         """One readable line: the path below Microsoft.Network, the status, what the body sets."""
         path = re.sub(r"operations/[^/]+$", "operations/{id}", self.path.split("/Microsoft.Network/", 1)[-1])
+        path = path.split("/Microsoft.Cdn/", 1)[-1]
         line = f"{self.method} {path} {self.status}" + (f" {self.note}" if self.note else "")
+        line += "".join(f" [{k}: {v}]" for k, v in sorted(self.headers.items()))
         props = (self.body or {}).get("properties", {})
         if "loadBalancerBackendAddresses" in props:
             line += " addresses=" + ",".join(a["properties"]["ipAddress"] for a in props["loadBalancerBackendAddresses"])
@@ -85,6 +105,8 @@ class FakeArm:
     log: list[Request] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     operations: dict[str, int] = field(default_factory=dict)  # async operation id -> polls so far
+    operation_faults: list[OperationFault] = field(default_factory=list)
+    failing: dict[str, tuple[str, dict]] = field(default_factory=dict)  # operation id -> (status, error)
     hooks: list[tuple[str, str, object]] = field(default_factory=list)  # (method, path part, fn) run once, after
     lock: threading.RLock = field(default_factory=threading.RLock)
     url: str = ""
@@ -96,14 +118,34 @@ class FakeArm:
 
     def get(self, resource_id: str) -> dict:
         with self.lock:
+            if resource_id.lower() in self.resources:  # a top-level or Front Door document
+                return copy.deepcopy(self.resources[resource_id.lower()])
             parent, child = self._locate(resource_id)
             return copy.deepcopy(child if child is not None else parent)
 
     def edit(self, resource_id: str, change) -> None:
-        """An out-of-band change (someone in the portal): `change(document)` edits it in place."""
+        """An out-of-band change (someone in the portal): `change(document)` edits it in place; like any write
+        in Azure it gives the resource (and a child's parent) a new ETag, where the resource has one."""
         with self.lock:
-            parent, child = self._locate(resource_id)
-            change(child if child is not None else parent)
+            if resource_id.lower() in self.resources:
+                parent, child = self.resources[resource_id.lower()], None
+            else:
+                parent, child = self._locate(resource_id)
+            target = child if child is not None else parent
+            before = target.get("etag")
+            change(target)
+            if before is not None and target.get("etag") == before:
+                target["etag"] = _etag()
+                if child is not None and "etag" in parent:
+                    parent["etag"] = _etag()
+
+    def fail_operation(self, path_contains: str, status: str = "Failed", *, code: str = "InternalServerError",
+                       message: str = "An error occurred.", details: list[dict] | None = None,
+                       times: int = 1) -> None:
+        """The next write matching `path_contains` starts an operation that ends `status` (Failed or Canceled)
+        with Azure's error body; the change is not made."""
+        error = {"code": code, "message": message, **({"details": details} if details else {})}
+        self.operation_faults.append(OperationFault(path_contains.lower(), status, error, times))
 
     def fail(self, method: str, path_contains: str, status: int, *, times: int = 1, retry_after: str | None = None,
              code: str | None = None) -> None:
@@ -127,7 +169,9 @@ class FakeArm:
     def handle(self, method: str, target: str, headers: dict[str, str], body: dict | None) -> tuple[int, dict, dict | None]:
         parts = urlsplit(target)
         path, query = parts.path.rstrip("/"), parse_qs(parts.query)
-        request = Request(method, path, (query.get("api-version") or [None])[0], copy.deepcopy(body))
+        conditional = {k: v for k, v in headers.items() if k in ("if-match", "if-none-match")}
+        request = Request(method, path, (query.get("api-version") or [None])[0], copy.deepcopy(body),
+                          headers={k.title(): v for k, v in conditional.items()})
         with self.lock:
             self.log.append(request)
             status, out_headers, out_body = self._respond(method, path, headers, body)
@@ -149,6 +193,8 @@ class FakeArm:
                 return status, {**extra, **fault.headers}, payload
         if m := _OPERATION.match(path):
             return self._operation(m.group(1))
+        if _CDN.match(path):
+            return self._cdn(method, path, headers, body)
         if not _RESOURCE.match(path):
             return _error(400, "InvalidRequestUri", f"not a resource this fake knows: {path}")
         try:
@@ -160,16 +206,25 @@ class FakeArm:
             parent, child = self._locate(path, create=True)
         if method == "GET":
             return 200, {}, copy.deepcopy(child if child is not None else parent)
+        existed = not (child is not None and set(child) == {"id", "name"})  # not just made by _locate(create)
+        target = child if child is not None else parent
+        if method in ("PUT", "PATCH"):
+            stale = _precondition(headers, target.get("etag") if existed else None, existed, path)
+            if stale:
+                if not existed and child is not None:
+                    parent["properties"][CHILDREN[path.split("/")[-2].lower()]].remove(child)
+                return stale
+            refused = _validate(path, parent, child, body or {})
+            if refused:
+                if not existed and child is not None:
+                    parent["properties"][CHILDREN[path.split("/")[-2].lower()]].remove(child)
+                return refused
         if method == "PUT":
-            current = (child if child is not None else parent).get("etag")
-            if headers.get("if-match") not in (None, "*", current):
-                return _error(412, "PreconditionFailed", f"Etag provided in if-match header {headers['if-match']} "
-                                                         f"does not match etag {current} of resource {path}")
             return self._put(path, parent, child, body or {})
         if method == "PATCH":
-            target = child if child is not None else parent
             _merge(target, body or {})
-            target["etag"] = _etag()
+            if "etag" in target:
+                target["etag"] = _etag()
             return 200, {}, copy.deepcopy(target)
         return _error(405, "MethodNotAllowed", method)
 
@@ -196,6 +251,11 @@ class FakeArm:
 
     def _put(self, path, parent, child, body):
         target = child if child is not None else parent
+        fault = self._operation_fault(path)
+        if fault is not None and "/microsoft.network/trafficmanagerprofiles/" not in path.lower():
+            if set(target) == {"id", "name"} and child is not None:  # a create that fails leaves nothing behind
+                parent["properties"][CHILDREN[path.split("/")[-2].lower()]].remove(child)
+            return self._start_operation(path, fault, copy.deepcopy(target))
         kept = {k: target[k] for k in READ_ONLY if k in target}
         old = copy.deepcopy(target)
         target.clear()
@@ -208,20 +268,78 @@ class FakeArm:
         if "/microsoft.network/trafficmanagerprofiles/" in path.lower():
             return 200, {}, copy.deepcopy(target)
         target.setdefault("properties", {})["provisioningState"] = "Succeeded"
+        return self._start_operation(path, None, copy.deepcopy(target))
+
+    def _operation_fault(self, path: str) -> OperationFault | None:
+        for fault in self.operation_faults:
+            if fault.times and fault.path_contains in path.lower():
+                fault.times -= 1
+                return fault
+        return None
+
+    def _start_operation(self, path: str, fault: OperationFault | None, doc: dict, status: int = 201):
         operation = str(uuid.uuid4())
         self.operations[operation] = 0
-        status_url = (f"{self.url}/subscriptions/{path.split('/')[2]}/providers/Microsoft.Network/locations/"
-                      f"westeurope/operations/{operation}?api-version=2026-03-01")
-        updating = copy.deepcopy(target)
-        updating["properties"]["provisioningState"] = "Updating"
-        return 201, {"Azure-AsyncOperation": status_url, "Retry-After": "1"}, updating
+        if fault is not None:
+            self.failing[operation] = (fault.status, fault.error)
+        sub = path.split("/")[2]
+        if "/microsoft.cdn/" in path.lower():
+            status_url = f"{self.url}/subscriptions/{sub}/providers/Microsoft.Cdn/operationresults/{operation}"
+        else:
+            status_url = f"{self.url}/subscriptions/{sub}/providers/Microsoft.Network/locations/westeurope/operations/{operation}"
+        status_url += "?api-version=2026-03-01"
+        doc.setdefault("properties", {})["provisioningState"] = "Updating"
+        headers = {"Azure-AsyncOperation": status_url, "Retry-After": "1"}
+        if status == 202:
+            headers["Location"] = status_url
+        return status, headers, doc
 
     def _operation(self, operation: str):
         if operation not in self.operations:
             return _error(404, "NotFound", f"operation {operation}")
         self.operations[operation] += 1
-        status = "InProgress" if self.operations[operation] == 1 else "Succeeded"
-        return 200, {"Retry-After": self.lro_retry_after}, {"status": status}
+        if self.operations[operation] == 1:
+            return 200, {"Retry-After": self.lro_retry_after}, {"status": "InProgress"}
+        if operation in self.failing:
+            status, error = self.failing[operation]
+            return 200, {}, {"id": operation, "status": status, "error": error}
+        return 200, {}, {"status": "Succeeded"}
+
+    # -- Front Door (Microsoft.Cdn): every level is a document of its own --------------------------
+    def _cdn(self, method: str, path: str, headers: dict, body: dict | None):
+        key = path.lower()
+        if method == "GET" and key.endswith("/origins"):
+            prefix = key + "/"
+            return 200, {}, {"value": [copy.deepcopy(d) for k, d in sorted(self.resources.items())
+                                       if k.startswith(prefix) and "/" not in k[len(prefix):]]}
+        parent = key.rsplit("/", 2)[0] if key.count("/") > 8 else None
+        if parent is not None and parent.endswith("/origins"):
+            parent = parent.rsplit("/", 1)[0]
+        if key not in self.resources:
+            if method != "PUT" or (parent is not None and parent not in self.resources):
+                return _error(404, "NotFound", f"The Resource '{path.split('/providers/')[1]}' was not found.")
+        if method == "GET":
+            return 200, {}, copy.deepcopy(self.resources[key])
+        if method not in ("PUT", "PATCH"):
+            return _error(405, "MethodNotAllowed", method)
+        props = (body or {}).get("properties", {})
+        weight = props.get("weight")
+        if weight is not None and not (isinstance(weight, int) and 1 <= weight <= 1000):
+            return _error(400, "BadRequest", f"Property 'weight' must be between 1 and 1000, got {weight}.")
+        if props.get("enabledState") not in (None, "Enabled", "Disabled"):
+            return _error(400, "BadRequest", f"Property 'enabledState' must be Enabled or Disabled.")
+        fault = self._operation_fault(path)
+        if fault is not None:
+            return self._start_operation(path, fault, copy.deepcopy(self.resources.get(key, {})), status=202)
+        if method == "PUT":
+            old = self.resources.get(key, {})
+            doc = {**copy.deepcopy(body or {}), "id": old.get("id", path), "name": path.rsplit("/", 1)[-1],
+                   "type": old.get("type")}
+            self.resources[key] = doc
+        else:
+            _merge(self.resources[key], body or {})
+        self.resources[key].setdefault("properties", {})["provisioningState"] = "Succeeded"
+        return self._start_operation(path, None, copy.deepcopy(self.resources[key]), status=202)
 
     # -- serving ---------------------------------------------------------------------------------
     def serve(self, cert: Path, key: Path) -> "Server":
@@ -266,6 +384,43 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args) -> None:  # quiet
         pass
+
+
+def _precondition(headers: dict, etag: str | None, existed: bool, path: str) -> tuple[int, dict, dict] | None:
+    """412 for a conditional write whose condition does not hold, as Resource Manager answers it."""
+    match, none_match = headers.get("if-match"), headers.get("if-none-match")
+    if match is not None and match != "*" and match != etag:
+        return _error(412, "PreconditionFailed", f"Etag provided in if-match header {match} does not match "
+                                                 f"etag {etag} of resource {path} in NRP data store.")
+    if match == "*" and not existed:
+        return _error(412, "PreconditionFailed", f"The resource {path} does not exist (if-match: *).")
+    if none_match == "*" and existed:
+        return _error(412, "PreconditionFailed", f"The resource {path} already exists (if-none-match: *).")
+    return None
+
+
+def _validate(path: str, parent: dict, child: dict | None, body: dict) -> tuple[int, dict, dict] | None:
+    """What Azure refuses of a write promote makes: clashing security rules, weights outside 1-1000."""
+    lower, props = path.lower(), body.get("properties", {})
+    if "/securityrules/" in lower and child is not None:
+        priority, direction = props.get("priority"), str(props.get("direction", "")).lower()
+        if not isinstance(priority, int) or not 100 <= priority <= 4096:
+            return _error(400, "SecurityRuleInvalidPriority",
+                          f"Security rule {child['name']} has invalid Priority. Value provided: {priority}. "
+                          "Allowed range 100-4096.")
+        for other in parent["properties"].get("securityRules", []):
+            theirs = other.get("properties", {})
+            if (other is not child and theirs.get("priority") == priority
+                    and str(theirs.get("direction", "")).lower() == direction):
+                return _error(400, "SecurityRuleConflict",
+                              f"Security rule {other['name']} conflicts with rule {child['name']}. Rules cannot "
+                              "have the same Priority and Direction. To learn more, see aka.ms/nsgrules.")
+    if "/microsoft.network/trafficmanagerprofiles/" in lower and child is not None and "weight" in props:
+        weight = props["weight"]
+        if not isinstance(weight, int) or not 1 <= weight <= 1000:
+            return _error(400, "BadRequest", f"The weight of endpoint '{child['name']}' must be an integer "
+                                             f"between 1 and 1000; got {weight}.")
+    return None
 
 
 def _error(status: int, code: str, message: str) -> tuple[int, dict, dict]:

@@ -3,6 +3,7 @@ router factory, the management SDKs talking to the local Resource Manager."""
 from __future__ import annotations
 
 import itertools
+import re
 
 
 from shared.domain.plan import validate_plan
@@ -60,24 +61,27 @@ def test_flight_on_load_balancer_end_to_end(arm, arm_stack, release_name):
     assert (release.state, release.workloads["payroll"].traffic_percent, release.access_revoked) == ("promoted", 100, True)
     assert _shares(store, release_name) == [0, 20, 50, 100]  # 10% is realised as 1 target of 5 addresses
     pool = [a["properties"]["ipAddress"] for a in arm.get(LB_POOL)["properties"]["loadBalancerBackendAddresses"]]
-    assert pool == [R.MONITOR] + R.TARGETS
+    assert pool == R.TARGETS
     assert arm.get(NSG_RULE)["properties"]["access"] == "Deny"
 
     pool_path = "loadBalancers/lb-payroll/backendAddressPools/be-payroll"
     rule_path = "networkSecurityGroups/nsg-payroll/securityRules/deny-migration-team"
     lro = ["GET locations/westeurope/operations/{id} 200 InProgress", "GET locations/westeurope/operations/{id} 200 Succeeded"]
     sources = ",".join(R.SOURCES)
+    etags = iter(r.headers.get("If-Match") for r in arm.log if r.method == "PUT" and "If-Match" in r.headers)
     assert lines(arm) == [
         f"GET {pool_path} 200",
-        f"PUT {pool_path} 201 addresses={sources},{R.MONITOR},10.1.1.4", *lro, f"GET {pool_path} 200",
+        f"PUT {pool_path} 201 [If-Match: {next(etags)}] addresses={sources},10.1.1.4", *lro, f"GET {pool_path} 200",
         f"GET {pool_path} 200",
-        f"PUT {pool_path} 201 addresses={sources},{R.MONITOR},{','.join(R.TARGETS)}", *lro, f"GET {pool_path} 200",
+        f"PUT {pool_path} 201 [If-Match: {next(etags)}] addresses={sources},{','.join(R.TARGETS)}", *lro,
         f"GET {pool_path} 200",
-        f"PUT {pool_path} 201 addresses={R.MONITOR},{','.join(R.TARGETS)}", *lro, f"GET {pool_path} 200",
+        f"GET {pool_path} 200",
+        f"PUT {pool_path} 201 [If-Match: {next(etags)}] addresses={','.join(R.TARGETS)}", *lro, f"GET {pool_path} 200",
         f"GET {rule_path} 404",
-        f'PUT {rule_path} 201 {{"access":"Deny","destinationAddressPrefix":"*","destinationPortRange":"*",'
-        f'"direction":"Inbound","priority":100,"protocol":"*","sourceAddressPrefixes":["10.50.0.0/24"],'
-        f'"sourcePortRange":"*"}}', *lro, f"GET {rule_path} 200",
+        "GET networkSecurityGroups/nsg-payroll 200",  # the priority is checked against the group's rules
+        f'PUT {rule_path} 201 [If-None-Match: *] {{"access":"Deny","destinationAddressPrefix":"*",'
+        f'"destinationPortRange":"*","direction":"Inbound","priority":100,"protocol":"*",'
+        f'"sourceAddressPrefixes":["10.50.0.0/24"],"sourcePortRange":"*"}}', *lro, f"GET {rule_path} 200",
     ]
     print("\nrequest log of one full flight on load-balancer:\n  " + "\n  ".join(lines(arm)))
 
@@ -110,13 +114,15 @@ def test_flight_on_traffic_manager_with_a_rollback_and_a_retry(arm, arm_stack, r
     profile = "trafficmanagerprofiles/tm-payroll"
     onprem, azure = f"PATCH {profile}/ExternalEndpoints/payroll-onprem 200", f"PATCH {profile}/ExternalEndpoints/payroll-azure 200"
     get = f"GET {profile} 200"
+    # each move: read the profile, PATCH the endpoints that change, read it back (Traffic Manager has no ETags)
     flight_up = [get, azure + ' {"endpointStatus":"Enabled","weight":10}', onprem + ' {"endpointStatus":"Enabled","weight":90}',
-                 get, azure + ' {"endpointStatus":"Enabled","weight":50}', onprem + ' {"endpointStatus":"Enabled","weight":50}']
+                 get, get, azure + ' {"endpointStatus":"Enabled","weight":50}',
+                 onprem + ' {"endpointStatus":"Enabled","weight":50}', get]
     assert lines(arm) == [
         *flight_up,
-        get, azure + ' {"endpointStatus":"Disabled"}',  # rollback: the source already has users, keeps weight 50
+        get, azure + ' {"endpointStatus":"Disabled"}', get,  # rollback: the source already has users, keeps weight 50
         *flight_up,
-        get, onprem + ' {"endpointStatus":"Disabled"}',  # 100%: the target alone, its weight kept
+        get, onprem + ' {"endpointStatus":"Disabled"}', get,  # 100%: the target alone, its weight kept
     ]
 
 
@@ -168,7 +174,7 @@ def test_drift_is_reapplied_when_the_plan_says_so(arm, arm_stack, release_name):
     assert entry.reason.endswith("re-applying 50% (on_drift: reapply)")
     assert [c.drift for c in verify_release(store.get_release(release_name).release, service.routers)] == [False]
     pool = [a["properties"]["ipAddress"] for a in arm.get(LB_POOL)["properties"]["loadBalancerBackendAddresses"]]
-    assert sorted(pool) == sorted(R.SOURCES + R.TARGETS + [R.MONITOR])
+    assert sorted(pool) == sorted(R.SOURCES + R.TARGETS)
 
 
 def test_the_history_records_the_change_actually_made(arm, arm_stack, release_name):
@@ -182,3 +188,35 @@ def test_the_history_records_the_change_actually_made(arm, arm_stack, release_na
     result = send("tests-passed")
     assert f"route table rt-payroll in {R.RG} (subscription {R.SUB}): routes/to-payroll: nextHopIpAddress " \
            "10.0.0.4 -> 10.1.0.4" in result.entries[-1].reason
+
+
+def test_flight_on_front_door_end_to_end(arm, arm_stack, release_name):
+    for doc in R.front_door():
+        arm.seed(doc)
+    service, store = arm_stack.service, arm_stack.store
+    service.apply(flight_plan(release_name, R.routing("front-door")))
+    send = sender(service, release_name)
+    for asset in ASSETS:
+        send("asset-replicated", asset=asset)
+    send("tests-passed")
+    for flight in (1, 2, 3):
+        send("flight-healthy", flight=flight)
+    release = store.get_release(release_name).release
+    assert (release.state, release.workloads["payroll"].traffic_percent) == ("promoted", 100)
+    assert _shares(store, release_name) == [0, 10, 50, 100]  # exact shares, as weights allow
+    group = "profiles/afd-payroll/originGroups/og-payroll"
+    onprem, azure = f"PATCH {group}/origins/payroll-onprem 202", f"PATCH {group}/origins/payroll-azure 202"
+    lro = ["GET operationresults/{id} 200 InProgress", "GET operationresults/{id} 200 Succeeded"]
+    listing = f"GET {group}/origins 200"
+
+    def patch(line: str, body: str, final: str) -> list[str]:
+        return [f"{line} {body}", *lro, f"GET {group}/origins/{final} 200"]
+
+    assert [re.sub(r"operationresults/[^ ]+", "operationresults/{id}", line) for line in lines(arm)] == [
+        listing, *patch(azure, '{"enabledState":"Enabled","weight":10}', "payroll-azure"),
+        *patch(onprem, '{"enabledState":"Enabled","weight":90}', "payroll-onprem"), listing,
+        listing, *patch(azure, '{"enabledState":"Enabled","weight":50}', "payroll-azure"),
+        *patch(onprem, '{"enabledState":"Enabled","weight":50}', "payroll-onprem"), listing,
+        listing, *patch(onprem, '{"enabledState":"Disabled"}', "payroll-onprem"), listing,
+    ]
+    print("\nrequest log of one Front Door flight (10/50/100):\n  " + "\n  ".join(lines(arm)))

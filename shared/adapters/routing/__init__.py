@@ -12,6 +12,7 @@ AZURE_PROVIDERS = {
     "load-balancer": "load_balancer",
     "application-gateway": "application_gateway",
     "route-table": "route_table",
+    "front-door": "front_door",
 }
 
 
@@ -41,14 +42,20 @@ def access_revoker(local_table_factory: Callable[[], Any], settings: Any):
     class _Revoker:
         def revoke(self, release: str, config: Any) -> list:
             """Returns the changes made (the history records them)."""
+            return self._build(config).revoke(release, config)
+
+        def problems(self, release: str, config: Any) -> list[str]:
+            return self._build(config).problems(release, config)
+
+        def _build(self, config: Any) -> Any:
             if config.provider == "local":
                 from shared.adapters.routing.local import LocalAccessRevoker
 
-                return LocalAccessRevoker(local_table_factory()).revoke(release, config)
+                return LocalAccessRevoker(local_table_factory())
             try:
                 module = importlib.import_module(f"{__name__}.network_security_group")
             except ModuleNotFoundError as exc:
                 raise RoutingError(f"revoke_access provider {config.provider!r} is not available: {exc}") from None
-            return module.build_revoker(config, settings).revoke(release, config)
+            return module.build_revoker(config, settings)
 
     return _Revoker()

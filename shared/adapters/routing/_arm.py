@@ -6,13 +6,21 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 from shared.domain.errors import RoutingError
 
 _lock = threading.Lock()
 _credential: Any = None
 _clients: dict[tuple, Any] = {}
+
+T = TypeVar("T")
+MAX_STALE_RETRIES = 3  # a write refused for a stale ETag is read, merged and tried again this often in all
+
+
+class StaleWrite(RoutingError):
+    """412: the resource changed between promote's read and its write (If-Match refused)."""
+
 
 _REASONS = {401: "not authenticated", 403: "access denied", 404: "not found", 409: "conflict",
             412: "changed by someone else meanwhile", 429: "throttled"}
@@ -58,11 +66,33 @@ def arm_errors(what: str, needs: str = "") -> Iterator[None]:
         status = exc.status_code
         if status is None:  # a credential that could not get a token
             raise RoutingError(f"{what}: could not authenticate to Resource Manager: {_first_line(exc)}") from exc
+        operation = _operation_error(exc)
+        if operation is not None:  # a long-running operation that ended Failed or Canceled
+            raise RoutingError(f"{what}: {operation}") from exc
         reason = f"{_REASONS.get(status, 'failed')} ({status})"
         hint = f"; the identity needs {needs}" if status == 403 and needs else ""
-        raise RoutingError(f"{what}: {reason}{hint}: {_detail(exc)}") from exc
+        kind = StaleWrite if status == 412 else RoutingError
+        raise kind(f"{what}: {reason}{hint}: {_detail(exc)}") from exc
     except AzureError as exc:
         raise RoutingError(f"{what}: {type(exc).__name__}: {_first_line(exc)}") from exc
+
+
+def guarded(attempt: Callable[[], T]) -> T:
+    """Run one read-modify-write (`attempt` reads, merges and writes with If-Match); when the write is refused
+    because the resource changed in between (412), read and merge again, a bounded number of times."""
+    for tries in range(1, MAX_STALE_RETRIES + 1):
+        try:
+            return attempt()
+        except StaleWrite as exc:
+            if tries == MAX_STALE_RETRIES:
+                raise StaleWrite(f"{exc} (still changing after {tries} attempts; the redelivery tries again)") from exc
+    raise AssertionError("unreachable")
+
+
+def if_match(etag: str | None) -> dict[str, Any]:
+    """The request option that makes a write conditional on the version read: If-Match with its ETag, or,
+    for a resource read as absent, If-None-Match: * (so one created meanwhile is not overwritten either)."""
+    return {"headers": {"If-Match": etag}} if etag else {"headers": {"If-None-Match": "*"}}
 
 
 def wait(poller: Any) -> Any:
@@ -73,6 +103,31 @@ def wait(poller: Any) -> Any:
 def text(value: Any) -> str:
     """An SDK enum member as the plain string Resource Manager sent ('Deny', not 'SecurityRuleAccess.DENY')."""
     return "" if value is None else str(getattr(value, "value", value))
+
+
+def _operation_error(exc: Any) -> str | None:
+    """'operation Failed/Canceled: code: message' from an Azure-AsyncOperation status body, else None."""
+    response = getattr(exc, "response", None)
+    if response is None or (getattr(exc, "status_code", None) or 0) >= 300:
+        return None
+    try:
+        body = response.json()
+    except Exception:  # not JSON: not an operation status
+        return None
+    if not isinstance(body, dict) or str(body.get("status", "")).lower() not in ("failed", "canceled", "cancelled"):
+        return None
+    raw = body.get("error")
+    error: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    parts = [f"{error.get('code', '')}: {error.get('message', '')}".strip(": ")]
+    for detail in error.get("details") or []:
+        if isinstance(detail, dict):
+            parts.append(f"{detail.get('code', '')}: {detail.get('message', '')}".strip(": "))
+    said = "; ".join(p for p in parts if p) or "no error given"
+    codes = " ".join(str(d.get("code", "")) for d in [error, *(error.get("details") or [])] if isinstance(d, dict))
+    if "supersed" in codes.lower() or "supersed" in said.lower():
+        return f"the operation was canceled and superseded by another operation on the resource: {said}"
+    state = "failed" if str(body["status"]).lower() == "failed" else "was canceled"
+    return f"the operation {state}: {said}"
 
 
 def _detail(exc: Any) -> str:

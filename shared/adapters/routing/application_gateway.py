@@ -1,17 +1,24 @@
-"""application-gateway: which backend pool one request routing rule sends users to (0 or 100).
+"""application-gateway: which backend pool one request routing rule sends users to, and (for flights) the
+membership of one pool holding source and target addresses.
 
-Reads the gateway, points the one rule's backendAddressPool at the source or target pool, and PUTs the
-gateway back as it was read (the SDK's models keep every property, even ones it does not know), so other
-rules, listeners, pools and settings stay as they are. The PUT carries If-Match with the ETag read: a
-gateway changed by someone else in between is refused (412), not overwritten, and the redelivered message
-reads it again.
+0% and 100%: the rule points at the source or the target pool. With `flight_pool`, a share in between points
+the rule at that pool, whose members are the plan's source and target addresses (IPs or FQDNs, on-premises
+ones included) in the ratio nearest the share: the gateway round-robins requests within a pool, so every
+member counts, members the plan does not name included (a move they would distort is refused, naming them).
+
+Reads the gateway, changes the rule and the flight pool, and PUTs the gateway back as it was read (the SDK's
+models keep every property, even ones it does not know), so other rules, listeners, pools and settings stay
+as they are. The PUT carries If-Match with the ETag read: a gateway changed by someone else in between is
+refused (412), not overwritten; promote reads it again and re-applies its change on top (a bounded number of
+times).
 """
 from __future__ import annotations
 
 from typing import Any
 
 from shared.domain.errors import RoutingError
-from shared.domain.routing import Change, resource, settings
+from shared.domain.routing import Change, foreign_refusal, lb_members, lb_value, resource, settings, true_share
+from shared.domain.shares import realisable_share
 from shared.adapters.routing import _arm
 
 NEEDS = ("Microsoft.Network/applicationGateways/read and /write on the gateway, plus the join actions its "
@@ -24,7 +31,9 @@ class ApplicationGatewayRouter:
         self.routing, self.client = routing, client
         self.resource = resource(routing)
         self.property = next(iter(settings(routing, 0)))
-        self.last_changes: list[Change] = []
+        self.flight_pool: str | None = getattr(routing, "flight_pool", None)
+        plan = (routing.source_addresses or []) + (routing.target_addresses or []) if self.flight_pool else []
+        self.owned = {a.lower(): a for a in plan}  # lower case -> as the plan spells it
 
     def describe(self) -> str:
         return self.resource
@@ -45,42 +54,123 @@ class ApplicationGatewayRouter:
     def _pool_name(self, gateway: Any) -> str:
         return self._rule(gateway).backend_address_pool.id.rstrip("/").rsplit("/", 1)[-1]
 
-    def _share(self, pool: str) -> int:
-        r = self.routing
+    def _pool(self, gateway: Any, name: str) -> Any:
+        pool = next((p for p in gateway.backend_address_pools or [] if p.name.lower() == name.lower()), None)
+        if pool is None:
+            raise RoutingError(f"{self.resource}: has no backend pool {name!r}")
+        return pool
+
+    # the flight pool's members -----------------------------------------------------------------------
+    @staticmethod
+    def _address(member: Any) -> str:
+        return member.ip_address or member.fqdn or "?"
+
+    def _members(self, pool: Any) -> tuple[list[str], list[str]]:
+        """(the plan's addresses in the pool, as the plan spells them; the members the plan does not name)."""
+        ours, foreign = [], []
+        for member in pool.backend_addresses or []:
+            address = self._address(member)
+            (ours.append(self.owned[address.lower()]) if address.lower() in self.owned else foreign.append(address))
+        return ours, foreign
+
+    def _flight_share(self, pool: Any) -> int:
+        ours, foreign = self._members(pool)
+        targets = sum(1 for a in ours if a in self.routing.target_addresses)
+        share = true_share(targets, len(ours) + len(foreign))
+        if share is None:
+            raise RoutingError(f"{self.resource}: pool {self.flight_pool!r} the rule sends users to has no member")
+        return share
+
+    def _share(self, gateway: Any) -> int:
+        r, pool = self.routing, self._pool_name(gateway)
+        if self.flight_pool and pool.lower() == self.flight_pool.lower():
+            return self._flight_share(self._pool(gateway, pool))
         if pool.lower() not in (r.source_pool.lower(), r.target_pool.lower()):
             raise RoutingError(f"{self.resource}: rule {r.rule!r} sends users to pool {pool!r}, "
                                f"neither the source {r.source_pool!r} nor the target {r.target_pool!r}")
         return 100 if pool.lower() == r.target_pool.lower() else 0
 
     def read(self) -> int:
-        return self._share(self._pool_name(self._gateway()))
+        return self._share(self._gateway())
 
     def diff(self, percent: int) -> list[Change]:
-        return self._diff(self._pool_name(self._gateway()), percent)
+        return self._diff(self._gateway(), percent)
 
-    def _diff(self, pool: str, percent: int) -> list[Change]:
-        wanted = settings(self.routing, percent)[self.property]
-        before = f"backendAddressPools/{pool}"
-        return [] if before.lower() == wanted.lower() else [Change(self.resource, self.property, before, wanted)]
+    def _live(self, gateway: Any) -> dict[str, str]:
+        live = {self.property: f"backendAddressPools/{self._pool_name(gateway)}"}
+        if self.flight_pool:
+            ours, foreign = self._members(self._pool(gateway, self.flight_pool))
+            live[f"backendAddressPools/{self.flight_pool}: backendAddresses"] = lb_value(self.routing, ours, foreign)
+        return live
 
-    def apply(self, percent: int) -> int:
-        if percent not in (0, 100):
-            raise RoutingError(f"{self.resource}: an application gateway rule realises 0% or 100%, not {percent}%")
+    def _diff(self, gateway: Any, percent: int) -> list[Change]:
+        wanted, live = settings(self.routing, percent), self._live(gateway)
+        if self.flight_pool:  # the members the plan does not name stay, and show in the value
+            foreign = self._members(self._pool(gateway, self.flight_pool))[1]
+            key = f"backendAddressPools/{self.flight_pool}: backendAddresses"
+            wanted[key] = lb_value(self.routing, lb_members(self.routing, percent), foreign)
+        return [Change(self.resource, prop, live[prop], value) for prop, value in wanted.items()
+                if live[prop].lower() != value.lower()]
+
+    def problems(self, percents: list[int]) -> list[str]:
+        if not self.flight_pool:
+            return [f"{self.resource}: an application gateway rule realises 0% or 100%, not {p}% (add a "
+                    "flight_pool for flights)" for p in percents if p not in (0, 100)]
         gateway = self._gateway()
-        self.last_changes = self._diff(self._pool_name(gateway), percent)
-        if self.last_changes:
-            pool_name = self.routing.target_pool if percent == 100 else self.routing.source_pool
-            pool = next((p for p in gateway.backend_address_pools or [] if p.name.lower() == pool_name.lower()), None)
-            if pool is None:
-                raise RoutingError(f"{self.resource}: has no backend pool {pool_name!r}")
-            from azure.mgmt.network.models import SubResource
+        return [p for p in (self._refusal(gateway, percent) for percent in percents) if p]
 
-            self._rule(gateway).backend_address_pool = SubResource(id=pool.id)
-            guard = {"headers": {"If-Match": gateway.etag}} if gateway.etag else {}
-            with _arm.arm_errors(self.resource, NEEDS):
-                _arm.wait(self.client.application_gateways.begin_create_or_update(
-                    self.routing.resource_group, self.routing.application_gateway, gateway, **guard))
-        return percent
+    def _refusal(self, gateway: Any, percent: int) -> str | None:
+        if not self.flight_pool or percent in (0, 100):
+            return None
+        foreign = self._members(self._pool(gateway, self.flight_pool))[1]
+        wanted = lb_members(self.routing, percent)
+        achieved = true_share(sum(1 for a in wanted if a in self.routing.target_addresses), len(wanted) + len(foreign))
+        if foreign and achieved != realisable_share(self.routing, percent):
+            return foreign_refusal(f"pool {self.flight_pool} of {self.resource}", "members", foreign, percent, achieved)
+        return None
+
+    def apply(self, percent: int) -> list[Change]:
+        if percent not in (0, 100) and not self.flight_pool:
+            raise RoutingError(f"{self.resource}: an application gateway rule realises 0% or 100%, not {percent}%")
+        return _arm.guarded(lambda: self._attempt(percent))
+
+    def _attempt(self, percent: int) -> list[Change]:
+        gateway = self._gateway()
+        refusal = self._refusal(gateway, percent)
+        if refusal:
+            raise RoutingError(refusal)
+        changes = self._diff(gateway, percent)
+        if not changes:
+            return []
+        from azure.mgmt.network.models import ApplicationGatewayBackendAddress, SubResource
+
+        r = self.routing
+        pool_name = settings(r, percent)[self.property].split("/", 1)[1]
+        self._rule(gateway).backend_address_pool = SubResource(id=self._pool(gateway, pool_name).id)
+        if self.flight_pool:
+            flight = self._pool(gateway, self.flight_pool)
+            wanted = {a.lower() for a in lb_members(r, percent)}
+            kept = [m for m in flight.backend_addresses or []
+                    if self._address(m).lower() not in self.owned or self._address(m).lower() in wanted]
+            present = {self._address(m).lower() for m in kept}
+            for address in lb_members(r, percent):
+                if address.lower() not in present:
+                    kept.append(ApplicationGatewayBackendAddress(**_backend(address)))
+            flight.backend_addresses = kept
+        with _arm.arm_errors(self.resource, NEEDS):
+            _arm.wait(self.client.application_gateways.begin_create_or_update(
+                r.resource_group, r.application_gateway, gateway, **_arm.if_match(gateway.etag)))
+        return changes
+
+
+def _backend(address: str) -> dict[str, str]:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(address)
+        return {"ip_address": address}
+    except ValueError:
+        return {"fqdn": address}
 
 
 def build(routing: Any, settings: Any) -> ApplicationGatewayRouter:

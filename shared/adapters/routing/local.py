@@ -14,7 +14,6 @@ ACCESS_ROW = "~access"  # not a workload name: names never start with '~'
 class LocalRouter:
     def __init__(self, table: TableClient, release: str, workload: str):
         self.table, self.release, self.workload = table, release, workload
-        self.last_changes: list[Change] = []
 
     def read(self) -> int:
         try:
@@ -26,12 +25,15 @@ class LocalRouter:
         live = self.read()
         return [] if live == percent else [Change(self.describe(), "traffic_percent", str(live), str(percent))]
 
-    def apply(self, percent: int) -> int:
-        self.last_changes = self.diff(percent)
-        if self.last_changes:  # already in place: write nothing
+    def problems(self, percents: list[int]) -> list[str]:
+        return []  # the local record realises any share
+
+    def apply(self, percent: int) -> list[Change]:
+        changes = self.diff(percent)
+        if changes:  # already in place: write nothing
             self.table.upsert_entity({"PartitionKey": self.release, "RowKey": self.workload,
                                       "traffic_percent": percent, "changed_at": datetime.now(timezone.utc)})
-        return percent
+        return changes
 
     def describe(self) -> str:
         return f"local routing record {self.release}/{self.workload}"
@@ -48,6 +50,9 @@ class LocalAccessRevoker:
                                   "rule": config.rule, "source_prefixes": ",".join(config.source_prefixes)})
         return [Change(f"local access record {release}", config.rule,
                        "allowed", f"denied {','.join(config.source_prefixes)}")]
+
+    def problems(self, release: str, config) -> list[str]:
+        return []
 
     def revoked(self, release: str) -> bool:
         try:

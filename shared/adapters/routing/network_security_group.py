@@ -2,7 +2,9 @@
 
 Inbound, Deny, from the plan's source prefixes, any port and protocol, at the plan's priority. The rule is
 read first through the securityRules sub-resource and written only when it is missing or differs; the
-group's other rules are not touched.
+group's other rules are not touched. Azure refuses a rule whose priority and direction another rule of the
+group already holds, so the group's rules are checked first and the clash is named before anything is
+written. The write is guarded: If-Match with the rule's ETag, or If-None-Match: * when it is absent.
 """
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from typing import Any
 from shared.domain.routing import Change, azure_resource, deny_rule_text, rule_text
 from shared.adapters.routing import _arm
 
-NEEDS = "Microsoft.Network/networkSecurityGroups/securityRules/read and /write on the network security group"
+NEEDS = ("Microsoft.Network/networkSecurityGroups/read and Microsoft.Network/networkSecurityGroups/securityRules/read "
+         "and /write on the network security group")
 _COMPARED = ("access", "direction", "protocol", "priority", "source_port_range", "destination_port_range",
              "destination_address_prefix")
 
@@ -22,7 +25,6 @@ class SecurityGroupRevoker:
         self.resource = azure_resource("network security group", config.network_security_group,
                                        config.resource_group, config.subscription)
         self.what = f"security rule {config.rule} of {self.resource}"
-        self.last_changes: list[Change] = []
 
     def _wanted(self, release: str, config: Any) -> Any:
         from azure.mgmt.network.models import SecurityRule
@@ -41,20 +43,38 @@ class SecurityGroupRevoker:
             except ResourceNotFoundError:
                 return None  # the rule is missing (or the group: the PUT below then says so)
 
+    def problems(self, release: str, config: Any) -> list[str]:
+        """A rule of the group (other than promote's own) that holds the priority in the inbound direction."""
+        with _arm.arm_errors(self.resource, NEEDS):
+            group = self.client.network_security_groups.get(config.resource_group, config.network_security_group)
+        clashes = [r.name for r in group.security_rules or [] if (r.name or "").lower() != config.rule.lower()
+                   and r.priority == config.priority and _arm.text(r.direction).lower() == "inbound"]
+        return [f"{self.resource}: revoke_access.priority {config.priority} is already held by inbound rule "
+                f"{', '.join(clashes)}; Azure refuses two rules with the same priority and direction, so choose "
+                "a free priority" ] if clashes else []
+
     def revoke(self, release: str, config: Any) -> list[Change]:
         """Ensure the deny rule; return the change made ([] when an identical rule was there)."""
+        return _arm.guarded(lambda: self._attempt(release, config))
+
+    def _attempt(self, release: str, config: Any) -> list[Change]:
         live, wanted = self._live(config), self._wanted(release, config)
         if live is not None and _same(live, wanted):
-            self.last_changes = []
             return []
+        clash = self.problems(release, config)
+        if clash:
+            from shared.domain.errors import RoutingError
+
+            raise RoutingError(clash[0])
         before = "absent" if live is None else rule_text(
             _arm.text(live.access), _arm.text(live.direction), sorted(_prefixes(live)), _arm.text(live.protocol),
             _arm.text(live.destination_port_range), live.priority)
-        self.last_changes = [Change(self.resource, f"securityRules/{config.rule}", before, deny_rule_text(config))]
+        changes = [Change(self.resource, f"securityRules/{config.rule}", before, deny_rule_text(config))]
         with _arm.arm_errors(self.what, NEEDS):
             _arm.wait(self.client.security_rules.begin_create_or_update(
-                config.resource_group, config.network_security_group, config.rule, wanted))
-        return self.last_changes
+                config.resource_group, config.network_security_group, config.rule, wanted,
+                **_arm.if_match(live.etag if live is not None else None)))
+        return changes
 
 
 def _prefixes(rule: Any) -> set[str]:

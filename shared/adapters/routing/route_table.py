@@ -1,7 +1,8 @@
 """route-table: the next hop of one route of a route table (0 or 100).
 
 Reads the route through the routes sub-resource, sets nextHopIpAddress to the source or target next hop and
-PUTs that one route back with everything else it had; the table's other routes are not touched.
+PUTs that one route back with everything else it had, guarded by the route's ETag (If-Match: a route changed
+by someone else in between is read again, never overwritten); the table's other routes are not touched.
 """
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ class RouteTableRouter:
         self.resource = resource(routing)
         self.what = f"route {routing.route} of {self.resource}"
         self.property = next(iter(settings(routing, 0)))
-        self.last_changes: list[Change] = []
 
     def describe(self) -> str:
         return self.what
@@ -44,17 +44,25 @@ class RouteTableRouter:
         wanted, before = settings(self.routing, percent)[self.property], route.next_hop_ip_address or "(none)"
         return [] if before == wanted else [Change(self.resource, self.property, before, wanted)]
 
-    def apply(self, percent: int) -> int:
+    def problems(self, percents: list[int]) -> list[str]:
+        return [f"{self.what}: a route realises 0% or 100%, not {p}%" for p in percents if p not in (0, 100)]
+
+    def apply(self, percent: int) -> list[Change]:
         if percent not in (0, 100):
             raise RoutingError(f"{self.what}: a route realises 0% or 100%, not {percent}%")
-        route = self._route()
-        self.last_changes = self._diff(route, percent)
-        if self.last_changes:
-            r = self.routing
-            route.next_hop_ip_address = self.last_changes[0].after
-            with _arm.arm_errors(self.what, NEEDS):
-                _arm.wait(self.client.routes.begin_create_or_update(r.resource_group, r.route_table, r.route, route))
-        return percent
+
+        def attempt() -> list[Change]:
+            route = self._route()
+            changes = self._diff(route, percent)
+            if changes:
+                r = self.routing
+                route.next_hop_ip_address = changes[0].after
+                with _arm.arm_errors(self.what, NEEDS):
+                    _arm.wait(self.client.routes.begin_create_or_update(r.resource_group, r.route_table, r.route,
+                                                                         route, **_arm.if_match(route.etag)))
+            return changes
+
+        return _arm.guarded(attempt)
 
 
 def build(routing: Any, settings: Any) -> RouteTableRouter:
