@@ -1,30 +1,52 @@
 # Everything a fresh machine needs, installed into the repository itself:
-# Python packages into .venv/, Azurite into node_modules/.
+# Python packages into .venv/ (exact versions from uv.lock), Azurite into node_modules/ (from package-lock.json).
 PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
+UV     := $(VENV)/bin/uv
 PROMOTE := $(VENV)/bin/promote
+# uv itself is pinned too, and lives in .venv/ like everything else.
+UV_VERSION := 0.13.9
+# uv must use .venv's Python, never download one of its own.
+export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install demo test bench reliability check-infra clean
+.PHONY: install install-runtime demo test bench reliability check-infra lock clean
 
+# The demo needs only the runtime packages; the tests add the dev extra (pytest, checkov, ...).
 install: $(VENV)/.installed node_modules/.installed
+install-runtime: $(VENV)/.installed-runtime node_modules/.installed
 
-$(VENV)/.installed: pyproject.toml requirements.txt
+$(UV):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "promote needs Python 3.11 ($(PYTHON) not found; set PYTHON=...)" >&2; exit 2; }
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# --frozen: install exactly what uv.lock says, never re-resolve; --inexact: keep uv (and pip) in .venv.
+$(VENV)/.installed-runtime: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --quiet --frozen --inexact --python $(PY)
 	@touch $@
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --quiet --frozen --inexact --python $(PY) --extra dev
+	@touch $@ $(VENV)/.installed-runtime
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-demo: install
+# After a change of dependencies in pyproject.toml: re-resolve uv.lock, then write requirements.txt (what the
+# Functions deployment installs) from it. tests/unit/test_lock.py checks that the three agree.
+lock: | $(UV)
+	$(PY) tools/lock.py
+
+# Python and Node installs are independent: run them side by side.
+demo:
+	@$(MAKE) --no-print-directory -j2 install-runtime
 	$(PROMOTE) dev up
 	$(PROMOTE) demo
 
-test: install
+test:
+	@$(MAKE) --no-print-directory -j2 install
 	$(PY) -m pytest -q
 
 bench: install
@@ -36,6 +58,12 @@ reliability: install
 check-infra: install
 	$(PY) -m pytest -q tests/infra
 
+# Stops the local stack, then deletes everything the targets above create, local data included.
+# Safe to run again: nothing there, nothing to do.
 clean:
-	-$(PROMOTE) dev down
-	rm -rf $(VENV) node_modules .promote .pytest_cache .hypothesis
+	@if [ -f .promote/azurite.pid ]; then \
+	  if [ -x $(PROMOTE) ]; then $(PROMOTE) dev down >/dev/null; \
+	  else kill -TERM -- -"$$(cat .promote/azurite.pid)" 2>/dev/null || true; fi; \
+	  echo "stopped the local stack"; fi
+	rm -rf $(VENV) node_modules .promote .pytest_cache .hypothesis bench/out build dist *.egg-info
+	@echo "removed .venv/, node_modules/, .promote/ (the local stack's data), bench/out/ and build leftovers"
