@@ -49,7 +49,8 @@ BUILT_IN_ROLES = {
 }
 
 # Settings shared/config.py reads that exist only for the local stack: never set on Azure.
-LOCAL_ONLY_SETTINGS = {config.ENV_STORAGE_CONNECTION_STRING, config.ENV_SERVICEBUS_CONNECTION_STRING, config.ENV_HOME}
+LOCAL_ONLY_SETTINGS = {config.ENV_STORAGE_CONNECTION_STRING, config.ENV_SERVICEBUS_CONNECTION_STRING, config.ENV_HOME,
+                       config.ENV_DEV_PORTS}
 # Flex Consumption manages these itself and rejects or ignores them; connection strings are keys.
 FORBIDDEN_APP_SETTINGS = {"FUNCTIONS_WORKER_RUNTIME", "FUNCTIONS_EXTENSION_VERSION", "WEBSITE_RUN_FROM_PACKAGE",
                           "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING", "WEBSITE_CONTENTSHARE", "AzureWebJobsStorage",
