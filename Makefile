@@ -63,7 +63,8 @@ check-infra: install
 clean:
 	@if [ -f .promote/azurite.pid ]; then \
 	  if [ -x $(PROMOTE) ]; then $(PROMOTE) dev down >/dev/null; \
-	  else kill -TERM -- -"$$(cat .promote/azurite.pid)" 2>/dev/null || true; fi; \
+	  else pid="$$(cat .promote/azurite.pid)"; \
+	    if grep -qs azurite "/proc/$$pid/cmdline"; then kill -15 "-$$pid" 2>/dev/null || true; fi; fi; \
 	  echo "stopped the local stack"; fi
 	rm -rf $(VENV) node_modules .promote .pytest_cache .hypothesis bench/out build dist *.egg-info
 	@echo "removed .venv/, node_modules/, .promote/ (the local stack's data), bench/out/ and build leftovers"
