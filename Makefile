@@ -42,7 +42,7 @@ lock: | $(UV)
 # Python and Node installs are independent: run them side by side.
 demo:
 	@$(MAKE) --no-print-directory -j2 install-runtime
-	$(PROMOTE) dev up
+	$(PROMOTE) dev up >/dev/null
 	$(PROMOTE) demo
 
 test:

@@ -113,7 +113,7 @@ def main_modules() -> dict[str, tuple[Path, dict]]:
 @cache
 def checkov_report() -> dict:
     checkov = Path(sys.executable).parent / "checkov"
-    assert checkov.exists(), f"checkov is not installed next to {sys.executable} (pip install -e '.[dev]')"
+    assert checkov.exists(), f"checkov is not installed next to {sys.executable} (make install)"
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE"}  # offline: no look-up of the platform's guidelines
     run = subprocess.run([str(checkov), "-d", str(INFRA), "--framework", "bicep", "-o", "json"],
                          capture_output=True, text=True, env=env, timeout=600, cwd=ROOT)
