@@ -3,9 +3,10 @@
 PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
-UV     := $(VENV)/bin/uv
+UV     := $(VENV)/uv/bin/uv
 PROMOTE := $(VENV)/bin/promote
-# uv itself is pinned too, and lives in .venv/ like everything else.
+# uv itself is pinned too, and lives in .venv/uv/ (beside the environment, not in it, so that an exact sync
+# of the environment leaves it alone).
 UV_VERSION := 0.13.9
 # uv must use .venv's Python, never download one of its own.
 export UV_PYTHON_DOWNLOADS := never
@@ -19,15 +20,16 @@ install-runtime: $(VENV)/.installed-runtime node_modules/.installed
 $(UV):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "promote needs Python 3.11 ($(PYTHON) not found; set PYTHON=...)" >&2; exit 2; }
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(PY) -m pip install --quiet --disable-pip-version-check --target $(VENV)/uv uv==$(UV_VERSION)
 
-# --frozen: install exactly what uv.lock says, never re-resolve; --inexact: keep uv (and pip) in .venv.
+# --frozen: install exactly what uv.lock says, never re-resolve; and nothing else (sync removes what the lock
+# does not list). The runtime-only sync is skipped once the dev sync has run (it stamps both).
 $(VENV)/.installed-runtime: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --quiet --frozen --inexact --python $(PY)
+	$(UV) sync --quiet --frozen --python $(PY)
 	@touch $@
 
 $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --quiet --frozen --inexact --python $(PY) --extra dev
+	$(UV) sync --quiet --frozen --python $(PY) --extra dev
 	@touch $@ $(VENV)/.installed-runtime
 
 node_modules/.installed: package.json package-lock.json

@@ -9,6 +9,7 @@ the lock) is not lost: it is moved into pyproject.toml with `uv add` before the 
 """
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,11 +24,12 @@ EXPORT = ["export", "--quiet", "--frozen", "--no-header", "--no-dev", "--no-emit
 
 
 def uv_command() -> str:
-    """The uv that `make install` put beside this Python (.venv/bin/uv)."""
-    uv = Path(sys.executable).with_name("uv")
-    if not uv.exists():
-        raise SystemExit(f"{uv} is missing: run `make install` first")
-    return str(uv)
+    """The uv `make install` put into .venv/uv/ (or, outside that layout, one on the PATH)."""
+    pinned = ROOT / ".venv" / "uv" / "bin" / "uv"
+    found = str(pinned) if pinned.exists() else shutil.which("uv")
+    if not found:
+        raise SystemExit(f"{pinned} is missing: run `make install` first")
+    return found
 
 
 def requirements_text(uv: str) -> str:

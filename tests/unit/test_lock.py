@@ -42,7 +42,8 @@ def test_hand_added_lines_are_found_and_generated_ones_are_not():
 
 def test_make_install_uses_the_lock_and_never_resolves():
     makefile = (ROOT / "Makefile").read_text()
-    syncs = [line for line in makefile.splitlines() if " sync " in line]
+    syncs = [line for line in makefile.splitlines() if line.startswith("\t") and " sync " in line]
     assert syncs and all("--frozen" in line for line in syncs)
-    assert "pip install" not in makefile.replace("pip install --quiet --disable-pip-version-check uv==", "")
+    assert "pip install" not in makefile.replace("pip install --quiet --disable-pip-version-check --target "
+                                                  "$(VENV)/uv uv==", "")
     assert Path(uv_command()).exists()
