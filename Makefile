@@ -11,7 +11,7 @@ UV_VERSION := 0.13.9
 # uv must use .venv's Python, never download one of its own.
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install install-runtime demo test bench reliability check-infra lock clean
+.PHONY: install install-runtime demo test bench reliability check-infra lock check-lowest clean
 
 # The demo needs only the runtime packages; the tests add the dev extra (pytest, checkov, ...).
 install: $(VENV)/.installed node_modules/.installed
@@ -41,6 +41,17 @@ node_modules/.installed: package.json package-lock.json
 lock: | $(UV)
 	$(PY) tools/lock.py
 
+# The lower bounds in pyproject.toml hold: the runtime packages at their lowest allowed versions (test tools as
+# locked) pass the tests that use them (all but tests/infra and tests/faults), in a separate .venv-lowest/.
+check-lowest: install
+	rm -rf .venv-lowest
+	$(UV) venv --quiet --python $(PY) .venv-lowest
+	VIRTUAL_ENV=.venv-lowest $(UV) pip install --quiet --resolution lowest-direct -e .
+	$(UV) export --quiet --frozen --extra dev --no-hashes --no-emit-project --no-header > .venv-lowest/locked.txt
+	VIRTUAL_ENV=.venv-lowest $(UV) pip install --quiet -c .venv-lowest/locked.txt pytest hypothesis cryptography
+	VIRTUAL_ENV=.venv-lowest $(UV) pip list --quiet | grep -Ei '^(azure|pydantic |pyyaml)'
+	.venv-lowest/bin/python -m pytest -q tests/unit tests/integration tests/functions tests/routing tests/e2e
+
 # Python and Node installs are independent: run them side by side.
 demo:
 	@$(MAKE) --no-print-directory -j2 install-runtime
@@ -68,5 +79,5 @@ clean:
 	  else pid="$$(cat .promote/azurite.pid)"; \
 	    if grep -qs azurite "/proc/$$pid/cmdline"; then kill -15 "-$$pid" 2>/dev/null || true; fi; fi; \
 	  echo "stopped the local stack"; fi
-	rm -rf $(VENV) node_modules .promote .pytest_cache .hypothesis bench/out build dist *.egg-info
-	@echo "removed .venv/, node_modules/, .promote/ (the local stack's data), bench/out/ and build leftovers"
+	rm -rf $(VENV) .venv-lowest node_modules .promote .pytest_cache .hypothesis bench/out build dist *.egg-info
+	@echo "removed .venv/, .venv-lowest/, node_modules/, .promote/ (the local stack's data), bench/out/ and build leftovers"

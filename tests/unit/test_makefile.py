@@ -17,7 +17,7 @@ def make_clean(where: Path) -> subprocess.CompletedProcess:
 
 def test_make_clean_removes_everything_it_creates_and_runs_twice(tmp_path):
     shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
-    created = [".venv/lib", "node_modules/azurite", ".promote/azurite", "bench/out", "promote.egg-info",
+    created = [".venv/lib", ".venv-lowest/lib", "node_modules/azurite", ".promote/azurite", "bench/out", "promote.egg-info",
                ".pytest_cache", ".hypothesis", "build", "dist"]
     for path in created:
         (tmp_path / path).mkdir(parents=True)
