@@ -14,8 +14,11 @@ export UV_PYTHON_DOWNLOADS := never
 .PHONY: install install-runtime demo test bench reliability check-infra lock check-lowest clean
 
 # The demo needs only the runtime packages; the tests add the dev extra (pytest, checkov, ...).
-install: $(VENV)/.installed node_modules/.installed
-install-runtime: $(VENV)/.installed-runtime node_modules/.installed
+# Python and Node installs are independent: they run side by side (-j2), whatever -j make was given.
+install:
+	@$(MAKE) --no-print-directory -j2 $(VENV)/.installed node_modules/.installed
+install-runtime:
+	@$(MAKE) --no-print-directory -j2 $(VENV)/.installed-runtime node_modules/.installed
 
 $(UV):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "promote needs Python 3.11 ($(PYTHON) not found; set PYTHON=...)" >&2; exit 2; }
@@ -52,14 +55,11 @@ check-lowest: install
 	VIRTUAL_ENV=.venv-lowest $(UV) pip list --quiet | grep -Ei '^(azure|pydantic |pyyaml)'
 	.venv-lowest/bin/python -m pytest -q tests/unit tests/integration tests/functions tests/routing tests/e2e
 
-# Python and Node installs are independent: run them side by side.
-demo:
-	@$(MAKE) --no-print-directory -j2 install-runtime
+demo: install-runtime
 	$(PROMOTE) dev up >/dev/null
 	$(PROMOTE) demo
 
-test:
-	@$(MAKE) --no-print-directory -j2 install
+test: install
 	$(PY) -m pytest -q
 
 bench: install
