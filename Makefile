@@ -78,6 +78,6 @@ clean:
 	  if [ -x $(PROMOTE) ]; then $(PROMOTE) dev down >/dev/null; \
 	  else pid="$$(cat .promote/azurite.pid)"; \
 	    if grep -qs azurite "/proc/$$pid/cmdline"; then kill -15 "-$$pid" 2>/dev/null || true; fi; fi; \
-	  echo "stopped the local stack"; fi
+	  echo "the local stack is stopped"; fi
 	rm -rf $(VENV) .venv-lowest node_modules .promote .pytest_cache .hypothesis bench/out build dist *.egg-info
 	@echo "removed .venv/, .venv-lowest/, node_modules/, .promote/ (the local stack's data), bench/out/ and build leftovers"

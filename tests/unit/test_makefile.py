@@ -29,7 +29,7 @@ def test_make_clean_removes_everything_it_creates_and_runs_twice(tmp_path):
         first = make_clean(tmp_path)
         assert first.returncode == 0, first.stderr
         assert stack.wait(timeout=10) is not None
-        assert "stopped the local stack" in first.stdout
+        assert "the local stack is stopped" in first.stdout
         assert "kept" not in first.stdout and "the local stack's data" in first.stdout
         assert not [p for p in created if (tmp_path / p).exists()]
         assert (tmp_path / "bench" / "run.py").exists() and (tmp_path / "Makefile").exists()
