@@ -102,3 +102,13 @@ def test_the_contract_names_every_json_key_and_setting():
     assert {k for k in keys if f"`{k}`" not in CONTRACT and f'"{k}"' not in CONTRACT} == set()
     assert {s for s in config.APP_SETTINGS if f"`{s}`" not in CONTRACT} == set()
 
+
+
+def test_the_readme_tells_what_a_newcomer_needs():
+    readme = (ROOT / "README.md").read_text()
+    from shared.application.config import DEV_PORTS
+
+    assert all(str(port) in readme for port in DEV_PORTS.values()), "the README names the local stack's ports"
+    assert "/api/releases/{release}" in readme and "/api/alerts" in readme and "on_drift" in readme
+    tiers = {p.name for p in (ROOT / "tests").iterdir() if (p / "__init__.py").exists()}
+    assert {t for t in tiers if f"| `{t}` |" not in readme} == set(), "a test tier the README does not describe"
