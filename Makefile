@@ -1,27 +1,62 @@
 # Everything a fresh machine needs, installed into the repository itself:
-# Python packages into .venv/, Azurite into node_modules/.
+# Python packages into .venv/ (exact versions from uv.lock), Azurite into node_modules/ (from package-lock.json).
 PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
+UV     := $(VENV)/uv/bin/uv
 PROMOTE := $(VENV)/bin/promote
+# uv itself is pinned too, and lives in .venv/uv/ (beside the environment, not in it, so that an exact sync
+# of the environment leaves it alone).
+UV_VERSION := 0.13.9
+# uv must use .venv's Python, never download one of its own.
+export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install browser demo test bench reliability check-infra clean
+.PHONY: install install-runtime browser demo test bench reliability check-infra lock check-lowest clean
 
-install: $(VENV)/.installed node_modules/.installed
+# The demo needs only the runtime packages; the tests add the dev extra (pytest, checkov, ...).
+# Python and Node installs are independent: they run side by side (-j2), whatever -j make was given.
+install:
+	@$(MAKE) --no-print-directory -j2 $(VENV)/.installed node_modules/.installed
+install-runtime:
+	@$(MAKE) --no-print-directory -j2 $(VENV)/.installed-runtime node_modules/.installed
 
-$(VENV)/.installed: pyproject.toml requirements.txt
+$(UV):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "promote needs Python 3.11 ($(PYTHON) not found; set PYTHON=...)" >&2; exit 2; }
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check --target $(VENV)/uv uv==$(UV_VERSION)
+
+# --frozen: install exactly what uv.lock says, never re-resolve; and nothing else (sync removes what the lock
+# does not list). The runtime-only sync is skipped once the dev sync has run (it stamps both).
+$(VENV)/.installed-runtime: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --quiet --frozen --python $(PY)
 	@touch $@
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --quiet --frozen --python $(PY) --extra dev
+	@touch $@ $(VENV)/.installed-runtime
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-demo: install
-	$(PROMOTE) dev up
+# After a change of dependencies in pyproject.toml: re-resolve uv.lock, then write requirements.txt (what the
+# Functions deployment installs) from it. tests/unit/test_lock.py checks that the three agree.
+lock: | $(UV)
+	$(PY) tools/lock.py
+
+# The lower bounds in pyproject.toml hold: the runtime packages at their lowest allowed versions (test tools as
+# locked) pass the tests that use them (all but tests/infra and tests/faults), in a separate .venv-lowest/.
+check-lowest: install
+	rm -rf .venv-lowest
+	$(UV) venv --quiet --python $(PY) .venv-lowest
+	VIRTUAL_ENV=.venv-lowest $(UV) pip install --quiet --resolution lowest-direct -e .
+	$(UV) export --quiet --frozen --extra dev --no-hashes --no-emit-project --no-header > .venv-lowest/locked.txt
+	VIRTUAL_ENV=.venv-lowest $(UV) pip install --quiet -c .venv-lowest/locked.txt pytest hypothesis cryptography
+	VIRTUAL_ENV=.venv-lowest $(UV) pip list --quiet | grep -Ei '^(azure|pydantic |pyyaml)'
+	.venv-lowest/bin/python -m pytest -q tests/unit tests/integration tests/functions tests/routing tests/e2e
+
+demo: install-runtime
+	$(PROMOTE) dev up >/dev/null
 	$(PROMOTE) demo
 
 # The board's browser tests drive the system's Chromium (Playwright cannot download its own browser here).
@@ -49,6 +84,13 @@ reliability: install
 check-infra: install
 	$(PY) -m pytest -q tests/infra
 
+# Stops the local stack, then deletes everything the targets above create, local data included.
+# Safe to run again: nothing there, nothing to do.
 clean:
-	-$(PROMOTE) dev down
-	rm -rf $(VENV) node_modules .promote .pytest_cache .hypothesis
+	@if [ -f .promote/azurite.pid ]; then \
+	  if [ -x $(PROMOTE) ]; then $(PROMOTE) dev down >/dev/null; \
+	  else pid="$$(cat .promote/azurite.pid)"; \
+	    if grep -qs azurite "/proc/$$pid/cmdline"; then kill -15 "-$$pid" 2>/dev/null || true; fi; fi; \
+	  echo "the local stack is stopped"; fi
+	rm -rf $(VENV) .venv-lowest node_modules .promote .pytest_cache .hypothesis bench/out build dist *.egg-info
+	@echo "removed .venv/, .venv-lowest/, node_modules/, .promote/ (the local stack's data), bench/out/ and build leftovers"

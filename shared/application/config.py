@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 # Names shared with function bindings and infra/ (a test cross-checks them against the templates).
@@ -30,8 +30,9 @@ ENV_SERVICEBUS_NAMESPACE = "PROMOTE_SERVICEBUS_NAMESPACE"
 ENV_SERVICEBUS_CONNECTION_STRING = "PROMOTE_SERVICEBUS_CONNECTION_STRING"
 ENV_ARM_ENDPOINT = "PROMOTE_ARM_ENDPOINT"
 ENV_HOME = "PROMOTE_HOME"
+ENV_DEV_PORTS = "PROMOTE_DEV_PORTS"  # local only: the blob, queue and table ports of `promote dev up`'s Azurite
 APP_SETTINGS = (ENV_STORAGE_CONNECTION_STRING, ENV_TABLES_ENDPOINT, ENV_SERVICEBUS_NAMESPACE,
-                ENV_SERVICEBUS_CONNECTION_STRING, ENV_ARM_ENDPOINT, ENV_HOME)
+                ENV_SERVICEBUS_CONNECTION_STRING, ENV_ARM_ENDPOINT, ENV_HOME, ENV_DEV_PORTS)
 
 # The override endpoint (issue 9). The promote command reads these two to send overrides on Azure; they
 # are never app settings. App Service sets WEBSITE_AUTH_ENABLED=True when its authentication is on.
@@ -46,6 +47,22 @@ PLATFORM_SETTINGS = (ENV_EASY_AUTH_ENABLED,)
 DEV_ACCOUNT = "devstoreaccount1"
 DEV_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 DEV_PORTS = {"blob": 10000, "queue": 10001, "table": 10002}
+
+
+class SettingError(ValueError):
+    """A setting's value cannot be used; the message names the setting and the expected form."""
+
+
+def parse_dev_ports(text: str, *, name: str = ENV_DEV_PORTS) -> dict[str, int]:
+    """'BLOB,QUEUE,TABLE' (three different ports, e.g. 20000,20001,20002) -> {"blob": .., "queue": .., "table": ..}."""
+    parts = [p.strip() for p in text.split(",")]
+    form = f"{name} is three different ports BLOB,QUEUE,TABLE (e.g. 20000,20001,20002), got {text!r}"
+    if len(parts) != 3 or not all(p.isascii() and p.isdigit() for p in parts):
+        raise SettingError(form)
+    ports = [int(p) for p in parts]
+    if len(set(ports)) != 3 or not all(1 <= p <= 65535 for p in ports):
+        raise SettingError(form)
+    return dict(zip(DEV_PORTS, ports))
 
 
 def azurite_connection_string(host: str = "127.0.0.1", *, queue_port: int = DEV_PORTS["queue"],
@@ -64,6 +81,7 @@ class Settings:
     servicebus_connection_string: str | None
     arm_endpoint: str | None
     home: Path  # where `promote dev` keeps the local stack's data and pid
+    dev_ports: dict[str, int] = field(default_factory=lambda: dict(DEV_PORTS), hash=False)  # `promote dev` Azurite
 
     @property
     def uses_servicebus(self) -> bool:
@@ -83,7 +101,13 @@ class Settings:
     @property
     def storage(self) -> str:
         """The connection string for tables and (locally) queues."""
-        return self.storage_connection_string or azurite_connection_string()
+        return self.storage_connection_string or self.dev_connection_string
+
+    @property
+    def dev_connection_string(self) -> str:
+        """The local stack's Azurite (`promote dev up`) on its configured ports."""
+        return azurite_connection_string(queue_port=self.dev_ports["queue"], table_port=self.dev_ports["table"],
+                                         blob_port=self.dev_ports["blob"])
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -100,6 +124,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         servicebus_connection_string=get(ENV_SERVICEBUS_CONNECTION_STRING),
         arm_endpoint=get(ENV_ARM_ENDPOINT),
         home=Path(get(ENV_HOME) or Path.cwd() / ".promote"),
+        dev_ports=parse_dev_ports(ports) if (ports := get(ENV_DEV_PORTS)) else dict(DEV_PORTS),
     )
 
 

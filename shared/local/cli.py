@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import uuid
@@ -20,31 +21,36 @@ class UsageError(Exception):
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="promote", description="Promote migrated workloads into production "
                                 "(single-step, staged and flight models).")
+    p.add_argument("--version", action="version", version=f"promote {_version()}", help="print the version and exit")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     dev = sub.add_parser("dev", help="start / stop the local stack (Azurite; data kept under .promote/)")
-    dev.add_argument("action", choices=["up", "down"])
+    dev.add_argument("action", choices=["up", "down"], help="up: start it (or check the one running); down: stop it")
+    dev.add_argument("--ports", metavar="BLOB,QUEUE,TABLE",
+                     help="Azurite's three ports (default: PROMOTE_DEV_PORTS, else 10000,10001,10002); up prints "
+                          "the matching PROMOTE_STORAGE_CONNECTION_STRING as an export line")
 
     apply = sub.add_parser("apply", help="register or update a release from a plan (YAML or JSON)")
     apply.add_argument("plan", help="plan file, or - for standard input")
 
     send = sub.add_parser("send", help="publish one event")
     send.add_argument("type", choices=["asset-replicated", "tests-passed", "tests-failed", "flight-healthy",
-                                       "flight-unhealthy", "alert"])
-    send.add_argument("--release", required=True)
-    send.add_argument("--workload", required=True)
-    send.add_argument("--asset")
-    send.add_argument("--flight", type=int)
+                                       "flight-unhealthy", "alert"], help="the event type")
+    send.add_argument("--release", required=True, help="the release (as applied)")
+    send.add_argument("--workload", required=True, help="the workload of the release")
+    send.add_argument("--asset", help="asset-replicated: the asset that is replicated")
+    send.add_argument("--flight", type=int, help="flight-healthy / flight-unhealthy: the flight judged (1-based)")
     send.add_argument("--id", help="CloudEvents id (the de-duplication key); default: a new UUID")
-    send.add_argument("--source", default="promote-cli")
+    send.add_argument("--source", default="promote-cli", help="CloudEvents source (default promote-cli)")
     send.add_argument("--suite", help="tests-*: the test suite")
     send.add_argument("--run", help="tests-*: the pipeline run")
     send.add_argument("--severity", help="alert: severity")
     send.add_argument("--description", help="alert: description")
 
     override = sub.add_parser("override", help="publish an operator command")
-    override.add_argument("action", choices=["pause", "resume", "approve", "advance", "rollback", "abort", "retry"])
-    override.add_argument("--release", required=True)
+    override.add_argument("action", choices=["pause", "resume", "approve", "advance", "rollback", "abort", "retry"],
+                          help="approve and advance need an approver; the others an operator or approver")
+    override.add_argument("--release", required=True, help="the release (as applied)")
     override.add_argument("--workload", help="one workload; default: every workload of the release")
     override.add_argument("--actor", help="who acts (required locally; on Azure the actor is your Entra ID sign-in)")
     override.add_argument("--reason", required=True, help="why: kept verbatim in history as actor_reason "
@@ -54,22 +60,23 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="process messages locally (the local Functions host)")
     run.add_argument("--until-idle", action="store_true",
                      help="return once nothing is queued and nothing scheduled is due within --wait seconds")
-    run.add_argument("--wait", type=float, default=10.0, help="seconds (default 10)")
+    run.add_argument("--wait", type=_seconds, default=10.0,
+                     help="with --until-idle: how far ahead a scheduled message still counts, in seconds (default 10)")
     run.add_argument("--quiet", action="store_true", help="no line per message")
 
     status = sub.add_parser("status", help="the release and its workloads")
-    status.add_argument("--release", required=True)
-    status.add_argument("--json", action="store_true")
+    status.add_argument("--release", required=True, help="the release (as applied)")
+    status.add_argument("--json", action="store_true", help="one JSON object instead of a table")
 
     history = sub.add_parser("history", help="the recorded outcomes, oldest first")
-    history.add_argument("--release", required=True)
+    history.add_argument("--release", required=True, help="the release (as applied)")
     history.add_argument("--workload", help="one workload; default: the whole release")
-    history.add_argument("--json", action="store_true")
+    history.add_argument("--json", action="store_true", help="a JSON array instead of a table")
 
     sub.add_parser("demo", help="the three models end to end on the local stack")
 
     dead = sub.add_parser("deadletters", help="messages that could not be handled, with their reasons")
-    dead.add_argument("--json", action="store_true")
+    dead.add_argument("--json", action="store_true", help="a JSON array instead of a list")
 
     from shared.local.routing_cli import register
 
@@ -80,13 +87,36 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("promote")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed: run make install)"
+
+
+def _seconds(text: str) -> float:
+    """A number of seconds >= 0 (argparse type: anything else is a usage error, exit 2)."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0, got {text!r}")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from shared.application.config import SettingError
     from shared.domain.errors import PlanChangeRefused, PlanError, PromoteError, UnknownRelease
 
     try:
         return COMMANDS[args.command](args)
-    except (UsageError, PlanError, PlanChangeRefused, UnknownRelease) as exc:
+    except (UsageError, PlanError, PlanChangeRefused, UnknownRelease, SettingError) as exc:
         print(f"promote: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -108,8 +138,9 @@ def _first_line(exc: Exception) -> str:
 # -- helpers --------------------------------------------------------------------------------------
 def _stack():
     """The configured stack, after checking that local storage is reachable (fast, with a clear hint)."""
-    from shared.local.azurite import port_open
+    from shared.local.azurite import port_open, probe
     from shared.application.bootstrap import stack
+    from shared.domain.errors import PromoteError
 
     s = stack()
     settings = s.settings
@@ -117,9 +148,14 @@ def _stack():
         endpoint = _table_endpoint(settings.storage)
         if endpoint and endpoint.hostname in ("127.0.0.1", "localhost") and not port_open(endpoint.port or 80):
             hint = "start it with `promote dev up`" if settings.is_local else "check PROMOTE_STORAGE_CONNECTION_STRING"
-            from shared.domain.errors import PromoteError
-
             raise PromoteError(f"cannot reach table storage at {endpoint.geturl()}: {hint}")
+    if settings.is_local:  # the default local stack: make sure it is Azurite, not a stranger on its ports
+        strangers = [found for found in (probe("queue", settings.dev_ports["queue"]),
+                                         probe("table", settings.dev_ports["table"])) if not found.is_azurite]
+        if strangers:
+            raise PromoteError("the local stack is not running: " + "; ".join(f.describe() for f in strangers) +
+                               ". Stop that program and run `promote dev up`, or run the local stack on free ports "
+                               "(`promote dev up --ports BLOB,QUEUE,TABLE` and export the line it prints)")
     return s
 
 
@@ -154,16 +190,26 @@ def _publish(event: dict) -> None:
 
 # -- commands -------------------------------------------------------------------------------------
 def cmd_dev(args) -> int:
-    from shared.local.azurite import dev_down, dev_up
-    from shared.application.config import load_settings
+    """dev up: the human message on stderr, and on stdout only an export line, so `eval "$(promote dev up)"` works."""
+    import shlex
 
-    home = load_settings().home
+    from shared.local.azurite import dev_down, dev_up
+    from shared.application.config import ENV_STORAGE_CONNECTION_STRING, load_settings, parse_dev_ports
+
+    settings = load_settings()
+    ports = parse_dev_ports(args.ports, name="--ports") if args.ports else settings.dev_ports
+    home = settings.home
     home.mkdir(parents=True, exist_ok=True)
-    if args.action == "up":
-        _, message = dev_up(home)
-    else:
-        message = dev_down(home)
-    print(message)
+    if args.action == "down":
+        print(dev_down(home, ports))
+        return EXIT_OK
+    _, message = dev_up(home, ports)
+    print(message, file=sys.stderr)
+    connection = dataclasses.replace(settings, dev_ports=ports).dev_connection_string
+    if settings.storage_connection_string and settings.storage_connection_string != connection:
+        print(f"note: {ENV_STORAGE_CONNECTION_STRING} is set to another storage account; promote commands use "
+              "that one until you export the line below", file=sys.stderr)
+    print(f"export {ENV_STORAGE_CONNECTION_STRING}={shlex.quote(connection)}")
     return EXIT_OK
 
 
@@ -222,6 +268,10 @@ def cmd_send(args) -> int:
     data = {"release": args.release, "workload": args.workload}
     extras = {"asset-replicated": ("asset",), "tests-passed": ("suite", "run"), "tests-failed": ("suite", "run"),
               "flight-healthy": ("flight",), "flight-unhealthy": ("flight",), "alert": ("severity", "description")}
+    foreign = sorted({k for keys in extras.values() for k in keys} - set(extras[args.type]))
+    if given := [k for k in foreign if getattr(args, k) is not None]:  # refuse what would be silently dropped
+        own = ", ".join(f"--{k}" for k in extras[args.type]) or "none"
+        raise UsageError(f"{args.type} takes no {', '.join('--' + k for k in given)} (its own options: {own})")
     for key in extras[args.type]:
         data[key] = getattr(args, key)
     _publish(new_event(args.type, data, id=args.id or str(uuid.uuid4()), source=args.source, time=_now()))

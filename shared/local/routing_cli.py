@@ -15,7 +15,7 @@ def register(sub) -> dict:
     source = plan.add_mutually_exclusive_group(required=True)
     source.add_argument("--release", help="an applied release")
     source.add_argument("--file", help="a plan file not applied yet (YAML or JSON; - for standard input)")
-    plan.add_argument("--json", action="store_true")
+    plan.add_argument("--json", action="store_true", help="one JSON object instead of text")
     plan.add_argument("--live", action="store_true", help="also read the Azure resources: what Azure or promote "
                       "would refuse (members the plan does not name, a security rule priority already taken)")
 
@@ -23,8 +23,8 @@ def register(sub) -> dict:
     actions = routing.add_subparsers(dest="routing_action", required=True, metavar="ACTION")
     verify = actions.add_parser("verify", help="live share vs. the share the state says, per workload "
                                 "(exit 1 when any drifts or cannot be read)")
-    verify.add_argument("--release", required=True)
-    verify.add_argument("--json", action="store_true")
+    verify.add_argument("--release", required=True, help="the release (as applied)")
+    verify.add_argument("--json", action="store_true", help="one JSON object instead of a table")
     return {"plan": cmd_plan, "routing": cmd_routing}
 
 

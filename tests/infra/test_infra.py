@@ -49,7 +49,8 @@ BUILT_IN_ROLES = {
 }
 
 # Settings shared/config.py reads that exist only for the local stack: never set on Azure.
-LOCAL_ONLY_SETTINGS = {config.ENV_STORAGE_CONNECTION_STRING, config.ENV_SERVICEBUS_CONNECTION_STRING, config.ENV_HOME}
+LOCAL_ONLY_SETTINGS = {config.ENV_STORAGE_CONNECTION_STRING, config.ENV_SERVICEBUS_CONNECTION_STRING, config.ENV_HOME,
+                       config.ENV_DEV_PORTS}
 # Flex Consumption manages these itself and rejects or ignores them; connection strings are keys.
 FORBIDDEN_APP_SETTINGS = {"FUNCTIONS_WORKER_RUNTIME", "FUNCTIONS_EXTENSION_VERSION", "WEBSITE_RUN_FROM_PACKAGE",
                           "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING", "WEBSITE_CONTENTSHARE", "AzureWebJobsStorage",
@@ -112,7 +113,7 @@ def main_modules() -> dict[str, tuple[Path, dict]]:
 @cache
 def checkov_report() -> dict:
     checkov = Path(sys.executable).parent / "checkov"
-    assert checkov.exists(), f"checkov is not installed next to {sys.executable} (pip install -e '.[dev]')"
+    assert checkov.exists(), f"checkov is not installed next to {sys.executable} (make install)"
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE"}  # offline: no look-up of the platform's guidelines
     run = subprocess.run([str(checkov), "-d", str(INFRA), "--framework", "bicep", "-o", "json"],
                          capture_output=True, text=True, env=env, timeout=600, cwd=ROOT)
