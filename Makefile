@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PROMOTE := $(VENV)/bin/promote
 
-.PHONY: install demo test bench reliability check-infra clean
+.PHONY: install demo test typecheck test-random mutation bench reliability check-infra clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -24,8 +24,20 @@ demo: install
 	$(PROMOTE) dev up
 	$(PROMOTE) demo
 
-test: install
+# Hypothesis is derandomized here (profile "ci", tests/conftest.py): the same examples every run.
+test: install typecheck
 	$(PY) -m pytest -q
+
+typecheck: install
+	$(PY) -m mypy
+
+# The property-based tests with fresh random examples each run (not part of make test).
+test-random: install
+	HYPOTHESIS_PROFILE=random $(PY) -m pytest -q tests/unit tests/faults/test_stateful.py
+
+# Mutation testing of the domain, the service and the table store (a few minutes; docs/testing.md).
+mutation: install
+	$(PY) tools/mutation.py
 
 bench: install
 	$(PY) bench/run.py

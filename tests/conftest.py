@@ -5,11 +5,19 @@ import itertools
 import os
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from shared.local.azurite import start
 from shared.application.config import LOCAL_QUEUE, POISON_QUEUE, SCHEDULE_TABLE, load_settings
 
 _names = itertools.count(1)
+
+# Hypothesis profiles (HYPOTHESIS_PROFILE picks one). "ci", the default and what make test runs: the same
+# examples on every run, so a red build is reproducible and never a matter of luck. "random": fresh examples
+# each run, to find what the fixed ones miss (make test-random); a failure prints the blob that replays it.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("random", derandomize=False, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session")

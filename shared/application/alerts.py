@@ -30,9 +30,9 @@ def alert_event(body: bytes, *, now: datetime | None = None) -> dict | None:
         raise AlertError(400, f"expected the Azure Monitor common alert schema (schemaId {SCHEMA_ID!r}); "
                               "enable it on the action group")
     data = doc.get("data")
-    essentials = data.get("essentials") if isinstance(data, dict) else None
-    if not isinstance(essentials, dict):
+    if not isinstance(data, dict) or not isinstance(data.get("essentials"), dict):
         raise AlertError(400, "data.essentials is missing")
+    essentials = data["essentials"]
     props = data.get("customProperties") or {}
     if not isinstance(props, dict):
         raise AlertError(400, "data.customProperties must be an object")

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from shared.domain.errors import ConflictError, RoutingError
 from shared.domain.machine import Decision
-from shared.domain.model import HistoryEntry, Release
+from shared.domain.model import HistoryEntry, Outcome, Release
 from shared.domain.routing import DRIFT_TYPE, Change, changes, resource
 
 MAX_CONFLICTS = 10
@@ -88,7 +88,7 @@ def drift_entries(release: Release, checks: list[Check], now: datetime, last: di
         w = release.workloads[check.workload]
         entries.append(HistoryEntry(
             at=now, event_id=f"drift-check:{release.name}:{check.workload}:{now.strftime('%Y%m%dT%H%M%S.%fZ')}",
-            type=DRIFT_TYPE, outcome="applied" if reapply else "ignored", reason=reason, workload=check.workload,
+            type=DRIFT_TYPE, outcome=Outcome.APPLIED if reapply else Outcome.IGNORED, reason=reason, workload=check.workload,
             from_state=w.state, to_state=w.state, traffic_percent=w.traffic_percent, flight=w.flight or None,
             source="promote/drift"))
     return entries
@@ -113,7 +113,7 @@ def check_release(store: Any, routers: RouterFactory, name: str,
         entries = drift_entries(release, checks, now, last)
         if release.plan.on_drift == "reapply":  # also when this drift was recorded before and is still there
             for check in drifted:
-                routing = release.plan.workload(check.workload).routing  # type: ignore[union-attr]
+                routing = release.plan.routing_of(check.workload)
                 achieved = routers(name, check.workload, routing).apply(check.expected_percent)
                 if achieved != check.expected_percent:
                     raise RoutingError(f"{name}/{check.workload}: re-applying {check.expected_percent}% "

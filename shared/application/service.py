@@ -22,7 +22,7 @@ MAX_CONFLICTS = 10  # re-read and re-decide at most this often before letting th
 def _routing_of(release: Release, workload: str | None) -> dict[str, object]:
     """The routing config of one workload of the release (all of them for a release-wide message)."""
     names = [workload] if workload else list(release.workloads)
-    return {n: release.plan.workload(n).routing for n in names if n in release.workloads}
+    return {n: release.plan.routing_of(n) for n in names if n in release.workloads}
 
 
 def _reassert(decision: Decision, moved: dict[str, object]) -> Decision:

@@ -14,7 +14,7 @@ def status_json(release: Release) -> dict:
              "assets": {a: "replicated" if done else "pending" for a, done in w.assets.items()},
              # extensions of the contract's shape
              "tests_passed": w.tests_passed, "approved": w.approved, "attempt": w.attempt,
-             "provider": plan.workload(w.name).routing.provider}
+             "provider": plan.routing_of(w.name).provider}
             for w in release.workloads.values()],
         "approval": plan.approval, "on_alert": plan.on_alert,
         "flights": [{"percent": f.percent, "bake_seconds": f.bake} for f in plan.flights or []] or None,

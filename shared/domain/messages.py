@@ -58,7 +58,8 @@ class AlertData(_Data):
 
 
 class OverrideData(_Data):
-    workload: str | None = Field(default=None, pattern=_NAME)  # absent: every workload of the release
+    # absent: every workload of the release (the one message type whose workload is optional)
+    workload: str | None = Field(default=None, pattern=_NAME)  # type: ignore[assignment]
     action: Literal[OVERRIDE_ACTIONS]  # type: ignore[valid-type]
     actor: str = Field(min_length=1, max_length=256)
     reason: str = Field(min_length=1, max_length=1024)
@@ -201,7 +202,8 @@ def _error(reason: str, doc: dict | None) -> MessageError:
 
 def _salvage(doc: dict | None, reason: str) -> Unparsed:
     doc = doc or {}
-    data = doc.get("data") if isinstance(doc.get("data"), dict) else {}
+    raw = doc.get("data")
+    data: dict[str, Any] = raw if isinstance(raw, dict) else {}
 
     def name(value: Any) -> str | None:
         return value if isinstance(value, str) and re.match(_NAME, value) else None

@@ -5,6 +5,7 @@ import hashlib
 import ipaddress
 import json
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -230,6 +231,13 @@ class Plan(_Strict):
     def workload(self, name: str) -> Workload | None:
         return next((w for w in self.workloads if w.name == name), None)
 
+    def routing_of(self, name: str) -> Any:
+        """The routing config of a workload of this plan; KeyError for a name the plan does not hold."""
+        workload = self.workload(name)
+        if workload is None:
+            raise KeyError(f"release {self.release} has no workload {name!r}")
+        return workload.routing
+
     @property
     def flight_percents(self) -> list[int]:
         return [f.percent for f in self.flights or []]
@@ -256,7 +264,7 @@ def _loc(loc: tuple) -> str:
     return path
 
 
-def _message(error: dict) -> str:
+def _message(error: Mapping[str, Any]) -> str:
     kind, msg = error.get("type"), error.get("msg", "")
     if kind == "union_tag_invalid":
         return f"unknown provider {error['input'].get('provider')!r}; expected one of: {', '.join(PROVIDERS)}"
@@ -298,7 +306,8 @@ def _cross_field_problems(raw: dict[str, Any], plan: Plan | None) -> list[tuple[
                                  f"{routing.provider} with {len(getattr(routing, 'source_addresses', []))} source and "
                                  f"{len(getattr(routing, 'target_addresses', []))} target addresses cannot realise "
                                  f"{percent}% (nearest {share}%); add addresses or change the flights"))
-        if all(s is not None for s in shares) and any(b <= a for a, b in zip(shares, shares[1:])):
+        known = [s for s in shares if s is not None]
+        if len(known) == len(shares) and any(b <= a for a, b in zip(known, known[1:])):
             problems.append((f"workloads[{i}].routing",
                              f"{routing.provider} realises flights {percents} as {shares}: two flights would "
                              "route the same share; add addresses or change the flights"))

@@ -8,6 +8,7 @@ Pure: the live checks that use it are in shared/application/drift.py.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from shared.domain.model import Release
@@ -76,7 +77,7 @@ def tm_endpoints(percent: int) -> dict[str, tuple[bool, int | None]]:
     return {"source": (True, 100 - percent), "target": (True, percent)}
 
 
-def tm_wanted(percent: int, live: dict[str, tuple[bool, int | None]]) -> dict[str, tuple[bool, int | None]]:
+def tm_wanted(percent: int, live: Mapping[str, tuple[bool, int | None]]) -> dict[str, tuple[bool, int | None]]:
     """tm_endpoints(percent), with a kept weight filled in from `live` where the endpoint stays enabled."""
     wanted = tm_endpoints(percent)
     return {role: (on, live[role][1] if on and weight is None and live[role][0] else weight)

@@ -24,7 +24,7 @@ def registered_functions() -> dict[str, Callable]:
     as the Functions host indexes it once."""
     from function_app import app
 
-    return {f.get_function_name(): f.get_user_function() for f in app.get_functions()}
+    return {str(f.get_function_name()): f.get_user_function() for f in app.get_functions()}
 
 
 def registered_function(name: str = "events") -> Callable:
