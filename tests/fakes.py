@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Callable
 
 from shared.domain.errors import ConflictError, ReleaseExists, UnknownRelease
 from shared.domain.machine import digest
@@ -81,21 +82,33 @@ class MemoryStore:
 
 
 class FakeNetwork:
-    """Where local-style routers keep their share, so tests can compare routing with state."""
+    """Where local-style routers keep their share, so tests can compare routing with state.
+
+    As strict as the network it stands for: a router may achieve another share than asked (`achieves`), and
+    every revocation call is counted (`revocations`), not folded into one, so tests see what the service did.
+    """
 
     def __init__(self):
         self.shares: dict[tuple[str, str], int] = {}
         self.writes: list[tuple[str, str, int]] = []
-        self.revoked: list[str] = []
+        self.revocations: list[tuple[str, object]] = []  # every revoke() call: (release, config)
         self.fail_next = 0
         self.broken: set[str] = set()  # workloads whose routing calls fail
+        # workload -> what its router really achieves for an asked share (default: exactly the share asked)
+        self.achieves: dict[str, Callable[[int], int]] = {}
+
+    @property
+    def revoked(self) -> list[str]:
+        """The releases whose access was revoked, each once (the revocations are idempotent on a network)."""
+        return list(dict.fromkeys(release for release, _ in self.revocations))
 
     def router(self, release: str, workload: str, routing) -> "FakeRouter":
         return FakeRouter(self, release, workload)
 
-    def revoke(self, release: str, config) -> None:
-        if release not in self.revoked:
-            self.revoked.append(release)
+    def revoke(self, release: str, config) -> list[str]:
+        first = release not in self.revoked
+        self.revocations.append((release, config))
+        return [f"deny rule for {release}"] if first else []
 
 
 @dataclass
@@ -113,10 +126,11 @@ class FakeRouter:
         if self.network.fail_next:
             self.network.fail_next -= 1
             raise RuntimeError("network unavailable")
-        if self.read() != percent:
-            self.network.shares[(self.release, self.workload)] = percent
-            self.network.writes.append((self.release, self.workload, percent))
-        return percent
+        achieved = self.network.achieves.get(self.workload, lambda asked: asked)(percent)
+        if self.read() != achieved:
+            self.network.shares[(self.release, self.workload)] = achieved
+            self.network.writes.append((self.release, self.workload, achieved))
+        return achieved
 
 
 @dataclass

@@ -141,10 +141,10 @@ class PromotionService:
             if isinstance(effect, SetTraffic):
                 router = self.routers(release, effect.workload, effect.routing)
                 achieved = router.apply(effect.percent)
+                done.append(effect)  # it moved routing, even to another share than asked: put back on failure
                 if achieved != effect.percent:
                     raise RoutingError(f"{release}/{effect.workload}: asked for {effect.percent}%, "
                                        f"the router achieved {achieved}%")
-                done.append(effect)
                 changes = getattr(router, "last_changes", None)
                 if changes is not None:
                     made.setdefault(effect.workload, []).append("; ".join(map(str, changes)) or "already in place")
