@@ -16,6 +16,10 @@ ROUTING_TABLE = "promoterouting"
 DEADLETTER_TABLE = "promotedeadletters"
 SCHEDULE_TABLE = "promoteschedule"
 
+# Tunables: limits the code works within (not settings: nothing to configure per deployment).
+MAX_CONFLICTS = 10  # read-decide-commit attempts per message before the platform redelivers it (retry.py)
+CONFLICT_JITTER_SECONDS = 0.005  # up to n x this between attempts n and n+1: writers do not retry in lockstep
+
 # Environment variables / app settings read by shared/ (and only these).
 ENV_STORAGE_CONNECTION_STRING = "PROMOTE_STORAGE_CONNECTION_STRING"
 ENV_TABLES_ENDPOINT = "PROMOTE_TABLES_ENDPOINT"

@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
-from shared.domain.errors import ConflictError, RoutingError
+from shared.domain.errors import RoutingError
 from shared.domain.machine import Decision
 from shared.domain.model import HistoryEntry, Outcome, Release
 from shared.domain.routing import DRIFT_TYPE, Change, changes, resource
+from shared.application.retry import retry_on_conflict
 
-MAX_CONFLICTS = 10
 
 
 # -- `promote routing verify` and the drift function -------------------------------------------
@@ -102,7 +102,7 @@ def check_release(store: Any, routers: RouterFactory, name: str,
     message moved the release meanwhile (and perhaps its routing, before or after our re-apply), the commit
     conflicts and the check starts over from the newer state, re-applying that state's share if needed.
     """
-    for _ in range(MAX_CONFLICTS):
+    def attempt(_: int) -> tuple[list[Check], list[HistoryEntry]]:
         snapshot = store.get_release(name)
         release = snapshot.release
         checks = verify_release(release, routers)
@@ -120,13 +120,10 @@ def check_release(store: Any, routers: RouterFactory, name: str,
                                        f"achieved {achieved}%")
         if not entries:
             return checks, []
-        try:
-            store.commit(snapshot, Decision(release=release.evolve(seq=release.seq + len(entries)), entries=entries),
-                         None)
-        except ConflictError:
-            continue
+        store.commit(snapshot, Decision(release=release.evolve(seq=release.seq + len(entries)), entries=entries), None)
         return checks, entries
-    raise ConflictError(f"release {name}: gave up after {MAX_CONFLICTS} write conflicts")
+
+    return retry_on_conflict(attempt, what=f"release {name}")
 
 
 @dataclass

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import logging
-import random
-import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
@@ -14,9 +12,9 @@ from shared.domain.machine import Decision, RevokeAccess, ScheduleTimer, SetTraf
 from shared.domain.model import HistoryEntry, Release, archive_may_contain, new_release
 from shared.domain.plan import Plan
 from shared.application.ports import AccessRevoker, Clock, DeadLetters, ReleaseStore, RouterFactory, Scheduler, Snapshot
+from shared.application.retry import retry_on_conflict
 
 log = logging.getLogger("promote")
-MAX_CONFLICTS = 10  # re-read and re-decide at most this often before letting the platform redeliver
 
 
 def _routing_of(release: Release, workload: str | None) -> dict[str, object]:
@@ -81,7 +79,8 @@ class PromotionService:
         except MessageError as exc:
             return self._invalid(body, exc)
         moved: dict[str, object] = {}  # workload -> routing config, moved by an attempt that did not commit
-        for attempt in range(MAX_CONFLICTS):
+
+        def attempt(_: int) -> Result:
             try:
                 snapshot = self.store.get_release(message.release)
             except UnknownRelease as exc:
@@ -97,12 +96,12 @@ class PromotionService:
                 # Someone else wrote first: re-read and re-decide. The routing this attempt moved is
                 # asserted again from the new decision, which may no longer move it at all.
                 moved.update({e.workload: e.routing for e in decision.effects if isinstance(e, SetTraffic)})
-                time.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # jitter: busy writers collide less
-                continue
+                raise
             # Any other failure propagates with the routing left as decided: the commit may have happened
             # (a lost response), and the redelivery re-decides, or as a duplicate re-asserts the state.
             return Result(decision.outcome, decision.reason, message.id, message.release, decision.entries)
-        raise ConflictError(f"release {message.release}: gave up after {MAX_CONFLICTS} write conflicts")
+
+        return retry_on_conflict(attempt, what=f"release {message.release}")
 
     def _seen(self, snapshot: Snapshot, event_id: str) -> bool:
         release, key = snapshot.release, digest(event_id)
@@ -169,19 +168,21 @@ class PromotionService:
 
     def _invalid(self, body: bytes, exc: MessageError) -> Result:
         unparsed: m.Unparsed = exc.unparsed  # type: ignore[attr-defined]
-        if unparsed.release:
-            for _ in range(MAX_CONFLICTS):
-                try:
-                    snapshot = self.store.get_release(unparsed.release)
-                except UnknownRelease:
-                    break
-                decision = reject_unparsed(snapshot.release, unparsed, self.clock.now())
-                try:
-                    self.store.commit(snapshot, decision, None)
-                except ConflictError:
-                    continue
-                return Result("rejected", decision.reason, unparsed.id, unparsed.release, decision.entries)
-        return self._dead_letter(body, f"invalid message: {exc}", unparsed.id)
+        release = unparsed.release
+        if not release:
+            return self._dead_letter(body, f"invalid message: {exc}", unparsed.id)
+
+        def attempt(_: int) -> Result | None:
+            try:
+                snapshot = self.store.get_release(release)
+            except UnknownRelease:
+                return None
+            decision = reject_unparsed(snapshot.release, unparsed, self.clock.now())
+            self.store.commit(snapshot, decision, None)
+            return Result("rejected", decision.reason, unparsed.id, release, decision.entries)
+
+        recorded = retry_on_conflict(attempt, what=f"release {release}")
+        return recorded or self._dead_letter(body, f"invalid message: {exc}", unparsed.id)
 
     def _dead_letter(self, body: bytes, reason: str, event_id: str | None) -> Result:
         self.dead_letters.dead_letter(body, reason)
@@ -191,14 +192,15 @@ class PromotionService:
     # -- plans -------------------------------------------------------------------------------
     def apply(self, plan: Plan) -> ApplyResult:
         """Register a release, or update who may approve/operate it. Same plan again: no-op."""
-        for _ in range(MAX_CONFLICTS):
+
+        def attempt(_: int) -> ApplyResult:
             try:
                 snapshot = self.store.get_release(plan.release)
             except UnknownRelease:
                 try:
                     self.store.create_release(new_release(plan))
-                except ReleaseExists:
-                    continue
+                except ReleaseExists:  # another apply created it first: read it and compare
+                    raise ConflictError(f"release {plan.release} was created meanwhile") from None
                 return ApplyResult(plan.release, "created")
             current = snapshot.release.plan
             if current.fingerprint() == plan.fingerprint():
@@ -208,9 +210,7 @@ class PromotionService:
                 raise PlanChangeRefused(
                     f"release {plan.release} is {snapshot.release.state}: only approvers and operators may change "
                     f"while it exists (this plan changes {', '.join(changed)}); apply it under a new release name")
-            try:
-                self.store.update_plan(snapshot, plan)
-            except ConflictError:
-                continue
+            self.store.update_plan(snapshot, plan)
             return ApplyResult(plan.release, "updated")
-        raise ConflictError(f"release {plan.release}: gave up after {MAX_CONFLICTS} write conflicts")
+
+        return retry_on_conflict(attempt, what=f"release {plan.release}")
