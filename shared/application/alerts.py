@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from datetime import datetime, timezone
 
 from shared.domain.messages import MAX_BODY_BYTES, new_event
+from shared.domain.names import is_name
 
-_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 SCHEMA_ID = "azureMonitorCommonAlertSchema"
 
 
@@ -39,7 +38,7 @@ def alert_event(body: bytes, *, now: datetime | None = None) -> dict | None:
     release, workload = props.get("release"), props.get("workload")
     problems = [f"customProperties.{key} {'is missing' if value is None else 'is not a valid name'}"
                 for key, value in (("release", release), ("workload", workload))
-                if not isinstance(value, str) or not _NAME.match(value)]
+                if not is_name(value)]
     if problems:
         raise AlertError(400, "; ".join(problems) + " (set them as custom properties on the alert rule's action)")
     if str(essentials.get("monitorCondition", "Fired")).lower() == "resolved":

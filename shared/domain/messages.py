@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from shared.domain.errors import MessageError
+from shared.domain.names import NAME_PATTERN, is_name
 
 MAX_BODY_BYTES = 256 * 1024  # Service Bus Standard's message size limit
 CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
@@ -18,12 +19,12 @@ TIMER_TYPE = "bake-elapsed"  # scheduled by promote itself; an extension of the 
 EVENT_TYPES = ("asset-replicated", "tests-passed", "tests-failed", "flight-healthy", "flight-unhealthy",
                "alert", "override", TIMER_TYPE)
 
-_NAME = r"^[a-z0-9][a-z0-9-]{0,62}$"
+_NAME = NAME_PATTERN
 _PRINTABLE = re.compile(r"^[^\x00-\x1f\x7f]*$")
 
 
 def _printable(value: str) -> str:
-    if not _PRINTABLE.match(value):
+    if not _PRINTABLE.fullmatch(value):
         raise ValueError("control characters are not allowed")
     return value
 
@@ -206,10 +207,10 @@ def _salvage(doc: dict | None, reason: str) -> Unparsed:
     data: dict[str, Any] = raw if isinstance(raw, dict) else {}
 
     def name(value: Any) -> str | None:
-        return value if isinstance(value, str) and re.match(_NAME, value) else None
+        return value if is_name(value) else None
 
     def text(value: Any) -> str | None:
-        return value[:256] if isinstance(value, str) and _PRINTABLE.match(value[:256]) else None
+        return value[:256] if isinstance(value, str) and _PRINTABLE.fullmatch(value[:256]) else None
 
     return Unparsed(id=text(doc.get("id")), type=text(doc.get("type")), release=name(data.get("release")),
                     workload=name(data.get("workload")), reason=reason)

@@ -11,10 +11,9 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from shared.domain.errors import PlanError
+from shared.domain.names import NAME_PATTERN, is_name
 from shared.domain.shares import ALL_OR_NOTHING, realisable_share
 
-NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
-_NAME = re.compile(NAME_PATTERN)
 # Every workload adds a state row and a history row to the release's one transaction per message,
 # and a Table Storage transaction holds at most 100 entities (release row + marker + 2 per workload).
 MAX_WORKLOADS = 49
@@ -49,7 +48,7 @@ class _Strict(BaseModel):
 
 
 def _check_name(value: str) -> str:
-    if not _NAME.match(value):
+    if not is_name(value):
         raise ValueError(f"{value!r} must match {NAME_PATTERN} (lowercase letters, digits and '-', at most 63)")
     return value
 
@@ -168,7 +167,7 @@ class Workload(_Strict):
     @classmethod
     def _assets(cls, values: list[str]) -> list[str]:
         for value in values:
-            if not _ASSET.match(value):
+            if not _ASSET.fullmatch(value):
                 raise ValueError(f"asset {value!r} must be 1-256 characters without control characters")
         if len(set(values)) != len(values):
             dupes = sorted({v for v in values if values.count(v) > 1})
