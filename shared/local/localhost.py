@@ -13,9 +13,12 @@ from typing import Callable
 
 from azure.core.exceptions import AzureError
 
+from shared.application.config import LOCAL_BATCH, LOCAL_LOCK_SECONDS, LOCAL_MAX_DELIVERY, local_retry_delay
+
 log = logging.getLogger("promote.localhost")
-MAX_DELIVERY = 5  # host.json extensions.queues.maxDequeueCount
-LOCK_SECONDS = 30  # how long a received message stays invisible to other hosts while handled
+# Delivery settings: shared/application/config.py says each one and how it differs from Azure.
+MAX_DELIVERY = LOCAL_MAX_DELIVERY
+LOCK_SECONDS = LOCAL_LOCK_SECONDS  # how long a received message stays invisible to other hosts while handled
 
 
 @lru_cache(maxsize=1)
@@ -63,7 +66,7 @@ class HostStats:
 class LocalHost:
     def __init__(self, *, queue, dead_letters, scheduler, function: Callable | None = None,
                  max_delivery: int = MAX_DELIVERY, lock_seconds: int = LOCK_SECONDS,
-                 retry_delay: Callable[[int], int] = lambda n: min(2 ** (n - 1), 10), clock=None):
+                 retry_delay: Callable[[int], int] = local_retry_delay, clock=None):
         self.queue, self.dead_letters, self.scheduler = queue, dead_letters, scheduler
         self.function = function or registered_function()
         self.max_delivery, self.lock_seconds, self.retry_delay = max_delivery, lock_seconds, retry_delay
@@ -73,7 +76,7 @@ class LocalHost:
     def _now(self) -> datetime:
         return self.clock.now() if self.clock else datetime.now(timezone.utc)
 
-    def process_once(self, max_messages: int = 32) -> int:
+    def process_once(self, max_messages: int = LOCAL_BATCH) -> int:
         """Receive one batch and handle each message; returns how many were received."""
         batch = list(self.queue.receive_messages(messages_per_page=max_messages, max_messages=max_messages,
                                                  visibility_timeout=self.lock_seconds))
