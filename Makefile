@@ -50,4 +50,4 @@ check-infra: install
 
 clean:
 	-$(PROMOTE) dev down
-	rm -rf $(VENV) node_modules .promote .pytest_cache .hypothesis
+	rm -rf $(VENV) node_modules .promote .pytest_cache .hypothesis .mypy_cache mutants

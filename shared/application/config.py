@@ -16,7 +16,11 @@ ROUTING_TABLE = "promoterouting"
 DEADLETTER_TABLE = "promotedeadletters"
 SCHEDULE_TABLE = "promoteschedule"
 
-# Tunables: limits the code works within (not settings: nothing to configure per deployment).
+# Tunables: limits the code works within (not settings: nothing to configure per deployment). Limits that are
+# rules of the domain stay beside those rules, since the domain imports nothing above it: SEEN_WINDOW and the
+# archive's size (domain/model.py), CLOCK_SKEW (domain/machine.py), MAX_WORKLOADS, MAX_BAKE_SECONDS and
+# MAX_PLAN_CHARS (domain/plan.py), MAX_BODY_BYTES (domain/messages.py); Table Storage's own limits stay beside
+# the store (CHUNK, MAX_REASON in adapters/table_store.py).
 MAX_CONFLICTS = 10  # read-decide-commit attempts per message before the platform redelivers it (retry.py)
 CONFLICT_JITTER_SECONDS = 0.005  # up to n x this between attempts n and n+1: writers do not retry in lockstep
 
