@@ -26,6 +26,29 @@ class FakeClock:
         self.current += timedelta(seconds=seconds)
 
 
+_TYPES: dict[str, tuple[type, ...]] = {
+    "bool": (bool,), "int": (int,), "int | None": (int, type(None)), "str": (str,), "str | None": (str, type(None)),
+    "datetime": (datetime,), "datetime | None": (datetime, type(None)), "dict[str, bool]": (dict,)}
+
+
+def check_types(record) -> None:
+    """As strict as Table Storage's typed properties: a bool field holds a bool (not None, not 0), an int an int,
+    a time an aware datetime, a state or an outcome its enum. Fields of other types are the store test's job."""
+    from dataclasses import fields
+
+    from shared.domain.model import Outcome, WorkloadState
+
+    for f in fields(record):
+        value, kind = getattr(record, f.name), str(f.type)
+        if kind in _TYPES:
+            ok = isinstance(value, _TYPES[kind]) and not (isinstance(value, bool) and bool not in _TYPES[kind])
+            assert ok, f"{type(record).__name__}.{f.name} = {value!r}: the store keeps a {kind}"
+            if isinstance(value, datetime):
+                assert value.tzinfo is not None, f"{type(record).__name__}.{f.name}: a time must be UTC-aware"
+        elif kind in ("WorkloadState", "Outcome"):
+            assert isinstance(value, WorkloadState if kind == "WorkloadState" else Outcome), f.name
+
+
 class MemoryStore:
     """ReleaseStore in memory with the same contract as the table store: versions guard commits."""
 
@@ -55,6 +78,10 @@ class MemoryStore:
 
     def commit(self, snapshot: Snapshot, decision, event_id: str | None) -> None:
         name = snapshot.release.name
+        for workload in decision.release.workloads.values():  # what Table Storage would refuse or lose
+            check_types(workload)
+        for entry in decision.entries:
+            check_types(entry)
         if self.fail_next_commits:
             self.fail_next_commits -= 1
             raise ConflictError("simulated concurrent writer")
@@ -103,9 +130,12 @@ class FakeNetwork:
         return list(dict.fromkeys(release for release, _ in self.revocations))
 
     def router(self, release: str, workload: str, routing) -> "FakeRouter":
+        # a real factory builds the provider the workload's routing config names: it must be that config
+        assert getattr(routing, "provider", None), f"{release}/{workload}: a router needs the routing config"
         return FakeRouter(self, release, workload)
 
     def revoke(self, release: str, config) -> list[str]:
+        assert getattr(config, "rule", None), f"{release}: revoke needs the plan's revoke_access config"
         first = release not in self.revoked
         self.revocations.append((release, config))
         return [f"deny rule for {release}"] if first else []
@@ -151,6 +181,8 @@ class FakeDeadLetters:
     letters: list[tuple[bytes, str]] = field(default_factory=list)
 
     def dead_letter(self, body: bytes, reason: str, delivery_count: int | None = None) -> None:
+        assert isinstance(body, bytes) and body, "the message itself is kept, as it came"
+        assert isinstance(reason, str) and reason, "with its reason"
         self.letters.append((body, reason))
 
 

@@ -60,11 +60,12 @@ def _is_prose(before: str, after: str) -> bool:
 def _functions(path: Path) -> dict[str, str]:
     """Source of every top-level and method-level function in a mutated file, by name."""
     text = path.read_text()
+    lines = text.splitlines()
     found: dict[str, str] = {}
     for node in ast.walk(ast.parse(text)):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and "__mutmut_" in node.name:
-            segment = ast.get_source_segment(text, node) or ""
-            found[node.name] = segment.split("\n", 1)[1] if "\n" in segment else segment  # drop the def line
+            body_start = node.body[0].lineno - 1  # the body only: the def lines differ by name
+            found[node.name] = "\n".join(lines[body_start:node.end_lineno])
     return found
 
 
