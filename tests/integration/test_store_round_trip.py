@@ -93,3 +93,12 @@ def test_a_history_entry_with_every_optional_field_empty_round_trips(stack, rele
                          workload=None, from_state=None, to_state=None, traffic_percent=None)
     store.commit(snapshot, Decision(release=snapshot.release.evolve(seq=1), entries=[entry]), None)
     assert store.list_history(release_name) == [entry]
+
+
+def test_list_releases_names_every_release_applied_in_order(stack, release_name):
+    names = [f"{release_name}-b", f"{release_name}-a"]
+    for name in names:
+        stack.store.create_release(new_release(_plan(name)))
+    listed = stack.store.list_releases()
+    assert [n for n in listed if n.startswith(release_name)] == sorted(names)
+    assert listed == sorted(listed)
