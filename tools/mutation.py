@@ -131,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="reuse mutants/ and results from an earlier run")
     parser.add_argument("--report-only", action="store_true", help="print the results of the last run")
     parser.add_argument("--json", type=Path, help="also write the figures and survivors to this file")
+    parser.add_argument("names", nargs="*", help="only these mutants (mutmut name patterns, e.g. 'shared.domain.*')")
     args = parser.parse_args(argv)
 
     from shared.local.azurite import start
@@ -142,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         azurite = start()
         try:
             env["PROMOTE_TEST_AZURITE_PORTS"] = ",".join(str(azurite.ports[k]) for k in ("blob", "queue", "table"))
-            run = subprocess.run([sys.executable, "-m", "mutmut", "run"], cwd=ROOT, env=env,
+            run = subprocess.run([sys.executable, "-m", "mutmut", "run", *args.names], cwd=ROOT, env=env,
                                  stdout=subprocess.DEVNULL)
         finally:
             azurite.stop()
