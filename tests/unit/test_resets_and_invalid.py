@@ -71,3 +71,64 @@ def test_a_release_wide_promotion_makes_the_entry_of_a_workload_whose_own_part_w
     assert by_workload["w1"].outcome == "applied" and "already approved" in by_workload["w1"].reason
     assert "promoted with the release" in by_workload["w1"].reason
     assert (by_workload["w1"].to_state, by_workload["w1"].traffic_percent) == ("promoted", 100)
+
+
+def test_a_rollback_of_a_paused_flight_clears_the_pause_so_a_retry_can_advance():
+    d = Driver(make_plan("flight"))
+    to_first_flight(d)
+    d.override("pause")
+    d.override("rollback")
+    assert (d.wl().state, d.wl().paused, d.routed()) == ("rolled-back", False, 0)
+    d.override("retry")
+    d.send("tests-passed")
+    assert (d.wl().state, d.routed()) == ("flighting", 10)
+
+
+def test_a_new_flight_starts_healthy_of_past_trouble_so_a_pause_and_resume_do_not_roll_it_back():
+    d = Driver(make_plan("flight"))
+    to_first_flight(d)
+    d.override("pause")
+    d.override("resume")
+    assert (d.wl().state, d.wl().unhealthy, d.routed()) == ("flighting", False, 10)
+
+
+def test_tests_failing_after_a_pass_recorded_while_paused_undo_the_pass():
+    d = Driver(make_plan("single-step"))
+    d.replicate()
+    d.override("pause")
+    d.send("tests-passed")
+    d.send("tests-failed")
+    assert (d.wl().state, d.wl().tests_passed) == ("testing", False)
+    d.override("resume")
+    assert (d.wl().state, d.routed()) == ("testing", 0)
+
+
+def test_a_release_wide_message_redelivered_puts_every_workload_back_where_the_state_says():
+    d = Driver(make_plan("staged", approval="auto",
+                         workloads=[{"name": "w1", "assets": ["a"]}, {"name": "w2", "assets": ["b"]}]))
+    for name, asset in (("w1", "a"), ("w2", "b")):
+        d.send("asset-replicated", name, asset=asset)
+        d.send("tests-passed", name)
+    assert (d.routed("w1"), d.routed("w2")) == (100, 100)
+    pause = d.override("pause", workload=None, id="pause-all")
+    assert pause.outcome == "ignored"  # promoted workloads cannot be paused: release-wide, nothing to do
+    d.w.network.shares[("r1", "w1")] = d.w.network.shares[("r1", "w2")] = 0  # someone moved users back by hand
+    assert d.override("pause", workload=None, id="pause-all").outcome == "duplicate"
+    assert (d.routed("w1"), d.routed("w2")) == (100, 100)
+
+
+def test_advance_by_hand_says_from_which_share_to_which_flight():
+    d = Driver(make_plan("flight"))
+    to_first_flight(d)
+    result = d.override("advance", actor=APPROVER)
+    assert result.reason == "advanced by hand from flight 1 (10%) to flight 2 -> flighting (flight 2, 50%)"
+    d.override("advance", actor=APPROVER)
+    last = d.override("advance", actor=APPROVER)
+    assert last.reason.startswith("advanced by hand from flight 3 (100%) to promoted")
+
+
+def test_an_invalid_message_without_an_id_is_recorded_under_an_id_made_from_its_reason():
+    d = Driver(make_plan("single-step"))
+    result = _raw(d, {"specversion": "1.0", "source": "s", "type": "tests-passed", "data": {"release": "r1"}})
+    [entry] = result.entries
+    assert result.outcome == "rejected" and entry.event_id.startswith("invalid:") and len(entry.event_id) == 24
