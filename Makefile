@@ -11,7 +11,7 @@ UV_VERSION := 0.13.9
 # uv must use .venv's Python, never download one of its own.
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install install-runtime browser demo test bench reliability check-infra lock check-lowest clean
+.PHONY: install install-runtime browser demo test typecheck test-random mutation bench reliability check-infra lock check-lowest clean
 
 # The demo needs only the runtime packages; the tests add the dev extra (pytest, checkov, ...).
 # Python and Node installs are independent: they run side by side (-j2), whatever -j make was given.
@@ -71,8 +71,20 @@ browser:
 		exit 2; \
 	fi
 
-test: install browser
+# Hypothesis is derandomized here (profile "ci", tests/conftest.py): the same examples every run.
+test: install browser typecheck
 	PROMOTE_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -q
+
+typecheck: install
+	$(PY) -m mypy
+
+# The property-based tests with fresh random examples each run (not part of make test).
+test-random: install
+	HYPOTHESIS_PROFILE=random $(PY) -m pytest -q tests/unit tests/faults/test_stateful.py
+
+# Mutation testing of the domain, the service and the table store (a few minutes; docs/testing.md).
+mutation: install
+	$(PY) tools/mutation.py
 
 bench: install
 	$(PY) bench/run.py
@@ -92,5 +104,5 @@ clean:
 	  else pid="$$(cat .promote/azurite.pid)"; \
 	    if grep -qs azurite "/proc/$$pid/cmdline"; then kill -15 "-$$pid" 2>/dev/null || true; fi; fi; \
 	  echo "the local stack is stopped"; fi
-	rm -rf $(VENV) .venv-lowest node_modules .promote .pytest_cache .hypothesis bench/out build dist *.egg-info
+	rm -rf $(VENV) .venv-lowest node_modules .promote .pytest_cache .hypothesis .mypy_cache mutants bench/out build dist *.egg-info
 	@echo "removed .venv/, .venv-lowest/, node_modules/, .promote/ (the local stack's data), bench/out/ and build leftovers"

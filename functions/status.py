@@ -11,11 +11,11 @@ bp = func.Blueprint()
 def status(req: func.HttpRequest) -> func.HttpResponse:
     from shared.application.bootstrap import stack
     from shared.domain.errors import UnknownRelease
-    from shared.domain.plan import _NAME
+    from shared.domain.names import is_name
     from shared.application.views import status_json
 
     name = req.route_params.get("release", "")
-    if not _NAME.match(name):
+    if not is_name(name):
         return func.HttpResponse(json.dumps({"error": f"{name!r} is not a release name"}), status_code=400,
                                  mimetype="application/json")
     try:

@@ -5,15 +5,32 @@ import itertools
 import os
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
-from shared.local.azurite import start
+from shared.local.azurite import Azurite, start
 from shared.application.config import LOCAL_QUEUE, POISON_QUEUE, SCHEDULE_TABLE, load_settings
 
 _names = itertools.count(1)
+REUSE_AZURITE = "PROMOTE_TEST_AZURITE_PORTS"  # "blob,queue,table" of a running Azurite to use instead of starting one
+
+# Hypothesis profiles (HYPOTHESIS_PROFILE picks one). "ci", the default and what make test runs: the same
+# examples on every run, so a red build is reproducible and never a matter of luck. "random": fresh examples
+# each run, to find what the fixed ones miss (make test-random); a failure prints the blob that replays it.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("random", derandomize=False, print_blob=True)
+# "mutation" (make mutation): still derandomized, a tenth of the examples, so that each of hundreds of mutants
+# runs in seconds; the property tests scale their example counts with the profile's max_examples.
+hypothesis_settings.register_profile("mutation", derandomize=True, max_examples=10)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session")
 def azurite():
+    reused = os.environ.get(REUSE_AZURITE)
+    if reused:  # make mutation runs hundreds of short sessions against one Azurite it started itself
+        blob, queue, table = (int(p) for p in reused.split(","))
+        yield Azurite(process=None, ports={"blob": blob, "queue": queue, "table": table})
+        return
     instance = start()  # in memory; ports picked by the OS
     yield instance
     instance.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Callable
 
 from shared.domain.errors import ConflictError, ReleaseExists, RoutingError, UnknownRelease
 from shared.domain.machine import digest
@@ -24,6 +25,29 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.current += timedelta(seconds=seconds)
+
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "bool": (bool,), "int": (int,), "int | None": (int, type(None)), "str": (str,), "str | None": (str, type(None)),
+    "datetime": (datetime,), "datetime | None": (datetime, type(None)), "dict[str, bool]": (dict,)}
+
+
+def check_types(record) -> None:
+    """As strict as Table Storage's typed properties: a bool field holds a bool (not None, not 0), an int an int,
+    a time an aware datetime, a state or an outcome its enum. Fields of other types are the store test's job."""
+    from dataclasses import fields
+
+    from shared.domain.model import Outcome, WorkloadState
+
+    for f in fields(record):
+        value, kind = getattr(record, f.name), str(f.type)
+        if kind in _TYPES:
+            ok = isinstance(value, _TYPES[kind]) and not (isinstance(value, bool) and bool not in _TYPES[kind])
+            assert ok, f"{type(record).__name__}.{f.name} = {value!r}: the store keeps a {kind}"
+            if isinstance(value, datetime):
+                assert value.tzinfo is not None, f"{type(record).__name__}.{f.name}: a time must be UTC-aware"
+        elif kind in ("WorkloadState", "Outcome"):
+            assert isinstance(value, WorkloadState if kind == "WorkloadState" else Outcome), f.name
 
 
 class MemoryStore:
@@ -55,6 +79,10 @@ class MemoryStore:
 
     def commit(self, snapshot: Snapshot, decision, event_id: str | None) -> None:
         name = snapshot.release.name
+        for workload in decision.release.workloads.values():  # what Table Storage would refuse or lose
+            check_types(workload)
+        for entry in decision.entries:
+            check_types(entry)
         if self.fail_next_commits:
             self.fail_next_commits -= 1
             raise ConflictError("simulated concurrent writer")
@@ -82,28 +110,41 @@ class MemoryStore:
 
 
 class FakeNetwork:
-    """Where local-style routers keep their share, so tests can compare routing with state."""
+    """Where local-style routers keep their share, so tests can compare routing with state.
+
+    As strict as the network it stands for: a router may achieve another share than asked (`achieves`), and
+    every revocation call is counted (`revocations`), not folded into one, so tests see what the service did.
+    """
 
     def __init__(self):
         self.shares: dict[tuple[str, str], int] = {}
         self.writes: list[tuple[str, str, int]] = []
-        self.revoked: list[str] = []
+        self.revocations: list[tuple[str, object]] = []  # every revoke() call: (release, config)
         self.fail_next = 0
         self.broken: set[str] = set()  # workloads whose routing calls fail
         self.revoke_failures = 0  # the next N revocations fail as Azure refuses a rule
         self.refused: dict[str, str] = {}  # workload -> why its routing refuses shares above 0% (a foreign member)
+        # workload -> what its router really achieves for an asked share (default: exactly the share asked)
+        self.achieves: dict[str, Callable[[int], int]] = {}
+
+    @property
+    def revoked(self) -> list[str]:
+        """The releases whose access was revoked, each once (the revocations are idempotent on a network)."""
+        return list(dict.fromkeys(release for release, _ in self.revocations))
 
     def router(self, release: str, workload: str, routing) -> "FakeRouter":
+        # a real factory builds the provider the workload's routing config names: it must be that config
+        assert getattr(routing, "provider", None), f"{release}/{workload}: a router needs the routing config"
         return FakeRouter(self, release, workload)
 
     def revoke(self, release: str, config) -> list[Change]:
+        assert getattr(config, "rule", None), f"{release}: revoke needs the plan's revoke_access config"
         if self.revoke_failures:
             self.revoke_failures -= 1
             raise RoutingError(f"network security group: priority {config.priority} clashes (SecurityRuleConflict)")
-        if release in self.revoked:
-            return []
-        self.revoked.append(release)
-        return [Change(f"fake access {release}", config.rule, "allowed", "denied")]
+        first = release not in self.revoked
+        self.revocations.append((release, config))
+        return [Change(f"fake access {release}", config.rule, "allowed", "denied")] if first else []
 
     def problems(self, release: str, config) -> list[str]:
         return []
@@ -127,11 +168,15 @@ class FakeRouter:
             self.network.fail_next -= 1
             raise RuntimeError("network unavailable")
         before = self.read()
-        if before == percent:
-            return []
-        self.network.shares[(self.release, self.workload)] = percent
-        self.network.writes.append((self.release, self.workload, percent))
-        return [Change(f"fake {self.release}/{self.workload}", "share", str(before), str(percent))]
+        # a router may end up elsewhere than asked (a pool that cannot take every address): it wrote, then says so
+        achieved = self.network.achieves.get(self.workload, lambda asked: asked)(percent)
+        if before != achieved:
+            self.network.shares[(self.release, self.workload)] = achieved
+            self.network.writes.append((self.release, self.workload, achieved))
+        if achieved != percent:
+            raise RoutingError(f"{self.release}/{self.workload}: asked for {percent}%, the router achieved {achieved}%")
+        return [] if before == achieved else [Change(f"fake {self.release}/{self.workload}", "share", str(before),
+                                                     str(achieved))]
 
     def diff(self, percent: int) -> list[Change]:
         before = self.read()
@@ -161,6 +206,8 @@ class FakeDeadLetters:
     letters: list[tuple[bytes, str]] = field(default_factory=list)
 
     def dead_letter(self, body: bytes, reason: str, delivery_count: int | None = None) -> None:
+        assert isinstance(body, bytes) and body, "the message itself is kept, as it came"
+        assert isinstance(reason, str) and reason, "with its reason"
         self.letters.append((body, reason))
 
 

@@ -72,8 +72,11 @@ def plan_json(plan: Plan) -> str:
 
 
 def _utc(value: Any) -> datetime | None:
-    if value is None:
-        return None
+    return None if value is None else _when(value)
+
+
+def _when(value: Any) -> datetime:
+    """A stored time (the SDK's TablesEntityDatetime) as a plain UTC datetime."""
     return datetime(value.year, value.month, value.day, value.hour, value.minute, value.second,
                     value.microsecond, tzinfo=timezone.utc)
 
@@ -131,7 +134,7 @@ def _history_entity(release: str, seq: int, e: HistoryEntry) -> dict[str, Any]:
 
 def _history(entity: dict) -> HistoryEntry:
     return HistoryEntry(
-        at=_utc(entity["at"]), event_id=entity["event_id"], type=entity["type"], outcome=entity["outcome"],
+        at=_when(entity["at"]), event_id=entity["event_id"], type=entity["type"], outcome=entity["outcome"],
         reason=entity.get("reason", ""), workload=entity.get("workload"), from_state=entity.get("from_state"),
         to_state=entity.get("to_state"), traffic_percent=entity.get("traffic_percent"), actor=entity.get("actor"),
         flight=entity.get("flight"), source=entity.get("source"), actor_reason=entity.get("actor_reason"))
@@ -187,7 +190,7 @@ class TableReleaseStore:
         try:
             self.table.submit_transaction(operations)
         except TableTransactionError as exc:
-            if exc.error_code == "EntityAlreadyExists" or exc.status_code == 409:
+            if getattr(exc, "error_code", None) == "EntityAlreadyExists" or exc.status_code == 409:
                 raise ReleaseExists(name) from None
             raise
 
@@ -229,8 +232,9 @@ class TableReleaseStore:
         try:
             self.table.submit_transaction(operations)
         except TableTransactionError as exc:
-            if exc.status_code in (409, 412) or exc.error_code in _CONFLICT_CODES:
-                raise ConflictError(f"release {name}: {exc.error_code or exc.status_code}") from None
+            code = getattr(exc, "error_code", None)  # set by the SDK when the service names one
+            if exc.status_code in (409, 412) or code in _CONFLICT_CODES:
+                raise ConflictError(f"release {name}: {code or exc.status_code}") from None
             raise
 
 

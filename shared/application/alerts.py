@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from datetime import datetime, timezone
 
 from shared.domain.messages import MAX_BODY_BYTES, new_event
+from shared.domain.names import is_name
 
-_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 SCHEMA_ID = "azureMonitorCommonAlertSchema"
 
 
@@ -30,16 +29,16 @@ def alert_event(body: bytes, *, now: datetime | None = None) -> dict | None:
         raise AlertError(400, f"expected the Azure Monitor common alert schema (schemaId {SCHEMA_ID!r}); "
                               "enable it on the action group")
     data = doc.get("data")
-    essentials = data.get("essentials") if isinstance(data, dict) else None
-    if not isinstance(essentials, dict):
+    if not isinstance(data, dict) or not isinstance(data.get("essentials"), dict):
         raise AlertError(400, "data.essentials is missing")
+    essentials = data["essentials"]
     props = data.get("customProperties") or {}
     if not isinstance(props, dict):
         raise AlertError(400, "data.customProperties must be an object")
     release, workload = props.get("release"), props.get("workload")
     problems = [f"customProperties.{key} {'is missing' if value is None else 'is not a valid name'}"
                 for key, value in (("release", release), ("workload", workload))
-                if not isinstance(value, str) or not _NAME.match(value)]
+                if not is_name(value)]
     if problems:
         raise AlertError(400, "; ".join(problems) + " (set them as custom properties on the alert rule's action)")
     if str(essentials.get("monitorCondition", "Fired")).lower() == "resolved":

@@ -60,7 +60,8 @@ class Stack:
         from azure.storage.queue import ExponentialRetry
 
         # The queue SDK's own default backs off 15s, 45s, ... : far too long for a local host.
-        retry = ExponentialRetry(initial_backoff=0.5, increment_base=2, retry_total=3)
+        # (the SDK computes the backoff in floats; its annotation says int)
+        retry = ExponentialRetry(initial_backoff=0.5, increment_base=2, retry_total=3)  # type: ignore[arg-type]
         return QueueServiceClient.from_connection_string(self.settings.storage, retry_policy=retry,
                                                          connection_timeout=5)
 

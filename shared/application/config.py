@@ -16,6 +16,36 @@ ROUTING_TABLE = "promoterouting"
 DEADLETTER_TABLE = "promotedeadletters"
 SCHEDULE_TABLE = "promoteschedule"
 
+# Tunables: limits the code works within (not settings: nothing to configure per deployment). Limits that are
+# rules of the domain stay beside those rules, since the domain imports nothing above it: SEEN_WINDOW and the
+# archive's size (domain/model.py), CLOCK_SKEW (domain/machine.py), MAX_WORKLOADS, MAX_BAKE_SECONDS and
+# MAX_PLAN_CHARS (domain/plan.py), MAX_BODY_BYTES (domain/messages.py); Table Storage's own limits stay beside
+# the store (CHUNK, MAX_REASON in adapters/table_store.py).
+MAX_CONFLICTS = 10  # read-decide-commit attempts per message before the platform redelivers it (retry.py)
+CONFLICT_JITTER_SECONDS = 0.005  # up to n x this between attempts n and n+1: writers do not retry in lockstep
+
+# The local host's delivery (shared/local/localhost.py), which runs the registered `events` function on the
+# Azurite queue. host.json configures only what the deployed app uses (its Service Bus trigger and HTTP
+# routes), so these are the local host's own, and differ from Azure where a quick local loop needs it:
+#   attempts: LOCAL_MAX_DELIVERY = 5, then the poison queue. Azure: the subscription's maxDeliveryCount 10
+#             (infra/modules/servicebus.bicep), then its dead-letter queue.
+#   lock:     LOCAL_LOCK_SECONDS = 30, not renewed: a killed local host's message is back in 30 s. Azure: the
+#             subscription's lockDuration 1m, renewed by the host up to maxAutoLockRenewalDuration 5m (host.json).
+#   batch:    LOCAL_BATCH = 32 received at once, handled one at a time, in order. Azure: prefetchCount 0 and one
+#             message at a time per session (host.json), sessions in parallel.
+#   retries:  a failed delivery waits LOCAL_RETRY_DELAYS (1, 2, 4, 8, then 10 s). Azure: an abandoned message is
+#             redelivered at once.
+LOCAL_MAX_DELIVERY = 5
+LOCAL_LOCK_SECONDS = 30
+LOCAL_BATCH = 32
+LOCAL_RETRY_DELAYS = (1, 2, 4, 8, 10)  # seconds before delivery n + 1; the last repeats
+
+
+def local_retry_delay(delivery: int) -> int:
+    """Seconds to wait before redelivering a message whose delivery number `delivery` (1-based) failed."""
+    return LOCAL_RETRY_DELAYS[min(delivery, len(LOCAL_RETRY_DELAYS)) - 1]
+
+
 # Notifications (contract §11): the outbox rows live in RELEASES_TABLE, in each release's partition.
 NOTIFY_BACKOFF_BASE_SECONDS = 2.0  # first retry after about 2s, then 4s, 8s, ... up to the cap
 NOTIFY_BACKOFF_CAP_SECONDS = 300.0

@@ -8,12 +8,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Callable
 
-from shared.domain.errors import ConflictError, RoutingError
+from shared.domain.errors import RoutingError
 from shared.domain.machine import DriftSeen, SetTraffic, decide_drift
-from shared.domain.model import HistoryEntry, Release
+from shared.domain.model import HistoryEntry, Outcome, Release
 from shared.domain.routing import Change, changes, resource
+from shared.application.retry import retry_on_conflict
 
-MAX_CONFLICTS = 10
 
 
 # -- `promote routing verify` and the drift function -------------------------------------------
@@ -81,7 +81,7 @@ def check_release(store: Any, routers: RouterFactory, name: str,
     message moved the release meanwhile (and perhaps its routing, before or after our re-apply), the commit
     conflicts and the check starts over from the newer state, re-applying that state's share if needed.
     """
-    for _ in range(MAX_CONFLICTS):
+    def attempt(_: int) -> tuple[list[Check], list[HistoryEntry]]:
         snapshot = store.get_release(name)
         release = snapshot.release
         checks = verify_release(release, routers)
@@ -100,18 +100,16 @@ def check_release(store: Any, routers: RouterFactory, name: str,
                     refused[effect.workload] = str(exc)
         if refused:  # the drift is still recorded, with why it stays; the run then fails (visible)
             decision = replace(decision, entries=[
-                replace(e, outcome="ignored", reason=f"{e.reason}; re-applying failed: {refused[e.workload]}")
+                replace(e, outcome=Outcome.IGNORED, reason=f"{e.reason}; re-applying failed: {refused[e.workload]}")
                 if e.workload in refused else e for e in decision.entries])
         if not decision.entries:
             return checks, []
-        try:
-            store.commit(snapshot, decision, None)
-        except ConflictError:
-            continue
+        store.commit(snapshot, decision, None)  # a ConflictError starts the attempt over (retry_on_conflict)
         if refused:
             raise RoutingError("; ".join(f"{w}: re-applying failed: {why}" for w, why in refused.items()))
         return checks, decision.entries
-    raise ConflictError(f"release {name}: gave up after {MAX_CONFLICTS} write conflicts")
+
+    return retry_on_conflict(attempt, what=f"release {name}")
 
 
 @dataclass

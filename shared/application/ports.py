@@ -29,8 +29,9 @@ class ReleaseStore(Protocol):
     def seen_before(self, name: str, event_id: str) -> bool:
         """Whether a message id was recorded (only asked when the in-row window does not cover it)."""
 
-    def commit(self, snapshot: Snapshot, decision: Decision, event_id: str) -> None:
-        """Write state, history and the de-duplication marker at once; ConflictError if it changed."""
+    def commit(self, snapshot: Snapshot, decision: Decision, event_id: str | None) -> None:
+        """Write state, history and (for an id, not None) the de-duplication marker at once; ConflictError if
+        anything changed since the snapshot."""
 
     def update_plan(self, snapshot: Snapshot, plan: Plan) -> None:
         """Replace the stored plan (approvers/operators changes); ConflictError if it changed."""

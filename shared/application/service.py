@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import logging
-import random
-import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
@@ -17,9 +15,9 @@ from shared.domain.notices import notices_for
 from shared.domain.model import HistoryEntry, Release, archive_may_contain, new_release
 from shared.domain.plan import Plan
 from shared.application.ports import AccessRevoker, Clock, DeadLetters, ReleaseStore, RouterFactory, Scheduler, Snapshot
+from shared.application.retry import retry_on_conflict
 
 log = logging.getLogger("promote")
-MAX_CONFLICTS = 10  # re-read and re-decide at most this often before letting the platform redeliver
 
 
 def _reassert(decision: Decision, moved: dict[str, object]) -> Decision:
@@ -86,7 +84,8 @@ class PromotionService:
                 raise
             return self._invalid(body, exc)
         moved: dict[str, object] = {}  # workload -> routing config, moved by an attempt that did not commit
-        for attempt in range(MAX_CONFLICTS):
+
+        def attempt(_: int) -> Result:
             try:
                 snapshot = self.store.get_release(message.release)
             except UnknownRelease as exc:
@@ -106,12 +105,12 @@ class PromotionService:
                 # Someone else wrote first: re-read and re-decide. The routing this attempt moved is
                 # asserted again from the new decision, which may no longer move it at all.
                 moved.update({e.workload: e.routing for e in decision.effects if isinstance(e, SetTraffic)})
-                time.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # jitter: busy writers collide less
-                continue
+                raise
             # Any other failure propagates with the routing left as decided: the commit may have happened
             # (a lost response), and the redelivery re-decides, or as a duplicate re-asserts the state.
             return Result(decision.outcome, decision.reason, message.id, message.release, decision.entries)
-        raise ConflictError(f"release {message.release}: gave up after {MAX_CONFLICTS} write conflicts")
+
+        return retry_on_conflict(attempt, what=f"release {message.release}")
 
     def _seen(self, snapshot: Snapshot, event_id: str) -> bool:
         release, key = snapshot.release, digest(event_id)
@@ -155,8 +154,8 @@ class PromotionService:
                 raise RoutingError(f"{release}: nothing moved: " + "; ".join(refused))
         for effect in decision.effects:
             if isinstance(effect, SetTraffic):
+                done.append(effect)  # before apply: a router that wrote, then failed, is put back too
                 changes = routers[effect.workload].apply(effect.percent)
-                done.append(effect)
                 made.setdefault(effect.workload, []).append("; ".join(map(str, changes)) or "already in place")
             elif isinstance(effect, ScheduleTimer):
                 event = m.new_event(m.TIMER_TYPE, {"release": release, "workload": effect.workload,
@@ -195,19 +194,21 @@ class PromotionService:
 
     def _invalid(self, body: bytes, exc: MessageError) -> Result:
         unparsed: m.Unparsed = exc.unparsed  # type: ignore[attr-defined]
-        if unparsed.release:
-            for _ in range(MAX_CONFLICTS):
-                try:
-                    snapshot = self.store.get_release(unparsed.release)
-                except UnknownRelease:
-                    break
-                decision = reject_unparsed(snapshot.release, unparsed, self.clock.now())
-                try:
-                    self.store.commit(snapshot, decision, None)
-                except ConflictError:
-                    continue
-                return Result("rejected", decision.reason, unparsed.id, unparsed.release, decision.entries)
-        return self._dead_letter(body, f"invalid message: {exc}", unparsed.id)
+        release = unparsed.release
+        if not release:
+            return self._dead_letter(body, f"invalid message: {exc}", unparsed.id)
+
+        def attempt(_: int) -> Result | None:
+            try:
+                snapshot = self.store.get_release(release)
+            except UnknownRelease:
+                return None
+            decision = reject_unparsed(snapshot.release, unparsed, self.clock.now())
+            self.store.commit(snapshot, decision, None)
+            return Result("rejected", decision.reason, unparsed.id, release, decision.entries)
+
+        recorded = retry_on_conflict(attempt, what=f"release {release}")
+        return recorded or self._dead_letter(body, f"invalid message: {exc}", unparsed.id)
 
     def _dead_letter(self, body: bytes, reason: str, event_id: str | None) -> Result:
         self.dead_letters.dead_letter(body, reason)
@@ -217,14 +218,15 @@ class PromotionService:
     # -- plans -------------------------------------------------------------------------------
     def apply(self, plan: Plan) -> ApplyResult:
         """Register a release, or update who may approve/operate it. Same plan again: no-op."""
-        for _ in range(MAX_CONFLICTS):
+
+        def attempt(_: int) -> ApplyResult:
             try:
                 snapshot = self.store.get_release(plan.release)
             except UnknownRelease:
                 try:
                     self.store.create_release(new_release(plan))
-                except ReleaseExists:
-                    continue
+                except ReleaseExists:  # another apply created it first: read it and compare
+                    raise ConflictError(f"release {plan.release} was created meanwhile") from None
                 return ApplyResult(plan.release, "created")
             current = snapshot.release.plan
             if current.fingerprint() == plan.fingerprint():
@@ -234,9 +236,7 @@ class PromotionService:
                 raise PlanChangeRefused(
                     f"release {plan.release} is {snapshot.release.state}: only approvers and operators may change "
                     f"while it exists (this plan changes {', '.join(changed)}); apply it under a new release name")
-            try:
-                self.store.update_plan(snapshot, plan)
-            except ConflictError:
-                continue
+            self.store.update_plan(snapshot, plan)
             return ApplyResult(plan.release, "updated")
-        raise ConflictError(f"release {plan.release}: gave up after {MAX_CONFLICTS} write conflicts")
+
+        return retry_on_conflict(attempt, what=f"release {plan.release}")

@@ -20,7 +20,7 @@ def status_json(release: Release) -> dict:
              "assets": {a: "replicated" if done else "pending" for a, done in w.assets.items()},
              # extensions of the contract's shape
              "tests_passed": w.tests_passed, "approved": w.approved, "attempt": w.attempt,
-             "provider": plan.workload(w.name).routing.provider,
+             "provider": plan.routing_of(w.name).provider,
              # who paused, when and why (null when not paused); an alert recorded while paused
              "paused_by": w.paused_by, "paused_at": _iso(w.paused_at), "paused_reason": w.paused_reason,
              "alert_while_paused": w.alert_while_paused}

@@ -74,10 +74,10 @@ class Decision:
     def outcome(self) -> Outcome:
         """The message's outcome; a release-wide override is `applied` if it applied to any workload."""
         outcomes = {e.outcome for e in self.entries}
-        for outcome in ("applied", "duplicate", "rejected", "ignored"):
+        for outcome in (Outcome.APPLIED, Outcome.DUPLICATE, Outcome.REJECTED, Outcome.IGNORED):
             if outcome in outcomes:
-                return outcome  # type: ignore[return-value]
-        return "ignored"
+                return outcome
+        return Outcome.IGNORED
 
     @property
     def reason(self) -> str:
@@ -102,7 +102,7 @@ def approval_holds(release: Release, w: Workload) -> bool:
 
 def bake_due(release: Release, w: Workload) -> datetime:
     bake = release.plan.flights[w.flight - 1].bake  # type: ignore[index]
-    return w.flight_started_at + timedelta(seconds=bake)  # type: ignore[operator]
+    return w.flight_began + timedelta(seconds=bake)
 
 
 def bake_elapsed(release: Release, w: Workload, now: datetime) -> bool:
@@ -167,9 +167,10 @@ class _Step:
         after = self.workloads.get(name) if name else None
         data = self.message.data
         flight = getattr(data, "flight", None) or (after.flight if after else None)
+        origin = before or after
         self.entries.append(HistoryEntry(
             at=self.now, event_id=self.message.id, type=self.message.type, outcome=outcome, reason=reason,
-            workload=name, from_state=(before or after).state if (before or after) else None,
+            workload=name, from_state=origin.state if origin else None,
             to_state=after.state if after else None, traffic_percent=after.traffic_percent if after else None,
             actor=self.actor, flight=flight or None, source=self.message.source, actor_reason=self.actor_reason))
 
@@ -179,10 +180,10 @@ class _Step:
         reason = "promoted with the release: every workload ready and approved"
         for i, entry in enumerate(self.entries):
             if entry.workload == name:
-                self.entries[i] = replace(entry, outcome="applied", reason=f"{entry.reason}; {reason}",
+                self.entries[i] = replace(entry, outcome=Outcome.APPLIED, reason=f"{entry.reason}; {reason}",
                                           to_state=after.state, traffic_percent=after.traffic_percent)
                 return
-        self.record(name, "applied", reason, before)
+        self.record(name, Outcome.APPLIED, reason, before)
 
     # routing moves --------------------------------------------------------------------------
     def set_traffic(self, w: Workload, percent: int, *, always: bool = False) -> Workload:
@@ -274,17 +275,17 @@ Rule = Callable[[_Step, Workload], tuple[Outcome, str, Workload]]
 def _on_asset(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
     asset = step.message.data.asset
     if asset not in w.assets:
-        return "rejected", f"asset {asset!r} is not part of workload {w.name}", w
+        return Outcome.REJECTED, f"asset {asset!r} is not part of workload {w.name}", w
     if w.state == "promoted":
-        return "ignored", (f"asset {asset} replicated after promotion: the link to the source was severed at "
+        return Outcome.IGNORED, (f"asset {asset} replicated after promotion: the link to the source was severed at "
                            "promotion; WARNING: changes made on the source since then are lost"), w
     if w.state == "aborted":
-        return "ignored", "workload is aborted", w
+        return Outcome.IGNORED, "workload is aborted", w
     if w.assets[asset]:
-        return "ignored", f"asset {asset} was already replicated", w
+        return Outcome.IGNORED, f"asset {asset} was already replicated", w
     w = w.evolve(assets={**w.assets, asset: True})
     done = sum(w.assets.values())
-    return "applied", f"asset {asset} replicated ({done}/{len(w.assets)})", w
+    return Outcome.APPLIED, f"asset {asset} replicated ({done}/{len(w.assets)})", w
 
 
 def _on_tests(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
@@ -293,44 +294,44 @@ def _on_tests(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
     what = " ".join(x for x in (f"suite {data.suite}" if data.suite else "", f"run {data.run}" if data.run else "") if x)
     what = f" ({what})" if what else ""
     if w.state in ("promoted", "aborted", "flighting"):
-        return "ignored", f"tests result{what} arrived while {w.state}; it changes nothing now", w
+        return Outcome.IGNORED, f"tests result{what} arrived while {w.state}; it changes nothing now", w
     if w.state == "rolled-back":
-        return "rejected", "workload is rolled back: send override retry before new test results", w
+        return Outcome.REJECTED, "workload is rolled back: send override retry before new test results", w
     if not all_assets_replicated(w):
         pending = [a for a, done in w.assets.items() if not done]
-        return "rejected", (f"tests result{what} while replicating: {len(pending)} asset(s) not replicated yet "
+        return Outcome.REJECTED, (f"tests result{what} while replicating: {len(pending)} asset(s) not replicated yet "
                             f"({', '.join(pending[:5])})"), w
     if passed:
         if w.tests_passed:
-            return "ignored", f"tests already passed{what}", w
-        return "applied", f"tests passed{what}", w.evolve(tests_passed=True)
+            return Outcome.IGNORED, f"tests already passed{what}", w
+        return Outcome.APPLIED, f"tests passed{what}", w.evolve(tests_passed=True)
     if w.state == "ready" or w.tests_passed:
         # the approval was given for what passed; what comes next passes every gate again, as after retry
         withdrawn = "; approval withdrawn: approve again once tests pass" if w.approved else ""
-        return "applied", f"tests failed{what}: back to testing{withdrawn}", w.evolve(
+        return Outcome.APPLIED, f"tests failed{what}: back to testing{withdrawn}", w.evolve(
             tests_passed=False, approved=False, state="testing" if w.state == "ready" else w.state)
-    return "applied", f"tests failed{what}: waiting for a passing run", w
+    return Outcome.APPLIED, f"tests failed{what}: waiting for a passing run", w
 
 
 def _on_verdict(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
     flight, healthy = step.message.data.flight, step.message.type == "flight-healthy"
     if w.state != "flighting":
-        return "ignored", f"verdict for flight {flight} but the workload is {w.state}", w
+        return Outcome.IGNORED, f"verdict for flight {flight} but the workload is {w.state}", w
     if flight != w.flight:
-        return "ignored", f"verdict for flight {flight}; the current flight is {w.flight}", w
-    if step.message.time is not None and step.message.time < w.flight_started_at - CLOCK_SKEW:
-        return "ignored", f"verdict issued at {step.message.time.isoformat()}, before flight {flight} began", w
+        return Outcome.IGNORED, f"verdict for flight {flight}; the current flight is {w.flight}", w
+    if step.message.time is not None and step.message.time < w.flight_began - CLOCK_SKEW:
+        return Outcome.IGNORED, f"verdict issued at {step.message.time.isoformat()}, before flight {flight} began", w
     if healthy:
         baked = bake_elapsed(step.release, w, step.now)
         if w.healthy_flight == flight and not baked:
-            return "ignored", f"flight {flight} was already reported healthy; bake time not over", w
+            return Outcome.IGNORED, f"flight {flight} was already reported healthy; bake time not over", w
         if w.healthy_flight == flight and w.paused:
-            return "ignored", f"flight {flight} was already reported healthy; paused", w
+            return Outcome.IGNORED, f"flight {flight} was already reported healthy; paused", w
         w = w.evolve(healthy_flight=flight)
         if not baked:
             left = (bake_due(step.release, w) - step.now).total_seconds()
-            return "applied", f"flight {flight} healthy; bake time left {left:.0f}s", w
-        return "applied", f"flight {flight} healthy and baked", w
+            return Outcome.APPLIED, f"flight {flight} healthy; bake time left {left:.0f}s", w
+        return Outcome.APPLIED, f"flight {flight} healthy and baked", w
     return _on_trouble(step, w, f"flight {flight} unhealthy")
 
 
@@ -339,45 +340,45 @@ def _on_alert(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
     what = "alert" + (f" ({data.severity})" if data.severity else "") + (f": {data.description}" if data.description else "")
     if w.state != "flighting":
         hint = "; roll back with override rollback if needed" if w.state == "promoted" else ""
-        return "ignored", f"{what} while {w.state}; on_alert applies during flights{hint}", w
+        return Outcome.IGNORED, f"{what} while {w.state}; on_alert applies during flights{hint}", w
     return _on_trouble(step, w, what)
 
 
 def _on_trouble(step: _Step, w: Workload, what: str) -> tuple[Outcome, str, Workload]:
     # a healthy verdict from before the trouble no longer counts: the flight needs a fresh one
     if w.paused:
-        return "applied", f"{what}; recorded while paused, routing unchanged until resume", \
+        return Outcome.APPLIED, f"{what}; recorded while paused, routing unchanged until resume", \
             w.evolve(unhealthy=True, healthy_flight=0, alert_while_paused=f"{what} at {stamp(step.now)}")
     if step.release.plan.on_alert == "pause":
-        return "applied", f"{what}: paused at {w.traffic_percent}% (on_alert: pause)", \
+        return Outcome.APPLIED, f"{what}: paused at {w.traffic_percent}% (on_alert: pause)", \
             w.evolve(paused=True, healthy_flight=0, paused_by="promote", paused_at=step.now,
                      paused_reason=f"{what} (on_alert: pause)")
-    return "applied", f"{what}: rolled back to 0% (on_alert: rollback)", step.to_source(w, "rolled-back")
+    return Outcome.APPLIED, f"{what}: rolled back to 0% (on_alert: rollback)", step.to_source(w, "rolled-back")
 
 
 def _on_timer(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
     data = step.message.data
     if (w.state != "flighting" or data.flight != w.flight or data.attempt != w.attempt
-            or data.started_ms != _ms(w.flight_started_at)):
-        return "ignored", f"bake timer for flight {data.flight} (attempt {data.attempt}) is stale", w
+            or data.started_ms != _ms(w.flight_began)):
+        return Outcome.IGNORED, f"bake timer for flight {data.flight} (attempt {data.attempt}) is stale", w
     due = bake_due(step.release, w)
     if step.now < due:
         step.effects.append(ScheduleTimer(w.name, w.flight, w.attempt, data.started_ms, due, step.now))
-        return "ignored", f"bake timer arrived early; rescheduled for {due.isoformat()}", w
+        return Outcome.IGNORED, f"bake timer arrived early; rescheduled for {due.isoformat()}", w
     if w.paused:
-        return "ignored", f"bake time of flight {w.flight} over; paused", w
+        return Outcome.IGNORED, f"bake time of flight {w.flight} over; paused", w
     if not healthy_for_current_flight(w):
-        return "ignored", f"bake time of flight {w.flight} over; waiting for a healthy verdict", w
-    return "applied", f"bake time of flight {w.flight} over and healthy", w
+        return Outcome.IGNORED, f"bake time of flight {w.flight} over; waiting for a healthy verdict", w
+    return Outcome.APPLIED, f"bake time of flight {w.flight} over and healthy", w
 
 
 # overrides: action -> (who may, rule)
 def _pause(step: _Step, w: Workload):
     if w.state in TERMINAL:
-        return "ignored", f"workload is {w.state}", w
+        return Outcome.IGNORED, f"workload is {w.state}", w
     if w.paused:
-        return "ignored", f"already paused{_paused_since(w)}", w
-    return "applied", f"paused at {w.traffic_percent}%", w.evolve(
+        return Outcome.IGNORED, f"already paused{_paused_since(w)}", w
+    return Outcome.APPLIED, f"paused at {w.traffic_percent}%", w.evolve(
         paused=True, paused_by=step.actor, paused_at=step.now, paused_reason=step.actor_reason)
 
 
@@ -390,64 +391,64 @@ def _paused_since(w: Workload) -> str:
 
 def _resume(step: _Step, w: Workload):
     if not w.paused:
-        return "ignored", "not paused", w
+        return Outcome.IGNORED, "not paused", w
     resumed = f"resumed{_paused_since(w)}"
     alert = w.alert_while_paused
     if w.state == "flighting" and w.unhealthy and step.release.plan.on_alert == "rollback":
-        return "applied", f"{resumed}; acknowledges the alert recorded while paused ({alert}): rolls back to 0% " \
+        return Outcome.APPLIED, f"{resumed}; acknowledges the alert recorded while paused ({alert}): rolls back to 0% " \
                           "(on_alert: rollback)", step.to_source(w, "rolled-back")
     w = unpaused(w)
     if alert:  # on_alert: pause: the alert holds nothing more, but the flight needs a fresh healthy verdict
-        return "applied", f"{resumed}; acknowledges the alert recorded while paused ({alert}); flight {w.flight} " \
+        return Outcome.APPLIED, f"{resumed}; acknowledges the alert recorded while paused ({alert}); flight {w.flight} " \
                           "needs a new healthy verdict", w.evolve(unhealthy=False)
-    return "applied", resumed, w
+    return Outcome.APPLIED, resumed, w
 
 
 def _approve(step: _Step, w: Workload):
     if step.release.plan.approval == "auto":
-        return "ignored", "approval is automatic for this release", w
+        return Outcome.IGNORED, "approval is automatic for this release", w
     if w.state in TERMINAL or w.state == "flighting":
-        return "ignored", f"workload is {w.state}", w
+        return Outcome.IGNORED, f"workload is {w.state}", w
     if w.approved:
-        return "ignored", "already approved", w
-    return "applied", "approved", w.evolve(approved=True)
+        return Outcome.IGNORED, "already approved", w
+    return Outcome.APPLIED, "approved", w.evolve(approved=True)
 
 
 def _advance_now(step: _Step, w: Workload):
     if w.state != "flighting":
-        return "rejected", f"advance applies to a flighting workload; this one is {w.state}", w
+        return Outcome.REJECTED, f"advance applies to a flighting workload; this one is {w.state}", w
     if w.paused:
-        return "rejected", "workload is paused: resume first", w
+        return Outcome.REJECTED, "workload is paused: resume first", w
     before = w.traffic_percent
     w = step.grow(w)
-    return "applied", f"advanced by hand from flight {w.flight - (0 if w.state == 'promoted' else 1)} " \
+    return Outcome.APPLIED, f"advanced by hand from flight {w.flight - (0 if w.state == 'promoted' else 1)} " \
                       f"({before}%) to {w.state if w.state == 'promoted' else f'flight {w.flight}'}", w
 
 
 def _rollback(step: _Step, w: Workload):
     if w.state not in ("flighting", "promoted"):
-        return "ignored", f"nothing to roll back: no users on the migrated system ({w.state})", w
+        return Outcome.IGNORED, f"nothing to roll back: no users on the migrated system ({w.state})", w
     warning = ""
     if w.state == "promoted" and step.release.plan.model == "single-step":
         warning = "; WARNING: the link to the source was severed, changes made since promotion are not on the source"
-    return "applied", f"rolled back to 0% by hand{warning}", step.to_source(w, "rolled-back")
+    return Outcome.APPLIED, f"rolled back to 0% by hand{warning}", step.to_source(w, "rolled-back")
 
 
 def _abort(step: _Step, w: Workload):
     if w.state == "aborted":
-        return "ignored", "already aborted", w
+        return Outcome.IGNORED, "already aborted", w
     if w.state == "promoted":
-        return "rejected", "workload is promoted: use override rollback to move users back", w
-    return "applied", "aborted; traffic on the source system", step.to_source(w, "aborted")
+        return Outcome.REJECTED, "workload is promoted: use override rollback to move users back", w
+    return Outcome.APPLIED, "aborted; traffic on the source system", step.to_source(w, "aborted")
 
 
 def _retry(step: _Step, w: Workload):
     if w.state != "rolled-back":
-        return "rejected", f"retry applies to a rolled-back workload; this one is {w.state}", w
+        return Outcome.REJECTED, f"retry applies to a rolled-back workload; this one is {w.state}", w
     # a retry passes every gate again, manual approval included
     w = w.evolve(state="testing", tests_passed=False, approved=False, flight=0, healthy_flight=0, unhealthy=False,
                  flight_started_at=None, attempt=w.attempt + 1)
-    return "applied", f"retry #{w.attempt}: back to testing", w
+    return Outcome.APPLIED, f"retry #{w.attempt}: back to testing", w
 
 
 OVERRIDES: dict[str, Rule] = {"pause": _pause, "resume": _resume, "approve": _approve, "advance": _advance_now,
@@ -482,11 +483,11 @@ def decide(release: Release, message, now: datetime, *, duplicate: bool = False,
         elif require_authenticated:  # the name it carries proves nothing: no entry shows it as the actor
             claimed, step.actor, unauthenticated = step.actor, None, True
     if duplicate:
-        step.record(target if target in release.workloads else None, "duplicate", f"id {message.id!r} was seen before")
+        step.record(target if target in release.workloads else None, Outcome.DUPLICATE, f"id {message.id!r} was seen before")
         _reassert_on_redelivery(step, target)
         return step.finish()
     if target is not None and target not in release.workloads:
-        step.record(target, "rejected", f"workload {target!r} is not part of release {release.name}")
+        step.record(target, Outcome.REJECTED, f"workload {target!r} is not part of release {release.name}")
         return step.finish()
     if message.type == m.REVOKE_RETRY_TYPE:
         return _revoke_retry(step)
@@ -496,13 +497,13 @@ def decide(release: Release, message, now: datetime, *, duplicate: bool = False,
         if unauthenticated or (require_authenticated and principal is not None and not principal.authenticated):
             claimed = claimed if unauthenticated else principal.name if principal else None
             step.actor = None
-            step.record(target, "rejected", f"override {action} arrived unauthenticated (not through the override "
+            step.record(target, Outcome.REJECTED, f"override {action} arrived unauthenticated (not through the override "
                                             f"endpoint); the actor it names ({claimed}) is not trusted")
             return step.finish(remember=False)  # its id proves nothing either: it must not burn a real one
         entry = authorized(release, action, principal or Principal(step.actor or ""))
         if entry is None:
             who = "approvers" if action in m.APPROVER_ACTIONS else "operators or approvers"
-            step.record(target, "rejected", f"{step.actor} may not {action}: not among the release's {who}")
+            step.record(target, Outcome.REJECTED, f"{step.actor} may not {action}: not among the release's {who}")
             return step.finish()
         via = f" (as a member of {entry})" if entry.lower().startswith(GROUP_PREFIX) else ""
         rule = OVERRIDES[action]
@@ -511,7 +512,7 @@ def decide(release: Release, message, now: datetime, *, duplicate: bool = False,
     for name in [target] if target else list(release.workloads):
         before = step.workloads[name]
         outcome, reason, after = rule(step, before)
-        if outcome == "applied":
+        if outcome == Outcome.APPLIED:
             after = step.advance(after)
         step.workloads[name] = after
         step.record(name, outcome, reason + _moved(before, after) + via, before)
@@ -537,15 +538,15 @@ def _revoke_retry(step: _Step) -> Decision:
     """A scheduled retry of a failed revocation: revoke if the release still needs it, else nothing."""
     release = step.release
     if not release.plan.revoke_access:
-        step.record(None, "ignored", "this release revokes no access (no revoke_access in its plan)")
+        step.record(None, Outcome.IGNORED, "this release revokes no access (no revoke_access in its plan)")
     elif release.access_revoked:
-        step.record(None, "ignored", "access already revoked")
+        step.record(None, Outcome.IGNORED, "access already revoked")
     elif not release_promoted(release.workloads.values()):
-        step.record(None, "ignored", "not every workload is promoted any more: access is revoked at the next promotion")
+        step.record(None, Outcome.IGNORED, "not every workload is promoted any more: access is revoked at the next promotion")
     else:
         step.effects.append(RevokeAccess(release.plan.revoke_access))
         step.access_revoked = True
-        step.record(None, "applied", f"retrying the revocation of the migration team's access "
+        step.record(None, Outcome.APPLIED, f"retrying the revocation of the migration team's access "
                                      f"(after {release.revoke_attempts} failed attempt(s)); access revoked")
     return step.finish()
 
@@ -600,7 +601,7 @@ def decide_drift(release: Release, drifts: list[DriftSeen], now: datetime,
             continue  # still the same drift: already in the history
         entries.append(HistoryEntry(
             at=now, event_id=f"drift-check:{release.name}:{w.name}:{now.strftime('%Y%m%dT%H%M%S.%fZ')}",
-            type=DRIFT_TYPE, outcome="applied" if reapply else "ignored", reason=reason, workload=w.name,
+            type=DRIFT_TYPE, outcome=Outcome.APPLIED if reapply else Outcome.IGNORED, reason=reason, workload=w.name,
             from_state=w.state, to_state=w.state, traffic_percent=w.traffic_percent, flight=w.flight or None,
             source="promote/drift"))
     return Decision(release=release.evolve(seq=release.seq + len(entries)), entries=entries, effects=effects)
@@ -622,7 +623,7 @@ def reject_unparsed(release: Release, unparsed: m.Unparsed, now: datetime) -> De
                         data=_InvalidData(workload=unparsed.workload, reason=unparsed.actor_reason))
     step = _Step(release, stand_in, now)
     workload = unparsed.workload if unparsed.workload in release.workloads else None
-    step.record(workload, "rejected", f"invalid message: {unparsed.reason}")
+    step.record(workload, Outcome.REJECTED, f"invalid message: {unparsed.reason}")
     return step.finish(remember=False)
 
 

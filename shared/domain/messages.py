@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from shared.domain.errors import MessageError
+from shared.domain.names import NAME_PATTERN, is_name
 
 MAX_BODY_BYTES = 256 * 1024  # Service Bus Standard's message size limit
 CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
@@ -20,12 +21,12 @@ EVENT_TYPES = ("asset-replicated", "tests-passed", "tests-failed", "flight-healt
                "alert", "override", TIMER_TYPE, REVOKE_RETRY_TYPE)
 INTERNAL_TYPES = (TIMER_TYPE, REVOKE_RETRY_TYPE)
 
-_NAME = r"^[a-z0-9][a-z0-9-]{0,62}$"
+_NAME = NAME_PATTERN
 _PRINTABLE = re.compile(r"^[^\x00-\x1f\x7f]*$")
 
 
 def _printable(value: str) -> str:
-    if not _PRINTABLE.match(value):
+    if not _PRINTABLE.fullmatch(value):
         raise ValueError("control characters are not allowed")
     return value
 
@@ -60,7 +61,8 @@ class AlertData(_Data):
 
 
 class OverrideData(_Data):
-    workload: str | None = Field(default=None, pattern=_NAME)  # absent: every workload of the release
+    # absent: every workload of the release (the one message type whose workload is optional)
+    workload: str | None = Field(default=None, pattern=_NAME)  # type: ignore[assignment]
     action: Literal[OVERRIDE_ACTIONS]  # type: ignore[valid-type]
     actor: str = Field(min_length=1, max_length=256)
     reason: str = Field(min_length=1, max_length=1024)
@@ -216,13 +218,14 @@ def _error(reason: str, doc: dict | None) -> MessageError:
 
 def _salvage(doc: dict | None, reason: str) -> Unparsed:
     doc = doc or {}
-    data = doc.get("data") if isinstance(doc.get("data"), dict) else {}
+    raw = doc.get("data")
+    data: dict[str, Any] = raw if isinstance(raw, dict) else {}
 
     def name(value: Any) -> str | None:
-        return value if isinstance(value, str) and re.match(_NAME, value) else None
+        return value if is_name(value) else None
 
     def text(value: Any) -> str | None:
-        return value[:256] if isinstance(value, str) and _PRINTABLE.match(value[:256]) else None
+        return value[:256] if isinstance(value, str) and _PRINTABLE.fullmatch(value[:256]) else None
 
     said = data.get("reason") if doc.get("type") == "override" else None
     said = said[:1024] if isinstance(said, str) and _PRINTABLE.match(said[:1024]) else None

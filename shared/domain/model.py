@@ -1,16 +1,45 @@
 """The persisted state of a release and its workloads. Plain, immutable data; decide() makes new copies."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Literal
+from enum import StrEnum
+from typing import Any
 
 from shared.domain.plan import Plan
 
-WorkloadState = Literal["replicating", "testing", "ready", "flighting", "promoted", "rolled-back", "aborted"]
-ReleaseState = Literal["in-progress", "awaiting-approval", "promoted", "rolled-back", "aborted"]
-Outcome = Literal["applied", "duplicate", "ignored", "rejected"]
-TERMINAL: tuple[str, ...] = ("promoted", "aborted")
+
+class WorkloadState(StrEnum):
+    """A workload's state (the contract's names). A StrEnum: equal to its name as text, stored as text."""
+
+    REPLICATING = "replicating"
+    TESTING = "testing"
+    READY = "ready"
+    FLIGHTING = "flighting"
+    PROMOTED = "promoted"
+    ROLLED_BACK = "rolled-back"
+    ABORTED = "aborted"
+
+
+class ReleaseState(StrEnum):
+    IN_PROGRESS = "in-progress"
+    AWAITING_APPROVAL = "awaiting-approval"
+    PROMOTED = "promoted"
+    ROLLED_BACK = "rolled-back"
+    ABORTED = "aborted"
+
+
+class Outcome(StrEnum):
+    """What became of a message that reached a release: exactly one of these, recorded in its history."""
+
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"
+    REJECTED = "rejected"
+
+
+TERMINAL: tuple[WorkloadState, ...] = (WorkloadState.PROMOTED, WorkloadState.ABORTED)
 SEEN_WINDOW = 512  # ids kept in the release row for duplicate checks without an extra read
 ARCHIVE_BITS = 32_768  # a Bloom filter (4 KiB) of every id pushed out of the window: about 1 false positive
 ARCHIVE_HASHES = 7  # in 100,000 lookups at 1,000 archived ids, 1 in 1,600 at 2,000, 1 in 50 at 4,000
@@ -21,7 +50,7 @@ def _bits(digest: str) -> list[int]:
     return [(first + i * step) % ARCHIVE_BITS for i in range(ARCHIVE_HASHES)]
 
 
-def archive_add(archive: bytes, digests) -> bytes:
+def archive_add(archive: bytes, digests: Iterable[str]) -> bytes:
     bits = bytearray(archive or bytes(ARCHIVE_BITS // 8))
     for d in digests:
         for b in _bits(d):
@@ -37,7 +66,7 @@ def archive_may_contain(archive: bytes, digest: str) -> bool:
 @dataclass(frozen=True)
 class Workload:
     name: str
-    state: WorkloadState = "replicating"
+    state: WorkloadState = WorkloadState.REPLICATING
     paused: bool = False
     assets: dict[str, bool] = field(default_factory=dict)  # asset -> replicated
     tests_passed: bool = False
@@ -53,11 +82,22 @@ class Workload:
     paused_reason: str | None = None  # the operator's reason (actor_reason), or the alert that paused it
     alert_while_paused: str | None = None  # the last alert or unhealthy verdict recorded while paused
 
+    def __post_init__(self) -> None:
+        # decide() may say state="testing": the enum member is what is kept (and an unknown name fails here)
+        object.__setattr__(self, "state", WorkloadState(self.state))
+
+    @property
+    def flight_began(self) -> datetime:
+        """When the current flight began; asked only of a workload in a flight."""
+        if self.flight_started_at is None:
+            raise ValueError(f"workload {self.name} is not in a flight")
+        return self.flight_started_at
+
     @property
     def all_replicated(self) -> bool:
         return all(self.assets.values())
 
-    def evolve(self, **changes) -> "Workload":
+    def evolve(self, **changes: Any) -> "Workload":
         return replace(self, **changes)
 
 
@@ -89,21 +129,22 @@ class Release:
     @property
     def state(self) -> ReleaseState:
         states = [w.state for w in self.workloads.values()]
-        if all(s == "promoted" for s in states):
-            return "promoted"
-        if all(s in TERMINAL + ("rolled-back",) for s in states):
-            if "rolled-back" in states:
-                return "rolled-back"
-            return "promoted" if "promoted" in states else "aborted"  # aborted workloads left the release
+        if all(s == WorkloadState.PROMOTED for s in states):
+            return ReleaseState.PROMOTED
+        if all(s in TERMINAL + (WorkloadState.ROLLED_BACK,) for s in states):
+            if WorkloadState.ROLLED_BACK in states:
+                return ReleaseState.ROLLED_BACK
+            # aborted workloads left the release
+            return ReleaseState.PROMOTED if WorkloadState.PROMOTED in states else ReleaseState.ABORTED
         if self.plan.approval == "manual":
             open_ = [w for w in self.workloads.values() if w.state not in TERMINAL]
             waiting = any(w.state == "ready" and not w.approved for w in open_)
             # staged: approval holds the release only once every workload still open is ready
             if waiting and (self.plan.model != "staged" or all(w.state == "ready" for w in open_)):
-                return "awaiting-approval"
-        return "in-progress"
+                return ReleaseState.AWAITING_APPROVAL
+        return ReleaseState.IN_PROGRESS
 
-    def evolve(self, **changes) -> "Release":
+    def evolve(self, **changes: Any) -> "Release":
         return replace(self, **changes)
 
 
@@ -128,7 +169,10 @@ class HistoryEntry:
     source: str | None = None
     actor_reason: str | None = None  # the operator's own words with an override (clipped, else verbatim)
 
-    def to_json(self) -> dict:
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "outcome", Outcome(self.outcome))
+
+    def to_json(self) -> dict[str, Any]:
         return {"at": self.at.isoformat().replace("+00:00", "Z"), "event_id": self.event_id, "type": self.type,
                 "outcome": self.outcome, "reason": self.reason, "from": self.from_state, "to": self.to_state,
                 "traffic_percent": self.traffic_percent, "actor": self.actor,

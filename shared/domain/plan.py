@@ -5,16 +5,16 @@ import hashlib
 import ipaddress
 import json
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
 from shared.domain.actors import GROUP_ENTRY, is_group_entry
 from shared.domain.errors import PlanError
+from shared.domain.names import NAME_PATTERN, is_name
 from shared.domain.shares import ALL_OR_NOTHING, realisable_share
 
-NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
-_NAME = re.compile(NAME_PATTERN)
 # Every workload adds a state row and a history row to the release's one transaction per message,
 # and a Table Storage transaction holds at most 100 entities (release row + marker + 2 per workload).
 MAX_WORKLOADS = 49
@@ -50,7 +50,7 @@ class _Strict(BaseModel):
 
 
 def _check_name(value: str) -> str:
-    if not _NAME.match(value):
+    if not is_name(value):
         raise ValueError(f"{value!r} must match {NAME_PATTERN} (lowercase letters, digits and '-', at most 63)")
     return value
 
@@ -224,7 +224,7 @@ class Workload(_Strict):
     @classmethod
     def _assets(cls, values: list[str]) -> list[str]:
         for value in values:
-            if not _ASSET.match(value):
+            if not _ASSET.fullmatch(value):
                 raise ValueError(f"asset {value!r} must be 1-256 characters without control characters")
         if len(set(values)) != len(values):
             dupes = sorted({v for v in values if values.count(v) > 1})
@@ -316,6 +316,13 @@ class Plan(_Strict):
     def workload(self, name: str) -> Workload | None:
         return next((w for w in self.workloads if w.name == name), None)
 
+    def routing_of(self, name: str) -> Any:
+        """The routing config of a workload of this plan; KeyError for a name the plan does not hold."""
+        workload = self.workload(name)
+        if workload is None:
+            raise KeyError(f"release {self.release} has no workload {name!r}")
+        return workload.routing
+
     @property
     def flight_percents(self) -> list[int]:
         return [f.percent for f in self.flights or []]
@@ -342,7 +349,7 @@ def _loc(loc: tuple) -> str:
     return path
 
 
-def _message(error: dict) -> str:
+def _message(error: Mapping[str, Any]) -> str:
     kind, msg = error.get("type"), error.get("msg", "")
     if kind == "union_tag_invalid":
         return f"unknown provider {error['input'].get('provider')!r}; expected one of: {', '.join(PROVIDERS)}"
@@ -390,7 +397,8 @@ def _cross_field_problems(raw: dict[str, Any], plan: Plan | None) -> list[tuple[
                                  f"{routing.provider} with {len(getattr(routing, 'source_addresses', []))} source and "
                                  f"{len(getattr(routing, 'target_addresses', []))} target addresses cannot realise "
                                  f"{percent}% (nearest {share}%); add addresses or change the flights"))
-        if all(s is not None for s in shares) and any(b <= a for a, b in zip(shares, shares[1:])):
+        known = [s for s in shares if s is not None]
+        if len(known) == len(shares) and any(b <= a for a, b in zip(known, known[1:])):
             problems.append((f"workloads[{i}].routing",
                              f"{routing.provider} realises flights {percents} as {shares}: two flights would "
                              "route the same share; add addresses or change the flights"))

@@ -8,7 +8,8 @@ Pure: the live checks that use it are in shared/application/drift.py.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from shared.domain.model import Release
 from shared.domain.plan import Plan

@@ -13,11 +13,14 @@ from typing import Callable
 
 from azure.core.exceptions import AzureError
 
+from shared.application.config import LOCAL_BATCH, LOCAL_LOCK_SECONDS, LOCAL_MAX_DELIVERY, local_retry_delay
+
 log = logging.getLogger("promote.localhost")
-MAX_DELIVERY = 5  # host.json extensions.queues.maxDequeueCount
-LOCK_SECONDS = 30  # how long a received message stays invisible to other hosts while handled
-FINAL_ROUND_SECONDS = 5.0
-ROUND_SECONDS = 10.0  # a delivery round starts no new row after this, so stopping the host stays quick  # `run --until-idle` gives undelivered notifications this long, then returns
+# Delivery settings: shared/application/config.py says each one and how it differs from Azure.
+MAX_DELIVERY = LOCAL_MAX_DELIVERY
+LOCK_SECONDS = LOCAL_LOCK_SECONDS  # how long a received message stays invisible to other hosts while handled
+FINAL_ROUND_SECONDS = 5.0  # `run --until-idle` gives undelivered notifications this long, then returns
+ROUND_SECONDS = 10.0  # a delivery round starts no new row after this, so stopping the host stays quick
 
 
 @lru_cache(maxsize=1)
@@ -26,7 +29,7 @@ def registered_functions() -> dict[str, Callable]:
     as the Functions host indexes it once."""
     from function_app import app
 
-    return {f.get_function_name(): f.get_user_function() for f in app.get_functions()}
+    return {str(f.get_function_name()): f.get_user_function() for f in app.get_functions()}
 
 
 def registered_function(name: str = "events") -> Callable:
@@ -65,8 +68,7 @@ class HostStats:
 class LocalHost:
     def __init__(self, *, queue, dead_letters, scheduler, function: Callable | None = None,
                  max_delivery: int = MAX_DELIVERY, lock_seconds: int = LOCK_SECONDS,
-                 retry_delay: Callable[[int], int] = lambda n: min(2 ** (n - 1), 10), clock=None,
-                 deliverer=None):
+                 retry_delay: Callable[[int], int] = local_retry_delay, clock=None, deliverer=None):
         self.queue, self.dead_letters, self.scheduler = queue, dead_letters, scheduler
         self.deliverer = deliverer  # notifications: delivered by a thread of their own, never in the way
         self.function = function or registered_function()
@@ -77,7 +79,7 @@ class LocalHost:
     def _now(self) -> datetime:
         return self.clock.now() if self.clock else datetime.now(timezone.utc)
 
-    def process_once(self, max_messages: int = 32) -> int:
+    def process_once(self, max_messages: int = LOCAL_BATCH) -> int:
         """Receive one batch and handle each message; returns how many were received."""
         batch = list(self.queue.receive_messages(messages_per_page=max_messages, max_messages=max_messages,
                                                  visibility_timeout=self.lock_seconds))

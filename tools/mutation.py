@@ -1,0 +1,166 @@
+"""make mutation: mutmut over the files [tool.mutmut] names, killed by the fast tiers; prints the kill rate
+and every survivor as a one-line diff. docs/testing.md explains the survivors.
+
+One Azurite serves every mutant's test session (tests/conftest.py reuses it), and hypothesis runs its
+"mutation" profile (derandomized, a tenth of the examples) so that a mutant costs seconds, not minutes.
+A mutant counts as killed when a test fails or it times out (an endless loop is caught).
+
+Mutants that change only the wording of a message (a string literal with a space in it: a history reason,
+an error text) are counted apart as "prose": the wording is not pinned by tests, the facts in it are.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tokenize
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+KILLED = {"killed", "timeout"}
+
+
+@dataclass
+class Mutant:
+    name: str  # shared.domain.machine.x_decide__mutmut_12
+    status: str  # killed | survived | timeout | no tests | suspicious | ...
+    file: str = ""
+    before: str = ""  # the changed line(s) of the original function
+    after: str = ""  # the same of the mutant
+    prose: bool = False
+
+
+def _tokens(source: str) -> list[tuple[int, str]]:
+    try:
+        return [(t.type, t.string) for t in tokenize.generate_tokens(io.StringIO(source).readline)
+                if t.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT)]
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return []
+
+
+def _is_prose(before: str, after: str) -> bool:
+    """Only string literals differ, and each differing original literal is a sentence (has a space)."""
+    a, b = _tokens(before), _tokens(after)
+    if not a or len(a) != len(b):
+        return False
+    differing = [(x, y) for x, y in zip(a, b) if x != y]
+    return bool(differing) and all(x[0] == y[0] == tokenize.STRING and " " in x[1] for x, y in differing)
+
+
+def _functions(path: Path) -> dict[str, str]:
+    """Source of every top-level and method-level function in a mutated file, by name."""
+    text = path.read_text()
+    lines = text.splitlines()
+    found: dict[str, str] = {}
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and "__mutmut_" in node.name:
+            body_start = node.body[0].lineno - 1  # the body only: the def lines differ by name
+            found[node.name] = "\n".join(lines[body_start:node.end_lineno])
+    return found
+
+
+def _describe(mutants: list[Mutant]) -> None:
+    by_file: dict[Path, dict[str, str]] = {}
+    for m in mutants:
+        module, _, func = m.name.rpartition(".")
+        path = ROOT / "mutants" / (module.replace(".", "/") + ".py")
+        m.file = str(path.relative_to(ROOT / "mutants"))
+        if path not in by_file:
+            by_file[path] = _functions(path) if path.exists() else {}
+        sources = by_file[path]
+        # class methods are named xǁClassǁmethod__mutmut_N: the function name is the last part either way
+        func = func.split(".")[-1]
+        orig = sources.get(re.sub(r"__mutmut_\d+$", "__mutmut_orig", func), "")
+        mutated = sources.get(func, "")
+        old, new = orig.splitlines(), mutated.splitlines()
+        changed = [(o, n) for o, n in zip(old, new) if o != n]
+        if len(old) != len(new) and not changed:
+            changed = [("\n".join(old), "\n".join(new))]
+        m.before = " | ".join(o.strip() for o, _ in changed)
+        m.after = " | ".join(n.strip() for _, n in changed)
+        m.prose = _is_prose(orig, mutated)
+
+
+def _results(env: dict[str, str]) -> list[Mutant]:
+    out = subprocess.run([sys.executable, "-m", "mutmut", "results", "--all", "true"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, check=True).stdout
+    mutants = []
+    for line in out.splitlines():
+        name, sep, status = line.strip().rpartition(": ")
+        if sep and "__mutmut_" in name:
+            mutants.append(Mutant(name, status.strip()))
+    return mutants
+
+
+def report(mutants: list[Mutant], out=sys.stdout) -> dict:
+    def rate(group: list[Mutant]) -> tuple[int, int, float]:
+        killed = sum(m.status in KILLED for m in group)
+        return killed, len(group), (100.0 * killed / len(group)) if group else 100.0
+
+    behaviour = [m for m in mutants if not m.prose]
+    figures = {"all": rate(mutants), "behaviour": rate(behaviour),
+               "statuses": dict(Counter(m.status for m in mutants)),
+               "per_file": {f: rate([m for m in mutants if m.file == f]) for f in sorted({m.file for m in mutants})}}
+    print(f"mutants: {len(mutants)}  statuses: {figures['statuses']}", file=out)
+    for f, (k, n, r) in figures["per_file"].items():
+        print(f"  {f}: {k}/{n} killed ({r:.1f}%)", file=out)
+    k, n, r = figures["all"]
+    print(f"kill rate, every mutant: {k}/{n} = {r:.1f}%", file=out)
+    k, n, r = figures["behaviour"]
+    print(f"kill rate, without prose-only mutants: {k}/{n} = {r:.1f}%", file=out)
+    survivors = [m for m in mutants if m.status not in KILLED]
+    print(f"\nsurvivors ({len(survivors)}; [prose] = only a message's wording changed):", file=out)
+    for m in survivors:
+        tag = " [prose]" if m.prose else ""
+        print(f"- {m.name} ({m.status}){tag}\n    - {m.before}\n    + {m.after}", file=out)
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keep", action="store_true", help="reuse mutants/ and results from an earlier run")
+    parser.add_argument("--report-only", action="store_true", help="print the results of the last run")
+    parser.add_argument("--json", type=Path, help="also write the figures and survivors to this file")
+    parser.add_argument("names", nargs="*", help="only these mutants (mutmut name patterns, e.g. 'shared.domain.*')")
+    args = parser.parse_args(argv)
+
+    from shared.local.azurite import start
+
+    env = {**os.environ, "HYPOTHESIS_PROFILE": "mutation"}
+    if not args.report_only:
+        if not args.keep:
+            shutil.rmtree(ROOT / "mutants", ignore_errors=True)
+        azurite = start()
+        try:
+            env["PROMOTE_TEST_AZURITE_PORTS"] = ",".join(str(azurite.ports[k]) for k in ("blob", "queue", "table"))
+            run = subprocess.run([sys.executable, "-m", "mutmut", "run", *args.names], cwd=ROOT, env=env,
+                                 stdout=subprocess.DEVNULL)
+        finally:
+            azurite.stop()
+        if run.returncode:
+            print(f"mutmut run failed (exit {run.returncode}); run `.venv/bin/mutmut run` to see why", file=sys.stderr)
+            return run.returncode
+    mutants = _results(env)
+    if not mutants:
+        print("no mutants found: run make mutation first", file=sys.stderr)
+        return 1
+    _describe(mutants)
+    figures = report(mutants)
+    if args.json:
+        args.json.write_text(json.dumps({"figures": figures, "survivors": [
+            m.__dict__ for m in mutants if m.status not in KILLED]}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
