@@ -76,7 +76,7 @@ class TimerData(_Data):
 
 
 class RevokeRetryData(_Data):
-    workload: str | None = Field(default=None, pattern=_NAME)  # release-wide
+    workload: str | None = Field(default=None, pattern=_NAME)  # type: ignore[assignment]  # release-wide
     attempt: int = Field(ge=1)
 
 

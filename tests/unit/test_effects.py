@@ -64,7 +64,7 @@ def test_access_is_revoked_once_per_promotion_and_never_again_on_redelivery():
     assert result.outcome == "applied" and w.store.get_release("r1").release.access_revoked
     assert [release for release, _ in w.network.revocations] == ["r1"]
     assert w.network.revocations[0][1].rule == "deny-migration-team"
-    assert "deny rule for r1" in result.entries[-1].reason, "the change made is in the history"
+    assert "fake access r1: deny-migration-team allowed -> denied" in result.entries[-1].reason, "the change made is in the history"
     assert w.service.handle(last).outcome == "duplicate"
     w.service.handle(event("alert", "r1", "w1", "late-alert"))
     assert len(w.network.revocations) == 1

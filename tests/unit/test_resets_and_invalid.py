@@ -2,6 +2,8 @@
 behaviours a mutation run showed no test pinned."""
 from __future__ import annotations
 
+import pytest
+
 import json
 
 from tests.unit.test_machine import APPROVER, Driver, make_plan, to_first_flight
@@ -103,8 +105,10 @@ def test_tests_failing_after_a_pass_recorded_while_paused_undo_the_pass():
     assert (d.wl().state, d.routed()) == ("testing", 0)
 
 
-def test_a_release_wide_message_redelivered_puts_every_workload_back_where_the_state_says():
-    d = Driver(make_plan("staged", approval="auto",
+@pytest.mark.parametrize("on_drift, after_redelivery", [("reapply", (100, 100)), ("report", (0, 0))])
+def test_a_release_wide_message_redelivered_puts_every_workload_back_only_with_on_drift_reapply(on_drift,
+                                                                                                 after_redelivery):
+    d = Driver(make_plan("staged", approval="auto", on_drift=on_drift,
                          workloads=[{"name": "w1", "assets": ["a"]}, {"name": "w2", "assets": ["b"]}]))
     for name, asset in (("w1", "a"), ("w2", "b")):
         d.send("asset-replicated", name, asset=asset)
@@ -114,14 +118,16 @@ def test_a_release_wide_message_redelivered_puts_every_workload_back_where_the_s
     assert pause.outcome == "ignored"  # promoted workloads cannot be paused: release-wide, nothing to do
     d.w.network.shares[("r1", "w1")] = d.w.network.shares[("r1", "w2")] = 0  # someone moved users back by hand
     assert d.override("pause", workload=None, id="pause-all").outcome == "duplicate"
-    assert (d.routed("w1"), d.routed("w2")) == (100, 100)
+    # with on_drift: report an operator's out-of-band move stands (docs/routing.md: when a redelivery re-asserts)
+    assert (d.routed("w1"), d.routed("w2")) == after_redelivery
 
 
 def test_advance_by_hand_says_from_which_share_to_which_flight():
     d = Driver(make_plan("flight"))
     to_first_flight(d)
     result = d.override("advance", actor=APPROVER)
-    assert result.reason == "advanced by hand from flight 1 (10%) to flight 2 -> flighting (flight 2, 50%)"
+    assert result.reason == ("advanced by hand from flight 1 (10%) to flight 2 -> flighting (flight 2, 50%); "
+                             "network: fake r1/w1: share 10 -> 50")
     d.override("advance", actor=APPROVER)
     last = d.override("advance", actor=APPROVER)
     assert last.reason.startswith("advanced by hand from flight 3 (100%) to promoted")

@@ -65,10 +65,10 @@ class BoardApp:
         if path == "":
             return self._html("index.html.j2", releases=self._summaries())
         if path == "static/board.js":
-            return Page(200, "text/javascript; charset=utf-8", self.env.loader.get_source(  # type: ignore[union-attr]
+            return Page(200, "text/javascript; charset=utf-8", self.env.loader.get_source(
                 self.env, "board.js")[0].encode())
         if path == "static/board.css":
-            return Page(200, "text/css; charset=utf-8", self.env.loader.get_source(  # type: ignore[union-attr]
+            return Page(200, "text/css; charset=utf-8", self.env.loader.get_source(
                 self.env, "board.css")[0].encode())
         parts = path.split("/")
         if len(parts) == 2 and parts[0] == "releases":
