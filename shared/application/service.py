@@ -10,10 +10,12 @@ from datetime import datetime, timezone
 from shared.domain import messages as m
 from shared.domain.errors import (ConflictError, MessageError, PlanChangeRefused, ReleaseExists, RoutingError,
                             UnknownRelease)
-from shared.domain.machine import Decision, RevokeAccess, ScheduleTimer, SetTraffic, decide, digest, reject_unparsed
+from shared.domain.machine import (Decision, RevokeAccess, ScheduleMessage, ScheduleTimer, SetTraffic, decide, digest,
+                                   reject_unparsed)
 from shared.domain.model import HistoryEntry, Release, archive_may_contain, new_release
 from shared.domain.plan import Plan
 from shared.application.ports import AccessRevoker, Clock, DeadLetters, ReleaseStore, RouterFactory, Scheduler, Snapshot
+from shared.application import timing
 
 log = logging.getLogger("promote")
 MAX_CONFLICTS = 10  # re-read and re-decide at most this often before letting the platform redeliver
@@ -80,6 +82,8 @@ class PromotionService:
             message = m.parse_message(body)
         except MessageError as exc:
             return self._invalid(body, exc)
+        if message.type == m.DEPENDENCY_TYPE:
+            message = self._verified_dependency(message)
         moved: dict[str, object] = {}  # workload -> routing config, moved by an attempt that did not commit
         for attempt in range(MAX_CONFLICTS):
             try:
@@ -103,6 +107,14 @@ class PromotionService:
             # (a lost response), and the redelivery re-decides, or as a duplicate re-asserts the state.
             return Result(decision.outcome, decision.reason, message.id, message.release, decision.entries)
         raise ConflictError(f"release {message.release}: gave up after {MAX_CONFLICTS} write conflicts")
+
+    def _verified_dependency(self, message):
+        """A `dependency-promoted` message carries the dependency's state as read here, not as claimed."""
+        try:
+            state: str | None = self.store.get_release(message.data.dependency).release.state
+        except UnknownRelease:
+            state = None
+        return message.model_copy(update={"data": message.data.model_copy(update={"state": state})})
 
     def _seen(self, snapshot: Snapshot, event_id: str) -> bool:
         release, key = snapshot.release, digest(event_id)
@@ -155,6 +167,12 @@ class PromotionService:
                                     id=m.timer_id(release, effect.workload, effect.key),
                                     source="promote/timer", time=self.clock.now())
                 self.scheduler.schedule(event, effect.due)
+            elif isinstance(effect, ScheduleMessage):
+                target = effect.release or release
+                event = m.new_event(effect.type, {"release": target, **effect.data},
+                                    id=m.scheduled_id(effect.type, target, effect.data.get("workload"), effect.key),
+                                    source="promote/timer", time=self.clock.now())
+                self.scheduler.schedule(event, effect.due)
             elif isinstance(effect, RevokeAccess):
                 made.setdefault(None, []).extend(map(str, self.revoker.revoke(release, effect.config) or []))
             else:  # pragma: no cover - a new effect type must be handled here
@@ -195,13 +213,18 @@ class PromotionService:
             try:
                 snapshot = self.store.get_release(plan.release)
             except UnknownRelease:
+                now = self.clock.now()
+                release = new_release(plan, now, timing.check_after(self.store, plan))
+                timing.first_deadlines(self.scheduler, release, now)
                 try:
-                    self.store.create_release(new_release(plan))
+                    self.store.create_release(release)
                 except ReleaseExists:
                     continue
+                timing.register_dependant(self.store, self.scheduler, release, now)
                 return ApplyResult(plan.release, "created")
             current = snapshot.release.plan
             if current.fingerprint() == plan.fingerprint():
+                timing.register_dependant(self.store, self.scheduler, snapshot.release, self.clock.now())
                 return ApplyResult(plan.release, "unchanged")
             if current.fingerprint(without_people=True) != plan.fingerprint(without_people=True):
                 changed = sorted(k for k, v in plan.canonical().items() if current.canonical().get(k) != v)

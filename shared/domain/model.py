@@ -48,6 +48,12 @@ class Workload:
     healthy_flight: int = 0  # the flight a healthy verdict arrived for, after that flight began
     unhealthy: bool = False  # an alert or unhealthy verdict recorded while paused, acted on at resume
     attempt: int = 0  # retries after a rollback; part of timer ids
+    paused_by: str | None = None  # who paused (an operator, or promote itself on a deadline) ...
+    paused_at: datetime | None = None  # ... when ...
+    paused_reason: str | None = None  # ... and why
+    state_since: datetime | None = None  # when the workload entered its state: waiting periods count from here
+    deadline_fired: str = ""  # the waiting period (gates.WaitingPeriod.key) whose deadline fired: once a period
+    window_opens_at: datetime | None = None  # the window opening a timer is scheduled for (none scheduled twice)
 
     @property
     def all_replicated(self) -> bool:
@@ -67,6 +73,8 @@ class Release:
     processed: int = 0  # messages recorded so far (tells whether `seen` still covers them all)
     archive: bytes = b""  # Bloom filter of the ids pushed out of `seen` (empty until the window overflows)
     archived: int = 0  # how many ids `archive` holds; it covers every pushed-out id iff == processed - len(seen)
+    after_met: tuple[str, ...] = ()  # releases of the plan's `after` seen promoted (once met, the gate stays open)
+    dependants: tuple[str, ...] = ()  # releases whose `after` names this one: told when it is promoted
 
     @property
     def name(self) -> str:
@@ -101,9 +109,10 @@ class Release:
         return replace(self, **changes)
 
 
-def new_release(plan: Plan) -> Release:
-    return Release(plan=plan, workloads={
-        w.name: Workload(name=w.name, assets={a: False for a in w.assets}) for w in plan.workloads})
+def new_release(plan: Plan, now: datetime | None = None, after_met: tuple[str, ...] = ()) -> Release:
+    """A release as applied; `now` starts every workload's first waiting period (replicating)."""
+    return Release(plan=plan, after_met=after_met, workloads={
+        w.name: Workload(name=w.name, assets={a: False for a in w.assets}, state_since=now) for w in plan.workloads})
 
 
 @dataclass(frozen=True)
