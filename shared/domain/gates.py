@@ -17,6 +17,7 @@ from shared.domain.model import TERMINAL, Release, Workload
 from shared.domain.windows import closed
 
 PROMOTED_STATES = ("promoted", "finalized")  # a release in one of these satisfies `after`
+RELEASE_WIDE = ("release", "window", "after")  # gates that hold every workload of the release alike
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,8 @@ def _release(release: Release, w: Workload, now: datetime) -> Details | None:
     if release.plan.model != "staged" or w.state != "ready":
         return None
     others = [o for o in release.workloads.values() if o.name != w.name and o.state not in TERMINAL]
-    holding = [o.name for o in others if o.state != "ready" or waiting_for(release, o, now, skip=("release",))]
+    # gates that hold the whole release (window, after) show on `w` itself, not as "the others"
+    holding = [o.name for o in others if o.state != "ready" or waiting_for(release, o, now, skip=RELEASE_WIDE)]
     if not holding:
         return None
     return {"workloads": holding[:20], "workload_count": len(holding)}

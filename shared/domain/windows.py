@@ -1,8 +1,9 @@
 """Change windows, pure: is a move onto the migrated system allowed at an instant, and when does it open next.
 
 Allowed slots are local wall-clock times of the plan's timezone (zoneinfo). Each slot of each local day is
-turned into one UTC interval: a boundary that falls in the spring-forward gap moves forward by the gap
-(02:30 becomes 03:30), one that falls in the repeated autumn hour is its first occurrence. A slot whose
+turned into one UTC interval whose boundaries are the first instants the wall clock shows their time: a
+boundary inside the spring-forward gap is the jump itself (02:30 on a day the clock jumps 02:00 -> 03:00
+is the instant it shows 03:00), one inside the repeated autumn hour is its first occurrence. A slot whose
 `to` is not after its `from` runs past midnight into the next day.
 """
 from __future__ import annotations
@@ -30,10 +31,22 @@ class Closed:
 
 
 def _local(day: date, at: time, zone: ZoneInfo) -> datetime:
-    """A local wall-clock time as a UTC instant (fold=0: the gap shifts forward, the fold takes the first)."""
+    """The first instant the wall clock of `zone` shows `at` (or later) on `day`, in UTC."""
     naive = datetime.combine(day, at)
-    instant = naive.replace(tzinfo=zone).astimezone(timezone.utc)
-    return instant
+    instant = naive.replace(tzinfo=zone).astimezone(timezone.utc)  # fold=0: the first of a repeated hour
+    if instant.astimezone(zone).replace(tzinfo=None) == naive:
+        return instant
+    # `at` does not exist that day (the clock jumps over it): the boundary is the jump. fold=1 resolves it to
+    # an instant before the jump, fold=0 to one after; bisect between them to the second.
+    low = int(naive.replace(tzinfo=zone, fold=1).timestamp())
+    high = int(instant.timestamp())
+    while high - low > 1:
+        middle = (low + high) // 2
+        if datetime.fromtimestamp(middle, zone).replace(tzinfo=None) >= naive:
+            high = middle
+        else:
+            low = middle
+    return datetime.fromtimestamp(high, timezone.utc)
 
 
 def _slot_intervals(windows: "Windows", zone: ZoneInfo, first: date, last: date) -> Iterator[tuple[datetime, datetime]]:
@@ -50,12 +63,18 @@ def _slot_intervals(windows: "Windows", zone: ZoneInfo, first: date, last: date)
         day += timedelta(days=1)
 
 
+def _instant(moment: datetime, zone: ZoneInfo) -> datetime:
+    """A denied period's bound: local to the window's timezone unless it names an offset."""
+    if moment.tzinfo is not None:
+        return moment.astimezone(timezone.utc)
+    return _local(moment.date(), moment.time(), zone)
+
+
 def _denied(windows: "Windows", zone: ZoneInfo, now: datetime):
     for period in windows.deny:
-        start = period.from_.replace(tzinfo=zone) if period.from_.tzinfo is None else period.from_
-        end = period.to.replace(tzinfo=zone) if period.to.tzinfo is None else period.to
+        start, end = _instant(period.from_, zone), _instant(period.to, zone)
         if start <= now < end:
-            return period, end.astimezone(timezone.utc)
+            return period, end
     return None
 
 
@@ -82,9 +101,9 @@ def next_opening(windows: "Windows", now: datetime) -> datetime | None:
     candidates: set[datetime] = set()
     horizon = now
     for period in windows.deny:
-        end = period.to.replace(tzinfo=zone) if period.to.tzinfo is None else period.to
+        end = _instant(period.to, zone)
         if end > now:
-            candidates.add(end.astimezone(timezone.utc))
+            candidates.add(end)
             horizon = max(horizon, end)
     today = now.astimezone(zone).date()
     last = horizon.astimezone(zone).date() + timedelta(days=SEARCH_DAYS)
