@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tools.faults import CRASH_POINTS, retry  # noqa: E402  (after the path is set)
+from tools.reliability_time import TimeBlock  # noqa: E402
 
 APPROVER, OPERATOR = "ana@contoso.com", "ops@contoso.com"
 
@@ -245,6 +246,7 @@ class Run:
                 "workloads": [{"name": f"w{j}", "assets": ["vm-1", "vm-2"]} for j in range(args.workloads)]}))
         env = {**os.environ, "PROMOTE_STORAGE_CONNECTION_STRING": self.azurite.connection_string}
         hosts = Hosts(env, args.hosts, self.rng, self.figures, args.kill_every)
+        self.hosts_logs = lambda: hosts.logs
         hosts.start()
         try:
             for phase in range(5):
@@ -264,11 +266,15 @@ class Run:
                 print(f"phase {phase + 1}/5 done: {self.figures.deliveries} deliveries, "
                       f"{self.figures.random_kills} kills, {sum(self.figures.crash_points.values())} crash points",
                       flush=True)
+            self.time_block = TimeBlock(self)  # deadlines, a change window and `after`, under the same faults
+            self.time_block.drive(stack.service)
+            print(f"time and order done: {self.figures.deliveries} deliveries", flush=True)
             self.drain()
         finally:
             hosts.shutdown()
             self.figures.seconds = time.monotonic() - started
         self.account(stack)
+        self.time_block.account(stack)
         self.azurite.stop()
         return self.figures
 
@@ -340,7 +346,7 @@ def _id_in(body: str) -> str | None:
     return doc.get("id") if isinstance(doc, dict) else None
 
 
-def table(f: Figures, args) -> str:
+def table(f: Figures, args, extra: list[tuple[str, int]] = ()) -> str:
     rows = [
         ("messages injected (deliveries)", f.deliveries),
         ("distinct message ids", f.unique_ids),
@@ -362,6 +368,7 @@ def table(f: Figures, args) -> str:
         ("accounted: dead-lettered", f.outcomes["dead-lettered"]),
         ("**messages lost**", len(f.lost)),
         ("**state divergences**", len(f.divergences) + len(f.doubled_applies)),
+        *extra,
         ("run time (s)", round(f.seconds, 1)),
     ]
     width = max(len(r[0]) for r in rows)
@@ -390,8 +397,9 @@ def main(argv=None) -> int:
     args.releases = args.releases or defaults[0]
     args.workloads = args.workloads or defaults[1]
     args.kill_every = args.kill_every or defaults[2]
-    figures = Run(args).run()
-    text = table(figures, args)
+    run = Run(args)
+    figures = run.run()
+    text = table(figures, args, run.time_block.rows())
     print(text)
     summary = {"deliveries": figures.deliveries, "lost": len(figures.lost),
                "divergences": len(figures.divergences) + len(figures.doubled_applies),
