@@ -188,9 +188,12 @@ class _Step:
 
     # advancing on recorded facts -------------------------------------------------------------
     def view(self, w: Workload | None = None) -> Release:
-        """The release as this step has it so far (with `w` in it): what the gates are asked about."""
-        workloads = {**self.workloads, w.name: w} if w is not None else self.workloads
-        return self.release.evolve(workloads=workloads)
+        """The release as this step has it so far (with `w` in it): what the gates are asked about. Built
+        field by field rather than with dataclasses.replace: it is asked for on every step of every workload."""
+        view = object.__new__(Release)
+        view.__dict__.update(self.release.__dict__)
+        view.__dict__["workloads"] = {**self.workloads, w.name: w} if w is not None else dict(self.workloads)
+        return view
 
     def waiting_for(self, w: Workload) -> list[Gate]:
         return waiting_for(self.view(w), w, self.now)
@@ -213,6 +216,9 @@ class _Step:
 
     def held(self, w: Workload) -> str:
         """What an applied message could not do because of the move gates (window, after): said in its entry."""
+        plan = self.release.plan
+        if plan.windows is None and not plan.after:  # no move gate can hold it: spare the gates
+            return ""
         gates = self.waiting_for(w)
         if not gates or any(g.gate not in MOVE_GATES for g in gates):
             return ""
@@ -239,16 +245,20 @@ class _Step:
     def after_decision(self) -> None:
         """What follows in time from this decision: waiting periods restart on a state change, deadlines and
         window openings are scheduled (once per period / opening), and dependants hear of a promotion."""
+        plan = self.release.plan
         for name, w in list(self.workloads.items()):
             before = self.before.workloads[name]
             if w.state != before.state:
                 w = w.evolve(state_since=self.now)
-            period, old = waiting_period(self.view(w), w), waiting_period(self.before, before)
+            if w == before:
+                continue  # nothing changed for this workload: no period began, the window gate is as it was
+            period = waiting_period(self.release, w) if plan.deadlines else None
+            old = waiting_period(self.before, before) if period else None
             if (period is not None and period.deadline is not None and w.deadline_fired != period.key
                     and (old is None or old.key != period.key)):
                 self.effects.append(ScheduleMessage(m.DEADLINE_TYPE, {"workload": name, "period": period.key},
                                                     max(period.deadline, self.now), f"{period.key}:{_ms(self.now)}"))
-            gates = self.waiting_for(w)
+            gates = self.waiting_for(w) if plan.windows else []
             if [g.gate for g in gates] == ["window"]:  # only the window holds it: wake it when the window opens
                 opens = _opening(self.release, self.now)
                 if opens is not None and opens != w.window_opens_at:
