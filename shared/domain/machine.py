@@ -250,9 +250,9 @@ class _Step:
             before = self.before.workloads[name]
             if w.state != before.state:
                 w = w.evolve(state_since=self.now)
-            if w == before:
-                continue  # nothing changed for this workload: no period began, the window gate is as it was
-            period = waiting_period(self.release, w) if plan.deadlines else None
+            # a waiting period begins only when the workload changes; the window gate may close over any
+            # message (time passes; a dependency is met), so it is looked at whenever the plan has windows
+            period = waiting_period(self.release, w) if plan.deadlines and w != before else None
             old = waiting_period(self.before, before) if period else None
             if (period is not None and period.deadline is not None and w.deadline_fired != period.key
                     and (old is None or old.key != period.key)):
