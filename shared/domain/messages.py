@@ -83,7 +83,7 @@ class DeadlineData(_Data):
 
 
 class WindowData(_Data):
-    opens_ms: int = Field(ge=0)  # the window opening (epoch ms) the timer was scheduled for
+    opens_ms: int = Field(ge=0, le=253_402_300_799_999)  # the opening (epoch ms, at most year 9999) it is for
 
 
 class DependencyData(BaseModel):
