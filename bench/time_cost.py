@@ -21,7 +21,8 @@ class _TableCounter:
     """A raw_request_hook counting requests to one table, by kind."""
 
     def __init__(self, table: str):
-        self.table, self.by_kind, self.on = table, Counter(), False
+        self.table, self.on = table, False
+        self.by_kind: Counter[str] = Counter()
 
     def __call__(self, request: Any) -> None:
         from bench.meter import table_of

@@ -267,8 +267,10 @@ class Run:
                       f"{self.figures.random_kills} kills, {sum(self.figures.crash_points.values())} crash points",
                       flush=True)
             self.time_block = TimeBlock(self)  # deadlines, a change window and `after`, under the same faults
+            block_started = time.monotonic()
             self.time_block.drive(stack.service)
-            print(f"time and order done: {self.figures.deliveries} deliveries", flush=True)
+            print(f"time and order done: {self.figures.deliveries} deliveries, "
+                  f"{time.monotonic() - block_started:.0f}s", flush=True)
             self.drain()
         finally:
             hosts.shutdown()

@@ -21,7 +21,7 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-WINDOW_AFTER_APPLY = timedelta(seconds=12)
+WINDOW_AFTER_APPLY = timedelta(seconds=8)
 
 
 class TimeBlock:
@@ -152,7 +152,7 @@ class TimeBlock:
                 if entry.type == "deadline" and entry.outcome == "applied":
                     fired[entry.workload] += 1
             for w in self.workloads:
-                trail = trails.get(w, [(0, None)])
+                trail = trails.get(w, [])
                 if [share for share, _ in trail] != [0, 100]:
                     self.figures.doubled_applies.append(f"{release}/{w}: traffic moved {[s for s, _ in trail]}")
                     continue

@@ -82,7 +82,7 @@ class PromotionService:
             message = m.parse_message(body)
         except MessageError as exc:
             return self._invalid(body, exc)
-        if message.type == m.DEPENDENCY_TYPE:
+        if isinstance(message, m.DependencyPromoted):
             message = self._verified_dependency(message)
         moved: dict[str, object] = {}  # workload -> routing config, moved by an attempt that did not commit
         for attempt in range(MAX_CONFLICTS):
@@ -108,7 +108,7 @@ class PromotionService:
             return Result(decision.outcome, decision.reason, message.id, message.release, decision.entries)
         raise ConflictError(f"release {message.release}: gave up after {MAX_CONFLICTS} write conflicts")
 
-    def _verified_dependency(self, message):
+    def _verified_dependency(self, message: m.DependencyPromoted) -> m.DependencyPromoted:
         """A `dependency-promoted` message carries the dependency's state as read here, not as claimed."""
         try:
             state: str | None = self.store.get_release(message.data.dependency).release.state

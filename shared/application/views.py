@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 from shared.domain.gates import iso, waiting_for, waiting_period
 from shared.domain.model import HistoryEntry, Release, Workload
@@ -18,7 +19,7 @@ def time_json(release: Release, w: Workload, now: datetime) -> dict:
 def status_json(release: Release, now: datetime | None = None) -> dict:
     plan = release.plan
     now = now or datetime.now(timezone.utc)
-    doc = {
+    doc: dict[str, Any] = {
         "release": release.name, "model": release.model, "state": release.state,
         "workloads": [
             {"name": w.name, "state": w.state, "paused": w.paused, "flight": w.flight or None,

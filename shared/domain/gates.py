@@ -48,8 +48,8 @@ def moves_users(release: Release, w: Workload) -> bool:
 
 
 def bake_due(release: Release, w: Workload) -> datetime:
-    bake = release.plan.flights[w.flight - 1].bake  # type: ignore[index]
-    return w.flight_started_at + timedelta(seconds=bake)  # type: ignore[operator]
+    assert release.plan.flights is not None and w.flight_started_at is not None, "only asked of a flighting workload"
+    return w.flight_started_at + timedelta(seconds=release.plan.flights[w.flight - 1].bake)
 
 
 # -- the gates ------------------------------------------------------------------------------------------

@@ -13,8 +13,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING, Iterator
 from zoneinfo import ZoneInfo
 
-if TYPE_CHECKING:  # the plan imports this module's validators; only types come back this way
-    from shared.domain.plan import Windows
+if TYPE_CHECKING:  # only types: the plan does not need this module to validate
+    from shared.domain.plan import DenyPeriod, Windows
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SEARCH_DAYS = 8  # a weekly slot opens within 8 local days, unless a denied period is in the way
@@ -70,7 +70,7 @@ def _instant(moment: datetime, zone: ZoneInfo) -> datetime:
     return _local(moment.date(), moment.time(), zone)
 
 
-def _denied(windows: "Windows", zone: ZoneInfo, now: datetime):
+def _denied(windows: "Windows", zone: ZoneInfo, now: datetime) -> "tuple[DenyPeriod, datetime] | None":
     for period in windows.deny:
         start, end = _instant(period.from_, zone), _instant(period.to, zone)
         if start <= now < end:
