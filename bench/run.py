@@ -168,6 +168,13 @@ def main(argv: list[str] | None = None) -> int:
             phase("long release", t0)
         end_memory = memory_snapshot(memory.handled)
 
+        # 5. Time and order (issue 13): windows and deadlines cost nothing per event; what `after` costs.
+        from bench import time_cost
+
+        t0 = time.perf_counter()
+        time_figures = time_cost.measure(az.connection_string)
+        phase("time and order", t0)
+
         profile = run_profile(driver, shape, profiled, args.out) if args.profile else None
         pool.close()
     finally:
@@ -223,10 +230,15 @@ def main(argv: list[str] | None = None) -> int:
         "elapsed_s": round(elapsed, 1),
     }
     missed = check_targets(result, lifecycle, dups, beyond, dup_beyond, growth, samples, memory.handled, problems)
+    result["time_and_order"] = time_figures
+    if time_figures["requests_per_event_with_windows_and_deadlines"] != 2:
+        missed.append(f"time and order: {time_figures['requests_per_event_with_windows_and_deadlines']} storage "
+                      "requests per lifecycle event of a release with windows and deadlines (target 2)")
     result["targets_met"] = not missed
 
     report = render(args, shape, levels, lifecycle, dups, long_stats, cold, samples, end_memory, growth, counter,
                     phases, result, missed, profile)
+    report += "\n\n" + "\n".join(time_cost.lines(time_figures))
     print(report)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "report.txt").write_text(report + "\n" + json.dumps(result) + "\n")

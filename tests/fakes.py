@@ -102,6 +102,13 @@ class MemoryStore:
             raise ConflictError("changed")
         self.releases[release.name] = (release.evolve(plan=plan), version + 1)
 
+    def add_dependant(self, snapshot: Snapshot, dependant: str) -> None:
+        release, version = self.releases[snapshot.release.name]
+        if version != snapshot.version:
+            raise ConflictError("changed")
+        dependants = tuple(dict.fromkeys(release.dependants + (dependant,)))
+        self.releases[release.name] = (release.evolve(dependants=dependants), version + 1)
+
     def list_history(self, name: str, workload: str | None = None) -> list[HistoryEntry]:
         return [e for e in self.history[name] if workload is None or e.workload == workload]
 

@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tools.faults import CRASH_POINTS, retry  # noqa: E402  (after the path is set)
+from tools.reliability_time import TimeBlock  # noqa: E402
 
 APPROVER, OPERATOR = "ana@contoso.com", "ops@contoso.com"
 
@@ -372,6 +373,7 @@ class Run:
                **notifications.env()}
         os.environ[NOTIFY_SETTING] = env[NOTIFY_SETTING]  # this process's final delivery round reads it too
         hosts = Hosts(env, args.hosts, self.rng, self.figures, args.kill_every)
+        self.hosts_logs = lambda: hosts.logs
         hosts.start()
         try:
             for phase in range(5):
@@ -393,6 +395,11 @@ class Run:
                 print(f"phase {phase + 1}/5 done: {self.figures.deliveries} deliveries, "
                       f"{self.figures.random_kills} kills, {sum(self.figures.crash_points.values())} crash points",
                       flush=True)
+            self.time_block = TimeBlock(self)  # deadlines, a change window and `after`, under the same faults
+            block_started = time.monotonic()
+            self.time_block.drive(stack.service)
+            print(f"time and order done: {self.figures.deliveries} deliveries, "
+                  f"{time.monotonic() - block_started:.0f}s", flush=True)
             self.drain()
             notifications.finish(stack, self.releases)
             revocation_faults(self, stack)
@@ -401,6 +408,7 @@ class Run:
             self.figures.seconds = time.monotonic() - started
         self.account(stack)
         notifications.account(self.store, self.releases)
+        self.time_block.account(stack)
         self.azurite.stop()
         return self.figures
 
@@ -621,7 +629,7 @@ def _id_in(body: str) -> str | None:
     return doc.get("id") if isinstance(doc, dict) else None
 
 
-def table(f: Figures, args) -> str:
+def table(f: Figures, args, extra: list[tuple[str, int]] = ()) -> str:
     rows = [
         ("messages injected (deliveries)", f.deliveries),
         ("distinct message ids", f.unique_ids),
@@ -648,6 +656,7 @@ def table(f: Figures, args) -> str:
         *notification_rows(f),
         ("**messages lost**", len(f.lost)),
         ("**state divergences**", len(f.divergences) + len(f.doubled_applies)),
+        *extra,
         ("run time (s)", round(f.seconds, 1)),
     ]
     width = max(len(r[0]) for r in rows)
@@ -691,8 +700,9 @@ def main(argv=None) -> int:
     args.releases = args.releases or defaults[0]
     args.workloads = args.workloads or defaults[1]
     args.kill_every = args.kill_every or defaults[2]
-    figures = Run(args).run()
-    text = table(figures, args)
+    run = Run(args)
+    figures = run.run()
+    text = table(figures, args, run.time_block.rows())
     print(text)
     summary = {"deliveries": figures.deliveries, "lost": len(figures.lost),
                "divergences": len(figures.divergences) + len(figures.doubled_applies),

@@ -94,10 +94,18 @@ def _workload_entity(release: str, w: Workload) -> dict[str, Any]:
     for key in _PAUSE_FIELDS:  # who paused, when and why; absent when not paused
         if getattr(w, key) is not None:
             entity[key] = getattr(w, key)
+    entity.update(_time_properties(w))
     return entity
 
 
 _PAUSE_FIELDS = ("paused_by", "paused_at", "paused_reason", "alert_while_paused")
+
+
+def _time_properties(w: Workload) -> dict[str, Any]:
+    """The workload's time bookkeeping (contract section 9); absent when unset."""
+    values: dict[str, Any] = {"state_since": w.state_since, "deadline_fired": w.deadline_fired or None,
+                              "window_opens_at": w.window_opens_at}
+    return {k: v for k, v in values.items() if v is not None}
 
 
 def _workload(entity: dict) -> Workload:
@@ -108,11 +116,14 @@ def _workload(entity: dict) -> Workload:
         flight_started_at=_utc(entity.get("flight_started_at")), healthy_flight=entity["healthy_flight"],
         unhealthy=entity.get("unhealthy", False), attempt=entity["attempt"],
         paused_by=entity.get("paused_by"), paused_at=_utc(entity.get("paused_at")),
-        paused_reason=entity.get("paused_reason"), alert_while_paused=entity.get("alert_while_paused"))
+        paused_reason=entity.get("paused_reason"), alert_while_paused=entity.get("alert_while_paused"),
+        state_since=_utc(entity.get("state_since")), deadline_fired=entity.get("deadline_fired") or "",
+        window_opens_at=_utc(entity.get("window_opens_at")))
 
 
 def _release_counters(r: Release) -> dict[str, Any]:
-    counters = {"access_revoked": r.access_revoked, "seq": r.seq, "seen": "".join(r.seen), "processed": r.processed}
+    counters = {"access_revoked": r.access_revoked, "seq": r.seq, "seen": "".join(r.seen), "processed": r.processed,
+                "after_met": " ".join(r.after_met)}
     if r.archive:  # Edm.Binary, 4 KiB, once the window has overflowed
         counters.update(archive=r.archive, archived=r.archived)
     if r.revoke_attempts:  # a failed revocation of access: kept (and cleared) in the release row
@@ -159,7 +170,8 @@ class TableReleaseStore:
             access_revoked=head.get("access_revoked", False), seq=head["seq"],
             seen=tuple(seen[i:i + 16] for i in range(0, len(seen), 16)), processed=head["processed"],
             archive=bytes(head.get("archive") or b""), archived=head.get("archived", 0),
-            revoke_error=head.get("revoke_error") or None, revoke_attempts=head.get("revoke_attempts", 0))
+            revoke_error=head.get("revoke_error") or None, revoke_attempts=head.get("revoke_attempts", 0),
+            after_met=tuple(head.get("after_met", "").split()), dependants=tuple(head.get("dependants", "").split()))
         etags = {r["RowKey"]: r.metadata["etag"] for r in rows}
         return Snapshot(release=release, version=etags)
 
@@ -198,6 +210,19 @@ class TableReleaseStore:
         name = snapshot.release.name
         entity = {"PartitionKey": name, "RowKey": RELEASE_ROW, **_chunks("plan", plan_json(plan)),
                   "plan_hash": plan.fingerprint()}
+        try:
+            self.table.update_entity(entity, mode=UpdateMode.MERGE, etag=snapshot.version[RELEASE_ROW],
+                                     match_condition=MatchConditions.IfNotModified)
+        except (HttpResponseError, ResourceExistsError) as exc:
+            if getattr(exc, "status_code", None) in (409, 412):
+                raise ConflictError(str(exc)) from None
+            raise
+
+    def add_dependant(self, snapshot: Snapshot, dependant: str) -> None:
+        """Merge the release row's `dependants` (names are [a-z0-9-], so a space separates them)."""
+        release = snapshot.release
+        entity = {"PartitionKey": release.name, "RowKey": RELEASE_ROW,
+                  "dependants": " ".join(dict.fromkeys(release.dependants + (dependant,)))}
         try:
             self.table.update_entity(entity, mode=UpdateMode.MERGE, etag=snapshot.version[RELEASE_ROW],
                                      match_condition=MatchConditions.IfNotModified)

@@ -36,6 +36,9 @@ class ReleaseStore(Protocol):
     def update_plan(self, snapshot: Snapshot, plan: Plan) -> None:
         """Replace the stored plan (approvers/operators changes); ConflictError if it changed."""
 
+    def add_dependant(self, snapshot: Snapshot, dependant: str) -> None:
+        """Note a release that waits for this one (`after`) in its release row; ConflictError if it changed."""
+
     def list_history(self, name: str, workload: str | None = None) -> list[HistoryEntry]:
         """History entries, oldest first."""
 

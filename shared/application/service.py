@@ -16,6 +16,8 @@ from shared.domain.model import HistoryEntry, Release, archive_may_contain, new_
 from shared.domain.plan import Plan
 from shared.application.ports import AccessRevoker, Clock, DeadLetters, ReleaseStore, RouterFactory, Scheduler, Snapshot
 from shared.application.retry import retry_on_conflict
+from shared.domain.machine import ScheduleMessage
+from shared.application import timing
 
 log = logging.getLogger("promote")
 
@@ -83,6 +85,8 @@ class PromotionService:
             if principal is not None:
                 raise
             return self._invalid(body, exc)
+        if isinstance(message, m.DependencyPromoted):
+            message = self._verified_dependency(message)
         moved: dict[str, object] = {}  # workload -> routing config, moved by an attempt that did not commit
 
         def attempt(_: int) -> Result:
@@ -111,6 +115,14 @@ class PromotionService:
             return Result(decision.outcome, decision.reason, message.id, message.release, decision.entries)
 
         return retry_on_conflict(attempt, what=f"release {message.release}")
+
+    def _verified_dependency(self, message: m.DependencyPromoted) -> m.DependencyPromoted:
+        """A `dependency-promoted` message carries the dependency's state as read here, not as claimed."""
+        try:
+            state: str | None = self.store.get_release(message.data.dependency).release.state
+        except UnknownRelease:
+            state = None
+        return message.model_copy(update={"data": message.data.model_copy(update={"state": state})})
 
     def _seen(self, snapshot: Snapshot, event_id: str) -> bool:
         release, key = snapshot.release, digest(event_id)
@@ -162,6 +174,12 @@ class PromotionService:
                                                    "flight": effect.flight, "attempt": effect.attempt,
                                                    "started_ms": effect.started_ms},
                                     id=m.timer_id(release, effect.workload, effect.key),
+                                    source="promote/timer", time=self.clock.now())
+                self.scheduler.schedule(event, effect.due)
+            elif isinstance(effect, ScheduleMessage):
+                target = effect.release or release
+                event = m.new_event(effect.type, {"release": target, **effect.data},
+                                    id=m.scheduled_id(effect.type, target, effect.data.get("workload"), effect.key),
                                     source="promote/timer", time=self.clock.now())
                 self.scheduler.schedule(event, effect.due)
             elif isinstance(effect, RevokeAccess):
@@ -223,13 +241,18 @@ class PromotionService:
             try:
                 snapshot = self.store.get_release(plan.release)
             except UnknownRelease:
+                now = self.clock.now()
+                release = new_release(plan, now, timing.check_after(self.store, plan))
+                timing.first_deadlines(self.scheduler, release, now)
                 try:
-                    self.store.create_release(new_release(plan))
+                    self.store.create_release(release)
                 except ReleaseExists:  # another apply created it first: read it and compare
                     raise ConflictError(f"release {plan.release} was created meanwhile") from None
+                timing.register_dependant(self.store, self.scheduler, release, now)
                 return ApplyResult(plan.release, "created")
             current = snapshot.release.plan
             if current.fingerprint() == plan.fingerprint():
+                timing.register_dependant(self.store, self.scheduler, snapshot.release, self.clock.now())
                 return ApplyResult(plan.release, "unchanged")
             if current.fingerprint(without_people=True) != plan.fingerprint(without_people=True):
                 changed = sorted(k for k, v in plan.canonical().items() if current.canonical().get(k) != v)

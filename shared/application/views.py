@@ -1,18 +1,31 @@
 """What people and scripts see: the contract's JSON shapes and readable tables."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+from typing import Any
+
 from shared.domain.attention import attention
+from shared.domain.gates import iso, waiting_for, waiting_period
 from shared.domain.machine import stamp
-from shared.domain.model import HistoryEntry, Release
+from shared.domain.model import HistoryEntry, Release, Workload
 
 
 def _iso(moment) -> str | None:
     return None if moment is None else stamp(moment).replace(" ", "T")
 
 
-def status_json(release: Release) -> dict:
+def time_json(release: Release, w: Workload, now: datetime) -> dict:
+    """Contract section 9, per workload: the gates holding it now, its current deadline, and whether it passed."""
+    period = waiting_period(release, w)
+    deadline = period.deadline if period else None
+    return {"waiting_for": [g.to_json() for g in waiting_for(release, w, now)], "deadline": iso(deadline),
+            "overdue": deadline is not None and now >= deadline}
+
+
+def status_json(release: Release, now: datetime | None = None) -> dict:
     plan = release.plan
-    return {
+    now = now or datetime.now(timezone.utc)
+    doc: dict[str, Any] = {
         "release": release.name, "model": release.model, "state": release.state,
         "workloads": [
             {"name": w.name, "state": w.state, "paused": w.paused, "flight": w.flight or None,
@@ -31,6 +44,11 @@ def status_json(release: Release) -> dict:
         "access_revoked": release.access_revoked,
         "access_revocation": access_revocation(release),
     }
+    for item, w in zip(doc["workloads"], release.workloads.values()):
+        item.update(time_json(release, w, now))
+    if plan.after:
+        doc["after"] = [{"release": name, "promoted": name in release.after_met} for name in plan.after]
+    return doc
 
 
 def access_revocation(release: Release) -> dict | None:
@@ -51,8 +69,8 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
-def status_text(release: Release) -> str:
-    doc = status_json(release)
+def status_text(release: Release, now: datetime | None = None) -> str:
+    doc = status_json(release, now)
     head = f"release {doc['release']}  model {doc['model']}  state {doc['state']}  approval {doc['approval']}"
     rows = []
     for w in doc["workloads"]:
@@ -68,7 +86,45 @@ def status_text(release: Release) -> str:
     if doc["attention"]:
         text += "\n\nattention:\n" + "\n".join(f"  {a['workload']} ({a['state']}, {a['traffic_percent']}%): {a['why']}"
                                                 for a in doc["attention"])
-    return text
+    return text + waiting_text(doc)
+
+
+def _gate_text(gate: dict) -> str:
+    name, details = gate["gate"], {k: v for k, v in gate.items() if k != "gate"}
+    if name == "assets":
+        return f"assets: {details['replicated']}/{details['total']} replicated, pending {', '.join(details['pending'])}"
+    if name == "approval":
+        return f"approval by one of {', '.join(details['approvers'])}"
+    if name == "bake":
+        return f"bake of flight {details['flight']}: {details['seconds_left']}s left (until {details['until']})"
+    if name == "verdict":
+        return f"a flight-healthy verdict for flight {details['flight']}"
+    if name == "window":
+        return f"change window: {details['reason']}; opens {details['opens'] or 'never'} ({details['timezone']})"
+    if name == "after":
+        return f"release(s) {', '.join(details['releases'])} to be promoted"
+    if name == "release":
+        return f"the rest of the release: {', '.join(details['workloads'])}"
+    if name == "paused":
+        by = f" by {details['by']}" if details.get("by") else ""
+        why = f": {details['reason']}" if details.get("reason") else ""
+        return f"paused{by}{why}"
+    if name == "retry":
+        return f"override retry by one of {', '.join(details['operators'])}"
+    rest = ", ".join(f"{k} {v}" for k, v in details.items() if v not in (None, "", []))
+    return f"{name}: {rest}" if rest else name
+
+
+def waiting_text(doc: dict) -> str:
+    """One line per workload that waits: what holds it, and its deadline."""
+    lines = []
+    for w in doc["workloads"]:
+        if not w.get("waiting_for") and not w.get("deadline"):
+            continue
+        gates = "; ".join(_gate_text(g) for g in w["waiting_for"]) or "nothing"
+        deadline = f"  (deadline {w['deadline']}{', OVERDUE' if w['overdue'] else ''})" if w.get("deadline") else ""
+        lines.append(f"  {w['name']} waits for: {gates}{deadline}")
+    return ("\n\nwaiting for\n" + "\n".join(lines)) if lines else ""
 
 
 def history_text(entries: list[HistoryEntry]) -> str:

@@ -13,7 +13,9 @@ from typing import Callable, Iterable, Union
 
 from shared.domain import messages as m
 from shared.domain.actors import GROUP_PREFIX, Principal, clip_actor_reason, entitlement
+from shared.domain.gates import PROMOTED_STATES, Gate, iso, waiting_for, waiting_period
 from shared.domain.model import SEEN_WINDOW, TERMINAL, HistoryEntry, Outcome, Release, Workload, archive_add
+from shared.domain.windows import closed
 from shared.domain.plan import RevokeAccess as RevokeAccessConfig
 from shared.domain.routing import DRIFT_TYPE
 from shared.domain.shares import realisable_share
@@ -59,7 +61,19 @@ class ScheduleRevokeRetry:
     scheduled_at: datetime
 
 
-Effect = Union[SetTraffic, ScheduleTimer, RevokeAccess, ScheduleRevokeRetry]
+@dataclass(frozen=True)
+class ScheduleMessage:
+    """A message promote sends itself later (a deadline, a window opening), or now to a release that waits
+    for this one (`release` set). Re-decided on arrival like the bake timer: stale ones change nothing."""
+
+    type: str
+    data: dict
+    due: datetime
+    key: str  # with the type, release and workload: the message id (deterministic for one decision)
+    release: str | None = None  # another release's stream; None: this release
+
+
+Effect = Union[SetTraffic, ScheduleTimer, RevokeAccess, ScheduleRevokeRetry, ScheduleMessage]
 
 
 @dataclass(frozen=True)
@@ -151,6 +165,7 @@ class _Step:
 
     def __init__(self, release: Release, message, now: datetime):
         self.release, self.message, self.now = release, message, now
+        self.before = release  # as read: what the time rules compare against
         self.workloads = dict(release.workloads)
         self.entries: list[HistoryEntry] = []
         self.effects: list[Effect] = []
@@ -218,20 +233,42 @@ class _Step:
         return self.set_traffic(w, 0, always=True)
 
     # advancing on recorded facts -------------------------------------------------------------
+    def view(self, w: Workload | None = None) -> Release:
+        """The release as this step has it so far (with `w` in it): what the gates are asked about. Built
+        field by field rather than with dataclasses.replace: it is asked for on every step of every workload."""
+        view = object.__new__(Release)
+        view.__dict__.update(self.release.__dict__)
+        view.__dict__["workloads"] = {**self.workloads, w.name: w} if w is not None else dict(self.workloads)
+        return view
+
+    def waiting_for(self, w: Workload) -> list[Gate]:
+        return waiting_for(self.view(w), w, self.now)
+
     def advance(self, w: Workload) -> Workload:
-        """Move `w` as far as its recorded facts and the guards allow (never while paused)."""
-        if not can_act(w):
-            return w
+        """Move `w` as far as its recorded facts allow: one step at a time, while no gate holds it."""
         plan = self.release.plan
-        if w.state == "replicating" and all_assets_replicated(w):
-            w = w.evolve(state="testing")
-        if w.state == "testing" and w.tests_passed:
-            w = w.evolve(state="ready")
-        if w.state == "ready" and plan.model != "staged" and approval_holds(self.release, w):
-            w = self.promote(w) if plan.model == "single-step" else self.start_flight(w, 1)
-        elif w.state == "flighting" and healthy_for_current_flight(w) and bake_elapsed(self.release, w, self.now):
-            w = self.grow(w)
+        while w.state not in TERMINAL and not self.waiting_for(w):
+            if w.state == "replicating":
+                w = w.evolve(state="testing")
+            elif w.state == "testing":
+                w = w.evolve(state="ready")
+            elif w.state == "ready" and plan.model != "staged":
+                w = self.promote(w) if plan.model == "single-step" else self.start_flight(w, 1)
+            elif w.state == "flighting":
+                w = self.grow(w)
+            else:  # staged and ready: the whole release moves at once (advance_release)
+                break
         return w
+
+    def held(self, w: Workload) -> str:
+        """What an applied message could not do because of the move gates (window, after): said in its entry."""
+        plan = self.release.plan
+        if plan.windows is None and not plan.after:  # no move gate can hold it: spare the gates
+            return ""
+        gates = self.waiting_for(w)
+        if not gates or any(g.gate not in MOVE_GATES for g in gates):
+            return ""
+        return "; held: " + "; ".join(describe(g) for g in gates)
 
     def advance_release(self) -> None:
         """Staged: promote every workload at once when all are ready and approved. Then revoke access."""
@@ -239,7 +276,7 @@ class _Step:
         # hold the others back; every other workload must be ready, approved and not paused.
         waiting = [w for w in self.workloads.values() if w.state not in TERMINAL]
         if self.release.plan.model == "staged" and waiting and all(
-                w.state == "ready" and can_act(w) and approval_holds(self.release, w) for w in waiting):
+                w.state == "ready" and not self.waiting_for(w) for w in waiting):
             for w in waiting:
                 self.workloads[w.name] = self.promote(w)
                 self.promoted_with_release(w.name, w)
@@ -250,6 +287,36 @@ class _Step:
             if self.entries:
                 last = self.entries[-1]
                 self.entries[-1] = replace(last, reason=f"{last.reason}; release promoted, migration team access revoked")
+
+    def after_decision(self) -> None:
+        """What follows in time from this decision: waiting periods restart on a state change, deadlines and
+        window openings are scheduled (once per period / opening), and dependants hear of a promotion."""
+        plan = self.release.plan
+        for name, w in list(self.workloads.items()):
+            before = self.before.workloads[name]
+            if w.state != before.state:
+                w = w.evolve(state_since=self.now)
+            # a waiting period begins only when the workload changes; the window gate may close over any
+            # message (time passes; a dependency is met), so it is looked at whenever the plan has windows
+            period = waiting_period(self.release, w) if plan.deadlines and w != before else None
+            old = waiting_period(self.before, before) if period else None
+            if (period is not None and period.deadline is not None and w.deadline_fired != period.key
+                    and (old is None or old.key != period.key)):
+                self.effects.append(ScheduleMessage(m.DEADLINE_TYPE, {"workload": name, "period": period.key},
+                                                    max(period.deadline, self.now), f"{period.key}:{_ms(self.now)}"))
+            gates = self.waiting_for(w) if plan.windows else []
+            if [g.gate for g in gates] == ["window"]:  # only the window holds it: wake it when the window opens
+                opens = _opening(self.release, self.now)
+                if opens is not None and opens != w.window_opens_at:
+                    self.effects.append(ScheduleMessage(m.WINDOW_TYPE, {"workload": name, "opens_ms": _ms(opens)},
+                                                        opens, f"{_ms(opens)}:{_ms(self.now)}"))
+                    w = w.evolve(window_opens_at=opens)
+            self.workloads[name] = w
+        view = self.view()
+        if view.dependants and view.state in PROMOTED_STATES and self.before.state not in PROMOTED_STATES:
+            for dependant in view.dependants:
+                self.effects.append(ScheduleMessage(m.DEPENDENCY_TYPE, {"dependency": self.release.name}, self.now,
+                                                    f"{self.release.name}:{self.before.seq}", release=dependant))
 
     def finish(self, *, remember: bool = True) -> Decision:
         """The decision; `remember` records the message id for duplicate checks (not for invalid messages,
@@ -419,6 +486,11 @@ def _advance_now(step: _Step, w: Workload):
         return Outcome.REJECTED, f"advance applies to a flighting workload; this one is {w.state}", w
     if w.paused:
         return Outcome.REJECTED, "workload is paused: resume first", w
+    windows = step.release.plan.windows
+    why = closed(windows, step.now)
+    if why is not None and why.denied and windows is not None and not windows.advance_when_denied:
+        return Outcome.REJECTED, (f"advance inside a {why.reason} (until {iso(why.opens) or 'never'}); the plan's "
+                            "windows.advance_when_denied is false"), w
     before = w.traffic_percent
     w = step.grow(w)
     return Outcome.APPLIED, f"advanced by hand from flight {w.flight - (0 if w.state == 'promoted' else 1)} " \
@@ -451,11 +523,95 @@ def _retry(step: _Step, w: Workload):
     return Outcome.APPLIED, f"retry #{w.attempt}: back to testing", w
 
 
+# time and order (contract section 9) ------------------------------------------------------------
+MOVE_GATES = ("window", "after")  # gates that hold only moves onto the migrated system
+
+
+def describe(gate: Gate) -> str:
+    d = gate.details
+    if gate.gate == "window":
+        return f"change window closed ({d['reason']}), opens {d['opens'] or 'never'} ({d['timezone']})"
+    if gate.gate == "after":
+        return f"waiting for release(s) {', '.join(d['releases'])} to be promoted"
+    return gate.gate + "".join(f" {k}={v}" for k, v in d.items() if v not in (None, [], ""))
+
+
+def _opening(release: Release, now: datetime) -> datetime | None:
+    why = closed(release.plan.windows, now)
+    return None if why is None else why.opens
+
+
+def _span(seconds: float) -> str:
+    seconds = int(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{days}d" if days else "", f"{hours}h" if hours else "", f"{minutes}m" if minutes else "",
+             f"{secs}s" if secs or not (days or hours or minutes) else ""]
+    return "".join(parts)
+
+
+def _on_deadline(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
+    data = step.message.data
+    period = waiting_period(step.view(w), w)
+    if period is None or period.key != data.period or period.deadline is None:
+        return Outcome.IGNORED, f"deadline for a waiting period that is over ({data.period}); the workload is {w.state}", w
+    if step.now < period.deadline:  # a timer further out than the transport can hold arrives early
+        step.effects.append(ScheduleMessage(m.DEADLINE_TYPE, {"workload": w.name, "period": period.key},
+                                            period.deadline, f"{period.key}:{_ms(step.now)}"))
+        return Outcome.IGNORED, f"deadline timer arrived early; rescheduled for {iso(period.deadline)}", w
+    if w.deadline_fired == period.key:
+        return Outcome.IGNORED, f"the {period.kind} deadline of this waiting period already fired", w
+    w = w.evolve(deadline_fired=period.key)
+    what = (f"deadline passed: waited {_span((step.now - period.since).total_seconds())} for {period.kind} "
+            f"(deadline {period.kind}: {_span(period.limit or 0)}) in {w.state}")
+    action = step.release.plan.on_deadline
+    if action == "pause":
+        if w.paused:
+            return Outcome.APPLIED, f"{what}; on_deadline pause: already paused", w
+        return Outcome.APPLIED, f"{what}; paused at {w.traffic_percent}% (on_deadline: pause)",             w.evolve(paused=True, paused_by="promote/deadline", paused_at=step.now, paused_reason=what)
+    if action == "rollback" and period.kind == "verdict" and w.state == "flighting":
+        if w.paused:
+            return Outcome.APPLIED, f"{what}; paused, so not rolled back (on_deadline: rollback)", w
+        return Outcome.APPLIED, f"{what}; rolled back to 0% (on_deadline: rollback)", step.to_source(w, "rolled-back")
+    return Outcome.APPLIED, f"{what}; on_deadline {action}" + (": rollback acts on a missing verdict only" if
+                                                           action == "rollback" else ""), w
+
+
+def _on_window(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
+    opens = datetime.fromtimestamp(step.message.data.opens_ms / 1000, tz=timezone.utc)
+    if step.now < opens:
+        step.effects.append(ScheduleMessage(m.WINDOW_TYPE, {"workload": w.name, "opens_ms": _ms(opens)}, opens,
+                                            f"{_ms(opens)}:{_ms(step.now)}"))
+        return Outcome.IGNORED, f"window timer arrived early; rescheduled for {iso(opens)}", w
+    gates = step.waiting_for(w)
+    if w.state in TERMINAL or gates:
+        why = "; ".join(describe(g) for g in gates) or f"the workload is {w.state}"
+        return Outcome.IGNORED, f"window opening {iso(opens)}: nothing moves now ({why})", w
+    return Outcome.APPLIED, "change window open", w
+
+
+def _on_dependency(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
+    data = step.message.data
+    if data.dependency not in step.release.plan.after:
+        return Outcome.IGNORED, f"release {data.dependency} is not in this release's `after`", w
+    if data.state not in PROMOTED_STATES:
+        return Outcome.IGNORED, f"release {data.dependency} is {data.state or 'unknown'}, not promoted", w
+    if data.dependency in step.before.after_met:
+        return Outcome.IGNORED, f"release {data.dependency} was already seen promoted", w
+    if data.dependency not in step.release.after_met:
+        step.release = step.release.evolve(after_met=step.release.after_met + (data.dependency,))
+    waiting = [r for r in step.release.plan.after if r not in step.release.after_met]
+    return Outcome.APPLIED, f"release {data.dependency} is promoted" + (
+        f"; still waiting for {', '.join(waiting)}" if waiting else "; no release to wait for now"), w
+
+
 OVERRIDES: dict[str, Rule] = {"pause": _pause, "resume": _resume, "approve": _approve, "advance": _advance_now,
                               "rollback": _rollback, "abort": _abort, "retry": _retry}
 RULES: dict[str, Rule] = {
     "asset-replicated": _on_asset, "tests-passed": _on_tests, "tests-failed": _on_tests,
     "flight-healthy": _on_verdict, "flight-unhealthy": _on_verdict, "alert": _on_alert, m.TIMER_TYPE: _on_timer,
+    m.DEADLINE_TYPE: _on_deadline, m.WINDOW_TYPE: _on_window, m.DEPENDENCY_TYPE: _on_dependency,
 }
 
 
@@ -515,8 +671,10 @@ def decide(release: Release, message, now: datetime, *, duplicate: bool = False,
         if outcome == Outcome.APPLIED:
             after = step.advance(after)
         step.workloads[name] = after
-        step.record(name, outcome, reason + _moved(before, after) + via, before)
+        step.record(name, outcome, reason + _moved(before, after) + via
+                    + (step.held(after) if outcome == Outcome.APPLIED else ""), before)
     step.advance_release()
+    step.after_decision()
     return step.finish()
 
 

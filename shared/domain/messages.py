@@ -21,6 +21,13 @@ EVENT_TYPES = ("asset-replicated", "tests-passed", "tests-failed", "flight-healt
                "alert", "override", TIMER_TYPE, REVOKE_RETRY_TYPE)
 INTERNAL_TYPES = (TIMER_TYPE, REVOKE_RETRY_TYPE)
 
+# Also scheduled (or sent) by promote itself, re-decided on arrival like the bake timer (contract section 9):
+DEADLINE_TYPE = "deadline"  # a waiting period's deadline is due (history type `deadline`)
+WINDOW_TYPE = "window-open"  # the change window a held move waits for opens
+DEPENDENCY_TYPE = "dependency-promoted"  # a release this one waits for (`after`) was promoted
+TIME_TYPES = (DEADLINE_TYPE, WINDOW_TYPE, DEPENDENCY_TYPE)
+SCHEDULED_TYPES = (TIMER_TYPE, *TIME_TYPES)
+
 _NAME = NAME_PATTERN
 _PRINTABLE = re.compile(r"^[^\x00-\x1f\x7f]*$")
 
@@ -78,6 +85,24 @@ class TimerData(_Data):
 class RevokeRetryData(_Data):
     workload: str | None = Field(default=None, pattern=_NAME)  # type: ignore[assignment]  # release-wide
     attempt: int = Field(ge=1)
+
+
+class DeadlineData(_Data):
+    period: str = Field(min_length=1, max_length=64)  # the waiting period (gates.WaitingPeriod.key) it is for
+
+
+class WindowData(_Data):
+    opens_ms: int = Field(ge=0, le=253_402_300_799_999)  # the opening (epoch ms, at most year 9999) it is for
+
+
+class DependencyData(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    release: str = Field(pattern=_NAME)  # the waiting release (the message's session)
+    workload: None = None  # release-wide: every workload of the release is re-evaluated
+    dependency: str = Field(pattern=_NAME)  # the release named in `after` that was promoted
+    # The dependency's state as the service read it from the store when handling the message; whatever the
+    # message itself claims is replaced, so only a really promoted release opens the gate.
+    state: str | None = Field(default=None, max_length=32)
 
 
 class _Envelope(BaseModel):
@@ -152,9 +177,24 @@ class RevokeRetry(_Envelope):
     data: RevokeRetryData
 
 
+class DeadlineDue(_Envelope):
+    type: Literal["deadline"]
+    data: DeadlineData
+
+
+class WindowOpens(_Envelope):
+    type: Literal["window-open"]
+    data: WindowData
+
+
+class DependencyPromoted(_Envelope):
+    type: Literal["dependency-promoted"]
+    data: DependencyData
+
+
 Message = Annotated[
     Union[AssetReplicated, TestsPassed, TestsFailed, FlightHealthy, FlightUnhealthy, Alert, Override, BakeElapsed,
-          RevokeRetry],
+          RevokeRetry, DeadlineDue, WindowOpens, DependencyPromoted],
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter = TypeAdapter(Message)
@@ -174,7 +214,7 @@ class Unparsed(BaseModel):
 def _describe(exc: ValidationError) -> str:
     parts = []
     for error in exc.errors()[:5]:
-        loc = ".".join(str(p) for p in error["loc"] if p not in EVENT_TYPES)
+        loc = ".".join(str(p) for p in error["loc"] if p not in EVENT_TYPES + TIME_TYPES)
         msg = error["msg"].removeprefix("Value error, ")
         if error["type"] == "union_tag_invalid":
             public = ", ".join(t for t in EVENT_TYPES if t not in INTERNAL_TYPES)
@@ -249,3 +289,8 @@ def timer_id(release: str, workload: str, key: str) -> str:
     """Deterministic for one decision, so a timer scheduled twice is one message id (deduplicated); a decision
     made again after a crash has another instant in its key and schedules a timer of its own."""
     return f"bake:{release}:{workload}:{key}"
+
+
+def scheduled_id(kind: str, release: str, workload: str | None, key: str) -> str:
+    """Deadline, window and dependency messages: deterministic for one decision (deduplicated if sent twice)."""
+    return f"{kind}:{release}:{workload or '~'}:{key}"

@@ -81,6 +81,9 @@ class Workload:
     paused_at: datetime | None = None
     paused_reason: str | None = None  # the operator's reason (actor_reason), or the alert that paused it
     alert_while_paused: str | None = None  # the last alert or unhealthy verdict recorded while paused
+    state_since: datetime | None = None  # when the workload entered its state: waiting periods count from here
+    deadline_fired: str = ""  # the waiting period (gates.WaitingPeriod.key) whose deadline fired: once a period
+    window_opens_at: datetime | None = None  # the window opening a timer is scheduled for (none scheduled twice)
 
     def __post_init__(self) -> None:
         # decide() may say state="testing": the enum member is what is kept (and an unknown name fails here)
@@ -113,6 +116,8 @@ class Release:
     archived: int = 0  # how many ids `archive` holds; it covers every pushed-out id iff == processed - len(seen)
     revoke_error: str | None = None  # why the last revocation of access failed (retried until it succeeds)
     revoke_attempts: int = 0  # revocations of access that failed so far
+    after_met: tuple[str, ...] = ()  # releases of the plan's `after` seen promoted (once met, the gate stays open)
+    dependants: tuple[str, ...] = ()  # releases whose `after` names this one: told when it is promoted
 
     @property
     def name(self) -> str:
@@ -148,9 +153,10 @@ class Release:
         return replace(self, **changes)
 
 
-def new_release(plan: Plan) -> Release:
-    return Release(plan=plan, workloads={
-        w.name: Workload(name=w.name, assets={a: False for a in w.assets}) for w in plan.workloads})
+def new_release(plan: Plan, now: datetime | None = None, after_met: tuple[str, ...] = ()) -> Release:
+    """A release as applied; `now` starts every workload's first waiting period (replicating)."""
+    return Release(plan=plan, after_met=after_met, workloads={
+        w.name: Workload(name=w.name, assets={a: False for a in w.assets}, state_since=now) for w in plan.workloads})
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Mapping
+from datetime import datetime, time
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
@@ -27,7 +28,7 @@ _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _ASSET = re.compile(r"^[^\x00-\x1f\x7f]{1,256}$")
 
 
-def parse_duration(value: Any) -> int:
+def parse_duration(value: Any, *, limit: int = MAX_BAKE_SECONDS, what: str = "a bake time") -> int:
     """'30s', '10m', '1h30m', '2d' or a number of seconds -> seconds."""
     if isinstance(value, bool):
         raise ValueError("a duration is text like 30s, 10m or 1h30m")
@@ -40,8 +41,8 @@ def parse_duration(value: Any) -> int:
         raise ValueError(f"{value!r} is not a duration (use e.g. 30s, 10m, 1h30m)")
     if seconds < 0:
         raise ValueError("a duration cannot be negative")
-    if seconds > MAX_BAKE_SECONDS:
-        raise ValueError("a bake time can be at most 7d")
+    if seconds > limit:
+        raise ValueError(f"{what} can be at most {limit // 86400}d")
     return seconds
 
 
@@ -257,6 +258,120 @@ class NotifyTarget(_Strict):
         return value
 
 
+MAX_DEADLINE_SECONDS = 90 * 24 * 3600  # a later timer arrives early on a 7-day queue and is rescheduled
+MAX_DENY_SECONDS = 366 * 24 * 3600
+MAX_AFTER = 20  # releases one release may wait for (each read once at apply)
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
+
+
+class Deadlines(_Strict):
+    """How long a workload may wait in each waiting state before `on_deadline` acts (each optional)."""
+
+    replicating: int | None = None
+    testing: int | None = None
+    approval: int | None = None
+    verdict: int | None = None  # counts from the end of the flight's bake
+
+    @field_validator("replicating", "testing", "approval", "verdict", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> int | None:
+        if value is None:
+            return None
+        seconds = parse_duration(value, limit=MAX_DEADLINE_SECONDS, what="a deadline")
+        if seconds == 0:
+            raise ValueError("a deadline must be longer than 0s")
+        return seconds
+
+
+def _clock(value: Any) -> str:
+    if not isinstance(value, str) or not _CLOCK.match(value):
+        raise ValueError(f"{value!r} is not a time of day HH:MM (00:00-23:59, or 24:00 for `to`)")
+    return value
+
+
+def clock_time(value: str) -> time:
+    """'HH:MM' -> a time; '24:00' is midnight at the end of the day (00:00, and `to` <= `from` means next day)."""
+    hours, minutes = (int(part) for part in value.split(":"))
+    return time(hours % 24, minutes)
+
+
+class AllowSlot(_Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(min_length=1, max_length=7)
+    from_: str = Field(alias="from")  # HH:MM, local time of the window's timezone
+    to: str  # HH:MM; not after `from`: the slot runs past midnight into the next day
+
+    _times = field_validator("from_", "to")(_clock)
+
+    @field_validator("days")
+    @classmethod
+    def _unique_days(cls, days: list[str]) -> list[str]:
+        if len(set(days)) != len(days):
+            raise ValueError("days must be unique")
+        return days
+
+    @model_validator(mode="after")
+    def _not_empty(self):
+        if self.from_ == "24:00":
+            raise ValueError("`from` must be 00:00-23:59")
+        if clock_time(self.from_) == clock_time(self.to) and self.to != "24:00":
+            raise ValueError("`from` and `to` are equal: the slot would be empty (use 00:00-24:00 for a whole day)")
+        return self
+
+    @property
+    def start(self) -> time:
+        return clock_time(self.from_)
+
+    @property
+    def end(self) -> time:
+        return clock_time(self.to)
+
+
+class DenyPeriod(_Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    from_: datetime = Field(alias="from")  # local time of the window's timezone, unless it names an offset
+    to: datetime
+    reason: str = Field(min_length=1, max_length=256)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if (self.from_.tzinfo is None) != (self.to.tzinfo is None):
+            raise ValueError("`from` and `to` must both be local times, or both carry an offset")
+        if self.to <= self.from_:
+            raise ValueError("`to` must be after `from`")
+        if (self.to - self.from_).total_seconds() > MAX_DENY_SECONDS:
+            raise ValueError("a denied period can be at most 366 days")
+        return self
+
+
+class Windows(_Strict):
+    """Moves onto the migrated system happen only inside `allow` (if any) and never inside `deny`."""
+
+    timezone: str = Field(min_length=1, max_length=64)
+    allow: list[AllowSlot] = Field(default_factory=list, max_length=50)
+    deny: list[DenyPeriod] = Field(default_factory=list, max_length=50)
+    advance_when_denied: bool = False  # whether an approver's `advance` may grow a flight inside a denied period
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Amsterdam, UTC)") from None
+        return value
+
+
+def _check_after(values: list[str]) -> list[str]:
+    for value in values:
+        _check_name(value)
+    if len(set(values)) != len(values):
+        raise ValueError("releases in `after` must be unique")
+    return values
+
+
 class Plan(_Strict):
     release: str
     model: Literal["single-step", "staged", "flight"]
@@ -269,8 +384,14 @@ class Plan(_Strict):
     revoke_access: RevokeAccess | None = None
     workloads: list[Workload] = Field(min_length=1, max_length=MAX_WORKLOADS)
     notify: list[NotifyTarget] | None = Field(default=None, max_length=MAX_NOTIFY_TARGETS)
+    # time and order (contract section 9): see shared/domain/gates.py
+    deadlines: Deadlines | None = None
+    on_deadline: Literal["notify", "pause", "rollback"] = "notify"
+    windows: Windows | None = None
+    after: list[str] = Field(default_factory=list, max_length=MAX_AFTER)
 
     _check = field_validator("release")(_check_name)
+    _check_after = field_validator("after")(_check_after)
 
     @field_validator("approvers", "operators")
     @classmethod
@@ -328,7 +449,7 @@ class Plan(_Strict):
         return [f.percent for f in self.flights or []]
 
     def canonical(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        return self.model_dump(mode="json", by_alias=True)  # windows' `from` is a keyword in Python
 
     def fingerprint(self, *, without_people: bool = False) -> str:
         data = self.canonical()
@@ -374,6 +495,10 @@ def _cross_field_problems(raw: dict[str, Any], plan: Plan | None) -> list[tuple[
     approval = raw.get("approval") or ("manual" if model == "staged" else "auto")
     if approval == "manual" and not raw.get("approvers"):
         problems.append(("approvers", "manual approval needs at least one approver"))
+    if raw.get("on_deadline") == "rollback" and model != "flight":
+        problems.append(("on_deadline", f"rollback acts on flights; the {model} model has none (use notify or pause)"))
+    if isinstance(raw.get("after"), list) and raw.get("release") in raw["after"]:
+        problems.append(("after", "a release cannot wait for itself"))
     workloads = raw.get("workloads")
     if raw.get("notify") and isinstance(workloads, list) and len(workloads) > MAX_WORKLOADS_WITH_NOTIFY:
         problems.append(("notify", f"a release with notify may hold at most {MAX_WORKLOADS_WITH_NOTIFY} workloads "

@@ -366,8 +366,10 @@ def cmd_run(args) -> int:
 def cmd_status(args) -> int:
     from shared.application.views import status_json, status_text
 
-    release = _stack().store.get_release(args.release).release
-    print(json.dumps(status_json(release)) if args.json else status_text(release))
+    s = _stack()
+    release = s.store.get_release(args.release).release
+    now = s.clock.now()
+    print(json.dumps(status_json(release, now)) if args.json else status_text(release, now))
     return EXIT_OK
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from shared.domain.messages import new_event
 from shared.domain.plan import validate_plan
@@ -26,7 +26,22 @@ def _plans(stamp: str) -> dict[str, dict]:
                    "flights": [{"percent": 10, "bake": "2s"}, {"percent": 50, "bake": "2s"},
                                {"percent": 100, "bake": "0s"}],
                    "workloads": [{"name": "web-shop", "assets": ["vm-shop-web-01", "vm-shop-web-02"]}]},
+        # time and order: wave-b waits for wave-a (`after`) and for a change window (its freeze ends a few
+        # seconds after it is applied: see _closed_for)
+        "after": {"release": f"demo-{stamp}-wave-a", "model": "single-step", **people,
+                  "workloads": [{"name": "hr", "assets": ["vm-hr-01"]}]},
+        "window": {"release": f"demo-{stamp}-wave-b", "model": "single-step", **people,
+                   "after": [f"demo-{stamp}-wave-a"],
+                   "workloads": [{"name": "intranet", "assets": ["vm-intranet-01"]}]},
     }
+
+
+def _closed_for(seconds: int) -> dict:
+    """A change window that is closed now (a freeze) and opens `seconds` from now."""
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    return {"timezone": "UTC", "deny": [{"from": (now - timedelta(hours=1)).isoformat(timespec="seconds"),
+                                         "to": (now + timedelta(seconds=seconds)).isoformat(timespec="seconds"),
+                                         "reason": "demo change freeze"}]}
 
 
 class Demo:
@@ -37,6 +52,7 @@ class Demo:
         self.host = local_host(stack)
         self.sent = 0
         self.outcomes: dict[str, int] = {}
+        self.plans: dict[str, dict] = {}
         stack.service.observers.append(self._observe)
 
     def _observe(self, result) -> None:
@@ -123,14 +139,38 @@ class Demo:
                 verdicts.add(here)
             self.settle(wait=1)
 
+    def after(self, plan: dict) -> None:
+        self.out("  applied; another release will wait for this one")
+
+    def window(self, plan: dict) -> None:
+        r, first = plan["release"], plan["after"][0]
+        self.out(f"  replicated and tested, but it waits for {first} and for the change window:")
+        self.replicate_and_test(r, plan)
+        self.waiting(r)
+        self.out(f"  {first} is replicated, tested and promoted; {r} hears of it by itself")
+        self.replicate_and_test(first, self.plans["after"])
+        self.waiting(r)
+        self.out("  when the window opens, the held promotion happens by itself")
+        self.settle(wait=12)
+
+    def waiting(self, release: str) -> None:
+        from shared.application.views import waiting_text
+
+        text = waiting_text(self.status(release)).strip()
+        self.out("  " + text.replace("\n", "\n  ") if text else "  nothing holds it")
+
 def run_demo(stack, out=print) -> int:
     started = time.monotonic()
     stamp = datetime.now(timezone.utc).strftime("%m%d-%H%M%S")
     demo = Demo(stack, out)
     plans = _plans(stamp)
-    stories = {"single-step": demo.single_step, "staged": demo.staged, "flight": demo.flight}
+    demo.plans = plans
+    stories = {"single-step": demo.single_step, "staged": demo.staged, "flight": demo.flight,
+               "after": demo.after, "window": demo.window}
     for model, plan in plans.items():
         out(f"\n== {model}: release {plan['release']}")
+        if model == "window":
+            plan["windows"] = _closed_for(seconds=6)
         stack.service.apply(validate_plan(plan))
         stories[model](plan)
         out(f"  => {demo.status(plan['release'])['state']}")

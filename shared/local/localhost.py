@@ -208,4 +208,7 @@ def _short(exc: Exception) -> str:
 
 
 def _is_timer(body: bytes) -> bool:
-    return b'"bake-elapsed"' in body
+    """A message promote scheduled for itself (bake, deadline, window, dependency): its note can go."""
+    from shared.domain.messages import SCHEDULED_TYPES
+
+    return any(f'"{kind}"'.encode() in body for kind in SCHEDULED_TYPES)
