@@ -9,8 +9,8 @@ def register(sub) -> dict:
     from shared.application.config import BOARD_PORT
 
     notes = sub.add_parser("notifications", help="notifications of a release: sent, pending and failed")
-    notes.add_argument("--release", required=True)
-    notes.add_argument("--json", action="store_true")
+    notes.add_argument("--release", required=True, help="the release (as applied)")
+    notes.add_argument("--json", action="store_true", help="one JSON array instead of a table")
     board = sub.add_parser("board", help=f"serve the board for the local stack (http://127.0.0.1:{BOARD_PORT})")
     board.add_argument("--port", type=int, default=BOARD_PORT, help=f"default {BOARD_PORT}")
     board.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")

@@ -19,6 +19,7 @@ SAMPLES: dict[str, Any] = {
     "bool": True, "int": 7, "int | None": 3, "str": "sample", "str | None": "sample text",
     "datetime | None": AT + timedelta(seconds=5), "datetime": AT, "WorkloadState": WorkloadState.FLIGHTING,
     "Outcome": Outcome.REJECTED, "dict[str, bool]": {"vm-a": True, "vm-b": False},
+    "tuple[str, ...]": ("wave-a", "wave-b"),
 }
 
 
