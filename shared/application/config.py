@@ -15,6 +15,8 @@ RELEASES_TABLE = "promotereleases"
 ROUTING_TABLE = "promoterouting"
 DEADLETTER_TABLE = "promotedeadletters"
 SCHEDULE_TABLE = "promoteschedule"
+JUDGE_TABLE = "promotejudge"  # (v2 §10) the judge's evaluation records, apart from the lifecycle rows
+METRICS_TABLE = "promotemetrics"  # values put with `promote metrics put` (the `local` health provider)
 
 # Environment variables / app settings read by shared/ (and only these).
 ENV_STORAGE_CONNECTION_STRING = "PROMOTE_STORAGE_CONNECTION_STRING"
@@ -48,6 +50,8 @@ class Settings:
     servicebus_connection_string: str | None
     arm_endpoint: str | None
     home: Path  # where `promote dev` keeps the local stack's data and pid
+    monitor_logs_endpoint: str | None = None  # (v2 §10) Log Analytics query API; default: the public cloud's
+    monitor_metrics_endpoint: str | None = None  # (v2 §10) regional metrics API, may hold {region}
 
     @property
     def uses_servicebus(self) -> bool:
@@ -78,4 +82,22 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         servicebus_connection_string=get(ENV_SERVICEBUS_CONNECTION_STRING),
         arm_endpoint=get(ENV_ARM_ENDPOINT),
         home=Path(get(ENV_HOME) or Path.cwd() / ".promote"),
+        monitor_logs_endpoint=get(ENV_MONITOR_LOGS_ENDPOINT),
+        monitor_metrics_endpoint=get(ENV_MONITOR_METRICS_ENDPOINT),
     )
+
+
+# (v2 §10) Azure Monitor endpoints: the public cloud's by default; other clouds (and tests) set their own.
+ENV_MONITOR_LOGS_ENDPOINT = "PROMOTE_MONITOR_LOGS_ENDPOINT"
+ENV_MONITOR_METRICS_ENDPOINT = "PROMOTE_MONITOR_METRICS_ENDPOINT"  # may hold {region}
+DEFAULT_LOGS_ENDPOINT = "https://api.loganalytics.io/v1"
+DEFAULT_METRICS_ENDPOINT = "https://{region}.metrics.monitor.azure.com"
+APP_SETTINGS = APP_SETTINGS + (ENV_MONITOR_LOGS_ENDPOINT, ENV_MONITOR_METRICS_ENDPOINT)
+
+
+def monitor_logs_endpoint(settings: object) -> str:
+    return getattr(settings, "monitor_logs_endpoint", None) or DEFAULT_LOGS_ENDPOINT
+
+
+def monitor_metrics_endpoint(settings: object, region: str) -> str:
+    return (getattr(settings, "monitor_metrics_endpoint", None) or DEFAULT_METRICS_ENDPOINT).replace("{region}", region)

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from shared.domain.errors import PlanError
+from shared.domain.health import CHECK_PROVIDERS, Health
 from shared.domain.shares import ALL_OR_NOTHING, realisable_share
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
@@ -160,6 +161,7 @@ class Workload(_Strict):
     name: str
     assets: list[str] = Field(min_length=1, max_length=200)
     routing: Routing = Field(default_factory=LocalRouting)
+    health: Health | None = None  # (v2 §10) overrides the release's health section for this workload
 
     _check = field_validator("name")(_check_name)
 
@@ -186,6 +188,7 @@ class Plan(_Strict):
     on_drift: Literal["report", "reapply"] = "report"
     revoke_access: RevokeAccess | None = None
     workloads: list[Workload] = Field(min_length=1, max_length=MAX_WORKLOADS)
+    health: Health | None = None  # (v2 §10) the built-in judge's checks, release-wide
 
     _check = field_validator("release")(_check_name)
 
@@ -230,6 +233,11 @@ class Plan(_Strict):
     def workload(self, name: str) -> Workload | None:
         return next((w for w in self.workloads if w.name == name), None)
 
+    def health_of(self, name: str) -> Health | None:
+        """The health section that judges a workload: its own, else the release's."""
+        workload = self.workload(name)
+        return (workload.health if workload else None) or self.health
+
     @property
     def flight_percents(self) -> list[int]:
         return [f.percent for f in self.flights or []]
@@ -249,7 +257,7 @@ def _loc(loc: tuple) -> str:
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif part in PROVIDERS or part in ("function-after[_check(), str]",) or "[" in str(part):
+        elif part in PROVIDERS or part in CHECK_PROVIDERS or part in ("function-after[_check(), str]",) or "[" in str(part):
             continue  # pydantic's union-branch / validator labels are not field names
         else:
             path += f".{part}" if path else str(part)
@@ -258,6 +266,8 @@ def _loc(loc: tuple) -> str:
 
 def _message(error: dict) -> str:
     kind, msg = error.get("type"), error.get("msg", "")
+    if kind in ("union_tag_invalid", "union_tag_not_found") and "checks" in error.get("loc", ()):
+        return f"provider must be one of: {', '.join(CHECK_PROVIDERS)}"
     if kind == "union_tag_invalid":
         return f"unknown provider {error['input'].get('provider')!r}; expected one of: {', '.join(PROVIDERS)}"
     if kind == "union_tag_not_found":
@@ -281,6 +291,10 @@ def _cross_field_problems(raw: dict[str, Any], plan: Plan | None) -> list[tuple[
     approval = raw.get("approval") or ("manual" if model == "staged" else "auto")
     if approval == "manual" and not raw.get("approvers"):
         problems.append(("approvers", "manual approval needs at least one approver"))
+    workloads = raw.get("workloads") if isinstance(raw.get("workloads"), list) else []
+    judged = raw.get("health") or any(isinstance(w, dict) and w.get("health") for w in workloads)
+    if model in ("single-step", "staged") and judged:
+        problems.append(("health", f"health judges flights; the {model} model has none"))
     if plan is None or plan.model != "flight" or not plan.flights:
         return problems
     percents = plan.flight_percents

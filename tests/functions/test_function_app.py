@@ -26,8 +26,14 @@ def _bindings_by_name() -> dict[str, list[dict]]:
     return function_app._indexed
 
 
-def test_the_app_registers_exactly_its_four_functions():
-    assert sorted(registered_functions()) == ["alerts", "drift", "events", "status"]
+def test_the_app_registers_exactly_its_five_functions():
+    assert sorted(registered_functions()) == ["alerts", "drift", "events", "judge", "status"]
+
+
+def test_judge_is_a_timer_every_ten_seconds():
+    [trigger] = _bindings_by_name()["judge"]
+    assert trigger["type"] == "timerTrigger" and trigger["schedule"] == "*/10 * * * * *"
+    assert trigger.get("runOnStartup") in (False, None)
 
 
 def test_events_is_a_session_enabled_topic_trigger_with_an_app_setting_connection():
