@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     from shared.local.routing_cli import register
 
     COMMANDS.update(register(sub))
+    from shared.local.health_cli import register as register_health
+
+    COMMANDS.update(register_health(sub))
     return p
 
 
@@ -223,6 +226,7 @@ def local_host(stack, **kwargs):
     from shared.application.config import LOCAL_QUEUE
     from shared.local.localhost import LocalHost
 
+    kwargs.setdefault("judge", stack.judge.round)  # the local host runs the health judge's rounds
     return LocalHost(queue=stack.queue(LOCAL_QUEUE), dead_letters=stack.dead_letters,
                      scheduler=stack.local_scheduler, clock=stack.clock, **kwargs)
 
@@ -245,8 +249,10 @@ def cmd_run(args) -> int:
 def cmd_status(args) -> int:
     from shared.application.views import status_json, status_text
 
-    release = _stack().store.get_release(args.release).release
-    print(json.dumps(status_json(release)) if args.json else status_text(release))
+    s = _stack()
+    release = s.store.get_release(args.release).release
+    health = s.judge.records.load(args.release) if release.plan.model == "flight" else {}
+    print(json.dumps(status_json(release, health)) if args.json else status_text(release, health))
     return EXIT_OK
 
 
