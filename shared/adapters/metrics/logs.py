@@ -17,7 +17,7 @@ CLIENT_OPTIONS = {"retry_total": 2, "retry_backoff_factor": 0.5, "retry_backoff_
 
 
 class LogsSource:
-    def __init__(self, settings: Any):
+    def __init__(self, settings: Any, options: dict | None = None):
         from azure.monitor.query import LogsQueryClient
 
         from shared.adapters.routing._arm import credential
@@ -25,7 +25,7 @@ class LogsSource:
 
         endpoint = monitor_logs_endpoint(settings)
         self.client = LogsQueryClient(credential(settings), endpoint=endpoint, audience=LOGS_AUDIENCE,
-                                      **CLIENT_OPTIONS)
+                                      **{**CLIENT_OPTIONS, **(options or {})})
         self.calls = 0
 
     def read(self, release: str, workload: str, checks: list, start: datetime, end: datetime) -> dict[str, Reading]:
@@ -43,7 +43,10 @@ class LogsSource:
             return Reading(error=_error(exc))
         if result.status != LogsQueryStatus.SUCCESS:  # partial data is not trusted: it may hide the failures
             partial = getattr(result, "partial_error", None)
-            return Reading(error=f"partial result: {getattr(partial, 'message', partial)}"[:300])
+            details = "; ".join(str(d.get("message")) for d in (getattr(partial, "details", None) or [])
+                                if hasattr(d, "get") and d.get("message"))
+            return Reading(error=f"partial result: {getattr(partial, 'message', partial)}"
+                                 f"{f' ({details})' if details else ''}"[:300])
         return _reading(result.tables)
 
 

@@ -18,8 +18,8 @@ _FIELD = {"Average": "average", "Minimum": "minimum", "Maximum": "maximum", "Tot
 
 
 class PlatformMetricsSource:
-    def __init__(self, settings: Any):
-        self.settings = settings
+    def __init__(self, settings: Any, options: dict | None = None):
+        self.settings, self.options = settings, {**CLIENT_OPTIONS, **(options or {})}
         self._clients: dict[str, Any] = {}
         self.calls = 0
 
@@ -32,7 +32,7 @@ class PlatformMetricsSource:
 
             self._clients[region] = MetricsClient(monitor_metrics_endpoint(self.settings, region),
                                                   credential(self.settings), audience=METRICS_AUDIENCE,
-                                                  **CLIENT_OPTIONS)
+                                                  **self.options)
         return self._clients[region]
 
     def read(self, release: str, workload: str, checks: list, start: datetime, end: datetime) -> dict[str, Reading]:
