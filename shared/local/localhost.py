@@ -132,6 +132,8 @@ class LocalHost:
         dues = self.scheduler.pending_due() if hasattr(self.scheduler, "pending_due") else []
         if any(due <= horizon for due in dues):
             return False
+        if self.judge is not None and self.judge_stale:
+            return False  # messages were handled since the last round: it may find new flights to judge
         if self.judge_due is not None and self.judge_due <= horizon and quiet_for < wait:
             return False
         # Messages being retried (or held by another host) are counted, timers due later are not.
