@@ -392,16 +392,30 @@ def main(argv=None) -> int:
     args.kill_every = args.kill_every or defaults[2]
     figures = Run(args).run()
     text = table(figures, args)
+    judged = judge_block(args)
+    text += "\n" + "\n".join(f"| {name} | {value} |" for name, value in judged.rows())
     print(text)
-    summary = {"deliveries": figures.deliveries, "lost": len(figures.lost),
-               "divergences": len(figures.divergences) + len(figures.doubled_applies),
+    summary = {"deliveries": figures.deliveries, "lost": len(figures.lost) + len(judged.lost),
+               "divergences": len(figures.divergences) + len(figures.doubled_applies) + len(judged.divergences),
+               "judged_twice": len(judged.judged_twice),
                "dead_lettered": figures.outcomes["dead-lettered"], "seconds": round(figures.seconds, 1)}
-    for problem in (figures.lost[:10] + figures.divergences[:10] + figures.doubled_applies[:10]):
+    for problem in (figures.lost[:10] + figures.divergences[:10] + figures.doubled_applies[:10]
+                    + judged.lost[:10] + judged.divergences[:10] + judged.judged_twice[:10]):
         print("PROBLEM:", problem)
     if args.write:
         write(args.write, text, args)
     print(json.dumps(summary))
-    return 0 if not figures.lost and summary["divergences"] == 0 else 1
+    return 0 if summary["lost"] == 0 and summary["divergences"] == 0 and summary["judged_twice"] == 0 else 1
+
+
+def judge_block(args):
+    """(v2 §10) The health judge under Monitor errors and timeouts, judges SIGKILLed at random and
+    mid-evaluation, and two or more judges at once, on an Azurite of its own (tools/judge_faults.py)."""
+    from tools.judge_faults import run_judge_faults
+
+    if args.long:
+        return run_judge_faults(releases=12, workloads=8, judges=3, hosts=2, kill_every=5.0, seed=args.seed)
+    return run_judge_faults(releases=2, workloads=4, judges=2, hosts=2, kill_every=5.0, seed=args.seed)
 
 
 def write(path: Path, text: str, args) -> None:
