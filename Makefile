@@ -29,6 +29,7 @@ test: install
 
 bench: install
 	$(PY) bench/run.py
+	$(PY) bench/judge.py
 
 reliability: install
 	$(PY) tools/reliability.py --long --write docs/reliability.md
