@@ -60,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
                       request_hook=wire)
         use_stack(stack)
         checks = [{"name": f"check-{i}", "provider": "local", "max": 1.0, "min_samples": 10} for i in range(args.checks)]
-        names, left, started = [], args.workloads, clock.now()
+        names: list[str] = []
+        left, started = args.workloads, clock.now()
         while left > 0:
             count, release = min(left, MAX_WORKLOADS), f"bench-judge-{len(names):03d}"
             plan = validate_plan({"release": release, "model": "flight",

@@ -267,11 +267,12 @@ def run_judge_faults(releases: int = 2, workloads: int = 4, judges: int = 2, hos
         for release in names:
             for j in range(workloads):
                 for type_, data in (("asset-replicated", {"asset": "vm-1"}), ("tests-passed", {})):
-                    doc = {"specversion": "1.0", "id": f"{release}-w{j}-{type_}", "source": "reliability",
+                    event_id = f"{release}-w{j}-{type_}"
+                    doc = {"specversion": "1.0", "id": event_id, "source": "reliability",
                            "type": type_, "data": {"release": release, "workload": f"w{j}", **data}}
                     for _ in range(rng.choice((1, 1, 2))):
                         queue.send_message(json.dumps(doc))
-                    injected.append((release, doc["id"]))
+                    injected.append((release, event_id))
         env = {**os.environ, "PROMOTE_STORAGE_CONNECTION_STRING": azurite.connection_string}
         procs = Processes(env, judges, hosts, rng, figures, kill_every)
         procs.start()

@@ -32,7 +32,7 @@ def _entity(release: str, r: JudgeRecord) -> dict[str, Any]:
     return entity
 
 
-def _record(entity: dict) -> JudgeRecord:
+def _record(entity: Any) -> JudgeRecord:  # a TableEntity: a dict with .metadata
     at = entity.get("at")
     return JudgeRecord(
         workload=entity["RowKey"], attempt=entity["attempt"], flight=entity["flight"],

@@ -74,7 +74,9 @@ class Judge:
 
     def _judge(self, release: Release, w: Workload, health: Health, record: JudgeRecord | None, now: datetime,
                run: JudgeRun) -> None:
-        started_ms = _ms(w.flight_started_at)  # type: ignore[arg-type]
+        started = w.flight_started_at
+        assert started is not None  # a flighting workload always has its flight's start
+        started_ms = _ms(started)
         instance = (w.attempt, w.flight, started_ms)
         if record is None or record.instance() != instance:
             record = JudgeRecord(w.name, *instance, etag=record.etag if record else None)
@@ -84,16 +86,16 @@ class Judge:
         if record.done:
             return
         due = due_evaluation(started_ms, health.interval, _ms(now))
-        run.due(w.flight_started_at + timedelta(seconds=health.interval * (max(due, record.evaluation) + 1)))  # type: ignore[operator]
+        run.due(started + timedelta(seconds=health.interval * (max(due, record.evaluation) + 1)))
         if w.paused or due <= record.evaluation:
             return  # paused: nothing is judged until resume; or this evaluation is done already
-        start = max(w.flight_started_at, now - timedelta(seconds=health.interval))  # type: ignore[type-var]
+        start = max(started, now - timedelta(seconds=health.interval))
         try:
             readings = self.source.read(release.name, w.name, list(health.checks), start, now)
         except Exception as exc:  # the source's own failure is no data, never a verdict
             readings = {c.name: Reading(error=f"{type(exc).__name__}: {exc}"[:300]) for c in health.checks}
         bake = release.plan.flights[w.flight - 1].bake  # type: ignore[index]
-        outcome = evaluate(health, record.streaks, readings, bake_over=now >= w.flight_started_at + timedelta(seconds=bake))  # type: ignore[operator]
+        outcome = evaluate(health, record.streaks, readings, bake_over=now >= started + timedelta(seconds=bake))
         verdict = None
         if outcome.verdict:
             verdict = m.new_event(

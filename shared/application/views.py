@@ -1,13 +1,15 @@
 """What people and scripts see: the contract's JSON shapes and readable tables."""
 from __future__ import annotations
 
+from typing import Any
+
 from shared.domain.model import HistoryEntry, Release
 
 
 def status_json(release: Release, health: dict | None = None) -> dict:
     """`health`: the judge's records by workload (v2 §10); each judged workload then shows its checks' last values."""
     plan = release.plan
-    doc = {
+    doc: dict[str, Any] = {
         "release": release.name, "model": release.model, "state": release.state,
         "workloads": [
             {"name": w.name, "state": w.state, "paused": w.paused, "flight": w.flight or None,
@@ -27,7 +29,7 @@ def status_json(release: Release, health: dict | None = None) -> dict:
     return doc
 
 
-def health_json(release: Release, name: str, record) -> dict | None:
+def health_json(release: Release, name: str, record: Any) -> dict | None:
     """A judged workload's health: its interval and its current flight's last evaluation (null if none yet)."""
     config = release.plan.health_of(name)
     if config is None:

@@ -185,6 +185,8 @@ def judge_reading(check: Any, reading: Reading) -> tuple[CheckOutcome, str | Non
         return "inconclusive", reading.error[:300]
     if reading.value is None or not math.isfinite(reading.value):
         return "inconclusive", None if reading.value is None else f"value {reading.value} is not a number"
+    if reading.samples is not None and reading.samples < 0:
+        return "inconclusive", f"samples {reading.samples} is negative"
     if reading.samples is None or reading.samples < check.min_samples:
         return "inconclusive", None
     if check.max is not None and reading.value > check.max:
@@ -239,7 +241,8 @@ def evaluate(health: Health, streaks: dict[str, Streak], readings: dict[str, Rea
         new[check.name] = streak
         in_a_row = {"failed": streak.failed, "inconclusive": streak.inconclusive, "passed": 1}[outcome]
         value = reading.value if reading.value is not None and math.isfinite(reading.value) else None
-        results.append(CheckResult(name=check.name, value=value, samples=reading.samples, max=check.max,
+        samples = reading.samples if reading.samples is None or reading.samples >= 0 else None
+        results.append(CheckResult(name=check.name, value=value, samples=samples, max=check.max,
                                    min=check.min, min_samples=check.min_samples, passed=outcome == "passed",
                                    outcome=outcome, in_a_row=in_a_row, error=error))
     failing = [r.name for r in results if r.outcome == "failed" and new[r.name].failed >= health.failure_limit]

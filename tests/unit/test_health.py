@@ -89,7 +89,7 @@ LOCAL = Health(checks=[{"name": "errors", "provider": "local", "max": 1.0, "min_
     (Reading(0.5, 10), "passed"), (Reading(1.0, 10), "passed"), (Reading(1.01, 10), "failed"),
     (Reading(0.5, 9), "inconclusive"), (Reading(0.5, None), "inconclusive"), (Reading(None, 100), "inconclusive"),
     (Reading(error="HTTP 429: throttled"), "inconclusive"), (Reading(math.nan, 100), "inconclusive"),
-    (Reading(math.inf, 100), "inconclusive"), (Reading(), "inconclusive")])
+    (Reading(math.inf, 100), "inconclusive"), (Reading(), "inconclusive"), (Reading(0.5, -3), "inconclusive")])
 def test_one_checks_outcome(reading, outcome):
     assert judge_reading(LOCAL.checks[0], reading)[0] == outcome
 
@@ -148,7 +148,7 @@ HEALTH = Health(checks=[{"name": "a", "provider": "local", "max": 1.0, "min_samp
 readings = st.one_of(
     st.builds(Reading, value=st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True, width=32),
                                        st.floats(-1, 10)),
-              samples=st.one_of(st.none(), st.integers(0, 20))),
+              samples=st.one_of(st.none(), st.integers(-2, 20))),
     st.builds(Reading, error=st.sampled_from(["HTTP 429: throttled", "timeout", "partial result"])),
     st.just(None))  # no reading at all
 rounds = st.lists(st.tuples(st.fixed_dictionaries({"a": readings, "b": readings}), st.booleans()), max_size=30)
