@@ -49,14 +49,23 @@ class JudgeRun:
 class Judge:
     def __init__(self, *, store: Any, records: JudgeStore, source: MetricsSource, publisher: Publisher, clock: Any):
         self.store, self.records, self.source, self.publisher, self.clock = store, records, source, publisher, clock
+        # Releases whose plan has no health checks: a plan's checks never change once applied, so these are
+        # read once per process, not once per round.
+        self.unjudged: set[str] = set()
 
     def round(self, now: datetime | None = None) -> JudgeRun:
         """Evaluate every due check of every flighting workload; a failure of one release spares the others."""
         now = now or self.clock.now()
         run = JudgeRun()
         for name in self.store.list_releases():
+            if name in self.unjudged:
+                continue
             try:
-                self.judge_release(self.store.get_release(name).release, now, run)
+                release = self.store.get_release(name).release
+                if not any(release.plan.health_of(w) for w in release.workloads):
+                    self.unjudged.add(name)
+                    continue
+                self.judge_release(release, now, run)
             except PromoteError as exc:
                 run.failures.append(f"{name}: {exc}")
         return run

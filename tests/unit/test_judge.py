@@ -191,3 +191,17 @@ def test_a_verdict_of_another_judge_with_checks_is_validated():
                 checks=[{"name": "x", "passed": True, "outcome": "failed"}])
     result = w.service.handle(bad)
     assert result.outcome == "rejected" and "passed must be true exactly when outcome is passed" in result.reason
+
+
+def test_releases_without_checks_are_read_once_per_process():
+    w = world()
+    w.service.apply(validate_plan({"release": "plain", "model": "flight", "flights": [{"percent": 100}],
+                                   "workloads": [{"name": "web", "assets": ["vm-1"]}]}))
+    flighting(w, HEALTH)
+    judge, *_ = judge_for(w)
+    reads: list[str] = []
+    get = w.store.get_release
+    w.store.get_release = lambda name: (reads.append(name), get(name))[1]  # type: ignore[method-assign]
+    judge.round()
+    judge.round()
+    assert reads.count("plain") == 1 and reads.count(R) == 2
