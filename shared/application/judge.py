@@ -20,7 +20,7 @@ from typing import Any
 from shared.domain import messages as m
 from shared.domain.errors import ConflictError, PromoteError
 from shared.domain.health import (JUDGE_SOURCE, Health, JudgeRecord, Reading, due_evaluation, evaluate,
-                                  verdict_id)
+                                  verdict_id, window_start)
 from shared.domain.model import Release, Workload
 from shared.application.ports import JudgeStore, MetricsSource, Publisher
 
@@ -98,7 +98,7 @@ class Judge:
         run.due(started + timedelta(seconds=health.interval * (max(due, record.evaluation) + 1)))
         if w.paused or due <= record.evaluation:
             return  # paused: nothing is judged until resume; or this evaluation is done already
-        start = max(started, now - timedelta(seconds=health.interval))
+        start = window_start(started, now, health.interval)
         try:
             readings = self.source.read(release.name, w.name, list(health.checks), start, now)
         except Exception as exc:  # the source's own failure is no data, never a verdict

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from dataclasses import dataclass, field, replace
 from typing import Annotated, Any, Literal, Union
 
@@ -28,6 +28,9 @@ _RESOURCE_ID = re.compile(r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w
                           r"[A-Za-z0-9.]+/[A-Za-z0-9]+/[^/?#]+(?:/[A-Za-z0-9]+/[^/?#]+)*$", re.I)
 _REGION = r"^[a-z0-9]{2,40}$"
 MIN_INTERVAL_SECONDS = 1
+# Azure Monitor ingests logs and platform metrics a few minutes late: each evaluation reads at least this much
+# of the flight's most recent data, so a short interval does not read windows that cannot have data yet.
+MIN_WINDOW_SECONDS = 300
 MAX_INTERVAL_SECONDS = 24 * 3600
 
 
@@ -260,6 +263,12 @@ def evaluate(health: Health, streaks: dict[str, Streak], readings: dict[str, Rea
 def due_evaluation(started_ms: int, interval: int, now_ms: int) -> int:
     """The latest evaluation due at `now`: evaluation n is due `n * interval` after the flight began (n >= 1)."""
     return max(0, (now_ms - started_ms) // (interval * 1000))
+
+
+def window_start(started: datetime, now: datetime, interval: int) -> datetime:
+    """The start of an evaluation's window: the last `interval` (at least MIN_WINDOW_SECONDS), never before the
+    flight began (what the migrated system saw at an earlier share says nothing about this flight)."""
+    return max(started, now - timedelta(seconds=max(interval, MIN_WINDOW_SECONDS)))
 
 
 def describe(results: list[CheckResult], cause: str | None = None, evaluation: int | None = None) -> str:
