@@ -209,3 +209,43 @@ def test_releases_without_checks_are_read_once_per_process():
     judge.round()
     judge.round()
     assert reads.count("plain") == 1 and reads.count(R) == 2
+
+
+# -- properties through the judge and the service ------------------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from shared.domain.health import Reading  # noqa: E402
+
+TWO = {"interval": "10s", "failure_limit": 2, "inconclusive_limit": 3,
+       "checks": [{"name": "errors", "provider": "local", "max": 1.0, "min_samples": 100},
+                  {"name": "latency", "provider": "local", "max": 300, "min_samples": 1}]}
+reading = st.one_of(st.builds(Reading, value=st.sampled_from([0.1, 0.9, 1.5, 250.0, 400.0, None]),
+                              samples=st.sampled_from([0, 50, 100, 5000, None])),
+                    st.builds(Reading, error=st.just("HTTP 429: throttled")))
+steps = st.lists(st.tuples(reading, reading, st.sampled_from([5, 10, 10, 20])), min_size=1, max_size=25)
+
+
+@settings(max_examples=60, deadline=None)
+@given(steps)
+def test_no_verdict_sequence_promotes_on_an_inconclusive_check_or_fails_on_a_passing_one(sequence):
+    w = world()
+    flighting(w, TWO)
+    judge, _, source, publisher = judge_for(w)
+    for errors, latency, seconds in sequence:
+        source.readings = {("payroll", "errors"): errors, ("payroll", "latency"): latency}
+        w.clock.advance(seconds)
+        judge.round()
+    for verdict in publisher.published:
+        checks = verdict["data"]["checks"]
+        if verdict["type"] == "flight-healthy":
+            assert all(c["passed"] and c["outcome"] == "passed" and c["samples"] >= c["min_samples"] for c in checks)
+        else:
+            limit = 2 if verdict["data"]["cause"] == "failed" else 3
+            wanted = "failed" if verdict["data"]["cause"] == "failed" else "inconclusive"
+            assert any(c["outcome"] == wanted and c["in_a_row"] >= limit for c in checks)
+    healthy = {(v["data"]["flight"]) for v in publisher.published if v["type"] == "flight-healthy"}
+    final = state(w)
+    if final.state == "promoted":
+        assert healthy == {1, 2}  # every flight grew on an all-passing evaluation only
+    assert len({v["id"] for v in publisher.published}) == len(publisher.published)
