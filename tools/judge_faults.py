@@ -179,17 +179,21 @@ class Processes:
         self.want = {"judge": judges, "host": hosts}
         self.procs: list[tuple[subprocess.Popen, str]] = []
         self.spawned = 0
+        self.points: dict[int, str] = {}  # pid -> the crash point a judge waits for ("none")
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.thread = threading.Thread(target=self._supervise, daemon=True)
 
     def _spawn(self, role: str) -> subprocess.Popen:
         args = [sys.executable, str(Path(__file__).resolve()), f"--{role}"]
-        if role == "judge":  # the crash points in turn, so that each one fires even in a short run
-            point = (JUDGE_CRASH_POINTS + ("none",))[self.spawned % 4]
+        point = "none"
+        if role == "judge":  # each crash point in turn until it fired once, then judges that only get killed
+            waiting = [p for p in JUDGE_CRASH_POINTS if not self.figures.crash_points[p]]
+            point = waiting[self.spawned % len(waiting)] if waiting and self.spawned % 2 == 0 else "none"
             self.spawned += 1
             args += ["--seed", str(self.rng.randrange(1 << 30)), "--crash", point]
         proc = subprocess.Popen(args, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.points[proc.pid] = point
         threading.Thread(target=self._read, args=(proc,), daemon=True).start()
         return proc
 
@@ -217,7 +221,9 @@ class Processes:
                 if proc.poll() is not None:
                     self.procs[i] = (self._spawn(role), role)
             if time.monotonic() >= next_kill:
-                judges = [p for p, role in self.procs if role == "judge" and p.poll() is None]
+                # judges still waiting for their crash point are spared, so that every point fires
+                judges = [p for p, role in self.procs
+                          if role == "judge" and p.poll() is None and self.points.get(p.pid) == "none"]
                 if judges:
                     self.rng.choice(judges).kill()
                     self.figures.random_kills += 1
