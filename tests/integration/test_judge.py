@@ -27,7 +27,7 @@ class Requests:
 
 
 @pytest.fixture
-def judged_stack(settings):
+def judged_stack(settings, release_name):
     requests = Requests()
     s = Stack(settings, clock=FakeClock(), request_hook=requests)
     for name in (LOCAL_QUEUE, POISON_QUEUE):
@@ -35,6 +35,9 @@ def judged_stack(settings):
     s.requests = requests  # type: ignore[attr-defined]
     use_stack(s)
     yield s
+    # Later tests share this Azurite, and their local hosts judge every release in it: leave nothing flighting.
+    s.service.handle(event("override", release_name, None, f"cleanup-{release_name}", action="abort",
+                           actor="ops@contoso.com", reason="test over"))
     use_stack(None)
 
 
