@@ -89,6 +89,7 @@ mutation: install
 bench: install
 	$(PY) bench/run.py
 	$(PY) bench/board.py
+	$(PY) bench/judge.py
 
 reliability: install
 	$(PY) tools/reliability.py --long --write docs/reliability.md

@@ -5,10 +5,11 @@ from functions.alerts import bp as alerts
 from functions.board import bp as board
 from functions.drift import bp as drift
 from functions.events import bp as events
+from functions.judge import bp as judge
 from functions.notifications import bp as notifications
 from functions.overrides import bp as overrides
 from functions.status import bp as status
 
 app = func.FunctionApp()
-for blueprint in (events, alerts, status, drift, overrides, board, notifications):
+for blueprint in (events, alerts, status, drift, overrides, board, notifications, judge):
     app.register_functions(blueprint)

@@ -22,4 +22,7 @@ def status(req: func.HttpRequest) -> func.HttpResponse:
         snapshot = stack().store.get_release(name)
     except UnknownRelease as exc:
         return func.HttpResponse(json.dumps({"error": str(exc)}), status_code=404, mimetype="application/json")
-    return func.HttpResponse(json.dumps(status_json(snapshot.release, stack().clock.now())), mimetype="application/json")
+    s = stack()
+    health = s.judge.records.load(name) if snapshot.release.plan.model == "flight" else {}  # as `promote status`
+    return func.HttpResponse(json.dumps(status_json(snapshot.release, s.clock.now(), health)),
+                             mimetype="application/json")

@@ -93,11 +93,12 @@ var dataStorageName = take('std${compactPrefix}${token}', 24)
 // The Flex Consumption deployment package container (3-63 characters).
 var deploymentContainerName = 'app-package-${token}'
 
-// The promote tables (shared/config.py RELEASES_TABLE, ROUTING_TABLE, DEADLETTER_TABLE).
+// The promote tables (shared/config.py RELEASES_TABLE, ROUTING_TABLE, DEADLETTER_TABLE, JUDGE_TABLE).
 var promoteTables = [
   'promotereleases'
   'promoterouting'
   'promotedeadletters'
+  'promotejudge'
 ]
 
 module monitoring 'modules/monitoring.bicep' = {

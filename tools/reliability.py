@@ -703,9 +703,12 @@ def main(argv=None) -> int:
     run = Run(args)
     figures = run.run()
     text = table(figures, args, run.time_block.rows())
+    judged = judge_block(args)
+    text += "\n" + "\n".join(f"| {name} | {value} |" for name, value in judged.rows())
     print(text)
-    summary = {"deliveries": figures.deliveries, "lost": len(figures.lost),
-               "divergences": len(figures.divergences) + len(figures.doubled_applies),
+    summary = {"deliveries": figures.deliveries, "lost": len(figures.lost) + len(judged.lost),
+               "divergences": len(figures.divergences) + len(figures.doubled_applies) + len(judged.divergences),
+               "judged_twice": len(judged.judged_twice),
                "dead_lettered": figures.outcomes["dead-lettered"], "seconds": round(figures.seconds, 1)}
     notes = figures.notifications
     if notes is not None:
@@ -713,7 +716,8 @@ def main(argv=None) -> int:
                        notifications_expected=notes.expected)
     for problem in (figures.lost[:10] + figures.divergences[:10] + figures.doubled_applies[:10]
                     + [f"notification lost: {i}" for i in (notes.lost[:10] if notes else [])]
-                    + (notes.divergences[:10] if notes else [])):
+                    + (notes.divergences[:10] if notes else [])
+                    + judged.lost[:10] + judged.divergences[:10] + judged.judged_twice[:10]):
         print("PROBLEM:", problem)
     if args.write:
         write(args.write, text, args)

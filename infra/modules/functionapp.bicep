@@ -6,6 +6,8 @@
 //   PROMOTE_SERVICEBUS_NAMESPACE                  publishing and scheduling bake timers (shared/config.py)
 //   PROMOTE_TABLES_ENDPOINT                       the promote tables (shared/config.py)
 //   PROMOTE_ARM_ENDPOINT                          Resource Manager endpoint; empty = public Azure
+//   PROMOTE_MONITOR_LOGS_ENDPOINT                 the health judge's Log Analytics query API; empty = public Azure
+//   PROMOTE_MONITOR_METRICS_ENDPOINT              the health judge's regional metrics API ({region}); empty = public
 //   APPLICATIONINSIGHTS_*                         Entra-authenticated telemetry (Authorization=AAD)
 // PROMOTE_STORAGE_CONNECTION_STRING, PROMOTE_SERVICEBUS_CONNECTION_STRING and PROMOTE_HOME are for
 // the local stack only and are deliberately absent. Flex Consumption sets the worker runtime and the
@@ -50,6 +52,12 @@ param authTenantId string = tenant().tenantId
 
 @description('Token audiences App Service authentication accepts; empty: api://<authClientId> and the client id itself.')
 param authAllowedAudiences array = []
+
+@description('Log Analytics query endpoint for the health judge (e.g. https://api.loganalytics.azure.cn/v1); empty means public Azure.')
+param monitorLogsEndpoint string = ''
+
+@description('Regional metrics endpoint for the health judge, with {region}; empty means public Azure.')
+param monitorMetricsEndpoint string = ''
 
 @description('Python version of the Flex Consumption runtime.')
 @allowed([
@@ -148,6 +156,14 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'PROMOTE_ARM_ENDPOINT'
           value: armEndpoint
+        }
+        {
+          name: 'PROMOTE_MONITOR_LOGS_ENDPOINT'
+          value: monitorLogsEndpoint
+        }
+        {
+          name: 'PROMOTE_MONITOR_METRICS_ENDPOINT'
+          value: monitorMetricsEndpoint
         }
       ]
     }

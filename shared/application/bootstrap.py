@@ -157,6 +157,26 @@ class Stack:
             boards[base] = BoardApp(self.store, BoardReads(self.table(config.RELEASES_TABLE)), self.clock, base=base)
         return boards[base]
 
+    # (v2 §10) the health judge -----------------------------------------------------------------
+    @cached_property
+    def metrics_source(self):
+        from shared.adapters.metrics import metrics_sources
+
+        return metrics_sources(self.settings, lambda: self.table(config.METRICS_TABLE))
+
+    @cached_property
+    def local_metrics(self):
+        """The `local` provider's record, which `promote metrics put` feeds."""
+        return self.metrics_source.source("local")
+
+    @cached_property
+    def judge(self):
+        from shared.adapters.judge_store import TableJudgeStore
+        from shared.application.judge import Judge
+
+        return Judge(store=self.store, records=TableJudgeStore(self.table(config.JUDGE_TABLE)),
+                     source=self.metrics_source, publisher=_Lazy(lambda: self.publisher), clock=self.clock)
+
 
 class _Lazy:
     """Stands for an adapter that is built the first time one of its methods is used."""

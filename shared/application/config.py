@@ -15,6 +15,8 @@ RELEASES_TABLE = "promotereleases"
 ROUTING_TABLE = "promoterouting"
 DEADLETTER_TABLE = "promotedeadletters"
 SCHEDULE_TABLE = "promoteschedule"
+JUDGE_TABLE = "promotejudge"  # (v2 §10) the judge's evaluation records, apart from the lifecycle rows
+METRICS_TABLE = "promotemetrics"  # values put with `promote metrics put` (the `local` health provider)
 
 # Tunables: limits the code works within (not settings: nothing to configure per deployment). Limits that are
 # rules of the domain stay beside those rules, since the domain imports nothing above it: SEEN_WINDOW and the
@@ -61,8 +63,11 @@ ENV_SERVICEBUS_CONNECTION_STRING = "PROMOTE_SERVICEBUS_CONNECTION_STRING"
 ENV_ARM_ENDPOINT = "PROMOTE_ARM_ENDPOINT"
 ENV_HOME = "PROMOTE_HOME"
 ENV_DEV_PORTS = "PROMOTE_DEV_PORTS"  # local only: the blob, queue and table ports of `promote dev up`'s Azurite
+ENV_MONITOR_LOGS_ENDPOINT = "PROMOTE_MONITOR_LOGS_ENDPOINT"  # (v2 §10) the health judge's Log Analytics API
+ENV_MONITOR_METRICS_ENDPOINT = "PROMOTE_MONITOR_METRICS_ENDPOINT"  # (v2 §10) its metrics API, may hold {region}
 APP_SETTINGS = (ENV_STORAGE_CONNECTION_STRING, ENV_TABLES_ENDPOINT, ENV_SERVICEBUS_NAMESPACE,
-                ENV_SERVICEBUS_CONNECTION_STRING, ENV_ARM_ENDPOINT, ENV_HOME, ENV_DEV_PORTS)
+                ENV_SERVICEBUS_CONNECTION_STRING, ENV_ARM_ENDPOINT, ENV_HOME, ENV_DEV_PORTS,
+                ENV_MONITOR_LOGS_ENDPOINT, ENV_MONITOR_METRICS_ENDPOINT)
 
 # The override endpoint (issue 9). The promote command reads these two to send overrides on Azure; they
 # are never app settings. App Service sets WEBSITE_AUTH_ENABLED=True when its authentication is on.
@@ -112,6 +117,8 @@ class Settings:
     arm_endpoint: str | None
     home: Path  # where `promote dev` keeps the local stack's data and pid
     dev_ports: dict[str, int] = field(default_factory=lambda: dict(DEV_PORTS), hash=False)  # `promote dev` Azurite
+    monitor_logs_endpoint: str | None = None  # (v2 §10) Log Analytics query API; default: the public cloud's
+    monitor_metrics_endpoint: str | None = None  # (v2 §10) regional metrics API, may hold {region}
 
     @property
     def uses_servicebus(self) -> bool:
@@ -155,6 +162,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         arm_endpoint=get(ENV_ARM_ENDPOINT),
         home=Path(get(ENV_HOME) or Path.cwd() / ".promote"),
         dev_ports=parse_dev_ports(ports) if (ports := get(ENV_DEV_PORTS)) else dict(DEV_PORTS),
+        monitor_logs_endpoint=get(ENV_MONITOR_LOGS_ENDPOINT),
+        monitor_metrics_endpoint=get(ENV_MONITOR_METRICS_ENDPOINT),
     )
 
 
@@ -180,3 +189,16 @@ def easy_auth_enabled(environ: dict[str, str] | None = None) -> bool:
     """App Service authentication is on for this app, so X-MS-CLIENT-PRINCIPAL was set by it, not by a caller."""
     env = os.environ if environ is None else environ
     return env.get(ENV_EASY_AUTH_ENABLED, "").strip().lower() == "true"
+
+
+# (v2 §10) Azure Monitor endpoints: the public cloud's by default; other clouds (and tests) set their own.
+DEFAULT_LOGS_ENDPOINT = "https://api.loganalytics.io/v1"
+DEFAULT_METRICS_ENDPOINT = "https://{region}.metrics.monitor.azure.com"
+
+
+def monitor_logs_endpoint(settings: object) -> str:
+    return getattr(settings, "monitor_logs_endpoint", None) or DEFAULT_LOGS_ENDPOINT
+
+
+def monitor_metrics_endpoint(settings: object, region: str) -> str:
+    return (getattr(settings, "monitor_metrics_endpoint", None) or DEFAULT_METRICS_ENDPOINT).replace("{region}", region)

@@ -130,3 +130,22 @@ class Outbox(Protocol):
 class Notifier(Protocol):
     def send(self, url: str, notice: dict, *, target: dict) -> None:
         """Deliver one notice to `url`; raise DeliveryError (never naming the URL) if it was not accepted."""
+
+
+class MetricsSource(Protocol):
+    """(v2 §10) Reads a workload's health checks for one evaluation window: one Monitor call per check at most
+    (metrics of one resource batched). A failed, throttled or partial read is a Reading with an `error`."""
+
+    def read(self, release: str, workload: str, checks: list, start: datetime, end: datetime) -> dict:
+        """Check name -> shared.domain.health.Reading."""
+
+
+class JudgeStore(Protocol):
+    """The judge's own per-workload evaluation records, apart from the release's lifecycle rows."""
+
+    def load(self, release: str) -> dict:
+        """Workload -> JudgeRecord, in one read."""
+
+    def save(self, release: str, record: Any) -> Any:
+        """Write a record guarded by its ETag (created if it has none); the saved record, with its new ETag.
+        ConflictError if another judge wrote it first."""

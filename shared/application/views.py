@@ -22,7 +22,8 @@ def time_json(release: Release, w: Workload, now: datetime) -> dict:
             "overdue": deadline is not None and now >= deadline}
 
 
-def status_json(release: Release, now: datetime | None = None) -> dict:
+def status_json(release: Release, now: datetime | None = None, health: dict | None = None) -> dict:
+    """`health`: the judge's records by workload (v2 §10); each judged workload then shows its checks' last values."""
     plan = release.plan
     now = now or datetime.now(timezone.utc)
     doc: dict[str, Any] = {
@@ -48,6 +49,9 @@ def status_json(release: Release, now: datetime | None = None) -> dict:
         item.update(time_json(release, w, now))
     if plan.after:
         doc["after"] = [{"release": name, "promoted": name in release.after_met} for name in plan.after]
+    if health is not None:
+        for w in doc["workloads"]:
+            w["health"] = health_json(release, w["name"], health.get(w["name"]))
     return doc
 
 
@@ -57,6 +61,19 @@ def access_revocation(release: Release) -> dict | None:
         return None
     state = "revoked" if release.access_revoked else "failing" if release.revoke_error else "pending"
     return {"state": state, "failed_attempts": release.revoke_attempts, "error": release.revoke_error}
+
+
+def health_json(release: Release, name: str, record: Any) -> dict | None:
+    """A judged workload's health: its interval and its current flight's last evaluation (null if none yet)."""
+    config = release.plan.health_of(name)
+    if config is None:
+        return None
+    w = release.workloads[name]
+    current = (w.state == "flighting" and w.flight_started_at is not None and record is not None
+               and record.instance() == (w.attempt, w.flight, int(w.flight_started_at.timestamp() * 1000)))
+    last = record.to_json() if current and record.evaluation else None
+    return {"interval_seconds": config.interval, "failure_limit": config.failure_limit,
+            "inconclusive_limit": config.inconclusive_limit, "last": last}
 
 
 def history_json(entries: list[HistoryEntry]) -> list[dict]:
@@ -69,8 +86,8 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
-def status_text(release: Release, now: datetime | None = None) -> str:
-    doc = status_json(release, now)
+def status_text(release: Release, now: datetime | None = None, health: dict | None = None) -> str:
+    doc = status_json(release, now, health)
     head = f"release {doc['release']}  model {doc['model']}  state {doc['state']}  approval {doc['approval']}"
     rows = []
     for w in doc["workloads"]:
@@ -86,7 +103,7 @@ def status_text(release: Release, now: datetime | None = None) -> str:
     if doc["attention"]:
         text += "\n\nattention:\n" + "\n".join(f"  {a['workload']} ({a['state']}, {a['traffic_percent']}%): {a['why']}"
                                                 for a in doc["attention"])
-    return text + waiting_text(doc)
+    return text + waiting_text(doc) + _health_text(doc)
 
 
 def _gate_text(gate: dict) -> str:
@@ -125,6 +142,24 @@ def waiting_text(doc: dict) -> str:
         deadline = f"  (deadline {w['deadline']}{', OVERDUE' if w['overdue'] else ''})" if w.get("deadline") else ""
         lines.append(f"  {w['name']} waits for: {gates}{deadline}")
     return ("\n\nwaiting for\n" + "\n".join(lines)) if lines else ""
+
+
+def _health_text(doc: dict) -> str:
+    """Each judged flighting workload's last evaluation: every check's value, samples, bound and outcome."""
+    from shared.domain.health import CheckResult, describe
+
+    lines = []
+    for w in doc["workloads"]:
+        health = w.get("health")
+        if not health or w["state"] != "flighting":
+            continue
+        last = health["last"]
+        if last is None:
+            lines.append(f"  {w['name']}: flight {w['flight']} not evaluated yet (every {health['interval_seconds']}s)")
+            continue
+        results = [CheckResult.model_validate(c) for c in last["checks"]]
+        lines.append(f"  {w['name']}: {describe(results, None, last['evaluation'])} at {last['at']}")
+    return ("\n\nhealth (the judge's last evaluation)\n" + "\n".join(lines)) if lines else ""
 
 
 def history_text(entries: list[HistoryEntry]) -> str:

@@ -14,6 +14,7 @@ from typing import Callable, Iterable, Union
 from shared.domain import messages as m
 from shared.domain.actors import GROUP_PREFIX, Principal, clip_actor_reason, entitlement
 from shared.domain.gates import PROMOTED_STATES, Gate, iso, waiting_for, waiting_period
+from shared.domain.health import describe as describe_checks
 from shared.domain.model import SEEN_WINDOW, TERMINAL, HistoryEntry, Outcome, Release, Workload, archive_add
 from shared.domain.windows import closed
 from shared.domain.plan import RevokeAccess as RevokeAccessConfig
@@ -380,8 +381,15 @@ def _on_tests(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
     return Outcome.APPLIED, f"tests failed{what}: waiting for a passing run", w
 
 
+def _measured(data) -> str:
+    """The values a judge measured, for the reason: ' (judge evaluation 3: error-rate 0.4 passed (...))'."""
+    checks = getattr(data, "checks", None)
+    return f" ({describe_checks(checks, data.cause, data.evaluation)})" if checks else ""
+
+
 def _on_verdict(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
     flight, healthy = step.message.data.flight, step.message.type == "flight-healthy"
+    measured = _measured(step.message.data)
     if w.state != "flighting":
         return Outcome.IGNORED, f"verdict for flight {flight} but the workload is {w.state}", w
     if flight != w.flight:
@@ -397,9 +405,9 @@ def _on_verdict(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
         w = w.evolve(healthy_flight=flight)
         if not baked:
             left = (bake_due(step.release, w) - step.now).total_seconds()
-            return Outcome.APPLIED, f"flight {flight} healthy; bake time left {left:.0f}s", w
-        return Outcome.APPLIED, f"flight {flight} healthy and baked", w
-    return _on_trouble(step, w, f"flight {flight} unhealthy")
+            return Outcome.APPLIED, f"flight {flight} healthy{measured}; bake time left {left:.0f}s", w
+        return Outcome.APPLIED, f"flight {flight} healthy{measured} and baked", w
+    return _on_trouble(step, w, f"flight {flight} unhealthy{measured}")
 
 
 def _on_alert(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:

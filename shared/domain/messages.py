@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from shared.domain.errors import MessageError
 from shared.domain.names import NAME_PATTERN, is_name
+from shared.domain.health import MAX_CHECKS, Cause, CheckResult
 
 MAX_BODY_BYTES = 256 * 1024  # Service Bus Standard's message size limit
 CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
@@ -60,6 +61,10 @@ class TestsData(_Data):
 
 class FlightData(_Data):
     flight: int = Field(ge=1, le=100)
+    # (v2 §10) what a judge measured: promote's own judge fills these; any other judge may
+    checks: list[CheckResult] | None = Field(default=None, max_length=MAX_CHECKS)
+    evaluation: int | None = Field(default=None, ge=1)
+    cause: Cause | None = None  # unhealthy: failed checks, or no data
 
 
 class AlertData(_Data):

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from shared.domain.actors import GROUP_ENTRY, is_group_entry
 from shared.domain.errors import PlanError
 from shared.domain.names import NAME_PATTERN, is_name
+from shared.domain.health import CHECK_PROVIDERS, Health
 from shared.domain.shares import ALL_OR_NOTHING, realisable_share
 
 # Every workload adds a state row and a history row to the release's one transaction per message,
@@ -218,6 +219,7 @@ class Workload(_Strict):
     name: str
     assets: list[str] = Field(min_length=1, max_length=200)
     routing: Routing = Field(default_factory=LocalRouting)
+    health: Health | None = None  # (v2 §10) overrides the release's health section for this workload
 
     _check = field_validator("name")(_check_name)
 
@@ -389,6 +391,7 @@ class Plan(_Strict):
     on_deadline: Literal["notify", "pause", "rollback"] = "notify"
     windows: Windows | None = None
     after: list[str] = Field(default_factory=list, max_length=MAX_AFTER)
+    health: Health | None = None  # (v2 §10) the built-in judge's checks, release-wide
 
     _check = field_validator("release")(_check_name)
     _check_after = field_validator("after")(_check_after)
@@ -444,6 +447,11 @@ class Plan(_Strict):
             raise KeyError(f"release {self.release} has no workload {name!r}")
         return workload.routing
 
+    def health_of(self, name: str) -> Health | None:
+        """The health section that judges a workload: its own, else the release's."""
+        workload = self.workload(name)
+        return (workload.health if workload else None) or self.health
+
     @property
     def flight_percents(self) -> list[int]:
         return [f.percent for f in self.flights or []]
@@ -463,7 +471,7 @@ def _loc(loc: tuple) -> str:
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif part in PROVIDERS or part in ("function-after[_check(), str]",) or "[" in str(part):
+        elif part in PROVIDERS or part in CHECK_PROVIDERS or part in ("function-after[_check(), str]",) or "[" in str(part):
             continue  # pydantic's union-branch / validator labels are not field names
         else:
             path += f".{part}" if path else str(part)
@@ -472,6 +480,8 @@ def _loc(loc: tuple) -> str:
 
 def _message(error: Mapping[str, Any]) -> str:
     kind, msg = error.get("type"), error.get("msg", "")
+    if kind in ("union_tag_invalid", "union_tag_not_found") and "checks" in error.get("loc", ()):
+        return f"provider must be one of: {', '.join(CHECK_PROVIDERS)}"
     if kind == "union_tag_invalid":
         return f"unknown provider {error['input'].get('provider')!r}; expected one of: {', '.join(PROVIDERS)}"
     if kind == "union_tag_not_found":
@@ -495,6 +505,10 @@ def _cross_field_problems(raw: dict[str, Any], plan: Plan | None) -> list[tuple[
     approval = raw.get("approval") or ("manual" if model == "staged" else "auto")
     if approval == "manual" and not raw.get("approvers"):
         problems.append(("approvers", "manual approval needs at least one approver"))
+    listed: list[Any] = raw["workloads"] if isinstance(raw.get("workloads"), list) else []
+    judged = raw.get("health") or any(isinstance(w, dict) and w.get("health") for w in listed)
+    if model in ("single-step", "staged") and judged:
+        problems.append(("health", f"health judges flights; the {model} model has none"))
     if raw.get("on_deadline") == "rollback" and model != "flight":
         problems.append(("on_deadline", f"rollback acts on flights; the {model} model has none (use notify or pause)"))
     if isinstance(raw.get("after"), list) and raw.get("release") in raw["after"]:

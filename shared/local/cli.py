@@ -84,6 +84,10 @@ def _parser() -> argparse.ArgumentParser:
     from shared.local.board_cli import register as register_board
 
     COMMANDS.update(register_board(sub))
+
+    from shared.local.health_cli import register as register_health
+
+    COMMANDS.update(register_health(sub))
     return p
 
 
@@ -344,6 +348,7 @@ def local_host(stack, **kwargs):
     from shared.local.localhost import LocalHost
 
     kwargs.setdefault("deliverer", stack.deliverer)
+    kwargs.setdefault("judge", stack.judge.round)  # the local host runs the health judge's rounds
     return LocalHost(queue=stack.queue(LOCAL_QUEUE), dead_letters=stack.dead_letters,
                      scheduler=stack.local_scheduler, clock=stack.clock, **kwargs)
 
@@ -369,7 +374,8 @@ def cmd_status(args) -> int:
     s = _stack()
     release = s.store.get_release(args.release).release
     now = s.clock.now()
-    print(json.dumps(status_json(release, now)) if args.json else status_text(release, now))
+    health = s.judge.records.load(args.release) if release.plan.model == "flight" else {}
+    print(json.dumps(status_json(release, now, health)) if args.json else status_text(release, now, health))
     return EXIT_OK
 
 

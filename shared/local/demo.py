@@ -33,6 +33,12 @@ def _plans(stamp: str) -> dict[str, dict]:
         "window": {"release": f"demo-{stamp}-wave-b", "model": "single-step", **people,
                    "after": [f"demo-{stamp}-wave-a"],
                    "workloads": [{"name": "intranet", "assets": ["vm-intranet-01"]}]},
+        "judged": {"release": f"demo-{stamp}-judged", "model": "flight", **people,
+                   "flights": [{"percent": 20, "bake": "2s"}, {"percent": 100, "bake": "0s"}],
+                   "health": {"interval": "1s", "failure_limit": 2, "inconclusive_limit": 3,
+                              "checks": [{"name": "error-rate", "provider": "local", "max": 1.0, "min_samples": 50}]},
+                   "workloads": [{"name": "catalog", "assets": ["vm-catalog-01"]},
+                                 {"name": "checkout", "assets": ["vm-checkout-01"]}]},
     }
 
 
@@ -42,6 +48,10 @@ def _closed_for(seconds: int) -> dict:
     return {"timezone": "UTC", "deny": [{"from": (now - timedelta(hours=1)).isoformat(timespec="seconds"),
                                          "to": (now + timedelta(seconds=seconds)).isoformat(timespec="seconds"),
                                          "reason": "demo change freeze"}]}
+
+
+# what each release ends as: the judged release rolls its failing workload back on purpose
+EXPECTED = {"judged": {"catalog": "promoted", "checkout": "rolled-back"}}
 
 
 class Demo:
@@ -159,6 +169,38 @@ class Demo:
         text = waiting_text(self.status(release)).strip()
         self.out("  " + text.replace("\n", "\n  ") if text else "  nothing holds it")
 
+    def judged(self, plan: dict) -> None:
+        """promote's own judge: local metrics, an inconclusive evaluation that holds, a pass, a failing check."""
+        r = plan["release"]
+        metrics = self.stack.local_metrics
+        now = lambda: datetime.now(timezone.utc)  # noqa: E731
+        self.out("  promote judges these flights itself, every second, from local metrics (promote metrics put)")
+        self.out("  catalog reports no samples yet; checkout reports 4.8% errors (max 1.0)")
+        metrics.put(r, "catalog", "error-rate", 0.2, 0, now())
+        metrics.put(r, "checkout", "error-rate", 4.8, 600, now())
+        for w in plan["workloads"]:  # not settle(): it would wait out judge rounds too
+            self.send("asset-replicated", r, w["name"], source="azure-migrate", asset=w["assets"][0])
+            self.send("tests-passed", r, w["name"], source="test-pipeline", suite="smoke", run="1")
+        records = lambda: self.stack.judge.records.load(r)  # noqa: E731
+        self.until(lambda: getattr(records().get("catalog"), "evaluation", 0) >= 1)
+        last = records()["catalog"].results
+        self.out(f"  judge evaluation 1 of catalog: {last[0].describe()}: the flight is held at 20%")
+        self.out("  catalog's error rate arrives: 0.3% over 800 requests")
+        metrics.put(r, "catalog", "error-rate", 0.3, 800, now())
+        states = lambda: {w["name"]: w["state"] for w in self.status(r)["workloads"]}  # noqa: E731
+        self.until(lambda: states() == EXPECTED["judged"])
+
+    def until(self, done, timeout: float = 20.0) -> None:
+        """Run the local host (messages and judge rounds) until `done()` holds (checked every 0.2s)."""
+        deadline, checked = time.monotonic() + timeout, [0.0, False]
+
+        def stop() -> bool:
+            if time.monotonic() - checked[0] >= 0.2:
+                checked[:] = [time.monotonic(), done()]
+            return bool(checked[1]) or time.monotonic() > deadline
+        self.host.run(stop=stop, poll=0.05)
+
+
 def run_demo(stack, out=print) -> int:
     started = time.monotonic()
     stamp = datetime.now(timezone.utc).strftime("%m%d-%H%M%S")
@@ -166,7 +208,7 @@ def run_demo(stack, out=print) -> int:
     plans = _plans(stamp)
     demo.plans = plans
     stories = {"single-step": demo.single_step, "staged": demo.staged, "flight": demo.flight,
-               "after": demo.after, "window": demo.window}
+               "after": demo.after, "window": demo.window, "judged": demo.judged}
     for model, plan in plans.items():
         out(f"\n== {model}: release {plan['release']}")
         if model == "window":
@@ -180,7 +222,7 @@ def run_demo(stack, out=print) -> int:
     for model, plan in plans.items():
         doc = demo.status(plan["release"])
         for w in doc["workloads"]:
-            rows.append((plan["release"], model, doc["state"], w["name"], w["state"], f"{w['traffic_percent']}%",
+            rows.append((plan["release"], doc["model"], doc["state"], w["name"], w["state"], f"{w['traffic_percent']}%",
                          str(w["attempt"])))
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in
               enumerate(("RELEASE", "MODEL", "RELEASE STATE", "WORKLOAD", "STATE", "TRAFFIC", "RETRIES"))]
@@ -191,9 +233,12 @@ def run_demo(stack, out=print) -> int:
     out(f"Explore: promote status --release {plans['flight']['release']}   "
         f"promote history --release {plans['flight']['release']} --workload web-shop")
     azure_plan_preview(out)
-    promoted = all(demo.status(p["release"])["state"] == "promoted" for p in plans.values())
+    out(f"Judged:  promote status --release {plans['judged']['release']}   "
+        f"promote history --release {plans['judged']['release']} --workload checkout")
+    ended = {model: {w["name"]: w["state"] for w in demo.status(p["release"])["workloads"]} for model, p in plans.items()}
+    promoted = all(states == EXPECTED.get(model, {n: "promoted" for n in states}) for model, states in ended.items())
     if not promoted:
-        out("demo FAILED: not every release was promoted")
+        out("demo FAILED: a release did not end as it should")
     return 0 if promoted else 1
 
 

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import datetime, timedelta, timezone
-from typing import Callable
+from typing import Any, Callable
 
 from azure.core.exceptions import AzureError
 
@@ -21,6 +21,7 @@ MAX_DELIVERY = LOCAL_MAX_DELIVERY
 LOCK_SECONDS = LOCAL_LOCK_SECONDS  # how long a received message stays invisible to other hosts while handled
 FINAL_ROUND_SECONDS = 5.0  # `run --until-idle` gives undelivered notifications this long, then returns
 ROUND_SECONDS = 10.0  # a delivery round starts no new row after this, so stopping the host stays quick
+JUDGE_GAP_SECONDS = 0.5
 
 
 @lru_cache(maxsize=1)
@@ -68,9 +69,12 @@ class HostStats:
 class LocalHost:
     def __init__(self, *, queue, dead_letters, scheduler, function: Callable | None = None,
                  max_delivery: int = MAX_DELIVERY, lock_seconds: int = LOCK_SECONDS,
-                 retry_delay: Callable[[int], int] = local_retry_delay, clock=None, deliverer=None):
+                 retry_delay: Callable[[int], int] = local_retry_delay, clock=None, deliverer=None,
+                 judge: Callable[[], Any] | None = None):
         self.queue, self.dead_letters, self.scheduler = queue, dead_letters, scheduler
         self.deliverer = deliverer  # notifications: delivered by a thread of their own, never in the way
+        # (v2 §10) the health judge's round, run when an evaluation is due and after messages were handled
+        self.judge, self.judge_due, self.judge_stale, self.judged_at = judge, None, True, float("-inf")
         self.function = function or registered_function()
         self.max_delivery, self.lock_seconds, self.retry_delay = max_delivery, lock_seconds, retry_delay
         self.clock = clock
@@ -114,11 +118,29 @@ class LocalHost:
             self.scheduler.delivered(event_id)
         self.stats.completed += 1
 
-    def idle(self, wait: float) -> bool:
-        """Nothing visible was received; is anything still to come within `wait` seconds?"""
+    def judge_round(self) -> int:
+        """Run the judge if an evaluation is due (or messages may have started flights); verdicts published."""
+        if self.judge is None:
+            return 0
+        due = self.judge_due is not None and self._now() >= self.judge_due
+        # after messages, look for newly flighting workloads at most twice a second (a round reads every release)
+        if not due and not (self.judge_stale and time.monotonic() - self.judged_at >= JUDGE_GAP_SECONDS):
+            return 0
+        self.judge_stale, self.judged_at = False, time.monotonic()
+        run = self.judge()
+        self.judge_due = run.next_due
+        return len(run.published)
+
+    def idle(self, wait: float, quiet_for: float = 0.0) -> bool:
+        """Nothing visible was received; is anything still to come within `wait` seconds? Judge rounds keep
+        coming while workloads flight, so they hold the host only until `wait` seconds pass without a message."""
         horizon = self._now() + timedelta(seconds=wait)
         dues = self.scheduler.pending_due() if hasattr(self.scheduler, "pending_due") else []
         if any(due <= horizon for due in dues):
+            return False
+        if self.judge is not None and self.judge_stale:
+            return False  # messages were handled since the last round: it may find new flights to judge
+        if self.judge_due is not None and self.judge_due <= horizon and quiet_for < wait:
             return False
         # Messages being retried (or held by another host) are counted, timers due later are not.
         waiting = self.queue.get_queue_properties().approximate_message_count or 0
@@ -140,12 +162,15 @@ class LocalHost:
     def _run(self, until_idle: bool, wait: float, poll: float, stop: Callable[[], bool],
              outage_limit: float) -> HostStats:
         outage_since: float | None = None
+        active_at = time.monotonic()  # the last message handled: judge rounds that publish nothing do not count
         while not stop():
             try:
+                self.judge_round()
                 if self.process_once():
                     outage_since = None
+                    active_at, self.judge_stale = time.monotonic(), True
                     continue
-                if until_idle and self.idle(wait):
+                if until_idle and self.idle(wait, time.monotonic() - active_at):
                     return self.stats
                 outage_since = None
             except (AzureError, OSError) as exc:

@@ -186,3 +186,46 @@ def test_demo_promotes_all_three_models(promote):
     summary = out[out.index("Summary"):]
     assert summary.count("promoted") >= 8  # release and workload state of 4 workloads in 3 releases
     assert "rolled back to 0%" in out and "retry #1" in out and "duplicate" in out
+    # the judged flight: one inconclusive evaluation holds, then healthy; a failing check rolls back
+    assert "judge evaluation 1 of catalog: error-rate no data (0 samples, needs 50)" in out
+    assert "flight 1 healthy (judge evaluation 2: error-rate 0.3 passed (max 1, 800 samples))" in out
+    assert "error-rate 4.8 FAILED (max 1, 600 samples), 2 in a row): rolled back to 0%" in out
+
+
+def test_metrics_put_feeds_the_judge_and_status_shows_each_checks_last_value(promote, tmp_path, release_name):
+    plan = write_plan(tmp_path, f"""
+release: {release_name}
+model: flight
+flights: [{{percent: 50, bake: 0s}}, {{percent: 100, bake: 0s}}]
+health:
+  interval: 1s
+  checks: [{{name: errors, provider: local, max: 1.0, min_samples: 10}}]
+workloads:
+  - name: shop
+    assets: [vm-1]
+""")
+    promote("apply", plan)
+    bad = promote("metrics", "put", "--release", release_name, "--workload", "shop", "--check", "latency",
+                  "--value", "1", "--samples", "5", expect=2)
+    assert "has no local check 'latency' (its local checks: errors)" in bad.stderr
+    promote("metrics", "put", "--release", release_name, "--workload", "shop", "--check", "errors",
+            "--value", "nan", "--samples", "5", expect=2)
+    promote("metrics", "put", "--release", release_name, "--workload", "ghost", "--check", "errors",
+            "--value", "1", "--samples", "5", expect=2)
+    promote("metrics", "put", "--release", release_name, "--workload", "shop", "--check", "errors",
+            "--value", "0.5", "--samples", "3")
+    promote("send", "asset-replicated", "--release", release_name, "--workload", "shop", "--asset", "vm-1")
+    promote("send", "tests-passed", "--release", release_name, "--workload", "shop")
+    promote("run", "--until-idle", "--wait", "1.5")
+    [shop] = status(promote, release_name)["workloads"]
+    assert shop["state"] == "flighting" and shop["health"]["interval_seconds"] == 1
+    [check] = shop["health"]["last"]["checks"]
+    assert (check["name"], check["value"], check["samples"], check["outcome"]) == ("errors", 0.5, 3, "inconclusive")
+    assert "shop: judge evaluation" in promote("status", "--release", release_name).stdout
+    promote("metrics", "put", "--release", release_name, "--workload", "shop", "--check", "errors",
+            "--value", "0.5", "--samples", "30")
+    promote("run", "--until-idle", "--wait", "3")
+    [shop] = status(promote, release_name)["workloads"]
+    assert shop["state"] == "promoted"
+    reasons = [e["reason"] for e in history(promote, release_name, "shop") if e["type"] == "flight-healthy"]
+    assert len(reasons) == 2 and all("errors 0.5 passed (max 1, 30 samples)" in r for r in reasons)

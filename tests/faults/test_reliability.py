@@ -25,3 +25,10 @@ def test_short_reliability_run_loses_nothing_and_diverges_nowhere():
     assert int(figures["fault: storage stopped and restarted"]) == 1
     assert int(figures["notifications: refused by the receiver (retried)"]) >= 1
     assert int(figures["notifications: receiver down (phases)"]) == 2
+    # the health judge's faults: Monitor errors and timeouts, judges killed mid-evaluation, judges at once
+    assert summary["judged_twice"] == 0
+    assert int(figures["judge: judge processes at once"]) >= 2
+    assert int(figures["judge fault: Monitor read failed"]) + int(figures["judge fault: Monitor read timed out"]) >= 1
+    assert int(figures["judge fault: SIGKILL after claim, before publish"]) >= 1
+    assert int(figures["judge: promoted (healthy metrics)"]) >= 1
+    assert int(figures["judge: rolled back by a failing check"]) >= 1

@@ -27,8 +27,12 @@ def _bindings_by_name() -> dict[str, list[dict]]:
 
 
 def test_the_app_registers_exactly_its_functions():
-    assert sorted(registered_functions()) == ["alerts", "board", "drift", "events", "notifications", "overrides",
-                                              "status"]
+    assert sorted(registered_functions()) == ["alerts", "board", "drift", "events", "judge", "notifications",
+                                              "overrides", "status"]
+def test_judge_is_a_timer_every_ten_seconds():
+    [trigger] = _bindings_by_name()["judge"]
+    assert trigger["type"] == "timerTrigger" and trigger["schedule"] == "*/10 * * * * *"
+    assert trigger.get("runOnStartup") in (False, None)
 
 
 def test_events_is_a_session_enabled_topic_trigger_with_an_app_setting_connection():
@@ -149,6 +153,6 @@ def test_status_endpoint(stack, release_name):
                                        "workloads": [{"name": "web", "assets": ["vm-1"]}]}))
     response = get_status(release_name)
     assert response.status_code == 200
-    assert json.loads(response.get_body()) == status_json(stack.store.get_release(release_name).release)
+    assert json.loads(response.get_body()) == status_json(stack.store.get_release(release_name).release, health={})  # as `promote status`
     assert get_status("never-applied").status_code == 404
     assert get_status("Bad'Name").status_code == 400

@@ -46,6 +46,7 @@ BUILT_IN_ROLES = {
     "Monitoring Metrics Publisher": "3913510d-42f4-4e42-8a64-420c390055eb",
     "Network Contributor": "4d97b98b-1d4f-4787-a291-c67834d212e7",
     "Traffic Manager Contributor": "a4b10055-b0c7-44c2-b00f-c7b5b3550cf7",
+    "Log Analytics Reader": "73c42c96-874c-492b-b04d-ab87d138a893",
 }
 
 # Settings shared/config.py reads that exist only for the local stack: never set on Azure.
@@ -293,7 +294,7 @@ def test_environment_variables_the_code_reads_are_declared_in_config():
 
 
 def test_tables_match_the_code():
-    expected = {config.RELEASES_TABLE, config.ROUTING_TABLE, config.DEADLETTER_TABLE}
+    expected = {config.RELEASES_TABLE, config.ROUTING_TABLE, config.DEADLETTER_TABLE, config.JUDGE_TABLE}
     variables = bicep(MAIN)["variables"]
     assert set(variables["promoteTables"]["value"]) == expected
     _, data_storage = main_modules()["dataStorage"]
@@ -418,6 +419,12 @@ def test_app_identity_roles_are_scoped_narrowly():
               for x in resources(MODULES / "app-access.bicep", "Microsoft.Authorization/roleAssignments").values()}
     assert scopes["promote: read and write the promote tables"] == "dataStorageAccountName"
     assert "hostStorageAccountName" in {v for k, v in scopes.items() if "AzureWebJobsStorage" in k}
+
+
+def test_the_health_judge_reads_one_workspace_and_nothing_more():
+    got = {(role, scope) for _, role, scope in role_assignments(MODULES / "monitor-access.bicep")}
+    assert got == {(BUILT_IN_ROLES["Log Analytics Reader"], "Microsoft.OperationalInsights/workspaces")}
+    assert "monitorAccess" not in main_modules(), "monitor rights must be a separate deployment"
 
 
 def test_operator_roles_are_scoped_narrowly():

@@ -1,0 +1,83 @@
+"""Fakes for the health judge's ports: an in-memory JudgeStore with ETags, a scripted MetricsSource, and a
+publisher that hands verdicts to the service (the topic in between is the identity)."""
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from shared.application.judge import Judge
+from shared.domain.health import JudgeRecord
+from shared.domain.errors import ConflictError
+from shared.domain.health import Reading
+
+_etags = itertools.count(1)
+
+
+class MemoryJudgeStore:
+    def __init__(self):
+        self.rows: dict[tuple[str, str], JudgeRecord] = {}
+        self.writes = 0
+
+    def load(self, release: str) -> dict[str, JudgeRecord]:
+        return {w: r for (rel, w), r in self.rows.items() if rel == release}
+
+    def save(self, release: str, record: JudgeRecord) -> JudgeRecord:
+        current = self.rows.get((release, record.workload))
+        if (current.etag if current else None) != record.etag:
+            raise ConflictError(f"{release}/{record.workload} changed")
+        saved = replace(record, etag=next(_etags))
+        self.rows[(release, record.workload)] = saved
+        self.writes += 1
+        return saved
+
+
+@dataclass
+class ScriptedSource:
+    """Readings by (workload, check); a value may be an exception to raise for the whole read."""
+
+    readings: dict[tuple[str, str], Reading] = field(default_factory=dict)
+    failure: Exception | None = None
+    calls: int = 0
+    windows: list[tuple[datetime, datetime]] = field(default_factory=list)
+
+    def set(self, workload: str, check: str, value: float | None = None, samples: int | None = None,
+            error: str | None = None) -> None:
+        self.readings[(workload, check)] = Reading(value=value, samples=samples, error=error)
+
+    def read(self, release: str, workload: str, checks: list, start: datetime, end: datetime) -> dict[str, Reading]:
+        self.calls += 1
+        self.windows.append((start, end))
+        if self.failure:
+            raise self.failure
+        return {c.name: self.readings[(workload, c.name)] for c in checks if (workload, c.name) in self.readings}
+
+
+@dataclass
+class ServicePublisher:
+    """Delivers each published event to the service at once (or keeps it, when `hold` is set)."""
+
+    service: object
+    published: list[dict] = field(default_factory=list)
+    results: list = field(default_factory=list)
+    hold: bool = False
+    fail_next: int = 0
+
+    def publish(self, event: dict) -> None:
+        if self.fail_next:
+            self.fail_next -= 1
+            raise RuntimeError("topic unavailable")
+        self.published.append(event)
+        if not self.hold:
+            self.results.append(self.service.handle(json.dumps(event)))  # type: ignore[attr-defined]
+
+
+def judge_for(w, records: MemoryJudgeStore | None = None, source: ScriptedSource | None = None,
+              publisher: ServicePublisher | None = None) -> tuple[Judge, MemoryJudgeStore, ScriptedSource,
+                                                                   ServicePublisher]:
+    records = records or MemoryJudgeStore()
+    source = source or ScriptedSource()
+    publisher = publisher or ServicePublisher(w.service)
+    return Judge(store=w.store, records=records, source=source, publisher=publisher, clock=w.clock), records, \
+        source, publisher
