@@ -87,7 +87,32 @@ def _workload_entity(release: str, w: Workload) -> dict[str, Any]:
     # Table Storage cannot store a null; an absent property reads back as None.
     if w.flight_started_at is not None:
         entity["flight_started_at"] = w.flight_started_at
+    entity.update(_finish_properties(w))
     return entity
+
+
+_FINISH_OPTIONAL = ("lag_seconds", "lag_at", "promoted_at", "finalize_requested_by", "finalize_requested_at",
+                    "decommission_error", "finalized_by", "finalized_at")
+
+
+def _finish_properties(w: Workload) -> dict[str, Any]:
+    """v2 §8 fields of a workload row (absent when None: Table Storage has no null)."""
+    props: dict[str, Any] = {"lag_reports": w.lag_reports, "decommission_failures": w.decommission_failures}
+    props.update({k: getattr(w, k) for k in _FINISH_OPTIONAL if getattr(w, k) is not None})
+    if "lag_seconds" in props:
+        props["lag_seconds"] = float(props["lag_seconds"])  # always Edm.Double, even for a whole number
+    return props
+
+
+def _finish_fields(entity: dict) -> dict[str, Any]:
+    fields: dict[str, Any] = {"lag_reports": entity.get("lag_reports", 0),
+                              "decommission_failures": entity.get("decommission_failures", 0)}
+    for key in _FINISH_OPTIONAL:
+        value = entity.get(key)
+        fields[key] = _utc(value) if key.endswith("_at") else value
+    if fields["lag_seconds"] is not None:
+        fields["lag_seconds"] = float(fields["lag_seconds"])
+    return fields
 
 
 def _workload(entity: dict) -> Workload:
@@ -96,7 +121,7 @@ def _workload(entity: dict) -> Workload:
         assets=json.loads(_unchunk(entity, "assets")), tests_passed=entity["tests_passed"],
         approved=entity["approved"], flight=entity["flight"], traffic_percent=entity["traffic_percent"],
         flight_started_at=_utc(entity.get("flight_started_at")), healthy_flight=entity["healthy_flight"],
-        unhealthy=entity.get("unhealthy", False), attempt=entity["attempt"])
+        unhealthy=entity.get("unhealthy", False), attempt=entity["attempt"], **_finish_fields(entity))
 
 
 def _release_counters(r: Release) -> dict[str, Any]:
@@ -208,8 +233,11 @@ class TableReleaseStore:
                        if w != before.workloads[w.name]]
         operations += [("create", _history_entity(name, before.seq + i, e)) for i, e in enumerate(decision.entries)]
         if event_id is not None:
-            operations.append(("create", {"PartitionKey": name, "RowKey": marker_row(event_id),
-                                          "event_id": event_id[:256]}))
+            marker = {"PartitionKey": name, "RowKey": marker_row(event_id), "event_id": event_id[:256]}
+            for quiet in decision.quiet:  # an outcome kept here instead of a history entry (replication-lag)
+                marker.update(at=quiet.at, type=quiet.type, outcome=quiet.outcome, reason=quiet.reason[:MAX_REASON],
+                              workload=quiet.workload or "")
+            operations.append(("create", marker))
         try:
             self.table.submit_transaction(operations)
         except TableTransactionError as exc:

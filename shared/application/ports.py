@@ -65,6 +65,14 @@ class AccessRevoker(Protocol):
         """Deny the migration team's access (idempotent); returns the changes made ([] if in place)."""
 
 
+class Decommissioner(Protocol):
+    """Turns a workload's source system off (v2 §8). Idempotent: a source already off is not touched."""
+
+    def decommission(self, release: str, request: Any) -> list:
+        """Carry out a machine.Decommission; return the changes made ([] if all was off already).
+        Raises on failure (the service records it, keeps the workload promoted and retries later)."""
+
+
 class Scheduler(Protocol):
     def schedule(self, event: dict, due: datetime) -> None:
         """Deliver the CloudEvents document `event` at `due` (idempotent per event id)."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Callable, Union
 
+from shared.domain import finish_rules as fin
 from shared.domain import messages as m
 from shared.domain.model import SEEN_WINDOW, TERMINAL, HistoryEntry, Outcome, Release, Workload, archive_add
 from shared.domain.plan import RevokeAccess as RevokeAccessConfig
@@ -48,7 +49,7 @@ class RevokeAccess:
     config: RevokeAccessConfig
 
 
-Effect = Union[SetTraffic, ScheduleTimer, RevokeAccess]
+Effect = Union[SetTraffic, ScheduleTimer, RevokeAccess, fin.ScheduleFinishTimer, fin.Decommission]
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,12 @@ class Decision:
     release: Release
     entries: list[HistoryEntry]
     effects: list[Effect] = field(default_factory=list)
+    quiet: list[HistoryEntry] = field(default_factory=list)  # outcomes kept on the marker row, not in history
 
     @property
     def outcome(self) -> Outcome:
         """The message's outcome; a release-wide override is `applied` if it applied to any workload."""
-        outcomes = {e.outcome for e in self.entries}
+        outcomes = {e.outcome for e in [*self.entries, *self.quiet]}
         for outcome in ("applied", "duplicate", "rejected", "ignored"):
             if outcome in outcomes:
                 return outcome  # type: ignore[return-value]
@@ -68,7 +70,7 @@ class Decision:
 
     @property
     def reason(self) -> str:
-        return "; ".join(dict.fromkeys(e.reason for e in self.entries))
+        return "; ".join(dict.fromkeys(e.reason for e in [*self.entries, *self.quiet]))
 
 
 def digest(event_id: str) -> str:
@@ -114,6 +116,8 @@ class _Step:
         self.entries: list[HistoryEntry] = []
         self.effects: list[Effect] = []
         self.access_revoked = release.access_revoked
+        self.held: dict[str | None, str] = {}  # workload (None: the release) -> the gate that held a move
+        self.quiet: list[HistoryEntry] = []  # outcomes recorded on the marker row only (quiet lag reports)
 
     def routing(self, name: str):
         return self.release.plan.workload(name).routing  # type: ignore[union-attr]
@@ -174,6 +178,8 @@ class _Step:
     # advancing on recorded facts -------------------------------------------------------------
     def advance(self, w: Workload) -> Workload:
         """Move `w` as far as its recorded facts and the guards allow (never while paused)."""
+        if fin.auto_finalize_due(self.release, w, self.now):
+            return fin.finalize(self, w, fin.AUTO_ACTOR)
         if not can_act(w):
             return w
         plan = self.release.plan
@@ -182,10 +188,23 @@ class _Step:
         if w.state == "testing" and w.tests_passed:
             w = w.evolve(state="ready")
         if w.state == "ready" and plan.model != "staged" and approval_holds(self.release, w):
-            w = self.promote(w) if plan.model == "single-step" else self.start_flight(w, 1)
+            if not self.sync_held(w):
+                w = self.promote(w) if plan.model == "single-step" else self.start_flight(w, 1)
         elif w.state == "flighting" and healthy_for_current_flight(w) and bake_elapsed(self.release, w, self.now):
-            w = self.grow(w)
+            if w.flight >= len(plan.flights or []) or not self.sync_held(w):  # at 100% already: no move
+                w = self.grow(w)
         return w
+
+    def sync_held(self, w: Workload) -> bool:
+        """The data-sync gate (§8) holds this move onto the migrated system; the reason goes into history."""
+        reason = fin.sync_hold_reason(self, w)
+        if reason:
+            self.held[w.name] = reason
+        return reason is not None
+
+    def held_note(self, name: str | None) -> str:
+        notes = [self.held[k] for k in (name, None) if k in self.held]
+        return "".join(f"; held by {note}" for note in notes)
 
     def advance_release(self) -> None:
         """Staged: promote every workload at once when all are ready and approved. Then revoke access."""
@@ -193,7 +212,8 @@ class _Step:
         # hold the others back; every other workload must be ready, approved and not paused.
         waiting = [w for w in self.workloads.values() if w.state not in TERMINAL]
         if self.release.plan.model == "staged" and waiting and all(
-                w.state == "ready" and can_act(w) and approval_holds(self.release, w) for w in waiting):
+                w.state == "ready" and can_act(w) and approval_holds(self.release, w) for w in waiting) \
+                and not self.release_sync_held(waiting):
             for w in waiting:
                 self.workloads[w.name] = self.promote(w)
                 self.promoted_with_release(w.name, w)
@@ -204,6 +224,35 @@ class _Step:
             if self.entries:
                 last = self.entries[-1]
                 self.entries[-1] = replace(last, reason=f"{last.reason}; release promoted, migration team access revoked")
+
+    def release_sync_held(self, waiting: list[Workload]) -> bool:
+        """Staged: the release moves only when every workload's data-sync gate is open."""
+        holds = [(w.name, r) for w in waiting if (r := fin.sync_hold_reason(self, w))]
+        if holds:
+            self.held[None] = "; ".join(f"{name} {reason}" for name, reason in holds)
+            self.entries = [replace(e, reason=e.reason + f"; release held by {self.held[None]}")
+                            if self.held.get(None) and "release held by" not in e.reason else e for e in self.entries]
+        return bool(holds)
+
+    def after_moves(self, before: Release) -> None:
+        """Every workload that has just been promoted: stamp it and schedule its hypercare end (§8)."""
+        for name, w in self.workloads.items():
+            if w.state == "promoted" and before.workloads[name].state != "promoted":
+                self.workloads[name] = fin.entered_promoted(self, before.workloads[name], w)
+
+    def quiet_lag(self, before: Release) -> None:
+        """A replication-lag report that moved nothing and neither opened nor closed the gate leaves no history
+        entry (reports may come every minute for weeks); its outcome is kept on its de-duplication marker."""
+        if self.message.type != m.LAG_TYPE or len(self.entries) != 1 or self.effects:
+            return
+        entry, name = self.entries[0], self.message.data.workload
+        old, new = before.workloads[name], self.workloads[name]
+        if entry.outcome == "rejected" or (old.state, old.traffic_percent) != (new.state, new.traffic_percent):
+            return
+        was_open = old.lag_at is not None and fin.sync_hold_reason(self, old) is None
+        now_open = new.lag_at is not None and fin.sync_hold_reason(self, new) is None
+        if was_open == now_open:
+            self.quiet, self.entries = [entry], []
 
     def finish(self, *, remember: bool = True) -> Decision:
         """The decision; `remember` records the message id for duplicate checks (not for invalid messages,
@@ -219,7 +268,7 @@ class _Step:
         new = release.evolve(workloads=self.workloads, access_revoked=self.access_revoked,
                              seq=release.seq + len(self.entries), seen=seen, processed=release.processed + 1,
                              archive=archive, archived=archived)
-        return Decision(release=new, entries=self.entries, effects=self.effects)
+        return Decision(release=new, entries=self.entries, effects=self.effects, quiet=self.quiet)
 
 
 Rule = Callable[[_Step, Workload], tuple[Outcome, str, Workload]]
@@ -229,7 +278,7 @@ def _on_asset(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
     asset = step.message.data.asset
     if asset not in w.assets:
         return "rejected", f"asset {asset!r} is not part of workload {w.name}", w
-    if w.state == "promoted":
+    if w.state in ("promoted", "finalized"):
         return "ignored", (f"asset {asset} replicated after promotion: the link to the source was severed at "
                            "promotion; WARNING: changes made on the source since then are lost"), w
     if w.state == "aborted":
@@ -246,7 +295,7 @@ def _on_tests(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
     data = step.message.data
     what = " ".join(x for x in (f"suite {data.suite}" if data.suite else "", f"run {data.run}" if data.run else "") if x)
     what = f" ({what})" if what else ""
-    if w.state in ("promoted", "aborted", "flighting"):
+    if w.state in ("promoted", "aborted", "flighting", "finalized"):
         return "ignored", f"tests result{what} arrived while {w.state}; it changes nothing now", w
     if w.state == "rolled-back":
         return "rejected", "workload is rolled back: send override retry before new test results", w
@@ -289,6 +338,8 @@ def _on_verdict(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
 def _on_alert(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
     data = step.message.data
     what = "alert" + (f" ({data.severity})" if data.severity else "") + (f": {data.description}" if data.description else "")
+    if w.state == "promoted" and fin.in_hypercare(step.release, w, step.now):
+        return _on_trouble(step, w, f"{what} during hypercare")
     if w.state != "flighting":
         hint = "; roll back with override rollback if needed" if w.state == "promoted" else ""
         return "ignored", f"{what} while {w.state}; on_alert applies during flights{hint}", w
@@ -324,7 +375,7 @@ def _on_timer(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
 
 # overrides: action -> (who may, rule)
 def _pause(step: _Step, w: Workload):
-    if w.state in TERMINAL:
+    if w.state in TERMINAL and not (w.state == "promoted" and fin.finalize_pending(step.release, w)):
         return "ignored", f"workload is {w.state}", w
     if w.paused:
         return "ignored", "already paused", w
@@ -335,7 +386,7 @@ def _resume(step: _Step, w: Workload):
     if not w.paused:
         return "ignored", "not paused", w
     w = w.evolve(paused=False)
-    if w.state == "flighting" and w.unhealthy and step.release.plan.on_alert == "rollback":
+    if w.state in ("flighting", "promoted") and w.unhealthy and step.release.plan.on_alert == "rollback":
         return "applied", "resumed; the alert recorded while paused rolls back to 0%", step.to_source(w, "rolled-back")
     return "applied", "resumed", w
 
@@ -355,6 +406,8 @@ def _advance_now(step: _Step, w: Workload):
         return "rejected", f"advance applies to a flighting workload; this one is {w.state}", w
     if w.paused:
         return "rejected", "workload is paused: resume first", w
+    if w.flight < len(step.release.plan.flights or []) and (held := fin.sync_hold_reason(step, w)):
+        return "rejected", f"advance held by {held}", w
     before = w.traffic_percent
     w = step.grow(w)
     return "applied", f"advanced by hand from flight {w.flight - (0 if w.state == 'promoted' else 1)} " \
@@ -362,6 +415,8 @@ def _advance_now(step: _Step, w: Workload):
 
 
 def _rollback(step: _Step, w: Workload):
+    if refused := fin.refused_after_finalize("rollback", w):
+        return "rejected", refused, w
     if w.state not in ("flighting", "promoted"):
         return "ignored", f"nothing to roll back: no users on the migrated system ({w.state})", w
     warning = ""
@@ -371,6 +426,8 @@ def _rollback(step: _Step, w: Workload):
 
 
 def _abort(step: _Step, w: Workload):
+    if refused := fin.refused_after_finalize("abort", w):
+        return "rejected", refused, w
     if w.state == "aborted":
         return "ignored", "already aborted", w
     if w.state == "promoted":
@@ -379,6 +436,8 @@ def _abort(step: _Step, w: Workload):
 
 
 def _retry(step: _Step, w: Workload):
+    if refused := fin.refused_after_finalize("retry", w):
+        return "rejected", refused, w
     if w.state != "rolled-back":
         return "rejected", f"retry applies to a rolled-back workload; this one is {w.state}", w
     # a retry passes every gate again, manual approval included
@@ -388,10 +447,12 @@ def _retry(step: _Step, w: Workload):
 
 
 OVERRIDES: dict[str, Rule] = {"pause": _pause, "resume": _resume, "approve": _approve, "advance": _advance_now,
-                              "rollback": _rollback, "abort": _abort, "retry": _retry}
+                              "rollback": _rollback, "abort": _abort, "retry": _retry, "finalize": fin.on_finalize}
 RULES: dict[str, Rule] = {
     "asset-replicated": _on_asset, "tests-passed": _on_tests, "tests-failed": _on_tests,
     "flight-healthy": _on_verdict, "flight-unhealthy": _on_verdict, "alert": _on_alert, m.TIMER_TYPE: _on_timer,
+    m.LAG_TYPE: fin.on_lag, m.HYPERCARE_TYPE: fin.on_hypercare_elapsed,
+    m.DECOMMISSION_RETRY_TYPE: fin.on_decommission_retry,
 }
 
 
@@ -427,8 +488,10 @@ def decide(release: Release, message, now: datetime, *, duplicate: bool = False)
         if outcome == "applied":
             after = step.advance(after)
         step.workloads[name] = after
-        step.record(name, outcome, reason + _moved(before, after), before)
+        step.record(name, outcome, reason + _moved(before, after) + step.held_note(name), before)
     step.advance_release()
+    step.after_moves(release)
+    step.quiet_lag(release)
     return step.finish()
 
 

@@ -12,11 +12,15 @@ from shared.domain.errors import MessageError
 
 MAX_BODY_BYTES = 256 * 1024  # Service Bus Standard's message size limit
 CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
-OVERRIDE_ACTIONS = ("pause", "resume", "approve", "advance", "rollback", "abort", "retry")
-APPROVER_ACTIONS = ("approve", "advance")
+OVERRIDE_ACTIONS = ("pause", "resume", "approve", "advance", "rollback", "abort", "retry", "finalize")
+APPROVER_ACTIONS = ("approve", "advance", "finalize")
 TIMER_TYPE = "bake-elapsed"  # scheduled by promote itself; an extension of the contract's types
+LAG_TYPE = "replication-lag"  # v2 §8
+HYPERCARE_TYPE = "hypercare-elapsed"  # scheduled by promote itself at promotion (v2 §8)
+DECOMMISSION_RETRY_TYPE = "decommission-retry"  # scheduled by promote itself after a failed decommission
 EVENT_TYPES = ("asset-replicated", "tests-passed", "tests-failed", "flight-healthy", "flight-unhealthy",
-               "alert", "override", TIMER_TYPE)
+               "alert", "override", LAG_TYPE, HYPERCARE_TYPE, DECOMMISSION_RETRY_TYPE, TIMER_TYPE)
+PUBLIC_TYPES = tuple(t for t in EVENT_TYPES if t not in (TIMER_TYPE, HYPERCARE_TYPE, DECOMMISSION_RETRY_TYPE))
 
 _NAME = r"^[a-z0-9][a-z0-9-]{0,62}$"
 _PRINTABLE = re.compile(r"^[^\x00-\x1f\x7f]*$")
@@ -69,6 +73,17 @@ class TimerData(_Data):
     flight: int = Field(ge=1, le=100)
     attempt: int = Field(ge=0)
     started_ms: int = Field(ge=0)  # the flight instance (its start, epoch ms) the timer belongs to
+
+
+class LagData(_Data):
+    lag_seconds: float = Field(ge=0, le=10 * 365 * 24 * 3600, allow_inf_nan=False)
+    asset: str | None = Field(default=None, min_length=1, max_length=256)
+    _p = field_validator("asset")(_printable)
+
+
+class FinishTimerData(_Data):
+    attempt: int = Field(ge=0)
+    promoted_ms: int = Field(ge=0)  # the promotion (its instant, epoch ms) the timer belongs to
 
 
 class _Envelope(BaseModel):
@@ -138,8 +153,24 @@ class BakeElapsed(_Envelope):
     data: TimerData
 
 
+class ReplicationLag(_Envelope):
+    type: Literal["replication-lag"]
+    data: LagData
+
+
+class HypercareElapsed(_Envelope):
+    type: Literal["hypercare-elapsed"]
+    data: FinishTimerData
+
+
+class DecommissionRetry(_Envelope):
+    type: Literal["decommission-retry"]
+    data: FinishTimerData
+
+
 Message = Annotated[
-    Union[AssetReplicated, TestsPassed, TestsFailed, FlightHealthy, FlightUnhealthy, Alert, Override, BakeElapsed],
+    Union[AssetReplicated, TestsPassed, TestsFailed, FlightHealthy, FlightUnhealthy, Alert, Override, BakeElapsed,
+          ReplicationLag, HypercareElapsed, DecommissionRetry],
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter = TypeAdapter(Message)
@@ -161,7 +192,7 @@ def _describe(exc: ValidationError) -> str:
         loc = ".".join(str(p) for p in error["loc"] if p not in EVENT_TYPES)
         msg = error["msg"].removeprefix("Value error, ")
         if error["type"] == "union_tag_invalid":
-            msg = f"unknown type {_clip(error['input'].get('type'))}; expected one of: {', '.join(EVENT_TYPES[:-1])}"
+            msg = f"unknown type {_clip(error['input'].get('type'))}; expected one of: {', '.join(PUBLIC_TYPES)}"
         elif error["type"] == "union_tag_not_found":
             msg = "type is required"
         parts.append((f"{loc}: {msg}" if loc else msg)[:300])

@@ -7,10 +7,11 @@ from typing import Literal
 
 from shared.domain.plan import Plan
 
-WorkloadState = Literal["replicating", "testing", "ready", "flighting", "promoted", "rolled-back", "aborted"]
-ReleaseState = Literal["in-progress", "awaiting-approval", "promoted", "rolled-back", "aborted"]
+WorkloadState = Literal["replicating", "testing", "ready", "flighting", "promoted", "rolled-back", "aborted",
+                        "finalized"]
+ReleaseState = Literal["in-progress", "awaiting-approval", "promoted", "rolled-back", "aborted", "finalized"]
 Outcome = Literal["applied", "duplicate", "ignored", "rejected"]
-TERMINAL: tuple[str, ...] = ("promoted", "aborted")
+TERMINAL: tuple[str, ...] = ("promoted", "aborted", "finalized")
 SEEN_WINDOW = 512  # ids kept in the release row for duplicate checks without an extra read
 ARCHIVE_BITS = 32_768  # a Bloom filter (4 KiB) of every id pushed out of the window: about 1 false positive
 ARCHIVE_HASHES = 7  # in 100,000 lookups at 1,000 archived ids, 1 in 1,600 at 2,000, 1 in 50 at 4,000
@@ -48,6 +49,17 @@ class Workload:
     healthy_flight: int = 0  # the flight a healthy verdict arrived for, after that flight began
     unhealthy: bool = False  # an alert or unhealthy verdict recorded while paused, acted on at resume
     attempt: int = 0  # retries after a rollback; part of timer ids
+    # v2 §8: the latest replication-lag report (reports may come every minute: only the latest is kept)
+    lag_seconds: float | None = None
+    lag_at: datetime | None = None  # when it was measured (the event's time, never later than its arrival)
+    lag_reports: int = 0  # replication-lag reports recorded (most leave no history entry)
+    promoted_at: datetime | None = None  # when users were last moved fully onto the migrated system
+    finalize_requested_by: str | None = None  # a finalize whose decommission has not succeeded yet
+    finalize_requested_at: datetime | None = None
+    decommission_error: str | None = None  # the last failed decommission, retried
+    decommission_failures: int = 0
+    finalized_by: str | None = None
+    finalized_at: datetime | None = None
 
     @property
     def all_replicated(self) -> bool:
@@ -83,6 +95,9 @@ class Release:
     @property
     def state(self) -> ReleaseState:
         states = [w.state for w in self.workloads.values()]
+        if "finalized" in states and all(s in ("finalized", "aborted") for s in states):
+            return "finalized"
+        states = ["promoted" if s == "finalized" else s for s in states]  # finalized is promoted, and more
         if all(s == "promoted" for s in states):
             return "promoted"
         if all(s in TERMINAL + ("rolled-back",) for s in states):

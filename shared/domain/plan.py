@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from shared.domain.errors import PlanError
+from shared.domain.finishing import DataSync, Decommission, DecommissionTarget, parse_hypercare, plan_problems
 from shared.domain.shares import ALL_OR_NOTHING, realisable_share
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
@@ -160,6 +161,8 @@ class Workload(_Strict):
     name: str
     assets: list[str] = Field(min_length=1, max_length=200)
     routing: Routing = Field(default_factory=LocalRouting)
+    data_sync: DataSync | None = None  # v2 §8: hold moves onto the migrated system while replication lags
+    decommission: DecommissionTarget | None = None  # v2 §8: this workload's own source servers
 
     _check = field_validator("name")(_check_name)
 
@@ -186,8 +189,11 @@ class Plan(_Strict):
     on_drift: Literal["report", "reapply"] = "report"
     revoke_access: RevokeAccess | None = None
     workloads: list[Workload] = Field(min_length=1, max_length=MAX_WORKLOADS)
+    hypercare: int = Field(default=0, description="seconds")  # v2 §8: the source is kept this long after promotion
+    decommission: Decommission | None = None  # v2 §8: finalize's approval and default provider
 
     _check = field_validator("release")(_check_name)
+    _hypercare = field_validator("hypercare", mode="before")(lambda v: parse_hypercare(v))
 
     @field_validator("approvers", "operators")
     @classmethod
@@ -316,6 +322,8 @@ def validate_plan(raw: Any) -> Plan:
     except ValidationError as exc:
         problems.extend((_loc(e["loc"]), _message(e)) for e in exc.errors())
     problems.extend(p for p in _cross_field_problems(raw, plan) if p not in problems)
+    if plan is not None:
+        problems.extend(plan_problems(plan))
     if plan is not None and (size := len(json.dumps(plan.canonical(), separators=(",", ":")))) > MAX_PLAN_CHARS:
         problems.append(("", f"the plan is {size:,} characters as JSON; the limit is {MAX_PLAN_CHARS:,} "
                              "(split the release, or shorten asset names)"))
