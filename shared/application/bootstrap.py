@@ -122,7 +122,14 @@ class Stack:
         return PromotionService(store=self.store, routers=router_factory(routing_table, self.settings),
                                 scheduler=_Lazy(lambda: self.scheduler),
                                 revoker=access_revoker(routing_table, self.settings),
-                                dead_letters=_Lazy(lambda: self.dead_letters), clock=self.clock)
+                                dead_letters=_Lazy(lambda: self.dead_letters), clock=self.clock,
+                                decommissioner=self.decommissioner)
+
+    @cached_property
+    def decommissioner(self):
+        from shared.adapters.decommission import decommissioner
+
+        return decommissioner(lambda: self.table(config.ROUTING_TABLE), self.settings)
 
 
 class _Lazy:

@@ -152,10 +152,11 @@ def on_finalize(step: "_Step", w: Workload) -> tuple[Outcome, str, Workload]:
     if in_hypercare(step.release, w, step.now):
         return "rejected", f"in hypercare until {_iso(hypercare_until(step.release, w))}: the source is kept " \
                            "until then", w
-    if w.finalize_requested_by:
-        return "ignored", f"finalize already requested by {w.finalize_requested_by}; the decommission is " \
-                          f"retried ({w.decommission_error})", w
-    return "applied", f"finalized by {step.message.data.actor}", finalize(step, w, step.message.data.actor)
+    actor = step.message.data.actor
+    if w.finalize_requested_by:  # an earlier decommission failed: finalize again retries it now
+        return "applied", f"finalize again by {actor} (requested by {w.finalize_requested_by}, decommission " \
+                          f"failed: {w.decommission_error}): retrying now", finalize(step, w, actor)
+    return "applied", f"finalized by {actor}", finalize(step, w, actor)
 
 
 def refused_after_finalize(action: str, w: Workload) -> str | None:

@@ -30,7 +30,7 @@ def _parser() -> argparse.ArgumentParser:
 
     send = sub.add_parser("send", help="publish one event")
     send.add_argument("type", choices=["asset-replicated", "tests-passed", "tests-failed", "flight-healthy",
-                                       "flight-unhealthy", "alert"])
+                                       "flight-unhealthy", "alert", "replication-lag"])
     send.add_argument("--release", required=True)
     send.add_argument("--workload", required=True)
     send.add_argument("--asset")
@@ -41,9 +41,11 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--run", help="tests-*: the pipeline run")
     send.add_argument("--severity", help="alert: severity")
     send.add_argument("--description", help="alert: description")
+    send.add_argument("--lag-seconds", type=float, help="replication-lag: the measured lag in seconds (>= 0)")
 
     override = sub.add_parser("override", help="publish an operator command")
-    override.add_argument("action", choices=["pause", "resume", "approve", "advance", "rollback", "abort", "retry"])
+    override.add_argument("action", choices=["pause", "resume", "approve", "advance", "rollback", "abort", "retry",
+                                             "finalize"])
     override.add_argument("--release", required=True)
     override.add_argument("--workload", help="one workload; default: every workload of the release")
     override.add_argument("--actor", required=True)
@@ -187,12 +189,14 @@ def cmd_apply(args) -> int:
 def cmd_send(args) -> int:
     from shared.domain.messages import new_event
 
-    needs = {"asset-replicated": "asset", "flight-healthy": "flight", "flight-unhealthy": "flight"}
+    needs = {"asset-replicated": "asset", "flight-healthy": "flight", "flight-unhealthy": "flight",
+             "replication-lag": "lag_seconds"}
     if args.type in needs and getattr(args, needs[args.type]) is None:
-        raise UsageError(f"{args.type} needs --{needs[args.type]}")
+        raise UsageError(f"{args.type} needs --{needs[args.type].replace('_', '-')}")
     data = {"release": args.release, "workload": args.workload}
     extras = {"asset-replicated": ("asset",), "tests-passed": ("suite", "run"), "tests-failed": ("suite", "run"),
-              "flight-healthy": ("flight",), "flight-unhealthy": ("flight",), "alert": ("severity", "description")}
+              "flight-healthy": ("flight",), "flight-unhealthy": ("flight",), "alert": ("severity", "description"),
+              "replication-lag": ("lag_seconds", "asset")}
     for key in extras[args.type]:
         data[key] = getattr(args, key)
     _publish(new_event(args.type, data, id=args.id or str(uuid.uuid4()), source=args.source, time=_now()))
