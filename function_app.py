@@ -4,8 +4,9 @@ import azure.functions as func
 from functions.alerts import bp as alerts
 from functions.drift import bp as drift
 from functions.events import bp as events
+from functions.replication import bp as replication
 from functions.status import bp as status
 
 app = func.FunctionApp()
-for blueprint in (events, alerts, status, drift):
+for blueprint in (events, alerts, status, drift, replication):
     app.register_functions(blueprint)

@@ -50,6 +50,10 @@ class Figures:
     divergences: list = field(default_factory=list)
     doubled_applies: list = field(default_factory=list)
     seconds: float = 0.0
+    # v2 §8 finalize: power-offs actually made per workload (must be exactly 1), finalize re-sends
+    powered_off: Counter = field(default_factory=Counter)
+    finalizes_resent: int = 0
+    decommission_failures: int = 0
 
 
 def now_iso() -> str:
@@ -66,13 +70,17 @@ class Hosts:
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.thread = threading.Thread(target=self._supervise, daemon=True)
+        self.finishing = False  # set for the finalize phase
 
     def _spawn(self) -> tuple[subprocess.Popen, str | None]:
         args = [sys.executable, str(REPO / "tools" / "faults.py"), "--forever", "--lock", "2",
                 "--timer-faults", str(self.rng.randrange(1 << 30))]
         point = self.rng.choice(CRASH_POINTS + (None, None))
+        if self.finishing and self.rng.random() < 0.5:  # v2 §8: die right after turning a source off
+            point = "after-decommission"
         if point:
-            args += ["--crash", point, "--nth", str(self.rng.randint(1, 8))]
+            nth = 1 if point == "after-decommission" else self.rng.randint(1, 8)
+            args += ["--crash", point, "--nth", str(nth)]
         proc = subprocess.Popen(args, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         threading.Thread(target=self._read, args=(proc,), daemon=True).start()
         return proc, point
@@ -83,6 +91,8 @@ class Hosts:
                 self.figures.timers_lost += 1
             elif line.startswith("timer doubled"):
                 self.figures.timers_doubled += 1
+            elif line.startswith("decommission powered-off "):
+                self.figures.powered_off[line.split()[-1]] += 1
             elif "Traceback" in line or "Error" in line:
                 self.logs.append(line.rstrip())
 
@@ -261,9 +271,11 @@ class Run:
                     self.start_storage()
                     self.figures.storage_restarts += 1
                 self.wait_for(phase)
-                print(f"phase {phase + 1}/5 done: {self.figures.deliveries} deliveries, "
+                print(f"phase {phase + 1}/6 done: {self.figures.deliveries} deliveries, "
                       f"{self.figures.random_kills} kills, {sum(self.figures.crash_points.values())} crash points",
                       flush=True)
+            hosts.finishing = True
+            self.finish_phase()
             self.drain()
         finally:
             hosts.shutdown()
@@ -271,6 +283,37 @@ class Run:
         self.account(stack)
         self.azurite.stop()
         return self.figures
+
+    # v2 §8: finalize every workload while the decommission provider is down at times and hosts die between
+    # turning a source off and committing; every workload must end finalized, each source turned off once.
+    def finish_phase(self, timeout: float = 600) -> None:
+        batch = [self.event("override", r, f"w{w}", f"{r}-w{w}-fin", action="finalize", actor=APPROVER,
+                            reason="source no longer needed") for r in self.releases for w in range(self.args.workloads)]
+        self.rng.shuffle(batch)
+        for doc in batch:
+            self.publish(doc, self.copies())
+        deadline, quiet = time.monotonic() + timeout, 0
+        while time.monotonic() < deadline:
+            pending = []
+            for release in self.releases:
+                state = self.retry(lambda: self.store.get_release(release).release)
+                pending += [(release, n) for n, w in state.workloads.items() if w.state != "finalized"]
+            if not pending:
+                print(f"phase 6/6 done: every workload finalized, {self.figures.finalizes_resent} finalize(s) "
+                      "re-sent", flush=True)
+                return
+            backlog = self.retry(lambda: self.queue.get_queue_properties().approximate_message_count)
+            quiet = quiet + 1 if backlog == 0 else 0
+            if quiet >= 4:  # a failed decommission waits for its retry timer (30s+, maybe lost): finalize again
+                for release, name in pending:
+                    self.figures.finalizes_resent += 1
+                    self.publish(self.event("override", release, name,
+                                            f"{release}-{name}-fin-again-{self.figures.finalizes_resent}",
+                                            action="finalize", actor=APPROVER, reason="again"),
+                                 expect={"applied", "ignored", "duplicate"})
+                quiet = -10
+            time.sleep(0.3)
+        raise TimeoutError(f"finalize: {len(pending)} workload(s) not finalized, e.g. {pending[:3]}")
 
     def drain(self) -> None:
         """Let the hosts finish whatever is still queued (redeliveries, noise)."""
@@ -299,10 +342,18 @@ class Run:
                 if trail != [0, 10, 50, 100]:
                     self.figures.doubled_applies.append(f"{release}/{name}: traffic moved {trail}")
             state = self.store.get_release(release).release
+            from shared.adapters.decommission.local import LocalDecommissioner
+
             for name, w in state.workloads.items():
                 live = LocalRouter(stack.table(ROUTING_TABLE), release, name).read()
-                if (w.state, w.traffic_percent, live) != ("promoted", 100, 100):
+                if (w.state, w.traffic_percent, live) != ("finalized", 100, 100):
                     self.figures.divergences.append(f"{release}/{name}: {w.state} {w.traffic_percent}% live {live}%")
+                if not LocalDecommissioner(stack.table(ROUTING_TABLE)).is_off(release, name):
+                    self.figures.divergences.append(f"{release}/{name}: finalized but the source is not off")
+                if self.figures.powered_off[f"{release}/{name}"] != 1:
+                    self.figures.divergences.append(f"{release}/{name}: source powered off "
+                                                    f"{self.figures.powered_off[f'{release}/{name}']} times")
+                self.figures.decommission_failures += w.decommission_failures
         poison = stack.queue(POISON_QUEUE)
         while True:
             batch = list(poison.receive_messages(max_messages=32, visibility_timeout=300))
@@ -355,6 +406,10 @@ def table(f: Figures, args) -> str:
         ("fault: storage stopped and restarted", f.storage_restarts),
         ("fault: bake timer lost", f.timers_lost),
         ("fault: bake timer delivered twice", f.timers_doubled),
+        ("fault: SIGKILL after a decommission, before commit", f.crash_points["after-decommission"]),
+        ("fault: decommission provider down (attempts recorded as failed)", f.decommission_failures),
+        ("finalize re-sent by an approver", f.finalizes_resent),
+        ("sources powered off (must equal workloads)", sum(f.powered_off.values())),
         ("accounted: applied", f.outcomes["applied"]),
         ("accounted: duplicate", f.outcomes["duplicate"]),
         ("accounted: ignored", f.outcomes["ignored"]),

@@ -75,7 +75,7 @@ def finalize(step: "_Step", w: Workload, actor: str) -> Workload:
     """Finalized as decided; the service turns it back to promoted if the decommission fails."""
     step.effects.append(Decommission(w.name, decommission_of(step.release, w.name), tuple(w.assets), actor,
                                      w.attempt))
-    return w.evolve(state="finalized", paused=False, finalized_by=actor, finalized_at=step.now,
+    return w.evolve(state="finalized", paused=False, finalized_by=actor, finalized_at=step.now, decommission_error=None,
                     finalize_requested_by=actor, finalize_requested_at=w.finalize_requested_at or step.now)
 
 

@@ -115,6 +115,17 @@ class Decommission(DecommissionTarget):
     approval: Literal["manual", "auto"] = "manual"
 
 
+class SiteRecoverySource(_Strict):
+    """Where the migration tool keeps its replication items: an Azure Site Recovery / Azure Migrate vault.
+    A timer reads its replication protected items and publishes asset-replicated and replication-lag for the
+    release's assets (matched by the item's friendly name, i.e. the server's name)."""
+
+    provider: Literal["azure-site-recovery"] = "azure-site-recovery"
+    subscription: str = Field(pattern=r"^[0-9a-fA-F-]{36}$")
+    resource_group: str = Field(min_length=1, max_length=90, pattern=r"^[-\w._()]+$")
+    vault: str = Field(min_length=2, max_length=50, pattern=r"^[A-Za-z][-A-Za-z0-9]{1,49}$")
+
+
 def parse_hypercare(value: Any) -> int:
     return duration(value, limit=MAX_HYPERCARE_SECONDS, what="hypercare")
 

@@ -10,7 +10,8 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from shared.domain.errors import PlanError
-from shared.domain.finishing import DataSync, Decommission, DecommissionTarget, parse_hypercare, plan_problems
+from shared.domain.finishing import (DataSync, Decommission, DecommissionTarget, SiteRecoverySource, parse_hypercare,
+                                     plan_problems)
 from shared.domain.shares import ALL_OR_NOTHING, realisable_share
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
@@ -191,6 +192,7 @@ class Plan(_Strict):
     workloads: list[Workload] = Field(min_length=1, max_length=MAX_WORKLOADS)
     hypercare: int = Field(default=0, description="seconds")  # v2 §8: the source is kept this long after promotion
     decommission: Decommission | None = None  # v2 §8: finalize's approval and default provider
+    replication: SiteRecoverySource | None = None  # v2 §8: read replication state from Site Recovery
 
     _check = field_validator("release")(_check_name)
     _hypercare = field_validator("hypercare", mode="before")(lambda v: parse_hypercare(v))

@@ -20,3 +20,7 @@ def test_short_reliability_run_loses_nothing_and_diverges_nowhere():
     figures = dict(re.findall(r"^\| ([^|]+?) +\| (\d+(?:\.\d+)?) \|$", done.stdout, re.M))
     assert int(figures["fault: host SIGKILLed at a random moment"]) >= 1
     assert int(figures["fault: storage stopped and restarted"]) == 1
+    # v2 §8: a finalize phase (provider down at times, hosts killed after a power-off): each source off once
+    assert int(figures["sources powered off (must equal workloads)"]) == 16  # 4 releases x 4 workloads
+    assert int(figures["fault: decommission provider down (attempts recorded as failed)"]) >= 1
+

@@ -27,7 +27,7 @@ def _bindings_by_name() -> dict[str, list[dict]]:
 
 
 def test_the_app_registers_exactly_its_four_functions():
-    assert sorted(registered_functions()) == ["alerts", "drift", "events", "status"]
+    assert sorted(registered_functions()) == ["alerts", "drift", "events", "replication", "status"]
 
 
 def test_events_is_a_session_enabled_topic_trigger_with_an_app_setting_connection():
