@@ -247,7 +247,8 @@ class _Step:
             return
         entry, name = self.entries[0], self.message.data.workload
         old, new = before.workloads[name], self.workloads[name]
-        if entry.outcome == "rejected" or (old.state, old.traffic_percent) != (new.state, new.traffic_percent):
+        if entry.outcome == "rejected" or old.lag_at is None or \
+                (old.state, old.traffic_percent) != (new.state, new.traffic_percent):  # the first report is shown
             return
         was_open = old.lag_at is not None and fin.sync_hold_reason(self, old) is None
         now_open = new.lag_at is not None and fin.sync_hold_reason(self, new) is None
