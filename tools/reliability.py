@@ -76,7 +76,7 @@ class Hosts:
         args = [sys.executable, str(REPO / "tools" / "faults.py"), "--forever", "--lock", "2",
                 "--timer-faults", str(self.rng.randrange(1 << 30))]
         point = self.rng.choice(CRASH_POINTS + (None, None))
-        if self.finishing and self.rng.random() < 0.5:  # v2 §8: die right after turning a source off
+        if self.finishing and self.rng.random() < 0.25:  # v2 §8: die right after turning a source off
             point = "after-decommission"
         if point:
             nth = 1 if point == "after-decommission" else self.rng.randint(1, 8)

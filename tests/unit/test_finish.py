@@ -286,3 +286,57 @@ def test_invalid_data_sync_is_named(sync, problem):
     with pytest.raises(PlanError) as err:
         validate_plan(plan)
     assert "workloads[0].data_sync" in str(err.value) and problem in str(err.value)
+
+
+# -- properties -------------------------------------------------------------------------------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from shared.domain.finishing import hypercare_until  # noqa: E402
+
+STEPS = st.lists(st.one_of(
+    st.tuples(st.just("lag"), st.sampled_from([0, 3, 5, 6, 40])),
+    st.tuples(st.just("tick"), st.sampled_from([1, 30, 121, 3600])),
+    st.tuples(st.just("tests-passed"), st.none()),
+    st.tuples(st.just("healthy"), st.none()),
+    st.tuples(st.just("alert"), st.none()),
+    st.tuples(st.sampled_from(["finalize", "rollback", "retry", "advance", "pause", "resume"]), st.none()),
+    st.tuples(st.just("provider"), st.booleans()),
+), min_size=1, max_size=40)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(STEPS, st.sampled_from(["single-step", "flight"]))
+def test_no_move_while_out_of_sync_nothing_finalized_early_and_nothing_moved_back_after(steps, model):
+    plan = synced_plan(model, hypercare="1h")
+    if model == "flight":
+        plan["flights"] = [{"percent": 10, "bake": "30s"}, {"percent": 50, "bake": "0s"}, {"percent": 100}]
+    d = Driver(plan)
+    d.replicate()
+    finalized_at = None
+    for kind, arg in steps:
+        before, routed_before = d.wl(), d.routed()
+        if kind == "lag":
+            lag(d, arg)
+        elif kind == "tick":
+            d.tick(arg)
+        elif kind == "tests-passed":
+            d.send("tests-passed")
+        elif kind == "healthy":
+            d.send("flight-healthy", flight=max(1, d.wl().flight))
+        elif kind == "alert":
+            d.send("alert")
+        elif kind == "provider":
+            d.w.decommissioner.down = arg
+        else:
+            d.override(kind, APPROVER)
+        w, now = d.wl(), d.w.clock.now()
+        if d.routed() > routed_before:  # users moved onto the migrated system: the data was in sync
+            assert data_sync_hold(d.release, w, now) is None, (kind, before, w)
+            assert w.lag_at is not None and w.lag_seconds <= 5 and (now - w.lag_at).total_seconds() <= 120
+        if w.state == "finalized":
+            assert ("r1", "w1") in d.w.decommissioner.off  # never before the source is off
+            assert w.finalized_at >= hypercare_until(d.release, w)  # never within hypercare
+            finalized_at = finalized_at or w.finalized_at
+        if finalized_at is not None:  # a finalized workload never gets traffic moved back
+            assert (w.state, d.routed(), w.finalized_at) == ("finalized", 100, finalized_at)
