@@ -391,6 +391,8 @@ def role_assignments(path: Path) -> list[tuple[str, str, str | None]]:
             else:
                 role_guid = name
         scope = cfg.get("scope")
+        if isinstance(scope, dict) and scope.get("operator", {}).get("type") == "index_accessor":
+            scope = scope["operator"]["operands"]["operand_1"]  # one of a loop of resources: vms[i]
         found.append((symbol, role_guid, declared[scope]["type"] if scope else None))
     return found
 
@@ -430,6 +432,17 @@ def test_only_routing_access_grants_on_a_whole_resource_group():
         for symbol, role, scope in role_assignments(path):
             if path.name != "routing-access.bicep":
                 assert scope is not None, f"{path.name}: {symbol} is granted on the whole resource group"
+
+
+def test_finish_access_grants_only_on_the_source_vms_and_the_vault():
+    path = MODULES / "finish-access.bicep"
+    got = {(symbol, scope) for symbol, _, scope in role_assignments(path)}
+    assert got == {("decommissionAssignment", "Microsoft.Compute/virtualMachines"),
+                   ("siteRecoveryAssignment", "Microsoft.RecoveryServices/vaults")}
+    actions = bicep(path)["variables"]["decommissionActions"]["value"]
+    assert all(a.startswith("Microsoft.Compute/") and not a.endswith(("/write", "/delete", "/*")) for a in actions)
+    assert {"Microsoft.Compute/virtualMachines/powerOff/action",
+            "Microsoft.Compute/virtualMachines/deallocate/action"} <= set(actions)
 
 
 def test_routing_access_is_limited_to_network_actions():
