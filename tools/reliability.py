@@ -292,7 +292,7 @@ class Run:
         self.rng.shuffle(batch)
         for doc in batch:
             self.publish(doc, self.copies())
-        deadline, quiet = time.monotonic() + timeout, 0
+        deadline, last = time.monotonic() + timeout, time.monotonic()
         while time.monotonic() < deadline:
             pending = []
             for release in self.releases:
@@ -302,24 +302,33 @@ class Run:
                 print(f"phase 6/6 done: every workload finalized, {self.figures.finalizes_resent} finalize(s) "
                       "re-sent", flush=True)
                 return
-            backlog = self.retry(lambda: self.queue.get_queue_properties().approximate_message_count)
-            quiet = quiet + 1 if backlog == 0 else 0
-            if quiet >= 4:  # a failed decommission waits for its retry timer (30s+, maybe lost): finalize again
+            # a failed decommission waits for its retry timer (30s, doubling; the timer may be lost): every
+            # 15s the approver says finalize again, which retries at once (scheduled timers keep the queue's
+            # count above zero, so an empty queue is no signal here)
+            if time.monotonic() - last >= 15:
+                last = time.monotonic()
                 for release, name in pending:
                     self.figures.finalizes_resent += 1
                     self.publish(self.event("override", release, name,
                                             f"{release}-{name}-fin-again-{self.figures.finalizes_resent}",
                                             action="finalize", actor=APPROVER, reason="again"),
                                  expect={"applied", "ignored", "duplicate"})
-                quiet = -10
             time.sleep(0.3)
         raise TimeoutError(f"finalize: {len(pending)} workload(s) not finalized, e.g. {pending[:3]}")
 
     def drain(self) -> None:
         """Let the hosts finish whatever is still queued (redeliveries, noise)."""
-        deadline = time.monotonic() + 120
+        deadline, idle_since = time.monotonic() + 120, None
         while time.monotonic() < deadline:
             if self.retry(lambda: self.queue.get_queue_properties().approximate_message_count) == 0:
+                return
+            # decommission retry timers of workloads finalized meanwhile wait invisibly for up to minutes and
+            # change nothing when they come: nothing visible for longer than a lock (2s) + retry delay is idle
+            if self.retry(lambda: list(self.queue.peek_messages(max_messages=1))):
+                idle_since = None
+            elif idle_since is None:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since > 6:
                 return
             time.sleep(0.5)
 

@@ -189,7 +189,7 @@ def decommission_failed(decision: "Decision", failures: dict[str, str], now: dat
         notes[name] = (f"; decommission failed ({failed} time(s)): {error[:500]}; still promoted, "
                        f"retry at {_iso(due)}")
     entries: list[HistoryEntry] = [
-        replace(e, reason=e.reason + notes[e.workload], to_state="promoted")
+        replace(e, reason=e.reason.replace(" -> finalized", "") + notes[e.workload], to_state="promoted")
         if e.workload in notes and e.to_state == "finalized" else e for e in decision.entries]
     return replace(decision, release=decision.release.evolve(workloads=workloads), entries=entries,
                    effects=effects)
