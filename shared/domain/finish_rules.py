@@ -109,7 +109,7 @@ def on_lag(step: "_Step", w: Workload) -> tuple[Outcome, str, Workload]:
         return "ignored", f"{what}: workload is {w.state}", w
     if w.lag_at is not None and at < w.lag_at:
         return "ignored", f"{what} measured at {_iso(at)}, before the latest report ({_iso(w.lag_at)})", w
-    w = w.evolve(lag_seconds=float(data.lag_seconds), lag_at=at, lag_reports=w.lag_reports + 1)
+    w = w.evolve(lag_seconds=float(data.lag_seconds) + 0.0, lag_at=at, lag_reports=w.lag_reports + 1)  # -0.0 -> 0.0
     if getattr(step.release.plan.workload(w.name), "data_sync", None) is None:
         return "applied", f"{what} recorded (no data_sync gate for this workload)", w
     hold = data_sync_hold(step.release, w, step.now)

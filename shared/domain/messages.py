@@ -76,7 +76,7 @@ class TimerData(_Data):
 
 
 class LagData(_Data):
-    lag_seconds: float = Field(ge=0, le=10 * 365 * 24 * 3600, allow_inf_nan=False)
+    lag_seconds: float = Field(ge=0, le=10 * 365 * 24 * 3600, allow_inf_nan=False, strict=True)  # no "5", no true
     asset: str | None = Field(default=None, min_length=1, max_length=256)
     _p = field_validator("asset")(_printable)
 

@@ -128,7 +128,7 @@ def test_lag_reports_out_of_order_or_for_unknown_assets():
 
 def test_invalid_lag_reports_are_rejected_with_the_reason():
     d = Driver(synced_plan("single-step"))
-    for bad in (-1, "fast", None):
+    for bad in (-1, "fast", None, True, "5", float("nan")):
         r = d.send("replication-lag", lag_seconds=bad)
         assert r.outcome == "rejected" and "lag_seconds" in r.reason
 
