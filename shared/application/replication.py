@@ -30,7 +30,7 @@ def _ms(moment: datetime) -> int:
 
 def events_for(release: Any, items: list[Any], now: datetime) -> list[dict]:
     """The events one vault's items call for, given the release's recorded state (pure)."""
-    by_name = {}
+    by_name: dict[str, Any] = {}
     for item in items:
         by_name.setdefault(item.friendly_name.lower(), item)
         by_name.setdefault(item.name.lower(), item)
