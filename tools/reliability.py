@@ -288,7 +288,8 @@ class Run:
     # turning a source off and committing; every workload must end finalized, each source turned off once.
     def finish_phase(self, timeout: float = 600) -> None:
         batch = [self.event("override", r, f"w{w}", f"{r}-w{w}-fin", action="finalize", actor=APPROVER,
-                            reason="source no longer needed") for r in self.releases for w in range(self.args.workloads)]
+                            reason="source no longer needed")
+                 for r in self.releases for w in range(self.args.workloads)]
         self.rng.shuffle(batch)
         for doc in batch:
             self.publish(doc, self.copies())

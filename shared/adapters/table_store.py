@@ -233,7 +233,8 @@ class TableReleaseStore:
                        if w != before.workloads[w.name]]
         operations += [("create", _history_entity(name, before.seq + i, e)) for i, e in enumerate(decision.entries)]
         if event_id is not None:
-            marker: dict[str, Any] = {"PartitionKey": name, "RowKey": marker_row(event_id), "event_id": event_id[:256]}
+            marker: dict[str, Any] = {"PartitionKey": name, "RowKey": marker_row(event_id),
+                                      "event_id": event_id[:256]}
             for quiet in decision.quiet:  # an outcome kept here instead of a history entry (replication-lag)
                 marker.update(at=quiet.at, type=quiet.type, outcome=quiet.outcome, reason=quiet.reason[:MAX_REASON],
                               workload=quiet.workload or "")

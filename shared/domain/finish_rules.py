@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared.domain import messages as m
-from shared.domain.finishing import (AUTO_ACTOR, TIMER_HOP, DecommissionTarget, data_sync_hold, decommission_of,
+from shared.domain.finishing import (AUTO_ACTOR, TIMER_HOP,  # noqa: F401  (AUTO_ACTOR: machine uses fin.AUTO_ACTOR)
+                                     DecommissionTarget, data_sync_hold, decommission_of,
                                      finalize_approval, hypercare_until, in_hypercare, retry_delay)
 from shared.domain.model import HistoryEntry, Outcome, Release, Workload
 

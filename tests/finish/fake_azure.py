@@ -166,8 +166,9 @@ def protected_item(name: str, friendly: str, *, state: str = "Protected", health
         details[rpo_key] = rpo
     if rpo_at is not None:
         details["lastRpoCalculatedTime"] = rpo_at
-    return {"id": f"/subscriptions/x/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/v/replicationFabrics/"
-                  f"f/replicationProtectionContainers/c/replicationProtectedItems/{name}", "name": name,
+    return {"id": "/subscriptions/x/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/v/"
+                  f"replicationFabrics/f/replicationProtectionContainers/c/replicationProtectedItems/{name}",
+            "name": name,
             "type": "Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/"
                     "replicationProtectedItems",
             "properties": {"friendlyName": friendly, "protectionState": state, "protectionStateDescription": state,

@@ -9,7 +9,8 @@ from shared.domain.plan import validate_plan
 from tests.unit.test_machine import APPROVER, OPERATOR, Driver, make_plan
 
 SYNC = {"max_lag": "5s", "max_age": "2m"}
-VM = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/"
+VM = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/"
+      "Microsoft.Compute/virtualMachines/")
 
 
 def synced_plan(model: str, *, workloads: int = 1, **overrides) -> dict:

@@ -16,8 +16,8 @@ from shared.adapters.routing import _arm
 from shared.domain.errors import RoutingError
 from shared.domain.routing import Change
 
-_ID = re.compile(r"^/subscriptions/([^/]+)/resourceGroups/([^/]+)/providers/Microsoft\.Compute/virtualMachines/([^/]+)$",
-                 re.IGNORECASE)
+_ID = re.compile(r"^/subscriptions/([^/]+)/resourceGroups/([^/]+)/providers/Microsoft\.Compute/"
+                 r"virtualMachines/([^/]+)$", re.IGNORECASE)
 NEEDS = "Microsoft.Compute/virtualMachines/read, powerOff/action and deallocate/action"
 _RUNNING = ("running", "starting", "stopping", "unknown")
 
