@@ -1,6 +1,8 @@
 """v2 §8 through the service with fakes: the data-sync gate, hypercare, finalize and decommission failures."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from shared.domain.errors import PlanError
@@ -119,8 +121,6 @@ def test_lag_reports_out_of_order_or_for_unknown_assets():
     d = Driver(synced_plan("single-step"))
     newer = d.w.clock.now()
     lag(d, 1, time=newer)
-    from datetime import timedelta
-
     assert lag(d, 99, time=newer - timedelta(seconds=10)).outcome == "ignored"
     assert d.wl().lag_seconds == 1.0
     assert lag(d, 1, asset="zz").outcome == "rejected"
@@ -190,6 +190,16 @@ def test_auto_approval_finalizes_by_itself_at_hypercare_end():
     assert d.tick(1799) == [] and d.wl().state == "promoted"
     d.tick(1)
     assert (d.wl().state, d.wl().finalized_by) == ("finalized", "promote")
+
+
+def test_a_hypercare_longer_than_a_timer_can_wait_hops_and_still_finalizes_on_time():
+    d = promoted(make_plan("single-step", hypercare="10d", decommission={"approval": "auto"}))
+    assert [due - d.w.clock.now() for _, due in d.w.scheduler.scheduled] == [timedelta(days=7)]
+    early = d.tick(7 * 86400)
+    assert [r.outcome for r in early] == ["ignored"] and "arrived early" in early[0].reason
+    assert d.wl().state == "promoted"
+    d.tick(3 * 86400)
+    assert (d.wl().state, d.wl().finalized_at) == ("finalized", d.w.clock.now())
 
 
 def test_auto_approval_while_paused_finalizes_at_resume():
