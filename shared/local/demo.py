@@ -18,7 +18,7 @@ def _plans(stamp: str) -> dict[str, dict]:
     people = {"approvers": [APPROVER], "operators": [OPERATOR]}
     return {
         "single-step": {"release": f"demo-{stamp}-single", "model": "single-step", **people,
-                        "hypercare": "4s", "decommission": {"approval": "manual", "provider": "local"},
+                        "hypercare": "5s", "decommission": {"approval": "manual", "provider": "local"},
                         "workloads": [{"name": "payroll", "assets": ["vm-payroll-web-01", "vm-payroll-db-01"]}]},
         "staged": {"release": f"demo-{stamp}-staged", "model": "staged", **people,
                    "revoke_access": {"provider": "local", "source_prefixes": ["10.50.0.0/24"]},
@@ -75,7 +75,7 @@ class Demo:
         r = plan["release"]
         self.out("  migration tool replicates, the test pipeline passes: all users move at once")
         self.replicate_and_test(r, plan, wait=1)
-        self.out("  hypercare (4s): the source is kept; finalizing now is refused")
+        self.out("  hypercare (5s): the source is kept; finalizing now is refused")
         self.send("override", r, "payroll", source="operator", action="finalize", actor=APPROVER,
                   reason="too early")
         self.settle(wait=1)
@@ -83,7 +83,7 @@ class Demo:
         self.send("asset-replicated", r, "payroll", source="azure-migrate", asset="vm-payroll-db-01")
         self.settle(wait=1)
         self.out("  hypercare ends (a timer); the approver finalizes: the source is decommissioned")
-        self.settle(wait=6)
+        self.settle(wait=7)
         self.send("override", r, "payroll", source="operator", action="finalize", actor=APPROVER,
                   reason="hypercare passed without incident")
         self.settle()
