@@ -41,7 +41,7 @@ param sourceVmNames array = []
 @description('Grant Site Recovery Reader on this vault (the vault named by a plan\'s replication section); empty: none.')
 param siteRecoveryVaultName string = ''
 
-var siteRecoveryReader = '494ae006-db33-4328-bf46-533a6560a3ca'
+var siteRecoveryReader = 'dbaa88c4-0c30-4179-9fb3-46319faa6149' // built-in Site Recovery Reader (view only; not Operator)
 
 var decommissionActions = [
   'Microsoft.Compute/virtualMachines/read'

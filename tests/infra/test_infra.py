@@ -46,6 +46,7 @@ BUILT_IN_ROLES = {
     "Monitoring Metrics Publisher": "3913510d-42f4-4e42-8a64-420c390055eb",
     "Network Contributor": "4d97b98b-1d4f-4787-a291-c67834d212e7",
     "Traffic Manager Contributor": "a4b10055-b0c7-44c2-b00f-c7b5b3550cf7",
+    "Site Recovery Reader": "dbaa88c4-0c30-4179-9fb3-46319faa6149",  # the replication timer (finish-access)
 }
 
 # Settings shared/config.py reads that exist only for the local stack: never set on Azure.
