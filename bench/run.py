@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     cold = coldstart.measure(REPO, args.import_runs, args.out)
     phase("cold import", t0)
 
-    from shared import azurite
+    from shared.local import azurite
     from shared.application.bootstrap import Stack, use_stack
     from shared.application.config import RELEASES_TABLE, ROUTING_TABLE, load_settings
     from shared.domain.model import SEEN_WINDOW
