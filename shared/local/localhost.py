@@ -158,5 +158,9 @@ def _short(exc: Exception) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}"[:200]
 
 
+# every message promote schedules for itself (v2 §8 adds hypercare ends and decommission retries)
+_TIMER_TYPES = (b'"bake-elapsed"', b'"hypercare-elapsed"', b'"decommission-retry"')
+
+
 def _is_timer(body: bytes) -> bool:
-    return b'"bake-elapsed"' in body
+    return any(kind in body for kind in _TIMER_TYPES)

@@ -66,3 +66,21 @@ def test_finish_fields_round_trip_and_the_local_source_is_turned_off_once(settin
     assert "source: local source record" in entry.reason and "power on -> off" in entry.reason
     r = handle(event("override", release_name, "w0", "e5", action="rollback", actor=APPROVER, reason="x"))
     assert r.outcome == "rejected" and f"finalized by {APPROVER}" in r.reason
+
+
+def test_the_local_host_knows_every_timer_promote_schedules_so_until_idle_does_not_wait_on_them():
+    """A hypercare or decommission-retry timer delivered must clear its note, or `run --until-idle` (and the
+    demo) waits two minutes for a timer that already came."""
+    import json as _json
+
+    from shared.domain import messages as m
+    from shared.local.localhost import _is_timer
+    from tests.fakes import T0
+
+    for kind in (m.TIMER_TYPE, m.HYPERCARE_TYPE, m.DECOMMISSION_RETRY_TYPE):
+        body = _json.dumps(m.new_event(kind, {"release": "r", "workload": "w"}, id="t", source="promote/timer",
+                                       time=T0)).encode()
+        assert _is_timer(body), kind
+    lag_report = m.new_event(m.LAG_TYPE, {"release": "r", "workload": "w", "lag_seconds": 1}, id="x",
+                             source="s", time=T0)
+    assert not _is_timer(_json.dumps(lag_report).encode())
