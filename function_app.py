@@ -8,8 +8,9 @@ from functions.events import bp as events
 from functions.judge import bp as judge
 from functions.notifications import bp as notifications
 from functions.overrides import bp as overrides
+from functions.replication import bp as replication
 from functions.status import bp as status
 
 app = func.FunctionApp()
-for blueprint in (events, alerts, status, drift, overrides, board, notifications, judge):
+for blueprint in (events, alerts, status, drift, overrides, board, notifications, judge, replication):
     app.register_functions(blueprint)

@@ -38,8 +38,11 @@ class Shape:
         return [f"vm-{workload}-{ROLES[j % len(ROLES)]}-{j + 1:02d}" for j in range(self.assets)]
 
     def steps(self) -> list[tuple[str, dict]]:
-        """One workload's life cycle: every asset replicated, tests passed, a healthy verdict per flight."""
+        """One workload's life cycle: every asset replicated, replication lag reported (v2 §8: the first report
+        opens the data-sync gate, the second changes nothing and must cost no more), tests passed, a healthy
+        verdict per flight."""
         return ([("asset-replicated", {"asset": j}) for j in range(self.assets)]
+                + [("replication-lag", {"lag_seconds": 1.5}), ("replication-lag", {"lag_seconds": 2})]
                 + [("tests-passed", {"suite": "smoke", "run": "118"})]
                 + [("flight-healthy", {"flight": k + 1}) for k in range(len(FLIGHTS))])
 
@@ -64,8 +67,8 @@ def plan_doc(release: str, shape: Shape) -> dict:
     return {"release": release, "model": "flight", "approval": "auto",
             "approvers": ["ana@contoso.com"], "operators": ["ops@contoso.com"], "flights": FLIGHTS,
             "on_alert": "rollback",
-            "workloads": [{"name": w, "assets": shape.assets_of(w), "routing": {"provider": "local"}}
-                          for w in shape.names()]}
+            "workloads": [{"name": w, "assets": shape.assets_of(w), "routing": {"provider": "local"},
+                           "data_sync": {"max_lag": "5s", "max_age": "7d"}} for w in shape.names()]}
 
 
 def apply_all(service, releases: list[str], shape: Shape, counter: BenchCounter, threads: int = 4) -> None:
@@ -96,7 +99,8 @@ def event_id(release: str, workload: str, step: int) -> str:
 
 
 def body(kind: str, release: str, workload: str, data: dict, *, id: str) -> bytes:
-    source = {"asset-replicated": "azure-migrate", "tests-passed": "azure-pipelines"}.get(kind, "azure-monitor")
+    source = {"asset-replicated": "azure-migrate", "tests-passed": "azure-pipelines",
+              "replication-lag": "azure-site-recovery"}.get(kind, "azure-monitor")
     return json.dumps({
         "specversion": "1.0", "id": id, "source": source, "type": kind,
         "time": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),

@@ -60,6 +60,7 @@ class MemoryStore:
         self.commits = 0
         self.marker_reads: list[str] = []  # ids looked up by seen_before (each a read on the real store)
         self.fail_next_commits = 0  # simulate concurrent writers: the next N commits conflict
+        self.marker_outcomes: dict[tuple[str, str], str] = {}  # outcomes kept on markers (quiet lag reports)
 
     def create_release(self, release: Release) -> None:
         if release.name in self.releases:
@@ -94,6 +95,8 @@ class MemoryStore:
         self.history[name].extend(decision.entries)
         if event_id is not None:
             self.markers.add((name, event_id))
+            for quiet in getattr(decision, "quiet", []):
+                self.marker_outcomes[(name, event_id)] = quiet.outcome
         self.commits += 1
 
     def update_plan(self, snapshot: Snapshot, plan) -> None:
@@ -219,6 +222,27 @@ class FakeDeadLetters:
 
 
 @dataclass
+class FakeDecommissioner:
+    """Source servers as a set of names that are on; strict like Azure: turning off what is off writes nothing."""
+
+    on: set[tuple[str, str]] = field(default_factory=set)  # (release, workload) whose source is still running
+    off: list[tuple[str, str]] = field(default_factory=list)  # every power-off actually carried out, in order
+    down: bool = False  # the provider is unreachable
+    requests: list = field(default_factory=list)
+
+    def decommission(self, release: str, request) -> list[str]:
+        self.requests.append((release, request))
+        if self.down:
+            raise ConnectionError("decommission provider unreachable")
+        key = (release, request.workload)
+        if key in self.off:
+            return []
+        self.off.append(key)
+        self.on.discard(key)
+        return [f"source of {request.workload} powered off"]
+
+
+@dataclass
 class World:
     """A service wired to fakes, with handles on each fake."""
 
@@ -228,14 +252,16 @@ class World:
     scheduler: FakeScheduler
     dead: FakeDeadLetters
     clock: FakeClock
+    decommissioner: FakeDecommissioner = field(default_factory=FakeDecommissioner)
 
 
 def world(clock: FakeClock | None = None) -> World:
     clock = clock or FakeClock()
     store, network, scheduler, dead = MemoryStore(), FakeNetwork(), FakeScheduler(), FakeDeadLetters()
+    decommissioner = FakeDecommissioner()
     service = PromotionService(store=store, routers=network.router, scheduler=scheduler, revoker=network,
-                               dead_letters=dead, clock=clock)
-    return World(service, store, network, scheduler, dead, clock)
+                               dead_letters=dead, clock=clock, decommissioner=decommissioner)
+    return World(service, store, network, scheduler, dead, clock, decommissioner)
 
 
 def event(type_: str, release: str, workload: str | None, id: str, time: datetime | None = None, **data) -> str:

@@ -15,10 +15,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-CRASH_POINTS = ("after-routing", "before-commit", "after-commit")
+CRASH_POINTS = ("after-routing", "before-commit", "after-commit", "after-decommission")
 # after-routing: a routing change was made, the rest of the effects and the commit were not
 # before-commit:  every effect was carried out, nothing was committed
 # after-commit:   committed, but the message was not completed (it will be redelivered)
+# after-decommission: a source was turned off (v2 §8 finalize), nothing was committed
 
 
 def retry(action, attempts: int = 20, pause: float = 0.5):
@@ -83,6 +84,27 @@ def crashing_routers(inner_factory, countdown: Countdown):
     return lambda release, workload, routing: _Router(inner_factory(release, workload, routing))
 
 
+class FlakyDecommissioner:
+    """A Decommissioner whose provider is down for some calls (seeded), and whose host may die right after
+    a source was turned off. Prints `decommission powered-off R/W` for every power-off actually made, so the
+    reliability run can check that no source is turned off twice."""
+
+    def __init__(self, inner, seed: int | None, countdown: "Countdown | None", down: float = 0.3):
+        import random
+
+        self.inner, self.rng, self.countdown, self.down = inner, random.Random(seed), countdown, down
+
+    def decommission(self, release: str, request) -> list:
+        if self.rng.random() < self.down:
+            raise ConnectionError("decommission provider unavailable (injected)")
+        changes = self.inner.decommission(release, request)
+        if changes:
+            print(f"decommission powered-off {release}/{request.workload}", flush=True)
+        if self.countdown is not None and self.countdown.tick():
+            die()
+        return changes
+
+
 class ChaosScheduler:
     """A Scheduler that loses some timers and delivers others twice (seeded, so runs can be replayed)."""
 
@@ -122,15 +144,17 @@ def crashing_stack(settings, point: str | None, nth: int, timer_seed: int | None
     store = stack.store
     if point == "after-routing":
         routers = crashing_routers(routers, countdown)
-    elif point is not None:
+    elif point is not None and point != "after-decommission":
         store = CrashingStore(store, point, countdown)
     scheduler = _Lazy(lambda: stack.scheduler)
     if timer_seed is not None:
         scheduler = _Lazy(lambda: ChaosScheduler(stack.local_scheduler, timer_seed))
+    decommissioner = FlakyDecommissioner(stack.decommissioner, timer_seed,
+                                         countdown if point == "after-decommission" else None)
     stack.__dict__["service"] = PromotionService(
         store=store, routers=routers, scheduler=scheduler,
         revoker=access_revoker(routing_table, settings), dead_letters=_Lazy(lambda: stack.dead_letters),
-        clock=stack.clock)
+        clock=stack.clock, decommissioner=decommissioner)
     return stack
 
 

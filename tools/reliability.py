@@ -55,6 +55,10 @@ class Figures:
     notifications: "NotificationFigures | None" = None  # the notification block (issue 14)
     revocations_refused: int = 0  # issue 10: revoking access refused by Azure, then retried
     revocation_releases: int = 0
+    # v2 §8 finalize: power-offs actually made per workload (must be exactly 1), finalize re-sends
+    powered_off: Counter = field(default_factory=Counter)
+    finalizes_resent: int = 0
+    decommission_failures: int = 0
 
 
 def now_iso() -> str:
@@ -71,13 +75,17 @@ class Hosts:
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.thread = threading.Thread(target=self._supervise, daemon=True)
+        self.finishing = False  # set for the finalize phase
 
     def _spawn(self) -> tuple[subprocess.Popen, str | None]:
         args = [sys.executable, str(REPO / "tools" / "faults.py"), "--forever", "--lock", "2",
                 "--timer-faults", str(self.rng.randrange(1 << 30))]
         point = self.rng.choice(CRASH_POINTS + (None, None))
+        if self.finishing and self.rng.random() < 0.25:  # v2 §8: die right after turning a source off
+            point = "after-decommission"
         if point:
-            args += ["--crash", point, "--nth", str(self.rng.randint(1, 8))]
+            nth = 1 if point == "after-decommission" else self.rng.randint(1, 8)
+            args += ["--crash", point, "--nth", str(nth)]
         proc = subprocess.Popen(args, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         threading.Thread(target=self._read, args=(proc,), daemon=True).start()
         return proc, point
@@ -88,6 +96,8 @@ class Hosts:
                 self.figures.timers_lost += 1
             elif line.startswith("timer doubled"):
                 self.figures.timers_doubled += 1
+            elif line.startswith("decommission powered-off "):
+                self.figures.powered_off[line.split()[-1]] += 1
             elif "Traceback" in line or "Error" in line:
                 self.logs.append(line.rstrip())
 
@@ -392,7 +402,7 @@ class Run:
                     self.start_storage()
                     self.figures.storage_restarts += 1
                 self.wait_for(phase)
-                print(f"phase {phase + 1}/5 done: {self.figures.deliveries} deliveries, "
+                print(f"phase {phase + 1}/6 done: {self.figures.deliveries} deliveries, "
                       f"{self.figures.random_kills} kills, {sum(self.figures.crash_points.values())} crash points",
                       flush=True)
             self.time_block = TimeBlock(self)  # deadlines, a change window and `after`, under the same faults
@@ -400,6 +410,8 @@ class Run:
             self.time_block.drive(stack.service)
             print(f"time and order done: {self.figures.deliveries} deliveries, "
                   f"{time.monotonic() - block_started:.0f}s", flush=True)
+            hosts.finishing = True
+            self.finish_phase()
             self.drain()
             notifications.finish(stack, self.releases)
             revocation_faults(self, stack)
@@ -412,11 +424,52 @@ class Run:
         self.azurite.stop()
         return self.figures
 
+    # v2 §8: finalize every workload while the decommission provider is down at times and hosts die between
+    # turning a source off and committing; every workload must end finalized, each source turned off once.
+    def finish_phase(self, timeout: float = 600) -> None:
+        batch = [self.event("override", r, f"w{w}", f"{r}-w{w}-fin", action="finalize", actor=APPROVER,
+                            reason="source no longer needed")
+                 for r in self.releases for w in range(self.args.workloads)]
+        self.rng.shuffle(batch)
+        for doc in batch:
+            self.publish(doc, self.copies())
+        deadline, last = time.monotonic() + timeout, time.monotonic()
+        while time.monotonic() < deadline:
+            pending = []
+            for release in self.releases:
+                state = self.retry(lambda: self.store.get_release(release).release)
+                pending += [(release, n) for n, w in state.workloads.items() if w.state != "finalized"]
+            if not pending:
+                print(f"phase 6/6 done: every workload finalized, {self.figures.finalizes_resent} finalize(s) "
+                      "re-sent", flush=True)
+                return
+            # a failed decommission waits for its retry timer (30s, doubling; the timer may be lost): every
+            # 15s the approver says finalize again, which retries at once (scheduled timers keep the queue's
+            # count above zero, so an empty queue is no signal here)
+            if time.monotonic() - last >= 15:
+                last = time.monotonic()
+                for release, name in pending:
+                    self.figures.finalizes_resent += 1
+                    self.publish(self.event("override", release, name,
+                                            f"{release}-{name}-fin-again-{self.figures.finalizes_resent}",
+                                            action="finalize", actor=APPROVER, reason="again"),
+                                 expect={"applied", "ignored", "duplicate"})
+            time.sleep(0.3)
+        raise TimeoutError(f"finalize: {len(pending)} workload(s) not finalized, e.g. {pending[:3]}")
+
     def drain(self) -> None:
         """Let the hosts finish whatever is still queued (redeliveries, noise)."""
-        deadline = time.monotonic() + 120
+        deadline, idle_since = time.monotonic() + 120, None
         while time.monotonic() < deadline:
             if self.retry(lambda: self.queue.get_queue_properties().approximate_message_count) == 0:
+                return
+            # decommission retry timers of workloads finalized meanwhile wait invisibly for up to minutes and
+            # change nothing when they come: nothing visible for longer than a lock (2s) + retry delay is idle
+            if self.retry(lambda: list(self.queue.peek_messages(max_messages=1))):
+                idle_since = None
+            elif idle_since is None:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since > 6:
                 return
             time.sleep(0.5)
 
@@ -440,10 +493,18 @@ class Run:
                 if trail != [0, 10, 50, 100]:
                     self.figures.doubled_applies.append(f"{release}/{name}: traffic moved {trail}")
             state = self.store.get_release(release).release
+            from shared.adapters.decommission.local import LocalDecommissioner
+
             for name, w in state.workloads.items():
                 live = LocalRouter(stack.table(ROUTING_TABLE), release, name).read()
-                if (w.state, w.traffic_percent, live) != ("promoted", 100, 100):
+                if (w.state, w.traffic_percent, live) != ("finalized", 100, 100):
                     self.figures.divergences.append(f"{release}/{name}: {w.state} {w.traffic_percent}% live {live}%")
+                if not LocalDecommissioner(stack.table(ROUTING_TABLE)).is_off(release, name):
+                    self.figures.divergences.append(f"{release}/{name}: finalized but the source is not off")
+                if self.figures.powered_off[f"{release}/{name}"] != 1:
+                    self.figures.divergences.append(f"{release}/{name}: source powered off "
+                                                    f"{self.figures.powered_off[f'{release}/{name}']} times")
+                self.figures.decommission_failures += w.decommission_failures
         poison = stack.queue(POISON_QUEUE)
         while True:
             batch = list(poison.receive_messages(max_messages=32, visibility_timeout=300))
@@ -648,6 +709,10 @@ def table(f: Figures, args, extra: list[tuple[str, int]] = ()) -> str:
         ("  their history entries with actor_reason verbatim", f.trust["reasons_verbatim"]),
         ("fault: non-ASCII message of 30+ KB dead-lettered", f.trust["large_dead_letters"]),
         ("fault: access revocation refused by Azure, retried", f.revocations_refused),
+        ("fault: SIGKILL after a decommission, before commit", f.crash_points["after-decommission"]),
+        ("fault: decommission provider down (attempts recorded as failed)", f.decommission_failures),
+        ("finalize re-sent by an approver", f.finalizes_resent),
+        ("sources powered off (must equal workloads)", sum(f.powered_off.values())),
         ("accounted: applied", f.outcomes["applied"]),
         ("accounted: duplicate", f.outcomes["duplicate"]),
         ("accounted: ignored", f.outcomes["ignored"]),

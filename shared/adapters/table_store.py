@@ -95,6 +95,7 @@ def _workload_entity(release: str, w: Workload) -> dict[str, Any]:
         if getattr(w, key) is not None:
             entity[key] = getattr(w, key)
     entity.update(_time_properties(w))
+    entity.update(_finish_properties(w))
     return entity
 
 
@@ -108,6 +109,30 @@ def _time_properties(w: Workload) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
+_FINISH_OPTIONAL = ("lag_seconds", "lag_at", "promoted_at", "finalize_requested_by", "finalize_requested_at",
+                    "decommission_error", "finalized_by", "finalized_at")
+
+
+def _finish_properties(w: Workload) -> dict[str, Any]:
+    """v2 §8 fields of a workload row (absent when None: Table Storage has no null)."""
+    props: dict[str, Any] = {"lag_reports": w.lag_reports, "decommission_failures": w.decommission_failures}
+    props.update({k: getattr(w, k) for k in _FINISH_OPTIONAL if getattr(w, k) is not None})
+    if "lag_seconds" in props:
+        props["lag_seconds"] = float(props["lag_seconds"])  # always Edm.Double, even for a whole number
+    return props
+
+
+def _finish_fields(entity: dict) -> dict[str, Any]:
+    fields: dict[str, Any] = {"lag_reports": entity.get("lag_reports", 0),
+                              "decommission_failures": entity.get("decommission_failures", 0)}
+    for key in _FINISH_OPTIONAL:
+        value = entity.get(key)
+        fields[key] = _utc(value) if key.endswith("_at") else value
+    if fields["lag_seconds"] is not None:
+        fields["lag_seconds"] = float(fields["lag_seconds"])
+    return fields
+
+
 def _workload(entity: dict) -> Workload:
     return Workload(
         name=entity["RowKey"][2:], state=entity["state"], paused=entity["paused"],
@@ -118,7 +143,7 @@ def _workload(entity: dict) -> Workload:
         paused_by=entity.get("paused_by"), paused_at=_utc(entity.get("paused_at")),
         paused_reason=entity.get("paused_reason"), alert_while_paused=entity.get("alert_while_paused"),
         state_since=_utc(entity.get("state_since")), deadline_fired=entity.get("deadline_fired") or "",
-        window_opens_at=_utc(entity.get("window_opens_at")))
+        window_opens_at=_utc(entity.get("window_opens_at")), **_finish_fields(entity))
 
 
 def _release_counters(r: Release) -> dict[str, Any]:
@@ -248,8 +273,12 @@ class TableReleaseStore:
                        if w != before.workloads[w.name]]
         operations += [("create", _history_entity(name, before.seq + i, e)) for i, e in enumerate(decision.entries)]
         if event_id is not None:
-            operations.append(("create", {"PartitionKey": name, "RowKey": marker_row(event_id),
-                                          "event_id": event_id[:256]}))
+            marker: dict[str, Any] = {"PartitionKey": name, "RowKey": marker_row(event_id),
+                                      "event_id": event_id[:256]}
+            for quiet in decision.quiet:  # an outcome kept here instead of a history entry (replication-lag)
+                marker.update(at=quiet.at, type=quiet.type, outcome=quiet.outcome, reason=quiet.reason[:MAX_REASON],
+                              workload=quiet.workload or "")
+            operations.append(("create", marker))
         if decision.notices:  # the outbox row: no extra request, committed or lost with the state change
             targets = [t.model_dump(mode="json") for t in after.plan.notify or []]
             operations.append(("create", outbox_entity(name, before.seq, decision.notices, targets,

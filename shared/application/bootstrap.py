@@ -124,7 +124,8 @@ class Stack:
                                 scheduler=_Lazy(lambda: self.scheduler),
                                 revoker=access_revoker(routing_table, self.settings),
                                 dead_letters=_Lazy(lambda: self.dead_letters), clock=self.clock,
-                                overrides_need_principal=self.settings.overrides_need_principal)
+                                overrides_need_principal=self.settings.overrides_need_principal,
+                                decommissioner=self.decommissioner)
 
 
     # notifications (contract §11) ------------------------------------------------------------
@@ -176,6 +177,13 @@ class Stack:
 
         return Judge(store=self.store, records=TableJudgeStore(self.table(config.JUDGE_TABLE)),
                      source=self.metrics_source, publisher=_Lazy(lambda: self.publisher), clock=self.clock)
+
+
+    @cached_property
+    def decommissioner(self):
+        from shared.adapters.decommission import decommissioner
+
+        return decommissioner(lambda: self.table(config.ROUTING_TABLE), self.settings)
 
 
 class _Lazy:

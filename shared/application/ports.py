@@ -75,6 +75,14 @@ class AccessRevoker(Protocol):
         """Why revoke() would be refused (a rule of the group holds the priority), read live; writes nothing."""
 
 
+class Decommissioner(Protocol):
+    """Turns a workload's source system off (v2 §8). Idempotent: a source already off is not touched."""
+
+    def decommission(self, release: str, request: Any) -> list:
+        """Carry out a machine.Decommission; return the changes made ([] if all was off already).
+        Raises on failure (the service records it, keeps the workload promoted and retries later)."""
+
+
 class Scheduler(Protocol):
     def schedule(self, event: dict, due: datetime) -> None:
         """Deliver the CloudEvents document `event` at `due` (idempotent per event id)."""

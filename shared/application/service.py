@@ -9,12 +9,14 @@ from shared.domain import messages as m
 from shared.domain.actors import Principal
 from shared.domain.errors import (ConflictError, MessageError, PlanChangeRefused, ReleaseExists, RoutingError,
                             UnknownRelease)
+from shared.domain.finish_rules import Decommission, ScheduleFinishTimer, decommission_failed
 from shared.domain.machine import (Decision, RevokeAccess, ScheduleRevokeRetry, ScheduleTimer, SetTraffic, decide,
                                    digest, reject_unparsed, revocation_failed)
 from shared.domain.notices import notices_for
 from shared.domain.model import HistoryEntry, Release, archive_may_contain, new_release
 from shared.domain.plan import Plan
-from shared.application.ports import AccessRevoker, Clock, DeadLetters, ReleaseStore, RouterFactory, Scheduler, Snapshot
+from shared.application.ports import (AccessRevoker, Clock, DeadLetters, Decommissioner, ReleaseStore, RouterFactory,
+                                     Scheduler, Snapshot)
 from shared.application.retry import retry_on_conflict
 from shared.domain.machine import ScheduleMessage
 from shared.application import timing
@@ -56,12 +58,14 @@ class ApplyResult:
 class PromotionService:
     def __init__(self, *, store: ReleaseStore, routers: RouterFactory, scheduler: Scheduler,
                  revoker: AccessRevoker, dead_letters: DeadLetters, clock: Clock | None = None,
-                 overrides_need_principal: bool = False):
+                 overrides_need_principal: bool = False,
+                 decommissioner: Decommissioner | None = None):
         self.store, self.routers, self.scheduler = store, routers, scheduler
         self.revoker, self.dead_letters, self.clock = revoker, dead_letters, clock or SystemClock()
         # On Azure: an override counts only with an authenticated principal (the override endpoint);
         # one arriving on the topic is rejected and audited.
         self.overrides_need_principal = overrides_need_principal
+        self.decommissioner = decommissioner
         self.observers: list = []  # callables(Result): progress for people (the demo, `promote run`)
 
     # -- messages ----------------------------------------------------------------------------
@@ -156,6 +160,7 @@ class PromotionService:
                 log.error("could not restore routing of %s/%s: %s", before.name, move.workload, exc)
 
     def _effects(self, release: str, decision: Decision, done: list) -> Decision:
+        decision = self._decommission(release, decision)
         made: dict[str | None, list[str]] = {}  # workload (None: the release) -> changes
         revoke_failure: str | None = None
         moves = [e for e in decision.effects if isinstance(e, SetTraffic)]
@@ -189,6 +194,13 @@ class PromotionService:
                     revoke_failure = str(exc) if isinstance(exc, RoutingError) else f"{type(exc).__name__}: {exc}"
             elif isinstance(effect, ScheduleRevokeRetry):
                 self._schedule_revoke_retry(release, effect)
+            elif isinstance(effect, ScheduleFinishTimer):
+                event = m.new_event(effect.type, {"release": release, "workload": effect.workload,
+                                                  "attempt": effect.attempt, "promoted_ms": effect.promoted_ms},
+                                    id=effect.event_id(release), source="promote/timer", time=self.clock.now())
+                self.scheduler.schedule(event, effect.due)
+            elif isinstance(effect, Decommission):
+                pass  # carried out first, by _decommission
             else:  # pragma: no cover - a new effect type must be handled here
                 raise TypeError(f"unknown effect {effect!r}")
         if revoke_failure is not None:
@@ -209,6 +221,32 @@ class PromotionService:
                             id=m.revoke_retry_id(release, retry.attempt, int(retry.scheduled_at.timestamp() * 1000)),
                             source="promote/timer", time=self.clock.now())
         self.scheduler.schedule(event, retry.due)
+
+    def _decommission(self, release: str, decision: Decision) -> Decision:
+        """Turn the source off for each workload being finalized (v2 §8). A failure does not fail the message:
+        the workload stays promoted with the failure recorded, and a timer retries it."""
+        failures: dict[str, str] = {}
+        changes: dict[str, str] = {}
+        for effect in decision.effects:
+            if not isinstance(effect, Decommission):
+                continue
+            try:
+                if self.decommissioner is None:
+                    raise RuntimeError("no decommission provider is configured for this service")
+                made = self.decommissioner.decommission(release, effect)
+            except Exception as exc:  # provider down, refused, misconfigured: recorded and retried
+                text = " ".join(str(exc).split()) or type(exc).__name__
+                failures[effect.workload] = f"{type(exc).__name__}: {text}"
+                log.warning("decommission of %s/%s failed: %s", release, effect.workload, text)
+                continue
+            changes[effect.workload] = "; ".join(map(str, made)) or "already off"
+        if changes:
+            decision = replace(decision, entries=[
+                replace(e, reason=f"{e.reason}; source: {changes[e.workload]}")
+                if e.workload in changes and e.to_state == "finalized" else e for e in decision.entries])
+        if failures:
+            decision = decommission_failed(decision, failures, self.clock.now())
+        return decision
 
     def _invalid(self, body: bytes, exc: MessageError) -> Result:
         unparsed: m.Unparsed = exc.unparsed  # type: ignore[attr-defined]

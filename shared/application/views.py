@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from shared.domain.attention import attention
+from shared.domain.finishing import data_sync_hold, finish_holds, hypercare_until
 from shared.domain.gates import iso, waiting_for, waiting_period
 from shared.domain.machine import stamp
 from shared.domain.model import HistoryEntry, Release, Workload
@@ -22,6 +23,22 @@ def time_json(release: Release, w: Workload, now: datetime) -> dict:
             "overdue": deadline is not None and now >= deadline}
 
 
+def finish_json(release: Release, w: Workload, now: datetime) -> dict:
+    """v2 §8 per workload: the latest lag and the data-sync gate, hypercare, finalize and decommission."""
+    sync = release.plan.workload(w.name).data_sync  # type: ignore[union-attr]
+    hold = data_sync_hold(release, w, now)
+    return {
+        "lag_seconds": w.lag_seconds, "lag_at": _iso(w.lag_at), "lag_reports": w.lag_reports,
+        "data_sync": None if sync is None else {"max_lag_seconds": sync.max_lag, "max_age_seconds": sync.max_age,
+                                                "open": hold is None, "reason": hold.reason if hold else None},
+        "promoted_at": _iso(w.promoted_at), "hypercare_until": _iso(hypercare_until(release, w)),
+        "finalized_by": w.finalized_by, "finalized_at": _iso(w.finalized_at),
+        "decommission": {"requested_by": w.finalize_requested_by, "requested_at": _iso(w.finalize_requested_at),
+                         "error": w.decommission_error, "failures": w.decommission_failures},
+        "finish_waiting_for": [h.to_json() for h in finish_holds(release, w, now)],
+    }
+
+
 def status_json(release: Release, now: datetime | None = None, health: dict | None = None) -> dict:
     """`health`: the judge's records by workload (v2 §10); each judged workload then shows its checks' last values."""
     plan = release.plan
@@ -37,7 +54,7 @@ def status_json(release: Release, now: datetime | None = None, health: dict | No
              "provider": plan.routing_of(w.name).provider,
              # who paused, when and why (null when not paused); an alert recorded while paused
              "paused_by": w.paused_by, "paused_at": _iso(w.paused_at), "paused_reason": w.paused_reason,
-             "alert_while_paused": w.alert_while_paused}
+             "alert_while_paused": w.alert_while_paused, **finish_json(release, w, now)}
             for w in release.workloads.values()],
         "attention": attention(release),
         "approval": plan.approval, "on_alert": plan.on_alert,
@@ -47,6 +64,8 @@ def status_json(release: Release, now: datetime | None = None, health: dict | No
     }
     for item, w in zip(doc["workloads"], release.workloads.values()):
         item.update(time_json(release, w, now))
+        # §8's gates (data-sync, hypercare, finalize) hold a workload too: one list says all that holds it
+        item["waiting_for"] = item["waiting_for"] + item["finish_waiting_for"]
     if plan.after:
         doc["after"] = [{"release": name, "promoted": name in release.after_met} for name in plan.after]
     if health is not None:
@@ -94,12 +113,13 @@ def status_text(release: Release, now: datetime | None = None, health: dict | No
         done = sum(1 for v in w["assets"].values() if v == "replicated")
         rows.append([w["name"], w["state"] + (" (paused)" if w["paused"] else ""),
                      str(w["flight"] or "-"), f"{w['traffic_percent']}%", f"{done}/{len(w['assets'])}",
-                     "yes" if w["tests_passed"] else "no", w["provider"]])
+                     "yes" if w["tests_passed"] else "no", w["provider"], _finish_text(w)])
     revocation = doc["access_revocation"]
     if revocation and revocation["state"] == "failing":
         head += (f"\naccess revocation FAILING after {revocation['failed_attempts']} attempt(s), retried: "
                  f"{revocation['error']}")
-    text = head + "\n\n" + _table(["WORKLOAD", "STATE", "FLIGHT", "TRAFFIC", "ASSETS", "TESTS", "ROUTING"], rows)
+    text = head + "\n\n" + _table(["WORKLOAD", "STATE", "FLIGHT", "TRAFFIC", "ASSETS", "TESTS", "ROUTING", "FINISH"],
+                                   rows)
     if doc["attention"]:
         text += "\n\nattention:\n" + "\n".join(f"  {a['workload']} ({a['state']}, {a['traffic_percent']}%): {a['why']}"
                                                 for a in doc["attention"])
@@ -160,6 +180,27 @@ def _health_text(doc: dict) -> str:
         results = [CheckResult.model_validate(c) for c in last["checks"]]
         lines.append(f"  {w['name']}: {describe(results, None, last['evaluation'])} at {last['at']}")
     return ("\n\nhealth (the judge's last evaluation)\n" + "\n".join(lines)) if lines else ""
+
+
+def _finish_text(w: dict) -> str:
+    """The §8 column: what holds the workload now (data-sync, hypercare, finalize), or who finalized it."""
+    if w["finalized_by"]:
+        return f"finalized by {w['finalized_by']} at {w['finalized_at']}"
+    parts = [hold_text(h) for h in w["finish_waiting_for"]]
+    if not parts and w["lag_seconds"] is not None:
+        parts.append(f"lag {w['lag_seconds']:g}s")
+    return "; ".join(parts) or "-"
+
+
+def hold_text(hold: dict) -> str:
+    if hold["gate"] == "data-sync":
+        lag = "none reported" if hold["lag_seconds"] is None else f"{hold['lag_seconds']:g}s at {hold['reported_at']}"
+        return f"data-sync: lag {lag} (max {hold['max_lag_seconds']}s, max age {hold['max_age_seconds']}s)"
+    if hold["gate"] == "hypercare":
+        return f"hypercare until {hold['until']}"
+    if hold.get("error"):
+        return f"finalize: decommission failed {hold['failures']}x ({hold['error']}), retrying"
+    return "finalize: automatic" if hold["approval"] == "auto" else "finalize: waiting for an approver"
 
 
 def history_text(entries: list[HistoryEntry]) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable, Union
 
+from shared.domain import finish_rules as fin
 from shared.domain import messages as m
 from shared.domain.actors import GROUP_PREFIX, Principal, clip_actor_reason, entitlement
 from shared.domain.gates import PROMOTED_STATES, Gate, iso, waiting_for, waiting_period
@@ -74,7 +75,8 @@ class ScheduleMessage:
     release: str | None = None  # another release's stream; None: this release
 
 
-Effect = Union[SetTraffic, ScheduleTimer, RevokeAccess, ScheduleRevokeRetry, ScheduleMessage]
+Effect = Union[SetTraffic, ScheduleTimer, RevokeAccess, ScheduleRevokeRetry, ScheduleMessage, fin.ScheduleFinishTimer,
+               fin.Decommission]
 
 
 @dataclass(frozen=True)
@@ -84,11 +86,12 @@ class Decision:
     effects: list[Effect] = field(default_factory=list)
     remember: bool = True  # record the message id (False: an id that was never validated or trusted)
     notices: list = field(default_factory=list)  # shared.domain.notices.Notice: the outbox row of this commit
+    quiet: list[HistoryEntry] = field(default_factory=list)  # outcomes kept on the marker row, not in history
 
     @property
     def outcome(self) -> Outcome:
         """The message's outcome; a release-wide override is `applied` if it applied to any workload."""
-        outcomes = {e.outcome for e in self.entries}
+        outcomes = {e.outcome for e in [*self.entries, *self.quiet]}
         for outcome in (Outcome.APPLIED, Outcome.DUPLICATE, Outcome.REJECTED, Outcome.IGNORED):
             if outcome in outcomes:
                 return outcome
@@ -96,7 +99,7 @@ class Decision:
 
     @property
     def reason(self) -> str:
-        return "; ".join(dict.fromkeys(e.reason for e in self.entries))
+        return "; ".join(dict.fromkeys(e.reason for e in [*self.entries, *self.quiet]))
 
 
 def digest(event_id: str) -> str:
@@ -135,7 +138,8 @@ def can_act(w: Workload) -> bool:
 def release_promoted(workloads: Iterable[Workload]) -> bool:
     """Every workload promoted, aborted ones aside (an abort takes a workload out of the release)."""
     states = [w.state for w in workloads]
-    return "promoted" in states and all(s in ("promoted", "aborted") for s in states)
+    return any(s in ("promoted", "finalized") for s in states) and all(s in ("promoted", "finalized", "aborted")
+                                                                      for s in states)
 
 
 def unpaused(w: Workload) -> Workload:
@@ -175,6 +179,8 @@ class _Step:
         # who acted and why: an override's actor (the authenticated principal's name on Azure) and reason
         self.actor: str | None = getattr(data, "actor", None)
         self.actor_reason: str | None = clip_actor_reason(getattr(data, "reason", None))
+        self.sync_holds: dict[str | None, str] = {}  # workload (None: the release) -> the gate that held a move
+        self.quiet: list[HistoryEntry] = []  # outcomes recorded on the marker row only (quiet lag reports)
 
     def routing(self, name: str):
         return self.release.plan.workload(name).routing  # type: ignore[union-attr]
@@ -247,6 +253,8 @@ class _Step:
 
     def advance(self, w: Workload) -> Workload:
         """Move `w` as far as its recorded facts allow: one step at a time, while no gate holds it."""
+        if fin.auto_finalize_due(self.release, w, self.now):
+            return fin.finalize(self, w, fin.AUTO_ACTOR)
         plan = self.release.plan
         while w.state not in TERMINAL and not self.waiting_for(w):
             if w.state == "replicating":
@@ -254,8 +262,12 @@ class _Step:
             elif w.state == "testing":
                 w = w.evolve(state="ready")
             elif w.state == "ready" and plan.model != "staged":
+                if self.sync_held(w):  # the data-sync gate (§8) holds every move onto the migrated system
+                    break
                 w = self.promote(w) if plan.model == "single-step" else self.start_flight(w, 1)
             elif w.state == "flighting":
+                if w.flight < len(plan.flights or []) and self.sync_held(w):  # at 100% already: no move
+                    break
                 w = self.grow(w)
             else:  # staged and ready: the whole release moves at once (advance_release)
                 break
@@ -271,13 +283,25 @@ class _Step:
             return ""
         return "; held: " + "; ".join(describe(g) for g in gates)
 
+    def sync_held(self, w: Workload) -> bool:
+        """The data-sync gate (§8) holds this move onto the migrated system; the reason goes into history."""
+        reason = fin.sync_hold_reason(self, w)
+        if reason:
+            self.sync_holds[w.name] = reason
+        return reason is not None
+
+    def held_note(self, name: str | None) -> str:
+        notes = [self.sync_holds[k] for k in (name, None) if k in self.sync_holds]
+        return "".join(f"; held by {note}" for note in notes)
+
     def advance_release(self) -> None:
         """Staged: promote every workload at once when all are ready and approved. Then revoke access."""
         # Promoted workloads (one rolled back and retried) and aborted ones (out of the release) do not
         # hold the others back; every other workload must be ready, approved and not paused.
         waiting = [w for w in self.workloads.values() if w.state not in TERMINAL]
         if self.release.plan.model == "staged" and waiting and all(
-                w.state == "ready" and not self.waiting_for(w) for w in waiting):
+                w.state == "ready" and not self.waiting_for(w) for w in waiting) \
+                and not self.release_sync_held(waiting):
             for w in waiting:
                 self.workloads[w.name] = self.promote(w)
                 self.promoted_with_release(w.name, w)
@@ -319,6 +343,36 @@ class _Step:
                 self.effects.append(ScheduleMessage(m.DEPENDENCY_TYPE, {"dependency": self.release.name}, self.now,
                                                     f"{self.release.name}:{self.before.seq}", release=dependant))
 
+    def release_sync_held(self, waiting: list[Workload]) -> bool:
+        """Staged: the release moves only when every workload's data-sync gate is open."""
+        holds = [(w.name, r) for w in waiting if (r := fin.sync_hold_reason(self, w))]
+        if holds:
+            self.sync_holds[None] = "; ".join(f"{name} {reason}" for name, reason in holds)
+            self.entries = [replace(e, reason=e.reason + f"; release held by {self.sync_holds[None]}")
+                            if self.sync_holds.get(None) and "release held by" not in e.reason else e for e in self.entries]
+        return bool(holds)
+
+    def after_moves(self, before: Release) -> None:
+        """Every workload that has just been promoted: stamp it and schedule its hypercare end (§8)."""
+        for name, w in self.workloads.items():
+            if w.state == "promoted" and before.workloads[name].state != "promoted":
+                self.workloads[name] = fin.entered_promoted(self, before.workloads[name], w)
+
+    def quiet_lag(self, before: Release) -> None:
+        """A replication-lag report that moved nothing and neither opened nor closed the gate leaves no history
+        entry (reports may come every minute for weeks); its outcome is kept on its de-duplication marker."""
+        if self.message.type != m.LAG_TYPE or len(self.entries) != 1 or self.effects:
+            return
+        entry, name = self.entries[0], self.message.data.workload
+        old, new = before.workloads[name], self.workloads[name]
+        if entry.outcome == Outcome.REJECTED or old.lag_at is None or \
+                (old.state, old.traffic_percent) != (new.state, new.traffic_percent):  # the first report is shown
+            return
+        was_open = old.lag_at is not None and fin.sync_hold_reason(self, old) is None
+        now_open = new.lag_at is not None and fin.sync_hold_reason(self, new) is None
+        if was_open == now_open:
+            self.quiet, self.entries = [entry], []
+
     def finish(self, *, remember: bool = True) -> Decision:
         """The decision; `remember` records the message id for duplicate checks (not for invalid messages,
         whose id was never validated and gets no marker)."""
@@ -334,7 +388,7 @@ class _Step:
                              seq=release.seq + len(self.entries), seen=seen, processed=release.processed + 1,
                              archive=archive, archived=archived,
                              revoke_error=None if self.access_revoked else release.revoke_error)
-        return Decision(release=new, entries=self.entries, effects=self.effects)
+        return Decision(release=new, entries=self.entries, effects=self.effects, quiet=self.quiet)
 
 
 Rule = Callable[[_Step, Workload], tuple[Outcome, str, Workload]]
@@ -344,7 +398,7 @@ def _on_asset(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
     asset = step.message.data.asset
     if asset not in w.assets:
         return Outcome.REJECTED, f"asset {asset!r} is not part of workload {w.name}", w
-    if w.state == "promoted":
+    if w.state in ("promoted", "finalized"):
         return Outcome.IGNORED, (f"asset {asset} replicated after promotion: the link to the source was severed at "
                            "promotion; WARNING: changes made on the source since then are lost"), w
     if w.state == "aborted":
@@ -361,7 +415,7 @@ def _on_tests(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
     data = step.message.data
     what = " ".join(x for x in (f"suite {data.suite}" if data.suite else "", f"run {data.run}" if data.run else "") if x)
     what = f" ({what})" if what else ""
-    if w.state in ("promoted", "aborted", "flighting"):
+    if w.state in ("promoted", "aborted", "flighting", "finalized"):
         return Outcome.IGNORED, f"tests result{what} arrived while {w.state}; it changes nothing now", w
     if w.state == "rolled-back":
         return Outcome.REJECTED, "workload is rolled back: send override retry before new test results", w
@@ -413,6 +467,8 @@ def _on_verdict(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
 def _on_alert(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
     data = step.message.data
     what = "alert" + (f" ({data.severity})" if data.severity else "") + (f": {data.description}" if data.description else "")
+    if w.state == "promoted" and fin.in_hypercare(step.release, w, step.now):
+        return _on_trouble(step, w, f"{what} during hypercare")
     if w.state != "flighting":
         hint = "; roll back with override rollback if needed" if w.state == "promoted" else ""
         return Outcome.IGNORED, f"{what} while {w.state}; on_alert applies during flights{hint}", w
@@ -449,7 +505,7 @@ def _on_timer(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
 
 # overrides: action -> (who may, rule)
 def _pause(step: _Step, w: Workload):
-    if w.state in TERMINAL:
+    if w.state in TERMINAL and not (w.state == "promoted" and fin.finalize_pending(step.release, w)):
         return Outcome.IGNORED, f"workload is {w.state}", w
     if w.paused:
         return Outcome.IGNORED, f"already paused{_paused_since(w)}", w
@@ -469,7 +525,7 @@ def _resume(step: _Step, w: Workload):
         return Outcome.IGNORED, "not paused", w
     resumed = f"resumed{_paused_since(w)}"
     alert = w.alert_while_paused
-    if w.state == "flighting" and w.unhealthy and step.release.plan.on_alert == "rollback":
+    if w.state in ("flighting", "promoted") and w.unhealthy and step.release.plan.on_alert == "rollback":
         return Outcome.APPLIED, f"{resumed}; acknowledges the alert recorded while paused ({alert}): rolls back to 0% " \
                           "(on_alert: rollback)", step.to_source(w, "rolled-back")
     w = unpaused(w)
@@ -499,6 +555,8 @@ def _advance_now(step: _Step, w: Workload):
     if why is not None and why.denied and windows is not None and not windows.advance_when_denied:
         return Outcome.REJECTED, (f"advance inside a {why.reason} (until {iso(why.opens) or 'never'}); the plan's "
                             "windows.advance_when_denied is false"), w
+    if w.flight < len(step.release.plan.flights or []) and (held := fin.sync_hold_reason(step, w)):
+        return Outcome.REJECTED, f"advance held by {held}", w
     before = w.traffic_percent
     w = step.grow(w)
     return Outcome.APPLIED, f"advanced by hand from flight {w.flight - (0 if w.state == 'promoted' else 1)} " \
@@ -506,6 +564,8 @@ def _advance_now(step: _Step, w: Workload):
 
 
 def _rollback(step: _Step, w: Workload):
+    if refused := fin.refused_after_finalize("rollback", w):
+        return Outcome.REJECTED, refused, w
     if w.state not in ("flighting", "promoted"):
         return Outcome.IGNORED, f"nothing to roll back: no users on the migrated system ({w.state})", w
     warning = ""
@@ -515,6 +575,8 @@ def _rollback(step: _Step, w: Workload):
 
 
 def _abort(step: _Step, w: Workload):
+    if refused := fin.refused_after_finalize("abort", w):
+        return Outcome.REJECTED, refused, w
     if w.state == "aborted":
         return Outcome.IGNORED, "already aborted", w
     if w.state == "promoted":
@@ -523,6 +585,8 @@ def _abort(step: _Step, w: Workload):
 
 
 def _retry(step: _Step, w: Workload):
+    if refused := fin.refused_after_finalize("retry", w):
+        return Outcome.REJECTED, refused, w
     if w.state != "rolled-back":
         return Outcome.REJECTED, f"retry applies to a rolled-back workload; this one is {w.state}", w
     # a retry passes every gate again, manual approval included
@@ -615,11 +679,13 @@ def _on_dependency(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
 
 
 OVERRIDES: dict[str, Rule] = {"pause": _pause, "resume": _resume, "approve": _approve, "advance": _advance_now,
-                              "rollback": _rollback, "abort": _abort, "retry": _retry}
+                              "rollback": _rollback, "abort": _abort, "retry": _retry, "finalize": fin.on_finalize}
 RULES: dict[str, Rule] = {
     "asset-replicated": _on_asset, "tests-passed": _on_tests, "tests-failed": _on_tests,
     "flight-healthy": _on_verdict, "flight-unhealthy": _on_verdict, "alert": _on_alert, m.TIMER_TYPE: _on_timer,
     m.DEADLINE_TYPE: _on_deadline, m.WINDOW_TYPE: _on_window, m.DEPENDENCY_TYPE: _on_dependency,
+    m.LAG_TYPE: fin.on_lag, m.HYPERCARE_TYPE: fin.on_hypercare_elapsed,
+    m.DECOMMISSION_RETRY_TYPE: fin.on_decommission_retry,
 }
 
 
@@ -679,9 +745,11 @@ def decide(release: Release, message, now: datetime, *, duplicate: bool = False,
         if outcome == Outcome.APPLIED:
             after = step.advance(after)
         step.workloads[name] = after
-        step.record(name, outcome, reason + _moved(before, after) + via
+        step.record(name, outcome, reason + _moved(before, after) + via + step.held_note(name)
                     + (step.held(after) if outcome == Outcome.APPLIED else ""), before)
     step.advance_release()
+    step.after_moves(release)
+    step.quiet_lag(release)
     step.after_decision()
     return step.finish()
 

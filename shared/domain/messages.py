@@ -14,13 +14,17 @@ from shared.domain.health import MAX_CHECKS, Cause, CheckResult
 
 MAX_BODY_BYTES = 256 * 1024  # Service Bus Standard's message size limit
 CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
-OVERRIDE_ACTIONS = ("pause", "resume", "approve", "advance", "rollback", "abort", "retry")
-APPROVER_ACTIONS = ("approve", "advance")
+OVERRIDE_ACTIONS = ("pause", "resume", "approve", "advance", "rollback", "abort", "retry", "finalize")
+APPROVER_ACTIONS = ("approve", "advance", "finalize")
 TIMER_TYPE = "bake-elapsed"  # scheduled by promote itself; an extension of the contract's types
 REVOKE_RETRY_TYPE = "revoke-access-retry"  # scheduled by promote after a failed revocation of access
+LAG_TYPE = "replication-lag"  # v2 §8
+HYPERCARE_TYPE = "hypercare-elapsed"  # scheduled by promote itself at promotion (v2 §8)
+DECOMMISSION_RETRY_TYPE = "decommission-retry"  # scheduled by promote itself after a failed decommission
 EVENT_TYPES = ("asset-replicated", "tests-passed", "tests-failed", "flight-healthy", "flight-unhealthy",
-               "alert", "override", TIMER_TYPE, REVOKE_RETRY_TYPE)
-INTERNAL_TYPES = (TIMER_TYPE, REVOKE_RETRY_TYPE)
+               "alert", "override", LAG_TYPE, HYPERCARE_TYPE, DECOMMISSION_RETRY_TYPE, TIMER_TYPE, REVOKE_RETRY_TYPE)
+INTERNAL_TYPES = (TIMER_TYPE, REVOKE_RETRY_TYPE, HYPERCARE_TYPE, DECOMMISSION_RETRY_TYPE)
+PUBLIC_TYPES = tuple(t for t in EVENT_TYPES if t not in INTERNAL_TYPES)
 
 # Also scheduled (or sent) by promote itself, re-decided on arrival like the bake timer (contract section 9):
 DEADLINE_TYPE = "deadline"  # a waiting period's deadline is due (history type `deadline`)
@@ -110,6 +114,17 @@ class DependencyData(BaseModel):
     state: str | None = Field(default=None, max_length=32)
 
 
+class LagData(_Data):
+    lag_seconds: float = Field(ge=0, le=10 * 365 * 24 * 3600, allow_inf_nan=False, strict=True)  # no "5", no true
+    asset: str | None = Field(default=None, min_length=1, max_length=256)
+    _p = field_validator("asset")(_printable)
+
+
+class FinishTimerData(_Data):
+    attempt: int = Field(ge=0)
+    promoted_ms: int = Field(ge=0)  # the promotion (its instant, epoch ms) the timer belongs to
+
+
 class _Envelope(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
     specversion: Literal["1.0"]
@@ -197,9 +212,25 @@ class DependencyPromoted(_Envelope):
     data: DependencyData
 
 
+class ReplicationLag(_Envelope):
+    type: Literal["replication-lag"]
+    data: LagData
+
+
+class HypercareElapsed(_Envelope):
+    type: Literal["hypercare-elapsed"]
+    data: FinishTimerData
+
+
+class DecommissionRetry(_Envelope):
+    type: Literal["decommission-retry"]
+    data: FinishTimerData
+
+
 Message = Annotated[
     Union[AssetReplicated, TestsPassed, TestsFailed, FlightHealthy, FlightUnhealthy, Alert, Override, BakeElapsed,
-          RevokeRetry, DeadlineDue, WindowOpens, DependencyPromoted],
+          RevokeRetry, DeadlineDue, WindowOpens, DependencyPromoted, ReplicationLag, HypercareElapsed,
+          DecommissionRetry],
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter = TypeAdapter(Message)

@@ -20,6 +20,7 @@ class WorkloadState(StrEnum):
     PROMOTED = "promoted"
     ROLLED_BACK = "rolled-back"
     ABORTED = "aborted"
+    FINALIZED = "finalized"  # v2 §8: promoted, hypercare over, source decommissioned (terminal)
 
 
 class ReleaseState(StrEnum):
@@ -28,6 +29,7 @@ class ReleaseState(StrEnum):
     PROMOTED = "promoted"
     ROLLED_BACK = "rolled-back"
     ABORTED = "aborted"
+    FINALIZED = "finalized"
 
 
 class Outcome(StrEnum):
@@ -39,7 +41,7 @@ class Outcome(StrEnum):
     REJECTED = "rejected"
 
 
-TERMINAL: tuple[WorkloadState, ...] = (WorkloadState.PROMOTED, WorkloadState.ABORTED)
+TERMINAL: tuple[WorkloadState, ...] = (WorkloadState.PROMOTED, WorkloadState.ABORTED, WorkloadState.FINALIZED)
 SEEN_WINDOW = 512  # ids kept in the release row for duplicate checks without an extra read
 ARCHIVE_BITS = 32_768  # a Bloom filter (4 KiB) of every id pushed out of the window: about 1 false positive
 ARCHIVE_HASHES = 7  # in 100,000 lookups at 1,000 archived ids, 1 in 1,600 at 2,000, 1 in 50 at 4,000
@@ -84,6 +86,17 @@ class Workload:
     state_since: datetime | None = None  # when the workload entered its state: waiting periods count from here
     deadline_fired: str = ""  # the waiting period (gates.WaitingPeriod.key) whose deadline fired: once a period
     window_opens_at: datetime | None = None  # the window opening a timer is scheduled for (none scheduled twice)
+    # v2 §8: the latest replication-lag report (reports may come every minute: only the latest is kept)
+    lag_seconds: float | None = None
+    lag_at: datetime | None = None  # when it was measured (the event's time, never later than its arrival)
+    lag_reports: int = 0  # replication-lag reports recorded (most leave no history entry)
+    promoted_at: datetime | None = None  # when users were last moved fully onto the migrated system
+    finalize_requested_by: str | None = None  # a finalize whose decommission has not succeeded yet
+    finalize_requested_at: datetime | None = None
+    decommission_error: str | None = None  # the last failed decommission, retried
+    decommission_failures: int = 0
+    finalized_by: str | None = None
+    finalized_at: datetime | None = None
 
     def __post_init__(self) -> None:
         # decide() may say state="testing": the enum member is what is kept (and an unknown name fails here)
@@ -134,6 +147,11 @@ class Release:
     @property
     def state(self) -> ReleaseState:
         states = [w.state for w in self.workloads.values()]
+        if WorkloadState.FINALIZED in states and all(s in (WorkloadState.FINALIZED, WorkloadState.ABORTED)
+                                                     for s in states):
+            return ReleaseState.FINALIZED
+        # finalized is promoted, and more
+        states = [WorkloadState.PROMOTED if s == WorkloadState.FINALIZED else s for s in states]
         if all(s == WorkloadState.PROMOTED for s in states):
             return ReleaseState.PROMOTED
         if all(s in TERMINAL + (WorkloadState.ROLLED_BACK,) for s in states):

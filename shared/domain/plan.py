@@ -15,6 +15,8 @@ from shared.domain.actors import GROUP_ENTRY, is_group_entry
 from shared.domain.errors import PlanError
 from shared.domain.names import NAME_PATTERN, is_name
 from shared.domain.health import CHECK_PROVIDERS, Health
+from shared.domain.finishing import (DataSync, Decommission, DecommissionTarget, SiteRecoverySource, parse_hypercare,
+                                     plan_problems)
 from shared.domain.shares import ALL_OR_NOTHING, realisable_share
 
 # Every workload adds a state row and a history row to the release's one transaction per message,
@@ -220,6 +222,8 @@ class Workload(_Strict):
     assets: list[str] = Field(min_length=1, max_length=200)
     routing: Routing = Field(default_factory=LocalRouting)
     health: Health | None = None  # (v2 §10) overrides the release's health section for this workload
+    data_sync: DataSync | None = None  # v2 §8: hold moves onto the migrated system while replication lags
+    decommission: DecommissionTarget | None = None  # v2 §8: this workload's own source servers
 
     _check = field_validator("name")(_check_name)
 
@@ -392,9 +396,13 @@ class Plan(_Strict):
     windows: Windows | None = None
     after: list[str] = Field(default_factory=list, max_length=MAX_AFTER)
     health: Health | None = None  # (v2 §10) the built-in judge's checks, release-wide
+    hypercare: int = Field(default=0, description="seconds")  # v2 §8: the source is kept this long after promotion
+    decommission: Decommission | None = None  # v2 §8: finalize's approval and default provider
+    replication: SiteRecoverySource | None = None  # v2 §8: read replication state from Site Recovery
 
     _check = field_validator("release")(_check_name)
     _check_after = field_validator("after")(_check_after)
+    _hypercare = field_validator("hypercare", mode="before")(lambda v: parse_hypercare(v))
 
     @field_validator("approvers", "operators")
     @classmethod
@@ -604,6 +612,8 @@ def validate_plan(raw: Any) -> Plan:
     except ValidationError as exc:
         problems.extend((_loc(e["loc"]), _message(e)) for e in exc.errors())
     problems.extend(p for p in _cross_field_problems(raw, plan) if p not in problems)
+    if plan is not None:
+        problems.extend(plan_problems(plan))
     if plan is not None and (size := len(json.dumps(plan.canonical(), separators=(",", ":")))) > MAX_PLAN_CHARS:
         problems.append(("", f"the plan is {size:,} characters as JSON; the limit is {MAX_PLAN_CHARS:,} "
                              "(split the release, or shorten asset names)"))

@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
 
     send = sub.add_parser("send", help="publish one event")
     send.add_argument("type", choices=["asset-replicated", "tests-passed", "tests-failed", "flight-healthy",
-                                       "flight-unhealthy", "alert"], help="the event type")
+                                       "flight-unhealthy", "alert", "replication-lag"], help="the event type")
     send.add_argument("--release", required=True, help="the release (as applied)")
     send.add_argument("--workload", required=True, help="the workload of the release")
     send.add_argument("--asset", help="asset-replicated: the asset that is replicated")
@@ -46,10 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--run", help="tests-*: the pipeline run")
     send.add_argument("--severity", help="alert: severity")
     send.add_argument("--description", help="alert: description")
+    send.add_argument("--lag-seconds", type=float, help="replication-lag: the measured lag in seconds (>= 0)")
 
     override = sub.add_parser("override", help="publish an operator command")
-    override.add_argument("action", choices=["pause", "resume", "approve", "advance", "rollback", "abort", "retry"],
-                          help="approve and advance need an approver; the others an operator or approver")
+    override.add_argument("action", choices=["pause", "resume", "approve", "advance", "rollback", "abort", "retry",
+                                             "finalize"],
+                          help="approve, advance and finalize need an approver; the others an operator or approver")
     override.add_argument("--release", required=True, help="the release (as applied)")
     override.add_argument("--workload", help="one workload; default: every workload of the release")
     override.add_argument("--actor", help="who acts (required locally; on Azure the actor is your Entra ID sign-in)")
@@ -266,12 +268,14 @@ def _check_live(plan) -> None:
 def cmd_send(args) -> int:
     from shared.domain.messages import new_event
 
-    needs = {"asset-replicated": "asset", "flight-healthy": "flight", "flight-unhealthy": "flight"}
+    needs = {"asset-replicated": "asset", "flight-healthy": "flight", "flight-unhealthy": "flight",
+             "replication-lag": "lag_seconds"}
     if args.type in needs and getattr(args, needs[args.type]) is None:
-        raise UsageError(f"{args.type} needs --{needs[args.type]}")
+        raise UsageError(f"{args.type} needs --{needs[args.type].replace('_', '-')}")
     data = {"release": args.release, "workload": args.workload}
     extras = {"asset-replicated": ("asset",), "tests-passed": ("suite", "run"), "tests-failed": ("suite", "run"),
-              "flight-healthy": ("flight",), "flight-unhealthy": ("flight",), "alert": ("severity", "description")}
+              "flight-healthy": ("flight",), "flight-unhealthy": ("flight",), "alert": ("severity", "description"),
+              "replication-lag": ("lag_seconds", "asset")}
     foreign = sorted({k for keys in extras.values() for k in keys} - set(extras[args.type]))
     if given := [k for k in foreign if getattr(args, k) is not None]:  # refuse what would be silently dropped
         own = ", ".join(f"--{k}" for k in extras[args.type]) or "none"

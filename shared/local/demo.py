@@ -11,17 +11,19 @@ from shared.domain.plan import validate_plan
 from shared.application.views import status_json
 
 APPROVER, OPERATOR = "ana@contoso.com", "ops@contoso.com"
+SYNC = {"max_lag": "10s", "max_age": "5m"}  # the staged release's data platforms must be in sync to move
 
 
 def _plans(stamp: str) -> dict[str, dict]:
     people = {"approvers": [APPROVER], "operators": [OPERATOR]}
     return {
         "single-step": {"release": f"demo-{stamp}-single", "model": "single-step", **people,
+                        "hypercare": "5s", "decommission": {"approval": "manual", "provider": "local"},
                         "workloads": [{"name": "payroll", "assets": ["vm-payroll-web-01", "vm-payroll-db-01"]}]},
         "staged": {"release": f"demo-{stamp}-staged", "model": "staged", **people,
                    "revoke_access": {"provider": "local", "source_prefixes": ["10.50.0.0/24"]},
-                   "workloads": [{"name": "crm", "assets": ["vm-crm-app-01", "sql-crm-01"]},
-                                 {"name": "billing", "assets": ["vm-billing-01"]}]},
+                   "workloads": [{"name": "crm", "assets": ["vm-crm-app-01", "sql-crm-01"], "data_sync": SYNC},
+                                 {"name": "billing", "assets": ["vm-billing-01"], "data_sync": SYNC}]},
         "flight": {"release": f"demo-{stamp}-flight", "model": "flight", **people,
                    "flights": [{"percent": 10, "bake": "2s"}, {"percent": 50, "bake": "2s"},
                                {"percent": 100, "bake": "0s"}],
@@ -85,22 +87,31 @@ class Demo:
     def status(self, release: str) -> dict:
         return status_json(self.stack.store.get_release(release).release)
 
-    def replicate_and_test(self, release: str, plan: dict, source: str = "azure-migrate") -> None:
+    def replicate_and_test(self, release: str, plan: dict, source: str = "azure-migrate", wait: float = 4.0) -> None:
         for w in plan["workloads"]:
             for asset in w["assets"]:
                 self.send("asset-replicated", release, w["name"], source=source, asset=asset)
-        self.settle()
+        self.settle(wait)
         for w in plan["workloads"]:
             self.send("tests-passed", release, w["name"], source="test-pipeline", suite="smoke", run="1")
-        self.settle()
+        self.settle(wait)
 
     # the three stories ----------------------------------------------------------------------------
     def single_step(self, plan: dict) -> None:
         r = plan["release"]
         self.out("  migration tool replicates, the test pipeline passes: all users move at once")
-        self.replicate_and_test(r, plan)
+        self.replicate_and_test(r, plan, wait=1)
+        self.out("  hypercare (5s): the source is kept; finalizing now is refused")
+        self.send("override", r, "payroll", source="operator", action="finalize", actor=APPROVER,
+                  reason="too early")
+        self.settle(wait=1)
         self.out("  a late replication after promotion is ignored, with a warning")
         self.send("asset-replicated", r, "payroll", source="azure-migrate", asset="vm-payroll-db-01")
+        self.settle(wait=1)
+        self.out("  hypercare ends (a timer); the approver finalizes: the source is decommissioned")
+        self.settle(wait=7)
+        self.send("override", r, "payroll", source="operator", action="finalize", actor=APPROVER,
+                  reason="hypercare passed without incident")
         self.settle()
 
     def staged(self, plan: dict) -> None:
@@ -112,8 +123,15 @@ class Demo:
         self.send("override", r, None, source="operator", action="approve", actor="mallory@contoso.com",
                   reason="ship it")
         self.settle()
-        self.out(f"  {APPROVER} approves: the whole release is promoted at once, migration access revoked")
+        self.out("  the data platforms report replication lag: billing's replica is 45s behind (limit 10s)")
+        self.send("replication-lag", r, "crm", source="sql-monitor", lag_seconds=1.5)
+        self.send("replication-lag", r, "billing", source="sql-monitor", lag_seconds=45)
+        self.settle()
+        self.out(f"  {APPROVER} approves: the release is held by the lagging replica")
         self.send("override", r, None, source="operator", action="approve", actor=APPROVER, reason="CAB-1234")
+        self.settle()
+        self.out("  billing's replica catches up: the whole release moves by itself, migration access revoked")
+        self.send("replication-lag", r, "billing", source="sql-monitor", lag_seconds=0.8)
         self.settle()
 
     def flight(self, plan: dict) -> None:
@@ -235,8 +253,12 @@ def run_demo(stack, out=print) -> int:
     azure_plan_preview(out)
     out(f"Judged:  promote status --release {plans['judged']['release']}   "
         f"promote history --release {plans['judged']['release']} --workload checkout")
+    # how each release ends: the single-step one goes through hypercare to finalized; the judged one rolls
+    # its failing workload back on purpose; the others are promoted
+    ends = {"single-step": "finalized"}
     ended = {model: {w["name"]: w["state"] for w in demo.status(p["release"])["workloads"]} for model, p in plans.items()}
-    promoted = all(states == EXPECTED.get(model, {n: "promoted" for n in states}) for model, states in ended.items())
+    promoted = all(states == EXPECTED.get(model, {n: ends.get(model, "promoted") for n in states})
+                   for model, states in ended.items())
     if not promoted:
         out("demo FAILED: a release did not end as it should")
     return 0 if promoted else 1

@@ -232,8 +232,12 @@ def _short(exc: Exception) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}"[:200]
 
 
-def _is_timer(body: bytes) -> bool:
-    """A message promote scheduled for itself (bake, deadline, window, dependency): its note can go."""
-    from shared.domain.messages import SCHEDULED_TYPES
 
-    return any(f'"{kind}"'.encode() in body for kind in SCHEDULED_TYPES)
+
+def _is_timer(body: bytes) -> bool:
+    """A message promote scheduled for itself (bake, deadline, window, dependency, hypercare end, decommission
+    or revocation retry): its note can go."""
+    from shared.domain.messages import DECOMMISSION_RETRY_TYPE, HYPERCARE_TYPE, REVOKE_RETRY_TYPE, SCHEDULED_TYPES
+
+    kinds = (*SCHEDULED_TYPES, HYPERCARE_TYPE, DECOMMISSION_RETRY_TYPE, REVOKE_RETRY_TYPE)
+    return any(f'"{kind}"'.encode() in body for kind in kinds)

@@ -32,3 +32,7 @@ def test_short_reliability_run_loses_nothing_and_diverges_nowhere():
     assert int(figures["judge fault: SIGKILL after claim, before publish"]) >= 1
     assert int(figures["judge: promoted (healthy metrics)"]) >= 1
     assert int(figures["judge: rolled back by a failing check"]) >= 1
+    # v2 §8: a finalize phase (provider down at times, hosts killed after a power-off): each source off once
+    assert int(figures["sources powered off (must equal workloads)"]) == 16  # 4 releases x 4 workloads
+    assert int(figures["fault: decommission provider down (attempts recorded as failed)"]) >= 1
+

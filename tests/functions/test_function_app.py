@@ -28,7 +28,9 @@ def _bindings_by_name() -> dict[str, list[dict]]:
 
 def test_the_app_registers_exactly_its_functions():
     assert sorted(registered_functions()) == ["alerts", "board", "drift", "events", "judge", "notifications",
-                                              "overrides", "status"]
+                                              "overrides", "replication", "status"]
+
+
 def test_judge_is_a_timer_every_ten_seconds():
     [trigger] = _bindings_by_name()["judge"]
     assert trigger["type"] == "timerTrigger" and trigger["schedule"] == "*/10 * * * * *"

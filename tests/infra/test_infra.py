@@ -47,6 +47,7 @@ BUILT_IN_ROLES = {
     "Network Contributor": "4d97b98b-1d4f-4787-a291-c67834d212e7",
     "Traffic Manager Contributor": "a4b10055-b0c7-44c2-b00f-c7b5b3550cf7",
     "Log Analytics Reader": "73c42c96-874c-492b-b04d-ab87d138a893",
+    "Site Recovery Reader": "dbaa88c4-0c30-4179-9fb3-46319faa6149",  # the replication timer (finish-access)
 }
 
 # Settings shared/config.py reads that exist only for the local stack: never set on Azure.
@@ -393,6 +394,8 @@ def role_assignments(path: Path) -> list[tuple[str, str, str | None]]:
             else:
                 role_guid = name
         scope = cfg.get("scope")
+        if isinstance(scope, dict) and scope.get("operator", {}).get("type") == "index_accessor":
+            scope = scope["operator"]["operands"]["operand_1"]  # one of a loop of resources: vms[i]
         found.append((symbol, role_guid, declared[scope]["type"] if scope else None))
     return found
 
@@ -438,6 +441,17 @@ def test_only_routing_access_grants_on_a_whole_resource_group():
         for symbol, role, scope in role_assignments(path):
             if path.name != "routing-access.bicep":
                 assert scope is not None, f"{path.name}: {symbol} is granted on the whole resource group"
+
+
+def test_finish_access_grants_only_on_the_source_vms_and_the_vault():
+    path = MODULES / "finish-access.bicep"
+    got = {(symbol, scope) for symbol, _, scope in role_assignments(path)}
+    assert got == {("decommissionAssignment", "Microsoft.Compute/virtualMachines"),
+                   ("siteRecoveryAssignment", "Microsoft.RecoveryServices/vaults")}
+    actions = bicep(path)["variables"]["decommissionActions"]["value"]
+    assert all(a.startswith("Microsoft.Compute/") and not a.endswith(("/write", "/delete", "/*")) for a in actions)
+    assert {"Microsoft.Compute/virtualMachines/powerOff/action",
+            "Microsoft.Compute/virtualMachines/deallocate/action"} <= set(actions)
 
 
 def test_routing_access_is_limited_to_network_actions():

@@ -1,0 +1,108 @@
+// Rights for finishing a migration (contract v2 §8), granted on ONE resource group to the promote function app.
+//
+// A separate deployment, like routing-access.bicep, run by someone allowed to create role assignments there
+// (Owner or User Access Administrator; decommission=custom also creates a custom role definition):
+//
+//   az deployment group create -g <source-vms-rg> -n promote-decommission \
+//     --template-file infra/modules/finish-access.bicep \
+//     --parameters principalId=<functionAppPrincipalId output of main.bicep> sourceVmNames='["vm-payroll-web-01"]'
+//   az deployment group create -g <vault-rg> -n promote-replication \
+//     --template-file infra/modules/finish-access.bicep \
+//     --parameters principalId=<functionAppPrincipalId> decommission=none siteRecoveryVaultName=vault-migrate
+//
+// decommission   custom: a custom role with only what the azure-vm provider does to the source servers:
+//                read each VM's instance view, power it off, deallocate it, and poll those operations;
+//                assigned on each VM of sourceVmNames only. none: no decommission rights (the local and
+//                webhook providers need none on Azure).
+// siteRecoveryVaultName  grant the built-in Site Recovery Reader on that vault only: the replication timer
+//                lists its replication protected items (read only).
+
+@description('Object id of the function app system-assigned identity (output functionAppPrincipalId of main.bicep).')
+param principalId string
+
+@description('Kind of principal: the function app identity is a ServicePrincipal.')
+@allowed([
+  'ServicePrincipal'
+  'User'
+  'Group'
+])
+param principalType string = 'ServicePrincipal'
+
+@description('Decommission rights on this resource group (the azure-vm provider\'s source_vms): custom or none.')
+@allowed([
+  'custom'
+  'none'
+])
+param decommission string = 'custom'
+
+@description('Names of the source virtual machines in this resource group (a plan\'s decommission.source_vms).')
+param sourceVmNames array = []
+
+@description('Grant Site Recovery Reader on this vault (the vault named by a plan\'s replication section); empty: none.')
+param siteRecoveryVaultName string = ''
+
+var siteRecoveryReader = 'dbaa88c4-0c30-4179-9fb3-46319faa6149' // built-in Site Recovery Reader (view only; not Operator)
+
+var decommissionActions = [
+  'Microsoft.Compute/virtualMachines/read'
+  'Microsoft.Compute/virtualMachines/instanceView/read'
+  'Microsoft.Compute/virtualMachines/powerOff/action'
+  'Microsoft.Compute/virtualMachines/deallocate/action'
+  'Microsoft.Compute/locations/operations/read'
+]
+
+var customRoleGuid = guid(subscription().id, resourceGroup().id, 'promote-decommission')
+
+resource decommissionRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if (decommission == 'custom') {
+  name: customRoleGuid
+  properties: {
+    roleName: 'promote decommission (${resourceGroup().name}, ${subscription().subscriptionId})'
+    description: 'promote: power off and deallocate the source virtual machines of a finalized workload in one resource group'
+    type: 'CustomRole'
+    permissions: [
+      {
+        actions: decommissionActions
+        notActions: []
+      }
+    ]
+    assignableScopes: [
+      resourceGroup().id
+    ]
+  }
+}
+
+resource sourceVms 'Microsoft.Compute/virtualMachines@2024-07-01' existing = [for name in sourceVmNames: {
+  name: name
+}]
+
+resource vault 'Microsoft.RecoveryServices/vaults@2024-04-01' existing = if (!empty(siteRecoveryVaultName)) {
+  name: empty(siteRecoveryVaultName) ? 'none' : siteRecoveryVaultName
+}
+
+// One assignment per source VM: the identity may power off those servers and no other.
+resource decommissionAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for (name, i) in sourceVmNames: if (decommission == 'custom') {
+  name: guid(resourceGroup().id, principalId, 'promote-decommission', name)
+  scope: sourceVms[i]
+  dependsOn: [
+    decommissionRole
+  ]
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', customRoleGuid)
+    principalId: principalId
+    principalType: principalType
+    description: 'promote: decommission provider azure-vm (finalize)'
+  }
+}]
+
+resource siteRecoveryAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(siteRecoveryVaultName)) {
+  name: guid(resourceGroup().id, principalId, siteRecoveryReader, siteRecoveryVaultName)
+  scope: vault
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', siteRecoveryReader)
+    principalId: principalId
+    principalType: principalType
+    description: 'promote: the replication timer reads Site Recovery replication protected items'
+  }
+}
+
+output decommissionActions array = decommission == 'custom' ? decommissionActions : []
