@@ -11,9 +11,9 @@ from tests.fakes import T0
 
 def test_the_enums_hold_exactly_the_contracts_names():
     assert [s.value for s in WorkloadState] == ["replicating", "testing", "ready", "flighting", "promoted",
-                                                "rolled-back", "aborted"]
+                                                "rolled-back", "aborted", "finalized"]
     assert [s.value for s in ReleaseState] == ["in-progress", "awaiting-approval", "promoted", "rolled-back",
-                                               "aborted"]
+                                               "aborted", "finalized"]
     assert [o.value for o in Outcome] == ["applied", "duplicate", "ignored", "rejected"]
 
 

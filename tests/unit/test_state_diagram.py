@@ -56,7 +56,7 @@ def test_the_parser_reads_edges_with_and_without_labels():
 # The happy path twice (so that a retried workload can get far again), with a few disturbances inserted at
 # random points: the undo edges (aborts, rollbacks, retries, failing tests in ready, trouble in a flight) are
 # then reached in most runs, and every edge of the diagram in any hundred of them.
-UNDO = ["abort", "rollback", "retry", "pause", "resume", "advance"]
+UNDO = ["abort", "rollback", "retry", "pause", "resume", "advance", "finalize"]
 
 
 @st.composite
