@@ -20,7 +20,7 @@ def test_a_release_page_shows_states_shares_and_what_each_workload_waits_for(pag
         row = page.locator(f"tr[data-workload='{workload}']")
         expect(row.locator(".wl-state")).to_have_text("ready")
         expect(row.locator(".wl-share")).to_have_text("0%")
-        expect(row.locator(".wl-waiting")).to_contain_text("approval: an approve from ana@contoso.com")
+        expect(row.locator(".wl-waiting")).to_contain_text("approval by one of ana@contoso.com")
     refused = page.locator("table.history tr[data-outcome='rejected']")
     expect(refused).to_have_count(1)
     expect(refused).to_contain_text("mallory@evil.example")
