@@ -59,6 +59,8 @@ def _post(url: str, body: bytes, content_type: str, what: str, headers: dict[str
         reason = getattr(exc, "reason", None) or type(exc).__name__
         kind = type(reason).__name__ if not isinstance(reason, str) else reason
         raise DeliveryError(f"{what}: the receiver could not be reached ({kind})") from None
+    except Exception as exc:  # e.g. http.client.BadStatusLine: a malformed answer is a failed delivery too
+        raise DeliveryError(f"{what}: the receiver's answer was not HTTP ({type(exc).__name__})") from None
     if not 200 <= status < 300:
         raise DeliveryError(f"{what}: the receiver answered HTTP {status}")
 

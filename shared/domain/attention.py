@@ -20,9 +20,10 @@ def _why(release: Release, w: Workload) -> list[str]:
     if w.traffic_percent > 0 and state in ("rolled-back", "aborted"):
         reasons.append(f"{w.traffic_percent}% of its users are on the migrated system ({w.state}) while the "
                        f"release is {state}")
-    if w.state == "aborted" and state == "promoted":
+    if w.state == "aborted" and state in ("promoted", "finalized"):
         reasons.append("aborted: left out of the release, its users stay on the source system")
-    if (w.state == "promoted" and release.model == "staged" and state in ("in-progress", "awaiting-approval")):
+    if (w.state in ("promoted", "finalized") and release.model == "staged"
+            and state in ("in-progress", "awaiting-approval")):
         reasons.append(f"promoted (100%) while the staged release is {state}")
     if w.paused:
         reasons.append(_paused(w))

@@ -139,6 +139,8 @@ def on_decommission_retry(step: "_Step", w: Workload) -> tuple[Outcome, str, Wor
     if (w.state != "promoted" or not w.finalize_requested_by or w.promoted_at is None
             or data.attempt != w.attempt or data.promoted_ms != _ms(w.promoted_at)):
         return Outcome.IGNORED, f"decommission retry is stale (workload is {w.state})", w
+    if w.paused:  # a pause holds the finalize (documented): resume re-evaluates it
+        return Outcome.IGNORED, "decommission retry while paused: the finalize waits for resume", w
     return Outcome.APPLIED, f"decommission retry #{w.decommission_failures}", \
         finalize(step, w, w.finalize_requested_by)
 

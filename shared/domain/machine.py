@@ -181,6 +181,7 @@ class _Step:
         self.actor_reason: str | None = clip_actor_reason(getattr(data, "reason", None))
         self.sync_holds: dict[str | None, str] = {}  # workload (None: the release) -> the gate that held a move
         self.quiet: list[HistoryEntry] = []  # outcomes recorded on the marker row only (quiet lag reports)
+        self.forget_id = False  # a message that may come again with the same id and must then count
 
     def routing(self, name: str):
         return self.release.plan.workload(name).routing  # type: ignore[union-attr]
@@ -306,7 +307,11 @@ class _Step:
                 self.workloads[w.name] = self.promote(w)
                 self.promoted_with_release(w.name, w)
         revoke = self.release.plan.revoke_access
-        if revoke and not self.access_revoked and release_promoted(self.workloads.values()):
+        # After a failed revocation its retry chain owns it (one chain, not one more per message), unless this
+        # message is the one that promotes the release (again): then it revokes, and starts a chain if it fails.
+        newly_promoted = not release_promoted(self.release.workloads.values())
+        if (revoke and not self.access_revoked and release_promoted(self.workloads.values())
+                and (newly_promoted or not self.release.revoke_error)):
             self.effects.append(RevokeAccess(revoke))
             self.access_revoked = True
             if self.entries:
@@ -340,7 +345,10 @@ class _Step:
         view = self.view()
         if view.dependants and view.state in PROMOTED_STATES and self.before.state not in PROMOTED_STATES:
             for dependant in view.dependants:
-                self.effects.append(ScheduleMessage(m.DEPENDENCY_TYPE, {"dependency": self.release.name}, self.now,
+                # a few seconds later: the dependant reads this release's committed state, which this decision
+                # is about to write
+                self.effects.append(ScheduleMessage(m.DEPENDENCY_TYPE, {"dependency": self.release.name},
+                                                    self.now + DEPENDENCY_NOTICE_DELAY,
                                                     f"{self.release.name}:{self.before.seq}", release=dependant))
 
     def release_sync_held(self, waiting: list[Workload]) -> bool:
@@ -663,11 +671,17 @@ def _on_window(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
     return Outcome.APPLIED, "change window open", w
 
 
+DEPENDENCY_NOTICE_DELAY = timedelta(seconds=5)
+
+
 def _on_dependency(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
     data = step.message.data
     if data.dependency not in step.release.plan.after:
         return Outcome.IGNORED, f"release {data.dependency} is not in this release's `after`", w
     if data.state not in PROMOTED_STATES:
+        # read before the promotion was committed (or it never was): the same message, redelivered after
+        # the dependency's commit, must still count, so its id is not remembered
+        step.forget_id = True
         return Outcome.IGNORED, f"release {data.dependency} is {data.state or 'unknown'}, not promoted", w
     if data.dependency in step.before.after_met:
         return Outcome.IGNORED, f"release {data.dependency} was already seen promoted", w
@@ -734,7 +748,9 @@ def decide(release: Release, message, now: datetime, *, duplicate: bool = False,
         if entry is None:
             who = "approvers" if action in m.APPROVER_ACTIONS else "operators or approvers"
             step.record(target, Outcome.REJECTED, f"{step.actor} may not {action}: not among the release's {who}")
-            return step.finish()
+            # its id is not remembered: someone who may not act must not use up an id that a real message
+            # (a judge's verdict, a timer) will carry
+            return step.finish(remember=False)
         via = f" (as a member of {entry})" if entry.lower().startswith(GROUP_PREFIX) else ""
         rule = OVERRIDES[action]
     else:
@@ -751,7 +767,7 @@ def decide(release: Release, message, now: datetime, *, duplicate: bool = False,
     step.after_moves(release)
     step.quiet_lag(release)
     step.after_decision()
-    return step.finish()
+    return step.finish(remember=not step.forget_id)
 
 
 def _reassert_on_redelivery(step: _Step, target: str | None) -> None:
@@ -797,7 +813,8 @@ def revocation_failed(decision: Decision, error: str, now: datetime) -> Decision
     claimed = "; release promoted, migration team access revoked"
     if entries:
         last = entries[-1]
-        entries[-1] = replace(last, reason=last.reason.replace(claimed, "") + "; " + note)
+        entries[-1] = replace(last, reason=last.reason.replace(claimed, "").replace("; access revoked", "")
+                              + "; " + note)
     new = release.evolve(access_revoked=False, revoke_error=error[:MAX_REVOKE_ERROR], revoke_attempts=attempts)
     return replace(decision, release=new, entries=entries, effects=[ScheduleRevokeRetry(attempts, now + delay, now)])
 

@@ -79,7 +79,8 @@ def notices_for(before: Release, decision: Decision) -> list[Notice]:
     for recorded in entries:
         if recorded.type == "deadline":
             found.append(("deadline", recorded.workload, recorded))
-        elif recorded.type == "override" and recorded.outcome == "rejected":
+        elif recorded.type == "override" and recorded.outcome == "rejected" and decision.outcome == "rejected":
+            # a release-wide override that applied to some workloads was not refused: no rejection notice
             found.append(("override-rejected", recorded.workload, recorded))
     notices: list[Notice] = []
     for kind, workload, entry in found:

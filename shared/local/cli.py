@@ -316,8 +316,16 @@ def _override_through_endpoint(args, client) -> int:
         print("promote: --actor is ignored: the endpoint takes the actor from your Entra ID sign-in", file=sys.stderr)
     body = {"release": args.release, "workload": args.workload, "action": args.action, "reason": args.reason,
             "id": args.id or str(uuid.uuid4())}
-    reply = OverrideClient(client.api_url, azure_token(client.api_scope)).send(
-        {k: v for k, v in body.items() if v is not None})
+    try:
+        endpoint = OverrideClient(client.api_url, azure_token(client.api_scope))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        reply = endpoint.send({k: v for k, v in body.items() if v is not None})
+    except OSError as exc:  # URLError, a timeout: it may or may not have been recorded
+        print(f"promote: the override endpoint did not answer ({exc}); send it again with --id {body['id']}: "
+              "if it was recorded after all, it is answered as a duplicate", file=sys.stderr)
+        return 1
     return report_override_reply(reply, body["id"])
 
 

@@ -8,11 +8,12 @@ def register(sub) -> dict:
     metrics = sub.add_parser("metrics", help="values for the `local` health provider (runs, tests, the demo)")
     actions = metrics.add_subparsers(dest="metrics_action", required=True, metavar="ACTION")
     put = actions.add_parser("put", help="record a check's latest value and how many samples it stands on")
-    put.add_argument("--release", required=True)
-    put.add_argument("--workload", required=True)
+    put.add_argument("--release", required=True, help="the release (as applied)")
+    put.add_argument("--workload", required=True, help="the workload of the release")
     put.add_argument("--check", required=True, help="the name of a `local` check in the plan's health section")
-    put.add_argument("--value", required=True, type=float)
-    put.add_argument("--samples", required=True, type=int)
+    put.add_argument("--value", required=True, type=float, help="the measured value (a finite number)")
+    put.add_argument("--samples", required=True, type=int,
+                     help="how many samples the value is measured over (0: no data, inconclusive)")
     return {"metrics": cmd_metrics}
 
 

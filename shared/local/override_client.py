@@ -33,6 +33,13 @@ def azure_token(scope: str) -> Callable[[], str]:
 
 class OverrideClient:
     def __init__(self, base_url: str, token: Callable[[], str], timeout: float = TIMEOUT_SECONDS):
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(base_url)
+        local = parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if parts.scheme != "https" and not (parts.scheme == "http" and local):
+            # the request carries an Entra ID bearer token: never in clear text over a network
+            raise ValueError(f"PROMOTE_API_URL must be an https:// URL (got {base_url!r})")
         self.url = f"{base_url.rstrip('/')}/api/{OVERRIDES_ROUTE}"
         self.token, self.timeout = token, timeout
 

@@ -101,7 +101,7 @@ class BoardApp:
         if outcome and outcome not in OUTCOMES:
             return self._error(400, f"outcome must be one of {', '.join(OUTCOMES)}")
         before = _one(query, "before")
-        if before is not None and not (before.isdigit() and int(before) <= release.seq):
+        if before is not None and not (before.isascii() and before.isdigit() and int(before) <= release.seq):
             return self._error(400, "before must be a history sequence number of this release")
         high = int(before) if before is not None else release.seq
         low = max(0, high - WINDOW)
