@@ -787,8 +787,18 @@ def main(argv=None) -> int:
     if args.write:
         write(args.write, text, args)
     print(json.dumps(summary))
-    return 0 if not figures.lost and summary["divergences"] == 0 and not summary.get("notifications_lost") \
-        and not summary.get("notification_divergences") else 1
+    return 0 if summary["lost"] == 0 and summary["divergences"] == 0 and summary["judged_twice"] == 0 \
+        and not summary.get("notifications_lost") and not summary.get("notification_divergences") else 1
+
+
+def judge_block(args):
+    """(v2 §10) The health judge under Monitor errors and timeouts, judges SIGKILLed at random and
+    mid-evaluation, and two or more judges at once, on an Azurite of its own (tools/judge_faults.py)."""
+    from tools.judge_faults import run_judge_faults
+
+    if args.long:
+        return run_judge_faults(releases=12, workloads=8, judges=3, hosts=2, kill_every=5.0, seed=args.seed)
+    return run_judge_faults(releases=2, workloads=4, judges=2, hosts=2, kill_every=5.0, seed=args.seed)
 
 
 def write(path: Path, text: str, args) -> None:

@@ -19,7 +19,7 @@ SAMPLES: dict[str, Any] = {
     "bool": True, "int": 7, "int | None": 3, "str": "sample", "str | None": "sample text",
     "datetime | None": AT + timedelta(seconds=5), "datetime": AT, "WorkloadState": WorkloadState.FLIGHTING,
     "Outcome": Outcome.REJECTED, "dict[str, bool]": {"vm-a": True, "vm-b": False},
-    "tuple[str, ...]": ("wave-a", "wave-b"),
+    "tuple[str, ...]": ("wave-a", "wave-b"), "float | None": 2.5,
 }
 
 
@@ -57,6 +57,9 @@ def test_every_workload_release_and_history_field_round_trips(stack, release_nam
                                 "seen": seen, "archive": archive, "processed": 9, "archived": 6, "seq": 1})
     entry = _sample(HistoryEntry, {"workload": "web", "event_id": "e-1", "type": "override"})
     store.commit(snapshot, Decision(release=release, entries=[entry]), "e-1")
+    # `dependants` has a writer of its own (apply of a release naming this one in `after`), not the commit
+    for dependant in release.dependants:
+        store.add_dependant(store.get_release(release_name), dependant)
 
     back = store.get_release(release_name).release
     assert back.workloads["web"] == web

@@ -9,6 +9,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from shared.domain.machine import DEPENDENCY_NOTICE_DELAY
+
 from shared.application.views import status_json, status_text
 from shared.domain.errors import PlanError
 from shared.domain.gates import waiting_for, waiting_period
@@ -328,8 +330,9 @@ def test_a_release_waits_for_its_dependency_and_moves_when_it_is_promoted_withou
     b = w.store.get_release("b").release
     assert b.workloads["w1"].state == "ready" and [g.gate for g in waiting_for(b, b.workloads["w1"], T0)] == ["after"]
     assert status_json(b, T0)["after"] == [{"release": "a", "promoted": False}]
-    w.service.handle(event("tests-passed", "a", "w1", "a-2"))  # a is promoted: b hears of it
-    [told] = deliver(w)
+    w.service.handle(event("tests-passed", "a", "w1", "a-2"))  # a is promoted: b hears of it, once a committed
+    assert deliver(w) == []
+    [told] = deliver(w, w.clock.now() + DEPENDENCY_NOTICE_DELAY)
     assert told.outcome == "applied" and "release a is promoted" in told.reason
     b = w.store.get_release("b").release
     assert (b.workloads["w1"].state, b.after_met) == ("promoted", ("a",))
@@ -345,7 +348,7 @@ def test_a_dependency_met_while_the_window_is_closed_waits_for_the_opening():
     assert w.scheduler.scheduled == []  # after and the window hold it: nothing to wake yet
     w.service.handle(event("asset-replicated", "a", "w1", "a-1", asset="a"))
     w.service.handle(event("tests-passed", "a", "w1", "a-2"))
-    [told] = deliver(w)
+    [told] = deliver(w, w.clock.now() + DEPENDENCY_NOTICE_DELAY)
     assert told.outcome == "applied" and "held: change window closed" in told.reason
     [(timer, due)] = w.scheduler.scheduled
     assert timer["type"] == "window-open" and due == OPENS
@@ -419,3 +422,20 @@ def test_waiting_periods_have_a_key_per_stretch_of_waiting():
     d.replicate()
     period = waiting_period(d.release, d.wl())
     assert period is not None and period.kind == "testing" and period.key == f"testing:{int(T0.timestamp() * 1000)}"
+
+
+def test_a_dependency_notice_read_before_the_promotion_was_committed_counts_when_it_comes_again():
+    """The notice is read against the dependency's committed state: read too early, it is ignored and its id
+    is not remembered, so the same notice after the commit (a redelivery) opens the gate."""
+    w = world()
+    w.service.apply(validate_plan(after_plan("a", [])))
+    w.service.apply(validate_plan(after_plan("b", ["a"])))
+    for release in ("b", "a"):
+        w.service.handle(event("asset-replicated", release, "w1", f"{release}-1", asset="a"))
+    w.service.handle(event("tests-passed", "b", "w1", "b-2"))
+    notice = event("dependency-promoted", "b", None, "dependency-promoted:b:a:1", dependency="a")
+    early = w.service.handle(notice)  # a is not promoted yet
+    assert early.outcome == "ignored"
+    w.service.handle(event("tests-passed", "a", "w1", "a-2"))  # now it is
+    again = w.service.handle(notice)
+    assert again.outcome == "applied" and w.store.get_release("b").release.workloads["w1"].state == "promoted"
