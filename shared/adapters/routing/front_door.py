@@ -12,22 +12,25 @@ users first; the group is read back afterwards and a share that is not what was 
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any
 
 from shared.domain.errors import RoutingError
-from shared.domain.routing import (Change, foreign_refusal, resource, tm_property, tm_share, tm_value, tm_wanted,
-                                   true_share)
+from shared.domain.routing import resource
 from shared.adapters.routing import _arm
+from shared.adapters.routing._weighted import WeightedPairRouter
 
 NEEDS = ("Microsoft.Cdn/profiles/originGroups/origins/read and /write on the profile "
          "(and Microsoft.Cdn/operationresults/read to follow the operation)")
 
 
-class FrontDoorRouter:
+class FrontDoorRouter(WeightedPairRouter):
+    members, container = "origins", "group"
+
     def __init__(self, routing: Any, client: Any):
         self.routing, self.client = routing, client
         self.resource = resource(routing)
         self.what = f"origin group {routing.origin_group} of {self.resource}"
+        self.label = self.what
         self.names = {"source": routing.source_origin, "target": routing.target_origin}
 
     def describe(self) -> str:
@@ -53,56 +56,6 @@ class FrontDoorRouter:
         others = {o.name: o.weight or 1000 for o in origins if (o.name or "").lower() not in ours and _enabled(o)
                   and (o.priority or 1) <= priority}  # a better priority takes them all: it counts too
         return live, others
-
-    @staticmethod
-    def _true_share(live: Mapping[str, tuple[bool, int | None]], others: dict[str, int]) -> int | None:
-        weights = {role: (weight or 1) if on else 0 for role, (on, weight) in live.items()}
-        return true_share(weights["target"], weights["source"] + weights["target"] + sum(others.values()))
-
-    def read(self) -> int:
-        live, others = self._read()
-        share = self._true_share(live, others) if tm_share(**live) is not None else None
-        if share is None:
-            raise RoutingError(f"{self.what}: both origins {', '.join(self.names.values())} are disabled")
-        return share
-
-    def problems(self, percents: list[int]) -> list[str]:
-        live, others = self._read()
-        return [p for p in (self._refusal(live, others, percent) for percent in percents) if p]
-
-    def _refusal(self, live: dict[str, tuple[bool, int]], others: dict[str, int], percent: int) -> str | None:
-        achieved = self._true_share(tm_wanted(percent, live), others)
-        if others and achieved != percent:
-            named = [f"{name} (weight {weight})" for name, weight in others.items()]
-            return foreign_refusal(self.what, "enabled origins", named, percent, achieved)
-        return None
-
-    def diff(self, percent: int) -> list[Change]:
-        return [change for _, _, change in self._pending(self._read()[0], percent)]
-
-    def _pending(self, live: dict[str, tuple[bool, int]], percent: int) -> list[tuple[str, tuple, Change]]:
-        pending = []
-        for role, wanted in tm_wanted(percent, live).items():
-            before, after = tm_value(*live[role]), tm_value(*wanted)
-            if before != after:
-                pending.append((role, wanted, Change(self.resource, tm_property(self.routing, role), before, after)))
-        return pending
-
-    def apply(self, percent: int) -> list[Change]:
-        live, others = self._read()
-        refusal = self._refusal(live, others, percent)
-        if refusal:
-            raise RoutingError(refusal)
-        pending = self._pending(live, percent)
-        gaining = "target" if percent > (tm_share(**live) or 0) else "source"
-        for role, (enabled, weight), _ in sorted(pending, key=lambda p: p[0] != gaining):
-            self._patch(self.names[role], enabled, weight)
-        if pending:  # no ETags here: confirm that what was written is what users get
-            after = self.read()
-            if after != percent:
-                raise RoutingError(f"{self.what}: wrote {percent}% but the group now gives the target {after}%: "
-                                   "it was changed meanwhile; the redelivery reads it again")
-        return [change for _, _, change in pending]
 
     def _patch(self, name: str, enabled: bool, weight: int | None) -> None:
         from azure.mgmt.cdn.models import AFDOriginUpdateParameters
