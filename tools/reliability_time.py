@@ -81,7 +81,25 @@ class TimeBlock:
                 print(f"  {release}/{w} {entry.at} {entry.type} {entry.outcome}: {entry.reason}", flush=True)
         for line in self.run.hosts_logs()[-20:]:
             print(f"  host: {line}", flush=True)
+        self.print_queues(pending)
         raise TimeoutError(f"time block, {what}: {len(pending)} workload(s) did not get there: {pending[:4]}")
+
+    def print_queues(self, pending) -> None:
+        """Where the pending workloads' messages are: still queued (visible or not), or dead-lettered."""
+        from azure.storage.queue import QueueClient
+
+        from shared.application.config import POISON_QUEUE
+
+        wanted = {f'"release": "{r}", "workload": "{w}"' for r, w in pending}
+        for message in self.run.retry(lambda: list(self.run.queue.peek_messages(max_messages=32))):
+            if any(k in message.content for k in wanted):
+                print(f"  queued (visible): {message.content[:300]}", flush=True)
+        poison = QueueClient.from_connection_string(self.run.azurite.connection_string, POISON_QUEUE)
+        for message in self.run.retry(lambda: list(poison.peek_messages(max_messages=32))):
+            if any(k.replace('"', '\\"') in message.content for k in wanted):
+                print(f"  dead-lettered: {message.content[:400]}", flush=True)
+        print(f"  queue length (approximate, visible and invisible): "
+              f"{self.run.queue.get_queue_properties().approximate_message_count}", flush=True)
 
     # -- the block -----------------------------------------------------------------------------------------
     def drive(self, service) -> None:

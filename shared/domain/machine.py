@@ -671,7 +671,28 @@ def _on_window(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
     return Outcome.APPLIED, "change window open", w
 
 
-DEPENDENCY_NOTICE_DELAY = timedelta(seconds=5)
+DEPENDENCY_NOTICE_DELAY = timedelta(seconds=2)
+# A notice is sent only by a decision to promote. If it reads the dependency not promoted, that decision's
+# commit was slower than the delay, or lost to a crash and redone when the message's lock ends (up to a
+# minute): the waiting release looks again by itself, after each of these, rather than wait silently.
+DEPENDENCY_RECHECKS = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10))
+
+
+def _recheck_dependency(step: _Step) -> str:
+    """Schedule the next look at a dependency read as not promoted (once per message, not per workload)."""
+    data = step.message.data
+    if data.recheck >= len(DEPENDENCY_RECHECKS) or data.dependency in step.release.after_met:
+        return ""
+    if all(w.state in TERMINAL for w in step.release.workloads.values()):
+        return ""
+    due = step.now + DEPENDENCY_RECHECKS[data.recheck]
+    if not any(isinstance(e, ScheduleMessage) and e.type == m.DEPENDENCY_TYPE for e in step.effects):
+        # deterministic for this notice: a redelivery schedules the same message again, not another one
+        digest = hashlib.sha256(step.message.id.encode()).hexdigest()[:16]
+        step.effects.append(ScheduleMessage(m.DEPENDENCY_TYPE, {"dependency": data.dependency,
+                                                                "recheck": data.recheck + 1},
+                                            due, f"{data.dependency}:{digest}:r{data.recheck + 1}"))
+    return f"; looking again at {iso(due)}"
 
 
 def _on_dependency(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
@@ -682,7 +703,8 @@ def _on_dependency(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
         # read before the promotion was committed (or it never was): the same message, redelivered after
         # the dependency's commit, must still count, so its id is not remembered
         step.forget_id = True
-        return Outcome.IGNORED, f"release {data.dependency} is {data.state or 'unknown'}, not promoted", w
+        again = _recheck_dependency(step)
+        return Outcome.IGNORED, f"release {data.dependency} is {data.state or 'unknown'}, not promoted" + again, w
     if data.dependency in step.before.after_met:
         return Outcome.IGNORED, f"release {data.dependency} was already seen promoted", w
     if data.dependency not in step.release.after_met:

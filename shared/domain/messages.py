@@ -112,6 +112,9 @@ class DependencyData(BaseModel):
     # The dependency's state as the service read it from the store when handling the message; whatever the
     # message itself claims is replaced, so only a really promoted release opens the gate.
     state: str | None = Field(default=None, max_length=32)
+    # 0: the notice the dependency's decision sent; 1-3: the waiting release looking again by itself, because
+    # the notice read the dependency before its promotion was committed (machine.DEPENDENCY_RECHECKS)
+    recheck: int = Field(default=0, ge=0, le=3, strict=True)
 
 
 class LagData(_Data):

@@ -18,14 +18,14 @@ def _plans(stamp: str) -> dict[str, dict]:
     people = {"approvers": [APPROVER], "operators": [OPERATOR]}
     return {
         "single-step": {"release": f"demo-{stamp}-single", "model": "single-step", **people,
-                        "hypercare": "5s", "decommission": {"approval": "manual", "provider": "local"},
+                        "hypercare": "3s", "decommission": {"approval": "manual", "provider": "local"},
                         "workloads": [{"name": "payroll", "assets": ["vm-payroll-web-01", "vm-payroll-db-01"]}]},
         "staged": {"release": f"demo-{stamp}-staged", "model": "staged", **people,
                    "revoke_access": {"provider": "local", "source_prefixes": ["10.50.0.0/24"]},
                    "workloads": [{"name": "crm", "assets": ["vm-crm-app-01", "sql-crm-01"], "data_sync": SYNC},
                                  {"name": "billing", "assets": ["vm-billing-01"], "data_sync": SYNC}]},
         "flight": {"release": f"demo-{stamp}-flight", "model": "flight", **people,
-                   "flights": [{"percent": 10, "bake": "2s"}, {"percent": 50, "bake": "2s"},
+                   "flights": [{"percent": 10, "bake": "1s"}, {"percent": 50, "bake": "1s"},
                                {"percent": 100, "bake": "0s"}],
                    "workloads": [{"name": "web-shop", "assets": ["vm-shop-web-01", "vm-shop-web-02"]}]},
         # time and order: wave-b waits for wave-a (`after`) and for a change window (its freeze ends a few
@@ -36,7 +36,7 @@ def _plans(stamp: str) -> dict[str, dict]:
                    "after": [f"demo-{stamp}-wave-a"],
                    "workloads": [{"name": "intranet", "assets": ["vm-intranet-01"]}]},
         "judged": {"release": f"demo-{stamp}-judged", "model": "flight", **people,
-                   "flights": [{"percent": 20, "bake": "2s"}, {"percent": 100, "bake": "0s"}],
+                   "flights": [{"percent": 20, "bake": "1s"}, {"percent": 100, "bake": "0s"}],
                    "health": {"interval": "1s", "failure_limit": 2, "inconclusive_limit": 3,
                               "checks": [{"name": "error-rate", "provider": "local", "max": 1.0, "min_samples": 50}]},
                    "workloads": [{"name": "catalog", "assets": ["vm-catalog-01"]},
@@ -101,7 +101,7 @@ class Demo:
         r = plan["release"]
         self.out("  migration tool replicates, the test pipeline passes: all users move at once")
         self.replicate_and_test(r, plan, wait=1)
-        self.out("  hypercare (5s): the source is kept; finalizing now is refused")
+        self.out("  hypercare (3s): the source is kept; finalizing now is refused")
         self.send("override", r, "payroll", source="operator", action="finalize", actor=APPROVER,
                   reason="too early")
         self.settle(wait=1)
@@ -177,15 +177,19 @@ class Demo:
         self.waiting(r)
         self.out(f"  {first} is replicated, tested and promoted; {r} hears of it by itself")
         self.replicate_and_test(first, self.plans["after"])
-        self.waiting(r)
-        self.out("  when the window opens, the held promotion happens by itself")
+        held = self.waiting(r)
+        if "window" in held:
+            self.out("  when the window opens, the held promotion happens by itself")
         self.settle(wait=12)
 
-    def waiting(self, release: str) -> None:
+    def waiting(self, release: str) -> set[str]:
+        """Print what holds the release's workloads; return the gates."""
         from shared.application.views import waiting_text
 
-        text = waiting_text(self.status(release)).strip()
+        doc = self.status(release)
+        text = waiting_text(doc).strip()
         self.out("  " + text.replace("\n", "\n  ") if text else "  nothing holds it")
+        return {g["gate"] for w in doc["workloads"] for g in w["waiting_for"]}
 
     def judged(self, plan: dict) -> None:
         """promote's own judge: local metrics, an inconclusive evaluation that holds, a pass, a failing check."""
@@ -230,7 +234,7 @@ def run_demo(stack, out=print) -> int:
     for model, plan in plans.items():
         out(f"\n== {model}: release {plan['release']}")
         if model == "window":
-            plan["windows"] = _closed_for(seconds=6)
+            plan["windows"] = _closed_for(seconds=4)
         stack.service.apply(validate_plan(plan))
         stories[model](plan)
         out(f"  => {demo.status(plan['release'])['state']}")

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from shared.domain.machine import DEPENDENCY_NOTICE_DELAY
+from shared.domain.machine import DEPENDENCY_NOTICE_DELAY, DEPENDENCY_RECHECKS
 
 from shared.application.views import status_json, status_text
 from shared.domain.errors import PlanError
@@ -355,6 +355,58 @@ def test_a_dependency_met_while_the_window_is_closed_waits_for_the_opening():
     w.clock.current = OPENS
     [opened] = deliver(w)
     assert opened.outcome == "applied" and w.network.shares[("b", "w1")] == 100
+
+
+def test_a_notice_that_beat_the_dependencys_commit_makes_the_release_look_again_by_itself():
+    """The notice is scheduled before the dependency's commit; a commit slower than the delay (or lost to a
+    crash and redone after the lock) means the notice reads `in-progress`. The waiting release looks again."""
+    w = world()
+    w.service.apply(validate_plan(after_plan("a", [])))
+    w.service.apply(validate_plan(after_plan("b", ["a"])))
+    for release in ("b", "a"):
+        w.service.handle(event("asset-replicated", release, "w1", f"{release}-1", asset="a"))
+    w.service.handle(event("tests-passed", "b", "w1", "b-2"))
+    real_commit, early = w.store.commit, []
+
+    def slow_commit(snapshot, decision, event_id):  # the notice is delivered while a's commit is under way
+        if snapshot.release.name == "a" and not early:
+            early.extend(deliver(w, w.clock.now() + DEPENDENCY_NOTICE_DELAY))
+        real_commit(snapshot, decision, event_id)
+
+    w.store.commit = slow_commit
+    w.service.handle(event("tests-passed", "a", "w1", "a-2"))
+    [read_early] = early
+    assert read_early.outcome == "ignored" and "release a is in-progress, not promoted" in read_early.reason
+    assert "looking again at" in read_early.reason
+    assert w.store.get_release("b").release.workloads["w1"].state == "ready"
+    [(again, due)] = w.scheduler.scheduled
+    assert again["type"] == "dependency-promoted" and again["data"]["recheck"] == 1
+    assert due == w.clock.now() + DEPENDENCY_RECHECKS[0]
+    assert deliver(w, due - timedelta(seconds=1)) == []
+    [told] = deliver(w, due)
+    assert told.outcome == "applied" and "release a is promoted" in told.reason
+    assert w.store.get_release("b").release.workloads["w1"].state == "promoted" and w.scheduler.scheduled == []
+
+
+def test_a_release_looks_again_at_most_three_times_and_not_once_it_is_over():
+    w = world()
+    w.service.apply(validate_plan(after_plan("a", [])))
+    w.service.apply(validate_plan(after_plan("b", ["a"])))
+    w.service.handle(event("dependency-promoted", "b", None, "told-early", dependency="a"))
+    looks = 0
+    while w.scheduler.scheduled:
+        [(again, due)] = w.scheduler.scheduled
+        looks += 1
+        assert again["data"]["recheck"] == looks
+        [r] = deliver(w, due)
+        assert r.outcome == "ignored"
+    assert looks == len(DEPENDENCY_RECHECKS) == 3
+    # a release whose workloads are all over does not look at all
+    w.service.apply(validate_plan(after_plan("c", ["a"])))
+    w.service.handle(event("override", "c", "w1", "c-abort", action="abort", actor=APPROVER, reason="cancelled"))
+    assert w.store.get_release("c").release.workloads["w1"].state == "aborted"
+    r = w.service.handle(event("dependency-promoted", "c", None, "told-late", dependency="a"))
+    assert r.outcome == "ignored" and "looking again" not in r.reason and w.scheduler.scheduled == []
 
 
 def test_a_forged_dependency_message_opens_nothing():
