@@ -72,8 +72,11 @@ browser:
 	fi
 
 # Hypothesis is derandomized here (profile "ci", tests/conftest.py): the same examples every run.
+# The suite runs in TEST_WORKERS processes (pytest-xdist; each starts its own Azurite); TEST_WORKERS=0 runs it
+# in this one.
+TEST_WORKERS ?= 2
 test: install browser typecheck
-	PROMOTE_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -q
+	PROMOTE_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 typecheck: install
 	$(PY) -m mypy

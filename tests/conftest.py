@@ -70,3 +70,13 @@ def cli_env(azurite, tmp_path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROMOTE_")}
     env.update(PROMOTE_STORAGE_CONNECTION_STRING=azurite.connection_string, PROMOTE_HOME=str(tmp_path / ".promote"))
     return env
+
+
+# The longest tests start first: `make test` spreads the suite over two processes (pytest-xdist), and a
+# several-minute test picked up last would leave one process idle while it runs.
+LONGEST_FIRST = ("tests/faults/test_reliability.py", "tests/faults/test_stateful.py", "tests/e2e/test_cli.py")
+
+
+def pytest_collection_modifyitems(items) -> None:
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))  # stable: the rest keep order

@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -418,6 +419,9 @@ class Run:
         finally:
             hosts.shutdown()
             self.figures.seconds = time.monotonic() - started
+            kinds = Counter(re.sub(r"[0-9a-f-]{8,}|\d+", "#", line.split(": ", 1)[-1])[:90] for line in hosts.logs)
+            for kind, n in kinds.most_common(12):  # what the hosts' failed deliveries were, for whoever reads
+                print(f"host log x{n}: {kind}", flush=True)
         self.account(stack)
         notifications.account(self.store, self.releases)
         self.time_block.account(stack)
