@@ -248,7 +248,10 @@ class NotificationBlock:
             if any(d != data[0] for d in data) or (ident in expected and
                                                    (data[0]["release"], data[0]["event_id"], data[0]["kind"],
                                                     data[0]["workload"]) != expected[ident]):
-                f.divergences.append(f"{ident}: deliveries differ or do not match their notice")
+                differing = {k: [d.get(k) for d in data] for k in sorted(set().union(*data))
+                             if any(d.get(k) != data[0].get(k) for d in data)}
+                f.divergences.append(f"{ident}: deliveries differ or do not match their notice: "
+                                     f"differing {differing}; expected {expected.get(ident)}; first {data[0]}")
         self.receiver.down()
 
 

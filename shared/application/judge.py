@@ -21,6 +21,7 @@ from shared.domain import messages as m
 from shared.domain.errors import ConflictError, PromoteError
 from shared.domain.health import (JUDGE_SOURCE, Health, JudgeRecord, Reading, due_evaluation, evaluate,
                                   verdict_id, window_start)
+from shared.domain.machine import digest
 from shared.domain.model import Release, Workload
 from shared.application.ports import JudgeStore, MetricsSource, Publisher
 
@@ -93,7 +94,11 @@ class Judge:
             self._publish(release.name, record, run)
             return
         if record.done:
-            return
+            if w.healthy_flight == w.flight or not self._verdict_voided(release, record):
+                return  # its healthy verdict holds, or is still on its way
+            # the healthy verdict was handled and later voided (an alert under on_alert: pause while a data-sync
+            # or window hold kept the flight from growing): the flight needs a fresh verdict, judged anew
+            record = replace(record, done=False, streaks={})
         due = due_evaluation(started_ms, health.interval, _ms(now))
         run.due(started + timedelta(seconds=health.interval * (max(due, record.evaluation) + 1)))
         if w.paused or due <= record.evaluation:
@@ -126,6 +131,12 @@ class Judge:
         run.evaluated += 1
         if verdict is not None:
             self._publish(release.name, claimed, run)
+
+    @staticmethod
+    def _verdict_voided(release: Release, record: JudgeRecord) -> bool:
+        """The record's healthy verdict was handled by the release (its id is among those it has seen), yet
+        the workload no longer holds a healthy verdict for the flight."""
+        return record.verdict is not None and digest(record.verdict["id"]) in release.seen
 
     def _publish(self, release: str, record: JudgeRecord, run: JudgeRun) -> None:
         assert record.verdict is not None

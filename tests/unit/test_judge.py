@@ -167,6 +167,42 @@ def test_paused_flights_are_not_judged_and_on_alert_pause_is_judged_again_after_
     assert (state(w).state, state(w).flight, state(w).traffic_percent, state(w).paused) == ("flighting", 2, 100, False)
 
 
+def test_a_healthy_verdict_voided_by_an_alert_while_data_lagged_is_judged_anew_after_resume():
+    """Healthy, but the flight was held by lagging data; an alert (on_alert: pause) voids the verdict. After
+    resume the judge must judge the flight again: its record says "done", the workload holds no verdict."""
+    w = world()
+    plan = validate_plan({"release": R, "model": "flight", "on_alert": "pause", "operators": ["ops@contoso.com"],
+                          "flights": [{"percent": 10, "bake": "0s"}, {"percent": 100, "bake": "0s"}],
+                          "health": HEALTH, "workloads": [{"name": "payroll", "assets": ["vm-1"],
+                                                           "data_sync": {"max_lag": "10s", "max_age": "1h"}}]})
+    w.service.apply(plan)
+    lag = lambda seconds, id_: w.service.handle(event("replication-lag", R, "payroll", id_,  # noqa: E731
+                                                      lag_seconds=seconds))
+    lag(1.0, "lag-1")
+    w.service.handle(event("asset-replicated", R, "payroll", "rep", asset="vm-1"))
+    w.service.handle(event("tests-passed", R, "payroll", "tests"))
+    assert (state(w).state, state(w).flight) == ("flighting", 1)
+    lag(45.0, "lag-2")  # the replica falls behind: flight 1 may not grow
+    judge, records, source, publisher = judge_for(w)
+    source.set("payroll", "errors", 0.1, 900)
+    w.clock.advance(10)
+    assert len(judge.round().published) == 1
+    assert (state(w).flight, state(w).healthy_flight) == (1, 1)  # healthy, held by the lag
+    w.service.handle(event("alert", R, "payroll", "alert-1", severity="Sev2", description="p95 up"))
+    assert state(w).paused and state(w).healthy_flight == 0
+    w.service.handle(event("override", R, "payroll", "resume", action="resume", actor="ops@contoso.com",
+                           reason="false alarm"))
+    lag(0.5, "lag-3")
+    assert (state(w).flight, state(w).paused) == (1, False)
+    w.clock.advance(10)
+    run = judge.round()
+    assert len(run.published) == 1 and run.published[0] != publisher.published[0]["id"]
+    assert (state(w).flight, state(w).traffic_percent) == (2, 100)
+    w.clock.advance(10)
+    judge.round()  # flight 2 is judged from its own start
+    assert state(w).state == "promoted"
+
+
 def test_workloads_without_health_and_other_models_are_left_alone():
     w = world()
     flighting(w, {"checks": [{"name": "errors", "provider": "local", "max": 1}]}, workloads=("payroll",))
