@@ -1,6 +1,7 @@
 """Service Bus: publish to the topic (one session per release) and schedule bake timers."""
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from datetime import datetime
@@ -10,14 +11,26 @@ from shared.application.config import TOPIC
 from shared.domain.messages import CLOUDEVENTS_CONTENT_TYPE
 
 
+MAX_MESSAGE_ID = 128  # Service Bus refuses a longer message id
+
+
+def broker_message_id(event_id: str) -> str:
+    """The CloudEvents id, or, when longer than Service Bus allows (ids promote builds from two 63-character
+    names can be), its start and a digest of the whole. promote de-duplicates by the CloudEvents id in the
+    body, which is kept whole; the broker's own duplicate detection is off (infra/modules/servicebus.bicep)."""
+    if len(event_id) <= MAX_MESSAGE_ID:
+        return event_id
+    return f"{event_id[:MAX_MESSAGE_ID - 17]}~{hashlib.sha256(event_id.encode()).hexdigest()[:16]}"
+
+
 def build_message(event: dict) -> Any:
     """The Service Bus message for a CloudEvents document: session = release (ordered, one at a time per
-    release), message id = CloudEvents id (duplicate detection), structured-mode content type."""
+    release), message id = CloudEvents id (fitted to Service Bus's limit), structured-mode content type."""
     from azure.servicebus import ServiceBusMessage
 
     return ServiceBusMessage(
         json.dumps(event, separators=(",", ":")),
-        message_id=event["id"],
+        message_id=broker_message_id(event["id"]),
         session_id=event["data"]["release"],
         content_type=CLOUDEVENTS_CONTENT_TYPE,
         subject=event["type"],

@@ -91,6 +91,8 @@ def _workload_entity(release: str, w: Workload) -> dict[str, Any]:
     # Table Storage cannot store a null; an absent property reads back as None.
     if w.flight_started_at is not None:
         entity["flight_started_at"] = w.flight_started_at
+    if w.trouble_at is not None:
+        entity["trouble_at"] = w.trouble_at
     for key in _PAUSE_FIELDS:  # who paused, when and why; absent when not paused
         if getattr(w, key) is not None:
             entity[key] = getattr(w, key)
@@ -142,6 +144,7 @@ def _workload(entity: dict) -> Workload:
         unhealthy=entity.get("unhealthy", False), attempt=entity["attempt"],
         paused_by=entity.get("paused_by"), paused_at=_utc(entity.get("paused_at")),
         paused_reason=entity.get("paused_reason"), alert_while_paused=entity.get("alert_while_paused"),
+        trouble_at=_utc(entity.get("trouble_at")),
         state_since=_utc(entity.get("state_since")), deadline_fired=entity.get("deadline_fired") or "",
         window_opens_at=_utc(entity.get("window_opens_at")), **_finish_fields(entity))
 

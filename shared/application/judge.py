@@ -8,7 +8,9 @@ verdict is published. Lifecycle events are untouched: the judge writes only its 
 - Two judges at once: both may read, only one record write wins (ETag); the loser drops its evaluation.
 - A judge killed after the write and before the publish: the record holds the verdict unpublished, and the
   next round publishes it (same id). Killed after the publish, before marking it: published again, same id,
-  recorded as a duplicate. Verdict ids are deterministic per evaluation, so no flight is judged twice.
+  recorded as a duplicate. Verdict ids are deterministic per evaluation, so no evaluation is published twice.
+- A flight is judged again after its healthy verdict only when the release voided that verdict (an alert under
+  `on_alert: pause`, recorded as the workload's `trouble_at`).
 """
 from __future__ import annotations
 
@@ -21,7 +23,6 @@ from shared.domain import messages as m
 from shared.domain.errors import ConflictError, PromoteError
 from shared.domain.health import (JUDGE_SOURCE, Health, JudgeRecord, Reading, due_evaluation, evaluate,
                                   verdict_id, window_start)
-from shared.domain.machine import digest
 from shared.domain.model import Release, Workload
 from shared.application.ports import JudgeStore, MetricsSource, Publisher
 
@@ -94,7 +95,7 @@ class Judge:
             self._publish(release.name, record, run)
             return
         if record.done:
-            if w.healthy_flight == w.flight or not self._verdict_voided(release, record):
+            if not self._verdict_voided(w, record):
                 return  # its healthy verdict holds, or is still on its way
             # the healthy verdict was handled and later voided (an alert under on_alert: pause while a data-sync
             # or window hold kept the flight from growing): the flight needs a fresh verdict, judged anew
@@ -133,10 +134,12 @@ class Judge:
             self._publish(release.name, claimed, run)
 
     @staticmethod
-    def _verdict_voided(release: Release, record: JudgeRecord) -> bool:
-        """The record's healthy verdict was handled by the release (its id is among those it has seen), yet
-        the workload no longer holds a healthy verdict for the flight."""
-        return record.verdict is not None and digest(record.verdict["id"]) in release.seen
+    def _verdict_voided(w: Workload, record: JudgeRecord) -> bool:
+        """The workload no longer holds a healthy verdict for the flight, and an alert (or unhealthy verdict)
+        voided one after this record's verdict was claimed: recorded on the workload, so it holds however
+        many messages came since."""
+        return (w.healthy_flight != w.flight and w.trouble_at is not None and record.at is not None
+                and w.trouble_at >= record.at)
 
     def _publish(self, release: str, record: JudgeRecord, run: JudgeRun) -> None:
         assert record.verdict is not None

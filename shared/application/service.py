@@ -100,7 +100,10 @@ class PromotionService:
                 if principal is not None:
                     raise
                 return self._dead_letter(body, str(exc), message.id)
-            duplicate = self._seen(snapshot, message.id)
+            seen = self._seen(snapshot, message.id)
+            # A dependency notice is decided again even when its id was seen: deciding it twice changes nothing
+            # twice, and its id, predictable, may have been taken by another message first.
+            duplicate = seen and not isinstance(message, m.DependencyPromoted)
             # what a redelivery re-asserts is decide()'s call (machine.redelivery_reasserts)
             decision = decide(snapshot.release, message, self.clock.now(), duplicate=duplicate, principal=principal,
                               require_authenticated=self.overrides_need_principal)
@@ -108,7 +111,7 @@ class PromotionService:
             if not duplicate:  # notifications ride in the same transaction as the state change (outbox)
                 decision = replace(decision, notices=notices_for(snapshot.release, decision))
             try:
-                self.store.commit(snapshot, decision, message.id if decision.remember and not duplicate else None)
+                self.store.commit(snapshot, decision, message.id if decision.remember and not seen else None)
             except ConflictError:
                 # Someone else wrote first: re-read and re-decide. The routing this attempt moved is
                 # asserted again from the new decision, which may no longer move it at all.

@@ -458,6 +458,10 @@ def _on_verdict(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
         return Outcome.IGNORED, f"verdict for flight {flight}; the current flight is {w.flight}", w
     if step.message.time is not None and step.message.time < w.flight_began - CLOCK_SKEW:
         return Outcome.IGNORED, f"verdict issued at {step.message.time.isoformat()}, before flight {flight} began", w
+    if healthy and step.message.time is not None and w.trouble_at is not None and step.message.time < w.trouble_at:
+        # measured before the alert that voided the flight's health: it needs a verdict from after it
+        return Outcome.IGNORED, (f"verdict issued at {step.message.time.isoformat()}, before the alert of "
+                                 f"{stamp(w.trouble_at)}: flight {flight} needs a healthy verdict from after it"), w
     if healthy:
         baked = bake_elapsed(step.release, w, step.now)
         if w.healthy_flight == flight and not baked:
@@ -487,11 +491,12 @@ def _on_trouble(step: _Step, w: Workload, what: str) -> tuple[Outcome, str, Work
     # a healthy verdict from before the trouble no longer counts: the flight needs a fresh one
     if w.paused:
         return Outcome.APPLIED, f"{what}; recorded while paused, routing unchanged until resume", \
-            w.evolve(unhealthy=True, healthy_flight=0, alert_while_paused=f"{what} at {stamp(step.now)}")
+            w.evolve(unhealthy=True, healthy_flight=0, alert_while_paused=f"{what} at {stamp(step.now)}",
+                     trouble_at=step.now)
     if step.release.plan.on_alert == "pause":
         return Outcome.APPLIED, f"{what}: paused at {w.traffic_percent}% (on_alert: pause)", \
             w.evolve(paused=True, healthy_flight=0, paused_by="promote", paused_at=step.now,
-                     paused_reason=f"{what} (on_alert: pause)")
+                     paused_reason=f"{what} (on_alert: pause)", trouble_at=step.now)
     return Outcome.APPLIED, f"{what}: rolled back to 0% (on_alert: rollback)", step.to_source(w, "rolled-back")
 
 
@@ -676,6 +681,7 @@ DEPENDENCY_NOTICE_DELAY = timedelta(seconds=2)
 # commit was slower than the delay, or lost to a crash and redone when the message's lock ends (up to a
 # minute): the waiting release looks again by itself, after each of these, rather than wait silently.
 DEPENDENCY_RECHECKS = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10))
+assert len(DEPENDENCY_RECHECKS) == m.MAX_DEPENDENCY_RECHECKS
 
 
 def _recheck_dependency(step: _Step) -> str:
@@ -687,11 +693,11 @@ def _recheck_dependency(step: _Step) -> str:
         return ""
     due = step.now + DEPENDENCY_RECHECKS[data.recheck]
     if not any(isinstance(e, ScheduleMessage) and e.type == m.DEPENDENCY_TYPE for e in step.effects):
-        # deterministic for this notice: a redelivery schedules the same message again, not another one
-        digest = hashlib.sha256(step.message.id.encode()).hexdigest()[:16]
+        # deterministic for this notice (a redelivery schedules the same message again, not another one), and
+        # short whatever the names: a digest of the dependency and the notice's id
+        key = f"{digest(data.dependency + ':' + step.message.id)}:r{data.recheck + 1}"
         step.effects.append(ScheduleMessage(m.DEPENDENCY_TYPE, {"dependency": data.dependency,
-                                                                "recheck": data.recheck + 1},
-                                            due, f"{data.dependency}:{digest}:r{data.recheck + 1}"))
+                                                                "recheck": data.recheck + 1}, due, key))
     return f"; looking again at {iso(due)}"
 
 

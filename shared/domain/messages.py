@@ -104,6 +104,9 @@ class WindowData(_Data):
     opens_ms: int = Field(ge=0, le=253_402_300_799_999)  # the opening (epoch ms, at most year 9999) it is for
 
 
+MAX_DEPENDENCY_RECHECKS = 3  # machine.DEPENDENCY_RECHECKS
+
+
 class DependencyData(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
     release: str = Field(pattern=_NAME)  # the waiting release (the message's session)
@@ -114,7 +117,7 @@ class DependencyData(BaseModel):
     state: str | None = Field(default=None, max_length=32)
     # 0: the notice the dependency's decision sent; 1-3: the waiting release looking again by itself, because
     # the notice read the dependency before its promotion was committed (machine.DEPENDENCY_RECHECKS)
-    recheck: int = Field(default=0, ge=0, le=3, strict=True)
+    recheck: int = Field(default=0, ge=0, le=MAX_DEPENDENCY_RECHECKS, strict=True)
 
 
 class LagData(_Data):

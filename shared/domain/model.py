@@ -83,6 +83,7 @@ class Workload:
     paused_at: datetime | None = None
     paused_reason: str | None = None  # the operator's reason (actor_reason), or the alert that paused it
     alert_while_paused: str | None = None  # the last alert or unhealthy verdict recorded while paused
+    trouble_at: datetime | None = None  # when an alert or unhealthy verdict last voided a healthy verdict (pause)
     state_since: datetime | None = None  # when the workload entered its state: waiting periods count from here
     deadline_fired: str = ""  # the waiting period (gates.WaitingPeriod.key) whose deadline fired: once a period
     window_opens_at: datetime | None = None  # the window opening a timer is scheduled for (none scheduled twice)

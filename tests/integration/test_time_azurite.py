@@ -33,7 +33,8 @@ def test_the_time_fields_round_trip(stack, release_name):
     assert snapshot.release.dependants == (dependant,)
     w = snapshot.release.workloads["web"].evolve(
         paused=True, paused_by="ops@contoso.com", paused_at=now, paused_reason="CAB freeze", state_since=now,
-        deadline_fired="testing:1795730400000", window_opens_at=now + timedelta(hours=2))
+        deadline_fired="testing:1795730400000", window_opens_at=now + timedelta(hours=2),
+        trouble_at=now - timedelta(minutes=5))
     from shared.domain.machine import Decision
 
     changed = snapshot.release.evolve(workloads={"web": w}, after_met=("x", "y"))

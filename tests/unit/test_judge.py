@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
+import pytest
+
+from shared.domain.model import SEEN_WINDOW
 from shared.domain.plan import validate_plan
 from tests.fakes import event, world
 from tests.judge_fakes import MemoryJudgeStore, judge_for
@@ -167,9 +171,12 @@ def test_paused_flights_are_not_judged_and_on_alert_pause_is_judged_again_after_
     assert (state(w).state, state(w).flight, state(w).traffic_percent, state(w).paused) == ("flighting", 2, 100, False)
 
 
-def test_a_healthy_verdict_voided_by_an_alert_while_data_lagged_is_judged_anew_after_resume():
+@pytest.mark.parametrize("held_reports", [0, SEEN_WINDOW])
+def test_a_healthy_verdict_voided_by_an_alert_while_data_lagged_is_judged_anew_after_resume(held_reports):
     """Healthy, but the flight was held by lagging data; an alert (on_alert: pause) voids the verdict. After
-    resume the judge must judge the flight again: its record says "done", the workload holds no verdict."""
+    resume the judge must judge the flight again: its record says "done", the workload holds no verdict.
+    However many lag reports came meanwhile (enough to push the verdict's id out of the release's window of
+    recent ids)."""
     w = world()
     plan = validate_plan({"release": R, "model": "flight", "on_alert": "pause", "operators": ["ops@contoso.com"],
                           "flights": [{"percent": 10, "bake": "0s"}, {"percent": 100, "bake": "0s"}],
@@ -188,6 +195,9 @@ def test_a_healthy_verdict_voided_by_an_alert_while_data_lagged_is_judged_anew_a
     w.clock.advance(10)
     assert len(judge.round().published) == 1
     assert (state(w).flight, state(w).healthy_flight) == (1, 1)  # healthy, held by the lag
+    for i in range(held_reports):  # the replica stays behind, a report a minute
+        w.clock.advance(60)
+        lag(45.0, f"lag-held-{i}")
     w.service.handle(event("alert", R, "payroll", "alert-1", severity="Sev2", description="p95 up"))
     assert state(w).paused and state(w).healthy_flight == 0
     w.service.handle(event("override", R, "payroll", "resume", action="resume", actor="ops@contoso.com",
@@ -201,6 +211,24 @@ def test_a_healthy_verdict_voided_by_an_alert_while_data_lagged_is_judged_anew_a
     w.clock.advance(10)
     judge.round()  # flight 2 is judged from its own start
     assert state(w).state == "promoted"
+
+
+def test_a_healthy_verdict_measured_before_an_alert_does_not_count_after_it():
+    """Issued before the alert that paused the flight, handled after it: the flight needs a verdict from after
+    the alert, whatever order the messages arrived in."""
+    w = world()
+    flighting(w, HEALTH, on_alert="pause", flights=[{"percent": 10, "bake": "0s"}, {"percent": 100, "bake": "0s"}])
+    measured = w.clock.now() + timedelta(seconds=5)
+    w.clock.advance(10)
+    w.service.handle(event("alert", R, "payroll", "alert-1", severity="Sev2", description="p95 up"))
+    late = w.service.handle(event("flight-healthy", R, "payroll", "h-early", time=measured, flight=1))
+    assert late.outcome == "ignored" and "before the alert" in late.reason
+    w.service.handle(event("override", R, "payroll", "resume", action="resume", actor="ops@contoso.com",
+                           reason="false alarm"))
+    assert (state(w).flight, state(w).healthy_flight) == (1, 0)
+    w.clock.advance(5)
+    fresh = w.service.handle(event("flight-healthy", R, "payroll", "h-fresh", time=w.clock.now(), flight=1))
+    assert fresh.outcome == "applied" and state(w).flight == 2
 
 
 def test_workloads_without_health_and_other_models_are_left_alone():

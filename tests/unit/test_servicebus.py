@@ -8,7 +8,7 @@ from azure.servicebus import ServiceBusMessage
 
 from shared.adapters.servicebus import ServiceBusTopic, build_message, client_from_settings
 from shared.application.config import load_settings
-from shared.domain.messages import new_event, timer_id
+from shared.domain.messages import new_event, scheduled_id, timer_id
 
 NOW = datetime(2026, 11, 26, 22, 0, tzinfo=timezone.utc)
 
@@ -48,6 +48,23 @@ def test_build_message_maps_cloudevents_onto_service_bus_properties():
     assert message.subject == "tests-passed"
     assert json.loads(str(message)) == event
     assert message.application_properties["cloudEvents:type"] == "tests-passed"
+
+
+def test_ids_longer_than_service_bus_allows_are_fitted_and_the_body_keeps_the_whole_id():
+    """Two 63-character names make ids Service Bus refuses (over 128 characters): the broker's message id is
+    fitted, deterministically and distinctly; promote's de-duplication reads the whole id from the body."""
+    a, b = "a" * 63, "b" * 63
+    ids = [scheduled_id("dependency-promoted", b, None, f"{a}:{n}") for n in (12, 13)]
+    assert all(len(i) > 128 for i in ids)
+    messages = [build_message(new_event("dependency-promoted", {"release": b, "dependency": a}, id=i,
+                                        source="promote/timer", time=NOW)) for i in ids]
+    fitted = [m.message_id for m in messages]
+    assert all(len(f) == 128 for f in fitted) and fitted[0] != fitted[1]
+    assert fitted[0] == build_message(json.loads(str(messages[0]))).message_id  # the same id every time
+    assert [json.loads(str(m))["id"] for m in messages] == ids
+    assert [m.application_properties["cloudEvents:id"] for m in messages] == ids
+    short = build_message(new_event("alert", {"release": "r", "workload": "w"}, id="x" * 128, source="s", time=NOW))
+    assert short.message_id == "x" * 128
 
 
 def test_publish_and_schedule_reuse_one_sender_on_the_topic():

@@ -456,7 +456,7 @@ def test_reapplying_completes_an_interrupted_registration():
     assert w.store.get_release("a").release.dependants == ("b",)
 
 
-def test_a_dependency_message_is_re_decided_once_and_duplicates_change_nothing():
+def test_a_dependency_message_is_decided_again_each_time_and_changes_nothing_twice():
     w = world()
     w.service.apply(validate_plan(after_plan("a", [])))
     w.service.apply(validate_plan(after_plan("b", ["a"])))
@@ -466,7 +466,25 @@ def test_a_dependency_message_is_re_decided_once_and_duplicates_change_nothing()
     first = w.service.handle(json.dumps(told))
     again = w.service.handle(json.dumps(told))
     other = w.service.handle(json.dumps({**told, "id": "another-id"}))
-    assert (first.outcome, again.outcome, other.outcome) == ("applied", "duplicate", "ignored")
+    assert (first.outcome, again.outcome, other.outcome) == ("applied", "ignored", "ignored")
+    assert "already seen promoted" in again.reason and w.store.get_release("b").release.after_met == ("a",)
+
+
+def test_a_notice_whose_predictable_id_was_taken_first_by_another_message_still_counts():
+    """Notice ids are predictable; a message sent with one first (rejected, but its id kept) must not make
+    the real notice a duplicate that nobody hears."""
+    w = world()
+    w.service.apply(validate_plan(after_plan("a", [])))
+    w.service.apply(validate_plan(after_plan("b", ["a"])))
+    for release in ("b", "a"):
+        w.service.handle(event("asset-replicated", release, "w1", f"{release}-1", asset="a"))
+    w.service.handle(event("tests-passed", "b", "w1", "b-2"))
+    w.service.handle(event("tests-passed", "a", "w1", "a-2"))
+    [(told, due)] = w.scheduler.scheduled
+    taken = w.service.handle(event("asset-replicated", "b", "w1", told["id"], asset="no-such-asset"))
+    assert taken.outcome in ("rejected", "ignored")
+    [heard] = deliver(w, due)
+    assert heard.outcome == "applied" and w.store.get_release("b").release.workloads["w1"].state == "promoted"
 
 
 def test_waiting_periods_have_a_key_per_stretch_of_waiting():
