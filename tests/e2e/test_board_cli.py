@@ -33,7 +33,12 @@ def test_promote_board_serves_the_releases_and_stops_on_ctrl_c(cli_env, stack, r
         assert 'data-workload="payroll"' in html and "replicating" in html
     finally:
         board.send_signal(signal.SIGINT)
-        assert board.wait(timeout=20) == 0
+        try:  # communicate, not wait: the board must never block on a full stderr pipe nobody reads
+            _, err = board.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            board.kill()
+            raise AssertionError(f"Ctrl-C did not stop the board; its stderr: {board.communicate()[1][-3000:]}")
+        assert board.returncode == 0, err
 
 
 def test_promote_board_refuses_a_bad_port(cli_env):
