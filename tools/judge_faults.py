@@ -270,20 +270,29 @@ def run_judge_faults(releases: int = 2, workloads: int = 4, judges: int = 2, hos
                 stack.local_metrics.put(release, f"w{j}", "errors", BAD if failing else GOOD, 500, now)
         figures.workloads = releases * workloads
         queue = stack.queue(LOCAL_QUEUE)
-        for release in names:
-            for j in range(workloads):
-                for type_, data in (("asset-replicated", {"asset": "vm-1"}), ("tests-passed", {})):
+
+        def send(type_: str, data: dict) -> None:
+            for release in names:
+                for j in range(workloads):
                     event_id = f"{release}-w{j}-{type_}"
                     doc = {"specversion": "1.0", "id": event_id, "source": "reliability",
                            "type": type_, "data": {"release": release, "workload": f"w{j}", **data}}
                     for _ in range(rng.choice((1, 1, 2))):
                         queue.send_message(json.dumps(doc))
                     injected.append((release, event_id))
+
         env = {**os.environ, "PROMOTE_STORAGE_CONNECTION_STRING": azurite.connection_string}
         procs = Processes(env, judges, hosts, rng, figures, kill_every)
         procs.start()
         try:
             deadline = time.monotonic() + timeout
+            send("asset-replicated", {"asset": "vm-1"})
+            # the test pipeline tests what was replicated: its results come after replication (two hosts on one
+            # local queue keep no order between messages; a result that overtook replication would be rejected)
+            while time.monotonic() < deadline and any(
+                    w.state == "replicating" for r in names for w in stack.store.get_release(r).release.workloads.values()):
+                time.sleep(0.5)
+            send("tests-passed", {})
             while time.monotonic() < deadline:
                 states = [w.state for r in names for w in stack.store.get_release(r).release.workloads.values()]
                 if all(s in ("promoted", "rolled-back") for s in states):

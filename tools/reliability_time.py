@@ -122,8 +122,13 @@ class TimeBlock:
             for w in self.workloads:
                 self.publish(name, w, "tests-passed", f"{name}-{w}-t")
         self.wait(self.dependants, lambda r, w: r.workloads[w].state == "ready", "ready (held)")
+        # the pipeline tests what was replicated: its result comes after replication (several hosts on one
+        # local queue keep no order between two messages sent back to back; a result that overtook the
+        # replication would be rejected, as promote must, and the workload would wait for another run)
         for w in self.workloads:
             self.publish(self.dependency, w, "asset-replicated", f"{self.dependency}-{w}-a", asset="vm-1")
+        self.wait([self.dependency], lambda r, w: r.workloads[w].state == "testing", "dependency testing")
+        for w in self.workloads:
             self.publish(self.dependency, w, "tests-passed", f"{self.dependency}-{w}-t")
         self.wait([self.dependency], lambda r, w: r.workloads[w].state == "promoted", "dependency promoted")
         self.wait(self.dependants, lambda r, w: r.workloads[w].state == "promoted", "dependants promoted",
