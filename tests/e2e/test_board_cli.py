@@ -8,17 +8,26 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from shared.domain.plan import validate_plan
 from shared.local.azurite import free_ports
 
 PROMOTE = str(Path(sys.executable).with_name("promote"))  # the installed command, as a user runs it
 
 
-def test_promote_board_serves_the_releases_and_stops_on_ctrl_c(cli_env, stack, release_name):
+def as_in_a_terminal() -> None:
+    """Ctrl-C's default disposition, as an interactive shell gives it: a test run started in the background
+    of a non-interactive shell inherits SIGINT ignored, and Python then never turns it into KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_promote_board_serves_the_releases_and_stops_on_ctrl_c(cli_env, stack, release_name, stop):
     stack.service.apply(validate_plan({"release": release_name, "model": "single-step",
                                        "workloads": [{"name": "payroll", "assets": ["vm-1"]}]}))
     [port] = free_ports(1)
-    board = subprocess.Popen([PROMOTE, "board", "--port", str(port)], env=cli_env,
+    board = subprocess.Popen([PROMOTE, "board", "--port", str(port)], env=cli_env, preexec_fn=as_in_a_terminal,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert f"board on http://127.0.0.1:{port}/" in board.stdout.readline()
@@ -32,12 +41,12 @@ def test_promote_board_serves_the_releases_and_stops_on_ctrl_c(cli_env, stack, r
                 assert time.monotonic() < deadline, "the board never answered"
         assert 'data-workload="payroll"' in html and "replicating" in html
     finally:
-        board.send_signal(signal.SIGINT)
+        board.send_signal(stop)
         try:  # communicate, not wait: the board must never block on a full stderr pipe nobody reads
             _, err = board.communicate(timeout=30)
         except subprocess.TimeoutExpired:
             board.kill()
-            raise AssertionError(f"Ctrl-C did not stop the board; its stderr: {board.communicate()[1][-3000:]}")
+            raise AssertionError(f"{stop.name} did not stop the board; its stderr: {board.communicate()[1][-3000:]}")
         assert board.returncode == 0, err
 
 
