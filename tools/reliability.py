@@ -165,6 +165,7 @@ class NotificationBlock:
 
         self.figures = figures.notifications = NotificationFigures()
         self.receiver, self.rng = Receiver(), rng
+        self.unkept: set[str] = set()  # ids of messages decided again on redelivery (set by the run)
 
     def env(self) -> dict:
         self.receiver.up()
@@ -251,7 +252,7 @@ class NotificationBlock:
             # A rejected override's id is not kept (it must not burn an id a legitimate override may carry), so
             # a redelivery is decided and notified again, under the same notice id: only when and in which
             # release state it was decided may differ. Everything else must be the same notice.
-            free = {"at", "state"} if data[0].get("kind") == "override-rejected" else set()
+            free = {"at", "state"} if data[0].get("event_id") in self.unkept else set()
             same = [{k: v for k, v in d.items() if k not in free} for d in data]
             if any(d != same[0] for d in same) or (ident in expected and
                                                    (data[0]["release"], data[0]["event_id"], data[0]["kind"],
@@ -269,6 +270,7 @@ class Run:
         self.injected: dict[str, int] = Counter()  # id -> deliveries injected
         self.expect: dict[str, set] = {}  # id -> outcomes it may end in
         self.reasons: dict[str, str | None] = {}  # override id -> the actor_reason its entries must carry
+        self.unkept: set[str] = set()  # ids promote decides again when redelivered (a stranger's override)
         self.tmp = Path(tempfile.mkdtemp(prefix="promote-reliability-"))
 
     # storage ------------------------------------------------------------------------------------
@@ -315,6 +317,7 @@ class Run:
         if kind == "unknown-release":
             self.publish(self.event("tests-passed", "never-applied", "w0", f"noise-{n}"), expect={"dead-lettered"})
         elif kind == "stranger":
+            self.unkept.add(f"noise-{n}")  # rejected without keeping its id: a redelivery is decided again
             self.publish(self.event("override", release, None, f"noise-{n}", action="abort",
                                     actor="mallory@evil.example", reason="x"), expect={"rejected"})
         elif kind == "stale-verdict":
@@ -434,6 +437,7 @@ class Run:
             for kind, n in kinds.most_common(12):  # what the hosts' failed deliveries were, for whoever reads
                 print(f"host log x{n}: {kind}", flush=True)
         self.account(stack)
+        notifications.unkept = self.unkept
         notifications.account(self.store, self.releases)
         self.time_block.account(stack)
         self.azurite.stop()
@@ -497,10 +501,13 @@ class Run:
         from shared.application.config import POISON_QUEUE, ROUTING_TABLE
 
         seen: dict[str, Counter] = {}
+        decisions: dict[str, set] = {}  # id -> the instants it was decided at (one decision: one instant)
         for release in self.releases:
             shares: dict[str, list[int]] = {}
             for entry in self.store.list_history(release):
                 seen.setdefault(entry.event_id, Counter())[entry.outcome] += 1
+                if entry.outcome != "duplicate":
+                    decisions.setdefault(entry.event_id, set()).add(entry.at)
                 check_actor_reason(self, entry)
                 trail = shares.setdefault(entry.workload, [0])
                 if entry.traffic_percent is not None and entry.traffic_percent != trail[-1]:
@@ -553,6 +560,9 @@ class Run:
                 self.figures.divergences.append(f"{event_id}: {dict(outcomes)} not in {sorted(self.expect[event_id])}")
             if outcomes["applied"] > 1:
                 self.figures.doubled_applies.append(event_id)
+            decided = len(decisions.get(event_id, ()))
+            if decided > 1 and event_id not in self.unkept:  # a kept id is decided once; its copies are duplicates
+                self.figures.divergences.append(f"{event_id}: decided {decided} times: {dict(outcomes)}")
             self.figures.outcomes.update(outcomes)
         self.figures.unique_ids += len(self.injected)
 

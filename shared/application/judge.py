@@ -23,6 +23,7 @@ from shared.domain import messages as m
 from shared.domain.errors import ConflictError, PromoteError
 from shared.domain.health import (JUDGE_SOURCE, Health, JudgeRecord, Reading, due_evaluation, evaluate,
                                   verdict_id, window_start)
+from shared.domain.machine import CLOCK_SKEW
 from shared.domain.model import Release, Workload
 from shared.application.ports import JudgeStore, MetricsSource, Publisher
 
@@ -138,8 +139,10 @@ class Judge:
         """The workload no longer holds a healthy verdict for the flight, and an alert (or unhealthy verdict)
         voided one after this record's verdict was claimed: recorded on the workload, so it holds however
         many messages came since."""
+        # two hosts' clocks (the service's and the judge's) may differ by CLOCK_SKEW: judging once more is
+        # harmless (a verdict the release does not need is ignored), never judging again leaves it stuck
         return (w.healthy_flight != w.flight and w.trouble_at is not None and record.at is not None
-                and w.trouble_at >= record.at)
+                and w.trouble_at >= w.flight_began and w.trouble_at >= record.at - CLOCK_SKEW)
 
     def _publish(self, release: str, record: JudgeRecord, run: JudgeRun) -> None:
         assert record.verdict is not None

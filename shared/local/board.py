@@ -68,7 +68,8 @@ def serve(stack: Any, *, host: str = "127.0.0.1", port: int = 7072) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        # None: the handler before was not set from Python; the default is what such a process had
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
         server.server_close()
     return 0
 
