@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import copy
 import re
-import ssl
 import threading
 import uuid
 from dataclasses import dataclass, field
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from tests.https_server import HttpsServer
 from tests.routing.fake_arm import _Handler, _error
 
 _VM = re.compile(r"^/subscriptions/([^/]+)/resourcegroups/([^/]+)/providers/microsoft\.compute/virtualmachines/([^/]+)"
@@ -133,28 +132,14 @@ class FakeAzure:
             page["nextLink"] = f"{self.url}{path}?api-version={query['api-version'][0]}&$skipToken={start + PAGE}"
         return 200, {}, page
 
-    def serve(self, cert: Path, key: Path) -> "AzureServer":
-        return AzureServer(self, cert, key)
+    def serve(self, cert: Path, key: Path) -> HttpsServer:
+        server = HttpsServer(type("Handler", (_PostHandler,), {"arm": self}), cert, key)
+        self.url = server.url
+        return server
 
 
 class _PostHandler(_Handler):
     do_POST = _Handler._serve
-
-
-class AzureServer:
-    def __init__(self, fake: FakeAzure, cert: Path, key: Path):
-        handler = type("Handler", (_PostHandler,), {"arm": fake})
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
-        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
-        fake.url = f"https://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 def protected_item(name: str, friendly: str, *, state: str = "Protected", health: str = "Normal",

@@ -18,10 +18,12 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Callable
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from tests.https_server import HttpsServer
 
 METRICS_API_VERSION = "2024-02-01"
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
@@ -182,8 +184,10 @@ class FakeMonitor:
                            "value": metrics})
         return 200, {}, {"values": values}
 
-    def serve(self, cert: Path, key: Path) -> "Server":
-        return Server(self, cert, key)
+    def serve(self, cert: Path, key: Path) -> HttpsServer:
+        server = HttpsServer(type("Handler", (_Handler,), {"monitor": self}), cert, key)
+        self.url = server.url
+        return server
 
 
 def _iso(text: str) -> datetime:
@@ -195,22 +199,6 @@ def _iso(text: str) -> datetime:
 
 def _error(status: int, code: str, message: str) -> tuple[int, dict, dict]:
     return status, {}, {"error": {"code": code, "message": message}}
-
-
-class Server:
-    def __init__(self, monitor: FakeMonitor, cert: Path, key: Path):
-        handler = type("Handler", (_Handler,), {"monitor": monitor})
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
-        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
-        monitor.url = f"https://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -22,13 +22,14 @@ import datetime
 import ipaddress
 import json
 import re
-import ssl
 import threading
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
+
+from tests.https_server import HttpsServer
 
 # child segment (lower case) -> the parent's property holding the children, and the child's type suffix
 CHILDREN = {"backendaddresspools": "backendAddressPools", "routes": "routes", "securityrules": "securityRules",
@@ -342,24 +343,10 @@ class FakeArm:
         return self._start_operation(path, None, copy.deepcopy(self.resources[key]), status=202)
 
     # -- serving ---------------------------------------------------------------------------------
-    def serve(self, cert: Path, key: Path) -> "Server":
-        return Server(self, cert, key)
-
-
-class Server:
-    def __init__(self, arm: FakeArm, cert: Path, key: Path):
-        handler = type("Handler", (_Handler,), {"arm": arm})
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
-        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
-        arm.url = f"https://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def serve(self, cert: Path, key: Path) -> HttpsServer:
+        server = HttpsServer(type("Handler", (_Handler,), {"arm": self}), cert, key)
+        self.url = server.url
+        return server
 
 
 class _Handler(BaseHTTPRequestHandler):
