@@ -171,13 +171,9 @@ def test_paused_flights_are_not_judged_and_on_alert_pause_is_judged_again_after_
     assert (state(w).state, state(w).flight, state(w).traffic_percent, state(w).paused) == ("flighting", 2, 100, False)
 
 
-@pytest.mark.parametrize("held_reports", [0, SEEN_WINDOW])
-def test_a_healthy_verdict_voided_by_an_alert_while_data_lagged_is_judged_anew_after_resume(held_reports):
-    """Healthy, but the flight was held by lagging data; an alert (on_alert: pause) voids the verdict. After
-    resume the judge must judge the flight again: its record says "done", the workload holds no verdict.
-    However many lag reports came meanwhile (enough to push the verdict's id out of the release's window of
-    recent ids)."""
-    w = world()
+def lagging_flight(w):
+    """A judged flight (on_alert: pause) whose data lags behind: flight 1 is flighting and may not grow.
+    Returns `lag(seconds, id)`, which reports the replica's lag."""
     plan = validate_plan({"release": R, "model": "flight", "on_alert": "pause", "operators": ["ops@contoso.com"],
                           "flights": [{"percent": 10, "bake": "0s"}, {"percent": 100, "bake": "0s"}],
                           "health": HEALTH, "workloads": [{"name": "payroll", "assets": ["vm-1"],
@@ -190,6 +186,17 @@ def test_a_healthy_verdict_voided_by_an_alert_while_data_lagged_is_judged_anew_a
     w.service.handle(event("tests-passed", R, "payroll", "tests"))
     assert (state(w).state, state(w).flight) == ("flighting", 1)
     lag(45.0, "lag-2")  # the replica falls behind: flight 1 may not grow
+    return lag
+
+
+@pytest.mark.parametrize("held_reports", [0, SEEN_WINDOW])
+def test_a_healthy_verdict_voided_by_an_alert_while_data_lagged_is_judged_anew_after_resume(held_reports):
+    """Healthy, but the flight was held by lagging data; an alert (on_alert: pause) voids the verdict. After
+    resume the judge must judge the flight again: its record says "done", the workload holds no verdict.
+    However many lag reports came meanwhile (enough to push the verdict's id out of the release's window of
+    recent ids)."""
+    w = world()
+    lag = lagging_flight(w)
     judge, records, source, publisher = judge_for(w)
     source.set("payroll", "errors", 0.1, 900)
     w.clock.advance(10)

@@ -9,10 +9,7 @@ from shared.domain.machine import CLOCK_SKEW
 from shared.domain.plan import validate_plan
 from tests.fakes import FakeClock, event, world
 from tests.judge_fakes import MemoryJudgeStore, ScriptedSource, ServicePublisher
-
-R = "wave-1"
-HEALTH = {"interval": "10s", "failure_limit": 2, "inconclusive_limit": 3,
-          "checks": [{"name": "errors", "provider": "local", "max": 1.0, "min_samples": 100}]}
+from tests.unit.test_judge import R, lagging_flight, state
 
 
 class SkewedClock:
@@ -23,25 +20,6 @@ class SkewedClock:
 
     def now(self):
         return self.base.now() + self.offset
-
-
-def state(w, name="payroll"):
-    return w.store.get_release(R).release.workloads[name]
-
-
-def lagging_flight(w):
-    plan = validate_plan({"release": R, "model": "flight", "on_alert": "pause", "operators": ["ops@contoso.com"],
-                          "flights": [{"percent": 10, "bake": "0s"}, {"percent": 100, "bake": "0s"}],
-                          "health": HEALTH, "workloads": [{"name": "payroll", "assets": ["vm-1"],
-                                                           "data_sync": {"max_lag": "10s", "max_age": "1h"}}]})
-    w.service.apply(plan)
-    lag = lambda seconds, id_: w.service.handle(event("replication-lag", R, "payroll", id_,  # noqa: E731
-                                                      lag_seconds=seconds))
-    lag(1.0, "lag-1")
-    w.service.handle(event("asset-replicated", R, "payroll", "rep", asset="vm-1"))
-    w.service.handle(event("tests-passed", R, "payroll", "tests"))
-    lag(45.0, "lag-2")  # flight 1 may not grow
-    return lag
 
 
 def test_a_judge_whose_clock_runs_ahead_within_clock_skew_never_judges_a_voided_flight_again():
