@@ -3,20 +3,19 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-PROMOTE = str(Path(sys.executable).with_name("promote"))
+from tests.promote_command import PROMOTE, run_promote
+
 HISTORY_KEYS = {"at", "event_id", "type", "outcome", "reason", "from", "to", "traffic_percent", "actor"}
 
 
 @pytest.fixture
 def promote(cli_env, tmp_path, stack):  # `stack` empties the shared local queues before each test
     def run(*args: str, expect: int = 0, stdin: str | None = None) -> subprocess.CompletedProcess:
-        done = subprocess.run([PROMOTE, *args], env=cli_env, cwd=tmp_path, capture_output=True, text=True,
-                              input=stdin, timeout=120)
+        done = run_promote(list(args), env=cli_env, cwd=tmp_path, stdin=stdin)
         assert done.returncode == expect, f"promote {' '.join(args)} -> {done.returncode}\n{done.stdout}\n{done.stderr}"
         return done
     return run

@@ -3,12 +3,9 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
@@ -18,9 +15,9 @@ from shared.local.cli import local_host
 from shared.application.config import ROUTING_TABLE, load_settings
 from shared.domain.plan import validate_plan
 from tests.fakes import event
+from tests.promote_command import start_fault_host
 from tools.faults import retry
 
-REPO = Path(__file__).resolve().parents[2]
 WORKLOADS = ("web", "api")
 
 
@@ -92,10 +89,9 @@ def test_concurrent_hosts_lose_no_update(stack, cli_env, release_name):
     all_ids = []
     for bodies in phases(release_name, workloads):
         publish(stack, bodies)
-        hosts = [subprocess.Popen([sys.executable, str(REPO / "tools" / "faults.py"), "--lock", "1"], env=cli_env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(3)]
-        outputs = [h.communicate(timeout=120)[0] for h in hosts]
-        assert all(h.returncode == 0 for h in hosts), outputs
+        hosts = [start_fault_host(["--lock", "1"], env=cli_env) for _ in range(3)]
+        done = [h.wait(timeout=120) for h in hosts]
+        assert all(d.returncode == 0 for d in done), [d.stdout + d.stderr for d in done]
         all_ids += ids_of(bodies)
     assert_promoted_and_routed(stack, release_name, workloads)
     assert_each_id_applied_once(stack, release_name, all_ids)
@@ -113,9 +109,7 @@ def test_a_host_killed_at_each_step_converges_after_restart(stack, cli_env, rele
         publish(stack, bodies)
         all_ids += ids_of(bodies)
         if n == phase:
-            crashed = subprocess.run([sys.executable, str(REPO / "tools" / "faults.py"), "--crash", point,
-                                      "--nth", "1", "--lock", "1"], env=cli_env, capture_output=True, text=True,
-                                     timeout=60)
+            crashed = start_fault_host(["--crash", point, "--nth", "1", "--lock", "1"], env=cli_env).wait(timeout=60)
             assert crashed.returncode == -9, crashed.stdout + crashed.stderr  # it really died (SIGKILL)
         drain(stack)  # the restarted host: the interrupted message comes back after its lock (1s)
         state = stack.store.get_release(release_name).release
