@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tokenize
+import typing
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,6 +127,45 @@ def report(mutants: list[Mutant], out=sys.stdout) -> dict:
     return figures
 
 
+# mutmut's status line: "412/1819  🎉 398 🫥 0  ⏰ 2  🤔 0  🙁 12  🔇 0  🧙 0", redrawn in place
+_STATUS = re.compile(r"(\d+)/(\d+)\s+\S+ (\d+) \S+ (\d+)\s+\S+ (\d+)\s+\S+ (\d+)\s+\S+ (\d+)")
+
+
+def _run_with_progress(command: list[str], env: dict[str, str], every: float = 30.0) -> int:
+    """Run mutmut, printing a plain progress line at most every `every` seconds (its own line is redrawn in
+    place with a spinner, unreadable in a log)."""
+    import time
+
+    started = last = time.monotonic()
+    from collections import deque
+
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert process.stdout is not None
+    other: deque[str] = deque(maxlen=40)  # mutmut's last lines, shown if it fails
+    pending, status, shown = b"", None, None
+    print("mutation: copying the sources and mutating them, then timing the tests once", flush=True)
+    stream = typing.cast(io.BufferedReader, process.stdout)
+    while chunk := stream.read1(65536):
+        pending += chunk
+        *lines, pending = re.split(rb"[\r\n]", pending)
+        for line in lines:
+            text = line.decode(errors="replace")
+            found = _STATUS.search(text)
+            if found:
+                status = [int(g) for g in found.groups()]
+            elif text.strip():
+                other.append(text)
+        now = time.monotonic()
+        if status and status != shown and (now - last >= every or status[0] == status[1]):
+            done, total, killed, no_tests, timeout, suspicious, survived = status
+            print(f"mutation: {done}/{total} mutants run: {killed} killed, {timeout} timed out, {survived} survived"
+                  f", {no_tests} without tests ({(now - started) / 60:.1f} min)", flush=True)
+            last, shown = now, status
+    if process.wait():
+        print("\n".join(other), file=sys.stderr)
+    return process.returncode
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", action="store_true", help="reuse mutants/ and results from an earlier run")
@@ -143,13 +183,12 @@ def main(argv: list[str] | None = None) -> int:
         azurite = start()
         try:
             env["PROMOTE_TEST_AZURITE_PORTS"] = ",".join(str(azurite.ports[k]) for k in ("blob", "queue", "table"))
-            run = subprocess.run([sys.executable, "-m", "mutmut", "run", *args.names], cwd=ROOT, env=env,
-                                 stdout=subprocess.DEVNULL)
+            returncode = _run_with_progress([sys.executable, "-m", "mutmut", "run", *args.names], env)
         finally:
             azurite.stop()
-        if run.returncode:
-            print(f"mutmut run failed (exit {run.returncode}); run `.venv/bin/mutmut run` to see why", file=sys.stderr)
-            return run.returncode
+        if returncode:
+            print(f"mutmut run failed (exit {returncode}); run `.venv/bin/mutmut run` to see why", file=sys.stderr)
+            return returncode
     mutants = _results(env)
     if not mutants:
         print("no mutants found: run make mutation first", file=sys.stderr)
