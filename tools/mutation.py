@@ -131,6 +131,9 @@ def report(mutants: list[Mutant], out=sys.stdout) -> dict:
 _STATUS = re.compile(r"(\d+)/(\d+)\s+\S+ (\d+) \S+ (\d+)\s+\S+ (\d+)\s+\S+ (\d+)\s+\S+ (\d+)")
 
 
+_SPINNER = re.compile(r"^[\u2800-\u28ff] ")  # "⠋ Running stats": a phase's line, redrawn many times
+
+
 def _run_with_progress(command: list[str], env: dict[str, str], every: float = 30.0) -> int:
     """Run mutmut, printing a plain progress line at most every `every` seconds (its own line is redrawn in
     place with a spinner, unreadable in a log)."""
@@ -153,7 +156,7 @@ def _run_with_progress(command: list[str], env: dict[str, str], every: float = 3
             found = _STATUS.search(text)
             if found:
                 status = [int(g) for g in found.groups()]
-            elif text.strip():
+            elif text.strip() and not _SPINNER.match(text):
                 other.append(text)
         now = time.monotonic()
         if status and status != shown and (now - last >= every or status[0] == status[1]):
