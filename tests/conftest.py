@@ -72,7 +72,7 @@ def cli_env(azurite, tmp_path) -> dict:
     return env
 
 
-# The longest tests start first: `make test` spreads the suite over two processes (pytest-xdist), and a
+# The longest tests start first: `make test` spreads the suite over several processes (pytest-xdist), and a
 # several-minute test picked up last would leave one process idle while it runs.
 LONGEST_FIRST = ("tests/faults/test_reliability.py", "tests/faults/test_stateful.py", "tests/e2e/test_cli.py")
 

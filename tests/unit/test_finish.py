@@ -316,7 +316,7 @@ STEPS = st.lists(st.one_of(
 ), min_size=1, max_size=40)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=2 * settings.default.max_examples, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(STEPS, st.sampled_from(["single-step", "flight"]))
 def test_no_move_while_out_of_sync_nothing_finalized_early_and_nothing_moved_back_after(steps, model):
     plan = synced_plan(model, hypercare="1h")

@@ -162,7 +162,7 @@ def _run(sequence):
         yield result
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=3 * settings.default.max_examples, deadline=None)
 @given(rounds)
 def test_no_evaluation_with_an_inconclusive_check_is_healthy(sequence):
     for result in _run(sequence):
@@ -173,7 +173,7 @@ def test_no_evaluation_with_an_inconclusive_check_is_healthy(sequence):
                        for r in result.results)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=3 * settings.default.max_examples, deadline=None)
 @given(rounds)
 def test_an_unhealthy_verdict_never_comes_from_a_check_that_passed(sequence):
     for result in _run(sequence):

@@ -297,7 +297,7 @@ reading = st.one_of(st.builds(Reading, value=st.sampled_from([0.1, 0.9, 1.5, 250
 steps = st.lists(st.tuples(reading, reading, st.sampled_from([5, 10, 10, 20])), min_size=1, max_size=25)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=6 * settings.default.max_examples // 10, deadline=None)
 @given(steps)
 def test_no_verdict_sequence_promotes_on_an_inconclusive_check_or_fails_on_a_passing_one(sequence):
     w = world()
