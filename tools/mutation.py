@@ -145,8 +145,8 @@ def _run_with_progress(command: list[str], env: dict[str, str], every: float = 3
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     assert process.stdout is not None
     other: deque[str] = deque(maxlen=40)  # mutmut's last lines, shown if it fails
-    pending, status, shown = b"", None, None
-    print("mutation: copying the sources and mutating them, then timing the tests once", flush=True)
+    pending, status, shown, phase = b"", None, None, ""
+    print("mutation: copying the sources and mutating them", flush=True)
     stream = typing.cast(io.BufferedReader, process.stdout)
     while chunk := stream.read1(65536):
         pending += chunk
@@ -156,7 +156,11 @@ def _run_with_progress(command: list[str], env: dict[str, str], every: float = 3
             found = _STATUS.search(text)
             if found:
                 status = [int(g) for g in found.groups()]
-            elif text.strip() and not _SPINNER.match(text):
+            elif (spinning := _SPINNER.match(text)) and text[spinning.end():].strip() != phase:
+                phase = text[spinning.end():].strip()  # "Running stats", "Running clean tests", ...
+                print(f"mutation: {phase[:1].lower()}{phase[1:]} ({(time.monotonic() - started) / 60:.1f} min)",
+                      flush=True)
+            elif text.strip() and not spinning:
                 other.append(text)
         now = time.monotonic()
         if status and status != shown and (now - last >= every or status[0] == status[1]):
@@ -190,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             azurite.stop()
         if returncode:
-            print(f"mutmut run failed (exit {returncode}); run `.venv/bin/mutmut run` to see why", file=sys.stderr)
+            print(f"mutmut run failed (exit {returncode}): its last lines are above", file=sys.stderr)
             return returncode
     mutants = _results(env)
     if not mutants:
