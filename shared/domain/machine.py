@@ -114,10 +114,6 @@ def all_assets_replicated(w: Workload) -> bool:
     return w.all_replicated
 
 
-def approval_holds(release: Release, w: Workload) -> bool:
-    return release.plan.approval == "auto" or w.approved
-
-
 def bake_due(release: Release, w: Workload) -> datetime:
     bake = release.plan.flights[w.flight - 1].bake  # type: ignore[index]
     return w.flight_began + timedelta(seconds=bake)
@@ -129,10 +125,6 @@ def bake_elapsed(release: Release, w: Workload, now: datetime) -> bool:
 
 def healthy_for_current_flight(w: Workload) -> bool:
     return w.state == "flighting" and w.healthy_flight == w.flight
-
-
-def can_act(w: Workload) -> bool:
-    return not w.paused and w.state not in TERMINAL
 
 
 def release_promoted(workloads: Iterable[Workload]) -> bool:
