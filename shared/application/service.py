@@ -213,8 +213,10 @@ class PromotionService:
                 self._schedule_revoke_retry(release, retry)  # type: ignore[arg-type]
         if not made:
             return decision
+        # A workload's entries name its routing changes; the revocation (key None) goes on the last entry only,
+        # even when that entry is of no workload itself (a revocation retry's).
         entries = [replace(e, reason=f"{e.reason}; network: {'; '.join(made[e.workload])}")
-                   if made.get(e.workload) else e for e in decision.entries]
+                   if e.workload is not None and made.get(e.workload) else e for e in decision.entries]
         if made.get(None) and entries:  # the last entry is the one that says access was revoked
             entries[-1] = replace(entries[-1], reason=f"{entries[-1].reason}; network: {'; '.join(made[None])}")
         return replace(decision, entries=entries)
