@@ -168,3 +168,16 @@ def test_a_release_held_by_data_sync_says_so_whatever_the_message_itself_says():
         r = d.send("alert", "w1", description=description)
         notes.append(r.reason.count("release held by w2 data-sync: latest lag 40s"))
     assert notes == [1, 1]
+
+
+@pytest.mark.parametrize("finalize", [False, True])
+def test_a_replication_after_promotion_or_finalize_warns_that_source_changes_are_lost(finalize):
+    d = Driver(make_plan("single-step"))
+    d.replicate()
+    d.send("tests-passed")
+    if finalize:
+        d.override("finalize", APPROVER)
+    asset = sorted(d.wl().assets)[0]
+    r = d.send("asset-replicated", asset=asset)
+    assert r.outcome == "ignored" and "changes made on the source since then are lost" in r.reason
+    assert (d.wl().state, d.routed()) == ("finalized" if finalize else "promoted", 100)
