@@ -213,12 +213,15 @@ class PromotionService:
                 self._schedule_revoke_retry(release, retry)  # type: ignore[arg-type]
         if not made:
             return decision
-        # A workload's entries name its routing changes; the revocation (key None) goes on the last entry only,
-        # even when that entry is of no workload itself (a revocation retry's).
+        # A workload's entries name its routing changes. What no entry of its own names goes on the last entry:
+        # the revocation (key None; the last entry says access was revoked) and the shares a redelivered
+        # release-wide message put back (its one entry is of no workload).
+        named = {e.workload for e in decision.entries if e.workload is not None}
         entries = [replace(e, reason=f"{e.reason}; network: {'; '.join(made[e.workload])}")
                    if e.workload is not None and made.get(e.workload) else e for e in decision.entries]
-        if made.get(None) and entries:  # the last entry is the one that says access was revoked
-            entries[-1] = replace(entries[-1], reason=f"{entries[-1].reason}; network: {'; '.join(made[None])}")
+        rest = [change for key, changes in made.items() if key is None or key not in named for change in changes]
+        if rest and entries:
+            entries[-1] = replace(entries[-1], reason=f"{entries[-1].reason}; network: {'; '.join(rest)}")
         return replace(decision, entries=entries)
 
     def _schedule_revoke_retry(self, release: str, retry: ScheduleRevokeRetry) -> None:

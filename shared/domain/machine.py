@@ -348,8 +348,8 @@ class _Step:
         holds = [(w.name, r) for w in waiting if (r := fin.sync_hold_reason(self, w))]
         if holds:
             self.sync_holds[None] = "; ".join(f"{name} {reason}" for name, reason in holds)
-            note = f"; release held by {self.sync_holds[None]}"  # once per entry, whatever its own text says
-            self.entries = [e if e.reason.endswith(note) else replace(e, reason=e.reason + note) for e in self.entries]
+            note = f"; release held by {self.sync_holds[None]}"  # whatever the entry's own text says
+            self.entries = [replace(e, reason=e.reason + note) for e in self.entries]
         return bool(holds)
 
     def after_moves(self, before: Release) -> None:

@@ -11,7 +11,7 @@ from shared.domain.machine import Decision, ScheduleRevokeRetry, revocation_fail
 from shared.domain.model import new_release
 from shared.domain.plan import validate_plan
 from tests.fakes import T0, check_types, event, world
-from tests.unit.test_effects import REVOKE, plan
+from tests.unit.test_effects import APPROVER, REVOKE, plan
 
 # what FakeNetwork.revoke raises, as Azure refuses a deny rule
 ERROR = "network security group: priority 100 clashes (SecurityRuleConflict)"
@@ -162,3 +162,22 @@ def test_a_long_error_is_kept_cut_to_a_thousand_characters():
     error = "x" * 1500
     decision = revocation_failed(Decision(release=r, entries=[]), error, T0)
     assert decision.release.revoke_error == "x" * 1000
+
+
+def test_a_redelivered_release_wide_message_names_the_shares_it_put_back():
+    """Under on_drift: reapply a duplicate re-asserts every workload's share; its one entry is of no workload,
+    and the changes were recorded on no entry at all."""
+    w = world()
+    doc = plan("staged", approval="manual", on_drift="reapply")
+    doc["workloads"] = [{"name": "w1", "assets": ["a"]}, {"name": "w2", "assets": ["a"]}]
+    w.service.apply(validate_plan(doc))
+    for name in ("w1", "w2"):
+        w.service.handle(event("asset-replicated", "r1", name, f"rep-{name}", asset="a"))
+        w.service.handle(event("tests-passed", "r1", name, f"t-{name}"))
+    approve = event("override", "r1", None, "ov1", action="approve", actor=APPROVER, reason="ok")
+    assert w.service.handle(approve).outcome == "applied"
+    w.network.shares[("r1", "w1")] = 0  # someone moved w1's users back
+    again = w.service.handle(approve)
+    assert again.outcome == "duplicate" and w.network.shares[("r1", "w1")] == 100
+    [entry] = again.entries
+    assert entry.workload is None and "; network: " in entry.reason and "w1" in entry.reason.split("; network: ")[1]
