@@ -129,6 +129,8 @@ def test_a_dependency_notice_read_early_schedules_one_look_again_per_notice_with
     assert r.outcome == "ignored" and {e.workload for e in r.entries} == {"w1", "w2"}
     [(first, due)] = w.scheduler.scheduled  # one look again for the release, not one per workload
     assert (first["type"], first["data"]["recheck"], due) == ("dependency-promoted", 1, T0 + DEPENDENCY_RECHECKS[0])
+    when = due.isoformat().replace("+00:00", "Z")
+    assert all(f"looking again at {when}" in e.reason for e in r.entries)  # the history says when
     w.scheduler.scheduled = []
     w.service.handle(notice)  # redelivered: the same look again, with the same id (the transport drops a twin)
     [(twin, _)] = w.scheduler.scheduled
