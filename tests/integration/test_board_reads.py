@@ -71,3 +71,21 @@ def test_a_history_window_holds_the_workloads_and_the_release_level_entries_in_o
                       f"PartitionKey eq '{release_name}' and RowKey ge 'h.' and RowKey lt 'h/'")])
     low, high = seqs[1], seqs[-1]  # a window: its lower bound in, its upper bound out
     assert reads.history_window(release_name, ["w0", "w1"], low, high) == every[1:-1]
+
+
+def test_the_board_never_asks_table_storage_for_more_than_its_1000_entities_a_page(settings, stack, release_name):
+    """Azure answers 400 to a $top above 1,000 (Azurite accepts it): every query the board's reads send is
+    checked here."""
+    from urllib.parse import parse_qs, urlparse
+
+    from shared.application.bootstrap import Stack
+
+    stack.service.apply(validate_plan(staged(release_name)))
+    urls: list[str] = []
+    counted = Stack(settings, request_hook=lambda r: urls.append(r.http_request.url))
+    reads = BoardReads(counted.table(RELEASES_TABLE))
+    urls.clear()
+    reads.list_release_summaries()
+    reads.history_window(release_name, ["w0", "w1"], 0, 10**9)
+    tops = [int(v) for url in urls for v in parse_qs(urlparse(url).query).get("$top", [])]
+    assert len(urls) == 4 and all(0 < top <= 1000 for top in tops), urls
