@@ -31,8 +31,11 @@ $(VENV)/.installed-runtime: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --quiet --frozen --python $(PY)
 	@touch $@
 
+# --compile-bytecode: the test suite starts many Python processes at once (three workers, hosts, forked
+# runs), which otherwise all compile the same packages' bytecode on first import; uv compiles it once, on
+# every core (measured on a fresh clone: install +22 s, the suite -38 s).
 $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --quiet --frozen --python $(PY) --extra dev
+	$(UV) sync --quiet --frozen --compile-bytecode --python $(PY) --extra dev
 	@touch $@ $(VENV)/.installed-runtime
 
 node_modules/.installed: package.json package-lock.json
