@@ -49,12 +49,12 @@ def test_a_judge_whose_clock_runs_ahead_within_clock_skew_never_judges_a_voided_
     assert state(w).flight == 2, "flight 1 was never judged again: stuck at 10 % with every check passing"
 
 
-def test_a_monitor_whose_clock_runs_behind_within_clock_skew_is_refused_after_an_alert():
-    """CLOCK_SKEW says a monitor's clock may run 5 s behind ours, and the flight-start check allows for it;
-    the new trouble_at check does not. A healthy verdict measured after the alert was handled and after resume,
-    stamped by a monitor 3 s behind, is ignored as 'before the alert'."""
+def paused_by_an_alert_at_flight_1_then_resumed():
+    """A flight (on_alert: pause) whose flight 1 was paused by an alert 60 s in and resumed 1 s later; the
+    clock is 1 s past the resume."""
     w = world()
     plan = validate_plan({"release": R, "model": "flight", "on_alert": "pause", "operators": ["ops@contoso.com"],
+                          "approvers": ["cab@contoso.com"],
                           "flights": [{"percent": 10, "bake": "0s"}, {"percent": 100, "bake": "0s"}],
                           "workloads": [{"name": "payroll", "assets": ["vm-1"]}]})
     w.service.apply(plan)
@@ -65,8 +65,16 @@ def test_a_monitor_whose_clock_runs_behind_within_clock_skew_is_refused_after_an
     w.clock.advance(1)
     w.service.handle(event("override", R, "payroll", "resume", action="resume", actor="ops@contoso.com",
                            reason="false alarm"))
-    w.clock.advance(1)  # measured 2 s after the alert was handled, by a clock 3 s behind
-    stamped = w.clock.now() - timedelta(seconds=3)
+    w.clock.advance(1)
+    return w
+
+
+def test_a_monitor_whose_clock_runs_behind_within_clock_skew_is_refused_after_an_alert():
+    """CLOCK_SKEW says a monitor's clock may run 5 s behind ours, and the flight-start check allows for it;
+    the new trouble_at check does not. A healthy verdict measured after the alert was handled and after resume,
+    stamped by a monitor 3 s behind, is ignored as 'before the alert'."""
+    w = paused_by_an_alert_at_flight_1_then_resumed()
+    stamped = w.clock.now() - timedelta(seconds=3)  # measured 2 s after the alert was handled, by a clock 3 s behind
     assert stamped >= state(w).flight_began - CLOCK_SKEW
     result = w.service.handle(event("flight-healthy", R, "payroll", "h-after", time=stamped, flight=1))
     assert result.outcome == "applied", result.reason
@@ -76,19 +84,7 @@ def test_trouble_from_an_earlier_flight_refuses_a_verdict_the_flight_start_check
     """trouble_at is never cleared: start_flight/to_source/retry keep it. A verdict for flight 2
     that the flight-start check accepts (within CLOCK_SKEW of its start) is refused because of flight 1's
     alert, with a reason naming flight 2 as needing a verdict 'from after' an alert it never had."""
-    w = world()
-    plan = validate_plan({"release": R, "model": "flight", "on_alert": "pause", "operators": ["ops@contoso.com"], "approvers": ["cab@contoso.com"],
-                          "flights": [{"percent": 10, "bake": "0s"}, {"percent": 100, "bake": "0s"}],
-                          "workloads": [{"name": "payroll", "assets": ["vm-1"]}]})
-    w.service.apply(plan)
-    w.service.handle(event("asset-replicated", R, "payroll", "rep", asset="vm-1"))
-    w.service.handle(event("tests-passed", R, "payroll", "tests"))
-    w.clock.advance(60)
-    w.service.handle(event("alert", R, "payroll", "alert-1", severity="Sev2"))
-    w.clock.advance(1)
-    w.service.handle(event("override", R, "payroll", "resume", action="resume", actor="ops@contoso.com",
-                           reason="ok"))
-    w.clock.advance(1)
+    w = paused_by_an_alert_at_flight_1_then_resumed()
     w.service.handle(event("override", R, "payroll", "adv", action="advance", actor="cab@contoso.com",
                            reason="by hand"))
     assert state(w).flight == 2
