@@ -1,5 +1,6 @@
-"""Deadlines at their edges: a timer that arrives early, what a pause records, which deadline may roll back,
-and how long a wait reads. A mutation run found these held only by a timing-dependent integration test."""
+"""Deadlines at their edges: a timer that arrives early, which deadline may roll back, and how long a wait
+reads (what an on_deadline pause records is in test_time.py). A mutation run found these held only by a
+timing-dependent integration test."""
 from __future__ import annotations
 
 import json
@@ -7,7 +8,7 @@ from datetime import timedelta
 
 from shared.domain.machine import _span
 from tests.fakes import T0
-from tests.unit.test_machine import APPROVER, Driver, make_plan
+from tests.unit.test_machine import Driver, make_plan
 
 
 def deadline_timers(d: Driver) -> list:
@@ -34,16 +35,6 @@ def test_a_deadline_timer_that_arrives_early_is_rescheduled_for_the_deadline_its
     d.w.clock.current = due
     fired = d.w.service.handle(json.dumps(again))
     assert fired.outcome == "applied" and "waited 3d for replicating" in fired.reason
-
-
-def test_on_deadline_pause_records_when_it_paused():
-    d = Driver(make_plan("single-step", approval="manual", deadlines={"approval": "8h"}, on_deadline="pause"))
-    d.replicate()
-    d.send("tests-passed")
-    d.tick(8 * 3600)
-    w = d.wl()
-    assert (w.paused, w.paused_by, w.paused_at) == (True, "promote/deadline", T0 + timedelta(hours=8))
-    d.override("approve", actor=APPROVER)
 
 
 def test_only_a_missed_verdict_rolls_back_and_only_a_rollback_plan_says_so():

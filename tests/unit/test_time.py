@@ -247,7 +247,8 @@ def test_on_deadline_pause_pauses_and_says_who_and_why():
     d.replicate()
     d.send("tests-passed")
     d.tick(8 * 3600)
-    assert d.wl().paused
+    w = d.wl()
+    assert (w.paused, w.paused_by, w.paused_at) == (True, "promote/deadline", T0 + timedelta(hours=8))
     paused = next(g for g in status(d)["waiting_for"] if g["gate"] == "paused")
     assert paused["by"] == "promote/deadline" and "waited 8h for approval" in paused["reason"]
     d.override("approve", actor=APPROVER)
