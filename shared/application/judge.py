@@ -141,8 +141,9 @@ class Judge:
         many messages came since."""
         # two hosts' clocks (the service's and the judge's) may differ by CLOCK_SKEW: judging once more is
         # harmless (a verdict the release does not need is ignored), never judging again leaves it stuck
-        return (w.healthy_flight != w.flight and w.trouble_at is not None and record.at is not None
-                and w.trouble_at >= w.flight_began and w.trouble_at >= record.at - CLOCK_SKEW)
+        trouble = w.flight_trouble_at
+        return (w.healthy_flight != w.flight and trouble is not None and record.at is not None
+                and trouble >= record.at - CLOCK_SKEW)
 
     def _publish(self, release: str, record: JudgeRecord, run: JudgeRun) -> None:
         assert record.verdict is not None

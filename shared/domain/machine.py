@@ -450,12 +450,12 @@ def _on_verdict(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
         return Outcome.IGNORED, f"verdict for flight {flight}; the current flight is {w.flight}", w
     if step.message.time is not None and step.message.time < w.flight_began - CLOCK_SKEW:
         return Outcome.IGNORED, f"verdict issued at {step.message.time.isoformat()}, before flight {flight} began", w
-    if (healthy and step.message.time is not None and w.trouble_at is not None and w.trouble_at >= w.flight_began
-            and step.message.time < w.trouble_at - CLOCK_SKEW):
+    trouble = w.flight_trouble_at
+    if healthy and step.message.time is not None and trouble is not None and step.message.time < trouble - CLOCK_SKEW:
         # measured before the alert that voided this flight's health (a monitor's clock may run CLOCK_SKEW
         # behind ours, as for the flight's start): the flight needs a verdict from after it
         return Outcome.IGNORED, (f"verdict issued at {step.message.time.isoformat()}, before the alert of "
-                                 f"{stamp(w.trouble_at)}: flight {flight} needs a healthy verdict from after it"), w
+                                 f"{stamp(trouble)}: flight {flight} needs a healthy verdict from after it"), w
     if healthy:
         baked = bake_elapsed(step.release, w, step.now)
         if w.healthy_flight == flight and not baked:

@@ -111,6 +111,12 @@ class Workload:
         return self.flight_started_at
 
     @property
+    def flight_trouble_at(self) -> datetime | None:
+        """When an alert (or unhealthy verdict) voided a healthy verdict during the current flight; None if
+        none did (trouble_at is kept across flights). Asked only of a workload in a flight."""
+        return self.trouble_at if self.trouble_at is not None and self.trouble_at >= self.flight_began else None
+
+    @property
     def all_replicated(self) -> bool:
         return all(self.assets.values())
 
