@@ -524,7 +524,8 @@ class Run:
                 live = LocalRouter(stack.table(ROUTING_TABLE), release, name).read()
                 if (w.state, w.traffic_percent, live) != ("finalized", 100, 100):
                     self.figures.divergences.append(f"{release}/{name}: {w.state} {w.traffic_percent}% live {live}%")
-                if not LocalDecommissioner(stack.table(ROUTING_TABLE)).is_off(release, name):
+                source_off = LocalDecommissioner(stack.table(ROUTING_TABLE)).is_off(release, name)
+                if not source_off:
                     self.figures.divergences.append(f"{release}/{name}: finalized but the source is not off")
                 # Each power-off a host makes is printed right after it; a host SIGKILLed between the two
                 # prints nothing, so 0 lines with the source off is a line lost, and 2 lines a source
@@ -534,7 +535,7 @@ class Run:
                     self.figures.divergences.append(f"{release}/{name}: source powered off {lines} times")
                 elif lines == 0:
                     self.figures.power_off_lines_lost += 1
-                self.figures.sources_off += LocalDecommissioner(stack.table(ROUTING_TABLE)).is_off(release, name)
+                self.figures.sources_off += source_off
                 self.figures.decommission_failures += w.decommission_failures
         poison = stack.queue(POISON_QUEUE)
         while True:
