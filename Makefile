@@ -11,7 +11,7 @@ UV_VERSION := 0.13.9
 # uv must use .venv's Python, never download one of its own.
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install install-runtime browser demo test typecheck test-random mutation bench reliability check-infra lock check-lowest clean
+.PHONY: install install-runtime browser demo test lint typecheck test-random mutation bench reliability check-infra lock check-lowest clean
 
 # The demo needs only the runtime packages; the tests add the dev extra (pytest, checkov, ...).
 # Python and Node installs are independent: they run side by side (-j2), whatever -j make was given.
@@ -80,11 +80,16 @@ browser:
 # restarted, locks running out, bake timers), and a third worker keeps both cores busy meanwhile
 # (docs/testing.md has the figures).
 TEST_WORKERS ?= 3
-test: install browser typecheck
+test: install browser lint typecheck
 	PROMOTE_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 typecheck: install
 	$(PY) -m mypy
+
+# Formatting and lint rules (pyproject.toml [tool.ruff]): `ruff format .` and `ruff check --fix .` mend most.
+lint: install
+	$(VENV)/bin/ruff format --check --quiet .
+	$(VENV)/bin/ruff check --quiet .
 
 # The property-based tests with fresh random examples each run (not part of make test).
 test-random: install

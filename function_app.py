@@ -1,4 +1,5 @@
 """The Functions app: register each blueprint; nothing else happens at import time."""
+
 import azure.functions as func
 
 from functions.alerts import bp as alerts

@@ -7,6 +7,7 @@ change writes notifications (the outbox row rides in the same transaction).
 Prints a table and, last, one JSON line; exits 1 if a page's request count grows with the history, or a
 message with notifications costs more than 2 storage requests.
 """
+
 from __future__ import annotations
 
 import json
@@ -62,32 +63,66 @@ def main() -> int:
         table = stack.table(RELEASES_TABLE)
         rows = []
         for name, entries in (("bench-short", 10), ("bench-long", 10_000)):
-            stack.service.apply(validate_plan({"release": name, "model": "single-step",
-                                               "workloads": [{"name": w, "assets": ["vm"]} for w in WORKLOADS]}))
+            stack.service.apply(
+                validate_plan(
+                    {
+                        "release": name,
+                        "model": "single-step",
+                        "workloads": [{"name": w, "assets": ["vm"]} for w in WORKLOADS],
+                    }
+                )
+            )
             seq = add_history(table, name, WORKLOADS, entries, 0)
             requests, ms, size = measure(settings, f"releases/{name}", {})
             rows.append((f"release page, {entries:,} history entries", requests, ms, size))
             if entries > 1000:
                 requests, ms, size = measure(settings, f"releases/{name}", {"before": [str(seq // 2)]})
                 rows.append((f"older history page (middle of {entries:,})", requests, ms, size))
-                requests, ms, size = measure(settings, f"releases/{name}", {"workload": ["crm"], "outcome": ["applied"]})
+                requests, ms, size = measure(
+                    settings, f"releases/{name}", {"workload": ["crm"], "outcome": ["applied"]}
+                )
                 rows.append((f"filtered history (crm, applied), {entries:,} entries", requests, ms, size))
         requests, ms, size = measure(settings, "", {})
         rows.append(("index (every release)", requests, ms, size))
 
         # a message that notifies: still one range read and one transaction
-        stack.service.apply(validate_plan({"release": "bench-notify", "model": "flight", "flights": [{"percent": 100}],
-                                           "notify": [{"kind": "webhook", "url_setting": "BENCH_HOOK"}],
-                                           "workloads": [{"name": "web", "assets": ["vm"]}]}))
+        stack.service.apply(
+            validate_plan(
+                {
+                    "release": "bench-notify",
+                    "model": "flight",
+                    "flights": [{"percent": 100}],
+                    "notify": [{"kind": "webhook", "url_setting": "BENCH_HOOK"}],
+                    "workloads": [{"name": "web", "assets": ["vm"]}],
+                }
+            )
+        )
         wire: list[str] = []
         counted = Stack(settings, request_hook=lambda r: wire.append(r.http_request.url))
         counted.table(RELEASES_TABLE)
-        counted.service.handle(json.dumps(new_event("asset-replicated", {"release": "bench-notify", "workload": "web",
-                                                                         "asset": "vm"}, id="bn-1", source="bench",
-                                                    time=counted.clock.now())))
+        counted.service.handle(
+            json.dumps(
+                new_event(
+                    "asset-replicated",
+                    {"release": "bench-notify", "workload": "web", "asset": "vm"},
+                    id="bn-1",
+                    source="bench",
+                    time=counted.clock.now(),
+                )
+            )
+        )
         wire.clear()
-        counted.service.handle(json.dumps(new_event("tests-passed", {"release": "bench-notify", "workload": "web"},
-                                                    id="bn-2", source="bench", time=counted.clock.now())))
+        counted.service.handle(
+            json.dumps(
+                new_event(
+                    "tests-passed",
+                    {"release": "bench-notify", "workload": "web"},
+                    id="bn-2",
+                    source="bench",
+                    time=counted.clock.now(),
+                )
+            )
+        )
         notify_requests = len([u for u in wire if "/promotereleases" in u or "$batch" in u])  # routing is apart
         outbox = counted.outbox.list_release("bench-notify")
     finally:
@@ -107,9 +142,17 @@ def main() -> int:
         problems.append(f"a notifying message cost {notify_requests} requests ({len(outbox)} outbox rows)")
     for problem in problems:
         print("PROBLEM:", problem)
-    print(json.dumps({"release_page_requests_10": short, "release_page_requests_10000": long_,
-                      "release_page_ms_10000": round(rows[1][2], 1), "index_requests": rows[-1][1],
-                      "notifying_message_requests": notify_requests}))
+    print(
+        json.dumps(
+            {
+                "release_page_requests_10": short,
+                "release_page_requests_10000": long_,
+                "release_page_ms_10000": round(rows[1][2], 1),
+                "index_requests": rows[-1][1],
+                "notifying_message_requests": notify_requests,
+            }
+        )
+    )
     return 1 if problems else 0
 
 

@@ -11,12 +11,13 @@ Variant "state+routing" also does, before the transaction and for the same event
 local routing provider's contracted I/O (read the routing record; write it when the share changes): the
 like-for-like floor for a run whose plan routes through `provider: local`.
 """
+
 from __future__ import annotations
 
 import hashlib
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceNotFoundError
@@ -37,7 +38,7 @@ class Templates:
     history: list[dict]  # in write order
 
     @classmethod
-    def from_release(cls, table, release: str) -> "Templates":
+    def from_release(cls, table, release: str) -> Templates:
         rows = {r["RowKey"]: dict(r) for r in table.query_entities(f"PartitionKey eq '{release}'")}
         head = rows[RELEASE_ROW]
         workloads = {k[2:]: v for k, v in rows.items() if k.startswith("s.")}
@@ -46,8 +47,11 @@ class Templates:
 
     def head_update(self) -> dict:
         """What a message merges into the release row: everything but the plan (which apply writes)."""
-        return {k: v for k, v in self.head.items()
-                if k not in _KEYS and not k.startswith("plan") and k not in ("model", "created_at")}
+        return {
+            k: v
+            for k, v in self.head.items()
+            if k not in _KEYS and not k.startswith("plan") and k not in ("model", "created_at")
+        }
 
 
 _KEYS = ("PartitionKey", "RowKey")
@@ -68,7 +72,7 @@ class Floor:
             head = {**self.t.head, "PartitionKey": p, "seq": 0, "seen": "", "processed": 0}
             rows = [{**row, "PartitionKey": p} for row in self.t.workloads.values()]
             result = self.state.submit_transaction([("create", head)] + [("create", r) for r in rows])
-            for row, res in zip(rows, result[1:]):
+            for row, res in zip(rows, result[1:], strict=True):
                 self.etags[(p, row["RowKey"])] = res["etag"]
 
     def event(self, p: str, k: int, routing: bool) -> None:
@@ -83,26 +87,56 @@ class Floor:
             except ResourceNotFoundError:
                 current = 0
             if current != share:
-                self.routing.upsert_entity({"PartitionKey": p, "RowKey": workload, "traffic_percent": share,
-                                            "changed_at": datetime.now(timezone.utc)})
+                self.routing.upsert_entity(
+                    {
+                        "PartitionKey": p,
+                        "RowKey": workload,
+                        "traffic_percent": share,
+                        "changed_at": datetime.now(UTC),
+                    }
+                )
         event_id = f"floor/{p}/{k}"
         seq = head["seq"]
         history = self.t.history[k % len(self.t.history)]
         row_key = f"s.{workload}"
         guard = {"etag": head.metadata["etag"], "match_condition": MatchConditions.IfNotModified}
         operations: list[tuple] = [
-            ("update", {**self.head_update, "PartitionKey": p, "RowKey": RELEASE_ROW, "access_revoked": False,
-                        "seq": seq + 1, "processed": head["processed"] + 1,
-                        "seen": (head["seen"] + hashlib.sha256(event_id.encode()).hexdigest()[:DIGEST])[-WINDOW * DIGEST:]},
-             {"mode": UpdateMode.MERGE, **guard})]
+            (
+                "update",
+                {
+                    **self.head_update,
+                    "PartitionKey": p,
+                    "RowKey": RELEASE_ROW,
+                    "access_revoked": False,
+                    "seq": seq + 1,
+                    "processed": head["processed"] + 1,
+                    "seen": (head["seen"] + hashlib.sha256(event_id.encode()).hexdigest()[:DIGEST])[-WINDOW * DIGEST :],
+                },
+                {"mode": UpdateMode.MERGE, **guard},
+            )
+        ]
         if self.t.workloads:  # the store keeps a row per workload: the message replaces that workload's row
-            operations.append(("update", {**self.t.workloads[workload], "PartitionKey": p, "RowKey": row_key},
-                               {"mode": UpdateMode.REPLACE, "etag": self.etags[(p, row_key)],
-                                "match_condition": MatchConditions.IfNotModified}))
+            operations.append(
+                (
+                    "update",
+                    {**self.t.workloads[workload], "PartitionKey": p, "RowKey": row_key},
+                    {
+                        "mode": UpdateMode.REPLACE,
+                        "etag": self.etags[(p, row_key)],
+                        "match_condition": MatchConditions.IfNotModified,
+                    },
+                )
+            )
         operations += [
             ("create", {**history, "PartitionKey": p, "RowKey": f"h.{workload}.{seq:010d}", "seq": seq}),
-            ("create", {"PartitionKey": p, "RowKey": "m." + hashlib.sha256(event_id.encode()).hexdigest(),
-                        "event_id": event_id}),
+            (
+                "create",
+                {
+                    "PartitionKey": p,
+                    "RowKey": "m." + hashlib.sha256(event_id.encode()).hexdigest(),
+                    "event_id": event_id,
+                },
+            ),
         ]
         result = self.state.submit_transaction(operations)
         if self.t.workloads:
@@ -121,9 +155,11 @@ class Floor:
                     stats.latency.add((time.perf_counter() - t0) * 1000)
                     requests = self.counter.end()
                     stats.messages += 1
-                    stats.storage_per_message[sum(n for (t, _), n in requests.items()
-                                                  if t == self.state.table_name)] += 1
-                    stats.routing_per_message[sum(n for (t, _), n in requests.items()
-                                                  if t == self.routing.table_name)] += 1
+                    stats.storage_per_message[
+                        sum(n for (t, _), n in requests.items() if t == self.state.table_name)
+                    ] += 1
+                    stats.routing_per_message[
+                        sum(n for (t, _), n in requests.items() if t == self.routing.table_name)
+                    ] += 1
 
         return pool.run(label, workers, partitions, work)

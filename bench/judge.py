@@ -10,6 +10,7 @@ value per check, runs ONE judge round at the first evaluation, then hands each v
 are counted on the wire. Prints a table and, last, one JSON line; exits 1 if a verdict costs more than 2 storage
 requests or an evaluation makes more Monitor calls than it has checks.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,7 +18,6 @@ import json
 import sys
 import time
 from collections import Counter
-from datetime import timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -56,22 +56,40 @@ def main(argv: list[str] | None = None) -> int:
     azurite = start()
     wire, clock = Wire(), FakeClock()
     try:
-        stack = Stack(load_settings({"PROMOTE_STORAGE_CONNECTION_STRING": azurite.connection_string}), clock=clock,
-                      request_hook=wire)
+        stack = Stack(
+            load_settings({"PROMOTE_STORAGE_CONNECTION_STRING": azurite.connection_string}),
+            clock=clock,
+            request_hook=wire,
+        )
         use_stack(stack)
-        checks = [{"name": f"check-{i}", "provider": "local", "max": 1.0, "min_samples": 10} for i in range(args.checks)]
+        checks = [
+            {"name": f"check-{i}", "provider": "local", "max": 1.0, "min_samples": 10} for i in range(args.checks)
+        ]
         names: list[str] = []
         left, started = args.workloads, clock.now()
         while left > 0:
             count, release = min(left, MAX_WORKLOADS), f"bench-judge-{len(names):03d}"
-            plan = validate_plan({"release": release, "model": "flight",
-                                  "flights": [{"percent": 10, "bake": "0s"}, {"percent": 100}],
-                                  "health": {"interval": "30s", "checks": checks},
-                                  "workloads": [{"name": f"w{j:02d}", "assets": ["vm-1"]} for j in range(count)]})
+            plan = validate_plan(
+                {
+                    "release": release,
+                    "model": "flight",
+                    "flights": [{"percent": 10, "bake": "0s"}, {"percent": 100}],
+                    "health": {"interval": "30s", "checks": checks},
+                    "workloads": [{"name": f"w{j:02d}", "assets": ["vm-1"]} for j in range(count)],
+                }
+            )
             fresh = new_release(plan)
-            flighting = {n: w.evolve(state="flighting", flight=1, traffic_percent=10, flight_started_at=started,
-                                     tests_passed=True, assets={a: True for a in w.assets})
-                         for n, w in fresh.workloads.items()}
+            flighting = {
+                n: w.evolve(
+                    state="flighting",
+                    flight=1,
+                    traffic_percent=10,
+                    flight_started_at=started,
+                    tests_passed=True,
+                    assets={a: True for a in w.assets},
+                )
+                for n, w in fresh.workloads.items()
+            }
             stack.store.create_release(fresh.evolve(workloads=flighting))
             for j in range(count):
                 for check in checks:
@@ -94,8 +112,11 @@ def main(argv: list[str] | None = None) -> int:
             stack.service.handle(json.dumps(event))
             taken = wire.take()
             verdict_requests.append(taken[RELEASES_TABLE] + taken["$batch"])
-        promoted = sum(w.state == "promoted" or w.flight == 2 for r in names
-                       for w in stack.store.get_release(r).release.workloads.values())
+        promoted = sum(
+            w.state == "promoted" or w.flight == 2
+            for r in names
+            for w in stack.store.get_release(r).release.workloads.values()
+        )
     finally:
         azurite.stop()
 
@@ -110,8 +131,11 @@ def main(argv: list[str] | None = None) -> int:
         ("metrics source calls in the round", monitor_calls),
         ("metrics source calls per evaluation", round(monitor_calls / max(run.evaluated, 1), 2)),
         ("storage requests of the round: releases table (list + 1 read per release)", round_requests[RELEASES_TABLE]),
-        ("storage requests of the round: judge records (1 read per release, 1 write per evaluation, 1 more per verdict)",
-         round_requests[JUDGE_TABLE]),
+        (
+            "storage requests of the round: judge records "
+            "(1 read per release, 1 write per evaluation, 1 more per verdict)",
+            round_requests[JUDGE_TABLE],
+        ),
         ("storage requests of the round: local metrics (1 read per evaluation)", round_requests[METRICS_TABLE]),
         ("verdicts published", len(published)),
         ("storage requests per verdict's lifecycle event (max)", per_verdict),
@@ -130,10 +154,17 @@ def main(argv: list[str] | None = None) -> int:
         problems.append(f"{run.evaluated} evaluations and {len(published)} verdicts for {args.workloads} workloads")
     for problem in problems:
         print("PROBLEM:", problem)
-    print(json.dumps({"judge_workloads": run.judged, "judge_round_s": round(round_s, 2),
-                      "judge_monitor_calls_per_evaluation": round(monitor_calls / max(run.evaluated, 1), 2),
-                      "judge_checks_per_workload": args.checks,
-                      "judge_storage_requests_per_verdict": per_verdict}))
+    print(
+        json.dumps(
+            {
+                "judge_workloads": run.judged,
+                "judge_round_s": round(round_s, 2),
+                "judge_monitor_calls_per_evaluation": round(monitor_calls / max(run.evaluated, 1), 2),
+                "judge_checks_per_workload": args.checks,
+                "judge_storage_requests_per_verdict": per_verdict,
+            }
+        )
+    )
     return 1 if problems else 0
 
 

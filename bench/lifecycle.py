@@ -4,6 +4,7 @@ Every message goes the way the Functions host would send it: a real azure.functi
 the user function that function_app.py registers (shared.local.localhost.registered_function), which calls
 stack().service.handle. One worker thread owns whole releases, as one Service Bus session per release does.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,14 +13,13 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable, Iterator
-
-from shared.application.config import RELEASES_TABLE, ROUTING_TABLE
-from shared.local.localhost import service_bus_message
+from datetime import UTC, datetime
 
 from bench.meter import READS, BenchCounter, CpuClock, Latencies, MemoryProbe
+from shared.application.config import RELEASES_TABLE, ROUTING_TABLE
+from shared.local.localhost import service_bus_message
 
 FLIGHTS = [{"percent": 10, "bake": "0s"}, {"percent": 50, "bake": "0s"}, {"percent": 100, "bake": "0s"}]
 ROLES = ("web", "db", "app", "cache", "batch")
@@ -41,10 +41,12 @@ class Shape:
         """One workload's life cycle: every asset replicated, replication lag reported (v2 §8: the first report
         opens the data-sync gate, the second changes nothing and must cost no more), tests passed, a healthy
         verdict per flight."""
-        return ([("asset-replicated", {"asset": j}) for j in range(self.assets)]
-                + [("replication-lag", {"lag_seconds": 1.5}), ("replication-lag", {"lag_seconds": 2})]
-                + [("tests-passed", {"suite": "smoke", "run": "118"})]
-                + [("flight-healthy", {"flight": k + 1}) for k in range(len(FLIGHTS))])
+        return (
+            [("asset-replicated", {"asset": j}) for j in range(self.assets)]
+            + [("replication-lag", {"lag_seconds": 1.5}), ("replication-lag", {"lag_seconds": 2})]
+            + [("tests-passed", {"suite": "smoke", "run": "118"})]
+            + [("flight-healthy", {"flight": k + 1}) for k in range(len(FLIGHTS))]
+        )
 
     def traffic_after(self) -> list[int | None]:
         """The share each step moves the workload to (None: no routing change), as the flight model does."""
@@ -64,11 +66,24 @@ class Shape:
 
 
 def plan_doc(release: str, shape: Shape) -> dict:
-    return {"release": release, "model": "flight", "approval": "auto",
-            "approvers": ["ana@contoso.com"], "operators": ["ops@contoso.com"], "flights": FLIGHTS,
-            "on_alert": "rollback",
-            "workloads": [{"name": w, "assets": shape.assets_of(w), "routing": {"provider": "local"},
-                           "data_sync": {"max_lag": "5s", "max_age": "7d"}} for w in shape.names()]}
+    return {
+        "release": release,
+        "model": "flight",
+        "approval": "auto",
+        "approvers": ["ana@contoso.com"],
+        "operators": ["ops@contoso.com"],
+        "flights": FLIGHTS,
+        "on_alert": "rollback",
+        "workloads": [
+            {
+                "name": w,
+                "assets": shape.assets_of(w),
+                "routing": {"provider": "local"},
+                "data_sync": {"max_lag": "5s", "max_age": "7d"},
+            }
+            for w in shape.names()
+        ],
+    }
 
 
 def apply_all(service, releases: list[str], shape: Shape, counter: BenchCounter, threads: int = 4) -> None:
@@ -99,13 +114,22 @@ def event_id(release: str, workload: str, step: int) -> str:
 
 
 def body(kind: str, release: str, workload: str, data: dict, *, id: str) -> bytes:
-    source = {"asset-replicated": "azure-migrate", "tests-passed": "azure-pipelines",
-              "replication-lag": "azure-site-recovery"}.get(kind, "azure-monitor")
-    return json.dumps({
-        "specversion": "1.0", "id": id, "source": source, "type": kind,
-        "time": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
-        "datacontenttype": "application/json", "data": {"release": release, "workload": workload, **data},
-    }).encode()
+    source = {
+        "asset-replicated": "azure-migrate",
+        "tests-passed": "azure-pipelines",
+        "replication-lag": "azure-site-recovery",
+    }.get(kind, "azure-monitor")
+    return json.dumps(
+        {
+            "specversion": "1.0",
+            "id": id,
+            "source": source,
+            "type": kind,
+            "time": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            "datacontenttype": "application/json",
+            "data": {"release": release, "workload": workload, **data},
+        }
+    ).encode()
 
 
 def lifecycle(release: str, shape: Shape) -> Iterator[tuple[str, str, str, dict, int]]:
@@ -139,11 +163,17 @@ class RunStats:
     def per_s(self) -> float:
         return self.messages / self.wall_s if self.wall_s else 0.0
 
-    def merge(self, other: "RunStats") -> None:
+    def merge(self, other: RunStats) -> None:
         self.messages += other.messages
         self.latency.extend(other.latency)
-        for name in ("storage_per_message", "reads_per_message", "transactions_per_message", "routing_per_message",
-                     "other_per_message", "outcomes"):
+        for name in (
+            "storage_per_message",
+            "reads_per_message",
+            "transactions_per_message",
+            "routing_per_message",
+            "other_per_message",
+            "outcomes",
+        ):
             getattr(self, name).update(getattr(other, name))
 
     def mean(self, name: str) -> float:
@@ -152,18 +182,23 @@ class RunStats:
         return sum(k * v for k, v in hist.items()) / n if n else float("nan")
 
     def summary(self) -> dict:
-        return {"label": self.label, "workers": self.workers, "messages": self.messages,
-                "wall_s": round(self.wall_s, 3), "per_s": round(self.per_s, 1),
-                **{k: round(v, 2) for k, v in self.latency.summary().items() if k != "n"},
-                "storage_requests_per_message": round(self.mean("storage_per_message"), 3),
-                "storage_requests_histogram": dict(sorted(self.storage_per_message.items())),
-                "reads_histogram": dict(sorted(self.reads_per_message.items())),
-                "transactions_histogram": dict(sorted(self.transactions_per_message.items())),
-                "routing_requests_per_message": round(self.mean("routing_per_message"), 3),
-                "other_requests_per_message": round(self.mean("other_per_message"), 3),
-                "cpu_python_ms_per_message": round(self.cpu_ms("python"), 3),
-                "cpu_storage_ms_per_message": round(self.cpu_ms("storage"), 3),
-                "outcomes": dict(self.outcomes)}
+        return {
+            "label": self.label,
+            "workers": self.workers,
+            "messages": self.messages,
+            "wall_s": round(self.wall_s, 3),
+            "per_s": round(self.per_s, 1),
+            **{k: round(v, 2) for k, v in self.latency.summary().items() if k != "n"},
+            "storage_requests_per_message": round(self.mean("storage_per_message"), 3),
+            "storage_requests_histogram": dict(sorted(self.storage_per_message.items())),
+            "reads_histogram": dict(sorted(self.reads_per_message.items())),
+            "transactions_histogram": dict(sorted(self.transactions_per_message.items())),
+            "routing_requests_per_message": round(self.mean("routing_per_message"), 3),
+            "other_requests_per_message": round(self.mean("other_per_message"), 3),
+            "cpu_python_ms_per_message": round(self.cpu_ms("python"), 3),
+            "cpu_storage_ms_per_message": round(self.cpu_ms("storage"), 3),
+            "outcomes": dict(self.outcomes),
+        }
 
     def cpu_ms(self, who: str) -> float:
         spent = self.cpu_python_s if who == "python" else self.cpu_storage_s
@@ -180,8 +215,9 @@ class Driver:
         service.observers.append(lambda result: setattr(self._outcome, "value", result.outcome))
 
     def send(self, payload: bytes, message_id: str, stats: RunStats, *, delivery: int = 1) -> None:
-        message = service_bus_message(payload, message_id=message_id, delivery_count=delivery,
-                                      enqueued=datetime.now(timezone.utc))
+        message = service_bus_message(
+            payload, message_id=message_id, delivery_count=delivery, enqueued=datetime.now(UTC)
+        )
         self._outcome.value = "none"
         self.counter.begin()
         t0 = time.perf_counter()
@@ -195,21 +231,28 @@ class Driver:
         stats.reads_per_message[sum(requests[(RELEASES_TABLE, k)] for k in READS)] += 1
         stats.transactions_per_message[requests[(RELEASES_TABLE, "transaction")]] += 1
         stats.routing_per_message[sum(n for (t, _), n in requests.items() if t == ROUTING_TABLE)] += 1
-        stats.other_per_message[sum(n for (t, _), n in requests.items() if t not in (RELEASES_TABLE, ROUTING_TABLE))] += 1
+        stats.other_per_message[
+            sum(n for (t, _), n in requests.items() if t not in (RELEASES_TABLE, ROUTING_TABLE))
+        ] += 1
         stats.outcomes[self._outcome.value] += 1
 
 
-def combine(label: str, workers: int, parts: list["RunStats"]) -> "RunStats":
+def combine(label: str, workers: int, parts: list[RunStats]) -> RunStats:
     """Rounds of the same measurement as one: messages and wall time add up."""
-    total = RunStats(label, workers, wall_s=sum(p.wall_s for p in parts),
-                     cpu_python_s=sum(p.cpu_python_s for p in parts), cpu_storage_s=sum(p.cpu_storage_s for p in parts))
+    total = RunStats(
+        label,
+        workers,
+        wall_s=sum(p.wall_s for p in parts),
+        cpu_python_s=sum(p.cpu_python_s for p in parts),
+        cpu_storage_s=sum(p.cpu_storage_s for p in parts),
+    )
     for p in parts:
         total.merge(p)
     return total
 
 
 def chunks(items: list, n: int) -> list[list]:
-    return [items[i * len(items) // n:(i + 1) * len(items) // n] for i in range(n)]
+    return [items[i * len(items) // n : (i + 1) * len(items) // n] for i in range(n)]
 
 
 CPU = CpuClock()  # run.py points it at the Azurite process
@@ -252,6 +295,7 @@ class Workers:
                     errors.append(exc)
                 finally:
                     done.release()
+
             return run
 
         for i in range(workers):
@@ -263,8 +307,7 @@ class Workers:
             done.acquire()
         wall = time.perf_counter() - t0
         cpu1 = CPU.read()
-        total = RunStats(label, workers, wall_s=wall, cpu_python_s=cpu1[0] - cpu0[0],
-                         cpu_storage_s=cpu1[1] - cpu0[1])
+        total = RunStats(label, workers, wall_s=wall, cpu_python_s=cpu1[0] - cpu0[0], cpu_storage_s=cpu1[1] - cpu0[1])
         if errors:
             raise errors[0]
         for s in per_thread:
@@ -311,13 +354,12 @@ def long_release(driver: Driver, shape: Shape, release: str, window: int) -> dic
     for i in range(max(0, window - len(first))):
         mid = str(uuid.uuid5(_IDS, f"{release}/alert/{i}"))
         data = {"severity": "Sev4", "description": "bench filler: an informational alert before any flight"}
-        driver.send(body("alert", release, shape.names()[i % shape.workloads], data, id=mid), mid,
-                    stats["long-fill"])
+        driver.send(body("alert", release, shape.names()[i % shape.workloads], data, id=mid), mid, stats["long-fill"])
     driver.counter.category("event-beyond-window")
     for mid, kind, workload, data, _ in rest:
         driver.send(body(kind, release, workload, data, id=mid), mid, stats["event-beyond-window"])
     driver.counter.category("duplicate-beyond-window")
-    for mid, kind, workload, data, _ in first[:shape.workloads]:
+    for mid, kind, workload, data, _ in first[: shape.workloads]:
         driver.send(body(kind, release, workload, data, id=mid), mid, stats["duplicate-beyond-window"], delivery=2)
     return stats
 

@@ -1,4 +1,5 @@
 """Instruments for the bench: HTTP requests by table, kind and message; latency percentiles; memory."""
+
 from __future__ import annotations
 
 import itertools
@@ -106,13 +107,19 @@ class Latencies:
     def add(self, ms: float) -> None:
         self.values.append(ms)
 
-    def extend(self, other: "Latencies") -> None:
+    def extend(self, other: Latencies) -> None:
         self.values.extend(other.values)
 
     def summary(self) -> dict[str, float]:
         v = sorted(self.values)
-        return {"n": len(v), "p50_ms": percentile(v, 50), "p90_ms": percentile(v, 90), "p99_ms": percentile(v, 99),
-                "max_ms": v[-1] if v else float("nan"), "mean_ms": sum(v) / len(v) if v else float("nan")}
+        return {
+            "n": len(v),
+            "p50_ms": percentile(v, 50),
+            "p90_ms": percentile(v, 90),
+            "p99_ms": percentile(v, 99),
+            "max_ms": v[-1] if v else float("nan"),
+            "mean_ms": sum(v) / len(v) if v else float("nan"),
+        }
 
 
 # -- CPU ---------------------------------------------------------------------------------------
@@ -160,8 +167,12 @@ def peak_rss_mb() -> float:
 
 
 def memory_snapshot(messages: int) -> dict[str, float | int | None]:
-    return {"messages": messages, "peak_rss_mb": round(peak_rss_mb(), 1),
-            "rss_mb": None if (r := rss_mb()) is None else round(r, 1), "python_blocks": sys.getallocatedblocks()}
+    return {
+        "messages": messages,
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "rss_mb": None if (r := rss_mb()) is None else round(r, 1),
+        "python_blocks": sys.getallocatedblocks(),
+    }
 
 
 class MemoryProbe:

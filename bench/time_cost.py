@@ -9,11 +9,12 @@
 Only the release table is counted: timers and notices go through the scheduler (Service Bus on Azure; the
 local queue and its note table here), routing through the router, as for every other message.
 """
+
 from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 
@@ -59,27 +60,53 @@ def measure(connection_string: str, *, releases: int = 10, dependants: int = 5) 
     recorder = _Recorder()
     service.scheduler = recorder
     stack.store  # noqa: B018 - the table exists, as in a warm function app
-    past = datetime.now(timezone.utc) - timedelta(days=1)
-    timed = {"deadlines": {"replicating": "1d", "testing": "1d", "approval": "1d"},
-             "windows": {"timezone": "Europe/Amsterdam",
-                         "deny": [{"from": (past - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
-                                   "to": past.strftime("%Y-%m-%dT%H:%M"), "reason": "over"}]}}
+    past = datetime.now(UTC) - timedelta(days=1)
+    timed = {
+        "deadlines": {"replicating": "1d", "testing": "1d", "approval": "1d"},
+        "windows": {
+            "timezone": "Europe/Amsterdam",
+            "deny": [
+                {
+                    "from": (past - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
+                    "to": past.strftime("%Y-%m-%dT%H:%M"),
+                    "reason": "over",
+                }
+            ],
+        },
+    }
 
     def plan(name: str, **extra: Any):
-        return validate_plan({"release": name, "model": "single-step", "approvers": ["ana@contoso.com"],
-                              "workloads": [{"name": f"w{i}", "assets": ["vm-1", "vm-2"]} for i in range(3)],
-                              **timed, **extra})
+        return validate_plan(
+            {
+                "release": name,
+                "model": "single-step",
+                "approvers": ["ana@contoso.com"],
+                "workloads": [{"name": f"w{i}", "assets": ["vm-1", "vm-2"]} for i in range(3)],
+                **timed,
+                **extra,
+            }
+        )
 
     def event(type_: str, release: str, workload: str | None, id_: str, **data: Any) -> str:
-        return json.dumps({"specversion": "1.0", "id": id_, "source": "bench", "type": type_,
-                           "data": {"release": release, **({"workload": workload} if workload else {}), **data}})
+        return json.dumps(
+            {
+                "specversion": "1.0",
+                "id": id_,
+                "source": "bench",
+                "type": type_,
+                "data": {"release": release, **({"workload": workload} if workload else {}), **data},
+            }
+        )
 
     def lifecycle(release: str) -> list[str]:
-        bodies = [event("asset-replicated", release, f"w{i}", f"{release}-{i}-{a}", asset=a)
-                  for i in range(3) for a in ("vm-1", "vm-2")]
+        bodies = [
+            event("asset-replicated", release, f"w{i}", f"{release}-{i}-{a}", asset=a)
+            for i in range(3)
+            for a in ("vm-1", "vm-2")
+        ]
         return bodies + [event("tests-passed", release, f"w{i}", f"{release}-{i}-t") for i in range(3)]
 
-    stamp = datetime.now(timezone.utc).strftime("%H%M%S%f")
+    stamp = datetime.now(UTC).strftime("%H%M%S%f")
     plain = [f"time-{stamp}-{i}" for i in range(releases)]
     for name in plain:
         service.apply(plan(name))
@@ -106,11 +133,15 @@ def measure(connection_string: str, *, releases: int = 10, dependants: int = 5) 
     for notice in notices:
         assert service.handle(json.dumps(notice)).outcome == "applied"
         notice_requests += counter.take()
-    return {"requests_per_event_with_windows_and_deadlines": round(requests / events, 3), "events": events,
-            "requests_of_the_promoting_event_with_dependants": promote_requests, "dependants": dependants,
-            "notices_sent": len(notices),
-            "requests_per_dependency_notice": round(notice_requests / max(len(notices), 1), 3),
-            "requests_per_apply_with_one_after": round(apply_requests / dependants, 3)}
+    return {
+        "requests_per_event_with_windows_and_deadlines": round(requests / events, 3),
+        "events": events,
+        "requests_of_the_promoting_event_with_dependants": promote_requests,
+        "dependants": dependants,
+        "notices_sent": len(notices),
+        "requests_per_dependency_notice": round(notice_requests / max(len(notices), 1), 3),
+        "requests_per_apply_with_one_after": round(apply_requests / dependants, 3),
+    }
 
 
 def lines(figures: dict[str, Any]) -> list[str]:

@@ -1,4 +1,5 @@
 """HTTP trigger: the Azure Monitor common alert schema -> an `alert` message on the release's stream."""
+
 import json
 import logging
 

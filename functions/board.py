@@ -4,6 +4,7 @@ The function app's App Service Authentication (infra: authsettingsV2, requireAut
 and passes who they are in X-MS-CLIENT-PRINCIPAL; the platform strips that header from what clients send. As
 a second line, any request that arrives without a valid principal is refused here with 401, never served.
 """
+
 import azure.functions as func
 
 from shared.application import config
@@ -27,9 +28,12 @@ def signed_in(req: func.HttpRequest) -> bool:
 
 
 def _refuse() -> func.HttpResponse:
-    return func.HttpResponse("sign-in required: the board is served only to Entra ID-authenticated users",
-                             status_code=401, mimetype="text/plain",
-                             headers={"WWW-Authenticate": 'Bearer realm="promote board"', "Cache-Control": "no-store"})
+    return func.HttpResponse(
+        "sign-in required: the board is served only to Entra ID-authenticated users",
+        status_code=401,
+        mimetype="text/plain",
+        headers={"WWW-Authenticate": 'Bearer realm="promote board"', "Cache-Control": "no-store"},
+    )
 
 
 @bp.function_name("board")
@@ -42,4 +46,6 @@ def board(req: func.HttpRequest) -> func.HttpResponse:
     from shared.application.bootstrap import stack
 
     page = stack().board(BASE).handle(req.route_params.get("path") or "", {k: [v] for k, v in req.params.items()})
-    return func.HttpResponse(page.body, status_code=page.status, headers={**page.headers, "Content-Type": page.content_type})
+    return func.HttpResponse(
+        page.body, status_code=page.status, headers={**page.headers, "Content-Type": page.content_type}
+    )

@@ -1,4 +1,5 @@
 """Service Bus topic trigger: one session per release, so a release's messages are handled in order."""
+
 import logging
 
 import azure.functions as func
@@ -10,8 +11,13 @@ log = logging.getLogger("promote.events")
 
 
 @bp.function_name("events")
-@bp.service_bus_topic_trigger(arg_name="msg", topic_name=config.TOPIC, subscription_name=config.SUBSCRIPTION,
-                              connection=config.SERVICEBUS_CONNECTION, is_sessions_enabled=True)
+@bp.service_bus_topic_trigger(
+    arg_name="msg",
+    topic_name=config.TOPIC,
+    subscription_name=config.SUBSCRIPTION,
+    connection=config.SERVICEBUS_CONNECTION,
+    is_sessions_enabled=True,
+)
 def events(msg: func.ServiceBusMessage) -> None:
     """Decode, hand to the service, and let failures propagate so the platform retries / dead-letters.
 
@@ -21,5 +27,10 @@ def events(msg: func.ServiceBusMessage) -> None:
     from shared.application.bootstrap import stack
 
     result = stack().service.handle(msg.get_body())
-    log.info("message %s (delivery %s): %s: %s", result.event_id or msg.message_id, msg.delivery_count,
-             result.outcome, result.reason)
+    log.info(
+        "message %s (delivery %s): %s: %s",
+        result.event_id or msg.message_id,
+        msg.delivery_count,
+        result.outcome,
+        result.reason,
+    )

@@ -6,6 +6,7 @@ Azure runs a timer function on one instance at a time (a blob lease), and a roun
 next one late, not concurrent; if two judges do meet, the judge's ETag-guarded records and deterministic
 verdict ids keep each evaluation judged once. The app's managed identity reads Azure Monitor.
 """
+
 import logging
 
 import azure.functions as func
@@ -22,8 +23,14 @@ def judge(timer: func.TimerRequest) -> None:
 
     run = stack().judge.round()
     if run.evaluated or run.published or run.failures:
-        log.info("judge: %d flighting workload(s) judged, %d evaluated, %d verdict(s) published, %d claimed by "
-                 "another judge%s", run.judged, run.evaluated, len(run.published), run.conflicts,
-                 " (timer was past due)" if timer.past_due else "")
+        log.info(
+            "judge: %d flighting workload(s) judged, %d evaluated, %d verdict(s) published, %d claimed by "
+            "another judge%s",
+            run.judged,
+            run.evaluated,
+            len(run.published),
+            run.conflicts,
+            " (timer was past due)" if timer.past_due else "",
+        )
     if run.failures:  # storage faults: visible in monitoring; the next round tries again
         raise RuntimeError("judge round could not read: " + "; ".join(run.failures))

@@ -1,5 +1,6 @@
 """Timer trigger: delivers the notification outbox (contract §11) apart from message handling, so a receiver
 that is down or slow never holds a promotion. Undelivered rows back off and are retried on later runs."""
+
 import logging
 
 import azure.functions as func
@@ -18,5 +19,9 @@ def notifications(timer: func.TimerRequest) -> None:
     # well inside functionTimeout (5 min): rows not started now are due again at the next run
     done = stack().deliverer.deliver_due(limit=200, budget_seconds=120)
     if done.delivered or done.failed_attempts:
-        log.info("notifications: %d delivered, %d attempts failed, %d rows given up", done.delivered,
-                 done.failed_attempts, done.rows_given_up)
+        log.info(
+            "notifications: %d delivered, %d attempts failed, %d rows given up",
+            done.delivered,
+            done.failed_attempts,
+            done.rows_given_up,
+        )

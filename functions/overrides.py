@@ -6,6 +6,7 @@ calls) sits in front of the app; the function still refuses a request without a 
 the Service Bus topic cannot prove who sent a message, so on Azure an override arriving there is rejected
 and audited, and this call answers with the outcome recorded in history.
 """
+
 import json
 import logging
 
@@ -25,8 +26,13 @@ def _reply(status: int, body: dict) -> func.HttpResponse:
 @bp.route(route=config.OVERRIDES_ROUTE, methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 def overrides(req: func.HttpRequest) -> func.HttpResponse:
     from shared.application.bootstrap import stack
-    from shared.application.overrides import (PRINCIPAL_HEADER, OverrideRequestError, PrincipalError,
-                                              override_event, principal_from_header)
+    from shared.application.overrides import (
+        PRINCIPAL_HEADER,
+        OverrideRequestError,
+        PrincipalError,
+        override_event,
+        principal_from_header,
+    )
     from shared.application.views import history_json
     from shared.domain.errors import UnknownRelease
 
@@ -47,9 +53,24 @@ def overrides(req: func.HttpRequest) -> func.HttpResponse:
         return _reply(404, {"error": str(exc)})
     except Exception as exc:  # e.g. a routing change failed: the routing moved was put back
         log.exception("override %s failed", event["id"])
-        return _reply(503, {"error": f"{type(exc).__name__}: {exc}", "id": event["id"],
-                            "retry": "send the override again with the same id: if it was recorded after all, "
-                                     "it is answered as a duplicate"})
+        return _reply(
+            503,
+            {
+                "error": f"{type(exc).__name__}: {exc}",
+                "id": event["id"],
+                "retry": "send the override again with the same id: if it was recorded after all, "
+                "it is answered as a duplicate",
+            },
+        )
     log.info("override %s by %s: %s: %s", event["id"], principal.name, result.outcome, result.reason)
-    return _reply(200, {"id": event["id"], "release": result.release, "actor": principal.name,
-                        "outcome": result.outcome, "reason": result.reason, "entries": history_json(result.entries)})
+    return _reply(
+        200,
+        {
+            "id": event["id"],
+            "release": result.release,
+            "actor": principal.name,
+            "outcome": result.outcome,
+            "reason": result.reason,
+            "entries": history_json(result.entries),
+        },
+    )

@@ -1,6 +1,7 @@
 """Timer trigger: every five minutes, read the migration tool's replication state (Azure Site Recovery /
 Azure Migrate) for releases whose plan names a `replication` vault, and publish asset-replicated and
 replication-lag events, so a team using Azure Migrate sends nothing by hand (v2 §8)."""
+
 import logging
 
 import azure.functions as func
@@ -19,7 +20,11 @@ def replication(timer: func.TimerRequest) -> None:
 
     s = stack()
     run = poll(s.store, SiteRecoveryReader(s.settings).items, s.publisher.publish, s.clock.now())
-    log.info("replication: %d release(s) read, %d event(s) published, %d failure(s)", run.releases,
-             len(run.published), len(run.failures))
+    log.info(
+        "replication: %d release(s) read, %d event(s) published, %d failure(s)",
+        run.releases,
+        len(run.published),
+        len(run.failures),
+    )
     if run.failures:
         raise RuntimeError("replication state could not be read: " + "; ".join(run.failures))

@@ -1,4 +1,5 @@
 """Shared fixtures: a real Azurite (in memory, random ports) started and stopped by the tests themselves."""
+
 from __future__ import annotations
 
 import itertools
@@ -7,8 +8,8 @@ import os
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from shared.local.azurite import Azurite, start
 from shared.application.config import LOCAL_QUEUE, POISON_QUEUE, SCHEDULE_TABLE, load_settings
+from shared.local.azurite import Azurite, start
 
 _names = itertools.count(1)
 REUSE_AZURITE = "PROMOTE_TEST_AZURITE_PORTS"  # "blob,queue,table" of a running Azurite to use instead of starting one
@@ -45,8 +46,9 @@ def release_name(request) -> str:
 
 @pytest.fixture
 def settings(azurite, tmp_path):
-    return load_settings({"PROMOTE_STORAGE_CONNECTION_STRING": azurite.connection_string,
-                          "PROMOTE_HOME": str(tmp_path / ".promote")})
+    return load_settings(
+        {"PROMOTE_STORAGE_CONNECTION_STRING": azurite.connection_string, "PROMOTE_HOME": str(tmp_path / ".promote")}
+    )
 
 
 @pytest.fixture

@@ -1,19 +1,20 @@
 """Fakes that implement the ports (no patching): an in-memory store, routers, scheduler, clock."""
+
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from datetime import UTC, datetime, timedelta
 
+from shared.application.ports import Snapshot
+from shared.application.service import PromotionService
 from shared.domain.errors import ConflictError, ReleaseExists, RoutingError, UnknownRelease
 from shared.domain.machine import digest
 from shared.domain.model import HistoryEntry, Release
 from shared.domain.routing import Change
-from shared.application.ports import Snapshot
-from shared.application.service import PromotionService
 
-T0 = datetime(2026, 11, 26, 22, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 26, 22, 0, 0, tzinfo=UTC)
 
 
 class FakeClock:
@@ -28,8 +29,15 @@ class FakeClock:
 
 
 _TYPES: dict[str, tuple[type, ...]] = {
-    "bool": (bool,), "int": (int,), "int | None": (int, type(None)), "str": (str,), "str | None": (str, type(None)),
-    "datetime": (datetime,), "datetime | None": (datetime, type(None)), "dict[str, bool]": (dict,)}
+    "bool": (bool,),
+    "int": (int,),
+    "int | None": (int, type(None)),
+    "str": (str,),
+    "str | None": (str, type(None)),
+    "datetime": (datetime,),
+    "datetime | None": (datetime, type(None)),
+    "dict[str, bool]": (dict,),
+}
 
 
 def check_types(record) -> None:
@@ -142,7 +150,7 @@ class FakeNetwork:
         """The releases whose access was revoked, each once (the revocations are idempotent on a network)."""
         return list(dict.fromkeys(release for release, _ in self.revocations))
 
-    def router(self, release: str, workload: str, routing) -> "FakeRouter":
+    def router(self, release: str, workload: str, routing) -> FakeRouter:
         # a real factory builds the provider the workload's routing config names: it must be that config
         assert getattr(routing, "provider", None), f"{release}/{workload}: a router needs the routing config"
         return FakeRouter(self, release, workload)
@@ -185,13 +193,19 @@ class FakeRouter:
             self.network.writes.append((self.release, self.workload, achieved))
         if achieved != percent:
             raise RoutingError(f"{self.release}/{self.workload}: asked for {percent}%, the router achieved {achieved}%")
-        return [] if before == achieved else [Change(f"fake {self.release}/{self.workload}", "share", str(before),
-                                                     str(achieved))]
+        return (
+            []
+            if before == achieved
+            else [Change(f"fake {self.release}/{self.workload}", "share", str(before), str(achieved))]
+        )
 
     def diff(self, percent: int) -> list[Change]:
         before = self.read()
-        return [] if before == percent else [Change(f"fake {self.release}/{self.workload}", "share", str(before),
-                                                     str(percent))]
+        return (
+            []
+            if before == percent
+            else [Change(f"fake {self.release}/{self.workload}", "share", str(before), str(percent))]
+        )
 
     def problems(self, percents: list[int]) -> list[str]:
         why = self.network.refused.get(self.workload)
@@ -259,16 +273,28 @@ def world(clock: FakeClock | None = None) -> World:
     clock = clock or FakeClock()
     store, network, scheduler, dead = MemoryStore(), FakeNetwork(), FakeScheduler(), FakeDeadLetters()
     decommissioner = FakeDecommissioner()
-    service = PromotionService(store=store, routers=network.router, scheduler=scheduler, revoker=network,
-                               dead_letters=dead, clock=clock, decommissioner=decommissioner)
+    service = PromotionService(
+        store=store,
+        routers=network.router,
+        scheduler=scheduler,
+        revoker=network,
+        dead_letters=dead,
+        clock=clock,
+        decommissioner=decommissioner,
+    )
     return World(service, store, network, scheduler, dead, clock, decommissioner)
 
 
 def event(type_: str, release: str, workload: str | None, id: str, time: datetime | None = None, **data) -> str:
     import json
 
-    doc = {"specversion": "1.0", "id": id, "source": "test", "type": type_,
-           "data": {"release": release, **({"workload": workload} if workload else {}), **data}}
+    doc = {
+        "specversion": "1.0",
+        "id": id,
+        "source": "test",
+        "type": type_,
+        "data": {"release": release, **({"workload": workload} if workload else {}), **data},
+    }
     if time is not None:
         doc["time"] = time.isoformat()
     return json.dumps(doc)

@@ -1,6 +1,7 @@
 """The one way the local stand-ins for Azure (Resource Manager, Monitor, Site Recovery, Compute) are served:
 HTTPS on 127.0.0.1, a free port, a thread. HTTPS because the SDKs refuse to send a bearer token over plain
 HTTP (azure-core's `enforce_https`): a stand-in must not need that check turned off."""
+
 from __future__ import annotations
 
 import ssl

@@ -1,5 +1,6 @@
 """Fakes for the health judge's ports: an in-memory JudgeStore with ETags, a scripted MetricsSource, and a
 publisher that hands verdicts to the service (the topic in between is the identity)."""
+
 from __future__ import annotations
 
 import itertools
@@ -8,9 +9,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from shared.application.judge import Judge
-from shared.domain.health import JudgeRecord
 from shared.domain.errors import ConflictError
-from shared.domain.health import Reading
+from shared.domain.health import JudgeRecord, Reading
 
 _etags = itertools.count(1)
 
@@ -42,8 +42,14 @@ class ScriptedSource:
     calls: int = 0
     windows: list[tuple[datetime, datetime]] = field(default_factory=list)
 
-    def set(self, workload: str, check: str, value: float | None = None, samples: int | None = None,
-            error: str | None = None) -> None:
+    def set(
+        self,
+        workload: str,
+        check: str,
+        value: float | None = None,
+        samples: int | None = None,
+        error: str | None = None,
+    ) -> None:
         self.readings[(workload, check)] = Reading(value=value, samples=samples, error=error)
 
     def read(self, release: str, workload: str, checks: list, start: datetime, end: datetime) -> dict[str, Reading]:
@@ -73,11 +79,18 @@ class ServicePublisher:
             self.results.append(self.service.handle(json.dumps(event)))  # type: ignore[attr-defined]
 
 
-def judge_for(w, records: MemoryJudgeStore | None = None, source: ScriptedSource | None = None,
-              publisher: ServicePublisher | None = None) -> tuple[Judge, MemoryJudgeStore, ScriptedSource,
-                                                                   ServicePublisher]:
+def judge_for(
+    w,
+    records: MemoryJudgeStore | None = None,
+    source: ScriptedSource | None = None,
+    publisher: ServicePublisher | None = None,
+) -> tuple[Judge, MemoryJudgeStore, ScriptedSource, ServicePublisher]:
     records = records or MemoryJudgeStore()
     source = source or ScriptedSource()
     publisher = publisher or ServicePublisher(w.service)
-    return Judge(store=w.store, records=records, source=source, publisher=publisher, clock=w.clock), records, \
-        source, publisher
+    return (
+        Judge(store=w.store, records=records, source=source, publisher=publisher, clock=w.clock),
+        records,
+        source,
+        publisher,
+    )

@@ -16,6 +16,7 @@ What a forked run cannot be, and where that is covered instead:
   subprocess;
 - Python's hash seed, which all forked runs of a session share (string sets iterate alike in them).
 """
+
 from __future__ import annotations
 
 import atexit
@@ -36,9 +37,18 @@ PROMOTE = str(Path(sys.executable).with_name("promote"))  # the installed consol
 REPO = Path(__file__).resolve().parents[1]
 
 # What a run imports (the rest is imported by the child as it needs it).
-PRELOAD = ["shared.local.cli", "shared.local.localhost", "shared.application.bootstrap",
-           "shared.application.service", "shared.application.views", "shared.adapters.table_store",
-           "shared.adapters.local_queue", "shared.domain.plan", "azure.data.tables", "azure.storage.queue"]
+PRELOAD = [
+    "shared.local.cli",
+    "shared.local.localhost",
+    "shared.application.bootstrap",
+    "shared.application.service",
+    "shared.application.views",
+    "shared.adapters.table_store",
+    "shared.adapters.local_queue",
+    "shared.domain.plan",
+    "azure.data.tables",
+    "azure.storage.queue",
+]
 LEAVE_PROCESSES_BEHIND = {"dev", "board"}
 NOT_SHIPPED = {"tests", "tools", "bench", "conftest"}  # top-level packages of the repository, not of promote
 
@@ -57,13 +67,28 @@ def _forkserver() -> multiprocessing.context.ForkServerContext:
 @cache
 def _interpreter_path() -> list[str]:
     """sys.path of a fresh interpreter of this environment, without the entry for a `-c` program."""
-    out = subprocess.run([sys.executable, "-c", "import json, sys; print(json.dumps(sys.path[1:]))"],
-                         capture_output=True, text=True, check=True, cwd="/", env={"PATH": os.environ["PATH"]})
+    out = subprocess.run(
+        [sys.executable, "-c", "import json, sys; print(json.dumps(sys.path[1:]))"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd="/",
+        env={"PATH": os.environ["PATH"]},
+    )
     return json.loads(out.stdout)
 
 
-def _child(entry: str, program: str, argv: list[str], env: dict[str, str], cwd: str, path: list[str],
-           stdin: str | None, out: str, err: str) -> None:
+def _child(
+    entry: str,
+    program: str,
+    argv: list[str],
+    env: dict[str, str],
+    cwd: str,
+    path: list[str],
+    stdin: str | None,
+    out: str,
+    err: str,
+) -> None:
     """In the forked child: become `program ARGV` in `cwd` with `env`, its streams on the given files."""
     for fd, name in ((1, out), (2, err)):  # first, so that whatever goes wrong below is in the run's stderr
         target = os.open(name, os.O_WRONLY | os.O_TRUNC)
@@ -102,8 +127,17 @@ def _child(entry: str, program: str, argv: list[str], env: dict[str, str], cwd: 
 class Forked:
     """A program started in a forked child; `wait` gives what subprocess.run would."""
 
-    def __init__(self, entry: str, program: str, argv: list[str], *, env: dict[str, str], cwd: str | os.PathLike,
-                 path: list[str], stdin: str | None = None):
+    def __init__(
+        self,
+        entry: str,
+        program: str,
+        argv: list[str],
+        *,
+        env: dict[str, str],
+        cwd: str | os.PathLike,
+        path: list[str],
+        stdin: str | None = None,
+    ):
         self.args = [program, *argv]
         self._tmp = tempfile.TemporaryDirectory(prefix="promote-run-")
         try:
@@ -112,9 +146,21 @@ class Forked:
                 open(name, "w").close()
             if stdin is not None:
                 Path(inp).write_text(stdin)
-            self.process = _forkserver().Process(target=_child, daemon=True, args=(  # daemon: killed if never waited
-                entry, program, list(argv), dict(env), str(cwd), path, inp if stdin is not None else None,
-                self._out, self._err))
+            self.process = _forkserver().Process(
+                target=_child,
+                daemon=True,
+                args=(  # daemon: killed if never waited
+                    entry,
+                    program,
+                    list(argv),
+                    dict(env),
+                    str(cwd),
+                    path,
+                    inp if stdin is not None else None,
+                    self._out,
+                    self._err,
+                ),
+            )
             self.process.start()
         except BaseException:
             self._tmp.cleanup()
@@ -135,17 +181,20 @@ class Forked:
         return Path(self._out).read_text(), Path(self._err).read_text()
 
 
-def run_promote(argv: list[str], *, env: dict[str, str], cwd: str | os.PathLike, stdin: str | None = None,
-                timeout: float = 120) -> subprocess.CompletedProcess:
+def run_promote(
+    argv: list[str], *, env: dict[str, str], cwd: str | os.PathLike, stdin: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
     """`promote ARGV`: its exit code, standard output and standard error."""
     if argv and argv[0] in LEAVE_PROCESSES_BEHIND:
         raise ValueError(f"run `promote {argv[0]}` through PROMOTE: it leaves processes behind holding its streams")
     _forkserver()
     assert _server_env is not None
-    if {k: v for k, v in env.items() if k.startswith("PYTHON")} != \
-            {k: v for k, v in _server_env.items() if k.startswith("PYTHON")}:
-        return subprocess.run([PROMOTE, *argv], env=env, cwd=cwd, input=stdin, capture_output=True, text=True,
-                              timeout=timeout)
+    if {k: v for k, v in env.items() if k.startswith("PYTHON")} != {
+        k: v for k, v in _server_env.items() if k.startswith("PYTHON")
+    }:
+        return subprocess.run(
+            [PROMOTE, *argv], env=env, cwd=cwd, input=stdin, capture_output=True, text=True, timeout=timeout
+        )
     path = [str(Path(PROMOTE).parent), *_interpreter_path()]  # a console script's sys.path[0] is its folder
     return Forked("shared.local.cli:main", "promote", argv, env=env, cwd=cwd, path=path, stdin=stdin).wait(timeout)
 

@@ -1,6 +1,7 @@
 """Local receivers of notifications, as strict as the real ones: a Teams workflow, a CloudEvents webhook and an
 Event Grid basic topic. Each accepts only what the real service accepts, records what it got, and can be
 down (connection refused), slow or flaky on demand."""
+
 from __future__ import annotations
 
 import json
@@ -51,8 +52,10 @@ def _problem(doc: Any, kind: str) -> str | None:
         if doc.get("type") != "message" or not attachments:
             return "a Teams workflow message needs type 'message' and attachments"
         card = attachments[0]
-        if card.get("contentType") != "application/vnd.microsoft.card.adaptive" or \
-                card.get("content", {}).get("type") != "AdaptiveCard":
+        if (
+            card.get("contentType") != "application/vnd.microsoft.card.adaptive"
+            or card.get("content", {}).get("type") != "AdaptiveCard"
+        ):
             return "the attachment is not an Adaptive Card"
         return None
     if kind == "event-grid":
@@ -69,8 +72,11 @@ def _problem(doc: Any, kind: str) -> str | None:
 class Receiver:
     """One HTTP endpoint per kind: /teams, /webhook, /event-grid/api/events."""
 
-    CONTENT_TYPES = {"webhook": "application/cloudevents+json", "teams": "application/json",
-                     "event-grid": "application/cloudevents-batch+json"}
+    CONTENT_TYPES = {
+        "webhook": "application/cloudevents+json",
+        "teams": "application/json",
+        "event-grid": "application/cloudevents-batch+json",
+    }
 
     def __init__(self) -> None:
         self.received: list[Received] = []
@@ -81,7 +87,7 @@ class Receiver:
         self.port = 0
 
     # life cycle: down means the port is closed (connection refused), like a receiver that is not there
-    def up(self) -> "Receiver":
+    def up(self) -> Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -104,13 +110,18 @@ class Receiver:
             self._server = None
 
     def url(self, kind: str) -> str:
-        return f"http://127.0.0.1:{self.port}" + {"teams": "/teams", "webhook": "/webhook",
-                                                   "event-grid": "/event-grid/api/events"}[kind]
+        return (
+            f"http://127.0.0.1:{self.port}"
+            + {"teams": "/teams", "webhook": "/webhook", "event-grid": "/event-grid/api/events"}[kind]
+        )
 
     def ids(self, kind: str | None = None, release: str | None = None) -> list[str]:
         with self.lock:
-            return [r.id for r in self.received if (kind is None or r.kind == kind)
-                    and (release is None or r.release == release)]
+            return [
+                r.id
+                for r in self.received
+                if (kind is None or r.kind == kind) and (release is None or r.release == release)
+            ]
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         path = request.path.split("?")[0]

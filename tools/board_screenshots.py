@@ -3,6 +3,7 @@ and the system Chromium through Playwright.
 
     .venv/bin/python tools/board_screenshots.py      # writes docs/board-releases.png and docs/board-release.png
 """
+
 from __future__ import annotations
 
 import sys

@@ -4,6 +4,7 @@ message, built from the same ports as the real thing (wrappers, not patches).
 Run a crashing host:  python tools/faults.py --crash before-commit --nth 3 --lock 1
 (the storage account comes from PROMOTE_STORAGE_CONNECTION_STRING, like the promote command).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -89,7 +90,7 @@ class FlakyDecommissioner:
     a source was turned off. Prints `decommission powered-off R/W` for every power-off actually made, so the
     reliability run can check that no source is turned off twice."""
 
-    def __init__(self, inner, seed: int | None, countdown: "Countdown | None", down: float = 0.3):
+    def __init__(self, inner, seed: int | None, countdown: Countdown | None, down: float = 0.3):
         import random
 
         self.inner, self.rng, self.countdown, self.down = inner, random.Random(seed), countdown, down
@@ -149,12 +150,18 @@ def crashing_stack(settings, point: str | None, nth: int, timer_seed: int | None
     scheduler = _Lazy(lambda: stack.scheduler)
     if timer_seed is not None:
         scheduler = _Lazy(lambda: ChaosScheduler(stack.local_scheduler, timer_seed))
-    decommissioner = FlakyDecommissioner(stack.decommissioner, timer_seed,
-                                         countdown if point == "after-decommission" else None)
+    decommissioner = FlakyDecommissioner(
+        stack.decommissioner, timer_seed, countdown if point == "after-decommission" else None
+    )
     stack.__dict__["service"] = PromotionService(
-        store=store, routers=routers, scheduler=scheduler,
-        revoker=access_revoker(routing_table, settings), dead_letters=_Lazy(lambda: stack.dead_letters),
-        clock=stack.clock, decommissioner=decommissioner)
+        store=store,
+        routers=routers,
+        scheduler=scheduler,
+        revoker=access_revoker(routing_table, settings),
+        dead_letters=_Lazy(lambda: stack.dead_letters),
+        clock=stack.clock,
+        decommissioner=decommissioner,
+    )
     return stack
 
 
@@ -165,13 +172,14 @@ def main(argv=None) -> int:
     parser.add_argument("--lock", type=int, default=2, help="seconds a received message stays invisible")
     parser.add_argument("--wait", type=float, default=1.0, help="until-idle horizon in seconds")
     parser.add_argument("--forever", action="store_true", help="keep polling instead of stopping when idle")
-    parser.add_argument("--timer-faults", type=int, metavar="SEED",
-                        help="lose 10%% of bake timers and deliver 20%% twice (seeded)")
+    parser.add_argument(
+        "--timer-faults", type=int, metavar="SEED", help="lose 10%% of bake timers and deliver 20%% twice (seeded)"
+    )
     args = parser.parse_args(argv)
 
     from shared.application.bootstrap import Stack, use_stack
-    from shared.local.cli import local_host
     from shared.application.config import load_settings
+    from shared.local.cli import local_host
 
     settings = load_settings()
     faulty = args.crash or args.timer_faults is not None

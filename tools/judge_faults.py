@@ -12,6 +12,7 @@ more judges run at once. Then every message and verdict is accounted for:
     python tools/judge_faults.py --short      # used by tools/reliability.py
     python tools/judge_faults.py --judge      # one judge process (internal)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,6 +26,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -144,11 +146,13 @@ def judge_process(seed: int, point: str | None) -> int:
     use_stack(stack)
     nth = 1  # soon: a short run must see every crash point
     base = stack.judge
-    judge = Judge(store=stack.store,
-                  records=CrashingRecords(base.records, nth if point == "after-claim" else None),
-                  source=FaultySource(stack.metrics_source, rng, nth if point == "mid-read" else None),
-                  publisher=CrashingPublisher(stack.publisher, nth if point == "after-publish" else None),
-                  clock=stack.clock)
+    judge = Judge(
+        store=stack.store,
+        records=CrashingRecords(base.records, nth if point == "after-claim" else None),
+        source=FaultySource(stack.metrics_source, rng, nth if point == "mid-read" else None),
+        publisher=CrashingPublisher(stack.publisher, nth if point == "after-publish" else None),
+        clock=stack.clock,
+    )
     while True:
         try:
             run = judge.round()
@@ -173,8 +177,9 @@ def host_process() -> int:
 
 # -- the supervisor --------------------------------------------------------------------------------
 class Processes:
-    def __init__(self, env: dict, judges: int, hosts: int, rng: random.Random, figures: JudgeFigures,
-                 kill_every: float):
+    def __init__(
+        self, env: dict, judges: int, hosts: int, rng: random.Random, figures: JudgeFigures, kill_every: float
+    ):
         self.env, self.rng, self.figures, self.kill_every = env, rng, figures, kill_every
         self.want = {"judge": judges, "host": hosts}
         self.procs: list[tuple[subprocess.Popen, str]] = []
@@ -222,8 +227,11 @@ class Processes:
                     self.procs[i] = (self._spawn(role), role)
             if time.monotonic() >= next_kill:
                 # judges still waiting for their crash point are spared, so that every point fires
-                judges = [p for p, role in self.procs
-                          if role == "judge" and p.poll() is None and self.points.get(p.pid) == "none"]
+                judges = [
+                    p
+                    for p, role in self.procs
+                    if role == "judge" and p.poll() is None and self.points.get(p.pid) == "none"
+                ]
                 if judges:
                     self.rng.choice(judges).kill()
                     self.figures.random_kills += 1
@@ -238,10 +246,17 @@ class Processes:
             proc.wait()
 
 
-def run_judge_faults(releases: int = 2, workloads: int = 4, judges: int = 2, hosts: int = 2,
-                     kill_every: float = 5.0, seed: int = 2026, timeout: float = 300) -> JudgeFigures:
+def run_judge_faults(
+    releases: int = 2,
+    workloads: int = 4,
+    judges: int = 2,
+    hosts: int = 2,
+    kill_every: float = 5.0,
+    seed: int = 2026,
+    timeout: float = 300,
+) -> JudgeFigures:
     """Judge `releases` x `workloads` flights under faults on a fresh Azurite; account for everything."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from shared.application.bootstrap import Stack
     from shared.application.config import LOCAL_QUEUE, load_settings
@@ -256,17 +271,28 @@ def run_judge_faults(releases: int = 2, workloads: int = 4, judges: int = 2, hos
         bad: set[tuple[str, str]] = set()
         injected: list[tuple[str, str]] = []
         for release in names:
-            stack.service.apply(validate_plan({
-                "release": release, "model": "flight", "operators": ["ops@contoso.com"],
-                "flights": [{"percent": 10, "bake": "1s"}, {"percent": 50, "bake": "1s"}, {"percent": 100}],
-                "health": {"interval": "1s", "failure_limit": 2, "inconclusive_limit": 8,
-                           "checks": [{"name": "errors", "provider": "local", "max": 1.0, "min_samples": 10}]},
-                "workloads": [{"name": f"w{j}", "assets": ["vm-1"]} for j in range(workloads)]}))
+            stack.service.apply(
+                validate_plan(
+                    {
+                        "release": release,
+                        "model": "flight",
+                        "operators": ["ops@contoso.com"],
+                        "flights": [{"percent": 10, "bake": "1s"}, {"percent": 50, "bake": "1s"}, {"percent": 100}],
+                        "health": {
+                            "interval": "1s",
+                            "failure_limit": 2,
+                            "inconclusive_limit": 8,
+                            "checks": [{"name": "errors", "provider": "local", "max": 1.0, "min_samples": 10}],
+                        },
+                        "workloads": [{"name": f"w{j}", "assets": ["vm-1"]} for j in range(workloads)],
+                    }
+                )
+            )
             for j in range(workloads):
                 failing = rng.random() < 0.3
                 if failing:
                     bad.add((release, f"w{j}"))
-                now = datetime.now(timezone.utc)
+                now = datetime.now(UTC)
                 stack.local_metrics.put(release, f"w{j}", "errors", BAD if failing else GOOD, 500, now)
         figures.workloads = releases * workloads
         queue = stack.queue(LOCAL_QUEUE)
@@ -275,8 +301,13 @@ def run_judge_faults(releases: int = 2, workloads: int = 4, judges: int = 2, hos
             for release in names:
                 for j in range(workloads):
                     event_id = f"{release}-w{j}-{type_}"
-                    doc = {"specversion": "1.0", "id": event_id, "source": "reliability",
-                           "type": type_, "data": {"release": release, "workload": f"w{j}", **data}}
+                    doc = {
+                        "specversion": "1.0",
+                        "id": event_id,
+                        "source": "reliability",
+                        "type": type_,
+                        "data": {"release": release, "workload": f"w{j}", **data},
+                    }
                     for _ in range(rng.choice((1, 1, 2))):
                         queue.send_message(json.dumps(doc))
                     injected.append((release, event_id))
@@ -290,7 +321,8 @@ def run_judge_faults(releases: int = 2, workloads: int = 4, judges: int = 2, hos
             # the test pipeline tests what was replicated: its results come after replication (two hosts on one
             # local queue keep no order between messages; a result that overtook replication would be rejected)
             while time.monotonic() < deadline and any(
-                    w.state == "replicating" for r in names for w in stack.store.get_release(r).release.workloads.values()):
+                w.state == "replicating" for r in names for w in stack.store.get_release(r).release.workloads.values()
+            ):
                 time.sleep(0.5)
             send("tests-passed", {})
             while time.monotonic() < deadline:
@@ -332,8 +364,11 @@ def _account(stack, names: list[str], bad: set, injected: list, figures: JudgeFi
             elif e.outcome == "duplicate":
                 figures.verdict_duplicates += 1
         figures.judged_twice += [f"{i}: {n} verdicts applied" for i, n in applied_by_instance.items() if n > 1]
-        figures.judged_twice += [f"{i}: applied {c['applied']} times" for i, c in outcomes.items()
-                                 if i.startswith("judge:") and c["applied"] > 1]
+        figures.judged_twice += [
+            f"{i}: applied {c['applied']} times"
+            for i, c in outcomes.items()
+            if i.startswith("judge:") and c["applied"] > 1
+        ]
         records = stack.judge.records.load(release)
         for name, w in stack.store.get_release(release).release.workloads.items():
             record = records.get(name)
@@ -346,8 +381,14 @@ def _account(stack, names: list[str], bad: set, injected: list, figures: JudgeFi
             for e in history:
                 if e.workload == name and e.traffic_percent is not None and e.traffic_percent != trail[-1]:
                     trail.append(e.traffic_percent)
-            cause = next((e.reason for e in reversed(verdicts) if e.workload == name and e.outcome == "applied"
-                          and e.type == "flight-unhealthy"), "")
+            cause = next(
+                (
+                    e.reason
+                    for e in reversed(verdicts)
+                    if e.workload == name and e.outcome == "applied" and e.type == "flight-unhealthy"
+                ),
+                "",
+            )
             if (release, name) in bad:
                 if w.state != "rolled-back" or "FAILED" not in cause:
                     figures.divergences.append(f"{release}/{name} (failing metrics): {w.state}; {cause[:120]}")
@@ -357,12 +398,14 @@ def _account(stack, names: list[str], bad: set, injected: list, figures: JudgeFi
                     figures.divergences.append(f"{release}/{name}: traffic moved {trail}")
             elif w.state == "promoted" and trail == [0, 10, 50, 100]:
                 figures.promoted += 1
-            elif w.state == "rolled-back" and cause.startswith(("flight 1 unhealthy (no data", "flight 2 unhealthy (no data",
-                                                                 "flight 3 unhealthy (no data")):
+            elif w.state == "rolled-back" and cause.startswith(
+                ("flight 1 unhealthy (no data", "flight 2 unhealthy (no data", "flight 3 unhealthy (no data")
+            ):
                 figures.rolled_back_no_data += 1  # a long Monitor outage: legitimate, and never a promotion
             else:
-                figures.divergences.append(f"{release}/{name} (healthy metrics): {w.state}, traffic {trail}; "
-                                           f"{cause[:120]}")
+                figures.divergences.append(
+                    f"{release}/{name} (healthy metrics): {w.state}, traffic {trail}; {cause[:120]}"
+                )
 
 
 def main(argv=None) -> int:

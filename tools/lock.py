@@ -7,6 +7,7 @@ build installs that file with pip). tests/unit/test_lock.py checks that the thre
 A requirement someone added to requirements.txt by hand (a line without hashes, the way it was done before
 the lock) is not lost: it is moved into pyproject.toml with `uv add` before the lock is re-resolved.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -16,11 +17,21 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUIREMENTS = ROOT / "requirements.txt"
-HEADER = ("# Generated from uv.lock by `make lock`: do not edit; change pyproject.toml and run `make lock`.\n"
-          "# Runtime dependencies of the function app, exact versions and hashes (the Functions deployment "
-          "installs this).\n")
-EXPORT = ["export", "--quiet", "--frozen", "--no-header", "--no-dev", "--no-emit-project",
-          "--format", "requirements-txt"]
+HEADER = (
+    "# Generated from uv.lock by `make lock`: do not edit; change pyproject.toml and run `make lock`.\n"
+    "# Runtime dependencies of the function app, exact versions and hashes (the Functions deployment "
+    "installs this).\n"
+)
+EXPORT = [
+    "export",
+    "--quiet",
+    "--frozen",
+    "--no-header",
+    "--no-dev",
+    "--no-emit-project",
+    "--format",
+    "requirements-txt",
+]
 
 
 def uv_command() -> str:

@@ -8,6 +8,7 @@ A mutant counts as killed when a test fails or it times out (an endless loop is 
 Mutants that change only the wording of a message (a string literal with a space in it: a history reason,
 an error text) are counted apart as "prose": the wording is not pinned by tests, the facts in it are.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +44,11 @@ class Mutant:
 
 def _tokens(source: str) -> list[tuple[int, str]]:
     try:
-        return [(t.type, t.string) for t in tokenize.generate_tokens(io.StringIO(source).readline)
-                if t.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT)]
+        return [
+            (t.type, t.string)
+            for t in tokenize.generate_tokens(io.StringIO(source).readline)
+            if t.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT)
+        ]
     except (tokenize.TokenError, IndentationError, SyntaxError):
         return []
 
@@ -54,7 +58,7 @@ def _is_prose(before: str, after: str) -> bool:
     a, b = _tokens(before), _tokens(after)
     if not a or len(a) != len(b):
         return False
-    differing = [(x, y) for x, y in zip(a, b) if x != y]
+    differing = [(x, y) for x, y in zip(a, b, strict=False) if x != y]
     return bool(differing) and all(x[0] == y[0] == tokenize.STRING and " " in x[1] for x, y in differing)
 
 
@@ -66,7 +70,7 @@ def _functions(path: Path) -> dict[str, str]:
     for node in ast.walk(ast.parse(text)):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and "__mutmut_" in node.name:
             body_start = node.body[0].lineno - 1  # the body only: the def lines differ by name
-            found[node.name] = "\n".join(lines[body_start:node.end_lineno])
+            found[node.name] = "\n".join(lines[body_start : node.end_lineno])
     return found
 
 
@@ -84,7 +88,7 @@ def _describe(mutants: list[Mutant]) -> None:
         orig = sources.get(re.sub(r"__mutmut_\d+$", "__mutmut_orig", func), "")
         mutated = sources.get(func, "")
         old, new = orig.splitlines(), mutated.splitlines()
-        changed = [(o, n) for o, n in zip(old, new) if o != n]
+        changed = [(o, n) for o, n in zip(old, new, strict=False) if o != n]
         if len(old) != len(new) and not changed:
             changed = [("\n".join(old), "\n".join(new))]
         m.before = " | ".join(o.strip() for o, _ in changed)
@@ -93,8 +97,14 @@ def _describe(mutants: list[Mutant]) -> None:
 
 
 def _results(env: dict[str, str]) -> list[Mutant]:
-    out = subprocess.run([sys.executable, "-m", "mutmut", "results", "--all", "true"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "mutmut", "results", "--all", "true"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     mutants = []
     for line in out.splitlines():
         name, sep, status = line.strip().rpartition(": ")
@@ -109,9 +119,12 @@ def report(mutants: list[Mutant], out=sys.stdout) -> dict:
         return killed, len(group), (100.0 * killed / len(group)) if group else 100.0
 
     behaviour = [m for m in mutants if not m.prose]
-    figures = {"all": rate(mutants), "behaviour": rate(behaviour),
-               "statuses": dict(Counter(m.status for m in mutants)),
-               "per_file": {f: rate([m for m in mutants if m.file == f]) for f in sorted({m.file for m in mutants})}}
+    figures = {
+        "all": rate(mutants),
+        "behaviour": rate(behaviour),
+        "statuses": dict(Counter(m.status for m in mutants)),
+        "per_file": {f: rate([m for m in mutants if m.file == f]) for f in sorted({m.file for m in mutants})},
+    }
     print(f"mutants: {len(mutants)}  statuses: {figures['statuses']}", file=out)
     for f, (k, n, r) in figures["per_file"].items():
         print(f"  {f}: {k}/{n} killed ({r:.1f}%)", file=out)
@@ -156,17 +169,22 @@ def _run_with_progress(command: list[str], env: dict[str, str], every: float = 3
             found = _STATUS.search(text)
             if found:
                 status = [int(g) for g in found.groups()]
-            elif (spinning := _SPINNER.match(text)) and text[spinning.end():].strip() != phase:
-                phase = text[spinning.end():].strip()  # "Running stats", "Running clean tests", ...
-                print(f"mutation: {phase[:1].lower()}{phase[1:]} ({(time.monotonic() - started) / 60:.1f} min)",
-                      flush=True)
+            elif (spinning := _SPINNER.match(text)) and text[spinning.end() :].strip() != phase:
+                phase = text[spinning.end() :].strip()  # "Running stats", "Running clean tests", ...
+                print(
+                    f"mutation: {phase[:1].lower()}{phase[1:]} ({(time.monotonic() - started) / 60:.1f} min)",
+                    flush=True,
+                )
             elif text.strip() and not spinning:
                 other.append(text)
         now = time.monotonic()
         if status and status != shown and (now - last >= every or status[0] == status[1]):
             done, total, killed, no_tests, timeout, suspicious, survived = status
-            print(f"mutation: {done}/{total} mutants run: {killed} killed, {timeout} timed out, {survived} survived"
-                  f", {no_tests} without tests ({(now - started) / 60:.1f} min)", flush=True)
+            print(
+                f"mutation: {done}/{total} mutants run: {killed} killed, {timeout} timed out, {survived} survived"
+                f", {no_tests} without tests ({(now - started) / 60:.1f} min)",
+                flush=True,
+            )
             last, shown = now, status
     if process.wait():
         print("\n".join(other), file=sys.stderr)
@@ -203,8 +221,11 @@ def main(argv: list[str] | None = None) -> int:
     _describe(mutants)
     figures = report(mutants)
     if args.json:
-        args.json.write_text(json.dumps({"figures": figures, "survivors": [
-            m.__dict__ for m in mutants if m.status not in KILLED]}, indent=1))
+        args.json.write_text(
+            json.dumps(
+                {"figures": figures, "survivors": [m.__dict__ for m in mutants if m.status not in KILLED]}, indent=1
+            )
+        )
     return 0
 
 

@@ -7,6 +7,7 @@ then account for every message and compare every workload's end state and routin
 
 Prints a table and, last, one JSON line; exits 1 if anything was lost or diverged.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,7 +24,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,7 +55,7 @@ class Figures:
     doubled_applies: list = field(default_factory=list)
     seconds: float = 0.0
     trust: Counter = field(default_factory=Counter)  # issue 9: overrides with reasons, large dead letters
-    notifications: "NotificationFigures | None" = None  # the notification block (issue 14)
+    notifications: NotificationFigures | None = None  # the notification block (issue 14)
     revocations_refused: int = 0  # issue 10: revoking access refused by Azure, then retried
     revocation_releases: int = 0
     # v2 §8 finalize: power-offs actually made per workload (must be exactly 1), finalize re-sends
@@ -66,7 +67,7 @@ class Figures:
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 class Hosts:
@@ -82,8 +83,15 @@ class Hosts:
         self.finishing = False  # set for the finalize phase
 
     def _spawn(self) -> tuple[subprocess.Popen, str | None]:
-        args = [sys.executable, str(REPO / "tools" / "faults.py"), "--forever", "--lock", "2",
-                "--timer-faults", str(self.rng.randrange(1 << 30))]
+        args = [
+            sys.executable,
+            str(REPO / "tools" / "faults.py"),
+            "--forever",
+            "--lock",
+            "2",
+            "--timer-faults",
+            str(self.rng.randrange(1 << 30)),
+        ]
         point = self.rng.choice(CRASH_POINTS + (None, None))
         if self.finishing and self.rng.random() < 0.25:  # v2 §8: die right after turning a source off
             point = "after-decommission"
@@ -139,8 +147,15 @@ class Hosts:
 
 # -- notifications (issue 14): a receiver that is down, slow and flaky; 0 lost, duplicates keep their id ------
 NOTIFY_SETTING = "RELIABILITY_HOOK_URL"  # the app setting the plans name (the URL is never in a plan)
-NOTIFY_PLAN = {"notify": [{"kind": "webhook", "url_setting": NOTIFY_SETTING,
-                           "on": ["flight-started", "promoted", "rolled-back", "override-rejected"]}]}
+NOTIFY_PLAN = {
+    "notify": [
+        {
+            "kind": "webhook",
+            "url_setting": NOTIFY_SETTING,
+            "on": ["flight-started", "promoted", "rolled-back", "override-rejected"],
+        }
+    ]
+}
 
 
 @dataclass
@@ -199,9 +214,10 @@ class NotificationBlock:
         while time.monotonic() < deadline and self._pending(stack, releases):
             time.sleep(1)
         if self._pending(stack, releases):
+
             class Later:  # as if the backoff had run out: what would be delivered, is
                 def now(self):
-                    return datetime.now(timezone.utc) + timedelta(hours=1)
+                    return datetime.now(UTC) + timedelta(hours=1)
 
             sweep = NotificationDeliverer(stack.outbox, stack.deliverer.notifiers, stack.deliverer.setting, Later())
             while self._pending(stack, releases):
@@ -212,8 +228,12 @@ class NotificationBlock:
 
     @staticmethod
     def _pending(stack, releases: list[str]) -> int:
-        return sum(1 for r in releases for item in retry(lambda: stack.outbox.list_release(r), attempts=60)
-                   if item.status == "pending")
+        return sum(
+            1
+            for r in releases
+            for item in retry(lambda r=r: stack.outbox.list_release(r), attempts=60)
+            if item.status == "pending"
+        )
 
     def account(self, store, releases: list[str]) -> None:
         """Expected notices come from the history (independent of the outbox): every flight start, promotion,
@@ -225,7 +245,11 @@ class NotificationBlock:
             share: dict[str | None, int] = {}
             for e in store.list_history(release):
                 kind = None
-                if e.outcome == "applied" and e.to_state == "flighting" and e.traffic_percent != share.get(e.workload, 0):
+                if (
+                    e.outcome == "applied"
+                    and e.to_state == "flighting"
+                    and e.traffic_percent != share.get(e.workload, 0)
+                ):
                     kind = "flight-started"
                 elif e.outcome == "applied" and e.to_state == "promoted" and e.from_state != "promoted":
                     kind = "promoted"
@@ -254,13 +278,19 @@ class NotificationBlock:
             # release state it was decided may differ. Everything else must be the same notice.
             free = {"at", "state"} if data[0].get("event_id") in self.unkept else set()
             same = [{k: v for k, v in d.items() if k not in free} for d in data]
-            if any(d != same[0] for d in same) or (ident in expected and
-                                                   (data[0]["release"], data[0]["event_id"], data[0]["kind"],
-                                                    data[0]["workload"]) != expected[ident]):
-                differing = {k: [d.get(k) for d in data] for k in sorted(set().union(*data))
-                             if any(d.get(k) != data[0].get(k) for d in data)}
-                f.divergences.append(f"{ident}: deliveries differ or do not match their notice: "
-                                     f"differing {differing}; expected {expected.get(ident)}; first {data[0]}")
+            if any(d != same[0] for d in same) or (
+                ident in expected
+                and (data[0]["release"], data[0]["event_id"], data[0]["kind"], data[0]["workload"]) != expected[ident]
+            ):
+                differing = {
+                    k: [d.get(k) for d in data]
+                    for k in sorted(set().union(*data))
+                    if any(d.get(k) != data[0].get(k) for d in data)
+                }
+                f.divergences.append(
+                    f"{ident}: deliveries differ or do not match their notice: "
+                    f"differing {differing}; expected {expected.get(ident)}; first {data[0]}"
+                )
         self.receiver.down()
 
 
@@ -296,8 +326,13 @@ class Run:
         self.expect[doc["id"]] = expect or default
 
     def event(self, type_: str, release: str, workload: str | None, id_: str, **data) -> dict:
-        return {"specversion": "1.0", "id": id_, "source": "reliability", "type": type_,
-                "data": {"release": release, **({"workload": workload} if workload else {}), **data}}
+        return {
+            "specversion": "1.0",
+            "id": id_,
+            "source": "reliability",
+            "type": type_,
+            "data": {"release": release, **({"workload": workload} if workload else {}), **data},
+        }
 
     def copies(self) -> int:
         return self.rng.choice((1, 1, 2, 2, 3))
@@ -318,30 +353,38 @@ class Run:
             self.publish(self.event("tests-passed", "never-applied", "w0", f"noise-{n}"), expect={"dead-lettered"})
         elif kind == "stranger":
             self.unkept.add(f"noise-{n}")  # rejected without keeping its id: a redelivery is decided again
-            self.publish(self.event("override", release, None, f"noise-{n}", action="abort",
-                                    actor="mallory@evil.example", reason="x"), expect={"rejected"})
+            self.publish(
+                self.event(
+                    "override", release, None, f"noise-{n}", action="abort", actor="mallory@evil.example", reason="x"
+                ),
+                expect={"rejected"},
+            )
         elif kind == "stale-verdict":
-            self.publish(self.event("flight-unhealthy", release, "w0", f"noise-{n}", flight=7),
-                         expect={"ignored", "rejected"})
+            self.publish(
+                self.event("flight-unhealthy", release, "w0", f"noise-{n}", flight=7), expect={"ignored", "rejected"}
+            )
         else:
             self.publish(self.event("tests-passed", "bad/name", "w0", f"noise-{n}"), expect={"dead-lettered"})
 
     # the life cycle -----------------------------------------------------------------------------
     def target(self, phase: int, w) -> bool:
-        return [lambda: w.state == "testing",
-                lambda: w.state == "flighting" and w.flight == 1,
-                lambda: w.state == "flighting" and w.flight == 2,
-                lambda: w.state == "flighting" and w.flight == 3,
-                lambda: w.state == "promoted"][phase]()
+        return [
+            lambda: w.state == "testing",
+            lambda: w.state == "flighting" and w.flight == 1,
+            lambda: w.state == "flighting" and w.flight == 2,
+            lambda: w.state == "flighting" and w.flight == 3,
+            lambda: w.state == "promoted",
+        ][phase]()
 
     def phase_messages(self, phase: int, release: str, workload: str) -> list[dict]:
         if phase == 0:
-            return [self.event("asset-replicated", release, workload, f"{release}-{workload}-a{i}", asset=f"vm-{i}")
-                    for i in (1, 2)]
+            return [
+                self.event("asset-replicated", release, workload, f"{release}-{workload}-a{i}", asset=f"vm-{i}")
+                for i in (1, 2)
+            ]
         if phase == 1:
             return [self.event("tests-passed", release, workload, f"{release}-{workload}-t")]
-        return [self.event("flight-healthy", release, workload, f"{release}-{workload}-h{phase - 1}",
-                           flight=phase - 1)]
+        return [self.event("flight-healthy", release, workload, f"{release}-{workload}-h{phase - 1}", flight=phase - 1)]
 
     @staticmethod
     def verdict_group(event_id: str) -> str | None:
@@ -354,7 +397,7 @@ class Run:
         while time.monotonic() < deadline:
             pending = []
             for release in self.releases:
-                state = self.retry(lambda: self.store.get_release(release).release)
+                state = self.retry(lambda release=release: self.store.get_release(release).release)
                 pending += [(release, name) for name, w in state.workloads.items() if not self.target(phase, w)]
             if not pending:
                 return
@@ -364,9 +407,16 @@ class Run:
                 # monitoring repeats its verdict (a lost bake timer is made good by a later verdict)
                 for release, name in pending:
                     self.figures.verdicts_resent += 1
-                    self.publish(self.event("flight-healthy", release, name,
-                                            f"{release}-{name}-h{phase - 1}-again-{self.figures.verdicts_resent}",
-                                            flight=phase - 1), expect={"applied", "ignored", "duplicate"})
+                    self.publish(
+                        self.event(
+                            "flight-healthy",
+                            release,
+                            name,
+                            f"{release}-{name}-h{phase - 1}-again-{self.figures.verdicts_resent}",
+                            flight=phase - 1,
+                        ),
+                        expect={"applied", "ignored", "duplicate"},
+                    )
                 quiet = -10  # give the re-sent verdicts time to arrive
             time.sleep(0.3)
         raise TimeoutError(f"phase {phase}: {len(pending)} workload(s) did not get there, e.g. {pending[:3]}")
@@ -375,7 +425,6 @@ class Run:
         from shared.application.bootstrap import Stack
         from shared.application.config import LOCAL_QUEUE, load_settings
         from shared.domain.plan import validate_plan
-
         from shared.local.azurite import free_ports
 
         args, started = self.args, time.monotonic()
@@ -388,14 +437,21 @@ class Run:
         self.releases = [f"rel-{i:03d}" for i in range(args.releases)]
         for i, release in enumerate(self.releases):
             bake = "1s" if i % 3 == 0 else "0s"  # a third of the releases wait on bake timers
-            stack.service.apply(validate_plan({
-                "release": release, "model": "flight", "approvers": [APPROVER], "operators": [OPERATOR],
-                "flights": [{"percent": 10, "bake": bake}, {"percent": 50, "bake": bake}, {"percent": 100}],
-                "workloads": [{"name": f"w{j}", "assets": ["vm-1", "vm-2"]} for j in range(args.workloads)],
-                **NOTIFY_PLAN}))
+            stack.service.apply(
+                validate_plan(
+                    {
+                        "release": release,
+                        "model": "flight",
+                        "approvers": [APPROVER],
+                        "operators": [OPERATOR],
+                        "flights": [{"percent": 10, "bake": bake}, {"percent": 50, "bake": bake}, {"percent": 100}],
+                        "workloads": [{"name": f"w{j}", "assets": ["vm-1", "vm-2"]} for j in range(args.workloads)],
+                        **NOTIFY_PLAN,
+                    }
+                )
+            )
         notifications = NotificationBlock(self.figures, self.rng)
-        env = {**os.environ, "PROMOTE_STORAGE_CONNECTION_STRING": self.azurite.connection_string,
-               **notifications.env()}
+        env = {**os.environ, "PROMOTE_STORAGE_CONNECTION_STRING": self.azurite.connection_string, **notifications.env()}
         os.environ[NOTIFY_SETTING] = env[NOTIFY_SETTING]  # this process's final delivery round reads it too
         hosts = Hosts(env, args.hosts, self.rng, self.figures, args.kill_every)
         self.hosts_logs = lambda: hosts.logs
@@ -403,8 +459,12 @@ class Run:
         try:
             for phase in range(5):
                 notifications.phase(phase)
-                batch = [doc for r in self.releases for w in range(args.workloads)
-                         for doc in self.phase_messages(phase, r, f"w{w}")]
+                batch = [
+                    doc
+                    for r in self.releases
+                    for w in range(args.workloads)
+                    for doc in self.phase_messages(phase, r, f"w{w}")
+                ]
                 self.rng.shuffle(batch)
                 for doc in batch:
                     self.publish(doc, self.copies())
@@ -417,14 +477,18 @@ class Run:
                     self.start_storage()
                     self.figures.storage_restarts += 1
                 self.wait_for(phase)
-                print(f"phase {phase + 1}/6 done: {self.figures.deliveries} deliveries, "
-                      f"{self.figures.random_kills} kills, {sum(self.figures.crash_points.values())} crash points",
-                      flush=True)
+                print(
+                    f"phase {phase + 1}/6 done: {self.figures.deliveries} deliveries, "
+                    f"{self.figures.random_kills} kills, {sum(self.figures.crash_points.values())} crash points",
+                    flush=True,
+                )
             self.time_block = TimeBlock(self)  # deadlines, a change window and `after`, under the same faults
             block_started = time.monotonic()
             self.time_block.drive(stack.service)
-            print(f"time and order done: {self.figures.deliveries} deliveries, "
-                  f"{time.monotonic() - block_started:.0f}s", flush=True)
+            print(
+                f"time and order done: {self.figures.deliveries} deliveries, {time.monotonic() - block_started:.0f}s",
+                flush=True,
+            )
             hosts.finishing = True
             self.finish_phase()
             self.drain()
@@ -446,9 +510,19 @@ class Run:
     # v2 §8: finalize every workload while the decommission provider is down at times and hosts die between
     # turning a source off and committing; every workload must end finalized, each source turned off once.
     def finish_phase(self, timeout: float = 600) -> None:
-        batch = [self.event("override", r, f"w{w}", f"{r}-w{w}-fin", action="finalize", actor=APPROVER,
-                            reason="source no longer needed")
-                 for r in self.releases for w in range(self.args.workloads)]
+        batch = [
+            self.event(
+                "override",
+                r,
+                f"w{w}",
+                f"{r}-w{w}-fin",
+                action="finalize",
+                actor=APPROVER,
+                reason="source no longer needed",
+            )
+            for r in self.releases
+            for w in range(self.args.workloads)
+        ]
         self.rng.shuffle(batch)
         for doc in batch:
             self.publish(doc, self.copies())
@@ -456,11 +530,13 @@ class Run:
         while time.monotonic() < deadline:
             pending = []
             for release in self.releases:
-                state = self.retry(lambda: self.store.get_release(release).release)
+                state = self.retry(lambda release=release: self.store.get_release(release).release)
                 pending += [(release, n) for n, w in state.workloads.items() if w.state != "finalized"]
             if not pending:
-                print(f"phase 6/6 done: every workload finalized, {self.figures.finalizes_resent} finalize(s) "
-                      "re-sent", flush=True)
+                print(
+                    f"phase 6/6 done: every workload finalized, {self.figures.finalizes_resent} finalize(s) re-sent",
+                    flush=True,
+                )
                 return
             # a failed decommission waits for its retry timer (30s, doubling; the timer may be lost): every
             # 15s the approver says finalize again, which retries at once (scheduled timers keep the queue's
@@ -472,10 +548,18 @@ class Run:
                     # the first finalize may still be queued: handled after this one, it finds the workload
                     # finalized already, and is ignored as it must be
                     self.expect[f"{release}-{name}-fin"] = self.expect[f"{release}-{name}-fin"] | {"ignored"}
-                    self.publish(self.event("override", release, name,
-                                            f"{release}-{name}-fin-again-{self.figures.finalizes_resent}",
-                                            action="finalize", actor=APPROVER, reason="again"),
-                                 expect={"applied", "ignored", "duplicate"})
+                    self.publish(
+                        self.event(
+                            "override",
+                            release,
+                            name,
+                            f"{release}-{name}-fin-again-{self.figures.finalizes_resent}",
+                            action="finalize",
+                            actor=APPROVER,
+                            reason="again",
+                        ),
+                        expect={"applied", "ignored", "duplicate"},
+                    )
             time.sleep(0.3)
         raise TimeoutError(f"finalize: {len(pending)} workload(s) not finalized, e.g. {pending[:3]}")
 
@@ -583,8 +667,10 @@ class RefusingRevoker:
         if left:
             self.left[release] -= 1
             self.figures.revocations_refused += 1
-            raise RoutingError(f"network security group of {release}: SecurityRuleConflict: Rules cannot have the "
-                               "same Priority and Direction.")
+            raise RoutingError(
+                f"network security group of {release}: SecurityRuleConflict: Rules cannot have the "
+                "same Priority and Direction."
+            )
         return self.inner.revoke(release, config)
 
     def problems(self, release: str, config) -> list[str]:
@@ -593,7 +679,7 @@ class RefusingRevoker:
 
 class _Clock:
     def __init__(self):
-        self.current = datetime.now(timezone.utc)
+        self.current = datetime.now(UTC)
 
     def now(self) -> datetime:
         return self.current
@@ -614,7 +700,7 @@ class _Timers:
         return ready
 
 
-def revocation_faults(run: "Run", stack) -> None:
+def revocation_faults(run: Run, stack) -> None:
     """Single-step releases with revoke_access whose revocation Azure refuses 1-3 times: every message delivered
     1-3 times; retries delivered once or twice. Every message must end in one outcome, routing must go 0 -> 100
     and never back, and every release must end with access revoked."""
@@ -628,9 +714,14 @@ def revocation_faults(run: "Run", stack) -> None:
 
     f, rng, clock, timers = run.figures, run.rng, _Clock(), _Timers()
     routing_table = lambda: stack.table(ROUTING_TABLE)  # noqa: E731
-    service = PromotionService(store=run.store, routers=router_factory(routing_table, stack.settings),
-                               scheduler=timers, clock=clock, dead_letters=stack.dead_letters,
-                               revoker=RefusingRevoker(access_revoker(routing_table, stack.settings), rng, f))
+    service = PromotionService(
+        store=run.store,
+        routers=router_factory(routing_table, stack.settings),
+        scheduler=timers,
+        clock=clock,
+        dead_letters=stack.dead_letters,
+        revoker=RefusingRevoker(access_revoker(routing_table, stack.settings), rng, f),
+    )
     releases = [f"rev-{i:03d}" for i in range(max(2, run.args.releases // 2))]
     outcomes: dict[str, Counter] = {}
 
@@ -642,10 +733,18 @@ def revocation_faults(run: "Run", stack) -> None:
         f.duplicate_deliveries += copies - 1
 
     for release in releases:
-        run.retry(lambda: service.apply(validate_plan({
-            "release": release, "model": "single-step",
-            "revoke_access": {"provider": "local", "source_prefixes": ["10.50.0.0/24"]},
-            "workloads": [{"name": "w0", "assets": ["vm-1"]}]})))
+        run.retry(
+            lambda release=release: service.apply(
+                validate_plan(
+                    {
+                        "release": release,
+                        "model": "single-step",
+                        "revoke_access": {"provider": "local", "source_prefixes": ["10.50.0.0/24"]},
+                        "workloads": [{"name": "w0", "assets": ["vm-1"]}],
+                    }
+                )
+            )
+        )
         deliver(run.event("asset-replicated", release, "w0", f"{release}-a", asset="vm-1"), run.copies())
         deliver(run.event("tests-passed", release, "w0", f"{release}-t"), run.copies())
     for _ in range(20):  # retries back off 1, 2, 4 ... minutes: the clock jumps, each due retry arrives
@@ -673,8 +772,13 @@ def revocation_faults(run: "Run", stack) -> None:
 
 
 # -- issue 9: overrides carrying reasons, and dead letters too large for a naive poison record -----------
-TRUST_REASONS = ("CAB freeze — CHG-0042", 'ticket "INC-7" ✓ ünïcode', "x" * 600, "{\"json\": [1, 2]} <b>&amp;</b>",
-                 "😀 emoji and astral characters 𝔘")
+TRUST_REASONS = (
+    "CAB freeze — CHG-0042",
+    'ticket "INC-7" ✓ ünïcode',
+    "x" * 600,
+    '{"json": [1, 2]} <b>&amp;</b>',
+    "😀 emoji and astral characters 𝔘",
+)
 
 
 def trust_faults(run: Run, phase: int) -> None:
@@ -687,17 +791,36 @@ def trust_faults(run: Run, phase: int) -> None:
         reason = TRUST_REASONS[(phase + i) % len(TRUST_REASONS)]
         n = run.figures.trust["overrides"]
         # approve on an auto-approval release: authorized (any case), ignored, for every workload
-        approve = run.event("override", release, None, f"trust-{release}-{phase}-a", action="approve",
-                            actor=APPROVER.upper(), reason=reason)
+        approve = run.event(
+            "override",
+            release,
+            None,
+            f"trust-{release}-{phase}-a",
+            action="approve",
+            actor=APPROVER.upper(),
+            reason=reason,
+        )
         # retry of a workload that is not rolled back: authorized, rejected with the reason
-        retry = run.event("override", release, "w0", f"trust-{release}-{phase}-r", action="retry",
-                          actor=OPERATOR.title(), reason=reason)
+        retry = run.event(
+            "override",
+            release,
+            "w0",
+            f"trust-{release}-{phase}-r",
+            action="retry",
+            actor=OPERATOR.title(),
+            reason=reason,
+        )
         for doc, outcome in ((approve, "ignored"), (retry, "rejected")):
             run.publish(doc, run.copies(), expect={outcome})
             run.reasons[doc["id"]] = clip_actor_reason(reason)
         run.figures.trust["overrides"] = n + 2
-    big = {"specversion": "1.0", "id": f"trust-big-{phase}", "source": "reliability", "type": "tests-passed",
-           "data": {"release": "never-applied", "workload": "w0", "suite": "é" * 15_000}}
+    big = {
+        "specversion": "1.0",
+        "id": f"trust-big-{phase}",
+        "source": "reliability",
+        "type": "tests-passed",
+        "data": {"release": "never-applied", "workload": "w0", "suite": "é" * 15_000},
+    }
     body = json.dumps(big, ensure_ascii=False)  # 30 KB of UTF-8
     run.retry(lambda: run.queue.send_message(body))
     run.injected[big["id"]] += 1
@@ -721,7 +844,7 @@ def _id_in(body: str) -> str | None:
         doc = json.loads(body)
     except ValueError:
         start = body.find('"id": "')
-        return body[start + 7:body.find('"', start + 7)] if start >= 0 else None
+        return body[start + 7 : body.find('"', start + 7)] if start >= 0 else None
     return doc.get("id") if isinstance(doc, dict) else None
 
 
@@ -770,15 +893,17 @@ def notification_rows(f: Figures) -> list[tuple[str, object]]:
     n = f.notifications
     if n is None:
         return []
-    return [("notifications: receiver down (phases)", n.down_phases),
-            ("notifications: receiver slow and flaky (phases)", n.slow_phases),
-            ("notifications: refused by the receiver (retried)", n.refused_by_receiver),
-            ("notifications expected (from the history)", n.expected),
-            ("notifications delivered (distinct ids)", n.delivered_ids),
-            ("notifications: duplicate deliveries (same id)", n.duplicate_deliveries),
-            ("notifications: rows delivered by the final round", n.final_sweep),
-            ("**notifications lost**", len(n.lost)),
-            ("**notification divergences**", len(n.divergences))]
+    return [
+        ("notifications: receiver down (phases)", n.down_phases),
+        ("notifications: receiver slow and flaky (phases)", n.slow_phases),
+        ("notifications: refused by the receiver (retried)", n.refused_by_receiver),
+        ("notifications expected (from the history)", n.expected),
+        ("notifications delivered (distinct ids)", n.delivered_ids),
+        ("notifications: duplicate deliveries (same id)", n.duplicate_deliveries),
+        ("notifications: rows delivered by the final round", n.final_sweep),
+        ("**notifications lost**", len(n.lost)),
+        ("**notification divergences**", len(n.divergences)),
+    ]
 
 
 def main(argv=None) -> int:
@@ -807,23 +932,41 @@ def main(argv=None) -> int:
     judged = judge_block(args)
     text += "\n" + "\n".join(f"| {name} | {value} |" for name, value in judged.rows())
     print(text)
-    summary = {"deliveries": figures.deliveries, "lost": len(figures.lost) + len(judged.lost),
-               "divergences": len(figures.divergences) + len(figures.doubled_applies) + len(judged.divergences),
-               "judged_twice": len(judged.judged_twice),
-               "dead_lettered": figures.outcomes["dead-lettered"], "seconds": round(figures.seconds, 1)}
+    summary = {
+        "deliveries": figures.deliveries,
+        "lost": len(figures.lost) + len(judged.lost),
+        "divergences": len(figures.divergences) + len(figures.doubled_applies) + len(judged.divergences),
+        "judged_twice": len(judged.judged_twice),
+        "dead_lettered": figures.outcomes["dead-lettered"],
+        "seconds": round(figures.seconds, 1),
+    }
     notes = figures.notifications
     if notes is not None:
-        summary.update(notifications_lost=len(notes.lost), notification_divergences=len(notes.divergences),
-                       notifications_expected=notes.expected)
-    for problem in (figures.lost[:10] + figures.divergences[:10] + figures.doubled_applies[:10]
-                    + [f"notification lost: {i}" for i in (notes.lost[:10] if notes else [])]
-                    + (notes.divergences[:10] if notes else [])
-                    + judged.lost[:10] + judged.divergences[:10] + judged.judged_twice[:10]):
+        summary.update(
+            notifications_lost=len(notes.lost),
+            notification_divergences=len(notes.divergences),
+            notifications_expected=notes.expected,
+        )
+    for problem in (
+        figures.lost[:10]
+        + figures.divergences[:10]
+        + figures.doubled_applies[:10]
+        + [f"notification lost: {i}" for i in (notes.lost[:10] if notes else [])]
+        + (notes.divergences[:10] if notes else [])
+        + judged.lost[:10]
+        + judged.divergences[:10]
+        + judged.judged_twice[:10]
+    ):
         print("PROBLEM:", problem)
     if args.write:
         write(args.write, text, args)
-    ok = summary["lost"] == 0 and summary["divergences"] == 0 and summary["judged_twice"] == 0 \
-        and not summary.get("notifications_lost") and not summary.get("notification_divergences")
+    ok = (
+        summary["lost"] == 0
+        and summary["divergences"] == 0
+        and summary["judged_twice"] == 0
+        and not summary.get("notifications_lost")
+        and not summary.get("notification_divergences")
+    )
     if ok:
         shutil.rmtree(run.tmp, ignore_errors=True)  # Azurite's data of the run: kept only to inspect a failure
     else:
@@ -847,8 +990,10 @@ def write(path: Path, text: str, args) -> None:
     begin, end = "<!-- figures:begin -->", "<!-- figures:end -->"
     doc = path.read_text() if path.exists() else f"{begin}\n{end}\n"
     command = f"python tools/reliability.py {'--long' if args.long else '--short'} --seed {args.seed}"
-    block = (f"{begin}\nProduced by `{command}` on {now_iso()[:10]} "
-             f"({args.releases} releases x {args.workloads} workloads, {args.hosts} hosts):\n\n{text}\n{end}")
+    block = (
+        f"{begin}\nProduced by `{command}` on {now_iso()[:10]} "
+        f"({args.releases} releases x {args.workloads} workloads, {args.hosts} hosts):\n\n{text}\n{end}"
+    )
     head, _, rest = doc.partition(begin)
     _, _, tail = rest.partition(end)
     path.write_text(head + block + tail)

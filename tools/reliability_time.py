@@ -13,12 +13,13 @@ A lost scheduled message is made good the way people would: a lost dependency no
 again (apply tells a dependant whose dependency is already promoted), a lost window opening by a re-sent
 `window-open` (anyone may send one; it is re-decided, so it can never move what may not move).
 """
+
 from __future__ import annotations
 
 import json
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 WINDOW_AFTER_APPLY = timedelta(seconds=8)
@@ -27,7 +28,7 @@ WINDOW_AFTER_APPLY = timedelta(seconds=8)
 class TimeBlock:
     def __init__(self, run: Any, dependants: int = 3, workloads: int = 2):
         self.run, self.figures = run, run.figures
-        stamp = datetime.now(timezone.utc).strftime("%H%M%S")
+        stamp = datetime.now(UTC).strftime("%H%M%S")
         self.dependency = f"time-dep-{stamp}"
         self.dependants = [f"time-after-{stamp}-{i}" for i in range(dependants)]
         self.workloads = [f"w{j}" for j in range(workloads)]
@@ -37,15 +38,30 @@ class TimeBlock:
 
     # -- plans and messages --------------------------------------------------------------------------------
     def plan(self, name: str, *, after: bool) -> dict:
-        doc: dict[str, Any] = {"release": name, "model": "single-step", "approvers": ["ana@contoso.com"],
-                               "operators": ["ops@contoso.com"],
-                               "workloads": [{"name": w, "assets": ["vm-1"]} for w in self.workloads]}
+        doc: dict[str, Any] = {
+            "release": name,
+            "model": "single-step",
+            "approvers": ["ana@contoso.com"],
+            "operators": ["ops@contoso.com"],
+            "workloads": [{"name": w, "assets": ["vm-1"]} for w in self.workloads],
+        }
         if after:
             start = self.opens - timedelta(hours=1)
-            doc.update(after=[self.dependency], deadlines={"testing": "1s"}, on_deadline="notify",
-                       windows={"timezone": "UTC", "deny": [{"from": start.isoformat(timespec="seconds"),
-                                                             "to": self.opens.isoformat(timespec="seconds"),
-                                                             "reason": "reliability freeze"}]})
+            doc.update(
+                after=[self.dependency],
+                deadlines={"testing": "1s"},
+                on_deadline="notify",
+                windows={
+                    "timezone": "UTC",
+                    "deny": [
+                        {
+                            "from": start.isoformat(timespec="seconds"),
+                            "to": self.opens.isoformat(timespec="seconds"),
+                            "reason": "reliability freeze",
+                        }
+                    ],
+                },
+            )
         return doc
 
     def publish(self, release: str, workload: str, type_: str, id_: str, expect: set | None = None, **data) -> None:
@@ -70,14 +86,14 @@ class TimeBlock:
                 return
             backlog = self.run.retry(lambda: self.run.queue.get_queue_properties().approximate_message_count)
             quiet = quiet + 1 if backlog == 0 else 0
-            if nudge is False and quiet >= 12 and datetime.now(timezone.utc) > self.applied + timedelta(seconds=5):
+            if nudge is False and quiet >= 12 and datetime.now(UTC) > self.applied + timedelta(seconds=5):
                 return
             if nudge and quiet >= 8:
                 nudge(pending)
                 quiet = -10
             time.sleep(0.3)
         for release, w in pending[:2]:  # what happened to them, for whoever reads the failure
-            for entry in self.run.retry(lambda: self.run.store.list_history(release, w)):
+            for entry in self.run.retry(lambda release=release, w=w: self.run.store.list_history(release, w)):
                 print(f"  {release}/{w} {entry.at} {entry.type} {entry.outcome}: {entry.reason}", flush=True)
         for line in self.run.hosts_logs()[-20:]:
             print(f"  host: {line}", flush=True)
@@ -98,26 +114,30 @@ class TimeBlock:
         for message in self.run.retry(lambda: list(poison.peek_messages(max_messages=32))):
             if any(k.replace('"', '\\"') in message.content for k in wanted):
                 print(f"  dead-lettered: {message.content[:400]}", flush=True)
-        print(f"  queue length (approximate, visible and invisible): "
-              f"{self.run.queue.get_queue_properties().approximate_message_count}", flush=True)
+        print(
+            f"  queue length (approximate, visible and invisible): "
+            f"{self.run.queue.get_queue_properties().approximate_message_count}",
+            flush=True,
+        )
 
     # -- the block -----------------------------------------------------------------------------------------
     def drive(self, service) -> None:
         from shared.domain.plan import validate_plan
 
         self.service = service
-        self.applied = datetime.now(timezone.utc)
+        self.applied = datetime.now(UTC)
         self.opens = self.applied.replace(microsecond=0) + WINDOW_AFTER_APPLY
         self.run.retry(lambda: service.apply(validate_plan(self.plan(self.dependency, after=False))))
         for name in self.dependants:
-            self.run.retry(lambda: service.apply(validate_plan(self.plan(name, after=True))))
+            self.run.retry(lambda name=name: service.apply(validate_plan(self.plan(name, after=True))))
         for name in self.dependants:
             for w in self.workloads:
                 self.publish(name, w, "asset-replicated", f"{name}-{w}-a", asset="vm-1")
         self.wait(self.dependants, lambda r, w: r.workloads[w].state == "testing", "testing")
         # the testing deadline (1s) fires, unless its timer was lost: either way at most once
-        self.wait(self.dependants, lambda r, w: r.workloads[w].deadline_fired != "", "deadline", nudge=False,
-                  timeout=60)
+        self.wait(
+            self.dependants, lambda r, w: r.workloads[w].deadline_fired != "", "deadline", nudge=False, timeout=60
+        )
         for name in self.dependants:
             for w in self.workloads:
                 self.publish(name, w, "tests-passed", f"{name}-{w}-t")
@@ -131,8 +151,12 @@ class TimeBlock:
         for w in self.workloads:
             self.publish(self.dependency, w, "tests-passed", f"{self.dependency}-{w}-t")
         self.wait([self.dependency], lambda r, w: r.workloads[w].state == "promoted", "dependency promoted")
-        self.wait(self.dependants, lambda r, w: r.workloads[w].state == "promoted", "dependants promoted",
-                  nudge=self.make_good)
+        self.wait(
+            self.dependants,
+            lambda r, w: r.workloads[w].state == "promoted",
+            "dependants promoted",
+            nudge=self.make_good,
+        )
 
     def make_good(self, pending) -> None:
         """Lost scheduled messages: re-apply a dependant still waiting for its dependency; re-send the window
@@ -142,16 +166,23 @@ class TimeBlock:
 
         for release, w in pending:
             state = self.states(release)
-            gates = [g.gate for g in waiting_for(state, state.workloads[w], datetime.now(timezone.utc))]
+            gates = [g.gate for g in waiting_for(state, state.workloads[w], datetime.now(UTC))]
             if "after" in gates:
                 self.nudges["dependency notice lost: plan applied again"] += 1
-                self.run.retry(lambda: self.service.apply(validate_plan(self.plan(release, after=True))))
+                self.run.retry(
+                    lambda release=release: self.service.apply(validate_plan(self.plan(release, after=True)))
+                )
             elif not gates:
                 self.nudges["window opening lost: window-open re-sent"] += 1
                 n = sum(self.nudges.values())
-                self.publish(release, w, "window-open", f"{release}-{w}-open-{n}",
-                             expect={"applied", "ignored", "duplicate"},
-                             opens_ms=int(self.opens.timestamp() * 1000))
+                self.publish(
+                    release,
+                    w,
+                    "window-open",
+                    f"{release}-{w}-open-{n}",
+                    expect={"applied", "ignored", "duplicate"},
+                    opens_ms=int(self.opens.timestamp() * 1000),
+                )
 
     # -- accounting ----------------------------------------------------------------------------------------
     def account(self, stack) -> None:
@@ -190,7 +221,9 @@ class TimeBlock:
                 state = self.states(release).workloads[w]
                 live = LocalRouter(stack.table(ROUTING_TABLE), release, w).read()
                 if (state.state, state.traffic_percent, live) != ("promoted", 100, 100):
-                    self.figures.divergences.append(f"{release}/{w}: {state.state} {state.traffic_percent}% live {live}%")
+                    self.figures.divergences.append(
+                        f"{release}/{w}: {state.state} {state.traffic_percent}% live {live}%"
+                    )
         for event_id, expect in self.expect.items():
             outcomes = seen.get(event_id)
             if not outcomes:
@@ -204,6 +237,8 @@ class TimeBlock:
 
     def rows(self) -> list[tuple[str, int]]:
         """Figures for the run's table."""
-        return [("time: releases waiting for a dependency and a window", len(self.dependants)),
-                ("time: testing deadlines fired (at most once each)", self.deadlines_fired),
-                ("time: lost scheduled messages made good", sum(self.nudges.values()))]
+        return [
+            ("time: releases waiting for a dependency and a window", len(self.dependants)),
+            ("time: testing deadlines fired (at most once each)", self.deadlines_fired),
+            ("time: lost scheduled messages made good", sum(self.nudges.values())),
+        ]

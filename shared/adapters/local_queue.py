@@ -1,11 +1,12 @@
 """The local transport on Azurite queues: publish, schedule (visibility delay) and dead-letter."""
+
 from __future__ import annotations
 
 import base64
 import hashlib
 import json
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import TableClient
@@ -39,10 +40,12 @@ class QueueScheduler:
     def schedule(self, event: dict, due: datetime) -> None:
         delay = min(MAX_DELAY_SECONDS, max(0, math.ceil((due - self.clock.now()).total_seconds())))
         # The note first: a crash between the two leaves a note (cleaned once stale), never an unnoticed timer.
-        self.schedule_table.upsert_entity({"PartitionKey": "local", "RowKey": _schedule_key(event["id"]),
-                                           "event_id": event["id"], "due": due})
-        self.queue.send_message(json.dumps(event, separators=(",", ":")), visibility_timeout=delay,
-                                time_to_live=NEVER_EXPIRES)
+        self.schedule_table.upsert_entity(
+            {"PartitionKey": "local", "RowKey": _schedule_key(event["id"]), "event_id": event["id"], "due": due}
+        )
+        self.queue.send_message(
+            json.dumps(event, separators=(",", ":")), visibility_timeout=delay, time_to_live=NEVER_EXPIRES
+        )
 
     def delivered(self, event_id: str) -> None:
         try:
@@ -54,7 +57,7 @@ class QueueScheduler:
         """Due times of timers not delivered yet; notes long overdue are stale (their message went) and dropped."""
         now, dues = self.clock.now(), []
         for row in self.schedule_table.query_entities("PartitionKey eq 'local'"):
-            due = row["due"].replace(tzinfo=timezone.utc) if row["due"].tzinfo is None else row["due"]
+            due = row["due"].replace(tzinfo=UTC) if row["due"].tzinfo is None else row["due"]
             if due < now - stale_after:
                 self.delivered(row["event_id"])
             else:
@@ -83,16 +86,28 @@ def _text_prefix(body: bytes, limit: int) -> tuple[str, str, int]:
     return body[:end].decode("utf-8"), "utf-8", end
 
 
-def poison_record(body: bytes, reason: str, *, delivery_count: int | None, at: datetime,
-                  keep_bytes: int = 32 * 1024, max_record_bytes: int | None = QUEUE_MESSAGE_BYTES) -> dict:
+def poison_record(
+    body: bytes,
+    reason: str,
+    *,
+    delivery_count: int | None,
+    at: datetime,
+    keep_bytes: int = 32 * 1024,
+    max_record_bytes: int | None = QUEUE_MESSAGE_BYTES,
+) -> dict:
     """What a dead letter keeps: the body (text, or base64 if not UTF-8), why, and, for a body too large for
     the store, its first bytes with its size and digest. The record is sized in bytes as it is sent (JSON
     escapes a non-ASCII character as up to 12 bytes), so it always fits `max_record_bytes`."""
 
     def record_of(limit: int) -> dict:
         text, encoding, kept = _text_prefix(body, limit)
-        record = {"reason": reason[:MAX_DEAD_LETTER_REASON], "dead_lettered_at": at.isoformat().replace("+00:00", "Z"),
-                  "delivery_count": delivery_count, "body_encoding": encoding, "body": text}
+        record = {
+            "reason": reason[:MAX_DEAD_LETTER_REASON],
+            "dead_lettered_at": at.isoformat().replace("+00:00", "Z"),
+            "delivery_count": delivery_count,
+            "body_encoding": encoding,
+            "body": text,
+        }
         if kept < len(body):
             record.update(body_truncated=True, body_bytes=len(body), body_sha256=hashlib.sha256(body).hexdigest())
         return record
@@ -128,11 +143,20 @@ class TableDeadLetters:
 
     def dead_letter(self, body: bytes, reason: str, delivery_count: int | None = None) -> None:
         now = self.clock.now()
-        record = poison_record(body, reason, delivery_count=delivery_count, at=now, keep_bytes=20_000,
-                               max_record_bytes=None)
+        record = poison_record(
+            body, reason, delivery_count=delivery_count, at=now, keep_bytes=20_000, max_record_bytes=None
+        )
         digest = hashlib.sha256(body).hexdigest()
         # Keyed by the body's digest: a redelivered dead letter is the same row, not a second one.
-        self.table.upsert_entity({"PartitionKey": now.strftime("%Y-%m-%d"), "RowKey": digest,
-                                  "reason": reason[:4000], "body": record["body"],
-                                  "body_encoding": record["body_encoding"], "body_bytes": len(body),
-                                  "body_truncated": bool(record.get("body_truncated")), "at": now})
+        self.table.upsert_entity(
+            {
+                "PartitionKey": now.strftime("%Y-%m-%d"),
+                "RowKey": digest,
+                "reason": reason[:4000],
+                "body": record["body"],
+                "body_encoding": record["body_encoding"],
+                "body_bytes": len(body),
+                "body_truncated": bool(record.get("body_truncated")),
+                "at": now,
+            }
+        )

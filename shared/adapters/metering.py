@@ -1,9 +1,9 @@
 """Counts real HTTP requests to storage through the SDK pipeline (bench and tests)."""
+
 from __future__ import annotations
 
 import threading
 from collections import Counter
-
 
 
 class RequestCounter:

@@ -1,12 +1,14 @@
 """Notifier adapters (contract §11): Teams (an Adaptive Card to a Teams workflow URL), webhook (a CloudEvent),
 Event Grid (azure-eventgrid). Each raises DeliveryError on anything but acceptance; no error text ever
 contains the URL, which is a secret held in an app setting."""
+
 from __future__ import annotations
 
 import json
 import urllib.error
 import urllib.request
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from shared.domain.errors import DeliveryError
 
@@ -17,9 +19,16 @@ EVENT_TYPE_PREFIX = "promote."  # CloudEvents type: promote.flight-started, prom
 def cloud_event(notice: dict) -> dict[str, Any]:
     """The notice as a CloudEvents 1.0 structured document; `id` is the notice's stable id."""
     subject = notice["release"] + (f"/{notice['workload']}" if notice.get("workload") else "")
-    return {"specversion": "1.0", "id": notice["id"], "source": f"promote/{notice['release']}",
-            "type": EVENT_TYPE_PREFIX + notice["kind"], "time": notice["at"], "subject": subject,
-            "datacontenttype": "application/json", "data": notice}
+    return {
+        "specversion": "1.0",
+        "id": notice["id"],
+        "source": f"promote/{notice['release']}",
+        "type": EVENT_TYPE_PREFIX + notice["kind"],
+        "time": notice["at"],
+        "subject": subject,
+        "datacontenttype": "application/json",
+        "data": notice,
+    }
 
 
 def _title(notice: dict) -> str:
@@ -35,21 +44,35 @@ def adaptive_card(notice: dict) -> dict[str, Any]:
     if notice.get("flight"):
         facts.append({"title": "Flight", "value": str(notice["flight"])})
     if notice.get("actor"):
-        facts.append({"title": "Actor", "value": notice["actor"] + (f" ({notice['actor_reason']})"
-                                                                    if notice.get("actor_reason") else "")})
+        facts.append(
+            {
+                "title": "Actor",
+                "value": notice["actor"] + (f" ({notice['actor_reason']})" if notice.get("actor_reason") else ""),
+            }
+        )
     facts.append({"title": "Notification id", "value": notice["id"]})
-    card = {"type": "AdaptiveCard", "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-            "version": "1.4",
-            "body": [{"type": "TextBlock", "text": _title(notice), "weight": "Bolder", "size": "Medium", "wrap": True},
-                     {"type": "TextBlock", "text": notice.get("reason") or "", "wrap": True},
-                     {"type": "FactSet", "facts": facts}]}
-    return {"type": "message", "attachments": [
-        {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}]}
+    card = {
+        "type": "AdaptiveCard",
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "version": "1.4",
+        "body": [
+            {"type": "TextBlock", "text": _title(notice), "weight": "Bolder", "size": "Medium", "wrap": True},
+            {"type": "TextBlock", "text": notice.get("reason") or "", "wrap": True},
+            {"type": "FactSet", "facts": facts},
+        ],
+    }
+    return {
+        "type": "message",
+        "attachments": [
+            {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}
+        ],
+    }
 
 
 def _post(url: str, body: bytes, content_type: str, what: str, headers: dict[str, str] | None = None) -> None:
-    request = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"Content-Type": content_type, **(headers or {})})
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": content_type, **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 (https or local)
             status = response.status
@@ -69,16 +92,19 @@ class WebhookNotifier:
     """POSTs the notice as a structured CloudEvent; any 2xx is acceptance."""
 
     def send(self, url: str, notice: dict, *, target: dict) -> None:
-        _post(url, json.dumps(cloud_event(notice)).encode(), "application/cloudevents+json; charset=utf-8",
-              f"webhook ({target['url_setting']})")
+        _post(
+            url,
+            json.dumps(cloud_event(notice)).encode(),
+            "application/cloudevents+json; charset=utf-8",
+            f"webhook ({target['url_setting']})",
+        )
 
 
 class TeamsNotifier:
     """POSTs an Adaptive Card to a Teams workflow ('When a Teams webhook request is received'); 2xx accepts."""
 
     def send(self, url: str, notice: dict, *, target: dict) -> None:
-        _post(url, json.dumps(adaptive_card(notice)).encode(), "application/json",
-              f"teams ({target['url_setting']})")
+        _post(url, json.dumps(adaptive_card(notice)).encode(), "application/json", f"teams ({target['url_setting']})")
 
 
 class EventGridNotifier:
@@ -92,8 +118,8 @@ class EventGridNotifier:
 
     def send(self, url: str, notice: dict, *, target: dict) -> None:
         from azure.core.exceptions import AzureError
-        from azure.eventgrid import EventGridPublisherClient
         from azure.core.messaging import CloudEvent
+        from azure.eventgrid import EventGridPublisherClient
 
         key = self.setting(f"{target['url_setting']}_KEY")
         credential: Any
@@ -105,17 +131,29 @@ class EventGridNotifier:
             from azure.identity import DefaultAzureCredential
 
             credential = DefaultAzureCredential()
-        event = CloudEvent(source=f"promote/{notice['release']}", type=EVENT_TYPE_PREFIX + notice["kind"],
-                           data=notice, id=notice["id"], subject=cloud_event(notice)["subject"])
+        event = CloudEvent(
+            source=f"promote/{notice['release']}",
+            type=EVENT_TYPE_PREFIX + notice["kind"],
+            data=notice,
+            id=notice["id"],
+            subject=cloud_event(notice)["subject"],
+        )
         what = f"event-grid ({target['url_setting']})"
         try:
-            with EventGridPublisherClient(url, credential, retry_total=0, connection_timeout=TIMEOUT_SECONDS,
-                                          read_timeout=TIMEOUT_SECONDS) as client:
+            with EventGridPublisherClient(
+                url, credential, retry_total=0, connection_timeout=TIMEOUT_SECONDS, read_timeout=TIMEOUT_SECONDS
+            ) as client:
                 client.send([event])
         except AzureError as exc:
             status = getattr(exc, "status_code", None)
-            raise DeliveryError(f"{what}: " + (f"the topic answered HTTP {status}" if status
-                                               else f"the topic could not be reached ({type(exc).__name__})")) from None
+            raise DeliveryError(
+                f"{what}: "
+                + (
+                    f"the topic answered HTTP {status}"
+                    if status
+                    else f"the topic could not be reached ({type(exc).__name__})"
+                )
+            ) from None
         except ValueError as exc:  # e.g. an endpoint that is not a URL: say so without repeating it
             raise DeliveryError(f"{what}: the setting does not hold a usable endpoint ({type(exc).__name__})") from None
 

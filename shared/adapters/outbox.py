@@ -5,10 +5,11 @@ Row keys:  o.p.<seq>  pending      o.s.<seq>  sent      o.f.<seq>  failed (gave 
 ordered. The pending row is created inside the release's own commit transaction (see table_store.commit);
 a status change deletes the old row and creates the new one in one transaction, guarded by the ETag.
 """
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from azure.core import MatchConditions
@@ -27,7 +28,7 @@ def _chunked(name: str, value: Any) -> dict[str, Any]:
     """JSON (ASCII: one UTF-16 unit a character) over as many properties as it needs, with their count:
     a release-wide rollback of 48 workloads carries 48 notices, more than one property holds."""
     text = json.dumps(value, separators=(",", ":"))
-    parts = [text[i:i + CHUNK] for i in range(0, len(text), CHUNK)] or [""]
+    parts = [text[i : i + CHUNK] for i in range(0, len(text), CHUNK)] or [""]
     return {**{name if i == 0 else f"{name}_{i}": part for i, part in enumerate(parts)}, f"{name}_chunks": len(parts)}
 
 
@@ -38,23 +39,45 @@ def _unchunked(entity: Any, name: str) -> Any:
 
 def outbox_entity(release: str, seq: int, notices: list, targets: list[dict], now: datetime) -> dict[str, Any]:
     """The pending row a commit writes (notices are shared.domain.notices.Notice)."""
-    return {"PartitionKey": release, "RowKey": f"{STATUS_PREFIX['pending']}{seq:010d}",
-            **_chunked("notices", [n.to_json() for n in notices]), **_chunked("targets", targets),
-            "sent": "[]", "attempts": 0, "next_attempt": now, "created_at": now}
+    return {
+        "PartitionKey": release,
+        "RowKey": f"{STATUS_PREFIX['pending']}{seq:010d}",
+        **_chunked("notices", [n.to_json() for n in notices]),
+        **_chunked("targets", targets),
+        "sent": "[]",
+        "attempts": 0,
+        "next_attempt": now,
+        "created_at": now,
+    }
 
 
 def _utc(value: Any) -> datetime:
-    return datetime(value.year, value.month, value.day, value.hour, value.minute, value.second,
-                    value.microsecond, tzinfo=timezone.utc)
+    return datetime(
+        value.year,
+        value.month,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+        value.microsecond,
+        tzinfo=UTC,
+    )
 
 
 def _item(entity: Any) -> OutboxItem:
     row = entity["RowKey"]
-    return OutboxItem(release=entity["PartitionKey"], key=row[4:], status=_STATUS_OF[row[:4]],
-                      notices=_unchunked(entity, "notices"), targets=_unchunked(entity, "targets"),
-                      sent=frozenset(_unchunked(entity, "sent") if entity.get("sent") else []), attempts=entity.get("attempts", 0),
-                      next_attempt=_utc(entity["next_attempt"]), last_error=entity.get("last_error"),
-                      version=entity.metadata["etag"])
+    return OutboxItem(
+        release=entity["PartitionKey"],
+        key=row[4:],
+        status=_STATUS_OF[row[:4]],
+        notices=_unchunked(entity, "notices"),
+        targets=_unchunked(entity, "targets"),
+        sent=frozenset(_unchunked(entity, "sent") if entity.get("sent") else []),
+        attempts=entity.get("attempts", 0),
+        next_attempt=_utc(entity["next_attempt"]),
+        last_error=entity.get("last_error"),
+        version=entity.metadata["etag"],
+    )
 
 
 class TableOutbox:
@@ -64,8 +87,10 @@ class TableOutbox:
     def due(self, now: datetime, limit: int) -> list[OutboxItem]:
         # Across partitions: only pending rows match the key range, and the time filter drops the ones
         # still backing off. Oldest first within a release; releases in key order.
-        query = (f"RowKey ge '{STATUS_PREFIX['pending']}' and RowKey lt 'o.p/' and "
-                 f"next_attempt le datetime'{now.astimezone(timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}'")
+        query = (
+            f"RowKey ge '{STATUS_PREFIX['pending']}' and RowKey lt 'o.p/' and "
+            f"next_attempt le datetime'{now.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}'"
+        )
         items = []
         for entity in self.table.query_entities(query, results_per_page=min(limit, 1000)):
             items.append(_item(entity))
@@ -73,12 +98,25 @@ class TableOutbox:
                 break
         return items
 
-    def record(self, item: OutboxItem, *, sent: frozenset[str], status: str, attempts: int,
-               next_attempt: datetime, last_error: str | None) -> None:
+    def record(
+        self,
+        item: OutboxItem,
+        *,
+        sent: frozenset[str],
+        status: str,
+        attempts: int,
+        next_attempt: datetime,
+        last_error: str | None,
+    ) -> None:
         entity: dict[str, Any] = {
-            "PartitionKey": item.release, "RowKey": STATUS_PREFIX[status] + item.key,
-            **_chunked("notices", item.notices), **_chunked("targets", item.targets),
-            **_chunked("sent", sorted(sent)), "attempts": attempts, "next_attempt": next_attempt}
+            "PartitionKey": item.release,
+            "RowKey": STATUS_PREFIX[status] + item.key,
+            **_chunked("notices", item.notices),
+            **_chunked("targets", item.targets),
+            **_chunked("sent", sorted(sent)),
+            "attempts": attempts,
+            "next_attempt": next_attempt,
+        }
         if last_error:
             entity["last_error"] = last_error[:MAX_ERROR]
         old_key = STATUS_PREFIX[item.status] + item.key
@@ -96,5 +134,6 @@ class TableOutbox:
 
     def list_release(self, release: str) -> list[OutboxItem]:
         rows = self.table.query_entities(
-            f"PartitionKey eq '{release.replace(chr(39), chr(39) * 2)}' and RowKey ge 'o.' and RowKey lt 'o/'")
+            f"PartitionKey eq '{release.replace(chr(39), chr(39) * 2)}' and RowKey ge 'o.' and RowKey lt 'o/'"
+        )
         return sorted((_item(r) for r in rows), key=lambda i: i.key)

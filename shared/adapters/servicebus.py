@@ -1,15 +1,16 @@
 """Service Bus: publish to the topic (one session per release) and schedule bake timers."""
+
 from __future__ import annotations
 
 import hashlib
 import json
 import threading
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from shared.application.config import TOPIC
 from shared.domain.messages import CLOUDEVENTS_CONTENT_TYPE
-
 
 MAX_MESSAGE_ID = 128  # Service Bus refuses a longer message id
 
@@ -20,7 +21,7 @@ def broker_message_id(event_id: str) -> str:
     body, which is kept whole; the broker's own duplicate detection is off (infra/modules/servicebus.bicep)."""
     if len(event_id) <= MAX_MESSAGE_ID:
         return event_id
-    return f"{event_id[:MAX_MESSAGE_ID - 17]}~{hashlib.sha256(event_id.encode()).hexdigest()[:16]}"
+    return f"{event_id[: MAX_MESSAGE_ID - 17]}~{hashlib.sha256(event_id.encode()).hexdigest()[:16]}"
 
 
 def build_message(event: dict) -> Any:
@@ -34,8 +35,12 @@ def build_message(event: dict) -> Any:
         session_id=event["data"]["release"],
         content_type=CLOUDEVENTS_CONTENT_TYPE,
         subject=event["type"],
-        application_properties={"cloudEvents:specversion": "1.0", "cloudEvents:type": event["type"],
-                                "cloudEvents:source": event["source"], "cloudEvents:id": event["id"]},
+        application_properties={
+            "cloudEvents:specversion": "1.0",
+            "cloudEvents:type": event["type"],
+            "cloudEvents:source": event["source"],
+            "cloudEvents:id": event["id"],
+        },
     )
 
 

@@ -8,18 +8,21 @@ InMage) or `lastRpoInSeconds` (InMageRcm, the VMware/physical appliance); both s
 Least privilege: Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/
 replicationProtectedItems/read and .../vaults/read (the built-in "Site Recovery Reader" role).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.adapters.routing import _arm
 
 # protectionState values meaning the initial replication is done and changes are replicating
 PROTECTED_STATES = ("protected",)
-NEEDS = "Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/" \
-        "replicationProtectedItems/read (Site Recovery Reader)"
+NEEDS = (
+    "Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/"
+    "replicationProtectedItems/read (Site Recovery Reader)"
+)
 
 
 @dataclass(frozen=True)
@@ -45,12 +48,17 @@ def item_state(item: Any) -> ItemState:
         rpo = getattr(details, "last_rpo_in_seconds", None)
     at = getattr(details, "last_rpo_calculated_time", None)
     if isinstance(at, datetime) and at.tzinfo is None:
-        at = at.replace(tzinfo=timezone.utc)
+        at = at.replace(tzinfo=UTC)
     state, health = _text(props.protection_state), _text(props.replication_health)
-    return ItemState(name=item.name or "", friendly_name=props.friendly_name or item.name or "",
-                     replicated=state.lower() in PROTECTED_STATES and health.lower() == "normal",
-                     protection_state=state, health=health,
-                     rpo_seconds=None if rpo is None else float(rpo), rpo_at=at)
+    return ItemState(
+        name=item.name or "",
+        friendly_name=props.friendly_name or item.name or "",
+        replicated=state.lower() in PROTECTED_STATES and health.lower() == "normal",
+        protection_state=state,
+        health=health,
+        rpo_seconds=None if rpo is None else float(rpo),
+        rpo_at=at,
+    )
 
 
 class SiteRecoveryReader:
@@ -62,5 +70,4 @@ class SiteRecoveryReader:
 
         client = _arm.client(SiteRecoveryManagementClient, self.settings, source.subscription)
         with _arm.arm_errors(f"Site Recovery vault {source.vault}", NEEDS):
-            return [item_state(i) for i in client.replication_protected_items.list(source.resource_group,
-                                                                                   source.vault)]
+            return [item_state(i) for i in client.replication_protected_items.list(source.resource_group, source.vault)]

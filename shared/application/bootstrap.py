@@ -1,4 +1,5 @@
 """Builds adapters from settings, lazily, once per process. Tests pass fakes into the same PromotionService."""
+
 from __future__ import annotations
 
 import threading
@@ -8,7 +9,6 @@ from typing import Any
 from shared.application import config
 from shared.application.config import Settings, load_settings
 from shared.application.service import PromotionService, SystemClock
-
 
 # The SDKs retry transient faults; keep that short (about 5s in all) so a message whose storage is down
 # fails fast and the platform redelivers it later, instead of holding its session lock for minutes.
@@ -55,15 +55,14 @@ class Stack:
 
     @cached_property
     def queue_service(self):
-        from azure.storage.queue import QueueServiceClient
-
-        from azure.storage.queue import ExponentialRetry
+        from azure.storage.queue import ExponentialRetry, QueueServiceClient
 
         # The queue SDK's own default backs off 15s, 45s, ... : far too long for a local host.
         # (the SDK computes the backoff in floats; its annotation says int)
         retry = ExponentialRetry(initial_backoff=0.5, increment_base=2, retry_total=3)  # type: ignore[arg-type]
-        return QueueServiceClient.from_connection_string(self.settings.storage, retry_policy=retry,
-                                                         connection_timeout=5)
+        return QueueServiceClient.from_connection_string(
+            self.settings.storage, retry_policy=retry, connection_timeout=5
+        )
 
     def queue(self, name: str):
         from azure.core.exceptions import ResourceExistsError
@@ -120,13 +119,16 @@ class Stack:
 
         routing_table = lambda: self.table(config.ROUTING_TABLE)  # noqa: E731
         # Ports a message may never need are built on first use: a cold start touches only the store.
-        return PromotionService(store=self.store, routers=router_factory(routing_table, self.settings),
-                                scheduler=_Lazy(lambda: self.scheduler),
-                                revoker=access_revoker(routing_table, self.settings),
-                                dead_letters=_Lazy(lambda: self.dead_letters), clock=self.clock,
-                                overrides_need_principal=self.settings.overrides_need_principal,
-                                decommissioner=self.decommissioner)
-
+        return PromotionService(
+            store=self.store,
+            routers=router_factory(routing_table, self.settings),
+            scheduler=_Lazy(lambda: self.scheduler),
+            revoker=access_revoker(routing_table, self.settings),
+            dead_letters=_Lazy(lambda: self.dead_letters),
+            clock=self.clock,
+            overrides_need_principal=self.settings.overrides_need_principal,
+            decommissioner=self.decommissioner,
+        )
 
     # notifications (contract §11) ------------------------------------------------------------
     @cached_property
@@ -175,9 +177,13 @@ class Stack:
         from shared.adapters.judge_store import TableJudgeStore
         from shared.application.judge import Judge
 
-        return Judge(store=self.store, records=TableJudgeStore(self.table(config.JUDGE_TABLE)),
-                     source=self.metrics_source, publisher=_Lazy(lambda: self.publisher), clock=self.clock)
-
+        return Judge(
+            store=self.store,
+            records=TableJudgeStore(self.table(config.JUDGE_TABLE)),
+            source=self.metrics_source,
+            publisher=_Lazy(lambda: self.publisher),
+            clock=self.clock,
+        )
 
     @cached_property
     def decommissioner(self):

@@ -1,4 +1,5 @@
 """Settings, read once from the environment (app settings on Azure). Every name the code reads is here."""
+
 from __future__ import annotations
 
 import os
@@ -8,7 +9,9 @@ from pathlib import Path
 # Names shared with function bindings and infra/ (a test cross-checks them against the templates).
 TOPIC = "promotion-events"
 SUBSCRIPTION = "orchestrator"
-SERVICEBUS_CONNECTION = "ServiceBusConnection"  # the trigger's connection: ServiceBusConnection__fullyQualifiedNamespace
+SERVICEBUS_CONNECTION = (
+    "ServiceBusConnection"  # the trigger's connection: ServiceBusConnection__fullyQualifiedNamespace
+)
 LOCAL_QUEUE = "promotion-events"
 POISON_QUEUE = "promotion-events-poison"
 RELEASES_TABLE = "promotereleases"
@@ -65,9 +68,17 @@ ENV_HOME = "PROMOTE_HOME"
 ENV_DEV_PORTS = "PROMOTE_DEV_PORTS"  # local only: the blob, queue and table ports of `promote dev up`'s Azurite
 ENV_MONITOR_LOGS_ENDPOINT = "PROMOTE_MONITOR_LOGS_ENDPOINT"  # (v2 §10) the health judge's Log Analytics API
 ENV_MONITOR_METRICS_ENDPOINT = "PROMOTE_MONITOR_METRICS_ENDPOINT"  # (v2 §10) its metrics API, may hold {region}
-APP_SETTINGS = (ENV_STORAGE_CONNECTION_STRING, ENV_TABLES_ENDPOINT, ENV_SERVICEBUS_NAMESPACE,
-                ENV_SERVICEBUS_CONNECTION_STRING, ENV_ARM_ENDPOINT, ENV_HOME, ENV_DEV_PORTS,
-                ENV_MONITOR_LOGS_ENDPOINT, ENV_MONITOR_METRICS_ENDPOINT)
+APP_SETTINGS = (
+    ENV_STORAGE_CONNECTION_STRING,
+    ENV_TABLES_ENDPOINT,
+    ENV_SERVICEBUS_NAMESPACE,
+    ENV_SERVICEBUS_CONNECTION_STRING,
+    ENV_ARM_ENDPOINT,
+    ENV_HOME,
+    ENV_DEV_PORTS,
+    ENV_MONITOR_LOGS_ENDPOINT,
+    ENV_MONITOR_METRICS_ENDPOINT,
+)
 
 # The override endpoint (issue 9). The promote command reads these two to send overrides on Azure; they
 # are never app settings. App Service sets WEBSITE_AUTH_ENABLED=True when its authentication is on.
@@ -97,15 +108,22 @@ def parse_dev_ports(text: str, *, name: str = ENV_DEV_PORTS) -> dict[str, int]:
     ports = [int(p) for p in parts]
     if len(set(ports)) != 3 or not all(1 <= p <= 65535 for p in ports):
         raise SettingError(form)
-    return dict(zip(DEV_PORTS, ports))
+    return dict(zip(DEV_PORTS, ports, strict=True))
 
 
-def azurite_connection_string(host: str = "127.0.0.1", *, queue_port: int = DEV_PORTS["queue"],
-                              table_port: int = DEV_PORTS["table"], blob_port: int = DEV_PORTS["blob"]) -> str:
-    return (f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
-            f"BlobEndpoint=http://{host}:{blob_port}/{DEV_ACCOUNT};"
-            f"QueueEndpoint=http://{host}:{queue_port}/{DEV_ACCOUNT};"
-            f"TableEndpoint=http://{host}:{table_port}/{DEV_ACCOUNT};")
+def azurite_connection_string(
+    host: str = "127.0.0.1",
+    *,
+    queue_port: int = DEV_PORTS["queue"],
+    table_port: int = DEV_PORTS["table"],
+    blob_port: int = DEV_PORTS["blob"],
+) -> str:
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
+        f"BlobEndpoint=http://{host}:{blob_port}/{DEV_ACCOUNT};"
+        f"QueueEndpoint=http://{host}:{queue_port}/{DEV_ACCOUNT};"
+        f"TableEndpoint=http://{host}:{table_port}/{DEV_ACCOUNT};"
+    )
 
 
 @dataclass(frozen=True)
@@ -143,8 +161,9 @@ class Settings:
     @property
     def dev_connection_string(self) -> str:
         """The local stack's Azurite (`promote dev up`) on its configured ports."""
-        return azurite_connection_string(queue_port=self.dev_ports["queue"], table_port=self.dev_ports["table"],
-                                         blob_port=self.dev_ports["blob"])
+        return azurite_connection_string(
+            queue_port=self.dev_ports["queue"], table_port=self.dev_ports["table"], blob_port=self.dev_ports["blob"]
+        )
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:

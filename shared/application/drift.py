@@ -2,18 +2,19 @@
 
 Talks to the network and the store only through the ports it is given.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
+from shared.application.retry import retry_on_conflict
 from shared.domain.errors import RoutingError
 from shared.domain.machine import DriftSeen, SetTraffic, decide_drift
 from shared.domain.model import HistoryEntry, Outcome, Release
 from shared.domain.routing import Change, changes, resource
-from shared.application.retry import retry_on_conflict
-
 
 
 # -- `promote routing verify` and the drift function -------------------------------------------
@@ -32,9 +33,16 @@ class Check:
         return self.error is None and self.live_percent != self.expected_percent
 
     def to_json(self) -> dict:
-        return {"workload": self.workload, "provider": self.provider, "resource": self.resource,
-                "expected_percent": self.expected_percent, "live_percent": self.live_percent, "drift": self.drift,
-                "differences": [c.to_json() for c in self.differences], "error": self.error}
+        return {
+            "workload": self.workload,
+            "provider": self.provider,
+            "resource": self.resource,
+            "expected_percent": self.expected_percent,
+            "live_percent": self.live_percent,
+            "drift": self.drift,
+            "differences": [c.to_json() for c in self.differences],
+            "error": self.error,
+        }
 
     def summary(self) -> str:
         if self.error:
@@ -42,8 +50,9 @@ class Check:
         if not self.drift:
             return f"{self.resource}: {self.live_percent}% as recorded"
         what = "; ".join(f"{c.property} is {c.before}, expected {c.after}" for c in self.differences)
-        return f"drift on {self.resource}: live {self.live_percent}%, state says {self.expected_percent}%" + \
-               (f" ({what})" if what else "")
+        return f"drift on {self.resource}: live {self.live_percent}%, state says {self.expected_percent}%" + (
+            f" ({what})" if what else ""
+        )
 
 
 RouterFactory = Callable[[str, str, Any], Any]
@@ -72,8 +81,9 @@ def _differences(router: Any, routing: Any, check: Check, release: str) -> list[
     return changes(routing, check.live_percent or 0, check.expected_percent, release, check.workload)
 
 
-def check_release(store: Any, routers: RouterFactory, name: str,
-                  now: datetime) -> tuple[list[Check], list[HistoryEntry]]:
+def check_release(
+    store: Any, routers: RouterFactory, name: str, now: datetime
+) -> tuple[list[Check], list[HistoryEntry]]:
     """Verify one release; hand what drifted to the machine (decide_drift), which re-applies the recorded
     share or only reports it per `on_drift`; carry out its effects, then commit its history entries.
 
@@ -81,6 +91,7 @@ def check_release(store: Any, routers: RouterFactory, name: str,
     message moved the release meanwhile (and perhaps its routing, before or after our re-apply), the commit
     conflicts and the check starts over from the newer state, re-applying that state's share if needed.
     """
+
     def attempt(_: int) -> tuple[list[Check], list[HistoryEntry]]:
         snapshot = store.get_release(name)
         release = snapshot.release
@@ -89,8 +100,9 @@ def check_release(store: Any, routers: RouterFactory, name: str,
         if not drifted:
             return checks, []
         last = {c.workload: next(iter(store.list_history(name, c.workload)[-1:]), None) for c in drifted}
-        decision = decide_drift(release, [DriftSeen(c.workload, c.live_percent or 0, c.summary()) for c in drifted],
-                                now, last)
+        decision = decide_drift(
+            release, [DriftSeen(c.workload, c.live_percent or 0, c.summary()) for c in drifted], now, last
+        )
         refused: dict[str, str] = {}  # workload -> why re-applying failed (a foreign member, access denied ...)
         for effect in decision.effects:
             if isinstance(effect, SetTraffic):
@@ -99,9 +111,15 @@ def check_release(store: Any, routers: RouterFactory, name: str,
                 except RoutingError as exc:
                     refused[effect.workload] = str(exc)
         if refused:  # the drift is still recorded, with why it stays; the run then fails (visible)
-            decision = replace(decision, entries=[
-                replace(e, outcome=Outcome.IGNORED, reason=f"{e.reason}; re-applying failed: {refused[e.workload]}")
-                if e.workload in refused else e for e in decision.entries])
+            decision = replace(
+                decision,
+                entries=[
+                    replace(e, outcome=Outcome.IGNORED, reason=f"{e.reason}; re-applying failed: {refused[e.workload]}")
+                    if e.workload in refused
+                    else e
+                    for e in decision.entries
+                ],
+            )
         if not decision.entries:
             return checks, []
         store.commit(snapshot, decision, None)  # a ConflictError starts the attempt over (retry_on_conflict)

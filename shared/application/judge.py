@@ -12,6 +12,7 @@ verdict is published. Lifecycle events are untouched: the judge writes only its 
 - A flight is judged again after its healthy verdict only when the release voided that verdict (an alert under
   `on_alert: pause`, recorded as the workload's `trouble_at`).
 """
+
 from __future__ import annotations
 
 import logging
@@ -19,13 +20,21 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.application.ports import JudgeStore, MetricsSource, Publisher
 from shared.domain import messages as m
 from shared.domain.errors import ConflictError, PromoteError
-from shared.domain.health import (JUDGE_SOURCE, Health, JudgeRecord, Reading, due_evaluation, evaluate,
-                                  verdict_id, window_start)
+from shared.domain.health import (
+    JUDGE_SOURCE,
+    Health,
+    JudgeRecord,
+    Reading,
+    due_evaluation,
+    evaluate,
+    verdict_id,
+    window_start,
+)
 from shared.domain.machine import CLOCK_SKEW
 from shared.domain.model import Release, Workload
-from shared.application.ports import JudgeStore, MetricsSource, Publisher
 
 log = logging.getLogger("promote.judge")
 
@@ -74,9 +83,13 @@ class Judge:
         return run
 
     def judge_release(self, release: Release, now: datetime, run: JudgeRun) -> None:
-        judged = [(w, health) for w in release.workloads.values()
-                  if w.state == "flighting" and w.flight_started_at is not None
-                  and (health := release.plan.health_of(w.name)) is not None]
+        judged = [
+            (w, health)
+            for w in release.workloads.values()
+            if w.state == "flighting"
+            and w.flight_started_at is not None
+            and (health := release.plan.health_of(w.name)) is not None
+        ]
         if not judged:
             return
         records = self.records.load(release.name)
@@ -84,8 +97,9 @@ class Judge:
             run.judged += 1
             self._judge(release, w, health, records.get(w.name), now, run)
 
-    def _judge(self, release: Release, w: Workload, health: Health, record: JudgeRecord | None, now: datetime,
-               run: JudgeRun) -> None:
+    def _judge(
+        self, release: Release, w: Workload, health: Health, record: JudgeRecord | None, now: datetime, run: JudgeRun
+    ) -> None:
         started = w.flight_started_at
         assert started is not None  # a flighting workload always has its flight's start
         started_ms = _ms(started)
@@ -116,15 +130,30 @@ class Judge:
         if outcome.verdict:
             verdict = m.new_event(
                 f"flight-{outcome.verdict}",
-                {"release": release.name, "workload": w.name, "flight": w.flight, "evaluation": due,
-                 "cause": outcome.cause, "checks": [r.model_dump(mode="json") for r in outcome.results]},
-                id=verdict_id(release.name, w.name, w.attempt, w.flight, started_ms, due), source=JUDGE_SOURCE,
-                time=now)
+                {
+                    "release": release.name,
+                    "workload": w.name,
+                    "flight": w.flight,
+                    "evaluation": due,
+                    "cause": outcome.cause,
+                    "checks": [r.model_dump(mode="json") for r in outcome.results],
+                },
+                id=verdict_id(release.name, w.name, w.attempt, w.flight, started_ms, due),
+                source=JUDGE_SOURCE,
+                time=now,
+            )
         # An unhealthy verdict starts the counts afresh (a paused flight is judged anew after resume).
         streaks = {} if outcome.verdict == "unhealthy" else outcome.streaks
-        claimed = replace(record, evaluation=due, at=now, streaks=streaks, results=outcome.results,
-                          verdict=verdict or record.verdict, published=verdict is None,
-                          done=outcome.verdict == "healthy")
+        claimed = replace(
+            record,
+            evaluation=due,
+            at=now,
+            streaks=streaks,
+            results=outcome.results,
+            verdict=verdict or record.verdict,
+            published=verdict is None,
+            done=outcome.verdict == "healthy",
+        )
         try:
             claimed = self.records.save(release.name, claimed)
         except ConflictError:
@@ -142,15 +171,25 @@ class Judge:
         # two hosts' clocks (the service's and the judge's) may differ by CLOCK_SKEW: judging once more is
         # harmless (a verdict the release does not need is ignored), never judging again leaves it stuck
         trouble = w.flight_trouble_at
-        return (w.healthy_flight != w.flight and trouble is not None and record.at is not None
-                and trouble >= record.at - CLOCK_SKEW)
+        return (
+            w.healthy_flight != w.flight
+            and trouble is not None
+            and record.at is not None
+            and trouble >= record.at - CLOCK_SKEW
+        )
 
     def _publish(self, release: str, record: JudgeRecord, run: JudgeRun) -> None:
         assert record.verdict is not None
         self.publisher.publish(record.verdict)
         run.published.append(record.verdict["id"])
-        log.info("judge: %s %s/%s flight %s (%s)", record.verdict["type"], release, record.workload, record.flight,
-                 record.verdict["id"])
+        log.info(
+            "judge: %s %s/%s flight %s (%s)",
+            record.verdict["type"],
+            release,
+            record.workload,
+            record.flight,
+            record.verdict["id"],
+        )
         try:
             self.records.save(release, replace(record, published=True))
         except ConflictError:

@@ -1,13 +1,15 @@
 """Delivery of the notification outbox (contract §11): at least once, each notice with its stable id, retried
 with backoff, never holding the state machine (it runs apart from message handling: a thread of the local
 host, a timer function on Azure)."""
+
 from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from shared.application import config
 from shared.application.ports import Clock, Notifier, Outbox, OutboxItem
@@ -16,8 +18,13 @@ from shared.domain.errors import ConflictError, DeliveryError
 log = logging.getLogger("promote.notifications")
 
 
-def backoff_seconds(attempts: int, *, base: float = config.NOTIFY_BACKOFF_BASE_SECONDS,
-                    cap: float = config.NOTIFY_BACKOFF_CAP_SECONDS, rng: random.Random | None = None) -> float:
+def backoff_seconds(
+    attempts: int,
+    *,
+    base: float = config.NOTIFY_BACKOFF_BASE_SECONDS,
+    cap: float = config.NOTIFY_BACKOFF_CAP_SECONDS,
+    rng: random.Random | None = None,
+) -> float:
     """Exponential, capped, with up to 25% jitter so a recovered receiver is not hit by every row at once."""
     delay = min(cap, base * (2 ** max(0, attempts - 1)))
     return delay * (1 + 0.25 * (rng or random).random())
@@ -33,9 +40,16 @@ class DeliveryRound:
 
 
 class NotificationDeliverer:
-    def __init__(self, outbox: Outbox, notifiers: Mapping[str, Notifier], setting: Callable[[str], str | None],
-                 clock: Clock, *, max_attempts: int = config.NOTIFY_MAX_ATTEMPTS,
-                 backoff: Callable[[int], float] = backoff_seconds):
+    def __init__(
+        self,
+        outbox: Outbox,
+        notifiers: Mapping[str, Notifier],
+        setting: Callable[[str], str | None],
+        clock: Clock,
+        *,
+        max_attempts: int = config.NOTIFY_MAX_ATTEMPTS,
+        backoff: Callable[[int], float] = backoff_seconds,
+    ):
         self.outbox, self.notifiers, self.setting, self.clock = outbox, notifiers, setting, clock
         self.max_attempts, self.backoff = max_attempts, backoff
 
@@ -75,10 +89,18 @@ class NotificationDeliverer:
             log.error("notifications of %s/%s given up after %d attempts: %s", item.release, item.key, attempts, error)
         else:
             status, next_attempt = "pending", self.clock.now() + timedelta(seconds=self.backoff(attempts))
-            log.warning("notifications of %s/%s not delivered (attempt %d): %s", item.release, item.key, attempts, error)
+            log.warning(
+                "notifications of %s/%s not delivered (attempt %d): %s", item.release, item.key, attempts, error
+            )
         try:
-            self.outbox.record(item, sent=frozenset(sent), status=status, attempts=attempts,
-                               next_attempt=next_attempt, last_error=error)
+            self.outbox.record(
+                item,
+                sent=frozenset(sent),
+                status=status,
+                attempts=attempts,
+                next_attempt=next_attempt,
+                last_error=error,
+            )
         except ConflictError:
             pass  # another deliverer got there first; what we sent again carries the same ids
 
@@ -87,8 +109,10 @@ class NotificationDeliverer:
         if not url:
             raise DeliveryError(f"{target['kind']}: setting {target['url_setting']} is not set")
         if not _acceptable_url(url):
-            raise DeliveryError(f"{target['kind']}: setting {target['url_setting']} does not hold an https URL "
-                                "(plain http only to this machine)")
+            raise DeliveryError(
+                f"{target['kind']}: setting {target['url_setting']} does not hold an https URL "
+                "(plain http only to this machine)"
+            )
         notifier = self.notifiers.get(target["kind"])
         if notifier is None:
             raise DeliveryError(f"no notifier for kind {target['kind']!r}")
@@ -115,11 +139,22 @@ def notifications_json(items: list[OutboxItem]) -> list[dict[str, Any]]:
         for notice, index, target in item.deliveries():
             delivered = f"{notice['id']}@{index}" in item.sent
             status = "sent" if delivered else ("failed" if item.status == "failed" else "pending")
-            out.append({"id": notice["id"], "kind": notice["kind"], "release": notice["release"],
-                        "workload": notice["workload"], "at": notice["at"], "target": target["kind"],
-                        "url_setting": target["url_setting"], "status": status, "attempts": item.attempts,
-                        "next_attempt": None if status != "pending" else _iso(item.next_attempt),
-                        "last_error": None if delivered else item.last_error, "reason": notice["reason"]})
+            out.append(
+                {
+                    "id": notice["id"],
+                    "kind": notice["kind"],
+                    "release": notice["release"],
+                    "workload": notice["workload"],
+                    "at": notice["at"],
+                    "target": target["kind"],
+                    "url_setting": target["url_setting"],
+                    "status": status,
+                    "attempts": item.attempts,
+                    "next_attempt": None if status != "pending" else _iso(item.next_attempt),
+                    "last_error": None if delivered else item.last_error,
+                    "reason": notice["reason"],
+                }
+            )
     return out
 
 
@@ -127,9 +162,22 @@ def notifications_text(rows: list[dict[str, Any]]) -> str:
     from shared.application.views import _table
 
     counts = {s: sum(1 for r in rows if r["status"] == s) for s in ("sent", "pending", "failed")}
-    table = _table(["AT", "KIND", "WORKLOAD", "TARGET", "STATUS", "ATTEMPTS", "ID", "LAST ERROR"],
-                   [[r["at"], r["kind"], r["workload"] or "-", f"{r['target']} ({r['url_setting']})", r["status"],
-                     str(r["attempts"]), r["id"], r["last_error"] or ""] for r in rows])
+    table = _table(
+        ["AT", "KIND", "WORKLOAD", "TARGET", "STATUS", "ATTEMPTS", "ID", "LAST ERROR"],
+        [
+            [
+                r["at"],
+                r["kind"],
+                r["workload"] or "-",
+                f"{r['target']} ({r['url_setting']})",
+                r["status"],
+                str(r["attempts"]),
+                r["id"],
+                r["last_error"] or "",
+            ]
+            for r in rows
+        ],
+    )
     return table + f"\n\n{counts['sent']} sent, {counts['pending']} pending, {counts['failed']} failed"
 
 

@@ -6,6 +6,7 @@ unauthenticated calls (401) and, for an authenticated one, sets X-MS-CLIENT-PRIN
 JSON document {"auth_typ", "claims": [{"typ", "val"}], "name_typ", "role_typ"}. Callers cannot set that
 header themselves: App Service strips it from incoming requests.
 """
+
 from __future__ import annotations
 
 import base64
@@ -42,8 +43,9 @@ class OverrideRequestError(PromoteError):
 def principal_from_header(value: str | None) -> Principal:
     """The authenticated Entra ID principal in X-MS-CLIENT-PRINCIPAL; PrincipalError if there is none."""
     if not value:
-        raise PrincipalError(f"no {PRINCIPAL_HEADER} header: the request was not authenticated by App Service "
-                             "authentication (Entra ID)")
+        raise PrincipalError(
+            f"no {PRINCIPAL_HEADER} header: the request was not authenticated by App Service authentication (Entra ID)"
+        )
     if len(value) > MAX_PRINCIPAL_HEADER:
         raise PrincipalError(f"{PRINCIPAL_HEADER} is too large")
     try:
@@ -53,11 +55,15 @@ def principal_from_header(value: str | None) -> Principal:
     if not isinstance(doc, dict) or not isinstance(doc.get("claims"), list):
         raise PrincipalError(f"{PRINCIPAL_HEADER} has no claims")
     if str(doc.get("auth_typ", "")).lower() != ENTRA_AUTH_TYPE:
-        raise PrincipalError(f"{PRINCIPAL_HEADER} is from identity provider {doc.get('auth_typ')!r}; "
-                             f"overrides need Entra ID ({ENTRA_AUTH_TYPE!r})")
-    claims: list[tuple[str, str]] = [(c["typ"], c["val"]) for c in doc["claims"]
-                                     if isinstance(c, dict) and isinstance(c.get("typ"), str)
-                                     and isinstance(c.get("val"), str)]
+        raise PrincipalError(
+            f"{PRINCIPAL_HEADER} is from identity provider {doc.get('auth_typ')!r}; "
+            f"overrides need Entra ID ({ENTRA_AUTH_TYPE!r})"
+        )
+    claims: list[tuple[str, str]] = [
+        (c["typ"], c["val"])
+        for c in doc["claims"]
+        if isinstance(c, dict) and isinstance(c.get("typ"), str) and isinstance(c.get("val"), str)
+    ]
 
     def first(types: tuple[str, ...]) -> str | None:
         for wanted in types:
@@ -89,11 +95,21 @@ def override_event(body: bytes, principal: Principal, now: datetime) -> dict:
     if unknown:
         raise OverrideRequestError(f"unknown field(s): {', '.join(map(str, unknown))}")
     event_id = doc.get("id") or str(uuid.uuid4())
-    data = {"release": doc.get("release"), "workload": doc.get("workload"), "action": doc.get("action"),
-            "actor": principal.name, "reason": doc.get("reason")}
+    data = {
+        "release": doc.get("release"),
+        "workload": doc.get("workload"),
+        "action": doc.get("action"),
+        "actor": principal.name,
+        "reason": doc.get("reason"),
+    }
     try:
-        event = new_event("override", data, id=event_id if isinstance(event_id, str) else "", source="promote/override-endpoint",
-                          time=now)
+        event = new_event(
+            "override",
+            data,
+            id=event_id if isinstance(event_id, str) else "",
+            source="promote/override-endpoint",
+            time=now,
+        )
         parse_message(json.dumps(event))  # the orchestrator's own validation, answered now
     except MessageError as exc:
         raise OverrideRequestError(f"invalid override: {exc}") from None

@@ -1,4 +1,5 @@
 """The service's ports: small protocols with a local implementation each, and Azure ones in adapters/."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -127,8 +128,16 @@ class Outbox(Protocol):
     def due(self, now: datetime, limit: int) -> list[OutboxItem]:
         """Pending rows whose next attempt is due, oldest first (across releases)."""
 
-    def record(self, item: OutboxItem, *, sent: frozenset[str], status: str, attempts: int,
-               next_attempt: datetime, last_error: str | None) -> None:
+    def record(
+        self,
+        item: OutboxItem,
+        *,
+        sent: frozenset[str],
+        status: str,
+        attempts: int,
+        next_attempt: datetime,
+        last_error: str | None,
+    ) -> None:
         """Save delivery progress; ConflictError if another deliverer changed the row first."""
 
     def list_release(self, release: str) -> list[OutboxItem]:

@@ -6,11 +6,13 @@ workload gets a `replication-lag` with the worst RPO of its assets, timed by the
 (only when that calculation is newer than the lag already recorded). Event ids are deterministic, so two
 rounds racing publish the same ids and the orchestrator de-duplicates them.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from shared.domain import messages as m
 
@@ -42,9 +44,15 @@ def events_for(release: Any, items: list[Any], now: datetime) -> list[dict]:
         found = {asset: by_name.get(asset.lower()) for asset in w.assets}
         for asset, item in found.items():
             if item is not None and item.replicated and not w.assets[asset]:
-                out.append(m.new_event("asset-replicated", {"release": name, "workload": w.name, "asset": asset},
-                                       id=f"asr:{name}:{w.name}:{asset}:replicated:{w.attempt}",
-                                       source=SOURCE, time=now))
+                out.append(
+                    m.new_event(
+                        "asset-replicated",
+                        {"release": name, "workload": w.name, "asset": asset},
+                        id=f"asr:{name}:{w.name}:{asset}:replicated:{w.attempt}",
+                        source=SOURCE,
+                        time=now,
+                    )
+                )
         measured = [i for i in found.values() if i is not None and i.rpo_seconds is not None and i.rpo_at]
         if not measured or len(measured) != len(found):
             continue  # a lag for only some assets would hide the others: report nothing (the gate holds)
@@ -52,13 +60,19 @@ def events_for(release: Any, items: list[Any], now: datetime) -> list[dict]:
         at = min(i.rpo_at for i in measured)
         if w.lag_at is not None and at <= w.lag_at:
             continue  # nothing newer than what is recorded
-        out.append(m.new_event(m.LAG_TYPE, {"release": name, "workload": w.name, "lag_seconds": worst},
-                               id=f"asr-lag:{name}:{w.name}:{_ms(at)}", source=SOURCE, time=at))
+        out.append(
+            m.new_event(
+                m.LAG_TYPE,
+                {"release": name, "workload": w.name, "lag_seconds": worst},
+                id=f"asr-lag:{name}:{w.name}:{_ms(at)}",
+                source=SOURCE,
+                time=at,
+            )
+        )
     return out
 
 
-def poll(store: Any, read_items: Callable[[Any], list[Any]], publish: Callable[[dict], None],
-         now: datetime) -> Round:
+def poll(store: Any, read_items: Callable[[Any], list[Any]], publish: Callable[[dict], None], now: datetime) -> Round:
     """One round over every release with a replication source; a vault that cannot be read is a failure
     of the round (reported), not of the other releases."""
     result = Round()

@@ -5,11 +5,13 @@ release, decides, and commits guarded by the rows' ETags. When another writer co
 started over from a fresh read, a bounded number of times; then ConflictError propagates and the platform
 redelivers the message later (the SDKs and the Functions host do the other retrying: we do not stack retries).
 """
+
 from __future__ import annotations
 
 import random
 import time
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from shared.application.config import CONFLICT_JITTER_SECONDS, MAX_CONFLICTS
 from shared.domain.errors import ConflictError
@@ -17,8 +19,9 @@ from shared.domain.errors import ConflictError
 T = TypeVar("T")
 
 
-def retry_on_conflict(attempt: Callable[[int], T], *, what: str, limit: int = MAX_CONFLICTS,
-                      pause: Callable[[float], None] = time.sleep) -> T:
+def retry_on_conflict(
+    attempt: Callable[[int], T], *, what: str, limit: int = MAX_CONFLICTS, pause: Callable[[float], None] = time.sleep
+) -> T:
     """`attempt(n)` for n = 0, 1, ... until it returns without ConflictError; at most `limit` attempts.
 
     Between attempts a random pause of up to n x CONFLICT_JITTER_SECONDS: busy writers of one release collide

@@ -1,25 +1,49 @@
 """handle(message): load -> decide -> carry out effects -> commit. Everything else is a port."""
+
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
+from shared.application import timing
+from shared.application.ports import (
+    AccessRevoker,
+    Clock,
+    DeadLetters,
+    Decommissioner,
+    ReleaseStore,
+    RouterFactory,
+    Scheduler,
+    Snapshot,
+)
+from shared.application.retry import retry_on_conflict
 from shared.domain import messages as m
 from shared.domain.actors import Principal
-from shared.domain.errors import (ConflictError, MessageError, PlanChangeRefused, ReleaseExists, RoutingError,
-                            UnknownRelease)
+from shared.domain.errors import (
+    ConflictError,
+    MessageError,
+    PlanChangeRefused,
+    ReleaseExists,
+    RoutingError,
+    UnknownRelease,
+)
 from shared.domain.finish_rules import Decommission, ScheduleFinishTimer, decommission_failed
-from shared.domain.machine import (Decision, RevokeAccess, ScheduleRevokeRetry, ScheduleTimer, SetTraffic, decide,
-                                   digest, reject_unparsed, revocation_failed)
-from shared.domain.notices import notices_for
+from shared.domain.machine import (
+    Decision,
+    RevokeAccess,
+    ScheduleMessage,
+    ScheduleRevokeRetry,
+    ScheduleTimer,
+    SetTraffic,
+    decide,
+    digest,
+    reject_unparsed,
+    revocation_failed,
+)
 from shared.domain.model import HistoryEntry, Release, archive_may_contain, new_release
+from shared.domain.notices import notices_for
 from shared.domain.plan import Plan
-from shared.application.ports import (AccessRevoker, Clock, DeadLetters, Decommissioner, ReleaseStore, RouterFactory,
-                                     Scheduler, Snapshot)
-from shared.application.retry import retry_on_conflict
-from shared.domain.machine import ScheduleMessage
-from shared.application import timing
 
 log = logging.getLogger("promote")
 
@@ -28,14 +52,17 @@ def _reassert(decision: Decision, moved: dict[str, object]) -> Decision:
     """Add a routing effect for each workload an uncommitted attempt moved that this decision leaves alone:
     its routing must return to the share the decision records."""
     routed = {e.workload for e in decision.effects if isinstance(e, SetTraffic)}
-    extra = [SetTraffic(name, decision.release.workloads[name].traffic_percent, routing)
-             for name, routing in moved.items() if name not in routed]
+    extra = [
+        SetTraffic(name, decision.release.workloads[name].traffic_percent, routing)
+        for name, routing in moved.items()
+        if name not in routed
+    ]
     return replace(decision, effects=[*extra, *decision.effects]) if extra else decision
 
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 @dataclass
@@ -56,10 +83,18 @@ class ApplyResult:
 
 
 class PromotionService:
-    def __init__(self, *, store: ReleaseStore, routers: RouterFactory, scheduler: Scheduler,
-                 revoker: AccessRevoker, dead_letters: DeadLetters, clock: Clock | None = None,
-                 overrides_need_principal: bool = False,
-                 decommissioner: Decommissioner | None = None):
+    def __init__(
+        self,
+        *,
+        store: ReleaseStore,
+        routers: RouterFactory,
+        scheduler: Scheduler,
+        revoker: AccessRevoker,
+        dead_letters: DeadLetters,
+        clock: Clock | None = None,
+        overrides_need_principal: bool = False,
+        decommissioner: Decommissioner | None = None,
+    ):
         self.store, self.routers, self.scheduler = store, routers, scheduler
         self.revoker, self.dead_letters, self.clock = revoker, dead_letters, clock or SystemClock()
         # On Azure: an override counts only with an authenticated principal (the override endpoint);
@@ -105,8 +140,14 @@ class PromotionService:
             # twice, and its id, predictable, may have been taken by another message first.
             duplicate = seen and not isinstance(message, m.DependencyPromoted)
             # what a redelivery re-asserts is decide()'s call (machine.redelivery_reasserts)
-            decision = decide(snapshot.release, message, self.clock.now(), duplicate=duplicate, principal=principal,
-                              require_authenticated=self.overrides_need_principal)
+            decision = decide(
+                snapshot.release,
+                message,
+                self.clock.now(),
+                duplicate=duplicate,
+                principal=principal,
+                require_authenticated=self.overrides_need_principal,
+            )
             decision = self._carry_out(snapshot.release, _reassert(decision, moved))
             if not duplicate:  # notifications ride in the same transaction as the state change (outbox)
                 decision = replace(decision, notices=notices_for(snapshot.release, decision))
@@ -158,7 +199,8 @@ class PromotionService:
         for move in moves:
             try:
                 self.routers(before.name, move.workload, move.routing).apply(
-                    before.workloads[move.workload].traffic_percent)
+                    before.workloads[move.workload].traffic_percent
+                )
             except Exception as exc:  # the original failure is what the platform must see
                 log.error("could not restore routing of %s/%s: %s", before.name, move.workload, exc)
 
@@ -178,17 +220,29 @@ class PromotionService:
                 changes = routers[effect.workload].apply(effect.percent)
                 made.setdefault(effect.workload, []).append("; ".join(map(str, changes)) or "already in place")
             elif isinstance(effect, ScheduleTimer):
-                event = m.new_event(m.TIMER_TYPE, {"release": release, "workload": effect.workload,
-                                                   "flight": effect.flight, "attempt": effect.attempt,
-                                                   "started_ms": effect.started_ms},
-                                    id=m.timer_id(release, effect.workload, effect.key),
-                                    source="promote/timer", time=self.clock.now())
+                event = m.new_event(
+                    m.TIMER_TYPE,
+                    {
+                        "release": release,
+                        "workload": effect.workload,
+                        "flight": effect.flight,
+                        "attempt": effect.attempt,
+                        "started_ms": effect.started_ms,
+                    },
+                    id=m.timer_id(release, effect.workload, effect.key),
+                    source="promote/timer",
+                    time=self.clock.now(),
+                )
                 self.scheduler.schedule(event, effect.due)
             elif isinstance(effect, ScheduleMessage):
                 target = effect.release or release
-                event = m.new_event(effect.type, {"release": target, **effect.data},
-                                    id=m.scheduled_id(effect.type, target, effect.data.get("workload"), effect.key),
-                                    source="promote/timer", time=self.clock.now())
+                event = m.new_event(
+                    effect.type,
+                    {"release": target, **effect.data},
+                    id=m.scheduled_id(effect.type, target, effect.data.get("workload"), effect.key),
+                    source="promote/timer",
+                    time=self.clock.now(),
+                )
                 self.scheduler.schedule(event, effect.due)
             elif isinstance(effect, RevokeAccess):
                 try:
@@ -198,9 +252,18 @@ class PromotionService:
             elif isinstance(effect, ScheduleRevokeRetry):
                 self._schedule_revoke_retry(release, effect)
             elif isinstance(effect, ScheduleFinishTimer):
-                event = m.new_event(effect.type, {"release": release, "workload": effect.workload,
-                                                  "attempt": effect.attempt, "promoted_ms": effect.promoted_ms},
-                                    id=effect.event_id(release), source="promote/timer", time=self.clock.now())
+                event = m.new_event(
+                    effect.type,
+                    {
+                        "release": release,
+                        "workload": effect.workload,
+                        "attempt": effect.attempt,
+                        "promoted_ms": effect.promoted_ms,
+                    },
+                    id=effect.event_id(release),
+                    source="promote/timer",
+                    time=self.clock.now(),
+                )
                 self.scheduler.schedule(event, effect.due)
             elif isinstance(effect, Decommission):
                 pass  # carried out first, by _decommission
@@ -217,17 +280,25 @@ class PromotionService:
         # the revocation (key None; the last entry says access was revoked) and the shares a redelivered
         # release-wide message put back (its one entry is of no workload).
         named = {e.workload for e in decision.entries if e.workload is not None}
-        entries = [replace(e, reason=f"{e.reason}; network: {'; '.join(made[e.workload])}")
-                   if e.workload is not None and made.get(e.workload) else e for e in decision.entries]
+        entries = [
+            replace(e, reason=f"{e.reason}; network: {'; '.join(made[e.workload])}")
+            if e.workload is not None and made.get(e.workload)
+            else e
+            for e in decision.entries
+        ]
         rest = [change for key, changes in made.items() if key is None or key not in named for change in changes]
         if rest and entries:
             entries[-1] = replace(entries[-1], reason=f"{entries[-1].reason}; network: {'; '.join(rest)}")
         return replace(decision, entries=entries)
 
     def _schedule_revoke_retry(self, release: str, retry: ScheduleRevokeRetry) -> None:
-        event = m.new_event(m.REVOKE_RETRY_TYPE, {"release": release, "attempt": retry.attempt},
-                            id=m.revoke_retry_id(release, retry.attempt, int(retry.scheduled_at.timestamp() * 1000)),
-                            source="promote/timer", time=self.clock.now())
+        event = m.new_event(
+            m.REVOKE_RETRY_TYPE,
+            {"release": release, "attempt": retry.attempt},
+            id=m.revoke_retry_id(release, retry.attempt, int(retry.scheduled_at.timestamp() * 1000)),
+            source="promote/timer",
+            time=self.clock.now(),
+        )
         self.scheduler.schedule(event, retry.due)
 
     def _decommission(self, release: str, decision: Decision) -> Decision:
@@ -249,9 +320,15 @@ class PromotionService:
                 continue
             changes[effect.workload] = "; ".join(map(str, made)) or "already off"
         if changes:
-            decision = replace(decision, entries=[
-                replace(e, reason=f"{e.reason}; source: {changes[e.workload]}")
-                if e.workload in changes and e.to_state == "finalized" else e for e in decision.entries])
+            decision = replace(
+                decision,
+                entries=[
+                    replace(e, reason=f"{e.reason}; source: {changes[e.workload]}")
+                    if e.workload in changes and e.to_state == "finalized"
+                    else e
+                    for e in decision.entries
+                ],
+            )
         if failures:
             decision = decommission_failed(decision, failures, self.clock.now())
         return decision
@@ -304,7 +381,8 @@ class PromotionService:
                 changed = sorted(k for k, v in plan.canonical().items() if current.canonical().get(k) != v)
                 raise PlanChangeRefused(
                     f"release {plan.release} is {snapshot.release.state}: only approvers and operators may change "
-                    f"while it exists (this plan changes {', '.join(changed)}); apply it under a new release name")
+                    f"while it exists (this plan changes {', '.join(changed)}); apply it under a new release name"
+                )
             self.store.update_plan(snapshot, plan)
             return ApplyResult(plan.release, "updated")
 

@@ -9,16 +9,17 @@ What a dependency costs in storage requests (one partition per release stays the
   service reads the promoted state itself: a message cannot claim it), the dependant's range query, and one
   transaction. Releases without `after` still cost exactly 2 requests per lifecycle event.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
 
+from shared.application.ports import ReleaseStore, Scheduler
 from shared.domain import messages as m
 from shared.domain.errors import ConflictError, PlanError, UnknownRelease
 from shared.domain.gates import PROMOTED_STATES, waiting_period
 from shared.domain.model import Release
 from shared.domain.plan import Plan
-from shared.application.ports import ReleaseStore, Scheduler
 
 MAX_CHAIN = 200  # releases visited by the cycle check at most
 MAX_CONFLICTS = 10
@@ -84,14 +85,20 @@ def register_dependant(store: ReleaseStore, scheduler: Scheduler, release: Relea
                 continue
             break
         else:
-            raise ConflictError(f"release {name}: gave up noting dependant {release.name} after {MAX_CONFLICTS} conflicts")
+            raise ConflictError(
+                f"release {name}: gave up noting dependant {release.name} after {MAX_CONFLICTS} conflicts"
+            )
 
 
 def tell(scheduler: Scheduler, dependant: str, dependency: Release, now: datetime) -> None:
     """Tell `dependant` that `dependency` is promoted (the service checks that again when it arrives)."""
-    event = m.new_event(m.DEPENDENCY_TYPE, {"release": dependant, "dependency": dependency.name},
-                        id=m.scheduled_id(m.DEPENDENCY_TYPE, dependant, None, f"{dependency.name}:{dependency.seq}"),
-                        source="promote/apply", time=now)
+    event = m.new_event(
+        m.DEPENDENCY_TYPE,
+        {"release": dependant, "dependency": dependency.name},
+        id=m.scheduled_id(m.DEPENDENCY_TYPE, dependant, None, f"{dependency.name}:{dependency.seq}"),
+        source="promote/apply",
+        time=now,
+    )
     scheduler.schedule(event, now)
 
 
@@ -102,7 +109,11 @@ def first_deadlines(scheduler: Scheduler, release: Release, now: datetime) -> No
         if period is None or period.deadline is None:
             continue
         key = f"{period.key}:{int(now.timestamp() * 1000)}"
-        event = m.new_event(m.DEADLINE_TYPE, {"release": release.name, "workload": w.name, "period": period.key},
-                            id=m.scheduled_id(m.DEADLINE_TYPE, release.name, w.name, key), source="promote/timer",
-                            time=now)
+        event = m.new_event(
+            m.DEADLINE_TYPE,
+            {"release": release.name, "workload": w.name, "period": period.key},
+            id=m.scheduled_id(m.DEADLINE_TYPE, release.name, w.name, key),
+            source="promote/timer",
+            time=now,
+        )
         scheduler.schedule(event, period.deadline)

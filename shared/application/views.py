@@ -1,7 +1,8 @@
 """What people and scripts see: the contract's JSON shapes and readable tables."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.domain.attention import attention
@@ -19,8 +20,11 @@ def time_json(release: Release, w: Workload, now: datetime) -> dict:
     """Contract section 9, per workload: the gates holding it now, its current deadline, and whether it passed."""
     period = waiting_period(release, w)
     deadline = period.deadline if period else None
-    return {"waiting_for": [g.to_json() for g in waiting_for(release, w, now)], "deadline": iso(deadline),
-            "overdue": deadline is not None and now >= deadline}
+    return {
+        "waiting_for": [g.to_json() for g in waiting_for(release, w, now)],
+        "deadline": iso(deadline),
+        "overdue": deadline is not None and now >= deadline,
+    }
 
 
 def finish_json(release: Release, w: Workload, now: datetime) -> dict:
@@ -28,13 +32,27 @@ def finish_json(release: Release, w: Workload, now: datetime) -> dict:
     sync = release.plan.workload(w.name).data_sync  # type: ignore[union-attr]
     hold = data_sync_hold(release, w, now)
     return {
-        "lag_seconds": w.lag_seconds, "lag_at": _iso(w.lag_at), "lag_reports": w.lag_reports,
-        "data_sync": None if sync is None else {"max_lag_seconds": sync.max_lag, "max_age_seconds": sync.max_age,
-                                                "open": hold is None, "reason": hold.reason if hold else None},
-        "promoted_at": _iso(w.promoted_at), "hypercare_until": _iso(hypercare_until(release, w)),
-        "finalized_by": w.finalized_by, "finalized_at": _iso(w.finalized_at),
-        "decommission": {"requested_by": w.finalize_requested_by, "requested_at": _iso(w.finalize_requested_at),
-                         "error": w.decommission_error, "failures": w.decommission_failures},
+        "lag_seconds": w.lag_seconds,
+        "lag_at": _iso(w.lag_at),
+        "lag_reports": w.lag_reports,
+        "data_sync": None
+        if sync is None
+        else {
+            "max_lag_seconds": sync.max_lag,
+            "max_age_seconds": sync.max_age,
+            "open": hold is None,
+            "reason": hold.reason if hold else None,
+        },
+        "promoted_at": _iso(w.promoted_at),
+        "hypercare_until": _iso(hypercare_until(release, w)),
+        "finalized_by": w.finalized_by,
+        "finalized_at": _iso(w.finalized_at),
+        "decommission": {
+            "requested_by": w.finalize_requested_by,
+            "requested_at": _iso(w.finalize_requested_at),
+            "error": w.decommission_error,
+            "failures": w.decommission_failures,
+        },
         "finish_waiting_for": [h.to_json() for h in finish_holds(release, w, now)],
     }
 
@@ -42,27 +60,41 @@ def finish_json(release: Release, w: Workload, now: datetime) -> dict:
 def status_json(release: Release, now: datetime | None = None, health: dict | None = None) -> dict:
     """`health`: the judge's records by workload (v2 §10); each judged workload then shows its checks' last values."""
     plan = release.plan
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     doc: dict[str, Any] = {
-        "release": release.name, "model": release.model, "state": release.state,
+        "release": release.name,
+        "model": release.model,
+        "state": release.state,
         "workloads": [
-            {"name": w.name, "state": w.state, "paused": w.paused, "flight": w.flight or None,
-             "traffic_percent": w.traffic_percent,
-             "assets": {a: "replicated" if done else "pending" for a, done in w.assets.items()},
-             # extensions of the contract's shape
-             "tests_passed": w.tests_passed, "approved": w.approved, "attempt": w.attempt,
-             "provider": plan.routing_of(w.name).provider,
-             # who paused, when and why (null when not paused); an alert recorded while paused
-             "paused_by": w.paused_by, "paused_at": _iso(w.paused_at), "paused_reason": w.paused_reason,
-             "alert_while_paused": w.alert_while_paused, **finish_json(release, w, now)}
-            for w in release.workloads.values()],
+            {
+                "name": w.name,
+                "state": w.state,
+                "paused": w.paused,
+                "flight": w.flight or None,
+                "traffic_percent": w.traffic_percent,
+                "assets": {a: "replicated" if done else "pending" for a, done in w.assets.items()},
+                # extensions of the contract's shape
+                "tests_passed": w.tests_passed,
+                "approved": w.approved,
+                "attempt": w.attempt,
+                "provider": plan.routing_of(w.name).provider,
+                # who paused, when and why (null when not paused); an alert recorded while paused
+                "paused_by": w.paused_by,
+                "paused_at": _iso(w.paused_at),
+                "paused_reason": w.paused_reason,
+                "alert_while_paused": w.alert_while_paused,
+                **finish_json(release, w, now),
+            }
+            for w in release.workloads.values()
+        ],
         "attention": attention(release),
-        "approval": plan.approval, "on_alert": plan.on_alert,
+        "approval": plan.approval,
+        "on_alert": plan.on_alert,
         "flights": [{"percent": f.percent, "bake_seconds": f.bake} for f in plan.flights or []] or None,
         "access_revoked": release.access_revoked,
         "access_revocation": access_revocation(release),
     }
-    for item, w in zip(doc["workloads"], release.workloads.values()):
+    for item, w in zip(doc["workloads"], release.workloads.values(), strict=True):
         item.update(time_json(release, w, now))
         # §8's gates (data-sync, hypercare, finalize) hold a workload too: one list says all that holds it
         item["waiting_for"] = item["waiting_for"] + item["finish_waiting_for"]
@@ -88,11 +120,19 @@ def health_json(release: Release, name: str, record: Any) -> dict | None:
     if config is None:
         return None
     w = release.workloads[name]
-    current = (w.state == "flighting" and w.flight_started_at is not None and record is not None
-               and record.instance() == (w.attempt, w.flight, int(w.flight_started_at.timestamp() * 1000)))
+    current = (
+        w.state == "flighting"
+        and w.flight_started_at is not None
+        and record is not None
+        and record.instance() == (w.attempt, w.flight, int(w.flight_started_at.timestamp() * 1000))
+    )
     last = record.to_json() if current and record.evaluation else None
-    return {"interval_seconds": config.interval, "failure_limit": config.failure_limit,
-            "inconclusive_limit": config.inconclusive_limit, "last": last}
+    return {
+        "interval_seconds": config.interval,
+        "failure_limit": config.failure_limit,
+        "inconclusive_limit": config.inconclusive_limit,
+        "last": last,
+    }
 
 
 def history_json(entries: list[HistoryEntry]) -> list[dict]:
@@ -101,7 +141,7 @@ def history_json(entries: list[HistoryEntry]) -> list[dict]:
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
     return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
@@ -111,18 +151,31 @@ def status_text(release: Release, now: datetime | None = None, health: dict | No
     rows = []
     for w in doc["workloads"]:
         done = sum(1 for v in w["assets"].values() if v == "replicated")
-        rows.append([w["name"], w["state"] + (" (paused)" if w["paused"] else ""),
-                     str(w["flight"] or "-"), f"{w['traffic_percent']}%", f"{done}/{len(w['assets'])}",
-                     "yes" if w["tests_passed"] else "no", w["provider"], _finish_text(w)])
+        rows.append(
+            [
+                w["name"],
+                w["state"] + (" (paused)" if w["paused"] else ""),
+                str(w["flight"] or "-"),
+                f"{w['traffic_percent']}%",
+                f"{done}/{len(w['assets'])}",
+                "yes" if w["tests_passed"] else "no",
+                w["provider"],
+                _finish_text(w),
+            ]
+        )
     revocation = doc["access_revocation"]
     if revocation and revocation["state"] == "failing":
-        head += (f"\naccess revocation FAILING after {revocation['failed_attempts']} attempt(s), retried: "
-                 f"{revocation['error']}")
-    text = head + "\n\n" + _table(["WORKLOAD", "STATE", "FLIGHT", "TRAFFIC", "ASSETS", "TESTS", "ROUTING", "FINISH"],
-                                   rows)
+        head += (
+            f"\naccess revocation FAILING after {revocation['failed_attempts']} attempt(s), retried: "
+            f"{revocation['error']}"
+        )
+    text = (
+        head + "\n\n" + _table(["WORKLOAD", "STATE", "FLIGHT", "TRAFFIC", "ASSETS", "TESTS", "ROUTING", "FINISH"], rows)
+    )
     if doc["attention"]:
-        text += "\n\nattention:\n" + "\n".join(f"  {a['workload']} ({a['state']}, {a['traffic_percent']}%): {a['why']}"
-                                                for a in doc["attention"])
+        text += "\n\nattention:\n" + "\n".join(
+            f"  {a['workload']} ({a['state']}, {a['traffic_percent']}%): {a['why']}" for a in doc["attention"]
+        )
     return text + waiting_text(doc) + _health_text(doc)
 
 
@@ -204,9 +257,17 @@ def hold_text(hold: dict) -> str:
 
 
 def history_text(entries: list[HistoryEntry]) -> str:
-    rows = [[stamp(e.at), e.workload or "-", e.type, e.outcome,
-             f"{e.from_state or '-'} -> {e.to_state or '-'}",
-             "-" if e.traffic_percent is None else f"{e.traffic_percent}%", e.actor or "",
-             e.reason + (f' | actor\'s reason: "{e.actor_reason}"' if e.actor_reason is not None else "")]
-            for e in entries]
+    rows = [
+        [
+            stamp(e.at),
+            e.workload or "-",
+            e.type,
+            e.outcome,
+            f"{e.from_state or '-'} -> {e.to_state or '-'}",
+            "-" if e.traffic_percent is None else f"{e.traffic_percent}%",
+            e.actor or "",
+            e.reason + (f' | actor\'s reason: "{e.actor_reason}"' if e.actor_reason is not None else ""),
+        ]
+        for e in entries
+    ]
     return _table(["AT (UTC)", "WORKLOAD", "TYPE", "OUTCOME", "STATE", "TRAFFIC", "ACTOR", "REASON"], rows)

@@ -4,11 +4,12 @@ Actor names compare case-insensitively (Entra ID user principal names do); a pla
 `operators` may also name Entra ID groups as `group:<object-id>`, matched against the group object ids
 of an authenticated principal (never against a name, so `--actor group:...` matches nothing).
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 GROUP_PREFIX = "group:"
 GROUP_ENTRY = re.compile(r"^group:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -29,7 +30,7 @@ class Principal:
 
 
 def is_group_entry(entry: str) -> bool:
-    return entry[:len(GROUP_PREFIX)].lower() == GROUP_PREFIX
+    return entry[: len(GROUP_PREFIX)].lower() == GROUP_PREFIX
 
 
 def entitlement(entries: Iterable[str], principal: Principal) -> str | None:
@@ -40,7 +41,7 @@ def entitlement(entries: Iterable[str], principal: Principal) -> str | None:
     groups = {g.lower() for g in principal.groups}
     for entry in entries:
         if is_group_entry(entry):
-            if entry[len(GROUP_PREFIX):].lower() in groups:
+            if entry[len(GROUP_PREFIX) :].lower() in groups:
                 return entry
         elif entry.lower() == name:
             return entry
@@ -53,4 +54,4 @@ def clip_actor_reason(text: str | None) -> str | None:
         return None
     if len(text) <= ACTOR_REASON_LIMIT:
         return text
-    return text[:ACTOR_REASON_LIMIT - len(CLIPPED_MARK)] + CLIPPED_MARK
+    return text[: ACTOR_REASON_LIMIT - len(CLIPPED_MARK)] + CLIPPED_MARK

@@ -1,5 +1,6 @@
 """The `attention` list (contract §3): the workloads that are not where the release state suggests, each with
 why. A release state is one word; this list keeps it from hiding a workload's. Pure."""
+
 from __future__ import annotations
 
 from shared.domain.machine import stamp
@@ -18,12 +19,16 @@ def _why(release: Release, w: Workload) -> list[str]:
     if w.state == "rolled-back" and state != "rolled-back":
         reasons.append(f"rolled back to 0% while the release is {state}; override retry brings it back to testing")
     if w.traffic_percent > 0 and state in ("rolled-back", "aborted"):
-        reasons.append(f"{w.traffic_percent}% of its users are on the migrated system ({w.state}) while the "
-                       f"release is {state}")
+        reasons.append(
+            f"{w.traffic_percent}% of its users are on the migrated system ({w.state}) while the release is {state}"
+        )
     if w.state == "aborted" and state in ("promoted", "finalized"):
         reasons.append("aborted: left out of the release, its users stay on the source system")
-    if (w.state in ("promoted", "finalized") and release.model == "staged"
-            and state in ("in-progress", "awaiting-approval")):
+    if (
+        w.state in ("promoted", "finalized")
+        and release.model == "staged"
+        and state in ("in-progress", "awaiting-approval")
+    ):
         reasons.append(f"promoted (100%) while the staged release is {state}")
     if w.paused:
         reasons.append(_paused(w))
@@ -38,6 +43,7 @@ def attention(release: Release) -> list[dict]:
     for w in release.workloads.values():
         reasons = _why(release, w)
         if reasons:
-            items.append({"workload": w.name, "state": w.state, "traffic_percent": w.traffic_percent,
-                          "why": "; ".join(reasons)})
+            items.append(
+                {"workload": w.name, "state": w.state, "traffic_percent": w.traffic_percent, "why": "; ".join(reasons)}
+            )
     return items

@@ -1,4 +1,5 @@
 """Typed errors of the domain. Callers branch on the type, never on None/False."""
+
 from __future__ import annotations
 
 

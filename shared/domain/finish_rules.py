@@ -1,6 +1,7 @@
 """The rules of §8 (data sync, hypercare, finalize) for decide(): effects, message rules, and the pure
 rewrite of a decision whose decommission failed. Kept apart from machine.py so that file stays readable;
 machine.py registers these rules in its tables."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -8,9 +9,17 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared.domain import messages as m
-from shared.domain.finishing import (AUTO_ACTOR, TIMER_HOP,  # noqa: F401  (AUTO_ACTOR: machine uses fin.AUTO_ACTOR)
-                                     DecommissionTarget, data_sync_hold, decommission_of,
-                                     finalize_approval, hypercare_until, in_hypercare, retry_delay)
+from shared.domain.finishing import (
+    AUTO_ACTOR,  # noqa: F401  (machine uses fin.AUTO_ACTOR)
+    TIMER_HOP,
+    DecommissionTarget,
+    data_sync_hold,
+    decommission_of,
+    finalize_approval,
+    hypercare_until,
+    in_hypercare,
+    retry_delay,
+)
 from shared.domain.model import HistoryEntry, Outcome, Release, Workload
 
 if TYPE_CHECKING:
@@ -57,32 +66,49 @@ class Decommission:
 
 
 # -- what the step does -------------------------------------------------------------------------
-def schedule(step: "_Step", type_: str, w: Workload, due: datetime) -> None:
+def schedule(step: _Step, type_: str, w: Workload, due: datetime) -> None:
     assert w.promoted_at is not None
     hop = min(due, step.now + TIMER_HOP)  # long waits hop; an early timer re-schedules itself
     step.effects.append(ScheduleFinishTimer(type_, w.name, w.attempt, _ms(w.promoted_at), hop, step.now))
 
 
-def entered_promoted(step: "_Step", before: Workload, w: Workload) -> Workload:
+def entered_promoted(step: _Step, before: Workload, w: Workload) -> Workload:
     """Stamp the promotion and schedule the end of hypercare (when something happens at its end)."""
-    w = w.evolve(promoted_at=step.now, finalize_requested_by=None, finalize_requested_at=None,
-                 decommission_error=None, decommission_failures=0)
+    w = w.evolve(
+        promoted_at=step.now,
+        finalize_requested_by=None,
+        finalize_requested_at=None,
+        decommission_error=None,
+        decommission_failures=0,
+    )
     if step.release.plan.hypercare > 0 or finalize_approval(step.release) == "auto":
         schedule(step, m.HYPERCARE_TYPE, w, hypercare_until(step.release, w))  # type: ignore[arg-type]
     return w
 
 
-def finalize(step: "_Step", w: Workload, actor: str) -> Workload:
+def finalize(step: _Step, w: Workload, actor: str) -> Workload:
     """Finalized as decided; the service turns it back to promoted if the decommission fails."""
-    step.effects.append(Decommission(w.name, decommission_of(step.release, w.name), tuple(w.assets), actor,
-                                     w.attempt))
-    return w.evolve(state="finalized", paused=False, finalized_by=actor, finalized_at=step.now, decommission_error=None,
-                    finalize_requested_by=actor, finalize_requested_at=w.finalize_requested_at or step.now)
+    step.effects.append(Decommission(w.name, decommission_of(step.release, w.name), tuple(w.assets), actor, w.attempt))
+    return w.evolve(
+        state="finalized",
+        paused=False,
+        finalized_by=actor,
+        finalized_at=step.now,
+        decommission_error=None,
+        finalize_requested_by=actor,
+        finalize_requested_at=w.finalize_requested_at or step.now,
+    )
 
 
 def auto_finalize_due(release: Release, w: Workload, now: datetime) -> bool:
-    return (w.state == "promoted" and not w.paused and finalize_approval(release) == "auto"
-            and w.promoted_at is not None and not in_hypercare(release, w, now) and not w.finalize_requested_by)
+    return (
+        w.state == "promoted"
+        and not w.paused
+        and finalize_approval(release) == "auto"
+        and w.promoted_at is not None
+        and not in_hypercare(release, w, now)
+        and not w.finalize_requested_by
+    )
 
 
 def finalize_pending(release: Release, w: Workload) -> bool:
@@ -90,7 +116,7 @@ def finalize_pending(release: Release, w: Workload) -> bool:
     return w.promoted_at is not None and (release.plan.hypercare > 0 or finalize_approval(release) == "auto")
 
 
-def sync_hold_reason(step: "_Step", w: Workload) -> str | None:
+def sync_hold_reason(step: _Step, w: Workload) -> str | None:
     hold = data_sync_hold(step.release, w, step.now)
     return hold.reason if hold else None
 
@@ -100,7 +126,7 @@ def finalized_note(w: Workload) -> str:
 
 
 # -- rules: (step, workload) -> (outcome, reason, workload) -------------------------------------
-def on_lag(step: "_Step", w: Workload) -> tuple[Outcome, str, Workload]:
+def on_lag(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
     data = step.message.data
     at = min(step.message.time or step.now, step.now)  # a report from the future counts as now
     what = f"replication lag {data.lag_seconds:g}s" + (f" (asset {data.asset})" if data.asset else "")
@@ -117,10 +143,14 @@ def on_lag(step: "_Step", w: Workload) -> tuple[Outcome, str, Workload]:
     return Outcome.APPLIED, f"{what}: " + (hold.reason if hold else "data-sync gate open"), w
 
 
-def on_hypercare_elapsed(step: "_Step", w: Workload) -> tuple[Outcome, str, Workload]:
+def on_hypercare_elapsed(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
     data = step.message.data
-    if (w.state != "promoted" or w.promoted_at is None or data.attempt != w.attempt
-            or data.promoted_ms != _ms(w.promoted_at)):
+    if (
+        w.state != "promoted"
+        or w.promoted_at is None
+        or data.attempt != w.attempt
+        or data.promoted_ms != _ms(w.promoted_at)
+    ):
         return Outcome.IGNORED, "hypercare timer is stale (not for the current promotion)", w
     until = hypercare_until(step.release, w)
     assert until is not None
@@ -134,18 +164,22 @@ def on_hypercare_elapsed(step: "_Step", w: Workload) -> tuple[Outcome, str, Work
     return Outcome.APPLIED, "hypercare over: finalizing (decommission.approval: auto)", w
 
 
-def on_decommission_retry(step: "_Step", w: Workload) -> tuple[Outcome, str, Workload]:
+def on_decommission_retry(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
     data = step.message.data
-    if (w.state != "promoted" or not w.finalize_requested_by or w.promoted_at is None
-            or data.attempt != w.attempt or data.promoted_ms != _ms(w.promoted_at)):
+    if (
+        w.state != "promoted"
+        or not w.finalize_requested_by
+        or w.promoted_at is None
+        or data.attempt != w.attempt
+        or data.promoted_ms != _ms(w.promoted_at)
+    ):
         return Outcome.IGNORED, f"decommission retry is stale (workload is {w.state})", w
     if w.paused:  # a pause holds the finalize (documented): resume re-evaluates it
         return Outcome.IGNORED, "decommission retry while paused: the finalize waits for resume", w
-    return Outcome.APPLIED, f"decommission retry #{w.decommission_failures}", \
-        finalize(step, w, w.finalize_requested_by)
+    return Outcome.APPLIED, f"decommission retry #{w.decommission_failures}", finalize(step, w, w.finalize_requested_by)
 
 
-def on_finalize(step: "_Step", w: Workload) -> tuple[Outcome, str, Workload]:
+def on_finalize(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
     if w.state == "finalized":
         return Outcome.IGNORED, f"already {finalized_note(w)}", w
     if w.state != "promoted":
@@ -153,12 +187,19 @@ def on_finalize(step: "_Step", w: Workload) -> tuple[Outcome, str, Workload]:
     if w.paused:
         return Outcome.REJECTED, "workload is paused: resume first", w
     if in_hypercare(step.release, w, step.now):
-        return Outcome.REJECTED, f"in hypercare until {_iso(hypercare_until(step.release, w))}: the source is kept " \
-                           "until then", w
+        return (
+            Outcome.REJECTED,
+            f"in hypercare until {_iso(hypercare_until(step.release, w))}: the source is kept until then",
+            w,
+        )
     actor = step.message.data.actor
     if w.finalize_requested_by:  # an earlier decommission failed: finalize again retries it now
-        return Outcome.APPLIED, f"finalize again by {actor} (requested by {w.finalize_requested_by}, decommission " \
-                          f"failed: {w.decommission_error}): retrying now", finalize(step, w, actor)
+        return (
+            Outcome.APPLIED,
+            f"finalize again by {actor} (requested by {w.finalize_requested_by}, decommission "
+            f"failed: {w.decommission_error}): retrying now",
+            finalize(step, w, actor),
+        )
     return Outcome.APPLIED, f"finalized by {actor}", finalize(step, w, actor)
 
 
@@ -167,32 +208,38 @@ def refused_after_finalize(action: str, w: Workload) -> str | None:
     if w.state == "finalized":
         return f"{action} refused: {finalized_note(w)}; there is no source to return to"
     if w.state == "promoted" and w.finalize_requested_by:
-        return (f"{action} refused: finalize requested by {w.finalize_requested_by} at "
-                f"{_iso(w.finalize_requested_at)}; the source may already be partly off")
+        return (
+            f"{action} refused: finalize requested by {w.finalize_requested_by} at "
+            f"{_iso(w.finalize_requested_at)}; the source may already be partly off"
+        )
     return None
 
 
 # -- when a decommission fails: the decision, rewritten (pure) ----------------------------------
-def decommission_failed(decision: "Decision", failures: dict[str, str], now: datetime) -> "Decision":
+def decommission_failed(decision: Decision, failures: dict[str, str], now: datetime) -> Decision:
     """The workloads whose decommission failed stay promoted with the failure recorded, and a retry timer."""
     workloads = dict(decision.release.workloads)
-    effects: list[Any] = [e for e in decision.effects
-                          if not (isinstance(e, Decommission) and e.workload in failures)]
+    effects: list[Any] = [e for e in decision.effects if not (isinstance(e, Decommission) and e.workload in failures)]
     notes: dict[str, str] = {}
     for name, error in failures.items():
         w = workloads[name]
         failed = w.decommission_failures + 1
-        w = w.evolve(state="promoted", finalized_by=None, finalized_at=None, decommission_error=error[:500],
-                     decommission_failures=failed)
+        w = w.evolve(
+            state="promoted",
+            finalized_by=None,
+            finalized_at=None,
+            decommission_error=error[:500],
+            decommission_failures=failed,
+        )
         workloads[name] = w
         due = now + timedelta(seconds=retry_delay(failed))
         assert w.promoted_at is not None
-        effects.append(ScheduleFinishTimer(m.DECOMMISSION_RETRY_TYPE, name, w.attempt, _ms(w.promoted_at),
-                                           due, now))
-        notes[name] = (f"; decommission failed ({failed} time(s)): {error[:500]}; still promoted, "
-                       f"retry at {_iso(due)}")
+        effects.append(ScheduleFinishTimer(m.DECOMMISSION_RETRY_TYPE, name, w.attempt, _ms(w.promoted_at), due, now))
+        notes[name] = f"; decommission failed ({failed} time(s)): {error[:500]}; still promoted, retry at {_iso(due)}"
     entries: list[HistoryEntry] = [
         replace(e, reason=e.reason.replace(" -> finalized", "") + notes[e.workload], to_state="promoted")
-        if e.workload in notes and e.to_state == "finalized" else e for e in decision.entries]
-    return replace(decision, release=decision.release.evolve(workloads=workloads), entries=entries,
-                   effects=effects)
+        if e.workload in notes and e.to_state == "finalized"
+        else e
+        for e in decision.entries
+    ]
+    return replace(decision, release=decision.release.evolve(workloads=workloads), entries=entries, effects=effects)

@@ -4,6 +4,7 @@ pure gates built on them (data-sync, hypercare, finalize). No I/O, no clock read
 The gates are plain predicates returning what holds the workload (or None), so `advance`, `status` and a
 future `waiting_for` (shared/domain/gates.py) answer "why not yet?" from one place.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,8 +25,11 @@ DECOMMISSION_RETRY_FIRST = 30  # seconds before the first retry of a failed deco
 DECOMMISSION_RETRY_MAX = 30 * 60  # ... up to this
 AUTO_ACTOR = "promote"  # who finalizes with decommission.approval: auto
 # An Azure VM's resource id (case-insensitive like every ARM path).
-VM_ID = re.compile(r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w._()]{1,90}/providers/"
-                   r"Microsoft\.Compute/virtualMachines/[A-Za-z0-9][-\w.]{0,63}$", re.IGNORECASE)
+VM_ID = re.compile(
+    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w._()]{1,90}/providers/"
+    r"Microsoft\.Compute/virtualMachines/[A-Za-z0-9][-\w.]{0,63}$",
+    re.IGNORECASE,
+)
 SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
 
@@ -83,8 +87,10 @@ class DecommissionTarget(_Strict):
     def _vms(cls, values: list[str] | None) -> list[str] | None:
         for value in values or []:
             if not VM_ID.match(value):
-                raise ValueError(f"{value!r} is not a virtual machine resource id (/subscriptions/<id>/"
-                                 "resourceGroups/<rg>/providers/Microsoft.Compute/virtualMachines/<name>)")
+                raise ValueError(
+                    f"{value!r} is not a virtual machine resource id (/subscriptions/<id>/"
+                    "resourceGroups/<rg>/providers/Microsoft.Compute/virtualMachines/<name>)"
+                )
         if values is not None and len({v.lower() for v in values}) != len(values):
             raise ValueError("source_vms must be unique")
         return values
@@ -97,7 +103,7 @@ class DecommissionTarget(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _provider_fields(self) -> "DecommissionTarget":
+    def _provider_fields(self) -> DecommissionTarget:
         if self.provider == "azure-vm" and not self.source_vms:
             raise ValueError("azure-vm needs source_vms (the source servers' resource ids)")
         if self.provider != "azure-vm" and self.source_vms is not None:
@@ -137,9 +143,14 @@ def plan_problems(plan: Any) -> list[tuple[str, str]]:
     if shared is not None and shared.provider == "azure-vm":
         users = [w.name for w in plan.workloads if w.decommission is None]
         if len(users) > 1:
-            problems.append(("decommission.source_vms", f"the release-wide source_vms would power off the same "
-                             f"servers for {len(users)} workloads ({', '.join(users[:5])}); give each workload "
-                             "its own decommission.source_vms"))
+            problems.append(
+                (
+                    "decommission.source_vms",
+                    f"the release-wide source_vms would power off the same "
+                    f"servers for {len(users)} workloads ({', '.join(users[:5])}); give each workload "
+                    "its own decommission.source_vms",
+                )
+            )
     return problems
 
 
@@ -160,81 +171,96 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
-def lag_age(w: "Workload", now: datetime) -> float | None:
+def lag_age(w: Workload, now: datetime) -> float | None:
     return None if w.lag_at is None else max(0.0, (now - w.lag_at).total_seconds())
 
 
-def data_sync_hold(release: "Release", w: "Workload", now: datetime) -> Hold | None:
+def data_sync_hold(release: Release, w: Workload, now: datetime) -> Hold | None:
     """Why the workload may not move users onto the migrated system now (None: it may, or no gate)."""
     spec = release.plan.workload(w.name)
     sync = getattr(spec, "data_sync", None)
     if sync is None:
         return None
-    details = {"lag_seconds": w.lag_seconds, "max_lag_seconds": sync.max_lag, "reported_at": _iso(w.lag_at),
-               "max_age_seconds": sync.max_age}
+    details = {
+        "lag_seconds": w.lag_seconds,
+        "max_lag_seconds": sync.max_lag,
+        "reported_at": _iso(w.lag_at),
+        "max_age_seconds": sync.max_age,
+    }
     age = lag_age(w, now)
     if w.lag_seconds is None or age is None:
         return Hold("data-sync", "data-sync: no replication-lag reported yet", details)
     if w.lag_seconds > sync.max_lag:
-        return Hold("data-sync", f"data-sync: latest lag {w.lag_seconds:g}s is above max_lag {sync.max_lag}s",
-                    details)
+        return Hold("data-sync", f"data-sync: latest lag {w.lag_seconds:g}s is above max_lag {sync.max_lag}s", details)
     if age > sync.max_age:
-        return Hold("data-sync", f"data-sync: latest lag report is {age:.0f}s old, older than max_age "
-                                 f"{sync.max_age}s", details)
+        return Hold(
+            "data-sync", f"data-sync: latest lag report is {age:.0f}s old, older than max_age {sync.max_age}s", details
+        )
     return None
 
 
-def data_synced(release: "Release", w: "Workload", now: datetime) -> bool:
+def data_synced(release: Release, w: Workload, now: datetime) -> bool:
     return data_sync_hold(release, w, now) is None
 
 
-def hypercare_until(release: "Release", w: "Workload") -> datetime | None:
+def hypercare_until(release: Release, w: Workload) -> datetime | None:
     if w.promoted_at is None:
         return None
     return w.promoted_at + timedelta(seconds=release.plan.hypercare)
 
 
-def in_hypercare(release: "Release", w: "Workload", now: datetime) -> bool:
+def in_hypercare(release: Release, w: Workload, now: datetime) -> bool:
     until = hypercare_until(release, w)
     return w.state == "promoted" and until is not None and now < until
 
 
-def hypercare_hold(release: "Release", w: "Workload", now: datetime) -> Hold | None:
+def hypercare_hold(release: Release, w: Workload, now: datetime) -> Hold | None:
     if not in_hypercare(release, w, now):
         return None
     until = hypercare_until(release, w)
     return Hold("hypercare", f"hypercare until {_iso(until)}", {"until": _iso(until)})
 
 
-def decommission_of(release: "Release", name: str) -> DecommissionTarget:
+def decommission_of(release: Release, name: str) -> DecommissionTarget:
     """The decommission target of one workload: its own, else the release's, else `local`."""
     spec = release.plan.workload(name)
     own = getattr(spec, "decommission", None)
     return own or release.plan.decommission or DecommissionTarget()
 
 
-def finalize_approval(release: "Release") -> str:
+def finalize_approval(release: Release) -> str:
     return release.plan.decommission.approval if release.plan.decommission else "manual"
 
 
-def finalize_hold(release: "Release", w: "Workload", now: datetime) -> Hold | None:
+def finalize_hold(release: Release, w: Workload, now: datetime) -> Hold | None:
     """A promoted workload past hypercare that is not finalized yet: who may finalize, or the failed step."""
     if w.state != "promoted" or in_hypercare(release, w, now):
         return None
-    details: dict[str, Any] = {"approval": finalize_approval(release), "approvers": list(release.plan.approvers),
-                               "provider": decommission_of(release, w.name).provider}
+    details: dict[str, Any] = {
+        "approval": finalize_approval(release),
+        "approvers": list(release.plan.approvers),
+        "provider": decommission_of(release, w.name).provider,
+    }
     if w.finalize_requested_by:
-        details.update(requested_by=w.finalize_requested_by, requested_at=_iso(w.finalize_requested_at),
-                       error=w.decommission_error, failures=w.decommission_failures)
-        return Hold("finalize", f"finalize requested by {w.finalize_requested_by}; decommission failed "
-                                f"{w.decommission_failures} time(s): {w.decommission_error}; retrying", details)
+        details.update(
+            requested_by=w.finalize_requested_by,
+            requested_at=_iso(w.finalize_requested_at),
+            error=w.decommission_error,
+            failures=w.decommission_failures,
+        )
+        return Hold(
+            "finalize",
+            f"finalize requested by {w.finalize_requested_by}; decommission failed "
+            f"{w.decommission_failures} time(s): {w.decommission_error}; retrying",
+            details,
+        )
     if details["approval"] == "auto" and w.promoted_at is None:
         return None
     who = "automatic at hypercare end" if details["approval"] == "auto" else "an approver's override finalize"
     return Hold("finalize", f"waiting for finalize ({who})", details)
 
 
-def finish_holds(release: "Release", w: "Workload", now: datetime) -> list[Hold]:
+def finish_holds(release: Release, w: Workload, now: datetime) -> list[Hold]:
     """Every §8 gate holding the workload now (for status / waiting_for)."""
     holds = []
     if w.state in ("ready", "flighting") and not w.paused:

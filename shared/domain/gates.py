@@ -7,11 +7,13 @@ when it does not hold); adding one is adding an entry. The order of GATES is the
 
 `waiting_period(release, workload)` is the period a deadline counts for (contract section 9).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from shared.domain.model import TERMINAL, Release, Workload
 from shared.domain.windows import closed
@@ -30,7 +32,7 @@ class Gate:
 
 
 def iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 # -- what the workload does next if nothing holds it ---------------------------------------------------
@@ -63,8 +65,12 @@ def _assets(release: Release, w: Workload, now: datetime) -> Details | None:
     pending = [a for a, done in w.assets.items() if not done]
     if not pending:
         return None
-    return {"pending": pending[:20], "pending_count": len(pending), "replicated": len(w.assets) - len(pending),
-            "total": len(w.assets)}
+    return {
+        "pending": pending[:20],
+        "pending_count": len(pending),
+        "replicated": len(w.assets) - len(pending),
+        "total": len(w.assets),
+    }
 
 
 def _tests(release: Release, w: Workload, now: datetime) -> Details | None:
@@ -131,12 +137,23 @@ def _paused(release: Release, w: Workload, now: datetime) -> Details | None:
 def _retry(release: Release, w: Workload, now: datetime) -> Details | None:
     if w.state != "rolled-back":
         return None
-    return {"needs": "override retry", "operators": list(dict.fromkeys(release.plan.operators + release.plan.approvers))}
+    return {
+        "needs": "override retry",
+        "operators": list(dict.fromkeys(release.plan.operators + release.plan.approvers)),
+    }
 
 
 GATES: dict[str, GateCheck] = {
-    "assets": _assets, "tests": _tests, "approval": _approval, "release": _release, "bake": _bake,
-    "verdict": _verdict, "window": _window, "after": _after, "paused": _paused, "retry": _retry,
+    "assets": _assets,
+    "tests": _tests,
+    "approval": _approval,
+    "release": _release,
+    "bake": _bake,
+    "verdict": _verdict,
+    "window": _window,
+    "after": _after,
+    "paused": _paused,
+    "retry": _retry,
 }
 
 
@@ -144,8 +161,11 @@ def waiting_for(release: Release, w: Workload, now: datetime, *, skip: tuple[str
     """The gates holding `w` now; empty exactly when it is terminal or its next step may happen now."""
     if w.state in TERMINAL:
         return []
-    return [Gate(name, details) for name, check in GATES.items()
-            if name not in skip and (details := check(release, w, now)) is not None]
+    return [
+        Gate(name, details)
+        for name, check in GATES.items()
+        if name not in skip and (details := check(release, w, now)) is not None
+    ]
 
 
 # -- deadlines ------------------------------------------------------------------------------------------

@@ -5,13 +5,14 @@ No data is never healthy: a reading without a value, with fewer samples than `mi
 value that is not a finite number is *inconclusive*; an evaluation with any inconclusive check never yields a
 healthy verdict, and `inconclusive_limit` of them in a row for one check yield an unhealthy one ("no data").
 """
+
 from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timedelta
 from dataclasses import dataclass, field, replace
-from typing import Annotated, Any, Literal, Union
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -24,8 +25,11 @@ Cause = Literal["failed", "no-data"]
 AGGREGATIONS = ("Average", "Minimum", "Maximum", "Total", "Count")
 _NAME = r"^[a-z0-9][a-z0-9-]{0,62}$"
 _GUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-_RESOURCE_ID = re.compile(r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w._()]+/providers/"
-                          r"[A-Za-z0-9.]+/[A-Za-z0-9]+/[^/?#]+(?:/[A-Za-z0-9]+/[^/?#]+)*$", re.I)
+_RESOURCE_ID = re.compile(
+    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w._()]+/providers/"
+    r"[A-Za-z0-9.]+/[A-Za-z0-9]+/[^/?#]+(?:/[A-Za-z0-9]+/[^/?#]+)*$",
+    re.I,
+)
 _REGION = r"^[a-z0-9]{2,40}$"
 MIN_INTERVAL_SECONDS = 1
 # Azure Monitor ingests logs and platform metrics a few minutes late: each evaluation reads at least this much
@@ -46,7 +50,7 @@ class _Check(_Strict):
     min_samples: int = Field(default=1, ge=1)
 
     @model_validator(mode="after")
-    def _bounds(self) -> "_Check":
+    def _bounds(self) -> _Check:
         if self.max is None and self.min is None:
             raise ValueError("a check needs a bound: max, min or both")
         for bound in (self.max, self.min):
@@ -85,8 +89,10 @@ class MetricsCheck(_Check):
     @classmethod
     def _resource(cls, value: str) -> str:
         if not _RESOURCE_ID.match(value):
-            raise ValueError("resource must be an Azure resource id: /subscriptions/<id>/resourceGroups/<group>/"
-                             "providers/<namespace>/<type>/<name>")
+            raise ValueError(
+                "resource must be an Azure resource id: /subscriptions/<id>/resourceGroups/<group>/"
+                "providers/<namespace>/<type>/<name>"
+            )
         return value
 
     @property
@@ -102,7 +108,7 @@ class MetricsCheck(_Check):
         return self.resource.split("/")[2]
 
 
-Check = Annotated[Union[LocalCheck, LogsCheck, MetricsCheck], Field(discriminator="provider")]
+Check = Annotated[LocalCheck | LogsCheck | MetricsCheck, Field(discriminator="provider")]
 CHECK_PROVIDERS = ("local", "azure-monitor-logs", "azure-monitor-metrics")
 
 
@@ -158,17 +164,26 @@ class CheckResult(BaseModel):
     error: str | None = Field(default=None, max_length=300)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "CheckResult":
+    def _consistent(self) -> CheckResult:
         if self.passed != (self.outcome == "passed"):
             raise ValueError("passed must be true exactly when outcome is passed")
         return self
 
     def describe(self) -> str:
-        bound = " and ".join(x for x in (f"max {_num(self.max)}" if self.max is not None else "",
-                                         f"min {_num(self.min)}" if self.min is not None else "") if x)
+        bound = " and ".join(
+            x
+            for x in (
+                f"max {_num(self.max)}" if self.max is not None else "",
+                f"min {_num(self.min)}" if self.min is not None else "",
+            )
+            if x
+        )
         if self.outcome == "inconclusive":
-            why = self.error or (f"{self.samples or 0} samples, needs {self.min_samples}" if self.value is not None
-                                 or self.samples is not None else "no value")
+            why = self.error or (
+                f"{self.samples or 0} samples, needs {self.min_samples}"
+                if self.value is not None or self.samples is not None
+                else "no value"
+            )
             return f"{self.name} no data ({why}){_row(self.in_a_row)}"
         verb = "passed" if self.passed else "FAILED"
         return f"{self.name} {_num(self.value)} {verb} ({bound}, {self.samples} samples){_row(self.in_a_row)}"
@@ -207,7 +222,7 @@ class Streak:
     failed: int = 0
     inconclusive: int = 0
 
-    def after(self, outcome: CheckOutcome) -> "Streak":
+    def after(self, outcome: CheckOutcome) -> Streak:
         if outcome == "passed":
             return Streak()
         if outcome == "failed":
@@ -228,8 +243,9 @@ class Evaluation:
         return any(r.outcome == "inconclusive" for r in self.results)
 
 
-def evaluate(health: Health, streaks: dict[str, Streak], readings: dict[str, Reading], *,
-             bake_over: bool) -> Evaluation:
+def evaluate(
+    health: Health, streaks: dict[str, Streak], readings: dict[str, Reading], *, bake_over: bool
+) -> Evaluation:
     """One evaluation of every check: the new streaks and, if one is due, the verdict.
 
     Unhealthy when a check failed `failure_limit` evaluations in a row (its values shown), or had no data
@@ -245,12 +261,24 @@ def evaluate(health: Health, streaks: dict[str, Streak], readings: dict[str, Rea
         in_a_row = {"failed": streak.failed, "inconclusive": streak.inconclusive, "passed": 1}[outcome]
         value = reading.value if reading.value is not None and math.isfinite(reading.value) else None
         samples = reading.samples if reading.samples is None or reading.samples >= 0 else None
-        results.append(CheckResult(name=check.name, value=value, samples=samples, max=check.max,
-                                   min=check.min, min_samples=check.min_samples, passed=outcome == "passed",
-                                   outcome=outcome, in_a_row=in_a_row, error=error))
+        results.append(
+            CheckResult(
+                name=check.name,
+                value=value,
+                samples=samples,
+                max=check.max,
+                min=check.min,
+                min_samples=check.min_samples,
+                passed=outcome == "passed",
+                outcome=outcome,
+                in_a_row=in_a_row,
+                error=error,
+            )
+        )
     failing = [r.name for r in results if r.outcome == "failed" and new[r.name].failed >= health.failure_limit]
-    silent = [r.name for r in results
-              if r.outcome == "inconclusive" and new[r.name].inconclusive >= health.inconclusive_limit]
+    silent = [
+        r.name for r in results if r.outcome == "inconclusive" and new[r.name].inconclusive >= health.inconclusive_limit
+    ]
     if failing:
         return Evaluation(results, new, "unhealthy", "failed", failing)
     if silent:
@@ -307,7 +335,11 @@ class JudgeRecord:
 
     def to_json(self) -> dict:
         verdict = self.verdict or {}
-        return {"evaluation": self.evaluation, "flight": self.flight,
-                "at": self.at.isoformat().replace("+00:00", "Z") if self.at else None,
-                "checks": [r.model_dump(mode="json") for r in self.results],
-                "verdict": verdict.get("type"), "verdict_id": verdict.get("id")}
+        return {
+            "evaluation": self.evaluation,
+            "flight": self.flight,
+            "at": self.at.isoformat().replace("+00:00", "Z") if self.at else None,
+            "checks": [r.model_dump(mode="json") for r in self.results],
+            "verdict": verdict.get("type"),
+            "verdict_id": verdict.get("id"),
+        }

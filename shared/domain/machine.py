@@ -4,12 +4,13 @@ Facts (replications, test results, verdicts, approvals) are recorded on the work
 `_advance` moves the workload as far as the recorded facts and the guards allow. Routing changes and
 timers are returned as effects for the service layer to carry out before it commits.
 """
+
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterable, Union
+from datetime import UTC, datetime, timedelta
 
 from shared.domain import finish_rules as fin
 from shared.domain import messages as m
@@ -17,10 +18,10 @@ from shared.domain.actors import GROUP_PREFIX, Principal, clip_actor_reason, ent
 from shared.domain.gates import PROMOTED_STATES, Gate, iso, waiting_for, waiting_period
 from shared.domain.health import describe as describe_checks
 from shared.domain.model import SEEN_WINDOW, TERMINAL, HistoryEntry, Outcome, Release, Workload, archive_add
-from shared.domain.windows import closed
 from shared.domain.plan import RevokeAccess as RevokeAccessConfig
 from shared.domain.routing import DRIFT_TYPE
 from shared.domain.shares import realisable_share
+from shared.domain.windows import closed
 
 
 # -- effects: what the service must do before it commits --------------------------------------
@@ -75,8 +76,15 @@ class ScheduleMessage:
     release: str | None = None  # another release's stream; None: this release
 
 
-Effect = Union[SetTraffic, ScheduleTimer, RevokeAccess, ScheduleRevokeRetry, ScheduleMessage, fin.ScheduleFinishTimer,
-               fin.Decommission]
+Effect = (
+    SetTraffic
+    | ScheduleTimer
+    | RevokeAccess
+    | ScheduleRevokeRetry
+    | ScheduleMessage
+    | fin.ScheduleFinishTimer
+    | fin.Decommission
+)
 
 
 @dataclass(frozen=True)
@@ -130,8 +138,9 @@ def healthy_for_current_flight(w: Workload) -> bool:
 def release_promoted(workloads: Iterable[Workload]) -> bool:
     """Every workload promoted, aborted ones aside (an abort takes a workload out of the release)."""
     states = [w.state for w in workloads]
-    return any(s in ("promoted", "finalized") for s in states) and all(s in ("promoted", "finalized", "aborted")
-                                                                      for s in states)
+    return any(s in ("promoted", "finalized") for s in states) and all(
+        s in ("promoted", "finalized", "aborted") for s in states
+    )
 
 
 def unpaused(w: Workload) -> Workload:
@@ -141,7 +150,7 @@ def unpaused(w: Workload) -> Workload:
 
 def stamp(moment: datetime) -> str:
     """A full UTC date as history and status show it: 2026-11-27 09:13:23Z."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def redelivery_reasserts(release: Release, w: Workload) -> bool:
@@ -183,11 +192,23 @@ class _Step:
         data = self.message.data
         flight = getattr(data, "flight", None) or (after.flight if after else None)
         origin = before or after
-        self.entries.append(HistoryEntry(
-            at=self.now, event_id=self.message.id, type=self.message.type, outcome=outcome, reason=reason,
-            workload=name, from_state=origin.state if origin else None,
-            to_state=after.state if after else None, traffic_percent=after.traffic_percent if after else None,
-            actor=self.actor, flight=flight or None, source=self.message.source, actor_reason=self.actor_reason))
+        self.entries.append(
+            HistoryEntry(
+                at=self.now,
+                event_id=self.message.id,
+                type=self.message.type,
+                outcome=outcome,
+                reason=reason,
+                workload=name,
+                from_state=origin.state if origin else None,
+                to_state=after.state if after else None,
+                traffic_percent=after.traffic_percent if after else None,
+                actor=self.actor,
+                flight=flight or None,
+                source=self.message.source,
+                actor_reason=self.actor_reason,
+            )
+        )
 
     def promoted_with_release(self, name: str, before: Workload) -> None:
         """Fold the release-wide promotion into the workload's entry for this message, or add one."""
@@ -195,8 +216,13 @@ class _Step:
         reason = "promoted with the release: every workload ready and approved"
         for i, entry in enumerate(self.entries):
             if entry.workload == name:
-                self.entries[i] = replace(entry, outcome=Outcome.APPLIED, reason=f"{entry.reason}; {reason}",
-                                          to_state=after.state, traffic_percent=after.traffic_percent)
+                self.entries[i] = replace(
+                    entry,
+                    outcome=Outcome.APPLIED,
+                    reason=f"{entry.reason}; {reason}",
+                    to_state=after.state,
+                    traffic_percent=after.traffic_percent,
+                )
                 return
         self.record(name, Outcome.APPLIED, reason, before)
 
@@ -211,11 +237,16 @@ class _Step:
 
     def start_flight(self, w: Workload, flight: int) -> Workload:
         spec = self.release.plan.flights[flight - 1]  # type: ignore[index]
-        w = self.set_traffic(w.evolve(state="flighting", flight=flight, flight_started_at=self.now,
-                                      healthy_flight=0, unhealthy=False), spec.percent)
+        w = self.set_traffic(
+            w.evolve(state="flighting", flight=flight, flight_started_at=self.now, healthy_flight=0, unhealthy=False),
+            spec.percent,
+        )
         if spec.bake > 0:
-            self.effects.append(ScheduleTimer(w.name, flight, w.attempt, _ms(self.now),
-                                              self.now + timedelta(seconds=spec.bake), self.now))
+            self.effects.append(
+                ScheduleTimer(
+                    w.name, flight, w.attempt, _ms(self.now), self.now + timedelta(seconds=spec.bake), self.now
+                )
+            )
         return w
 
     def promote(self, w: Workload) -> Workload:
@@ -292,9 +323,12 @@ class _Step:
         # Promoted workloads (one rolled back and retried) and aborted ones (out of the release) do not
         # hold the others back; every other workload must be ready, approved and not paused.
         waiting = [w for w in self.workloads.values() if w.state not in TERMINAL]
-        if self.release.plan.model == "staged" and waiting and all(
-                w.state == "ready" and not self.waiting_for(w) for w in waiting) \
-                and not self.release_sync_held(waiting):
+        if (
+            self.release.plan.model == "staged"
+            and waiting
+            and all(w.state == "ready" and not self.waiting_for(w) for w in waiting)
+            and not self.release_sync_held(waiting)
+        ):
             for w in waiting:
                 self.workloads[w.name] = self.promote(w)
                 self.promoted_with_release(w.name, w)
@@ -302,13 +336,19 @@ class _Step:
         # After a failed revocation its retry chain owns it (one chain, not one more per message), unless this
         # message is the one that promotes the release (again): then it revokes, and starts a chain if it fails.
         newly_promoted = not release_promoted(self.release.workloads.values())
-        if (revoke and not self.access_revoked and release_promoted(self.workloads.values())
-                and (newly_promoted or not self.release.revoke_error)):
+        if (
+            revoke
+            and not self.access_revoked
+            and release_promoted(self.workloads.values())
+            and (newly_promoted or not self.release.revoke_error)
+        ):
             self.effects.append(RevokeAccess(revoke))
             self.access_revoked = True
             if self.entries:
                 last = self.entries[-1]
-                self.entries[-1] = replace(last, reason=f"{last.reason}; release promoted, migration team access revoked")
+                self.entries[-1] = replace(
+                    last, reason=f"{last.reason}; release promoted, migration team access revoked"
+                )
 
     def after_decision(self) -> None:
         """What follows in time from this decision: waiting periods restart on a state change, deadlines and
@@ -322,16 +362,32 @@ class _Step:
             # message (time passes; a dependency is met), so it is looked at whenever the plan has windows
             period = waiting_period(self.release, w) if plan.deadlines and w != before else None
             old = waiting_period(self.before, before) if period else None
-            if (period is not None and period.deadline is not None and w.deadline_fired != period.key
-                    and (old is None or old.key != period.key)):
-                self.effects.append(ScheduleMessage(m.DEADLINE_TYPE, {"workload": name, "period": period.key},
-                                                    max(period.deadline, self.now), f"{period.key}:{_ms(self.now)}"))
+            if (
+                period is not None
+                and period.deadline is not None
+                and w.deadline_fired != period.key
+                and (old is None or old.key != period.key)
+            ):
+                self.effects.append(
+                    ScheduleMessage(
+                        m.DEADLINE_TYPE,
+                        {"workload": name, "period": period.key},
+                        max(period.deadline, self.now),
+                        f"{period.key}:{_ms(self.now)}",
+                    )
+                )
             gates = self.waiting_for(w) if plan.windows else []
             if [g.gate for g in gates] == ["window"]:  # only the window holds it: wake it when the window opens
                 opens = _opening(self.release, self.now)
                 if opens is not None and opens != w.window_opens_at:
-                    self.effects.append(ScheduleMessage(m.WINDOW_TYPE, {"workload": name, "opens_ms": _ms(opens)},
-                                                        opens, f"{_ms(opens)}:{_ms(self.now)}"))
+                    self.effects.append(
+                        ScheduleMessage(
+                            m.WINDOW_TYPE,
+                            {"workload": name, "opens_ms": _ms(opens)},
+                            opens,
+                            f"{_ms(opens)}:{_ms(self.now)}",
+                        )
+                    )
                     w = w.evolve(window_opens_at=opens)
             self.workloads[name] = w
         view = self.view()
@@ -339,9 +395,15 @@ class _Step:
             for dependant in view.dependants:
                 # a few seconds later: the dependant reads this release's committed state, which this decision
                 # is about to write
-                self.effects.append(ScheduleMessage(m.DEPENDENCY_TYPE, {"dependency": self.release.name},
-                                                    self.now + DEPENDENCY_NOTICE_DELAY,
-                                                    f"{self.release.name}:{self.before.seq}", release=dependant))
+                self.effects.append(
+                    ScheduleMessage(
+                        m.DEPENDENCY_TYPE,
+                        {"dependency": self.release.name},
+                        self.now + DEPENDENCY_NOTICE_DELAY,
+                        f"{self.release.name}:{self.before.seq}",
+                        release=dependant,
+                    )
+                )
 
     def release_sync_held(self, waiting: list[Workload]) -> bool:
         """Staged: the release moves only when every workload's data-sync gate is open."""
@@ -365,8 +427,11 @@ class _Step:
             return
         entry, name = self.entries[0], self.message.data.workload
         old, new = before.workloads[name], self.workloads[name]
-        if entry.outcome == Outcome.REJECTED or old.lag_at is None or \
-                (old.state, old.traffic_percent) != (new.state, new.traffic_percent):  # the first report is shown
+        if (
+            entry.outcome == Outcome.REJECTED
+            or old.lag_at is None
+            or (old.state, old.traffic_percent) != (new.state, new.traffic_percent)
+        ):  # the first report is shown
             return
         was_open = old.lag_at is not None and fin.sync_hold_reason(self, old) is None
         now_open = new.lag_at is not None and fin.sync_hold_reason(self, new) is None
@@ -378,16 +443,26 @@ class _Step:
         whose id was never validated and gets no marker)."""
         release = self.release
         if not remember:
-            return Decision(release=release.evolve(workloads=self.workloads, seq=release.seq + len(self.entries)),
-                            entries=self.entries, effects=self.effects, remember=False)
+            return Decision(
+                release=release.evolve(workloads=self.workloads, seq=release.seq + len(self.entries)),
+                entries=self.entries,
+                effects=self.effects,
+                remember=False,
+            )
         seen, archive, archived = release.seen + (digest(self.message.id),), release.archive, release.archived
         if len(seen) > SEEN_WINDOW:  # ids pushed out of the window go to the archive
             pushed, seen = seen[:-SEEN_WINDOW], seen[-SEEN_WINDOW:]
             archive, archived = archive_add(archive, pushed), archived + len(pushed)
-        new = release.evolve(workloads=self.workloads, access_revoked=self.access_revoked,
-                             seq=release.seq + len(self.entries), seen=seen, processed=release.processed + 1,
-                             archive=archive, archived=archived,
-                             revoke_error=None if self.access_revoked else release.revoke_error)
+        new = release.evolve(
+            workloads=self.workloads,
+            access_revoked=self.access_revoked,
+            seq=release.seq + len(self.entries),
+            seen=seen,
+            processed=release.processed + 1,
+            archive=archive,
+            archived=archived,
+            revoke_error=None if self.access_revoked else release.revoke_error,
+        )
         return Decision(release=new, entries=self.entries, effects=self.effects, quiet=self.quiet)
 
 
@@ -399,8 +474,14 @@ def _on_asset(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
     if asset not in w.assets:
         return Outcome.REJECTED, f"asset {asset!r} is not part of workload {w.name}", w
     if w.state in ("promoted", "finalized"):
-        return Outcome.IGNORED, (f"asset {asset} replicated after promotion: the link to the source was severed at "
-                           "promotion; WARNING: changes made on the source since then are lost"), w
+        return (
+            Outcome.IGNORED,
+            (
+                f"asset {asset} replicated after promotion: the link to the source was severed at "
+                "promotion; WARNING: changes made on the source since then are lost"
+            ),
+            w,
+        )
     if w.state == "aborted":
         return Outcome.IGNORED, "workload is aborted", w
     if w.assets[asset]:
@@ -413,7 +494,9 @@ def _on_asset(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
 def _on_tests(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
     passed = step.message.type == "tests-passed"
     data = step.message.data
-    what = " ".join(x for x in (f"suite {data.suite}" if data.suite else "", f"run {data.run}" if data.run else "") if x)
+    what = " ".join(
+        x for x in (f"suite {data.suite}" if data.suite else "", f"run {data.run}" if data.run else "") if x
+    )
     what = f" ({what})" if what else ""
     if w.state in ("promoted", "aborted", "flighting", "finalized"):
         return Outcome.IGNORED, f"tests result{what} arrived while {w.state}; it changes nothing now", w
@@ -421,8 +504,14 @@ def _on_tests(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
         return Outcome.REJECTED, "workload is rolled back: send override retry before new test results", w
     if not all_assets_replicated(w):
         pending = [a for a, done in w.assets.items() if not done]
-        return Outcome.REJECTED, (f"tests result{what} while replicating: {len(pending)} asset(s) not replicated yet "
-                            f"({', '.join(pending[:5])})"), w
+        return (
+            Outcome.REJECTED,
+            (
+                f"tests result{what} while replicating: {len(pending)} asset(s) not replicated yet "
+                f"({', '.join(pending[:5])})"
+            ),
+            w,
+        )
     if passed:
         if w.tests_passed:
             return Outcome.IGNORED, f"tests already passed{what}", w
@@ -430,8 +519,11 @@ def _on_tests(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
     if w.state == "ready" or w.tests_passed:
         # the approval was given for what passed; what comes next passes every gate again, as after retry
         withdrawn = "; approval withdrawn: approve again once tests pass" if w.approved else ""
-        return Outcome.APPLIED, f"tests failed{what}: back to testing{withdrawn}", w.evolve(
-            tests_passed=False, approved=False, state="testing" if w.state == "ready" else w.state)
+        return (
+            Outcome.APPLIED,
+            f"tests failed{what}: back to testing{withdrawn}",
+            w.evolve(tests_passed=False, approved=False, state="testing" if w.state == "ready" else w.state),
+        )
     return Outcome.APPLIED, f"tests failed{what}: waiting for a passing run", w
 
 
@@ -454,8 +546,14 @@ def _on_verdict(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
     if healthy and step.message.time is not None and trouble is not None and step.message.time < trouble - CLOCK_SKEW:
         # measured before the alert that voided this flight's health (a monitor's clock may run CLOCK_SKEW
         # behind ours, as for the flight's start): the flight needs a verdict from after it
-        return Outcome.IGNORED, (f"verdict issued at {step.message.time.isoformat()}, before the alert of "
-                                 f"{stamp(trouble)}: flight {flight} needs a healthy verdict from after it"), w
+        return (
+            Outcome.IGNORED,
+            (
+                f"verdict issued at {step.message.time.isoformat()}, before the alert of "
+                f"{stamp(trouble)}: flight {flight} needs a healthy verdict from after it"
+            ),
+            w,
+        )
     if healthy:
         baked = bake_elapsed(step.release, w, step.now)
         if w.healthy_flight == flight and not baked:
@@ -472,7 +570,11 @@ def _on_verdict(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
 
 def _on_alert(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
     data = step.message.data
-    what = "alert" + (f" ({data.severity})" if data.severity else "") + (f": {data.description}" if data.description else "")
+    what = (
+        "alert"
+        + (f" ({data.severity})" if data.severity else "")
+        + (f": {data.description}" if data.description else "")
+    )
     if w.state == "promoted" and fin.in_hypercare(step.release, w, step.now):
         return _on_trouble(step, w, f"{what} during hypercare")
     if w.state != "flighting":
@@ -484,20 +586,37 @@ def _on_alert(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
 def _on_trouble(step: _Step, w: Workload, what: str) -> tuple[Outcome, str, Workload]:
     # a healthy verdict from before the trouble no longer counts: the flight needs a fresh one
     if w.paused:
-        return Outcome.APPLIED, f"{what}; recorded while paused, routing unchanged until resume", \
-            w.evolve(unhealthy=True, healthy_flight=0, alert_while_paused=f"{what} at {stamp(step.now)}",
-                     trouble_at=step.now)
+        return (
+            Outcome.APPLIED,
+            f"{what}; recorded while paused, routing unchanged until resume",
+            w.evolve(
+                unhealthy=True, healthy_flight=0, alert_while_paused=f"{what} at {stamp(step.now)}", trouble_at=step.now
+            ),
+        )
     if step.release.plan.on_alert == "pause":
-        return Outcome.APPLIED, f"{what}: paused at {w.traffic_percent}% (on_alert: pause)", \
-            w.evolve(paused=True, healthy_flight=0, paused_by="promote", paused_at=step.now,
-                     paused_reason=f"{what} (on_alert: pause)", trouble_at=step.now)
+        return (
+            Outcome.APPLIED,
+            f"{what}: paused at {w.traffic_percent}% (on_alert: pause)",
+            w.evolve(
+                paused=True,
+                healthy_flight=0,
+                paused_by="promote",
+                paused_at=step.now,
+                paused_reason=f"{what} (on_alert: pause)",
+                trouble_at=step.now,
+            ),
+        )
     return Outcome.APPLIED, f"{what}: rolled back to 0% (on_alert: rollback)", step.to_source(w, "rolled-back")
 
 
 def _on_timer(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
     data = step.message.data
-    if (w.state != "flighting" or data.flight != w.flight or data.attempt != w.attempt
-            or data.started_ms != _ms(w.flight_began)):
+    if (
+        w.state != "flighting"
+        or data.flight != w.flight
+        or data.attempt != w.attempt
+        or data.started_ms != _ms(w.flight_began)
+    ):
         return Outcome.IGNORED, f"bake timer for flight {data.flight} (attempt {data.attempt}) is stale", w
     due = bake_due(step.release, w)
     if step.now < due:
@@ -516,8 +635,11 @@ def _pause(step: _Step, w: Workload):
         return Outcome.IGNORED, f"workload is {w.state}", w
     if w.paused:
         return Outcome.IGNORED, f"already paused{_paused_since(w)}", w
-    return Outcome.APPLIED, f"paused at {w.traffic_percent}%", w.evolve(
-        paused=True, paused_by=step.actor, paused_at=step.now, paused_reason=step.actor_reason)
+    return (
+        Outcome.APPLIED,
+        f"paused at {w.traffic_percent}%",
+        w.evolve(paused=True, paused_by=step.actor, paused_at=step.now, paused_reason=step.actor_reason),
+    )
 
 
 def _paused_since(w: Workload) -> str:
@@ -533,12 +655,19 @@ def _resume(step: _Step, w: Workload):
     resumed = f"resumed{_paused_since(w)}"
     alert = w.alert_while_paused
     if w.state in ("flighting", "promoted") and w.unhealthy and step.release.plan.on_alert == "rollback":
-        return Outcome.APPLIED, f"{resumed}; acknowledges the alert recorded while paused ({alert}): rolls back to 0% " \
-                          "(on_alert: rollback)", step.to_source(w, "rolled-back")
+        return (
+            Outcome.APPLIED,
+            f"{resumed}; acknowledges the alert recorded while paused ({alert}): rolls back to 0% (on_alert: rollback)",
+            step.to_source(w, "rolled-back"),
+        )
     w = unpaused(w)
     if alert:  # on_alert: pause: the alert holds nothing more, but the flight needs a fresh healthy verdict
-        return Outcome.APPLIED, f"{resumed}; acknowledges the alert recorded while paused ({alert}); flight {w.flight} " \
-                          "needs a new healthy verdict", w.evolve(unhealthy=False)
+        return (
+            Outcome.APPLIED,
+            f"{resumed}; acknowledges the alert recorded while paused ({alert}); flight {w.flight} "
+            "needs a new healthy verdict",
+            w.evolve(unhealthy=False),
+        )
     return Outcome.APPLIED, resumed, w
 
 
@@ -560,14 +689,24 @@ def _advance_now(step: _Step, w: Workload):
     windows = step.release.plan.windows
     why = closed(windows, step.now)
     if why is not None and why.denied and windows is not None and not windows.advance_when_denied:
-        return Outcome.REJECTED, (f"advance inside a {why.reason} (until {iso(why.opens) or 'never'}); the plan's "
-                            "windows.advance_when_denied is false"), w
+        return (
+            Outcome.REJECTED,
+            (
+                f"advance inside a {why.reason} (until {iso(why.opens) or 'never'}); the plan's "
+                "windows.advance_when_denied is false"
+            ),
+            w,
+        )
     if w.flight < len(step.release.plan.flights or []) and (held := fin.sync_hold_reason(step, w)):
         return Outcome.REJECTED, f"advance held by {held}", w
     before = w.traffic_percent
     w = step.grow(w)
-    return Outcome.APPLIED, f"advanced by hand from flight {w.flight - (0 if w.state == 'promoted' else 1)} " \
-                      f"({before}%) to {w.state if w.state == 'promoted' else f'flight {w.flight}'}", w
+    return (
+        Outcome.APPLIED,
+        f"advanced by hand from flight {w.flight - (0 if w.state == 'promoted' else 1)} "
+        f"({before}%) to {w.state if w.state == 'promoted' else f'flight {w.flight}'}",
+        w,
+    )
 
 
 def _rollback(step: _Step, w: Workload):
@@ -597,8 +736,16 @@ def _retry(step: _Step, w: Workload):
     if w.state != "rolled-back":
         return Outcome.REJECTED, f"retry applies to a rolled-back workload; this one is {w.state}", w
     # a retry passes every gate again, manual approval included
-    w = w.evolve(state="testing", tests_passed=False, approved=False, flight=0, healthy_flight=0, unhealthy=False,
-                 flight_started_at=None, attempt=w.attempt + 1)
+    w = w.evolve(
+        state="testing",
+        tests_passed=False,
+        approved=False,
+        flight=0,
+        healthy_flight=0,
+        unhealthy=False,
+        flight_started_at=None,
+        attempt=w.attempt + 1,
+    )
     return Outcome.APPLIED, f"retry #{w.attempt}: back to testing", w
 
 
@@ -625,8 +772,12 @@ def _span(seconds: float) -> str:
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
-    parts = [f"{days}d" if days else "", f"{hours}h" if hours else "", f"{minutes}m" if minutes else "",
-             f"{secs}s" if secs or not (days or hours or minutes) else ""]
+    parts = [
+        f"{days}d" if days else "",
+        f"{hours}h" if hours else "",
+        f"{minutes}m" if minutes else "",
+        f"{secs}s" if secs or not (days or hours or minutes) else "",
+    ]
     return "".join(parts)
 
 
@@ -634,34 +785,56 @@ def _on_deadline(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
     data = step.message.data
     period = waiting_period(step.view(w), w)
     if period is None or period.key != data.period or period.deadline is None:
-        return Outcome.IGNORED, f"deadline for a waiting period that is over ({data.period}); the workload is {w.state}", w
+        return (
+            Outcome.IGNORED,
+            f"deadline for a waiting period that is over ({data.period}); the workload is {w.state}",
+            w,
+        )
     if step.now < period.deadline:  # a timer further out than the transport can hold arrives early
-        step.effects.append(ScheduleMessage(m.DEADLINE_TYPE, {"workload": w.name, "period": period.key},
-                                            period.deadline, f"{period.key}:{_ms(step.now)}"))
+        step.effects.append(
+            ScheduleMessage(
+                m.DEADLINE_TYPE,
+                {"workload": w.name, "period": period.key},
+                period.deadline,
+                f"{period.key}:{_ms(step.now)}",
+            )
+        )
         return Outcome.IGNORED, f"deadline timer arrived early; rescheduled for {iso(period.deadline)}", w
     if w.deadline_fired == period.key:
         return Outcome.IGNORED, f"the {period.kind} deadline of this waiting period already fired", w
     w = w.evolve(deadline_fired=period.key)
-    what = (f"deadline passed: waited {_span((step.now - period.since).total_seconds())} for {period.kind} "
-            f"(deadline {period.kind}: {_span(period.limit or 0)}) in {w.state}")
+    what = (
+        f"deadline passed: waited {_span((step.now - period.since).total_seconds())} for {period.kind} "
+        f"(deadline {period.kind}: {_span(period.limit or 0)}) in {w.state}"
+    )
     action = step.release.plan.on_deadline
     if action == "pause":
         if w.paused:
             return Outcome.APPLIED, f"{what}; on_deadline pause: already paused", w
-        return Outcome.APPLIED, f"{what}; paused at {w.traffic_percent}% (on_deadline: pause)",             w.evolve(paused=True, paused_by="promote/deadline", paused_at=step.now, paused_reason=what)
+        return (
+            Outcome.APPLIED,
+            f"{what}; paused at {w.traffic_percent}% (on_deadline: pause)",
+            w.evolve(paused=True, paused_by="promote/deadline", paused_at=step.now, paused_reason=what),
+        )
     if action == "rollback" and period.kind == "verdict" and w.state == "flighting":
         if w.paused:
             return Outcome.APPLIED, f"{what}; paused, so not rolled back (on_deadline: rollback)", w
         return Outcome.APPLIED, f"{what}; rolled back to 0% (on_deadline: rollback)", step.to_source(w, "rolled-back")
-    return Outcome.APPLIED, f"{what}; on_deadline {action}" + (": rollback acts on a missing verdict only" if
-                                                           action == "rollback" else ""), w
+    return (
+        Outcome.APPLIED,
+        f"{what}; on_deadline {action}" + (": rollback acts on a missing verdict only" if action == "rollback" else ""),
+        w,
+    )
 
 
 def _on_window(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
-    opens = datetime.fromtimestamp(step.message.data.opens_ms / 1000, tz=timezone.utc)
+    opens = datetime.fromtimestamp(step.message.data.opens_ms / 1000, tz=UTC)
     if step.now < opens:
-        step.effects.append(ScheduleMessage(m.WINDOW_TYPE, {"workload": w.name, "opens_ms": _ms(opens)}, opens,
-                                            f"{_ms(opens)}:{_ms(step.now)}"))
+        step.effects.append(
+            ScheduleMessage(
+                m.WINDOW_TYPE, {"workload": w.name, "opens_ms": _ms(opens)}, opens, f"{_ms(opens)}:{_ms(step.now)}"
+            )
+        )
         return Outcome.IGNORED, f"window timer arrived early; rescheduled for {iso(opens)}", w
     gates = step.waiting_for(w)
     if w.state in TERMINAL or gates:
@@ -690,8 +863,9 @@ def _recheck_dependency(step: _Step) -> str:
         # deterministic for this notice (a redelivery schedules the same message again, not another one), and
         # short whatever the names: a digest of the dependency and the notice's id
         key = f"{digest(data.dependency + ':' + step.message.id)}:r{data.recheck + 1}"
-        step.effects.append(ScheduleMessage(m.DEPENDENCY_TYPE, {"dependency": data.dependency,
-                                                                "recheck": data.recheck + 1}, due, key))
+        step.effects.append(
+            ScheduleMessage(m.DEPENDENCY_TYPE, {"dependency": data.dependency, "recheck": data.recheck + 1}, due, key)
+        )
     return f"; looking again at {iso(due)}"
 
 
@@ -710,17 +884,37 @@ def _on_dependency(step: _Step, w: Workload) -> tuple[Outcome, str, Workload]:
     if data.dependency not in step.release.after_met:
         step.release = step.release.evolve(after_met=step.release.after_met + (data.dependency,))
     waiting = [r for r in step.release.plan.after if r not in step.release.after_met]
-    return Outcome.APPLIED, f"release {data.dependency} is promoted" + (
-        f"; still waiting for {', '.join(waiting)}" if waiting else "; no release to wait for now"), w
+    return (
+        Outcome.APPLIED,
+        f"release {data.dependency} is promoted"
+        + (f"; still waiting for {', '.join(waiting)}" if waiting else "; no release to wait for now"),
+        w,
+    )
 
 
-OVERRIDES: dict[str, Rule] = {"pause": _pause, "resume": _resume, "approve": _approve, "advance": _advance_now,
-                              "rollback": _rollback, "abort": _abort, "retry": _retry, "finalize": fin.on_finalize}
+OVERRIDES: dict[str, Rule] = {
+    "pause": _pause,
+    "resume": _resume,
+    "approve": _approve,
+    "advance": _advance_now,
+    "rollback": _rollback,
+    "abort": _abort,
+    "retry": _retry,
+    "finalize": fin.on_finalize,
+}
 RULES: dict[str, Rule] = {
-    "asset-replicated": _on_asset, "tests-passed": _on_tests, "tests-failed": _on_tests,
-    "flight-healthy": _on_verdict, "flight-unhealthy": _on_verdict, "alert": _on_alert, m.TIMER_TYPE: _on_timer,
-    m.DEADLINE_TYPE: _on_deadline, m.WINDOW_TYPE: _on_window, m.DEPENDENCY_TYPE: _on_dependency,
-    m.LAG_TYPE: fin.on_lag, m.HYPERCARE_TYPE: fin.on_hypercare_elapsed,
+    "asset-replicated": _on_asset,
+    "tests-passed": _on_tests,
+    "tests-failed": _on_tests,
+    "flight-healthy": _on_verdict,
+    "flight-unhealthy": _on_verdict,
+    "alert": _on_alert,
+    m.TIMER_TYPE: _on_timer,
+    m.DEADLINE_TYPE: _on_deadline,
+    m.WINDOW_TYPE: _on_window,
+    m.DEPENDENCY_TYPE: _on_dependency,
+    m.LAG_TYPE: fin.on_lag,
+    m.HYPERCARE_TYPE: fin.on_hypercare_elapsed,
     m.DECOMMISSION_RETRY_TYPE: fin.on_decommission_retry,
 }
 
@@ -733,8 +927,15 @@ def authorized(release: Release, action: str, actor: str | Principal) -> str | N
     return entitlement(entries, principal)
 
 
-def decide(release: Release, message, now: datetime, *, duplicate: bool = False,
-           principal: Principal | None = None, require_authenticated: bool = False) -> Decision:
+def decide(
+    release: Release,
+    message,
+    now: datetime,
+    *,
+    duplicate: bool = False,
+    principal: Principal | None = None,
+    require_authenticated: bool = False,
+) -> Decision:
     """The new release state, one history entry per affected workload, and the effects to carry out.
 
     `principal`: who sent an override, as authenticated outside the message (the override endpoint);
@@ -749,7 +950,9 @@ def decide(release: Release, message, now: datetime, *, duplicate: bool = False,
         elif require_authenticated:  # the name it carries proves nothing: no entry shows it as the actor
             claimed, step.actor, unauthenticated = step.actor, None, True
     if duplicate:
-        step.record(target if target in release.workloads else None, Outcome.DUPLICATE, f"id {message.id!r} was seen before")
+        step.record(
+            target if target in release.workloads else None, Outcome.DUPLICATE, f"id {message.id!r} was seen before"
+        )
         _reassert_on_redelivery(step, target)
         return step.finish()
     if target is not None and target not in release.workloads:
@@ -763,8 +966,12 @@ def decide(release: Release, message, now: datetime, *, duplicate: bool = False,
         if unauthenticated or (require_authenticated and principal is not None and not principal.authenticated):
             claimed = claimed if unauthenticated else principal.name if principal else None
             step.actor = None
-            step.record(target, Outcome.REJECTED, f"override {action} arrived unauthenticated (not through the override "
-                                            f"endpoint); the actor it names ({claimed}) is not trusted")
+            step.record(
+                target,
+                Outcome.REJECTED,
+                f"override {action} arrived unauthenticated (not through the override "
+                f"endpoint); the actor it names ({claimed}) is not trusted",
+            )
             return step.finish(remember=False)  # its id proves nothing either: it must not burn a real one
         entry = authorized(release, action, principal or Principal(step.actor or ""))
         if entry is None:
@@ -783,8 +990,16 @@ def decide(release: Release, message, now: datetime, *, duplicate: bool = False,
         if outcome == Outcome.APPLIED:
             after = step.advance(after)
         step.workloads[name] = after
-        step.record(name, outcome, reason + _moved(before, after) + via + step.held_note(name)
-                    + (step.held(after) if outcome == Outcome.APPLIED else ""), before)
+        step.record(
+            name,
+            outcome,
+            reason
+            + _moved(before, after)
+            + via
+            + step.held_note(name)
+            + (step.held(after) if outcome == Outcome.APPLIED else ""),
+            before,
+        )
     step.advance_release()
     step.after_moves(release)
     step.quiet_lag(release)
@@ -814,12 +1029,18 @@ def _revoke_retry(step: _Step) -> Decision:
     elif release.access_revoked:
         step.record(None, Outcome.IGNORED, "access already revoked")
     elif not release_promoted(release.workloads.values()):
-        step.record(None, Outcome.IGNORED, "not every workload is promoted any more: access is revoked at the next promotion")
+        step.record(
+            None, Outcome.IGNORED, "not every workload is promoted any more: access is revoked at the next promotion"
+        )
     else:
         step.effects.append(RevokeAccess(release.plan.revoke_access))
         step.access_revoked = True
-        step.record(None, Outcome.APPLIED, f"retrying the revocation of the migration team's access "
-                                     f"(after {release.revoke_attempts} failed attempt(s)); access revoked")
+        step.record(
+            None,
+            Outcome.APPLIED,
+            f"retrying the revocation of the migration team's access "
+            f"(after {release.revoke_attempts} failed attempt(s)); access revoked",
+        )
     return step.finish()
 
 
@@ -829,14 +1050,17 @@ def revocation_failed(decision: Decision, error: str, now: datetime) -> Decision
     release = decision.release
     attempts = release.revoke_attempts + 1
     delay = min(REVOKE_RETRY_FIRST * 2 ** min(attempts - 1, 10), REVOKE_RETRY_MAX)
-    note = (f"revoking the migration team's access failed (attempt {attempts}; routing unchanged; retried at "
-            f"{(now + delay).isoformat().replace('+00:00', 'Z')}): {error}")
+    note = (
+        f"revoking the migration team's access failed (attempt {attempts}; routing unchanged; retried at "
+        f"{(now + delay).isoformat().replace('+00:00', 'Z')}): {error}"
+    )
     entries = list(decision.entries)
     claimed = "; release promoted, migration team access revoked"
     if entries:
         last = entries[-1]
-        entries[-1] = replace(last, reason=last.reason.replace(claimed, "").replace("; access revoked", "")
-                              + "; " + note)
+        entries[-1] = replace(
+            last, reason=last.reason.replace(claimed, "").replace("; access revoked", "") + "; " + note
+        )
     new = release.evolve(access_revoked=False, revoke_error=error[:MAX_REVOKE_ERROR], revoke_attempts=attempts)
     return replace(decision, release=new, entries=entries, effects=[ScheduleRevokeRetry(attempts, now + delay, now)])
 
@@ -853,8 +1077,9 @@ class DriftSeen:
     summary: str  # the resource and what differs, as read
 
 
-def decide_drift(release: Release, drifts: list[DriftSeen], now: datetime,
-                 last: dict[str, HistoryEntry | None]) -> Decision:
+def decide_drift(
+    release: Release, drifts: list[DriftSeen], now: datetime, last: dict[str, HistoryEntry | None]
+) -> Decision:
     """Per `on_drift`: re-apply the recorded share (`reapply`), or only report it (`report`, once per drift).
     One history entry per drifted workload; `last` is each workload's latest entry."""
     reapply = release.plan.on_drift == "reapply"
@@ -864,19 +1089,32 @@ def decide_drift(release: Release, drifts: list[DriftSeen], now: datetime,
         w = release.workloads[drift.workload]
         if drift.live_percent == w.traffic_percent:
             continue
-        reason = drift.summary + (f"; re-applying {w.traffic_percent}% (on_drift: reapply)" if reapply
-                                  else "; reported only (on_drift: report)")
+        reason = drift.summary + (
+            f"; re-applying {w.traffic_percent}% (on_drift: reapply)"
+            if reapply
+            else "; reported only (on_drift: report)"
+        )
         routing = release.plan.workload(w.name).routing  # type: ignore[union-attr]
         if reapply:  # also when this drift was recorded before and is still there
             effects.append(SetTraffic(w.name, w.traffic_percent, routing))
         previous = last.get(w.name)
         if not reapply and previous and previous.type == DRIFT_TYPE and previous.reason == reason:
             continue  # still the same drift: already in the history
-        entries.append(HistoryEntry(
-            at=now, event_id=f"drift-check:{release.name}:{w.name}:{now.strftime('%Y%m%dT%H%M%S.%fZ')}",
-            type=DRIFT_TYPE, outcome=Outcome.APPLIED if reapply else Outcome.IGNORED, reason=reason, workload=w.name,
-            from_state=w.state, to_state=w.state, traffic_percent=w.traffic_percent, flight=w.flight or None,
-            source="promote/drift"))
+        entries.append(
+            HistoryEntry(
+                at=now,
+                event_id=f"drift-check:{release.name}:{w.name}:{now.strftime('%Y%m%dT%H%M%S.%fZ')}",
+                type=DRIFT_TYPE,
+                outcome=Outcome.APPLIED if reapply else Outcome.IGNORED,
+                reason=reason,
+                workload=w.name,
+                from_state=w.state,
+                to_state=w.state,
+                traffic_percent=w.traffic_percent,
+                flight=w.flight or None,
+                source="promote/drift",
+            )
+        )
     return Decision(release=release.evolve(seq=release.seq + len(entries)), entries=entries, effects=effects)
 
 
@@ -892,8 +1130,11 @@ def _moved(before: Workload, after: Workload) -> str:
 
 def reject_unparsed(release: Release, unparsed: m.Unparsed, now: datetime) -> Decision:
     """A message of a known release that failed validation: recorded as rejected with the reason."""
-    stand_in = _Invalid(id=unparsed.id or f"invalid:{digest(unparsed.reason)}", type=unparsed.type or "invalid",
-                        data=_InvalidData(workload=unparsed.workload, reason=unparsed.actor_reason))
+    stand_in = _Invalid(
+        id=unparsed.id or f"invalid:{digest(unparsed.reason)}",
+        type=unparsed.type or "invalid",
+        data=_InvalidData(workload=unparsed.workload, reason=unparsed.actor_reason),
+    )
     step = _Step(release, stand_in, now)
     workload = unparsed.workload if unparsed.workload in release.workloads else None
     step.record(workload, Outcome.REJECTED, f"invalid message: {unparsed.reason}")
@@ -909,6 +1150,7 @@ class _InvalidData:
 @dataclass(frozen=True)
 class _Invalid:
     """What decide() needs of a message that failed validation."""
+
     id: str
     type: str
     data: _InvalidData

@@ -1,16 +1,17 @@
 """CloudEvents 1.0 envelopes (structured JSON mode) with a discriminated union on `type`."""
+
 from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
-from typing import Annotated, Any, Literal, Union
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from shared.domain.errors import MessageError
-from shared.domain.names import NAME_PATTERN, is_name
 from shared.domain.health import MAX_CHECKS, Cause, CheckResult
+from shared.domain.names import NAME_PATTERN, is_name
 
 MAX_BODY_BYTES = 256 * 1024  # Service Bus Standard's message size limit
 CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
@@ -21,8 +22,20 @@ REVOKE_RETRY_TYPE = "revoke-access-retry"  # scheduled by promote after a failed
 LAG_TYPE = "replication-lag"  # v2 §8
 HYPERCARE_TYPE = "hypercare-elapsed"  # scheduled by promote itself at promotion (v2 §8)
 DECOMMISSION_RETRY_TYPE = "decommission-retry"  # scheduled by promote itself after a failed decommission
-EVENT_TYPES = ("asset-replicated", "tests-passed", "tests-failed", "flight-healthy", "flight-unhealthy",
-               "alert", "override", LAG_TYPE, HYPERCARE_TYPE, DECOMMISSION_RETRY_TYPE, TIMER_TYPE, REVOKE_RETRY_TYPE)
+EVENT_TYPES = (
+    "asset-replicated",
+    "tests-passed",
+    "tests-failed",
+    "flight-healthy",
+    "flight-unhealthy",
+    "alert",
+    "override",
+    LAG_TYPE,
+    HYPERCARE_TYPE,
+    DECOMMISSION_RETRY_TYPE,
+    TIMER_TYPE,
+    REVOKE_RETRY_TYPE,
+)
 INTERNAL_TYPES = (TIMER_TYPE, REVOKE_RETRY_TYPE, HYPERCARE_TYPE, DECOMMISSION_RETRY_TYPE)
 PUBLIC_TYPES = tuple(t for t in EVENT_TYPES if t not in INTERNAL_TYPES)
 
@@ -234,9 +247,21 @@ class DecommissionRetry(_Envelope):
 
 
 Message = Annotated[
-    Union[AssetReplicated, TestsPassed, TestsFailed, FlightHealthy, FlightUnhealthy, Alert, Override, BakeElapsed,
-          RevokeRetry, DeadlineDue, WindowOpens, DependencyPromoted, ReplicationLag, HypercareElapsed,
-          DecommissionRetry],
+    AssetReplicated
+    | TestsPassed
+    | TestsFailed
+    | FlightHealthy
+    | FlightUnhealthy
+    | Alert
+    | Override
+    | BakeElapsed
+    | RevokeRetry
+    | DeadlineDue
+    | WindowOpens
+    | DependencyPromoted
+    | ReplicationLag
+    | HypercareElapsed
+    | DecommissionRetry,
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter = TypeAdapter(Message)
@@ -311,15 +336,27 @@ def _salvage(doc: dict | None, reason: str) -> Unparsed:
 
     said = data.get("reason") if doc.get("type") == "override" else None
     said = said[:1024] if isinstance(said, str) and _PRINTABLE.match(said[:1024]) else None
-    return Unparsed(id=text(doc.get("id")), type=text(doc.get("type")), release=name(data.get("release")),
-                    workload=name(data.get("workload")), reason=reason, actor_reason=said)
+    return Unparsed(
+        id=text(doc.get("id")),
+        type=text(doc.get("type")),
+        release=name(data.get("release")),
+        workload=name(data.get("workload")),
+        reason=reason,
+        actor_reason=said,
+    )
 
 
 def new_event(type_: str, data: dict[str, Any], *, id: str, source: str, time: datetime) -> dict:
     """A CloudEvents document (dict) ready to serialise."""
-    return {"specversion": "1.0", "id": id, "source": source, "type": type_,
-            "time": time.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
-            "datacontenttype": "application/json", "data": {k: v for k, v in data.items() if v is not None}}
+    return {
+        "specversion": "1.0",
+        "id": id,
+        "source": source,
+        "type": type_,
+        "time": time.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "datacontenttype": "application/json",
+        "data": {k: v for k, v in data.items() if v is not None},
+    }
 
 
 def revoke_retry_id(release: str, attempt: int, scheduled_ms: int) -> str:

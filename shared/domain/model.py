@@ -1,4 +1,5 @@
 """The persisted state of a release and its workloads. Plain, immutable data; decide() makes new copies."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -120,7 +121,7 @@ class Workload:
     def all_replicated(self) -> bool:
         return all(self.assets.values())
 
-    def evolve(self, **changes: Any) -> "Workload":
+    def evolve(self, **changes: Any) -> Workload:
         return replace(self, **changes)
 
 
@@ -154,8 +155,9 @@ class Release:
     @property
     def state(self) -> ReleaseState:
         states = [w.state for w in self.workloads.values()]
-        if WorkloadState.FINALIZED in states and all(s in (WorkloadState.FINALIZED, WorkloadState.ABORTED)
-                                                     for s in states):
+        if WorkloadState.FINALIZED in states and all(
+            s in (WorkloadState.FINALIZED, WorkloadState.ABORTED) for s in states
+        ):
             return ReleaseState.FINALIZED
         # finalized is promoted, and more
         states = [WorkloadState.PROMOTED if s == WorkloadState.FINALIZED else s for s in states]
@@ -174,14 +176,19 @@ class Release:
                 return ReleaseState.AWAITING_APPROVAL
         return ReleaseState.IN_PROGRESS
 
-    def evolve(self, **changes: Any) -> "Release":
+    def evolve(self, **changes: Any) -> Release:
         return replace(self, **changes)
 
 
 def new_release(plan: Plan, now: datetime | None = None, after_met: tuple[str, ...] = ()) -> Release:
     """A release as applied; `now` starts every workload's first waiting period (replicating)."""
-    return Release(plan=plan, after_met=after_met, workloads={
-        w.name: Workload(name=w.name, assets={a: False for a in w.assets}, state_since=now) for w in plan.workloads})
+    return Release(
+        plan=plan,
+        after_met=after_met,
+        workloads={
+            w.name: Workload(name=w.name, assets={a: False for a in w.assets}, state_since=now) for w in plan.workloads
+        },
+    )
 
 
 @dataclass(frozen=True)
@@ -204,8 +211,18 @@ class HistoryEntry:
         object.__setattr__(self, "outcome", Outcome(self.outcome))
 
     def to_json(self) -> dict[str, Any]:
-        return {"at": self.at.isoformat().replace("+00:00", "Z"), "event_id": self.event_id, "type": self.type,
-                "outcome": self.outcome, "reason": self.reason, "from": self.from_state, "to": self.to_state,
-                "traffic_percent": self.traffic_percent, "actor": self.actor,
-                "workload": self.workload, "flight": self.flight, "source": self.source,
-                "actor_reason": self.actor_reason}
+        return {
+            "at": self.at.isoformat().replace("+00:00", "Z"),
+            "event_id": self.event_id,
+            "type": self.type,
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "from": self.from_state,
+            "to": self.to_state,
+            "traffic_percent": self.traffic_percent,
+            "actor": self.actor,
+            "workload": self.workload,
+            "flight": self.flight,
+            "source": self.source,
+            "actor_reason": self.actor_reason,
+        }

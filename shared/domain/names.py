@@ -1,4 +1,5 @@
 """The name of a release or a workload (the contract's pattern), defined once."""
+
 from __future__ import annotations
 
 import re

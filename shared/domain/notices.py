@@ -4,6 +4,7 @@ The service writes them as one outbox row in the same transaction as the state c
 delivers them. Each notice has a stable id (release, triggering message, kind, workload), so every
 re-delivery of it carries the same id.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -33,10 +34,20 @@ class Notice:
     actor_reason: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "release": self.release, "workload": self.workload,
-                "at": self.at.isoformat().replace("+00:00", "Z"), "event_id": self.event_id, "state": self.state,
-                "traffic_percent": self.traffic_percent, "flight": self.flight, "reason": self.reason,
-                "actor": self.actor, "actor_reason": self.actor_reason}
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "release": self.release,
+            "workload": self.workload,
+            "at": self.at.isoformat().replace("+00:00", "Z"),
+            "event_id": self.event_id,
+            "state": self.state,
+            "traffic_percent": self.traffic_percent,
+            "flight": self.flight,
+            "reason": self.reason,
+            "actor": self.actor,
+            "actor_reason": self.actor_reason,
+        }
 
 
 def notice_id(release: str, event_id: str, kind: str, workload: str | None) -> str:
@@ -87,10 +98,20 @@ def notices_for(before: Release, decision: Decision) -> list[Notice]:
         if kind not in wanted:
             continue
         w = after.workloads.get(workload) if workload else None
-        notices.append(Notice(
-            id=notice_id(before.name, event_id, kind, workload), kind=kind, release=before.name, workload=workload,
-            at=at, event_id=event_id, state=w.state if w else after.state,
-            traffic_percent=w.traffic_percent if w else None, flight=(w.flight or None) if w else None,
-            reason=(entry.reason if entry else "")[:MAX_NOTICE_REASON], actor=entry.actor if entry else None,
-            actor_reason=entry.actor_reason if entry else None))
+        notices.append(
+            Notice(
+                id=notice_id(before.name, event_id, kind, workload),
+                kind=kind,
+                release=before.name,
+                workload=workload,
+                at=at,
+                event_id=event_id,
+                state=w.state if w else after.state,
+                traffic_percent=w.traffic_percent if w else None,
+                flight=(w.flight or None) if w else None,
+                reason=(entry.reason if entry else "")[:MAX_NOTICE_REASON],
+                actor=entry.actor if entry else None,
+                actor_reason=entry.actor_reason if entry else None,
+            )
+        )
     return notices

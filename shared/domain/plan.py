@@ -1,4 +1,5 @@
 """The release plan: validated once, at apply time, with every problem named by its field path."""
+
 from __future__ import annotations
 
 import hashlib
@@ -7,16 +8,23 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import datetime, time
-from typing import Annotated, Any, Literal, Union
+from itertools import pairwise
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
 from shared.domain.actors import GROUP_ENTRY, is_group_entry
 from shared.domain.errors import PlanError
-from shared.domain.names import NAME_PATTERN, is_name
+from shared.domain.finishing import (
+    DataSync,
+    Decommission,
+    DecommissionTarget,
+    SiteRecoverySource,
+    parse_hypercare,
+    plan_problems,
+)
 from shared.domain.health import CHECK_PROVIDERS, Health
-from shared.domain.finishing import (DataSync, Decommission, DecommissionTarget, SiteRecoverySource, parse_hypercare,
-                                     plan_problems)
+from shared.domain.names import NAME_PATTERN, is_name
 from shared.domain.shares import ALL_OR_NOTHING, realisable_share
 
 # Every workload adds a state row and a history row to the release's one transaction per message,
@@ -113,8 +121,10 @@ def _backends(values: list[str] | None) -> list[str] | None:
     return values
 
 
-_FQDN = re.compile(r"^(?=.{1,253}$)([a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)*[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}"
-                   r"[a-zA-Z0-9])?$")
+_FQDN = re.compile(
+    r"^(?=.{1,253}$)([a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)*[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}"
+    r"[a-zA-Z0-9])?$"
+)
 
 
 class ApplicationGatewayRouting(_Azure):
@@ -139,8 +149,11 @@ class ApplicationGatewayRouting(_Azure):
             raise ValueError("flight_pool, source_addresses and target_addresses go together (flights on one pool)")
         if self.flight_pool and self.flight_pool.lower() in (self.source_pool.lower(), self.target_pool.lower()):
             raise ValueError("flight_pool must be a pool of its own, not the source or target pool")
-        if self.source_addresses and self.target_addresses and \
-                {a.lower() for a in self.source_addresses} & {a.lower() for a in self.target_addresses}:
+        if (
+            self.source_addresses
+            and self.target_addresses
+            and {a.lower() for a in self.source_addresses} & {a.lower() for a in self.target_addresses}
+        ):
             raise ValueError("source_addresses and target_addresses must not overlap")
         return self
 
@@ -172,8 +185,12 @@ class FrontDoorRouting(_Azure):
 
 
 Routing = Annotated[
-    Union[LocalRouting, TrafficManagerRouting, LoadBalancerRouting, ApplicationGatewayRouting, RouteTableRouting,
-          FrontDoorRouting],
+    LocalRouting
+    | TrafficManagerRouting
+    | LoadBalancerRouting
+    | ApplicationGatewayRouting
+    | RouteTableRouting
+    | FrontDoorRouting,
     Field(discriminator="provider"),
 ]
 PROVIDERS = ("local", "traffic-manager", "load-balancer", "application-gateway", "route-table", "front-door")
@@ -240,14 +257,30 @@ class Workload(_Strict):
 
 
 # Notifications (contract §11): what a release says, to whom. The URL lives in a setting, never in the plan.
-NOTICE_KINDS = ("awaiting-approval", "flight-started", "rolled-back", "promoted", "deadline", "finalized",
-                "override-rejected")
+NOTICE_KINDS = (
+    "awaiting-approval",
+    "flight-started",
+    "rolled-back",
+    "promoted",
+    "deadline",
+    "finalized",
+    "override-rejected",
+)
 SETTING_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"  # an app setting / environment variable name
 MAX_NOTIFY_TARGETS = 10
 # Settings of promote itself and of the platform: a plan may not point a notification at them (their values
 # are connection strings and keys, not receivers' URLs).
-RESERVED_SETTING_PREFIXES = ("PROMOTE_", "AZUREWEBJOBS", "APPLICATIONINSIGHTS_", "WEBSITE_", "FUNCTIONS_",
-                             "SERVICEBUSCONNECTION", "IDENTITY_", "MSI_", "AZURE_")
+RESERVED_SETTING_PREFIXES = (
+    "PROMOTE_",
+    "AZUREWEBJOBS",
+    "APPLICATIONINSIGHTS_",
+    "WEBSITE_",
+    "FUNCTIONS_",
+    "SERVICEBUSCONNECTION",
+    "IDENTITY_",
+    "MSI_",
+    "AZURE_",
+)
 
 
 class NotifyTarget(_Strict):
@@ -259,8 +292,10 @@ class NotifyTarget(_Strict):
     @classmethod
     def _not_reserved(cls, value: str) -> str:
         if value.upper().startswith(RESERVED_SETTING_PREFIXES):
-            raise ValueError(f"{value} is one of promote's or the platform's own settings; name a setting that "
-                             "holds only the receiver's URL")
+            raise ValueError(
+                f"{value} is one of promote's or the platform's own settings; name a setting that "
+                "holds only the receiver's URL"
+            )
         return value
 
 
@@ -411,8 +446,10 @@ class Plan(_Strict):
             if not value or len(value) > 256 or any(ord(c) < 32 for c in value):
                 raise ValueError(f"actor {value!r} must be 1-256 printable characters")
             if is_group_entry(value) and not GROUP_ENTRY.match(value):
-                raise ValueError(f"{value!r}: a group is named group:<object-id>, the Entra ID group's object id "
-                                 "(a GUID such as group:1b4e28ba-2fa1-11d2-883f-0016d3cca427)")
+                raise ValueError(
+                    f"{value!r}: a group is named group:<object-id>, the Entra ID group's object id "
+                    "(a GUID such as group:1b4e28ba-2fa1-11d2-883f-0016d3cca427)"
+                )
         return values
 
     @field_validator("flights")
@@ -423,7 +460,7 @@ class Plan(_Strict):
         if not flights:
             raise ValueError("at least one flight is needed")
         percents = [f.percent for f in flights]
-        if any(b <= a for a, b in zip(percents, percents[1:])):
+        if any(b <= a for a, b in pairwise(percents)):
             raise ValueError(f"percents must be strictly increasing, got {percents}")
         if percents[-1] != 100:
             raise ValueError(f"the last flight must be 100%, got {percents[-1]}%")
@@ -479,7 +516,12 @@ def _loc(loc: tuple) -> str:
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif part in PROVIDERS or part in CHECK_PROVIDERS or part in ("function-after[_check(), str]",) or "[" in str(part):
+        elif (
+            part in PROVIDERS
+            or part in CHECK_PROVIDERS
+            or part in ("function-after[_check(), str]",)
+            or "[" in str(part)
+        ):
             continue  # pydantic's union-branch / validator labels are not field names
         else:
             path += f".{part}" if path else str(part)
@@ -523,32 +565,49 @@ def _cross_field_problems(raw: dict[str, Any], plan: Plan | None) -> list[tuple[
         problems.append(("after", "a release cannot wait for itself"))
     workloads = raw.get("workloads")
     if raw.get("notify") and isinstance(workloads, list) and len(workloads) > MAX_WORKLOADS_WITH_NOTIFY:
-        problems.append(("notify", f"a release with notify may hold at most {MAX_WORKLOADS_WITH_NOTIFY} workloads "
-                                   f"(its notifications take one row of the 100 in each message's transaction); "
-                                   f"this one has {len(workloads)}"))
+        problems.append(
+            (
+                "notify",
+                f"a release with notify may hold at most {MAX_WORKLOADS_WITH_NOTIFY} workloads "
+                f"(its notifications take one row of the 100 in each message's transaction); "
+                f"this one has {len(workloads)}",
+            )
+        )
     problems += _raw_problems(raw) if plan is None else []
     percents = plan.flight_percents if plan is not None else _raw_percents(flights)
     if model != "flight" or not percents:
         return problems
     for i, routing in _routings(raw, plan):
         if routing.provider in ALL_OR_NOTHING and not getattr(routing, "flight_pool", None):
-            problems.append((f"workloads[{i}].routing.provider",
-                             f"{routing.provider} can only realise 0% or 100%; flights "
-                             f"{', '.join(f'{p}%' for p in percents[:-1])} need local, traffic-manager, front-door, "
-                             "load-balancer, or application-gateway with a flight_pool"))
+            problems.append(
+                (
+                    f"workloads[{i}].routing.provider",
+                    f"{routing.provider} can only realise 0% or 100%; flights "
+                    f"{', '.join(f'{p}%' for p in percents[:-1])} need local, traffic-manager, front-door, "
+                    "load-balancer, or application-gateway with a flight_pool",
+                )
+            )
             continue
         shares = [realisable_share(routing, p) for p in percents]
-        for percent, share in zip(percents, shares):
+        for percent, share in zip(percents, shares, strict=True):
             if share is None or (percent < 100 and share in (0, 100)):
-                problems.append((f"workloads[{i}].routing",
-                                 f"{routing.provider} with {len(getattr(routing, 'source_addresses', []))} source and "
-                                 f"{len(getattr(routing, 'target_addresses', []))} target addresses cannot realise "
-                                 f"{percent}% (nearest {share}%); add addresses or change the flights"))
+                problems.append(
+                    (
+                        f"workloads[{i}].routing",
+                        f"{routing.provider} with {len(getattr(routing, 'source_addresses', []))} source and "
+                        f"{len(getattr(routing, 'target_addresses', []))} target addresses cannot realise "
+                        f"{percent}% (nearest {share}%); add addresses or change the flights",
+                    )
+                )
         known = [s for s in shares if s is not None]
-        if len(known) == len(shares) and any(b <= a for a, b in zip(known, known[1:])):
-            problems.append((f"workloads[{i}].routing",
-                             f"{routing.provider} realises flights {percents} as {shares}: two flights would "
-                             "route the same share; add addresses or change the flights"))
+        if len(known) == len(shares) and any(b <= a for a, b in pairwise(known)):
+            problems.append(
+                (
+                    f"workloads[{i}].routing",
+                    f"{routing.provider} realises flights {percents} as {shares}: two flights would "
+                    "route the same share; add addresses or change the flights",
+                )
+            )
     return problems
 
 
@@ -581,7 +640,7 @@ def _raw_problems(raw: dict[str, Any]) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     percents = _raw_percents(raw.get("flights"))
     if percents:
-        if any(b <= a for a, b in zip(percents, percents[1:])):
+        if any(b <= a for a, b in pairwise(percents)):
             problems.append(("flights", f"percents must be strictly increasing, got {percents}"))
         if percents[-1] != 100:
             problems.append(("flights", f"the last flight must be 100%, got {percents[-1]}%"))
@@ -615,8 +674,13 @@ def validate_plan(raw: Any) -> Plan:
     if plan is not None:
         problems.extend(plan_problems(plan))
     if plan is not None and (size := len(json.dumps(plan.canonical(), separators=(",", ":")))) > MAX_PLAN_CHARS:
-        problems.append(("", f"the plan is {size:,} characters as JSON; the limit is {MAX_PLAN_CHARS:,} "
-                             "(split the release, or shorten asset names)"))
+        problems.append(
+            (
+                "",
+                f"the plan is {size:,} characters as JSON; the limit is {MAX_PLAN_CHARS:,} "
+                "(split the release, or shorten asset names)",
+            )
+        )
     if problems:
         raise PlanError(problems)
     assert plan is not None
@@ -649,8 +713,11 @@ def _unique_keys_loader() -> Any:
                     break
                 if duplicate:
                     raise yaml.constructor.ConstructorError(
-                        "while constructing a mapping", node.start_mark, f"found duplicate key {key!r}",
-                        key_node.start_mark)
+                        "while constructing a mapping",
+                        node.start_mark,
+                        f"found duplicate key {key!r}",
+                        key_node.start_mark,
+                    )
                 seen.add(key)
             return super().construct_mapping(node, deep=deep)
 

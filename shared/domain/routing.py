@@ -5,10 +5,11 @@ from one value to another (`Change`). The providers write exactly these properti
 wrote with the same words, so the plan shown before a release and the history recorded during it match.
 Pure: the live checks that use it are in shared/application/drift.py.
 """
+
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from shared.domain.model import Release
@@ -35,11 +36,13 @@ class Change:
 
 
 # -- resources and their properties ------------------------------------------------------------
-_KINDS = {"traffic-manager": ("Traffic Manager profile", "profile"),
-          "load-balancer": ("load balancer", "load_balancer"),
-          "application-gateway": ("application gateway", "application_gateway"),
-          "route-table": ("route table", "route_table"),
-          "front-door": ("Front Door profile", "profile")}
+_KINDS = {
+    "traffic-manager": ("Traffic Manager profile", "profile"),
+    "load-balancer": ("load balancer", "load_balancer"),
+    "application-gateway": ("application gateway", "application_gateway"),
+    "route-table": ("route table", "route_table"),
+    "front-door": ("Front Door profile", "profile"),
+}
 
 
 def azure_resource(kind: str, name: str, resource_group: str, subscription: str) -> str:
@@ -78,9 +81,11 @@ def true_share(targets: int, total: int) -> int | None:
 
 def foreign_refusal(what: str, kind: str, foreign: list[str], percent: int, achieved: int | None) -> str:
     """Why a move to `percent` is refused: members the plan does not name would make the true share differ."""
-    return (f"{what}: refused before any change: {percent}% would really be {achieved if achieved is not None else 0}% "
-            f"of the traffic, because {kind} the plan does not name also receive it: {', '.join(foreign)}; "
-            "remove or disable them, or name them in the plan")
+    return (
+        f"{what}: refused before any change: {percent}% would really be {achieved if achieved is not None else 0}% "
+        f"of the traffic, because {kind} the plan does not name also receive it: {', '.join(foreign)}; "
+        "remove or disable them, or name them in the plan"
+    )
 
 
 def tm_endpoints(percent: int) -> dict[str, tuple[bool, int | None]]:
@@ -96,8 +101,10 @@ def tm_endpoints(percent: int) -> dict[str, tuple[bool, int | None]]:
 def tm_wanted(percent: int, live: Mapping[str, tuple[bool, int | None]]) -> dict[str, tuple[bool, int | None]]:
     """tm_endpoints(percent), with a kept weight filled in from `live` where the endpoint stays enabled."""
     wanted = tm_endpoints(percent)
-    return {role: (on, live[role][1] if on and weight is None and live[role][0] else weight)
-            for role, (on, weight) in wanted.items()}
+    return {
+        role: (on, live[role][1] if on and weight is None and live[role][0] else weight)
+        for role, (on, weight) in wanted.items()
+    }
 
 
 def tm_value(enabled: bool, weight: int | None) -> str:
@@ -125,8 +132,11 @@ def settings(routing: Any, percent: int, before: int | None = None) -> dict[str,
     if p == "local":
         return {"traffic_percent": str(percent)}
     if p == "load-balancer":
-        return {f"backendAddressPools/{routing.backend_pool}: loadBalancerBackendAddresses":
-                lb_value(routing, lb_members(routing, percent))}
+        return {
+            f"backendAddressPools/{routing.backend_pool}: loadBalancerBackendAddresses": lb_value(
+                routing, lb_members(routing, percent)
+            )
+        }
     if p in ("traffic-manager", "front-door"):  # two weights; the one with no users disabled at 0% and 100%
         wanted = tm_endpoints(percent) if before is None else tm_wanted(percent, tm_endpoints(before))
         return {tm_property(routing, role): tm_value(*wanted[role]) for role in ("source", "target")}
@@ -137,7 +147,8 @@ def settings(routing: Any, percent: int, before: int | None = None) -> dict[str,
         out = {f"requestRoutingRules/{routing.rule}: backendAddressPool": f"backendAddressPools/{pool}"}
         if getattr(routing, "flight_pool", None):  # composed at every step, used between 0% and 100%
             out[f"backendAddressPools/{routing.flight_pool}: backendAddresses"] = lb_value(
-                routing, lb_members(routing, percent))
+                routing, lb_members(routing, percent)
+            )
         return out
     if p == "route-table":
         hop = routing.target_next_hop if percent >= 100 else routing.source_next_hop
@@ -164,8 +175,9 @@ def revoke_change(config: Any, release: str) -> Change:
     if config.provider == "local":
         where = f"local access record {release}"
     else:
-        where = azure_resource("network security group", config.network_security_group, config.resource_group,
-                               config.subscription)
+        where = azure_resource(
+            "network security group", config.network_security_group, config.resource_group, config.subscription
+        )
     return Change(where, f"securityRules/{config.rule}", "absent", deny_rule_text(config))
 
 
@@ -196,28 +208,45 @@ def change_plan(plan: Plan, release: Release | None = None) -> dict:
         for label, requested in release_steps(plan):
             achieved = realisable_share(routing, requested)
             assert achieved is not None, "plans whose shares cannot be realised are refused at apply"
-            steps.append({"step": label, "requested_percent": requested, "from_percent": share,
-                          "to_percent": achieved,
-                          "changes": [c.to_json() for c in changes(routing, share, achieved, plan.release, w.name)],
-                          "inverse": [c.to_json() for c in changes(routing, achieved, 0, plan.release, w.name)]})
+            steps.append(
+                {
+                    "step": label,
+                    "requested_percent": requested,
+                    "from_percent": share,
+                    "to_percent": achieved,
+                    "changes": [c.to_json() for c in changes(routing, share, achieved, plan.release, w.name)],
+                    "inverse": [c.to_json() for c in changes(routing, achieved, 0, plan.release, w.name)],
+                }
+            )
             share = achieved
         state = release.workloads[w.name] if release else None
-        workloads.append({"name": w.name, "provider": routing.provider,
-                          "resource": resource(routing, plan.release, w.name),
-                          "state": state.state if state else None,
-                          "traffic_percent": state.traffic_percent if state else None, "steps": steps})
+        workloads.append(
+            {
+                "name": w.name,
+                "provider": routing.provider,
+                "resource": resource(routing, plan.release, w.name),
+                "state": state.state if state else None,
+                "traffic_percent": state.traffic_percent if state else None,
+                "steps": steps,
+            }
+        )
     revoke = None
     if plan.revoke_access:
-        revoke = {"when": "when every workload is promoted",
-                  "changes": [revoke_change(plan.revoke_access, plan.release).to_json()], "inverse": [],
-                  "note": "promote never removes the rule; delete it by hand to restore the team's access",
-                  "done": release.access_revoked if release else None}
+        revoke = {
+            "when": "when every workload is promoted",
+            "changes": [revoke_change(plan.revoke_access, plan.release).to_json()],
+            "inverse": [],
+            "note": "promote never removes the rule; delete it by hand to restore the team's access",
+            "done": release.access_revoked if release else None,
+        }
     return {"release": plan.release, "model": plan.model, "workloads": workloads, "revoke_access": revoke}
 
 
 def change_plan_text(doc: dict) -> str:
-    lines = [f"release {doc['release']} ({doc['model']}): the network changes of each step, and their inverse "
-             "(rollback to 0%)"]
+    lines = [
+        f"release {doc['release']} ({doc['model']}): the network changes of each step, and their inverse "
+        "(rollback to 0%)"
+    ]
     for w in doc["workloads"]:
         now = "" if w["state"] is None else f"  [now {w['state']}, {w['traffic_percent']}%]"
         lines += ["", f"{w['name']}  {w['provider']}  {w['resource']}{now}"]
@@ -227,8 +256,12 @@ def change_plan_text(doc: dict) -> str:
             lines += _changes_text("change", step["changes"]) + _changes_text("inverse", step["inverse"])
     if doc["revoke_access"]:
         r = doc["revoke_access"]
-        lines += ["", f"revoke_access ({r['when']})", *_changes_text("change", r["changes"]),
-                  f"    inverse   {r['note']}"]
+        lines += [
+            "",
+            f"revoke_access ({r['when']})",
+            *_changes_text("change", r["changes"]),
+            f"    inverse   {r['note']}",
+        ]
     return "\n".join(lines)
 
 

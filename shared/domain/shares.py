@@ -1,4 +1,5 @@
 """Which traffic shares a routing provider can realise. Pure: used at apply time and by decide()."""
+
 from __future__ import annotations
 
 from functools import lru_cache

@@ -6,11 +6,13 @@ boundary inside the spring-forward gap is the jump itself (02:30 on a day the cl
 is the instant it shows 03:00), one inside the repeated autumn hour is its first occurrence. A slot whose
 `to` is not after its `from` runs past midnight into the next day.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from typing import TYPE_CHECKING, Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:  # only types: the plan does not need this module to validate
@@ -33,7 +35,7 @@ class Closed:
 def _local(day: date, at: time, zone: ZoneInfo) -> datetime:
     """The first instant the wall clock of `zone` shows `at` (or later) on `day`, in UTC."""
     naive = datetime.combine(day, at)
-    instant = naive.replace(tzinfo=zone).astimezone(timezone.utc)  # fold=0: the first of a repeated hour
+    instant = naive.replace(tzinfo=zone).astimezone(UTC)  # fold=0: the first of a repeated hour
     if instant.astimezone(zone).replace(tzinfo=None) == naive:
         return instant
     # `at` does not exist that day (the clock jumps over it): the boundary is the jump. fold=1 resolves it to
@@ -46,10 +48,10 @@ def _local(day: date, at: time, zone: ZoneInfo) -> datetime:
             high = middle
         else:
             low = middle
-    return datetime.fromtimestamp(high, timezone.utc)
+    return datetime.fromtimestamp(high, UTC)
 
 
-def _slot_intervals(windows: "Windows", zone: ZoneInfo, first: date, last: date) -> Iterator[tuple[datetime, datetime]]:
+def _slot_intervals(windows: Windows, zone: ZoneInfo, first: date, last: date) -> Iterator[tuple[datetime, datetime]]:
     day = first
     while day <= last:
         weekday = DAYS[day.weekday()]
@@ -66,11 +68,11 @@ def _slot_intervals(windows: "Windows", zone: ZoneInfo, first: date, last: date)
 def _instant(moment: datetime, zone: ZoneInfo) -> datetime:
     """A denied period's bound: local to the window's timezone unless it names an offset."""
     if moment.tzinfo is not None:
-        return moment.astimezone(timezone.utc)
+        return moment.astimezone(UTC)
     return _local(moment.date(), moment.time(), zone)
 
 
-def _denied(windows: "Windows", zone: ZoneInfo, now: datetime) -> "tuple[DenyPeriod, datetime] | None":
+def _denied(windows: Windows, zone: ZoneInfo, now: datetime) -> tuple[DenyPeriod, datetime] | None:
     for period in windows.deny:
         start, end = _instant(period.from_, zone), _instant(period.to, zone)
         if start <= now < end:
@@ -78,22 +80,21 @@ def _denied(windows: "Windows", zone: ZoneInfo, now: datetime) -> "tuple[DenyPer
     return None
 
 
-def _in_allowed_slot(windows: "Windows", zone: ZoneInfo, now: datetime) -> bool:
+def _in_allowed_slot(windows: Windows, zone: ZoneInfo, now: datetime) -> bool:
     if not windows.allow:
         return True
     today = now.astimezone(zone).date()
-    return any(start <= now < end for start, end in
-               _slot_intervals(windows, zone, today - timedelta(days=1), today))
+    return any(start <= now < end for start, end in _slot_intervals(windows, zone, today - timedelta(days=1), today))
 
 
-def is_open(windows: "Windows | None", now: datetime) -> bool:
+def is_open(windows: Windows | None, now: datetime) -> bool:
     if windows is None:
         return True
     zone = ZoneInfo(windows.timezone)
     return _denied(windows, zone, now) is None and _in_allowed_slot(windows, zone, now)
 
 
-def next_opening(windows: "Windows", now: datetime) -> datetime | None:
+def next_opening(windows: Windows, now: datetime) -> datetime | None:
     """The first instant at or after `now` at which the window is open (None if it never opens again)."""
     zone = ZoneInfo(windows.timezone)
     if is_open(windows, now):
@@ -117,7 +118,7 @@ def next_opening(windows: "Windows", now: datetime) -> datetime | None:
     return None
 
 
-def closed(windows: "Windows | None", now: datetime) -> Closed | None:
+def closed(windows: Windows | None, now: datetime) -> Closed | None:
     """None when a move may happen now; otherwise why not and when it may."""
     if windows is None:
         return None

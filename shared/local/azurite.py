@@ -1,4 +1,5 @@
 """Start and stop Azurite (installed by the project into node_modules/) for `promote dev` and the tests."""
+
 from __future__ import annotations
 
 import os
@@ -57,8 +58,9 @@ class Azurite:
 
     @property
     def connection_string(self) -> str:
-        return azurite_connection_string(queue_port=self.ports["queue"], table_port=self.ports["table"],
-                                         blob_port=self.ports["blob"])
+        return azurite_connection_string(
+            queue_port=self.ports["queue"], table_port=self.ports["table"], blob_port=self.ports["blob"]
+        )
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -70,13 +72,34 @@ class Azurite:
                 self.process.wait()
 
 
-def start(*, location: Path | None = None, ports: dict[str, int] | None = None, log: Path | None = None,
-          detached: bool = False, timeout: float = 30.0) -> Azurite:
+def start(
+    *,
+    location: Path | None = None,
+    ports: dict[str, int] | None = None,
+    log: Path | None = None,
+    detached: bool = False,
+    timeout: float = 30.0,
+) -> Azurite:
     """Start Azurite on 127.0.0.1. location=None keeps data in memory. Ports 0 pick free ones."""
     ports = dict(ports or {"blob": 0, "queue": 0, "table": 0})
-    args = [find_azurite(), "--disableTelemetry", "--skipApiVersionCheck", "--loose",
-            "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1",
-            "--blobPort", str(ports["blob"]), "--queuePort", str(ports["queue"]), "--tablePort", str(ports["table"])]
+    args = [
+        find_azurite(),
+        "--disableTelemetry",
+        "--skipApiVersionCheck",
+        "--loose",
+        "--blobHost",
+        "127.0.0.1",
+        "--queueHost",
+        "127.0.0.1",
+        "--tableHost",
+        "127.0.0.1",
+        "--blobPort",
+        str(ports["blob"]),
+        "--queuePort",
+        str(ports["queue"]),
+        "--tablePort",
+        str(ports["table"]),
+    ]
     if location is None:
         args.append("--inMemoryPersistence")
     else:
@@ -85,8 +108,9 @@ def start(*, location: Path | None = None, ports: dict[str, int] | None = None, 
     if log is not None:
         log.parent.mkdir(parents=True, exist_ok=True)
     out = open(log, "ab") if log is not None else subprocess.PIPE
-    process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                               start_new_session=detached)
+    process = subprocess.Popen(
+        args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=detached
+    )
     found: dict[str, int] = {}
     deadline = time.monotonic() + timeout
     try:
@@ -153,8 +177,10 @@ class PortProbe:
         if self.is_azurite:
             return f"{where}: {self.server}"
         if self.server and self.server.startswith("Azurite-"):
-            return f"{where}: Azurite's {self.server.split('/')[0].removeprefix('Azurite-')} service, " \
-                   f"not its {self.service.capitalize()} service"
+            return (
+                f"{where}: Azurite's {self.server.split('/')[0].removeprefix('Azurite-')} service, "
+                f"not its {self.service.capitalize()} service"
+            )
         if self.problem:
             return f"{where}: a program that is not Azurite (it does not answer HTTP: {self.problem})"
         return f"{where}: a program that is not Azurite (it answered HTTP with Server: {self.server or '(none)'})"
@@ -218,17 +244,22 @@ def dev_up(home: Path, ports: dict[str, int] | None = None) -> tuple[bool, str]:
     ports = dict(ports or DEV_PORTS)
     pid = _running_pid(home)
     if pid is not None and (running := _recorded_ports(home, ports)) != ports:
-        raise AzuriteError(f"the local stack already runs on other ports ({_ports_text(running)}, pid {pid}); "
-                           "stop it with `promote dev down` first")
+        raise AzuriteError(
+            f"the local stack already runs on other ports ({_ports_text(running)}, pid {pid}); "
+            "stop it with `promote dev down` first"
+        )
     probes = probe_all(ports)
     if probes["queue"].is_azurite and probes["table"].is_azurite:
         who = f"started by promote, pid {pid}" if pid is not None else "not started by promote dev up"
         return False, f"local stack already running: Azurite on {_ports_text(ports)} ({who})"
     taken = [p for p in probes.values() if p.listening]
     if taken:
-        raise AzuriteError("cannot start the local stack: " + "; ".join(p.describe() for p in taken) +
-                           ". Stop that program, or choose free ports with `promote dev up --ports BLOB,QUEUE,TABLE` "
-                           "(or PROMOTE_DEV_PORTS)")
+        raise AzuriteError(
+            "cannot start the local stack: "
+            + "; ".join(p.describe() for p in taken)
+            + ". Stop that program, or choose free ports with `promote dev up --ports BLOB,QUEUE,TABLE` "
+            "(or PROMOTE_DEV_PORTS)"
+        )
     azurite = start(location=home / "azurite", ports=ports, log=home / "azurite.log", detached=True)
     assert azurite.process is not None
     (home / "azurite.pid").write_text(str(azurite.process.pid))
@@ -237,8 +268,10 @@ def dev_up(home: Path, ports: dict[str, int] | None = None) -> tuple[bool, str]:
     if wrong:  # another program won a race for a port, or Azurite answers unlike Azurite: say so, do not pretend
         dev_down(home)
         raise AzuriteError("the local stack did not come up as expected: " + "; ".join(p.describe() for p in wrong))
-    return True, (f"local stack started: Azurite pid {azurite.process.pid} on {_ports_text(ports)}, "
-                  f"data in {home / 'azurite'}, log {home / 'azurite.log'}")
+    return True, (
+        f"local stack started: Azurite pid {azurite.process.pid} on {_ports_text(ports)}, "
+        f"data in {home / 'azurite'}, log {home / 'azurite.log'}"
+    )
 
 
 def dev_down(home: Path, ports: dict[str, int] | None = None) -> str:

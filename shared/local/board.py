@@ -3,6 +3,7 @@
 The pages come from shared.application.board (the same renderer as the Azure routes). It listens on
 127.0.0.1 by default: the local stack has one user and no sign-in.
 """
+
 from __future__ import annotations
 
 import logging

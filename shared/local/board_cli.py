@@ -1,4 +1,5 @@
 """`promote notifications` and `promote board`: registers its commands into the CLI."""
+
 from __future__ import annotations
 
 import json
@@ -13,7 +14,9 @@ def register(sub) -> dict:
     notes.add_argument("--json", action="store_true", help="one JSON array instead of a table")
     board = sub.add_parser("board", help=f"serve the board for the local stack (http://127.0.0.1:{BOARD_PORT})")
     board.add_argument("--port", type=int, default=BOARD_PORT, help=f"default {BOARD_PORT}")
-    board.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    board.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)"
+    )
     return {"notifications": cmd_notifications, "board": cmd_board}
 
 

@@ -1,4 +1,5 @@
 """The `promote` command. Exit status: 0 success, 2 bad usage or invalid input, 1 other failure."""
+
 from __future__ import annotations
 
 import argparse
@@ -6,9 +7,9 @@ import dataclasses
 import json
 import sys
 import uuid
-from datetime import datetime, timezone
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Sequence
 from urllib.parse import urlparse
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -19,23 +20,39 @@ class UsageError(Exception):
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="promote", description="Promote migrated workloads into production "
-                                "(single-step, staged and flight models).")
+    p = argparse.ArgumentParser(
+        prog="promote",
+        description="Promote migrated workloads into production (single-step, staged and flight models).",
+    )
     p.add_argument("--version", action="version", version=f"promote {_version()}", help="print the version and exit")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     dev = sub.add_parser("dev", help="start / stop the local stack (Azurite; data kept under .promote/)")
     dev.add_argument("action", choices=["up", "down"], help="up: start it (or check the one running); down: stop it")
-    dev.add_argument("--ports", metavar="BLOB,QUEUE,TABLE",
-                     help="Azurite's three ports (default: PROMOTE_DEV_PORTS, else 10000,10001,10002); up prints "
-                          "the matching PROMOTE_STORAGE_CONNECTION_STRING as an export line")
+    dev.add_argument(
+        "--ports",
+        metavar="BLOB,QUEUE,TABLE",
+        help="Azurite's three ports (default: PROMOTE_DEV_PORTS, else 10000,10001,10002); up prints "
+        "the matching PROMOTE_STORAGE_CONNECTION_STRING as an export line",
+    )
 
     apply = sub.add_parser("apply", help="register or update a release from a plan (YAML or JSON)")
     apply.add_argument("plan", help="plan file, or - for standard input")
 
     send = sub.add_parser("send", help="publish one event")
-    send.add_argument("type", choices=["asset-replicated", "tests-passed", "tests-failed", "flight-healthy",
-                                       "flight-unhealthy", "alert", "replication-lag"], help="the event type")
+    send.add_argument(
+        "type",
+        choices=[
+            "asset-replicated",
+            "tests-passed",
+            "tests-failed",
+            "flight-healthy",
+            "flight-unhealthy",
+            "alert",
+            "replication-lag",
+        ],
+        help="the event type",
+    )
     send.add_argument("--release", required=True, help="the release (as applied)")
     send.add_argument("--workload", required=True, help="the workload of the release")
     send.add_argument("--asset", help="asset-replicated: the asset that is replicated")
@@ -49,21 +66,31 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--lag-seconds", type=float, help="replication-lag: the measured lag in seconds (>= 0)")
 
     override = sub.add_parser("override", help="publish an operator command")
-    override.add_argument("action", choices=["pause", "resume", "approve", "advance", "rollback", "abort", "retry",
-                                             "finalize"],
-                          help="approve, advance and finalize need an approver; the others an operator or approver")
+    override.add_argument(
+        "action",
+        choices=["pause", "resume", "approve", "advance", "rollback", "abort", "retry", "finalize"],
+        help="approve, advance and finalize need an approver; the others an operator or approver",
+    )
     override.add_argument("--release", required=True, help="the release (as applied)")
     override.add_argument("--workload", help="one workload; default: every workload of the release")
     override.add_argument("--actor", help="who acts (required locally; on Azure the actor is your Entra ID sign-in)")
-    override.add_argument("--reason", required=True, help="why: kept verbatim in history as actor_reason "
-                          "(at most 500 characters)")
+    override.add_argument(
+        "--reason", required=True, help="why: kept verbatim in history as actor_reason (at most 500 characters)"
+    )
     override.add_argument("--id", help="CloudEvents id; default: a new UUID")
 
     run = sub.add_parser("run", help="process messages locally (the local Functions host)")
-    run.add_argument("--until-idle", action="store_true",
-                     help="return once nothing is queued and nothing scheduled is due within --wait seconds")
-    run.add_argument("--wait", type=_seconds, default=10.0,
-                     help="with --until-idle: how far ahead a scheduled message still counts, in seconds (default 10)")
+    run.add_argument(
+        "--until-idle",
+        action="store_true",
+        help="return once nothing is queued and nothing scheduled is due within --wait seconds",
+    )
+    run.add_argument(
+        "--wait",
+        type=_seconds,
+        default=10.0,
+        help="with --until-idle: how far ahead a scheduled message still counts, in seconds (default 10)",
+    )
     run.add_argument("--quiet", action="store_true", help="no line per message")
 
     status = sub.add_parser("status", help="the release and its workloads")
@@ -144,9 +171,9 @@ def _first_line(exc: Exception) -> str:
 # -- helpers --------------------------------------------------------------------------------------
 def _stack():
     """The configured stack, after checking that local storage is reachable (fast, with a clear hint)."""
-    from shared.local.azurite import port_open, probe
     from shared.application.bootstrap import stack
     from shared.domain.errors import PromoteError
+    from shared.local.azurite import port_open, probe
 
     s = stack()
     settings = s.settings
@@ -156,12 +183,18 @@ def _stack():
             hint = "start it with `promote dev up`" if settings.is_local else "check PROMOTE_STORAGE_CONNECTION_STRING"
             raise PromoteError(f"cannot reach table storage at {endpoint.geturl()}: {hint}")
     if settings.is_local:  # the default local stack: make sure it is Azurite, not a stranger on its ports
-        strangers = [found for found in (probe("queue", settings.dev_ports["queue"]),
-                                         probe("table", settings.dev_ports["table"])) if not found.is_azurite]
+        strangers = [
+            found
+            for found in (probe("queue", settings.dev_ports["queue"]), probe("table", settings.dev_ports["table"]))
+            if not found.is_azurite
+        ]
         if strangers:
-            raise PromoteError("the local stack is not running: " + "; ".join(f.describe() for f in strangers) +
-                               ". Stop that program and run `promote dev up`, or run the local stack on free ports "
-                               "(`promote dev up --ports BLOB,QUEUE,TABLE` and export the line it prints)")
+            raise PromoteError(
+                "the local stack is not running: "
+                + "; ".join(f.describe() for f in strangers)
+                + ". Stop that program and run `promote dev up`, or run the local stack on free ports "
+                "(`promote dev up --ports BLOB,QUEUE,TABLE` and export the line it prints)"
+            )
     return s
 
 
@@ -171,7 +204,7 @@ def _table_endpoint(connection_string: str):
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _publish(event: dict) -> None:
@@ -199,8 +232,8 @@ def cmd_dev(args) -> int:
     """dev up: the human message on stderr, and on stdout only an export line, so `eval "$(promote dev up)"` works."""
     import shlex
 
-    from shared.local.azurite import dev_down, dev_up
     from shared.application.config import ENV_STORAGE_CONNECTION_STRING, load_settings, parse_dev_ports
+    from shared.local.azurite import dev_down, dev_up
 
     settings = load_settings()
     ports = parse_dev_ports(args.ports, name="--ports") if args.ports else settings.dev_ports
@@ -213,8 +246,11 @@ def cmd_dev(args) -> int:
     print(message, file=sys.stderr)
     connection = dataclasses.replace(settings, dev_ports=ports).dev_connection_string
     if settings.storage_connection_string and settings.storage_connection_string != connection:
-        print(f"note: {ENV_STORAGE_CONNECTION_STRING} is set to another storage account; promote commands use "
-              "that one until you export the line below", file=sys.stderr)
+        print(
+            f"note: {ENV_STORAGE_CONNECTION_STRING} is set to another storage account; promote commands use "
+            "that one until you export the line below",
+            file=sys.stderr,
+        )
     print(f"export {ENV_STORAGE_CONNECTION_STRING}={shlex.quote(connection)}")
     return EXIT_OK
 
@@ -237,8 +273,11 @@ def cmd_apply(args) -> int:
     plan = load_plan_text(text, filename=name)
     _check_live(plan)
     result = _stack().service.apply(plan)
-    words = {"created": "registered", "unchanged": "unchanged (same plan already applied)",
-             "updated": "updated (approvers/operators)"}
+    words = {
+        "created": "registered",
+        "unchanged": "unchanged (same plan already applied)",
+        "updated": "updated (approvers/operators)",
+    }
     print(f"release {result.release}: {words[result.action]}")
     return EXIT_OK
 
@@ -250,7 +289,8 @@ def _check_live(plan) -> None:
     from shared.local.routing_cli import live_problems
 
     if all(w.routing.provider == "local" for w in plan.workloads) and (
-            not plan.revoke_access or plan.revoke_access.provider == "local"):
+        not plan.revoke_access or plan.revoke_access.provider == "local"
+    ):
         return
     from shared.application.bootstrap import stack
 
@@ -268,14 +308,24 @@ def _check_live(plan) -> None:
 def cmd_send(args) -> int:
     from shared.domain.messages import new_event
 
-    needs = {"asset-replicated": "asset", "flight-healthy": "flight", "flight-unhealthy": "flight",
-             "replication-lag": "lag_seconds"}
+    needs = {
+        "asset-replicated": "asset",
+        "flight-healthy": "flight",
+        "flight-unhealthy": "flight",
+        "replication-lag": "lag_seconds",
+    }
     if args.type in needs and getattr(args, needs[args.type]) is None:
         raise UsageError(f"{args.type} needs --{needs[args.type].replace('_', '-')}")
     data = {"release": args.release, "workload": args.workload}
-    extras = {"asset-replicated": ("asset",), "tests-passed": ("suite", "run"), "tests-failed": ("suite", "run"),
-              "flight-healthy": ("flight",), "flight-unhealthy": ("flight",), "alert": ("severity", "description"),
-              "replication-lag": ("lag_seconds", "asset")}
+    extras = {
+        "asset-replicated": ("asset",),
+        "tests-passed": ("suite", "run"),
+        "tests-failed": ("suite", "run"),
+        "flight-healthy": ("flight",),
+        "flight-unhealthy": ("flight",),
+        "alert": ("severity", "description"),
+        "replication-lag": ("lag_seconds", "asset"),
+    }
     foreign = sorted({k for keys in extras.values() for k in keys} - set(extras[args.type]))
     if given := [k for k in foreign if getattr(args, k) is not None]:  # refuse what would be silently dropped
         own = ", ".join(f"--{k}" for k in extras[args.type]) or "none"
@@ -295,14 +345,20 @@ def cmd_override(args) -> int:
     if client.uses_api:
         return _override_through_endpoint(args, client)
     if stack().settings.uses_servicebus:
-        raise UsageError("on Azure, overrides go through the function app's override endpoint (the topic cannot "
-                         "prove who sent them): set PROMOTE_API_URL and PROMOTE_API_SCOPE (docs/deploy.md)")
+        raise UsageError(
+            "on Azure, overrides go through the function app's override endpoint (the topic cannot "
+            "prove who sent them): set PROMOTE_API_URL and PROMOTE_API_SCOPE (docs/deploy.md)"
+        )
     if not args.actor:
         raise UsageError("override needs --actor locally (on Azure the actor is your Entra ID sign-in)")
-    data = {"release": args.release, "workload": args.workload, "action": args.action, "actor": args.actor,
-            "reason": args.reason}
-    _publish(new_event("override", data, id=args.id or str(uuid.uuid4()), source="promote-cli/override",
-                       time=_now()))
+    data = {
+        "release": args.release,
+        "workload": args.workload,
+        "action": args.action,
+        "actor": args.actor,
+        "reason": args.reason,
+    }
+    _publish(new_event("override", data, id=args.id or str(uuid.uuid4()), source="promote-cli/override", time=_now()))
     return EXIT_OK
 
 
@@ -310,12 +366,19 @@ def _override_through_endpoint(args, client) -> int:
     from shared.local.override_client import OverrideClient, azure_token
 
     if not client.api_scope:
-        raise UsageError("PROMOTE_API_URL is set but PROMOTE_API_SCOPE is not: the token scope of the function "
-                         "app's Entra ID app registration, e.g. api://<client-id>/.default")
+        raise UsageError(
+            "PROMOTE_API_URL is set but PROMOTE_API_SCOPE is not: the token scope of the function "
+            "app's Entra ID app registration, e.g. api://<client-id>/.default"
+        )
     if args.actor:
         print("promote: --actor is ignored: the endpoint takes the actor from your Entra ID sign-in", file=sys.stderr)
-    body = {"release": args.release, "workload": args.workload, "action": args.action, "reason": args.reason,
-            "id": args.id or str(uuid.uuid4())}
+    body = {
+        "release": args.release,
+        "workload": args.workload,
+        "action": args.action,
+        "reason": args.reason,
+        "id": args.id or str(uuid.uuid4()),
+    }
     try:
         endpoint = OverrideClient(client.api_url, azure_token(client.api_scope))
     except ValueError as exc:
@@ -323,8 +386,11 @@ def _override_through_endpoint(args, client) -> int:
     try:
         reply = endpoint.send({k: v for k, v in body.items() if v is not None})
     except OSError as exc:  # URLError, a timeout: it may or may not have been recorded
-        print(f"promote: the override endpoint did not answer ({exc}); send it again with --id {body['id']}: "
-              "if it was recorded after all, it is answered as a duplicate", file=sys.stderr)
+        print(
+            f"promote: the override endpoint did not answer ({exc}); send it again with --id {body['id']}: "
+            "if it was recorded after all, it is answered as a duplicate",
+            file=sys.stderr,
+        )
         return 1
     return report_override_reply(reply, body["id"])
 
@@ -361,20 +427,29 @@ def local_host(stack, **kwargs):
 
     kwargs.setdefault("deliverer", stack.deliverer)
     kwargs.setdefault("judge", stack.judge.round)  # the local host runs the health judge's rounds
-    return LocalHost(queue=stack.queue(LOCAL_QUEUE), dead_letters=stack.dead_letters,
-                     scheduler=stack.local_scheduler, clock=stack.clock, **kwargs)
+    return LocalHost(
+        queue=stack.queue(LOCAL_QUEUE),
+        dead_letters=stack.dead_letters,
+        scheduler=stack.local_scheduler,
+        clock=stack.clock,
+        **kwargs,
+    )
 
 
 def cmd_run(args) -> int:
     s = _stack()
     if s.settings.uses_servicebus:
-        raise UsageError("promote run hosts the local queue; with Service Bus configured the function app "
-                         "processes messages (unset PROMOTE_SERVICEBUS_NAMESPACE to run locally)")
+        raise UsageError(
+            "promote run hosts the local queue; with Service Bus configured the function app "
+            "processes messages (unset PROMOTE_SERVICEBUS_NAMESPACE to run locally)"
+        )
     if not args.quiet:
         s.service.observers.append(_progress)
     host = local_host(s)
-    print("processing promotion-events" + (f" until idle ({args.wait:g}s)" if args.until_idle else
-                                           " (Ctrl-C to stop)"), flush=True)
+    print(
+        "processing promotion-events" + (f" until idle ({args.wait:g}s)" if args.until_idle else " (Ctrl-C to stop)"),
+        flush=True,
+    )
     stats = host.run(until_idle=args.until_idle, wait=args.wait)
     print(f"done: {stats.completed} handled, {stats.retried} retried, {stats.poisoned} moved to the poison queue")
     return EXIT_OK
@@ -428,8 +503,17 @@ def cmd_deadletters(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"dev": cmd_dev, "apply": cmd_apply, "send": cmd_send, "override": cmd_override, "run": cmd_run,
-            "status": cmd_status, "history": cmd_history, "demo": cmd_demo, "deadletters": cmd_deadletters}
+COMMANDS = {
+    "dev": cmd_dev,
+    "apply": cmd_apply,
+    "send": cmd_send,
+    "override": cmd_override,
+    "run": cmd_run,
+    "status": cmd_status,
+    "history": cmd_history,
+    "demo": cmd_demo,
+    "deadletters": cmd_deadletters,
+}
 
 if __name__ == "__main__":
     sys.exit(main())

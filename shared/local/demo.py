@@ -1,14 +1,15 @@
 """`promote demo`: the three models end to end on the local stack, driven by simulated migration tools,
 test pipelines, monitoring and operators, through the same queue and function the real thing uses."""
+
 from __future__ import annotations
 
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
+from shared.application.views import status_json
 from shared.domain.messages import new_event
 from shared.domain.plan import validate_plan
-from shared.application.views import status_json
 
 APPROVER, OPERATOR = "ana@contoso.com", "ops@contoso.com"
 SYNC = {"max_lag": "10s", "max_age": "5m"}  # the staged release's data platforms must be in sync to move
@@ -17,39 +18,78 @@ SYNC = {"max_lag": "10s", "max_age": "5m"}  # the staged release's data platform
 def _plans(stamp: str) -> dict[str, dict]:
     people = {"approvers": [APPROVER], "operators": [OPERATOR]}
     return {
-        "single-step": {"release": f"demo-{stamp}-single", "model": "single-step", **people,
-                        "hypercare": "3s", "decommission": {"approval": "manual", "provider": "local"},
-                        "workloads": [{"name": "payroll", "assets": ["vm-payroll-web-01", "vm-payroll-db-01"]}]},
-        "staged": {"release": f"demo-{stamp}-staged", "model": "staged", **people,
-                   "revoke_access": {"provider": "local", "source_prefixes": ["10.50.0.0/24"]},
-                   "workloads": [{"name": "crm", "assets": ["vm-crm-app-01", "sql-crm-01"], "data_sync": SYNC},
-                                 {"name": "billing", "assets": ["vm-billing-01"], "data_sync": SYNC}]},
-        "flight": {"release": f"demo-{stamp}-flight", "model": "flight", **people,
-                   "flights": [{"percent": 10, "bake": "1s"}, {"percent": 50, "bake": "1s"},
-                               {"percent": 100, "bake": "0s"}],
-                   "workloads": [{"name": "web-shop", "assets": ["vm-shop-web-01", "vm-shop-web-02"]}]},
+        "single-step": {
+            "release": f"demo-{stamp}-single",
+            "model": "single-step",
+            **people,
+            "hypercare": "3s",
+            "decommission": {"approval": "manual", "provider": "local"},
+            "workloads": [{"name": "payroll", "assets": ["vm-payroll-web-01", "vm-payroll-db-01"]}],
+        },
+        "staged": {
+            "release": f"demo-{stamp}-staged",
+            "model": "staged",
+            **people,
+            "revoke_access": {"provider": "local", "source_prefixes": ["10.50.0.0/24"]},
+            "workloads": [
+                {"name": "crm", "assets": ["vm-crm-app-01", "sql-crm-01"], "data_sync": SYNC},
+                {"name": "billing", "assets": ["vm-billing-01"], "data_sync": SYNC},
+            ],
+        },
+        "flight": {
+            "release": f"demo-{stamp}-flight",
+            "model": "flight",
+            **people,
+            "flights": [{"percent": 10, "bake": "1s"}, {"percent": 50, "bake": "1s"}, {"percent": 100, "bake": "0s"}],
+            "workloads": [{"name": "web-shop", "assets": ["vm-shop-web-01", "vm-shop-web-02"]}],
+        },
         # time and order: wave-b waits for wave-a (`after`) and for a change window (its freeze ends a few
         # seconds after it is applied: see _closed_for)
-        "after": {"release": f"demo-{stamp}-wave-a", "model": "single-step", **people,
-                  "workloads": [{"name": "hr", "assets": ["vm-hr-01"]}]},
-        "window": {"release": f"demo-{stamp}-wave-b", "model": "single-step", **people,
-                   "after": [f"demo-{stamp}-wave-a"],
-                   "workloads": [{"name": "intranet", "assets": ["vm-intranet-01"]}]},
-        "judged": {"release": f"demo-{stamp}-judged", "model": "flight", **people,
-                   "flights": [{"percent": 20, "bake": "1s"}, {"percent": 100, "bake": "0s"}],
-                   "health": {"interval": "1s", "failure_limit": 2, "inconclusive_limit": 3,
-                              "checks": [{"name": "error-rate", "provider": "local", "max": 1.0, "min_samples": 50}]},
-                   "workloads": [{"name": "catalog", "assets": ["vm-catalog-01"]},
-                                 {"name": "checkout", "assets": ["vm-checkout-01"]}]},
+        "after": {
+            "release": f"demo-{stamp}-wave-a",
+            "model": "single-step",
+            **people,
+            "workloads": [{"name": "hr", "assets": ["vm-hr-01"]}],
+        },
+        "window": {
+            "release": f"demo-{stamp}-wave-b",
+            "model": "single-step",
+            **people,
+            "after": [f"demo-{stamp}-wave-a"],
+            "workloads": [{"name": "intranet", "assets": ["vm-intranet-01"]}],
+        },
+        "judged": {
+            "release": f"demo-{stamp}-judged",
+            "model": "flight",
+            **people,
+            "flights": [{"percent": 20, "bake": "1s"}, {"percent": 100, "bake": "0s"}],
+            "health": {
+                "interval": "1s",
+                "failure_limit": 2,
+                "inconclusive_limit": 3,
+                "checks": [{"name": "error-rate", "provider": "local", "max": 1.0, "min_samples": 50}],
+            },
+            "workloads": [
+                {"name": "catalog", "assets": ["vm-catalog-01"]},
+                {"name": "checkout", "assets": ["vm-checkout-01"]},
+            ],
+        },
     }
 
 
 def _closed_for(seconds: int) -> dict:
     """A change window that is closed now (a freeze) and opens `seconds` from now."""
-    now = datetime.now(timezone.utc).replace(microsecond=0)
-    return {"timezone": "UTC", "deny": [{"from": (now - timedelta(hours=1)).isoformat(timespec="seconds"),
-                                         "to": (now + timedelta(seconds=seconds)).isoformat(timespec="seconds"),
-                                         "reason": "demo change freeze"}]}
+    now = datetime.now(UTC).replace(microsecond=0)
+    return {
+        "timezone": "UTC",
+        "deny": [
+            {
+                "from": (now - timedelta(hours=1)).isoformat(timespec="seconds"),
+                "to": (now + timedelta(seconds=seconds)).isoformat(timespec="seconds"),
+                "reason": "demo change freeze",
+            }
+        ],
+    }
 
 
 # what each release ends as: the judged release rolls its failing workload back on purpose
@@ -73,10 +113,16 @@ class Demo:
             share = "" if e.traffic_percent is None else f"  [{e.traffic_percent:>3}%]"
             self.out(f"    {e.outcome:<9} {e.workload or '*':<9} {e.type:<17} {e.reason}{share}")
 
-    def send(self, type_: str, release: str, workload: str | None, *, id: str | None = None,
-             source: str = "demo", **data) -> str:
-        event = new_event(type_, {"release": release, "workload": workload, **data}, id=id or str(uuid.uuid4()),
-                          source=source, time=datetime.now(timezone.utc))
+    def send(
+        self, type_: str, release: str, workload: str | None, *, id: str | None = None, source: str = "demo", **data
+    ) -> str:
+        event = new_event(
+            type_,
+            {"release": release, "workload": workload, **data},
+            id=id or str(uuid.uuid4()),
+            source=source,
+            time=datetime.now(UTC),
+        )
         self.stack.publisher.publish(event)
         self.sent += 1
         return event["id"]
@@ -102,16 +148,22 @@ class Demo:
         self.out("  migration tool replicates, the test pipeline passes: all users move at once")
         self.replicate_and_test(r, plan, wait=1)
         self.out("  hypercare (3s): the source is kept; finalizing now is refused")
-        self.send("override", r, "payroll", source="operator", action="finalize", actor=APPROVER,
-                  reason="too early")
+        self.send("override", r, "payroll", source="operator", action="finalize", actor=APPROVER, reason="too early")
         self.settle(wait=1)
         self.out("  a late replication after promotion is ignored, with a warning")
         self.send("asset-replicated", r, "payroll", source="azure-migrate", asset="vm-payroll-db-01")
         self.settle(wait=1)
         self.out("  hypercare ends (a timer); the approver finalizes: the source is decommissioned")
         self.settle(wait=7)
-        self.send("override", r, "payroll", source="operator", action="finalize", actor=APPROVER,
-                  reason="hypercare passed without incident")
+        self.send(
+            "override",
+            r,
+            "payroll",
+            source="operator",
+            action="finalize",
+            actor=APPROVER,
+            reason="hypercare passed without incident",
+        )
         self.settle()
 
     def staged(self, plan: dict) -> None:
@@ -120,8 +172,9 @@ class Demo:
         self.replicate_and_test(r, plan)
         self.out(f"  release state: {self.status(r)['state']}")
         self.out("  an approval from someone who is not an approver is refused (and audited)")
-        self.send("override", r, None, source="operator", action="approve", actor="mallory@contoso.com",
-                  reason="ship it")
+        self.send(
+            "override", r, None, source="operator", action="approve", actor="mallory@contoso.com", reason="ship it"
+        )
         self.settle()
         self.out("  the data platforms report replication lag: billing's replica is 45s behind (limit 10s)")
         self.send("replication-lag", r, "crm", source="sql-monitor", lag_seconds=1.5)
@@ -151,16 +204,24 @@ class Demo:
                 break
             if w["state"] == "rolled-back":
                 self.out(f"  {OPERATOR} retries after the fix; the pipeline passes again")
-                self.send("override", r, "web-shop", source="operator", action="retry", actor=OPERATOR,
-                          reason="fixed connection pool size")
+                self.send(
+                    "override",
+                    r,
+                    "web-shop",
+                    source="operator",
+                    action="retry",
+                    actor=OPERATOR,
+                    reason="fixed connection pool size",
+                )
                 self.send("tests-passed", r, "web-shop", source="test-pipeline", suite="e2e", run="42")
             elif here in verdicts:
                 self.settle(wait=3)  # the verdict is in: the bake timer grows the flight
                 continue
             elif w["flight"] == 2 and not alerted:
                 self.out("  monitoring raises an alert at 50%: on_alert rollback moves every user back")
-                self.send("alert", r, "web-shop", source="azure-monitor", severity="Sev1",
-                          description="p95 latency above 2s")
+                self.send(
+                    "alert", r, "web-shop", source="azure-monitor", severity="Sev1", description="p95 latency above 2s"
+                )
                 alerted = True
             else:
                 self.send("flight-healthy", r, "web-shop", source="azure-monitor", flight=w["flight"])
@@ -195,7 +256,7 @@ class Demo:
         """promote's own judge: local metrics, an inconclusive evaluation that holds, a pass, a failing check."""
         r = plan["release"]
         metrics = self.stack.local_metrics
-        now = lambda: datetime.now(timezone.utc)  # noqa: E731
+        now = lambda: datetime.now(UTC)  # noqa: E731
         self.out("  promote judges these flights itself, every second, from local metrics (promote metrics put)")
         self.out("  catalog reports no samples yet; checkout reports 4.8% errors (max 1.0)")
         metrics.put(r, "catalog", "error-rate", 0.2, 0, now())
@@ -220,17 +281,24 @@ class Demo:
             if time.monotonic() - checked[0] >= 0.2:
                 checked[:] = [time.monotonic(), done()]
             return bool(checked[1]) or time.monotonic() > deadline
+
         self.host.run(stop=stop, poll=0.05)
 
 
 def run_demo(stack, out=print) -> int:
     started = time.monotonic()
-    stamp = datetime.now(timezone.utc).strftime("%m%d-%H%M%S")
+    stamp = datetime.now(UTC).strftime("%m%d-%H%M%S")
     demo = Demo(stack, out)
     plans = _plans(stamp)
     demo.plans = plans
-    stories = {"single-step": demo.single_step, "staged": demo.staged, "flight": demo.flight,
-               "after": demo.after, "window": demo.window, "judged": demo.judged}
+    stories = {
+        "single-step": demo.single_step,
+        "staged": demo.staged,
+        "flight": demo.flight,
+        "after": demo.after,
+        "window": demo.window,
+        "judged": demo.judged,
+    }
     for model, plan in plans.items():
         out(f"\n== {model}: release {plan['release']}")
         if model == "window":
@@ -241,28 +309,47 @@ def run_demo(stack, out=print) -> int:
     elapsed = time.monotonic() - started
     out("\nSummary")
     rows = []
-    for model, plan in plans.items():
+    for plan in plans.values():
         doc = demo.status(plan["release"])
         for w in doc["workloads"]:
-            rows.append((plan["release"], doc["model"], doc["state"], w["name"], w["state"], f"{w['traffic_percent']}%",
-                         str(w["attempt"])))
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in
-              enumerate(("RELEASE", "MODEL", "RELEASE STATE", "WORKLOAD", "STATE", "TRAFFIC", "RETRIES"))]
+            rows.append(
+                (
+                    plan["release"],
+                    doc["model"],
+                    doc["state"],
+                    w["name"],
+                    w["state"],
+                    f"{w['traffic_percent']}%",
+                    str(w["attempt"]),
+                )
+            )
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows))
+        for i, h in enumerate(("RELEASE", "MODEL", "RELEASE STATE", "WORKLOAD", "STATE", "TRAFFIC", "RETRIES"))
+    ]
     for row in [("RELEASE", "MODEL", "RELEASE STATE", "WORKLOAD", "STATE", "TRAFFIC", "RETRIES")] + rows:
-        out("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)))
+        out("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
     counts = ", ".join(f"{n} {k}" for k, n in sorted(demo.outcomes.items()))
     out(f"\n{demo.sent} messages sent; outcomes: {counts}; {elapsed:.1f}s")
-    out(f"Explore: promote status --release {plans['flight']['release']}   "
-        f"promote history --release {plans['flight']['release']} --workload web-shop")
+    out(
+        f"Explore: promote status --release {plans['flight']['release']}   "
+        f"promote history --release {plans['flight']['release']} --workload web-shop"
+    )
     azure_plan_preview(out)
-    out(f"Judged:  promote status --release {plans['judged']['release']}   "
-        f"promote history --release {plans['judged']['release']} --workload checkout")
+    out(
+        f"Judged:  promote status --release {plans['judged']['release']}   "
+        f"promote history --release {plans['judged']['release']} --workload checkout"
+    )
     # how each release ends: the single-step one goes through hypercare to finalized; the judged one rolls
     # its failing workload back on purpose; the others are promoted
     ends = {"single-step": "finalized"}
-    ended = {model: {w["name"]: w["state"] for w in demo.status(p["release"])["workloads"]} for model, p in plans.items()}
-    promoted = all(states == EXPECTED.get(model, {n: ends.get(model, "promoted") for n in states})
-                   for model, states in ended.items())
+    ended = {
+        model: {w["name"]: w["state"] for w in demo.status(p["release"])["workloads"]} for model, p in plans.items()
+    }
+    promoted = all(
+        states == EXPECTED.get(model, {n: ends.get(model, "promoted") for n in states})
+        for model, states in ended.items()
+    )
     if not promoted:
         out("demo FAILED: a release did not end as it should")
     return 0 if promoted else 1
@@ -270,20 +357,46 @@ def run_demo(stack, out=print) -> int:
 
 # -- Azure routing, shown before anything happens (`promote plan`): Front Door and gateway flights ----------------
 AZURE_EXAMPLE = {
-    "release": "azure-example", "model": "flight",
+    "release": "azure-example",
+    "model": "flight",
     "flights": [{"percent": 10, "bake": "30m"}, {"percent": 50, "bake": "2h"}, {"percent": 100, "bake": "0s"}],
     "workloads": [
-        {"name": "web-shop", "assets": ["vm-shop-web-01"], "routing": {
-            "provider": "front-door", "subscription": "00000000-0000-0000-0000-000000000000",
-            "resource_group": "rg-edge", "profile": "afd-contoso", "origin_group": "og-shop",
-            "source_origin": "shop-onprem", "target_origin": "shop-azure"}},
-        {"name": "portal", "assets": ["vm-portal-01"], "routing": {
-            "provider": "application-gateway", "subscription": "00000000-0000-0000-0000-000000000000",
-            "resource_group": "rg-portal-net", "application_gateway": "agw-portal", "rule": "rule-portal",
-            "source_pool": "pool-onprem", "target_pool": "pool-azure", "flight_pool": "pool-flight",
-            "source_addresses": ["192.168.10.4", "192.168.10.5", "portal1.onprem.contoso.com",
-                                 "portal2.onprem.contoso.com"],
-            "target_addresses": ["10.1.1.4", "10.1.1.5", "portal.azure.contoso.com", "10.1.1.6"]}}]}
+        {
+            "name": "web-shop",
+            "assets": ["vm-shop-web-01"],
+            "routing": {
+                "provider": "front-door",
+                "subscription": "00000000-0000-0000-0000-000000000000",
+                "resource_group": "rg-edge",
+                "profile": "afd-contoso",
+                "origin_group": "og-shop",
+                "source_origin": "shop-onprem",
+                "target_origin": "shop-azure",
+            },
+        },
+        {
+            "name": "portal",
+            "assets": ["vm-portal-01"],
+            "routing": {
+                "provider": "application-gateway",
+                "subscription": "00000000-0000-0000-0000-000000000000",
+                "resource_group": "rg-portal-net",
+                "application_gateway": "agw-portal",
+                "rule": "rule-portal",
+                "source_pool": "pool-onprem",
+                "target_pool": "pool-azure",
+                "flight_pool": "pool-flight",
+                "source_addresses": [
+                    "192.168.10.4",
+                    "192.168.10.5",
+                    "portal1.onprem.contoso.com",
+                    "portal2.onprem.contoso.com",
+                ],
+                "target_addresses": ["10.1.1.4", "10.1.1.5", "portal.azure.contoso.com", "10.1.1.6"],
+            },
+        },
+    ],
+}
 
 
 def azure_plan_preview(out=print) -> None:

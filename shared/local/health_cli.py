@@ -1,4 +1,5 @@
 """`promote metrics put` (contract §10): feed the `local` health provider. Registers its command into the CLI."""
+
 from __future__ import annotations
 
 import math
@@ -12,8 +13,12 @@ def register(sub) -> dict:
     put.add_argument("--workload", required=True, help="the workload of the release")
     put.add_argument("--check", required=True, help="the name of a `local` check in the plan's health section")
     put.add_argument("--value", required=True, type=float, help="the measured value (a finite number)")
-    put.add_argument("--samples", required=True, type=int,
-                     help="how many samples the value is measured over (0: no data, inconclusive)")
+    put.add_argument(
+        "--samples",
+        required=True,
+        type=int,
+        help="how many samples the value is measured over (0: no data, inconclusive)",
+    )
     return {"metrics": cmd_metrics}
 
 
@@ -31,8 +36,10 @@ def cmd_metrics(args) -> int:
     health = plan.health_of(args.workload)
     local = [c.name for c in (health.checks if health else []) if c.provider == "local"]
     if args.check not in local:
-        raise UsageError(f"{args.release}/{args.workload} has no local check {args.check!r}"
-                         + (f" (its local checks: {', '.join(local)})" if local else " (it has no local checks)"))
+        raise UsageError(
+            f"{args.release}/{args.workload} has no local check {args.check!r}"
+            + (f" (its local checks: {', '.join(local)})" if local else " (it has no local checks)")
+        )
     s.local_metrics.put(args.release, args.workload, args.check, args.value, args.samples, _now())
     print(f"{args.release}/{args.workload} {args.check} = {args.value:g} over {args.samples} samples")
     return 0

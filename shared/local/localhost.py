@@ -1,15 +1,17 @@
 """The local host: takes messages from the Azurite queue and invokes the function registered in
 function_app.py, the way the Functions host would (delivery counts, retries, a poison queue)."""
+
 from __future__ import annotations
 
 import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any
 
 from azure.core.exceptions import AzureError
 
@@ -50,10 +52,16 @@ def service_bus_message(body: bytes, *, message_id: str, delivery_count: int, en
         session = doc.get("data", {}).get("release") if isinstance(doc, dict) else None
     except (ValueError, AttributeError):
         pass
-    return ServiceBusMessage(body=body, message_id=message_id, delivery_count=delivery_count,
-                             session_id=session if isinstance(session, str) else None,
-                             content_type="application/cloudevents+json", enqueued_time_utc=enqueued,
-                             application_properties={}, user_properties={})
+    return ServiceBusMessage(
+        body=body,
+        message_id=message_id,
+        delivery_count=delivery_count,
+        session_id=session if isinstance(session, str) else None,
+        content_type="application/cloudevents+json",
+        enqueued_time_utc=enqueued,
+        application_properties={},
+        user_properties={},
+    )
 
 
 @dataclass
@@ -67,10 +75,20 @@ class HostStats:
 
 
 class LocalHost:
-    def __init__(self, *, queue, dead_letters, scheduler, function: Callable | None = None,
-                 max_delivery: int = MAX_DELIVERY, lock_seconds: int = LOCK_SECONDS,
-                 retry_delay: Callable[[int], int] = local_retry_delay, clock=None, deliverer=None,
-                 judge: Callable[[], Any] | None = None):
+    def __init__(
+        self,
+        *,
+        queue,
+        dead_letters,
+        scheduler,
+        function: Callable | None = None,
+        max_delivery: int = MAX_DELIVERY,
+        lock_seconds: int = LOCK_SECONDS,
+        retry_delay: Callable[[int], int] = local_retry_delay,
+        clock=None,
+        deliverer=None,
+        judge: Callable[[], Any] | None = None,
+    ):
         self.queue, self.dead_letters, self.scheduler = queue, dead_letters, scheduler
         self.deliverer = deliverer  # notifications: delivered by a thread of their own, never in the way
         # (v2 §10) the health judge's round, run when an evaluation is due and after messages were handled
@@ -81,12 +99,15 @@ class LocalHost:
         self.stats = HostStats()
 
     def _now(self) -> datetime:
-        return self.clock.now() if self.clock else datetime.now(timezone.utc)
+        return self.clock.now() if self.clock else datetime.now(UTC)
 
     def process_once(self, max_messages: int = LOCAL_BATCH) -> int:
         """Receive one batch and handle each message; returns how many were received."""
-        batch = list(self.queue.receive_messages(messages_per_page=max_messages, max_messages=max_messages,
-                                                 visibility_timeout=self.lock_seconds))
+        batch = list(
+            self.queue.receive_messages(
+                messages_per_page=max_messages, max_messages=max_messages, visibility_timeout=self.lock_seconds
+            )
+        )
         for message in batch:
             self._deliver(message)
         return len(batch)
@@ -96,15 +117,23 @@ class LocalHost:
         body = message.content.encode() if isinstance(message.content, str) else bytes(message.content)
         event_id = _event_id(body) or message.id
         try:
-            self.function(service_bus_message(body, message_id=event_id or str(uuid.uuid4()),
-                                              delivery_count=message.dequeue_count,
-                                              enqueued=message.inserted_on))
+            self.function(
+                service_bus_message(
+                    body,
+                    message_id=event_id or str(uuid.uuid4()),
+                    delivery_count=message.dequeue_count,
+                    enqueued=message.inserted_on,
+                )
+            )
         except Exception as exc:  # the host's job: count the delivery, retry or poison
             reason = f"{type(exc).__name__}: {exc}"
             self.stats.errors.append(reason)
             if message.dequeue_count >= self.max_delivery:
-                self.dead_letters.dead_letter(body, f"failed {message.dequeue_count} deliveries; last error: {reason}",
-                                              delivery_count=message.dequeue_count)
+                self.dead_letters.dead_letter(
+                    body,
+                    f"failed {message.dequeue_count} deliveries; last error: {reason}",
+                    delivery_count=message.dequeue_count,
+                )
                 self.queue.delete_message(message)
                 self.stats.poisoned += 1
                 log.error("message %s moved to the poison queue: %s", event_id, reason)
@@ -146,8 +175,15 @@ class LocalHost:
         waiting = self.queue.get_queue_properties().approximate_message_count or 0
         return waiting <= len(dues)
 
-    def run(self, *, until_idle: bool = False, wait: float = 10.0, poll: float = 0.2,
-            stop: Callable[[], bool] = lambda: False, outage_limit: float = 60.0) -> HostStats:
+    def run(
+        self,
+        *,
+        until_idle: bool = False,
+        wait: float = 10.0,
+        poll: float = 0.2,
+        stop: Callable[[], bool] = lambda: False,
+        outage_limit: float = 60.0,
+    ) -> HostStats:
         """Process messages until `stop()`, or until idle. Storage outages are waited out (messages in
         flight are redelivered when their lock ends) for up to `outage_limit` seconds in a row."""
         pump = NotificationPump(self.deliverer) if self.deliverer is not None else None
@@ -159,8 +195,9 @@ class LocalHost:
             if pump:
                 pump.stop(final_round=until_idle)
 
-    def _run(self, until_idle: bool, wait: float, poll: float, stop: Callable[[], bool],
-             outage_limit: float) -> HostStats:
+    def _run(
+        self, until_idle: bool, wait: float, poll: float, stop: Callable[[], bool], outage_limit: float
+    ) -> HostStats:
         outage_since: float | None = None
         active_at = time.monotonic()  # the last message handled: judge rounds that publish nothing do not count
         while not stop():
@@ -230,8 +267,6 @@ def _event_id(body: bytes) -> str | None:
 def _short(exc: Exception) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}"[:200]
-
-
 
 
 def _is_timer(body: bytes) -> bool:

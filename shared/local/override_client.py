@@ -1,13 +1,14 @@
 """`promote override` on Azure: POST the override to the function app's endpoint with the user's Entra ID
 token (DefaultAzureCredential: az login, a managed identity, environment credentials). App Service
 authentication turns the token into the client principal the endpoint takes the actor from."""
+
 from __future__ import annotations
 
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from shared.application.config import OVERRIDES_ROUTE
 
@@ -44,8 +45,12 @@ class OverrideClient:
         self.token, self.timeout = token, timeout
 
     def send(self, body: dict) -> EndpointReply:
-        request = urllib.request.Request(self.url, data=json.dumps(body).encode(), method="POST", headers={
-            "Content-Type": "application/json", "Authorization": f"Bearer {self.token()}"})
+        request = urllib.request.Request(
+            self.url,
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.token()}"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - https URL from config
                 return EndpointReply(response.status, _json(response.read()))

@@ -2,6 +2,7 @@
 
 Exit status: 0 success (verify: no drift), 1 drift found or a resource could not be read, 2 bad usage.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,13 +17,19 @@ def register(sub) -> dict:
     source.add_argument("--release", help="an applied release")
     source.add_argument("--file", help="a plan file not applied yet (YAML or JSON; - for standard input)")
     plan.add_argument("--json", action="store_true", help="one JSON object instead of text")
-    plan.add_argument("--live", action="store_true", help="also read the Azure resources: what Azure or promote "
-                      "would refuse (members the plan does not name, a security rule priority already taken)")
+    plan.add_argument(
+        "--live",
+        action="store_true",
+        help="also read the Azure resources: what Azure or promote "
+        "would refuse (members the plan does not name, a security rule priority already taken)",
+    )
 
     routing = sub.add_parser("routing", help="routing checks against the live network")
     actions = routing.add_subparsers(dest="routing_action", required=True, metavar="ACTION")
-    verify = actions.add_parser("verify", help="live share vs. the share the state says, per workload "
-                                "(exit 1 when any drifts or cannot be read)")
+    verify = actions.add_parser(
+        "verify",
+        help="live share vs. the share the state says, per workload (exit 1 when any drifts or cannot be read)",
+    )
     verify.add_argument("--release", required=True, help="the release (as applied)")
     verify.add_argument("--json", action="store_true", help="one JSON object instead of a table")
     return {"plan": cmd_plan, "routing": cmd_routing}
@@ -64,8 +71,7 @@ def live_problems(plan, settings) -> dict[str | None, list[str]]:
             continue
         percents = [realisable_share(w.routing, p) for _, p in release_steps(plan)]
         try:
-            found[w.name] = routers(plan.release, w.name, w.routing).problems(
-                [p for p in percents if p is not None])
+            found[w.name] = routers(plan.release, w.name, w.routing).problems([p for p in percents if p is not None])
         except PromoteError as exc:
             found[w.name] = [f"could not check: {exc}"]
     if plan.revoke_access and plan.revoke_access.provider != "local":
@@ -94,8 +100,8 @@ def _live_text(doc: dict) -> str:
 
 
 def _read_plan(name: str):
-    from shared.local.cli import UsageError
     from shared.domain.plan import load_plan_text
+    from shared.local.cli import UsageError
 
     if name == "-":
         return load_plan_text(sys.stdin.read(), filename="<stdin>")
@@ -106,22 +112,38 @@ def _read_plan(name: str):
 
 
 def cmd_routing(args) -> int:
-    from shared.local.cli import _stack
     from shared.application.drift import verify_release
+    from shared.local.cli import _stack
 
     stack = _stack()
     release = stack.store.get_release(args.release).release
     checks = verify_release(release, stack.service.routers)
     failed = any(c.drift or c.error for c in checks)
     if args.json:
-        print(json.dumps({"release": release.name, "drift": any(c.drift for c in checks),
-                          "errors": any(c.error for c in checks), "workloads": [c.to_json() for c in checks]}))
+        print(
+            json.dumps(
+                {
+                    "release": release.name,
+                    "drift": any(c.drift for c in checks),
+                    "errors": any(c.error for c in checks),
+                    "workloads": [c.to_json() for c in checks],
+                }
+            )
+        )
     else:
         width = max(len(c.workload) for c in checks)
         for c in checks:
             mark = "ERROR" if c.error else "DRIFT" if c.drift else "ok"
             live = "-" if c.live_percent is None else f"{c.live_percent}%"
             print(f"{mark:<5}  {c.workload:<{width}}  state {c.expected_percent:>3}%  live {live:>4}  {c.summary()}")
-        print(f"release {release.name}: " + ("drift found" if any(c.drift for c in checks) else
-                                            "could not read every resource" if failed else "no drift"))
+        print(
+            f"release {release.name}: "
+            + (
+                "drift found"
+                if any(c.drift for c in checks)
+                else "could not read every resource"
+                if failed
+                else "no drift"
+            )
+        )
     return 1 if failed else 0

@@ -1,5 +1,6 @@
 """The board under test: the local server (and the Azure route behind a stand-in for App Service) on the
 session's Azurite, a demo-like run to look at, and a real headless Chromium driven by Playwright."""
+
 from __future__ import annotations
 
 import base64
@@ -14,21 +15,28 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from shared.application import config
-
 from shared.domain.plan import validate_plan
 from tests.fakes import event
 
 CHROMIUM = os.environ.get("PROMOTE_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 APPROVER, OPERATOR = "ana@contoso.com", "ops@contoso.com"
 
 
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():  # a skipped browser test is a failed one
-        pytest.fail(f"no Chromium at {CHROMIUM}: `make test` installs Debian's chromium when run as root; "
-                    "elsewhere install it (apt-get install chromium) or set PROMOTE_CHROMIUM")
+        pytest.fail(
+            f"no Chromium at {CHROMIUM}: `make test` installs Debian's chromium when run as root; "
+            "elsewhere install it (apt-get install chromium) or set PROMOTE_CHROMIUM"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -58,8 +66,12 @@ def board(stack):
 
 def principal(name: str = "ana@contoso.com") -> str:
     """An X-MS-CLIENT-PRINCIPAL header value as App Service Authentication sends it (base64 JSON)."""
-    doc = {"auth_typ": "aad", "name_typ": "name", "role_typ": "roles",
-           "claims": [{"typ": "name", "val": name}, {"typ": "preferred_username", "val": name}]}
+    doc = {
+        "auth_typ": "aad",
+        "name_typ": "name",
+        "role_typ": "roles",
+        "claims": [{"typ": "name", "val": name}, {"typ": "preferred_username", "val": name}],
+    }
     return base64.b64encode(json.dumps(doc).encode()).decode()
 
 
@@ -83,8 +95,14 @@ def azure_board(stack, monkeypatch):
                 self.end_headers()
                 return
             params = dict(parse_qsl(url.query))
-            request = func.HttpRequest(method="GET", url=f"http://localhost{self.path}", headers=dict(self.headers),
-                                       params=params, route_params={"path": url.path[len(prefix):]}, body=b"")
+            request = func.HttpRequest(
+                method="GET",
+                url=f"http://localhost{self.path}",
+                headers=dict(self.headers),
+                params=params,
+                route_params={"path": url.path[len(prefix) :]},
+                body=b"",
+            )
             response = function(request)
             self.send_response(response.status_code)
             for name, value in response.headers.items():
@@ -110,13 +128,32 @@ class DemoRun:
         self.stack, self.flight, self.staged, self.n = stack, f"{name}-flight", f"{name}-staged", 0
 
     def apply(self) -> None:
-        self.stack.service.apply(validate_plan({
-            "release": self.flight, "model": "flight", "approvers": [APPROVER], "operators": [OPERATOR],
-            "flights": [{"percent": 10}, {"percent": 50}, {"percent": 100}],
-            "workloads": [{"name": "web-shop", "assets": ["vm-web-01", "vm-web-02"]}]}))
-        self.stack.service.apply(validate_plan({
-            "release": self.staged, "model": "staged", "approvers": [APPROVER], "operators": [OPERATOR],
-            "workloads": [{"name": "crm", "assets": ["vm-crm-01"]}, {"name": "billing", "assets": ["vm-bill-01"]}]}))
+        self.stack.service.apply(
+            validate_plan(
+                {
+                    "release": self.flight,
+                    "model": "flight",
+                    "approvers": [APPROVER],
+                    "operators": [OPERATOR],
+                    "flights": [{"percent": 10}, {"percent": 50}, {"percent": 100}],
+                    "workloads": [{"name": "web-shop", "assets": ["vm-web-01", "vm-web-02"]}],
+                }
+            )
+        )
+        self.stack.service.apply(
+            validate_plan(
+                {
+                    "release": self.staged,
+                    "model": "staged",
+                    "approvers": [APPROVER],
+                    "operators": [OPERATOR],
+                    "workloads": [
+                        {"name": "crm", "assets": ["vm-crm-01"]},
+                        {"name": "billing", "assets": ["vm-bill-01"]},
+                    ],
+                }
+            )
+        )
 
     def send(self, release: str, type_: str, workload: str | None, **data) -> None:
         self.n += 1

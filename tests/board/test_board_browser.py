@@ -1,4 +1,5 @@
 """The board in a real headless Chromium (Playwright): what an operator sees and does."""
+
 from __future__ import annotations
 
 import re
@@ -28,7 +29,8 @@ def test_a_release_page_shows_states_shares_and_what_each_workload_waits_for(pag
 
 
 def test_the_timeline_has_a_point_per_share_change_and_marks_the_rollback_and_the_override_with_its_reason(
-        page, board, demo):
+    page, board, demo
+):
     demo.up_to_rollback()
     demo.retry_and_promote()
     page.goto(f"{board}/releases/{demo.flight}")

@@ -1,5 +1,6 @@
 """The board's pages over HTTP: bounded reads whatever the history length, clear errors for bad input,
 and the security headers."""
+
 from __future__ import annotations
 
 import urllib.error
@@ -7,11 +8,11 @@ import urllib.request
 
 import pytest
 
+from bench.history import add_history
 from shared.application.board import WINDOW
 from shared.application.bootstrap import Stack
 from shared.application.config import RELEASES_TABLE
 from shared.domain.plan import validate_plan
-from bench.history import add_history
 
 
 def get(url: str) -> tuple[int, str, dict]:
@@ -33,8 +34,15 @@ def counted_page(settings, path: str) -> tuple[int, str, int]:
 
 
 def test_a_release_page_costs_the_same_requests_for_10_or_1200_history_entries(stack, settings, release_name):
-    stack.service.apply(validate_plan({"release": release_name, "model": "single-step",
-                                       "workloads": [{"name": "a", "assets": ["vm"]}, {"name": "b", "assets": ["vm"]}]}))
+    stack.service.apply(
+        validate_plan(
+            {
+                "release": release_name,
+                "model": "single-step",
+                "workloads": [{"name": "a", "assets": ["vm"]}, {"name": "b", "assets": ["vm"]}],
+            }
+        )
+    )
     table = stack.table(RELEASES_TABLE)
     seq = add_history(table, release_name, ["a", "b"], 10, 0)
     status, _, short = counted_page(settings, f"releases/{release_name}")
@@ -49,15 +57,23 @@ def test_a_release_page_costs_the_same_requests_for_10_or_1200_history_entries(s
 
 
 def test_the_index_is_one_query_for_every_release(stack, settings, release_name):
-    stack.service.apply(validate_plan({"release": release_name, "model": "single-step",
-                                       "workloads": [{"name": "a", "assets": ["vm"]}]}))
+    stack.service.apply(
+        validate_plan({"release": release_name, "model": "single-step", "workloads": [{"name": "a", "assets": ["vm"]}]})
+    )
     status, html, requests = counted_page(settings, "")
     assert status == 200 and requests == 1 and f'data-release="{release_name}"' in html
 
 
 def test_older_pages_and_filters_over_http(board, stack, release_name):
-    stack.service.apply(validate_plan({"release": release_name, "model": "single-step",
-                                       "workloads": [{"name": "a", "assets": ["vm"]}, {"name": "b", "assets": ["vm"]}]}))
+    stack.service.apply(
+        validate_plan(
+            {
+                "release": release_name,
+                "model": "single-step",
+                "workloads": [{"name": "a", "assets": ["vm"]}, {"name": "b", "assets": ["vm"]}],
+            }
+        )
+    )
     seq = add_history(stack.table(RELEASES_TABLE), release_name, ["a", "b"], WINDOW + 20, 0)
     status, html, _ = get(f"{board}/releases/{release_name}?before={seq - WINDOW}&workload=b")
     assert status == 200
@@ -66,26 +82,38 @@ def test_older_pages_and_filters_over_http(board, stack, release_name):
     assert "bulk entry 19<" in history and "bulk entry 18<" not in history and "Older entries" not in history
 
 
-@pytest.mark.parametrize("path, status, says", [
-    ("/releases/Bad_Name", 400, "is not a release name"),
-    ("/releases/never-applied-here", 404, "never applied"),
-    ("/releases/{r}?workload=nope", 400, "is not part of release"),
-    ("/releases/{r}?outcome=lost", 400, "outcome must be one of"),
-    ("/releases/{r}?before=-1", 400, "before must be"),
-    ("/releases/{r}?before=99999999", 400, "before must be"),
-    ("/nothing/here", 404, "no page at"),
-])
+@pytest.mark.parametrize(
+    "path, status, says",
+    [
+        ("/releases/Bad_Name", 400, "is not a release name"),
+        ("/releases/never-applied-here", 404, "never applied"),
+        ("/releases/{r}?workload=nope", 400, "is not part of release"),
+        ("/releases/{r}?outcome=lost", 400, "outcome must be one of"),
+        ("/releases/{r}?before=-1", 400, "before must be"),
+        ("/releases/{r}?before=99999999", 400, "before must be"),
+        ("/nothing/here", 404, "no page at"),
+    ],
+)
 def test_bad_input_gets_a_clear_error_page(board, stack, release_name, path, status, says):
-    stack.service.apply(validate_plan({"release": release_name, "model": "single-step",
-                                       "workloads": [{"name": "a", "assets": ["vm"]}]}))
+    stack.service.apply(
+        validate_plan({"release": release_name, "model": "single-step", "workloads": [{"name": "a", "assets": ["vm"]}]})
+    )
     code, html, headers = get(board + path.replace("{r}", release_name))
     assert code == status and says in html
     assert headers["Content-Type"].startswith("text/html")
 
 
 def test_pages_carry_security_headers_and_escape_what_they_show(board, stack, release_name):
-    stack.service.apply(validate_plan({"release": release_name, "model": "single-step", "operators": ["ops@x.com"],
-                                       "workloads": [{"name": "a", "assets": ["<script>alert(1)</script>"]}]}))
+    stack.service.apply(
+        validate_plan(
+            {
+                "release": release_name,
+                "model": "single-step",
+                "operators": ["ops@x.com"],
+                "workloads": [{"name": "a", "assets": ["<script>alert(1)</script>"]}],
+            }
+        )
+    )
     code, html, headers = get(f"{board}/releases/{release_name}")
     assert code == 200 and "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "script-src 'self'" in headers["Content-Security-Policy"] and headers["X-Content-Type-Options"] == "nosniff"

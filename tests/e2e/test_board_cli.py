@@ -1,4 +1,5 @@
 """`promote board` as a user starts it: serves the local stack's releases until stopped."""
+
 from __future__ import annotations
 
 import signal
@@ -24,11 +25,20 @@ def as_in_a_terminal() -> None:
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_promote_board_serves_the_releases_and_stops_on_ctrl_c(cli_env, stack, release_name, stop):
-    stack.service.apply(validate_plan({"release": release_name, "model": "single-step",
-                                       "workloads": [{"name": "payroll", "assets": ["vm-1"]}]}))
+    stack.service.apply(
+        validate_plan(
+            {"release": release_name, "model": "single-step", "workloads": [{"name": "payroll", "assets": ["vm-1"]}]}
+        )
+    )
     [port] = free_ports(1)
-    board = subprocess.Popen([PROMOTE, "board", "--port", str(port)], env=cli_env, preexec_fn=as_in_a_terminal,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    board = subprocess.Popen(
+        [PROMOTE, "board", "--port", str(port)],
+        env=cli_env,
+        preexec_fn=as_in_a_terminal,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert f"board on http://127.0.0.1:{port}/" in board.stdout.readline()
         deadline = time.monotonic() + 20
@@ -46,11 +56,14 @@ def test_promote_board_serves_the_releases_and_stops_on_ctrl_c(cli_env, stack, r
             _, err = board.communicate(timeout=30)
         except subprocess.TimeoutExpired:
             board.kill()
-            raise AssertionError(f"{stop.name} did not stop the board; its stderr: {board.communicate()[1][-3000:]}")
+            raise AssertionError(
+                f"{stop.name} did not stop the board; its stderr: {board.communicate()[1][-3000:]}"
+            ) from None
         assert board.returncode == 0, err
 
 
 def test_promote_board_refuses_a_bad_port(cli_env):
-    done = subprocess.run([PROMOTE, "board", "--port", "70000"], env=cli_env,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [PROMOTE, "board", "--port", "70000"], env=cli_env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 2 and "is not a TCP port" in done.stderr

@@ -1,4 +1,5 @@
 """The `promote` command as a user runs it, against a real Azurite: one scenario per model and the edges."""
+
 from __future__ import annotations
 
 import json
@@ -18,6 +19,7 @@ def promote(cli_env, tmp_path, stack):  # `stack` empties the shared local queue
         done = run_promote(list(args), env=cli_env, cwd=tmp_path, stdin=stdin)
         assert done.returncode == expect, f"promote {' '.join(args)} -> {done.returncode}\n{done.stdout}\n{done.stderr}"
         return done
+
     return run
 
 
@@ -36,29 +38,61 @@ def history(promote, release: str, workload: str) -> list[dict]:
 
 
 def test_single_step(promote, tmp_path, release_name):
-    plan = write_plan(tmp_path, f"""
+    plan = write_plan(
+        tmp_path,
+        f"""
 release: {release_name}
 model: single-step
 workloads:
   - name: payroll
     assets: [vm-payroll-web-01, vm-payroll-db-01]
-""")
+""",
+    )
     assert "registered" in promote("apply", plan).stdout
     assert "unchanged" in promote("apply", plan).stdout
-    promote("send", "asset-replicated", "--release", release_name, "--workload", "payroll",
-            "--asset", "vm-payroll-web-01", "--id", "r1")
-    promote("send", "asset-replicated", "--release", release_name, "--workload", "payroll",
-            "--asset", "vm-payroll-db-01", "--id", "r2", "--source", "azure-migrate")
+    promote(
+        "send",
+        "asset-replicated",
+        "--release",
+        release_name,
+        "--workload",
+        "payroll",
+        "--asset",
+        "vm-payroll-web-01",
+        "--id",
+        "r1",
+    )
+    promote(
+        "send",
+        "asset-replicated",
+        "--release",
+        release_name,
+        "--workload",
+        "payroll",
+        "--asset",
+        "vm-payroll-db-01",
+        "--id",
+        "r2",
+        "--source",
+        "azure-migrate",
+    )
     promote("send", "tests-passed", "--release", release_name, "--workload", "payroll", "--id", "t1")
     out = promote("run", "--until-idle", "--wait", "0.5").stdout
     assert "3 handled" in out
     doc = status(promote, release_name)
-    assert {k: doc[k] for k in ("release", "model", "state")} == \
-        {"release": release_name, "model": "single-step", "state": "promoted"}
+    assert {k: doc[k] for k in ("release", "model", "state")} == {
+        "release": release_name,
+        "model": "single-step",
+        "state": "promoted",
+    }
     [w] = doc["workloads"]
     assert {k: w[k] for k in ("name", "state", "paused", "traffic_percent", "assets")} == {
-        "name": "payroll", "state": "promoted", "paused": False, "traffic_percent": 100,
-        "assets": {"vm-payroll-web-01": "replicated", "vm-payroll-db-01": "replicated"}}
+        "name": "payroll",
+        "state": "promoted",
+        "paused": False,
+        "traffic_percent": 100,
+        "assets": {"vm-payroll-web-01": "replicated", "vm-payroll-db-01": "replicated"},
+    }
     entries = history(promote, release_name, "payroll")
     assert [e["event_id"] for e in entries] == ["r1", "r2", "t1"]
     assert all(HISTORY_KEYS <= set(e) for e in entries)
@@ -68,7 +102,9 @@ workloads:
 
 
 def test_staged_with_an_unauthorized_approval(promote, tmp_path, release_name):
-    plan = write_plan(tmp_path, f"""
+    plan = write_plan(
+        tmp_path,
+        f"""
 release: {release_name}
 model: staged
 approvers: [ana@contoso.com]
@@ -77,15 +113,26 @@ revoke_access: {{provider: local, source_prefixes: [10.50.0.0/24]}}
 workloads:
   - {{name: crm, assets: [vm-crm]}}
   - {{name: billing, assets: [vm-billing]}}
-""")
+""",
+    )
     promote("apply", plan)
     for w in ("crm", "billing"):
         promote("send", "asset-replicated", "--release", release_name, "--workload", w, "--asset", f"vm-{w}")
         promote("send", "tests-passed", "--release", release_name, "--workload", w)
     promote("run", "--until-idle", "--wait", "0.5")
     assert status(promote, release_name)["state"] == "awaiting-approval"
-    promote("override", "approve", "--release", release_name, "--actor", "ops@contoso.com", "--reason", "me",
-            "--id", "bad-approve")
+    promote(
+        "override",
+        "approve",
+        "--release",
+        release_name,
+        "--actor",
+        "ops@contoso.com",
+        "--reason",
+        "me",
+        "--id",
+        "bad-approve",
+    )
     promote("run", "--until-idle", "--wait", "0.5")
     full = json.loads(promote("history", "--release", release_name, "--json").stdout)
     [audit] = [e for e in full if e["event_id"] == "bad-approve"]
@@ -99,11 +146,23 @@ workloads:
 
 
 def test_flight_with_alert_rollback_retry_and_duplicates(promote, tmp_path, release_name):
-    plan = write_plan(tmp_path, json.dumps({
-        "release": release_name, "model": "flight", "approvers": ["ana@contoso.com"],
-        "operators": ["ops@contoso.com"],
-        "flights": [{"percent": 10, "bake": "1s"}, {"percent": 50, "bake": "0s"}, {"percent": 100, "bake": "0s"}],
-        "workloads": [{"name": "shop", "assets": ["vm-shop"]}]}))
+    plan = write_plan(
+        tmp_path,
+        json.dumps(
+            {
+                "release": release_name,
+                "model": "flight",
+                "approvers": ["ana@contoso.com"],
+                "operators": ["ops@contoso.com"],
+                "flights": [
+                    {"percent": 10, "bake": "1s"},
+                    {"percent": 50, "bake": "0s"},
+                    {"percent": 100, "bake": "0s"},
+                ],
+                "workloads": [{"name": "shop", "assets": ["vm-shop"]}],
+            }
+        ),
+    )
     promote("apply", plan)
     send = lambda *a: promote("send", *a, "--release", release_name, "--workload", "shop")  # noqa: E731
     send("asset-replicated", "--asset", "vm-shop", "--id", "rep-1")
@@ -120,8 +179,18 @@ def test_flight_with_alert_rollback_retry_and_duplicates(promote, tmp_path, rele
     promote("run", "--until-idle", "--wait", "0.5")
     assert status(promote, release_name)["state"] == "rolled-back"
     assert status(promote, release_name)["workloads"][0]["traffic_percent"] == 0
-    promote("override", "retry", "--release", release_name, "--workload", "shop", "--actor", "ops@contoso.com",
-            "--reason", "fixed")
+    promote(
+        "override",
+        "retry",
+        "--release",
+        release_name,
+        "--workload",
+        "shop",
+        "--actor",
+        "ops@contoso.com",
+        "--reason",
+        "fixed",
+    )
     send("tests-passed", "--id", "t-2")
     promote("run", "--until-idle", "--wait", "0.5")
     send("flight-healthy", "--flight", "1", "--id", "h-1")  # a verdict issued after the flight began
@@ -145,21 +214,28 @@ def test_bad_input_exits_2_with_a_clear_message(promote, tmp_path, release_name)
     assert "release" in err and "flights" in err and "workloads" in err
     assert "does not exist" in promote("apply", str(tmp_path / "missing.yaml"), expect=2).stderr
     assert "never applied" in promote("status", "--release", "never-applied", expect=2).stderr
-    assert "never applied" in promote("send", "tests-passed", "--release", "never-applied", "--workload", "w",
-                                      expect=2).stderr
-    good = write_plan(tmp_path, f"release: {release_name}\nmodel: single-step\n"
-                                "workloads: [{name: w, assets: [a]}]\n")
+    assert (
+        "never applied"
+        in promote("send", "tests-passed", "--release", "never-applied", "--workload", "w", expect=2).stderr
+    )
+    good = write_plan(tmp_path, f"release: {release_name}\nmodel: single-step\nworkloads: [{{name: w, assets: [a]}}]\n")
     promote("apply", good)
-    assert "needs --flight" in promote("send", "flight-healthy", "--release", release_name, "--workload", "w",
-                                       expect=2).stderr
-    assert "invalid" in promote("send", "asset-replicated", "--release", release_name, "--workload", "w",
-                                "--asset", "a\x01", expect=2).stderr
-    changed = write_plan(tmp_path, f"release: {release_name}\nmodel: staged\napprovers: [a@b.c]\n"
-                                   "workloads: [{name: w, assets: [a]}]\n")
+    assert (
+        "needs --flight"
+        in promote("send", "flight-healthy", "--release", release_name, "--workload", "w", expect=2).stderr
+    )
+    assert (
+        "invalid"
+        in promote(
+            "send", "asset-replicated", "--release", release_name, "--workload", "w", "--asset", "a\x01", expect=2
+        ).stderr
+    )
+    changed = write_plan(
+        tmp_path, f"release: {release_name}\nmodel: staged\napprovers: [a@b.c]\nworkloads: [{{name: w, assets: [a]}}]\n"
+    )
     assert "only approvers and operators may change" in promote("apply", changed, expect=2).stderr
     promote("frobnicate", expect=2)
-    assert "not part of release" in promote("history", "--release", release_name, "--workload", "nope",
-                                            expect=2).stderr
+    assert "not part of release" in promote("history", "--release", release_name, "--workload", "nope", expect=2).stderr
 
 
 def test_dead_letters_are_listed_with_their_reason(promote, stack):
@@ -173,8 +249,10 @@ def test_dead_letters_are_listed_with_their_reason(promote, stack):
 def test_unreachable_storage_is_a_clear_failure(tmp_path):
     from shared.application.config import azurite_connection_string
 
-    env = {"PATH": "/usr/bin:/bin", "PROMOTE_STORAGE_CONNECTION_STRING":
-           azurite_connection_string(queue_port=9, table_port=9, blob_port=9)}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PROMOTE_STORAGE_CONNECTION_STRING": azurite_connection_string(queue_port=9, table_port=9, blob_port=9),
+    }
     done = subprocess.run([PROMOTE, "status", "--release", "r1"], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "cannot reach table storage" in done.stderr
 
@@ -182,7 +260,7 @@ def test_unreachable_storage_is_a_clear_failure(tmp_path):
 def test_demo_promotes_all_three_models(promote):
     out = promote("demo").stdout
     assert "demo FAILED" not in out
-    summary = out[out.index("Summary"):]
+    summary = out[out.index("Summary") :]
     # release and workload state of 4 workloads in 3 releases; the single-step one goes on to finalized (§8)
     assert summary.count("promoted") >= 6 and summary.count("finalized") >= 2
     assert "held by billing data-sync" in out and "source: local source record" in out
@@ -194,7 +272,9 @@ def test_demo_promotes_all_three_models(promote):
 
 
 def test_metrics_put_feeds_the_judge_and_status_shows_each_checks_last_value(promote, tmp_path, release_name):
-    plan = write_plan(tmp_path, f"""
+    plan = write_plan(
+        tmp_path,
+        f"""
 release: {release_name}
 model: flight
 flights: [{{percent: 50, bake: 0s}}, {{percent: 100, bake: 0s}}]
@@ -204,17 +284,69 @@ health:
 workloads:
   - name: shop
     assets: [vm-1]
-""")
+""",
+    )
     promote("apply", plan)
-    bad = promote("metrics", "put", "--release", release_name, "--workload", "shop", "--check", "latency",
-                  "--value", "1", "--samples", "5", expect=2)
+    bad = promote(
+        "metrics",
+        "put",
+        "--release",
+        release_name,
+        "--workload",
+        "shop",
+        "--check",
+        "latency",
+        "--value",
+        "1",
+        "--samples",
+        "5",
+        expect=2,
+    )
     assert "has no local check 'latency' (its local checks: errors)" in bad.stderr
-    promote("metrics", "put", "--release", release_name, "--workload", "shop", "--check", "errors",
-            "--value", "nan", "--samples", "5", expect=2)
-    promote("metrics", "put", "--release", release_name, "--workload", "ghost", "--check", "errors",
-            "--value", "1", "--samples", "5", expect=2)
-    promote("metrics", "put", "--release", release_name, "--workload", "shop", "--check", "errors",
-            "--value", "0.5", "--samples", "3")
+    promote(
+        "metrics",
+        "put",
+        "--release",
+        release_name,
+        "--workload",
+        "shop",
+        "--check",
+        "errors",
+        "--value",
+        "nan",
+        "--samples",
+        "5",
+        expect=2,
+    )
+    promote(
+        "metrics",
+        "put",
+        "--release",
+        release_name,
+        "--workload",
+        "ghost",
+        "--check",
+        "errors",
+        "--value",
+        "1",
+        "--samples",
+        "5",
+        expect=2,
+    )
+    promote(
+        "metrics",
+        "put",
+        "--release",
+        release_name,
+        "--workload",
+        "shop",
+        "--check",
+        "errors",
+        "--value",
+        "0.5",
+        "--samples",
+        "3",
+    )
     promote("send", "asset-replicated", "--release", release_name, "--workload", "shop", "--asset", "vm-1")
     promote("send", "tests-passed", "--release", release_name, "--workload", "shop")
     promote("run", "--until-idle", "--wait", "1.5")
@@ -223,8 +355,20 @@ workloads:
     [check] = shop["health"]["last"]["checks"]
     assert (check["name"], check["value"], check["samples"], check["outcome"]) == ("errors", 0.5, 3, "inconclusive")
     assert "shop: judge evaluation" in promote("status", "--release", release_name).stdout
-    promote("metrics", "put", "--release", release_name, "--workload", "shop", "--check", "errors",
-            "--value", "0.5", "--samples", "30")
+    promote(
+        "metrics",
+        "put",
+        "--release",
+        release_name,
+        "--workload",
+        "shop",
+        "--check",
+        "errors",
+        "--value",
+        "0.5",
+        "--samples",
+        "30",
+    )
     promote("run", "--until-idle", "--wait", "3")
     [shop] = status(promote, release_name)["workloads"]
     assert shop["state"] == "promoted"

@@ -1,4 +1,5 @@
 """The command line's own manners: --version, a help text for everything, and refusals instead of guesses."""
+
 from __future__ import annotations
 
 import argparse
@@ -47,12 +48,15 @@ def test_run_refuses_a_wait_that_is_not_a_number_of_seconds(wait, capsys):
     assert f"--wait: must be a number of seconds >= 0, got '{wait}'" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("args, refused, own", [
-    (["asset-replicated", "--asset", "a", "--flight", "2"], "--flight", "--asset"),
-    (["tests-passed", "--asset", "a"], "--asset", "--suite, --run"),
-    (["flight-healthy", "--flight", "1", "--suite", "s", "--severity", "Sev1"], "--severity, --suite", "--flight"),
-    (["alert", "--run", "7"], "--run", "--severity, --description"),
-])
+@pytest.mark.parametrize(
+    "args, refused, own",
+    [
+        (["asset-replicated", "--asset", "a", "--flight", "2"], "--flight", "--asset"),
+        (["tests-passed", "--asset", "a"], "--asset", "--suite, --run"),
+        (["flight-healthy", "--flight", "1", "--suite", "s", "--severity", "Sev1"], "--severity, --suite", "--flight"),
+        (["alert", "--run", "7"], "--run", "--severity, --description"),
+    ],
+)
 def test_send_refuses_options_that_do_not_belong_to_the_event_type(args, refused, own, capsys):
     # refused before anything is read or published: no storage is needed to say so
     assert main(["send", *args, "--release", "wave-1", "--workload", "payroll"]) == 2

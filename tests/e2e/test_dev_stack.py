@@ -3,6 +3,7 @@
 The tests put the local stack on ports of their own (PROMOTE_DEV_PORTS / --ports), never 10000-10002, so they
 neither meet nor disturb a local stack someone runs on this machine.
 """
+
 from __future__ import annotations
 
 import os
@@ -40,7 +41,7 @@ def plain_http_servers():
     servers = [ThreadingHTTPServer(("127.0.0.1", 0), _PlainPage) for _ in range(3)]
     for server in servers:
         threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield dict(zip(("blob", "queue", "table"), (s.server_address[1] for s in servers)))
+    yield dict(zip(("blob", "queue", "table"), (s.server_address[1] for s in servers), strict=True))
     for server in servers:
         server.shutdown()
         server.server_close()
@@ -56,8 +57,9 @@ def dev(tmp_path):
     base = {k: v for k, v in os.environ.items() if not k.startswith("PROMOTE_")}
     started: list[Path] = []
 
-    def run(*args: str, ports: dict[str, int] | None = None, expect: int = 0,
-            shell: str | None = None) -> subprocess.CompletedProcess:
+    def run(
+        *args: str, ports: dict[str, int] | None = None, expect: int = 0, shell: str | None = None
+    ) -> subprocess.CompletedProcess:
         env = {**base, "PROMOTE_HOME": str(tmp_path / ".promote"), "PATH": f"{Path(PROMOTE).parent}:{base['PATH']}"}
         if ports:
             env["PROMOTE_DEV_PORTS"] = ports_text(ports)
@@ -70,8 +72,12 @@ def dev(tmp_path):
 
     yield run
     if started:  # never leave an Azurite behind, even when a test fails half-way
-        subprocess.run([PROMOTE, "dev", "down"], env={**base, "PROMOTE_HOME": str(tmp_path / ".promote")},
-                       capture_output=True, timeout=60)
+        subprocess.run(
+            [PROMOTE, "dev", "down"],
+            env={**base, "PROMOTE_HOME": str(tmp_path / ".promote")},
+            capture_output=True,
+            timeout=60,
+        )
 
 
 def test_dev_up_refuses_a_plain_http_server_on_its_ports(dev, plain_http_servers, tmp_path):
@@ -112,15 +118,17 @@ def test_a_listener_that_does_not_speak_http_is_not_azurite():
 
 
 def test_dev_up_starts_on_configured_ports_and_its_export_line_works_as_is(dev, tmp_path):
-    ports = dict(zip(("blob", "queue", "table"), free_ports(3)))
+    ports = dict(zip(("blob", "queue", "table"), free_ports(3), strict=True))
     up = dev("dev", "up", "--ports", ports_text(ports))
     assert up.stdout.startswith("export PROMOTE_STORAGE_CONNECTION_STRING=") and up.stdout.count("\n") == 1
     assert "local stack started" in up.stderr and f"queues 127.0.0.1:{ports['queue']}" in up.stderr
     assert all(probe(service, port).is_azurite for service, port in ports.items())
     (tmp_path / "plan.yaml").write_text("release: exported\nmodel: single-step\nworkloads: [{name: w, assets: [a]}]\n")
     # exported exactly as printed, the commands reach the stack on its non-default ports
-    used = dev(shell=f'eval "$(promote dev up --ports {ports_text(ports)})" && promote apply plan.yaml '
-                     "&& promote status --release exported --json")
+    used = dev(
+        shell=f'eval "$(promote dev up --ports {ports_text(ports)})" && promote apply plan.yaml '
+        "&& promote status --release exported --json"
+    )
     assert '"release": "exported"' in used.stdout
     assert "already running" in used.stderr and "started by promote" in used.stderr
     other = dev("dev", "up", "--ports", ports_text({s: p + 1 for s, p in ports.items()}), expect=1)
@@ -130,8 +138,9 @@ def test_dev_up_starts_on_configured_ports_and_its_export_line_works_as_is(dev, 
     assert "not running" in dev("dev", "down").stdout
 
 
-@pytest.mark.parametrize("text", ["10000,10001", "1,2,3,4", "a,b,c", "10000,10000,10002", "0,1,2", "1,2,70000",
-                                  "", " , , "])
+@pytest.mark.parametrize(
+    "text", ["10000,10001", "1,2,3,4", "a,b,c", "10000,10000,10002", "0,1,2", "1,2,70000", "", " , , "]
+)
 def test_bad_dev_ports_are_refused_with_the_expected_form(text):
     with pytest.raises(SettingError, match="three different ports BLOB,QUEUE,TABLE"):
         parse_dev_ports(text)

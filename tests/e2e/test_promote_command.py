@@ -1,5 +1,6 @@
 """The forked runs of tests/promote_command.py behave as the programs they stand for: each case is run both
 ways, forked and as a real process, and must give the same exit code and output."""
+
 from __future__ import annotations
 
 import os
@@ -10,7 +11,7 @@ import pytest
 
 from tests.promote_command import PROMOTE, REPO, Forked, _interpreter_path, run_promote
 
-PROBE = '''
+PROBE = """
 import atexit, os, sys
 
 def main(argv):
@@ -35,17 +36,29 @@ def main(argv):
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
-'''
+"""
 
 
 @pytest.mark.parametrize("mode", ["plain", "import-tests", "atexit", "exit", "raise", "interrupt"])
 def test_a_forked_run_matches_a_real_process(tmp_path, mode):
     (tmp_path / "probe.py").write_text(PROBE)
     env = {**os.environ, "PROBE_VALUE": "v1"}
-    real = subprocess.run([sys.executable, str(tmp_path / "probe.py"), mode], env=env, cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60)
-    forked = Forked("probe:main", str(tmp_path / "probe.py"), [mode], env=env, cwd=tmp_path,
-                    path=[str(tmp_path), *_interpreter_path()]).wait(60)
+    real = subprocess.run(
+        [sys.executable, str(tmp_path / "probe.py"), mode],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    forked = Forked(
+        "probe:main",
+        str(tmp_path / "probe.py"),
+        [mode],
+        env=env,
+        cwd=tmp_path,
+        path=[str(tmp_path), *_interpreter_path()],
+    ).wait(60)
     assert (forked.returncode, forked.stdout) == (real.returncode, real.stdout)
     assert forked.stderr.strip().splitlines()[-1:] == real.stderr.strip().splitlines()[-1:]
     assert "tests importable" not in forked.stdout
@@ -53,8 +66,7 @@ def test_a_forked_run_matches_a_real_process(tmp_path, mode):
 
 def test_promote_forked_and_as_the_installed_script_answer_alike(tmp_path, cli_env):
     for argv in (["--version"], ["frobnicate"], ["status", "--release", "never-applied"]):
-        real = subprocess.run([PROMOTE, *argv], env=cli_env, cwd=tmp_path, capture_output=True, text=True,
-                              timeout=60)
+        real = subprocess.run([PROMOTE, *argv], env=cli_env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
         forked = run_promote(argv, env=cli_env, cwd=tmp_path)
         assert (forked.returncode, forked.stdout, forked.stderr) == (real.returncode, real.stdout, real.stderr)
 

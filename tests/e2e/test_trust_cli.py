@@ -1,5 +1,6 @@
 """Issue 9 as a user meets it: `promote override` through the Azure endpoint (behind a local stand-in of
 App Service authentication), refusals on Azure settings, and what history and status show."""
+
 from __future__ import annotations
 
 import json
@@ -18,17 +19,24 @@ def test_promote_override_through_the_endpoint_acts_as_the_signed_in_user(azure_
     apply(azure_stack, release_name)
     with EasyAuth({"token-of-ops": principal_header("Ops@Contoso.com")}) as easy_auth:
         client = OverrideClient(easy_auth.url, lambda: "token-of-ops")
-        reply = client.send({"release": release_name, "workload": "web", "action": "pause",
-                             "reason": "CAB freeze", "id": "cli-1"})
+        reply = client.send(
+            {"release": release_name, "workload": "web", "action": "pause", "reason": "CAB freeze", "id": "cli-1"}
+        )
         assert (reply.status, reply.doc["outcome"], reply.doc["actor"]) == (200, "applied", "Ops@Contoso.com")
         assert report_override_reply(reply, "cli-1") == 0
         # no token, or a token Entra ID did not issue: App Service authentication answers 401
         assert OverrideClient(easy_auth.url, lambda: "forged").send({"release": release_name}).status == 401
         # a caller's own X-MS-CLIENT-PRINCIPAL is dropped in front of the app
-        forged = urllib.request.Request(f"{easy_auth.url}/api/overrides", method="POST", headers={
-            "Authorization": "Bearer token-of-ops", "X-MS-CLIENT-PRINCIPAL": principal_header("ana@contoso.com"),
-            "Content-Type": "application/json"},
-            data=json.dumps({"release": release_name, "workload": "web", "action": "resume", "reason": "r"}).encode())
+        forged = urllib.request.Request(
+            f"{easy_auth.url}/api/overrides",
+            method="POST",
+            headers={
+                "Authorization": "Bearer token-of-ops",
+                "X-MS-CLIENT-PRINCIPAL": principal_header("ana@contoso.com"),
+                "Content-Type": "application/json",
+            },
+            data=json.dumps({"release": release_name, "workload": "web", "action": "resume", "reason": "r"}).encode(),
+        )
         with urllib.request.urlopen(forged) as response:
             assert json.loads(response.read())["actor"] == "Ops@Contoso.com"
     [paused, resumed] = azure_stack.store.list_history(release_name, "web")
@@ -57,27 +65,42 @@ def test_on_azure_settings_the_cli_refuses_to_put_an_override_on_the_topic(promo
 
 
 def test_history_shows_actor_reason_and_full_dates(promote, tmp_path, release_name):  # noqa: F811
-    plan = write_plan(tmp_path, f"""
+    plan = write_plan(
+        tmp_path,
+        f"""
 release: {release_name}
 model: single-step
 operators: [ops@contoso.com]
 workloads: [{{name: web, assets: [vm-1]}}]
-""")
+""",
+    )
     promote("apply", plan)
     promote("override", "pause", "--release", release_name, "--reason", "no actor", expect=2)
-    promote("override", "pause", "--release", release_name, "--actor", "OPS@contoso.com",
-            "--reason", "CAB freeze — CHG-0042")
+    promote(
+        "override",
+        "pause",
+        "--release",
+        release_name,
+        "--actor",
+        "OPS@contoso.com",
+        "--reason",
+        "CAB freeze — CHG-0042",
+    )
     promote("override", "approve", "--release", release_name, "--actor", "eve@contoso.com", "--reason", "let me in")
     promote("run", "--until-idle", "--wait", "0.2")
     entries = json.loads(promote("history", "--release", release_name, "--json").stdout)
     assert [(e["outcome"], e["actor"], e["actor_reason"]) for e in entries] == [
-        ("applied", "OPS@contoso.com", "CAB freeze — CHG-0042"), ("rejected", "eve@contoso.com", "let me in")]
+        ("applied", "OPS@contoso.com", "CAB freeze — CHG-0042"),
+        ("rejected", "eve@contoso.com", "let me in"),
+    ]
     text = promote("history", "--release", release_name).stdout
     day = entries[0]["at"][:10]
     assert f"{day} " in text and '"CAB freeze — CHG-0042"' in text
     status = json.loads(promote("status", "--release", release_name, "--json").stdout)
     assert (status["workloads"][0]["paused_by"], status["workloads"][0]["paused_reason"]) == (
-        "OPS@contoso.com", "CAB freeze — CHG-0042")
+        "OPS@contoso.com",
+        "CAB freeze — CHG-0042",
+    )
     assert status["attention"] and "CAB freeze" in status["attention"][0]["why"]
 
 

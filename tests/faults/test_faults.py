@@ -1,4 +1,5 @@
 """Nothing lost, nothing doubled: duplicates, concurrent hosts, SIGKILL at each step, a storage restart."""
+
 from __future__ import annotations
 
 import json
@@ -11,9 +12,9 @@ import pytest
 
 from shared.adapters.routing.local import LocalRouter
 from shared.application.bootstrap import Stack, use_stack
-from shared.local.cli import local_host
 from shared.application.config import ROUTING_TABLE, load_settings
 from shared.domain.plan import validate_plan
+from shared.local.cli import local_host
 from tests.fakes import event
 from tests.promote_command import start_fault_host
 from tools.faults import retry
@@ -22,18 +23,29 @@ WORKLOADS = ("web", "api")
 
 
 def plan(name: str, workloads=WORKLOADS) -> dict:
-    return {"release": name, "model": "flight", "operators": ["ops@contoso.com"],
-            "flights": [{"percent": 10, "bake": "0s"}, {"percent": 50, "bake": "0s"}, {"percent": 100, "bake": "0s"}],
-            "workloads": [{"name": w, "assets": [f"{w}-vm-1", f"{w}-vm-2"]} for w in workloads]}
+    return {
+        "release": name,
+        "model": "flight",
+        "operators": ["ops@contoso.com"],
+        "flights": [{"percent": 10, "bake": "0s"}, {"percent": 50, "bake": "0s"}, {"percent": 100, "bake": "0s"}],
+        "workloads": [{"name": w, "assets": [f"{w}-vm-1", f"{w}-vm-2"]} for w in workloads],
+    }
 
 
 def phases(release: str, workloads=WORKLOADS) -> list[list[str]]:
     """The life cycle in phases whose messages commute, so any delivery order ends in the same state.
     Verdicts carry no `time`: they stay valid however late a redelivery brings them."""
-    out = [[event("asset-replicated", release, w, f"{release}-{w}-a{i}", asset=f"{w}-vm-{i}")
-            for w in workloads for i in (1, 2)],
-           [event("tests-passed", release, w, f"{release}-{w}-t") for w in workloads]]
-    out += [[event("flight-healthy", release, w, f"{release}-{w}-h{f}", flight=f) for w in workloads] for f in (1, 2, 3)]
+    out = [
+        [
+            event("asset-replicated", release, w, f"{release}-{w}-a{i}", asset=f"{w}-vm-{i}")
+            for w in workloads
+            for i in (1, 2)
+        ],
+        [event("tests-passed", release, w, f"{release}-{w}-t") for w in workloads],
+    ]
+    out += [
+        [event("flight-healthy", release, w, f"{release}-{w}-h{f}", flight=f) for w in workloads] for f in (1, 2, 3)
+    ]
     return out
 
 
@@ -97,11 +109,18 @@ def test_concurrent_hosts_lose_no_update(stack, cli_env, release_name):
     assert_each_id_applied_once(stack, release_name, all_ids)
 
 
-@pytest.mark.parametrize("point,phase", [
-    ("after-routing", 1), ("after-routing", 3),
-    ("before-commit", 0), ("before-commit", 1), ("before-commit", 2),
-    ("after-commit", 1), ("after-commit", 4),
-])
+@pytest.mark.parametrize(
+    "point,phase",
+    [
+        ("after-routing", 1),
+        ("after-routing", 3),
+        ("before-commit", 0),
+        ("before-commit", 1),
+        ("before-commit", 2),
+        ("after-commit", 1),
+        ("after-commit", 4),
+    ],
+)
 def test_a_host_killed_at_each_step_converges_after_restart(stack, cli_env, release_name, point, phase):
     stack.service.apply(validate_plan(plan(release_name)))
     all_ids = []
@@ -151,7 +170,7 @@ def test_storage_stopped_and_restarted_during_a_run(tmp_path, release_name):
         runner.start()
         for bodies in phases(release_name):
             for body in bodies:
-                retry(lambda: stack.publisher.publish(json.loads(body)))
+                retry(lambda body=body: stack.publisher.publish(json.loads(body)))
             all_ids += ids_of(bodies)
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and not _phase_done(stack, release_name, ids_of(bodies)):

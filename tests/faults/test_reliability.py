@@ -1,4 +1,5 @@
 """The reliability script's short form: every message accounted for, no divergence, under all faults."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_short_reliability_run_loses_nothing_and_diverges_nowhere():
-    done = subprocess.run([sys.executable, str(REPO / "tools" / "reliability.py"), "--short"],
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, str(REPO / "tools" / "reliability.py"), "--short"], capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary["lost"] == 0 and summary["divergences"] == 0
@@ -35,4 +37,3 @@ def test_short_reliability_run_loses_nothing_and_diverges_nowhere():
     # v2 §8: a finalize phase (provider down at times, hosts killed after a power-off): each source off once
     assert int(figures["sources powered off (must equal workloads)"]) == 16  # 4 releases x 4 workloads
     assert int(figures["fault: decommission provider down (attempts recorded as failed)"]) >= 1
-

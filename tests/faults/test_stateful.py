@@ -1,5 +1,6 @@
 """Stateful property testing against the real store (Azurite): random messages, redeliveries, timers and a
 rival writer that commits between our read and our commit. The contract's invariants hold after every step."""
+
 from __future__ import annotations
 
 import itertools
@@ -11,8 +12,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from shared.application.bootstrap import Stack
-from shared.domain.plan import validate_plan
 from shared.application.service import PromotionService
+from shared.domain.plan import validate_plan
 from tests.fakes import FakeClock, FakeDeadLetters, FakeNetwork, FakeScheduler, event
 
 APPROVER, OPERATOR = "ana@contoso.com", "ops@contoso.com"
@@ -41,18 +42,31 @@ class PromotionMachine(RuleBasedStateMachine):
     @initialize(model=st.sampled_from(["single-step", "staged", "flight"]), manual=st.booleans())
     def apply_plan(self, model, manual):
         self.release = f"stateful-{next(_releases)}"
-        doc = {"release": self.release, "model": model, "approvers": [APPROVER], "operators": [OPERATOR],
-               "approval": "manual" if manual else "auto",
-               "workloads": [{"name": w, "assets": [f"{w}-a", f"{w}-b"]} for w in WORKLOADS]}
+        doc = {
+            "release": self.release,
+            "model": model,
+            "approvers": [APPROVER],
+            "operators": [OPERATOR],
+            "approval": "manual" if manual else "auto",
+            "workloads": [{"name": w, "assets": [f"{w}-a", f"{w}-b"]} for w in WORKLOADS],
+        }
         if model == "flight":
-            doc["flights"] = [{"percent": 10, "bake": "20s"}, {"percent": 60, "bake": "0s"},
-                              {"percent": 100, "bake": "0s"}]
+            doc["flights"] = [
+                {"percent": 10, "bake": "20s"},
+                {"percent": 60, "bake": "0s"},
+                {"percent": 100, "bake": "0s"},
+            ]
         self.plan = validate_plan(doc)
         self.clock, self.network, self.scheduler = FakeClock(), FakeNetwork(), FakeScheduler()
         self.rival_turns: list = []
         store = RivalStore(self.stack.store, self.rival_turns)
-        ports = dict(routers=self.network.router, scheduler=self.scheduler, revoker=self.network,
-                     dead_letters=FakeDeadLetters(), clock=self.clock)
+        ports = dict(
+            routers=self.network.router,
+            scheduler=self.scheduler,
+            revoker=self.network,
+            dead_letters=FakeDeadLetters(),
+            clock=self.clock,
+        )
         self.service = PromotionService(store=store, **ports)
         self.rival = PromotionService(store=self.stack.store, **ports)
         self.service.apply(self.plan)
@@ -80,9 +94,11 @@ class PromotionMachine(RuleBasedStateMachine):
     def verdict(self, workload, flight, healthy):
         self._handle(self._event("flight-healthy" if healthy else "flight-unhealthy", workload, flight=flight))
 
-    @rule(workload=st.sampled_from(WORKLOADS + (None,)),
-          action=st.sampled_from(["pause", "resume", "approve", "advance", "rollback", "abort", "retry"]),
-          actor=st.sampled_from([APPROVER, OPERATOR, "eve@contoso.com"]))
+    @rule(
+        workload=st.sampled_from(WORKLOADS + (None,)),
+        action=st.sampled_from(["pause", "resume", "approve", "advance", "rollback", "abort", "retry"]),
+        actor=st.sampled_from([APPROVER, OPERATOR, "eve@contoso.com"]),
+    )
     def override(self, workload, action, actor):
         self._handle(self._event("override", workload, action=action, actor=actor, reason="test"))
 
@@ -113,8 +129,9 @@ class PromotionMachine(RuleBasedStateMachine):
             if w.state == "promoted":
                 assert w.all_replicated and w.tests_passed and w.traffic_percent == 100
                 assert self.plan.approval == "auto" or w.approved
-        applied = Counter((e.event_id, e.workload) for e in self.stack.store.list_history(self.release)
-                          if e.outcome == "applied")
+        applied = Counter(
+            (e.event_id, e.workload) for e in self.stack.store.list_history(self.release) if e.outcome == "applied"
+        )
         assert all(n == 1 for n in applied.values()), applied.most_common(1)
         handled = {json.loads(b)["id"] for b in self.sent}
         recorded = {e.event_id for e in self.stack.store.list_history(self.release)}
@@ -128,8 +145,7 @@ def test_stateful_against_the_real_store(azurite, tmp_path):
     runner = PromotionMachine.TestCase
     # too_slow: every step is a real commit on Azurite (tens of milliseconds), which is the point of this test,
     # not a slow strategy. No other health check is suppressed.
-    runner.settings = settings(max_examples=25, stateful_step_count=30, deadline=None,
-                               suppress_health_check=[HealthCheck.too_slow])
+    runner.settings = settings(
+        max_examples=25, stateful_step_count=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
     runner("runTest").runTest()
-
-

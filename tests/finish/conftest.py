@@ -1,4 +1,5 @@
 """Fixtures: the local Resource Manager for Compute and Site Recovery (HTTPS), reusing the routing tests' TLS."""
+
 from __future__ import annotations
 
 import pytest

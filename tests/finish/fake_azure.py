@@ -6,6 +6,7 @@ As strict as Azure where promote could get it wrong: a bearer token is required,
 (202 with Azure-AsyncOperation and Location; the status answers InProgress once, then Succeeded), lists page
 with nextLink. Every request is logged so tests can see what was read and what was changed.
 """
+
 from __future__ import annotations
 
 import copy
@@ -17,12 +18,18 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from tests.https_server import HttpsServer
-from tests.routing.fake_arm import _Handler, _error
+from tests.routing.fake_arm import _error, _Handler
 
-_VM = re.compile(r"^/subscriptions/([^/]+)/resourcegroups/([^/]+)/providers/microsoft\.compute/virtualmachines/([^/]+)"
-                 r"(?:/(instanceview|poweroff|deallocate|start))?$", re.I)
-_ITEMS = re.compile(r"^/subscriptions/([^/]+)/resourcegroups/([^/]+)/providers/microsoft\.recoveryservices/vaults/"
-                    r"([^/]+)/replicationprotecteditems$", re.I)
+_VM = re.compile(
+    r"^/subscriptions/([^/]+)/resourcegroups/([^/]+)/providers/microsoft\.compute/virtualmachines/([^/]+)"
+    r"(?:/(instanceview|poweroff|deallocate|start))?$",
+    re.I,
+)
+_ITEMS = re.compile(
+    r"^/subscriptions/([^/]+)/resourcegroups/([^/]+)/providers/microsoft\.recoveryservices/vaults/"
+    r"([^/]+)/replicationprotecteditems$",
+    re.I,
+)
 _OPERATION = re.compile(r"^/subscriptions/[^/]+/providers/microsoft\.compute/locations/[^/]+/operations/([^/]+)$", re.I)
 PAGE = 2  # items per page of a protected-items list (small, so paging is exercised)
 
@@ -53,8 +60,11 @@ class FakeAzure:
 
     def actions(self) -> list[str]:
         """The changes made: 'poweroff <vm>' / 'deallocate <vm>' for each accepted POST."""
-        return [f"{c.method.lower()} {c.path.rsplit('/', 2)[-1].lower()} {c.path.rsplit('/', 2)[-2]}"
-                for c in self.log if c.method == "POST" and c.status == 202]
+        return [
+            f"{c.method.lower()} {c.path.rsplit('/', 2)[-1].lower()} {c.path.rsplit('/', 2)[-2]}"
+            for c in self.log
+            if c.method == "POST" and c.status == 202
+        ]
 
     def add_vault(self, vault_id: str, items: list[dict]) -> None:
         self.vaults[vault_id.lower()] = copy.deepcopy(items)
@@ -91,9 +101,20 @@ class FakeAzure:
             return _error(404, "ResourceNotFound", f"The Resource '{vm_id}' was not found.")
         action = (action or "").lower()
         if method == "GET" and action == "instanceview":
-            return 200, {}, {"statuses": [
-                {"code": "ProvisioningState/succeeded", "level": "Info", "displayStatus": "Provisioning succeeded"},
-                {"code": f"PowerState/{state}", "level": "Info", "displayStatus": f"VM {state}"}]}
+            return (
+                200,
+                {},
+                {
+                    "statuses": [
+                        {
+                            "code": "ProvisioningState/succeeded",
+                            "level": "Info",
+                            "displayStatus": "Provisioning succeeded",
+                        },
+                        {"code": f"PowerState/{state}", "level": "Info", "displayStatus": f"VM {state}"},
+                    ]
+                },
+            )
         if method == "POST" and action == "poweroff":
             if state != "running":
                 return _error(409, "OperationNotAllowed", f"Cannot power off the VM: it is {state}")
@@ -108,8 +129,10 @@ class FakeAzure:
         operation = str(uuid.uuid4())
         self.operations[operation] = 0
         subscription = path.split("/")[2]
-        status_url = (f"{self.url}/subscriptions/{subscription}/providers/Microsoft.Compute/locations/westeurope/"
-                      f"operations/{operation}?api-version=2024-07-01")
+        status_url = (
+            f"{self.url}/subscriptions/{subscription}/providers/Microsoft.Compute/locations/westeurope/"
+            f"operations/{operation}?api-version=2024-07-01"
+        )
         return 202, {"Azure-AsyncOperation": status_url, "Location": status_url, "Retry-After": "0"}, None
 
     def _operation(self, operation: str):
@@ -127,7 +150,7 @@ class FakeAzure:
             return _error(404, "ResourceNotFound", f"The Resource '{path.rsplit('/', 1)[0]}' was not found.")
         items = self.vaults[vault]
         start = int((query.get("$skipToken") or ["0"])[0])
-        page = {"value": copy.deepcopy(items[start:start + PAGE])}
+        page = {"value": copy.deepcopy(items[start : start + PAGE])}
         if start + PAGE < len(items):
             page["nextLink"] = f"{self.url}{path}?api-version={query['api-version'][0]}&$skipToken={start + PAGE}"
         return 200, {}, page
@@ -142,8 +165,16 @@ class _PostHandler(_Handler):
     do_POST = _Handler._serve
 
 
-def protected_item(name: str, friendly: str, *, state: str = "Protected", health: str = "Normal",
-                   rpo: int | None = 30, rpo_at: str | None = "2026-11-26T22:00:00Z", kind: str = "A2A") -> dict:
+def protected_item(
+    name: str,
+    friendly: str,
+    *,
+    state: str = "Protected",
+    health: str = "Normal",
+    rpo: int | None = 30,
+    rpo_at: str | None = "2026-11-26T22:00:00Z",
+    kind: str = "A2A",
+) -> dict:
     """A replication protected item as Resource Manager returns it (api-version 2025-08-01)."""
     details: dict = {"instanceType": kind}
     rpo_key = "lastRpoInSeconds" if kind == "InMageRcm" else "rpoInSeconds"
@@ -151,12 +182,17 @@ def protected_item(name: str, friendly: str, *, state: str = "Protected", health
         details[rpo_key] = rpo
     if rpo_at is not None:
         details["lastRpoCalculatedTime"] = rpo_at
-    return {"id": "/subscriptions/x/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/v/"
-                  f"replicationFabrics/f/replicationProtectionContainers/c/replicationProtectedItems/{name}",
-            "name": name,
-            "type": "Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/"
-                    "replicationProtectedItems",
-            "properties": {"friendlyName": friendly, "protectionState": state, "protectionStateDescription": state,
-                           "replicationHealth": health, "providerSpecificDetails": details}}
-
-
+    return {
+        "id": "/subscriptions/x/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/v/"
+        f"replicationFabrics/f/replicationProtectionContainers/c/replicationProtectedItems/{name}",
+        "name": name,
+        "type": "Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/"
+        "replicationProtectedItems",
+        "properties": {
+            "friendlyName": friendly,
+            "protectionState": state,
+            "protectionStateDescription": state,
+            "replicationHealth": health,
+            "providerSpecificDetails": details,
+        },
+    }

@@ -1,5 +1,6 @@
 """The decommission providers against strict local stand-ins: azure-vm with the real Compute SDK client on
 the local Resource Manager, webhook against a local receiver."""
+
 from __future__ import annotations
 
 import json
@@ -34,7 +35,8 @@ def test_power_state_is_read_first_running_vms_are_powered_off_then_deallocated(
     assert [str(c) for c in changes] == [
         "virtual machine web: power state running -> stopped",
         "virtual machine web: power state stopped -> deallocated",
-        "virtual machine db: power state stopped -> deallocated"]
+        "virtual machine db: power state stopped -> deallocated",
+    ]
     assert azure.actions() == ["post poweroff web", "post deallocate web", "post deallocate db"]
     assert {azure.state(VM + n) for n in ("web", "db", "old")} == {"deallocated"}
     first = [c for c in azure.log if c.path.lower().endswith("/old/instanceview")]
@@ -107,8 +109,12 @@ def test_webhook_posts_a_cloudevent_and_needs_a_2xx():
         content_type, doc = receiver.got[0]
         assert content_type.startswith("application/cloudevents+json")
         assert (doc["specversion"], doc["type"], doc["id"]) == ("1.0", EVENT_TYPE, "decommission:wave-1:payroll:0")
-        assert doc["data"] == {"release": "wave-1", "workload": "payroll", "approver": "ana@contoso.com",
-                               "assets": ["vm-payroll-web-01", "vm-payroll-db-01"]}
+        assert doc["data"] == {
+            "release": "wave-1",
+            "workload": "payroll",
+            "approver": "ana@contoso.com",
+            "assets": ["vm-payroll-web-01", "vm-payroll-db-01"],
+        }
         assert "accepted (202)" in changes[0]
         receiver.status = 500
         with pytest.raises(DecommissionError, match="answered 500; a 2xx is needed"):
@@ -118,9 +124,14 @@ def test_webhook_posts_a_cloudevent_and_needs_a_2xx():
         receiver.stop()
 
 
-@pytest.mark.parametrize("environ, problem", [({}, "must hold the webhook's URL"),
-                                              ({"RUNBOOK_URL": "ftp://x"}, "must hold the webhook's URL"),
-                                              ({"RUNBOOK_URL": "http://127.0.0.1:9/x"}, "ConnectionError")])
+@pytest.mark.parametrize(
+    "environ, problem",
+    [
+        ({}, "must hold the webhook's URL"),
+        ({"RUNBOOK_URL": "ftp://x"}, "must hold the webhook's URL"),
+        ({"RUNBOOK_URL": "http://127.0.0.1:9/x"}, "ConnectionError"),
+    ],
+)
 def test_webhook_misconfigured_or_down_fails_without_leaking_the_url(environ, problem):
     target = DecommissionTarget(provider="webhook", url_setting="RUNBOOK_URL")
     with pytest.raises(DecommissionError) as err:

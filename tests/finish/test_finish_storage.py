@@ -1,5 +1,6 @@
 """§8 on the real stack (Azurite): lag reports cost one read and one transaction, their outcome lands on the
 marker, the new workload fields round-trip, and the local decommission record is written once."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -17,16 +18,22 @@ APPROVER = "ana@contoso.com"
 
 
 def plan(name: str, **extra):
-    return validate_plan({"release": name, "model": "single-step", "approvers": [APPROVER], **extra,
-                          "workloads": [{"name": "w0", "assets": ["vm-a"], "data_sync": {"max_lag": "5s",
-                                                                                         "max_age": "2m"}}]})
+    return validate_plan(
+        {
+            "release": name,
+            "model": "single-step",
+            "approvers": [APPROVER],
+            **extra,
+            "workloads": [{"name": "w0", "assets": ["vm-a"], "data_sync": {"max_lag": "5s", "max_age": "2m"}}],
+        }
+    )
 
 
 def test_a_lag_report_that_changes_nothing_costs_one_read_and_one_transaction(settings, release_name):
     counter = RequestCounter()
     stack = Stack(settings, request_hook=counter)
     stack.service.apply(plan(release_name))
-    stack.store
+    _ = stack.store  # tables created up front, as in a warm function app
     stack.table(ROUTING_TABLE)
     stack.service.handle(event("replication-lag", release_name, "w0", "lag-0", lag_seconds=1))
     counter.reset()
@@ -59,8 +66,7 @@ def test_finish_fields_round_trip_and_the_local_source_is_turned_off_once(settin
     assert handle(event("override", release_name, "w0", "e4", **finalize)).outcome == "applied"
     release = stack.store.get_release(release_name).release
     w = release.workloads["w0"]
-    assert (release.state, w.state, w.finalized_by, w.finalized_at) == ("finalized", "finalized", APPROVER,
-                                                                         clock.now())
+    assert (release.state, w.state, w.finalized_by, w.finalized_at) == ("finalized", "finalized", APPROVER, clock.now())
     assert LocalDecommissioner(stack.table(ROUTING_TABLE)).is_off(release_name, "w0")
     entry = stack.store.list_history(release_name, "w0")[-1]
     assert "source: local source record" in entry.reason and "power on -> off" in entry.reason
@@ -78,9 +84,11 @@ def test_the_local_host_knows_every_timer_promote_schedules_so_until_idle_does_n
     from tests.fakes import T0
 
     for kind in (m.TIMER_TYPE, m.HYPERCARE_TYPE, m.DECOMMISSION_RETRY_TYPE):
-        body = _json.dumps(m.new_event(kind, {"release": "r", "workload": "w"}, id="t", source="promote/timer",
-                                       time=T0)).encode()
+        body = _json.dumps(
+            m.new_event(kind, {"release": "r", "workload": "w"}, id="t", source="promote/timer", time=T0)
+        ).encode()
         assert _is_timer(body), kind
-    lag_report = m.new_event(m.LAG_TYPE, {"release": "r", "workload": "w", "lag_seconds": 1}, id="x",
-                             source="s", time=T0)
+    lag_report = m.new_event(
+        m.LAG_TYPE, {"release": "r", "workload": "w", "lag_seconds": 1}, id="x", source="s", time=T0
+    )
     assert not _is_timer(_json.dumps(lag_report).encode())

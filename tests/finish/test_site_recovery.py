@@ -1,5 +1,6 @@
 """The migration tool's adapter: the real Site Recovery SDK client against the local Resource Manager, and the
 events it publishes driving a release through the service (fakes for the rest)."""
+
 from __future__ import annotations
 
 import json
@@ -19,21 +20,39 @@ VAULT = f"/subscriptions/{SUB}/resourceGroups/rg-migrate/providers/Microsoft.Rec
 
 
 def release_plan():
-    return validate_plan({
-        "release": "wave-1", "model": "single-step", "approvers": ["ana@contoso.com"],
-        "replication": {"subscription": SUB, "resource_group": "rg-migrate", "vault": "vault-migrate"},
-        "workloads": [{"name": "payroll", "assets": ["vm-payroll-web-01", "vm-payroll-db-01"],
-                       "data_sync": {"max_lag": "60s", "max_age": "10m"}},
-                      {"name": "crm", "assets": ["vm-crm-01"]}]})
+    return validate_plan(
+        {
+            "release": "wave-1",
+            "model": "single-step",
+            "approvers": ["ana@contoso.com"],
+            "replication": {"subscription": SUB, "resource_group": "rg-migrate", "vault": "vault-migrate"},
+            "workloads": [
+                {
+                    "name": "payroll",
+                    "assets": ["vm-payroll-web-01", "vm-payroll-db-01"],
+                    "data_sync": {"max_lag": "60s", "max_age": "10m"},
+                },
+                {"name": "crm", "assets": ["vm-crm-01"]},
+            ],
+        }
+    )
 
 
 def test_items_are_read_with_the_real_client_across_pages(azure, azure_settings):
-    azure.add_vault(VAULT, [protected_item("i1", "vm-payroll-web-01", rpo=12),
-                            protected_item("i2", "vm-payroll-db-01", kind="InMageRcm", rpo=40),
-                            protected_item("i3", "vm-crm-01", state="InitialReplicationInProgress", rpo=None)])
+    azure.add_vault(
+        VAULT,
+        [
+            protected_item("i1", "vm-payroll-web-01", rpo=12),
+            protected_item("i2", "vm-payroll-db-01", kind="InMageRcm", rpo=40),
+            protected_item("i3", "vm-crm-01", state="InitialReplicationInProgress", rpo=None),
+        ],
+    )
     items = SiteRecoveryReader(azure_settings).items(release_plan().replication)
     assert [(i.friendly_name, i.replicated, i.rpo_seconds) for i in items] == [
-        ("vm-payroll-web-01", True, 12.0), ("vm-payroll-db-01", True, 40.0), ("vm-crm-01", False, None)]
+        ("vm-payroll-web-01", True, 12.0),
+        ("vm-payroll-db-01", True, 40.0),
+        ("vm-crm-01", False, None),
+    ]
     assert items[0].rpo_at == T0
     lists = [c for c in azure.log if c.path.endswith("/replicationProtectedItems")]
     assert len(lists) == 2 and all(c.method == "GET" for c in azure.log)  # two pages, nothing written
@@ -47,14 +66,23 @@ def test_a_vault_that_cannot_be_read_fails_naming_it(azure, azure_settings):
 def test_a_team_using_site_recovery_sends_nothing_by_hand(azure, azure_settings):
     w = world()
     w.service.apply(release_plan())
-    azure.add_vault(VAULT, [protected_item("i1", "vm-payroll-web-01", rpo=12),
-                            protected_item("i2", "vm-payroll-db-01", rpo=30, health="Critical"),
-                            protected_item("i3", "vm-crm-01", rpo=5)])
+    azure.add_vault(
+        VAULT,
+        [
+            protected_item("i1", "vm-payroll-web-01", rpo=12),
+            protected_item("i2", "vm-payroll-db-01", rpo=30, health="Critical"),
+            protected_item("i3", "vm-crm-01", rpo=5),
+        ],
+    )
     reader = SiteRecoveryReader(azure_settings).items
     publish = lambda e: w.service.handle(json.dumps(e))  # noqa: E731
     first = poll(w.store, reader, publish, w.clock.now())
-    assert sorted(e["type"] for e in first.published) == ["asset-replicated", "asset-replicated",
-                                                          "replication-lag", "replication-lag"]
+    assert sorted(e["type"] for e in first.published) == [
+        "asset-replicated",
+        "asset-replicated",
+        "replication-lag",
+        "replication-lag",
+    ]
     release = w.store.get_release("wave-1").release
     payroll = release.workloads["payroll"]
     assert payroll.assets == {"vm-payroll-web-01": True, "vm-payroll-db-01": False}  # db not healthy yet
@@ -73,8 +101,8 @@ def test_a_team_using_site_recovery_sends_nothing_by_hand(azure, azure_settings)
 
 
 def test_a_lag_is_not_reported_while_an_asset_has_no_item():
-    from shared.application.replication import events_for
     from shared.adapters.site_recovery import ItemState
+    from shared.application.replication import events_for
     from shared.domain.model import new_release
 
     release = new_release(release_plan())

@@ -2,6 +2,7 @@
 strict as the real one where it matters here: no valid bearer token -> 401 (unauthenticatedClientAction:
 Return401); any X-MS-CLIENT-PRINCIPAL* header the caller sends is dropped; for a valid token it sets
 X-MS-CLIENT-PRINCIPAL from the token's claims and calls the registered function."""
+
 from __future__ import annotations
 
 import threading
@@ -34,8 +35,9 @@ class EasyAuth:
                 if route != "overrides":
                     self._send(404, b"", {})
                     return
-                request = func.HttpRequest(method="POST", url=self.path, headers=headers, params={},
-                                           route_params={}, body=body)
+                request = func.HttpRequest(
+                    method="POST", url=self.path, headers=headers, params={}, route_params={}, body=body
+                )
                 response = registered_functions()["overrides"](request)
                 self._send(response.status_code, response.get_body(), {"Content-Type": "application/json"})
 
@@ -54,12 +56,10 @@ class EasyAuth:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "EasyAuth":
+    def __enter__(self) -> EasyAuth:
         self.thread.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self.server.shutdown()
         self.server.server_close()
-
-

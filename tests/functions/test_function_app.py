@@ -1,4 +1,5 @@
 """The registered functions, called with real azure.functions objects; their bindings checked."""
+
 from __future__ import annotations
 
 import json
@@ -9,9 +10,9 @@ import azure.functions as func
 import pytest
 
 from shared.application import config
+from shared.application.views import status_json
 from shared.domain.plan import validate_plan
 from shared.local.localhost import registered_functions, service_bus_message
-from shared.application.views import status_json
 from tests.fakes import event
 
 
@@ -20,15 +21,25 @@ def _bindings_by_name() -> dict[str, list[dict]]:
 
     if not hasattr(function_app, "_indexed"):
         registered_functions()
-        function_app._indexed = {fb._function.get_function_name(): [b.get_dict_repr() for b in
-                                                                    fb._function.get_bindings()]
-                                 for fb in function_app.app._function_builders}
+        function_app._indexed = {
+            fb._function.get_function_name(): [b.get_dict_repr() for b in fb._function.get_bindings()]
+            for fb in function_app.app._function_builders
+        }
     return function_app._indexed
 
 
 def test_the_app_registers_exactly_its_functions():
-    assert sorted(registered_functions()) == ["alerts", "board", "drift", "events", "judge", "notifications",
-                                              "overrides", "replication", "status"]
+    assert sorted(registered_functions()) == [
+        "alerts",
+        "board",
+        "drift",
+        "events",
+        "judge",
+        "notifications",
+        "overrides",
+        "replication",
+        "status",
+    ]
 
 
 def test_judge_is_a_timer_every_ten_seconds():
@@ -50,28 +61,48 @@ def test_events_is_a_session_enabled_topic_trigger_with_an_app_setting_connectio
 def test_http_bindings():
     alerts = _bindings_by_name()["alerts"][0]
     status = _bindings_by_name()["status"][0]
-    assert (alerts["type"], alerts["route"], [str(m.value) for m in alerts["methods"]], alerts["authLevel"].value) \
-        == ("httpTrigger", "alerts", ["POST"], "function")
-    assert (status["route"], [str(m.value) for m in status["methods"]], status["authLevel"].value) \
-        == ("releases/{release}", ["GET"], "function")
+    assert (alerts["type"], alerts["route"], [str(m.value) for m in alerts["methods"]], alerts["authLevel"].value) == (
+        "httpTrigger",
+        "alerts",
+        ["POST"],
+        "function",
+    )
+    assert (status["route"], [str(m.value) for m in status["methods"]], status["authLevel"].value) == (
+        "releases/{release}",
+        ["GET"],
+        "function",
+    )
     # anonymous at the Functions level: App Service authentication (Entra ID) sits in front of it
     overrides = _bindings_by_name()["overrides"][0]
-    assert (overrides["route"], [str(m.value) for m in overrides["methods"]], overrides["authLevel"].value) \
-        == ("overrides", ["POST"], "anonymous")
+    assert (overrides["route"], [str(m.value) for m in overrides["methods"]], overrides["authLevel"].value) == (
+        "overrides",
+        ["POST"],
+        "anonymous",
+    )
 
 
 def test_importing_the_app_loads_no_sdk_client_and_does_no_io():
-    code = ("import sys, function_app; heavy = [m for m in sys.modules if m.startswith(("
-            "'azure.mgmt', 'azure.servicebus', 'azure.data', 'azure.storage', 'azure.identity', 'pydantic', 'yaml'))];"
-            "print(heavy)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"PATH": "/usr/bin:/bin", "PROMOTE_STORAGE_CONNECTION_STRING": "broken"})
+    code = (
+        "import sys, function_app; heavy = [m for m in sys.modules if m.startswith(("
+        "'azure.mgmt', 'azure.servicebus', 'azure.data', 'azure.storage', 'azure.identity', 'pydantic', 'yaml'))];"
+        "print(heavy)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin", "PROMOTE_STORAGE_CONNECTION_STRING": "broken"},
+    )
     assert out.stdout.strip() == "[]"
 
 
 def test_events_handles_a_service_bus_message(stack, release_name):
-    stack.service.apply(validate_plan({"release": release_name, "model": "single-step",
-                                       "workloads": [{"name": "web", "assets": ["vm-1"]}]}))
+    stack.service.apply(
+        validate_plan(
+            {"release": release_name, "model": "single-step", "workloads": [{"name": "web", "assets": ["vm-1"]}]}
+        )
+    )
     events = registered_functions()["events"]
     for i, (type_, data) in enumerate([("asset-replicated", {"asset": "vm-1"}), ("tests-passed", {})]):
         body = event(type_, release_name, "web", f"e{i}", **data).encode()
@@ -94,18 +125,32 @@ def test_events_raises_on_storage_failure_so_the_platform_redelivers(tmp_path, r
 
         body = event("tests-passed", release_name, "web", "e1").encode()
         with pytest.raises(ServiceRequestError):
-            registered_functions()["events"](service_bus_message(body, message_id="e1", delivery_count=1,
-                                                                 enqueued=None))
+            registered_functions()["events"](
+                service_bus_message(body, message_id="e1", delivery_count=1, enqueued=None)
+            )
     finally:
         use_stack(None)
 
 
 def alert_body(release: str, workload: str = "web", condition: str = "Fired", **extra) -> bytes:
-    return json.dumps({"schemaId": "azureMonitorCommonAlertSchema", "data": {
-        "essentials": {"alertId": "/subscriptions/x/providers/Microsoft.AlertsManagement/alerts/abc",
-                       "alertRule": "p95 latency", "severity": "Sev1", "monitorCondition": condition,
-                       "firedDateTime": "2026-11-26T22:00:00Z", "description": "p95 above 2s"},
-        "alertContext": {}, "customProperties": {"release": release, "workload": workload}, **extra}}).encode()
+    return json.dumps(
+        {
+            "schemaId": "azureMonitorCommonAlertSchema",
+            "data": {
+                "essentials": {
+                    "alertId": "/subscriptions/x/providers/Microsoft.AlertsManagement/alerts/abc",
+                    "alertRule": "p95 latency",
+                    "severity": "Sev1",
+                    "monitorCondition": condition,
+                    "firedDateTime": "2026-11-26T22:00:00Z",
+                    "description": "p95 above 2s",
+                },
+                "alertContext": {},
+                "customProperties": {"release": release, "workload": workload},
+                **extra,
+            },
+        }
+    ).encode()
 
 
 def post(body: bytes) -> func.HttpResponse:
@@ -120,19 +165,26 @@ def test_alerts_turns_the_common_alert_schema_into_an_alert_message(stack, relea
     [queued] = stack.queue(config.LOCAL_QUEUE).peek_messages()
     doc = json.loads(queued.content)
     assert doc["type"] == "alert" and doc["id"] == event_id and doc["source"] == "azure-monitor"
-    assert doc["data"] == {"release": release_name, "workload": "web", "severity": "Sev1",
-                           "description": "p95 above 2s"}
+    assert doc["data"] == {
+        "release": release_name,
+        "workload": "web",
+        "severity": "Sev1",
+        "description": "p95 above 2s",
+    }
     assert post(alert_body(release_name)).status_code == 202
     assert json.loads(post(alert_body(release_name)).get_body())["id"] == event_id  # same alert, same id
 
 
-@pytest.mark.parametrize("body,status,words", [
-    (b"{", 400, "not JSON"),
-    (json.dumps({"schemaId": "Microsoft.Insights/activityLogs"}).encode(), 400, "common alert schema"),
-    (json.dumps({"schemaId": "azureMonitorCommonAlertSchema", "data": {}}).encode(), 400, "essentials"),
-    (alert_body("Bad/Name"), 400, "customProperties.release"),
-    (b"x" * (300 * 1024), 413, "limit"),
-])
+@pytest.mark.parametrize(
+    "body,status,words",
+    [
+        (b"{", 400, "not JSON"),
+        (json.dumps({"schemaId": "Microsoft.Insights/activityLogs"}).encode(), 400, "common alert schema"),
+        (json.dumps({"schemaId": "azureMonitorCommonAlertSchema", "data": {}}).encode(), 400, "essentials"),
+        (alert_body("Bad/Name"), 400, "customProperties.release"),
+        (b"x" * (300 * 1024), 413, "limit"),
+    ],
+)
 def test_alerts_refuses_bad_input_clearly(stack, body, status, words):
     response = post(body)
     assert response.status_code == status and words in json.loads(response.get_body())["error"]
@@ -151,10 +203,20 @@ def get_status(name: str) -> func.HttpResponse:
 
 
 def test_status_endpoint(stack, release_name):
-    stack.service.apply(validate_plan({"release": release_name, "model": "staged", "approvers": ["a@b.c"],
-                                       "workloads": [{"name": "web", "assets": ["vm-1"]}]}))
+    stack.service.apply(
+        validate_plan(
+            {
+                "release": release_name,
+                "model": "staged",
+                "approvers": ["a@b.c"],
+                "workloads": [{"name": "web", "assets": ["vm-1"]}],
+            }
+        )
+    )
     response = get_status(release_name)
     assert response.status_code == 200
-    assert json.loads(response.get_body()) == status_json(stack.store.get_release(release_name).release, health={})  # as `promote status`
+    assert json.loads(response.get_body()) == status_json(
+        stack.store.get_release(release_name).release, health={}
+    )  # as `promote status`
     assert get_status("never-applied").status_code == 404
     assert get_status("Bad'Name").status_code == 400

@@ -1,5 +1,6 @@
 """The Azure override endpoint (functions/overrides.py), called as the Functions host calls it behind App
 Service authentication, and the topic-borne override it replaces on Azure."""
+
 from __future__ import annotations
 
 import base64
@@ -20,13 +21,22 @@ UPN_CLAIM = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn"
 
 def principal_header(upn: str | None = OPERATOR, *, groups: tuple[str, ...] = (), auth_typ: str = "aad") -> str:
     """X-MS-CLIENT-PRINCIPAL as App Service authentication sets it for an Entra ID token."""
-    claims = [{"typ": "http://schemas.microsoft.com/identity/claims/objectidentifier",
-               "val": "0d6c3b1a-98a4-4bde-8f7e-52a1c09b2f3e"}, {"typ": "name", "val": "Ops Person"}]
+    claims = [
+        {
+            "typ": "http://schemas.microsoft.com/identity/claims/objectidentifier",
+            "val": "0d6c3b1a-98a4-4bde-8f7e-52a1c09b2f3e",
+        },
+        {"typ": "name", "val": "Ops Person"},
+    ]
     if upn:
         claims.append({"typ": UPN_CLAIM, "val": upn})
     claims += [{"typ": "groups", "val": g} for g in groups]
-    doc = {"auth_typ": auth_typ, "claims": claims, "name_typ": "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name",
-           "role_typ": "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"}
+    doc = {
+        "auth_typ": auth_typ,
+        "claims": claims,
+        "name_typ": "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name",
+        "role_typ": "http://schemas.microsoft.com/ws/2008/06/identity/claims/role",
+    }
     return base64.b64encode(json.dumps(doc).encode()).decode()
 
 
@@ -36,9 +46,15 @@ def azure_stack(azurite, tmp_path, monkeypatch):
     from shared.application.bootstrap import Stack, use_stack
 
     monkeypatch.setenv("WEBSITE_AUTH_ENABLED", "True")  # App Service sets it when authentication is on
-    s = Stack(load_settings({"PROMOTE_STORAGE_CONNECTION_STRING": azurite.connection_string,
-                             "PROMOTE_SERVICEBUS_NAMESPACE": "sb-promote-test.servicebus.windows.net",
-                             "PROMOTE_HOME": str(tmp_path)}))
+    s = Stack(
+        load_settings(
+            {
+                "PROMOTE_STORAGE_CONNECTION_STRING": azurite.connection_string,
+                "PROMOTE_SERVICEBUS_NAMESPACE": "sb-promote-test.servicebus.windows.net",
+                "PROMOTE_HOME": str(tmp_path),
+            }
+        )
+    )
     assert s.service.overrides_need_principal
     use_stack(s)
     yield s
@@ -46,9 +62,18 @@ def azure_stack(azurite, tmp_path, monkeypatch):
 
 
 def apply(stack, name: str, **plan) -> None:
-    stack.service.apply(validate_plan({"release": name, "model": "single-step", "approvers": [APPROVER],
-                                       "operators": [OPERATOR], "workloads": [{"name": "web", "assets": ["vm-1"]}],
-                                       **plan}))
+    stack.service.apply(
+        validate_plan(
+            {
+                "release": name,
+                "model": "single-step",
+                "approvers": [APPROVER],
+                "operators": [OPERATOR],
+                "workloads": [{"name": "web", "assets": ["vm-1"]}],
+                **plan,
+            }
+        )
+    )
 
 
 def call(body: dict | str, header: str | None) -> func.HttpResponse:
@@ -56,8 +81,9 @@ def call(body: dict | str, header: str | None) -> func.HttpResponse:
     if header is not None:
         headers["X-MS-CLIENT-PRINCIPAL"] = header
     data = body if isinstance(body, str) else json.dumps(body)
-    request = func.HttpRequest(method="POST", url="/api/overrides", headers=headers, params={}, route_params={},
-                               body=data.encode())
+    request = func.HttpRequest(
+        method="POST", url="/api/overrides", headers=headers, params={}, route_params={}, body=data.encode()
+    )
     return registered_functions()["overrides"](request)
 
 
@@ -76,32 +102,54 @@ def test_without_a_principal_header_the_endpoint_answers_401_and_records_nothing
 
 def test_with_a_principal_the_override_is_applied_as_that_principal(azure_stack, release_name):
     apply(azure_stack, release_name)
-    status, doc = reply(call({"release": release_name, "workload": "web", "action": "pause",
-                              "reason": "CAB freeze — CHG-0042", "id": "ov-1"}, principal_header("OPS@contoso.com")))
+    status, doc = reply(
+        call(
+            {
+                "release": release_name,
+                "workload": "web",
+                "action": "pause",
+                "reason": "CAB freeze — CHG-0042",
+                "id": "ov-1",
+            },
+            principal_header("OPS@contoso.com"),
+        )
+    )
     assert (status, doc["outcome"], doc["actor"], doc["id"]) == (200, "applied", "OPS@contoso.com", "ov-1")
     [entry] = azure_stack.store.list_history(release_name, "web")
-    assert (entry.actor, entry.actor_reason, entry.source) == ("OPS@contoso.com", "CAB freeze — CHG-0042",
-                                                               "promote/override-endpoint")
+    assert (entry.actor, entry.actor_reason, entry.source) == (
+        "OPS@contoso.com",
+        "CAB freeze — CHG-0042",
+        "promote/override-endpoint",
+    )
     w = azure_stack.store.get_release(release_name).release.workloads["web"]
     assert (w.paused, w.paused_by) == (True, "OPS@contoso.com")
     # the same id again (a client retry) is a duplicate, not a second pause
-    status, doc = reply(call({"release": release_name, "workload": "web", "action": "pause", "reason": "again",
-                              "id": "ov-1"}, principal_header()))
+    status, doc = reply(
+        call(
+            {"release": release_name, "workload": "web", "action": "pause", "reason": "again", "id": "ov-1"},
+            principal_header(),
+        )
+    )
     assert (status, doc["outcome"]) == (200, "duplicate")
 
 
 def test_a_forged_actor_in_the_body_is_refused(azure_stack, release_name):
     apply(azure_stack, release_name)
-    status, doc = reply(call({"release": release_name, "action": "abort", "reason": "x", "actor": OPERATOR},
-                             principal_header("mallory@contoso.com")))
+    status, doc = reply(
+        call(
+            {"release": release_name, "action": "abort", "reason": "x", "actor": OPERATOR},
+            principal_header("mallory@contoso.com"),
+        )
+    )
     assert status == 400 and "may not name an actor" in doc["error"] and "mallory@contoso.com" in doc["error"]
     assert azure_stack.store.list_history(release_name) == []
 
 
 def test_a_principal_outside_the_plan_is_rejected_and_audited_under_its_own_name(azure_stack, release_name):
     apply(azure_stack, release_name)
-    status, doc = reply(call({"release": release_name, "action": "abort", "reason": "let me"},
-                             principal_header("mallory@contoso.com")))
+    status, doc = reply(
+        call({"release": release_name, "action": "abort", "reason": "let me"}, principal_header("mallory@contoso.com"))
+    )
     assert (status, doc["outcome"]) == (200, "rejected")
     [entry] = azure_stack.store.list_history(release_name)
     assert (entry.outcome, entry.actor, entry.actor_reason) == ("rejected", "mallory@contoso.com", "let me")
@@ -109,8 +157,12 @@ def test_a_principal_outside_the_plan_is_rejected_and_audited_under_its_own_name
 
 def test_a_member_of_a_group_in_the_plan_may_act(azure_stack, release_name):
     apply(azure_stack, release_name, operators=[f"group:{GROUP}"])
-    status, doc = reply(call({"release": release_name, "action": "pause", "reason": "on call"},
-                             principal_header("bob@contoso.com", groups=("11111111-2222-3333-4444-555555555555", GROUP))))
+    status, doc = reply(
+        call(
+            {"release": release_name, "action": "pause", "reason": "on call"},
+            principal_header("bob@contoso.com", groups=("11111111-2222-3333-4444-555555555555", GROUP)),
+        )
+    )
     assert (status, doc["outcome"]) == (200, "applied") and f"as a member of group:{GROUP}" in doc["reason"]
 
 
@@ -134,13 +186,18 @@ def test_without_app_service_authentication_the_header_is_not_trusted(azure_stac
 def test_on_azure_a_topic_borne_override_is_rejected_and_audited(azure_stack, release_name):
     apply(azure_stack, release_name)
     body = event("override", release_name, "web", "forged-1", action="abort", actor=OPERATOR, reason="trust me")
-    registered_functions()["events"](service_bus_message(body.encode(), message_id="forged-1", delivery_count=1,
-                                                         enqueued=None))
+    registered_functions()["events"](
+        service_bus_message(body.encode(), message_id="forged-1", delivery_count=1, enqueued=None)
+    )
     [entry] = azure_stack.store.list_history(release_name, "web")
     assert entry.outcome == "rejected" and "not through the override endpoint" in entry.reason
     assert entry.actor is None and OPERATOR in entry.reason and entry.actor_reason == "trust me"
     assert azure_stack.store.get_release(release_name).release.workloads["web"].state == "replicating"
     # its id was not burnt: the operator's real override with that id still counts
-    status, doc = reply(call({"release": release_name, "workload": "web", "action": "abort", "reason": "real",
-                              "id": "forged-1"}, principal_header()))
+    status, doc = reply(
+        call(
+            {"release": release_name, "workload": "web", "action": "abort", "reason": "real", "id": "forged-1"},
+            principal_header(),
+        )
+    )
     assert (status, doc["outcome"]) == (200, "applied")

@@ -9,6 +9,7 @@
 - host.json, requirements.txt and .funcignore are what a Functions deployment expects;
 - docs/deploy.md only uses parameters, outputs, files and function names that exist.
 """
+
 from __future__ import annotations
 
 import ast
@@ -51,12 +52,22 @@ BUILT_IN_ROLES = {
 }
 
 # Settings shared/config.py reads that exist only for the local stack: never set on Azure.
-LOCAL_ONLY_SETTINGS = {config.ENV_STORAGE_CONNECTION_STRING, config.ENV_SERVICEBUS_CONNECTION_STRING, config.ENV_HOME,
-                       config.ENV_DEV_PORTS}
+LOCAL_ONLY_SETTINGS = {
+    config.ENV_STORAGE_CONNECTION_STRING,
+    config.ENV_SERVICEBUS_CONNECTION_STRING,
+    config.ENV_HOME,
+    config.ENV_DEV_PORTS,
+}
 # Flex Consumption manages these itself and rejects or ignores them; connection strings are keys.
-FORBIDDEN_APP_SETTINGS = {"FUNCTIONS_WORKER_RUNTIME", "FUNCTIONS_EXTENSION_VERSION", "WEBSITE_RUN_FROM_PACKAGE",
-                          "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING", "WEBSITE_CONTENTSHARE", "AzureWebJobsStorage",
-                          config.SERVICEBUS_CONNECTION}
+FORBIDDEN_APP_SETTINGS = {
+    "FUNCTIONS_WORKER_RUNTIME",
+    "FUNCTIONS_EXTENSION_VERSION",
+    "WEBSITE_RUN_FROM_PACKAGE",
+    "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
+    "WEBSITE_CONTENTSHARE",
+    "AzureWebJobsStorage",
+    config.SERVICEBUS_CONNECTION,
+}
 DOCUMENTED_FUNCTIONS = {"events", "alerts", "status"}  # and `drift` (timer), which may arrive later
 MESSAGE_TYPES = {"asset-replicated", "tests-passed", "tests-failed", "flight-healthy", "flight-unhealthy", "alert"}
 
@@ -107,8 +118,10 @@ def module_outputs(path: Path) -> set[str]:
 
 
 def main_modules() -> dict[str, tuple[Path, dict]]:
-    return {name: ((MAIN.parent / m["detail"]["path"]).resolve(), body(m))
-            for name, m in bicep(MAIN).get("modules", {}).items()}
+    return {
+        name: ((MAIN.parent / m["detail"]["path"]).resolve(), body(m))
+        for name, m in bicep(MAIN).get("modules", {}).items()
+    }
 
 
 # -- checkov ---------------------------------------------------------------------------------------
@@ -117,8 +130,14 @@ def checkov_report() -> dict:
     checkov = Path(sys.executable).parent / "checkov"
     assert checkov.exists(), f"checkov is not installed next to {sys.executable} (make install)"
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE"}  # offline: no look-up of the platform's guidelines
-    run = subprocess.run([str(checkov), "-d", str(INFRA), "--framework", "bicep", "-o", "json"],
-                         capture_output=True, text=True, env=env, timeout=600, cwd=ROOT)
+    run = subprocess.run(
+        [str(checkov), "-d", str(INFRA), "--framework", "bicep", "-o", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        cwd=ROOT,
+    )
     assert run.stdout.strip(), f"checkov printed nothing (exit {run.returncode}): {run.stderr[-2000:]}"
     report = json.loads(run.stdout)
     reports = report if isinstance(report, list) else [report]
@@ -140,8 +159,7 @@ def test_checkov_passes_with_no_failed_check():
 
 
 def test_checkov_scans_every_module_with_resources():
-    scanned = {Path(c["file_path"]).name
-               for key in ("passed_checks", "skipped_checks") for c in report_checks(key)}
+    scanned = {Path(c["file_path"]).name for key in ("passed_checks", "skipped_checks") for c in report_checks(key)}
     for must in ("storage.bicep", "functionapp.bicep", "routing-access.bicep"):
         assert must in scanned, f"checkov evaluated no check in {must}"
 
@@ -154,16 +172,19 @@ def test_every_skipped_check_has_its_reason_in_the_template():
     skipped = report_checks("skipped_checks")
     for check in skipped:
         reason = check["check_result"].get("suppress_comment", "")
-        assert reason and reason != "No comment provided" and len(reason) >= 30, \
+        assert reason and reason != "No comment provided" and len(reason) >= 30, (
             f"{check['check_id']} on {check['resource']} is skipped without a real reason: {reason!r}"
+        )
     # Every skip comment in the templates suppresses a check that runs: no stale or mistyped skips.
     declared = {}
     for path in bicep_files():
         for match in re.finditer(r"//\s*checkov:skip=([A-Z0-9_]+):(.+)", path.read_text()):
             declared.setdefault(match.group(1), []).append(path.name)
     used = {c["check_id"] for c in skipped}
-    assert set(declared) == used, f"skip comments without a matching check: {set(declared) - used}; " \
-                                  f"skips without a comment: {used - set(declared)}"
+    assert set(declared) == used, (
+        f"skip comments without a matching check: {set(declared) - used}; "
+        f"skips without a comment: {used - set(declared)}"
+    )
 
 
 # -- the templates are well formed -----------------------------------------------------------------
@@ -190,12 +211,14 @@ def test_modules_receive_the_params_they_declare():
 
 def test_module_outputs_referenced_exist():
     for file in bicep_files():
-        modules = {name: (file.parent / m["detail"]["path"]).resolve()
-                   for name, m in bicep(file).get("modules", {}).items()}
+        modules = {
+            name: (file.parent / m["detail"]["path"]).resolve() for name, m in bicep(file).get("modules", {}).items()
+        }
         for symbol, output in re.findall(r"\b(\w+)\.outputs\.(\w+)", file.read_text()):
             assert symbol in modules, f"{file.name}: {symbol}.outputs.{output} refers to no module"
-            assert output in module_outputs(modules[symbol]), \
+            assert output in module_outputs(modules[symbol]), (
                 f"{file.name}: {symbol}.outputs.{output} is not an output of {modules[symbol].name}"
+            )
 
 
 def test_parameters_example_matches_main():
@@ -266,29 +289,43 @@ def test_app_settings_cover_what_the_code_reads_on_azure():
     settings = app_settings()
     on_azure = recorder.read - LOCAL_ONLY_SETTINGS
     assert {config.ENV_TABLES_ENDPOINT, config.ENV_SERVICEBUS_NAMESPACE, config.ENV_ARM_ENDPOINT} <= on_azure
-    assert on_azure <= set(settings), f"settings the code reads but the template does not set: {on_azure - set(settings)}"
-    assert not LOCAL_ONLY_SETTINGS & set(settings), f"local-only settings on Azure: {LOCAL_ONLY_SETTINGS & set(settings)}"
+    assert on_azure <= set(settings), (
+        f"settings the code reads but the template does not set: {on_azure - set(settings)}"
+    )
+    assert not LOCAL_ONLY_SETTINGS & set(settings), (
+        f"local-only settings on Azure: {LOCAL_ONLY_SETTINGS & set(settings)}"
+    )
     stale = {n for n in settings if n.startswith("PROMOTE_")} - set(config.APP_SETTINGS)
     assert not stale, f"the template sets PROMOTE_ settings the code never reads: {stale}"
     assert not FORBIDDEN_APP_SETTINGS & set(settings), FORBIDDEN_APP_SETTINGS & set(settings)
     # identity-based connections and Entra-authenticated telemetry
     assert settings["AzureWebJobsStorage__accountName"]
     assert settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"] == "Authorization=AAD"
-    assert settings[f"{config.SERVICEBUS_CONNECTION}__fullyQualifiedNamespace"] == \
-        settings[config.ENV_SERVICEBUS_NAMESPACE]
+    assert (
+        settings[f"{config.SERVICEBUS_CONNECTION}__fullyQualifiedNamespace"]
+        == settings[config.ENV_SERVICEBUS_NAMESPACE]
+    )
 
 
 def test_environment_variables_the_code_reads_are_declared_in_config():
     literal_reads = set()
     for path in python_sources():
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args \
-                    and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
                 target = ast.unparse(node.func)
                 if target in ("os.getenv", "os.environ.get", "environ.get", "getenv"):
                     literal_reads.add((path.name, node.args[0].value))
-            if isinstance(node, ast.Subscript) and ast.unparse(node.value) in ("os.environ", "environ") \
-                    and isinstance(node.slice, ast.Constant):
+            if (
+                isinstance(node, ast.Subscript)
+                and ast.unparse(node.value) in ("os.environ", "environ")
+                and isinstance(node.slice, ast.Constant)
+            ):
                 literal_reads.add((path.name, node.slice.value))
     unknown = {(f, name) for f, name in literal_reads if name not in config.APP_SETTINGS}
     assert not unknown, f"environment variables read outside shared/config.APP_SETTINGS: {unknown}"
@@ -318,8 +355,9 @@ def functions() -> dict[str, list[dict]]:
     root, without any promote setting (the app must not need one at import). A FunctionApp refuses to be
     indexed twice, so this never touches the test process's own function_app."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROMOTE_")}
-    run = subprocess.run([sys.executable, "-c", INDEX_APP], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-c", INDEX_APP], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert run.returncode == 0, f"function_app.py does not index: {run.stderr[-3000:]}"
     return json.loads(run.stdout.strip().splitlines()[-1])
 
@@ -360,8 +398,9 @@ def test_function_bindings_match_the_template():
         for binding in bindings:
             connection = binding.get("connection")
             if connection:  # identity-based: <connection>__fullyQualifiedNamespace / __accountName / __serviceUri
-                assert any(s.startswith(f"{connection}__") for s in settings), \
+                assert any(s.startswith(f"{connection}__") for s in settings), (
                     f"{name}: no identity-based app setting for connection {connection}"
+                )
                 assert connection not in settings, f"{name}: {connection} would be a connection string"
             for value in binding.values():
                 for setting in re.findall(r"%(\w+)%", value if isinstance(value, str) else ""):
@@ -416,10 +455,14 @@ def test_app_identity_roles_are_scoped_narrowly():
     assert module_params(MODULES / "app-access.bicep")["serviceBusScaleMetrics"]["default"] is False
     assert module_params(MAIN)["serviceBusScaleMetrics"]["default"] is False
     # tables on the application account, blobs on the host account: never the other way round
-    storage = {s: body(x)["name"] for s, x in resources(MODULES / "app-access.bicep",
-                                                         "Microsoft.Storage/storageAccounts").items()}
-    scopes = {body(x)["properties"]["description"]: storage.get(body(x).get("scope"))
-              for x in resources(MODULES / "app-access.bicep", "Microsoft.Authorization/roleAssignments").values()}
+    storage = {
+        s: body(x)["name"]
+        for s, x in resources(MODULES / "app-access.bicep", "Microsoft.Storage/storageAccounts").items()
+    }
+    scopes = {
+        body(x)["properties"]["description"]: storage.get(body(x).get("scope"))
+        for x in resources(MODULES / "app-access.bicep", "Microsoft.Authorization/roleAssignments").values()
+    }
     assert scopes["promote: read and write the promote tables"] == "dataStorageAccountName"
     assert "hostStorageAccountName" in {v for k, v in scopes.items() if "AzureWebJobsStorage" in k}
 
@@ -432,13 +475,15 @@ def test_the_health_judge_reads_one_workspace_and_nothing_more():
 
 def test_operator_roles_are_scoped_narrowly():
     got = {(role, scope) for _, role, scope in role_assignments(MODULES / "operator-access.bicep")}
-    assert got == {(BUILT_IN_ROLES["Azure Service Bus Data Sender"], "Microsoft.ServiceBus/namespaces/topics"),
-                   (BUILT_IN_ROLES["Storage Table Data Contributor"], "Microsoft.Storage/storageAccounts")}
+    assert got == {
+        (BUILT_IN_ROLES["Azure Service Bus Data Sender"], "Microsoft.ServiceBus/namespaces/topics"),
+        (BUILT_IN_ROLES["Storage Table Data Contributor"], "Microsoft.Storage/storageAccounts"),
+    }
 
 
 def test_only_routing_access_grants_on_a_whole_resource_group():
     for path in bicep_files():
-        for symbol, role, scope in role_assignments(path):
+        for symbol, _role, scope in role_assignments(path):
             if path.name != "routing-access.bicep":
                 assert scope is not None, f"{path.name}: {symbol} is granted on the whole resource group"
 
@@ -446,12 +491,16 @@ def test_only_routing_access_grants_on_a_whole_resource_group():
 def test_finish_access_grants_only_on_the_source_vms_and_the_vault():
     path = MODULES / "finish-access.bicep"
     got = {(symbol, scope) for symbol, _, scope in role_assignments(path)}
-    assert got == {("decommissionAssignment", "Microsoft.Compute/virtualMachines"),
-                   ("siteRecoveryAssignment", "Microsoft.RecoveryServices/vaults")}
+    assert got == {
+        ("decommissionAssignment", "Microsoft.Compute/virtualMachines"),
+        ("siteRecoveryAssignment", "Microsoft.RecoveryServices/vaults"),
+    }
     actions = bicep(path)["variables"]["decommissionActions"]["value"]
     assert all(a.startswith("Microsoft.Compute/") and not a.endswith(("/write", "/delete", "/*")) for a in actions)
-    assert {"Microsoft.Compute/virtualMachines/powerOff/action",
-            "Microsoft.Compute/virtualMachines/deallocate/action"} <= set(actions)
+    assert {
+        "Microsoft.Compute/virtualMachines/powerOff/action",
+        "Microsoft.Compute/virtualMachines/deallocate/action",
+    } <= set(actions)
 
 
 def test_routing_access_is_limited_to_network_actions():
@@ -462,16 +511,21 @@ def test_routing_access_is_limited_to_network_actions():
     for action in actions:
         assert "*" not in action, action
         assert action.startswith(("Microsoft.Network/", "Microsoft.Cdn/profiles/originGroups/")) or action in (
-            "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action", "Microsoft.Cdn/profiles/read",
-            "Microsoft.Cdn/operationresults/read"), action
+            "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action",
+            "Microsoft.Cdn/profiles/read",
+            "Microsoft.Cdn/operationresults/read",
+        ), action
         assert not action.startswith("Microsoft.Network/trafficManagerProfiles/") or action.endswith(
-            ("Endpoints/write", "Profiles/read")), action  # narrower than Traffic Manager Contributor
-    needed = {"Microsoft.Network/loadBalancers/backendAddressPools/write",
-              "Microsoft.Network/applicationGateways/write",
-              "Microsoft.Network/routeTables/routes/write",
-              "Microsoft.Network/networkSecurityGroups/securityRules/write",
-              "Microsoft.Network/trafficManagerProfiles/externalEndpoints/write",
-              "Microsoft.Cdn/profiles/originGroups/origins/write"}
+            ("Endpoints/write", "Profiles/read")
+        ), action  # narrower than Traffic Manager Contributor
+    needed = {
+        "Microsoft.Network/loadBalancers/backendAddressPools/write",
+        "Microsoft.Network/applicationGateways/write",
+        "Microsoft.Network/routeTables/routes/write",
+        "Microsoft.Network/networkSecurityGroups/securityRules/write",
+        "Microsoft.Network/trafficManagerProfiles/externalEndpoints/write",
+        "Microsoft.Cdn/profiles/originGroups/origins/write",
+    }
     assert needed <= set(actions)
     _, role = one(path, "Microsoft.Authorization/roleDefinitions")
     scopes = body(role)["properties"]["assignableScopes"]
@@ -554,8 +608,11 @@ def test_version_range_parser_rejects_versions_outside():
 
 
 def python_sources() -> list[Path]:
-    files = [ROOT / "function_app.py", *sorted((ROOT / "functions").rglob("*.py")),
-             *sorted((ROOT / "shared").rglob("*.py"))]
+    files = [
+        ROOT / "function_app.py",
+        *sorted((ROOT / "functions").rglob("*.py")),
+        *sorted((ROOT / "shared").rglob("*.py")),
+    ]
     return [f for f in files if f.exists()]
 
 
@@ -584,9 +641,14 @@ def distribution_of(module: str) -> str:
     parts = module.split(".")
     for depth in range(len(parts), 0, -1):  # the deepest package path that one distribution owns
         prefix = "/".join(parts[:depth])
-        owners = {d for d in candidates
-                  if any(str(f).startswith(prefix + "/") or str(f) == prefix + ".py"
-                         for f in importlib.metadata.distribution(d).files or [])}
+        owners = {
+            d
+            for d in candidates
+            if any(
+                str(f).startswith(prefix + "/") or str(f) == prefix + ".py"
+                for f in importlib.metadata.distribution(d).files or []
+            )
+        }
         if len(owners) == 1:
             return owners.pop()
     raise AssertionError(f"no single installed distribution provides {module} (candidates {candidates})")
@@ -649,8 +711,13 @@ def deployments_in_guide() -> list[dict]:
             assert template, f"deployment without --template-file: {line}"
             name = re.search(r"--name\s+(\S+)", line)
             params = re.search(r"--parameters\s+(.*?)(?=\s--|$)", line)
-            found.append({"template": ROOT / template.group(1), "name": name.group(1) if name else None,
-                          "parameters": params.group(1).split() if params else []})
+            found.append(
+                {
+                    "template": ROOT / template.group(1),
+                    "name": name.group(1) if name else None,
+                    "parameters": params.group(1).split() if params else [],
+                }
+            )
     return found
 
 
@@ -668,7 +735,9 @@ def test_guide_deploys_the_templates_with_their_parameters():
                 assert set(json.loads(file.read_text())["parameters"]) <= declared
             else:
                 key = token.split("=", 1)[0]
-                assert key in declared, f"guide passes {key} to {deployment['template'].name}, which has no such parameter"
+                assert key in declared, (
+                    f"guide passes {key} to {deployment['template'].name}, which has no such parameter"
+                )
     # parameters quoted inline (`--parameters a=b c=d`) anywhere in the prose exist in main.bicep
     for inline in re.findall(r"`--parameters ([^`]+)`", GUIDE.read_text()):
         for token in inline.split():
@@ -680,26 +749,43 @@ def test_guide_reads_only_outputs_that_exist():
     outputs = module_outputs(MAIN)
     text = GUIDE.read_text()
     used = set(re.findall(r"\$\(out (\w+)\)", text)) | set(re.findall(r"properties\.outputs\.(\w+)\.value", text))
-    assert {"functionAppName", "functionAppPrincipalId", "topicResourceId", "storageAccountResourceId",
-            "PROMOTE_SERVICEBUS_NAMESPACE", "PROMOTE_TABLES_ENDPOINT"} <= used
+    assert {
+        "functionAppName",
+        "functionAppPrincipalId",
+        "topicResourceId",
+        "storageAccountResourceId",
+        "PROMOTE_SERVICEBUS_NAMESPACE",
+        "PROMOTE_TABLES_ENDPOINT",
+    } <= used
     assert used <= outputs, f"the guide reads outputs main.bicep does not have: {used - outputs}"
-    shows = {re.search(r"--name\s+(\S+)", line).group(1)
-             for line in guide_commands() if "az deployment group show" in line}
+    shows = {
+        re.search(r"--name\s+(\S+)", line).group(1) for line in guide_commands() if "az deployment group show" in line
+    }
     created = {d["name"] for d in deployments_in_guide() if d["name"]}
     assert shows and shows <= created, f"the guide reads deployments it never creates: {shows - created}"
     # every output in the outputs table exists, and the parameters table lists every parameter
-    documented_outputs = {name for row in re.findall(r"^\| (`[^|]+)\|", text, flags=re.M)
-                          for name in re.findall(r"`(\w+)`", row)}
+    documented_outputs = {
+        name for row in re.findall(r"^\| (`[^|]+)\|", text, flags=re.M) for name in re.findall(r"`(\w+)`", row)
+    }
     assert outputs <= documented_outputs, f"outputs missing from the guide's table: {outputs - documented_outputs}"
-    assert set(module_params(MAIN)) <= documented_outputs, \
+    assert set(module_params(MAIN)) <= documented_outputs, (
         f"parameters missing from the guide's table: {set(module_params(MAIN)) - documented_outputs}"
+    )
 
 
 def test_guide_names_match_the_code():
     text = GUIDE.read_text()
-    for name in (config.TOPIC, config.SUBSCRIPTION, config.RELEASES_TABLE, config.ROUTING_TABLE,
-                 config.DEADLETTER_TABLE, f"{config.SERVICEBUS_CONNECTION}__fullyQualifiedNamespace",
-                 config.ENV_SERVICEBUS_NAMESPACE, config.ENV_TABLES_ENDPOINT, config.ENV_ARM_ENDPOINT):
+    for name in (
+        config.TOPIC,
+        config.SUBSCRIPTION,
+        config.RELEASES_TABLE,
+        config.ROUTING_TABLE,
+        config.DEADLETTER_TABLE,
+        f"{config.SERVICEBUS_CONNECTION}__fullyQualifiedNamespace",
+        config.ENV_SERVICEBUS_NAMESPACE,
+        config.ENV_TABLES_ENDPOINT,
+        config.ENV_ARM_ENDPOINT,
+    ):
         assert name in text, f"the guide never mentions {name}"
     for function in re.findall(r"--function-name\s+(\w+)", text):
         assert function in functions(), f"the guide uses unknown function {function}"
@@ -721,8 +807,13 @@ def local_modules_of_the_app() -> set[str]:
     local = set()
     for path in python_sources():
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else []
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module]
+                if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module
+                else []
+            )
             for name in names:
                 top = name.split(".")[0]
                 if (ROOT / top).is_dir() or (ROOT / f"{top}.py").exists():
@@ -734,8 +825,9 @@ def test_guide_zip_package_contains_the_whole_app():
     zips = [line for line in guide_commands() if line.startswith("zip ")]
     assert len(zips) == 1, zips
     included = set(zips[0].split()[3:])  # zip -r app.zip <paths...>
-    needed = {"function_app.py", "host.json", "requirements.txt"} | \
-        {m if (ROOT / m).is_dir() else f"{m}.py" for m in local_modules_of_the_app()}
+    needed = {"function_app.py", "host.json", "requirements.txt"} | {
+        m if (ROOT / m).is_dir() else f"{m}.py" for m in local_modules_of_the_app()
+    }
     assert needed <= included, f"the guide's zip misses {needed - included}"
     for path in included - {"-x"}:
         if not path.startswith("'"):
@@ -746,8 +838,11 @@ def test_funcignore_keeps_the_package_to_the_app():
     """`func azure functionapp publish` uploads the directory minus .funcignore: no venv, no node_modules."""
     funcignore = ROOT / ".funcignore"
     assert funcignore.exists(), ".funcignore is missing: func publish would upload .venv/ and node_modules/"
-    patterns = {line.strip().rstrip("/").lstrip("/") for line in funcignore.read_text().splitlines()
-                if line.strip() and not line.startswith("#")}
+    patterns = {
+        line.strip().rstrip("/").lstrip("/")
+        for line in funcignore.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
     for must in (".venv", "node_modules", ".promote", "tests", "local.settings.json"):
         assert must in patterns, f".funcignore does not exclude {must}"
     for kept in ("function_app.py", "host.json", "requirements.txt", "shared", "functions"):

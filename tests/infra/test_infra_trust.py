@@ -1,9 +1,10 @@
 """Issue 9 in the templates: App Service authentication (Entra ID) in front of the function app, and topic
 send rights only for the senders of events."""
+
 from __future__ import annotations
 
-from tests.infra.test_infra import MAIN, MODULES, body, functions, module_params, resources
 from shared.application import config
+from tests.infra.test_infra import MAIN, MODULES, body, functions, module_params, resources
 
 
 def auth_settings() -> dict:
@@ -31,7 +32,9 @@ def test_only_function_key_routes_are_excluded_and_the_override_route_is_not():
     assert routes[config.OVERRIDES_ROUTE]["authLevel"].lower() == "anonymous"  # Easy Auth is its gate
     for path in excluded:  # what Easy Auth lets through still needs a function key ('/*': the paths under it)
         prefix = path.removesuffix("/*")
-        matched = [r for r in routes if f"/api/{r}" == path or (path.endswith("/*") and f"/api/{r}".startswith(prefix + "/"))]
+        matched = [
+            r for r in routes if f"/api/{r}" == path or (path.endswith("/*") and f"/api/{r}".startswith(prefix + "/"))
+        ]
         assert matched, f"{path} excludes no route"
         assert all(routes[r]["authLevel"].lower() == "function" for r in matched), path
 

@@ -1,8 +1,9 @@
 """The board's reads (table_store.BoardReads) on a real Azurite: every field of every release as the store
 reads it, when its rows last changed, and a release's history window with its release-level entries."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from shared.adapters.table_store import BoardReads
 from shared.application.config import RELEASES_TABLE
@@ -14,35 +15,44 @@ SKEW = timedelta(seconds=5)  # Azurite's clock is this machine's; allow for roun
 
 
 def staged(name: str) -> dict:
-    return {"release": name, "model": "staged", "approvers": [APPROVER], "operators": [OPERATOR],
-            "revoke_access": {"provider": "local", "source_prefixes": ["10.50.0.0/24"]},
-            "workloads": [{"name": "w0", "assets": ["vm-0"]}, {"name": "w1", "assets": ["vm-1"]}]}
+    return {
+        "release": name,
+        "model": "staged",
+        "approvers": [APPROVER],
+        "operators": [OPERATOR],
+        "revoke_access": {"provider": "local", "source_prefixes": ["10.50.0.0/24"]},
+        "workloads": [{"name": "w0", "assets": ["vm-0"]}, {"name": "w1", "assets": ["vm-1"]}],
+    }
 
 
 def summaries(stack, names: list[str]) -> dict:
-    return {r.name: (r, last) for r, last in BoardReads(stack.table(RELEASES_TABLE)).list_release_summaries()
-            if r.name in names}
+    return {
+        r.name: (r, last)
+        for r, last in BoardReads(stack.table(RELEASES_TABLE)).list_release_summaries()
+        if r.name in names
+    }
 
 
 def test_every_release_reads_as_the_store_reads_it_with_its_last_change(stack, release_name):
     names = [f"{release_name}-b", f"{release_name}-c"]
     stray = {"PartitionKey": f"{release_name}-a", "RowKey": "s.w0", "state": "ready"}  # no release row
-    before = datetime.now(timezone.utc) - SKEW
+    before = datetime.now(UTC) - SKEW
     for name in names:
         stack.service.apply(validate_plan(staged(name)))
     busy = names[1]  # promoted and revoked: seq, processed, access_revoked and workload fields all move
     for w in ("w0", "w1"):
         stack.service.handle(event("asset-replicated", busy, w, f"rep-{busy}-{w}", asset=f"vm-{w[1]}"))
         stack.service.handle(event("tests-passed", busy, w, f"t-{busy}-{w}"))
-    stack.service.handle(event("override", busy, None, f"approve-{busy}", action="approve", actor=APPROVER,
-                               reason="all tests passed"))
+    stack.service.handle(
+        event("override", busy, None, f"approve-{busy}", action="approve", actor=APPROVER, reason="all tests passed")
+    )
     stack.table(RELEASES_TABLE).upsert_entity(stray)
     try:
         found = summaries(stack, names + [stray["PartitionKey"]])
     finally:
         stack.table(RELEASES_TABLE).delete_entity(stray["PartitionKey"], stray["RowKey"])
     assert sorted(found) == names  # the partition without a release row is skipped, the releases after it kept
-    after = datetime.now(timezone.utc) + SKEW
+    after = datetime.now(UTC) + SKEW
     for name in names:
         release, last = found[name]
         assert release == stack.store.get_release(name).release.evolve(seen=())  # ids seen: not the board's
@@ -55,20 +65,29 @@ def test_every_release_reads_as_the_store_reads_it_with_its_last_change(stack, r
 
 def test_a_history_window_holds_the_workloads_and_the_release_level_entries_in_order(stack, release_name):
     stack.service.apply(validate_plan(staged(release_name)))
-    stack.service.handle(event("override", release_name, None, f"pause-{release_name}", action="pause",
-                               actor=OPERATOR, reason="freeze"))
+    stack.service.handle(
+        event("override", release_name, None, f"pause-{release_name}", action="pause", actor=OPERATOR, reason="freeze")
+    )
     stack.service.handle(event("asset-replicated", release_name, "w1", f"rep-{release_name}", asset="vm-1"))
-    stack.service.handle(event("override", release_name, None, f"resume-{release_name}", action="resume",
-                               actor=OPERATOR, reason="go"))
-    stack.service.handle(event("override", release_name, None, f"bad-{release_name}", action="frobnicate",
-                               actor=OPERATOR))  # invalid, of no workload: a release-level entry
+    stack.service.handle(
+        event("override", release_name, None, f"resume-{release_name}", action="resume", actor=OPERATOR, reason="go")
+    )
+    stack.service.handle(
+        event("override", release_name, None, f"bad-{release_name}", action="frobnicate", actor=OPERATOR)
+    )  # invalid, of no workload: a release-level entry
     every = stack.store.list_history(release_name)
     assert any(e.workload is None for e in every) and any(e.workload for e in every)
     reads = BoardReads(stack.table(RELEASES_TABLE))
     assert reads.history_window(release_name, ["w0", "w1"], 0, 10**9) == every
-    seqs = sorted(stack.table(RELEASES_TABLE).get_entity(release_name, r)["seq"] for r in
-                  [e["RowKey"] for e in stack.table(RELEASES_TABLE).query_entities(
-                      f"PartitionKey eq '{release_name}' and RowKey ge 'h.' and RowKey lt 'h/'")])
+    seqs = sorted(
+        stack.table(RELEASES_TABLE).get_entity(release_name, r)["seq"]
+        for r in [
+            e["RowKey"]
+            for e in stack.table(RELEASES_TABLE).query_entities(
+                f"PartitionKey eq '{release_name}' and RowKey ge 'h.' and RowKey lt 'h/'"
+            )
+        ]
+    )
     low, high = seqs[1], seqs[-1]  # a window: its lower bound in, its upper bound out
     assert reads.history_window(release_name, ["w0", "w1"], low, high) == every[1:-1]
 

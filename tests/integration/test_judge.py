@@ -1,5 +1,6 @@
 """The judge on a real Azurite: its own records (ETags), the local provider's record, rounds run by the local
 host, verdicts through the queue, status showing each check's last value, and 2 requests per verdict."""
+
 from __future__ import annotations
 
 import json
@@ -36,17 +37,34 @@ def judged_stack(settings, release_name):
     use_stack(s)
     yield s
     # Later tests share this Azurite, and their local hosts judge every release in it: leave nothing flighting.
-    s.service.handle(event("override", release_name, None, f"cleanup-{release_name}", action="abort",
-                           actor="ops@contoso.com", reason="test over"))
+    s.service.handle(
+        event(
+            "override",
+            release_name,
+            None,
+            f"cleanup-{release_name}",
+            action="abort",
+            actor="ops@contoso.com",
+            reason="test over",
+        )
+    )
     use_stack(None)
 
 
 def plan(name: str) -> dict:
-    return {"release": name, "model": "flight", "operators": ["ops@contoso.com"],
-            "flights": [{"percent": 50, "bake": "0s"}, {"percent": 100, "bake": "0s"}],
-            "health": {"interval": "5s", "failure_limit": 2, "inconclusive_limit": 3,
-                       "checks": [{"name": "errors", "provider": "local", "max": 1.0, "min_samples": 50}]},
-            "workloads": [{"name": "shop", "assets": ["vm-1"]}, {"name": "cart", "assets": ["vm-2"]}]}
+    return {
+        "release": name,
+        "model": "flight",
+        "operators": ["ops@contoso.com"],
+        "flights": [{"percent": 50, "bake": "0s"}, {"percent": 100, "bake": "0s"}],
+        "health": {
+            "interval": "5s",
+            "failure_limit": 2,
+            "inconclusive_limit": 3,
+            "checks": [{"name": "errors", "provider": "local", "max": 1.0, "min_samples": 50}],
+        },
+        "workloads": [{"name": "shop", "assets": ["vm-1"]}, {"name": "cart", "assets": ["vm-2"]}],
+    }
 
 
 def settle(s):
@@ -67,8 +85,12 @@ def test_judge_records_are_guarded_by_etags(stack, release_name):
     with pytest.raises(ConflictError):
         store.save(release_name, replace(saved, evaluation=2))  # written from a stale read
     loaded = store.load(release_name)["shop"]
-    assert (loaded.evaluation, loaded.started_ms, loaded.streaks, loaded.etag) == (1, 1_764_194_400_123,
-                                                                                   {"errors": Streak(1, 2)}, again.etag)
+    assert (loaded.evaluation, loaded.started_ms, loaded.streaks, loaded.etag) == (
+        1,
+        1_764_194_400_123,
+        {"errors": Streak(1, 2)},
+        again.etag,
+    )
 
 
 def test_a_flight_judged_from_local_metrics_end_to_end(judged_stack, release_name):
@@ -89,7 +111,8 @@ def test_a_flight_judged_from_local_metrics_end_to_end(judged_stack, release_nam
     shop = next(w for w in doc["workloads"] if w["name"] == "shop")
     assert shop["state"] == "flighting" and shop["health"]["last"]["checks"][0]["samples"] == 0
     assert "shop: judge evaluation 1: errors no data (0 samples, needs 50)" in status_text(
-        s.store.get_release(release_name).release, health=records)
+        s.store.get_release(release_name).release, health=records
+    )
 
     s.local_metrics.put(release_name, "shop", "errors", 0.3, 400, clock.now())
     clock.advance(5)
@@ -102,10 +125,13 @@ def test_a_flight_judged_from_local_metrics_end_to_end(judged_stack, release_nam
     reasons = [e.reason for e in s.store.list_history(release_name, "cart") if e.source == "promote/judge"]
     assert len(reasons) == 1 and reasons[0].startswith(
         "flight 1 unhealthy (judge evaluation 2: errors 6 FAILED (max 1, 900 samples), 2 in a row): "
-        "rolled back to 0% (on_alert: rollback) -> rolled-back (0%)")
+        "rolled back to 0% (on_alert: rollback) -> rolled-back (0%)"
+    )
     judged = [e for e in s.store.list_history(release_name, "shop") if e.source == "promote/judge"]
-    assert [(e.type, e.outcome, e.flight) for e in judged] == [("flight-healthy", "applied", 1),
-                                                               ("flight-healthy", "applied", 2)]
+    assert [(e.type, e.outcome, e.flight) for e in judged] == [
+        ("flight-healthy", "applied", 1),
+        ("flight-healthy", "applied", 2),
+    ]
 
 
 def test_a_judge_verdict_costs_the_lifecycle_its_two_storage_requests(judged_stack, release_name):

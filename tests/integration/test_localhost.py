@@ -1,19 +1,24 @@
 """The local host on a real Azurite queue: the registered function, retries, poison, scheduled timers."""
+
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, timedelta
 
-from shared.local.cli import local_host
 from shared.application.config import LOCAL_QUEUE, POISON_QUEUE
 from shared.domain.plan import validate_plan
+from shared.local.cli import local_host
 from tests.fakes import event
 
 
 def flight_plan(name: str, bake: str = "0s") -> dict:
-    return {"release": name, "model": "flight", "operators": ["ops@contoso.com"],
-            "flights": [{"percent": 10, "bake": bake}, {"percent": 100, "bake": "0s"}],
-            "workloads": [{"name": "web", "assets": ["vm-1"]}]}
+    return {
+        "release": name,
+        "model": "flight",
+        "operators": ["ops@contoso.com"],
+        "flights": [{"percent": 10, "bake": bake}, {"percent": 100, "bake": "0s"}],
+        "workloads": [{"name": "web", "assets": ["vm-1"]}],
+    }
 
 
 class Polls:
@@ -37,8 +42,9 @@ def poison(stack) -> list[dict]:
 
 def test_the_host_runs_the_registered_function_until_idle(stack, release_name):
     stack.service.apply(validate_plan(flight_plan(release_name)))
-    for i, (type_, data) in enumerate([("asset-replicated", {"asset": "vm-1"}), ("tests-passed", {}),
-                                       ("flight-healthy", {"flight": 1})]):
+    for i, (type_, data) in enumerate(
+        [("asset-replicated", {"asset": "vm-1"}), ("tests-passed", {}), ("flight-healthy", {"flight": 1})]
+    ):
         stack.publisher.publish(json.loads(event(type_, release_name, "web", f"e{i}", **data)))
     host = local_host(stack)
     stats = host.run(until_idle=True, wait=0.5, poll=0.05)
@@ -96,8 +102,9 @@ def test_a_message_that_fails_once_succeeds_on_redelivery(stack, release_name):
 
 def test_bake_timers_are_scheduled_messages_that_until_idle_waits_for(stack, release_name):
     stack.service.apply(validate_plan(flight_plan(release_name, bake="1s")))
-    for i, (type_, data) in enumerate([("asset-replicated", {"asset": "vm-1"}), ("tests-passed", {}),
-                                       ("flight-healthy", {"flight": 1})]):
+    for i, (type_, data) in enumerate(
+        [("asset-replicated", {"asset": "vm-1"}), ("tests-passed", {}), ("flight-healthy", {"flight": 1})]
+    ):
         stack.publisher.publish(json.loads(event(type_, release_name, "web", f"e{i}", **data)))
     host = local_host(stack)
     host.run(until_idle=True, wait=0.1, poll=0.05)  # the timer is due in ~1s: beyond the 0.1s horizon
@@ -115,11 +122,16 @@ def test_bake_timers_are_scheduled_messages_that_until_idle_waits_for(stack, rel
 
 
 def test_stale_schedule_notes_do_not_keep_the_host_busy(stack):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     stack.local_scheduler.schedule_table.upsert_entity(
-        {"PartitionKey": "local", "RowKey": "stale", "event_id": "gone",
-         "due": datetime.now(timezone.utc) - timedelta(hours=1)})
+        {
+            "PartitionKey": "local",
+            "RowKey": "stale",
+            "event_id": "gone",
+            "due": datetime.now(UTC) - timedelta(hours=1),
+        }
+    )
     host = local_host(stack)
     polls = Polls(lambda: True)
     host.run(until_idle=True, wait=1, poll=0.05, stop=polls)

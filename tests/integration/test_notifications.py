@@ -1,5 +1,6 @@
 """Notifications on the real Azurite (contract §11): outbox in the state's transaction, delivery at least once
 with stable ids, receivers that are down never hold a promotion, retries with backoff, and the listing."""
+
 from __future__ import annotations
 
 import json
@@ -9,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from shared.domain.actors import clip_actor_reason
-
 from shared.adapters.notifiers import notifiers
 from shared.application.bootstrap import Stack
 from shared.application.notifications import NotificationDeliverer, notifications_json
+from shared.domain.actors import clip_actor_reason
 from shared.domain.plan import validate_plan
 from tests.fakes import FakeClock, event
 from tests.receivers import EVENT_GRID_KEY, Receiver
@@ -35,31 +35,44 @@ def clocked(settings):
     """A stack whose clock the test controls, and a request counter on its table traffic."""
     requests: list[str] = []
     clock = FakeClock()
-    stack = Stack(settings, clock=clock, request_hook=lambda r: requests.append(f"{r.http_request.method} "
-                                                                                 f"{r.http_request.url}"))
+    stack = Stack(
+        settings, clock=clock, request_hook=lambda r: requests.append(f"{r.http_request.method} {r.http_request.url}")
+    )
     return stack, clock, requests
 
 
 def apply(stack, name, **extra):
-    doc = {"release": name, "model": "flight", "approvers": [APPROVER], "operators": [OPERATOR],
-           "flights": [{"percent": 100}],  # one flight: flight-started, then promoted
-           "notify": [{"kind": "webhook", "url_setting": "HOOK"}, {"kind": "teams", "url_setting": "TEAMS",
-                                                                    "on": ["promoted", "rolled-back"]},
-                      {"kind": "event-grid", "url_setting": "GRID"}],
-           "workloads": [{"name": "web", "assets": ["vm-1"]}]}
+    doc = {
+        "release": name,
+        "model": "flight",
+        "approvers": [APPROVER],
+        "operators": [OPERATOR],
+        "flights": [{"percent": 100}],  # one flight: flight-started, then promoted
+        "notify": [
+            {"kind": "webhook", "url_setting": "HOOK"},
+            {"kind": "teams", "url_setting": "TEAMS", "on": ["promoted", "rolled-back"]},
+            {"kind": "event-grid", "url_setting": "GRID"},
+        ],
+        "workloads": [{"name": "web", "assets": ["vm-1"]}],
+    }
     doc.update(extra)
     stack.service.apply(validate_plan(doc))
 
 
 def deliverer(stack, clock, receiver, **kwargs):
-    settings = {"HOOK": receiver.url("webhook"), "TEAMS": receiver.url("teams"), "GRID": receiver.url("event-grid"),
-                "GRID_KEY": EVENT_GRID_KEY}
+    settings = {
+        "HOOK": receiver.url("webhook"),
+        "TEAMS": receiver.url("teams"),
+        "GRID": receiver.url("event-grid"),
+        "GRID_KEY": EVENT_GRID_KEY,
+    }
     return NotificationDeliverer(stack.outbox, notifiers(settings.get), settings.get, clock, **kwargs)
 
 
 def promote(stack, name):
-    for i, (type_, data) in enumerate([("asset-replicated", {"asset": "vm-1"}), ("tests-passed", {}),
-                                       ("flight-healthy", {"flight": 1})]):
+    for i, (type_, data) in enumerate(
+        [("asset-replicated", {"asset": "vm-1"}), ("tests-passed", {}), ("flight-healthy", {"flight": 1})]
+    ):
         result = stack.service.handle(event(type_, name, "web", f"{name}-{i}", **data))
         assert result.outcome == "applied", result.reason
 
@@ -77,7 +90,8 @@ def test_a_message_with_notices_still_costs_one_query_and_one_transaction(clocke
 
 
 def test_receivers_that_are_down_never_hold_a_promotion_and_get_everything_later_with_the_same_ids(
-        clocked, receiver, release_name):
+    clocked, receiver, release_name
+):
     stack, clock, _ = clocked
     apply(stack, release_name)
     receiver.down()
@@ -97,8 +111,12 @@ def test_receivers_that_are_down_never_hold_a_promotion_and_get_everything_later
     send.deliver_due()
     rows = notifications_json(stack.outbox.list_release(release_name))
     assert [(r["kind"], r["target"], r["status"]) for r in rows] == [
-        ("flight-started", "webhook", "sent"), ("flight-started", "event-grid", "sent"),
-        ("promoted", "webhook", "sent"), ("promoted", "teams", "sent"), ("promoted", "event-grid", "sent")]
+        ("flight-started", "webhook", "sent"),
+        ("flight-started", "event-grid", "sent"),
+        ("promoted", "webhook", "sent"),
+        ("promoted", "teams", "sent"),
+        ("promoted", "event-grid", "sent"),
+    ]
     ids = {r["kind"]: r["id"] for r in rows}
     mine = lambda kind: sorted(receiver.ids(kind, release_name))  # noqa: E731
     assert mine("webhook") == sorted(ids.values()) == mine("event-grid") and mine("teams") == [ids["promoted"]]
@@ -109,10 +127,14 @@ def test_receivers_that_are_down_never_hold_a_promotion_and_get_everything_later
 
 
 def test_a_flaky_receiver_gets_the_rest_only_and_a_crash_before_recording_resends_the_same_id(
-        clocked, receiver, release_name):
+    clocked, receiver, release_name
+):
     stack, clock, _ = clocked
-    apply(stack, release_name, notify=[{"kind": "webhook", "url_setting": "HOOK"},
-                                       {"kind": "event-grid", "url_setting": "GRID"}])
+    apply(
+        stack,
+        release_name,
+        notify=[{"kind": "webhook", "url_setting": "HOOK"}, {"kind": "event-grid", "url_setting": "GRID"}],
+    )
     promote(stack, release_name)
     send = deliverer(stack, clock, receiver, backoff=lambda n: 1.0)
 
@@ -147,21 +169,31 @@ def test_a_flaky_receiver_gets_the_rest_only_and_a_crash_before_recording_resend
 
 
 def test_missing_setting_and_refused_body_are_failed_attempts_and_after_the_limit_the_row_is_failed(
-        clocked, receiver, release_name):
+    clocked, receiver, release_name
+):
     stack, clock, _ = clocked
-    apply(stack, release_name, notify=[{"kind": "webhook", "url_setting": "NOT_SET"},
-                                       {"kind": "event-grid", "url_setting": "GRID"}])
+    apply(
+        stack,
+        release_name,
+        notify=[{"kind": "webhook", "url_setting": "NOT_SET"}, {"kind": "event-grid", "url_setting": "GRID"}],
+    )
     stack.service.handle(event("override", release_name, None, "x", action="abort", actor="eve@x.com", reason="r"))
     settings = {"GRID": receiver.url("event-grid"), "GRID_KEY": "wrong-key"}
-    send = NotificationDeliverer(stack.outbox, notifiers(settings.get), settings.get, clock, max_attempts=2,
-                                 backoff=lambda n: 5.0)
+    send = NotificationDeliverer(
+        stack.outbox, notifiers(settings.get), settings.get, clock, max_attempts=2, backoff=lambda n: 5.0
+    )
     send.deliver_due()
     clock.advance(6)
     send.deliver_due()
     rows = notifications_json(stack.outbox.list_release(release_name))
     assert [(r["kind"], r["target"], r["status"]) for r in rows] == [
-        ("override-rejected", "webhook", "failed"), ("override-rejected", "event-grid", "failed")]
-    assert rows[0]["last_error"] in ("webhook: setting NOT_SET is not set", "event-grid (GRID): the topic answered HTTP 401")
+        ("override-rejected", "webhook", "failed"),
+        ("override-rejected", "event-grid", "failed"),
+    ]
+    assert rows[0]["last_error"] in (
+        "webhook: setting NOT_SET is not set",
+        "event-grid (GRID): the topic answered HTTP 401",
+    )
     refused = len(receiver.refused)
     assert any("401" in r for r in receiver.refused)
     clock.advance(3600)
@@ -177,8 +209,7 @@ def test_promote_notifications_lists_them(cli_env, stack, receiver, release_name
     pending = json.loads(subprocess.run(cmd + ["--json"], env=env, capture_output=True, text=True, check=True).stdout)
     assert [(r["kind"], r["status"]) for r in pending] == [("flight-started", "pending"), ("promoted", "pending")]
     # `promote run` delivers beside the host (nothing queued: it returns at once, after a last delivery round)
-    subprocess.run([PROMOTE, "run", "--until-idle", "--wait", "0"], env=env,
-                   capture_output=True, text=True, check=True)
+    subprocess.run([PROMOTE, "run", "--until-idle", "--wait", "0"], env=env, capture_output=True, text=True, check=True)
     text = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
     assert "2 sent, 0 pending, 0 failed" in text and receiver.url("webhook") not in text
     assert sorted(receiver.ids(release=release_name)) == sorted(r["id"] for r in pending)
@@ -198,16 +229,25 @@ def test_the_backoff_grows_and_is_capped():
 def test_a_release_wide_change_of_many_workloads_fits_its_notices_in_one_row(clocked, receiver, release_name):
     stack, clock, _ = clocked
     names = [f"w{i:02d}" for i in range(40)]
-    stack.service.apply(validate_plan({
-        "release": release_name, "model": "single-step", "approval": "manual", "approvers": [APPROVER],
-        "notify": [{"kind": "webhook", "url_setting": "HOOK", "on": ["promoted"]}],
-        "workloads": [{"name": n, "assets": ["vm"]} for n in names]}))
+    stack.service.apply(
+        validate_plan(
+            {
+                "release": release_name,
+                "model": "single-step",
+                "approval": "manual",
+                "approvers": [APPROVER],
+                "notify": [{"kind": "webhook", "url_setting": "HOOK", "on": ["promoted"]}],
+                "workloads": [{"name": n, "assets": ["vm"]} for n in names],
+            }
+        )
+    )
     for n in names:
         stack.service.handle(event("asset-replicated", release_name, n, f"{n}-a", asset="vm"))
         stack.service.handle(event("tests-passed", release_name, n, f"{n}-t"))
     why = "CAB-4711 approved go-live for the whole wave; " * 20  # about 1,000 characters: history clips them
-    result = stack.service.handle(event("override", release_name, None, "go", action="approve", actor=APPROVER,
-                                        reason=why[:1000]))
+    result = stack.service.handle(
+        event("override", release_name, None, "go", action="approve", actor=APPROVER, reason=why[:1000])
+    )
     assert result.outcome == "applied"
     [row] = stack.outbox.list_release(release_name)
     kept = clip_actor_reason(why[:1000])  # what history records; the notices carry the same words

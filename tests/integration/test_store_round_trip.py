@@ -2,24 +2,33 @@
 
 The samples are built from the dataclasses' own fields, each with a value that differs from its default, so a
 field added later that the table store forgets to write (or to read back) fails here, not in production."""
+
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.domain.machine import Decision
 from shared.domain.model import HistoryEntry, Outcome, Release, Workload, WorkloadState, archive_add, new_release
 from shared.domain.plan import validate_plan
 
-AT = datetime(2026, 11, 27, 9, 13, 23, 123456, tzinfo=timezone.utc)  # microseconds: stored to the microsecond
+AT = datetime(2026, 11, 27, 9, 13, 23, 123456, tzinfo=UTC)  # microseconds: stored to the microsecond
 
 # A non-default value for each annotation the model uses (a new kind of field needs a sample here).
 SAMPLES: dict[str, Any] = {
-    "bool": True, "int": 7, "int | None": 3, "str": "sample", "str | None": "sample text",
-    "datetime | None": AT + timedelta(seconds=5), "datetime": AT, "WorkloadState": WorkloadState.FLIGHTING,
-    "Outcome": Outcome.REJECTED, "dict[str, bool]": {"vm-a": True, "vm-b": False},
-    "tuple[str, ...]": ("wave-a", "wave-b"), "float | None": 2.5,
+    "bool": True,
+    "int": 7,
+    "int | None": 3,
+    "str": "sample",
+    "str | None": "sample text",
+    "datetime | None": AT + timedelta(seconds=5),
+    "datetime": AT,
+    "WorkloadState": WorkloadState.FLIGHTING,
+    "Outcome": Outcome.REJECTED,
+    "dict[str, bool]": {"vm-a": True, "vm-b": False},
+    "tuple[str, ...]": ("wave-a", "wave-b"),
+    "float | None": 2.5,
 }
 
 
@@ -39,10 +48,15 @@ def _sample(cls: type, fixed: dict[str, Any]) -> Any:
 
 
 def _plan(name: str):
-    return validate_plan({"release": name, "model": "flight", "approvers": ["ana@contoso.com"],
-                          "workloads": [{"name": "web", "assets": ["vm-a", "vm-b"]}, {"name": "db", "assets": ["vm-c"]}],
-                          "flights": [{"percent": 10, "bake": "1m"}, {"percent": 50, "bake": "1m"},
-                                      {"percent": 100, "bake": "0s"}]})
+    return validate_plan(
+        {
+            "release": name,
+            "model": "flight",
+            "approvers": ["ana@contoso.com"],
+            "workloads": [{"name": "web", "assets": ["vm-a", "vm-b"]}, {"name": "db", "assets": ["vm-c"]}],
+            "flights": [{"percent": 10, "bake": "1m"}, {"percent": 50, "bake": "1m"}, {"percent": 100, "bake": "0s"}],
+        }
+    )
 
 
 def test_every_workload_release_and_history_field_round_trips(stack, release_name):
@@ -52,9 +66,18 @@ def test_every_workload_release_and_history_field_round_trips(stack, release_nam
     web = _sample(Workload, {"name": "web"})
     seen = tuple(f"{i:016x}" for i in range(3))
     archive = archive_add(b"", ["00000000000000aa", "00000000000000bb"])
-    release = _sample(Release, {"plan": snapshot.release.plan, "workloads": {**snapshot.release.workloads,
-                                                                               "web": web},
-                                "seen": seen, "archive": archive, "processed": 9, "archived": 6, "seq": 1})
+    release = _sample(
+        Release,
+        {
+            "plan": snapshot.release.plan,
+            "workloads": {**snapshot.release.workloads, "web": web},
+            "seen": seen,
+            "archive": archive,
+            "processed": 9,
+            "archived": 6,
+            "seq": 1,
+        },
+    )
     entry = _sample(HistoryEntry, {"workload": "web", "event_id": "e-1", "type": "override"})
     store.commit(snapshot, Decision(release=release, entries=[entry]), "e-1")
     # `dependants` has a writer of its own (apply of a release naming this one in `after`), not the commit
@@ -80,12 +103,18 @@ def test_a_field_that_becomes_empty_is_removed_not_kept(stack, release_name):
     store.create_release(new_release(_plan(release_name)))
     snapshot = store.get_release(release_name)
     flying = _sample(Workload, {"name": "web"})
-    store.commit(snapshot, Decision(release=snapshot.release.evolve(workloads={**snapshot.release.workloads,
-                                                                               "web": flying}), entries=[]), None)
+    store.commit(
+        snapshot,
+        Decision(release=snapshot.release.evolve(workloads={**snapshot.release.workloads, "web": flying}), entries=[]),
+        None,
+    )
     snapshot = store.get_release(release_name)
     landed = Workload(name="web", state=WorkloadState.ROLLED_BACK, assets=dict(flying.assets))
-    store.commit(snapshot, Decision(release=snapshot.release.evolve(workloads={**snapshot.release.workloads,
-                                                                               "web": landed}), entries=[]), None)
+    store.commit(
+        snapshot,
+        Decision(release=snapshot.release.evolve(workloads={**snapshot.release.workloads, "web": landed}), entries=[]),
+        None,
+    )
     assert store.get_release(release_name).release.workloads["web"] == landed
 
 
@@ -93,8 +122,17 @@ def test_a_history_entry_with_every_optional_field_empty_round_trips(stack, rele
     store = stack.store
     store.create_release(new_release(_plan(release_name)))
     snapshot = store.get_release(release_name)
-    entry = HistoryEntry(at=AT, event_id="invalid:1", type="invalid", outcome=Outcome.REJECTED, reason="bad",
-                         workload=None, from_state=None, to_state=None, traffic_percent=None)
+    entry = HistoryEntry(
+        at=AT,
+        event_id="invalid:1",
+        type="invalid",
+        outcome=Outcome.REJECTED,
+        reason="bad",
+        workload=None,
+        from_state=None,
+        to_state=None,
+        traffic_percent=None,
+    )
     store.commit(snapshot, Decision(release=snapshot.release.evolve(seq=1), entries=[entry]), None)
     assert store.list_history(release_name) == [entry]
 

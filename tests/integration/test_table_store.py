@@ -1,4 +1,5 @@
 """The table store against a real Azurite: one transaction per message, ETag conflicts, de-duplication."""
+
 from __future__ import annotations
 
 import json
@@ -6,6 +7,7 @@ import threading
 
 import pytest
 
+from shared.adapters.metering import RequestCounter
 from shared.adapters.table_store import TableReleaseStore, marker_row
 from shared.application.bootstrap import Stack
 from shared.application.config import RELEASES_TABLE
@@ -14,16 +16,28 @@ from shared.domain.machine import decide
 from shared.domain.messages import parse_message
 from shared.domain.model import SEEN_WINDOW
 from shared.domain.plan import validate_plan
-from shared.adapters.metering import RequestCounter
 from tests.fakes import T0, event
 
 
-def plan(name: str, *, workloads: int = 2, assets: int = 2, model: str = "single-step", suffix: str = "",
-         on_drift: str = "report"):
-    doc = {"release": name, "model": model, "approvers": ["ana@contoso.com"], "operators": ["ops@contoso.com"],
-           "on_drift": on_drift,
-           "workloads": [{"name": f"w{i}", "assets": [f"vm-{i}-{j}{suffix}" for j in range(assets)]}
-                         for i in range(workloads)]}
+def plan(
+    name: str,
+    *,
+    workloads: int = 2,
+    assets: int = 2,
+    model: str = "single-step",
+    suffix: str = "",
+    on_drift: str = "report",
+):
+    doc = {
+        "release": name,
+        "model": model,
+        "approvers": ["ana@contoso.com"],
+        "operators": ["ops@contoso.com"],
+        "on_drift": on_drift,
+        "workloads": [
+            {"name": f"w{i}", "assets": [f"vm-{i}-{j}{suffix}" for j in range(assets)]} for i in range(workloads)
+        ],
+    }
     if model == "flight":
         doc["flights"] = [{"percent": 10, "bake": "0s"}, {"percent": 100, "bake": "0s"}]
     return validate_plan(doc)
@@ -64,15 +78,16 @@ def test_one_read_and_one_transaction_per_lifecycle_event(settings, release_name
     counter = UrlCounter()
     stack = Stack(settings, request_hook=counter)
     stack.service.apply(plan(release_name))
-    stack.store  # tables created up front, as in a warm function app
+    _ = stack.store  # tables created up front, as in a warm function app
     stack.table("promoterouting")
     counter.reset()
     result = stack.service.handle(event("asset-replicated", release_name, "w0", "e1", asset="vm-0-0"))
     assert result.outcome == "applied"
     assert dict(counter.by_kind) == {"query": 1, "transaction": 1}
     counter.reset()
-    assert stack.service.handle(event("asset-replicated", release_name, "w0", "e1", asset="vm-0-0")).outcome \
-        == "duplicate"
+    assert (
+        stack.service.handle(event("asset-replicated", release_name, "w0", "e1", asset="vm-0-0")).outcome == "duplicate"
+    )
     # the duplicate is recorded too; with on_drift: report (the default) its routing is left alone
     assert dict(counter.by_kind) == {"query": 1, "transaction": 1}
     assert sum("promoterouting" in u for u in counter.urls) == 0
@@ -85,8 +100,9 @@ def test_a_duplicate_under_on_drift_reapply_checks_its_workloads_routing(setting
     stack.store, stack.table("promoterouting")
     stack.service.handle(event("asset-replicated", release_name, "w0", "e1", asset="vm-0-0"))
     counter.reset()
-    assert stack.service.handle(event("asset-replicated", release_name, "w0", "e1", asset="vm-0-0")).outcome \
-        == "duplicate"
+    assert (
+        stack.service.handle(event("asset-replicated", release_name, "w0", "e1", asset="vm-0-0")).outcome == "duplicate"
+    )
     # its workload's routing record is read to check it matches the state (machine.redelivery_reasserts)
     assert dict(counter.by_kind) == {"query": 1, "transaction": 1, "point-read": 1}
     assert sum("promoterouting" in u for u in counter.urls) == 1
@@ -150,7 +166,7 @@ def test_two_services_writing_one_release_lose_no_update(settings, release_name)
         try:
             for j in assets:
                 body = event("asset-replicated", release_name, "w0", f"e{j}", asset=f"vm-0-{j}")
-                for delivery in range(1, 6):  # a handler that gave up on conflicts is redelivered by the platform
+                for _delivery in range(1, 6):  # a handler that gave up on conflicts is redelivered by the platform
                     try:
                         stack.service.handle(body)
                         break
@@ -161,8 +177,10 @@ def test_two_services_writing_one_release_lose_no_update(settings, release_name)
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=work, args=(a, range(0, 40, 2))),
-               threading.Thread(target=work, args=(b, range(1, 40, 2)))]
+    threads = [
+        threading.Thread(target=work, args=(a, range(0, 40, 2))),
+        threading.Thread(target=work, args=(b, range(1, 40, 2))),
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -219,7 +237,10 @@ def test_a_plan_that_shrinks_below_one_chunk_reads_back_whole(stack, release_nam
 def test_plans_too_large_for_storage_are_refused_at_apply():
     from shared.domain.errors import PlanError
 
-    doc = {"release": "huge", "model": "single-step",
-           "workloads": [{"name": f"w{i}", "assets": [f"vm-{j}-{'x' * 240}" for j in range(200)]} for i in range(10)]}
+    doc = {
+        "release": "huge",
+        "model": "single-step",
+        "workloads": [{"name": f"w{i}", "assets": [f"vm-{j}-{'x' * 240}" for j in range(200)]} for i in range(10)],
+    }
     with pytest.raises(PlanError, match="the limit is 400,000"):
         validate_plan(doc)

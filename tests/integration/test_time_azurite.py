@@ -1,9 +1,10 @@
 """Time and order on a real Azurite: round-trips of the new fields, timers that survive a host restart, and
 what a dependency costs in storage requests."""
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from shared.adapters.metering import RequestCounter
 from shared.application.bootstrap import Stack, use_stack
@@ -14,8 +15,14 @@ from tests.fakes import event
 
 
 def single_step(name: str, **extra) -> dict:
-    return {"release": name, "model": "single-step", "approvers": ["ana@contoso.com"],
-            "operators": ["ops@contoso.com"], "workloads": [{"name": "web", "assets": ["vm-1"]}], **extra}
+    return {
+        "release": name,
+        "model": "single-step",
+        "approvers": ["ana@contoso.com"],
+        "operators": ["ops@contoso.com"],
+        "workloads": [{"name": "web", "assets": ["vm-1"]}],
+        **extra,
+    }
 
 
 def freeze_until(moment: datetime) -> dict:
@@ -25,16 +32,22 @@ def freeze_until(moment: datetime) -> dict:
 
 
 def test_the_time_fields_round_trip(stack, release_name):
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     stack.service.apply(validate_plan(single_step(release_name)))
     dependant = f"{release_name}-b"[:63]
     stack.service.apply(validate_plan({**single_step(dependant), "after": [release_name]}))
     snapshot = stack.store.get_release(release_name)
     assert snapshot.release.dependants == (dependant,)
     w = snapshot.release.workloads["web"].evolve(
-        paused=True, paused_by="ops@contoso.com", paused_at=now, paused_reason="CAB freeze", state_since=now,
-        deadline_fired="testing:1795730400000", window_opens_at=now + timedelta(hours=2),
-        trouble_at=now - timedelta(minutes=5))
+        paused=True,
+        paused_by="ops@contoso.com",
+        paused_at=now,
+        paused_reason="CAB freeze",
+        state_since=now,
+        deadline_fired="testing:1795730400000",
+        window_opens_at=now + timedelta(hours=2),
+        trouble_at=now - timedelta(minutes=5),
+    )
     from shared.domain.machine import Decision
 
     changed = snapshot.release.evolve(workloads={"web": w}, after_met=("x", "y"))
@@ -53,7 +66,7 @@ def restarted(settings) -> Stack:
 
 def test_a_window_opening_survives_a_host_restart(stack, settings, release_name):
     first = stack
-    opens = datetime.now(timezone.utc) + timedelta(seconds=3)
+    opens = datetime.now(UTC) + timedelta(seconds=3)
     first.service.apply(validate_plan(single_step(release_name, windows=freeze_until(opens))))
     for i, (type_, data) in enumerate([("asset-replicated", {"asset": "vm-1"}), ("tests-passed", {})]):
         first.publisher.publish(json.loads(event(type_, release_name, "web", f"e{i}", **data)))
@@ -94,8 +107,15 @@ def test_what_a_dependency_costs_in_storage_requests(settings, release_name):
     counter = RequestCounter()
     stack = Stack(settings, request_hook=counter)
     dependant = f"{release_name}-b"[:63]
-    stack.service.apply(validate_plan(single_step(release_name, windows=freeze_until(
-        datetime.now(timezone.utc) - timedelta(seconds=1)), deadlines={"testing": "1h"})))
+    stack.service.apply(
+        validate_plan(
+            single_step(
+                release_name,
+                windows=freeze_until(datetime.now(UTC) - timedelta(seconds=1)),
+                deadlines={"testing": "1h"},
+            )
+        )
+    )
     stack.service.apply(validate_plan({**single_step(dependant), "after": [release_name]}))
     stack.table("promoterouting")
     scheduled: list[dict] = []

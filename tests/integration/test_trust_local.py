@@ -1,5 +1,6 @@
 """Issue 9 on a real Azurite: nothing promote sends expires (defect 1), large non-ASCII dead letters fit
 the queue (defect 4), and actor_reason / who paused survive the table store."""
+
 from __future__ import annotations
 
 import hashlib
@@ -19,11 +20,13 @@ from tests.integration.test_localhost import flight_plan, poison
 
 def test_defect1_nothing_promote_sends_locally_expires(stack, release_name):
     stack.publisher.publish(json.loads(event("tests-passed", release_name, "web", "p1")))
-    stack.local_scheduler.schedule(json.loads(event("tests-passed", release_name, "web", "t1")),
-                                   stack.clock.now() + timedelta(seconds=0))
+    stack.local_scheduler.schedule(
+        json.loads(event("tests-passed", release_name, "web", "t1")), stack.clock.now() + timedelta(seconds=0)
+    )
     stack.dead_letters.dead_letter(b"{not json", "invalid")
-    sent = stack.queue(LOCAL_QUEUE).peek_messages(max_messages=32) + \
-        stack.queue(POISON_QUEUE).peek_messages(max_messages=32)
+    sent = stack.queue(LOCAL_QUEUE).peek_messages(max_messages=32) + stack.queue(POISON_QUEUE).peek_messages(
+        max_messages=32
+    )
     assert len(sent) == 3
     assert all(m.expires_on.year == 9999 for m in sent), [m.expires_on for m in sent]  # never (was: 7 days)
 
@@ -61,14 +64,16 @@ def test_defect4_a_large_non_ascii_dead_letter_does_not_hang_the_host(stack, rel
 def test_actor_reason_and_the_pause_survive_the_table_store(stack, release_name):
     stack.service.apply(validate_plan(flight_plan(release_name)))
     words = "CAB freeze — change CHG-0042 ✓"
-    stack.service.handle(event("override", release_name, "web", "o1", action="pause", actor="Ops@Contoso.com",
-                               reason=words))
+    stack.service.handle(
+        event("override", release_name, "web", "o1", action="pause", actor="Ops@Contoso.com", reason=words)
+    )
     [entry] = stack.store.list_history(release_name, "web")
     assert (entry.actor, entry.actor_reason) == ("Ops@Contoso.com", words)
     w = stack.store.get_release(release_name).release.workloads["web"]
     assert (w.paused, w.paused_by, w.paused_reason) == (True, "Ops@Contoso.com", words)
     assert w.paused_at is not None and w.paused_at.tzinfo is not None
-    stack.service.handle(event("override", release_name, "web", "o2", action="resume", actor="ops@contoso.com",
-                               reason="lifted"))
+    stack.service.handle(
+        event("override", release_name, "web", "o2", action="resume", actor="ops@contoso.com", reason="lifted")
+    )
     w = stack.store.get_release(release_name).release.workloads["web"]
     assert (w.paused, w.paused_by, w.paused_at, w.paused_reason) == (False, None, None, None)

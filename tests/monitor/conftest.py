@@ -1,4 +1,5 @@
 """Fixtures: the local Azure Monitor on HTTPS, and settings that point the real SDK clients at it."""
+
 from __future__ import annotations
 
 from dataclasses import fields

@@ -8,6 +8,7 @@ api-version, a metric namespace matching every resource's type, resources of the
 the endpoint's region, and known metric names (400 otherwise). `fail()` queues faults: errors, 429 with
 Retry-After, partial results (200 with an `error`), and slow answers (a client timeout).
 """
+
 from __future__ import annotations
 
 import json
@@ -16,11 +17,11 @@ import ssl
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from tests.https_server import HttpsServer
@@ -66,8 +67,12 @@ class FakeMonitor:
 
     def resource(self, resource_id: str, region: str, metrics: dict[str, list[dict]]) -> None:
         provider = resource_id.split("/providers/", 1)[1].split("/")
-        self.resources[resource_id.lower()] = {"id": resource_id, "region": region,
-                                               "namespace": f"{provider[0]}/{provider[1]}", "metrics": metrics}
+        self.resources[resource_id.lower()] = {
+            "id": resource_id,
+            "region": region,
+            "namespace": f"{provider[0]}/{provider[1]}",
+            "metrics": metrics,
+        }
 
     def fail(self, api: str, status: int, **kwargs) -> None:
         self.faults.append(Fault(api, status, **kwargs))
@@ -127,9 +132,11 @@ class FakeMonitor:
         table = {"name": "PrimaryResult", "columns": [{"name": n, "type": t} for n, t in columns], "rows": rows}
         payload: dict = {"tables": [table]}
         if fault and fault.partial:
-            payload["error"] = {"code": "PartialError", "message": "There were some errors when processing your query.",
-                                "details": [{"code": "EngineError", "message": "Query exceeded the memory limit",
-                                             "resources": []}]}
+            payload["error"] = {
+                "code": "PartialError",
+                "message": "There were some errors when processing your query.",
+                "details": [{"code": "EngineError", "message": "Query exceeded the memory limit", "resources": []}],
+            }
         return 200, {}, payload
 
     def _metrics(self, call: Call, body):
@@ -169,19 +176,38 @@ class FakeMonitor:
                 name = name.replace("%2", ",")
                 known = {k.lower(): k for k in resource["metrics"]}
                 if name.lower() not in known:
-                    return _error(400, "BadRequest", f"Failed to find metric configuration for provider: "
-                                                     f"{resource['namespace']}, metric: {name}")
-                points = [{"timeStamp": p["timeStamp"], **{a: p[a] for a in aggregations if a in p}}
-                          for p in resource["metrics"][known[name.lower()]]
-                          if start <= _iso(p["timeStamp"]) < end]
-                metrics.append({"id": f"{resource['id']}/providers/Microsoft.Insights/metrics/{known[name.lower()]}",
-                                "type": "Microsoft.Insights/metrics", "errorCode": "Success",
-                                "name": {"value": known[name.lower()], "localizedValue": known[name.lower()]},
-                                "displayDescription": "", "unit": "Percent",
-                                "timeseries": [{"metadatavalues": [], "data": points}]})
-            values.append({"starttime": q["starttime"], "endtime": q["endtime"], "interval": q.get("interval", "PT1M"),
-                           "namespace": resource["namespace"], "resourceregion": region, "resourceid": resource["id"],
-                           "value": metrics})
+                    return _error(
+                        400,
+                        "BadRequest",
+                        f"Failed to find metric configuration for provider: {resource['namespace']}, metric: {name}",
+                    )
+                points = [
+                    {"timeStamp": p["timeStamp"], **{a: p[a] for a in aggregations if a in p}}
+                    for p in resource["metrics"][known[name.lower()]]
+                    if start <= _iso(p["timeStamp"]) < end
+                ]
+                metrics.append(
+                    {
+                        "id": f"{resource['id']}/providers/Microsoft.Insights/metrics/{known[name.lower()]}",
+                        "type": "Microsoft.Insights/metrics",
+                        "errorCode": "Success",
+                        "name": {"value": known[name.lower()], "localizedValue": known[name.lower()]},
+                        "displayDescription": "",
+                        "unit": "Percent",
+                        "timeseries": [{"metadatavalues": [], "data": points}],
+                    }
+                )
+            values.append(
+                {
+                    "starttime": q["starttime"],
+                    "endtime": q["endtime"],
+                    "interval": q.get("interval", "PT1M"),
+                    "namespace": resource["namespace"],
+                    "resourceregion": region,
+                    "resourceid": resource["id"],
+                    "value": metrics,
+                }
+            )
         return 200, {}, {"values": values}
 
     def serve(self, cert: Path, key: Path) -> HttpsServer:
@@ -217,8 +243,12 @@ class _Handler(BaseHTTPRequestHandler):
         data = b"" if payload is None else json.dumps(payload).encode()
         try:
             self.send_response(status)
-            for name, value in {"Content-Type": "application/json; charset=utf-8", "Content-Length": str(len(data)),
-                                "x-ms-request-id": str(uuid.uuid4()), **out_headers}.items():
+            for name, value in {
+                "Content-Type": "application/json; charset=utf-8",
+                "Content-Length": str(len(data)),
+                "x-ms-request-id": str(uuid.uuid4()),
+                **out_headers,
+            }.items():
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)

@@ -1,8 +1,9 @@
 """The Azure Monitor providers: the real SDK clients (LogsQueryClient, MetricsClient) against a local Monitor
 that speaks the Log Analytics query API and the metrics batch API, faults included."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -15,7 +16,7 @@ WS = "11111111-2222-3333-4444-555555555555"
 SUB = "00000000-0000-0000-0000-000000000000"
 VM1 = f"/subscriptions/{SUB}/resourceGroups/rg-payroll/providers/Microsoft.Compute/virtualMachines/vm-web-01"
 VM2 = f"/subscriptions/{SUB}/resourceGroups/rg-payroll/providers/Microsoft.Compute/virtualMachines/vm-web-02"
-END = datetime(2026, 11, 27, 10, 0, tzinfo=timezone.utc)
+END = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 START = END - timedelta(minutes=3)
 FAST = {"retry_backoff_factor": 0.01, "retry_backoff_max": 0.05}
 
@@ -25,14 +26,27 @@ def checks(*specs: dict) -> list:
 
 
 def logs_check(**extra) -> dict:
-    return {"name": "error-rate", "provider": "azure-monitor-logs", "workspace": WS, "max": 1.0, "min_samples": 100,
-            "query": "requests | summarize value = 100.0 * countif(success == false) / count(), samples = count()",
-            **extra}
+    return {
+        "name": "error-rate",
+        "provider": "azure-monitor-logs",
+        "workspace": WS,
+        "max": 1.0,
+        "min_samples": 100,
+        "query": "requests | summarize value = 100.0 * countif(success == false) / count(), samples = count()",
+        **extra,
+    }
 
 
 def metric_check(name: str, resource: str, metric: str = "Percentage CPU", aggregation: str = "Average") -> dict:
-    return {"name": name, "provider": "azure-monitor-metrics", "resource": resource, "metric": metric,
-            "aggregation": aggregation, "max": 80, "region": "westeurope"}
+    return {
+        "name": name,
+        "provider": "azure-monitor-metrics",
+        "resource": resource,
+        "metric": metric,
+        "aggregation": aggregation,
+        "max": 80,
+        "region": "westeurope",
+    }
 
 
 def answer(value, samples, columns=(("value", "real"), ("samples", "long"))):
@@ -41,15 +55,20 @@ def answer(value, samples, columns=(("value", "real"), ("samples", "long"))):
     def respond(query, timespan):
         seen.append((query, timespan))
         return list(columns), ([] if value is None and samples is None else [[value, samples]])
+
     respond.seen = seen  # type: ignore[attr-defined]
     return respond
 
 
 def points(*values: tuple[float, int], start: datetime = START) -> list[dict]:
     """One-minute points; a minute without data has only its timestamp, as the API answers it."""
-    return [{"timeStamp": (start + timedelta(minutes=i)).isoformat().replace("+00:00", "Z"),
-             **({} if v is None else {"average": v, "minimum": v, "maximum": v + 5, "count": c})}
-            for i, (v, c) in enumerate(values)]
+    return [
+        {
+            "timeStamp": (start + timedelta(minutes=i)).isoformat().replace("+00:00", "Z"),
+            **({} if v is None else {"average": v, "minimum": v, "maximum": v + 5, "count": c}),
+        }
+        for i, (v, c) in enumerate(values)
+    ]
 
 
 # -- logs ---------------------------------------------------------------------------------------------
@@ -63,11 +82,14 @@ def test_logs_reads_value_and_samples_over_the_window_with_the_monitor_token(mon
     assert credential.scopes[-1] == ("https://api.loganalytics.io/.default",)
 
 
-@pytest.mark.parametrize("value, samples, columns, expected", [
-    (None, None, (("value", "real"), ("samples", "long")), Reading()),  # an empty result
-    (0.1, None, (("value", "real"), ("samples", "long")), Reading(value=0.1, samples=None)),
-    (0.1, 5, (("rate", "real"), ("n", "long")), None),  # the wrong columns: an error, named
-])
+@pytest.mark.parametrize(
+    "value, samples, columns, expected",
+    [
+        (None, None, (("value", "real"), ("samples", "long")), Reading()),  # an empty result
+        (0.1, None, (("value", "real"), ("samples", "long")), Reading(value=0.1, samples=None)),
+        (0.1, 5, (("rate", "real"), ("n", "long")), None),  # the wrong columns: an error, named
+    ],
+)
 def test_logs_empty_or_malformed_results_are_no_data(monitor, settings_monitor, value, samples, columns, expected):
     monitor.workspace(WS, answer(value, samples, columns))
     reading = LogsSource(settings_monitor).read("r", "w", checks(logs_check()), START, END)["error-rate"]
@@ -87,11 +109,11 @@ def test_logs_partial_results_are_not_trusted(monitor, settings_monitor):
 def test_logs_429_with_retry_after_is_retried_then_answers(monitor, settings_monitor):
     monitor.workspace(WS, answer(0.2, 300))
     monitor.fail("logs", 429, retry_after="1")
-    began = datetime.now(timezone.utc)
+    began = datetime.now(UTC)
     reading = LogsSource(settings_monitor, FAST).read("r", "w", checks(logs_check()), START, END)["error-rate"]
     assert reading == Reading(value=0.2, samples=300)
     assert [c.status for c in monitor.calls] == [429, 200]
-    assert datetime.now(timezone.utc) - began >= timedelta(seconds=1)  # the SDK waited as Retry-After said
+    assert datetime.now(UTC) - began >= timedelta(seconds=1)  # the SDK waited as Retry-After said
 
 
 def test_logs_throttled_beyond_the_retries_is_inconclusive(monitor, settings_monitor):
@@ -120,14 +142,25 @@ def test_logs_timeouts_are_inconclusive(monitor, settings_monitor):
 
 # -- metrics ------------------------------------------------------------------------------------------
 def test_metrics_of_several_resources_are_one_batched_call(monitor, settings_monitor, credential):
-    monitor.resource(VM1, "westeurope", {"Percentage CPU": points((40, 4), (60, 4), (None, 0)),
-                                         "Available Memory Bytes": points((2e9, 4))})
+    monitor.resource(
+        VM1,
+        "westeurope",
+        {"Percentage CPU": points((40, 4), (60, 4), (None, 0)), "Available Memory Bytes": points((2e9, 4))},
+    )
     # one namespace, one set of metric definitions: the batch asks every resource for every metric name
     monitor.resource(VM2, "westeurope", {"Percentage CPU": points((10, 2)), "Available Memory Bytes": []})
     source = PlatformMetricsSource(settings_monitor)
-    readings = source.read("r", "w", checks(metric_check("cpu-1", VM1), metric_check("cpu-2", VM2),
-                                            metric_check("mem-1", VM1, "Available Memory Bytes", "Minimum")),
-                           START, END)
+    readings = source.read(
+        "r",
+        "w",
+        checks(
+            metric_check("cpu-1", VM1),
+            metric_check("cpu-2", VM2),
+            metric_check("mem-1", VM1, "Available Memory Bytes", "Minimum"),
+        ),
+        START,
+        END,
+    )
     assert readings["cpu-1"] == Reading(value=50.0, samples=8)
     assert readings["cpu-2"] == Reading(value=10.0, samples=2)
     assert readings["mem-1"] == Reading(value=2e9, samples=4)
@@ -141,8 +174,9 @@ def test_metrics_of_several_resources_are_one_batched_call(monitor, settings_mon
 
 def test_metrics_without_points_in_the_window_are_no_data(monitor, settings_monitor):
     monitor.resource(VM1, "westeurope", {"Percentage CPU": points((40, 4), start=START - timedelta(hours=1))})
-    reading = PlatformMetricsSource(settings_monitor).read("r", "w", checks(metric_check("cpu", VM1)),
-                                                           START, END)["cpu"]
+    reading = PlatformMetricsSource(settings_monitor).read("r", "w", checks(metric_check("cpu", VM1)), START, END)[
+        "cpu"
+    ]
     assert reading == Reading(samples=0)
 
 
@@ -161,8 +195,10 @@ def test_metrics_errors_throttling_and_refusals_are_inconclusive(monitor, settin
 
 
 def test_folding_points_into_each_aggregation():
-    pts = [type("P", (), {"average": a, "minimum": a, "maximum": a, "total": a, "count": c})()
-           for a, c in ((10.0, 1), (40.0, 3), (None, None))]
+    pts = [
+        type("P", (), {"average": a, "minimum": a, "maximum": a, "total": a, "count": c})()
+        for a, c in ((10.0, 1), (40.0, 3), (None, None))
+    ]
     assert fold(pts, "Average") == Reading(value=32.5, samples=4)
     assert fold(pts, "Maximum") == Reading(value=40.0, samples=4)
     assert fold(pts, "Minimum") == Reading(value=10.0, samples=4)

@@ -1,4 +1,5 @@
 """Fixtures for the routing providers: a local Resource Manager over HTTPS and settings pointing at it."""
+
 from __future__ import annotations
 
 import time

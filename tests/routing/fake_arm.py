@@ -15,6 +15,7 @@ Every request is logged with its body. The SDK polls the status URL once right a
 status response's Retry-After: real ARM sends whole seconds there, a fraction (which the poller accepts; the
 PUT's own Retry-After must be an integer) keeps the tests fast.
 """
+
 from __future__ import annotations
 
 import copy
@@ -32,14 +33,29 @@ from urllib.parse import parse_qs, urlsplit
 from tests.https_server import HttpsServer
 
 # child segment (lower case) -> the parent's property holding the children, and the child's type suffix
-CHILDREN = {"backendaddresspools": "backendAddressPools", "routes": "routes", "securityrules": "securityRules",
-            "externalendpoints": "endpoints", "azureendpoints": "endpoints", "nestedendpoints": "endpoints"}
-_RESOURCE = re.compile(r"^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.network/[^/]+/[^/]+"
-                       r"(?:/[^/]+/[^/]+)?$", re.I)
-_OPERATION = re.compile(r"^/subscriptions/[^/]+/providers/microsoft\.(?:network/locations/[^/]+/operations|"
-                        r"cdn/operationresults)/([^/]+)$", re.I)
-_CDN = re.compile(r"^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.cdn/profiles/[^/]+"
-                  r"(?:/origingroups/[^/]+(?:/origins(?:/[^/]+)?)?)?$", re.I)
+CHILDREN = {
+    "backendaddresspools": "backendAddressPools",
+    "routes": "routes",
+    "securityrules": "securityRules",
+    "externalendpoints": "endpoints",
+    "azureendpoints": "endpoints",
+    "nestedendpoints": "endpoints",
+}
+_RESOURCE = re.compile(
+    r"^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.network/[^/]+/[^/]+"
+    r"(?:/[^/]+/[^/]+)?$",
+    re.I,
+)
+_OPERATION = re.compile(
+    r"^/subscriptions/[^/]+/providers/microsoft\.(?:network/locations/[^/]+/operations|"
+    r"cdn/operationresults)/([^/]+)$",
+    re.I,
+)
+_CDN = re.compile(
+    r"^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.cdn/profiles/[^/]+"
+    r"(?:/origingroups/[^/]+(?:/origins(?:/[^/]+)?)?)?$",
+    re.I,
+)
 # read-only fields the SDK leaves out of a PUT; ARM keeps them (on the resource and on its sub-objects)
 READ_ONLY = ("etag", "type")
 READ_ONLY_PROPERTIES = ("provisioningState", "operationalState", "resourceGuid")
@@ -85,15 +101,20 @@ class Request:
         line += "".join(f" [{k}: {v}]" for k, v in sorted(self.headers.items()))
         props = (self.body or {}).get("properties", {})
         if "loadBalancerBackendAddresses" in props:
-            line += " addresses=" + ",".join(a["properties"]["ipAddress"] for a in props["loadBalancerBackendAddresses"])
+            line += " addresses=" + ",".join(
+                a["properties"]["ipAddress"] for a in props["loadBalancerBackendAddresses"]
+            )
         elif "nextHopIpAddress" in props:
             line += f" nextHopIpAddress={props['nextHopIpAddress']}"
         elif "requestRoutingRules" in props:
-            line += " rules=" + ",".join(f"{r['name']}->{r['properties']['backendAddressPool']['id'].rsplit('/', 1)[-1]}"
-                                         for r in props["requestRoutingRules"])
+            line += " rules=" + ",".join(
+                f"{r['name']}->{r['properties']['backendAddressPool']['id'].rsplit('/', 1)[-1]}"
+                for r in props["requestRoutingRules"]
+            )
         elif self.body is not None:
-            line += " " + json.dumps({k: v for k, v in props.items() if k != "description"}, sort_keys=True,
-                                     separators=(",", ":"))
+            line += " " + json.dumps(
+                {k: v for k, v in props.items() if k != "description"}, sort_keys=True, separators=(",", ":")
+            )
         return line
 
 
@@ -140,20 +161,45 @@ class FakeArm:
                 if child is not None and "etag" in parent:
                     parent["etag"] = _etag()
 
-    def fail_operation(self, path_contains: str, status: str = "Failed", *, code: str = "InternalServerError",
-                       message: str = "An error occurred.", details: list[dict] | None = None,
-                       times: int = 1) -> None:
+    def fail_operation(
+        self,
+        path_contains: str,
+        status: str = "Failed",
+        *,
+        code: str = "InternalServerError",
+        message: str = "An error occurred.",
+        details: list[dict] | None = None,
+        times: int = 1,
+    ) -> None:
         """The next write matching `path_contains` starts an operation that ends `status` (Failed or Canceled)
         with Azure's error body; the change is not made."""
         error = {"code": code, "message": message, **({"details": details} if details else {})}
         self.operation_faults.append(OperationFault(path_contains.lower(), status, error, times))
 
-    def fail(self, method: str, path_contains: str, status: int, *, times: int = 1, retry_after: str | None = None,
-             code: str | None = None) -> None:
+    def fail(
+        self,
+        method: str,
+        path_contains: str,
+        status: int,
+        *,
+        times: int = 1,
+        retry_after: str | None = None,
+        code: str | None = None,
+    ) -> None:
         headers = {"Retry-After": retry_after} if retry_after is not None else {}
-        self.faults.append(Fault(method, path_contains.lower(), status, times, headers,
-                                 code or {403: "AuthorizationFailed", 409: "AnotherOperationInProgress",
-                                          429: "TooManyRequests"}.get(status, "Failed")))
+        self.faults.append(
+            Fault(
+                method,
+                path_contains.lower(),
+                status,
+                times,
+                headers,
+                code
+                or {403: "AuthorizationFailed", 409: "AnotherOperationInProgress", 429: "TooManyRequests"}.get(
+                    status, "Failed"
+                ),
+            )
+        )
 
     def after(self, method: str, path_contains: str, change) -> None:
         """Once, right after a matching request is answered: `change(arm)` (someone else's edit in between)."""
@@ -167,12 +213,19 @@ class FakeArm:
             self.log.clear()
 
     # -- request handling ------------------------------------------------------------------------
-    def handle(self, method: str, target: str, headers: dict[str, str], body: dict | None) -> tuple[int, dict, dict | None]:
+    def handle(
+        self, method: str, target: str, headers: dict[str, str], body: dict | None
+    ) -> tuple[int, dict, dict | None]:
         parts = urlsplit(target)
         path, query = parts.path.rstrip("/"), parse_qs(parts.query)
         conditional = {k: v for k, v in headers.items() if k in ("if-match", "if-none-match")}
-        request = Request(method, path, (query.get("api-version") or [None])[0], copy.deepcopy(body),
-                          headers={k.title(): v for k, v in conditional.items()})
+        request = Request(
+            method,
+            path,
+            (query.get("api-version") or [None])[0],
+            copy.deepcopy(body),
+            headers={k.title(): v for k, v in conditional.items()},
+        )
         with self.lock:
             self.log.append(request)
             status, out_headers, out_body = self._respond(method, path, headers, body)
@@ -202,8 +255,11 @@ class FakeArm:
             parent, child = self._locate(path)
         except KeyError as missing:
             if method == "GET" or missing.args[0] == "parent":
-                return _error(404, "ResourceNotFound" if missing.args[0] == "parent" else "NotFound",
-                              f"The Resource '{path.split('/providers/')[1]}' was not found.")
+                return _error(
+                    404,
+                    "ResourceNotFound" if missing.args[0] == "parent" else "NotFound",
+                    f"The Resource '{path.split('/providers/')[1]}' was not found.",
+                )
             parent, child = self._locate(path, create=True)
         if method == "GET":
             return 200, {}, copy.deepcopy(child if child is not None else parent)
@@ -241,8 +297,9 @@ class FakeArm:
         kind, name = segments[8].lower(), segments[9]
         children = parent.setdefault("properties", {}).setdefault(CHILDREN[kind], [])
         for child in children:
-            if child["name"].lower() == name.lower() and (CHILDREN[kind] != "endpoints" or
-                                                          child.get("type", "").lower().endswith("/" + kind)):
+            if child["name"].lower() == name.lower() and (
+                CHILDREN[kind] != "endpoints" or child.get("type", "").lower().endswith("/" + kind)
+            ):
                 return parent, child
         if not create:
             raise KeyError("child")
@@ -287,7 +344,8 @@ class FakeArm:
         if "/microsoft.cdn/" in path.lower():
             status_url = f"{self.url}/subscriptions/{sub}/providers/Microsoft.Cdn/operationresults/{operation}"
         else:
-            status_url = f"{self.url}/subscriptions/{sub}/providers/Microsoft.Network/locations/westeurope/operations/{operation}"
+            network = f"{self.url}/subscriptions/{sub}/providers/Microsoft.Network"
+            status_url = f"{network}/locations/westeurope/operations/{operation}"
         status_url += "?api-version=2026-03-01"
         doc.setdefault("properties", {})["provisioningState"] = "Updating"
         headers = {"Azure-AsyncOperation": status_url, "Retry-After": "1"}
@@ -311,8 +369,17 @@ class FakeArm:
         key = path.lower()
         if method == "GET" and key.endswith("/origins"):
             prefix = key + "/"
-            return 200, {}, {"value": [copy.deepcopy(d) for k, d in sorted(self.resources.items())
-                                       if k.startswith(prefix) and "/" not in k[len(prefix):]]}
+            return (
+                200,
+                {},
+                {
+                    "value": [
+                        copy.deepcopy(d)
+                        for k, d in sorted(self.resources.items())
+                        if k.startswith(prefix) and "/" not in k[len(prefix) :]
+                    ]
+                },
+            )
         parent = key.rsplit("/", 2)[0] if key.count("/") > 8 else None
         if parent is not None and parent.endswith("/origins"):
             parent = parent.rsplit("/", 1)[0]
@@ -328,14 +395,18 @@ class FakeArm:
         if weight is not None and not (isinstance(weight, int) and 1 <= weight <= 1000):
             return _error(400, "BadRequest", f"Property 'weight' must be between 1 and 1000, got {weight}.")
         if props.get("enabledState") not in (None, "Enabled", "Disabled"):
-            return _error(400, "BadRequest", f"Property 'enabledState' must be Enabled or Disabled.")
+            return _error(400, "BadRequest", "Property 'enabledState' must be Enabled or Disabled.")
         fault = self._operation_fault(path)
         if fault is not None:
             return self._start_operation(path, fault, copy.deepcopy(self.resources.get(key, {})), status=202)
         if method == "PUT":
             old = self.resources.get(key, {})
-            doc = {**copy.deepcopy(body or {}), "id": old.get("id", path), "name": path.rsplit("/", 1)[-1],
-                   "type": old.get("type")}
+            doc = {
+                **copy.deepcopy(body or {}),
+                "id": old.get("id", path),
+                "name": path.rsplit("/", 1)[-1],
+                "type": old.get("type"),
+            }
             self.resources[key] = doc
         else:
             _merge(self.resources[key], body or {})
@@ -361,8 +432,12 @@ class _Handler(BaseHTTPRequestHandler):
         status, out_headers, payload = self.arm.handle(self.command, self.path, headers, body)
         data = b"" if payload is None else json.dumps(payload).encode()
         self.send_response(status)
-        for name, value in {"Content-Type": "application/json", "Content-Length": str(len(data)),
-                            "x-ms-request-id": str(uuid.uuid4()), **out_headers}.items():
+        for name, value in {
+            "Content-Type": "application/json",
+            "Content-Length": str(len(data)),
+            "x-ms-request-id": str(uuid.uuid4()),
+            **out_headers,
+        }.items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
@@ -377,8 +452,12 @@ def _precondition(headers: dict, etag: str | None, existed: bool, path: str) -> 
     """412 for a conditional write whose condition does not hold, as Resource Manager answers it."""
     match, none_match = headers.get("if-match"), headers.get("if-none-match")
     if match is not None and match != "*" and match != etag:
-        return _error(412, "PreconditionFailed", f"Etag provided in if-match header {match} does not match "
-                                                 f"etag {etag} of resource {path} in NRP data store.")
+        return _error(
+            412,
+            "PreconditionFailed",
+            f"Etag provided in if-match header {match} does not match "
+            f"etag {etag} of resource {path} in NRP data store.",
+        )
     if match == "*" and not existed:
         return _error(412, "PreconditionFailed", f"The resource {path} does not exist (if-match: *).")
     if none_match == "*" and existed:
@@ -392,21 +471,33 @@ def _validate(path: str, parent: dict, child: dict | None, body: dict) -> tuple[
     if "/securityrules/" in lower and child is not None:
         priority, direction = props.get("priority"), str(props.get("direction", "")).lower()
         if not isinstance(priority, int) or not 100 <= priority <= 4096:
-            return _error(400, "SecurityRuleInvalidPriority",
-                          f"Security rule {child['name']} has invalid Priority. Value provided: {priority}. "
-                          "Allowed range 100-4096.")
+            return _error(
+                400,
+                "SecurityRuleInvalidPriority",
+                f"Security rule {child['name']} has invalid Priority. Value provided: {priority}. "
+                "Allowed range 100-4096.",
+            )
         for other in parent["properties"].get("securityRules", []):
             theirs = other.get("properties", {})
-            if (other is not child and theirs.get("priority") == priority
-                    and str(theirs.get("direction", "")).lower() == direction):
-                return _error(400, "SecurityRuleConflict",
-                              f"Security rule {other['name']} conflicts with rule {child['name']}. Rules cannot "
-                              "have the same Priority and Direction. To learn more, see aka.ms/nsgrules.")
+            if (
+                other is not child
+                and theirs.get("priority") == priority
+                and str(theirs.get("direction", "")).lower() == direction
+            ):
+                return _error(
+                    400,
+                    "SecurityRuleConflict",
+                    f"Security rule {other['name']} conflicts with rule {child['name']}. Rules cannot "
+                    "have the same Priority and Direction. To learn more, see aka.ms/nsgrules.",
+                )
     if "/microsoft.network/trafficmanagerprofiles/" in lower and child is not None and "weight" in props:
         weight = props["weight"]
         if not isinstance(weight, int) or not 1 <= weight <= 1000:
-            return _error(400, "BadRequest", f"The weight of endpoint '{child['name']}' must be an integer "
-                                             f"between 1 and 1000; got {weight}.")
+            return _error(
+                400,
+                "BadRequest",
+                f"The weight of endpoint '{child['name']}' must be an integer between 1 and 1000; got {weight}.",
+            )
     return None
 
 
@@ -470,16 +561,25 @@ def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fake-arm.local")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-            .sign(key, hashes.SHA256()))
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = directory / "fake-arm.pem", directory / "fake-arm.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return cert_path, key_path

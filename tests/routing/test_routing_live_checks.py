@@ -1,5 +1,6 @@
 """`promote plan --live` and `promote apply` read the Azure resources first: what Azure or promote would refuse
 is shown before the release starts (issue 10, items 1 and 3)."""
+
 from __future__ import annotations
 
 import json
@@ -9,10 +10,16 @@ from tests.routing.test_routing_cli import run
 
 
 def _plan_file(tmp_path, name: str, **revoke) -> str:
-    plan = {"release": name, "model": "flight", "flights": [{"percent": 10}, {"percent": 50}, {"percent": 100}],
-            "revoke_access": R.revoke_access(**revoke),
-            "workloads": [{"name": "payroll", "assets": ["vm-1"], "routing": R.routing("load-balancer")},
-                          {"name": "web", "assets": ["vm-2"], "routing": R.routing("front-door")}]}
+    plan = {
+        "release": name,
+        "model": "flight",
+        "flights": [{"percent": 10}, {"percent": 50}, {"percent": 100}],
+        "revoke_access": R.revoke_access(**revoke),
+        "workloads": [
+            {"name": "payroll", "assets": ["vm-1"], "routing": R.routing("load-balancer")},
+            {"name": "web", "assets": ["vm-2"], "routing": R.routing("front-door")},
+        ],
+    }
     path = tmp_path / "plan.json"
     path.write_text(json.dumps(plan))
     return str(path)
@@ -29,7 +36,10 @@ def test_plan_live_names_foreign_members_and_a_taken_priority(arm, arm_stack, tm
     doc = json.loads(out)
     payroll, web = doc["workloads"]
     assert [p.split(": refused before any change: ")[1][:32] for p in payroll["problems"]] == [
-        "20% would really be 17% of the t", "50% would really be 44% of the t", "100% would really be 80% of the "]
+        "20% would really be 17% of the t",
+        "50% would really be 44% of the t",
+        "100% would really be 80% of the ",
+    ]
     assert web["problems"] == []  # the standby origin has a lower priority: it gets no requests
     [clash] = doc["revoke_access"]["problems"]
     assert "priority 200 is already held by inbound rule allow-https" in clash
@@ -38,8 +48,9 @@ def test_plan_live_names_foreign_members_and_a_taken_priority(arm, arm_stack, tm
     assert arm.writes() == []  # looking never writes
 
 
-def test_apply_refuses_a_priority_azure_would_refuse_and_warns_of_foreign_members(arm, arm_stack, tmp_path, capsys,
-                                                                                    release_name):
+def test_apply_refuses_a_priority_azure_would_refuse_and_warns_of_foreign_members(
+    arm, arm_stack, tmp_path, capsys, release_name
+):
     arm.seed(R.load_balancer(foreign=True))
     arm.seed(R.security_group())
     for doc in R.front_door():
@@ -49,5 +60,5 @@ def test_apply_refuses_a_priority_azure_would_refuse_and_warns_of_foreign_member
     assert release_name not in arm_stack.store.list_releases()
     code, out, err = run(capsys, "apply", _plan_file(tmp_path, release_name, priority=150))
     assert code == 0 and "registered" in out
-    assert f"warning: payroll: backend pool be-payroll" in err and R.MONITOR in err
+    assert "warning: payroll: backend pool be-payroll" in err and R.MONITOR in err
     assert arm.writes() == []

@@ -1,4 +1,5 @@
 """The Azure providers through the real management SDKs, against the local Resource Manager."""
+
 from __future__ import annotations
 
 import subprocess
@@ -9,10 +10,15 @@ import pytest
 
 from shared.adapters.routing import access_revoker, router_factory
 from shared.adapters.routing.network_security_group import build_revoker
-from shared.domain.errors import RoutingError
-from shared.domain.plan import (ApplicationGatewayRouting, LoadBalancerRouting, RevokeAccess, RouteTableRouting,
-                                TrafficManagerRouting)
 from shared.application.drift import verify_release
+from shared.domain.errors import RoutingError
+from shared.domain.plan import (
+    ApplicationGatewayRouting,
+    LoadBalancerRouting,
+    RevokeAccess,
+    RouteTableRouting,
+    TrafficManagerRouting,
+)
 from tests.routing import arm_resources as R
 
 LB = f"{R.NET}/loadBalancers/lb-payroll"
@@ -60,8 +66,9 @@ def test_load_balancer_full_flight_composes_the_pool_and_keeps_everything_else(a
         assert len(puts) == 1 and puts[0].path.endswith("/loadBalancers/lb-payroll/backendAddressPools/be-payroll")
         body = puts[0].body
         assert set(body) == {"id", "name", "properties"}  # read-only fields (etag, provisioningState) left out
-        assert [a["properties"]["ipAddress"] for a in body["properties"]["loadBalancerBackendAddresses"]] == \
-            _pool_addresses(arm)
+        assert [
+            a["properties"]["ipAddress"] for a in body["properties"]["loadBalancerBackendAddresses"]
+        ] == _pool_addresses(arm)
     # 4 source and 4 target addresses: 20% is 1 of 5, 50% 4 of 8
     assert achieved == {20: 20, 50: 50, 100: 100}
     assert _pool_addresses(arm) == R.TARGETS
@@ -118,8 +125,13 @@ def test_traffic_manager_full_flight_and_rollback(arm, settings_arm):
         arm.clear_log()
         assert router.apply(percent)
         assert router.read() == percent
-        seen.append({n: (e["properties"]["endpointStatus"], e["properties"]["weight"])
-                     for n, e in _endpoints(arm).items() if n != "payroll-dr"})
+        seen.append(
+            {
+                n: (e["properties"]["endpointStatus"], e["properties"]["weight"])
+                for n, e in _endpoints(arm).items()
+                if n != "payroll-dr"
+            }
+        )
         patches = [r for r in arm.log if r.method == "PATCH"]
         assert all(set(p.body["properties"]) <= {"endpointStatus", "weight"} for p in patches)
         assert [r.method for r in arm.log].count("GET") == 3  # the profile: before, after (no ETags), in read()
@@ -130,8 +142,9 @@ def test_traffic_manager_full_flight_and_rollback(arm, settings_arm):
         {"payroll-onprem": ("Enabled", 50), "payroll-azure": ("Disabled", 50)},
     ]
     assert _endpoints(arm)["payroll-dr"] == dr_before
-    assert {k: v for k, v in arm.get(TM)["properties"].items() if k != "endpoints"} == \
-        {k: v for k, v in R.traffic_manager()["properties"].items() if k != "endpoints"}
+    assert {k: v for k, v in arm.get(TM)["properties"].items() if k != "endpoints"} == {
+        k: v for k, v in R.traffic_manager()["properties"].items() if k != "endpoints"
+    }
 
 
 def test_traffic_manager_enables_the_endpoint_gaining_users_first(arm, settings_arm):
@@ -142,7 +155,8 @@ def test_traffic_manager_enables_the_endpoint_gaining_users_first(arm, settings_
     router.apply(0)  # rollback: the source is enabled before the target is disabled
     assert [(r.path.rsplit("/", 1)[-1], r.body) for r in arm.log if r.method == "PATCH"] == [
         ("payroll-onprem", {"properties": {"endpointStatus": "Enabled"}}),
-        ("payroll-azure", {"properties": {"endpointStatus": "Disabled"}})]
+        ("payroll-azure", {"properties": {"endpointStatus": "Disabled"}}),
+    ]
     arm.clear_log()
     router.apply(0)
     assert [r.method for r in arm.log] == ["GET"]
@@ -215,9 +229,20 @@ def test_route_table_switches_one_next_hop_and_keeps_the_other_routes(arm, setti
     [put] = arm.writes()
     assert put.path.endswith("/routeTables/rt-payroll/routes/to-payroll")
     assert put.headers == {"If-Match": 'W/"seed"'}  # the route's ETag as read
-    assert put.body == {"id": f"{RT}/routes/to-payroll", "name": "to-payroll", "properties": {
-        "addressPrefix": "10.20.0.0/16", "nextHopType": "VirtualAppliance", "nextHopIpAddress": "10.1.0.4"}}
-    assert (change.property, change.before, change.after) == ("routes/to-payroll: nextHopIpAddress", "10.0.0.4", "10.1.0.4")
+    assert put.body == {
+        "id": f"{RT}/routes/to-payroll",
+        "name": "to-payroll",
+        "properties": {
+            "addressPrefix": "10.20.0.0/16",
+            "nextHopType": "VirtualAppliance",
+            "nextHopIpAddress": "10.1.0.4",
+        },
+    }
+    assert (change.property, change.before, change.after) == (
+        "routes/to-payroll: nextHopIpAddress",
+        "10.0.0.4",
+        "10.1.0.4",
+    )
     after = arm.get(RT)
     assert after["properties"]["routes"][1] == before["properties"]["routes"][1]
     assert _without(after, "properties", "routes") == _without(before, "properties", "routes")
@@ -243,9 +268,16 @@ def test_revoke_access_adds_the_deny_rule_once(arm, settings_arm):
     [put] = arm.writes()
     assert put.path.endswith("/networkSecurityGroups/nsg-payroll/securityRules/deny-migration-team")
     assert put.body["properties"] == {
-        "access": "Deny", "direction": "Inbound", "protocol": "*", "priority": 100, "sourcePortRange": "*",
-        "destinationPortRange": "*", "sourceAddressPrefixes": ["10.50.0.0/24"], "destinationAddressPrefix": "*",
-        "description": "promote: the migration team's access, revoked at promotion of wave-1"}
+        "access": "Deny",
+        "direction": "Inbound",
+        "protocol": "*",
+        "priority": 100,
+        "sourcePortRange": "*",
+        "destinationPortRange": "*",
+        "sourceAddressPrefixes": ["10.50.0.0/24"],
+        "destinationAddressPrefix": "*",
+        "description": "promote: the migration team's access, revoked at promotion of wave-1",
+    }
     rules = {r["name"]: r for r in arm.get(NSG)["properties"]["securityRules"]}
     assert rules["allow-https"] == before["properties"]["securityRules"][0]
     assert arm.get(NSG)["properties"]["defaultSecurityRules"] == before["properties"]["defaultSecurityRules"]
@@ -258,29 +290,39 @@ def test_revoke_access_rewrites_a_rule_that_differs(arm, settings_arm):
     arm.seed(R.security_group())
     revoker = access_revoker(lambda: None, settings_arm)
     revoker.revoke("wave-1", RevokeAccess(**R.revoke_access()))
-    arm.edit(f"{NSG}/securityRules/deny-migration-team",
-             lambda rule: rule["properties"].update(access="Allow"))
+    arm.edit(f"{NSG}/securityRules/deny-migration-team", lambda rule: rule["properties"].update(access="Allow"))
     arm.clear_log()
     revoker = build_revoker(RevokeAccess(**R.revoke_access()), settings_arm)
     made = revoker.revoke("wave-1", RevokeAccess(**R.revoke_access()))
     assert len(arm.writes()) == 1
-    assert [(c.before, c.after) for c in made] == [(
-        "Allow inbound from 10.50.0.0/24, any port and protocol, priority 100",
-        "Deny inbound from 10.50.0.0/24, any port and protocol, priority 100")]
+    assert [(c.before, c.after) for c in made] == [
+        (
+            "Allow inbound from 10.50.0.0/24, any port and protocol, priority 100",
+            "Deny inbound from 10.50.0.0/24, any port and protocol, priority 100",
+        )
+    ]
     assert arm.get(f"{NSG}/securityRules/deny-migration-team")["properties"]["access"] == "Deny"
 
 
 # -- errors, retries, credentials -----------------------------------------------------------------
 @pytest.mark.parametrize("provider", ["load-balancer", "traffic-manager", "application-gateway", "route-table"])
 def test_a_missing_resource_is_named(arm, settings_arm, provider):
-    routing = {"load-balancer": LoadBalancerRouting, "traffic-manager": TrafficManagerRouting,
-               "application-gateway": ApplicationGatewayRouting, "route-table": RouteTableRouting}[provider]
+    routing = {
+        "load-balancer": LoadBalancerRouting,
+        "traffic-manager": TrafficManagerRouting,
+        "application-gateway": ApplicationGatewayRouting,
+        "route-table": RouteTableRouting,
+    }[provider]
     router = _router(settings_arm, routing(**R.routing(provider)))
     with pytest.raises(RoutingError) as caught:
         router.read()
     message = str(caught.value)
-    name = {"load-balancer": "load balancer lb-payroll", "traffic-manager": "Traffic Manager profile tm-payroll",
-            "application-gateway": "application gateway agw-payroll", "route-table": "route table rt-payroll"}[provider]
+    name = {
+        "load-balancer": "load balancer lb-payroll",
+        "traffic-manager": "Traffic Manager profile tm-payroll",
+        "application-gateway": "application gateway agw-payroll",
+        "route-table": "route table rt-payroll",
+    }[provider]
     assert f"{name} in {R.RG} (subscription {R.SUB}): not found (404)" in message
 
 
@@ -292,7 +334,8 @@ def test_access_denied_names_the_resource_and_the_permission(arm, settings_arm):
         router.apply(50)
     assert str(caught.value).startswith(
         f"backend pool be-payroll of load balancer lb-payroll in {R.RG} (subscription {R.SUB}): access denied (403); "
-        "the identity needs Microsoft.Network/loadBalancers/backendAddressPools/read and /write")
+        "the identity needs Microsoft.Network/loadBalancers/backendAddressPools/read and /write"
+    )
     assert "AuthorizationFailed" in str(caught.value)
     assert router.read() == 0  # nothing changed
 
@@ -309,7 +352,11 @@ def test_throttling_is_retried_by_the_sdk(arm, settings_arm):
     router = _router(settings_arm, LoadBalancerRouting(**R.routing("load-balancer")))
     assert router.apply(50)
     assert [(r.method, r.status) for r in arm.log if "/backendAddressPools/" in r.path][:4] == [
-        ("GET", 429), ("GET", 200), ("PUT", 429), ("PUT", 201)]
+        ("GET", 429),
+        ("GET", 200),
+        ("PUT", 429),
+        ("PUT", 201),
+    ]
     assert router.read() == 50
 
 
@@ -335,11 +382,18 @@ def test_an_out_of_band_change_is_read_back_as_drift(arm, settings_arm):
     from shared.domain.plan import validate_plan
 
     arm.seed(R.load_balancer())
-    plan = validate_plan({"release": "wave-1", "model": "flight", "flights": [{"percent": 50}, {"percent": 100}],
-                          "workloads": [{"name": "payroll", "assets": ["vm-1"], "routing": R.routing("load-balancer")}]})
+    plan = validate_plan(
+        {
+            "release": "wave-1",
+            "model": "flight",
+            "flights": [{"percent": 50}, {"percent": 100}],
+            "workloads": [{"name": "payroll", "assets": ["vm-1"], "routing": R.routing("load-balancer")}],
+        }
+    )
     release = new_release(plan)
-    release = release.evolve(workloads={"payroll": release.workloads["payroll"].evolve(state="flighting", flight=1,
-                                                                                        traffic_percent=50)})
+    release = release.evolve(
+        workloads={"payroll": release.workloads["payroll"].evolve(state="flighting", flight=1, traffic_percent=50)}
+    )
     routers = router_factory(lambda: None, settings_arm)
     routers("wave-1", "payroll", plan.workloads[0].routing).apply(50)
     [check] = verify_release(release, routers)
@@ -348,7 +402,8 @@ def test_an_out_of_band_change_is_read_back_as_drift(arm, settings_arm):
     def remove_two_targets(pool):
         addresses = pool["properties"]["loadBalancerBackendAddresses"]
         pool["properties"]["loadBalancerBackendAddresses"] = [
-            a for a in addresses if a["properties"]["ipAddress"] not in ("10.1.1.6", "10.1.1.7")]
+            a for a in addresses if a["properties"]["ipAddress"] not in ("10.1.1.6", "10.1.1.7")
+        ]
 
     arm.edit(POOL, remove_two_targets)
     arm.clear_log()
@@ -363,11 +418,13 @@ def test_an_out_of_band_change_is_read_back_as_drift(arm, settings_arm):
 
 # -- cold start -----------------------------------------------------------------------------------
 def test_importing_the_app_and_the_providers_loads_no_management_sdk():
-    code = ("import sys, function_app, shared.domain.routing, shared.local.routing_cli\n"
-            "import shared.adapters.routing.load_balancer, shared.adapters.routing.traffic_manager\n"
-            "import shared.adapters.routing.application_gateway, shared.adapters.routing.route_table\n"
-            "import shared.adapters.routing.network_security_group\n"
-            "try:\n    import functions.drift\nexcept ModuleNotFoundError:\n    pass\n"
-            "loaded = sorted(m for m in sys.modules if m.startswith(('azure.mgmt', 'azure.identity')))\n"
-            "assert not loaded, loaded\n")
+    code = (
+        "import sys, function_app, shared.domain.routing, shared.local.routing_cli\n"
+        "import shared.adapters.routing.load_balancer, shared.adapters.routing.traffic_manager\n"
+        "import shared.adapters.routing.application_gateway, shared.adapters.routing.route_table\n"
+        "import shared.adapters.routing.network_security_group\n"
+        "try:\n    import functions.drift\nexcept ModuleNotFoundError:\n    pass\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith(('azure.mgmt', 'azure.identity')))\n"
+        "assert not loaded, loaded\n"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])

@@ -1,6 +1,7 @@
 """Deadlines at their edges: a timer that arrives early, which deadline may roll back, and how long a wait
 reads (what an on_deadline pause records is in test_time.py). A mutation run found these held only by a
 timing-dependent integration test."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,11 @@ def test_a_deadline_timer_that_arrives_early_is_rescheduled_for_the_deadline_its
     early = d.w.service.handle(json.dumps(timer))
     assert early.outcome == "ignored" and "rescheduled for 2026-11-29T22:00:00Z" in early.reason
     [(again, again_due)] = deadline_timers(d)
-    assert again_due == due and again["data"] == timer["data"] == {"release": "r1", "workload": "w1",
-                                                                     "period": timer["data"]["period"]}
+    assert again_due == due and again["data"] == timer["data"] == {
+        "release": "r1",
+        "workload": "w1",
+        "period": timer["data"]["period"],
+    }
     assert again["id"] != timer["id"]
     d.w.scheduler.scheduled = []
     d.w.clock.advance(3600)
@@ -54,5 +58,14 @@ def test_only_a_missed_verdict_rolls_back_and_only_a_rollback_plan_says_so():
 
 
 def test_a_wait_reads_in_days_hours_minutes_and_seconds():
-    assert [_span(s) for s in (0, 59, 60, 61, 3600, 3661, 86400, 90061, 120.9)] == \
-        ["0s", "59s", "1m", "1m1s", "1h", "1h1m1s", "1d", "1d1h1m1s", "2m"]
+    assert [_span(s) for s in (0, 59, 60, 61, 3600, 3661, 86400, 90061, 120.9)] == [
+        "0s",
+        "59s",
+        "1m",
+        "1m1s",
+        "1h",
+        "1h1m1s",
+        "1d",
+        "1d1h1m1s",
+        "2m",
+    ]

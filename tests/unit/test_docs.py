@@ -1,10 +1,12 @@
 """The documents stay in the repository and in step with the code: every link resolves inside the repository,
 and docs/contract.md names every command, option, plan field, message type, state and JSON key the code has."""
+
 from __future__ import annotations
 
 import argparse
 import re
 import typing
+from datetime import UTC
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -67,8 +69,11 @@ def test_the_contract_names_every_plan_field():
     from shared.domain import plan
 
     # every model of the plan module: a provider or section added later is checked without editing this list
-    models = [m for m in vars(plan).values()
-              if isinstance(m, type) and issubclass(m, BaseModel) and m.__module__ == plan.__name__]
+    models = [
+        m
+        for m in vars(plan).values()
+        if isinstance(m, type) and issubclass(m, BaseModel) and m.__module__ == plan.__name__
+    ]
     fields = set().union(*(_field_names(m) for m in models))
     assert {f for f in fields if not re.search(rf"\b{f}\b", CONTRACT)} == set()
     assert {p for p in plan.PROVIDERS if f"| {p} |" not in CONTRACT} == set()
@@ -80,28 +85,43 @@ def test_the_contract_names_every_message_type_state_and_outcome():
     names = set(messages.EVENT_TYPES) | set(messages.OVERRIDE_ACTIONS)
     for states in (model.WorkloadState, model.ReleaseState, model.Outcome):
         names |= {member.value for member in states}
-    assert {n for n in names if f"`{n}`" not in CONTRACT and f"| {n} |" not in CONTRACT
-            and f" {n} " not in CONTRACT} == set()
+    assert {
+        n for n in names if f"`{n}`" not in CONTRACT and f"| {n} |" not in CONTRACT and f" {n} " not in CONTRACT
+    } == set()
 
 
 def test_the_contract_names_every_json_key_and_setting():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from shared.application import config
     from shared.application.views import status_json
     from shared.domain.model import HistoryEntry, new_release
     from shared.domain.plan import validate_plan
 
-    plan = validate_plan({"release": "r", "model": "flight", "workloads": [{"name": "w", "assets": ["a"]}],
-                          "flights": [{"percent": 10}, {"percent": 100}]})
+    plan = validate_plan(
+        {
+            "release": "r",
+            "model": "flight",
+            "workloads": [{"name": "w", "assets": ["a"]}],
+            "flights": [{"percent": 10}, {"percent": 100}],
+        }
+    )
     doc = status_json(new_release(plan))
     keys = set(doc) | set(doc["workloads"][0]) | set(doc["flights"][0])
-    entry = HistoryEntry(at=datetime.now(timezone.utc), event_id="e", type="alert", outcome="applied", reason="r",
-                         workload="w", from_state=None, to_state=None, traffic_percent=None)
+    entry = HistoryEntry(
+        at=datetime.now(UTC),
+        event_id="e",
+        type="alert",
+        outcome="applied",
+        reason="r",
+        workload="w",
+        from_state=None,
+        to_state=None,
+        traffic_percent=None,
+    )
     keys |= set(entry.to_json())
     assert {k for k in keys if f"`{k}`" not in CONTRACT and f'"{k}"' not in CONTRACT} == set()
     assert {s for s in config.APP_SETTINGS if f"`{s}`" not in CONTRACT} == set()
-
 
 
 def test_the_readme_tells_what_a_newcomer_needs():

@@ -1,5 +1,6 @@
 """The service's effects against strict fakes: a router that achieves another share than asked, a revoker whose
 calls are counted, an attempt that loses its commit, and providers that only know 0% and 100%."""
+
 from __future__ import annotations
 
 import pytest
@@ -14,17 +15,33 @@ from shared.domain.shares import realisable_share
 from tests.fakes import T0, event, world
 
 APPROVER, OPERATOR = "ana@contoso.com", "ops@contoso.com"
-ROUTE_TABLE = {"provider": "route-table", "subscription": "00000000-0000-0000-0000-000000000000",
-               "resource_group": "rg", "route_table": "rt", "route": "to-app",
-               "source_next_hop": "10.0.0.4", "target_next_hop": "10.1.0.4"}
-REVOKE = {"subscription": "00000000-0000-0000-0000-000000000000", "resource_group": "rg",
-          "network_security_group": "nsg", "rule": "deny-migration-team", "priority": 100,
-          "source_prefixes": ["10.50.0.0/24"]}
+ROUTE_TABLE = {
+    "provider": "route-table",
+    "subscription": "00000000-0000-0000-0000-000000000000",
+    "resource_group": "rg",
+    "route_table": "rt",
+    "route": "to-app",
+    "source_next_hop": "10.0.0.4",
+    "target_next_hop": "10.1.0.4",
+}
+REVOKE = {
+    "subscription": "00000000-0000-0000-0000-000000000000",
+    "resource_group": "rg",
+    "network_security_group": "nsg",
+    "rule": "deny-migration-team",
+    "priority": 100,
+    "source_prefixes": ["10.50.0.0/24"],
+}
 
 
 def plan(model: str = "single-step", **extra) -> dict:
-    doc = {"release": "r1", "model": model, "approvers": [APPROVER], "operators": [OPERATOR],
-           "workloads": [{"name": "w1", "assets": ["a"]}]}
+    doc = {
+        "release": "r1",
+        "model": model,
+        "approvers": [APPROVER],
+        "operators": [OPERATOR],
+        "workloads": [{"name": "w1", "assets": ["a"]}],
+    }
     if model == "flight":
         doc["flights"] = [{"percent": 10, "bake": "0s"}, {"percent": 100, "bake": "0s"}]
     doc.update(extra)
@@ -64,7 +81,9 @@ def test_access_is_revoked_once_per_promotion_and_never_again_on_redelivery():
     assert result.outcome == "applied" and w.store.get_release("r1").release.access_revoked
     assert [release for release, _ in w.network.revocations] == ["r1"]
     assert w.network.revocations[0][1].rule == "deny-migration-team"
-    assert "fake access r1: deny-migration-team allowed -> denied" in result.entries[-1].reason, "the change made is in the history"
+    assert "fake access r1: deny-migration-team allowed -> denied" in result.entries[-1].reason, (
+        "the change made is in the history"
+    )
     assert w.service.handle(last).outcome == "duplicate"
     w.service.handle(event("alert", "r1", "w1", "late-alert"))
     assert len(w.network.revocations) == 1
@@ -100,29 +119,43 @@ def test_routing_moved_by_an_attempt_that_lost_its_commit_is_put_back_when_the_n
     w = world()
     ready_to_move(w, model="flight")
     pause = event("override", "r1", "w1", "pause", action="pause", actor=OPERATOR, reason="CAB freeze")
-    service = PromotionService(store=RivalFirst(w.store, lambda: w.service.handle(pause)), routers=w.network.router,
-                               scheduler=w.scheduler, revoker=w.network, dead_letters=w.dead, clock=w.clock)
+    service = PromotionService(
+        store=RivalFirst(w.store, lambda: w.service.handle(pause)),
+        routers=w.network.router,
+        scheduler=w.scheduler,
+        revoker=w.network,
+        dead_letters=w.dead,
+        clock=w.clock,
+    )
     result = service.handle(event("tests-passed", "r1", "w1", "t1"))
     # the first attempt started flight 1 (10%), lost its commit to the pause, and re-decided: paused, so the
     # new decision moves nothing itself; routing must still return to the share it records
     assert result.outcome == "applied"
     workload = w.store.get_release("r1").release.workloads["w1"]
-    assert (workload.state, workload.tests_passed, workload.paused, workload.traffic_percent) == \
-        ("testing", True, True, 0)
+    assert (workload.state, workload.tests_passed, workload.paused, workload.traffic_percent) == (
+        "testing",
+        True,
+        True,
+        0,
+    )
     assert w.network.writes == [("r1", "w1", 10), ("r1", "w1", 0)]
 
 
 @pytest.mark.parametrize("percent, share", [(0, 0), (100, 100), (10, None), (99, None), (1, None)])
 def test_all_or_nothing_providers_realise_exactly_0_and_100(percent, share):
-    routing = validate_plan(plan(workloads=[{"name": "w1", "assets": ["a"], "routing": ROUTE_TABLE}])) \
-        .routing_of("w1")
+    routing = validate_plan(plan(workloads=[{"name": "w1", "assets": ["a"], "routing": ROUTE_TABLE}])).routing_of("w1")
     assert realisable_share(routing, percent) == share
 
 
 def test_a_promotion_on_an_all_or_nothing_provider_can_be_rolled_back():
     release = new_release(validate_plan(plan(workloads=[{"name": "w1", "assets": ["a"], "routing": ROUTE_TABLE}])))
-    release = release.evolve(workloads={"w1": release.workloads["w1"].evolve(
-        state="promoted", assets={"a": True}, tests_passed=True, traffic_percent=100)})
+    release = release.evolve(
+        workloads={
+            "w1": release.workloads["w1"].evolve(
+                state="promoted", assets={"a": True}, tests_passed=True, traffic_percent=100
+            )
+        }
+    )
     rollback = parse_message(event("override", "r1", "w1", "rb", action="rollback", actor=OPERATOR, reason="bad"))
     decision = decide(release, rollback, T0)
     assert decision.outcome == "applied"

@@ -1,4 +1,5 @@
 """v2 §8 through the service with fakes: the data-sync gate, hypercare, finalize and decommission failures."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -11,8 +12,9 @@ from shared.domain.plan import validate_plan
 from tests.unit.test_machine import APPROVER, OPERATOR, Driver, make_plan
 
 SYNC = {"max_lag": "5s", "max_age": "2m"}
-VM = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/"
-      "Microsoft.Compute/virtualMachines/")
+VM = (
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/"
+)
 
 
 def synced_plan(model: str, *, workloads: int = 1, **overrides) -> dict:
@@ -35,11 +37,14 @@ def history(d: Driver, name: str = "w1"):
 
 
 # -- the data-sync gate -----------------------------------------------------------------------
-@pytest.mark.parametrize("before, reason", [
-    (None, "no replication-lag reported yet"),
-    (9, "latest lag 9s is above max_lag 5s"),
-    ("stale", "older than max_age 120s"),
-])
+@pytest.mark.parametrize(
+    "before, reason",
+    [
+        (None, "no replication-lag reported yet"),
+        (9, "latest lag 9s is above max_lag 5s"),
+        ("stale", "older than max_age 120s"),
+    ],
+)
 def test_single_step_promotion_is_held_until_a_fresh_report_within_bounds(before, reason):
     d = Driver(synced_plan("single-step"))
     if before == "stale":
@@ -238,8 +243,10 @@ def test_a_crash_between_decommission_and_commit_powers_off_once():
         raise RuntimeError("host killed")
 
     d.w.store.commit = crash
-    body = '{"specversion":"1.0","id":"fin-1","source":"t","type":"override","data":{"release":"r1",' \
-           f'"workload":"w1","action":"finalize","actor":"{APPROVER}","reason":"done"}}}}'
+    body = (
+        '{"specversion":"1.0","id":"fin-1","source":"t","type":"override","data":{"release":"r1",'
+        f'"workload":"w1","action":"finalize","actor":"{APPROVER}","reason":"done"}}}}'
+    )
     with pytest.raises(RuntimeError):
         d.w.service.handle(body)
     assert d.wl().state == "promoted"  # nothing committed
@@ -264,13 +271,16 @@ def test_release_finalized_only_when_every_workload_is_finalized_or_aborted():
 
 
 # -- the plan ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("change, path", [
-    ({"hypercare": "forever"}, "hypercare"),
-    ({"decommission": {"provider": "azure-vm"}}, "decommission"),
-    ({"decommission": {"provider": "webhook", "url_setting": "not a name"}}, "decommission.url_setting"),
-    ({"decommission": {"provider": "local", "approval": "sometimes"}}, "decommission.approval"),
-    ({"decommission": {"provider": "azure-vm", "source_vms": ["vm-1"]}}, "decommission.source_vms"),
-])
+@pytest.mark.parametrize(
+    "change, path",
+    [
+        ({"hypercare": "forever"}, "hypercare"),
+        ({"decommission": {"provider": "azure-vm"}}, "decommission"),
+        ({"decommission": {"provider": "webhook", "url_setting": "not a name"}}, "decommission.url_setting"),
+        ({"decommission": {"provider": "local", "approval": "sometimes"}}, "decommission.approval"),
+        ({"decommission": {"provider": "azure-vm", "source_vms": ["vm-1"]}}, "decommission.source_vms"),
+    ],
+)
 def test_invalid_finish_sections_are_named(change, path):
     with pytest.raises(PlanError) as err:
         validate_plan(make_plan("single-step", **change))
@@ -287,10 +297,15 @@ def test_release_wide_source_vms_cannot_serve_two_workloads():
     assert validate_plan(plan).workload("w2").decommission.provider == "webhook"
 
 
-@pytest.mark.parametrize("sync, problem", [
-    ({"max_lag": "5s"}, "max_age"), ({"max_lag": -1, "max_age": "1m"}, "negative"),
-    ({"max_lag": "5s", "max_age": 0}, "at least 1s"), ({"max_lag": "5s", "max_age": "1m", "x": 1}, "unknown"),
-])
+@pytest.mark.parametrize(
+    "sync, problem",
+    [
+        ({"max_lag": "5s"}, "max_age"),
+        ({"max_lag": -1, "max_age": "1m"}, "negative"),
+        ({"max_lag": "5s", "max_age": 0}, "at least 1s"),
+        ({"max_lag": "5s", "max_age": "1m", "x": 1}, "unknown"),
+    ],
+)
 def test_invalid_data_sync_is_named(sync, problem):
     plan = make_plan("single-step")
     plan["workloads"][0]["data_sync"] = sync
@@ -305,15 +320,19 @@ from hypothesis import strategies as st  # noqa: E402
 
 from shared.domain.finishing import hypercare_until  # noqa: E402
 
-STEPS = st.lists(st.one_of(
-    st.tuples(st.just("lag"), st.sampled_from([0, 3, 5, 6, 40])),
-    st.tuples(st.just("tick"), st.sampled_from([1, 30, 121, 3600])),
-    st.tuples(st.just("tests-passed"), st.none()),
-    st.tuples(st.just("healthy"), st.none()),
-    st.tuples(st.just("alert"), st.none()),
-    st.tuples(st.sampled_from(["finalize", "rollback", "retry", "advance", "pause", "resume"]), st.none()),
-    st.tuples(st.just("provider"), st.booleans()),
-), min_size=1, max_size=40)
+STEPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("lag"), st.sampled_from([0, 3, 5, 6, 40])),
+        st.tuples(st.just("tick"), st.sampled_from([1, 30, 121, 3600])),
+        st.tuples(st.just("tests-passed"), st.none()),
+        st.tuples(st.just("healthy"), st.none()),
+        st.tuples(st.just("alert"), st.none()),
+        st.tuples(st.sampled_from(["finalize", "rollback", "retry", "advance", "pause", "resume"]), st.none()),
+        st.tuples(st.just("provider"), st.booleans()),
+    ),
+    min_size=1,
+    max_size=40,
+)
 
 
 @settings(max_examples=2 * settings.default.max_examples, deadline=None, suppress_health_check=[HealthCheck.too_slow])

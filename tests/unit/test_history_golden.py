@@ -8,6 +8,7 @@ of wording or of behaviour shows here as a diff; when it is meant, regenerate th
 
     PROMOTE_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/unit/test_history_golden.py
 """
+
 from __future__ import annotations
 
 import difflib
@@ -16,7 +17,7 @@ import os
 import random
 from pathlib import Path
 
-from tests.unit.test_properties import APPROVER, ASSETS, OPERATOR, PLANS, STRANGER, WORKLOADS, _happy_path, run
+from tests.unit.test_properties import APPROVER, OPERATOR, PLANS, STRANGER, WORKLOADS, _happy_path, run
 
 GOLDEN = Path(__file__).with_name("golden_history.txt")
 RUNS_PER_MODEL = 12
@@ -24,9 +25,27 @@ RUNS_PER_MODEL = 12
 
 def disturbance(rng: random.Random) -> tuple:
     name = rng.choice(WORKLOADS)
-    kind = rng.choice(["abort", "rollback", "retry", "pause", "resume", "advance", "approve", "tests-failed",
-                       "tests-passed", "flight-unhealthy", "flight-healthy", "alert", "stranger", "invalid",
-                       "ghost", "foreign-asset", "duplicate"])
+    kind = rng.choice(
+        [
+            "abort",
+            "rollback",
+            "retry",
+            "pause",
+            "resume",
+            "advance",
+            "approve",
+            "tests-failed",
+            "tests-passed",
+            "flight-unhealthy",
+            "flight-healthy",
+            "alert",
+            "stranger",
+            "invalid",
+            "ghost",
+            "foreign-asset",
+            "duplicate",
+        ]
+    )
     if kind in ("tests-failed", "tests-passed"):
         return kind, name, rng.choice([{}, {"suite": "smoke"}, {"run": "118"}, {"suite": "e2e", "run": "7"}])
     if kind.startswith("flight-"):
@@ -68,12 +87,14 @@ def history_lines() -> list[str]:
     for kind in sorted(PLANS):
         for seed in range(RUNS_PER_MODEL):
             w, _, observations = run(kind, corpus(seed))
-            for body, _, _, result, entries, _, _ in observations:
+            for body, _, _, _result, entries, _, _ in observations:
                 data = {k: v for k, v in sorted(body["data"].items()) if k not in ("release", "workload")}
                 for e in entries:
-                    lines.add(f"{kind} | {body['type']} {json.dumps(data)} | {e.workload}: {e.from_state} -> "
-                              f"{e.to_state} {e.traffic_percent}% | {e.outcome} | {e.reason}")
-            for body, reason in w.dead.letters:
+                    lines.add(
+                        f"{kind} | {body['type']} {json.dumps(data)} | {e.workload}: {e.from_state} -> "
+                        f"{e.to_state} {e.traffic_percent}% | {e.outcome} | {e.reason}"
+                    )
+            for _body, reason in w.dead.letters:
                 lines.add(f"{kind} | dead-lettered | {reason}")
     return sorted(lines)
 
@@ -89,6 +110,10 @@ def test_the_history_of_a_fixed_corpus_is_the_reviewed_one():
 
 def test_the_corpus_reaches_every_outcome_and_every_model():
     lines = GOLDEN.read_text().splitlines()
-    assert {line.split(" | ")[3] for line in lines if " | dead-lettered" not in line} == \
-        {"applied", "duplicate", "ignored", "rejected"}
+    assert {line.split(" | ")[3] for line in lines if " | dead-lettered" not in line} == {
+        "applied",
+        "duplicate",
+        "ignored",
+        "rejected",
+    }
     assert {line.split(" | ")[0] for line in lines} == set(PLANS)

@@ -1,8 +1,8 @@
 """The judge against fakes: verdicts through the real service, claims guarded by ETags, crashes, outages."""
+
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
 import pytest
 
@@ -15,10 +15,17 @@ R = "wave-1"
 
 
 def flighting(w, health: dict, flights=None, on_alert="rollback", workloads=("payroll",)):
-    plan = validate_plan({"release": R, "model": "flight", "on_alert": on_alert, "operators": ["ops@contoso.com"],
-                          "flights": flights or [{"percent": 10, "bake": "30s"}, {"percent": 100, "bake": "0s"}],
-                          "health": health,
-                          "workloads": [{"name": n, "assets": ["vm-1"]} for n in workloads]})
+    plan = validate_plan(
+        {
+            "release": R,
+            "model": "flight",
+            "on_alert": on_alert,
+            "operators": ["ops@contoso.com"],
+            "flights": flights or [{"percent": 10, "bake": "30s"}, {"percent": 100, "bake": "0s"}],
+            "health": health,
+            "workloads": [{"name": n, "assets": ["vm-1"]} for n in workloads],
+        }
+    )
     w.service.apply(plan)
     for n in workloads:
         w.service.handle(event("asset-replicated", R, n, f"rep-{n}", asset="vm-1"))
@@ -26,8 +33,12 @@ def flighting(w, health: dict, flights=None, on_alert="rollback", workloads=("pa
     return plan
 
 
-HEALTH = {"interval": "10s", "failure_limit": 2, "inconclusive_limit": 3,
-          "checks": [{"name": "errors", "provider": "local", "max": 1.0, "min_samples": 100}]}
+HEALTH = {
+    "interval": "10s",
+    "failure_limit": 2,
+    "inconclusive_limit": 3,
+    "checks": [{"name": "errors", "provider": "local", "max": 1.0, "min_samples": 100}],
+}
 
 
 def state(w, name="payroll"):
@@ -57,9 +68,18 @@ def test_inconclusive_holds_then_healthy_after_the_bake_grows_the_flight():
     assert "judge evaluation 3: errors 0.2 passed (max 1, 800 samples)" in entry.reason
     verdict = publisher.published[0]
     assert verdict["source"] == "promote/judge" and verdict["id"].startswith(f"judge:{R}:payroll:0:1:")
-    assert verdict["data"]["checks"][0] == {"name": "errors", "value": 0.2, "samples": 800, "max": 1.0, "min": None,
-                                            "min_samples": 100, "passed": True, "outcome": "passed", "in_a_row": 1,
-                                            "error": None}
+    assert verdict["data"]["checks"][0] == {
+        "name": "errors",
+        "value": 0.2,
+        "samples": 800,
+        "max": 1.0,
+        "min": None,
+        "min_samples": 100,
+        "passed": True,
+        "outcome": "passed",
+        "in_a_row": 1,
+        "error": None,
+    }
     # flight 2 (100%, no bake) is judged from its own start
     w.clock.advance(10)
     judge.round()
@@ -92,8 +112,9 @@ def test_a_monitor_outage_never_promotes_and_ends_in_no_data():
         judge.round()
     assert state(w).state == "rolled-back"
     [entry] = history(w)
-    assert "unhealthy (no data: judge evaluation 3: errors no data (TimeoutError: monitor did not answer)" \
-           in entry.reason
+    assert (
+        "unhealthy (no data: judge evaluation 3: errors no data (TimeoutError: monitor did not answer)" in entry.reason
+    )
     assert publisher.published[0]["data"]["cause"] == "no-data"
 
 
@@ -163,8 +184,9 @@ def test_paused_flights_are_not_judged_and_on_alert_pause_is_judged_again_after_
     assert state(w).paused and state(w).state == "flighting"
     w.clock.advance(10)
     assert judge.round().evaluated == 0  # paused: nothing is judged
-    w.service.handle(event("override", R, "payroll", "resume", action="resume", actor="ops@contoso.com",
-                           reason="fixed"))
+    w.service.handle(
+        event("override", R, "payroll", "resume", action="resume", actor="ops@contoso.com", reason="fixed")
+    )
     source.set("payroll", "errors", 0.1, 900)
     w.clock.advance(10)
     judge.round()
@@ -174,13 +196,30 @@ def test_paused_flights_are_not_judged_and_on_alert_pause_is_judged_again_after_
 def lagging_flight(w):
     """A judged flight (on_alert: pause) whose data lags behind: flight 1 is flighting and may not grow.
     Returns `lag(seconds, id)`, which reports the replica's lag."""
-    plan = validate_plan({"release": R, "model": "flight", "on_alert": "pause", "operators": ["ops@contoso.com"],
-                          "flights": [{"percent": 10, "bake": "0s"}, {"percent": 100, "bake": "0s"}],
-                          "health": HEALTH, "workloads": [{"name": "payroll", "assets": ["vm-1"],
-                                                           "data_sync": {"max_lag": "10s", "max_age": "1h"}}]})
+    plan = validate_plan(
+        {
+            "release": R,
+            "model": "flight",
+            "on_alert": "pause",
+            "operators": ["ops@contoso.com"],
+            "flights": [{"percent": 10, "bake": "0s"}, {"percent": 100, "bake": "0s"}],
+            "health": HEALTH,
+            "workloads": [{"name": "payroll", "assets": ["vm-1"], "data_sync": {"max_lag": "10s", "max_age": "1h"}}],
+        }
+    )
     w.service.apply(plan)
-    lag = lambda seconds, id_: w.service.handle(event("replication-lag", R, "payroll", id_,  # noqa: E731
-                                                      lag_seconds=seconds))
+
+    def lag(seconds, id_):
+        return w.service.handle(
+            event(
+                "replication-lag",
+                R,
+                "payroll",
+                id_,
+                lag_seconds=seconds,
+            )
+        )
+
     lag(1.0, "lag-1")
     w.service.handle(event("asset-replicated", R, "payroll", "rep", asset="vm-1"))
     w.service.handle(event("tests-passed", R, "payroll", "tests"))
@@ -207,8 +246,9 @@ def test_a_healthy_verdict_voided_by_an_alert_while_data_lagged_is_judged_anew_a
         lag(45.0, f"lag-held-{i}")
     w.service.handle(event("alert", R, "payroll", "alert-1", severity="Sev2", description="p95 up"))
     assert state(w).paused and state(w).healthy_flight == 0
-    w.service.handle(event("override", R, "payroll", "resume", action="resume", actor="ops@contoso.com",
-                           reason="false alarm"))
+    w.service.handle(
+        event("override", R, "payroll", "resume", action="resume", actor="ops@contoso.com", reason="false alarm")
+    )
     lag(0.5, "lag-3")
     assert (state(w).flight, state(w).paused) == (1, False)
     w.clock.advance(10)
@@ -230,8 +270,9 @@ def test_a_healthy_verdict_measured_before_an_alert_does_not_count_after_it():
     w.service.handle(event("alert", R, "payroll", "alert-1", severity="Sev2", description="p95 up"))
     late = w.service.handle(event("flight-healthy", R, "payroll", "h-early", time=measured, flight=1))
     assert late.outcome == "ignored" and "before the alert" in late.reason
-    w.service.handle(event("override", R, "payroll", "resume", action="resume", actor="ops@contoso.com",
-                           reason="false alarm"))
+    w.service.handle(
+        event("override", R, "payroll", "resume", action="resume", actor="ops@contoso.com", reason="false alarm")
+    )
     assert (state(w).flight, state(w).healthy_flight) == (1, 0)
     w.clock.advance(5)
     fresh = w.service.handle(event("flight-healthy", R, "payroll", "h-fresh", time=w.clock.now(), flight=1))
@@ -262,16 +303,25 @@ def test_next_due_is_the_next_evaluation():
 def test_a_verdict_of_another_judge_with_checks_is_validated():
     w = world()
     flighting(w, HEALTH)
-    bad = event("flight-healthy", R, "payroll", "v1", flight=1,
-                checks=[{"name": "x", "passed": True, "outcome": "failed"}])
+    bad = event(
+        "flight-healthy", R, "payroll", "v1", flight=1, checks=[{"name": "x", "passed": True, "outcome": "failed"}]
+    )
     result = w.service.handle(bad)
     assert result.outcome == "rejected" and "passed must be true exactly when outcome is passed" in result.reason
 
 
 def test_releases_without_checks_are_read_once_per_process():
     w = world()
-    w.service.apply(validate_plan({"release": "plain", "model": "flight", "flights": [{"percent": 100}],
-                                   "workloads": [{"name": "web", "assets": ["vm-1"]}]}))
+    w.service.apply(
+        validate_plan(
+            {
+                "release": "plain",
+                "model": "flight",
+                "flights": [{"percent": 100}],
+                "workloads": [{"name": "web", "assets": ["vm-1"]}],
+            }
+        )
+    )
     flighting(w, HEALTH)
     judge, *_ = judge_for(w)
     reads: list[str] = []
@@ -288,12 +338,23 @@ from hypothesis import strategies as st  # noqa: E402
 
 from shared.domain.health import Reading  # noqa: E402
 
-TWO = {"interval": "10s", "failure_limit": 2, "inconclusive_limit": 3,
-       "checks": [{"name": "errors", "provider": "local", "max": 1.0, "min_samples": 100},
-                  {"name": "latency", "provider": "local", "max": 300, "min_samples": 1}]}
-reading = st.one_of(st.builds(Reading, value=st.sampled_from([0.1, 0.9, 1.5, 250.0, 400.0, None]),
-                              samples=st.sampled_from([0, 50, 100, 5000, None])),
-                    st.builds(Reading, error=st.just("HTTP 429: throttled")))
+TWO = {
+    "interval": "10s",
+    "failure_limit": 2,
+    "inconclusive_limit": 3,
+    "checks": [
+        {"name": "errors", "provider": "local", "max": 1.0, "min_samples": 100},
+        {"name": "latency", "provider": "local", "max": 300, "min_samples": 1},
+    ],
+}
+reading = st.one_of(
+    st.builds(
+        Reading,
+        value=st.sampled_from([0.1, 0.9, 1.5, 250.0, 400.0, None]),
+        samples=st.sampled_from([0, 50, 100, 5000, None]),
+    ),
+    st.builds(Reading, error=st.just("HTTP 429: throttled")),
+)
 steps = st.lists(st.tuples(reading, reading, st.sampled_from([5, 10, 10, 20])), min_size=1, max_size=25)
 
 

@@ -1,4 +1,5 @@
 """The house's layout: imports only go downward, and the Azure runtime never imports the local face."""
+
 from __future__ import annotations
 
 import ast
@@ -7,13 +8,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 # Who may import whom. Adapters implement the application's ports (and read its config names); only the
 # composition root (bootstrap) picks adapters; the local face may use everything below it.
-LAYERS = {"domain": {"shared.domain"},
-          "adapters": {"shared.adapters", "shared.domain", "shared.application.ports", "shared.application.config"},
-          "application": {"shared.application", "shared.domain"},
-          "local": {"shared.local", "shared.application", "shared.domain", "shared.adapters"}}
+LAYERS = {
+    "domain": {"shared.domain"},
+    "adapters": {"shared.adapters", "shared.domain", "shared.application.ports", "shared.application.config"},
+    "application": {"shared.application", "shared.domain"},
+    "local": {"shared.local", "shared.application", "shared.domain", "shared.adapters"},
+}
 COMPOSITION_ROOT = "bootstrap.py"
-AZURE_RUNTIME = [ROOT / "function_app.py", *sorted((ROOT / "functions").rglob("*.py")),
-                 *(p for layer in ("domain", "application", "adapters") for p in sorted((ROOT / "shared" / layer).rglob("*.py")))]
+AZURE_RUNTIME = [
+    ROOT / "function_app.py",
+    *sorted((ROOT / "functions").rglob("*.py")),
+    *(p for layer in ("domain", "application", "adapters") for p in sorted((ROOT / "shared" / layer).rglob("*.py"))),
+]
 
 
 def _imports(path: Path) -> list[str]:
@@ -29,8 +35,12 @@ def _imports(path: Path) -> list[str]:
 
 
 def test_azure_runtime_never_imports_the_local_face():
-    offenders = [f"{p.relative_to(ROOT)} imports {name}" for p in AZURE_RUNTIME for name in _imports(p)
-                 if name == "shared.local" or name.startswith("shared.local.")]
+    offenders = [
+        f"{p.relative_to(ROOT)} imports {name}"
+        for p in AZURE_RUNTIME
+        for name in _imports(p)
+        if name == "shared.local" or name.startswith("shared.local.")
+    ]
     assert not offenders, offenders
 
 
@@ -42,8 +52,9 @@ def test_the_domain_imports_nothing_but_itself_and_the_standard_library_and_pyda
             if top == "shared":
                 assert name.split(".")[1] == "domain", f"{path.relative_to(ROOT)} imports {name}"
             else:
-                assert top not in ("azure", "requests", "httpx") and (top in allowed_outside or _stdlib(top)), \
+                assert top not in ("azure", "requests", "httpx") and (top in allowed_outside or _stdlib(top)), (
                     f"{path.relative_to(ROOT)} imports {name}"
+                )
 
 
 def test_layers_import_only_what_they_may():
@@ -53,8 +64,9 @@ def test_layers_import_only_what_they_may():
                 if not name.startswith("shared."):
                     continue
                 allowed = may | ({"shared.adapters"} if path.name == COMPOSITION_ROOT else set())
-                assert any(name == a or name.startswith(a + ".") for a in allowed), \
+                assert any(name == a or name.startswith(a + ".") for a in allowed), (
                     f"{path.relative_to(ROOT)} ({layer}) imports {name}"
+                )
 
 
 def test_the_functions_package_leaves_the_local_face_out():

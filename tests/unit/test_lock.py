@@ -1,4 +1,5 @@
 """pyproject.toml, uv.lock and requirements.txt agree: what the tests ran on is what Azure installs."""
+
 from __future__ import annotations
 
 import subprocess
@@ -11,22 +12,31 @@ from tools.lock import ROOT, hand_added, requirements_text, uv_command
 
 def test_the_lock_is_current_with_pyproject():
     # --offline: deciding whether the lock still satisfies pyproject.toml needs no index.
-    done = subprocess.run([uv_command(), "lock", "--check", "--offline", "--python", sys.executable], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [uv_command(), "lock", "--check", "--offline", "--python", sys.executable],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, f"uv.lock is stale: run `make lock`\n{done.stderr}"
 
 
 def test_requirements_txt_is_the_runtime_part_of_the_lock():
-    assert (ROOT / "requirements.txt").read_text() == requirements_text(uv_command()), \
+    assert (ROOT / "requirements.txt").read_text() == requirements_text(uv_command()), (
         "requirements.txt differs from uv.lock: run `make lock`"
+    )
 
 
 def test_every_runtime_package_is_pinned_with_hashes_and_locked():
     lock = {p["name"]: p["version"] for p in tomllib.loads((ROOT / "uv.lock").read_text())["package"]}
     text = (ROOT / "requirements.txt").read_text()
     assert hand_added(text) == []
-    pins = [line.split(" ", 1)[0] for line in text.splitlines() if line and not line[0].isspace()
-            and not line.startswith("#")]
+    pins = [
+        line.split(" ", 1)[0]
+        for line in text.splitlines()
+        if line and not line[0].isspace() and not line.startswith("#")
+    ]
     assert len(pins) > 10 and all("==" in pin for pin in pins), pins
     assert {name: version for name, version in (pin.split("==") for pin in pins)}.items() <= lock.items()
     assert "azure-functions" in dict(pin.split("==") for pin in pins)
@@ -34,8 +44,10 @@ def test_every_runtime_package_is_pinned_with_hashes_and_locked():
 
 
 def test_hand_added_lines_are_found_and_generated_ones_are_not():
-    generated = ("pydantic==2.12.0 \\\n    --hash=sha256:aa \\\n    --hash=sha256:bb\n    # via promote\n"
-                 "cffi==2.1.1 ; platform_python_implementation != 'PyPy' \\\n    --hash=sha256:cc\n")
+    generated = (
+        "pydantic==2.12.0 \\\n    --hash=sha256:aa \\\n    --hash=sha256:bb\n    # via promote\n"
+        "cffi==2.1.1 ; platform_python_implementation != 'PyPy' \\\n    --hash=sha256:cc\n"
+    )
     assert hand_added(generated) == []
     assert hand_added(generated + "jinja2>=3.1,<4  # the board\n") == ["jinja2>=3.1,<4"]
 

@@ -1,4 +1,5 @@
 """The state machine through the service with fakes: every model, override and outcome, table-driven."""
+
 from __future__ import annotations
 
 import json
@@ -13,11 +14,19 @@ APPROVER, OPERATOR = "ana@contoso.com", "ops@contoso.com"
 
 
 def make_plan(model: str, **overrides) -> dict:
-    plan = {"release": "r1", "model": model, "approvers": [APPROVER], "operators": [OPERATOR],
-            "workloads": [{"name": "w1", "assets": ["a", "b"]}]}
+    plan = {
+        "release": "r1",
+        "model": model,
+        "approvers": [APPROVER],
+        "operators": [OPERATOR],
+        "workloads": [{"name": "w1", "assets": ["a", "b"]}],
+    }
     if model == "flight":
-        plan["flights"] = [{"percent": 10, "bake": "30s"}, {"percent": 50, "bake": "10m"},
-                           {"percent": 100, "bake": "0s"}]
+        plan["flights"] = [
+            {"percent": 10, "bake": "30s"},
+            {"percent": 50, "bake": "10m"},
+            {"percent": 100, "bake": "0s"},
+        ]
     plan.update(overrides)
     return plan
 
@@ -94,8 +103,12 @@ def test_manual_approval_gates_the_first_routing_change():
 
 # -- staged ----------------------------------------------------------------------------------
 def staged_plan(**kw) -> dict:
-    return make_plan("staged", workloads=[{"name": "w1", "assets": ["a"]}, {"name": "w2", "assets": ["b"]}],
-                     revoke_access={"provider": "local", "source_prefixes": ["10.50.0.0/24"]}, **kw)
+    return make_plan(
+        "staged",
+        workloads=[{"name": "w1", "assets": ["a"]}, {"name": "w2", "assets": ["b"]}],
+        revoke_access={"provider": "local", "source_prefixes": ["10.50.0.0/24"]},
+        **kw,
+    )
 
 
 def test_staged_promotes_the_whole_release_at_once_after_approval():
@@ -270,12 +283,20 @@ def test_rollback_after_single_step_promotion_warns_that_the_link_was_severed():
 
 
 def test_load_balancer_shares_are_recorded_as_achieved():
-    routing = {"provider": "load-balancer", "subscription": "00000000-0000-0000-0000-000000000000",
-               "resource_group": "rg", "load_balancer": "lb", "backend_pool": "be",
-               "source_addresses": ["10.0.0.1", "10.0.0.2", "10.0.0.3"],
-               "target_addresses": ["10.1.0.1", "10.1.0.2", "10.1.0.3"]}
-    plan = make_plan("flight", flights=[{"percent": 25}, {"percent": 50}, {"percent": 100}],
-                     workloads=[{"name": "w1", "assets": ["a"], "routing": routing}])
+    routing = {
+        "provider": "load-balancer",
+        "subscription": "00000000-0000-0000-0000-000000000000",
+        "resource_group": "rg",
+        "load_balancer": "lb",
+        "backend_pool": "be",
+        "source_addresses": ["10.0.0.1", "10.0.0.2", "10.0.0.3"],
+        "target_addresses": ["10.1.0.1", "10.1.0.2", "10.1.0.3"],
+    }
+    plan = make_plan(
+        "flight",
+        flights=[{"percent": 25}, {"percent": 50}, {"percent": 100}],
+        workloads=[{"name": "w1", "assets": ["a"], "routing": routing}],
+    )
     d = Driver(plan)
     d.send("asset-replicated", asset="a")
     d.send("tests-passed")
@@ -296,11 +317,19 @@ def test_every_outcome_kind():
     assert all(e.reason for e in hist)
 
 
-@pytest.mark.parametrize("action,actor,allowed", [
-    ("approve", APPROVER, True), ("approve", OPERATOR, False), ("advance", OPERATOR, False),
-    ("pause", OPERATOR, True), ("pause", APPROVER, True), ("pause", "eve@contoso.com", False),
-    ("rollback", "eve@contoso.com", False), ("abort", "", False),
-])
+@pytest.mark.parametrize(
+    "action,actor,allowed",
+    [
+        ("approve", APPROVER, True),
+        ("approve", OPERATOR, False),
+        ("advance", OPERATOR, False),
+        ("pause", OPERATOR, True),
+        ("pause", APPROVER, True),
+        ("pause", "eve@contoso.com", False),
+        ("rollback", "eve@contoso.com", False),
+        ("abort", "", False),
+    ],
+)
 def test_override_authorization(action, actor, allowed):
     d = Driver(make_plan("single-step", approval="manual"))
     r = d.override(action, actor=actor or "nobody")
@@ -439,8 +468,14 @@ def test_a_move_made_by_an_attempt_that_lost_its_commit_is_undone():
     to_first_flight(d)
     w = d.w
     store = RivalFirst(w.store, lambda: w.service.handle(event("alert", "r1", "w1", "rival-alert")))
-    host_b = PromotionService(store=store, routers=w.network.router, scheduler=w.scheduler, revoker=w.network,
-                              dead_letters=w.dead, clock=w.clock)
+    host_b = PromotionService(
+        store=store,
+        routers=w.network.router,
+        scheduler=w.scheduler,
+        revoker=w.network,
+        dead_letters=w.dead,
+        clock=w.clock,
+    )
     r = host_b.handle(event("override", "r1", "w1", "advance", action="advance", actor=APPROVER, reason="now"))
     # B moved users to 50%, lost its commit to the alert's rollback, re-decided: advance no longer applies
     assert r.outcome == "rejected"

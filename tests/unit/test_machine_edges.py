@@ -1,6 +1,7 @@
 """Boundaries of the machine that a mutation run showed unpinned: bake timers of a 1 s flight, the clock-skew
 allowance of a verdict to the second, a 0 s flight scheduling no timer; overrides refused after finalize, stale
 timers of an earlier attempt, alerts recorded while paused, advance at the last flight, dependency rechecks."""
+
 from __future__ import annotations
 
 import json
@@ -116,8 +117,12 @@ def test_advance_at_the_last_flight_is_not_held_by_the_data_sync_gate():
 
 
 def after_plan(name: str, after: list[str], workloads: int = 1) -> dict:
-    return {**make_plan("single-step"), "release": name, "after": after,
-            "workloads": [{"name": f"w{i + 1}", "assets": ["a"]} for i in range(workloads)]}
+    return {
+        **make_plan("single-step"),
+        "release": name,
+        "after": after,
+        "workloads": [{"name": f"w{i + 1}", "assets": ["a"]} for i in range(workloads)],
+    }
 
 
 def test_a_dependency_notice_read_early_schedules_one_look_again_per_notice_with_a_deterministic_distinct_id():

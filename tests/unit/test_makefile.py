@@ -1,4 +1,5 @@
 """`make clean` removes what the Makefile's targets create, says so truthfully, and can run twice."""
+
 from __future__ import annotations
 
 import shutil
@@ -11,14 +12,25 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def make_clean(where: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(["make", "--no-print-directory", "clean"], cwd=where, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        ["make", "--no-print-directory", "clean"], cwd=where, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_make_clean_removes_everything_it_creates_and_runs_twice(tmp_path):
     shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
-    created = [".venv/lib", ".venv-lowest/lib", "node_modules/azurite", ".promote/azurite", "bench/out", "promote.egg-info",
-               ".pytest_cache", ".hypothesis", "build", "dist"]
+    created = [
+        ".venv/lib",
+        ".venv-lowest/lib",
+        "node_modules/azurite",
+        ".promote/azurite",
+        "bench/out",
+        "promote.egg-info",
+        ".pytest_cache",
+        ".hypothesis",
+        "build",
+        "dist",
+    ]
     for path in created:
         (tmp_path / path).mkdir(parents=True)
     (tmp_path / "bench" / "run.py").write_text("kept\n")

@@ -1,4 +1,5 @@
 """CloudEvents parsing: a discriminated union on type; clear reasons for what is refused."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,13 @@ from shared.domain.messages import FlightHealthy, Override, parse_message
 
 
 def doc(**kw) -> dict:
-    d = {"specversion": "1.0", "id": "1", "source": "s", "type": "flight-healthy",
-         "data": {"release": "r1", "workload": "w1", "flight": 2}}
+    d = {
+        "specversion": "1.0",
+        "id": "1",
+        "source": "s",
+        "type": "flight-healthy",
+        "data": {"release": "r1", "workload": "w1", "flight": 2},
+    }
     d.update(kw)
     return d
 
@@ -25,24 +31,28 @@ def reason(body) -> str:
 def test_the_type_selects_the_data_model():
     message = parse_message(json.dumps(doc()))
     assert isinstance(message, FlightHealthy) and message.data.flight == 2
-    override = parse_message(json.dumps(doc(type="override", data={"release": "r1", "action": "pause",
-                                                                  "actor": "a", "reason": "b"})))
+    override = parse_message(
+        json.dumps(doc(type="override", data={"release": "r1", "action": "pause", "actor": "a", "reason": "b"}))
+    )
     assert isinstance(override, Override) and override.workload is None
 
 
-@pytest.mark.parametrize("body,words", [
-    (b"\xff\xfe", "not JSON"),
-    ("[1]", "JSON object"),
-    (doc(specversion="0.3"), "specversion must be '1.0'"),
-    (doc(type="teleport"), "unknown type 'teleport'"),
-    (doc(id=""), "id"),
-    (doc(data={"release": "r1", "workload": "w1"}), "flight"),
-    (doc(data={"release": "R1/x", "workload": "w1", "flight": 1}), "release"),
-    (doc(time="2026-11-26T22:00:00"), "timezone"),
-    (doc(id="a\x00b"), "control characters"),
-    (doc(type="override", data={"release": "r1", "action": "nuke", "actor": "a", "reason": "b"}), "action"),
-    ("x" * (257 * 1024), "limit"),
-])
+@pytest.mark.parametrize(
+    "body,words",
+    [
+        (b"\xff\xfe", "not JSON"),
+        ("[1]", "JSON object"),
+        (doc(specversion="0.3"), "specversion must be '1.0'"),
+        (doc(type="teleport"), "unknown type 'teleport'"),
+        (doc(id=""), "id"),
+        (doc(data={"release": "r1", "workload": "w1"}), "flight"),
+        (doc(data={"release": "R1/x", "workload": "w1", "flight": 1}), "release"),
+        (doc(time="2026-11-26T22:00:00"), "timezone"),
+        (doc(id="a\x00b"), "control characters"),
+        (doc(type="override", data={"release": "r1", "action": "nuke", "actor": "a", "reason": "b"}), "action"),
+        ("x" * (257 * 1024), "limit"),
+    ],
+)
 def test_refusals_name_the_problem(body, words):
     assert words in reason(body)
 

@@ -1,4 +1,5 @@
 """The name pattern, defined once (shared/domain/names.py), applied the same everywhere a name comes in."""
+
 from __future__ import annotations
 
 import json
@@ -31,14 +32,21 @@ def test_plans_and_messages_refuse_the_same_names(name):
         validate_plan({"release": name, "model": "single-step", "workloads": [{"name": "w", "assets": ["a"]}]})
     with pytest.raises(PlanError):
         validate_plan({"release": "r", "model": "single-step", "workloads": [{"name": name, "assets": ["a"]}]})
-    doc = {"specversion": "1.0", "id": "x", "source": "s", "type": "tests-passed", "data": {"release": "r", "workload": name}}
+    doc = {
+        "specversion": "1.0",
+        "id": "x",
+        "source": "s",
+        "type": "tests-passed",
+        "data": {"release": "r", "workload": name},
+    }
     with pytest.raises(MessageError):
         parse_message(json.dumps(doc).encode())
 
 
 def test_the_contract_pattern_is_the_one_the_errors_name():
-    with pytest.raises(PlanError, match=NAME_PATTERN.replace("{", r"\{").replace("[", r"\[").replace("^", r"\^")
-                       .replace("$", r"\$")):
+    with pytest.raises(
+        PlanError, match=NAME_PATTERN.replace("{", r"\{").replace("[", r"\[").replace("^", r"\^").replace("$", r"\$")
+    ):
         validate_plan({"release": "Wave", "model": "single-step", "workloads": [{"name": "w", "assets": ["a"]}]})
 
 
@@ -48,9 +56,15 @@ def test_an_asset_or_a_text_with_a_trailing_newline_is_refused():
 
 
 def _alert(release: str) -> bytes:
-    return json.dumps({"schemaId": "azureMonitorCommonAlertSchema",
-                       "data": {"essentials": {"alertId": "/alerts/1", "monitorCondition": "Fired"},
-                                "customProperties": {"release": release, "workload": "web"}}}).encode()
+    return json.dumps(
+        {
+            "schemaId": "azureMonitorCommonAlertSchema",
+            "data": {
+                "essentials": {"alertId": "/alerts/1", "monitorCondition": "Fired"},
+                "customProperties": {"release": release, "workload": "web"},
+            },
+        }
+    ).encode()
 
 
 def test_alerts_name_their_release_with_the_same_pattern():

@@ -1,4 +1,5 @@
 """Notices derived from decisions (contract §11), and the plan's notify targets."""
+
 from __future__ import annotations
 
 import json
@@ -17,10 +18,15 @@ APPROVER, OPERATOR = "ana@contoso.com", "ops@contoso.com"
 
 
 def plan(**extra):
-    doc = {"release": "wave-1", "model": "flight", "approvers": [APPROVER], "operators": [OPERATOR],
-           "flights": [{"percent": 10}, {"percent": 100}],
-           "notify": [{"kind": "webhook", "url_setting": "HOOK_URL"}],
-           "workloads": [{"name": "web", "assets": ["vm-1"]}, {"name": "db", "assets": ["vm-2"]}]}
+    doc = {
+        "release": "wave-1",
+        "model": "flight",
+        "approvers": [APPROVER],
+        "operators": [OPERATOR],
+        "flights": [{"percent": 10}, {"percent": 100}],
+        "notify": [{"kind": "webhook", "url_setting": "HOOK_URL"}],
+        "workloads": [{"name": "web", "assets": ["vm-1"]}, {"name": "db", "assets": ["vm-2"]}],
+    }
     doc.update(extra)
     return validate_plan(doc)
 
@@ -32,8 +38,13 @@ def step(release, type_, workload, id_, **data):
 
 
 def to_flighting(release, workload="web"):
-    release, _ = step(release, "asset-replicated", workload, f"{workload}-a", asset=release.workloads[workload].assets
-                      and next(iter(release.workloads[workload].assets)))
+    release, _ = step(
+        release,
+        "asset-replicated",
+        workload,
+        f"{workload}-a",
+        asset=release.workloads[workload].assets and next(iter(release.workloads[workload].assets)),
+    )
     return step(release, "tests-passed", workload, f"{workload}-t")
 
 
@@ -55,8 +66,9 @@ def test_flight_started_rolled_back_and_promoted_each_give_one_notice_with_a_sta
 def test_a_refused_override_notifies_with_who_and_why():
     release = new_release(plan())
     _, notices = step(release, "override", None, "x", action="abort", actor="mallory@evil.example", reason="because")
-    assert [(n.kind, n.workload, n.actor, n.actor_reason) for n in notices] == \
-        [("override-rejected", None, "mallory@evil.example", "because")]
+    assert [(n.kind, n.workload, n.actor, n.actor_reason) for n in notices] == [
+        ("override-rejected", None, "mallory@evil.example", "because")
+    ]
     assert "may not abort" in notices[0].reason
 
 
@@ -83,15 +95,18 @@ def test_a_duplicate_gives_no_notice():
     assert notices_for(release, decide(release, message, T0, duplicate=True)) == []
 
 
-@pytest.mark.parametrize("target, where", [
-    ({"kind": "webhook", "url_setting": "https://hooks.example.com/x"}, "notify[0].url_setting"),
-    ({"kind": "slack", "url_setting": "X"}, "notify[0].kind"),
-    ({"kind": "teams", "url_setting": "X", "on": ["everything"]}, "notify[0].on[0]"),
-    ({"kind": "teams", "url_setting": "X", "on": []}, "notify[0].on"),
-    ({"kind": "teams", "url": "https://x", "url_setting": "X"}, "notify[0].url"),
-    ({"kind": "webhook", "url_setting": "PROMOTE_STORAGE_CONNECTION_STRING"}, "notify[0].url_setting"),
-    ({"kind": "webhook", "url_setting": "AzureWebJobsStorage"}, "notify[0].url_setting"),
-])
+@pytest.mark.parametrize(
+    "target, where",
+    [
+        ({"kind": "webhook", "url_setting": "https://hooks.example.com/x"}, "notify[0].url_setting"),
+        ({"kind": "slack", "url_setting": "X"}, "notify[0].kind"),
+        ({"kind": "teams", "url_setting": "X", "on": ["everything"]}, "notify[0].on[0]"),
+        ({"kind": "teams", "url_setting": "X", "on": []}, "notify[0].on"),
+        ({"kind": "teams", "url": "https://x", "url_setting": "X"}, "notify[0].url"),
+        ({"kind": "webhook", "url_setting": "PROMOTE_STORAGE_CONNECTION_STRING"}, "notify[0].url_setting"),
+        ({"kind": "webhook", "url_setting": "AzureWebJobsStorage"}, "notify[0].url_setting"),
+    ],
+)
 def test_notify_targets_are_checked_and_a_url_is_never_accepted_in_the_plan(target, where):
     with pytest.raises(PlanError) as caught:
         plan(notify=[target])

@@ -1,4 +1,5 @@
 """Plan validation: every problem named by field path, nothing accepted that cannot run."""
+
 from __future__ import annotations
 
 import pytest
@@ -46,8 +47,13 @@ def test_the_contract_example_is_valid():
 
 
 def test_json_plans_are_accepted_too():
-    assert load_plan_text('{"release": "r1", "model": "staged", "approvers": ["a@b.c"], '
-                          '"workloads": [{"name": "w1", "assets": ["a"]}]}').approval == "manual"
+    assert (
+        load_plan_text(
+            '{"release": "r1", "model": "staged", "approvers": ["a@b.c"], '
+            '"workloads": [{"name": "w1", "assets": ["a"]}]}'
+        ).approval
+        == "manual"
+    )
 
 
 def test_defaults():
@@ -57,10 +63,18 @@ def test_defaults():
 
 
 def test_every_problem_is_named_with_its_field_path():
-    found = problems({"release": "Wave_1", "model": "flight", "approval": "manual",
-                      "flights": [{"percent": 50, "bake": "1x"}, {"percent": 40}],
-                      "workloads": [{"name": "payroll", "assets": ["a", "a"]},
-                                    {"name": "hr", "assets": ["b"], "routing": {"provider": "magic"}, "x": 1}]})
+    found = problems(
+        {
+            "release": "Wave_1",
+            "model": "flight",
+            "approval": "manual",
+            "flights": [{"percent": 50, "bake": "1x"}, {"percent": 40}],
+            "workloads": [
+                {"name": "payroll", "assets": ["a", "a"]},
+                {"name": "hr", "assets": ["b"], "routing": {"provider": "magic"}, "x": 1},
+            ],
+        }
+    )
     assert "release" in found and "must match" in found["release"]
     assert "not a duration" in found["flights[0].bake"]
     assert "duplicate assets" in found["workloads[0].assets"]
@@ -69,11 +83,14 @@ def test_every_problem_is_named_with_its_field_path():
     assert "at least one approver" in found["approvers"]
 
 
-@pytest.mark.parametrize("flights,message", [
-    ([{"percent": 50}, {"percent": 10}, {"percent": 100}], "strictly increasing"),
-    ([{"percent": 10}, {"percent": 50}], "last flight must be 100%"),
-    ([], "at least one flight"),
-])
+@pytest.mark.parametrize(
+    "flights,message",
+    [
+        ([{"percent": 50}, {"percent": 10}, {"percent": 100}], "strictly increasing"),
+        ([{"percent": 10}, {"percent": 50}], "last flight must be 100%"),
+        ([], "at least one flight"),
+    ],
+)
 def test_flights_must_increase_and_end_at_100(flights, message):
     assert message in problems(base(model="flight", flights=flights))["flights"]
 
@@ -95,23 +112,52 @@ def test_assets_reject_control_characters():
 
 
 def test_providers_that_cannot_realise_the_flights_are_refused():
-    route_table = {"provider": "route-table", "subscription": SUB, "resource_group": "rg", "route_table": "rt",
-                   "route": "default", "source_next_hop": "10.0.0.4", "target_next_hop": "10.1.0.4"}
-    found = problems(base(model="flight", flights=[{"percent": 10}, {"percent": 100}],
-                          workloads=[{"name": "w", "assets": ["a"], "routing": route_table}]))
+    route_table = {
+        "provider": "route-table",
+        "subscription": SUB,
+        "resource_group": "rg",
+        "route_table": "rt",
+        "route": "default",
+        "source_next_hop": "10.0.0.4",
+        "target_next_hop": "10.1.0.4",
+    }
+    found = problems(
+        base(
+            model="flight",
+            flights=[{"percent": 10}, {"percent": 100}],
+            workloads=[{"name": "w", "assets": ["a"], "routing": route_table}],
+        )
+    )
     assert "can only realise 0% or 100%" in found["workloads[0].routing.provider"]
     # the same provider is fine for single-step
     assert validate_plan(base(workloads=[{"name": "w", "assets": ["a"], "routing": route_table}]))
 
 
 def test_load_balancer_flights_need_enough_addresses():
-    lb = {"provider": "load-balancer", "subscription": SUB, "resource_group": "rg", "load_balancer": "lb",
-          "backend_pool": "be", "source_addresses": ["10.0.1.4", "10.0.1.5"], "target_addresses": ["10.1.1.4"]}
-    found = problems(base(model="flight", flights=[{"percent": 10}, {"percent": 100}],
-                          workloads=[{"name": "w", "assets": ["a"], "routing": lb}]))
+    lb = {
+        "provider": "load-balancer",
+        "subscription": SUB,
+        "resource_group": "rg",
+        "load_balancer": "lb",
+        "backend_pool": "be",
+        "source_addresses": ["10.0.1.4", "10.0.1.5"],
+        "target_addresses": ["10.1.1.4"],
+    }
+    found = problems(
+        base(
+            model="flight",
+            flights=[{"percent": 10}, {"percent": 100}],
+            workloads=[{"name": "w", "assets": ["a"], "routing": lb}],
+        )
+    )
     assert "cannot realise 10% (nearest 0%)" in found["workloads[0].routing"]
-    ok = validate_plan(base(model="flight", flights=[{"percent": 30}, {"percent": 100}],
-                            workloads=[{"name": "w", "assets": ["a"], "routing": lb}]))
+    ok = validate_plan(
+        base(
+            model="flight",
+            flights=[{"percent": 30}, {"percent": 100}],
+            workloads=[{"name": "w", "assets": ["a"], "routing": lb}],
+        )
+    )
     assert ok
 
 
@@ -125,9 +171,25 @@ def test_load_balancer_nearest_ratios():
 
 
 def test_provider_fields_are_checked():
-    found = problems(base(workloads=[{"name": "w", "assets": ["a"], "routing": {
-        "provider": "load-balancer", "subscription": "nope", "resource_group": "rg", "load_balancer": "lb",
-        "backend_pool": "be", "source_addresses": ["300.1.1.1"], "target_addresses": ["10.0.0.1"]}}]))
+    found = problems(
+        base(
+            workloads=[
+                {
+                    "name": "w",
+                    "assets": ["a"],
+                    "routing": {
+                        "provider": "load-balancer",
+                        "subscription": "nope",
+                        "resource_group": "rg",
+                        "load_balancer": "lb",
+                        "backend_pool": "be",
+                        "source_addresses": ["300.1.1.1"],
+                        "target_addresses": ["10.0.0.1"],
+                    },
+                }
+            ]
+        )
+    )
     assert "workloads[0].routing.subscription" in found
     assert "workloads[0].routing.source_addresses" in found
 

@@ -1,4 +1,5 @@
 """Property-based: random message sequences against the service (fakes); the contract's invariants hold."""
+
 from __future__ import annotations
 
 import json
@@ -19,16 +20,29 @@ PLANS = {
     "single-step-manual": {"model": "single-step", "approval": "manual"},
     "staged": {"model": "staged"},
     "staged-auto": {"model": "staged", "approval": "auto"},
-    "flight": {"model": "flight", "flights": [{"percent": 10, "bake": "30s"}, {"percent": 50, "bake": "0s"},
-                                              {"percent": 100, "bake": "60s"}]},
-    "flight-manual-pause": {"model": "flight", "approval": "manual", "on_alert": "pause",
-                            "flights": [{"percent": 20, "bake": "10s"}, {"percent": 100, "bake": "0s"}]},
+    "flight": {
+        "model": "flight",
+        "flights": [{"percent": 10, "bake": "30s"}, {"percent": 50, "bake": "0s"}, {"percent": 100, "bake": "60s"}],
+    },
+    "flight-manual-pause": {
+        "model": "flight",
+        "approval": "manual",
+        "on_alert": "pause",
+        "flights": [{"percent": 20, "bake": "10s"}, {"percent": 100, "bake": "0s"}],
+    },
 }
 
 
 def build_plan(kind: str):
-    return validate_plan({"release": "r1", "approvers": [APPROVER], "operators": [OPERATOR],
-                          "workloads": [{"name": w, "assets": ASSETS[w]} for w in WORKLOADS], **PLANS[kind]})
+    return validate_plan(
+        {
+            "release": "r1",
+            "approvers": [APPROVER],
+            "operators": [OPERATOR],
+            "workloads": [{"name": w, "assets": ASSETS[w]} for w in WORKLOADS],
+            **PLANS[kind],
+        }
+    )
 
 
 workload = st.sampled_from(WORKLOADS * 3 + ["w2", "ghost"])  # mostly real workloads, w2 (one asset) most
@@ -36,14 +50,25 @@ ids = st.integers(0, 150).map(lambda n: f"id-{n}")  # a small pool: duplicates h
 message = st.one_of(
     st.tuples(st.just("asset-replicated"), workload, ids, st.sampled_from(["a", "b", "c"]).map(lambda a: {"asset": a})),
     st.tuples(st.sampled_from(["tests-passed", "tests-failed"]), workload, ids, st.just({})),
-    st.tuples(st.sampled_from(["flight-healthy"] * 4 + ["flight-unhealthy"]), workload, ids,
-              st.sampled_from([1, 1, 2, 3]).map(lambda f: {"flight": f})),
+    st.tuples(
+        st.sampled_from(["flight-healthy"] * 4 + ["flight-unhealthy"]),
+        workload,
+        ids,
+        st.sampled_from([1, 1, 2, 3]).map(lambda f: {"flight": f}),
+    ),
     st.tuples(st.just("alert"), workload, ids, st.just({})),
-    st.tuples(st.just("override"), st.sampled_from(WORKLOADS + [None]), ids,
-              st.fixed_dictionaries({"action": st.sampled_from(["pause", "resume", "approve", "advance", "rollback",
-                                                                "abort", "retry"]),
-                                     "actor": st.sampled_from([APPROVER, OPERATOR, STRANGER]),
-                                     "reason": st.just("because")})),
+    st.tuples(
+        st.just("override"),
+        st.sampled_from(WORKLOADS + [None]),
+        ids,
+        st.fixed_dictionaries(
+            {
+                "action": st.sampled_from(["pause", "resume", "approve", "advance", "rollback", "abort", "retry"]),
+                "actor": st.sampled_from([APPROVER, OPERATOR, STRANGER]),
+                "reason": st.just("because"),
+            }
+        ),
+    ),
     st.tuples(st.just("tick"), st.just(None), st.just(""), st.integers(1, 90).map(lambda s: {"seconds": s})),
 )
 
@@ -94,8 +119,9 @@ def run(kind: str, steps, *, replay_prefix: int | None = None):
             result = w.service.handle(body)
             after = w.store.get_release("r1").release
             new_entries = w.store.list_history("r1")[history_before:]
-            observations.append((json.loads(body), before, after, result, new_entries, dict(w.network.shares),
-                                 w.clock.now()))
+            observations.append(
+                (json.loads(body), before, after, result, new_entries, dict(w.network.shares), w.clock.now())
+            )
     return w, plan, observations
 
 
@@ -121,13 +147,17 @@ def test_invariants_hold_for_any_message_sequence(case):
             # routing is exactly what the state says
             assert shares.get(("r1", name), 0) == a.traffic_percent
             if a.traffic_percent > b.traffic_percent:
-                grew_by_hand = body["type"] == "override" and body["data"]["action"] == "advance" \
+                grew_by_hand = (
+                    body["type"] == "override"
+                    and body["data"]["action"] == "advance"
                     and body["data"]["actor"] in plan.approvers
+                )
                 if b.traffic_percent > 0 and not grew_by_hand:
                     # a flight grows only on a healthy verdict for it, after its bake time
-                    assert b.state == "flighting" and (b.healthy_flight == b.flight or
-                                                       (body["type"] == "flight-healthy"
-                                                        and body["data"]["flight"] == b.flight))
+                    assert b.state == "flighting" and (
+                        b.healthy_flight == b.flight
+                        or (body["type"] == "flight-healthy" and body["data"]["flight"] == b.flight)
+                    )
                     bake = plan.flights[b.flight - 1].bake
                     assert now >= b.flight_started_at + timedelta(seconds=bake)
                 if b.traffic_percent == 0:
@@ -143,8 +173,9 @@ def test_invariants_hold_for_any_message_sequence(case):
                 assert a.traffic_percent == b.traffic_percent, "paused: routing does not change"
 
 
-@settings(max_examples=3 * settings.default.max_examples // 2, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=3 * settings.default.max_examples // 2, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(sequences, st.data())
 def test_replaying_any_prefix_twice_yields_the_same_state(case, data):
     kind, steps = case

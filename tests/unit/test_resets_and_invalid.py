@@ -1,10 +1,11 @@
 """What a retry and a rollback reset, what an invalid message records, and a verdict that trouble voids:
 behaviours a mutation run showed no test pinned."""
+
 from __future__ import annotations
 
-import pytest
-
 import json
+
+import pytest
 
 from tests.unit.test_machine import APPROVER, Driver, make_plan, to_first_flight
 
@@ -17,8 +18,17 @@ def test_a_retry_resets_every_fact_of_the_last_attempt():
     d.override("rollback")
     d.override("retry")
     w = d.wl()
-    assert (w.state, w.flight, w.healthy_flight, w.unhealthy, w.flight_started_at, w.tests_passed, w.approved,
-            w.attempt, w.traffic_percent) == ("testing", 0, 0, False, None, False, False, 1, 0)
+    assert (
+        w.state,
+        w.flight,
+        w.healthy_flight,
+        w.unhealthy,
+        w.flight_started_at,
+        w.tests_passed,
+        w.approved,
+        w.attempt,
+        w.traffic_percent,
+    ) == ("testing", 0, 0, False, None, False, False, 1, 0)
 
 
 def test_trouble_recorded_while_paused_voids_the_healthy_verdict_the_flight_had():
@@ -40,7 +50,9 @@ def _raw(d: Driver, doc: dict):
 
 def test_an_invalid_message_without_a_type_is_recorded_as_type_invalid_on_its_workload():
     d = Driver(make_plan("single-step"))
-    result = _raw(d, {"specversion": "1.0", "id": "no-type", "source": "s", "data": {"release": "r1", "workload": "w1"}})
+    result = _raw(
+        d, {"specversion": "1.0", "id": "no-type", "source": "s", "data": {"release": "r1", "workload": "w1"}}
+    )
     [entry] = result.entries
     assert (result.outcome, entry.type, entry.workload, entry.event_id) == ("rejected", "invalid", "w1", "no-type")
     assert not d.release.seen and d.release.processed == 0, "an id never validated gets no de-duplication marker"
@@ -48,8 +60,16 @@ def test_an_invalid_message_without_a_type_is_recorded_as_type_invalid_on_its_wo
 
 def test_an_invalid_message_naming_an_unknown_workload_is_recorded_on_the_release():
     d = Driver(make_plan("single-step"))
-    result = _raw(d, {"specversion": "1.0", "id": "ghost", "source": "s", "type": "asset-replicated",
-                      "data": {"release": "r1", "workload": "ghost"}})
+    result = _raw(
+        d,
+        {
+            "specversion": "1.0",
+            "id": "ghost",
+            "source": "s",
+            "type": "asset-replicated",
+            "data": {"release": "r1", "workload": "ghost"},
+        },
+    )
     [entry] = result.entries
     assert (result.outcome, entry.workload, entry.type) == ("rejected", None, "asset-replicated")
 
@@ -106,10 +126,17 @@ def test_tests_failing_after_a_pass_recorded_while_paused_undo_the_pass():
 
 
 @pytest.mark.parametrize("on_drift, after_redelivery", [("reapply", (100, 100)), ("report", (0, 0))])
-def test_a_release_wide_message_redelivered_puts_every_workload_back_only_with_on_drift_reapply(on_drift,
-                                                                                                 after_redelivery):
-    d = Driver(make_plan("staged", approval="auto", on_drift=on_drift,
-                         workloads=[{"name": "w1", "assets": ["a"]}, {"name": "w2", "assets": ["b"]}]))
+def test_a_release_wide_message_redelivered_puts_every_workload_back_only_with_on_drift_reapply(
+    on_drift, after_redelivery
+):
+    d = Driver(
+        make_plan(
+            "staged",
+            approval="auto",
+            on_drift=on_drift,
+            workloads=[{"name": "w1", "assets": ["a"]}, {"name": "w2", "assets": ["b"]}],
+        )
+    )
     for name, asset in (("w1", "a"), ("w2", "b")):
         d.send("asset-replicated", name, asset=asset)
         d.send("tests-passed", name)
@@ -126,8 +153,10 @@ def test_advance_by_hand_says_from_which_share_to_which_flight():
     d = Driver(make_plan("flight"))
     to_first_flight(d)
     result = d.override("advance", actor=APPROVER)
-    assert result.reason == ("advanced by hand from flight 1 (10%) to flight 2 -> flighting (flight 2, 50%); "
-                             "network: fake r1/w1: share 10 -> 50")
+    assert result.reason == (
+        "advanced by hand from flight 1 (10%) to flight 2 -> flighting (flight 2, 50%); "
+        "network: fake r1/w1: share 10 -> 50"
+    )
     d.override("advance", actor=APPROVER)
     last = d.override("advance", actor=APPROVER)
     assert last.reason.startswith("advanced by hand from flight 3 (100%) to promoted")

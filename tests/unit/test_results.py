@@ -1,8 +1,9 @@
 """What the service returns for each message (the local host, the demo and `promote run` print it)."""
+
 from __future__ import annotations
 
 import json
-from datetime import timezone
+from datetime import UTC
 
 from shared.application.service import SystemClock
 from shared.domain.plan import validate_plan
@@ -11,8 +12,9 @@ from tests.fakes import event, world
 
 def applied_world():
     w = world()
-    w.service.apply(validate_plan({"release": "r1", "model": "single-step",
-                                   "workloads": [{"name": "w1", "assets": ["a"]}]}))
+    w.service.apply(
+        validate_plan({"release": "r1", "model": "single-step", "workloads": [{"name": "w1", "assets": ["a"]}]})
+    )
     return w
 
 
@@ -36,8 +38,15 @@ def test_a_message_for_a_release_never_applied_is_dead_lettered_as_it_came():
 
 def test_an_invalid_message_naming_an_unknown_release_is_dead_lettered_with_the_validation_reason():
     w = applied_world()
-    body = json.dumps({"specversion": "1.0", "id": "bad-2", "source": "s", "type": "asset-replicated",
-                       "data": {"release": "nowhere", "workload": "w1"}})
+    body = json.dumps(
+        {
+            "specversion": "1.0",
+            "id": "bad-2",
+            "source": "s",
+            "type": "asset-replicated",
+            "data": {"release": "nowhere", "workload": "w1"},
+        }
+    )
     result = w.service.handle(body)
     assert (result.outcome, result.event_id) == ("dead-lettered", "bad-2")
     [(kept, reason)] = w.dead.letters
@@ -53,4 +62,4 @@ def test_an_applied_message_returns_its_outcome_reason_id_release_and_entries():
 
 
 def test_the_system_clock_is_utc():
-    assert SystemClock().now().tzinfo == timezone.utc
+    assert SystemClock().now().tzinfo == UTC

@@ -1,4 +1,5 @@
 """The one read-decide-commit retry loop: bounded, jittered, and only for write conflicts."""
+
 from __future__ import annotations
 
 import pytest
@@ -68,8 +69,9 @@ def test_an_apply_that_loses_the_race_to_create_reads_the_release_and_finds_it_u
 
 def test_a_message_that_always_conflicts_gives_up_for_the_platform_to_redeliver_it():
     w = world()
-    w.service.apply(validate_plan({"release": "r1", "model": "single-step",
-                                   "workloads": [{"name": "w1", "assets": ["a"]}]}))
+    w.service.apply(
+        validate_plan({"release": "r1", "model": "single-step", "workloads": [{"name": "w1", "assets": ["a"]}]})
+    )
     w.service.handle(event("asset-replicated", "r1", "w1", "rep", asset="a"))
     w.store.fail_next_commits = MAX_CONFLICTS
     with pytest.raises(ConflictError, match=f"gave up after {MAX_CONFLICTS} write conflicts"):

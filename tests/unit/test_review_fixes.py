@@ -1,4 +1,5 @@
 """Defects an adversarial review found where the merged features meet, each pinned by a test."""
+
 from __future__ import annotations
 
 import socket
@@ -21,8 +22,13 @@ def test_an_unauthorized_override_does_not_use_up_the_id_a_real_message_will_car
 def test_a_finalize_that_applied_release_wide_is_not_announced_as_rejected():
     from shared.domain.notices import notices_for
 
-    d = Driver(make_plan("single-step", workloads=[{"name": "w1", "assets": ["a"]}, {"name": "w2", "assets": ["b"]}],
-                         notify=[{"kind": "webhook", "url_setting": "HOOK"}]))
+    d = Driver(
+        make_plan(
+            "single-step",
+            workloads=[{"name": "w1", "assets": ["a"]}, {"name": "w2", "assets": ["b"]}],
+            notify=[{"kind": "webhook", "url_setting": "HOOK"}],
+        )
+    )
     d.send("asset-replicated", "w1", asset="a")
     d.send("tests-passed", "w1")
     assert d.override("abort", workload="w2").outcome == "applied"
@@ -31,8 +37,11 @@ def test_a_finalize_that_applied_release_wide_is_not_announced_as_rejected():
     from shared.domain.messages import parse_message
     from tests.fakes import event
 
-    decision = decide(before, parse_message(event("override", "r1", None, "fin", action="finalize",
-                                                  actor="ana@contoso.com", reason="done")), d.w.clock.now())
+    decision = decide(
+        before,
+        parse_message(event("override", "r1", None, "fin", action="finalize", actor="ana@contoso.com", reason="done")),
+        d.w.clock.now(),
+    )
     assert decision.outcome == "applied"
     assert "override-rejected" not in {n.kind for n in notices_for(before, decision)}
 
@@ -51,7 +60,10 @@ def test_a_receiver_that_answers_garbage_is_a_failed_delivery_not_a_crash():
     threading.Thread(target=answer, daemon=True).start()
     url = f"http://127.0.0.1:{server.getsockname()[1]}/hook"
     with pytest.raises(DeliveryError) as caught:
-        WebhookNotifier().send(url, {"id": "ntf-1", "kind": "promoted", "release": "r1", "at": "2026-11-27T00:00:00Z"},
-                               target={"kind": "webhook", "url_setting": "HOOK"})
+        WebhookNotifier().send(
+            url,
+            {"id": "ntf-1", "kind": "promoted", "release": "r1", "at": "2026-11-27T00:00:00Z"},
+            target={"kind": "webhook", "url_setting": "HOOK"},
+        )
     assert url not in str(caught.value)  # a receiver's URL never appears in an error
     server.close()

@@ -1,5 +1,6 @@
 """Revoking the migration team's access is a step of its own (issue 10, item 3): when Azure refuses the deny
 rule, the promotion stands, the failure is recorded and shown, and a scheduled retry revokes it later."""
+
 from __future__ import annotations
 
 from shared.application.views import status_json, status_text
@@ -69,8 +70,9 @@ def test_a_retry_when_access_is_already_revoked_changes_nothing():
     d = promoted_with_a_failing_revocation()
     [retry] = d.tick(60)
     assert "access revoked" in retry.reason and d.release.access_revoked
-    body = m.new_event(m.REVOKE_RETRY_TYPE, {"release": "r1", "attempt": 1}, id="forged-retry", source="someone",
-                       time=d.w.clock.now())
+    body = m.new_event(
+        m.REVOKE_RETRY_TYPE, {"release": "r1", "attempt": 1}, id="forged-retry", source="someone", time=d.w.clock.now()
+    )
     import json
 
     late = d.w.service.handle(json.dumps(body))
@@ -102,7 +104,11 @@ def test_a_retry_for_a_release_that_revokes_nothing_is_ignored():
     from tests.unit.test_machine import make_plan
 
     d = Driver(make_plan("single-step"))
-    body = m.new_event(m.REVOKE_RETRY_TYPE, {"release": "r1", "attempt": 1}, id="stray", source="x",
-                       time=d.w.clock.now())
+    body = m.new_event(
+        m.REVOKE_RETRY_TYPE, {"release": "r1", "attempt": 1}, id="stray", source="x", time=d.w.clock.now()
+    )
     result = d.w.service.handle(json.dumps(body))
-    assert (result.outcome, result.reason) == ("ignored", "this release revokes no access (no revoke_access in its plan)")
+    assert (result.outcome, result.reason) == (
+        "ignored",
+        "this release revokes no access (no revoke_access in its plan)",
+    )

@@ -1,5 +1,6 @@
 """Revoking the migration team's access fails and is retried (unit tier, strict fakes): what the history entry,
 the release row, the status document and the scheduled retry message say after each failed attempt."""
+
 from __future__ import annotations
 
 import json
@@ -79,11 +80,15 @@ def test_the_promotion_entry_keeps_what_it_said_and_adds_the_failure_instead_of_
     w = promoted(failures=1)
     [entry] = w.store.list_history("r1")[-1:]
     assert (entry.workload, entry.outcome, entry.to_state, entry.traffic_percent) == (
-        expected.workload, expected.outcome, expected.to_state, expected.traffic_percent)
+        expected.workload,
+        expected.outcome,
+        expected.to_state,
+        expected.traffic_percent,
+    )
     # the entry reads as the plain promotion's, with the failure note in place of the (withdrawn) revocation claim
     assert entry.reason.startswith(head + "; "), entry.reason
     assert entry.reason.endswith("; network: " + network), entry.reason
-    note = entry.reason[len(head) + 2:-len("; network: " + network)]
+    note = entry.reason[len(head) + 2 : -len("; network: " + network)]
     assert "access revoked" not in note and "attempt 1" in note
     assert _iso(T0 + timedelta(minutes=1)) in note  # when it is retried
     assert note.endswith(ERROR)  # Azure's message, passed through

@@ -1,8 +1,9 @@
 """The Service Bus adapter at its boundary: the messages it builds, sends and schedules."""
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from azure.servicebus import ServiceBusMessage
 
@@ -10,7 +11,7 @@ from shared.adapters.servicebus import ServiceBusTopic, build_message, client_fr
 from shared.application.config import load_settings
 from shared.domain.messages import new_event, scheduled_id, timer_id
 
-NOW = datetime(2026, 11, 26, 22, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 26, 22, 0, tzinfo=UTC)
 
 
 class FakeSender:
@@ -38,8 +39,13 @@ class FakeClient:
 
 
 def test_build_message_maps_cloudevents_onto_service_bus_properties():
-    event = new_event("tests-passed", {"release": "wave-1", "workload": "payroll", "suite": "smoke"},
-                      id="0c3e-1", source="pipeline", time=NOW)
+    event = new_event(
+        "tests-passed",
+        {"release": "wave-1", "workload": "payroll", "suite": "smoke"},
+        id="0c3e-1",
+        source="pipeline",
+        time=NOW,
+    )
     message = build_message(event)
     assert isinstance(message, ServiceBusMessage)
     assert message.session_id == "wave-1"  # one session per release: ordered, one at a time
@@ -56,8 +62,12 @@ def test_ids_longer_than_service_bus_allows_are_fitted_and_the_body_keeps_the_wh
     a, b = "a" * 63, "b" * 63
     ids = [scheduled_id("dependency-promoted", b, None, f"{a}:{n}") for n in (12, 13)]
     assert all(len(i) > 128 for i in ids)
-    messages = [build_message(new_event("dependency-promoted", {"release": b, "dependency": a}, id=i,
-                                        source="promote/timer", time=NOW)) for i in ids]
+    messages = [
+        build_message(
+            new_event("dependency-promoted", {"release": b, "dependency": a}, id=i, source="promote/timer", time=NOW)
+        )
+        for i in ids
+    ]
     fitted = [m.message_id for m in messages]
     assert all(len(f) == 128 for f in fitted) and fitted[0] != fitted[1]
     assert fitted[0] == build_message(json.loads(str(messages[0]))).message_id  # the same id every time
@@ -71,8 +81,13 @@ def test_publish_and_schedule_reuse_one_sender_on_the_topic():
     client = FakeClient()
     topic = ServiceBusTopic(lambda: client)
     event = new_event("alert", {"release": "r", "workload": "w"}, id="a1", source="azure-monitor", time=NOW)
-    timer = new_event("bake-elapsed", {"release": "r", "workload": "w", "flight": 2, "attempt": 0, "started_ms": 5},
-                      id=timer_id("r", "w", "0:2:5:9"), source="promote/timer", time=NOW)
+    timer = new_event(
+        "bake-elapsed",
+        {"release": "r", "workload": "w", "flight": 2, "attempt": 0, "started_ms": 5},
+        id=timer_id("r", "w", "0:2:5:9"),
+        source="promote/timer",
+        time=NOW,
+    )
     due = NOW + timedelta(minutes=10)
     topic.publish(event)
     topic.schedule(timer, due)
@@ -85,8 +100,11 @@ def test_publish_and_schedule_reuse_one_sender_on_the_topic():
 
 
 def test_clients_from_settings_connection_string_or_namespace_with_credential():
-    conn = load_settings({"PROMOTE_SERVICEBUS_CONNECTION_STRING":
-                          "Endpoint=sb://sb-promote.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=eA=="})
+    conn = load_settings(
+        {
+            "PROMOTE_SERVICEBUS_CONNECTION_STRING": "Endpoint=sb://sb-promote.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=eA=="
+        }
+    )
     client = client_from_settings(conn)
     assert client.fully_qualified_namespace == "sb-promote.servicebus.windows.net"
     ns = load_settings({"PROMOTE_SERVICEBUS_NAMESPACE": "sb-promote.servicebus.windows.net"})

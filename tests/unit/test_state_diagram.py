@@ -1,5 +1,6 @@
 """Every transition observed in generated runs is an edge of the README's state diagram (and the diagram names
 exactly the states the code has): the picture users read cannot drift from the machine."""
+
 from __future__ import annotations
 
 import re
@@ -74,10 +75,16 @@ def disturbance(draw) -> tuple:
 def runs(draw) -> tuple[str, list[tuple]]:
     kind = draw(st.sampled_from(sorted(PLANS) + ["flight", "flight"]))  # flights have the most edges
     late_approval = draw(st.booleans())  # no approve in the first pass: manual releases wait long in `ready`
-    steps = [(t, w, d) for n in range(2) for t, w, _, d in _happy_path()
-             if not (n == 0 and late_approval and d.get("action") == "approve")]
-    for at, step in sorted(draw(st.lists(st.tuples(st.sampled_from(range(len(steps) + 1)), disturbance()), min_size=3,
-                                         max_size=10)), key=lambda x: -x[0]):
+    steps = [
+        (t, w, d)
+        for n in range(2)
+        for t, w, _, d in _happy_path()
+        if not (n == 0 and late_approval and d.get("action") == "approve")
+    ]
+    for at, step in sorted(
+        draw(st.lists(st.tuples(st.sampled_from(range(len(steps) + 1)), disturbance()), min_size=3, max_size=10)),
+        key=lambda x: -x[0],
+    ):
         steps.insert(at, step)
     return kind, [(t, w, "" if t == "tick" else f"run-{i}", d) for i, (t, w, d) in enumerate(steps)]
 
@@ -85,8 +92,9 @@ def runs(draw) -> tuple[str, list[tuple]]:
 def test_every_observed_transition_is_an_edge_of_the_readme_diagram_and_every_edge_is_observed():
     observed: set[tuple[str, str]] = set()
 
-    @settings(max_examples=2 * settings.default.max_examples, deadline=None,
-              suppress_health_check=[HealthCheck.too_slow])  # generation draws ~70 messages: see test_properties
+    @settings(
+        max_examples=2 * settings.default.max_examples, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )  # generation draws ~70 messages: see test_properties
     @given(runs())
     def check(case):
         kind, steps = case
@@ -101,8 +109,10 @@ def test_every_observed_transition_is_an_edge_of_the_readme_diagram_and_every_ed
                         # at once (replicating -> testing -> ready -> flighting); each must be in the diagram
                         assert edge[1] in reachable(edge[0]), f"{kind}: resume moved {name} {edge}: no such path"
                         continue
-                    assert edge in EDGES, f"{kind}: {body['type']} {body.get('data')} moved {name} {edge}, " \
-                                          "which the README's diagram does not show"
+                    assert edge in EDGES, (
+                        f"{kind}: {body['type']} {body.get('data')} moved {name} {edge}, "
+                        "which the README's diagram does not show"
+                    )
                     observed.add(edge)
 
     check()

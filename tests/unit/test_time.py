@@ -2,25 +2,25 @@
 
 The fake clock starts at T0 = Thursday 2026-11-26 22:00Z (23:00 in Amsterdam, UTC+1).
 """
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-
-from shared.domain.machine import DEPENDENCY_NOTICE_DELAY, DEPENDENCY_RECHECKS
 
 from shared.application.views import status_json, status_text
 from shared.domain.errors import PlanError
 from shared.domain.gates import waiting_for, waiting_period
+from shared.domain.machine import DEPENDENCY_NOTICE_DELAY, DEPENDENCY_RECHECKS
 from shared.domain.model import new_release
 from shared.domain.plan import validate_plan
 from tests.fakes import T0, event, world
 from tests.unit.test_machine import APPROVER, OPERATOR, Driver, make_plan
 
 FRIDAY_EVENING = {"timezone": "Europe/Amsterdam", "allow": [{"days": ["fri"], "from": "20:00", "to": "23:30"}]}
-OPENS = datetime(2026, 11, 27, 19, 0, tzinfo=timezone.utc)  # Friday 20:00 in Amsterdam
+OPENS = datetime(2026, 11, 27, 19, 0, tzinfo=UTC)  # Friday 20:00 in Amsterdam
 UNTIL_OPEN = (OPENS - T0).total_seconds()
 
 
@@ -40,8 +40,9 @@ def history(d: Driver, type_: str | None = None) -> list:
 # -- waiting_for: one row per gate -------------------------------------------------------------------
 def test_each_gate_says_what_holds_the_workload():
     d = Driver(make_plan("flight", approval="manual"))
-    assert status(d)["waiting_for"] == [{"gate": "assets", "pending": ["a", "b"], "pending_count": 2,
-                                         "replicated": 0, "total": 2}]
+    assert status(d)["waiting_for"] == [
+        {"gate": "assets", "pending": ["a", "b"], "pending_count": 2, "replicated": 0, "total": 2}
+    ]
     d.replicate()
     assert status(d)["waiting_for"] == [{"gate": "tests", "needs": "tests-passed"}]
     d.send("tests-passed")
@@ -52,22 +53,25 @@ def test_each_gate_says_what_holds_the_workload():
     d.override("approve", actor=APPROVER)
     assert status(d)["waiting_for"] == [
         {"gate": "bake", "flight": 1, "until": "2026-11-26T22:00:30Z", "seconds_left": 30},
-        {"gate": "verdict", "flight": 1, "needs": "flight-healthy", "since": "2026-11-26T22:00:00Z"}]
+        {"gate": "verdict", "flight": 1, "needs": "flight-healthy", "since": "2026-11-26T22:00:00Z"},
+    ]
     d.send("flight-healthy", flight=1)
     d.tick(10)
-    assert status(d)["waiting_for"] == [{"gate": "bake", "flight": 1, "until": "2026-11-26T22:00:30Z",
-                                         "seconds_left": 20}]
+    assert status(d)["waiting_for"] == [
+        {"gate": "bake", "flight": 1, "until": "2026-11-26T22:00:30Z", "seconds_left": 20}
+    ]
     d.send("alert")
-    assert status(d)["waiting_for"] == [{"gate": "retry", "needs": "override retry",
-                                         "operators": [OPERATOR, APPROVER]}]
+    assert status(d)["waiting_for"] == [{"gate": "retry", "needs": "override retry", "operators": [OPERATOR, APPROVER]}]
 
 
 def test_the_release_gate_names_the_workloads_a_staged_release_waits_for():
     d = Driver(make_plan("staged", workloads=[{"name": "w1", "assets": ["a"]}, {"name": "w2", "assets": ["b"]}]))
     d.replicate("w1")
     d.send("tests-passed", "w1")
-    assert status(d)["waiting_for"] == [{"gate": "approval", "approvers": [APPROVER]},
-                                        {"gate": "release", "workloads": ["w2"], "workload_count": 1}]
+    assert status(d)["waiting_for"] == [
+        {"gate": "approval", "approvers": [APPROVER]},
+        {"gate": "release", "workloads": ["w2"], "workload_count": 1},
+    ]
     d.override("approve", actor=APPROVER, workload=None)
     assert gates(d) == ["release"] and gates(d, "w2") == ["assets"]
 
@@ -87,8 +91,10 @@ def test_status_text_lists_what_each_workload_waits_for():
     d.replicate()
     d.send("tests-passed")
     text = status_text(d.release, d.w.clock.now())
-    assert "w1 waits for: approval by one of ana@contoso.com; change window: outside the allowed slots; " \
-           "opens 2026-11-27T19:00:00Z (Europe/Amsterdam)" in text
+    assert (
+        "w1 waits for: approval by one of ana@contoso.com; change window: outside the allowed slots; "
+        "opens 2026-11-27T19:00:00Z (Europe/Amsterdam)" in text
+    )
 
 
 # -- change windows ----------------------------------------------------------------------------------
@@ -123,8 +129,9 @@ def test_a_window_timer_that_arrives_early_is_rescheduled():
 
 
 def test_flights_grow_only_inside_the_window_and_rollbacks_are_never_held():
-    d = Driver(make_plan("flight", windows={"timezone": "UTC", "allow": [{"days": ["thu"], "from": "22:00",
-                                                                         "to": "22:05"}]}))
+    d = Driver(
+        make_plan("flight", windows={"timezone": "UTC", "allow": [{"days": ["thu"], "from": "22:00", "to": "22:05"}]})
+    )
     d.replicate()
     d.send("tests-passed")
     assert (d.wl().flight, d.routed()) == (1, 10)  # 22:00, inside the slot
@@ -136,41 +143,59 @@ def test_flights_grow_only_inside_the_window_and_rollbacks_are_never_held():
 
 
 def test_flight_growth_waits_for_the_window_after_bake_and_verdict():
-    d = Driver(make_plan("flight", windows={"timezone": "UTC", "allow": [{"days": ["thu"], "from": "22:00",
-                                                                         "to": "22:05"}]}))
+    d = Driver(
+        make_plan("flight", windows={"timezone": "UTC", "allow": [{"days": ["thu"], "from": "22:00", "to": "22:05"}]})
+    )
     d.replicate()
     d.send("tests-passed")
     d.tick(400)
     r = d.send("flight-healthy", flight=1)
     assert "held: change window closed" in r.reason and d.wl().flight == 1
     [(timer, due)] = [(e, t) for e, t in d.w.scheduler.scheduled if e["type"] == "window-open"]
-    assert due == datetime(2026, 12, 3, 22, 0, tzinfo=timezone.utc)  # next Thursday
+    assert due == datetime(2026, 12, 3, 22, 0, tzinfo=UTC)  # next Thursday
     d.tick((due - d.w.clock.now()).total_seconds())
     assert (d.wl().flight, d.routed()) == (2, 50)
 
 
 def test_a_bake_timer_that_finds_the_window_closed_schedules_the_opening():
-    d = Driver(make_plan("flight", windows={"timezone": "UTC", "allow": [{"days": ["thu"], "from": "22:00",
-                                                                         "to": "22:05"}]}))
+    d = Driver(
+        make_plan("flight", windows={"timezone": "UTC", "allow": [{"days": ["thu"], "from": "22:00", "to": "22:05"}]})
+    )
     d.replicate()
     d.send("tests-passed")
     d.send("flight-healthy", flight=1)  # healthy before the bake is over: the bake timer decides
     d.w.scheduler.scheduled.clear()
     d.w.clock.advance(400)
-    d.w.service.handle(json.dumps({"specversion": "1.0", "id": "bake", "source": "promote/timer",
-                                   "type": "bake-elapsed", "data": {"release": "r1", "workload": "w1", "flight": 1,
-                                   "attempt": 0, "started_ms": int(T0.timestamp() * 1000)}}))
+    d.w.service.handle(
+        json.dumps(
+            {
+                "specversion": "1.0",
+                "id": "bake",
+                "source": "promote/timer",
+                "type": "bake-elapsed",
+                "data": {
+                    "release": "r1",
+                    "workload": "w1",
+                    "flight": 1,
+                    "attempt": 0,
+                    "started_ms": int(T0.timestamp() * 1000),
+                },
+            }
+        )
+    )
     assert gates(d) == ["window"]
     [(timer, due)] = d.w.scheduler.scheduled
-    assert timer["type"] == "window-open" and due == datetime(2026, 12, 3, 22, 0, tzinfo=timezone.utc)
+    assert timer["type"] == "window-open" and due == datetime(2026, 12, 3, 22, 0, tzinfo=UTC)
 
 
 def test_an_approvers_advance_inside_a_denied_period_is_rejected_unless_the_plan_allows_it():
-    freeze = {"timezone": "UTC", "deny": [{"from": "2026-11-26T00:00", "to": "2026-11-28T00:00",
-                                           "reason": "black friday"}]}
+    freeze = {
+        "timezone": "UTC",
+        "deny": [{"from": "2026-11-26T00:00", "to": "2026-11-28T00:00", "reason": "black friday"}],
+    }
     for allowed in (False, True):
         d = Driver(make_plan("flight", windows={**freeze, "advance_when_denied": allowed}))
-        d.w.clock.current = datetime(2026, 11, 25, 23, 0, tzinfo=timezone.utc)
+        d.w.clock.current = datetime(2026, 11, 25, 23, 0, tzinfo=UTC)
         d.replicate()
         d.send("tests-passed")
         assert d.routed() == 10
@@ -184,8 +209,9 @@ def test_an_approvers_advance_inside_a_denied_period_is_rejected_unless_the_plan
 
 
 def test_an_approvers_advance_outside_the_allowed_slots_but_not_denied_grows_the_flight():
-    d = Driver(make_plan("flight", windows={"timezone": "UTC", "allow": [{"days": ["thu"], "from": "22:00",
-                                                                         "to": "22:05"}]}))
+    d = Driver(
+        make_plan("flight", windows={"timezone": "UTC", "allow": [{"days": ["thu"], "from": "22:00", "to": "22:05"}]})
+    )
     d.replicate()
     d.send("tests-passed")
     d.tick(600)
@@ -193,8 +219,14 @@ def test_an_approvers_advance_outside_the_allowed_slots_but_not_denied_grows_the
 
 
 def test_a_staged_release_held_by_the_window_moves_at_once_when_it_opens():
-    d = Driver(make_plan("staged", approval="auto", windows=FRIDAY_EVENING,
-                         workloads=[{"name": "w1", "assets": ["a"]}, {"name": "w2", "assets": ["b"]}]))
+    d = Driver(
+        make_plan(
+            "staged",
+            approval="auto",
+            windows=FRIDAY_EVENING,
+            workloads=[{"name": "w1", "assets": ["a"]}, {"name": "w2", "assets": ["b"]}],
+        )
+    )
     for name in ("w1", "w2"):
         d.replicate(name)
         d.send("tests-passed", name)
@@ -288,8 +320,7 @@ def test_rollback_on_deadline_is_refused_for_models_without_flights():
 
 # -- after: releases that wait for others ------------------------------------------------------------
 def after_plan(name: str, after: list[str], model: str = "single-step") -> dict:
-    return {**make_plan(model), "release": name, "after": after,
-            "workloads": [{"name": "w1", "assets": ["a"]}]}
+    return {**make_plan(model), "release": name, "after": after, "workloads": [{"name": "w1", "assets": ["a"]}]}
 
 
 def deliver(w, now=None) -> list:

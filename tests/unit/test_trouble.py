@@ -1,5 +1,6 @@
 """trouble_at (when an alert voided a flight's healthy verdict) between hosts whose clocks differ by up to
 CLOCK_SKEW, and across flights. From a review: each failed before the fix."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -31,8 +32,7 @@ def test_a_judge_whose_clock_runs_ahead_within_clock_skew_never_judges_a_voided_
     w = world()
     lag = lagging_flight(w)
     records, source, publisher = MemoryJudgeStore(), ScriptedSource(), ServicePublisher(w.service)
-    judge = Judge(store=w.store, records=records, source=source, publisher=publisher,
-                  clock=SkewedClock(w.clock, +3))
+    judge = Judge(store=w.store, records=records, source=source, publisher=publisher, clock=SkewedClock(w.clock, +3))
     source.set("payroll", "errors", 0.1, 900)
     w.clock.advance(10)
     assert len(judge.round().published) == 1
@@ -40,8 +40,9 @@ def test_a_judge_whose_clock_runs_ahead_within_clock_skew_never_judges_a_voided_
     w.clock.advance(1)  # the alert, a second after the verdict was handled
     w.service.handle(event("alert", R, "payroll", "alert-1", severity="Sev2", description="p95 up"))
     assert state(w).paused and state(w).healthy_flight == 0
-    w.service.handle(event("override", R, "payroll", "resume", action="resume", actor="ops@contoso.com",
-                           reason="false alarm"))
+    w.service.handle(
+        event("override", R, "payroll", "resume", action="resume", actor="ops@contoso.com", reason="false alarm")
+    )
     lag(0.5, "lag-3")
     for _ in range(30):  # five minutes of rounds
         w.clock.advance(10)
@@ -53,18 +54,26 @@ def paused_by_an_alert_at_flight_1_then_resumed():
     """A flight (on_alert: pause) whose flight 1 was paused by an alert 60 s in and resumed 1 s later; the
     clock is 1 s past the resume."""
     w = world()
-    plan = validate_plan({"release": R, "model": "flight", "on_alert": "pause", "operators": ["ops@contoso.com"],
-                          "approvers": ["cab@contoso.com"],
-                          "flights": [{"percent": 10, "bake": "0s"}, {"percent": 100, "bake": "0s"}],
-                          "workloads": [{"name": "payroll", "assets": ["vm-1"]}]})
+    plan = validate_plan(
+        {
+            "release": R,
+            "model": "flight",
+            "on_alert": "pause",
+            "operators": ["ops@contoso.com"],
+            "approvers": ["cab@contoso.com"],
+            "flights": [{"percent": 10, "bake": "0s"}, {"percent": 100, "bake": "0s"}],
+            "workloads": [{"name": "payroll", "assets": ["vm-1"]}],
+        }
+    )
     w.service.apply(plan)
     w.service.handle(event("asset-replicated", R, "payroll", "rep", asset="vm-1"))
     w.service.handle(event("tests-passed", R, "payroll", "tests"))
     w.clock.advance(60)
     w.service.handle(event("alert", R, "payroll", "alert-1", severity="Sev2"))
     w.clock.advance(1)
-    w.service.handle(event("override", R, "payroll", "resume", action="resume", actor="ops@contoso.com",
-                           reason="false alarm"))
+    w.service.handle(
+        event("override", R, "payroll", "resume", action="resume", actor="ops@contoso.com", reason="false alarm")
+    )
     w.clock.advance(1)
     return w
 
@@ -85,8 +94,9 @@ def test_trouble_from_an_earlier_flight_refuses_a_verdict_the_flight_start_check
     that the flight-start check accepts (within CLOCK_SKEW of its start) is refused because of flight 1's
     alert, with a reason naming flight 2 as needing a verdict 'from after' an alert it never had."""
     w = paused_by_an_alert_at_flight_1_then_resumed()
-    w.service.handle(event("override", R, "payroll", "adv", action="advance", actor="cab@contoso.com",
-                           reason="by hand"))
+    w.service.handle(
+        event("override", R, "payroll", "adv", action="advance", actor="cab@contoso.com", reason="by hand")
+    )
     assert state(w).flight == 2
     stamped = state(w).flight_began - timedelta(seconds=3)  # accepted by the flight-start check
     result = w.service.handle(event("flight-healthy", R, "payroll", "h2", time=stamped, flight=2))

@@ -1,17 +1,18 @@
 """Issue 9: who acted and why (actor_reason, actors any case, groups, pauses explained) and the engine
 defects found in review, each with the test that failed before its fix."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
 
+from shared.application.views import history_json, history_text, status_json, status_text
 from shared.domain.actors import ACTOR_REASON_LIMIT, Principal, clip_actor_reason
 from shared.domain.errors import PlanError
 from shared.domain.machine import decide
 from shared.domain.messages import parse_message
 from shared.domain.plan import validate_plan
-from shared.application.views import history_json, history_text, status_json, status_text
 from tests.fakes import T0, event
 from tests.unit.test_machine import APPROVER, OPERATOR, Driver, make_plan, staged_plan, to_first_flight
 
@@ -31,8 +32,10 @@ def test_actor_reason_is_kept_verbatim_for_applied_ignored_and_rejected_override
     assert override(d, "approve", reason="I am not an approver", actor="eve@contoso.com").outcome == "rejected"
     entries = d.w.store.list_history("r1")
     assert [(e.outcome, e.actor, e.actor_reason) for e in entries] == [
-        ("applied", OPERATOR, words), ("ignored", OPERATOR, "again, to be sure"),
-        ("rejected", "eve@contoso.com", "I am not an approver")]
+        ("applied", OPERATOR, words),
+        ("ignored", OPERATOR, "again, to be sure"),
+        ("rejected", "eve@contoso.com", "I am not an approver"),
+    ]
     assert all(e.reason != e.actor_reason for e in entries)  # `reason` stays promote's own explanation
     doc = history_json(entries)
     assert doc[0]["actor_reason"] == words and doc[0]["actor"] == OPERATOR
@@ -64,7 +67,11 @@ def test_status_says_who_paused_when_and_why_and_resume_clears_it():
     override(d, "pause", reason="CAB freeze until Monday")
     w = status_json(d.release)["workloads"][0]
     assert (w["paused"], w["paused_by"], w["paused_at"], w["paused_reason"]) == (
-        True, OPERATOR, "2026-11-26T22:00:00Z", "CAB freeze until Monday")
+        True,
+        OPERATOR,
+        "2026-11-26T22:00:00Z",
+        "CAB freeze until Monday",
+    )
     assert f"paused by {OPERATOR} since 2026-11-26 22:00:00Z: CAB freeze until Monday" in status_text(d.release)
     r = override(d, "resume", reason="freeze lifted")
     assert f"by {OPERATOR} since 2026-11-26 22:00:00Z: CAB freeze until Monday" in r.reason
@@ -125,8 +132,9 @@ def test_on_azure_settings_a_topic_borne_override_is_rejected_and_audited_withou
     dup = decide(release, forged, T0, require_authenticated=True, duplicate=True)
     assert dup.outcome == "duplicate" and dup.entries[0].actor is None
     # the same message with a principal from the endpoint: the principal is the actor, never the body's name
-    real = decide(release, forged, T0, require_authenticated=True,
-                  principal=Principal("ops@CONTOSO.com", authenticated=True))
+    real = decide(
+        release, forged, T0, require_authenticated=True, principal=Principal("ops@CONTOSO.com", authenticated=True)
+    )
     assert real.outcome == "applied" and real.entries[0].actor == "ops@CONTOSO.com"
 
 
@@ -160,10 +168,28 @@ def test_defect2_an_attempt_that_lost_its_commit_still_puts_back_what_it_moved_e
     d = Driver(make_plan("flight"))
     to_first_flight(d)
     w = d.w
-    rival = lambda: w.service.handle(event("override", "r1", "w1", "rival", action="pause", actor=OPERATOR,  # noqa
-                                           reason="hold"))
-    host_b = PromotionService(store=RivalFirst(w.store, rival), routers=w.network.router, scheduler=w.scheduler,
-                              revoker=w.network, dead_letters=w.dead, clock=w.clock)
+
+    def rival():
+        return w.service.handle(
+            event(
+                "override",
+                "r1",
+                "w1",
+                "rival",
+                action="pause",
+                actor=OPERATOR,
+                reason="hold",
+            )
+        )
+
+    host_b = PromotionService(
+        store=RivalFirst(w.store, rival),
+        routers=w.network.router,
+        scheduler=w.scheduler,
+        revoker=w.network,
+        dead_letters=w.dead,
+        clock=w.clock,
+    )
     r = host_b.handle(event("override", "r1", "w1", "adv", action="advance", actor=APPROVER, reason="now"))
     assert r.outcome == "rejected" and d.wl().paused
     assert ("r1", "w1", 50) in w.network.writes and d.routed() == 10  # its own move, undone
@@ -188,8 +214,11 @@ def test_defect3_a_release_with_every_workload_aborted_revokes_nothing():
 
 # -- defect 6: a failed test drops the approval ---------------------------------------------------
 def test_defect6_an_approval_does_not_survive_tests_failed():
-    d = Driver(make_plan("staged", approval="manual", workloads=[{"name": "w1", "assets": ["a"]},
-                                                                   {"name": "w2", "assets": ["b"]}]))
+    d = Driver(
+        make_plan(
+            "staged", approval="manual", workloads=[{"name": "w1", "assets": ["a"]}, {"name": "w2", "assets": ["b"]}]
+        )
+    )
     d.send("asset-replicated", "w1", asset="a")
     d.send("tests-passed", "w1")
     d.override("approve", actor=APPROVER, workload="w1")
@@ -255,13 +284,21 @@ def test_defect8_on_alert_pause_records_who_paused_and_why():
 
 # -- defect 5: a plan names every problem at once --------------------------------------------------
 def test_defect5_cross_field_problems_are_named_alongside_field_errors():
-    lb = {"provider": "load-balancer", "subscription": "00000000-0000-0000-0000-000000000000",
-          "resource_group": "rg", "load_balancer": "lb", "backend_pool": "be",
-          "source_addresses": ["10.0.0.1"], "target_addresses": ["10.1.0.1"]}
-    raw = make_plan("flight", release="Bad Name!",
-                    flights=[{"percent": 50, "bake": "nonsense"}, {"percent": 10}, {"percent": 90}],
-                    workloads=[{"name": "w1", "assets": ["a", "a", "bad\x01"], "routing": lb},
-                               {"name": "w1", "assets": ["b"]}])
+    lb = {
+        "provider": "load-balancer",
+        "subscription": "00000000-0000-0000-0000-000000000000",
+        "resource_group": "rg",
+        "load_balancer": "lb",
+        "backend_pool": "be",
+        "source_addresses": ["10.0.0.1"],
+        "target_addresses": ["10.1.0.1"],
+    }
+    raw = make_plan(
+        "flight",
+        release="Bad Name!",
+        flights=[{"percent": 50, "bake": "nonsense"}, {"percent": 10}, {"percent": 90}],
+        workloads=[{"name": "w1", "assets": ["a", "a", "bad\x01"], "routing": lb}, {"name": "w1", "assets": ["b"]}],
+    )
     with pytest.raises(PlanError) as exc:
         validate_plan(raw)
     paths = {path: why for path, why in exc.value.problems}

@@ -1,7 +1,8 @@
 """Change windows, pure: open or not, and the next opening, including daylight-saving changes."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -10,17 +11,21 @@ from shared.domain.windows import closed, is_open, next_opening
 
 
 def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=timezone.utc)
+    return datetime(*parts, tzinfo=UTC)
 
 
-EVENINGS = {"timezone": "Europe/Amsterdam", "allow": [{"days": ["mon", "tue", "wed", "thu", "fri"],
-                                                        "from": "20:00", "to": "23:30"}]}
+EVENINGS = {
+    "timezone": "Europe/Amsterdam",
+    "allow": [{"days": ["mon", "tue", "wed", "thu", "fri"], "from": "20:00", "to": "23:30"}],
+}
 FREEZE = {**EVENINGS, "deny": [{"from": "2026-12-20T00:00", "to": "2027-01-04T00:00", "reason": "year-end freeze"}]}
 NIGHTS = {"timezone": "Europe/Amsterdam", "allow": [{"days": ["sat"], "from": "22:00", "to": "04:00"}]}
 GAP = {"timezone": "Europe/Amsterdam", "allow": [{"days": ["sun"], "from": "02:30", "to": "03:30"}]}
 FOLD = {"timezone": "Europe/Amsterdam", "allow": [{"days": ["sun"], "from": "02:00", "to": "03:00"}]}
-DENY_ONLY = {"timezone": "America/New_York", "deny": [{"from": "2026-11-26T00:00", "to": "2026-11-27T00:00",
-                                                       "reason": "thanksgiving"}]}
+DENY_ONLY = {
+    "timezone": "America/New_York",
+    "deny": [{"from": "2026-11-26T00:00", "to": "2026-11-27T00:00", "reason": "thanksgiving"}],
+}
 
 # (windows, now, open, next opening)
 CASES = [
@@ -77,13 +82,23 @@ def test_the_closed_reason_names_the_denied_period():
 
 
 def test_overlapping_denied_periods_open_after_the_last():
-    windows = Windows.model_validate({"timezone": "UTC", "deny": [
-        {"from": "2026-12-01T00:00", "to": "2026-12-10T00:00", "reason": "a"},
-        {"from": "2026-12-09T00:00", "to": "2026-12-12T00:00", "reason": "b"}]})
+    windows = Windows.model_validate(
+        {
+            "timezone": "UTC",
+            "deny": [
+                {"from": "2026-12-01T00:00", "to": "2026-12-10T00:00", "reason": "a"},
+                {"from": "2026-12-09T00:00", "to": "2026-12-12T00:00", "reason": "b"},
+            ],
+        }
+    )
     assert next_opening(windows, utc(2026, 12, 2)) == utc(2026, 12, 12)
 
 
 def test_denied_periods_with_an_offset_are_taken_as_written():
-    windows = Windows.model_validate({"timezone": "Asia/Tokyo", "deny": [
-        {"from": "2026-12-01T00:00+00:00", "to": "2026-12-02T00:00+00:00", "reason": "utc day"}]})
+    windows = Windows.model_validate(
+        {
+            "timezone": "Asia/Tokyo",
+            "deny": [{"from": "2026-12-01T00:00+00:00", "to": "2026-12-02T00:00+00:00", "reason": "utc day"}],
+        }
+    )
     assert not is_open(windows, utc(2026, 12, 1, 23, 59)) and is_open(windows, utc(2026, 12, 2, 0, 0))

@@ -3,9 +3,11 @@
 Each is idempotent: a source already off is not touched, and what was changed comes back as Change lines
 for the history. Azure SDKs are imported only by the provider a plan uses.
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from shared.domain.errors import PromoteError
 

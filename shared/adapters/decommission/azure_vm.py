@@ -6,6 +6,7 @@ is read again: the workload is never reported finalized before every source VM i
 Least privilege: Microsoft.Compute/virtualMachines/read, /instanceView/read, /powerOff/action and
 /deallocate/action on the source VMs (infra/roles/decommission-vm-operator.json).
 """
+
 from __future__ import annotations
 
 import re
@@ -16,8 +17,11 @@ from shared.adapters.routing import _arm
 from shared.domain.errors import RoutingError
 from shared.domain.routing import Change
 
-_ID = re.compile(r"^/subscriptions/([^/]+)/resourceGroups/([^/]+)/providers/Microsoft\.Compute/"
-                 r"virtualMachines/([^/]+)$", re.IGNORECASE)
+_ID = re.compile(
+    r"^/subscriptions/([^/]+)/resourceGroups/([^/]+)/providers/Microsoft\.Compute/"
+    r"virtualMachines/([^/]+)$",
+    re.IGNORECASE,
+)
 NEEDS = "Microsoft.Compute/virtualMachines/read, powerOff/action and deallocate/action"
 _RUNNING = ("running", "starting", "stopping", "unknown")
 

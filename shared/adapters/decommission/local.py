@@ -1,7 +1,8 @@
 """The `local` decommission provider: a record in Table Storage saying the source is off (runs, tests, demo)."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
@@ -22,9 +23,16 @@ class LocalDecommissioner:
         if self.is_off(release, request.workload):
             return []
         try:  # create, not upsert: two racing attempts record one power-off
-            self.table.create_entity({"PartitionKey": release, "RowKey": row_key(request.workload), "state": "off",
-                                      "assets": ",".join(request.assets)[:30_000], "actor": request.actor,
-                                      "at": datetime.now(timezone.utc)})
+            self.table.create_entity(
+                {
+                    "PartitionKey": release,
+                    "RowKey": row_key(request.workload),
+                    "state": "off",
+                    "assets": ",".join(request.assets)[:30_000],
+                    "actor": request.actor,
+                    "at": datetime.now(UTC),
+                }
+            )
         except ResourceExistsError:
             return []
         return [Change(f"local source record {release}/{request.workload}", "power", "on", "off")]

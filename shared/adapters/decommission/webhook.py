@@ -3,12 +3,14 @@
 The URL comes from the app setting named by `url_setting` (a secret stays out of the plan). The event id is
 stable for one promotion of one workload, so a receiver that sees it twice (a retry) can do the work once.
 """
+
 from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from shared.adapters.decommission import DecommissionError
 from shared.domain.messages import CLOUDEVENTS_CONTENT_TYPE
@@ -18,12 +20,21 @@ TIMEOUT_SECONDS = 10
 
 
 def decommission_event(release: str, request: Any, now: datetime) -> dict:
-    return {"specversion": "1.0", "id": f"decommission:{release}:{request.workload}:{request.attempt}",
-            "source": f"promote/{release}", "type": EVENT_TYPE, "subject": f"{release}/{request.workload}",
-            "time": now.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
-            "datacontenttype": "application/json",
-            "data": {"release": release, "workload": request.workload, "assets": list(request.assets),
-                     "approver": request.actor}}
+    return {
+        "specversion": "1.0",
+        "id": f"decommission:{release}:{request.workload}:{request.attempt}",
+        "source": f"promote/{release}",
+        "type": EVENT_TYPE,
+        "subject": f"{release}/{request.workload}",
+        "time": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "datacontenttype": "application/json",
+        "data": {
+            "release": release,
+            "workload": request.workload,
+            "assets": list(request.assets),
+            "approver": request.actor,
+        },
+    }
 
 
 class WebhookDecommissioner:
@@ -37,10 +48,15 @@ class WebhookDecommissioner:
         url = (self.environ.get(setting) or "").strip()
         if not url.startswith(("https://", "http://")):
             raise DecommissionError(f"app setting {setting} must hold the webhook's URL (http or https)")
-        event = decommission_event(release, request, datetime.now(timezone.utc))
+        event = decommission_event(release, request, datetime.now(UTC))
         try:
-            response = requests.post(url, data=json.dumps(event), timeout=TIMEOUT_SECONDS,
-                                     headers={"Content-Type": CLOUDEVENTS_CONTENT_TYPE}, allow_redirects=False)
+            response = requests.post(
+                url,
+                data=json.dumps(event),
+                timeout=TIMEOUT_SECONDS,
+                headers={"Content-Type": CLOUDEVENTS_CONTENT_TYPE},
+                allow_redirects=False,
+            )
         except requests.RequestException as exc:
             raise DecommissionError(f"webhook {setting}: {type(exc).__name__}") from None
         if not 200 <= response.status_code < 300:

@@ -1,10 +1,12 @@
 """MetricsSource adapters (contract §10): `local` (a record in the local stack), `azure-monitor-logs` (KQL via
 LogsQueryClient) and `azure-monitor-metrics` (platform metrics via MetricsClient). SDKs are imported by the
 module that needs them, when first used."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from shared.domain.health import Reading
 

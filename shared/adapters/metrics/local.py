@@ -1,5 +1,6 @@
 """The `local` health provider: values put with `promote metrics put`, one row per (release, workload, check)
 in the local stack's table. The latest value put is the reading (runs, tests and the demo feed it)."""
+
 from __future__ import annotations
 
 import math
@@ -26,14 +27,26 @@ class LocalMetrics:
         if samples < 0:
             raise ValueError("samples cannot be negative")
         # A measurement, not promote's state: the latest value replaces the previous one.
-        self.table.upsert_entity({"PartitionKey": release, "RowKey": _row(workload, check), "value": float(value),
-                                  "samples": int(samples), "at": at}, mode=UpdateMode.REPLACE)
+        self.table.upsert_entity(
+            {
+                "PartitionKey": release,
+                "RowKey": _row(workload, check),
+                "value": float(value),
+                "samples": int(samples),
+                "at": at,
+            },
+            mode=UpdateMode.REPLACE,
+        )
 
     def read(self, release: str, workload: str, checks: list, start: datetime, end: datetime) -> dict[str, Reading]:
         self.calls += 1
         quoted = release.replace("'", "''")
-        rows: dict[str, Any] = {r["RowKey"]: r for r in self.table.query_entities(
-            f"PartitionKey eq '{quoted}' and RowKey ge '{workload}.' and RowKey lt '{workload}/'")}
+        rows: dict[str, Any] = {
+            r["RowKey"]: r
+            for r in self.table.query_entities(
+                f"PartitionKey eq '{quoted}' and RowKey ge '{workload}.' and RowKey lt '{workload}/'"
+            )
+        }
         readings = {}
         for check in checks:
             row = rows.get(_row(workload, check.name))

@@ -3,6 +3,7 @@ over the evaluation window. The query's first row must have the columns `value` 
 
 A partial result, an error, a throttled call (429 beyond the SDK's short retries, which honour Retry-After)
 or a timeout is a Reading with the error: inconclusive, never healthy."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -12,8 +13,13 @@ from shared.domain.health import Reading
 
 LOGS_AUDIENCE = "https://api.loganalytics.io"
 SERVER_TIMEOUT = 30  # seconds the service may spend on a query
-CLIENT_OPTIONS = {"retry_total": 2, "retry_backoff_factor": 0.5, "retry_backoff_max": 4, "connection_timeout": 5,
-                  "read_timeout": SERVER_TIMEOUT + 5}
+CLIENT_OPTIONS = {
+    "retry_total": 2,
+    "retry_backoff_factor": 0.5,
+    "retry_backoff_max": 4,
+    "connection_timeout": 5,
+    "read_timeout": SERVER_TIMEOUT + 5,
+}
 
 
 class LogsSource:
@@ -24,8 +30,9 @@ class LogsSource:
         from shared.application.config import monitor_logs_endpoint
 
         endpoint = monitor_logs_endpoint(settings)
-        self.client = LogsQueryClient(credential(settings), endpoint=endpoint, audience=LOGS_AUDIENCE,
-                                      **{**CLIENT_OPTIONS, **(options or {})})
+        self.client = LogsQueryClient(
+            credential(settings), endpoint=endpoint, audience=LOGS_AUDIENCE, **{**CLIENT_OPTIONS, **(options or {})}
+        )
         self.calls = 0
 
     def read(self, release: str, workload: str, checks: list, start: datetime, end: datetime) -> dict[str, Reading]:
@@ -37,16 +44,23 @@ class LogsSource:
 
         self.calls += 1
         try:
-            result = self.client.query_workspace(check.workspace, check.query, timespan=(start, end),
-                                                 server_timeout=SERVER_TIMEOUT)
+            result = self.client.query_workspace(
+                check.workspace, check.query, timespan=(start, end), server_timeout=SERVER_TIMEOUT
+            )
         except AzureError as exc:
             return Reading(error=_error(exc))
         if result.status != LogsQueryStatus.SUCCESS:  # partial data is not trusted: it may hide the failures
             partial = getattr(result, "partial_error", None)
-            details = "; ".join(str(d.get("message")) for d in (getattr(partial, "details", None) or [])
-                                if hasattr(d, "get") and d.get("message"))
-            return Reading(error=f"partial result: {getattr(partial, 'message', partial)}"
-                                 f"{f' ({details})' if details else ''}"[:300])
+            details = "; ".join(
+                str(d.get("message"))
+                for d in (getattr(partial, "details", None) or [])
+                if hasattr(d, "get") and d.get("message")
+            )
+            return Reading(
+                error=f"partial result: {getattr(partial, 'message', partial)}{f' ({details})' if details else ''}"[
+                    :300
+                ]
+            )
         return _reading(result.tables)
 
 

@@ -4,6 +4,7 @@ of the current SDK), i.e. the regional metrics batch API (`metrics:getBatch`).
 One call per (subscription, region, namespace) covers every metric check of those resources in one evaluation:
 the API takes several resources and several metric names at once. The window's one-minute points are folded
 into the check's aggregation; `samples` is the number of raw samples behind them (the Count aggregation)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -12,8 +13,13 @@ from typing import Any
 from shared.domain.health import Reading
 
 METRICS_AUDIENCE = "https://metrics.monitor.azure.com"
-CLIENT_OPTIONS = {"retry_total": 2, "retry_backoff_factor": 0.5, "retry_backoff_max": 4, "connection_timeout": 5,
-                  "read_timeout": 30}
+CLIENT_OPTIONS = {
+    "retry_total": 2,
+    "retry_backoff_factor": 0.5,
+    "retry_backoff_max": 4,
+    "connection_timeout": 5,
+    "read_timeout": 30,
+}
 _FIELD = {"Average": "average", "Minimum": "minimum", "Maximum": "maximum", "Total": "total", "Count": "count"}
 
 
@@ -30,9 +36,12 @@ class PlatformMetricsSource:
             from shared.adapters.routing._arm import credential
             from shared.application.config import monitor_metrics_endpoint
 
-            self._clients[region] = MetricsClient(monitor_metrics_endpoint(self.settings, region),
-                                                  credential(self.settings), audience=METRICS_AUDIENCE,
-                                                  **self.options)
+            self._clients[region] = MetricsClient(
+                monitor_metrics_endpoint(self.settings, region),
+                credential(self.settings),
+                audience=METRICS_AUDIENCE,
+                **self.options,
+            )
         return self._clients[region]
 
     def read(self, release: str, workload: str, checks: list, start: datetime, end: datetime) -> dict[str, Reading]:
@@ -55,8 +64,12 @@ class PlatformMetricsSource:
         self.calls += 1
         try:
             results = self._client(checks[0].region).query_resources(
-                resource_ids=resources, metric_namespace=checks[0].namespace, metric_names=names,
-                timespan=(start, end), aggregations=aggregations)
+                resource_ids=resources,
+                metric_namespace=checks[0].namespace,
+                metric_names=names,
+                timespan=(start, end),
+                aggregations=aggregations,
+            )
         except AzureError as exc:
             error = _error(exc)
             return {c.name: Reading(error=error) for c in checks}
@@ -83,7 +96,9 @@ def fold(points: list | None, aggregation: str) -> Reading:
     numbers = [v for v, _ in values]
     if aggregation == "Average":
         weighted = [(v, c) for v, c in values if c]
-        value = sum(v * c for v, c in weighted) / sum(c for _, c in weighted) if weighted else sum(numbers) / len(numbers)
+        value = (
+            sum(v * c for v, c in weighted) / sum(c for _, c in weighted) if weighted else sum(numbers) / len(numbers)
+        )
     elif aggregation == "Minimum":
         value = min(numbers)
     elif aggregation == "Maximum":

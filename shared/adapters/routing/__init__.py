@@ -1,8 +1,10 @@
 """Routing providers behind the Router port. Azure providers are imported only when a plan uses them."""
+
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from shared.domain.errors import RoutingError
 

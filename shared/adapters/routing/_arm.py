@@ -2,11 +2,13 @@
 
 Nothing here imports an Azure SDK at module import; providers pass in the client class they imported.
 """
+
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 from shared.domain.errors import RoutingError
 
@@ -22,8 +24,14 @@ class StaleWrite(RoutingError):
     """412: the resource changed between promote's read and its write (If-Match refused)."""
 
 
-_REASONS = {401: "not authenticated", 403: "access denied", 404: "not found", 409: "conflict",
-            412: "changed by someone else meanwhile", 429: "throttled"}
+_REASONS = {
+    401: "not authenticated",
+    403: "access denied",
+    404: "not found",
+    409: "conflict",
+    412: "changed by someone else meanwhile",
+    429: "throttled",
+}
 
 
 def credential(settings: Any) -> Any:

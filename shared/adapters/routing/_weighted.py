@@ -5,9 +5,11 @@ A subclass reads its members (`_read`: role -> (enabled, weight), and the other 
 users -> weight) and writes one (`_patch`); `label` names the resource in errors, `members` and `container`
 say what the members and their resource are called.
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from shared.domain.errors import RoutingError
 from shared.domain.routing import Change, foreign_refusal, tm_property, tm_share, tm_value, tm_wanted, true_share
@@ -73,6 +75,8 @@ class WeightedPairRouter:
         if pending:  # no ETags here: confirm that what was written is what users get
             after = self.read()
             if after != percent:
-                raise RoutingError(f"{self.label}: wrote {percent}% but the {self.container} now gives the target "
-                                   f"{after}%: it was changed meanwhile; the redelivery reads it again")
+                raise RoutingError(
+                    f"{self.label}: wrote {percent}% but the {self.container} now gives the target "
+                    f"{after}%: it was changed meanwhile; the redelivery reads it again"
+                )
         return [change for _, _, change in pending]

@@ -12,18 +12,21 @@ as they are. The PUT carries If-Match with the ETag read: a gateway changed by s
 refused (412), not overwritten; promote reads it again and re-applies its change on top (a bounded number of
 times).
 """
+
 from __future__ import annotations
 
 from typing import Any
 
+from shared.adapters.routing import _arm
 from shared.domain.errors import RoutingError
 from shared.domain.routing import Change, foreign_refusal, lb_members, lb_value, resource, settings, true_share
 from shared.domain.shares import realisable_share
-from shared.adapters.routing import _arm
 
-NEEDS = ("Microsoft.Network/applicationGateways/read and /write on the gateway, plus the join actions its "
-         "PUT re-checks (Microsoft.Network/virtualNetworks/subnets/join/action on its subnet, "
-         "Microsoft.Network/publicIPAddresses/join/action on its public IP)")
+NEEDS = (
+    "Microsoft.Network/applicationGateways/read and /write on the gateway, plus the join actions its "
+    "PUT re-checks (Microsoft.Network/virtualNetworks/subnets/join/action on its subnet, "
+    "Microsoft.Network/publicIPAddresses/join/action on its public IP)"
+)
 
 
 class ApplicationGatewayRouter:
@@ -47,8 +50,10 @@ class ApplicationGatewayRouter:
         if rule is None:
             raise RoutingError(f"{self.resource}: has no request routing rule {self.routing.rule!r}")
         if rule.backend_address_pool is None:
-            raise RoutingError(f"{self.resource}: rule {self.routing.rule!r} names no backend pool "
-                               "(path-based or redirect rules are not switched by promote)")
+            raise RoutingError(
+                f"{self.resource}: rule {self.routing.rule!r} names no backend pool "
+                "(path-based or redirect rules are not switched by promote)"
+            )
         return rule
 
     def _pool_name(self, gateway: Any) -> str:
@@ -86,8 +91,10 @@ class ApplicationGatewayRouter:
         if self.flight_pool and pool.lower() == self.flight_pool.lower():
             return self._flight_share(self._pool(gateway, pool))
         if pool.lower() not in (r.source_pool.lower(), r.target_pool.lower()):
-            raise RoutingError(f"{self.resource}: rule {r.rule!r} sends users to pool {pool!r}, "
-                               f"neither the source {r.source_pool!r} nor the target {r.target_pool!r}")
+            raise RoutingError(
+                f"{self.resource}: rule {r.rule!r} sends users to pool {pool!r}, "
+                f"neither the source {r.source_pool!r} nor the target {r.target_pool!r}"
+            )
         return 100 if pool.lower() == r.target_pool.lower() else 0
 
     def read(self) -> int:
@@ -109,13 +116,20 @@ class ApplicationGatewayRouter:
             foreign = self._members(self._pool(gateway, self.flight_pool))[1]
             key = f"backendAddressPools/{self.flight_pool}: backendAddresses"
             wanted[key] = lb_value(self.routing, lb_members(self.routing, percent), foreign)
-        return [Change(self.resource, prop, live[prop], value) for prop, value in wanted.items()
-                if live[prop].lower() != value.lower()]
+        return [
+            Change(self.resource, prop, live[prop], value)
+            for prop, value in wanted.items()
+            if live[prop].lower() != value.lower()
+        ]
 
     def problems(self, percents: list[int]) -> list[str]:
         if not self.flight_pool:
-            return [f"{self.resource}: an application gateway rule realises 0% or 100%, not {p}% (add a "
-                    "flight_pool for flights)" for p in percents if p not in (0, 100)]
+            return [
+                f"{self.resource}: an application gateway rule realises 0% or 100%, not {p}% (add a "
+                "flight_pool for flights)"
+                for p in percents
+                if p not in (0, 100)
+            ]
         gateway = self._gateway()
         return [p for p in (self._refusal(gateway, percent) for percent in percents) if p]
 
@@ -150,16 +164,22 @@ class ApplicationGatewayRouter:
         if self.flight_pool:
             flight = self._pool(gateway, self.flight_pool)
             wanted = {a.lower() for a in lb_members(r, percent)}
-            kept = [m for m in flight.backend_addresses or []
-                    if self._address(m).lower() not in self.owned or self._address(m).lower() in wanted]
+            kept = [
+                m
+                for m in flight.backend_addresses or []
+                if self._address(m).lower() not in self.owned or self._address(m).lower() in wanted
+            ]
             present = {self._address(m).lower() for m in kept}
             for address in lb_members(r, percent):
                 if address.lower() not in present:
                     kept.append(ApplicationGatewayBackendAddress(**_backend(address)))
             flight.backend_addresses = kept
         with _arm.arm_errors(self.resource, NEEDS):
-            _arm.wait(self.client.application_gateways.begin_create_or_update(
-                r.resource_group, r.application_gateway, gateway, **_arm.if_match(gateway.etag)))
+            _arm.wait(
+                self.client.application_gateways.begin_create_or_update(
+                    r.resource_group, r.application_gateway, gateway, **_arm.if_match(gateway.etag)
+                )
+            )
         return changes
 
 

@@ -10,17 +10,20 @@ Front Door origins carry no ETag (Microsoft.Cdn offers no If-Match): each origin
 PATCH (AFDOrigins_Update, a long-running operation) of its enabledState and weight only, the origin gaining
 users first; the group is read back afterwards and a share that is not what was written fails the move.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
-from shared.domain.errors import RoutingError
-from shared.domain.routing import resource
 from shared.adapters.routing import _arm
 from shared.adapters.routing._weighted import WeightedPairRouter
+from shared.domain.errors import RoutingError
+from shared.domain.routing import resource
 
-NEEDS = ("Microsoft.Cdn/profiles/originGroups/origins/read and /write on the profile "
-         "(and Microsoft.Cdn/operationresults/read to follow the operation)")
+NEEDS = (
+    "Microsoft.Cdn/profiles/originGroups/origins/read and /write on the profile "
+    "(and Microsoft.Cdn/operationresults/read to follow the operation)"
+)
 
 
 class FrontDoorRouter(WeightedPairRouter):
@@ -50,11 +53,16 @@ class FrontDoorRouter(WeightedPairRouter):
             live[role] = (_enabled(origin), origin.weight or 1000)  # Azure returns it; absent: the most it can be
             priorities.add(origin.priority or 1)
         if len(priorities) > 1:
-            raise RoutingError(f"{self.what}: origins {', '.join(self.names.values())} have different priorities; "
-                               "weights split requests only between origins of the same priority")
+            raise RoutingError(
+                f"{self.what}: origins {', '.join(self.names.values())} have different priorities; "
+                "weights split requests only between origins of the same priority"
+            )
         ours, priority = {n.lower() for n in self.names.values()}, priorities.pop()
-        others = {o.name: o.weight or 1000 for o in origins if (o.name or "").lower() not in ours and _enabled(o)
-                  and (o.priority or 1) <= priority}  # a better priority takes them all: it counts too
+        others = {
+            o.name: o.weight or 1000
+            for o in origins
+            if (o.name or "").lower() not in ours and _enabled(o) and (o.priority or 1) <= priority
+        }  # a better priority takes them all: it counts too
         return live, others
 
     def _patch(self, name: str, enabled: bool, weight: int | None) -> None:

@@ -6,17 +6,20 @@ plan's (a foreign member in the pool) is refused before anything is written, nam
 plan's addresses are added or removed, through the backend pool sub-resource, guarded by the pool's ETag
 (If-Match): if someone changed the pool between promote's read and write, the pool is read and merged again.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
+from shared.adapters.routing import _arm
 from shared.domain.errors import RoutingError
 from shared.domain.routing import Change, foreign_refusal, lb_members, lb_value, resource, settings, true_share
 from shared.domain.shares import realisable_share
-from shared.adapters.routing import _arm
 
-NEEDS = ("Microsoft.Network/loadBalancers/backendAddressPools/read and /write on the load balancer and "
-         "Microsoft.Network/virtualNetworks/joinLoadBalancer/action on the pool's virtual network")
+NEEDS = (
+    "Microsoft.Network/loadBalancers/backendAddressPools/read and /write on the load balancer and "
+    "Microsoft.Network/virtualNetworks/joinLoadBalancer/action on the pool's virtual network"
+)
 
 
 class LoadBalancerRouter:
@@ -33,16 +36,20 @@ class LoadBalancerRouter:
     def _pool(self) -> Any:
         r = self.routing
         with _arm.arm_errors(self.what, NEEDS):
-            return self.client.load_balancer_backend_address_pools.get(r.resource_group, r.load_balancer,
-                                                                       r.backend_pool)
+            return self.client.load_balancer_backend_address_pools.get(
+                r.resource_group, r.load_balancer, r.backend_pool
+            )
 
     def _members(self, pool: Any) -> set[str]:
         return {a.ip_address for a in pool.load_balancer_backend_addresses or []} & self.owned
 
     def _foreign(self, pool: Any) -> list[str]:
         """Members the plan does not name: other addresses, and network interfaces joined to the pool."""
-        others = [a.ip_address or a.name or "?" for a in pool.load_balancer_backend_addresses or []
-                  if a.ip_address not in self.owned]
+        others = [
+            a.ip_address or a.name or "?"
+            for a in pool.load_balancer_backend_addresses or []
+            if a.ip_address not in self.owned
+        ]
         nics = [c.id.split("/networkInterfaces/")[-1] for c in pool.backend_ip_configurations or [] if c.id]
         return others + [f"network interface {n}" for n in nics]
 
@@ -98,14 +105,23 @@ class LoadBalancerRouter:
         if added:
             network = pool.virtual_network or next((a.virtual_network for a in addresses if a.virtual_network), None)
             if network is None:
-                raise RoutingError(f"{self.what}: names no virtual network (neither the pool nor any of its "
-                                   f"addresses), so {', '.join(added)} cannot be added; set the pool's virtual network")
-            kept += [LoadBalancerBackendAddress(name=_address_name(ip), ip_address=ip,
-                                                virtual_network=SubResource(id=network.id)) for ip in added]
+                raise RoutingError(
+                    f"{self.what}: names no virtual network (neither the pool nor any of its "
+                    f"addresses), so {', '.join(added)} cannot be added; set the pool's virtual network"
+                )
+            kept += [
+                LoadBalancerBackendAddress(
+                    name=_address_name(ip), ip_address=ip, virtual_network=SubResource(id=network.id)
+                )
+                for ip in added
+            ]
         pool.load_balancer_backend_addresses = kept
         with _arm.arm_errors(self.what, NEEDS):
-            _arm.wait(self.client.load_balancer_backend_address_pools.begin_create_or_update(
-                r.resource_group, r.load_balancer, r.backend_pool, pool, **_arm.if_match(pool.etag)))
+            _arm.wait(
+                self.client.load_balancer_backend_address_pools.begin_create_or_update(
+                    r.resource_group, r.load_balancer, r.backend_pool, pool, **_arm.if_match(pool.etag)
+                )
+            )
 
 
 def _address_name(ip: str) -> str:

@@ -1,7 +1,8 @@
 """The `local` provider: a routing record in Table Storage, the embedded default (a real record, not a mock)."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import TableClient
@@ -31,8 +32,14 @@ class LocalRouter:
     def apply(self, percent: int) -> list[Change]:
         changes = self.diff(percent)
         if changes:  # already in place: write nothing
-            self.table.upsert_entity({"PartitionKey": self.release, "RowKey": self.workload,
-                                      "traffic_percent": percent, "changed_at": datetime.now(timezone.utc)})
+            self.table.upsert_entity(
+                {
+                    "PartitionKey": self.release,
+                    "RowKey": self.workload,
+                    "traffic_percent": percent,
+                    "changed_at": datetime.now(UTC),
+                }
+            )
         return changes
 
     def describe(self) -> str:
@@ -46,10 +53,20 @@ class LocalAccessRevoker:
     def revoke(self, release: str, config) -> list[Change]:
         if self.revoked(release):
             return []
-        self.table.upsert_entity({"PartitionKey": release, "RowKey": ACCESS_ROW, "revoked": True,
-                                  "rule": config.rule, "source_prefixes": ",".join(config.source_prefixes)})
-        return [Change(f"local access record {release}", config.rule,
-                       "allowed", f"denied {','.join(config.source_prefixes)}")]
+        self.table.upsert_entity(
+            {
+                "PartitionKey": release,
+                "RowKey": ACCESS_ROW,
+                "revoked": True,
+                "rule": config.rule,
+                "source_prefixes": ",".join(config.source_prefixes),
+            }
+        )
+        return [
+            Change(
+                f"local access record {release}", config.rule, "allowed", f"denied {','.join(config.source_prefixes)}"
+            )
+        ]
 
     def problems(self, release: str, config) -> list[str]:
         return []

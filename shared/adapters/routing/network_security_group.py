@@ -6,33 +6,52 @@ group's other rules are not touched. Azure refuses a rule whose priority and dir
 group already holds, so the group's rules are checked first and the clash is named before anything is
 written. The write is guarded: If-Match with the rule's ETag, or If-None-Match: * when it is absent.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
-from shared.domain.routing import Change, azure_resource, deny_rule_text, rule_text
 from shared.adapters.routing import _arm
+from shared.domain.routing import Change, azure_resource, deny_rule_text, rule_text
 
-NEEDS = ("Microsoft.Network/networkSecurityGroups/read and Microsoft.Network/networkSecurityGroups/securityRules/read "
-         "and /write on the network security group")
-_COMPARED = ("access", "direction", "protocol", "priority", "source_port_range", "destination_port_range",
-             "destination_address_prefix")
+NEEDS = (
+    "Microsoft.Network/networkSecurityGroups/read and Microsoft.Network/networkSecurityGroups/securityRules/read "
+    "and /write on the network security group"
+)
+_COMPARED = (
+    "access",
+    "direction",
+    "protocol",
+    "priority",
+    "source_port_range",
+    "destination_port_range",
+    "destination_address_prefix",
+)
 
 
 class SecurityGroupRevoker:
     def __init__(self, config: Any, client: Any):
         self.config, self.client = config, client
-        self.resource = azure_resource("network security group", config.network_security_group,
-                                       config.resource_group, config.subscription)
+        self.resource = azure_resource(
+            "network security group", config.network_security_group, config.resource_group, config.subscription
+        )
         self.what = f"security rule {config.rule} of {self.resource}"
 
     def _wanted(self, release: str, config: Any) -> Any:
         from azure.mgmt.network.models import SecurityRule
 
-        return SecurityRule(name=config.rule, access="Deny", direction="Inbound", protocol="*",
-                            priority=config.priority, source_port_range="*", destination_port_range="*",
-                            source_address_prefixes=list(config.source_prefixes), destination_address_prefix="*",
-                            description=f"promote: the migration team's access, revoked at promotion of {release}")
+        return SecurityRule(
+            name=config.rule,
+            access="Deny",
+            direction="Inbound",
+            protocol="*",
+            priority=config.priority,
+            source_port_range="*",
+            destination_port_range="*",
+            source_address_prefixes=list(config.source_prefixes),
+            destination_address_prefix="*",
+            description=f"promote: the migration team's access, revoked at promotion of {release}",
+        )
 
     def _live(self, config: Any) -> Any | None:
         from azure.core.exceptions import ResourceNotFoundError
@@ -47,11 +66,22 @@ class SecurityGroupRevoker:
         """A rule of the group (other than promote's own) that holds the priority in the inbound direction."""
         with _arm.arm_errors(self.resource, NEEDS):
             group = self.client.network_security_groups.get(config.resource_group, config.network_security_group)
-        clashes = [r.name for r in group.security_rules or [] if (r.name or "").lower() != config.rule.lower()
-                   and r.priority == config.priority and _arm.text(r.direction).lower() == "inbound"]
-        return [f"{self.resource}: revoke_access.priority {config.priority} is already held by inbound rule "
+        clashes = [
+            r.name
+            for r in group.security_rules or []
+            if (r.name or "").lower() != config.rule.lower()
+            and r.priority == config.priority
+            and _arm.text(r.direction).lower() == "inbound"
+        ]
+        return (
+            [
+                f"{self.resource}: revoke_access.priority {config.priority} is already held by inbound rule "
                 f"{', '.join(clashes)}; Azure refuses two rules with the same priority and direction, so choose "
-                "a free priority" ] if clashes else []
+                "a free priority"
+            ]
+            if clashes
+            else []
+        )
 
     def revoke(self, release: str, config: Any) -> list[Change]:
         """Ensure the deny rule; return the change made ([] when an identical rule was there)."""
@@ -66,14 +96,29 @@ class SecurityGroupRevoker:
             from shared.domain.errors import RoutingError
 
             raise RoutingError(clash[0])
-        before = "absent" if live is None else rule_text(
-            _arm.text(live.access), _arm.text(live.direction), sorted(_prefixes(live)), _arm.text(live.protocol),
-            _arm.text(live.destination_port_range), live.priority)
+        before = (
+            "absent"
+            if live is None
+            else rule_text(
+                _arm.text(live.access),
+                _arm.text(live.direction),
+                sorted(_prefixes(live)),
+                _arm.text(live.protocol),
+                _arm.text(live.destination_port_range),
+                live.priority,
+            )
+        )
         changes = [Change(self.resource, f"securityRules/{config.rule}", before, deny_rule_text(config))]
         with _arm.arm_errors(self.what, NEEDS):
-            _arm.wait(self.client.security_rules.begin_create_or_update(
-                config.resource_group, config.network_security_group, config.rule, wanted,
-                **_arm.if_match(live.etag if live is not None else None)))
+            _arm.wait(
+                self.client.security_rules.begin_create_or_update(
+                    config.resource_group,
+                    config.network_security_group,
+                    config.rule,
+                    wanted,
+                    **_arm.if_match(live.etag if live is not None else None),
+                )
+            )
         return changes
 
 
@@ -84,7 +129,8 @@ def _prefixes(rule: Any) -> set[str]:
 
 def _same(live: Any, wanted: Any) -> bool:
     return _prefixes(live) == _prefixes(wanted) and all(
-        _arm.text(getattr(live, f)).lower() == _arm.text(getattr(wanted, f)).lower() for f in _COMPARED)
+        _arm.text(getattr(live, f)).lower() == _arm.text(getattr(wanted, f)).lower() for f in _COMPARED
+    )
 
 
 def build_revoker(config: Any, settings: Any) -> SecurityGroupRevoker:

@@ -4,13 +4,14 @@ Reads the route through the routes sub-resource, sets nextHopIpAddress to the so
 PUTs that one route back with everything else it had, guarded by the route's ETag (If-Match: a route changed
 by someone else in between is read again, never overwritten); the table's other routes are not touched.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
+from shared.adapters.routing import _arm
 from shared.domain.errors import RoutingError
 from shared.domain.routing import Change, resource, settings
-from shared.adapters.routing import _arm
 
 NEEDS = "Microsoft.Network/routeTables/routes/read and /write on the route table"
 
@@ -33,8 +34,10 @@ class RouteTableRouter:
     def read(self) -> int:
         hop, r = self._route().next_hop_ip_address, self.routing
         if hop not in (r.source_next_hop, r.target_next_hop):
-            raise RoutingError(f"{self.what}: next hop is {hop or 'not an IP address'}, neither the source "
-                               f"{r.source_next_hop} nor the target {r.target_next_hop}")
+            raise RoutingError(
+                f"{self.what}: next hop is {hop or 'not an IP address'}, neither the source "
+                f"{r.source_next_hop} nor the target {r.target_next_hop}"
+            )
         return 100 if hop == r.target_next_hop else 0
 
     def diff(self, percent: int) -> list[Change]:
@@ -58,8 +61,11 @@ class RouteTableRouter:
                 r = self.routing
                 route.next_hop_ip_address = changes[0].after
                 with _arm.arm_errors(self.what, NEEDS):
-                    _arm.wait(self.client.routes.begin_create_or_update(r.resource_group, r.route_table, r.route,
-                                                                         route, **_arm.if_match(route.etag)))
+                    _arm.wait(
+                        self.client.routes.begin_create_or_update(
+                            r.resource_group, r.route_table, r.route, route, **_arm.if_match(route.etag)
+                        )
+                    )
             return changes
 
         return _arm.guarded(attempt)

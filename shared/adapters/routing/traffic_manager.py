@@ -11,17 +11,20 @@ differ from the plan's (another enabled endpoint) is refused before anything is 
 Traffic Manager has no ETags (no If-Match): promote writes only the status and weight of its own endpoints
 and reads the profile back afterwards; a share that is not what was written fails the move (redelivered).
 """
+
 from __future__ import annotations
 
 from typing import Any
 
-from shared.domain.errors import RoutingError
-from shared.domain.routing import resource
 from shared.adapters.routing import _arm
 from shared.adapters.routing._weighted import WeightedPairRouter
+from shared.domain.errors import RoutingError
+from shared.domain.routing import resource
 
-NEEDS = ("Microsoft.Network/trafficManagerProfiles/read and the profile's endpoints' write "
-         "(e.g. Microsoft.Network/trafficManagerProfiles/externalEndpoints/write) on the profile")
+NEEDS = (
+    "Microsoft.Network/trafficManagerProfiles/read and the profile's endpoints' write "
+    "(e.g. Microsoft.Network/trafficManagerProfiles/externalEndpoints/write) on the profile"
+)
 
 
 class TrafficManagerRouter(WeightedPairRouter):
@@ -56,8 +59,11 @@ class TrafficManagerRouter(WeightedPairRouter):
                 raise RoutingError(f"{self.resource}: has no {r.endpoint_type} endpoint {name!r}")
             live[role] = (_enabled(endpoint), endpoint.weight or 1)
         ours = {n.lower() for n in self.names.values()}
-        others = {f"{(e.type or '').rsplit('/', 1)[-1]}/{e.name}": e.weight or 1 for e in profile.endpoints or []
-                  if _enabled(e) and not ((e.name or "").lower() in ours and (e.type or "").lower().endswith(kind))}
+        others = {
+            f"{(e.type or '').rsplit('/', 1)[-1]}/{e.name}": e.weight or 1
+            for e in profile.endpoints or []
+            if _enabled(e) and not ((e.name or "").lower() in ours and (e.type or "").lower().endswith(kind))
+        }
         return live, others
 
     def _patch(self, name: str, enabled: bool, weight: int | None) -> None:

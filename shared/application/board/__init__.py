@@ -5,6 +5,7 @@ Pages are rendered on the server (Jinja2, SVG drawn in Python) by `BoardApp.hand
 Reads are bounded: the index is one query; a release page is one release read plus one key-range query per
 workload over a window of history sequence numbers, whatever the history length.
 """
+
 from __future__ import annotations
 
 import re
@@ -26,9 +27,13 @@ OUTCOMES = ("applied", "duplicate", "ignored", "rejected")
 REFRESH_SECONDS = 2
 _NAME = re.compile(NAME_PATTERN)
 # Scripts only from the board itself, nothing from elsewhere; the page works without scripts (meta refresh).
-SECURITY_HEADERS = {"Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
-                                               "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
-                    "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
 
 
 class BoardReads(Protocol):
@@ -53,8 +58,12 @@ class BoardApp:
     def env(self):
         from jinja2 import Environment, PackageLoader, select_autoescape
 
-        env = Environment(loader=PackageLoader("shared.application.board", "templates"),
-                          autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True)
+        env = Environment(
+            loader=PackageLoader("shared.application.board", "templates"),
+            autoescape=select_autoescape(default=True),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
         env.filters["when"] = _when
         env.filters["pct"] = lambda v: "-" if v is None else f"{v}%"
         return env
@@ -65,11 +74,11 @@ class BoardApp:
         if path == "":
             return self._html("index.html.j2", releases=self._summaries())
         if path == "static/board.js":
-            return Page(200, "text/javascript; charset=utf-8", self.env.loader.get_source(
-                self.env, "board.js")[0].encode())
+            return Page(
+                200, "text/javascript; charset=utf-8", self.env.loader.get_source(self.env, "board.js")[0].encode()
+            )
         if path == "static/board.css":
-            return Page(200, "text/css; charset=utf-8", self.env.loader.get_source(
-                self.env, "board.css")[0].encode())
+            return Page(200, "text/css; charset=utf-8", self.env.loader.get_source(self.env, "board.css")[0].encode())
         parts = path.split("/")
         if len(parts) == 2 and parts[0] == "releases":
             return self._release(parts[1], query)
@@ -82,9 +91,16 @@ class BoardApp:
             counts: dict[str, int] = {}
             for w in release.workloads.values():
                 counts[w.state] = counts.get(w.state, 0) + 1
-            rows.append({"name": release.name, "model": release.model, "state": release.state,
-                         "by_state": sorted(counts.items()), "last_change": last,
-                         "paused": sum(1 for w in release.workloads.values() if w.paused)})
+            rows.append(
+                {
+                    "name": release.name,
+                    "model": release.model,
+                    "state": release.state,
+                    "by_state": sorted(counts.items()),
+                    "last_change": last,
+                    "paused": sum(1 for w in release.workloads.values() if w.paused),
+                }
+            )
         return sorted(rows, key=lambda r: r["last_change"].timestamp() if r["last_change"] else 0.0, reverse=True)
 
     def _release(self, name: str, query: dict[str, list[str]]) -> Page:
@@ -110,25 +126,45 @@ class BoardApp:
         workloads = []
         for w in release.workloads.values():
             own = [e for e in entries if e.workload == w.name]
-            workloads.append({"w": w, "waiting": waiting_for(release, w, now),
-                              "routing": release.plan.workload(w.name).routing.provider,  # type: ignore[union-attr]
-                              "timeline": timeline(w.name, own, w.traffic_percent, now)})
-        shown = [e for e in reversed(entries) if (not workload or e.workload == workload)
-                 and (not outcome or e.outcome == outcome)]
+            workloads.append(
+                {
+                    "w": w,
+                    "waiting": waiting_for(release, w, now),
+                    "routing": release.plan.workload(w.name).routing.provider,  # type: ignore[union-attr]
+                    "timeline": timeline(w.name, own, w.traffic_percent, now),
+                }
+            )
+        shown = [
+            e
+            for e in reversed(entries)
+            if (not workload or e.workload == workload) and (not outcome or e.outcome == outcome)
+        ]
         filters = {k: v for k, v in (("workload", workload), ("outcome", outcome)) if v}
         older = self._link(f"releases/{name}", {**filters, "before": low}) if low > 0 else None
         newest = self._link(f"releases/{name}", filters) if before is not None else None
-        return self._html("release.html.j2", release=release, workloads=workloads, history=shown,
-                          filters=filters, outcomes=OUTCOMES, older=older, newest=newest, low=low, high=high,
-                          live=before is None, window=WINDOW)
+        return self._html(
+            "release.html.j2",
+            release=release,
+            workloads=workloads,
+            history=shown,
+            filters=filters,
+            outcomes=OUTCOMES,
+            older=older,
+            newest=newest,
+            low=low,
+            high=high,
+            live=before is None,
+            window=WINDOW,
+        )
 
     # helpers ------------------------------------------------------------------------------------
     def _link(self, path: str, params: dict[str, Any]) -> str:
         return self.base + path + (("?" + urlencode(params)) if params else "")
 
     def _html(self, template: str, status: int = 200, **context: Any) -> Page:
-        html = self.env.get_template(template).render(base=self.base, now=self.clock.now(), link=self._link,
-                                                     refresh=REFRESH_SECONDS, **context)
+        html = self.env.get_template(template).render(
+            base=self.base, now=self.clock.now(), link=self._link, refresh=REFRESH_SECONDS, **context
+        )
         return Page(status, "text/html; charset=utf-8", html.encode())
 
     def _error(self, status: int, message: str) -> Page:
@@ -144,4 +180,3 @@ def _when(moment: datetime | None) -> str:
     if moment is None:
         return "-"
     return moment.strftime("%Y-%m-%d %H:%M:%SZ")
-

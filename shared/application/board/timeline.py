@@ -1,6 +1,7 @@
 """A workload's traffic share over time as an SVG step chart, drawn in Python, with its marks (alerts,
 verdicts, overrides, rollbacks, deadlines) and a text alternative. Marks carry a letter and a shape as well as
 a colour, so the chart reads without colour."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -14,8 +15,12 @@ from shared.domain.model import HistoryEntry
 WIDTH, HEIGHT = 760, 190
 LEFT, RIGHT, TOP, BOTTOM = 44, 16, 30, 26  # plot margins: marks sit in the band above the plot
 MARKS = {  # kind -> (letter, label)
-    "alert": ("A", "alert"), "verdict": ("V", "verdict"), "override": ("O", "override"),
-    "rollback": ("R", "rollback"), "deadline": ("D", "deadline")}
+    "alert": ("A", "alert"),
+    "verdict": ("V", "verdict"),
+    "override": ("O", "override"),
+    "rollback": ("R", "rollback"),
+    "deadline": ("D", "deadline"),
+}
 
 
 @dataclass
@@ -99,7 +104,7 @@ def _place(charted: list[tuple[datetime, list[dict[str, Any]]]], t0: datetime, t
         xs.append(max(x, xs[-1] + MIN_GAP) if xs else x)
     if xs and xs[-1] > usable:
         xs = [x * usable / xs[-1] for x in xs]
-    for x, (_, shown) in zip(xs, charted):
+    for x, (_, shown) in zip(xs, charted, strict=True):
         for item in shown:
             item["x"] = round(LEFT + x, 1)
 
@@ -117,17 +122,23 @@ def _summary(workload: str, points: list[dict], marks: list[dict], share: int) -
 
 def _svg(tl: Timeline, x_end: float, y, t0: datetime, t1: datetime) -> Markup:
     sid = f"tl-{tl.workload}"
-    out = [f'<svg class="timeline" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" '
-           f'aria-labelledby="{sid}-title {sid}-desc" xmlns="http://www.w3.org/2000/svg">',
-           f'<title id="{sid}-title">Traffic share of {escape(tl.workload)} over time</title>',
-           f'<desc id="{sid}-desc">{escape(tl.summary)}</desc>']
+    out = [
+        f'<svg class="timeline" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" '
+        f'aria-labelledby="{sid}-title {sid}-desc" xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{sid}-title">Traffic share of {escape(tl.workload)} over time</title>',
+        f'<desc id="{sid}-desc">{escape(tl.summary)}</desc>',
+    ]
     for share in (0, 50, 100):  # grid and axis labels
-        out.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(share)}" y2="{y(share)}"/>'
-                   f'<text class="axis" x="{LEFT - 6}" y="{y(share) + 4}" text-anchor="end">{share}%</text>')
-    out.append(f'<text class="axis" x="{LEFT}" y="{HEIGHT - 6}">{t0.strftime("%Y-%m-%d %H:%M:%SZ")}</text>'
-               f'<text class="axis" x="{round(LEFT + (WIDTH - LEFT - RIGHT) * 0.9, 1)}" y="{HEIGHT - 6}" '
-               f'text-anchor="middle">{t1.strftime("%H:%M:%SZ")}</text>'
-               f'<text class="axis" x="{WIDTH - RIGHT}" y="{HEIGHT - 6}" text-anchor="end">now</text>')
+        out.append(
+            f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(share)}" y2="{y(share)}"/>'
+            f'<text class="axis" x="{LEFT - 6}" y="{y(share) + 4}" text-anchor="end">{share}%</text>'
+        )
+    out.append(
+        f'<text class="axis" x="{LEFT}" y="{HEIGHT - 6}">{t0.strftime("%Y-%m-%d %H:%M:%SZ")}</text>'
+        f'<text class="axis" x="{round(LEFT + (WIDTH - LEFT - RIGHT) * 0.9, 1)}" y="{HEIGHT - 6}" '
+        f'text-anchor="middle">{t1.strftime("%H:%M:%SZ")}</text>'
+        f'<text class="axis" x="{WIDTH - RIGHT}" y="{HEIGHT - 6}" text-anchor="end">now</text>'
+    )
     if tl.points:
         d = f"M{tl.points[0]['x']},{tl.points[0]['y']}"
         for p in tl.points[1:]:
@@ -136,13 +147,17 @@ def _svg(tl: Timeline, x_end: float, y, t0: datetime, t1: datetime) -> Markup:
         out.append(f'<path class="share" d="{d}"/>')
     for p in tl.points:
         label = f"{p['share']}% from {p['at'].strftime('%Y-%m-%d %H:%M:%SZ')}"
-        out.append(f'<circle class="share-point" cx="{p["x"]}" cy="{p["y"]}" r="4" data-share="{p["share"]}">'
-                   f'<title>{escape(label)}</title></circle>')
+        out.append(
+            f'<circle class="share-point" cx="{p["x"]}" cy="{p["y"]}" r="4" data-share="{p["share"]}">'
+            f"<title>{escape(label)}</title></circle>"
+        )
     for m in tl.marks:
         label = f"{MARKS[m['kind']][1]} at {m['at'].strftime('%Y-%m-%d %H:%M:%SZ')}: {m['text']}"
-        out.append(f'<g class="mark mark-{m["kind"]}" data-kind="{m["kind"]}"><title>{escape(label)}</title>'
-                   f'<line class="mark-line" x1="{m["x"]}" x2="{m["x"]}" y1="{TOP - 4}" y2="{HEIGHT - BOTTOM}"/>'
-                   f'<rect x="{m["x"] - 7}" y="{TOP - 24}" width="14" height="16" rx="3"/>'
-                   f'<text x="{m["x"]}" y="{TOP - 12}" text-anchor="middle">{m["letter"]}</text></g>')
+        out.append(
+            f'<g class="mark mark-{m["kind"]}" data-kind="{m["kind"]}"><title>{escape(label)}</title>'
+            f'<line class="mark-line" x1="{m["x"]}" x2="{m["x"]}" y1="{TOP - 4}" y2="{HEIGHT - BOTTOM}"/>'
+            f'<rect x="{m["x"] - 7}" y="{TOP - 24}" width="14" height="16" rx="3"/>'
+            f'<text x="{m["x"]}" y="{TOP - 12}" text-anchor="middle">{m["letter"]}</text></g>'
+        )
     out.append("</svg>")
     return Markup("".join(out))

@@ -4,6 +4,7 @@ The gates come from the same pure functions that `advance` uses (shared/domain/g
 (shared/domain/finishing.py), so the board, `promote status` and the machine can never disagree. The
 board's templates use a list of {"gate", "detail", "until"}.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
