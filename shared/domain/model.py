@@ -33,6 +33,24 @@ class ReleaseState(StrEnum):
     FINALIZED = "finalized"
 
 
+class GateName(StrEnum):
+    """What holds a workload now (contract section 9's `waiting_for[].gate`)."""
+
+    ASSETS = "assets"
+    TESTS = "tests"
+    APPROVAL = "approval"
+    RELEASE = "release"
+    BAKE = "bake"
+    VERDICT = "verdict"
+    DATA_SYNC = "data-sync"
+    WINDOW = "window"
+    AFTER = "after"
+    PAUSED = "paused"
+    RETRY = "retry"
+    HYPERCARE = "hypercare"
+    FINALIZE = "finalize"
+
+
 class Outcome(StrEnum):
     """What became of a message that reached a release: exactly one of these, recorded in its history."""
 
