@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from shared.application import timing
+from shared.application.effects import Ports, carry_out
 from shared.application.ports import (
     AccessRevoker,
     Clock,
@@ -25,23 +26,10 @@ from shared.domain.errors import (
     MessageError,
     PlanChangeRefused,
     ReleaseExists,
-    RoutingError,
     UnknownRelease,
 )
-from shared.domain.finish_rules import Decommission, ScheduleFinishTimer, decommission_failed
-from shared.domain.machine import (
-    Decision,
-    RevokeAccess,
-    ScheduleMessage,
-    ScheduleRevokeRetry,
-    ScheduleTimer,
-    SetTraffic,
-    decide,
-    digest,
-    reject_unparsed,
-    revocation_failed,
-)
-from shared.domain.model import HistoryEntry, Release, archive_may_contain, new_release
+from shared.domain.machine import Decision, SetTraffic, decide, digest, reject_unparsed
+from shared.domain.model import HistoryEntry, archive_may_contain, new_release
 from shared.domain.notices import notices_for
 from shared.domain.plan import Plan
 
@@ -103,6 +91,11 @@ class PromotionService:
         self.decommissioner = decommissioner
         self.observers: list = []  # callables(Result): progress for people (the demo, `promote run`)
 
+    @property
+    def ports(self) -> Ports:
+        """What effects are carried out with: the service's ports as they are now (tests swap one in)."""
+        return Ports(self.routers, self.scheduler, self.revoker, self.decommissioner, self.clock)
+
     # -- messages ----------------------------------------------------------------------------
     def handle(self, body: bytes | str, *, principal: Principal | None = None) -> Result:
         """Bring one message to exactly one recorded outcome, or dead-letter it with the reason.
@@ -148,7 +141,7 @@ class PromotionService:
                 principal=principal,
                 require_authenticated=self.overrides_need_principal,
             )
-            decision = self._carry_out(snapshot.release, _reassert(decision, moved))
+            decision = carry_out(self.ports, snapshot.release, _reassert(decision, moved))
             if not duplicate:  # notifications ride in the same transaction as the state change (outbox)
                 decision = replace(decision, notices=notices_for(snapshot.release, decision))
             try:
@@ -183,156 +176,6 @@ class PromotionService:
             return False  # the archive holds every pushed-out id, and this one is certainly not among them
         return self.store.seen_before(release.name, event_id)  # seen long ago (or a rare false positive)
 
-    def _carry_out(self, before: Release, decision: Decision) -> Decision:
-        """Carry out the effects (each idempotent); the decision comes back with the network changes
-        actually made written into its history entries. If one fails, the routing moved so far is put
-        back to what the state records, so a half-done release-wide promotion does not stay half done."""
-        done: list[SetTraffic] = []
-        try:
-            return self._effects(before.name, decision, done)
-        except Exception:
-            self._restore(before, done)
-            raise
-
-    def _restore(self, before: Release, moves: list) -> None:
-        """Best effort: route each moved workload back to the share `before` records."""
-        for move in moves:
-            try:
-                self.routers(before.name, move.workload, move.routing).apply(
-                    before.workloads[move.workload].traffic_percent
-                )
-            except Exception as exc:  # the original failure is what the platform must see
-                log.error("could not restore routing of %s/%s: %s", before.name, move.workload, exc)
-
-    def _effects(self, release: str, decision: Decision, done: list) -> Decision:
-        decision = self._decommission(release, decision)
-        made: dict[str | None, list[str]] = {}  # workload (None: the release) -> changes
-        revoke_failure: str | None = None
-        moves = [e for e in decision.effects if isinstance(e, SetTraffic)]
-        routers = {e.workload: self.routers(release, e.workload, e.routing) for e in moves}
-        if len(moves) > 1:  # a release-wide move: refused as a whole before any workload is moved
-            refused = [p for e in moves for p in routers[e.workload].problems([e.percent])]
-            if refused:
-                raise RoutingError(f"{release}: nothing moved: " + "; ".join(refused))
-        for effect in decision.effects:
-            if isinstance(effect, SetTraffic):
-                done.append(effect)  # before apply: a router that wrote, then failed, is put back too
-                changes = routers[effect.workload].apply(effect.percent)
-                made.setdefault(effect.workload, []).append("; ".join(map(str, changes)) or "already in place")
-            elif isinstance(effect, ScheduleTimer):
-                event = m.new_event(
-                    m.TIMER_TYPE,
-                    {
-                        "release": release,
-                        "workload": effect.workload,
-                        "flight": effect.flight,
-                        "attempt": effect.attempt,
-                        "started_ms": effect.started_ms,
-                    },
-                    id=m.timer_id(release, effect.workload, effect.key),
-                    source="promote/timer",
-                    time=self.clock.now(),
-                )
-                self.scheduler.schedule(event, effect.due)
-            elif isinstance(effect, ScheduleMessage):
-                target = effect.release or release
-                event = m.new_event(
-                    effect.type,
-                    {"release": target, **effect.data},
-                    id=m.scheduled_id(effect.type, target, effect.data.get("workload"), effect.key),
-                    source="promote/timer",
-                    time=self.clock.now(),
-                )
-                self.scheduler.schedule(event, effect.due)
-            elif isinstance(effect, RevokeAccess):
-                try:
-                    made.setdefault(None, []).extend(map(str, self.revoker.revoke(release, effect.config) or []))
-                except Exception as exc:  # its own step: never undoes the routing above; retried later
-                    revoke_failure = str(exc) if isinstance(exc, RoutingError) else f"{type(exc).__name__}: {exc}"
-            elif isinstance(effect, ScheduleRevokeRetry):
-                self._schedule_revoke_retry(release, effect)
-            elif isinstance(effect, ScheduleFinishTimer):
-                event = m.new_event(
-                    effect.type,
-                    {
-                        "release": release,
-                        "workload": effect.workload,
-                        "attempt": effect.attempt,
-                        "promoted_ms": effect.promoted_ms,
-                    },
-                    id=effect.event_id(release),
-                    source="promote/timer",
-                    time=self.clock.now(),
-                )
-                self.scheduler.schedule(event, effect.due)
-            elif isinstance(effect, Decommission):
-                pass  # carried out first, by _decommission
-            else:  # pragma: no cover - a new effect type must be handled here
-                raise TypeError(f"unknown effect {effect!r}")
-        if revoke_failure is not None:
-            log.warning("revoking access for %s failed: %s", release, revoke_failure)
-            decision = revocation_failed(decision, revoke_failure, self.clock.now())
-            for retry in decision.effects:
-                self._schedule_revoke_retry(release, retry)  # type: ignore[arg-type]
-        if not made:
-            return decision
-        # A workload's entries name its routing changes. What no entry of its own names goes on the last entry:
-        # the revocation (key None; the last entry says access was revoked) and the shares a redelivered
-        # release-wide message put back (its one entry is of no workload).
-        named = {e.workload for e in decision.entries if e.workload is not None}
-        entries = [
-            replace(e, reason=f"{e.reason}; network: {'; '.join(made[e.workload])}")
-            if e.workload is not None and made.get(e.workload)
-            else e
-            for e in decision.entries
-        ]
-        rest = [change for key, changes in made.items() if key is None or key not in named for change in changes]
-        if rest and entries:
-            entries[-1] = replace(entries[-1], reason=f"{entries[-1].reason}; network: {'; '.join(rest)}")
-        return replace(decision, entries=entries)
-
-    def _schedule_revoke_retry(self, release: str, retry: ScheduleRevokeRetry) -> None:
-        event = m.new_event(
-            m.REVOKE_RETRY_TYPE,
-            {"release": release, "attempt": retry.attempt},
-            id=m.revoke_retry_id(release, retry.attempt, int(retry.scheduled_at.timestamp() * 1000)),
-            source="promote/timer",
-            time=self.clock.now(),
-        )
-        self.scheduler.schedule(event, retry.due)
-
-    def _decommission(self, release: str, decision: Decision) -> Decision:
-        """Turn the source off for each workload being finalized (v2 §8). A failure does not fail the message:
-        the workload stays promoted with the failure recorded, and a timer retries it."""
-        failures: dict[str, str] = {}
-        changes: dict[str, str] = {}
-        for effect in decision.effects:
-            if not isinstance(effect, Decommission):
-                continue
-            try:
-                if self.decommissioner is None:
-                    raise RuntimeError("no decommission provider is configured for this service")
-                made = self.decommissioner.decommission(release, effect)
-            except Exception as exc:  # provider down, refused, misconfigured: recorded and retried
-                text = " ".join(str(exc).split()) or type(exc).__name__
-                failures[effect.workload] = f"{type(exc).__name__}: {text}"
-                log.warning("decommission of %s/%s failed: %s", release, effect.workload, text)
-                continue
-            changes[effect.workload] = "; ".join(map(str, made)) or "already off"
-        if changes:
-            decision = replace(
-                decision,
-                entries=[
-                    replace(e, reason=f"{e.reason}; source: {changes[e.workload]}")
-                    if e.workload in changes and e.to_state == "finalized"
-                    else e
-                    for e in decision.entries
-                ],
-            )
-        if failures:
-            decision = decommission_failed(decision, failures, self.clock.now())
-        return decision
-
     def _invalid(self, body: bytes, exc: MessageError) -> Result:
         unparsed: m.Unparsed = exc.unparsed  # type: ignore[attr-defined]
         release = unparsed.release
@@ -366,16 +209,16 @@ class PromotionService:
             except UnknownRelease:
                 now = self.clock.now()
                 release = new_release(plan, now, timing.check_after(self.store, plan))
-                timing.first_deadlines(self.scheduler, release, now)
+                timing.first_deadlines(self.ports, release, now)
                 try:
                     self.store.create_release(release)
                 except ReleaseExists:  # another apply created it first: read it and compare
                     raise ConflictError(f"release {plan.release} was created meanwhile") from None
-                timing.register_dependant(self.store, self.scheduler, release, now)
+                timing.register_dependant(self.store, self.ports, release, now)
                 return ApplyResult(plan.release, "created")
             current = snapshot.release.plan
             if current.fingerprint() == plan.fingerprint():
-                timing.register_dependant(self.store, self.scheduler, snapshot.release, self.clock.now())
+                timing.register_dependant(self.store, self.ports, snapshot.release, self.clock.now())
                 return ApplyResult(plan.release, "unchanged")
             if current.fingerprint(without_people=True) != plan.fingerprint(without_people=True):
                 changed = sorted(k for k, v in plan.canonical().items() if current.canonical().get(k) != v)

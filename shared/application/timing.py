@@ -14,12 +14,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from shared.application.ports import ReleaseStore, Scheduler
+from shared.application.effects import Ports, schedule
+from shared.application.ports import ReleaseStore
+from shared.application.retry import retry_on_conflict
 from shared.domain import messages as m
-from shared.domain.errors import ConflictError, PlanError, UnknownRelease
+from shared.domain.errors import PlanError, UnknownRelease
 from shared.domain.gates import PROMOTED_STATES, waiting_period
+from shared.domain.machine import Schedule
 from shared.domain.model import Release
 from shared.domain.plan import Plan
+from shared.domain.times import ms
 
 MAX_CHAIN = 200  # releases visited by the cycle check at most
 MAX_CONFLICTS = 10
@@ -64,56 +68,36 @@ def _path_back(store: ReleaseStore, start: Release, target: str) -> list[str]:
     return []
 
 
-def register_dependant(store: ReleaseStore, scheduler: Scheduler, release: Release, now: datetime) -> None:
+def register_dependant(store: ReleaseStore, ports: Ports, release: Release, now: datetime) -> None:
     """Note `release` in the row of every release it waits for, so their promotion tells it. Idempotent, and
     run on every apply (a re-apply completes an apply that was interrupted). The write is guarded by the
     dependency's ETag: a promotion committed in between is seen on the re-read and told here instead."""
     for name in release.plan.after:
         if name in release.after_met:
             continue
-        for _ in range(MAX_CONFLICTS):
+
+        def attempt(_: int, name: str = name) -> None:
             snapshot = store.get_release(name)
             dependency = snapshot.release
             if dependency.state in PROMOTED_STATES:
-                tell(scheduler, release.name, dependency, now)
-                break
-            if release.name in dependency.dependants:
-                break
-            try:
+                tell(ports, release.name, dependency, now)
+            elif release.name not in dependency.dependants:
                 store.add_dependant(snapshot, release.name)
-            except ConflictError:
-                continue
-            break
-        else:
-            raise ConflictError(
-                f"release {name}: gave up noting dependant {release.name} after {MAX_CONFLICTS} conflicts"
-            )
+
+        retry_on_conflict(attempt, what=f"release {name}: noting dependant {release.name}", limit=MAX_CONFLICTS)
 
 
-def tell(scheduler: Scheduler, dependant: str, dependency: Release, now: datetime) -> None:
+def tell(ports: Ports, dependant: str, dependency: Release, now: datetime) -> None:
     """Tell `dependant` that `dependency` is promoted (the service checks that again when it arrives)."""
-    event = m.new_event(
-        m.DEPENDENCY_TYPE,
-        {"release": dependant, "dependency": dependency.name},
-        id=m.scheduled_id(m.DEPENDENCY_TYPE, dependant, None, f"{dependency.name}:{dependency.seq}"),
-        source="promote/apply",
-        time=now,
-    )
-    scheduler.schedule(event, now)
+    notice = Schedule(m.DEPENDENCY_TYPE, {"dependency": dependency.name}, now, f"{dependency.name}:{dependency.seq}")
+    schedule(ports, dependant, notice, source="promote/apply")
 
 
-def first_deadlines(scheduler: Scheduler, release: Release, now: datetime) -> None:
+def first_deadlines(ports: Ports, release: Release, now: datetime) -> None:
     """A new release's workloads wait for replication from the moment it is applied: schedule that deadline."""
     for w in release.workloads.values():
         period = waiting_period(release, w)
         if period is None or period.deadline is None:
             continue
-        key = f"{period.key}:{int(now.timestamp() * 1000)}"
-        event = m.new_event(
-            m.DEADLINE_TYPE,
-            {"release": release.name, "workload": w.name, "period": period.key},
-            id=m.scheduled_id(m.DEADLINE_TYPE, release.name, w.name, key),
-            source="promote/timer",
-            time=now,
-        )
-        scheduler.schedule(event, period.deadline)
+        data = {"workload": w.name, "period": period.key}
+        schedule(ports, release.name, Schedule(m.DEADLINE_TYPE, data, period.deadline, f"{period.key}:{ms(now)}"))

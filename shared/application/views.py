@@ -8,8 +8,8 @@ from typing import Any
 from shared.domain.attention import attention
 from shared.domain.finishing import data_sync_hold, finish_holds, hypercare_until
 from shared.domain.gates import iso, waiting_for, waiting_period
-from shared.domain.machine import stamp
 from shared.domain.model import HistoryEntry, Release, Workload
+from shared.domain.times import stamp
 
 
 def _iso(moment) -> str | None:

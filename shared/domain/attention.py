@@ -3,8 +3,8 @@ why. A release state is one word; this list keeps it from hiding a workload's. P
 
 from __future__ import annotations
 
-from shared.domain.machine import stamp
 from shared.domain.model import Release, Workload
+from shared.domain.times import stamp
 
 
 def _paused(w: Workload) -> str:

@@ -1,9 +1,12 @@
 """Why not yet? The gates that hold a workload now, computed from the recorded state alone (pure).
 
-`waiting_for(release, workload, now)` answers it for status, the board and notifications, and the machine's
-`advance` moves a workload exactly when this list is empty, so what is shown and what is decided can never
-disagree. A gate is a small function in GATES (name -> check returning the details a person needs, or None
-when it does not hold); adding one is adding an entry. The order of GATES is the order shown.
+One registry, GATES, answers it for status, the board, notifications and the machine alike: a gate is a
+small check returning the details a person needs (or None when it does not hold), and `describe(gate)` is
+its one text. Adding a gate is adding an entry; the order of GATES is the order shown.
+- `waiting_for(release, w, now)`: every gate that holds `w` now, as shown;
+- `waiting_for(..., holding=True)`: the gates that hold whatever `w` does next; the machine's flow moves a
+  workload exactly when this list is empty and the flow row's own gates (data-sync, paused, hypercare) are
+  open (machine/flow.py), so what is shown and what is decided cannot disagree.
 
 `waiting_period(release, workload)` is the period a deadline counts for (contract section 9).
 """
@@ -12,41 +15,42 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from shared.domain.model import TERMINAL, Release, Workload
+from shared.domain.finishing import data_sync_hold, finalize_hold, hypercare_hold
+from shared.domain.model import TERMINAL, GateName, Release, ReleaseState, Workload, WorkloadState
+from shared.domain.times import iso, ms
 from shared.domain.windows import closed
 
-PROMOTED_STATES = ("promoted", "finalized")  # a release in one of these satisfies `after`
-RELEASE_WIDE = ("release", "window", "after")  # gates that hold every workload of the release alike
+G, S = GateName, WorkloadState
+PROMOTED_STATES = (ReleaseState.PROMOTED, ReleaseState.FINALIZED)  # a release in one of these satisfies `after`
+RELEASE_WIDE = (G.RELEASE, G.WINDOW, G.AFTER)  # gates that hold every workload of the release alike
+MOVE_GATES = (G.WINDOW, G.AFTER)  # gates that hold only moves onto the migrated system
 
 
 @dataclass(frozen=True)
 class Gate:
-    gate: str
+    gate: GateName
     details: dict[str, Any]
+    text: str | None = None  # what a person reads, where the check words it itself (it depends on `now`)
 
     def to_json(self) -> dict[str, Any]:
         return {"gate": self.gate, **self.details}
-
-
-def iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 # -- what the workload does next if nothing holds it ---------------------------------------------------
 def first_move(release: Release, w: Workload) -> bool:
     """The next step puts users on the migrated system for the first time (promotion, flight 1, the staged
     release's promotion)."""
-    return w.state == "ready"
+    return w.state == S.READY
 
 
 def moves_users(release: Release, w: Workload) -> bool:
     """The next step moves users onto the migrated system: a first move, or a flight growing its share."""
     if first_move(release, w):
         return True
-    return w.state == "flighting" and w.flight < len(release.plan.flights or [])
+    return w.state == S.FLIGHTING and w.flight < len(release.plan.flights or [])
 
 
 def bake_due(release: Release, w: Workload) -> datetime:
@@ -56,11 +60,11 @@ def bake_due(release: Release, w: Workload) -> datetime:
 
 # -- the gates ------------------------------------------------------------------------------------------
 Details = dict[str, Any]
-GateCheck = Callable[[Release, Workload, datetime], "Details | None"]
+GateCheck = Callable[[Release, Workload, datetime], "Details | Gate | None"]
 
 
 def _assets(release: Release, w: Workload, now: datetime) -> Details | None:
-    if w.state != "replicating":
+    if w.state != S.REPLICATING:
         return None
     pending = [a for a, done in w.assets.items() if not done]
     if not pending:
@@ -74,31 +78,33 @@ def _assets(release: Release, w: Workload, now: datetime) -> Details | None:
 
 
 def _tests(release: Release, w: Workload, now: datetime) -> Details | None:
-    if w.state != "testing" or w.tests_passed:
+    if w.state != S.TESTING or w.tests_passed:
         return None
     return {"needs": "tests-passed"}
 
 
 def _approval(release: Release, w: Workload, now: datetime) -> Details | None:
-    if w.state != "ready" or release.plan.approval == "auto" or w.approved:
+    if w.state != S.READY or release.plan.approval == "auto" or w.approved:
         return None
     return {"approvers": list(release.plan.approvers)}
 
 
 def _release(release: Release, w: Workload, now: datetime) -> Details | None:
     """Staged: the release moves at once, when every workload still open is ready and held by nothing."""
-    if release.plan.model != "staged" or w.state != "ready":
+    if release.plan.model != "staged" or w.state != S.READY:
         return None
     others = [o for o in release.workloads.values() if o.name != w.name and o.state not in TERMINAL]
     # gates that hold the whole release (window, after) show on `w` itself, not as "the others"
-    holding = [o.name for o in others if o.state != "ready" or waiting_for(release, o, now, skip=RELEASE_WIDE)]
+    holding = [
+        o.name for o in others if o.state != S.READY or waiting_for(release, o, now, skip=RELEASE_WIDE, holding=True)
+    ]
     if not holding:
         return None
     return {"workloads": holding[:20], "workload_count": len(holding)}
 
 
 def _bake(release: Release, w: Workload, now: datetime) -> Details | None:
-    if w.state != "flighting" or w.flight_started_at is None:
+    if w.state != S.FLIGHTING or w.flight_started_at is None:
         return None
     due = bake_due(release, w)
     if now >= due:
@@ -107,7 +113,7 @@ def _bake(release: Release, w: Workload, now: datetime) -> Details | None:
 
 
 def _verdict(release: Release, w: Workload, now: datetime) -> Details | None:
-    if w.state != "flighting" or w.healthy_flight == w.flight:
+    if w.state != S.FLIGHTING or w.healthy_flight == w.flight:
         return None
     return {"flight": w.flight, "needs": "flight-healthy", "since": iso(w.flight_started_at)}
 
@@ -135,7 +141,7 @@ def _paused(release: Release, w: Workload, now: datetime) -> Details | None:
 
 
 def _retry(release: Release, w: Workload, now: datetime) -> Details | None:
-    if w.state != "rolled-back":
+    if w.state != S.ROLLED_BACK:
         return None
     return {
         "needs": "override retry",
@@ -143,29 +149,95 @@ def _retry(release: Release, w: Workload, now: datetime) -> Details | None:
     }
 
 
-GATES: dict[str, GateCheck] = {
-    "assets": _assets,
-    "tests": _tests,
-    "approval": _approval,
-    "release": _release,
-    "bake": _bake,
-    "verdict": _verdict,
-    "window": _window,
-    "after": _after,
-    "paused": _paused,
-    "retry": _retry,
+def _data_sync(release: Release, w: Workload, now: datetime) -> Gate | None:
+    """§8: shown while a move onto the migrated system may wait for it; the flow's rows hold on it."""
+    if w.state not in (S.READY, S.FLIGHTING) or w.paused:
+        return None
+    hold = data_sync_hold(release, w, now)
+    return None if hold is None else Gate(G.DATA_SYNC, hold.details, hold.reason)
+
+
+def _hypercare(release: Release, w: Workload, now: datetime) -> Gate | None:
+    hold = hypercare_hold(release, w, now)
+    return None if hold is None else Gate(G.HYPERCARE, hold.details, hold.reason)
+
+
+def _finalize(release: Release, w: Workload, now: datetime) -> Gate | None:
+    hold = finalize_hold(release, w, now)
+    return None if hold is None else Gate(G.FINALIZE, hold.details, hold.reason)
+
+
+@dataclass(frozen=True)
+class GateSpec:
+    check: GateCheck
+    holding: bool = True  # holds whatever the workload does next (False: a flow row names it as its own)
+    terminal: bool = False  # also asked of a workload in a terminal state (a promoted one may still finalize)
+
+
+GATES: dict[GateName, GateSpec] = {
+    G.ASSETS: GateSpec(_assets),
+    G.TESTS: GateSpec(_tests),
+    G.APPROVAL: GateSpec(_approval),
+    G.RELEASE: GateSpec(_release),
+    G.BAKE: GateSpec(_bake),
+    G.VERDICT: GateSpec(_verdict),
+    G.WINDOW: GateSpec(_window),
+    G.AFTER: GateSpec(_after),
+    G.PAUSED: GateSpec(_paused),
+    G.RETRY: GateSpec(_retry),
+    G.DATA_SYNC: GateSpec(_data_sync, holding=False),
+    G.HYPERCARE: GateSpec(_hypercare, holding=False, terminal=True),
+    G.FINALIZE: GateSpec(_finalize, holding=False, terminal=True),
 }
+assert set(GATES) == set(GateName)
 
 
-def waiting_for(release: Release, w: Workload, now: datetime, *, skip: tuple[str, ...] = ()) -> list[Gate]:
-    """The gates holding `w` now; empty exactly when it is terminal or its next step may happen now."""
-    if w.state in TERMINAL:
-        return []
-    return [
-        Gate(name, details)
-        for name, check in GATES.items()
-        if name not in skip and (details := check(release, w, now)) is not None
-    ]
+def waiting_for(
+    release: Release, w: Workload, now: datetime, *, skip: tuple[GateName, ...] = (), holding: bool = False
+) -> list[Gate]:
+    """The gates holding `w` now. `holding`: only those that hold its next step whatever it is; that list is
+    empty exactly when the workload is terminal or its next step may happen now."""
+    terminal = w.state in TERMINAL
+    found = []
+    for name, spec in GATES.items():
+        if name in skip or (holding and not spec.holding) or (terminal and not spec.terminal):
+            continue
+        result = spec.check(release, w, now)
+        if result is not None:
+            found.append(result if isinstance(result, Gate) else Gate(name, result))
+    return found
+
+
+def _names(values: list[str], count: int | None = None) -> str:
+    more = (count or len(values)) - len(values)
+    return ", ".join(values) + (f" and {more} more" if more > 0 else "")
+
+
+def describe(gate: Gate) -> str:
+    """What a person reads for one gate: status, the board, history's "held: ..." and notifications."""
+    if gate.text is not None:
+        return gate.text
+    d = gate.details
+    if gate.gate == G.ASSETS:
+        return f"assets: {d['replicated']}/{d['total']} replicated, pending {_names(d['pending'], d['pending_count'])}"
+    if gate.gate == G.TESTS:
+        return "tests: waiting for tests-passed"
+    if gate.gate == G.APPROVAL:
+        return f"approval by one of {_names(d['approvers'])}"
+    if gate.gate == G.RELEASE:
+        return f"the rest of the release: {_names(d['workloads'], d['workload_count'])}"
+    if gate.gate == G.BAKE:
+        return f"bake of flight {d['flight']}: {d['seconds_left']}s left (until {d['until']})"
+    if gate.gate == G.VERDICT:
+        return f"a flight-healthy verdict for flight {d['flight']}"
+    if gate.gate == G.WINDOW:
+        return f"change window closed ({d['reason']}), opens {d['opens'] or 'never'} ({d['timezone']})"
+    if gate.gate == G.AFTER:
+        return f"waiting for release(s) {', '.join(d['releases'])} to be promoted"
+    if gate.gate == G.PAUSED:
+        return "paused" + (f" by {d['by']}" if d.get("by") else "") + (f": {d['reason']}" if d.get("reason") else "")
+    assert gate.gate == G.RETRY, gate.gate
+    return f"override retry by one of {_names(d['operators'])}"
 
 
 # -- deadlines ------------------------------------------------------------------------------------------
@@ -179,7 +251,7 @@ class WaitingPeriod:
 
     @property
     def key(self) -> str:
-        return f"{self.kind}:{int(self.since.timestamp() * 1000)}"
+        return f"{self.kind}:{ms(self.since)}"
 
     @property
     def deadline(self) -> datetime | None:
@@ -190,13 +262,13 @@ def waiting_period(release: Release, w: Workload) -> WaitingPeriod | None:
     if w.state in TERMINAL:
         return None
     kind, since = None, w.state_since
-    if w.state == "replicating":
+    if w.state == S.REPLICATING:
         kind = "replicating"
-    elif w.state == "testing" and not w.tests_passed:
+    elif w.state == S.TESTING and not w.tests_passed:
         kind = "testing"
-    elif w.state == "ready" and release.plan.approval == "manual" and not w.approved:
+    elif w.state == S.READY and release.plan.approval == "manual" and not w.approved:
         kind = "approval"
-    elif w.state == "flighting" and w.healthy_flight != w.flight and w.flight_started_at is not None:
+    elif w.state == S.FLIGHTING and w.healthy_flight != w.flight and w.flight_started_at is not None:
         kind, since = "verdict", bake_due(release, w)  # the verdict is due once the bake is over
     if kind is None or since is None:
         return None

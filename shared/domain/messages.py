@@ -357,19 +357,3 @@ def new_event(type_: str, data: dict[str, Any], *, id: str, source: str, time: d
         "datacontenttype": "application/json",
         "data": {k: v for k, v in data.items() if v is not None},
     }
-
-
-def revoke_retry_id(release: str, attempt: int, scheduled_ms: int) -> str:
-    """One retry per failed attempt and decision instant (a decision made again after a crash has its own)."""
-    return f"revoke:{release}:{attempt}:{scheduled_ms}"
-
-
-def timer_id(release: str, workload: str, key: str) -> str:
-    """Deterministic for one decision, so a timer scheduled twice is one message id (deduplicated); a decision
-    made again after a crash has another instant in its key and schedules a timer of its own."""
-    return f"bake:{release}:{workload}:{key}"
-
-
-def scheduled_id(kind: str, release: str, workload: str | None, key: str) -> str:
-    """Deadline, window and dependency messages: deterministic for one decision (deduplicated if sent twice)."""
-    return f"{kind}:{release}:{workload or '~'}:{key}"

@@ -12,8 +12,8 @@ import pytest
 from shared.adapters.decommission import DecommissionError
 from shared.adapters.decommission.azure_vm import AzureVmDecommissioner
 from shared.adapters.decommission.webhook import EVENT_TYPE, WebhookDecommissioner
-from shared.domain.finish_rules import Decommission
 from shared.domain.finishing import DecommissionTarget
+from shared.domain.machine import Decommission
 
 SUB = "00000000-0000-0000-0000-000000000000"
 VM = f"/subscriptions/{SUB}/resourceGroups/rg-old/providers/Microsoft.Compute/virtualMachines/"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from shared.domain.machine import _span
+from shared.domain.machine import span as _span
 from tests.fakes import T0
 from tests.unit.test_machine import Driver, make_plan
 

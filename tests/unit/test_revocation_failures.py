@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from shared.application.views import status_json
 from shared.domain import messages as m
-from shared.domain.machine import Decision, ScheduleRevokeRetry, revocation_failed
+from shared.domain.machine import Decision, Schedule, revocation_failed, schedule_id
 from shared.domain.model import new_release
 from shared.domain.plan import validate_plan
 from tests.fakes import T0, check_types, event, world
@@ -55,7 +55,11 @@ def test_a_failed_revocation_schedules_a_retry_message_from_promote_itself():
     assert retry["source"] == "promote/timer"  # an internal message, sent by promote's own timer
     assert retry["data"] == {"release": "r1", "attempt": 1}
     # one id per release, failed attempt and decision instant (milliseconds): the transport deduplicates on it
-    assert retry["id"] == f"revoke:r1:1:{_ms(T0)}" == m.revoke_retry_id("r1", 1, _ms(T0))
+    assert (
+        retry["id"]
+        == f"revoke-access-retry:r1:~:1:{_ms(T0)}"
+        == schedule_id(m.REVOKE_RETRY_TYPE, "r1", None, f"1:{_ms(T0)}")
+    )
     assert retry["time"] == _iso(T0)
     assert due == T0 + timedelta(minutes=1)
     assert w.network.revocations == []  # nothing was revoked
@@ -123,7 +127,7 @@ def test_a_failing_retry_withdraws_its_claim_and_schedules_the_next_attempt_twic
     [(retry, due)] = w.scheduler.scheduled
     assert retry["type"] == m.REVOKE_RETRY_TYPE and retry["source"] == "promote/timer"
     assert retry["data"] == {"release": "r1", "attempt": 2}
-    assert retry["id"] == f"revoke:r1:2:{_ms(retried_at)}"
+    assert retry["id"] == f"revoke-access-retry:r1:~:2:{_ms(retried_at)}"
     assert due == retried_at + timedelta(minutes=2)
     assert w.network.revocations == []
 
@@ -146,7 +150,7 @@ def test_retries_of_two_releases_failing_at_the_same_instant_have_their_own_ids(
     for name in ("r1", "r2"):
         w.service.handle(event("tests-passed", name, "w1", f"t-{name}"))
     ids = [e["id"] for e, _ in w.scheduler.scheduled]
-    assert ids == [f"revoke:r1:1:{_ms(T0)}", f"revoke:r2:1:{_ms(T0)}"]
+    assert ids == [f"revoke-access-retry:r1:~:1:{_ms(T0)}", f"revoke-access-retry:r2:~:1:{_ms(T0)}"]
     assert [e["data"]["release"] for e, _ in w.scheduler.scheduled] == ["r1", "r2"]
 
 
@@ -156,7 +160,11 @@ def test_the_wait_between_attempts_doubles_from_a_minute_up_to_half_an_hour():
     for before in (0, 1, 2, 3, 4, 5, 9, 10, 11, 50, 1000):
         decision = revocation_failed(Decision(release=r.evolve(revoke_attempts=before), entries=[]), "boom", T0)
         [retry] = decision.effects
-        assert isinstance(retry, ScheduleRevokeRetry) and retry.attempt == before + 1 and retry.scheduled_at == T0
+        assert (
+            isinstance(retry, Schedule)
+            and retry.data == {"attempt": before + 1}
+            and retry.key == f"{before + 1}:{_ms(T0)}"
+        )
         assert decision.release.revoke_attempts == before + 1 and decision.release.access_revoked is False
         waits.append((retry.due - T0) / timedelta(minutes=1))
     assert waits == [1, 2, 4, 8, 16, 30, 30, 30, 30, 30, 30]

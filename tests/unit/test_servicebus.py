@@ -9,7 +9,8 @@ from azure.servicebus import ServiceBusMessage
 
 from shared.adapters.servicebus import ServiceBusTopic, build_message, client_from_settings
 from shared.application.config import load_settings
-from shared.domain.messages import new_event, scheduled_id, timer_id
+from shared.domain.machine import schedule_id
+from shared.domain.messages import new_event
 
 NOW = datetime(2026, 11, 26, 22, 0, tzinfo=UTC)
 
@@ -60,7 +61,7 @@ def test_ids_longer_than_service_bus_allows_are_fitted_and_the_body_keeps_the_wh
     """Two 63-character names make ids Service Bus refuses (over 128 characters): the broker's message id is
     fitted, deterministically and distinctly; promote's de-duplication reads the whole id from the body."""
     a, b = "a" * 63, "b" * 63
-    ids = [scheduled_id("dependency-promoted", b, None, f"{a}:{n}") for n in (12, 13)]
+    ids = [schedule_id("dependency-promoted", b, None, f"{a}:{n}") for n in (12, 13)]
     assert all(len(i) > 128 for i in ids)
     messages = [
         build_message(
@@ -84,7 +85,7 @@ def test_publish_and_schedule_reuse_one_sender_on_the_topic():
     timer = new_event(
         "bake-elapsed",
         {"release": "r", "workload": "w", "flight": 2, "attempt": 0, "started_ms": 5},
-        id=timer_id("r", "w", "0:2:5:9"),
+        id=schedule_id("bake-elapsed", "r", "w", "0:2:5:9"),
         source="promote/timer",
         time=NOW,
     )
@@ -94,7 +95,7 @@ def test_publish_and_schedule_reuse_one_sender_on_the_topic():
     assert client.topics == ["promotion-events"]
     assert [m.message_id for m in client.sender.sent] == ["a1"]
     [(scheduled, when)] = client.sender.scheduled
-    assert when == due and scheduled.session_id == "r" and scheduled.message_id == "bake:r:w:0:2:5:9"
+    assert when == due and scheduled.session_id == "r" and scheduled.message_id == "bake-elapsed:r:w:0:2:5:9"
     topic.close()
     assert client.sender.closed
 

@@ -76,11 +76,12 @@ def test_the_release_gate_names_the_workloads_a_staged_release_waits_for():
     assert gates(d) == ["release"] and gates(d, "w2") == ["assets"]
 
 
-def test_waiting_for_is_empty_for_terminal_workloads():
+def test_terminal_workloads_show_only_the_finish_gates_and_hold_on_nothing_else():
     d = Driver(make_plan("single-step"))
     d.replicate()
     d.send("tests-passed")
-    assert d.wl().state == "promoted" and gates(d) == []
+    assert d.wl().state == "promoted" and gates(d) == ["finalize"]  # an approver's finalize is still to come
+    assert waiting_for(d.release, d.wl(), d.w.clock.now(), holding=True) == []
     d2 = Driver(make_plan("single-step"))
     d2.override("abort")
     assert gates(d2) == []

@@ -274,7 +274,7 @@ def test_waiting_for_is_empty_exactly_when_the_workload_can_move_or_is_terminal(
     for _doc, _before, after, _result, _entries, now in observations:
         for name in WORKLOADS:
             w = after.workloads[name]
-            gates = waiting_for(after, w, now)
+            gates = waiting_for(after, w, now, holding=True)
             assert (gates == []) == (w.state in TERMINAL or can_move(after, w, now)), (w, gates)
             # and at rest, only a timer still to come (a bake, or a window opening due in the same batch)
             # leaves a workload able to move unmoved
