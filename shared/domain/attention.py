@@ -3,7 +3,7 @@ why. A release state is one word; this list keeps it from hiding a workload's. P
 
 from __future__ import annotations
 
-from shared.domain.model import Release, Workload
+from shared.domain.model import Release, ReleaseState, Workload, WorkloadState
 from shared.domain.times import stamp
 
 
@@ -15,19 +15,20 @@ def _paused(w: Workload) -> str:
 
 
 def _why(release: Release, w: Workload) -> list[str]:
+    S, R = WorkloadState, ReleaseState
     state, reasons = release.state, []
-    if w.state == "rolled-back" and state != "rolled-back":
+    if w.state == S.ROLLED_BACK and state != R.ROLLED_BACK:
         reasons.append(f"rolled back to 0% while the release is {state}; override retry brings it back to testing")
-    if w.traffic_percent > 0 and state in ("rolled-back", "aborted"):
+    if w.traffic_percent > 0 and state in (R.ROLLED_BACK, R.ABORTED):
         reasons.append(
             f"{w.traffic_percent}% of its users are on the migrated system ({w.state}) while the release is {state}"
         )
-    if w.state == "aborted" and state in ("promoted", "finalized"):
+    if w.state == S.ABORTED and state in (R.PROMOTED, R.FINALIZED):
         reasons.append("aborted: left out of the release, its users stay on the source system")
     if (
-        w.state in ("promoted", "finalized")
+        w.state in (S.PROMOTED, S.FINALIZED)
         and release.model == "staged"
-        and state in ("in-progress", "awaiting-approval")
+        and state in (R.IN_PROGRESS, R.AWAITING_APPROVAL)
     ):
         reasons.append(f"promoted (100%) while the staged release is {state}")
     if w.paused:

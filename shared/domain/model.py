@@ -188,9 +188,9 @@ class Release:
             return ReleaseState.PROMOTED if WorkloadState.PROMOTED in states else ReleaseState.ABORTED
         if self.plan.approval == "manual":
             open_ = [w for w in self.workloads.values() if w.state not in TERMINAL]
-            waiting = any(w.state == "ready" and not w.approved for w in open_)
+            waiting = any(w.state == WorkloadState.READY and not w.approved for w in open_)
             # staged: approval holds the release only once every workload still open is ready
-            if waiting and (self.plan.model != "staged" or all(w.state == "ready" for w in open_)):
+            if waiting and (self.plan.model != "staged" or all(w.state == WorkloadState.READY for w in open_)):
                 return ReleaseState.AWAITING_APPROVAL
         return ReleaseState.IN_PROGRESS
 

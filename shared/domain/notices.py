@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from shared.domain import messages as m
 from shared.domain.machine import Decision
-from shared.domain.model import HistoryEntry, Release
+from shared.domain.model import HistoryEntry, Outcome, Release, ReleaseState, WorkloadState
 
 MAX_NOTICE_REASON = 1_000  # characters of the history reason a notice carries
 
@@ -63,13 +64,14 @@ def _entry_for(entries: list[HistoryEntry], workload: str | None) -> HistoryEntr
     return next((e for e in reversed(entries) if e.workload == workload), None)
 
 
-def _workload_kinds(before: str, after: str, flight_before: int, flight_after: int) -> list[str]:
+def _workload_kinds(before: WorkloadState, after: WorkloadState, flight_before: int, flight_after: int) -> list[str]:
+    S = WorkloadState
     kinds = []
-    if after == "flighting" and (before != "flighting" or flight_after != flight_before):
+    if after == S.FLIGHTING and (before != S.FLIGHTING or flight_after != flight_before):
         kinds.append("flight-started")
-    for terminal in ("rolled-back", "promoted", "finalized"):
-        if after == terminal and before != terminal:
-            kinds.append(terminal)
+    for arrived in (S.ROLLED_BACK, S.PROMOTED, S.FINALIZED):  # the notice kinds are these states' names
+        if after == arrived and before != arrived:
+            kinds.append(arrived.value)
     return kinds
 
 
@@ -81,16 +83,21 @@ def notices_for(before: Release, decision: Decision) -> list[Notice]:
     after, entries = decision.release, decision.entries
     at, event_id = entries[0].at, entries[0].event_id
     found: list[tuple[str, str | None, HistoryEntry | None]] = []
-    if after.state == "awaiting-approval" and before.state != "awaiting-approval":
+    waits = ReleaseState.AWAITING_APPROVAL
+    if after.state == waits and before.state != waits:
         found.append(("awaiting-approval", None, entries[-1]))
     for name, changed in after.workloads.items():
         was = before.workloads[name]
         for kind in _workload_kinds(was.state, changed.state, was.flight, changed.flight):
             found.append((kind, name, _entry_for(entries, name)))
     for recorded in entries:
-        if recorded.type == "deadline":
+        if recorded.type == m.DEADLINE_TYPE and recorded.outcome == Outcome.APPLIED:  # a deadline actually missed
             found.append(("deadline", recorded.workload, recorded))
-        elif recorded.type == "override" and recorded.outcome == "rejected" and decision.outcome == "rejected":
+        elif (
+            recorded.type == "override"
+            and recorded.outcome == Outcome.REJECTED
+            and decision.outcome == Outcome.REJECTED
+        ):
             # a release-wide override that applied to some workloads was not refused: no rejection notice
             found.append(("override-rejected", recorded.workload, recorded))
     notices: list[Notice] = []

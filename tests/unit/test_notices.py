@@ -126,3 +126,31 @@ def test_notices_serialise_to_json():
     _, notices = to_flighting(new_release(plan()))
     doc = json.loads(json.dumps(notices[0].to_json()))
     assert doc["id"].startswith("ntf-") and doc["at"].endswith("Z") and doc["kind"] == "flight-started"
+
+
+def test_a_deadline_notice_and_mark_only_for_a_deadline_actually_missed():
+    """A deadline timer that arrives after its waiting period ended is recorded `ignored`: no page, no mark."""
+    from datetime import timedelta
+
+    from shared.application.board.timeline import timeline
+
+    release = new_release(
+        plan(deadlines={"testing": "1m"}, notify=[{"kind": "webhook", "url_setting": "HOOK_URL", "on": ["deadline"]}]),
+        T0,
+    )
+    period = f"testing:{int(T0.timestamp() * 1000)}"
+    late = T0 + timedelta(minutes=2)
+
+    def at(release, when, type_, workload, id_, **data):
+        decision = decide(release, m.parse_message(event(type_, release.name, workload, id_, **data)), when)
+        return decision, notices_for(release, decision)
+
+    decision, _ = at(release, T0, "asset-replicated", "web", "a", asset="vm-1")
+    testing = decision.release
+    decision, _ = at(testing, T0, "tests-passed", "web", "t")  # the waiting period ends in time
+    stale, notices = at(decision.release, late, "deadline", "web", "d1", period=period)
+    assert stale.outcome == "ignored" and notices == []
+    assert timeline("web", stale.entries, 10, late).marks == []
+    missed, notices = at(testing, late, "deadline", "web", "d2", period=period)  # no tests: really missed
+    assert missed.outcome == "applied" and [n.kind for n in notices] == ["deadline"]
+    assert [mark["kind"] for mark in timeline("web", missed.entries, 0, late).marks] == ["deadline"]

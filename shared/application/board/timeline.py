@@ -10,7 +10,8 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from shared.domain.model import HistoryEntry
+from shared.domain.messages import DEADLINE_TYPE
+from shared.domain.model import HistoryEntry, Outcome, WorkloadState
 
 WIDTH, HEIGHT = 760, 190
 LEFT, RIGHT, TOP, BOTTOM = 44, 16, 30, 26  # plot margins: marks sit in the band above the plot
@@ -33,9 +34,10 @@ class Timeline:
 
 
 def _mark_kind(e: HistoryEntry) -> str | None:
-    if e.outcome == "duplicate":
+    if e.outcome == Outcome.DUPLICATE:
         return None  # a redelivery changed nothing: the first delivery carries the mark
-    if e.to_state == "rolled-back" and e.from_state != "rolled-back" and e.outcome == "applied":
+    rolled = WorkloadState.ROLLED_BACK
+    if e.to_state == rolled and e.from_state != rolled and e.outcome == Outcome.APPLIED:
         return "rollback"
     if e.type == "alert":
         return "alert"
@@ -43,7 +45,7 @@ def _mark_kind(e: HistoryEntry) -> str | None:
         return "verdict"
     if e.type == "override":
         return "override"
-    if e.type == "deadline":
+    if e.type == DEADLINE_TYPE and e.outcome == Outcome.APPLIED:  # a deadline missed, not a stale timer
         return "deadline"
     return None
 
