@@ -55,12 +55,13 @@ def on_tests(step: Step, w: Workload) -> Ruling:
         if w.tests_passed:
             return Outcome.IGNORED, f"tests already passed{what}", w
         return Outcome.APPLIED, f"tests passed{what}", w.evolve(tests_passed=True)
+    # an approval is given for what passes (also one given early, while replicating or testing): after a
+    # failed run what comes next passes every gate again, as after retry
+    withdrawn = "; approval withdrawn: approve again once tests pass" if w.approved else ""
     if w.state == S.READY or w.tests_passed:
-        # the approval was given for what passed; what comes next passes every gate again, as after retry
-        withdrawn = "; approval withdrawn: approve again once tests pass" if w.approved else ""
         return (
             Outcome.APPLIED,
             f"tests failed{what}: back to testing{withdrawn}",
             w.evolve(tests_passed=False, approved=False, state=S.TESTING if w.state == S.READY else w.state),
         )
-    return Outcome.APPLIED, f"tests failed{what}: waiting for a passing run", w
+    return Outcome.APPLIED, f"tests failed{what}: waiting for a passing run{withdrawn}", w.evolve(approved=False)
