@@ -28,10 +28,11 @@ class ReleaseStore(Protocol):
         """One read of the release and its workloads; UnknownRelease if it was never applied."""
 
     def seen_before(self, name: str, event_id: str) -> bool:
-        """Whether a message id was recorded (only asked when the in-row window does not cover it)."""
+        """Whether a message's de-duplication key (messages.dedup_key) was recorded (only asked when the in-row
+        window does not cover it)."""
 
     def commit(self, snapshot: Snapshot, decision: Decision, event_id: str | None) -> None:
-        """Write state, history and (for an id, not None) the de-duplication marker at once; ConflictError if
+        """Write state, history and (for a de-duplication key, not None) its marker at once; ConflictError if
         anything changed since the snapshot."""
 
     def update_plan(self, snapshot: Snapshot, plan: Plan) -> None:

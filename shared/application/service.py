@@ -128,7 +128,8 @@ class PromotionService:
                 if principal is not None:
                     raise
                 return self._dead_letter(body, str(exc), message.id)
-            seen = self._seen(snapshot, message.id)
+            key = m.dedup_key(message)
+            seen = self._seen(snapshot, key)
             # A dependency notice is decided again even when its id was seen: deciding it twice changes nothing
             # twice, and its id, predictable, may have been taken by another message first.
             duplicate = seen and not isinstance(message, m.DependencyPromoted)
@@ -145,7 +146,7 @@ class PromotionService:
             if not duplicate:  # notifications ride in the same transaction as the state change (outbox)
                 decision = replace(decision, notices=notices_for(snapshot.release, decision))
             try:
-                self.store.commit(snapshot, decision, message.id if decision.remember and not seen else None)
+                self.store.commit(snapshot, decision, key if decision.remember and not seen else None)
             except ConflictError:
                 # Someone else wrote first: re-read and re-decide. The routing this attempt moved is
                 # asserted again from the new decision, which may no longer move it at all.
@@ -165,8 +166,8 @@ class PromotionService:
             state = None
         return message.model_copy(update={"data": message.data.model_copy(update={"state": state})})
 
-    def _seen(self, snapshot: Snapshot, event_id: str) -> bool:
-        release, key = snapshot.release, digest(event_id)
+    def _seen(self, snapshot: Snapshot, dedup_key: str) -> bool:
+        release, key = snapshot.release, digest(dedup_key)
         if key in release.seen:
             return True
         pushed_out = release.processed - len(release.seen)
@@ -174,7 +175,7 @@ class PromotionService:
             return False  # the window still covers every message this release has recorded
         if release.archived == pushed_out and not archive_may_contain(release.archive, key):
             return False  # the archive holds every pushed-out id, and this one is certainly not among them
-        return self.store.seen_before(release.name, event_id)  # seen long ago (or a rare false positive)
+        return self.store.seen_before(release.name, dedup_key)  # seen long ago (or a rare false positive)
 
     def _invalid(self, body: bytes, exc: MessageError) -> Result:
         unparsed: m.Unparsed = exc.unparsed  # type: ignore[attr-defined]

@@ -22,6 +22,7 @@ REVOKE_RETRY_TYPE = "revoke-access-retry"  # scheduled by promote after a failed
 LAG_TYPE = "replication-lag"  # v2 §8
 HYPERCARE_TYPE = "hypercare-elapsed"  # scheduled by promote itself at promotion (v2 §8)
 DECOMMISSION_RETRY_TYPE = "decommission-retry"  # scheduled by promote itself after a failed decommission
+DECOMMISSION_TYPE = "decommission"  # sent by promote itself once a finalize request is committed (v3)
 EVENT_TYPES = (
     "asset-replicated",
     "tests-passed",
@@ -33,10 +34,11 @@ EVENT_TYPES = (
     LAG_TYPE,
     HYPERCARE_TYPE,
     DECOMMISSION_RETRY_TYPE,
+    DECOMMISSION_TYPE,
     TIMER_TYPE,
     REVOKE_RETRY_TYPE,
 )
-INTERNAL_TYPES = (TIMER_TYPE, REVOKE_RETRY_TYPE, HYPERCARE_TYPE, DECOMMISSION_RETRY_TYPE)
+INTERNAL_TYPES = (TIMER_TYPE, REVOKE_RETRY_TYPE, HYPERCARE_TYPE, DECOMMISSION_RETRY_TYPE, DECOMMISSION_TYPE)
 PUBLIC_TYPES = tuple(t for t in EVENT_TYPES if t not in INTERNAL_TYPES)
 
 # Also scheduled (or sent) by promote itself, re-decided on arrival like the bake timer (contract section 9):
@@ -246,6 +248,11 @@ class DecommissionRetry(_Envelope):
     data: FinishTimerData
 
 
+class DecommissionDue(_Envelope):
+    type: Literal["decommission"]
+    data: FinishTimerData
+
+
 Message = Annotated[
     AssetReplicated
     | TestsPassed
@@ -261,10 +268,22 @@ Message = Annotated[
     | DependencyPromoted
     | ReplicationLag
     | HypercareElapsed
-    | DecommissionRetry,
+    | DecommissionRetry
+    | DecommissionDue,
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter = TypeAdapter(Message)
+
+
+PROMOTE_SOURCE = "promote/"  # every message promote sends itself has a source under this prefix
+_OWN_IDS = "\x1f"  # never part of a validated id (control characters are refused)
+
+
+def dedup_key(message: Any) -> str:
+    """What a message is de-duplicated by: its id, in a namespace of its own when promote sent it. An id that
+    promote will give a timer or a judge's verdict cannot then be used up by another sender's message."""
+    source = getattr(message, "source", None) or ""
+    return _OWN_IDS + message.id if source.startswith(PROMOTE_SOURCE) else message.id
 
 
 class Unparsed(BaseModel):

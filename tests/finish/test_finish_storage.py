@@ -3,6 +3,7 @@ marker, the new workload fields round-trip, and the local decommission record is
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from shared.adapters.decommission.local import LocalDecommissioner
@@ -63,7 +64,12 @@ def test_finish_fields_round_trip_and_the_local_source_is_turned_off_once(settin
     assert [g["gate"] for g in doc["finish_waiting_for"]] == ["hypercare"]
     clock.advance(3600)
     finalize = dict(action="finalize", actor=APPROVER, reason="source no longer needed")
+    scheduled: list[dict] = []
+    stack.service.scheduler = type("Recorder", (), {"schedule": lambda self, e, due: scheduled.append(e)})()
     assert handle(event("override", release_name, "w0", "e4", **finalize)).outcome == "applied"
+    assert not LocalDecommissioner(stack.table(ROUTING_TABLE)).is_off(release_name, "w0")  # the request, first
+    [decommission] = scheduled
+    assert handle(json.dumps(decommission)).outcome == "applied"
     release = stack.store.get_release(release_name).release
     w = release.workloads["w0"]
     assert (release.state, w.state, w.finalized_by, w.finalized_at) == ("finalized", "finalized", APPROVER, clock.now())

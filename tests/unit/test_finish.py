@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -173,7 +174,8 @@ def test_hypercare_timer_says_when_it_ends_and_finalize_waits_for_it():
     assert [x.outcome for x in results] == ["applied"] and "an approver may finalize" in results[0].reason
     assert [h.gate for h in finish_holds(d.release, d.wl(), d.w.clock.now())] == ["finalize"]
     assert d.override("finalize", OPERATOR).outcome == "rejected"  # approvers only
-    r = d.override("finalize", APPROVER)
+    request, r = d.finalize(APPROVER)
+    assert "finalize requested by" in request.reason and "rollback is refused from now on" in request.reason
     assert (r.outcome, d.wl().state, d.release.state) == ("applied", "finalized", "finalized")
     assert d.w.decommissioner.off == [("r1", "w1")]
     assert "source: source of w1 powered off" in history(d)[-1].reason
@@ -183,7 +185,7 @@ def test_hypercare_timer_says_when_it_ends_and_finalize_waits_for_it():
 @pytest.mark.parametrize("action", ["rollback", "retry", "abort"])
 def test_after_finalize_rollback_retry_and_abort_are_rejected_naming_who_and_when(action):
     d = promoted(make_plan("single-step"))
-    d.override("finalize", APPROVER)
+    d.finalize(APPROVER)
     r = d.override(action)
     assert r.outcome == "rejected"
     assert f"finalized by {APPROVER} at 2026-11-26T22:00:00Z" in r.reason
@@ -194,6 +196,8 @@ def test_auto_approval_finalizes_by_itself_at_hypercare_end():
     d = promoted(make_plan("single-step", hypercare="30m", decommission={"approval": "auto"}))
     assert d.tick(1799) == [] and d.wl().state == "promoted"
     d.tick(1)
+    assert (d.wl().state, d.wl().finalize_requested_by) == ("promoted", "promote")  # the request, committed first
+    d.tick(0)
     assert (d.wl().state, d.wl().finalized_by) == ("finalized", "promote")
 
 
@@ -204,6 +208,7 @@ def test_a_hypercare_longer_than_a_timer_can_wait_hops_and_still_finalizes_on_ti
     assert [r.outcome for r in early] == ["ignored"] and "arrived early" in early[0].reason
     assert d.wl().state == "promoted"
     d.tick(3 * 86400)
+    d.tick(0)
     assert (d.wl().state, d.wl().finalized_at) == ("finalized", d.w.clock.now())
 
 
@@ -213,13 +218,14 @@ def test_auto_approval_while_paused_finalizes_at_resume():
     d.tick(1800)
     assert d.wl().state == "promoted"
     d.override("resume")
+    d.tick(0)
     assert d.wl().state == "finalized"
 
 
 def test_a_failed_decommission_leaves_the_workload_promoted_visible_and_retried():
     d = promoted(make_plan("single-step", decommission={"provider": "local"}))
     d.w.decommissioner.down = True
-    r = d.override("finalize", APPROVER)
+    _, r = d.finalize(APPROVER)
     w = d.wl()
     assert (r.outcome, w.state, w.decommission_failures) == ("applied", "promoted", 1)
     assert "decommission failed" in r.reason and "unreachable" in w.decommission_error
@@ -236,6 +242,9 @@ def test_a_failed_decommission_leaves_the_workload_promoted_visible_and_retried(
 
 def test_a_crash_between_decommission_and_commit_powers_off_once():
     d = promoted(make_plan("single-step"))
+    assert d.override("finalize", APPROVER).outcome == "applied"  # the request is committed: nothing is off yet
+    assert d.w.decommissioner.off == [] and d.wl().finalize_requested_by == APPROVER
+    [(decommission, _)] = d.w.scheduler.scheduled
     commit = d.w.store.commit
 
     def crash(*args, **kwargs):
@@ -243,13 +252,11 @@ def test_a_crash_between_decommission_and_commit_powers_off_once():
         raise RuntimeError("host killed")
 
     d.w.store.commit = crash
-    body = (
-        '{"specversion":"1.0","id":"fin-1","source":"t","type":"override","data":{"release":"r1",'
-        f'"workload":"w1","action":"finalize","actor":"{APPROVER}","reason":"done"}}}}'
-    )
+    body = json.dumps(decommission)
     with pytest.raises(RuntimeError):
         d.w.service.handle(body)
     assert d.wl().state == "promoted"  # nothing committed
+    assert d.override("rollback").outcome == "rejected"  # the source may be off: users are never sent back
     assert d.w.service.handle(body).outcome == "applied"  # the redelivery
     assert d.wl().state == "finalized"
     assert d.w.decommissioner.off == [("r1", "w1")] and len(d.w.decommissioner.requests) == 2
@@ -264,9 +271,9 @@ def test_release_finalized_only_when_every_workload_is_finalized_or_aborted():
         d.send("asset-replicated", n, asset="a")
         d.send("tests-passed", n)
     d.override("abort", workload="w3")
-    d.override("finalize", APPROVER, workload="w1")
+    d.finalize(APPROVER, workload="w1")
     assert d.release.state == "promoted"
-    d.override("finalize", APPROVER, workload=None)
+    d.finalize(APPROVER, workload=None)
     assert d.release.state == "finalized"
 
 

@@ -47,6 +47,13 @@ class Driver:
     def override(self, action: str, actor: str = OPERATOR, workload: str | None = "w1", **kw):
         return self.send("override", workload, action=action, actor=actor, reason="test", **kw)
 
+    def finalize(self, actor: str = APPROVER, workload: str | None = "w1"):
+        """`override finalize`, then the decommission it sends itself once its request is committed: the
+        request's result, and the decommission's (or the request's again when it sent none)."""
+        request = self.override("finalize", actor, workload=workload)
+        done = self.tick(0)
+        return request, (done[-1] if done else request)
+
     def tick(self, seconds: float) -> list:
         """Advance the clock and deliver every timer now due."""
         self.w.clock.advance(seconds)

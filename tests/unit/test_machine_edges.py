@@ -59,7 +59,7 @@ def test_an_override_refused_after_finalize_names_the_action_it_refused(action):
     d = Driver(make_plan("single-step"))
     d.replicate()
     d.send("tests-passed")
-    d.override("finalize", APPROVER)
+    d.finalize(APPROVER)
     r = d.override(action)
     assert r.outcome == "rejected" and re.search(rf"\b{action}\b", r.reason), r.reason
     assert (d.wl().state, d.routed()) == ("finalized", 100)
@@ -183,7 +183,7 @@ def test_a_replication_after_promotion_or_finalize_warns_that_source_changes_are
     d.replicate()
     d.send("tests-passed")
     if finalize:
-        d.override("finalize", APPROVER)
+        d.finalize(APPROVER)
     asset = sorted(d.wl().assets)[0]
     r = d.send("asset-replicated", asset=asset)
     assert r.outcome == "ignored" and "changes made on the source since then are lost" in r.reason

@@ -63,4 +63,36 @@ def test_a_hypercare_timer_keeps_its_id_and_a_queued_one_still_finalizes_by_itse
     assert timer["id"] == f"hypercare-elapsed:r1:w1:0:{promoted_ms}:{_ms(T0)}"  # the same scheme as before
     d.w.clock.advance(61)
     result = d.w.service.handle(json.dumps(timer))
+    d.tick(0)  # the decommission its committed request sends
     assert result.outcome == "applied" and d.wl().state == "finalized" and d.wl().finalized_by == "promote"
+
+
+def test_an_id_promote_will_give_a_timer_cannot_be_used_up_by_another_senders_message():
+    """Issue 29, defect 6: a message carrying the id of promote's next timer made the real one a duplicate."""
+    d = Driver(make_plan("flight"))
+    d.replicate()
+    d.send("tests-passed")
+    d.send("flight-healthy", flight=1)
+    [timer] = [e for e, _ in d.w.scheduler.scheduled if e["type"] == m.TIMER_TYPE]
+    squatter = d.send("tests-passed", id=timer["id"])  # same id, another sender (source "test")
+    assert squatter.outcome == "ignored"
+    [result] = [r for r in d.tick(31) if r.event_id == timer["id"]]
+    assert result.outcome == "applied" and d.wl().flight == 2
+    again = d.w.service.handle(json.dumps(timer))  # promote's own redelivery is still a duplicate
+    assert again.outcome == "duplicate"
+
+
+def test_promotes_own_messages_are_de_duplicated_apart_from_outside_ids():
+    assert m.dedup_key(m.parse_message(json.dumps(_doc("x", "ci")))) == "x"
+    own = m.dedup_key(m.parse_message(json.dumps(_doc("x", "promote/judge"))))
+    assert own != "x" and own.endswith("x")
+
+
+def _doc(id_: str, source: str) -> dict:
+    return {
+        "specversion": "1.0",
+        "id": id_,
+        "source": source,
+        "type": "alert",
+        "data": {"release": "r", "workload": "w"},
+    }

@@ -28,7 +28,8 @@ RULES: dict[type, Rule] = {
     m.DependencyPromoted: time.on_dependency,
     m.ReplicationLag: finish.on_lag,
     m.HypercareElapsed: finish.on_hypercare_elapsed,
-    m.DecommissionRetry: finish.on_decommission_retry,
+    m.DecommissionRetry: finish.on_decommission,
+    m.DecommissionDue: finish.on_decommission,
 }
 OVERRIDES: dict[str, Rule] = {
     "pause": overrides.pause,

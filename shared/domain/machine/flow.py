@@ -55,7 +55,9 @@ def first_flight(step: Step, w: Workload) -> Workload:
 @dataclass(frozen=True)
 class Auto:
     """`source` -> `target` by itself when `when` holds and neither the gates of the source state nor the
-    row's own `hold` gates hold the workload; `do` makes the move (routing, timers) on the step."""
+    row's own `hold` gates hold the workload; `do` makes the move (routing, timers) on the step. A move whose
+    effect cannot be undone (finalize: the source is turned off) only records its request here; the message
+    it sends itself makes the move once the request is committed (a BY_MESSAGE edge to the same target)."""
 
     source: WorkloadState
     target: WorkloadState
@@ -75,8 +77,8 @@ FLOW: tuple[Auto, ...] = (
     Auto(S.READY, S.FLIGHTING, "approved, in sync: flight 1", flight_model, (G.DATA_SYNC,), first_flight),
     Auto(S.FLIGHTING, S.FLIGHTING, "baked + healthy, in sync: next flight", more_flights, (G.DATA_SYNC,), Step.grow),
     Auto(S.FLIGHTING, S.PROMOTED, "last flight (100%) baked and healthy", last_flight, (), Step.grow),
-    Auto(S.PROMOTED, S.FINALIZED, "hypercare over (decommission.approval auto)", auto_finalize_pending,
-         (G.PAUSED, G.HYPERCARE), finalize_by_itself),
+    Auto(S.PROMOTED, S.FINALIZED, "hypercare over, decommission.approval auto: finalize requested",
+         auto_finalize_pending, (G.PAUSED, G.HYPERCARE), finalize_by_itself),
 )  # fmt: skip
 RELEASE_FLOW = Auto(S.READY, S.PROMOTED, "every workload ready, approved, in sync (staged)", staged, (G.DATA_SYNC,))
 
@@ -96,7 +98,7 @@ BY_MESSAGE: tuple[ByMessage, ...] = (
     ByMessage((S.FLIGHTING,), S.PROMOTED, "advance (last flight)"),
     ByMessage((S.FLIGHTING,), S.ROLLED_BACK, "flight-unhealthy, alert, verdict deadline (rollback) / rollback"),
     ByMessage((S.PROMOTED,), S.ROLLED_BACK, "alert during hypercare (on_alert rollback) / rollback"),
-    ByMessage((S.PROMOTED,), S.FINALIZED, "finalize (an approver) + source off"),
+    ByMessage((S.PROMOTED,), S.FINALIZED, "decommission, once finalize (an approver, or auto) is committed"),
     ByMessage((S.ROLLED_BACK,), S.TESTING, "retry"),
     ByMessage((S.REPLICATING, S.TESTING, S.READY, S.FLIGHTING, S.ROLLED_BACK), S.ABORTED, "abort"),
 )

@@ -180,7 +180,8 @@ class Step:
         if not remember:
             new = release.evolve(workloads=self.workloads, seq=seq)
             return Decision(release=new, entries=self.entries, effects=self.effects, remember=False)
-        seen, archive, archived = release.seen + (digest(self.message.id),), release.archive, release.archived
+        key = digest(m.dedup_key(self.message))
+        seen, archive, archived = release.seen + (key,), release.archive, release.archived
         if len(seen) > SEEN_WINDOW:  # ids pushed out of the window go to the archive
             pushed, seen = seen[:-SEEN_WINDOW], seen[-SEEN_WINDOW:]
             archive, archived = archive_add(archive, pushed), archived + len(pushed)

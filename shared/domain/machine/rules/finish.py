@@ -65,7 +65,8 @@ def after_moves(step: Step) -> None:
 
 
 def finalize(step: Step, w: Workload, actor: str) -> Workload:
-    """Finalized as decided; the service turns it back to promoted if the decommission fails."""
+    """Finalized as decided, the source turned off first; the service turns it back to promoted if the
+    decommission fails. Only ever after the finalize request was committed (`request_finalize`)."""
     step.effects.append(Decommission(w.name, decommission_of(step.release, w.name), tuple(w.assets), actor, w.attempt))
     return w.evolve(
         state=S.FINALIZED,
@@ -78,8 +79,18 @@ def finalize(step: Step, w: Workload, actor: str) -> Workload:
     )
 
 
+def request_finalize(step: Step, w: Workload, actor: str) -> Workload:
+    """The point of no return, committed before anything is turned off: from this commit on a rollback is
+    refused (the source may be going off), and the decommission is a message of its own, sent now."""
+    assert w.promoted_at is not None
+    promoted = ms(w.promoted_at)
+    data = {"workload": w.name, "attempt": w.attempt, "promoted_ms": promoted}
+    step.schedule(m.DECOMMISSION_TYPE, data, step.now, f"{w.attempt}:{promoted}:{ms(step.now)}")
+    return w.evolve(finalize_requested_by=actor, finalize_requested_at=w.finalize_requested_at or step.now)
+
+
 def finalize_by_itself(step: Step, w: Workload) -> Workload:
-    return finalize(step, w, AUTO_ACTOR)
+    return request_finalize(step, w, AUTO_ACTOR)
 
 
 def auto_finalize_pending(step: Step, w: Workload) -> bool:
@@ -167,7 +178,9 @@ def on_hypercare_elapsed(step: Step, w: Workload) -> Ruling:
     return Outcome.APPLIED, "hypercare over: finalizing (decommission.approval: auto)", w
 
 
-def on_decommission_retry(step: Step, w: Workload) -> Ruling:
+def on_decommission(step: Step, w: Workload) -> Ruling:
+    """Turn the source off for a committed finalize request: the first attempt (`decommission`) or a retry
+    after a failure (`decommission-retry`). A pause no longer holds it: the request was the point of no return."""
     data = step.message.data
     if (
         w.state != S.PROMOTED
@@ -176,14 +189,12 @@ def on_decommission_retry(step: Step, w: Workload) -> Ruling:
         or data.attempt != w.attempt
         or data.promoted_ms != ms(w.promoted_at)
     ):
-        return Outcome.IGNORED, f"decommission retry is stale (workload is {w.state})", w
-    if w.paused:  # a pause holds the finalize (documented): resume re-evaluates it
-        return Outcome.IGNORED, "decommission retry while paused: the finalize waits for resume", w
-    return (
-        Outcome.APPLIED,
-        f"decommission retry #{w.decommission_failures}",
-        finalize(step, w, w.finalize_requested_by),
-    )
+        return Outcome.IGNORED, f"decommission is stale (workload is {w.state})", w
+    if step.message.type == m.DECOMMISSION_RETRY_TYPE:
+        what = f"decommission retry #{w.decommission_failures}"
+    else:
+        what = f"turning the source off (finalize requested by {w.finalize_requested_by})"
+    return Outcome.APPLIED, what, finalize(step, w, w.finalize_requested_by)
 
 
 def on_finalize(step: Step, w: Workload) -> Ruling:
@@ -205,9 +216,13 @@ def on_finalize(step: Step, w: Workload) -> Ruling:
             Outcome.APPLIED,
             f"finalize again by {actor} (requested by {w.finalize_requested_by}, decommission "
             f"failed: {w.decommission_error}): retrying now",
-            finalize(step, w, actor),
+            request_finalize(step, w, actor),
         )
-    return Outcome.APPLIED, f"finalized by {actor}", finalize(step, w, actor)
+    return (
+        Outcome.APPLIED,
+        f"finalize requested by {actor}: the source is turned off next; rollback is refused from now on",
+        request_finalize(step, w, actor),
+    )
 
 
 # -- when a decommission fails: the decision, rewritten (pure) ----------------------------------

@@ -12,6 +12,8 @@ S = WorkloadState
 
 
 def pause(step: Step, w: Workload) -> Ruling:
+    if w.state == S.PROMOTED and w.finalize_requested_by:
+        return Outcome.IGNORED, f"finalize requested by {w.finalize_requested_by}: the source is being turned off", w
     if w.state in TERMINAL and not (w.state == S.PROMOTED and finalize_pending(step.release, w)):
         return Outcome.IGNORED, f"workload is {w.state}", w
     if w.paused:
