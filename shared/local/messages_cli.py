@@ -1,12 +1,22 @@
-"""`promote send` and `promote override`: publish one message. Registers its commands into the CLI."""
+"""`promote send` and `promote override`: queue one message and say where its outcome will appear; with
+`--wait`, wait for that outcome. Registers its commands into the CLI.
+
+A message is only queued here: a host (`promote run` locally, the function app on Azure) decides it later.
+Exit status: 0 queued; with --wait, 0 when it is applied, ignored or a duplicate (none is a failure: an
+ignored message was valid but had no effect, a duplicate was handled before) and 1 when it is rejected or no
+outcome is recorded within the wait. 2 for bad usage: an unknown release, or a workload the release does not
+have, is refused before anything is queued. Refusals the service decides (an actor who may not act) are
+queued, recorded and audited like any outcome.
+"""
 
 from __future__ import annotations
 
 import sys
 import uuid
 
-from shared.local.common import EXIT_FAILURE, EXIT_OK, UsageError, checked_stack, now
+from shared.local.common import EXIT_FAILURE, EXIT_OK, UsageError, checked_stack, now, seconds
 
+DEFAULT_WAIT = 30.0  # `--wait` without a value
 # each event type's own options (data fields)
 EXTRAS = {
     "asset-replicated": ("asset",),
@@ -28,7 +38,7 @@ ACTIONS = ["pause", "resume", "approve", "advance", "rollback", "abort", "retry"
 
 def register(sub) -> dict:
     """Add this module's subcommands to the `promote` parser; return {command name: handler(args) -> exit code}."""
-    send = sub.add_parser("send", help="publish one event")
+    send = sub.add_parser("send", help="queue one event (a host decides it: promote run)")
     send.add_argument("type", choices=list(EXTRAS), help="the event type")
     send.add_argument("--release", required=True, help="the release (as applied)")
     send.add_argument("--workload", required=True, help="the workload of the release")
@@ -41,8 +51,9 @@ def register(sub) -> dict:
     send.add_argument("--severity", help="alert: severity")
     send.add_argument("--description", help="alert: description")
     send.add_argument("--lag-seconds", type=float, help="replication-lag: the measured lag in seconds (>= 0)")
+    _wait_option(send)
 
-    override = sub.add_parser("override", help="publish an operator command")
+    override = sub.add_parser("override", help="queue an operator command")
     override.add_argument(
         "action",
         choices=ACTIONS,
@@ -55,7 +66,20 @@ def register(sub) -> dict:
         "--reason", required=True, help="why: kept verbatim in history as actor_reason (at most 500 characters)"
     )
     override.add_argument("--id", help="CloudEvents id; default: a new UUID")
+    _wait_option(override)
     return {"send": cmd_send, "override": cmd_override}
+
+
+def _wait_option(parser) -> None:
+    parser.add_argument(
+        "--wait",
+        nargs="?",
+        const=DEFAULT_WAIT,
+        type=seconds,
+        metavar="S",
+        help=f"wait up to S seconds (default {DEFAULT_WAIT:g}) for the recorded outcome while a host runs "
+        "(promote run); exit 1 when it is rejected or not recorded in time",
+    )
 
 
 def cmd_send(args) -> int:
@@ -71,8 +95,7 @@ def cmd_send(args) -> int:
     for key in EXTRAS[args.type]:
         data[key] = getattr(args, key)
     event = new_event(args.type, data, id=args.id or str(uuid.uuid4()), source=args.source, time=now())
-    _publish(event)
-    return EXIT_OK
+    return queue(event, args.wait)
 
 
 def cmd_override(args) -> int:
@@ -98,11 +121,12 @@ def cmd_override(args) -> int:
         "reason": args.reason,
     }
     event = new_event("override", data, id=args.id or str(uuid.uuid4()), source="promote-cli/override", time=now())
-    _publish(event)
-    return EXIT_OK
+    return queue(event, args.wait)
 
 
-def _publish(event: dict) -> None:
+def queue(event: dict, wait: float | None) -> int:
+    """Queue `event` after refusing what no host could record (invalid, unknown release or workload); say where
+    its outcome will appear, or wait up to `wait` seconds for it."""
     import json
 
     from shared.application.bootstrap import stack
@@ -114,16 +138,70 @@ def _publish(event: dict) -> None:
     except MessageError as exc:
         raise UsageError(f"invalid {event['type']}: {exc}") from None
     s = stack()
-    if not s.settings.uses_servicebus:  # a pipeline with only Service Bus rights needs no storage access
-        checked_stack().store.get_release(event["data"]["release"])  # UnknownRelease -> exit 2, not a dead letter
+    on_azure = s.settings.uses_servicebus
+    # a pipeline with only Service Bus rights needs no storage access (unless it waits for the outcome)
+    watch = _refuse_unknown(event, watching=wait is not None) if not on_azure or wait is not None else None
     s.publisher.publish(event)
-    where = "Service Bus topic promotion-events" if s.settings.uses_servicebus else "local queue promotion-events"
     data = event["data"]
-    target = f"{data['release']}/{data.get('workload') or '*'}"
-    print(f"published {event['type']} {target} id={event['id']} to the {where}")
+    release, workload = data["release"], data.get("workload")
+    where = "the Service Bus topic promotion-events" if on_azure else "the local queue promotion-events"
+    host = "the function app" if on_azure else "a host (`promote run`)"
+    history = f"promote history --release {release}" + (f" --workload {workload}" if workload else "")
+    print(f"queued {event['type']} {release}/{workload or '*'} id={event['id']} on {where}")
+    if watch is None or wait is None:
+        print(f"its outcome will appear in `{history}` once {host} handles it (--wait waits for it)")
+        return EXIT_OK
+    print(f"waiting up to {wait:g}s for its outcome from {host}", flush=True)
+    found = watch.wait(wait)
+    if not found:
+        why = _why_no_outcome(s, event["id"])
+        print(f"promote: no outcome within {wait:g}s: {why}; it will appear in `{history}`", file=sys.stderr)
+        return EXIT_FAILURE
+    from shared.domain.model import Outcome
+    from shared.local.outcome import combined
+
+    for recorded in found:
+        print(recorded.line(release))
+    outcome = combined(found)
+    print(f"outcome: {outcome}")
+    return EXIT_FAILURE if outcome == Outcome.REJECTED else EXIT_OK
+
+
+def _refuse_unknown(event: dict, *, watching: bool):
+    """Refuse (exit 2, nothing queued) a release never applied or a workload the release does not have; when
+    `watching`, return the watch that will find the message's outcome."""
+    from shared.application.config import RELEASES_TABLE
+    from shared.local.outcome import OutcomeWatch
+
+    data, event_id = event["data"], event["id"]
+    release, workload = data["release"], data.get("workload")
+    s = checked_stack()
+    known = s.store.get_release(release).release  # UnknownRelease -> exit 2, not a dead letter
+    if workload is not None and workload not in known.workloads:
+        raise UsageError(
+            f"workload {workload!r} is not part of release {release} (its workloads: "
+            f"{', '.join(known.workloads)}): nothing queued"
+        )
+    if not watching:
+        return None
+    seen = s.store.seen_before(release, event_id)  # then its outcome is a duplicate's history entry
+    return OutcomeWatch(s.table(RELEASES_TABLE), release, event_id, since_seq=known.seq, marker_before=seen)
+
+
+def _why_no_outcome(s, event_id: str) -> str:
+    from shared.application.config import LOCAL_QUEUE
+    from shared.local.outcome import still_queued
+
+    if s.settings.uses_servicebus:
+        return "the function app has not handled it yet"
+    if still_queued(s.queue(LOCAL_QUEUE), event_id):
+        return "it is still queued: nothing is processing the local queue (start a host: `promote run`)"
+    return "a host took it but recorded no outcome yet (it may be retrying it: see `promote run`'s log)"
 
 
 def _override_through_endpoint(args, client) -> int:
+    """On Azure: the endpoint decides the override at once and answers with its outcome (--wait has nothing
+    to wait for)."""
     from shared.local.override_client import OverrideClient, azure_token
 
     if not client.api_scope:
