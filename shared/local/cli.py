@@ -186,14 +186,21 @@ def _check_live(plan) -> None:
             print(f"warning: {workload or 'revoke_access'}: {problem}", file=sys.stderr)
 
 
-def _progress(result) -> None:
-    for entry in result.entries or [None]:
-        if entry is None:
-            print(f"  [{result.outcome}] {result.event_id or '-'}: {result.reason}", flush=True)
-            continue
+def _progress(result, event: dict | None) -> None:
+    """A line per history entry of the message just handled. One recorded without an entry (a replication-lag
+    report that changed nothing, a dead letter) is named by the event being delivered: release, workload, type."""
+    for entry in result.entries:
         where = f"{result.release}/{entry.workload or '*'}"
         share = "" if entry.traffic_percent is None else f" [{entry.traffic_percent}%]"
         print(f"  [{entry.outcome}] {where} {entry.type}: {entry.reason}{share}", flush=True)
+    if result.entries:
+        return
+    data = event.get("data") if event else None
+    if event and isinstance(data, dict) and isinstance(data.get("release"), str):
+        where = f"{data['release']}/{data.get('workload') or '*'} {event.get('type')}"
+    else:
+        where = result.event_id or "-"
+    print(f"  [{result.outcome}] {where}: {result.reason}", flush=True)
 
 
 def cmd_run(args) -> int:
@@ -203,9 +210,9 @@ def cmd_run(args) -> int:
             "promote run hosts the local queue; with Service Bus configured the function app "
             "processes messages (unset PROMOTE_SERVICEBUS_NAMESPACE to run locally)"
         )
-    if not args.quiet:
-        s.service.observers.append(_progress)
     host = local_host(s)
+    if not args.quiet:
+        s.service.observers.append(lambda result: _progress(result, host.current))
     print(
         "processing promotion-events" + (f" until idle ({args.wait:g}s)" if args.until_idle else " (Ctrl-C to stop)"),
         flush=True,

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlparse
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+MAX_LAG_SECONDS = 10 * 365 * 24 * 3600  # what a replication-lag message accepts (shared/domain/messages.py)
 
 
 class UsageError(Exception):
@@ -28,6 +29,23 @@ def seconds(text: str) -> float:
     if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0, got {text!r}")
     return value
+
+
+def duration_seconds(text: str) -> float:
+    """A number of seconds >= 0 (1.5) or a duration as plans write it (5s, 2m, 1h30m): argparse type."""
+    from shared.domain.plan import parse_duration
+
+    try:
+        return seconds(text)
+    except argparse.ArgumentTypeError:
+        pass
+    try:
+        return float(parse_duration(text, limit=MAX_LAG_SECONDS, what="a replication lag"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a number of seconds >= 0 or a duration like 5s, 2m or 1h30m (at most "
+            f"{MAX_LAG_SECONDS // 86400}d), got {text!r}"
+        ) from None
 
 
 def checked_stack():

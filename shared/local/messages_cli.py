@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 import uuid
 
-from shared.local.common import EXIT_FAILURE, EXIT_OK, UsageError, checked_stack, now, seconds
+from shared.local.common import EXIT_FAILURE, EXIT_OK, UsageError, checked_stack, duration_seconds, now, seconds
 
 DEFAULT_WAIT = 30.0  # `--wait` without a value
 # each event type's own options (data fields)
@@ -50,7 +50,11 @@ def register(sub) -> dict:
     send.add_argument("--run", help="tests-*: the pipeline run")
     send.add_argument("--severity", help="alert: severity")
     send.add_argument("--description", help="alert: description")
-    send.add_argument("--lag-seconds", type=float, help="replication-lag: the measured lag in seconds (>= 0)")
+    send.add_argument(
+        "--lag-seconds",
+        type=duration_seconds,
+        help="replication-lag: the measured lag (>= 0), in seconds (1.5) or as plans write durations (5s, 2m)",
+    )
     _wait_option(send)
 
     override = sub.add_parser("override", help="queue an operator command")

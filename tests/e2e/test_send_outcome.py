@@ -7,6 +7,8 @@ import json
 import threading
 from contextlib import contextmanager
 
+import pytest
+
 from shared.application.config import LOCAL_QUEUE
 from shared.local.common import local_host
 from tests.e2e.test_cli import history, promote, write_plan  # noqa: F401 - the fixture
@@ -141,3 +143,41 @@ def test_wait_finds_the_outcome_of_a_lag_report_kept_off_the_history(
         done = promote(*lag, "--lag-seconds", "2", "--id", "lag-2")  # nothing changed: no history entry
     assert f"replication-lag {release_name}/payroll: applied: replication lag 2s: data-sync gate open" in done.stdout
     assert [e["event_id"] for e in history(promote, release_name, "payroll")] == ["lag-1"]
+
+
+@pytest.mark.parametrize("given, seconds", [("5s", 5.0), ("2m", 120.0), ("1h30m", 5400.0), ("1.5", 1.5), ("0", 0.0)])
+def test_lag_seconds_takes_the_durations_plans_take(
+    promote,  # noqa: F811
+    stack,
+    tmp_path,
+    release_name,
+    given,
+    seconds,
+):
+    promote("apply", _plan(tmp_path, release_name))
+    promote("send", "replication-lag", "--release", release_name, "--workload", "payroll", "--lag-seconds", given)
+    [event] = queued(stack)
+    assert event["data"]["lag_seconds"] == seconds
+
+
+@pytest.mark.parametrize("given", ["soon", "-1", "5x", "inf", "-5s"])
+def test_lag_seconds_refuses_what_is_neither_a_number_nor_a_duration(promote, given):  # noqa: F811
+    done = promote("send", "replication-lag", "--release", "r", "--workload", "w", f"--lag-seconds={given}", expect=2)
+    assert f"must be a number of seconds >= 0 or a duration like 5s, 2m or 1h30m (at most 3650d), got '{given}'" in (
+        done.stderr
+    )
+
+
+def test_run_names_the_release_and_workload_of_a_lag_report_kept_off_the_history(
+    promote,  # noqa: F811
+    tmp_path,
+    release_name,
+):
+    promote("apply", _plan(tmp_path, release_name))
+    lag = ("send", "replication-lag", "--release", release_name, "--workload", "payroll", "--lag-seconds")
+    promote(*lag, "1", "--id", "lag-first")
+    promote(*lag, "2", "--id", "lag-quiet")
+    out = promote("run", "--until-idle", "--wait", "0.2").stdout
+    assert f"  [applied] {release_name}/payroll replication-lag: replication lag 1s: data-sync gate open [0%]" in out
+    assert f"  [applied] {release_name}/payroll replication-lag: replication lag 2s: data-sync gate open\n" in out
+    assert "lag-quiet" not in out
