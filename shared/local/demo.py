@@ -19,13 +19,15 @@ class Demo:
     def __init__(self, stack, out=print):
         self.stack, self.out = stack, out
         self.host = local_host(stack)
-        self.sent = 0
+        self.sent, self.ids = 0, set()  # the messages the demo sent, and their ids
         self.outcomes: dict[str, int] = {}
+        self.own = 0  # outcomes of messages promote sent itself: timers, judge verdicts, dependency notices
         self.plans: dict[str, dict] = {}
         stack.service.observers.append(self._observe)
 
     def _observe(self, result) -> None:
         self.outcomes[result.outcome] = self.outcomes.get(result.outcome, 0) + 1
+        self.own += result.event_id not in self.ids
         for e in result.entries:
             share = "" if e.traffic_percent is None else f"  [{e.traffic_percent:>3}%]"
             self.out(f"    {e.outcome:<9} {e.workload or '*':<9} {e.type:<17} {e.reason}{share}")
@@ -42,6 +44,7 @@ class Demo:
         )
         self.stack.publisher.publish(event)
         self.sent += 1
+        self.ids.add(event["id"])
         return event["id"]
 
     def settle(self, wait: float = 4.0) -> None:
@@ -228,7 +231,11 @@ def run_demo(stack, out=print) -> int:
     for line in summary(demo, plans):
         out("  " + line)
     counts = ", ".join(f"{n} {k}" for k, n in sorted(demo.outcomes.items()))
-    out(f"\n{demo.sent} messages sent; outcomes: {counts}; {elapsed:.1f}s")
+    out(
+        f"\n{sum(demo.outcomes.values())} messages handled: {demo.sent} sent by the demo, {demo.own} by promote "
+        "itself (timers, judge verdicts, dependency notices)"
+    )
+    out(f"outcomes: {counts}; {elapsed:.1f}s")
     out(
         f"Explore: promote status --release {plans['flight']['release']}   "
         f"promote history --release {plans['flight']['release']} --workload web-shop"
@@ -271,7 +278,7 @@ def summary(demo: Demo, plans: dict[str, dict]) -> list[str]:
             for w in doc["workloads"]
         ]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    return ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
 
 
 def azure_plan_preview(out=print) -> None:
