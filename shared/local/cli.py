@@ -253,11 +253,12 @@ def cmd_demo(args) -> int:
 
 def cmd_deadletters(args) -> int:
     from shared.application.config import DEADLETTER_TABLE, POISON_QUEUE
+    from shared.domain.times import iso
 
     s = checked_stack()
     if s.settings.uses_servicebus:
         rows = [dict(r) for r in s.table(DEADLETTER_TABLE).list_entities()]
-        records = [{"reason": r["reason"], "dead_lettered_at": r["at"].isoformat(), "body": r["body"]} for r in rows]
+        records = [{"reason": r["reason"], "dead_lettered_at": iso(r["at"]), "body": r["body"]} for r in rows]
     else:
         messages = s.queue(POISON_QUEUE).peek_messages(max_messages=32)
         records = [json.loads(m.content) for m in messages]

@@ -4,12 +4,13 @@ and with --wait what it is (exit 1 when rejected). What no host could record is 
 from __future__ import annotations
 
 import json
+import re
 import threading
 from contextlib import contextmanager
 
 import pytest
 
-from shared.application.config import LOCAL_QUEUE
+from shared.application.config import DEADLETTER_TABLE, LOCAL_QUEUE
 from shared.local.common import local_host
 from tests.e2e.test_cli import history, promote, write_plan  # noqa: F401 - the fixture
 
@@ -181,3 +182,13 @@ def test_run_names_the_release_and_workload_of_a_lag_report_kept_off_the_history
     assert f"  [applied] {release_name}/payroll replication-lag: replication lag 1s: data-sync gate open [0%]" in out
     assert f"  [applied] {release_name}/payroll replication-lag: replication lag 2s: data-sync gate open\n" in out
     assert "lag-quiet" not in out
+
+
+def test_deadletters_on_azure_show_rfc3339_times_in_utc(promote, cli_env, stack):  # noqa: F811
+    from shared.adapters.local_queue import TableDeadLetters
+
+    body = f"not an event {id(stack)}".encode()
+    TableDeadLetters(stack.table(DEADLETTER_TABLE), stack.clock).dead_letter(body, "not JSON")
+    cli_env["PROMOTE_SERVICEBUS_NAMESPACE"] = "sb-promote-test.servicebus.windows.net"
+    [record] = [r for r in json.loads(promote("deadletters", "--json").stdout) if r["body"] == body.decode()]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", record["dead_lettered_at"]), record
