@@ -22,9 +22,9 @@ def register(sub) -> dict:
 
 def cmd_notifications(args) -> int:
     from shared.application.notifications import notifications_json, notifications_text
-    from shared.local.cli import _stack
+    from shared.local.common import checked_stack
 
-    s = _stack()
+    s = checked_stack()
     s.store.get_release(args.release)  # UnknownRelease -> exit 2 with the usual message
     rows = notifications_json(s.outbox.list_release(args.release))
     print(json.dumps(rows) if args.json else notifications_text(rows))
@@ -33,8 +33,8 @@ def cmd_notifications(args) -> int:
 
 def cmd_board(args) -> int:
     from shared.local.board import serve
-    from shared.local.cli import UsageError, _stack
+    from shared.local.common import UsageError, checked_stack
 
     if not 0 < args.port < 65536:
         raise UsageError(f"--port {args.port} is not a TCP port")
-    return serve(_stack(), host=args.host, port=args.port)
+    return serve(checked_stack(), host=args.host, port=args.port)

@@ -6,17 +6,16 @@ import argparse
 import dataclasses
 import json
 import sys
-import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlparse
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+# The command modules import what they share from shared.local.common, never from here: this module imports
+# them. local_host and report_override_reply are re-exported for the tests and tools that use them from here.
+from shared.local import board_cli, health_cli, messages_cli, routing_cli
+from shared.local.common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, checked_stack, local_host, seconds
+from shared.local.messages_cli import report_override_reply
 
-
-class UsageError(Exception):
-    """Bad usage or invalid input: exit 2."""
+__all__ = ["EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "UsageError", "local_host", "main", "report_override_reply"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,45 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     apply = sub.add_parser("apply", help="register or update a release from a plan (YAML or JSON)")
     apply.add_argument("plan", help="plan file, or - for standard input")
 
-    send = sub.add_parser("send", help="publish one event")
-    send.add_argument(
-        "type",
-        choices=[
-            "asset-replicated",
-            "tests-passed",
-            "tests-failed",
-            "flight-healthy",
-            "flight-unhealthy",
-            "alert",
-            "replication-lag",
-        ],
-        help="the event type",
-    )
-    send.add_argument("--release", required=True, help="the release (as applied)")
-    send.add_argument("--workload", required=True, help="the workload of the release")
-    send.add_argument("--asset", help="asset-replicated: the asset that is replicated")
-    send.add_argument("--flight", type=int, help="flight-healthy / flight-unhealthy: the flight judged (1-based)")
-    send.add_argument("--id", help="CloudEvents id (the de-duplication key); default: a new UUID")
-    send.add_argument("--source", default="promote-cli", help="CloudEvents source (default promote-cli)")
-    send.add_argument("--suite", help="tests-*: the test suite")
-    send.add_argument("--run", help="tests-*: the pipeline run")
-    send.add_argument("--severity", help="alert: severity")
-    send.add_argument("--description", help="alert: description")
-    send.add_argument("--lag-seconds", type=float, help="replication-lag: the measured lag in seconds (>= 0)")
-
-    override = sub.add_parser("override", help="publish an operator command")
-    override.add_argument(
-        "action",
-        choices=["pause", "resume", "approve", "advance", "rollback", "abort", "retry", "finalize"],
-        help="approve, advance and finalize need an approver; the others an operator or approver",
-    )
-    override.add_argument("--release", required=True, help="the release (as applied)")
-    override.add_argument("--workload", help="one workload; default: every workload of the release")
-    override.add_argument("--actor", help="who acts (required locally; on Azure the actor is your Entra ID sign-in)")
-    override.add_argument(
-        "--reason", required=True, help="why: kept verbatim in history as actor_reason (at most 500 characters)"
-    )
-    override.add_argument("--id", help="CloudEvents id; default: a new UUID")
+    COMMANDS.update(messages_cli.register(sub))  # send, override
 
     run = sub.add_parser("run", help="process messages locally (the local Functions host)")
     run.add_argument(
@@ -87,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--wait",
-        type=_seconds,
+        type=seconds,
         default=10.0,
         help="with --until-idle: how far ahead a scheduled message still counts, in seconds (default 10)",
     )
@@ -107,16 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     dead = sub.add_parser("deadletters", help="messages that could not be handled, with their reasons")
     dead.add_argument("--json", action="store_true", help="a JSON array instead of a list")
 
-    from shared.local.routing_cli import register
-
-    COMMANDS.update(register(sub))
-    from shared.local.board_cli import register as register_board
-
-    COMMANDS.update(register_board(sub))
-
-    from shared.local.health_cli import register as register_health
-
-    COMMANDS.update(register_health(sub))
+    for module in (routing_cli, board_cli, health_cli):  # plan, routing; notifications, board; metrics
+        COMMANDS.update(module.register(sub))
     return p
 
 
@@ -127,19 +80,6 @@ def _version() -> str:
         return version("promote")
     except PackageNotFoundError:  # run from a source tree that was never installed
         return "(not installed: run make install)"
-
-
-def _seconds(text: str) -> float:
-    """A number of seconds >= 0 (argparse type: anything else is a usage error, exit 2)."""
-    import math
-
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0, got {text!r}")
-    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -166,65 +106,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else repr(exc)
-
-
-# -- helpers --------------------------------------------------------------------------------------
-def _stack():
-    """The configured stack, after checking that local storage is reachable (fast, with a clear hint)."""
-    from shared.application.bootstrap import stack
-    from shared.domain.errors import PromoteError
-    from shared.local.azurite import port_open, probe
-
-    s = stack()
-    settings = s.settings
-    if not settings.tables_endpoint or settings.storage_connection_string:
-        endpoint = _table_endpoint(settings.storage)
-        if endpoint and endpoint.hostname in ("127.0.0.1", "localhost") and not port_open(endpoint.port or 80):
-            hint = "start it with `promote dev up`" if settings.is_local else "check PROMOTE_STORAGE_CONNECTION_STRING"
-            raise PromoteError(f"cannot reach table storage at {endpoint.geturl()}: {hint}")
-    if settings.is_local:  # the default local stack: make sure it is Azurite, not a stranger on its ports
-        strangers = [
-            found
-            for found in (probe("queue", settings.dev_ports["queue"]), probe("table", settings.dev_ports["table"]))
-            if not found.is_azurite
-        ]
-        if strangers:
-            raise PromoteError(
-                "the local stack is not running: "
-                + "; ".join(f.describe() for f in strangers)
-                + ". Stop that program and run `promote dev up`, or run the local stack on free ports "
-                "(`promote dev up --ports BLOB,QUEUE,TABLE` and export the line it prints)"
-            )
-    return s
-
-
-def _table_endpoint(connection_string: str):
-    parts = dict(p.split("=", 1) for p in connection_string.split(";") if "=" in p)
-    return urlparse(parts["TableEndpoint"]) if "TableEndpoint" in parts else None
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _publish(event: dict) -> None:
-    from shared.domain.errors import MessageError
-    from shared.domain.messages import parse_message
-
-    try:
-        parse_message(json.dumps(event))  # refuse here what the orchestrator would reject as invalid
-    except MessageError as exc:
-        raise UsageError(f"invalid {event['type']}: {exc}") from None
-    from shared.application.bootstrap import stack
-
-    s = stack()
-    if not s.settings.uses_servicebus:  # a pipeline with only Service Bus rights needs no storage access
-        _stack().store.get_release(event["data"]["release"])  # UnknownRelease -> exit 2, not a dead letter
-    s.publisher.publish(event)
-    where = "Service Bus topic promotion-events" if s.settings.uses_servicebus else "local queue promotion-events"
-    data = event["data"]
-    target = f"{data['release']}/{data.get('workload') or '*'}"
-    print(f"published {event['type']} {target} id={event['id']} to the {where}")
 
 
 # -- commands -------------------------------------------------------------------------------------
@@ -272,7 +153,7 @@ def cmd_apply(args) -> int:
             raise UsageError(f"plan file {args.plan} is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
     plan = load_plan_text(text, filename=name)
     _check_live(plan)
-    result = _stack().service.apply(plan)
+    result = checked_stack().service.apply(plan)
     words = {
         "created": "registered",
         "unchanged": "unchanged (same plan already applied)",
@@ -305,147 +186,33 @@ def _check_live(plan) -> None:
             print(f"warning: {workload or 'revoke_access'}: {problem}", file=sys.stderr)
 
 
-def cmd_send(args) -> int:
-    from shared.domain.messages import new_event
-
-    needs = {
-        "asset-replicated": "asset",
-        "flight-healthy": "flight",
-        "flight-unhealthy": "flight",
-        "replication-lag": "lag_seconds",
-    }
-    if args.type in needs and getattr(args, needs[args.type]) is None:
-        raise UsageError(f"{args.type} needs --{needs[args.type].replace('_', '-')}")
-    data = {"release": args.release, "workload": args.workload}
-    extras = {
-        "asset-replicated": ("asset",),
-        "tests-passed": ("suite", "run"),
-        "tests-failed": ("suite", "run"),
-        "flight-healthy": ("flight",),
-        "flight-unhealthy": ("flight",),
-        "alert": ("severity", "description"),
-        "replication-lag": ("lag_seconds", "asset"),
-    }
-    foreign = sorted({k for keys in extras.values() for k in keys} - set(extras[args.type]))
-    if given := [k for k in foreign if getattr(args, k) is not None]:  # refuse what would be silently dropped
-        own = ", ".join(f"--{k}" for k in extras[args.type]) or "none"
-        raise UsageError(f"{args.type} takes no {', '.join('--' + k for k in given)} (its own options: {own})")
-    for key in extras[args.type]:
-        data[key] = getattr(args, key)
-    _publish(new_event(args.type, data, id=args.id or str(uuid.uuid4()), source=args.source, time=_now()))
-    return EXIT_OK
-
-
-def cmd_override(args) -> int:
-    from shared.application.bootstrap import stack
-    from shared.application.config import load_client_settings
-    from shared.domain.messages import new_event
-
-    client = load_client_settings()
-    if client.uses_api:
-        return _override_through_endpoint(args, client)
-    if stack().settings.uses_servicebus:
-        raise UsageError(
-            "on Azure, overrides go through the function app's override endpoint (the topic cannot "
-            "prove who sent them): set PROMOTE_API_URL and PROMOTE_API_SCOPE (docs/deploy.md)"
-        )
-    if not args.actor:
-        raise UsageError("override needs --actor locally (on Azure the actor is your Entra ID sign-in)")
-    data = {
-        "release": args.release,
-        "workload": args.workload,
-        "action": args.action,
-        "actor": args.actor,
-        "reason": args.reason,
-    }
-    _publish(new_event("override", data, id=args.id or str(uuid.uuid4()), source="promote-cli/override", time=_now()))
-    return EXIT_OK
-
-
-def _override_through_endpoint(args, client) -> int:
-    from shared.local.override_client import OverrideClient, azure_token
-
-    if not client.api_scope:
-        raise UsageError(
-            "PROMOTE_API_URL is set but PROMOTE_API_SCOPE is not: the token scope of the function "
-            "app's Entra ID app registration, e.g. api://<client-id>/.default"
-        )
-    if args.actor:
-        print("promote: --actor is ignored: the endpoint takes the actor from your Entra ID sign-in", file=sys.stderr)
-    body = {
-        "release": args.release,
-        "workload": args.workload,
-        "action": args.action,
-        "reason": args.reason,
-        "id": args.id or str(uuid.uuid4()),
-    }
-    try:
-        endpoint = OverrideClient(client.api_url, azure_token(client.api_scope))
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    try:
-        reply = endpoint.send({k: v for k, v in body.items() if v is not None})
-    except OSError as exc:  # URLError, a timeout: it may or may not have been recorded
-        print(
-            f"promote: the override endpoint did not answer ({exc}); send it again with --id {body['id']}: "
-            "if it was recorded after all, it is answered as a duplicate",
-            file=sys.stderr,
-        )
-        return 1
-    return report_override_reply(reply, body["id"])
-
-
-def report_override_reply(reply, event_id: str) -> int:
-    """Print what the endpoint answered; exit 0 if the override was recorded and not rejected."""
-    doc = reply.doc
-    if reply.status == 200:
-        print(f"override {event_id} by {doc.get('actor')}: {doc.get('outcome')}: {doc.get('reason')}")
-        return EXIT_OK if doc.get("outcome") != "rejected" else EXIT_FAILURE
-    message = f"override endpoint answered {reply.status}: {doc.get('error', doc)}"
-    if reply.status in (400, 404):
-        raise UsageError(message)
-    if doc.get("retry"):
-        message += f" ({doc['retry']}: --id {event_id})"
-    from shared.domain.errors import PromoteError
-
-    raise PromoteError(message)
-
-
-def _progress(result) -> None:
-    for entry in result.entries or [None]:
-        if entry is None:
-            print(f"  [{result.outcome}] {result.event_id or '-'}: {result.reason}", flush=True)
-            continue
+def _progress(result, event: dict | None) -> None:
+    """A line per history entry of the message just handled. One recorded without an entry (a replication-lag
+    report that changed nothing, a dead letter) is named by the event being delivered: release, workload, type."""
+    for entry in result.entries:
         where = f"{result.release}/{entry.workload or '*'}"
         share = "" if entry.traffic_percent is None else f" [{entry.traffic_percent}%]"
         print(f"  [{entry.outcome}] {where} {entry.type}: {entry.reason}{share}", flush=True)
-
-
-def local_host(stack, **kwargs):
-    from shared.application.config import LOCAL_QUEUE
-    from shared.local.localhost import LocalHost
-
-    kwargs.setdefault("deliverer", stack.deliverer)
-    kwargs.setdefault("judge", stack.judge.round)  # the local host runs the health judge's rounds
-    return LocalHost(
-        queue=stack.queue(LOCAL_QUEUE),
-        dead_letters=stack.dead_letters,
-        scheduler=stack.local_scheduler,
-        clock=stack.clock,
-        **kwargs,
-    )
+    if result.entries:
+        return
+    data = event.get("data") if event else None
+    if event and isinstance(data, dict) and isinstance(data.get("release"), str):
+        where = f"{data['release']}/{data.get('workload') or '*'} {event.get('type')}"
+    else:
+        where = result.event_id or "-"
+    print(f"  [{result.outcome}] {where}: {result.reason}", flush=True)
 
 
 def cmd_run(args) -> int:
-    s = _stack()
+    s = checked_stack()
     if s.settings.uses_servicebus:
         raise UsageError(
             "promote run hosts the local queue; with Service Bus configured the function app "
             "processes messages (unset PROMOTE_SERVICEBUS_NAMESPACE to run locally)"
         )
-    if not args.quiet:
-        s.service.observers.append(_progress)
     host = local_host(s)
+    if not args.quiet:
+        s.service.observers.append(lambda result: _progress(result, host.current))
     print(
         "processing promotion-events" + (f" until idle ({args.wait:g}s)" if args.until_idle else " (Ctrl-C to stop)"),
         flush=True,
@@ -458,7 +225,7 @@ def cmd_run(args) -> int:
 def cmd_status(args) -> int:
     from shared.application.views import status_json, status_text
 
-    s = _stack()
+    s = checked_stack()
     release = s.store.get_release(args.release).release
     now = s.clock.now()
     health = s.judge.records.load(args.release) if release.plan.model == "flight" else {}
@@ -469,7 +236,7 @@ def cmd_status(args) -> int:
 def cmd_history(args) -> int:
     from shared.application.views import history_json, history_text
 
-    s = _stack()
+    s = checked_stack()
     release = s.store.get_release(args.release).release
     if args.workload and args.workload not in release.workloads:
         raise UsageError(f"workload {args.workload!r} is not part of release {args.release}")
@@ -481,16 +248,17 @@ def cmd_history(args) -> int:
 def cmd_demo(args) -> int:
     from shared.local.demo import run_demo
 
-    return run_demo(_stack())
+    return run_demo(checked_stack())
 
 
 def cmd_deadletters(args) -> int:
     from shared.application.config import DEADLETTER_TABLE, POISON_QUEUE
+    from shared.domain.times import iso
 
-    s = _stack()
+    s = checked_stack()
     if s.settings.uses_servicebus:
         rows = [dict(r) for r in s.table(DEADLETTER_TABLE).list_entities()]
-        records = [{"reason": r["reason"], "dead_lettered_at": r["at"].isoformat(), "body": r["body"]} for r in rows]
+        records = [{"reason": r["reason"], "dead_lettered_at": iso(r["at"]), "body": r["body"]} for r in rows]
     else:
         messages = s.queue(POISON_QUEUE).peek_messages(max_messages=32)
         records = [json.loads(m.content) for m in messages]
@@ -506,8 +274,6 @@ def cmd_deadletters(args) -> int:
 COMMANDS = {
     "dev": cmd_dev,
     "apply": cmd_apply,
-    "send": cmd_send,
-    "override": cmd_override,
     "run": cmd_run,
     "status": cmd_status,
     "history": cmd_history,

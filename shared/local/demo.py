@@ -5,110 +5,29 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from shared.application.views import status_json
 from shared.domain.messages import new_event
+from shared.domain.model import GateName, WorkloadState
 from shared.domain.plan import validate_plan
-
-APPROVER, OPERATOR = "ana@contoso.com", "ops@contoso.com"
-SYNC = {"max_lag": "10s", "max_age": "5m"}  # the staged release's data platforms must be in sync to move
-
-
-def _plans(stamp: str) -> dict[str, dict]:
-    people = {"approvers": [APPROVER], "operators": [OPERATOR]}
-    return {
-        "single-step": {
-            "release": f"demo-{stamp}-single",
-            "model": "single-step",
-            **people,
-            "hypercare": "3s",
-            "decommission": {"approval": "manual", "provider": "local"},
-            "workloads": [{"name": "payroll", "assets": ["vm-payroll-web-01", "vm-payroll-db-01"]}],
-        },
-        "staged": {
-            "release": f"demo-{stamp}-staged",
-            "model": "staged",
-            **people,
-            "revoke_access": {"provider": "local", "source_prefixes": ["10.50.0.0/24"]},
-            "workloads": [
-                {"name": "crm", "assets": ["vm-crm-app-01", "sql-crm-01"], "data_sync": SYNC},
-                {"name": "billing", "assets": ["vm-billing-01"], "data_sync": SYNC},
-            ],
-        },
-        "flight": {
-            "release": f"demo-{stamp}-flight",
-            "model": "flight",
-            **people,
-            "flights": [{"percent": 10, "bake": "1s"}, {"percent": 50, "bake": "1s"}, {"percent": 100, "bake": "0s"}],
-            "workloads": [{"name": "web-shop", "assets": ["vm-shop-web-01", "vm-shop-web-02"]}],
-        },
-        # time and order: wave-b waits for wave-a (`after`) and for a change window (its freeze ends a few
-        # seconds after it is applied: see _closed_for)
-        "after": {
-            "release": f"demo-{stamp}-wave-a",
-            "model": "single-step",
-            **people,
-            "workloads": [{"name": "hr", "assets": ["vm-hr-01"]}],
-        },
-        "window": {
-            "release": f"demo-{stamp}-wave-b",
-            "model": "single-step",
-            **people,
-            "after": [f"demo-{stamp}-wave-a"],
-            "workloads": [{"name": "intranet", "assets": ["vm-intranet-01"]}],
-        },
-        "judged": {
-            "release": f"demo-{stamp}-judged",
-            "model": "flight",
-            **people,
-            "flights": [{"percent": 20, "bake": "1s"}, {"percent": 100, "bake": "0s"}],
-            "health": {
-                "interval": "1s",
-                "failure_limit": 2,
-                "inconclusive_limit": 3,
-                "checks": [{"name": "error-rate", "provider": "local", "max": 1.0, "min_samples": 50}],
-            },
-            "workloads": [
-                {"name": "catalog", "assets": ["vm-catalog-01"]},
-                {"name": "checkout", "assets": ["vm-checkout-01"]},
-            ],
-        },
-    }
-
-
-def _closed_for(seconds: int) -> dict:
-    """A change window that is closed now (a freeze) and opens `seconds` from now."""
-    now = datetime.now(UTC).replace(microsecond=0)
-    return {
-        "timezone": "UTC",
-        "deny": [
-            {
-                "from": (now - timedelta(hours=1)).isoformat(timespec="seconds"),
-                "to": (now + timedelta(seconds=seconds)).isoformat(timespec="seconds"),
-                "reason": "demo change freeze",
-            }
-        ],
-    }
-
-
-# what each release ends as: the judged release rolls its failing workload back on purpose
-EXPECTED = {"judged": {"catalog": "promoted", "checkout": "rolled-back"}}
+from shared.local.common import local_host
+from shared.local.demo_plans import APPROVER, AZURE_EXAMPLE, EXPECTED, OPERATOR, closed_for, plans_for
 
 
 class Demo:
     def __init__(self, stack, out=print):
-        from shared.local.cli import local_host
-
         self.stack, self.out = stack, out
         self.host = local_host(stack)
-        self.sent = 0
+        self.sent, self.ids = 0, set()  # the messages the demo sent, and their ids
         self.outcomes: dict[str, int] = {}
+        self.own = 0  # outcomes of messages promote sent itself: timers, judge verdicts, dependency notices
         self.plans: dict[str, dict] = {}
         stack.service.observers.append(self._observe)
 
     def _observe(self, result) -> None:
         self.outcomes[result.outcome] = self.outcomes.get(result.outcome, 0) + 1
+        self.own += result.event_id not in self.ids
         for e in result.entries:
             share = "" if e.traffic_percent is None else f"  [{e.traffic_percent:>3}%]"
             self.out(f"    {e.outcome:<9} {e.workload or '*':<9} {e.type:<17} {e.reason}{share}")
@@ -125,6 +44,7 @@ class Demo:
         )
         self.stack.publisher.publish(event)
         self.sent += 1
+        self.ids.add(event["id"])
         return event["id"]
 
     def settle(self, wait: float = 4.0) -> None:
@@ -200,9 +120,9 @@ class Demo:
         for _ in range(40):  # monitoring: one verdict per flight, an alert at 50% on the first attempt
             w = self.status(r)["workloads"][0]
             here = (w["attempt"], w["flight"])
-            if w["state"] == "promoted":
+            if w["state"] == WorkloadState.PROMOTED:
                 break
-            if w["state"] == "rolled-back":
+            if w["state"] == WorkloadState.ROLLED_BACK:
                 self.out(f"  {OPERATOR} retries after the fix; the pipeline passes again")
                 self.send(
                     "override",
@@ -239,7 +159,7 @@ class Demo:
         self.out(f"  {first} is replicated, tested and promoted; {r} hears of it by itself")
         self.replicate_and_test(first, self.plans["after"])
         held = self.waiting(r)
-        if "window" in held:
+        if GateName.WINDOW in held:
             self.out("  when the window opens, the held promotion happens by itself")
         self.settle(wait=12)
 
@@ -289,7 +209,7 @@ def run_demo(stack, out=print) -> int:
     started = time.monotonic()
     stamp = datetime.now(UTC).strftime("%m%d-%H%M%S")
     demo = Demo(stack, out)
-    plans = _plans(stamp)
+    plans = plans_for(stamp)
     demo.plans = plans
     stories = {
         "single-step": demo.single_step,
@@ -302,35 +222,20 @@ def run_demo(stack, out=print) -> int:
     for model, plan in plans.items():
         out(f"\n== {model}: release {plan['release']}")
         if model == "window":
-            plan["windows"] = _closed_for(seconds=4)
+            plan["windows"] = closed_for(seconds=4)
         stack.service.apply(validate_plan(plan))
         stories[model](plan)
         out(f"  => {demo.status(plan['release'])['state']}")
     elapsed = time.monotonic() - started
     out("\nSummary")
-    rows = []
-    for plan in plans.values():
-        doc = demo.status(plan["release"])
-        for w in doc["workloads"]:
-            rows.append(
-                (
-                    plan["release"],
-                    doc["model"],
-                    doc["state"],
-                    w["name"],
-                    w["state"],
-                    f"{w['traffic_percent']}%",
-                    str(w["attempt"]),
-                )
-            )
-    widths = [
-        max(len(h), *(len(r[i]) for r in rows))
-        for i, h in enumerate(("RELEASE", "MODEL", "RELEASE STATE", "WORKLOAD", "STATE", "TRAFFIC", "RETRIES"))
-    ]
-    for row in [("RELEASE", "MODEL", "RELEASE STATE", "WORKLOAD", "STATE", "TRAFFIC", "RETRIES")] + rows:
-        out("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+    for line in summary(demo, plans):
+        out("  " + line)
     counts = ", ".join(f"{n} {k}" for k, n in sorted(demo.outcomes.items()))
-    out(f"\n{demo.sent} messages sent; outcomes: {counts}; {elapsed:.1f}s")
+    out(
+        f"\n{sum(demo.outcomes.values())} messages handled: {demo.sent} sent by the demo, {demo.own} by promote "
+        "itself (timers, judge verdicts, dependency notices)"
+    )
+    out(f"outcomes: {counts}; {elapsed:.1f}s")
     out(
         f"Explore: promote status --release {plans['flight']['release']}   "
         f"promote history --release {plans['flight']['release']} --workload web-shop"
@@ -342,12 +247,12 @@ def run_demo(stack, out=print) -> int:
     )
     # how each release ends: the single-step one goes through hypercare to finalized; the judged one rolls
     # its failing workload back on purpose; the others are promoted
-    ends = {"single-step": "finalized"}
+    ends = {"single-step": WorkloadState.FINALIZED}
     ended = {
         model: {w["name"]: w["state"] for w in demo.status(p["release"])["workloads"]} for model, p in plans.items()
     }
     promoted = all(
-        states == EXPECTED.get(model, {n: ends.get(model, "promoted") for n in states})
+        states == EXPECTED.get(model, {n: ends.get(model, WorkloadState.PROMOTED) for n in states})
         for model, states in ended.items()
     )
     if not promoted:
@@ -355,48 +260,25 @@ def run_demo(stack, out=print) -> int:
     return 0 if promoted else 1
 
 
-# -- Azure routing, shown before anything happens (`promote plan`): Front Door and gateway flights ----------------
-AZURE_EXAMPLE = {
-    "release": "azure-example",
-    "model": "flight",
-    "flights": [{"percent": 10, "bake": "30m"}, {"percent": 50, "bake": "2h"}, {"percent": 100, "bake": "0s"}],
-    "workloads": [
-        {
-            "name": "web-shop",
-            "assets": ["vm-shop-web-01"],
-            "routing": {
-                "provider": "front-door",
-                "subscription": "00000000-0000-0000-0000-000000000000",
-                "resource_group": "rg-edge",
-                "profile": "afd-contoso",
-                "origin_group": "og-shop",
-                "source_origin": "shop-onprem",
-                "target_origin": "shop-azure",
-            },
-        },
-        {
-            "name": "portal",
-            "assets": ["vm-portal-01"],
-            "routing": {
-                "provider": "application-gateway",
-                "subscription": "00000000-0000-0000-0000-000000000000",
-                "resource_group": "rg-portal-net",
-                "application_gateway": "agw-portal",
-                "rule": "rule-portal",
-                "source_pool": "pool-onprem",
-                "target_pool": "pool-azure",
-                "flight_pool": "pool-flight",
-                "source_addresses": [
-                    "192.168.10.4",
-                    "192.168.10.5",
-                    "portal1.onprem.contoso.com",
-                    "portal2.onprem.contoso.com",
-                ],
-                "target_addresses": ["10.1.1.4", "10.1.1.5", "portal.azure.contoso.com", "10.1.1.6"],
-            },
-        },
-    ],
-}
+def summary(demo: Demo, plans: dict[str, dict]) -> list[str]:
+    """One row per workload: release, model, release state, workload, state, traffic, retries."""
+    rows = [("RELEASE", "MODEL", "RELEASE STATE", "WORKLOAD", "STATE", "TRAFFIC", "RETRIES")]
+    for plan in plans.values():
+        doc = demo.status(plan["release"])
+        rows += [
+            (
+                doc["release"],
+                doc["model"],
+                doc["state"],
+                w["name"],
+                w["state"],
+                f"{w['traffic_percent']}%",
+                str(w["attempt"]),
+            )
+            for w in doc["workloads"]
+        ]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
 
 
 def azure_plan_preview(out=print) -> None:

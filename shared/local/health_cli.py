@@ -23,13 +23,13 @@ def register(sub) -> dict:
 
 
 def cmd_metrics(args) -> int:
-    from shared.local.cli import UsageError, _now, _stack
+    from shared.local.common import UsageError, checked_stack, now
 
     if not math.isfinite(args.value):
         raise UsageError("--value must be a finite number")
     if args.samples < 0:
         raise UsageError("--samples cannot be negative")
-    s = _stack()
+    s = checked_stack()
     plan = s.store.get_release(args.release).release.plan  # UnknownRelease -> exit 2
     if plan.workload(args.workload) is None:
         raise UsageError(f"workload {args.workload!r} is not part of release {args.release}")
@@ -40,6 +40,6 @@ def cmd_metrics(args) -> int:
             f"{args.release}/{args.workload} has no local check {args.check!r}"
             + (f" (its local checks: {', '.join(local)})" if local else " (it has no local checks)")
         )
-    s.local_metrics.put(args.release, args.workload, args.check, args.value, args.samples, _now())
+    s.local_metrics.put(args.release, args.workload, args.check, args.value, args.samples, now())
     print(f"{args.release}/{args.workload} {args.check} = {args.value:g} over {args.samples} samples")
     return 0

@@ -97,6 +97,7 @@ class LocalHost:
         self.max_delivery, self.lock_seconds, self.retry_delay = max_delivery, lock_seconds, retry_delay
         self.clock = clock
         self.stats = HostStats()
+        self.current: dict | None = None  # the event being delivered (parsed), for progress lines
 
     def _now(self) -> datetime:
         return self.clock.now() if self.clock else datetime.now(UTC)
@@ -115,7 +116,8 @@ class LocalHost:
     def _deliver(self, message) -> None:
         self.stats.received += 1
         body = message.content.encode() if isinstance(message.content, str) else bytes(message.content)
-        event_id = _event_id(body) or message.id
+        self.current = _event(body)
+        event_id = _event_id(self.current) or message.id
         try:
             self.function(
                 service_bus_message(
@@ -255,12 +257,16 @@ class NotificationPump:
             self.round(budget_seconds=FINAL_ROUND_SECONDS)
 
 
-def _event_id(body: bytes) -> str | None:
+def _event(body: bytes) -> dict | None:
     try:
         doc = json.loads(body)
     except ValueError:
         return None
-    value = doc.get("id") if isinstance(doc, dict) else None
+    return doc if isinstance(doc, dict) else None
+
+
+def _event_id(doc: dict | None) -> str | None:
+    value = doc.get("id") if doc is not None else None
     return value if isinstance(value, str) and value else None
 
 

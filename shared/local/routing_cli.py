@@ -39,9 +39,9 @@ def cmd_plan(args) -> int:
     from shared.domain.routing import change_plan, change_plan_text
 
     if args.release:
-        from shared.local.cli import _stack
+        from shared.local.common import checked_stack
 
-        release = _stack().store.get_release(args.release).release
+        release = checked_stack().store.get_release(args.release).release
         plan, doc = release.plan, change_plan(release.plan, release)
     else:
         plan = _read_plan(args.file)
@@ -101,7 +101,7 @@ def _live_text(doc: dict) -> str:
 
 def _read_plan(name: str):
     from shared.domain.plan import load_plan_text
-    from shared.local.cli import UsageError
+    from shared.local.common import UsageError
 
     if name == "-":
         return load_plan_text(sys.stdin.read(), filename="<stdin>")
@@ -113,9 +113,9 @@ def _read_plan(name: str):
 
 def cmd_routing(args) -> int:
     from shared.application.drift import verify_release
-    from shared.local.cli import _stack
+    from shared.local.common import checked_stack
 
-    stack = _stack()
+    stack = checked_stack()
     release = stack.store.get_release(args.release).release
     checks = verify_release(release, stack.service.routers)
     failed = any(c.drift or c.error for c in checks)

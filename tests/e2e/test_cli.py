@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -269,6 +270,26 @@ def test_demo_promotes_all_three_models(promote):
     assert "judge evaluation 1 of catalog: error-rate no data (0 samples, needs 50)" in out
     assert "flight 1 healthy (judge evaluation 2: error-rate 0.3 passed (max 1, 800 samples))" in out
     assert "error-rate 4.8 FAILED (max 1, 600 samples), 2 in a row): rolled back to 0%" in out
+    # every message the demo sent has one outcome; the rest are promote's own (timers, verdicts, notices)
+    found = re.search(
+        r"\n(\d+) messages handled: (\d+) sent by the demo, (\d+) by promote itself .*\noutcomes: ([^;]+);", out
+    )
+    assert found, out[-2000:]
+    handled, sent, own = int(found[1]), int(found[2]), int(found[3])
+    outcomes = {kind: int(n) for n, kind in (part.split() for part in found[4].split(", "))}
+    assert own >= 10 and handled == sum(outcomes.values()) == sent + own and outcomes["rejected"] == 2
+    # the README shows this summary as it is
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    sample = readme[readme.index("```\nSummary\n") + 4 :]
+    sample = sample[: sample.index("```")]
+    assert _table(sample) == _table(summary) and len(_table(summary)) == 9  # a header and 8 workloads
+    assert re.search(r"\n\d+ messages handled: \d+ sent by the demo, \d+ by promote itself .*\noutcomes: ", sample)
+
+
+def _table(text: str) -> list[str]:
+    """The summary's rows (the header and one per workload), release names without their time stamp."""
+    rows = text[text.index("Summary\n") + 8 :].split("\n\n")[0].splitlines()
+    return [re.sub(r"demo-\d{4}-\d{6}-", "demo-STAMP-", row) for row in rows]
 
 
 def test_metrics_put_feeds_the_judge_and_status_shows_each_checks_last_value(promote, tmp_path, release_name):
