@@ -277,8 +277,7 @@ def _short(exc: Exception) -> str:
 
 def _is_timer(body: bytes) -> bool:
     """A message promote scheduled for itself (bake, deadline, window, dependency, hypercare end, decommission
-    or revocation retry): its note can go."""
-    from shared.domain.messages import DECOMMISSION_RETRY_TYPE, HYPERCARE_TYPE, REVOKE_RETRY_TYPE, SCHEDULED_TYPES
+    and its retry, revocation retry): its note can go."""
+    from shared.domain.messages import INTERNAL_TYPES, TIME_TYPES
 
-    kinds = (*SCHEDULED_TYPES, HYPERCARE_TYPE, DECOMMISSION_RETRY_TYPE, REVOKE_RETRY_TYPE)
-    return any(f'"{kind}"'.encode() in body for kind in kinds)
+    return any(f'"{kind}"'.encode() in body for kind in (*INTERNAL_TYPES, *TIME_TYPES))

@@ -89,7 +89,7 @@ def test_the_local_host_knows_every_timer_promote_schedules_so_until_idle_does_n
     from shared.local.localhost import _is_timer
     from tests.fakes import T0
 
-    for kind in (m.TIMER_TYPE, m.HYPERCARE_TYPE, m.DECOMMISSION_RETRY_TYPE):
+    for kind in (*m.INTERNAL_TYPES, *m.TIME_TYPES):
         body = _json.dumps(
             m.new_event(kind, {"release": "r", "workload": "w"}, id="t", source="promote/timer", time=T0)
         ).encode()
