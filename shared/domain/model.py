@@ -144,6 +144,55 @@ class Workload:
 
 
 @dataclass(frozen=True)
+class Tally:
+    """What a release's state depends on, counted: kept per shard of a large release, so that its state and
+    its counts are read without reading every workload."""
+
+    states: tuple[tuple[WorkloadState, int], ...] = ()
+    ready_unapproved: int = 0  # ready and not approved (open workloads only: ready is never terminal)
+
+    @staticmethod
+    def of(workloads: Iterable[Workload]) -> Tally:
+        counts: dict[WorkloadState, int] = {}
+        unapproved = 0
+        for w in workloads:
+            counts[w.state] = counts.get(w.state, 0) + 1
+            unapproved += w.state == WorkloadState.READY and not w.approved
+        return Tally(tuple(sorted(counts.items())), unapproved)
+
+    def __add__(self, other: Tally) -> Tally:
+        counts = dict(self.states)
+        for state, n in other.states:
+            counts[state] = counts.get(state, 0) + n
+        return Tally(
+            tuple(sorted((s, n) for s, n in counts.items() if n)), self.ready_unapproved + other.ready_unapproved
+        )
+
+    def count(self, *states: WorkloadState) -> int:
+        return sum(n for s, n in self.states if s in states)
+
+
+def release_state(model: str, approval: str | None, tally: Tally) -> ReleaseState:
+    """A release's state from its workloads' counts (contract §3)."""
+    S = WorkloadState
+    total = tally.count(*S)
+    done = tally.count(S.PROMOTED, S.FINALIZED)
+    if tally.count(S.FINALIZED) and tally.count(S.FINALIZED, S.ABORTED) == total:
+        return ReleaseState.FINALIZED
+    if done == total:  # finalized is promoted, and more
+        return ReleaseState.PROMOTED
+    if tally.count(*TERMINAL, S.ROLLED_BACK) == total:
+        if tally.count(S.ROLLED_BACK):
+            return ReleaseState.ROLLED_BACK
+        return ReleaseState.PROMOTED if done else ReleaseState.ABORTED  # aborted workloads left the release
+    if approval == "manual" and tally.ready_unapproved:
+        # staged: approval holds the release only once every workload still open is ready
+        if model != "staged" or tally.count(S.READY) == total - tally.count(*TERMINAL):
+            return ReleaseState.AWAITING_APPROVAL
+    return ReleaseState.IN_PROGRESS
+
+
+@dataclass(frozen=True)
 class Release:
     plan: Plan
     workloads: dict[str, Workload]
@@ -157,6 +206,7 @@ class Release:
     revoke_attempts: int = 0  # revocations of access that failed so far
     after_met: tuple[str, ...] = ()  # releases of the plan's `after` seen promoted (once met, the gate stays open)
     dependants: tuple[str, ...] = ()  # releases whose `after` names this one: told when it is promoted
+    others: int = 0  # workloads of the plan not loaded (a partial release: one shard of a large one)
 
     @property
     def name(self) -> str:
@@ -171,28 +221,15 @@ class Release:
         return self.processed > 0
 
     @property
+    def partial(self) -> bool:
+        """Only some workloads are loaded (one shard, for a message about one workload): what depends on the
+        whole release (its state, the staged move, revoking access, dependants) is not decided on it."""
+        return self.others > 0
+
+    @property
     def state(self) -> ReleaseState:
-        states = [w.state for w in self.workloads.values()]
-        if WorkloadState.FINALIZED in states and all(
-            s in (WorkloadState.FINALIZED, WorkloadState.ABORTED) for s in states
-        ):
-            return ReleaseState.FINALIZED
-        # finalized is promoted, and more
-        states = [WorkloadState.PROMOTED if s == WorkloadState.FINALIZED else s for s in states]
-        if all(s == WorkloadState.PROMOTED for s in states):
-            return ReleaseState.PROMOTED
-        if all(s in TERMINAL + (WorkloadState.ROLLED_BACK,) for s in states):
-            if WorkloadState.ROLLED_BACK in states:
-                return ReleaseState.ROLLED_BACK
-            # aborted workloads left the release
-            return ReleaseState.PROMOTED if WorkloadState.PROMOTED in states else ReleaseState.ABORTED
-        if self.plan.approval == "manual":
-            open_ = [w for w in self.workloads.values() if w.state not in TERMINAL]
-            waiting = any(w.state == WorkloadState.READY and not w.approved for w in open_)
-            # staged: approval holds the release only once every workload still open is ready
-            if waiting and (self.plan.model != "staged" or all(w.state == WorkloadState.READY for w in open_)):
-                return ReleaseState.AWAITING_APPROVAL
-        return ReleaseState.IN_PROGRESS
+        assert not self.partial, "a release's state needs every workload"
+        return release_state(self.plan.model, self.plan.approval, Tally.of(self.workloads.values()))
 
     def evolve(self, **changes: Any) -> Release:
         return replace(self, **changes)

@@ -84,7 +84,7 @@ def notices_for(before: Release, decision: Decision) -> list[Notice]:
     at, event_id = entries[0].at, entries[0].event_id
     found: list[tuple[str, str | None, HistoryEntry | None]] = []
     waits = ReleaseState.AWAITING_APPROVAL
-    if after.state == waits and before.state != waits:
+    if not after.partial and after.state == waits and before.state != waits:
         found.append(("awaiting-approval", None, entries[-1]))
     for name, changed in after.workloads.items():
         was = before.workloads[name]
@@ -101,10 +101,11 @@ def notices_for(before: Release, decision: Decision) -> list[Notice]:
             # a release-wide override that applied to some workloads was not refused: no rejection notice
             found.append(("override-rejected", recorded.workload, recorded))
     notices: list[Notice] = []
-    for kind, workload, entry in found:
+    for kind, workload, entry in _one_per_kind_for_many(found):
         if kind not in wanted:
             continue
         w = after.workloads.get(workload) if workload else None
+        many = entry is not None and workload is None and entry.workload is not None  # a release-wide move
         notices.append(
             Notice(
                 id=notice_id(before.name, event_id, kind, workload),
@@ -113,12 +114,33 @@ def notices_for(before: Release, decision: Decision) -> list[Notice]:
                 workload=workload,
                 at=at,
                 event_id=event_id,
-                state=w.state if w else after.state,
+                state=w.state if w else (after.state if not after.partial else None),
                 traffic_percent=w.traffic_percent if w else None,
                 flight=(w.flight or None) if w else None,
-                reason=(entry.reason if entry else "")[:MAX_NOTICE_REASON],
+                reason=(_many_reason(found, kind) if many else (entry.reason if entry else ""))[:MAX_NOTICE_REASON],
                 actor=entry.actor if entry else None,
                 actor_reason=entry.actor_reason if entry else None,
             )
         )
     return notices
+
+
+def _one_per_kind_for_many(
+    found: list[tuple[str, str | None, HistoryEntry | None]],
+) -> list[tuple[str, str | None, HistoryEntry | None]]:
+    """A decision that moves many workloads alike (a release-wide move) is one notice per kind for the
+    release, naming how many and which, not one per workload."""
+    per_kind: dict[str, list[tuple[str, str | None, HistoryEntry | None]]] = {}
+    for item in found:
+        per_kind.setdefault(item[0], []).append(item)
+    out = []
+    for kind, items in per_kind.items():
+        named = [i for i in items if i[1] is not None]
+        out += items if len(named) <= 1 else [i for i in items if i[1] is None] + [(kind, None, named[0][2])]
+    return out
+
+
+def _many_reason(found: list[tuple[str, str | None, HistoryEntry | None]], kind: str) -> str:
+    names = [workload for k, workload, _ in found if k == kind and workload is not None]
+    shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    return f"{kind}: {len(names)} workloads ({shown})"

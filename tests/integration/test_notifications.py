@@ -226,7 +226,8 @@ def test_the_backoff_grows_and_is_capped():
     assert delays[0] < delays[1] < delays[2] and 300 <= max(delays) <= 375
 
 
-def test_a_release_wide_change_of_many_workloads_fits_its_notices_in_one_row(clocked, receiver, release_name):
+def test_a_release_wide_change_of_many_workloads_is_one_notice_naming_them(clocked, receiver, release_name):
+    """One notice per release-level event, not one per workload (issue 22: a wave of thousands)."""
     stack, clock, _ = clocked
     names = [f"w{i:02d}" for i in range(40)]
     stack.service.apply(
@@ -252,10 +253,12 @@ def test_a_release_wide_change_of_many_workloads_fits_its_notices_in_one_row(clo
     [row] = stack.outbox.list_release(release_name)
     kept = clip_actor_reason(why[:1000])  # what history records; the notices carry the same words
     assert kept and kept.startswith(why[:400])
-    assert len(row.notices) == 40 and all(n["actor_reason"] == kept for n in row.notices)
+    [notice] = row.notices
+    assert (notice["kind"], notice["workload"], notice["actor_reason"]) == ("promoted", None, kept)
+    assert notice["reason"].startswith("promoted: 40 workloads (w00, w01,") and "and 30 more" in notice["reason"]
     deliverer(stack, clock, receiver).deliver_due()
-    assert len(set(receiver.ids(release=release_name))) == 40
-    assert [r["status"] for r in notifications_json(stack.outbox.list_release(release_name))] == ["sent"] * 40
+    assert len(set(receiver.ids(release=release_name))) == 1
+    assert [r["status"] for r in notifications_json(stack.outbox.list_release(release_name))] == ["sent"]
 
 
 def test_a_url_that_is_not_https_is_refused_without_being_shown(clocked, receiver, release_name):

@@ -132,7 +132,10 @@ def advance(step: Step, w: Workload) -> Workload:
 
 
 def advance_release(step: Step) -> None:
-    """Staged: promote every workload at once when all are ready and approved. Then revoke access."""
+    """Staged: promote every workload at once when all are ready and approved. Then revoke access. Neither is
+    decided on part of a release (one shard): the service decides again on the whole when it may matter."""
+    if step.release.partial:
+        return
     # Promoted workloads (one rolled back and retried) and aborted ones (out of the release) do not
     # hold the others back; every other workload must be ready, approved and not paused.
     waiting = [w for w in step.workloads.values() if w.state not in TERMINAL]

@@ -168,6 +168,8 @@ def after_decision(step: Step) -> None:
                 w = w.evolve(window_opens_at=opens)
         step.workloads[name] = w
     view = step.view()
+    if view.partial:  # whether the release is promoted is decided on the whole (service: scope.py)
+        return
     if view.dependants and view.state in PROMOTED_STATES and step.before.state not in PROMOTED_STATES:
         for dependant in view.dependants:
             # a few seconds later: the dependant reads this release's committed state, which this decision
