@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from shared.adapters.metering import RequestCounter
+from bench.metering import RequestCounter
 from shared.adapters.table_store import TableReleaseStore, marker_row
 from shared.application.bootstrap import Stack
 from shared.application.config import RELEASES_TABLE
