@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from shared.adapters.metering import RequestCounter, _kind
+from bench.metering import RequestCounter, request_kind
 
 # The first sub-request of a $batch body: "PATCH http://host/account/table(PartitionKey=..) HTTP/1.1"
 _BATCH_LINE = re.compile(rb"^(?:GET|POST|PUT|PATCH|MERGE|DELETE) (\S+) HTTP/1\.1\r?$", re.MULTILINE)
@@ -39,7 +39,7 @@ def table_of(http_request) -> str:
 
 
 class BenchCounter(RequestCounter):
-    """shared.adapters.metering.RequestCounter (total requests by kind) plus, for the bench: requests by
+    """bench.metering.RequestCounter (total requests by kind) plus, for the bench: requests by
     (category, table, kind), transaction body bytes, and the requests of the message being handled on this
     thread (the SDK pipeline is synchronous, so the hook runs on the thread that made the call)."""
 
@@ -54,7 +54,7 @@ class BenchCounter(RequestCounter):
     def __call__(self, request) -> None:
         super().__call__(request)
         http = request.http_request
-        kind, table = _kind(http.method, http.url), table_of(http)
+        kind, table = request_kind(http.method, http.url), table_of(http)
         category = getattr(self._local, "category", "setup")
         with self._bench_lock:
             self.detail[(category, table, kind)] += 1

@@ -27,11 +27,11 @@ class _TableCounter:
 
     def __call__(self, request: Any) -> None:
         from bench.meter import table_of
-        from shared.adapters.metering import _kind
+        from bench.metering import request_kind
 
         http = request.http_request
         if self.on and table_of(http) == self.table:
-            self.by_kind[_kind(http.method, http.url)] += 1
+            self.by_kind[request_kind(http.method, http.url)] += 1
 
     def take(self) -> int:
         total = sum(self.by_kind.values())

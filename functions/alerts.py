@@ -1,16 +1,13 @@
 """HTTP trigger: the Azure Monitor common alert schema -> an `alert` message on the release's stream."""
 
-import json
 import logging
 
 import azure.functions as func
 
+from functions._http import reply
+
 bp = func.Blueprint()
 log = logging.getLogger("promote.alerts")
-
-
-def _reply(status: int, body: dict) -> func.HttpResponse:
-    return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json")
 
 
 @bp.function_name("alerts")
@@ -22,9 +19,9 @@ def alerts(req: func.HttpRequest) -> func.HttpResponse:
     try:
         event = alert_event(req.get_body())
     except AlertError as exc:
-        return _reply(exc.status, {"error": str(exc)})
+        return reply(exc.status, {"error": str(exc)})
     if event is None:
-        return _reply(200, {"accepted": False, "reason": "resolved alerts are not acted on"})
+        return reply(200, {"accepted": False, "reason": "resolved alerts are not acted on"})
     stack().publisher.publish(event)
     log.info("alert %s for %s/%s published", event["id"], event["data"]["release"], event["data"]["workload"])
-    return _reply(202, {"accepted": True, "id": event["id"]})
+    return reply(202, {"accepted": True, "id": event["id"]})

@@ -7,7 +7,7 @@ a second line, any request that arrives without a valid principal is refused her
 
 import azure.functions as func
 
-from shared.application import config
+from functions._http import principal
 
 bp = func.Blueprint()
 ROUTE_PREFIX = "board"
@@ -16,12 +16,10 @@ BASE = f"/api/{ROUTE_PREFIX}/"  # host.json keeps the default routePrefix "api"
 
 def signed_in(req: func.HttpRequest) -> bool:
     """App Service authentication is on and vouches for an Entra ID principal (the override endpoint's rule)."""
-    from shared.application.overrides import PRINCIPAL_HEADER, PrincipalError, principal_from_header
+    from shared.application.overrides import PrincipalError
 
-    if not config.easy_auth_enabled():  # without it, X-MS-CLIENT-PRINCIPAL could come from anyone
-        return False
     try:
-        principal_from_header(req.headers.get(PRINCIPAL_HEADER))
+        principal(req)
     except PrincipalError:
         return False
     return True

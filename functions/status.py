@@ -1,8 +1,8 @@
 """HTTP trigger: the read-only status of one release (the same JSON as `promote status --json`)."""
 
-import json
-
 import azure.functions as func
+
+from functions._http import reply
 
 bp = func.Blueprint()
 
@@ -11,21 +11,15 @@ bp = func.Blueprint()
 @bp.route(route="releases/{release}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 def status(req: func.HttpRequest) -> func.HttpResponse:
     from shared.application.bootstrap import stack
-    from shared.application.views import status_json
+    from shared.application.views import release_status
     from shared.domain.errors import UnknownRelease
     from shared.domain.names import is_name
 
     name = req.route_params.get("release", "")
     if not is_name(name):
-        return func.HttpResponse(
-            json.dumps({"error": f"{name!r} is not a release name"}), status_code=400, mimetype="application/json"
-        )
-    try:
-        snapshot = stack().store.get_release(name)
-    except UnknownRelease as exc:
-        return func.HttpResponse(json.dumps({"error": str(exc)}), status_code=404, mimetype="application/json")
+        return reply(400, {"error": f"{name!r} is not a release name"})
     s = stack()
-    health = s.judge.records.load(name) if snapshot.release.plan.model == "flight" else {}  # as `promote status`
-    return func.HttpResponse(
-        json.dumps(status_json(snapshot.release, s.clock.now(), health)), mimetype="application/json"
-    )
+    try:
+        return reply(200, release_status(s.store, s.judge_records, name, s.clock.now()))
+    except UnknownRelease as exc:
+        return reply(404, {"error": str(exc)})

@@ -5,19 +5,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError
 from azure.data.tables import TableClient, UpdateMode
 
+from shared.adapters.properties import quote, when
 from shared.domain.errors import ConflictError
 from shared.domain.health import CheckResult, JudgeRecord, Streak
-
-
-def _quote(value: str) -> str:
-    return value.replace("'", "''")
 
 
 def _entity(release: str, r: JudgeRecord) -> dict[str, Any]:
@@ -47,9 +43,7 @@ def _record(entity: Any) -> JudgeRecord:  # a TableEntity: a dict with .metadata
         flight=entity["flight"],
         started_ms=int(entity["started_ms"]),
         evaluation=entity["evaluation"],
-        at=datetime(at.year, at.month, at.day, at.hour, at.minute, at.second, at.microsecond, tzinfo=UTC)
-        if at
-        else None,
+        at=when(at) if at else None,
         streaks={k: Streak(*v) for k, v in json.loads(entity.get("streaks") or "{}").items()},
         results=[CheckResult.model_validate(x) for x in json.loads(entity.get("results") or "[]")],
         verdict=json.loads(entity["verdict"]) if entity.get("verdict") else None,
@@ -64,7 +58,7 @@ class TableJudgeStore:
         self.table = table
 
     def load(self, release: str) -> dict[str, JudgeRecord]:
-        rows = self.table.query_entities(f"PartitionKey eq '{_quote(release)}'")
+        rows = self.table.query_entities(f"PartitionKey eq '{quote(release)}'")
         return {r["RowKey"]: _record(r) for r in rows}
 
     def save(self, release: str, record: JudgeRecord) -> JudgeRecord:

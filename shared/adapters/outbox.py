@@ -15,26 +15,23 @@ from typing import Any
 from azure.core import MatchConditions
 from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
+from shared.adapters.properties import chunks, quote, unchunk, when
 from shared.application.ports import OutboxItem
 from shared.domain.errors import ConflictError
 
 STATUS_PREFIX = {"pending": "o.p.", "sent": "o.s.", "failed": "o.f."}
-CHUNK = 30_000  # characters per string property (the service's limit is 32K UTF-16 code units)
 _STATUS_OF = {v: k for k, v in STATUS_PREFIX.items()}
 MAX_ERROR = 500
 
 
 def _chunked(name: str, value: Any) -> dict[str, Any]:
-    """JSON (ASCII: one UTF-16 unit a character) over as many properties as it needs, with their count:
-    a release-wide rollback of 48 workloads carries 48 notices, more than one property holds."""
-    text = json.dumps(value, separators=(",", ":"))
-    parts = [text[i : i + CHUNK] for i in range(0, len(text), CHUNK)] or [""]
-    return {**{name if i == 0 else f"{name}_{i}": part for i, part in enumerate(parts)}, f"{name}_chunks": len(parts)}
+    """JSON over as many properties as it needs, with their count: a release-wide rollback of 48 workloads
+    carries 48 notices, more than one property holds."""
+    return chunks(name, json.dumps(value, separators=(",", ":")))
 
 
 def _unchunked(entity: Any, name: str) -> Any:
-    count = entity.get(f"{name}_chunks", 1)
-    return json.loads(entity.get(name, "") + "".join(entity[f"{name}_{i}"] for i in range(1, count)))
+    return json.loads(unchunk(entity, name))
 
 
 def outbox_entity(release: str, seq: int, notices: list, targets: list[dict], now: datetime) -> dict[str, Any]:
@@ -51,19 +48,6 @@ def outbox_entity(release: str, seq: int, notices: list, targets: list[dict], no
     }
 
 
-def _utc(value: Any) -> datetime:
-    return datetime(
-        value.year,
-        value.month,
-        value.day,
-        value.hour,
-        value.minute,
-        value.second,
-        value.microsecond,
-        tzinfo=UTC,
-    )
-
-
 def _item(entity: Any) -> OutboxItem:
     row = entity["RowKey"]
     return OutboxItem(
@@ -74,7 +58,7 @@ def _item(entity: Any) -> OutboxItem:
         targets=_unchunked(entity, "targets"),
         sent=frozenset(_unchunked(entity, "sent") if entity.get("sent") else []),
         attempts=entity.get("attempts", 0),
-        next_attempt=_utc(entity["next_attempt"]),
+        next_attempt=when(entity["next_attempt"]),
         last_error=entity.get("last_error"),
         version=entity.metadata["etag"],
     )
@@ -133,7 +117,5 @@ class TableOutbox:
             raise
 
     def list_release(self, release: str) -> list[OutboxItem]:
-        rows = self.table.query_entities(
-            f"PartitionKey eq '{release.replace(chr(39), chr(39) * 2)}' and RowKey ge 'o.' and RowKey lt 'o/'"
-        )
+        rows = self.table.query_entities(f"PartitionKey eq '{quote(release)}' and RowKey ge 'o.' and RowKey lt 'o/'")
         return sorted((_item(r) for r in rows), key=lambda i: i.key)

@@ -186,6 +186,11 @@ class Stack:
         )
 
     @cached_property
+    def judge_records(self):
+        """The judge's records, for status: built (and its table created) only when a flight release asks."""
+        return _Lazy(lambda: self.judge.records)
+
+    @cached_property
     def decommissioner(self):
         from shared.adapters.decommission import decommissioner
 

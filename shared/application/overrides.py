@@ -13,8 +13,10 @@ import base64
 import binascii
 import json
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from shared.domain.actors import Principal
 from shared.domain.errors import MessageError, PromoteError
@@ -78,6 +80,55 @@ def principal_from_header(value: str | None) -> Principal:
         raise PrincipalError(f"{PRINCIPAL_HEADER} names no user principal name or object id")
     groups = tuple(dict.fromkeys(val for typ, val in claims if typ in GROUP_CLAIMS))
     return Principal(name=name, groups=groups, authenticated=True)
+
+
+def not_json(headers: Mapping[str, str]) -> str | None:
+    """Why the request's body is not declared JSON (415), or None. A browser sends text/plain, form and
+    multipart bodies across sites without asking the app first (no CORS preflight); application/json it may
+    send only after a preflight this app never grants."""
+    declared = _header(headers, "content-type")
+    if declared.split(";", 1)[0].strip().lower() == "application/json":
+        return None
+    return f"an override is a JSON body: Content-Type must be application/json (got {declared or 'none'!r})"
+
+
+def cross_site(headers: Mapping[str, str], url: str) -> str | None:
+    """Why the request is refused as cross-site (403), or None. A request that names an Origin other than the
+    app's own came from another site's page; one with a bearer token did not (browsers never attach one by
+    themselves, and App Service authentication has validated it). The app's own origin is where the request
+    was sent: the host and scheme App Service forwards (X-Forwarded-Host, X-Forwarded-Proto), else its URL's."""
+    origin = _header(headers, "origin")
+    if not origin or _header(headers, "authorization").lower().startswith("bearer "):
+        return None
+    sent_to = urlsplit(url)
+    scheme = _first(_header(headers, "x-forwarded-proto")) or sent_to.scheme
+    host = _first(_header(headers, "x-forwarded-host")) or _header(headers, "host") or sent_to.netloc
+    claimed = _origin(origin)
+    if claimed is not None and claimed == _origin(f"{scheme}://{host}"):
+        return None
+    return f"cross-site request refused: Origin {origin!r} is not this app ({scheme}://{host})"
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    return next((v for k, v in headers.items() if k.lower() == name), "").strip()
+
+
+def _first(value: str) -> str:
+    """The client's end of a forwarded header a chain of proxies appended to."""
+    return value.split(",", 1)[0].strip()
+
+
+def _origin(value: str) -> tuple[str, str] | None:
+    """An origin as (scheme, host[:port]) without its default port; None for an opaque one ("null")."""
+    try:
+        parts = urlsplit(value.strip().lower())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    default = {"http": 80, "https": 443}[parts.scheme]
+    return parts.scheme, parts.hostname + ("" if port in (None, default) else f":{port}")
 
 
 def override_event(body: bytes, principal: Principal, now: datetime) -> dict:

@@ -5,15 +5,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.application.ports import JudgeStore, ReleaseStore
 from shared.domain.attention import attention
 from shared.domain.finishing import data_sync_hold, finish_holds, hypercare_until
-from shared.domain.gates import iso, waiting_for, waiting_period
-from shared.domain.model import HistoryEntry, Release, Workload
-from shared.domain.times import stamp
+from shared.domain.gates import waiting_for, waiting_period
+from shared.domain.model import GateName, HistoryEntry, Release, Workload, WorkloadState
+from shared.domain.times import iso, iso_s, ms, stamp
 
 
-def _iso(moment) -> str | None:
-    return None if moment is None else stamp(moment).replace(" ", "T")
+def release_status(store: ReleaseStore, judge: JudgeStore, name: str, now: datetime) -> dict:
+    """The status document of a release (contract section 9), one read model for the HTTP status endpoint and
+    `promote status`: the release as stored and, for a flight release, the judge's records (v2 section 10), so
+    each judged workload shows its checks' last values. UnknownRelease if it was never applied."""
+    release = store.get_release(name).release
+    health = judge.load(name) if release.plan.model == "flight" else {}
+    return status_json(release, now, health)
 
 
 def time_json(release: Release, w: Workload, now: datetime) -> dict:
@@ -33,7 +39,7 @@ def finish_json(release: Release, w: Workload, now: datetime) -> dict:
     hold = data_sync_hold(release, w, now)
     return {
         "lag_seconds": w.lag_seconds,
-        "lag_at": _iso(w.lag_at),
+        "lag_at": iso_s(w.lag_at),
         "lag_reports": w.lag_reports,
         "data_sync": None
         if sync is None
@@ -43,13 +49,13 @@ def finish_json(release: Release, w: Workload, now: datetime) -> dict:
             "open": hold is None,
             "reason": hold.reason if hold else None,
         },
-        "promoted_at": _iso(w.promoted_at),
-        "hypercare_until": _iso(hypercare_until(release, w)),
+        "promoted_at": iso_s(w.promoted_at),
+        "hypercare_until": iso_s(hypercare_until(release, w)),
         "finalized_by": w.finalized_by,
-        "finalized_at": _iso(w.finalized_at),
+        "finalized_at": iso_s(w.finalized_at),
         "decommission": {
             "requested_by": w.finalize_requested_by,
-            "requested_at": _iso(w.finalize_requested_at),
+            "requested_at": iso_s(w.finalize_requested_at),
             "error": w.decommission_error,
             "failures": w.decommission_failures,
         },
@@ -80,7 +86,7 @@ def status_json(release: Release, now: datetime | None = None, health: dict | No
                 "provider": plan.routing_of(w.name).provider,
                 # who paused, when and why (null when not paused); an alert recorded while paused
                 "paused_by": w.paused_by,
-                "paused_at": _iso(w.paused_at),
+                "paused_at": iso_s(w.paused_at),
                 "paused_reason": w.paused_reason,
                 "alert_while_paused": w.alert_while_paused,
                 **finish_json(release, w, now),
@@ -121,10 +127,10 @@ def health_json(release: Release, name: str, record: Any) -> dict | None:
         return None
     w = release.workloads[name]
     current = (
-        w.state == "flighting"
+        w.state == WorkloadState.FLIGHTING
         and w.flight_started_at is not None
         and record is not None
-        and record.instance() == (w.attempt, w.flight, int(w.flight_started_at.timestamp() * 1000))
+        and record.instance() == (w.attempt, w.flight, ms(w.flight_started_at))
     )
     last = record.to_json() if current and record.evaluation else None
     return {
@@ -146,7 +152,11 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def status_text(release: Release, now: datetime | None = None, health: dict | None = None) -> str:
-    doc = status_json(release, now, health)
+    return status_doc_text(status_json(release, now, health))
+
+
+def status_doc_text(doc: dict) -> str:
+    """A status document (status_json, release_status) as the table `promote status` prints."""
     head = f"release {doc['release']}  model {doc['model']}  state {doc['state']}  approval {doc['approval']}"
     rows = []
     for w in doc["workloads"]:
@@ -181,25 +191,25 @@ def status_text(release: Release, now: datetime | None = None, health: dict | No
 
 def _gate_text(gate: dict) -> str:
     name, details = gate["gate"], {k: v for k, v in gate.items() if k != "gate"}
-    if name == "assets":
+    if name == GateName.ASSETS:
         return f"assets: {details['replicated']}/{details['total']} replicated, pending {', '.join(details['pending'])}"
-    if name == "approval":
+    if name == GateName.APPROVAL:
         return f"approval by one of {', '.join(details['approvers'])}"
-    if name == "bake":
+    if name == GateName.BAKE:
         return f"bake of flight {details['flight']}: {details['seconds_left']}s left (until {details['until']})"
-    if name == "verdict":
+    if name == GateName.VERDICT:
         return f"a flight-healthy verdict for flight {details['flight']}"
-    if name == "window":
+    if name == GateName.WINDOW:
         return f"change window: {details['reason']}; opens {details['opens'] or 'never'} ({details['timezone']})"
-    if name == "after":
+    if name == GateName.AFTER:
         return f"release(s) {', '.join(details['releases'])} to be promoted"
-    if name == "release":
+    if name == GateName.RELEASE:
         return f"the rest of the release: {', '.join(details['workloads'])}"
-    if name == "paused":
+    if name == GateName.PAUSED:
         by = f" by {details['by']}" if details.get("by") else ""
         why = f": {details['reason']}" if details.get("reason") else ""
         return f"paused{by}{why}"
-    if name == "retry":
+    if name == GateName.RETRY:
         return f"override retry by one of {', '.join(details['operators'])}"
     rest = ", ".join(f"{k} {v}" for k, v in details.items() if v not in (None, "", []))
     return f"{name}: {rest}" if rest else name
@@ -224,7 +234,7 @@ def _health_text(doc: dict) -> str:
     lines = []
     for w in doc["workloads"]:
         health = w.get("health")
-        if not health or w["state"] != "flighting":
+        if not health or w["state"] != WorkloadState.FLIGHTING:
             continue
         last = health["last"]
         if last is None:
@@ -246,10 +256,10 @@ def _finish_text(w: dict) -> str:
 
 
 def hold_text(hold: dict) -> str:
-    if hold["gate"] == "data-sync":
+    if hold["gate"] == GateName.DATA_SYNC:
         lag = "none reported" if hold["lag_seconds"] is None else f"{hold['lag_seconds']:g}s at {hold['reported_at']}"
         return f"data-sync: lag {lag} (max {hold['max_lag_seconds']}s, max age {hold['max_age_seconds']}s)"
-    if hold["gate"] == "hypercare":
+    if hold["gate"] == GateName.HYPERCARE:
         return f"hypercare until {hold['until']}"
     if hold.get("error"):
         return f"finalize: decommission failed {hold['failures']}x ({hold['error']}), retrying"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+from bench.metering import RequestCounter
 from shared.adapters.decommission.local import LocalDecommissioner
-from shared.adapters.metering import RequestCounter
 from shared.adapters.table_store import marker_row
 from shared.application.bootstrap import Stack
 from shared.application.config import RELEASES_TABLE, ROUTING_TABLE

@@ -220,3 +220,48 @@ def test_status_endpoint(stack, release_name):
     )  # as `promote status`
     assert get_status("never-applied").status_code == 404
     assert get_status("Bad'Name").status_code == 400
+
+
+def test_status_of_a_flight_release_shows_the_judges_last_evaluation_as_promote_status_does(stack, release_name):
+    from shared.adapters.judge_store import TableJudgeStore
+    from shared.application.config import JUDGE_TABLE
+    from shared.application.views import release_status
+    from shared.domain.health import JudgeRecord
+    from shared.domain.times import ms
+
+    stack.service.apply(
+        validate_plan(
+            {
+                "release": release_name,
+                "model": "flight",
+                "flights": [{"percent": 50, "bake": "1h"}, {"percent": 100, "bake": "0s"}],
+                "health": {"interval": "5s", "checks": [{"name": "errors", "provider": "local", "max": 1.0}]},
+                "workloads": [{"name": "shop", "assets": ["vm-1"]}],
+            }
+        )
+    )
+    stack.service.handle(event("asset-replicated", release_name, "shop", "r1", asset="vm-1"))
+    stack.service.handle(event("tests-passed", release_name, "shop", "t1"))
+    shop = stack.store.get_release(release_name).release.workloads["shop"]
+    assert shop.state == "flighting" and shop.flight_started_at is not None
+    at = shop.flight_started_at
+    record = JudgeRecord("shop", shop.attempt, shop.flight, ms(at), evaluation=1, at=at)
+    TableJudgeStore(stack.table(JUDGE_TABLE)).save(release_name, record)
+
+    doc = json.loads(get_status(release_name).get_body())
+    [w] = doc["workloads"]
+    assert w["health"]["interval_seconds"] == 5 and w["health"]["last"] == record.to_json()
+    expected = release_status(stack.store, stack.judge_records, release_name, stack.clock.now())
+    for key in ("waiting_for", "deadline"):  # what moves with the clock, between the two reads
+        expected["workloads"][0].pop(key), w.pop(key)
+    assert doc == expected
+
+
+def test_status_of_a_release_without_flights_never_builds_the_judge(stack, release_name):
+    stack.service.apply(
+        validate_plan(
+            {"release": release_name, "model": "single-step", "workloads": [{"name": "web", "assets": ["vm-1"]}]}
+        )
+    )
+    assert get_status(release_name).status_code == 200
+    assert "judge" not in vars(stack)  # the judge (and its table) is built only for a flight release

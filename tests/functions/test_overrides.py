@@ -76,14 +76,19 @@ def apply(stack, name: str, **plan) -> None:
     )
 
 
-def call(body: dict | str, header: str | None) -> func.HttpResponse:
-    headers = {"Content-Type": "application/json"}
+APP = "promote-func.azurewebsites.net"
+
+
+def call(
+    body: dict | str, header: str | None, *, url: str = f"https://{APP}/api/overrides", **sent: str
+) -> func.HttpResponse:
+    """POST as the Functions host hands it over; `sent`: headers (content_type -> Content-Type, ...)."""
+    headers = {"Content-Type": "application/json", "Host": APP}
+    headers.update({k.replace("_", "-").title(): v for k, v in sent.items()})
     if header is not None:
         headers["X-MS-CLIENT-PRINCIPAL"] = header
     data = body if isinstance(body, str) else json.dumps(body)
-    request = func.HttpRequest(
-        method="POST", url="/api/overrides", headers=headers, params={}, route_params={}, body=data.encode()
-    )
+    request = func.HttpRequest(method="POST", url=url, headers=headers, params={}, route_params={}, body=data.encode())
     return registered_functions()["overrides"](request)
 
 
@@ -201,3 +206,76 @@ def test_on_azure_a_topic_borne_override_is_rejected_and_audited(azure_stack, re
         )
     )
     assert (status, doc["outcome"]) == (200, "applied")
+
+
+# -- what a signed-in browser on another site could send (issue 29, defect 8) --------------------------------
+@pytest.mark.parametrize(
+    "content_type,body",
+    [
+        ("text/plain", None),  # a JSON text sent as text/plain: what a cross-site fetch or form may send unasked
+        ("application/x-www-form-urlencoded", "release={release}&action=abort&reason=x"),
+        (
+            "multipart/form-data; boundary=b",
+            "--b\r\nContent-Disposition: form-data; name=release\r\n\r\n{release}\r\n--b--",
+        ),
+        ("", None),
+    ],
+)
+def test_a_body_not_declared_json_is_refused_415_and_records_nothing(azure_stack, release_name, content_type, body):
+    apply(azure_stack, release_name)
+    sent = body.format(release=release_name) if body else {"release": release_name, "action": "abort", "reason": "x"}
+    status, doc = reply(call(sent, principal_header(), content_type=content_type))
+    assert status == 415 and "application/json" in doc["error"]
+    assert azure_stack.store.list_history(release_name) == []
+
+
+@pytest.mark.parametrize(
+    "origin",
+    ["https://evil.example", f"http://{APP}", f"https://{APP}.evil.example", f"https://{APP}:8443", "null", "junk"],
+)
+def test_a_request_from_another_sites_page_is_refused_403_and_records_nothing(azure_stack, release_name, origin):
+    apply(azure_stack, release_name)
+    status, doc = reply(
+        call({"release": release_name, "action": "abort", "reason": "x"}, principal_header(), origin=origin)
+    )
+    assert status == 403 and "cross-site" in doc["error"]
+    assert azure_stack.store.list_history(release_name) == []
+
+
+@pytest.mark.parametrize(
+    "url,sent",
+    [
+        (f"https://{APP}/api/overrides", {"origin": f"https://{APP}"}),
+        (f"https://{APP}/api/overrides", {"origin": f"HTTPS://{APP.upper()}:443"}),
+        # App Service ends TLS in front of the app: the worker may see http, the front end says https
+        (f"http://{APP}/api/overrides", {"origin": f"https://{APP}", "x_forwarded_proto": "https"}),
+        # a custom domain in front (Front Door): the host the browser used is the forwarded one
+        (
+            f"https://{APP}/api/overrides",
+            {"origin": "https://promote.contoso.com", "x_forwarded_host": "promote.contoso.com, edge.azurefd.net"},
+        ),
+        (f"https://{APP}/api/overrides", {"content_type": "application/json; charset=utf-8"}),
+        (f"https://{APP}/api/overrides", {}),  # no Origin: not a browser's cross-site request
+        # a bearer token is never attached by a browser on its own; App Service authentication validated it
+        (f"https://{APP}/api/overrides", {"origin": "https://pipelines.example", "authorization": "Bearer eyJ0"}),
+    ],
+)
+def test_same_origin_and_bearer_requests_are_accepted(azure_stack, release_name, url, sent):
+    apply(azure_stack, release_name)
+    status, doc = reply(
+        call(
+            {"release": release_name, "workload": "web", "action": "pause", "reason": "x"},
+            principal_header(),
+            url=url,
+            **sent,
+        )
+    )
+    assert (status, doc["outcome"]) == (200, "applied")
+    assert azure_stack.store.get_release(release_name).release.workloads["web"].paused
+
+
+def test_an_opaque_origin_is_refused_even_where_the_apps_own_origin_is_unknown(azure_stack, release_name):
+    apply(azure_stack, release_name)
+    body = {"release": release_name, "action": "abort", "reason": "x"}
+    status, doc = reply(call(body, principal_header(), url="/api/overrides", host="", origin="null"))
+    assert status == 403 and "cross-site" in doc["error"]

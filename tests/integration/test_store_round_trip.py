@@ -6,12 +6,17 @@ field added later that the table store forgets to write (or to read back) fails 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from shared.domain.machine import Decision
 from shared.domain.model import HistoryEntry, Outcome, Release, Workload, WorkloadState, archive_add, new_release
 from shared.domain.plan import validate_plan
+from tests.model_strategies import workloads
 
 AT = datetime(2026, 11, 27, 9, 13, 23, 123456, tzinfo=UTC)  # microseconds: stored to the microsecond
 
@@ -144,3 +149,33 @@ def test_list_releases_names_every_release_applied_in_order(stack, release_name)
     listed = stack.store.list_releases()
     assert [n for n in listed if n.startswith(release_name)] == sorted(names)
     assert listed == sorted(listed)
+
+
+_examples = itertools.count()
+BIG = Workload(name="web", assets={f"vm-{i:05d}-{'x' * 40}": True for i in range(700)})  # assets over 2 properties
+
+
+@settings(
+    max_examples=max(2, settings.default.max_examples // 10),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(workloads(name=st.just("web")))
+@example(BIG)
+def test_any_workload_survives_a_commit_and_a_read_through_azurite(stack, release_name, w):
+    """The codec's round trip through a real table: what the SDK sends and Azurite answers, for drawn workloads."""
+    name = f"{release_name}-{next(_examples)}"
+    store = stack.store
+    store.create_release(new_release(_plan(name)))
+    snapshot = store.get_release(name)
+    store.commit(
+        snapshot,
+        Decision(release=snapshot.release.evolve(workloads={**snapshot.release.workloads, "web": w}), entries=[]),
+        None,
+    )
+    back = store.get_release(name).release.workloads["web"]
+    assert back == w
+    for f in dataclasses.fields(Workload):  # the same types too: a bool stays a bool, a time a UTC datetime
+        value = getattr(back, f.name)
+        assert type(value) is (float if f.name == "lag_seconds" and value is not None else type(getattr(w, f.name)))
+        assert not isinstance(value, datetime) or value.tzinfo is UTC, f.name

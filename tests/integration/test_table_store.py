@@ -6,15 +6,19 @@ import json
 import threading
 
 import pytest
+from azure.core.exceptions import HttpResponseError
+from azure.data.tables import TableTransactionError, UpdateMode
 
-from shared.adapters.metering import RequestCounter
+from bench.metering import RequestCounter
+from shared.adapters.outbox import TableOutbox, outbox_entity
 from shared.adapters.table_store import TableReleaseStore, marker_row
 from shared.application.bootstrap import Stack
 from shared.application.config import RELEASES_TABLE
-from shared.domain.errors import ConflictError, UnknownRelease
-from shared.domain.machine import decide
+from shared.application.ports import Snapshot
+from shared.domain.errors import ConflictError, ReleaseExists, UnknownRelease
+from shared.domain.machine import Decision, decide
 from shared.domain.messages import parse_message
-from shared.domain.model import SEEN_WINDOW
+from shared.domain.model import SEEN_WINDOW, HistoryEntry, Outcome, new_release
 from shared.domain.plan import validate_plan
 from tests.fakes import T0, event
 
@@ -198,8 +202,6 @@ def test_duplicates_beyond_the_in_row_window_are_found_by_their_marker(stack, re
     stack.service.handle(event("asset-replicated", release_name, "w0", "old", asset="vm-0-0"))
     snap = stack.store.get_release(release_name)
     # as if SEEN_WINDOW newer messages had pushed "old" out of the row's window
-    from shared.application.ports import Snapshot
-
     aged = Snapshot(snap.release.evolve(seen=(), processed=SEEN_WINDOW + 1), snap.version)
     assert stack.service._seen(aged, "old") is True
     assert stack.service._seen(aged, "new") is False
@@ -244,3 +246,165 @@ def test_plans_too_large_for_storage_are_refused_at_apply():
     }
     with pytest.raises(PlanError, match="the limit is 400,000"):
         validate_plan(doc)
+
+
+# -- every write that could lose an update is guarded (pinned: each test fails when its guard is dropped) -------
+FOREIGN = {"touched_by": "another writer"}  # a property no promote row has: only the row's ETag moves
+
+
+def partition(table, name: str) -> dict[str, dict]:
+    return {r["RowKey"]: dict(r) for r in table.query_entities(f"PartitionKey eq '{name}'")}
+
+
+def touch(table, name: str, row: str) -> None:
+    """Another writer's change to one row, between a reader's read and its write."""
+    table.update_entity({"PartitionKey": name, "RowKey": row, **FOREIGN}, mode=UpdateMode.MERGE)
+
+
+def pause_everything(snapshot) -> Decision:
+    """A decision that writes the release row and every workload row, with a history entry and a marker."""
+    release = snapshot.release
+    paused = {n: w.evolve(paused=True, paused_by="ops@contoso.com") for n, w in release.workloads.items()}
+    entry = HistoryEntry(
+        at=T0,
+        event_id="pause-all",
+        type="override",
+        outcome=Outcome.APPLIED,
+        reason="freeze",
+        workload=None,
+        from_state=None,
+        to_state=None,
+        traffic_percent=None,
+    )
+    return Decision(release=release.evolve(workloads=paused, seq=release.seq + 1, processed=1), entries=[entry])
+
+
+@pytest.mark.parametrize("row", ["s", "s.w0", "s.w1"])
+def test_a_foreign_write_to_any_row_a_commit_changes_makes_it_a_conflict_that_writes_nothing(stack, release_name, row):
+    stack.service.apply(plan(release_name))
+    store, table = stack.store, stack.table(RELEASES_TABLE)
+    snapshot = store.get_release(release_name)
+    decision = pause_everything(snapshot)
+    touch(table, release_name, row)
+    before = partition(table, release_name)
+    with pytest.raises(ConflictError):
+        store.commit(snapshot, decision, "pause-all")
+    assert partition(table, release_name) == before  # no state, no history entry, no marker
+    # the same decision over the rows as they are now is written whole
+    store.commit(store.get_release(release_name), pause_everything(store.get_release(release_name)), "pause-all")
+    assert all(w.paused for w in store.get_release(release_name).release.workloads.values())
+
+
+@pytest.fixture
+def outbox_row(stack, release_name):
+    """A pending outbox row as a commit writes it, and the outbox that delivers it."""
+    table = stack.table(RELEASES_TABLE)
+    targets = [{"type": "webhook", "url_setting": "PROMOTE_TEST_HOOK"}]
+    table.create_entity(outbox_entity(release_name, 3, [], targets, T0))
+    return TableOutbox(table)
+
+
+@pytest.mark.parametrize("status", ["pending", "sent", "failed"])
+def test_an_outbox_status_change_over_a_row_changed_meanwhile_is_a_conflict(stack, release_name, outbox_row, status):
+    [item] = outbox_row.list_release(release_name)
+    touch(stack.table(RELEASES_TABLE), release_name, "o.p." + item.key)
+    before = partition(stack.table(RELEASES_TABLE), release_name)
+    with pytest.raises(ConflictError):
+        outbox_row.record(item, sent=frozenset({"0"}), status=status, attempts=1, next_attempt=T0, last_error="x")
+    assert partition(stack.table(RELEASES_TABLE), release_name) == before
+
+
+def test_an_outbox_row_another_deliverer_recorded_first_is_a_conflict(stack, release_name, outbox_row):
+    [mine] = outbox_row.list_release(release_name)
+    [theirs] = outbox_row.list_release(release_name)
+    outbox_row.record(theirs, sent=frozenset({"0"}), status="sent", attempts=1, next_attempt=T0, last_error=None)
+    with pytest.raises(ConflictError):
+        outbox_row.record(mine, sent=frozenset(), status="pending", attempts=1, next_attempt=T0, last_error="down")
+    [recorded] = outbox_row.list_release(release_name)
+    assert (recorded.status, recorded.sent, recorded.last_error) == ("sent", frozenset({"0"}), None)
+
+
+def test_a_release_created_twice_at_once_exists_once_and_the_apply_that_lost_reads_it(settings, release_name):
+    first, second = Stack(settings), Stack(settings)
+    the_plan = plan(release_name)
+    second.store.create_release(new_release(the_plan, T0))
+    with pytest.raises(ReleaseExists):
+        first.store.create_release(new_release(the_plan, T0))
+
+    raced = f"{release_name}-raced"
+    racing_plan = plan(raced)
+
+    class LosesTheRace(TableReleaseStore):
+        """The other apply creates the release between this apply's read and its create."""
+
+        def create_release(self, release):
+            second.service.apply(racing_plan)
+            super().create_release(release)
+
+    first.service.store = LosesTheRace(first.table(RELEASES_TABLE))
+    assert first.service.apply(racing_plan).action == "unchanged"  # read again: the release is the one it meant
+    assert first.store.get_release(raced).release.plan == racing_plan
+
+
+def test_a_plan_update_or_a_dependant_over_a_release_row_changed_meanwhile_is_a_conflict(stack, release_name):
+    original = plan(release_name)
+    stack.service.apply(original)
+    store, table = stack.store, stack.table(RELEASES_TABLE)
+    snapshot = store.get_release(release_name)
+    touch(table, release_name, "s")  # Azurite, like Azure, answers 412 to the If-Match that no longer matches
+    with pytest.raises(ConflictError):
+        store.update_plan(snapshot, validate_plan({**original.canonical(), "approvers": ["bob@contoso.com"]}))
+    with pytest.raises(ConflictError):
+        store.add_dependant(snapshot, "later")
+    release = store.get_release(release_name).release
+    assert release.plan == original and release.dependants == ()
+
+
+class RefusingTable:
+    """A TableClient whose every write fails as the service answered `status` (409: the row was created or
+    changed by another writer, 412: its ETag no longer matches, anything else: a failure of its own)."""
+
+    def __init__(self, status: int):
+        self.status = status
+
+    def _error(self, cls: type[HttpResponseError]) -> HttpResponseError:
+        exc = cls(message=f"the service answered {self.status}")
+        exc.status_code = self.status
+        return exc
+
+    def update_entity(self, *args, **kwargs):
+        raise self._error(HttpResponseError)
+
+    def submit_transaction(self, operations):
+        raise self._error(TableTransactionError)
+
+
+@pytest.mark.parametrize("status", [409, 412])
+def test_writes_that_lose_a_race_answered_409_or_412_are_conflicts(status):
+    the_plan = plan("raced")
+    snapshot = Snapshot(new_release(the_plan, T0), {"s": 'W/"1"', "s.w0": 'W/"1"', "s.w1": 'W/"1"'})
+    store = TableReleaseStore(RefusingTable(status))  # type: ignore[arg-type]
+    with pytest.raises(ConflictError):
+        store.update_plan(snapshot, the_plan)
+    with pytest.raises(ConflictError):
+        store.add_dependant(snapshot, "later")
+    with pytest.raises(ConflictError):
+        store.commit(snapshot, pause_everything(snapshot), "e1")
+    with pytest.raises(ReleaseExists if status == 409 else TableTransactionError):
+        store.create_release(new_release(the_plan, T0))
+
+
+@pytest.mark.parametrize("status", [400, 403, 500])
+def test_other_write_failures_are_not_taken_for_conflicts(status):
+    the_plan = plan("refused")
+    snapshot = Snapshot(new_release(the_plan, T0), {"s": 'W/"1"', "s.w0": 'W/"1"', "s.w1": 'W/"1"'})
+    store = TableReleaseStore(RefusingTable(status))  # type: ignore[arg-type]
+    for write in (
+        lambda: store.update_plan(snapshot, the_plan),
+        lambda: store.add_dependant(snapshot, "later"),
+        lambda: store.commit(snapshot, pause_everything(snapshot), "e1"),
+        lambda: store.create_release(new_release(the_plan, T0)),
+    ):
+        with pytest.raises(HttpResponseError) as raised:
+            write()
+        assert raised.value.status_code == status and not isinstance(raised.value, ConflictError)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from shared.adapters.metering import RequestCounter
+from bench.metering import RequestCounter
 from shared.application.bootstrap import Stack, use_stack
 from shared.application.views import status_json
 from shared.domain.plan import validate_plan

@@ -1,4 +1,4 @@
-"""Counts real HTTP requests to storage through the SDK pipeline (bench and tests)."""
+"""Counts real HTTP requests to storage through the SDK pipeline: the bench's and the tests' meter (not shipped)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ class RequestCounter:
     def __call__(self, request) -> None:
         http = request.http_request
         with self._lock:
-            self.by_kind[_kind(http.method, http.url)] += 1
+            self.by_kind[request_kind(http.method, http.url)] += 1
 
     @property
     def total(self) -> int:
@@ -27,7 +27,7 @@ class RequestCounter:
             self.by_kind.clear()
 
 
-def _kind(method: str, url: str) -> str:
+def request_kind(method: str, url: str) -> str:
     path = url.split("?", 1)[0]
     if path.endswith("$batch"):
         return "transaction"

@@ -1,0 +1,109 @@
+"""The rows of a release's partition: their keys, and their properties through the field codec.
+
+Row keys inside a release's partition:
+  s            the release row (plan, counters, the window of recent message ids)
+  s.<name>     one row per workload            -> `s` .. `t` is read with ONE range query
+  h.<name>.<seq> / h.~.<seq>   history entries (workload / release-level), seq zero-padded
+  m.<sha256>   a de-duplication marker per message id
+  o.<status>.<seq>             the notification outbox (shared/adapters/outbox.py)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+from shared.adapters.properties import chunks, unchunk
+from shared.adapters.table_store.codec import Kind, RowCodec
+from shared.domain.model import HistoryEntry, Release, Workload
+from shared.domain.plan import Plan
+
+RELEASE_ROW = "s"
+MAX_REASON = 8_000  # a property holds 32K UTF-16 units; reasons are far shorter
+DIGEST = 16  # characters of a message id's digest in the release row's window (machine.digest)
+
+
+def workload_row(name: str) -> str:
+    return f"s.{name}"
+
+
+def history_row(workload: str | None, seq: int) -> str:
+    return f"h.{workload or '~'}.{seq:010d}"
+
+
+def marker_row(event_id: str) -> str:
+    return "m." + hashlib.sha256(event_id.encode()).hexdigest()
+
+
+# The window of recent ids: fixed-width digests side by side (512 of them fit one property, with no separator).
+_SEEN = Kind(
+    lambda n, v: {n: "".join(v)}, lambda e, n: tuple(e[n][i : i + DIGEST] for i in range(0, len(e[n]), DIGEST))
+)
+_CLIPPED = Kind(lambda n, v: {n: v[:MAX_REASON]}, lambda e, n: e[n])
+
+WORKLOAD = RowCodec(Workload, skip=["name"])  # the name is the row key; the row is replaced whole
+HISTORY = RowCodec(HistoryEntry, kinds={"reason": _CLIPPED})
+# The release row is merged (its plan stays): the Bloom filter and a failed revocation's record are absent until
+# there is one (neither ever goes back); `dependants` has a writer of its own (add_dependant), never the commit.
+RELEASE = RowCodec(
+    Release,
+    skip=["plan", "workloads", "others"],
+    kinds={"seen": _SEEN},
+    merged=True,
+    once={
+        "archive": "archive",
+        "archived": "archive",
+        "revoke_attempts": "revoke_attempts",
+        "revoke_error": "revoke_attempts",
+    },
+)
+OWN_WRITER = ("dependants",)
+
+
+def workload_entity(release: str, w: Workload) -> dict[str, Any]:
+    return {"PartitionKey": release, "RowKey": workload_row(w.name), **WORKLOAD.write(w)}
+
+
+def workload_of(entity: Mapping[str, Any]) -> Workload:
+    return Workload(name=entity["RowKey"][len(workload_row("")) :], **WORKLOAD.read(entity))
+
+
+def release_counters(r: Release) -> dict[str, Any]:
+    """The release row's properties a commit merges (everything but the plan and the dependants)."""
+    return RELEASE.write(r, leave=OWN_WRITER)
+
+
+def release_of(head: Mapping[str, Any], workloads: dict[str, Workload], *, partial: bool = False) -> Release:
+    """The release from its row and its workloads' (in the plan's order; `partial`: leave out those not read)."""
+    plan = plan_of(head)
+    names = [w.name for w in plan.workloads if not partial or w.name in workloads]
+    return Release(plan=plan, workloads={name: workloads[name] for name in names}, **RELEASE.read(head))
+
+
+def history_entity(release: str, seq: int, e: HistoryEntry) -> dict[str, Any]:
+    return {"PartitionKey": release, "RowKey": history_row(e.workload, seq), "seq": seq, **HISTORY.write(e)}
+
+
+def history_of(entity: Mapping[str, Any]) -> HistoryEntry:
+    return HistoryEntry(**HISTORY.read(entity))
+
+
+def plan_json(plan: Plan) -> str:
+    return json.dumps(plan.canonical(), separators=(",", ":"))  # ensure_ascii: chunks stay within 32K units
+
+
+def plan_properties(plan: Plan) -> dict[str, Any]:
+    return {**chunks("plan", plan_json(plan)), "plan_hash": plan.fingerprint()}
+
+
+def plan_of(head: Mapping[str, Any]) -> Plan:
+    return _plan(unchunk(head, "plan"))
+
+
+@lru_cache(maxsize=256)
+def _plan(text: str) -> Plan:
+    """Plans are parsed once per process, not once per message."""
+    return Plan.model_validate_json(text)
