@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 from shared.application.ports import Snapshot
 from shared.application.service import PromotionService
-from shared.domain.errors import ConflictError, ReleaseExists, RoutingError, UnknownRelease
+from shared.domain.errors import ConflictError, ReleaseExists, RoutingError, SeenElsewhere, UnknownRelease
 from shared.domain.machine import digest
-from shared.domain.model import HistoryEntry, Release
+from shared.domain.machine.scope import ShardFacts, shard_facts
+from shared.domain.model import HistoryEntry, Release, ReleaseState
 from shared.domain.routing import Change
 
 T0 = datetime(2026, 11, 26, 22, 0, 0, tzinfo=UTC)
@@ -59,9 +60,12 @@ def check_types(record) -> None:
 
 
 class MemoryStore:
-    """ReleaseStore in memory with the same contract as the table store: versions guard commits."""
+    """ReleaseStore in memory with the same contract as the table store: versions guard commits. With
+    `shard_size`, a large release is kept in shards as the table store keeps it: a message about one workload
+    may read its shard alone (a partial release), each shard keeps its workloads' message ids, and `look`
+    answers from each shard's facts as last committed."""
 
-    def __init__(self):
+    def __init__(self, shard_size: int | None = None):
         self.releases: dict[str, tuple[Release, int]] = {}
         self.history: dict[str, list[HistoryEntry]] = {}
         self.markers: set[tuple[str, str]] = set()
@@ -69,24 +73,68 @@ class MemoryStore:
         self.marker_reads: list[str] = []  # ids looked up by seen_before (each a read on the real store)
         self.fail_next_commits = 0  # simulate concurrent writers: the next N commits conflict
         self.marker_outcomes: dict[tuple[str, str], str] = {}  # outcomes kept on markers (quiet lag reports)
+        self.shard_size = shard_size
+        self.scopes: dict[tuple[str, int | None], tuple] = {}  # (release, shard or None) -> its ids window
+        self.facts: dict[tuple[str, int], ShardFacts] = {}  # each shard's facts as last committed
+        self.states: dict[str, ReleaseState] = {}  # each release's state as its last whole commit left it
+        self.reads: list[str] = []  # "whole" / "shard" / "look", one per read
 
     def create_release(self, release: Release) -> None:
         if release.name in self.releases:
             raise ReleaseExists(release.name)
         self.releases[release.name] = (release, 0)
         self.history[release.name] = []
+        self.states[release.name] = release.state
+        for k in range(self._shards(release)):
+            self.facts[(release.name, k)] = shard_facts(self._part(release, k), T0)
 
-    def get_release(self, name: str) -> Snapshot:
+    def _shards(self, release: Release) -> int:
+        size = self.shard_size or max(1, len(release.plan.workloads))
+        return max(1, -(-len(release.plan.workloads) // size))
+
+    def _shard_of(self, release: Release, workload: str) -> int | None:
+        names = [w.name for w in release.plan.workloads]
+        return names.index(workload) // (self.shard_size or len(names)) if workload in names else None
+
+    def _part(self, release: Release, shard: int) -> Release:
+        names = [w.name for w in release.plan.workloads if self._shard_of(release, w.name) == shard]
+        workloads = {n: release.workloads[n] for n in names}
+        return release.evolve(workloads=workloads, others=len(release.workloads) - len(workloads))
+
+    def _with_scope(self, release: Release, shard: int | None) -> Release:
+        """The release with the ids window of the scope a message belongs to (its workload's shard, or the
+        release itself)."""
+        if shard is None:
+            return release
+        seen, processed, archive, archived = self.scopes.get((release.name, shard), ((), 0, b"", 0))
+        return release.evolve(seen=seen, processed=processed, archive=archive, archived=archived)
+
+    def get_release(self, name: str, workload: str | None = None, *, whole: bool = True) -> Snapshot:
         if name not in self.releases:
             raise UnknownRelease(name)
         release, version = self.releases[name]
-        return Snapshot(release=release, version=version)
+        shard = self._shard_of(release, workload) if workload is not None else None
+        scoped = self._with_scope(release, shard)
+        if not whole and shard is not None and self._shards(release) > 1:
+            self.reads.append("shard")
+            return Snapshot(release=self._part(scoped, shard), version=(version, shard))
+        self.reads.append("whole")
+        return Snapshot(release=scoped, version=(version, shard))
+
+    def look(self, snapshot: Snapshot) -> tuple[ReleaseState | None, list[ShardFacts]]:
+        self.reads.append("look")
+        name, (_, shard) = snapshot.release.name, snapshot.version
+        release = self.releases[name][0]
+        return self.states[name], [self.facts[(name, k)] for k in range(self._shards(release)) if k != shard]
+
+    def catch_up(self, snapshot: Snapshot) -> bool:
+        return False
 
     def seen_before(self, name: str, event_id: str) -> bool:
         self.marker_reads.append(event_id)
         return (name, event_id) in self.markers
 
-    def commit(self, snapshot: Snapshot, decision, event_id: str | None) -> None:
+    def commit(self, snapshot: Snapshot, decision, event_id: str | None, now=None) -> None:
         name = snapshot.release.name
         for workload in decision.release.workloads.values():  # what Table Storage would refuse or lose
             check_types(workload)
@@ -95,11 +143,26 @@ class MemoryStore:
         if self.fail_next_commits:
             self.fail_next_commits -= 1
             raise ConflictError("simulated concurrent writer")
-        if self.releases[name][1] != snapshot.version:
+        stored, version = self.releases[name]
+        read_version, shard = snapshot.version
+        if version != read_version:
             raise ConflictError(f"{name} changed")
         if event_id is not None and (name, event_id) in self.markers:
-            raise ConflictError(f"{event_id} already recorded")
-        self.releases[name] = (decision.release, snapshot.version + 1)
+            raise SeenElsewhere(f"{event_id} already recorded")
+        after = decision.release
+        if after.partial:  # one shard: its workloads
+            new = stored.evolve(workloads={**stored.workloads, **after.workloads})
+        else:
+            self.states[name] = after.state
+            new = after
+        if shard is not None:  # the message's ids are its shard's; the release keeps its own
+            self.scopes[(name, shard)] = (after.seen, after.processed, after.archive, after.archived)
+            new = new.evolve(
+                seen=stored.seen, processed=stored.processed, archive=stored.archive, archived=stored.archived
+            )
+        self.releases[name] = (new, version + 1)
+        for k in range(self._shards(new)):
+            self.facts[(name, k)] = shard_facts(self._part(new, k), now or T0)
         self.history[name].extend(decision.entries)
         if event_id is not None:
             self.markers.add((name, event_id))
@@ -109,13 +172,13 @@ class MemoryStore:
 
     def update_plan(self, snapshot: Snapshot, plan) -> None:
         release, version = self.releases[snapshot.release.name]
-        if version != snapshot.version:
+        if version != snapshot.version[0]:
             raise ConflictError("changed")
         self.releases[release.name] = (release.evolve(plan=plan), version + 1)
 
     def add_dependant(self, snapshot: Snapshot, dependant: str) -> None:
         release, version = self.releases[snapshot.release.name]
-        if version != snapshot.version:
+        if version != snapshot.version[0]:
             raise ConflictError("changed")
         dependants = tuple(dict.fromkeys(release.dependants + (dependant,)))
         self.releases[release.name] = (release.evolve(dependants=dependants), version + 1)

@@ -1,8 +1,8 @@
 """The notification outbox on Table Storage, in each release's partition.
 
-Row keys:  o.p.<seq>  pending      o.s.<seq>  sent      o.f.<seq>  failed (gave up; still listed)
-<seq> is the release's history sequence number at the commit that wrote the row, so keys are unique and
-ordered. The pending row is created inside the release's own commit transaction (see table_store.commit);
+Row keys:  o.p.<key>  pending      o.s.<key>  sent      o.f.<key>  failed (gave up; still listed)
+<key> is the commit's instant and its message's digest (outbox_key), so keys are unique and ordered by time.
+The pending row is created inside the release's own commit transaction (see table_store.commit);
 a status change deletes the old row and creates the new one in one transaction, guarded by the ETag.
 """
 
@@ -34,11 +34,16 @@ def _unchunked(entity: Any, name: str) -> Any:
     return json.loads(unchunk(entity, name))
 
 
-def outbox_entity(release: str, seq: int, notices: list, targets: list[dict], now: datetime) -> dict[str, Any]:
+def outbox_key(now: datetime, digest: str) -> str:
+    """Unique per committed message and ordered by time: the commit's instant and the message's digest."""
+    return f"{int(now.timestamp() * 1000):013d}.{digest}"
+
+
+def outbox_entity(release: str, key: str, notices: list, targets: list[dict], now: datetime) -> dict[str, Any]:
     """The pending row a commit writes (notices are shared.domain.notices.Notice)."""
     return {
         "PartitionKey": release,
-        "RowKey": f"{STATUS_PREFIX['pending']}{seq:010d}",
+        "RowKey": f"{STATUS_PREFIX['pending']}{key}",
         **_chunked("notices", [n.to_json() for n in notices]),
         **_chunked("targets", targets),
         "sent": "[]",

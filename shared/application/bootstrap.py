@@ -79,7 +79,7 @@ class Stack:
     def store(self):
         from shared.adapters.table_store import TableReleaseStore
 
-        return TableReleaseStore(self.table(config.RELEASES_TABLE))
+        return TableReleaseStore(self.table(config.RELEASES_TABLE), self.settings.shard_size)
 
     @cached_property
     def servicebus(self):

@@ -68,6 +68,8 @@ ENV_HOME = "PROMOTE_HOME"
 ENV_DEV_PORTS = "PROMOTE_DEV_PORTS"  # local only: the blob, queue and table ports of `promote dev up`'s Azurite
 ENV_MONITOR_LOGS_ENDPOINT = "PROMOTE_MONITOR_LOGS_ENDPOINT"  # (v2 §10) the health judge's Log Analytics API
 ENV_MONITOR_METRICS_ENDPOINT = "PROMOTE_MONITOR_METRICS_ENDPOINT"  # (v2 §10) its metrics API, may hold {region}
+ENV_SHARD_SIZE = "PROMOTE_SHARD_SIZE"  # (v3 §14) workloads per shard of releases created from now on (tests: small)
+DEFAULT_SHARD_SIZE = 97  # a shard's catch-up (its head, rows and summary) is one 100-entity transaction
 APP_SETTINGS = (
     ENV_STORAGE_CONNECTION_STRING,
     ENV_TABLES_ENDPOINT,
@@ -137,6 +139,7 @@ class Settings:
     dev_ports: dict[str, int] = field(default_factory=lambda: dict(DEV_PORTS), hash=False)  # `promote dev` Azurite
     monitor_logs_endpoint: str | None = None  # (v2 §10) Log Analytics query API; default: the public cloud's
     monitor_metrics_endpoint: str | None = None  # (v2 §10) regional metrics API, may hold {region}
+    shard_size: int = DEFAULT_SHARD_SIZE  # (v3 §14) workloads per shard of a release created from now on
 
     @property
     def uses_servicebus(self) -> bool:
@@ -183,7 +186,16 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         dev_ports=parse_dev_ports(ports) if (ports := get(ENV_DEV_PORTS)) else dict(DEV_PORTS),
         monitor_logs_endpoint=get(ENV_MONITOR_LOGS_ENDPOINT),
         monitor_metrics_endpoint=get(ENV_MONITOR_METRICS_ENDPOINT),
+        shard_size=_shard_size(get(ENV_SHARD_SIZE)),
     )
+
+
+def _shard_size(text: str | None) -> int:
+    if text is None:
+        return DEFAULT_SHARD_SIZE
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= DEFAULT_SHARD_SIZE):
+        raise SettingError(f"{ENV_SHARD_SIZE} is a number of workloads from 1 to {DEFAULT_SHARD_SIZE}, got {text!r}")
+    return int(text)
 
 
 @dataclass(frozen=True)

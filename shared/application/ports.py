@@ -24,16 +24,25 @@ class ReleaseStore(Protocol):
     def create_release(self, release: Release) -> None:
         """Create the release and its workload rows; ReleaseExists if it is already there."""
 
-    def get_release(self, name: str) -> Snapshot:
-        """One read of the release and its workloads; UnknownRelease if it was never applied."""
+    def get_release(self, name: str, workload: str | None = None, *, whole: bool = True) -> Snapshot:
+        """One read of the release and its workloads; UnknownRelease if it was never applied. `workload`: the
+        message's workload, whose scope (its shard) keeps the message's id. `whole=False`: only that workload's
+        shard when the release has several (a partial release: `release.partial`)."""
+
+    def look(self, snapshot: Snapshot) -> tuple[Any, list[Any]]:
+        """The release state the release record knows and the facts (machine.scope.ShardFacts) of every shard
+        but the snapshot's own: one read of their summaries."""
+
+    def catch_up(self, snapshot: Snapshot) -> bool:
+        """Bring shards that lag a committed release-wide decision up to it (after a crash); whether any did."""
 
     def seen_before(self, name: str, event_id: str) -> bool:
         """Whether a message's de-duplication key (messages.dedup_key) was recorded (only asked when the in-row
         window does not cover it)."""
 
-    def commit(self, snapshot: Snapshot, decision: Decision, event_id: str | None) -> None:
-        """Write state, history and (for a de-duplication key, not None) its marker at once; ConflictError if
-        anything changed since the snapshot."""
+    def commit(self, snapshot: Snapshot, decision: Decision, event_id: str | None, now: datetime | None = None) -> None:
+        """Write state, history and (for a de-duplication key, not None) its marker; ConflictError if anything
+        read changed since the snapshot; SeenElsewhere if the key was recorded in another scope."""
 
     def update_plan(self, snapshot: Snapshot, plan: Plan) -> None:
         """Replace the stored plan (approvers/operators changes); ConflictError if it changed."""

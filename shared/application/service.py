@@ -26,9 +26,11 @@ from shared.domain.errors import (
     MessageError,
     PlanChangeRefused,
     ReleaseExists,
+    SeenElsewhere,
     UnknownRelease,
 )
 from shared.domain.machine import Decision, SetTraffic, decide, digest, reject_unparsed
+from shared.domain.machine.scope import needs_look, release_moves, shard_facts
 from shared.domain.model import HistoryEntry, archive_may_contain, new_release
 from shared.domain.notices import notices_for
 from shared.domain.plan import Plan
@@ -120,43 +122,68 @@ class PromotionService:
         if isinstance(message, m.DependencyPromoted):
             message = self._verified_dependency(message)
         moved: dict[str, object] = {}  # workload -> routing config, moved by an attempt that did not commit
+        known: dict[str, bool] = {"seen": False}  # the id turned out recorded in another scope of the release
 
         def attempt(_: int) -> Result:
+            key = m.dedup_key(message)
             try:
-                snapshot = self.store.get_release(message.release)
+                snapshot, decision, duplicate, seen = self._decide(message, key, principal, known["seen"])
             except UnknownRelease as exc:
                 if principal is not None:
                     raise
                 return self._dead_letter(body, str(exc), message.id)
-            key = m.dedup_key(message)
-            seen = self._seen(snapshot, key)
-            # A dependency notice is decided again even when its id was seen: deciding it twice changes nothing
-            # twice, and its id, predictable, may have been taken by another message first.
-            duplicate = seen and not isinstance(message, m.DependencyPromoted)
-            # what a redelivery re-asserts is decide()'s call (machine.redelivery_reasserts)
-            decision = decide(
-                snapshot.release,
-                message,
-                self.clock.now(),
-                duplicate=duplicate,
-                principal=principal,
-                require_authenticated=self.overrides_need_principal,
-            )
             decision = carry_out(self.ports, snapshot.release, _reassert(decision, moved))
             if not duplicate:  # notifications ride in the same transaction as the state change (outbox)
                 decision = replace(decision, notices=notices_for(snapshot.release, decision))
             try:
-                self.store.commit(snapshot, decision, key if decision.remember and not seen else None)
-            except ConflictError:
-                # Someone else wrote first: re-read and re-decide. The routing this attempt moved is
-                # asserted again from the new decision, which may no longer move it at all.
+                self.store.commit(snapshot, decision, key if decision.remember and not seen else None, self.clock.now())
+            except (ConflictError, SeenElsewhere) as exc:
+                # Someone else wrote first (or the id was recorded elsewhere): re-read and re-decide. The routing
+                # this attempt moved is asserted again from the new decision, which may no longer move it at all.
                 moved.update({e.workload: e.routing for e in decision.effects if isinstance(e, SetTraffic)})
-                raise
+                known["seen"] = known["seen"] or isinstance(exc, SeenElsewhere)
+                raise ConflictError(str(exc)) from None
             # Any other failure propagates with the routing left as decided: the commit may have happened
             # (a lost response), and the redelivery re-decides, or as a duplicate re-asserts the state.
             return Result(decision.outcome, decision.reason, message.id, message.release, decision.entries)
 
         return retry_on_conflict(attempt, what=f"release {message.release}")
+
+    def _decide(
+        self, message: m.Message, key: str, principal: Principal | None, seen_elsewhere: bool
+    ) -> tuple[Snapshot, Decision, bool, bool]:
+        """Read and decide: a message about one workload on its shard alone, unless what it changes may change
+        what only the whole release can say (machine/scope.py); then on the whole release."""
+        for whole in (False, True) if message.workload is not None else (True,):
+            snapshot = self.store.get_release(message.release, message.workload, whole=whole)
+            if whole and self.store.catch_up(snapshot):  # a release-wide decision's catch-up a crash left undone
+                snapshot = self.store.get_release(message.release, message.workload)
+            seen = seen_elsewhere or self._seen(snapshot, key)
+            # A dependency notice is decided again even when its id was seen: deciding it twice changes nothing
+            # twice, and its id, predictable, may have been taken by another message first.
+            duplicate = seen and not isinstance(message, m.DependencyPromoted)
+            now = self.clock.now()
+            # what a redelivery re-asserts is decide()'s call (machine.redelivery_reasserts)
+            decision = decide(
+                snapshot.release,
+                message,
+                now,
+                duplicate=duplicate,
+                principal=principal,
+                require_authenticated=self.overrides_need_principal,
+            )
+            if not snapshot.release.partial or duplicate or not self._may_move_release(snapshot, decision, now):
+                break
+        return snapshot, decision, duplicate, seen
+
+    def _may_move_release(self, snapshot: Snapshot, decision: Decision, now: datetime) -> bool:
+        """Whether a decision on one shard may change what only the whole release says: only when the shard's
+        facts change in a way that matters, and then every shard's facts are looked at (one read)."""
+        before, after = shard_facts(snapshot.release, now), shard_facts(decision.release, now)
+        if not needs_look(before, after, now):
+            return False
+        state, others = self.store.look(snapshot)
+        return release_moves(snapshot.release.plan, [*others, after], state, now)
 
     def _verified_dependency(self, message: m.DependencyPromoted) -> m.DependencyPromoted:
         """A `dependency-promoted` message carries the dependency's state as read here, not as claimed."""

@@ -36,6 +36,11 @@ class ConflictError(PromoteError):
     """Another writer changed the release between our read and our commit."""
 
 
+class SeenElsewhere(PromoteError):
+    """A commit found its message's de-duplication marker already written: the id was used before, by a
+    message of another scope of the release (another shard's workload, or the release itself)."""
+
+
 class RoutingError(PromoteError):
     """A routing provider could not read or change the network; names the resource."""
 

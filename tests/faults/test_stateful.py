@@ -27,10 +27,10 @@ class RivalStore:
     def __init__(self, inner, rival_turns: list):
         self.inner, self.rival_turns = inner, rival_turns
 
-    def commit(self, snapshot, decision, event_id):
+    def commit(self, snapshot, decision, event_id, now=None):
         if self.rival_turns:
             self.rival_turns.pop()()  # the rival handles its message between our read and our commit
-        self.inner.commit(snapshot, decision, event_id)
+        self.inner.commit(snapshot, decision, event_id, now)
 
     def __getattr__(self, name):
         return getattr(self.inner, name)

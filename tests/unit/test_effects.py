@@ -105,11 +105,11 @@ class RivalFirst:
     def __init__(self, inner, rival):
         self.inner, self.rival = inner, rival
 
-    def commit(self, snapshot, decision, event_id):
+    def commit(self, snapshot, decision, event_id, now=None):
         rival, self.rival = self.rival, None
         if rival:
             rival()
-        self.inner.commit(snapshot, decision, event_id)
+        self.inner.commit(snapshot, decision, event_id, now)
 
     def __getattr__(self, name):
         return getattr(self.inner, name)

@@ -146,9 +146,17 @@ def written(entity_of) -> dict[str, dict[str, dict[str, Any]]]:
     }
 
 
+def _fields_only(release: str, w):
+    """A workload row's field properties: its key and `hseq` belong to the sharded layout (v3), not the codec."""
+    entity = workload_entity(release, w)
+    assert entity["RowKey"] == f"w.0000.{w.name}" and entity.pop("hseq") == 0
+    entity["RowKey"] = f"s.{w.name}"  # the frozen rows' key, from before shards
+    return entity
+
+
 def test_the_codec_writes_exactly_the_properties_the_hand_written_mapping_wrote():
     frozen = json.loads(FROZEN.read_text())
-    now = written((workload_entity, release_counters, history_entity))
+    now = written((_fields_only, release_counters, history_entity))
     for group, records in frozen.items():
         for name, expected in records.items():
             assert now[group][name] == expected, f"{group}/{name}"

@@ -401,10 +401,10 @@ def test_a_notice_that_beat_the_dependencys_commit_makes_the_release_look_again_
     w.service.handle(event("tests-passed", "b", "w1", "b-2"))
     real_commit, early = w.store.commit, []
 
-    def slow_commit(snapshot, decision, event_id):  # the notice is delivered while a's commit is under way
+    def slow_commit(snapshot, decision, event_id, now=None):  # the notice is delivered while a's commit runs
         if snapshot.release.name == "a" and not early:
             early.extend(deliver(w, w.clock.now() + DEPENDENCY_NOTICE_DELAY))
-        real_commit(snapshot, decision, event_id)
+        real_commit(snapshot, decision, event_id, now)
 
     w.store.commit = slow_commit
     w.service.handle(event("tests-passed", "a", "w1", "a-2"))

@@ -1,11 +1,12 @@
 """The rows of a release's partition: their keys, and their properties through the field codec.
 
 Row keys inside a release's partition:
-  s            the release row (plan, counters, the window of recent message ids)
-  s.<name>     one row per workload            -> `s` .. `t` is read with ONE range query
-  h.<name>.<seq> / h.~.<seq>   history entries (workload / release-level), seq zero-padded
-  m.<sha256>   a de-duplication marker per message id
-  o.<status>.<seq>             the notification outbox (shared/adapters/outbox.py)
+  s, s.f.<k>, w.<k>, w.<k>.<name>   the release record, shard summaries, shard heads, workloads (shards.py)
+  h.<name>.<seq>   a workload's history entries, numbered per workload (the workload row's `hseq`)
+  h.~.<seq>        release-level entries, numbered by the release record's `seq`; a release-wide decision's
+                   entry holds each workload's entry of it (`moves`, deflated)
+  m.<sha256>       a de-duplication marker per message (of messages.dedup_key), with the message's outcome
+  o.<status>.<key> the notification outbox (shared/adapters/outbox.py)
 """
 
 from __future__ import annotations
@@ -18,16 +19,13 @@ from typing import Any
 
 from shared.adapters.properties import chunks, unchunk
 from shared.adapters.table_store.codec import Kind, RowCodec
+from shared.adapters.table_store.shards import packed, unpacked, workload_row
 from shared.domain.model import HistoryEntry, Release, Workload
 from shared.domain.plan import Plan
 
 RELEASE_ROW = "s"
 MAX_REASON = 8_000  # a property holds 32K UTF-16 units; reasons are far shorter
 DIGEST = 16  # characters of a message id's digest in the release row's window (machine.digest)
-
-
-def workload_row(name: str) -> str:
-    return f"s.{name}"
 
 
 def history_row(workload: str | None, seq: int) -> str:
@@ -63,12 +61,13 @@ RELEASE = RowCodec(
 OWN_WRITER = ("dependants",)
 
 
-def workload_entity(release: str, w: Workload) -> dict[str, Any]:
-    return {"PartitionKey": release, "RowKey": workload_row(w.name), **WORKLOAD.write(w)}
+def workload_entity(release: str, w: Workload, shard: int = 0, hseq: int = 0) -> dict[str, Any]:
+    """`hseq`: the workload's history entries so far (the next entry's number), kept on its row."""
+    return {"PartitionKey": release, "RowKey": workload_row(shard, w.name), **WORKLOAD.write(w), "hseq": hseq}
 
 
 def workload_of(entity: Mapping[str, Any]) -> Workload:
-    return Workload(name=entity["RowKey"][len(workload_row("")) :], **WORKLOAD.read(entity))
+    return Workload(name=entity["RowKey"].split(".", 2)[2], **WORKLOAD.read(entity))
 
 
 def release_counters(r: Release) -> dict[str, Any]:
@@ -95,11 +94,19 @@ def plan_json(plan: Plan) -> str:
     return json.dumps(plan.canonical(), separators=(",", ":"))  # ensure_ascii: chunks stay within 32K units
 
 
+PLAN_PACKED_AT = 200_000  # characters of plan JSON from which it is stored deflated (an entity holds 1 MiB)
+
+
 def plan_properties(plan: Plan) -> dict[str, Any]:
-    return {**chunks("plan", plan_json(plan)), "plan_hash": plan.fingerprint()}
+    text = plan_json(plan)
+    if len(text) < PLAN_PACKED_AT:
+        return {**chunks("plan", text), "plan_hash": plan.fingerprint()}
+    return {**chunks("plan", ""), **packed("plan_z", json.loads(text)), "plan_hash": plan.fingerprint()}
 
 
 def plan_of(head: Mapping[str, Any]) -> Plan:
+    if head.get("plan_z"):
+        return _plan(json.dumps(unpacked(head, "plan_z"), separators=(",", ":")))
     return _plan(unchunk(head, "plan"))
 
 

@@ -1,5 +1,11 @@
-"""ReleaseStore on Azure Table Storage (or Azurite): one partition per release (the rows: rows.py).
-Every message is committed with ONE submit_transaction guarded by the rows' ETags."""
+"""ReleaseStore on Azure Table Storage (or Azurite): one partition per release, kept in shards (shards.py).
+
+A message about one workload of a large release reads its shard (ONE query) and commits ONE transaction in
+it; every other message reads the whole release and commits one transaction when it changes at most one
+shard, else commits the release record and the changed shards' heads at once (the commit point) and lets
+each shard catch up in one transaction of its own. Every row a commit writes is guarded by its ETag; a
+shard's summary row is derived from its workloads and written in the same transaction as their head.
+"""
 
 from __future__ import annotations
 
@@ -10,47 +16,130 @@ from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
-from shared.adapters.outbox import outbox_entity
+from shared.adapters.outbox import outbox_entity, outbox_key
 from shared.adapters.properties import quote
+from shared.adapters.table_store import commit
+from shared.adapters.table_store import history as hist
+from shared.adapters.table_store.layout import Layout, Read
 from shared.adapters.table_store.rows import (
     MAX_REASON,
     RELEASE_ROW,
-    history_entity,
-    history_of,
     marker_row,
     plan_properties,
     release_counters,
-    release_of,
     workload_entity,
-    workload_of,
+)
+from shared.adapters.table_store.shards import (
+    LAYOUT,
+    SHARD_SIZE,
+    Summary,
+    head_properties,
+    head_row,
+    items_of,
+    summary_properties,
+    summary_row,
 )
 from shared.application.ports import Snapshot
-from shared.domain.errors import ConflictError, ReleaseExists, UnknownRelease
-from shared.domain.machine import Decision
-from shared.domain.model import HistoryEntry, Release
+from shared.domain.errors import ConflictError, ReleaseExists, SeenElsewhere, UnknownRelease
+from shared.domain.machine import Decision, digest
+from shared.domain.machine.scope import ShardFacts, shard_facts
+from shared.domain.model import HistoryEntry, Release, ReleaseState
 from shared.domain.plan import Plan
 
 _CONFLICT_CODES = {"UpdateConditionNotSatisfied", "EntityAlreadyExists", "ConditionNotMet"}
+CATCH_UP_ATTEMPTS = 10
+
+
+def _guarded(entity: dict[str, Any], etag: str, mode: UpdateMode) -> tuple:
+    return ("update", entity, {"mode": mode, "etag": etag, "match_condition": MatchConditions.IfNotModified})
+
+
+def _at(decision: Decision) -> datetime:
+    entries = [*decision.entries, *decision.quiet]
+    return entries[0].at if entries else datetime.now(UTC)
 
 
 class TableReleaseStore:
-    def __init__(self, table: TableClient):
+    def __init__(self, table: TableClient, shard_size: int = SHARD_SIZE):
         self.table = table
+        self.shard_size = shard_size  # for releases this store creates; a release keeps the size it was made with
+        self._layouts: dict[str, Layout] = {}  # release -> its plan and shards (a plan's hash says when it changed)
 
     # reads ----------------------------------------------------------------------------------
-    def get_release(self, name: str) -> Snapshot:
+    def get_release(self, name: str, workload: str | None = None, *, whole: bool = True) -> Snapshot:
+        """The release; `workload`: the messages of this workload are de-duplicated in its shard's scope.
+        `whole=False`: only the workload's shard (ONE query), as a partial release, when it has several."""
+        if not whole and workload is not None:
+            layout = self._layouts.get(name) or self._layout(name)
+            if layout.shards > 1 and workload in layout.index:
+                snapshot = self._shard(name, layout, workload)
+                if snapshot is not None:
+                    return snapshot
+        return self._whole(name, workload)
+
+    def _layout(self, name: str) -> Layout:
+        try:
+            record = self.table.get_entity(name, RELEASE_ROW)
+        except ResourceNotFoundError:
+            raise UnknownRelease(name) from None
+        layout = self._layouts[name] = Layout.of(record)
+        return layout
+
+    def _shard(self, name: str, layout: Layout, workload: str) -> Snapshot | None:
+        shard = layout.index[workload]
+        low, high = f"w.{shard:04d}", f"w.{shard:04d}/"
         rows = list(
             self.table.query_entities(
-                f"PartitionKey eq '{quote(name)}' and RowKey ge 's' and RowKey lt 't'", results_per_page=1000
+                f"PartitionKey eq '{quote(name)}' and RowKey ge '{low}' and RowKey lt '{high}'", results_per_page=1000
             )
         )
-        head = next((r for r in rows if r["RowKey"] == RELEASE_ROW), None)
-        if head is None:
+        read = Read.of_rows(name, layout, rows, shard=shard)
+        if read.plan_hash != layout.plan_hash:  # the plan changed since it was cached: read it again
+            return self._shard(name, self._layout(name), workload) if read.plan_hash else None
+        return Snapshot(release=read.release(workload), version=read)
+
+    def _whole(self, name: str, workload: str | None) -> Snapshot:
+        rows = list(
+            self.table.query_entities(
+                f"PartitionKey eq '{quote(name)}' and RowKey ge 's' and RowKey lt 'x'", results_per_page=1000
+            )
+        )
+        record = next((r for r in rows if r["RowKey"] == RELEASE_ROW), None)
+        if record is None:
             raise UnknownRelease(name)
-        workloads = {w.name: w for w in (workload_of(r) for r in rows if r["RowKey"] != RELEASE_ROW)}
-        release = release_of(head, workloads)
-        etags = {r["RowKey"]: r.metadata["etag"] for r in rows}
-        return Snapshot(release=release, version=etags)
+        if record.get("layout") != LAYOUT:
+            raise ConflictError(
+                f"release {name} was written by an earlier promote (layout 1): apply it under a new name"
+            )
+        layout = self._layouts[name] = Layout.of(record)
+        read = Read.of_rows(name, layout, rows, record=record)
+        return Snapshot(release=read.release(workload), version=read)
+
+    def look(self, snapshot: Snapshot) -> tuple[ReleaseState | None, list[ShardFacts]]:
+        """The release state the release record knows, and every other shard's facts: ONE query (summaries)."""
+        name = snapshot.release.name
+        rows = list(
+            self.table.query_entities(
+                f"PartitionKey eq '{quote(name)}' and RowKey ge 's' and RowKey lt 's/'", results_per_page=1000
+            )
+        )
+        record = next(r for r in rows if r["RowKey"] == RELEASE_ROW)
+        summaries = Read.summaries_of(record, rows)
+        state = record.get("state")
+        own = snapshot.version.shard
+        return (ReleaseState(state) if state else None), [s.facts for k, s in summaries.items() if k != own]
+
+    def summaries(self, name: str) -> tuple[dict[str, Any], dict[int, Summary]]:
+        """The release record and every shard's summary, as readers of a release's counts see them: ONE query."""
+        rows = list(
+            self.table.query_entities(
+                f"PartitionKey eq '{quote(name)}' and RowKey ge 's' and RowKey lt 's/'", results_per_page=1000
+            )
+        )
+        record = next((r for r in rows if r["RowKey"] == RELEASE_ROW), None)
+        if record is None:
+            raise UnknownRelease(name)
+        return record, Read.summaries_of(record, rows)
 
     def seen_before(self, name: str, event_id: str) -> bool:
         try:
@@ -59,12 +148,17 @@ class TableReleaseStore:
             return False
         return True
 
+    def outcome_of(self, name: str, key: str) -> HistoryEntry | None:
+        """The recorded outcome of a message (its de-duplication key), or None if it has none yet."""
+        try:
+            marker = self.table.get_entity(name, marker_row(key))
+        except ResourceNotFoundError:
+            return None
+        return hist.marker_outcome(marker)
+
     def list_history(self, name: str, workload: str | None = None) -> list[HistoryEntry]:
-        low, high = (f"h.{workload}.", f"h.{workload}/") if workload else ("h.", "h/")
-        rows = self.table.query_entities(
-            f"PartitionKey eq '{quote(name)}' and RowKey ge '{low}' and RowKey lt '{high}'"
-        )
-        return [history_of(r) for r in sorted(rows, key=lambda r: r["seq"])]
+        """Oldest first; a release-wide decision's entry counts as each workload's entry of it."""
+        return hist.list_history(self.table, name, workload)
 
     def list_releases(self) -> list[str]:
         rows = self.table.query_entities(f"RowKey eq '{RELEASE_ROW}'", select=["PartitionKey"])
@@ -72,37 +166,68 @@ class TableReleaseStore:
 
     # writes ---------------------------------------------------------------------------------
     def create_release(self, release: Release) -> None:
-        name = release.name
-        head = {
+        """Every shard first (idempotent: nothing reads a shard before its release record exists), then the
+        release record, which makes the release exist: one transaction per shard, then one."""
+        name, size = release.name, self.shard_size
+        names = [w.name for w in release.plan.workloads]
+        shards = max(1, -(-len(names) // size))
+        now = datetime.now(UTC)
+        for k in range(shards):
+            workloads = [release.workloads[n] for n in names[k * size : (k + 1) * size]]
+            part = release.evolve(workloads={w.name: w for w in workloads}, others=len(names) - len(workloads))
+            facts = shard_facts(part, now)
+            head = {
+                "PartitionKey": name,
+                "RowKey": head_row(k),
+                **head_properties(facts=facts, after_met=release.after_met),
+            }
+            head.update(plan_hash=release.plan.fingerprint(), epoch=0, pending_epoch=0)
+            summary = {
+                "PartitionKey": name,
+                "RowKey": summary_row(k),
+                **summary_properties(0, facts, items_of(workloads)),
+            }
+            ops = [("upsert", head, {"mode": UpdateMode.REPLACE}), ("upsert", summary, {"mode": UpdateMode.REPLACE})]
+            ops += [("upsert", workload_entity(name, w, k), {"mode": UpdateMode.REPLACE}) for w in workloads]
+            self.table.submit_transaction(ops)
+        record = {
             "PartitionKey": name,
             "RowKey": RELEASE_ROW,
             **plan_properties(release.plan),
             "model": release.model,
-            "created_at": datetime.now(UTC),
+            "created_at": now,
+            "layout": LAYOUT,
+            "shard_size": size,
+            "shards": shards,
+            "epoch": 0,
+            "state": release.state.value,
             **release_counters(release),
         }
-        operations = [("create", head)] + [("create", workload_entity(name, w)) for w in release.workloads.values()]
         try:
-            self.table.submit_transaction(operations)
-        except TableTransactionError as exc:
-            if getattr(exc, "error_code", None) == "EntityAlreadyExists" or exc.status_code == 409:
-                raise ReleaseExists(name) from None
-            raise
+            self.table.create_entity(record)
+        except ResourceExistsError:
+            raise ReleaseExists(name) from None
 
     def update_plan(self, snapshot: Snapshot, plan: Plan) -> None:
+        """The plan in the release record and its hash in every head, at once."""
+        read: Read = snapshot.version
         name = snapshot.release.name
-        entity = {"PartitionKey": name, "RowKey": RELEASE_ROW, **plan_properties(plan)}
-        try:
-            self.table.update_entity(
-                entity,
-                mode=UpdateMode.MERGE,
-                etag=snapshot.version[RELEASE_ROW],
-                match_condition=MatchConditions.IfNotModified,
+        ops = [
+            _guarded(
+                {"PartitionKey": name, "RowKey": RELEASE_ROW, **plan_properties(plan)},
+                read[RELEASE_ROW],
+                UpdateMode.MERGE,
             )
-        except (HttpResponseError, ResourceExistsError) as exc:
-            if getattr(exc, "status_code", None) in (409, 412):
-                raise ConflictError(str(exc)) from None
-            raise
+        ]
+        ops += [
+            _guarded(
+                {"PartitionKey": name, "RowKey": head_row(k), "plan_hash": plan.fingerprint()},
+                read[head_row(k)],
+                UpdateMode.MERGE,
+            )
+            for k in range(read.layout.shards)
+        ]
+        self._submit(name, ops)
 
     def add_dependant(self, snapshot: Snapshot, dependant: str) -> None:
         """Merge the release row's `dependants` (names are [a-z0-9-], so a space separates them)."""
@@ -124,49 +249,55 @@ class TableReleaseStore:
                 raise ConflictError(str(exc)) from None
             raise
 
-    def commit(self, snapshot: Snapshot, decision: Decision, event_id: str | None) -> None:
-        """State, history and (for a new id) the marker in one transaction; ConflictError if anything moved."""
-        name, before, after = snapshot.release.name, snapshot.release, decision.release
-        etags = snapshot.version
-
-        def guarded(entity: dict, mode: UpdateMode) -> tuple:
-            return (
-                "update",
-                entity,
-                {"mode": mode, "etag": etags[entity["RowKey"]], "match_condition": MatchConditions.IfNotModified},
-            )
-
-        # The release row is merged (its plan stays); workload rows are replaced whole, so a field that
-        # became None (flight_started_at) is really removed.
-        operations: list[tuple] = [
-            guarded({"PartitionKey": name, "RowKey": RELEASE_ROW, **release_counters(after)}, UpdateMode.MERGE)
-        ]
-        operations += [
-            guarded(workload_entity(name, w), UpdateMode.REPLACE)
-            for w in after.workloads.values()
-            if w != before.workloads[w.name]
-        ]
-        operations += [("create", history_entity(name, before.seq + i, e)) for i, e in enumerate(decision.entries)]
-        if event_id is not None:
-            marker: dict[str, Any] = {"PartitionKey": name, "RowKey": marker_row(event_id), "event_id": event_id[:256]}
-            for quiet in decision.quiet:  # an outcome kept here instead of a history entry (replication-lag)
-                marker.update(
-                    at=quiet.at,
-                    type=quiet.type,
-                    outcome=quiet.outcome,
-                    reason=quiet.reason[:MAX_REASON],
-                    workload=quiet.workload or "",
-                )
-            operations.append(("create", marker))
+    def commit(self, snapshot: Snapshot, decision: Decision, event_id: str | None, now: datetime | None = None) -> None:
+        """State, history, the marker (for a de-duplication key, not None) and notices; ConflictError if anything
+        read has changed, SeenElsewhere if the key was recorded in another scope of the release."""
+        read: Read = snapshot.version
+        now = now or _at(decision)
+        plan = commit.plan(read, decision, now)
+        ops, marker_at = plan.operations(event_id, decision, now)
         if decision.notices:  # the outbox row: no extra request, committed or lost with the state change
-            targets = [t.model_dump(mode="json") for t in after.plan.notify or []]
-            operations.append(
-                ("create", outbox_entity(name, before.seq, decision.notices, targets, decision.notices[0].at))
-            )
+            targets = [t.model_dump(mode="json") for t in decision.release.plan.notify or []]
+            key = outbox_key(now, digest(event_id or decision.entries[0].event_id))
+            ops.append(("create", outbox_entity(read.name, key, decision.notices, targets, decision.notices[0].at)))
+        results = self._submit(read.name, ops, marker_at=marker_at)
+        if plan.catch_up:
+            self._catch_up(read, plan.head_etags(results))
+
+    def catch_up(self, snapshot: Snapshot) -> bool:
+        """Bring every shard whose rows lag a committed release-wide decision up to it (after a crash)."""
+        read: Read = snapshot.version
+        if not read.lagging():
+            return False
+        self._catch_up(read, {})
+        return True
+
+    def _catch_up(self, read: Read, head_etags: dict[int, str]) -> None:
+        for shard in read.lagging_shards():
+            etag = head_etags.get(shard)
+            for _ in range(CATCH_UP_ATTEMPTS):
+                ops = commit.catch_up_operations(read, shard, etag)
+                if not ops:
+                    break
+                try:
+                    self._submit(read.name, ops)
+                    break
+                except ConflictError:  # a message of one of its workloads folded some in meanwhile: read again
+                    read = read.reread_shard(self.table, shard)
+                    etag = None
+            else:
+                raise ConflictError(f"release {read.name}: shard {shard} did not catch up")
+
+    def _submit(self, name: str, ops: list[tuple], *, marker_at: int | None = None) -> list:
         try:
-            self.table.submit_transaction(operations)
+            return self.table.submit_transaction(ops)
         except TableTransactionError as exc:
             code = getattr(exc, "error_code", None)  # set by the SDK when the service names one
+            if marker_at is not None and exc.index == marker_at and code == "EntityAlreadyExists":
+                raise SeenElsewhere(f"release {name}: its de-duplication marker exists") from None
             if exc.status_code in (409, 412) or code in _CONFLICT_CODES:
                 raise ConflictError(f"release {name}: {code or exc.status_code}") from None
             raise
+
+
+__all__ = ["MAX_REASON", "TableReleaseStore"]

@@ -39,7 +39,7 @@ SECURITY_HEADERS = {
 class BoardReads(Protocol):
     def list_release_summaries(self) -> list[tuple[Release, datetime | None]]: ...
 
-    def history_window(self, name: str, workloads: list[str], low: int, high: int) -> list[HistoryEntry]: ...
+    def history(self, name: str, workloads: list[str] | None = None) -> list[HistoryEntry]: ...
 
 
 @dataclass
@@ -116,12 +116,13 @@ class BoardApp:
             return self._error(400, f"workload {workload!r} is not part of release {name}")
         if outcome and outcome not in OUTCOMES:
             return self._error(400, f"outcome must be one of {', '.join(OUTCOMES)}")
+        history = self.reads.history(name, list(release.workloads))
         before = _one(query, "before")
-        if before is not None and not (before.isascii() and before.isdigit() and int(before) <= release.seq):
-            return self._error(400, "before must be a history sequence number of this release")
-        high = int(before) if before is not None else release.seq
+        if before is not None and not (before.isascii() and before.isdigit() and int(before) <= len(history)):
+            return self._error(400, "before must be a position in this release's history")
+        high = int(before) if before is not None else len(history)
         low = max(0, high - WINDOW)
-        entries = self.reads.history_window(name, list(release.workloads), low, high)
+        entries = history[low:high]
         now = self.clock.now()
         workloads = []
         for w in release.workloads.values():
