@@ -119,7 +119,9 @@ def _share_problems(path: str, routing: Routing, percents: list[int]) -> list[Pr
                 )
             )
     known = [s for s in shares if s is not None]
-    if len(known) == len(shares) and any(b <= a for a, b in pairwise(known)):
+    # Flights out of order are named as such (`flights`); only increasing ones can collide on one share.
+    increasing = all(a < b for a, b in pairwise(percents))
+    if increasing and len(known) == len(shares) and any(b <= a for a, b in pairwise(known)):
         problems.append(
             (
                 path,
@@ -139,11 +141,18 @@ def _addresses(routing: Routing) -> tuple[int, int]:
 
 def _raw_percents(flights: Any) -> list[int]:
     """The flight percents of a plan that failed validation, if every flight has a valid one."""
+    percents = _whole_percents(flights)
+    return percents if all(1 <= p <= 100 for p in percents) else []
+
+
+def _whole_percents(flights: Any) -> list[int]:
+    """The flight percents of a plan that failed validation, if every flight gives a whole number, in range or
+    not: [0, 60, 50] is out of order as well as starting at an invalid 0%, and both are named."""
     if not isinstance(flights, list) or not flights:
         return []
     percents = [f.get("percent") if isinstance(f, dict) else None for f in flights]
-    valid = [p for p in percents if isinstance(p, int) and not isinstance(p, bool) and 1 <= p <= 100]
-    return valid if len(valid) == len(percents) else []
+    whole = [p for p in percents if isinstance(p, int) and not isinstance(p, bool)]
+    return whole if len(whole) == len(percents) else []
 
 
 def _routings(raw: dict[str, Any], plan: Plan | None) -> list[tuple[int, Routing]]:
@@ -163,7 +172,7 @@ def _routings(raw: dict[str, Any], plan: Plan | None) -> list[tuple[int, Routing
 
 def _raw_problems(raw: dict[str, Any]) -> list[Problem]:
     """Checks of whole lists that pydantic skips once an item of the list failed: named all the same."""
-    problems: list[Problem] = [("flights", p) for p in increasing_problems(_raw_percents(raw.get("flights")))]
+    problems: list[Problem] = [("flights", p) for p in increasing_problems(_whole_percents(raw.get("flights")))]
     listed = raw.get("workloads")
     workloads: list[Any] = listed if isinstance(listed, list) else []
     names: list[str] = [w["name"] for w in workloads if isinstance(w, dict) and isinstance(w.get("name"), str)]
