@@ -1,9 +1,19 @@
-"""The plan's time sections (contract §9): deadlines of the waiting states, and change windows."""
+"""The plan's time sections (contract §9): deadlines of the waiting states, and change windows.
+
+A window's `timezone` is an IANA region name, spelt exactly as the tz database does: `Area/Location`
+(Europe/Amsterdam, America/Argentina/Buenos_Aires) with Area one of its geographic areas or `Etc` (Etc/UTC,
+Etc/GMT-2), or plain `UTC`. validate_plan refuses other names zoneinfo may load, because what they mean
+depends on the host: `localtime` (the machine's own zone), `posixrules`, `Factory`, the `posix/` and `right/`
+copies, another spelling a case-insensitive file system finds (europe/amsterdam), and the old aliases
+(`US/Eastern`, `GB`, `EST5EDT`, `Japan`) the database keeps only for compatibility. The model itself accepts
+any zone zoneinfo loads, so a release stored before this rule still reads.
+"""
 
 from __future__ import annotations
 
 import re
 from datetime import datetime, time
+from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
@@ -14,6 +24,21 @@ from shared.domain.plan.durations import parse_duration
 MAX_DEADLINE_SECONDS = 90 * 24 * 3600  # a later timer arrives early on a 7-day queue and is rescheduled
 MAX_DENY_SECONDS = 366 * 24 * 3600
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
+# The tz database's geographic areas, and Etc (its fixed offsets): every canonical zone is Area/Location.
+ZONE_AREAS = (
+    "Africa",
+    "America",
+    "Antarctica",
+    "Arctic",
+    "Asia",
+    "Atlantic",
+    "Australia",
+    "Etc",
+    "Europe",
+    "Indian",
+    "Pacific",
+)
+_REGION = re.compile(rf"^(?:{'|'.join(ZONE_AREAS)})(?:/[A-Za-z0-9_+-]+){{1,2}}$|^UTC$")
 
 
 class Deadlines(Strict):
@@ -114,3 +139,20 @@ class Windows(Strict):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Amsterdam, UTC)") from None
         return value
+
+
+@lru_cache(maxsize=1)
+def _known_zones() -> frozenset[str]:
+    from zoneinfo import available_timezones
+
+    return frozenset(available_timezones())  # the names as spelt, from the OS's tz database and tzdata's
+
+
+def zone_problem(name: str) -> str | None:
+    """Why a window's timezone is refused at apply (None: an IANA region name every host reads alike)."""
+    if _REGION.match(name) and name in _known_zones():
+        return None
+    return (
+        f"{name!r} is not an IANA region name: use Area/Location as the tz database spells it (e.g. "
+        "Europe/Amsterdam, America/New_York, Etc/GMT-2) or UTC, not a host's own name or an old alias"
+    )

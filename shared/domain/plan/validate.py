@@ -15,6 +15,7 @@ from shared.domain.plan.health import CHECK_PROVIDERS
 from shared.domain.plan.model import MAX_WORKLOADS_WITH_NOTIFY, Plan, increasing_problems
 from shared.domain.plan.routing import PROVIDERS, ROUTING, ApplicationGatewayRouting, LoadBalancerRouting, Routing
 from shared.domain.plan.shares import ALL_OR_NOTHING, pool_addresses, realisable_share
+from shared.domain.plan.time import zone_problem
 
 # The plan is kept in the release row (1 MiB an entity, strings in UTF-16) and its assets in the workload
 # rows, all of which one transaction (4 MiB) may rewrite: 400,000 characters of JSON keeps well inside both.
@@ -207,6 +208,17 @@ def _finishing_problems(plan: Plan) -> list[Problem]:
     return problems
 
 
+def _zone_problems(raw: dict[str, Any], named: list[Problem]) -> list[Problem]:
+    """A window's timezone the model loads but another host may read differently (or not at all). Refused here,
+    at apply, and not by the model, which still reads releases stored with one before this rule."""
+    windows = raw.get("windows")
+    zone = windows.get("timezone") if isinstance(windows, dict) else None
+    if not isinstance(zone, str) or any(path == "windows.timezone" for path, _ in named):
+        return []
+    problem = zone_problem(zone)
+    return [("windows.timezone", problem)] if problem else []
+
+
 def validate_plan(raw: Any) -> Plan:
     """Validate a parsed plan document; raise PlanError naming every problem."""
     if not isinstance(raw, dict):
@@ -218,6 +230,7 @@ def validate_plan(raw: Any) -> Plan:
     except ValidationError as exc:
         problems.extend((_loc(e["loc"]), _message(e)) for e in exc.errors())
     problems.extend(p for p in _cross_field_problems(raw, plan) if p not in problems)
+    problems.extend(_zone_problems(raw, problems))
     if plan is not None:
         problems.extend(_finishing_problems(plan))
     if plan is not None and (size := len(json.dumps(plan.canonical(), separators=(",", ":")))) > MAX_PLAN_CHARS:
