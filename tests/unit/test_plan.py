@@ -27,6 +27,12 @@ workloads:
 """
 
 
+def load_yaml(text: str):
+    import yaml
+
+    return yaml.safe_load(text)
+
+
 def problems(doc) -> dict[str, str]:
     with pytest.raises(PlanError) as info:
         validate_plan(doc)
@@ -251,6 +257,15 @@ def test_durations():
     for bad in ("", "10", "1x", "-5s", True, "8d"):
         with pytest.raises(ValueError):
             parse_duration(bad)
+
+
+@pytest.mark.parametrize("value", [".inf", "-.inf", ".nan", "1.0e+400"])
+def test_an_endless_finishing_duration_is_a_named_problem_not_a_crash(value):
+    # YAML reads .inf and 1e400 as float infinity, .nan as NaN
+    found = problems(
+        load_yaml(f"release: r1\nmodel: single-step\nhypercare: {value}\nworkloads: [{{name: w1, assets: [a]}}]")
+    )
+    assert "is not a duration" in found["hypercare"]
 
 
 def test_not_a_mapping_and_not_yaml():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -36,7 +37,7 @@ def duration(value: Any, *, limit: int, what: str) -> int:
     float (5.0) is taken too and the messages name the field."""
     if isinstance(value, bool):
         raise ValueError(f"{what} is a duration like 30s, 10m or 48h")
-    if isinstance(value, (int, float)) and value == int(value):
+    if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value) and value == int(value)):
         seconds: int | None = int(value)
     else:
         seconds = _text_seconds(value) if isinstance(value, str) else None
