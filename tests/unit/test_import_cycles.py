@@ -24,8 +24,9 @@ def _modules(root: Path = ROOT / "shared" / "domain") -> dict[str, Path]:
     return {_module_name(p): p for p in sorted(root.rglob("*.py"))}
 
 
-def _targets(node: ast.Import | ast.ImportFrom, module: str, is_package: bool) -> list[str]:
-    """The dotted names an import statement asks for (for `from a import b`: `a` and `a.b`, `b` may be a module)."""
+def _targets(node: ast.Import | ast.ImportFrom, module: str, is_package: bool, modules: dict[str, Path]) -> list[str]:
+    """The modules an import statement asks for. `from a import b` asks for the module a.b when there is one
+    (Python imports it, whatever state `a` is in), else for a name of `a`, which needs `a` itself to have run."""
     if isinstance(node, ast.Import):
         return [alias.name for alias in node.names]
     if node.level:  # relative: resolved against the importing module's package
@@ -34,7 +35,7 @@ def _targets(node: ast.Import | ast.ImportFrom, module: str, is_package: bool) -
         source = ".".join(base + ([node.module] if node.module else []))
     else:
         source = node.module or ""
-    return [source] + [f"{source}.{alias.name}" for alias in node.names]
+    return [f"{source}.{a.name}" if f"{source}.{a.name}" in modules else source for a in node.names]
 
 
 def _edges(modules: dict[str, Path]) -> dict[str, set[str]]:
@@ -47,7 +48,7 @@ def _edges(modules: dict[str, Path]) -> dict[str, set[str]]:
         for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
             if not isinstance(node, (ast.Import, ast.ImportFrom)):
                 continue
-            for target in _targets(node, name, is_package):
+            for target in _targets(node, name, is_package, modules):
                 parts = target.split(".")
                 for i in range(1, len(parts) + 1):
                     prefix = ".".join(parts[:i])
@@ -135,17 +136,29 @@ def test_the_checker_counts_a_package_that_importing_its_module_runs(tmp_path):
     assert _cycles(_edges(modules)) == [["d.outside", "d.p", "d.p.user"]]
 
 
-def test_the_checker_lets_a_package_import_its_own_modules(tmp_path):
+def test_the_checker_lets_a_package_s_modules_import_one_another(tmp_path):
     modules = _write(
         tmp_path,
         {
             "d/__init__.py": "",
             "d/p/__init__.py": "from d.p.b import Y\n",
             "d/p/a.py": "X = 1\n",
-            "d/p/b.py": "from d.p.a import X\nfrom .a import X as X2\nY = X\n",
+            "d/p/b.py": "from d.p.a import X\nfrom .a import X as X2\nfrom d.p import a\nY = X\n",
         },
     )
     assert _cycles(_edges(modules)) == []
+
+
+def test_the_checker_sees_a_module_taking_a_name_from_its_package_while_the_package_runs(tmp_path):
+    modules = _write(
+        tmp_path,
+        {
+            "d/__init__.py": "",
+            "d/p/__init__.py": "from d.p.b import Y\nZ = 1\n",
+            "d/p/b.py": "from d.p import Z\nY = Z\n",  # ImportError: d.p has not set Z yet
+        },
+    )
+    assert _cycles(_edges(modules)) == [["d.p", "d.p.b"]]
 
 
 # -- the domain ---------------------------------------------------------------------------------------------
