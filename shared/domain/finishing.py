@@ -1,5 +1,6 @@
-"""Finishing a migration (contract §8): the plan's data_sync / hypercare / decommission sections and the
-pure gates built on them (data-sync, hypercare, finalize). No I/O, no clock reads: `now` is passed in.
+"""Finishing a migration (contract §8): the pure gates built on the plan's data_sync / hypercare /
+decommission sections (shared/domain/plan/finishing.py): data-sync, hypercare, finalize. No I/O, no clock
+reads: `now` is passed in.
 
 The gates are plain predicates returning what holds the workload (or None), so `advance`, `status` and a
 future `waiting_for` (shared/domain/gates.py) answer "why not yet?" from one place.
@@ -7,151 +8,19 @@ future `waiting_for` (shared/domain/gates.py) answer "why not yet?" from one pla
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from shared.domain.plan.finishing import DecommissionTarget  # the plan's section (finish_rules imports it here)
 
-if TYPE_CHECKING:  # the model imports the plan, which imports this module
+if TYPE_CHECKING:
     from shared.domain.model import Release, Workload
 
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
-MAX_HYPERCARE_SECONDS = 365 * 24 * 3600  # timers hop at most TIMER_HOP at a time, so this may exceed 7 days
-MAX_LAG_SECONDS = 7 * 24 * 3600
 TIMER_HOP = timedelta(days=7)  # a scheduled queue message waits at most seven days; longer waits re-schedule
 DECOMMISSION_RETRY_FIRST = 30  # seconds before the first retry of a failed decommission, doubling
 DECOMMISSION_RETRY_MAX = 30 * 60  # ... up to this
 AUTO_ACTOR = "promote"  # who finalizes with decommission.approval: auto
-# An Azure VM's resource id (case-insensitive like every ARM path).
-VM_ID = re.compile(
-    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w._()]{1,90}/providers/"
-    r"Microsoft\.Compute/virtualMachines/[A-Za-z0-9][-\w.]{0,63}$",
-    re.IGNORECASE,
-)
-SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
-
-
-def duration(value: Any, *, limit: int, what: str) -> int:
-    """'5s', '2m', '48h', '1d12h' or a number of seconds -> seconds, at most `limit`."""
-    if isinstance(value, bool):
-        raise ValueError(f"{what} is a duration like 30s, 10m or 48h")
-    if isinstance(value, (int, float)) and value == int(value):
-        seconds = int(value)
-    elif isinstance(value, str) and value and (m := _DURATION.match(value.strip())) and any(m.groups()):
-        d, h, mi, s = (int(g) if g else 0 for g in m.groups())
-        seconds = ((d * 24 + h) * 60 + mi) * 60 + s
-    else:
-        raise ValueError(f"{value!r} is not a duration (use e.g. 5s, 2m, 48h)")
-    if seconds < 0:
-        raise ValueError(f"{what} cannot be negative")
-    if seconds > limit:
-        raise ValueError(f"{what} can be at most {limit // 86400}d")
-    return seconds
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DataSync(_Strict):
-    """Hold every move onto the migrated system until the latest replication lag is fresh and small."""
-
-    max_lag: int = Field(description="seconds")
-    max_age: int = Field(description="seconds")
-
-    @field_validator("max_lag", mode="before")
-    @classmethod
-    def _lag(cls, value: Any) -> int:
-        return duration(value, limit=MAX_LAG_SECONDS, what="max_lag")
-
-    @field_validator("max_age", mode="before")
-    @classmethod
-    def _age(cls, value: Any) -> int:
-        seconds = duration(value, limit=MAX_LAG_SECONDS, what="max_age")
-        if seconds < 1:
-            raise ValueError("max_age must be at least 1s: a report of age 0 is never fresh")
-        return seconds
-
-
-class DecommissionTarget(_Strict):
-    """How one workload's source system is turned off: `local`, `azure-vm` or `webhook`."""
-
-    provider: Literal["local", "azure-vm", "webhook"] = "local"
-    source_vms: list[str] | None = Field(default=None, max_length=100)
-    url_setting: str | None = None
-
-    @field_validator("source_vms")
-    @classmethod
-    def _vms(cls, values: list[str] | None) -> list[str] | None:
-        for value in values or []:
-            if not VM_ID.match(value):
-                raise ValueError(
-                    f"{value!r} is not a virtual machine resource id (/subscriptions/<id>/"
-                    "resourceGroups/<rg>/providers/Microsoft.Compute/virtualMachines/<name>)"
-                )
-        if values is not None and len({v.lower() for v in values}) != len(values):
-            raise ValueError("source_vms must be unique")
-        return values
-
-    @field_validator("url_setting")
-    @classmethod
-    def _setting(cls, value: str | None) -> str | None:
-        if value is not None and not SETTING_NAME.match(value):
-            raise ValueError(f"{value!r} is not an app setting name (letters, digits and _)")
-        return value
-
-    @model_validator(mode="after")
-    def _provider_fields(self) -> DecommissionTarget:
-        if self.provider == "azure-vm" and not self.source_vms:
-            raise ValueError("azure-vm needs source_vms (the source servers' resource ids)")
-        if self.provider != "azure-vm" and self.source_vms is not None:
-            raise ValueError(f"source_vms is for provider azure-vm, not {self.provider}")
-        if self.provider == "webhook" and not self.url_setting:
-            raise ValueError("webhook needs url_setting (the name of the app setting holding the URL)")
-        if self.provider != "webhook" and self.url_setting is not None:
-            raise ValueError(f"url_setting is for provider webhook, not {self.provider}")
-        return self
-
-
-class Decommission(DecommissionTarget):
-    """Release-wide: who finalizes (an approver, or promote at hypercare end) and the default provider."""
-
-    approval: Literal["manual", "auto"] = "manual"
-
-
-class SiteRecoverySource(_Strict):
-    """Where the migration tool keeps its replication items: an Azure Site Recovery / Azure Migrate vault.
-    A timer reads its replication protected items and publishes asset-replicated and replication-lag for the
-    release's assets (matched by the item's friendly name, i.e. the server's name)."""
-
-    provider: Literal["azure-site-recovery"] = "azure-site-recovery"
-    subscription: str = Field(pattern=r"^[0-9a-fA-F-]{36}$")
-    resource_group: str = Field(min_length=1, max_length=90, pattern=r"^[-\w._()]+$")
-    vault: str = Field(min_length=2, max_length=50, pattern=r"^[A-Za-z][-A-Za-z0-9]{1,49}$")
-
-
-def parse_hypercare(value: Any) -> int:
-    return duration(value, limit=MAX_HYPERCARE_SECONDS, what="hypercare")
-
-
-def plan_problems(plan: Any) -> list[tuple[str, str]]:
-    """Cross-field rules of §8 on a validated plan: (field path, reason)."""
-    problems: list[tuple[str, str]] = []
-    shared = plan.decommission
-    if shared is not None and shared.provider == "azure-vm":
-        users = [w.name for w in plan.workloads if w.decommission is None]
-        if len(users) > 1:
-            problems.append(
-                (
-                    "decommission.source_vms",
-                    f"the release-wide source_vms would power off the same "
-                    f"servers for {len(users)} workloads ({', '.join(users[:5])}); give each workload "
-                    "its own decommission.source_vms",
-                )
-            )
-    return problems
 
 
 # -- the gates ----------------------------------------------------------------------------------

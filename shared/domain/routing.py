@@ -10,11 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from shared.domain.model import Release
-from shared.domain.plan import Plan
-from shared.domain.shares import pool_composition, realisable_share
+from shared.domain.plan import (
+    ApplicationGatewayRouting,
+    FrontDoorRouting,
+    LoadBalancerRouting,
+    LocalRouting,
+    Plan,
+    RevokeAccess,
+    RouteTableRouting,
+    Routing,
+    TrafficManagerRouting,
+)
+from shared.domain.plan.shares import pool_addresses, pool_composition, realisable_share
 
 DRIFT_TYPE = "drift-check"
 
@@ -36,38 +45,49 @@ class Change:
 
 
 # -- resources and their properties ------------------------------------------------------------
-_KINDS = {
-    "traffic-manager": ("Traffic Manager profile", "profile"),
-    "load-balancer": ("load balancer", "load_balancer"),
-    "application-gateway": ("application gateway", "application_gateway"),
-    "route-table": ("route table", "route_table"),
-    "front-door": ("Front Door profile", "profile"),
-}
+Pool = LoadBalancerRouting | ApplicationGatewayRouting  # settings whose share is a pool's membership
+Weighted = TrafficManagerRouting | FrontDoorRouting  # settings whose share is two members' weights
 
 
 def azure_resource(kind: str, name: str, resource_group: str, subscription: str) -> str:
     return f"{kind} {name} in {resource_group} (subscription {subscription})"
 
 
-def resource(routing: Any, release: str = "", workload: str = "") -> str:
+def _kind_and_name(routing: Routing) -> tuple[str, str]:
+    if isinstance(routing, TrafficManagerRouting):
+        return "Traffic Manager profile", routing.profile
+    if isinstance(routing, LoadBalancerRouting):
+        return "load balancer", routing.load_balancer
+    if isinstance(routing, ApplicationGatewayRouting):
+        return "application gateway", routing.application_gateway
+    if isinstance(routing, RouteTableRouting):
+        return "route table", routing.route_table
+    if isinstance(routing, FrontDoorRouting):
+        return "Front Door profile", routing.profile
+    raise KeyError(routing.provider)
+
+
+def resource(routing: Routing, release: str = "", workload: str = "") -> str:
     """The resource a workload's routing changes, named the way errors and history name it."""
-    if routing.provider == "local":
+    if isinstance(routing, LocalRouting):
         return f"local routing record {release}/{workload}"
-    kind, attr = _KINDS[routing.provider]
-    return azure_resource(kind, getattr(routing, attr), routing.resource_group, routing.subscription)
+    kind, name = _kind_and_name(routing)
+    return azure_resource(kind, name, routing.resource_group, routing.subscription)
 
 
-def lb_members(routing: Any, percent: int) -> list[str]:
+def lb_members(routing: Pool, percent: int) -> list[str]:
     """The plan's addresses a load balancer pool holds at `percent`: the first n sources and m targets."""
-    sources, targets = pool_composition(percent, len(routing.source_addresses), len(routing.target_addresses))
-    return routing.source_addresses[:sources] + routing.target_addresses[:targets]
+    source_addresses, target_addresses = pool_addresses(routing)
+    sources, targets = pool_composition(percent, len(source_addresses), len(target_addresses))
+    return source_addresses[:sources] + target_addresses[:targets]
 
 
-def lb_value(routing: Any, members: set[str] | list[str], foreign: list[str] | tuple[str, ...] = ()) -> str:
+def lb_value(routing: Pool, members: set[str] | list[str], foreign: list[str] | tuple[str, ...] = ()) -> str:
     """The pool's plan-owned addresses in plan order, the members the plan does not name, and the true share
     they make: every member of a pool receives flows, so foreign members count."""
-    listed = [a for a in routing.source_addresses + routing.target_addresses if a in set(members)]
-    targets = sum(1 for a in listed if a in routing.target_addresses)
+    source_addresses, target_addresses = pool_addresses(routing)
+    listed = [a for a in source_addresses + target_addresses if a in set(members)]
+    targets = sum(1 for a in listed if a in target_addresses)
     total = len(listed) + len(foreign)
     share = f"{round(100 * targets / total)}% target" if total else "no member"
     others = f" + not in the plan: {', '.join(foreign)}" if foreign else ""
@@ -123,69 +143,71 @@ def tm_share(source: tuple[bool, int], target: tuple[bool, int]) -> int | None:
     return round(100 * t_weight / (s_weight + t_weight))
 
 
-def settings(routing: Any, percent: int, before: int | None = None) -> dict[str, str]:
+def settings(routing: Routing, percent: int, before: int | None = None) -> dict[str, str]:
     """property -> value that realise `percent` (plans are checked at apply: the share is realisable).
 
     `before`: the share it moves from, for values a move keeps (a Traffic Manager weight).
     """
-    p = routing.provider
-    if p == "local":
+    if isinstance(routing, LocalRouting):
         return {"traffic_percent": str(percent)}
-    if p == "load-balancer":
+    if isinstance(routing, LoadBalancerRouting):
         return {
             f"backendAddressPools/{routing.backend_pool}: loadBalancerBackendAddresses": lb_value(
                 routing, lb_members(routing, percent)
             )
         }
-    if p in ("traffic-manager", "front-door"):  # two weights; the one with no users disabled at 0% and 100%
+    if isinstance(routing, Weighted):  # two weights; the one with no users disabled at 0% and 100%
         wanted = tm_endpoints(percent) if before is None else tm_wanted(percent, tm_endpoints(before))
         return {tm_property(routing, role): tm_value(*wanted[role]) for role in ("source", "target")}
-    if p == "application-gateway":
+    if isinstance(routing, ApplicationGatewayRouting):
         pool = routing.target_pool if percent >= 100 else routing.source_pool
-        if getattr(routing, "flight_pool", None) and 0 < percent < 100:
+        if routing.flight_pool and 0 < percent < 100:
             pool = routing.flight_pool
         out = {f"requestRoutingRules/{routing.rule}: backendAddressPool": f"backendAddressPools/{pool}"}
-        if getattr(routing, "flight_pool", None):  # composed at every step, used between 0% and 100%
+        if routing.flight_pool:  # composed at every step, used between 0% and 100%
             out[f"backendAddressPools/{routing.flight_pool}: backendAddresses"] = lb_value(
                 routing, lb_members(routing, percent)
             )
         return out
-    if p == "route-table":
+    if isinstance(routing, RouteTableRouting):
         hop = routing.target_next_hop if percent >= 100 else routing.source_next_hop
         return {f"routes/{routing.route}: nextHopIpAddress": hop}
-    raise ValueError(f"unknown routing provider {p!r}")
+    raise ValueError(f"unknown routing provider {routing.provider!r}")
 
 
-def tm_property(routing: Any, role: str) -> str:
-    if routing.provider == "front-door":
+def tm_property(routing: Weighted, role: str) -> str:
+    if isinstance(routing, FrontDoorRouting):
         name = routing.source_origin if role == "source" else routing.target_origin
         return f"originGroups/{routing.origin_group}/origins/{name}: enabledState, weight"
     name = routing.source_endpoint if role == "source" else routing.target_endpoint
     return f"{routing.endpoint_type}/{name}: endpointStatus, weight"
 
 
-def changes(routing: Any, before: int, after: int, release: str = "", workload: str = "") -> list[Change]:
+def changes(routing: Routing, before: int, after: int, release: str = "", workload: str = "") -> list[Change]:
     """The property changes moving `routing` from share `before` to share `after`."""
     old, new = settings(routing, before), settings(routing, after, before)
     where = resource(routing, release, workload)
     return [Change(where, prop, old[prop], new[prop]) for prop in new if old[prop] != new[prop]]
 
 
-def revoke_change(config: Any, release: str) -> Change:
+def revoke_change(config: RevokeAccess, release: str) -> Change:
     if config.provider == "local":
         where = f"local access record {release}"
-    else:
+    else:  # the plan requires the three for this provider
         where = azure_resource(
-            "network security group", config.network_security_group, config.resource_group, config.subscription
+            "network security group",
+            config.network_security_group or "",
+            config.resource_group or "",
+            config.subscription or "",
         )
     return Change(where, f"securityRules/{config.rule}", "absent", deny_rule_text(config))
 
 
-def deny_rule_text(config: Any) -> str:
+def deny_rule_text(config: RevokeAccess) -> str:
     return rule_text("Deny", "Inbound", config.source_prefixes, "*", "*", config.priority)
 
 
-def rule_text(access: str, direction: str, prefixes: list[str], protocol: str, port: str, priority: Any) -> str:
+def rule_text(access: str, direction: str, prefixes: list[str], protocol: str, port: str, priority: object) -> str:
     what = "any port and protocol" if (protocol, port) == ("*", "*") else f"protocol {protocol}, port {port}"
     return f"{access} {direction.lower()} from {', '.join(prefixes)}, {what}, priority {priority}"
 

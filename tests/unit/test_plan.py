@@ -27,6 +27,12 @@ workloads:
 """
 
 
+def load_yaml(text: str):
+    import yaml
+
+    return yaml.safe_load(text)
+
+
 def problems(doc) -> dict[str, str]:
     with pytest.raises(PlanError) as info:
         validate_plan(doc)
@@ -93,6 +99,58 @@ def test_every_problem_is_named_with_its_field_path():
 )
 def test_flights_must_increase_and_end_at_100(flights, message):
     assert message in problems(base(model="flight", flights=flights))["flights"]
+
+
+def all_problems(doc) -> list[tuple[str, str]]:
+    with pytest.raises(PlanError) as info:
+        validate_plan(doc)
+    return list(info.value.problems)
+
+
+LB_ONE_AND_ONE = {
+    "provider": "load-balancer",
+    "subscription": SUB,
+    "resource_group": "rg",
+    "load_balancer": "lb",
+    "backend_pool": "be",
+    "source_addresses": ["10.0.1.4"],
+    "target_addresses": ["10.1.1.4"],
+}
+
+
+def test_flights_out_of_order_are_named_as_such_even_when_a_percent_is_invalid_too():
+    found = all_problems(base(model="flight", flights=[{"percent": 0}, {"percent": 60}, {"percent": 50}]))
+    assert ("flights[0].percent", "Input should be greater than or equal to 1") in found
+    assert ("flights", "percents must be strictly increasing, got [0, 60, 50]") in found
+    assert ("flights", "the last flight must be 100%, got 50%") in found
+    assert len(found) == 3
+
+
+@pytest.mark.parametrize("routing", [None, LB_ONE_AND_ONE], ids=["local", "load-balancer"])
+def test_flights_out_of_order_are_not_also_called_two_flights_on_one_share(routing):
+    workload = {"name": "w", "assets": ["a"], **({"routing": routing} if routing else {})}
+    found = all_problems(
+        base(model="flight", flights=[{"percent": 50}, {"percent": 10}, {"percent": 100}], workloads=[workload])
+    )
+    assert ("flights", "percents must be strictly increasing, got [50, 10, 100]") in found
+    assert not [reason for _, reason in found if "same share" in reason], found
+
+
+def test_increasing_flights_a_pool_realises_as_one_share_are_named():
+    found = all_problems(
+        base(
+            model="flight",
+            flights=[{"percent": 40}, {"percent": 60}, {"percent": 100}],
+            workloads=[{"name": "w", "assets": ["a"], "routing": LB_ONE_AND_ONE}],
+        )
+    )
+    assert found == [
+        (
+            "workloads[0].routing",
+            "load-balancer realises flights [40, 60, 100] as [50, 50, 100]: two flights would route the same "
+            "share; add addresses or change the flights",
+        )
+    ]
 
 
 def test_flights_belong_to_the_flight_model_only():
@@ -199,6 +257,15 @@ def test_durations():
     for bad in ("", "10", "1x", "-5s", True, "8d"):
         with pytest.raises(ValueError):
             parse_duration(bad)
+
+
+@pytest.mark.parametrize("value", [".inf", "-.inf", ".nan", "1.0e+400"])
+def test_an_endless_finishing_duration_is_a_named_problem_not_a_crash(value):
+    # YAML reads .inf and 1e400 as float infinity, .nan as NaN
+    found = problems(
+        load_yaml(f"release: r1\nmodel: single-step\nhypercare: {value}\nworkloads: [{{name: w1, assets: [a]}}]")
+    )
+    assert "is not a duration" in found["hypercare"]
 
 
 def test_not_a_mapping_and_not_yaml():

@@ -102,3 +102,78 @@ def test_denied_periods_with_an_offset_are_taken_as_written():
         }
     )
     assert not is_open(windows, utc(2026, 12, 1, 23, 59)) and is_open(windows, utc(2026, 12, 2, 0, 0))
+
+
+# -- the timezone: an IANA region name, the same on every host (issue 29, item 9) -----------------------------
+def _plan(timezone: str, **extra) -> dict:
+    return {
+        "release": "r1",
+        "model": "single-step",
+        "workloads": [{"name": "w1", "assets": ["a"]}],
+        "windows": {"timezone": timezone},
+        **extra,
+    }
+
+
+@pytest.mark.parametrize(
+    "zone",
+    [
+        "localtime",  # the host's own zone: a different time on every machine
+        "Factory",
+        "posixrules",
+        "posix/Europe/Amsterdam",
+        "right/UTC",
+        "UTC0",
+        "US/Eastern",  # old aliases, kept by tz for compatibility only
+        "EST5EDT",
+        "GMT",
+        "Japan",
+        "europe/amsterdam",  # found on a case-insensitive file system only
+        "Mars/Olympus_Mons",
+    ],
+)
+def test_a_timezone_must_be_an_iana_region_name(zone):
+    from shared.domain.errors import PlanError
+    from shared.domain.plan import validate_plan
+
+    with pytest.raises(PlanError) as info:
+        validate_plan(_plan(zone))
+    found = [(path, reason) for path, reason in info.value.problems if path == "windows.timezone"]
+    assert len(found) == 1 and f"{zone!r} is not an IANA" in found[0][1], info.value.problems
+
+
+def test_a_host_dependent_timezone_is_named_beside_the_plan_s_other_problems():
+    from shared.domain.errors import PlanError
+    from shared.domain.plan import validate_plan
+
+    with pytest.raises(PlanError) as info:
+        validate_plan(_plan("localtime", release="Bad_Name"))
+    assert {path for path, _ in info.value.problems} == {"release", "windows.timezone"}
+
+
+@pytest.mark.parametrize(
+    "zone",
+    [
+        "Europe/Amsterdam",
+        "America/Argentina/Buenos_Aires",
+        "America/Indiana/Indianapolis",
+        "Etc/UTC",
+        "Etc/GMT-2",
+        "UTC",
+    ],
+)
+def test_iana_region_names_are_accepted(zone):
+    from shared.domain.plan import validate_plan
+
+    assert validate_plan(_plan(zone)).windows.timezone == zone
+
+
+def test_a_release_stored_with_an_old_alias_still_reads():
+    from shared.domain.plan import Plan, validate_plan
+
+    stored = (
+        validate_plan(_plan("Europe/Amsterdam"))
+        .model_dump_json(by_alias=True)
+        .replace("Europe/Amsterdam", "US/Eastern")
+    )
+    assert Plan.model_validate_json(stored).windows.timezone == "US/Eastern"

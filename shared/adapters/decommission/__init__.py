@@ -6,21 +6,41 @@ for the history. Azure SDKs are imported only by the provider a plan uses.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
 
+from shared.adapters.routing._arm import ArmSettings
 from shared.domain.errors import PromoteError
+from shared.domain.plan import DecommissionTarget
 
 
 class DecommissionError(PromoteError):
     """The source could not be turned off (the service records it and retries later)."""
 
 
-def decommissioner(local_table_factory: Callable[[], Any], settings: Any, environ: Any = None):
+class DecommissionRequest(Protocol):
+    """What a provider reads of the machine's Decommission effect: the workload's typed target (the plan's
+    section) and what the history and the webhook's event name."""
+
+    @property
+    def workload(self) -> str: ...
+    @property
+    def target(self) -> DecommissionTarget: ...
+    @property
+    def assets(self) -> Sequence[str]: ...
+    @property
+    def actor(self) -> str: ...
+    @property
+    def attempt(self) -> int: ...
+
+
+def decommissioner(
+    local_table_factory: Callable[[], Any], settings: ArmSettings, environ: Mapping[str, str] | None = None
+):
     """A Decommissioner dispatching on the request's provider."""
 
     class _Decommissioner:
-        def decommission(self, release: str, request: Any) -> list:
+        def decommission(self, release: str, request: DecommissionRequest) -> list:
             provider = request.target.provider
             if provider == "local":
                 from shared.adapters.decommission.local import LocalDecommissioner

@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from shared.adapters.decommission import DecommissionError
+from shared.adapters.decommission import DecommissionError, DecommissionRequest
 from shared.adapters.routing import _arm
+from shared.adapters.routing._arm import ArmSettings
 from shared.domain.errors import RoutingError
 from shared.domain.routing import Change
 
@@ -36,10 +37,12 @@ def power_state(view: Any) -> str:
 
 
 class AzureVmDecommissioner:
-    def __init__(self, settings: Any):
+    def __init__(self, settings: ArmSettings):
         self.settings = settings
 
-    def decommission(self, release: str, request: Any) -> list[Change]:
+    def decommission(self, release: str, request: DecommissionRequest) -> list[Change]:
+        if not request.target.source_vms:  # the plan requires them; never report an empty list as turned off
+            raise DecommissionError("azure-vm needs source_vms (the source servers' resource ids)")
         changes: list[Change] = []
         for vm_id in request.target.source_vms:
             try:

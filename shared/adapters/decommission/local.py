@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import TableClient
 
+from shared.adapters.decommission import DecommissionRequest
 from shared.domain.routing import Change
 
 
@@ -19,7 +19,7 @@ class LocalDecommissioner:
     def __init__(self, table: TableClient):
         self.table = table
 
-    def decommission(self, release: str, request: Any) -> list[Change]:
+    def decommission(self, release: str, request: DecommissionRequest) -> list[Change]:
         if self.is_off(release, request.workload):
             return []
         try:  # create, not upsert: two racing attempts record one power-off

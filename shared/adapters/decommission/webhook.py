@@ -10,16 +10,15 @@ import json
 import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
 
-from shared.adapters.decommission import DecommissionError
+from shared.adapters.decommission import DecommissionError, DecommissionRequest
 from shared.domain.messages import CLOUDEVENTS_CONTENT_TYPE
 
 EVENT_TYPE = "promote.decommission-requested"
 TIMEOUT_SECONDS = 10
 
 
-def decommission_event(release: str, request: Any, now: datetime) -> dict:
+def decommission_event(release: str, request: DecommissionRequest, now: datetime) -> dict:
     return {
         "specversion": "1.0",
         "id": f"decommission:{release}:{request.workload}:{request.attempt}",
@@ -41,10 +40,12 @@ class WebhookDecommissioner:
     def __init__(self, environ: Mapping[str, str] | None = None):
         self.environ = os.environ if environ is None else environ
 
-    def decommission(self, release: str, request: Any) -> list[str]:
+    def decommission(self, release: str, request: DecommissionRequest) -> list[str]:
         import requests  # azure-core's HTTP stack; imported when a plan uses the webhook
 
         setting = request.target.url_setting
+        if not setting:  # the plan requires it for webhook
+            raise DecommissionError("webhook needs url_setting (the name of the app setting holding the URL)")
         url = (self.environ.get(setting) or "").strip()
         if not url.startswith(("https://", "http://")):
             raise DecommissionError(f"app setting {setting} must hold the webhook's URL (http or https)")

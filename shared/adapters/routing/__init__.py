@@ -1,63 +1,84 @@
-"""Routing providers behind the Router port. Azure providers are imported only when a plan uses them."""
+"""Routing providers behind the Router port. Azure providers are imported only when a plan uses them.
+
+The factory and each provider take the plan's typed routing settings (shared/domain/plan/routing.py): a
+provider is handed its own model (TrafficManagerRouting, ...), so mypy checks every field it reads.
+"""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from shared.adapters.routing._arm import ArmSettings
 from shared.domain.errors import RoutingError
+from shared.domain.plan import (
+    ApplicationGatewayRouting,
+    FrontDoorRouting,
+    LoadBalancerRouting,
+    LocalRouting,
+    RevokeAccess,
+    RouteTableRouting,
+    Routing,
+    TrafficManagerRouting,
+)
+from shared.domain.routing import Change
 
-# provider name -> module under shared.adapters.routing exposing build(routing, settings) -> Router
-AZURE_PROVIDERS = {
-    "traffic-manager": "traffic_manager",
-    "load-balancer": "load_balancer",
-    "application-gateway": "application_gateway",
-    "route-table": "route_table",
-    "front-door": "front_door",
-}
+if TYPE_CHECKING:
+    from shared.application.ports import AccessRevoker, Router, RouterFactory
 
 
-def router_factory(local_table_factory: Callable[[], Any], settings: Any):
+def router_factory(local_table_factory: Callable[[], Any], settings: ArmSettings) -> RouterFactory:
     """A RouterFactory: (release, workload, routing) -> Router."""
 
-    def make(release: str, workload: str, routing: Any):
-        if routing.provider == "local":
+    def make(release: str, workload: str, routing: Routing) -> Router:
+        # Each provider's module is imported here, when a plan first uses it (its SDK later still, on first call).
+        if isinstance(routing, LocalRouting):
             from shared.adapters.routing.local import LocalRouter
 
             return LocalRouter(local_table_factory(), release, workload)
-        module_name = AZURE_PROVIDERS.get(routing.provider)
-        if module_name is None:
-            raise RoutingError(f"unknown routing provider {routing.provider!r}")
-        try:
-            module = importlib.import_module(f"{__name__}.{module_name}")
-        except ModuleNotFoundError as exc:
-            raise RoutingError(f"routing provider {routing.provider!r} is not available: {exc}") from None
-        return module.build(routing, settings)
+        if isinstance(routing, TrafficManagerRouting):
+            from shared.adapters.routing import traffic_manager
+
+            return traffic_manager.build(routing, settings)
+        if isinstance(routing, LoadBalancerRouting):
+            from shared.adapters.routing import load_balancer
+
+            return load_balancer.build(routing, settings)
+        if isinstance(routing, ApplicationGatewayRouting):
+            from shared.adapters.routing import application_gateway
+
+            return application_gateway.build(routing, settings)
+        if isinstance(routing, RouteTableRouting):
+            from shared.adapters.routing import route_table
+
+            return route_table.build(routing, settings)
+        if isinstance(routing, FrontDoorRouting):
+            from shared.adapters.routing import front_door
+
+            return front_door.build(routing, settings)
+        raise RoutingError(f"unknown routing provider {getattr(routing, 'provider', routing)!r}")
 
     return make
 
 
-def access_revoker(local_table_factory: Callable[[], Any], settings: Any):
+def access_revoker(local_table_factory: Callable[[], Any], settings: ArmSettings) -> AccessRevoker:
     """An AccessRevoker dispatching on revoke_access.provider."""
 
     class _Revoker:
-        def revoke(self, release: str, config: Any) -> list:
+        def revoke(self, release: str, config: RevokeAccess) -> list[Change]:
             """Returns the changes made (the history records them)."""
             return self._build(config).revoke(release, config)
 
-        def problems(self, release: str, config: Any) -> list[str]:
+        def problems(self, release: str, config: RevokeAccess) -> list[str]:
             return self._build(config).problems(release, config)
 
-        def _build(self, config: Any) -> Any:
+        def _build(self, config: RevokeAccess) -> AccessRevoker:
             if config.provider == "local":
                 from shared.adapters.routing.local import LocalAccessRevoker
 
                 return LocalAccessRevoker(local_table_factory())
-            try:
-                module = importlib.import_module(f"{__name__}.network_security_group")
-            except ModuleNotFoundError as exc:
-                raise RoutingError(f"revoke_access provider {config.provider!r} is not available: {exc}") from None
-            return module.build_revoker(config, settings)
+            from shared.adapters.routing.network_security_group import build_revoker
+
+            return build_revoker(config, settings)
 
     return _Revoker()

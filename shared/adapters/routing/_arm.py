@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from shared.domain.errors import RoutingError
 
@@ -18,6 +18,14 @@ _clients: dict[tuple, Any] = {}
 
 T = TypeVar("T")
 MAX_STALE_RETRIES = 3  # a write refused for a stale ETag is read, merged and tried again this often in all
+
+
+class ArmSettings(Protocol):
+    """What the Azure providers read of the settings (shared.application.config.Settings has it). A settings
+    object may also carry `arm_credential`, used instead of DefaultAzureCredential (tests pass a fake)."""
+
+    @property
+    def arm_endpoint(self) -> str | None: ...
 
 
 class StaleWrite(RoutingError):
@@ -34,7 +42,7 @@ _REASONS = {
 }
 
 
-def credential(settings: Any) -> Any:
+def credential(settings: ArmSettings) -> Any:
     """DefaultAzureCredential (managed identity on Azure), once per process.
 
     `settings.arm_credential`, when a settings object has one, is used instead (tests pass a fake).
@@ -51,7 +59,7 @@ def credential(settings: Any) -> Any:
         return _credential
 
 
-def client(client_class: type, settings: Any, subscription: str) -> Any:
+def client(client_class: type, settings: ArmSettings, subscription: str) -> Any:
     """A management client for `subscription`, cached per process, pointed at PROMOTE_ARM_ENDPOINT if set."""
     cred = credential(settings)
     endpoint = (settings.arm_endpoint or "").rstrip("/")

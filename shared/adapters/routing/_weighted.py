@@ -9,14 +9,17 @@ say what the members and their resource are called.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Generic, TypeVar
 
 from shared.domain.errors import RoutingError
+from shared.domain.plan import FrontDoorRouting, TrafficManagerRouting
 from shared.domain.routing import Change, foreign_refusal, tm_property, tm_share, tm_value, tm_wanted, true_share
 
+R = TypeVar("R", TrafficManagerRouting, FrontDoorRouting)  # the routing settings of the provider
 
-class WeightedPairRouter:
-    routing: Any
+
+class WeightedPairRouter(Generic[R]):
+    routing: R
     label: str  # the resource as errors name it
     members: str  # "endpoints", "origins"
     container: str  # "profile", "group"

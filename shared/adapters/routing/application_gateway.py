@@ -18,9 +18,11 @@ from __future__ import annotations
 from typing import Any
 
 from shared.adapters.routing import _arm
+from shared.adapters.routing._arm import ArmSettings
 from shared.domain.errors import RoutingError
+from shared.domain.plan import ApplicationGatewayRouting
+from shared.domain.plan.shares import pool_addresses, realisable_share
 from shared.domain.routing import Change, foreign_refusal, lb_members, lb_value, resource, settings, true_share
-from shared.domain.shares import realisable_share
 
 NEEDS = (
     "Microsoft.Network/applicationGateways/read and /write on the gateway, plus the join actions its "
@@ -30,13 +32,14 @@ NEEDS = (
 
 
 class ApplicationGatewayRouter:
-    def __init__(self, routing: Any, client: Any):
+    def __init__(self, routing: ApplicationGatewayRouting, client: Any):
         self.routing, self.client = routing, client
         self.resource = resource(routing)
         self.property = next(iter(settings(routing, 0)))
-        self.flight_pool: str | None = getattr(routing, "flight_pool", None)
-        plan = (routing.source_addresses or []) + (routing.target_addresses or []) if self.flight_pool else []
-        self.owned = {a.lower(): a for a in plan}  # lower case -> as the plan spells it
+        self.flight_pool = routing.flight_pool
+        sources, targets = pool_addresses(routing) if self.flight_pool else ([], [])
+        self.targets = targets  # the flight pool's target addresses, as the plan spells them
+        self.owned = {a.lower(): a for a in sources + targets}  # lower case -> as the plan spells it
 
     def describe(self) -> str:
         return self.resource
@@ -80,7 +83,7 @@ class ApplicationGatewayRouter:
 
     def _flight_share(self, pool: Any) -> int:
         ours, foreign = self._members(pool)
-        targets = sum(1 for a in ours if a in self.routing.target_addresses)
+        targets = sum(1 for a in ours if a in self.targets)
         share = true_share(targets, len(ours) + len(foreign))
         if share is None:
             raise RoutingError(f"{self.resource}: pool {self.flight_pool!r} the rule sends users to has no member")
@@ -138,7 +141,7 @@ class ApplicationGatewayRouter:
             return None
         foreign = self._members(self._pool(gateway, self.flight_pool))[1]
         wanted = lb_members(self.routing, percent)
-        achieved = true_share(sum(1 for a in wanted if a in self.routing.target_addresses), len(wanted) + len(foreign))
+        achieved = true_share(sum(1 for a in wanted if a in self.targets), len(wanted) + len(foreign))
         if foreign and achieved != realisable_share(self.routing, percent):
             return foreign_refusal(f"pool {self.flight_pool} of {self.resource}", "members", foreign, percent, achieved)
         return None
@@ -193,7 +196,7 @@ def _backend(address: str) -> dict[str, str]:
         return {"fqdn": address}
 
 
-def build(routing: Any, settings: Any) -> ApplicationGatewayRouter:
+def build(routing: ApplicationGatewayRouting, settings: ArmSettings) -> ApplicationGatewayRouter:
     from azure.mgmt.network import NetworkManagementClient
 
     return ApplicationGatewayRouter(routing, _arm.client(NetworkManagementClient, settings, routing.subscription))

@@ -16,8 +16,10 @@ from __future__ import annotations
 from typing import Any
 
 from shared.adapters.routing import _arm
+from shared.adapters.routing._arm import ArmSettings
 from shared.adapters.routing._weighted import WeightedPairRouter
 from shared.domain.errors import RoutingError
+from shared.domain.plan import FrontDoorRouting
 from shared.domain.routing import resource
 
 NEEDS = (
@@ -26,10 +28,10 @@ NEEDS = (
 )
 
 
-class FrontDoorRouter(WeightedPairRouter):
+class FrontDoorRouter(WeightedPairRouter[FrontDoorRouting]):
     members, container = "origins", "group"
 
-    def __init__(self, routing: Any, client: Any):
+    def __init__(self, routing: FrontDoorRouting, client: Any):
         self.routing, self.client = routing, client
         self.resource = resource(routing)
         self.what = f"origin group {routing.origin_group} of {self.resource}"
@@ -80,7 +82,7 @@ def _enabled(origin: Any) -> bool:
     return _arm.text(origin.enabled_state or "Enabled").lower() == "enabled"
 
 
-def build(routing: Any, settings: Any) -> FrontDoorRouter:
+def build(routing: FrontDoorRouting, settings: ArmSettings) -> FrontDoorRouter:
     from azure.mgmt.cdn import CdnManagementClient
 
     return FrontDoorRouter(routing, _arm.client(CdnManagementClient, settings, routing.subscription))

@@ -12,9 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from shared.adapters.routing import _arm
+from shared.adapters.routing._arm import ArmSettings
 from shared.domain.errors import RoutingError
+from shared.domain.plan import LoadBalancerRouting
+from shared.domain.plan.shares import realisable_share
 from shared.domain.routing import Change, foreign_refusal, lb_members, lb_value, resource, settings, true_share
-from shared.domain.shares import realisable_share
 
 NEEDS = (
     "Microsoft.Network/loadBalancers/backendAddressPools/read and /write on the load balancer and "
@@ -23,7 +25,7 @@ NEEDS = (
 
 
 class LoadBalancerRouter:
-    def __init__(self, routing: Any, client: Any):
+    def __init__(self, routing: LoadBalancerRouting, client: Any):
         self.routing, self.client = routing, client
         self.resource = resource(routing)
         self.what = f"backend pool {routing.backend_pool} of {self.resource}"
@@ -128,7 +130,7 @@ def _address_name(ip: str) -> str:
     return "promote-" + ip.replace(":", "-").strip("-")
 
 
-def build(routing: Any, settings: Any) -> LoadBalancerRouter:
+def build(routing: LoadBalancerRouting, settings: ArmSettings) -> LoadBalancerRouter:
     from azure.mgmt.network import NetworkManagementClient
 
     return LoadBalancerRouter(routing, _arm.client(NetworkManagementClient, settings, routing.subscription))

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import TableClient
 
+from shared.domain.plan import RevokeAccess
 from shared.domain.routing import Change
 
 ACCESS_ROW = "~access"  # not a workload name: names never start with '~'
@@ -50,7 +51,7 @@ class LocalAccessRevoker:
     def __init__(self, table: TableClient):
         self.table = table
 
-    def revoke(self, release: str, config) -> list[Change]:
+    def revoke(self, release: str, config: RevokeAccess) -> list[Change]:
         if self.revoked(release):
             return []
         self.table.upsert_entity(
@@ -68,7 +69,7 @@ class LocalAccessRevoker:
             )
         ]
 
-    def problems(self, release: str, config) -> list[str]:
+    def problems(self, release: str, config: RevokeAccess) -> list[str]:
         return []
 
     def revoked(self, release: str) -> bool:

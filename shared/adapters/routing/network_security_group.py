@@ -12,6 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from shared.adapters.routing import _arm
+from shared.adapters.routing._arm import ArmSettings
+from shared.domain.errors import RoutingError
+from shared.domain.plan import RevokeAccess
 from shared.domain.routing import Change, azure_resource, deny_rule_text, rule_text
 
 NEEDS = (
@@ -30,14 +33,13 @@ _COMPARED = (
 
 
 class SecurityGroupRevoker:
-    def __init__(self, config: Any, client: Any):
+    def __init__(self, config: RevokeAccess, client: Any):
         self.config, self.client = config, client
-        self.resource = azure_resource(
-            "network security group", config.network_security_group, config.resource_group, config.subscription
-        )
+        subscription, resource_group, group = _where(config)
+        self.resource = azure_resource("network security group", group, resource_group, subscription)
         self.what = f"security rule {config.rule} of {self.resource}"
 
-    def _wanted(self, release: str, config: Any) -> Any:
+    def _wanted(self, release: str, config: RevokeAccess) -> Any:
         from azure.mgmt.network.models import SecurityRule
 
         return SecurityRule(
@@ -53,7 +55,7 @@ class SecurityGroupRevoker:
             description=f"promote: the migration team's access, revoked at promotion of {release}",
         )
 
-    def _live(self, config: Any) -> Any | None:
+    def _live(self, config: RevokeAccess) -> Any | None:
         from azure.core.exceptions import ResourceNotFoundError
 
         with _arm.arm_errors(self.what, NEEDS):
@@ -62,7 +64,7 @@ class SecurityGroupRevoker:
             except ResourceNotFoundError:
                 return None  # the rule is missing (or the group: the PUT below then says so)
 
-    def problems(self, release: str, config: Any) -> list[str]:
+    def problems(self, release: str, config: RevokeAccess) -> list[str]:
         """A rule of the group (other than promote's own) that holds the priority in the inbound direction."""
         with _arm.arm_errors(self.resource, NEEDS):
             group = self.client.network_security_groups.get(config.resource_group, config.network_security_group)
@@ -83,18 +85,16 @@ class SecurityGroupRevoker:
             else []
         )
 
-    def revoke(self, release: str, config: Any) -> list[Change]:
+    def revoke(self, release: str, config: RevokeAccess) -> list[Change]:
         """Ensure the deny rule; return the change made ([] when an identical rule was there)."""
         return _arm.guarded(lambda: self._attempt(release, config))
 
-    def _attempt(self, release: str, config: Any) -> list[Change]:
+    def _attempt(self, release: str, config: RevokeAccess) -> list[Change]:
         live, wanted = self._live(config), self._wanted(release, config)
         if live is not None and _same(live, wanted):
             return []
         clash = self.problems(release, config)
         if clash:
-            from shared.domain.errors import RoutingError
-
             raise RoutingError(clash[0])
         before = (
             "absent"
@@ -133,7 +133,16 @@ def _same(live: Any, wanted: Any) -> bool:
     )
 
 
-def build_revoker(config: Any, settings: Any) -> SecurityGroupRevoker:
+def _where(config: RevokeAccess) -> tuple[str, str, str]:
+    """(subscription, resource group, group): optional in the model, which requires them for this provider."""
+    if not (config.subscription and config.resource_group and config.network_security_group):
+        raise RoutingError(
+            "revoke_access: network-security-group needs subscription, resource_group and network_security_group"
+        )
+    return config.subscription, config.resource_group, config.network_security_group
+
+
+def build_revoker(config: RevokeAccess, settings: ArmSettings) -> SecurityGroupRevoker:
     from azure.mgmt.network import NetworkManagementClient
 
-    return SecurityGroupRevoker(config, _arm.client(NetworkManagementClient, settings, config.subscription))
+    return SecurityGroupRevoker(config, _arm.client(NetworkManagementClient, settings, _where(config)[0]))

@@ -10,14 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from shared.adapters.routing import _arm
+from shared.adapters.routing._arm import ArmSettings
 from shared.domain.errors import RoutingError
+from shared.domain.plan import RouteTableRouting
 from shared.domain.routing import Change, resource, settings
 
 NEEDS = "Microsoft.Network/routeTables/routes/read and /write on the route table"
 
 
 class RouteTableRouter:
-    def __init__(self, routing: Any, client: Any):
+    def __init__(self, routing: RouteTableRouting, client: Any):
         self.routing, self.client = routing, client
         self.resource = resource(routing)
         self.what = f"route {routing.route} of {self.resource}"
@@ -71,7 +73,7 @@ class RouteTableRouter:
         return _arm.guarded(attempt)
 
 
-def build(routing: Any, settings: Any) -> RouteTableRouter:
+def build(routing: RouteTableRouting, settings: ArmSettings) -> RouteTableRouter:
     from azure.mgmt.network import NetworkManagementClient
 
     return RouteTableRouter(routing, _arm.client(NetworkManagementClient, settings, routing.subscription))

@@ -17,8 +17,10 @@ from __future__ import annotations
 from typing import Any
 
 from shared.adapters.routing import _arm
+from shared.adapters.routing._arm import ArmSettings
 from shared.adapters.routing._weighted import WeightedPairRouter
 from shared.domain.errors import RoutingError
+from shared.domain.plan import TrafficManagerRouting
 from shared.domain.routing import resource
 
 NEEDS = (
@@ -27,10 +29,10 @@ NEEDS = (
 )
 
 
-class TrafficManagerRouter(WeightedPairRouter):
+class TrafficManagerRouter(WeightedPairRouter[TrafficManagerRouting]):
     members, container = "endpoints", "profile"
 
-    def __init__(self, routing: Any, client: Any):
+    def __init__(self, routing: TrafficManagerRouting, client: Any):
         self.routing, self.client = routing, client
         self.resource = self.label = resource(routing)
         self.endpoint_type = routing.endpoint_type[0].upper() + routing.endpoint_type[1:]  # the URL segment
@@ -81,7 +83,7 @@ def _enabled(endpoint: Any) -> bool:
     return _arm.text(endpoint.endpoint_status or "Enabled").lower() == "enabled"
 
 
-def build(routing: Any, settings: Any) -> TrafficManagerRouter:
+def build(routing: TrafficManagerRouting, settings: ArmSettings) -> TrafficManagerRouter:
     from azure.mgmt.trafficmanager import TrafficManagerManagementClient
 
     return TrafficManagerRouter(routing, _arm.client(TrafficManagerManagementClient, settings, routing.subscription))

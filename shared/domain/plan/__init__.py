@@ -1,0 +1,108 @@
+"""The release plan: validated once, at apply time, with every problem named by its field path.
+
+One module a concern: `model` (the plan, its flights and workloads), `routing` (the network sections, one
+model per provider) and `shares` (what each can realise), `time` (deadlines, windows), `finishing` (§8),
+`health` (§10), `notify` (§11), `durations`, and `validate` (validate_plan and the rules that span fields).
+Everything importable from `shared.domain.plan` before the split still is. The plan imports nothing else of
+the domain but names and actors: the model, the gates and the judge import it, never the other way round.
+"""
+
+from shared.domain.names import NAME_PATTERN, is_name
+from shared.domain.plan.durations import MAX_BAKE_SECONDS, duration, parse_duration
+from shared.domain.plan.finishing import (
+    MAX_HYPERCARE_SECONDS,
+    MAX_LAG_SECONDS,
+    DataSync,
+    Decommission,
+    DecommissionTarget,
+    SiteRecoverySource,
+    parse_hypercare,
+)
+from shared.domain.plan.health import CHECK_PROVIDERS, MAX_CHECKS, Check, Health, LocalCheck, LogsCheck, MetricsCheck
+from shared.domain.plan.model import MAX_AFTER, MAX_WORKLOADS, MAX_WORKLOADS_WITH_NOTIFY, Flight, Plan, Workload
+from shared.domain.plan.notify import (
+    MAX_NOTIFY_TARGETS,
+    NOTICE_KINDS,
+    RESERVED_SETTING_PREFIXES,
+    SETTING_PATTERN,
+    NotifyTarget,
+)
+from shared.domain.plan.routing import (
+    PROVIDERS,
+    ApplicationGatewayRouting,
+    AzureRouting,
+    FrontDoorRouting,
+    LoadBalancerRouting,
+    LocalRouting,
+    RevokeAccess,
+    RouteTableRouting,
+    Routing,
+    TrafficManagerRouting,
+)
+from shared.domain.plan.shares import ALL_OR_NOTHING, ANY_SHARE, realisable_share
+from shared.domain.plan.time import (
+    MAX_DEADLINE_SECONDS,
+    MAX_DENY_SECONDS,
+    AllowSlot,
+    Deadlines,
+    DenyPeriod,
+    Windows,
+    clock_time,
+)
+from shared.domain.plan.validate import MAX_PLAN_CHARS, load_plan_text, validate_plan
+
+__all__ = [
+    "ALL_OR_NOTHING",
+    "ANY_SHARE",
+    "CHECK_PROVIDERS",
+    "MAX_AFTER",
+    "MAX_BAKE_SECONDS",
+    "MAX_CHECKS",
+    "MAX_DEADLINE_SECONDS",
+    "MAX_DENY_SECONDS",
+    "MAX_HYPERCARE_SECONDS",
+    "MAX_LAG_SECONDS",
+    "MAX_NOTIFY_TARGETS",
+    "MAX_PLAN_CHARS",
+    "MAX_WORKLOADS",
+    "MAX_WORKLOADS_WITH_NOTIFY",
+    "NAME_PATTERN",
+    "NOTICE_KINDS",
+    "PROVIDERS",
+    "RESERVED_SETTING_PREFIXES",
+    "SETTING_PATTERN",
+    "AllowSlot",
+    "ApplicationGatewayRouting",
+    "AzureRouting",
+    "Check",
+    "DataSync",
+    "Deadlines",
+    "Decommission",
+    "DecommissionTarget",
+    "DenyPeriod",
+    "Flight",
+    "FrontDoorRouting",
+    "Health",
+    "LoadBalancerRouting",
+    "LocalCheck",
+    "LocalRouting",
+    "LogsCheck",
+    "MetricsCheck",
+    "NotifyTarget",
+    "Plan",
+    "RevokeAccess",
+    "RouteTableRouting",
+    "Routing",
+    "SiteRecoverySource",
+    "TrafficManagerRouting",
+    "Windows",
+    "Workload",
+    "clock_time",
+    "duration",
+    "is_name",
+    "load_plan_text",
+    "parse_duration",
+    "parse_hypercare",
+    "realisable_share",
+    "validate_plan",
+]
