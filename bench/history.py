@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 from azure.data.tables import UpdateMode
 
-from shared.adapters.table_store import RELEASE_ROW, _history_entity
+from shared.adapters.table_store import RELEASE_ROW, history_entity
 from shared.domain.model import HistoryEntry
+
+T0 = datetime(2026, 11, 1, tzinfo=UTC)  # bulk entry n is at T0 + n seconds
 
 
 def add_history(
@@ -17,7 +19,7 @@ def add_history(
     workloads: list[str],
     count: int,
     start_seq: int,
-    t0: datetime = datetime(2026, 11, 1, tzinfo=UTC),
+    t0: datetime = T0,
 ) -> int:
     """Append `count` entries (round-robin over the workloads, shares stepping 0/10/50/100); returns the new seq."""
     rows = []
@@ -25,7 +27,7 @@ def add_history(
         seq = start_seq + i
         share = (0, 10, 50, 100)[(i // 25) % 4]
         rows.append(
-            _history_entity(
+            history_entity(
                 release,
                 seq,
                 HistoryEntry(

@@ -18,8 +18,6 @@ from shared.adapters.table_store.rows import (
 )
 from shared.adapters.table_store.store import TableReleaseStore
 
-_history_entity = history_entity  # bench/history.py's name for it
-
 __all__ = [
     "CHUNK",
     "MAX_REASON",

@@ -48,7 +48,7 @@ class BoardReads:
             out.append((release, _last_change(rows)))
         return out
 
-    def history(self, name: str, workloads: list[str] | None = None) -> list[HistoryEntry]:
-        """The release's history, oldest first (of these workloads and the release itself, if given)."""
-        entries = hist.list_history(self.table, name)
-        return entries if workloads is None else [e for e in entries if e.workload in (*workloads, None)]
+    def newest(self, name: str, workloads: list[str], limit: int, before: datetime | None = None) -> list[HistoryEntry]:
+        """The newest `limit` entries of these workloads and of the release itself (older than `before`), newest
+        first: one request a workload and one for the release, whatever the history's length."""
+        return hist.newest(self.table, name, workloads, limit, before)

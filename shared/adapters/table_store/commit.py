@@ -50,10 +50,12 @@ def _guarded(entity: dict[str, Any], etag: str, mode: UpdateMode) -> tuple:
     return ("update", entity, {"mode": mode, "etag": etag, "match_condition": MatchConditions.IfNotModified})
 
 
-def _upsert(entity: dict[str, Any]) -> tuple:
-    """A shard's summary: derived from its workloads, written in the same transaction as their head, whose
-    ETag guards them both."""
-    return ("upsert", entity, {"mode": UpdateMode.MERGE})
+def _summary(read: Read, entity: dict[str, Any]) -> tuple:
+    """A shard's summary: derived from its workloads and written in the same transaction as their head. A read
+    of the whole release has its ETag and guards it; a read of one shard does not (the range holds the head and
+    the rows only), and there the head's ETag guards the transaction, summary included."""
+    etag = read.etags.get(entity["RowKey"])
+    return _guarded(entity, etag, UpdateMode.MERGE) if etag else ("upsert", entity, {"mode": UpdateMode.MERGE})
 
 
 @dataclass
@@ -104,17 +106,16 @@ def plan(read: Read, decision: Decision, now: datetime) -> CommitPlan:
     if single:
         ops, head_at = [], {}
         ops.append(_record(read, decision, extra_seq=len(rest), scope_in_record=scope is None))
+        if after_met_changed:  # a release of one shard: its head keeps the copy
+            heads.add(0)
+        copy = decision.release.after_met if after_met_changed else None
         for shard in sorted(heads):
-            shard_ops, at = _shard_ops(read, decision, shard, changed, own, now, with_scope=shard == scope)
+            shard_ops, at = _shard_ops(
+                read, decision, shard, changed, own, now, with_scope=shard == scope, after_met=copy
+            )
             head_at.update({k: v + len(ops) for k, v in at.items()})
             ops += shard_ops
         ops += _release_entries(read, rest, read.record_seq)
-        if read.layout.shards == 1 and after_met_changed:
-            ops.append(
-                _guarded(
-                    _head_entity(read, 0, after_met=decision.release.after_met), read[head_row(0)], UpdateMode.MERGE
-                )
-            )
         if len(ops) + 2 <= MAX_OPERATIONS:  # + the marker and the outbox row
             return CommitPlan(ops, head_at=head_at)
     return _commit_point(read, decision, touched, scope, own, rest, after_met_changed, now)
@@ -148,6 +149,7 @@ def _shard_ops(
     now: datetime,
     *,
     with_scope: bool,
+    after_met: tuple[str, ...] | None = None,
 ) -> tuple[list[tuple], dict[int, int]]:
     """One shard's part: its head (the ids, its facts, what is left pending), the rows it writes, its summary,
     its workloads' history entries."""
@@ -158,10 +160,10 @@ def _shard_ops(
     for e in own:
         counts[str(e.workload)] = counts.get(str(e.workload), 0) + 1
     writes = [n for n in names if n in after and (n in changed or n in counts)]
-    workloads = [after[n] if n in after else read.derived()[n] for n in names]
+    workloads = [after[n] for n in names]
     part = decision.release.evolve(workloads={w.name: w for w in workloads}, others=1)
     facts = shard_facts(part, now)
-    props = head_properties(scope=scope_of(decision.release) if with_scope else None, facts=facts)
+    props = head_properties(scope=scope_of(decision.release) if with_scope else None, facts=facts, after_met=after_met)
     if head.lagging():
         left = {n: w for n, w in head.pending.items() if n not in writes}
         props.update(pending_properties(head.pending_epoch, left) if left else caught_up_properties(head.pending_epoch))
@@ -175,7 +177,7 @@ def _shard_ops(
         "RowKey": summary_row(shard),
         **summary_properties(epoch, facts, items_of(workloads)),
     }
-    ops.append(_upsert(summary))
+    ops.append(_summary(read, summary))
     seqs = dict(read.hseq)
     for e in own:
         name = str(e.workload)
@@ -281,5 +283,5 @@ def catch_up_operations(read: Read, shard: int, head_etag: str | None) -> list[t
         entity = workload_entity(read.name, w, shard, read.hseq.get(n, 0))
         ops.append(_guarded(entity, read[entity["RowKey"]], UpdateMode.REPLACE))
     summary = summary_properties(head.pending_epoch, facts, items_of(workloads))
-    ops.append(_upsert({"PartitionKey": read.name, "RowKey": summary_row(shard), **summary}))
+    ops.append(_summary(read, {"PartitionKey": read.name, "RowKey": summary_row(shard), **summary}))
     return ops

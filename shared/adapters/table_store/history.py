@@ -36,27 +36,52 @@ def entry_from_json(doc: Mapping[str, Any]) -> HistoryEntry:
 
 def _rows(table: TableClient, name: str, low: str, high: str) -> list:
     query = f"PartitionKey eq '{quote(name)}' and RowKey ge '{low}' and RowKey lt '{high}'"
-    return sorted(table.query_entities(query, results_per_page=1000), key=lambda r: r["RowKey"])
+    return list(table.query_entities(query, results_per_page=1000))
 
 
-def expand(row: Mapping[str, Any], workload: str | None) -> list[HistoryEntry]:
-    """A release-level row as entries: a release-wide decision's row is its workloads' entries of it."""
+def expand(row: Mapping[str, Any], workloads: set[str] | None, *, own: bool = True) -> list[HistoryEntry]:
+    """A release-level row as entries: a release-wide decision's row is its workloads' entries of it (of
+    `workloads`, when given); a plain release-level entry is the release's own (`own`: kept)."""
     moves = unpacked(row, "moves") if row.get("moves") else None
     if moves is None:
-        return [history_of(row)] if workload is None else []
-    return [entry_from_json(doc) for doc in moves if workload is None or doc.get("workload") == workload]
+        return [history_of(row)] if own else []
+    return [entry_from_json(doc) for doc in moves if workloads is None or doc.get("workload") in workloads]
+
+
+def ordered(rows: list, workloads: set[str] | None, *, own: bool = True) -> list[HistoryEntry]:
+    """Entries of history rows, oldest first; one decision's entries keep their order. `own`: the release's
+    own entries too."""
+    keyed = []
+    for row in rows:
+        if row["RowKey"].startswith("h.~."):
+            keyed += [(e.at, row["seq"], i, e) for i, e in enumerate(expand(row, workloads, own=own))]
+        else:
+            keyed.append((when(row["at"]), row["seq"], 0, history_of(row)))
+    return [e for *_, e in sorted(keyed, key=lambda k: k[:3])]
 
 
 def list_history(table: TableClient, name: str, workload: str | None = None) -> list[HistoryEntry]:
-    """Oldest first. Entries of one decision share its instant and keep their order."""
-    if workload is not None:
-        own = [history_of(r) for r in _rows(table, name, f"h.{workload}.", f"h.{workload}/")]
-        wide = [e for r in _rows(table, name, "h.~.", "h.~/") for e in expand(r, workload)]
-    else:
-        rows = _rows(table, name, "h.", "h/")
-        own = [history_of(r) for r in rows if not r["RowKey"].startswith("h.~.")]
-        wide = [e for r in rows if r["RowKey"].startswith("h.~.") for e in expand(r, None)]
-    return sorted([*own, *wide], key=lambda e: e.at)
+    """Oldest first: the workload's entries and its entries of release-wide decisions (no workload: all)."""
+    if workload is None:
+        return ordered(_rows(table, name, "h.", "h/"), None)
+    rows = _rows(table, name, f"h.{workload}.", f"h.{workload}/") + _rows(table, name, "h.~.", "h.~/")
+    return ordered(rows, {workload}, own=False)
+
+
+def newest(
+    table: TableClient, name: str, workloads: list[str], limit: int, before: datetime | None = None
+) -> list[HistoryEntry]:
+    """The newest `limit` entries (older than `before`) of these workloads and the release's own, newest first:
+    ONE request a workload and one for the release, whatever the history's length (keys count down)."""
+    rows = []
+    when_filter = f" and at lt datetime'{before.isoformat().replace('+00:00', 'Z')}'" if before else ""
+    for prefix in [*workloads, "~"]:
+        query = f"PartitionKey eq '{quote(name)}' and RowKey ge 'h.{prefix}.' and RowKey lt 'h.{prefix}/'{when_filter}"
+        page: Any = next(iter(table.query_entities(query, results_per_page=limit).by_page()), [])
+        rows += list(page)
+    entries = ordered(rows, set(workloads))
+    entries = [e for e in entries if before is None or e.at < before]
+    return entries[::-1][:limit]
 
 
 def marker_outcome(marker: Mapping[str, Any]) -> HistoryEntry | None:

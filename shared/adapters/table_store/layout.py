@@ -170,11 +170,12 @@ class Read:
             table.query_entities(f"PartitionKey eq '{quote(self.name)}' and RowKey ge '{low}' and RowKey lt '{high}'")
         )
         fresh = Read.of_rows(self.name, self.layout, rows, shard=shard)
+        etags = {k: v for k, v in self.etags.items() if k != summary_row(shard)}  # its summary may have moved too
         merged = Read(
             self.name,
             self.layout,
             self.record,
-            {**self.etags, **fresh.etags},
+            {**etags, **fresh.etags},
             {**self.heads, **fresh.heads},
             {**self.rows, **fresh.rows},
             {**self.hseq, **fresh.hseq},

@@ -2,8 +2,9 @@
 
 Row keys inside a release's partition:
   s, s.f.<k>, w.<k>, w.<k>.<name>   the release record, shard summaries, shard heads, workloads (shards.py)
-  h.<name>.<seq>   a workload's history entries, numbered per workload (the workload row's `hseq`)
-  h.~.<seq>        release-level entries, numbered by the release record's `seq`; a release-wide decision's
+  h.<name>.<inv>   a workload's history entries, numbered per workload (the workload row's `hseq`); <inv>
+                   counts down from NEWEST_FIRST, so a range query returns the newest first (the board's pages)
+  h.~.<inv>        release-level entries, numbered by the release record's `seq`; a release-wide decision's
                    entry holds each workload's entry of it (`moves`, deflated)
   m.<sha256>       a de-duplication marker per message (of messages.dedup_key), with the message's outcome
   o.<status>.<key> the notification outbox (shared/adapters/outbox.py)
@@ -28,8 +29,11 @@ MAX_REASON = 8_000  # a property holds 32K UTF-16 units; reasons are far shorter
 DIGEST = 16  # characters of a message id's digest in the release row's window (machine.digest)
 
 
+NEWEST_FIRST = 9_999_999_999  # history keys count down: a range query returns the newest entries first
+
+
 def history_row(workload: str | None, seq: int) -> str:
-    return f"h.{workload or '~'}.{seq:010d}"
+    return f"h.{workload or '~'}.{NEWEST_FIRST - seq:010d}"
 
 
 def marker_row(event_id: str) -> str:

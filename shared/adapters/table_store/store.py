@@ -69,8 +69,8 @@ class TableReleaseStore:
     def get_release(self, name: str, workload: str | None = None, *, whole: bool = True) -> Snapshot:
         """The release; `workload`: the messages of this workload are de-duplicated in its shard's scope.
         `whole=False`: only the workload's shard (ONE query), as a partial release, when it has several."""
-        if not whole and workload is not None:
-            layout = self._layouts.get(name) or self._layout(name)
+        layout = self._layouts.get(name)  # unknown: the whole read learns it (one query for a small release)
+        if not whole and workload is not None and layout is not None:
             if layout.shards > 1 and workload in layout.index:
                 snapshot = self._shard(name, layout, workload)
                 if snapshot is not None:

@@ -21,8 +21,9 @@ from shared.application.ports import ReleaseStore
 from shared.domain.errors import UnknownRelease
 from shared.domain.model import HistoryEntry, Release
 from shared.domain.plan import NAME_PATTERN
+from shared.domain.times import from_ms, ms
 
-WINDOW = 300  # history sequence numbers a release page reads (and one "older" page steps back)
+WINDOW = 300  # history entries a release page reads (and one "older" page steps back)
 OUTCOMES = ("applied", "duplicate", "ignored", "rejected")
 REFRESH_SECONDS = 2
 _NAME = re.compile(NAME_PATTERN)
@@ -39,7 +40,9 @@ SECURITY_HEADERS = {
 class BoardReads(Protocol):
     def list_release_summaries(self) -> list[tuple[Release, datetime | None]]: ...
 
-    def history(self, name: str, workloads: list[str] | None = None) -> list[HistoryEntry]: ...
+    def newest(
+        self, name: str, workloads: list[str], limit: int, before: datetime | None = None
+    ) -> list[HistoryEntry]: ...
 
 
 @dataclass
@@ -116,13 +119,13 @@ class BoardApp:
             return self._error(400, f"workload {workload!r} is not part of release {name}")
         if outcome and outcome not in OUTCOMES:
             return self._error(400, f"outcome must be one of {', '.join(OUTCOMES)}")
-        history = self.reads.history(name, list(release.workloads))
         before = _one(query, "before")
-        if before is not None and not (before.isascii() and before.isdigit() and int(before) <= len(history)):
-            return self._error(400, "before must be a position in this release's history")
-        high = int(before) if before is not None else len(history)
-        low = max(0, high - WINDOW)
-        entries = history[low:high]
+        if before is not None and not (before.isascii() and before.isdigit() and 0 < int(before) < 10**13):
+            return self._error(400, "before must be a time in this release's history (milliseconds since 1970)")
+        cutoff = from_ms(int(before)) if before is not None else None
+        newest_first = self.reads.newest(name, list(release.workloads), WINDOW, cutoff)
+        entries = newest_first[::-1]  # oldest first, as the timelines draw them
+        low = ms(entries[0].at) if len(entries) == WINDOW else 0
         now = self.clock.now()
         workloads = []
         for w in release.workloads.values():
@@ -141,7 +144,7 @@ class BoardApp:
             if (not workload or e.workload == workload) and (not outcome or e.outcome == outcome)
         ]
         filters = {k: v for k, v in (("workload", workload), ("outcome", outcome)) if v}
-        older = self._link(f"releases/{name}", {**filters, "before": low}) if low > 0 else None
+        older = self._link(f"releases/{name}", {**filters, "before": low}) if low else None
         newest = self._link(f"releases/{name}", filters) if before is not None else None
         return self._html(
             "release.html.j2",
@@ -152,8 +155,7 @@ class BoardApp:
             outcomes=OUTCOMES,
             older=older,
             newest=newest,
-            low=low,
-            high=high,
+            older_than=cutoff,
             live=before is None,
             window=WINDOW,
         )
