@@ -113,13 +113,14 @@ class MemoryStore:
         if name not in self.releases:
             raise UnknownRelease(name)
         release, version = self.releases[name]
-        shard = self._shard_of(release, workload) if workload is not None else None
+        one = self._shards(release) == 1  # a release of one shard keeps every id in one window, its own
+        shard = self._shard_of(release, workload) if workload is not None and not one else None
         scoped = self._with_scope(release, shard)
-        if not whole and shard is not None and self._shards(release) > 1:
+        if not whole and shard is not None:
             self.reads.append("shard")
-            return Snapshot(release=self._part(scoped, shard), version=(version, shard))
+            return Snapshot(release=self._part(scoped, shard), version=(version, shard), one_scope=False)
         self.reads.append("whole")
-        return Snapshot(release=scoped, version=(version, shard))
+        return Snapshot(release=scoped, version=(version, shard), one_scope=one)
 
     def look(self, snapshot: Snapshot) -> tuple[ReleaseState | None, list[ShardFacts]]:
         self.reads.append("look")
@@ -332,9 +333,11 @@ class World:
     decommissioner: FakeDecommissioner = field(default_factory=FakeDecommissioner)
 
 
-def world(clock: FakeClock | None = None) -> World:
+def world(clock: FakeClock | None = None, shard_size: int | None = None) -> World:
+    """`shard_size`: keep releases in shards of this many workloads (a message about one workload is then
+    decided on its shard when it can be)."""
     clock = clock or FakeClock()
-    store, network, scheduler, dead = MemoryStore(), FakeNetwork(), FakeScheduler(), FakeDeadLetters()
+    store, network, scheduler, dead = MemoryStore(shard_size), FakeNetwork(), FakeScheduler(), FakeDeadLetters()
     decommissioner = FakeDecommissioner()
     service = PromotionService(
         store=store,

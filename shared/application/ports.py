@@ -18,6 +18,10 @@ class Snapshot:
 
     release: Release
     version: Any
+    # Whether the release's window of message ids (release.seen) covers every id the release recorded. A release
+    # kept in several shards keeps each shard's workloads' ids apart (and its own), so an id recorded in another
+    # scope is only known from its marker.
+    one_scope: bool = True
 
 
 class ReleaseStore(Protocol):

@@ -127,7 +127,8 @@ class PromotionService:
         def attempt(_: int) -> Result:
             key = m.dedup_key(message)
             try:
-                snapshot, decision, duplicate, seen = self._decide(message, key, principal, known["seen"])
+                # routing an attempt moved and did not commit is put back on the whole release's decision
+                snapshot, decision, duplicate, seen = self._decide(message, key, principal, known["seen"], bool(moved))
             except UnknownRelease as exc:
                 if principal is not None:
                     raise
@@ -150,13 +151,13 @@ class PromotionService:
         return retry_on_conflict(attempt, what=f"release {message.release}")
 
     def _decide(
-        self, message: m.Message, key: str, principal: Principal | None, seen_elsewhere: bool
+        self, message: m.Message, key: str, principal: Principal | None, seen_elsewhere: bool, whole_only: bool
     ) -> tuple[Snapshot, Decision, bool, bool]:
         """Read and decide: a message about one workload on its shard alone, unless what it changes may change
         what only the whole release can say (machine/scope.py); then on the whole release."""
-        for whole in (False, True) if message.workload is not None else (True,):
+        for whole in (False, True) if message.workload is not None and not whole_only else (True,):
             snapshot = self.store.get_release(message.release, message.workload, whole=whole)
-            if whole and self.store.catch_up(snapshot):  # a release-wide decision's catch-up a crash left undone
+            if not snapshot.release.partial and self.store.catch_up(snapshot):  # a catch-up a crash cut short
                 snapshot = self.store.get_release(message.release, message.workload)
             seen = seen_elsewhere or self._seen(snapshot, key)
             # A dependency notice is decided again even when its id was seen: deciding it twice changes nothing
@@ -172,9 +173,29 @@ class PromotionService:
                 principal=principal,
                 require_authenticated=self.overrides_need_principal,
             )
+            if not seen and not snapshot.one_scope and self._seen_elsewhere(message, key, decision):
+                decision = decide(
+                    snapshot.release,
+                    message,
+                    now,
+                    duplicate=True,
+                    principal=principal,
+                    require_authenticated=self.overrides_need_principal,
+                )
+                return snapshot, decision, True, True
             if not snapshot.release.partial or duplicate or not self._may_move_release(snapshot, decision, now):
                 break
         return snapshot, decision, duplicate, seen
+
+    def _seen_elsewhere(self, message: m.Message, key: str, decision: Decision) -> bool:
+        """In a release kept in several shards, an id may have been recorded in another scope than the one read
+        (another shard's workload, or the release itself). Its marker says so: read before a decision that would
+        move users (so that nobody is moved and moved back) or that records nothing (a refused override); any
+        other finds it when its commit meets the marker (SeenElsewhere)."""
+        if isinstance(message, m.DependencyPromoted):
+            return False
+        moves = any(isinstance(e, SetTraffic) for e in decision.effects)
+        return (moves or not decision.remember) and self.store.seen_before(message.release, key)
 
     def _may_move_release(self, snapshot: Snapshot, decision: Decision, now: datetime) -> bool:
         """Whether a decision on one shard may change what only the whole release says: only when the shard's

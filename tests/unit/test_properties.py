@@ -98,9 +98,10 @@ def sequences(draw):
 sequences = sequences()
 
 
-def run(kind: str, steps, *, replay_prefix: int | None = None):
-    """Play the steps; returns (world, observations). With replay_prefix, the first N steps are delivered twice."""
-    w = world()
+def run(kind: str, steps, *, replay_prefix: int | None = None, shard_size: int | None = None):
+    """Play the steps; returns (world, observations). With replay_prefix, the first N steps are delivered twice.
+    `shard_size`: the release kept in shards of that many workloads."""
+    w = world(shard_size=shard_size)
     plan = build_plan(kind)
     w.service.apply(plan)
     observations = []

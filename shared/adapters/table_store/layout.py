@@ -123,8 +123,9 @@ class Read:
         return Release(plan=plan, workloads=workloads, **fields)
 
     def scope_shard(self) -> int | None:
-        """The shard whose head keeps this message's ids (None: the release record keeps them)."""
-        if self.workload is None or self.workload not in self.layout.index:
+        """The shard whose head keeps this message's ids (None: the release record keeps them, as it keeps
+        every id of a release of one shard)."""
+        if self.workload is None or self.workload not in self.layout.index or self.layout.shards == 1:
             return None
         return self.layout.index[self.workload]
 

@@ -96,7 +96,9 @@ class TableReleaseStore:
         read = Read.of_rows(name, layout, rows, shard=shard)
         if read.plan_hash != layout.plan_hash:  # the plan changed since it was cached: read it again
             return self._shard(name, self._layout(name), workload) if read.plan_hash else None
-        return Snapshot(release=read.release(workload), version=read)
+        if read.lagging():  # a release-wide decision whose catch-up a crash cut short: read (and finish) it whole
+            return None
+        return Snapshot(release=read.release(workload), version=read, one_scope=False)
 
     def _whole(self, name: str, workload: str | None) -> Snapshot:
         rows = list(
@@ -113,7 +115,7 @@ class TableReleaseStore:
             )
         layout = self._layouts[name] = Layout.of(record)
         read = Read.of_rows(name, layout, rows, record=record)
-        return Snapshot(release=read.release(workload), version=read)
+        return Snapshot(release=read.release(workload), version=read, one_scope=layout.shards == 1)
 
     def look(self, snapshot: Snapshot) -> tuple[ReleaseState | None, list[ShardFacts]]:
         """The release state the release record knows, and every other shard's facts: ONE query (summaries)."""
