@@ -57,6 +57,9 @@ def _azure_monitor(connection: str, *, configured_by_worker: bool) -> tuple[Any,
     if not configured_by_worker:
         from azure.monitor.opentelemetry import configure_azure_monitor
 
+        # The distro reads "no logs" from this setting only (its disable_logging argument is overwritten by it,
+        # azure-monitor-opentelemetry 1.8): set for this process unless the app settings say otherwise.
+        os.environ.setdefault("OTEL_LOGS_EXPORTER", "none")
         configure_azure_monitor(
             connection_string=connection,
             disable_logging=True,
