@@ -89,7 +89,7 @@ def _local(mode: str) -> tuple[Any, Any]:
 
         spans, points = OTLPSpanExporter(), OTLPMetricExporter()
     resource = _resource()
-    tracer_provider = TracerProvider(resource=resource)
+    tracer_provider = TracerProvider(resource=resource, sampler=local_sampler())
     tracer_provider.add_span_processor(BatchSpanProcessor(guarded_spans(spans)))
     meter_provider = MeterProvider(resource=resource, metric_readers=[PeriodicExportingMetricReader(guarded(points))])
     trace.set_tracer_provider(tracer_provider)  # global: the Azure SDKs' spans go where promote's go
@@ -98,6 +98,24 @@ def _local(mode: str) -> tuple[Any, Any]:
 
     settings.tracing_implementation = "opentelemetry"
     return tracer_provider, meter_provider
+
+
+def local_sampler() -> Any:
+    """Locally, the host polls its queue and schedule table all the time: a trace per poll would bury the
+    messages. Only traces promote starts itself (a message's span) are kept, with everything under them."""
+    from opentelemetry.sdk.trace.sampling import Decision, ParentBased, Sampler, SamplingResult
+
+    class MessagesOnly(Sampler):
+        def should_sample(
+            self, parent_context, trace_id, name, kind=None, attributes=None, links=None, trace_state=None
+        ):
+            keep = name.startswith("process ")
+            return SamplingResult(Decision.RECORD_AND_SAMPLE if keep else Decision.DROP, attributes if keep else None)
+
+        def get_description(self) -> str:
+            return "promote: the spans of messages, and what they call"
+
+    return ParentBased(root=MessagesOnly())
 
 
 def _resource() -> Any:

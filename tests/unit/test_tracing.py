@@ -149,3 +149,19 @@ print(json.dumps([type(trace.get_tracer_provider()).__name__,
     provider, handlers = json.loads(done.stdout.splitlines()[-1])
     assert provider == "TracerProvider"
     assert "LoggingHandler" not in handlers  # the Functions host exports the worker's logs: not twice
+
+
+def test_locally_only_the_traces_of_messages_are_kept():
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace.sampling import Decision
+
+    sampler = telemetry_setup.local_sampler()
+    assert sampler.should_sample(None, 7, "QueueClient.receive_messages").decision == Decision.DROP  # a poll
+    assert sampler.should_sample(None, 7, "process tests-passed").decision == Decision.RECORD_AND_SAMPLE
+    root = tracing.release_context("wave-1")
+    parent = trace.set_span_in_context(
+        trace.NonRecordingSpan(
+            trace.SpanContext(root.trace_id, root.span_id, is_remote=True, trace_flags=trace.TraceFlags(1))
+        )
+    )
+    assert sampler.should_sample(parent, root.trace_id, "TableClient.get_entity").decision == Decision.RECORD_AND_SAMPLE
