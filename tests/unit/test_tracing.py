@@ -165,3 +165,8 @@ def test_locally_only_the_traces_of_messages_are_kept():
         )
     )
     assert sampler.should_sample(parent, root.trace_id, "TableClient.get_entity").decision == Decision.RECORD_AND_SAMPLE
+
+
+def test_the_functions_host_exports_in_opentelemetry_mode():
+    # the host then exports its own spans and the worker's logs (which telemetry_setup leaves to it)
+    assert json.loads((ROOT / "host.json").read_text())["telemetryMode"] == "OpenTelemetry"
