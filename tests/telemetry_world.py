@@ -53,6 +53,7 @@ class Flight:
         self.w.clock.advance(applied_early)  # the apply is not in history: the first state starts earlier
         self.n = 0
         self.handled: list[dict] = []
+        self.moments: list[datetime] = []  # when (story time) each message was handled
         self.results: list = []
 
     def send(self, type_: str, workload: str | None, **data):
@@ -64,6 +65,7 @@ class Flight:
 
     def handle(self, body: str):
         self.handled.append(json.loads(body))
+        self.moments.append(self.w.clock.now())
         result = self.w.service.handle(body)
         self.results.append(result)
         return result
