@@ -66,8 +66,8 @@ def measure(connection_string: str, releases: int = 40) -> dict:
     import random
     import statistics
 
+    import opentelemetry.trace as trace
     from azure.core.settings import settings
-    from opentelemetry import trace
 
     from shared.application import telemetry
     from shared.application.bootstrap import Stack, use_stack

@@ -167,7 +167,8 @@ class _Handling:
         return self
 
     def _start(self) -> None:
-        from opentelemetry import context, trace
+        import opentelemetry.context as context
+        import opentelemetry.trace as trace
         from opentelemetry.trace import SpanKind
 
         doc = _peek(self.body)
@@ -231,7 +232,7 @@ class _Handling:
             if self.tokens:
                 tracing.SENDING.reset(self.tokens[1])
                 try:
-                    from opentelemetry import context
+                    import opentelemetry.context as context
 
                     context.detach(self.tokens[0])
                 except Exception as failure:
@@ -252,7 +253,7 @@ def _text(value: Any, limit: int = 256) -> str | None:
 
 def _parent(release: str | None, doc: dict[str, Any]) -> tuple[Any, list[Any]]:
     """The span's parent context and its links (see the module's docstring)."""
-    from opentelemetry import trace
+    import opentelemetry.trace as trace
     from opentelemetry.trace import Link
 
     sent = tracing.parse(doc.get("traceparent"), doc.get("tracestate"))

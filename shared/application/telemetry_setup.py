@@ -52,7 +52,8 @@ def from_environment(environ: Mapping[str, str] | None = None) -> tuple[Any, Any
 
 
 def _azure_monitor(connection: str, *, configured_by_worker: bool) -> tuple[Any, Any]:
-    from opentelemetry import metrics, trace
+    import opentelemetry.metrics as metrics
+    import opentelemetry.trace as trace
 
     if not configured_by_worker:
         from azure.monitor.opentelemetry import configure_azure_monitor
@@ -71,7 +72,8 @@ def _azure_monitor(connection: str, *, configured_by_worker: bool) -> tuple[Any,
 
 
 def _local(mode: str) -> tuple[Any, Any]:
-    from opentelemetry import metrics, trace
+    import opentelemetry.metrics as metrics
+    import opentelemetry.trace as trace
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
     from opentelemetry.sdk.trace import TracerProvider
