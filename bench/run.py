@@ -236,6 +236,13 @@ def main(argv: list[str] | None = None) -> int:
 
         profile = run_profile(driver, shape, profiled, args.out) if args.profile else None
         pool.close()
+
+        # 6. Telemetry's cost (issue 28): events/s with it off and on (last: it sets the global tracer provider).
+        from bench import telemetry as telemetry_bench
+
+        t0 = time.perf_counter()
+        telemetry_figures = telemetry_bench.measure(az.connection_string, 12 if args.quick else 40)
+        phase("telemetry", t0)
     finally:
         use_stack(None)
         az.stop()
@@ -306,6 +313,8 @@ def main(argv: list[str] | None = None) -> int:
             f"time and order: {time_figures['requests_per_event_with_windows_and_deadlines']} storage "
             "requests per lifecycle event of a release with windows and deadlines (target 2)"
         )
+    result["telemetry"] = telemetry_figures
+    missed += telemetry_bench.missed(telemetry_figures)
     result["targets_met"] = not missed
 
     report = render(
@@ -326,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         profile,
     )
     report += "\n\n" + "\n".join(time_cost.lines(time_figures))
+    report += "\n\n" + "\n".join(telemetry_bench.lines(telemetry_figures))
     print(report)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "report.txt").write_text(report + "\n" + json.dumps(result) + "\n")

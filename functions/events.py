@@ -24,9 +24,11 @@ def events(msg: func.ServiceBusMessage) -> None:
     Messages that can never be handled (unparseable, unknown release) are recorded with their reason by
     the service's dead-letter port before this returns and the message is completed: never dropped silently.
     """
+    from shared.application import telemetry
     from shared.application.bootstrap import stack
 
-    result = stack().service.handle(msg.get_body())
+    with telemetry.delivery(msg, servicebus=stack().settings.uses_servicebus):  # the span's messaging.* attributes
+        result = stack().service.handle(msg.get_body())
     log.info(
         "message %s (delivery %s): %s: %s",
         result.event_id or msg.message_id,

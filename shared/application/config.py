@@ -82,6 +82,13 @@ APP_SETTINGS = (
     ENV_MONITOR_METRICS_ENDPOINT,
 )
 
+# Telemetry (contract §20, docs/observability.md): read by shared/application/telemetry_setup.py, not by
+# load_settings. PROMOTE_OTEL is local only; on Azure the connection string (set by infra/) turns it on.
+ENV_OTEL = "PROMOTE_OTEL"  # off (default) | console | otlp (then the standard OTEL_EXPORTER_OTLP_* settings)
+ENV_APPINSIGHTS_CONNECTION_STRING = "APPLICATIONINSIGHTS_CONNECTION_STRING"
+ENV_WORKER_APPINSIGHTS = "PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY"  # true: the worker set the distro up
+TELEMETRY_SETTINGS = (ENV_OTEL, ENV_APPINSIGHTS_CONNECTION_STRING, ENV_WORKER_APPINSIGHTS)
+
 # The override endpoint (issue 9). The promote command reads these two to send overrides on Azure; they
 # are never app settings. App Service sets WEBSITE_AUTH_ENABLED=True when its authentication is on.
 OVERRIDES_ROUTE = "overrides"

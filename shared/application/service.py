@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from shared.application import timing
+from shared.application import telemetry, timing
 from shared.application.effects import Ports, carry_out
 from shared.application.ports import (
     AccessRevoker,
@@ -31,7 +31,7 @@ from shared.domain.errors import (
 )
 from shared.domain.machine import Decision, SetTraffic, decide, digest, reject_unparsed
 from shared.domain.machine.scope import needs_look, release_moves, shard_facts
-from shared.domain.model import HistoryEntry, archive_may_contain, new_release
+from shared.domain.model import HistoryEntry, Release, archive_may_contain, new_release
 from shared.domain.notices import notices_for
 from shared.domain.plan import Plan
 
@@ -64,6 +64,9 @@ class Result:
     event_id: str | None = None
     release: str | None = None
     entries: list[HistoryEntry] = field(default_factory=list)
+    # the release before and after the decision, for telemetry's figures (read already: no request more)
+    before: Release | None = field(default=None, repr=False, compare=False)
+    after: Release | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -106,7 +109,9 @@ class PromotionService:
         such a caller is answered instead of dead-lettering: UnknownRelease and MessageError propagate.
         Raises only on failures worth a redelivery (storage or routing faults, repeated conflicts).
         """
-        result = self._handle(body, principal)
+        with telemetry.handling(body) as span:  # off: a no-op; never changes or fails the handling
+            result = self._handle(body, principal)
+            span.done(result)
         for observer in self.observers:
             observer(result)
         return result
@@ -146,7 +151,15 @@ class PromotionService:
                 raise ConflictError(str(exc)) from None
             # Any other failure propagates with the routing left as decided: the commit may have happened
             # (a lost response), and the redelivery re-decides, or as a duplicate re-asserts the state.
-            return Result(decision.outcome, decision.reason, message.id, message.release, decision.entries)
+            return Result(
+                decision.outcome,
+                decision.reason,
+                message.id,
+                message.release,
+                decision.entries,
+                before=snapshot.release,
+                after=decision.release,
+            )
 
         return retry_on_conflict(attempt, what=f"release {message.release}")
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from shared.domain.errors import MessageError
 from shared.domain.health import MAX_CHECKS, Cause, CheckResult
 from shared.domain.names import NAME_PATTERN, is_name
+from shared.domain.tracing import for_message
 
 MAX_BODY_BYTES = 256 * 1024  # Service Bus Standard's message size limit
 CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
@@ -366,7 +367,7 @@ def _salvage(doc: dict | None, reason: str) -> Unparsed:
 
 
 def new_event(type_: str, data: dict[str, Any], *, id: str, source: str, time: datetime) -> dict:
-    """A CloudEvents document (dict) ready to serialise."""
+    """A CloudEvents document (dict) ready to serialise, with its trace context (tracing.for_message)."""
     return {
         "specversion": "1.0",
         "id": id,
@@ -374,5 +375,6 @@ def new_event(type_: str, data: dict[str, Any], *, id: str, source: str, time: d
         "type": type_,
         "time": time.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "datacontenttype": "application/json",
+        **for_message(data.get("release")),
         "data": {k: v for k, v in data.items() if v is not None},
     }

@@ -11,7 +11,7 @@ from pathlib import Path
 
 # The command modules import what they share from shared.local.common, never from here: this module imports
 # them. local_host and report_override_reply are re-exported for the tests and tools that use them from here.
-from shared.local import board_cli, health_cli, messages_cli, routing_cli
+from shared.local import board_cli, health_cli, messages_cli, report_cli, routing_cli
 from shared.local.common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, checked_stack, local_host, seconds
 from shared.local.messages_cli import report_override_reply
 
@@ -68,7 +68,12 @@ def _parser() -> argparse.ArgumentParser:
     dead = sub.add_parser("deadletters", help="messages that could not be handled, with their reasons")
     dead.add_argument("--json", action="store_true", help="a JSON array instead of a list")
 
-    for module in (routing_cli, board_cli, health_cli):  # plan, routing; notifications, board; metrics
+    for module in (
+        routing_cli,
+        board_cli,
+        health_cli,
+        report_cli,
+    ):  # plan, routing; notifications, board; metrics; report
         COMMANDS.update(module.register(sub))
     return p
 

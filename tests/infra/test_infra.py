@@ -651,6 +651,15 @@ def distribution_of(module: str) -> str:
         }
         if len(owners) == 1:
             return owners.pop()
+        # a plugin may install files inside another distribution's package (azure-core-tracing-opentelemetry
+        # puts azure/core/tracing/ext/ under azure-core's azure/core/): the package is the one holding __init__
+        packages = {
+            d
+            for d in owners
+            if any(str(f) == prefix + "/__init__.py" for f in importlib.metadata.distribution(d).files or [])
+        }
+        if len(packages) == 1:
+            return packages.pop()
     raise AssertionError(f"no single installed distribution provides {module} (candidates {candidates})")
 
 

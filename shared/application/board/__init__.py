@@ -85,6 +85,8 @@ class BoardApp:
         parts = path.split("/")
         if len(parts) == 2 and parts[0] == "releases":
             return self._release(parts[1], query)
+        if len(parts) == 3 and parts[0] in ("releases", "waves") and parts[2] == "report":
+            return self._report(parts[0], parts[1])
         return self._error(404, f"no page at /{path}")
 
     # pages --------------------------------------------------------------------------------------
@@ -158,6 +160,37 @@ class BoardApp:
             older_than=cutoff,
             live=before is None,
             window=WINDOW,
+        )
+
+    def _report(self, kind: str, name: str) -> Page:
+        """The report of a release, or of a wave's releases (shared/application/report.py): reads every history
+        entry, so it is a page of its own, loaded on demand, never refreshed by itself."""
+        from markupsafe import Markup
+
+        from shared.application.report import WaveReport, release_report, wave_field_exists
+        from shared.application.report_render import html_section
+
+        if not _NAME.match(name):
+            return self._error(400, f"{name!r} is not a {kind[:-1]} name")
+        if kind == "waves" and not wave_field_exists():
+            return self._error(404, "plans have no `wave` field yet (contract §14): no wave to report")
+        try:
+            names = [name] if kind == "releases" else self.store.list_releases()
+            found = [self.store.get_release(n).release for n in names]
+        except UnknownRelease as exc:
+            return self._error(404, str(exc))
+        found = [r for r in found if kind == "releases" or getattr(r.plan, "wave", None) == name]
+        if not found:
+            return self._error(404, f"no release names wave {name!r} in its plan")
+        reports = [release_report(r.plan, self.store.list_history(r.name), r.state) for r in found]
+        section = html_section(reports[0] if kind == "releases" else WaveReport(name, reports))
+        return self._html(
+            "report_page.html.j2",
+            title=f"{kind[:-1]} {name}",
+            release=name if kind == "releases" else None,
+            path=f"{kind}/{name}/report",
+            section=Markup(section),
+            live=False,
         )
 
     # helpers ------------------------------------------------------------------------------------

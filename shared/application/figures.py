@@ -1,0 +1,241 @@
+"""The figures of a release, from its decisions' history entries (pure): how long each workload spent in each
+state and gate, its flights and pauses, each rollback with its cause, each approval with its wait, and each
+move of users onto the migrated system (a change, for the change failure rate).
+
+One walker, two starts, so the live figures and the report can never disagree:
+- `from_history(plan, entries)`: a release's whole history, oldest first (`promote report`, the board).
+- `from_decision(before, entries)`: one decision's entries, walked from the release as it was before the
+  decision (telemetry's metrics, as each message is handled: no read of history).
+Every interval starts at a moment an entry recorded. The one exception is a workload's first state: `promote
+apply` writes no history entry, so from history it starts at the workload's first entry (`partial`), while
+live it starts where the domain recorded it (`state_since`, the apply); partial intervals are reported but
+never measured.
+
+What an entry did is read from its fields, and from promote's own wording where no field says it: an approval
+(`approved`), a pause (`paused at N%`), a resume (`resumed`), the flight a workload moved to (`-> flighting
+(flight N, P%)`). tests/unit/test_telemetry.py drives the real machine and holds this to what it writes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from shared.domain.model import HistoryEntry, Outcome, Release, Workload, WorkloadState
+from shared.domain.plan import Plan
+
+S = WorkloadState
+TROUBLE = {"alert": "alert", "flight-unhealthy": "verdict"}  # message type -> rollback cause
+CAUSES = ("alert", "verdict", "deadline", "lag", "operator")
+_CAUSE_OF_TYPE = {**TROUBLE, "deadline": "deadline", "replication-lag": "lag", "override": "operator"}
+ON_TARGET = (S.FLIGHTING, S.PROMOTED, S.FINALIZED)  # some or all users on the migrated system
+_FLIGHT = re.compile(r"-> flighting \(flight (\d+),")
+_PAUSE = re.compile(r"(?:^|[:;] )paused at \d+%")
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A workload spent [start, end) in a state, a gate or a flight (`name`)."""
+
+    workload: str
+    name: str
+    start: datetime
+    end: datetime
+    partial: bool = False  # starts at the first recorded entry, not when the workload really entered it
+    flight: int | None = None
+
+    @property
+    def seconds(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+
+@dataclass(frozen=True)
+class Rollback:
+    workload: str
+    at: datetime
+    cause: str  # alert | verdict | deadline | lag | operator (or the message type, for anything else)
+    from_state: str
+    share_before: int
+    flight: int | None
+    after_trouble: float | None  # seconds since the alert or unhealthy verdict it answers, if any
+    event_id: str
+    actor: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Approval:
+    workload: str
+    at: datetime
+    actor: str | None
+    waited: float | None  # seconds in `ready` before it; None when approved before the workload was ready
+    actor_reason: str | None
+
+
+@dataclass(frozen=True)
+class Move:
+    """Users moved onto the migrated system for a workload (a change; a rollback undoes one)."""
+
+    workload: str
+    at: datetime
+
+
+@dataclass
+class Figures:
+    states: list[Interval] = field(default_factory=list)
+    gates: list[Interval] = field(default_factory=list)
+    flights: list[Interval] = field(default_factory=list)
+    rollbacks: list[Rollback] = field(default_factory=list)
+    approvals: list[Approval] = field(default_factory=list)
+    moves: list[Move] = field(default_factory=list)
+
+
+@dataclass
+class _Cursor:
+    """What the walk knows of one workload: where it is and since when."""
+
+    state: str
+    since: datetime | None
+    partial: bool = False
+    flight: int = 0
+    flight_since: datetime | None = None
+    share: int = 0
+    paused_at: datetime | None = None
+    trouble_at: datetime | None = None
+    trouble: str | None = None  # alert | verdict: what the last trouble was
+
+
+def from_history(plan: Plan, entries: list[HistoryEntry]) -> Figures:
+    cursors: dict[str, _Cursor] = {}
+    for e in entries:
+        if e.workload is not None and e.from_state is not None and e.workload not in cursors:
+            cursors[e.workload] = _Cursor(state=str(e.from_state), since=e.at, partial=True)
+    return _walk(plan, cursors, entries)
+
+
+def from_decision(before: Release, entries: list[HistoryEntry]) -> Figures:
+    named = {e.workload for e in entries if e.workload is not None and e.workload in before.workloads}
+    return _walk(before.plan, {name: _start(before.workloads[name]) for name in named}, entries)
+
+
+def _start(w: Workload) -> _Cursor:
+    trouble = w.alert_while_paused or ""
+    return _Cursor(
+        state=str(w.state),
+        since=w.state_since,
+        flight=w.flight,
+        flight_since=w.flight_started_at,
+        share=w.traffic_percent,
+        paused_at=w.paused_at if w.paused else None,
+        trouble_at=w.trouble_at,
+        trouble=("alert" if trouble.startswith("alert") else "verdict") if trouble else None,
+    )
+
+
+def _walk(plan: Plan, cursors: dict[str, _Cursor], entries: list[HistoryEntry]) -> Figures:
+    figures = Figures()
+    for e in entries:
+        c = cursors.get(e.workload or "")
+        if c is None or e.outcome != Outcome.APPLIED or e.from_state is None or e.to_state is None:
+            continue
+        _step(plan, figures, e, c)
+    return figures
+
+
+def _step(plan: Plan, f: Figures, e: HistoryEntry, c: _Cursor) -> None:
+    name = e.workload or ""
+    if e.type == "override" and e.reason.startswith("approved"):
+        waited = (e.at - c.since).total_seconds() if c.state == S.READY and c.since and not c.partial else None
+        f.approvals.append(Approval(name, e.at, e.actor, waited, e.actor_reason))
+    if _PAUSE.search(e.reason) and c.paused_at is None:
+        c.paused_at = e.at
+    elif e.type == "override" and e.reason.startswith("resumed") and c.paused_at is not None:
+        f.gates.append(Interval(name, "paused", c.paused_at, e.at))
+        c.paused_at = None
+    if e.type in TROUBLE and e.from_state == e.to_state:  # recorded while paused, or paused by on_alert
+        c.trouble_at, c.trouble = e.at, TROUBLE[e.type]
+    flight = _flight_begun(e, c)
+    if e.from_state != e.to_state:
+        _leave(plan, f, e, c)
+        if e.to_state == S.ROLLED_BACK:
+            f.rollbacks.append(_rollback(e, c))
+        if e.to_state in (S.ROLLED_BACK, S.ABORTED) and c.paused_at is not None:  # back on the source: unpaused
+            f.gates.append(Interval(name, "paused", c.paused_at, e.at))
+            c.paused_at = None
+        if e.to_state in ON_TARGET and e.from_state not in ON_TARGET:
+            f.moves.append(Move(name, e.at))
+        c.state, c.since, c.partial = str(e.to_state), e.at, False
+        if e.to_state != S.FLIGHTING:
+            c.flight, c.flight_since = 0, None
+    if flight is not None:
+        if e.from_state == S.FLIGHTING:
+            _end_flight(plan, f, name, c, e.at)
+        c.flight, c.flight_since = flight, e.at
+    if e.traffic_percent is not None:
+        c.share = e.traffic_percent
+
+
+def _flight_begun(e: HistoryEntry, c: _Cursor) -> int | None:
+    """The flight this entry started, if it started one."""
+    if e.to_state != S.FLIGHTING:
+        return None
+    said = _FLIGHT.findall(e.reason)
+    flight = int(said[-1]) if said else None
+    if e.from_state != S.FLIGHTING:
+        return flight or 1
+    return flight if flight is not None and flight != c.flight else None
+
+
+def _leave(plan: Plan, f: Figures, e: HistoryEntry, c: _Cursor) -> None:
+    """The workload leaves its state at `e`: the state's interval and the gates that held it."""
+    name = e.workload or ""
+    if c.since is None:
+        return
+    interval = Interval(name, c.state, c.since, e.at, c.partial)
+    f.states.append(interval)
+    gate = {
+        S.REPLICATING: "assets",
+        S.TESTING: "tests",
+        S.READY: "approval" if plan.approval == "manual" else "release",
+        S.ROLLED_BACK: "retry",
+    }.get(S(c.state))
+    if gate is not None:
+        f.gates.append(Interval(name, gate, c.since, e.at, c.partial))
+    elif c.state == S.FLIGHTING:
+        _end_flight(plan, f, name, c, e.at)
+    elif c.state == S.PROMOTED:
+        f.gates.extend(_split(name, "hypercare", "finalize", c.since, e.at, plan.hypercare, c.partial))
+
+
+def _end_flight(plan: Plan, f: Figures, name: str, c: _Cursor, end: datetime) -> None:
+    if c.flight_since is None or not c.flight:
+        return
+    f.flights.append(Interval(name, "flighting", c.flight_since, end, flight=c.flight))
+    flights = plan.flights or []
+    bake = flights[c.flight - 1].bake if 0 < c.flight <= len(flights) else 0
+    f.gates.extend(_split(name, "bake", "verdict", c.flight_since, end, bake, False, c.flight))
+
+
+def _split(
+    name: str, first: str, rest: str, start: datetime, end: datetime, limit: float, partial: bool, flight=None
+) -> list[Interval]:
+    """[start, end) as `first` for up to `limit` seconds, then `rest` (bake, then waiting for a verdict)."""
+    cut = min(end, start + timedelta(seconds=max(0.0, limit)))
+    parts = [Interval(name, first, start, cut, partial, flight)] if cut > start else []
+    return parts + ([Interval(name, rest, cut, end, partial, flight)] if end > cut else [])
+
+
+def _rollback(e: HistoryEntry, c: _Cursor) -> Rollback:
+    cause = _CAUSE_OF_TYPE.get(e.type, e.type)
+    if e.type == "override" and e.reason.startswith("resumed") and c.trouble:
+        cause = c.trouble  # a resume that acknowledges trouble recorded while paused rolls back for it
+    if e.type in TROUBLE:
+        after: float | None = 0.0
+    elif c.trouble_at is not None and c.since is not None and c.trouble_at >= c.since:
+        after = (e.at - c.trouble_at).total_seconds()
+    else:
+        after = None
+    return Rollback(
+        e.workload or "", e.at, cause, c.state, c.share, c.flight or None, after, e.event_id, e.actor, e.reason
+    )

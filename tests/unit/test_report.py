@@ -1,0 +1,96 @@
+"""`promote report` and the board's report page: the figures of a release from its history, the same in every
+format, and --wave refused clearly while plans have no `wave` field."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from shared.application.board import BoardApp
+from shared.application.report import WaveReport, release_report, wave_field_exists
+from shared.application.report_render import render
+from tests.telemetry_world import APPROVER, Flight
+
+
+@pytest.fixture(scope="module")
+def story():
+    flight = Flight(applied_early=45).story()
+    release = flight.w.store.get_release("wave-7").release
+    return flight, release_report(flight.plan, flight.w.store.list_history("wave-7"), release.state)
+
+
+def test_the_report_says_what_the_release_went_through(story):
+    _, r = story
+    assert (r.release, r.model, r.state, r.entries) == ("wave-7", "flight", "rolled-back", 25)
+    assert r.done is None and r.seconds is None  # ledger stays rolled back: the release is not done
+    payroll, ledger = r.workloads
+    assert (payroll.state, payroll.attempts, payroll.seconds) == ("promoted", 2, 3248.0)  # 22:01:45 -> 22:55:53
+    assert (ledger.state, ledger.attempts, ledger.seconds) == ("rolled-back", 1, None)
+    assert r.phases == {
+        "replicating": 60.0,
+        "testing": 360.0,
+        "ready": 720.0,
+        "flighting": 2319.0,
+        "rolled-back": 630.0,
+    }
+    assert r.partial == ["replicating"]
+    assert r.gates["approval"] == 720.0 and r.gates["paused"] == 240.0 and r.gates["retry"] == 630.0
+    assert r.gates["bake"] + r.gates["verdict"] == r.phases["flighting"]  # every flighting second is one or other
+    assert r.rollbacks_by_cause == {"alert": 1, "verdict": 1}
+    assert (r.changes, r.change_failure_rate) == (3, 2 / 3)
+    assert [(a.workload, a.actor, a.waited) for a in r.approvals][-1] == ("payroll", APPROVER, 120.0)
+    assert [(m.workload, m.before, m.after) for m in r.traffic][-4:] == [
+        ("ledger", 50, 0),
+        ("payroll", 0, 10),
+        ("payroll", 10, 50),
+        ("payroll", 50, 100),
+    ]
+
+
+def test_every_format_carries_the_same_figures(story):
+    _, r = story
+    doc = json.loads(render(r, "json"))
+    assert doc["rollbacks_by_cause"] == {"alert": 1, "verdict": 1}
+    assert doc["workloads"][0] == {
+        "name": "payroll",
+        "state": "promoted",
+        "started": "2026-11-26T22:01:45Z",
+        "done": "2026-11-26T22:55:53Z",
+        "seconds": 3248.0,
+        "attempts": 2,
+    }
+    assert doc["approvals"][0]["actor"] == APPROVER and doc["approvals"][0]["seconds_waited"] == 300.0
+    rows = list(csv.DictReader(io.StringIO(render(r, "csv"))))
+    assert {row["name"]: float(row["seconds"]) for row in rows if row["section"] == "gate"} == r.gates
+    assert [row["name"] for row in rows if row["section"] == "rollback"] == ["alert", "verdict"]
+    text = render(r, "text")
+    assert "change failure rate 67%" in text and "payroll                  promoted          54m8s" in text
+    assert "by ana@contoso.com, after 2m in ready" in text
+    html = render(r, "html")
+    assert html.startswith("<!doctype html>") and 'data-cause="verdict"' in html and "54m8s" in html
+
+
+def test_the_board_shows_the_report_of_a_release(story):
+    flight, _ = story
+    board = BoardApp(flight.w.store, None, flight.w.clock)
+    page = board.handle("releases/wave-7/report", {})
+    body = page.body.decode()
+    assert page.status == 200
+    assert '<strong class="report-cfr">67%</strong>' in body
+    assert '<tr data-gate="paused"><th scope="row">paused</th><td class="n">4m</td></tr>' in body
+    assert "data-live" not in body  # a report reads the whole history: loaded on demand, not refreshed
+    assert board.handle("releases/never-applied/report", {}).status == 404
+    assert board.handle("releases/Bad_Name/report", {}).status == 400
+
+
+def test_a_wave_is_refused_clearly_while_plans_have_no_wave(story):
+    flight, r = story
+    assert not wave_field_exists()  # contract §14: `wave: NAME`, not read by the plan model yet
+    page = BoardApp(flight.w.store, None, flight.w.clock).handle("waves/wave-a/report", {})
+    assert page.status == 404 and "no `wave` field yet" in page.body.decode()
+    wave = WaveReport("wave-a", [r, r])  # what --wave will show once plans carry it
+    assert (wave.changes, len(wave.rollbacks), wave.total("gates")["paused"]) == (6, 4, 480.0)
+    assert "Wave wave-a: 2 releases" in render(wave, "text")
