@@ -208,6 +208,9 @@ class FakeNetwork:
         self.refused: dict[str, str] = {}  # workload -> why its routing refuses shares above 0% (a foreign member)
         # workload -> what its router really achieves for an asked share (default: exactly the share asked)
         self.achieves: dict[str, Callable[[int], int]] = {}
+        # Azure's answer to every routing write while it holds (None: writes go through): e.g. 503 during an
+        # outage, 409 while a gateway is being updated (transient), 400 for a request it will never accept
+        self.answer: Callable[[], int | None] = lambda: None
 
     @property
     def revoked(self) -> list[str]:
@@ -249,6 +252,13 @@ class FakeRouter:
         if self.network.fail_next:
             self.network.fail_next -= 1
             raise RuntimeError("network unavailable")
+        status = self.network.answer()
+        if status is not None:  # as the providers raise it (routing/_arm.py): a RoutingError from the SDK's error
+            from azure.core.exceptions import HttpResponseError
+
+            cause = HttpResponseError(message=f"the service answered {status}")
+            cause.status_code = status
+            raise RoutingError(f"fake {self.release}/{self.workload}: answered {status}") from cause
         before = self.read()
         # a router may end up elsewhere than asked (a pool that cannot take every address): it wrote, then says so
         achieved = self.network.achieves.get(self.workload, lambda asked: asked)(percent)

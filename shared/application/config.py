@@ -32,18 +32,20 @@ CONFLICT_JITTER_SECONDS = 0.005  # up to n x this between attempts n and n+1: wr
 # The local host's delivery (shared/local/localhost.py), which runs the registered `events` function on the
 # Azurite queue. host.json configures only what the deployed app uses (its Service Bus trigger and HTTP
 # routes), so these are the local host's own, and differ from Azure where a quick local loop needs it:
-#   attempts: LOCAL_MAX_DELIVERY = 5, then the poison queue. Azure: the subscription's maxDeliveryCount 10
+#   attempts: LOCAL_MAX_DELIVERY = 10, then the poison queue, as Azure: the subscription's maxDeliveryCount 10
 #             (infra/modules/servicebus.bicep), then its dead-letter queue.
 #   lock:     LOCAL_LOCK_SECONDS = 30, not renewed: a killed local host's message is back in 30 s. Azure: the
 #             subscription's lockDuration 1m, renewed by the host up to maxAutoLockRenewalDuration 5m (host.json).
 #   batch:    LOCAL_BATCH = 32 received at once, handled one at a time, in order. Azure: prefetchCount 0 and one
 #             message at a time per session (host.json), sessions in parallel.
-#   retries:  a failed delivery waits LOCAL_RETRY_DELAYS (1, 2, 4, 8, then 10 s). Azure: an abandoned message is
-#             redelivered at once.
-LOCAL_MAX_DELIVERY = 5
+#   retries:  a failed delivery is redelivered at once (LOCAL_RETRY_DELAYS), as Azure redelivers an abandoned
+#             message: a failure that lasts longer than ten deliveries dead-letters the message, so what may
+#             last longer (a routing change Azure refuses for minutes) is retried by promote itself, later, by a
+#             message of its own (application/failures.py), never by the host.
+LOCAL_MAX_DELIVERY = 10
 LOCAL_LOCK_SECONDS = 30
 LOCAL_BATCH = 32
-LOCAL_RETRY_DELAYS = (1, 2, 4, 8, 10)  # seconds before delivery n + 1; the last repeats
+LOCAL_RETRY_DELAYS = (0,)  # seconds before delivery n + 1; the last repeats
 
 
 def local_retry_delay(delivery: int) -> int:

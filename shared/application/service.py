@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+from azure.core.exceptions import AzureError
 
 from shared.application import telemetry, timing
 from shared.application.effects import Ports, carry_out
+from shared.application.failures import classify, retry_delay
 from shared.application.ports import (
     AccessRevoker,
     Clock,
@@ -26,14 +29,17 @@ from shared.domain.errors import (
     MessageError,
     PlanChangeRefused,
     ReleaseExists,
+    RoutingError,
     SeenElsewhere,
     UnknownRelease,
 )
 from shared.domain.machine import Decision, SetTraffic, decide, digest, reject_unparsed
+from shared.domain.machine.rules import retry as retry_rules
 from shared.domain.machine.scope import needs_look, release_moves, shard_facts
 from shared.domain.model import HistoryEntry, Release, archive_may_contain, new_release
 from shared.domain.notices import notices_for
 from shared.domain.plan import Plan
+from shared.domain.times import from_ms
 
 log = logging.getLogger("promote")
 
@@ -124,6 +130,13 @@ class PromotionService:
             if principal is not None:
                 raise
             return self._invalid(body, exc)
+        retried: m.RetryData | None = None
+        if isinstance(message, m.MessageRetry):  # promote's own: the message it carries, tried again
+            retried, body = message.data, message.data.body.encode()
+            try:
+                message = m.parse_message(body)
+            except MessageError as exc:
+                return self._invalid(body, exc)
         if isinstance(message, m.DependencyPromoted):
             message = self._verified_dependency(message)
         moved: dict[str, object] = {}  # workload -> routing config, moved by an attempt that did not commit
@@ -138,7 +151,12 @@ class PromotionService:
                 if principal is not None:
                     raise
                 return self._dead_letter(body, str(exc), message.id)
-            decision = carry_out(self.ports, snapshot.release, _reassert(decision, moved))
+            try:
+                decision = carry_out(self.ports, snapshot.release, _reassert(decision, moved))
+            except (RoutingError, AzureError, OSError) as exc:  # a routing change Azure refused, for now or for good
+                decision = carry_out(
+                    self.ports, snapshot.release, self._not_carried_out(snapshot, message, body, decision, exc, retried)
+                )
             if not duplicate:  # notifications ride in the same transaction as the state change (outbox)
                 decision = replace(decision, notices=notices_for(snapshot.release, decision))
             try:
@@ -199,6 +217,26 @@ class PromotionService:
             if not snapshot.release.partial or duplicate or not self._may_move_release(snapshot, decision, now):
                 break
         return snapshot, decision, duplicate, seen
+
+    def _not_carried_out(
+        self, snapshot: Snapshot, message: m.Message, body: bytes, decision: Decision, exc: Exception,
+        retried: m.RetryData | None,
+    ) -> Decision:  # fmt: skip
+        """A decision whose routing change failed: retried later while the failure is transient and the plan's
+        retry.max allows (the message is done now; a message promote sends itself carries it again), else stopped
+        with the reason and `attention`. The routing it moved was put back (effects.carry_out)."""
+        now = self.clock.now()
+        first = from_ms(retried.first_ms) if retried else now
+        attempt = (retried.attempt if retried else 0) + 1
+        failure = classify(exc, failing_for=now - first)
+        window = timedelta(seconds=snapshot.release.plan.retry.max)
+        log.warning("release %s: %s failed (attempt %d): %s", message.release, message.type, attempt, failure.reason)
+        if failure.transient and now - first < window and len(body) <= m.MAX_RETRIED_BODY:
+            due = now + retry_delay(attempt)
+            return retry_rules.deferred(snapshot.release, decision, message, body.decode(), error=failure.reason,
+                                        attempt=attempt, first=first, due=due)  # fmt: skip
+        return retry_rules.stopped(snapshot.release, decision, error=failure.reason, at=now,
+                                   permanent=not failure.transient)  # fmt: skip
 
     def _seen_elsewhere(self, message: m.Message, key: str, decision: Decision) -> bool:
         """In a release kept in several shards, an id may have been recorded in another scope than the one read

@@ -31,6 +31,8 @@ def _why(release: Release, w: Workload) -> list[str]:
         and state in (R.IN_PROGRESS, R.AWAITING_APPROVAL)
     ):
         reasons.append(f"promoted (100%) while the staged release is {state}")
+    if w.stuck:
+        reasons.append(w.stuck)
     if w.paused:
         reasons.append(_paused(w))
     if w.alert_while_paused:

@@ -24,6 +24,8 @@ LAG_TYPE = "replication-lag"  # v2 §8
 HYPERCARE_TYPE = "hypercare-elapsed"  # scheduled by promote itself at promotion (v2 §8)
 DECOMMISSION_RETRY_TYPE = "decommission-retry"  # scheduled by promote itself after a failed decommission
 DECOMMISSION_TYPE = "decommission"  # sent by promote itself once a finalize request is committed (v3)
+RETRY_TYPE = "message-retry"  # (v3 §18) a message whose effect Azure refused for a while, sent again later
+MAX_RETRIED_BODY = 200_000  # characters of the message a retry carries (Service Bus holds 256 KiB)
 EVENT_TYPES = (
     "asset-replicated",
     "tests-passed",
@@ -38,8 +40,16 @@ EVENT_TYPES = (
     DECOMMISSION_TYPE,
     TIMER_TYPE,
     REVOKE_RETRY_TYPE,
+    RETRY_TYPE,
 )
-INTERNAL_TYPES = (TIMER_TYPE, REVOKE_RETRY_TYPE, HYPERCARE_TYPE, DECOMMISSION_RETRY_TYPE, DECOMMISSION_TYPE)
+INTERNAL_TYPES = (
+    TIMER_TYPE,
+    REVOKE_RETRY_TYPE,
+    HYPERCARE_TYPE,
+    DECOMMISSION_RETRY_TYPE,
+    DECOMMISSION_TYPE,
+    RETRY_TYPE,
+)
 PUBLIC_TYPES = tuple(t for t in EVENT_TYPES if t not in INTERNAL_TYPES)
 
 # Also scheduled (or sent) by promote itself, re-decided on arrival like the bake timer (contract section 9):
@@ -254,6 +264,20 @@ class DecommissionDue(_Envelope):
     data: FinishTimerData
 
 
+class RetryData(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    release: str = Field(pattern=_NAME)  # the release of the message it carries (its session)
+    workload: str | None = Field(default=None, pattern=_NAME)
+    attempt: int = Field(ge=1, le=10_000)  # attempts that failed so far
+    first_ms: int = Field(ge=0)  # when the first one failed (epoch ms): the plan's retry.max counts from it
+    body: str = Field(min_length=2, max_length=MAX_RETRIED_BODY)  # the message, as it came
+
+
+class MessageRetry(_Envelope):
+    type: Literal["message-retry"]
+    data: RetryData
+
+
 Message = Annotated[
     AssetReplicated
     | TestsPassed
@@ -270,7 +294,8 @@ Message = Annotated[
     | ReplicationLag
     | HypercareElapsed
     | DecommissionRetry
-    | DecommissionDue,
+    | DecommissionDue
+    | MessageRetry,
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter = TypeAdapter(Message)

@@ -117,6 +117,8 @@ class Workload:
     decommission_failures: int = 0
     finalized_by: str | None = None
     finalized_at: datetime | None = None
+    # v3 §18: a decision Azure refused for good (or past the plan's retry.max): not carried out; `attention`
+    stuck: str | None = None
 
     def __post_init__(self) -> None:
         # decide() may say state="testing": the enum member is what is kept (and an unknown name fails here)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from shared.application.service import PromotionService
-from shared.domain.errors import RoutingError
 from shared.domain.machine import SetTraffic, decide
 from shared.domain.messages import parse_message
 from shared.domain.model import new_release
@@ -53,21 +52,21 @@ def ready_to_move(w, **extra) -> None:
     w.service.handle(event("asset-replicated", "r1", "w1", "rep", asset="a"))
 
 
-def test_a_router_that_achieves_another_share_fails_the_message_and_leaves_nothing_moved():
+def test_a_router_that_achieves_another_share_leaves_nothing_moved_and_says_why():
     w = world()
     ready_to_move(w)
     w.network.achieves["w1"] = lambda asked: min(asked, 50)  # e.g. a pool that cannot take every address
-    commits = w.store.commits
-    with pytest.raises(RoutingError, match="asked for 100%, the router achieved 50%"):
-        w.service.handle(event("tests-passed", "r1", "w1", "t1"))
-    assert w.store.commits == commits, "nothing is committed"
+    result = w.service.handle(event("tests-passed", "r1", "w1", "t1"))
+    # a refusal that waiting will not change: recorded, not retried, not dead-lettered (contract §18)
+    assert result.outcome == "rejected" and "asked for 100%, the router achieved 50%" in result.reason
     workload = w.store.get_release("r1").release.workloads["w1"]
-    assert (workload.state, workload.traffic_percent) == ("testing", 0)
+    assert (workload.state, workload.traffic_percent, workload.tests_passed) == ("testing", 0, False)
+    assert "not carried out" in (workload.stuck or "")
     assert w.network.writes == [("r1", "w1", 50), ("r1", "w1", 0)], "the partial move was put back"
-    assert w.network.shares[("r1", "w1")] == 0
+    assert w.network.shares[("r1", "w1")] == 0 and w.dead.letters == []
 
-    del w.network.achieves["w1"]  # the network recovers: the platform's redelivery promotes
-    assert w.service.handle(event("tests-passed", "r1", "w1", "t1")).outcome == "applied"
+    del w.network.achieves["w1"]  # the network is mended: the pipeline's next result promotes
+    assert w.service.handle(event("tests-passed", "r1", "w1", "t2")).outcome == "applied"
     assert w.network.shares[("r1", "w1")] == 100
 
 

@@ -102,7 +102,7 @@ class Step:
         assert share is not None, "plans whose shares cannot be realised are refused at apply"
         if share != w.traffic_percent or always:
             self.effects.append(SetTraffic(w.name, share, self.routing(w.name)))
-        return w.evolve(traffic_percent=share)
+        return w.evolve(traffic_percent=share, stuck=None)  # a routing change decided anew: what stuck is moot
 
     def start_flight(self, w: Workload, flight: int) -> Workload:
         spec = self.release.plan.flights[flight - 1]  # type: ignore[index]

@@ -27,6 +27,7 @@ from shared.domain.plan.notify import (
     SETTING_PATTERN,
     NotifyTarget,
 )
+from shared.domain.plan.retry import DEFAULT_RETRY_SECONDS, MAX_RETRY_SECONDS, Retry
 from shared.domain.plan.routing import (
     PROVIDERS,
     ApplicationGatewayRouting,
@@ -52,6 +53,9 @@ from shared.domain.plan.time import (
 from shared.domain.plan.validate import MAX_PLAN_CHARS, load_plan_text, validate_plan
 
 __all__ = [
+    "DEFAULT_RETRY_SECONDS",
+    "MAX_RETRY_SECONDS",
+    "Retry",
     "ALL_OR_NOTHING",
     "ANY_SHARE",
     "CHECK_PROVIDERS",

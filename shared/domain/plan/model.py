@@ -16,6 +16,7 @@ from shared.domain.plan.durations import parse_duration
 from shared.domain.plan.finishing import DataSync, Decommission, DecommissionTarget, SiteRecoverySource, parse_hypercare
 from shared.domain.plan.health import Health
 from shared.domain.plan.notify import MAX_NOTIFY_TARGETS, NotifyTarget
+from shared.domain.plan.retry import Retry
 from shared.domain.plan.routing import LocalRouting, RevokeAccess, Routing
 from shared.domain.plan.time import Deadlines, Windows
 
@@ -99,6 +100,7 @@ class Plan(Strict):
     hypercare: int = Field(default=0, description="seconds")  # v2 §8: the source is kept this long after promotion
     decommission: Decommission | None = None  # v2 §8: finalize's approval and default provider
     replication: SiteRecoverySource | None = None  # v2 §8: read replication state from Site Recovery
+    retry: Retry = Field(default_factory=Retry)  # v3 §18: how long transient Azure failures of an effect are retried
 
     _check = field_validator("release")(check_name)
     _check_after = field_validator("after")(_check_after)

@@ -1,0 +1,56 @@
+"""A decision whose effect Azure refused (contract §18): not carried out, and either tried again later, by a
+message promote sends itself carrying the original one, or stopped with the reason and `attention`."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from shared.domain import messages as m
+from shared.domain.machine.effects import Decision, Schedule, SetTraffic, digest
+from shared.domain.model import HistoryEntry, Outcome, Release
+from shared.domain.times import iso_s, ms
+
+
+def _undone(before: Release, decision: Decision, outcome: Outcome, note: str) -> list[HistoryEntry]:
+    """The decision's entries, as if it had not moved anything: its outcome and `note` in front of its reason."""
+    entries = []
+    for e in decision.entries:
+        w = before.workloads.get(e.workload) if e.workload else None
+        entries.append(
+            replace(
+                e,
+                outcome=outcome,
+                reason=f"{note}; it would have: {e.reason}",
+                to_state=w.state if w else e.from_state,
+                traffic_percent=w.traffic_percent if w else e.traffic_percent,
+            )
+        )
+    return entries
+
+
+def deferred(
+    before: Release, decision: Decision, message: Any, body: str, *, error: str, attempt: int, first: datetime,
+    due: datetime,
+) -> Decision:  # fmt: skip
+    """Nothing changes now; each workload's entry names the failure and when it is tried again."""
+    note = f"not carried out yet: {error} (attempt {attempt}; tried again at {iso_s(due)})"
+    data = {"workload": message.data.workload, "attempt": attempt, "first_ms": ms(first), "body": body}
+    retry = Schedule(m.RETRY_TYPE, data, due, f"{digest(message.id)}:{attempt}")
+    return Decision(release=before, entries=_undone(before, decision, Outcome.IGNORED, note), effects=[retry],
+                    remember=False)  # fmt: skip
+
+
+def stopped(before: Release, decision: Decision, *, error: str, at: datetime, permanent: bool) -> Decision:
+    """Nothing changes; the workloads it would have moved show why in `attention` until routing is decided anew."""
+    why = "Azure refused it" if permanent else "it kept failing past the plan's retry.max"
+    note = f"not carried out: {error} ({why})"
+    moved = {e.workload for e in decision.effects if isinstance(e, SetTraffic)}
+    workloads = dict(before.workloads)
+    for name in moved:
+        what = next((e.reason for e in decision.entries if e.workload == name), decision.reason)
+        workloads[name] = workloads[name].evolve(stuck=f"{what}: not carried out at {iso_s(at)}: {error} ({why})")
+    return Decision(
+        release=before.evolve(workloads=workloads), entries=_undone(before, decision, Outcome.REJECTED, note)
+    )
