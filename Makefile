@@ -1,6 +1,13 @@
 # Everything a fresh machine needs, installed into the repository itself:
 # Python packages into .venv/ (exact versions from uv.lock), Azurite into node_modules/ (from package-lock.json).
-PYTHON ?= python3.11
+# promote runs on the Pythons Azure Functions runs: 3.11, 3.12 and 3.13. make uses the newest of them on PATH
+# (python3.13, python3.12, python3.11, then python3 if it is one of them), or the one given as PYTHON=...
+# A name on PATH that does not run (a pyenv shim of a version not selected) does not count. Looked up once,
+# and only when .venv/ is made.
+SUPPORTED_PYTHONS := 3.13 3.12 3.11
+PYTHON_SUPPORTED = import sys; sys.exit("%d.%d" % sys.version_info[:2] not in "$(SUPPORTED_PYTHONS)".split())
+PYTHON ?= $(eval PYTHON := $(shell for p in $(addprefix python,$(SUPPORTED_PYTHONS)) python3; do \
+	"$$p" -c '$(PYTHON_SUPPORTED)' >/dev/null 2>&1 && { echo "$$p"; break; }; done))$(PYTHON)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 UV     := $(VENV)/uv/bin/uv
@@ -21,7 +28,10 @@ install-runtime:
 	@$(MAKE) --no-print-directory -j2 $(VENV)/.installed-runtime node_modules/.installed
 
 $(UV):
-	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "promote needs Python 3.11 ($(PYTHON) not found; set PYTHON=...)" >&2; exit 2; }
+	@if [ -z "$(PYTHON)" ]; then echo "promote needs Python 3.11, 3.12 or 3.13, and none of \
+	$(addprefix python,$(SUPPORTED_PYTHONS)) python3 on PATH is one: install one, or set PYTHON=/path/to/python" >&2; exit 2; fi
+	@$(PYTHON) -c '$(PYTHON_SUPPORTED)' >/dev/null 2>&1 || { v=$$($(PYTHON) --version 2>/dev/null) || v="not found"; \
+	echo "promote needs Python 3.11, 3.12 or 3.13; PYTHON=$(PYTHON) is $$v" >&2; exit 2; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --target $(VENV)/uv uv==$(UV_VERSION)
 

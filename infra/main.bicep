@@ -9,9 +9,15 @@
 //
 // Resources: Log Analytics + Application Insights (Entra ingestion), two storage accounts (the
 // Functions host's, the application's tables; both without shared keys), a Service Bus namespace
-// (Standard, no SAS) with the topic `promotion-events` and the session-enabled subscription
-// `orchestrator`, a Flex Consumption plan and function app (Python, system-assigned identity), and
-// the app identity's role assignments (modules/app-access.bicep).
+// (Standard, or Premium with private endpoints; no SAS) with the topic `promotion-events` and the
+// session-enabled subscription `orchestrator`, a Key Vault (the secrets behind Key Vault references in
+// app settings), a Flex Consumption plan and function app (Python, system-assigned identity) whose app
+// settings survive a redeploy, the app identity's role assignments (modules/app-access.bicep), the
+// alerts on dead-lettered messages and on `attention` (modules/alerts.bicep), and with
+// publicNetworkAccess=Disabled, private endpoints for storage, Service Bus, Key Vault and the app.
+//
+// Checks before anything is created (modules/guard.json): authClientId is not the placeholder of the
+// example parameters file, and a closed network comes with the subnets it needs.
 
 targetScope = 'resourceGroup'
 
@@ -29,10 +35,11 @@ param functionAppName string = ''
 @description('Service Bus namespace name; empty derives sb-<namePrefix>-<unique suffix>.')
 param serviceBusNamespaceName string = ''
 
-@description('Python version of the function app.')
+@description('Python version of the function app (Azure Functions runs 3.11, 3.12 and 3.13; promote is tested on each).')
 @allowed([
   '3.11'
   '3.12'
+  '3.13'
 ])
 param pythonVersion string = '3.11'
 
@@ -72,11 +79,43 @@ param logRetentionInDays int = 30
 @description('Grant the app Azure Service Bus Data Owner on the orchestrator subscription so the platform scales on exact message counts (default: peek-based estimate, least privilege).')
 param serviceBusScaleMetrics bool = false
 
-@description('People, groups or pipelines that run the promote CLI against this deployment: [{ principalId: \'<object id>\', principalType: \'User\' | \'Group\' | \'ServicePrincipal\', includeTables: true | false, sendsEvents: true | false }]. Each gets, unless includeTables is false, Storage Table Data Contributor on the application storage account, and, only if sendsEvents is true (pipelines, migration tools), Azure Service Bus Data Sender on the topic. Operators send overrides through the override endpoint (Entra ID), never the topic.')
+@description('People, groups or pipelines that run the promote CLI against this deployment: [{ principalId: \'<object id>\', principalType: \'User\' | \'Group\' | \'ServicePrincipal\', includeTables: true | false, sendsEvents: true | false, readOnly: true | false, storesSecrets: true | false }]. Each gets, unless includeTables is false, Storage Table Data Contributor on the application storage account (Storage Table Data Reader with readOnly: people who only watch), and, only if sendsEvents is true and readOnly is not (pipelines, migration tools), Azure Service Bus Data Sender on the topic, and with storesSecrets Key Vault Secrets Officer on promote\'s Key Vault. Operators send overrides through the override endpoint (Entra ID), never the topic.')
 param operators array = []
 
 @description('Client (application) id of the Entra ID app registration protecting the function app (App Service authentication); `promote override` asks for a token of api://<this id>/.default (PROMOTE_API_SCOPE).')
 param authClientId string
+
+@description('Public network access of storage, Service Bus, Key Vault and the function app: Enabled (default; Entra ID and RBAC are the gate) or Disabled, as landing-zone policies demand: private endpoints in privateEndpointSubnetId, the app integrated into appSubnetId, Service Bus Premium.')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param publicNetworkAccess string = 'Enabled'
+
+@description('Resource id of the subnet for private endpoints (storage blob/queue/table, Service Bus, Key Vault, the app); required with publicNetworkAccess Disabled, empty: none.')
+param privateEndpointSubnetId string = ''
+
+@description('Resource id of a subnet delegated to Microsoft.App/environments, for the app\'s VNet integration (its way to the private endpoints); required with publicNetworkAccess Disabled.')
+param appSubnetId string = ''
+
+@description('Private DNS zone ids by group: { blob, queue, table, namespace, vault, sites } (privatelink.* zones); a group left out gets no zone group (landing zones usually register endpoints by policy).')
+param privateDnsZoneIds object = {}
+
+@description('Service Bus tier: Standard, or Premium (private endpoints; chosen whatever this says when publicNetworkAccess is Disabled).')
+@allowed([
+  'Standard'
+  'Premium'
+])
+param serviceBusSku string = 'Standard'
+
+@description('App settings whose values are Key Vault references, { "<setting>": "@Microsoft.KeyVault(VaultName=<keyVaultName output>;SecretName=<secret>)" }: the URLs notifications and the webhook decommission provider read. Settings added to the app otherwise are kept on a redeploy too.')
+param keyVaultSettings object = {}
+
+@description('E-mail addresses that get the operations alerts (dead-lettered messages, attention); empty: none.')
+param alertEmails array = []
+
+@description('Resource ids of existing action groups that get the operations alerts too.')
+param alertActionGroupIds array = []
 
 @description('Tags for every resource.')
 param tags object = {
@@ -90,6 +129,8 @@ var appName = empty(functionAppName) ? 'func-${prefix}-${token}' : functionAppNa
 var sbName = empty(serviceBusNamespaceName) ? 'sb-${prefix}-${token}' : serviceBusNamespaceName
 var hostStorageName = take('sth${compactPrefix}${token}', 24)
 var dataStorageName = take('std${compactPrefix}${token}', 24)
+var keyVaultName = take('kv${compactPrefix}${token}', 24)
+var isPrivate = publicNetworkAccess == 'Disabled'
 // The Flex Consumption deployment package container (3-63 characters).
 var deploymentContainerName = 'app-package-${token}'
 
@@ -100,6 +141,18 @@ var promoteTables = [
   'promotedeadletters'
   'promotejudge'
 ]
+
+// Fails the deployment, before anything is created, on the placeholder client id or a closed network
+// without its subnets (ARM's fail(); see the module's description).
+module authGuard 'modules/guard.json' = {
+  name: 'promote-guard'
+  params: {
+    authClientId: authClientId
+    publicNetworkAccess: publicNetworkAccess
+    privateEndpointSubnetId: privateEndpointSubnetId
+    appSubnetId: appSubnetId
+  }
+}
 
 module monitoring 'modules/monitoring.bicep' = {
   name: 'promote-monitoring'
@@ -121,6 +174,7 @@ module hostStorage 'modules/storage.bicep' = {
     containers: [
       deploymentContainerName
     ]
+    publicNetworkAccess: publicNetworkAccess
   }
 }
 
@@ -132,6 +186,7 @@ module dataStorage 'modules/storage.bicep' = {
     tags: tags
     skuName: dataStorageSku
     tables: promoteTables
+    publicNetworkAccess: publicNetworkAccess
   }
 }
 
@@ -141,6 +196,18 @@ module serviceBus 'modules/servicebus.bicep' = {
     name: sbName
     location: location
     tags: tags
+    skuName: isPrivate ? 'Premium' : serviceBusSku
+    publicNetworkAccess: publicNetworkAccess
+  }
+}
+
+module keyVault 'modules/keyvault.bicep' = {
+  name: 'promote-keyvault'
+  params: {
+    name: keyVaultName
+    location: location
+    tags: tags
+    publicNetworkAccess: publicNetworkAccess
   }
 }
 
@@ -164,7 +231,83 @@ module functionApp 'modules/functionapp.bicep' = {
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
     zoneRedundant: zoneRedundant
-    authClientId: authClientId
+    authClientId: authGuard.outputs.authClientId
+    keyVaultSettings: keyVaultSettings
+    publicNetworkAccess: publicNetworkAccess
+    virtualNetworkSubnetId: appSubnetId
+  }
+}
+
+// With publicNetworkAccess Disabled: one private endpoint per sub-resource the app and its users reach.
+var privateEndpoints = isPrivate ? [
+  {
+    name: 'pe-${hostStorageName}-blob'
+    targetId: resourceId('Microsoft.Storage/storageAccounts', hostStorageName)
+    groupId: 'blob'
+  }
+  {
+    name: 'pe-${hostStorageName}-queue'
+    targetId: resourceId('Microsoft.Storage/storageAccounts', hostStorageName)
+    groupId: 'queue'
+  }
+  {
+    name: 'pe-${hostStorageName}-table'
+    targetId: resourceId('Microsoft.Storage/storageAccounts', hostStorageName)
+    groupId: 'table'
+  }
+  {
+    name: 'pe-${dataStorageName}-table'
+    targetId: resourceId('Microsoft.Storage/storageAccounts', dataStorageName)
+    groupId: 'table'
+  }
+  {
+    name: 'pe-${sbName}'
+    targetId: resourceId('Microsoft.ServiceBus/namespaces', sbName)
+    groupId: 'namespace'
+  }
+  {
+    name: 'pe-${keyVaultName}'
+    targetId: resourceId('Microsoft.KeyVault/vaults', keyVaultName)
+    groupId: 'vault'
+  }
+  {
+    name: 'pe-${appName}'
+    targetId: resourceId('Microsoft.Web/sites', appName)
+    groupId: 'sites'
+  }
+] : []
+
+module privateEndpoint 'modules/private-endpoint.bicep' = [for endpoint in privateEndpoints: {
+  name: endpoint.name
+  dependsOn: [
+    hostStorage
+    dataStorage
+    serviceBus
+    keyVault
+    functionApp
+  ]
+  params: {
+    name: endpoint.name
+    location: location
+    tags: tags
+    subnetId: privateEndpointSubnetId
+    targetId: endpoint.targetId
+    groupId: endpoint.groupId
+    privateDnsZoneId: contains(privateDnsZoneIds, endpoint.groupId) ? privateDnsZoneIds[endpoint.groupId] : ''
+  }
+}]
+
+module alerts 'modules/alerts.bicep' = {
+  name: 'promote-alerts'
+  params: {
+    location: location
+    tags: tags
+    namePrefix: prefix
+    serviceBusNamespaceName: serviceBus.outputs.namespaceName
+    topicName: serviceBus.outputs.topicName
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    alertEmails: alertEmails
+    alertActionGroupIds: alertActionGroupIds
   }
 }
 
@@ -178,6 +321,7 @@ module appAccess 'modules/app-access.bicep' = {
     hostStorageAccountName: hostStorage.outputs.name
     dataStorageAccountName: dataStorage.outputs.name
     applicationInsightsName: monitoring.outputs.applicationInsightsName
+    keyVaultName: keyVault.outputs.name
     serviceBusScaleMetrics: serviceBusScaleMetrics
   }
 }
@@ -189,6 +333,9 @@ module operatorAccess 'modules/operator-access.bicep' = [for (operator, i) in op
     principalType: contains(operator, 'principalType') ? operator.principalType : 'User'
     includeTables: contains(operator, 'includeTables') ? operator.includeTables : true
     sendsEvents: contains(operator, 'sendsEvents') ? operator.sendsEvents : false
+    readOnly: contains(operator, 'readOnly') ? operator.readOnly : false
+    storesSecrets: contains(operator, 'storesSecrets') ? operator.storesSecrets : false
+    keyVaultName: keyVault.outputs.name
     serviceBusNamespaceName: serviceBus.outputs.namespaceName
     topicName: serviceBus.outputs.topicName
     dataStorageAccountName: dataStorage.outputs.name
@@ -213,9 +360,13 @@ output tablesEndpoint string = tablesEndpoint
 output tables array = promoteTables
 output hostStorageAccountName string = hostStorage.outputs.name
 output applicationInsightsName string = monitoring.outputs.applicationInsightsName
+output keyVaultName string = keyVault.outputs.name
+output keyVaultResourceId string = keyVault.outputs.id
+output deadLetteredAlertName string = alerts.outputs.deadLetteredAlertName
+output attentionAlertName string = alerts.outputs.attentionAlertName
 output logAnalyticsWorkspaceId string = monitoring.outputs.logAnalyticsWorkspaceId
 // The settings the promote CLI reads (shared/config.py), ready to export.
 output PROMOTE_SERVICEBUS_NAMESPACE string = serviceBus.outputs.fullyQualifiedNamespace
 output PROMOTE_TABLES_ENDPOINT string = tablesEndpoint
 output PROMOTE_API_URL string = 'https://${functionApp.outputs.defaultHostName}'
-output PROMOTE_API_SCOPE string = 'api://${authClientId}/.default'
+output PROMOTE_API_SCOPE string = 'api://${functionApp.outputs.authClientId}/.default'

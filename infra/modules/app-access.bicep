@@ -15,6 +15,9 @@
 //                                                                            account holds none of promote's data, so this grants
 //                                                                            nothing beyond the app's own runtime files
 //   Monitoring Metrics Publisher      Application Insights component         Entra-authenticated telemetry (local auth is off)
+//   Key Vault Secrets User            promote's Key Vault                    the platform resolves the Key Vault references in
+//                                                                            app settings (notification and webhook URLs) with
+//                                                                            the app's identity; read secrets, nothing else
 //
 // Optional (serviceBusScaleMetrics): Azure Service Bus Data Owner on the `orchestrator` subscription
 // only, which lets the platform read the exact message count (runtime properties need Manage
@@ -45,6 +48,9 @@ param dataStorageAccountName string
 @description('Application Insights component.')
 param applicationInsightsName string
 
+@description('promote\'s Key Vault (the secrets behind Key Vault references in app settings).')
+param keyVaultName string
+
 @description('Also grant Azure Service Bus Data Owner on the orchestrator subscription for exact scale metrics.')
 param serviceBusScaleMetrics bool = false
 
@@ -55,6 +61,7 @@ var roles = {
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
+  keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
 }
 
 resource sbNamespace 'Microsoft.ServiceBus/namespaces@2024-01-01' existing = {
@@ -81,6 +88,10 @@ resource dataStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
 
 resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: applicationInsightsName
+}
+
+resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
+  name: keyVaultName
 }
 
 resource receiverOnSubscription 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
@@ -146,5 +157,16 @@ resource metricsOnAppInsights 'Microsoft.Authorization/roleAssignments@2022-04-0
     principalId: principalId
     principalType: 'ServicePrincipal'
     description: 'promote: Entra-authenticated Application Insights ingestion'
+  }
+}
+
+resource secretsOnVault 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(vault.id, principalId, roles.keyVaultSecretsUser)
+  scope: vault
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    description: 'promote: resolve the Key Vault references in app settings (notification and webhook URLs)'
   }
 }

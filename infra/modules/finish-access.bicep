@@ -14,8 +14,27 @@
 //                read each VM's instance view, power it off, deallocate it, and poll those operations;
 //                assigned on each VM of sourceVmNames only. none: no decommission rights (the local and
 //                webhook providers need none on Azure).
-// siteRecoveryVaultName  grant the built-in Site Recovery Reader on that vault only: the replication timer
-//                lists its replication protected items (read only).
+// siteRecoveryVaultName  the Site Recovery vault (of the Azure Migrate project) in this resource group; with
+//                vaultRights:
+//   read         the built-in Site Recovery Reader on that vault only: the replication timer lists its replication
+//                protected items (read only).
+//   migrate      a custom role on that vault only, for plans with `source: {provider: azure-migrate}` (§16), each
+//                action for one operation:
+//                  vaults/read, replicationFabrics/read, .../replicationProtectionContainers/read
+//                                                  find the migration items of the plan's machines
+//                  .../replicationMigrationItems/read             migration state, the current job
+//                  .../replicationProtectedItems/read             the replication timer (RPO, health), as `read`
+//                  .../replicationMigrationItems/testMigrate/action         `promote rehearse`: test migration
+//                                                                            into the rehearsal network
+//                  .../replicationMigrationItems/testMigrateCleanup/action  rehearsal clean-up (cleanup_after)
+//                  .../replicationMigrationItems/migrate/action             the cutover (shutdown_source)
+//                  .../replicationMigrationItems/delete                     finalize: complete the migration
+//                                                                            (stops replication of that item)
+//                  vaults/replicationJobs/read, vaults/replicationOperationStatus/read
+//                                                  follow those jobs and their long-running operations
+//                No write of vault settings, policies or fabrics, no enabling of replication, no other vault.
+//                The test and final VMs are created by the Site Recovery service with the target settings
+//                chosen when replication was enabled.
 
 @description('Object id of the function app system-assigned identity (output functionAppPrincipalId of main.bicep).')
 param principalId string
@@ -38,8 +57,15 @@ param decommission string = 'custom'
 @description('Names of the source virtual machines in this resource group (a plan\'s decommission.source_vms).')
 param sourceVmNames array = []
 
-@description('Grant Site Recovery Reader on this vault (the vault named by a plan\'s replication section); empty: none.')
+@description('Grant rights on this Site Recovery vault (the vault named by a plan\'s replication or source section); empty: none.')
 param siteRecoveryVaultName string = ''
+
+@description('Rights on that vault: read (Site Recovery Reader: the replication timer) or migrate (custom role: rehearse, migrate, complete migration items, as well as read).')
+@allowed([
+  'read'
+  'migrate'
+])
+param vaultRights string = 'read'
 
 var siteRecoveryReader = 'dbaa88c4-0c30-4179-9fb3-46319faa6149' // built-in Site Recovery Reader (view only; not Operator)
 
@@ -52,6 +78,23 @@ var decommissionActions = [
 ]
 
 var customRoleGuid = guid(subscription().id, resourceGroup().id, 'promote-decommission')
+
+var migrationItems = 'Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/replicationMigrationItems'
+var migrationActions = [
+  'Microsoft.RecoveryServices/vaults/read'
+  'Microsoft.RecoveryServices/vaults/replicationFabrics/read'
+  'Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/read'
+  'Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/replicationProtectedItems/read'
+  '${migrationItems}/read'
+  '${migrationItems}/testMigrate/action'
+  '${migrationItems}/testMigrateCleanup/action'
+  '${migrationItems}/migrate/action'
+  '${migrationItems}/delete'
+  'Microsoft.RecoveryServices/vaults/replicationJobs/read'
+  'Microsoft.RecoveryServices/vaults/replicationOperationStatus/read'
+]
+var migrationRoleGuid = guid(subscription().id, resourceGroup().id, 'promote-migration')
+var migrate = !empty(siteRecoveryVaultName) && vaultRights == 'migrate'
 
 resource decommissionRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if (decommission == 'custom') {
   name: customRoleGuid
@@ -94,7 +137,39 @@ resource decommissionAssignment 'Microsoft.Authorization/roleAssignments@2022-04
   }
 }]
 
-resource siteRecoveryAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(siteRecoveryVaultName)) {
+resource migrationRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if (migrate) {
+  name: migrationRoleGuid
+  properties: {
+    roleName: 'promote migration (${resourceGroup().name}, ${subscription().subscriptionId})'
+    description: 'promote: rehearse, migrate and complete the Azure Migrate migration items of one Site Recovery vault, and read its replication state'
+    type: 'CustomRole'
+    permissions: [
+      {
+        actions: migrationActions
+        notActions: []
+      }
+    ]
+    assignableScopes: [
+      resourceGroup().id
+    ]
+  }
+}
+
+resource migrationAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (migrate) {
+  name: guid(resourceGroup().id, principalId, 'promote-migration', siteRecoveryVaultName)
+  scope: vault
+  dependsOn: [
+    migrationRole
+  ]
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', migrationRoleGuid)
+    principalId: principalId
+    principalType: principalType
+    description: 'promote: Azure Migrate source provider (rehearsal, cutover, complete migration) and the replication timer'
+  }
+}
+
+resource siteRecoveryAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(siteRecoveryVaultName) && vaultRights == 'read') {
   name: guid(resourceGroup().id, principalId, siteRecoveryReader, siteRecoveryVaultName)
   scope: vault
   properties: {
@@ -106,3 +181,4 @@ resource siteRecoveryAssignment 'Microsoft.Authorization/roleAssignments@2022-04
 }
 
 output decommissionActions array = decommission == 'custom' ? decommissionActions : []
+output migrationActions array = migrate ? migrationActions : []

@@ -8,11 +8,20 @@
 //   PROMOTE_ARM_ENDPOINT                          Resource Manager endpoint; empty = public Azure
 //   PROMOTE_MONITOR_LOGS_ENDPOINT                 the health judge's Log Analytics query API; empty = public Azure
 //   PROMOTE_MONITOR_METRICS_ENDPOINT              the health judge's regional metrics API ({region}); empty = public
-//   APPLICATIONINSIGHTS_*                         Entra-authenticated telemetry (Authorization=AAD)
+//   APPLICATIONINSIGHTS_CONNECTION_STRING         telemetry: the app sets the Azure Monitor distro up from it (once:
+//                                                 PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY is not set, so the
+//                                                 worker does not set up a second exporter; the host exports logs)
+//   APPLICATIONINSIGHTS_AUTHENTICATION_STRING     Authorization=AAD: Entra-authenticated ingestion (no local auth)
 // PROMOTE_STORAGE_CONNECTION_STRING, PROMOTE_SERVICEBUS_CONNECTION_STRING and PROMOTE_HOME are for
 // the local stack only and are deliberately absent. Flex Consumption sets the worker runtime and the
 // Functions version itself (functionAppConfig.runtime); FUNCTIONS_WORKER_RUNTIME,
 // FUNCTIONS_EXTENSION_VERSION and WEBSITE_RUN_FROM_PACKAGE must not be set on this plan.
+//
+// The app settings are a resource of their own (`appSettings`, sites/config 'appsettings'), not
+// siteConfig.appSettings: a PUT of either replaces every setting, so a redeploy would drop the settings that
+// notifications (`url_setting`) and the webhook decommission provider read, which operators add after the
+// first deploy. `appSettings` writes the settings the app has now, then this template's over them, then the
+// keyVaultSettings (Key Vault references): a redeploy keeps what it does not own.
 
 @description('Function app name (globally unique: it is <name>.azurewebsites.net).')
 param name string
@@ -59,12 +68,26 @@ param monitorLogsEndpoint string = ''
 @description('Regional metrics endpoint for the health judge, with {region}; empty means public Azure.')
 param monitorMetricsEndpoint string = ''
 
-@description('Python version of the Flex Consumption runtime.')
+@description('Python version of the Flex Consumption runtime (Azure Functions runs 3.11, 3.12 and 3.13).')
 @allowed([
   '3.11'
   '3.12'
+  '3.13'
 ])
 param pythonVersion string = '3.11'
+
+@description('App settings whose values are Key Vault references, {"<setting>": "@Microsoft.KeyVault(VaultName=<vault>;SecretName=<secret>)"}: the URLs that notifications and the webhook decommission provider read (a plan names the setting, never the URL).')
+param keyVaultSettings object = {}
+
+@description('Public network access to the app: Enabled (default) or Disabled (a private endpoint only; Azure Monitor action groups then cannot post to /api/alerts).')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param publicNetworkAccess string = 'Enabled'
+
+@description('Resource id of a subnet delegated to Microsoft.App/environments for VNet integration (outbound traffic to private endpoints); empty: none.')
+param virtualNetworkSubnetId string = ''
 
 @description('Upper bound of instances the plan may scale out to.')
 @minValue(1)
@@ -117,55 +140,18 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   //checkov:skip=CKV_AZURE_212:numberOfWorkers (a fixed instance count) does not exist on Flex Consumption, which scales each trigger from zero up to maximumInstanceCount and replaces failed instances itself.
   //checkov:skip=CKV_AZURE_17:Client certificates cannot be presented by the Azure Monitor action group webhook that posts to /api/alerts.
   //checkov:skip=CKV_AZURE_213:Health check (siteConfig.healthCheckPath) is not supported on the Flex Consumption plan; the platform replaces failed instances itself.
-  //checkov:skip=CKV_AZURE_222:The alerts endpoint must be reachable by Azure Monitor action groups, which post over the public internet; it is protected by a function key and HTTPS/TLS 1.2.
+  //checkov:skip=CKV_AZURE_222:Public network access is the publicNetworkAccess parameter ('Disabled' with a private endpoint, as landing zones demand); by default the alerts endpoint stays reachable by Azure Monitor action groups, which post over the public internet, behind a function key and HTTPS/TLS 1.2.
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: publicNetworkAccess
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     clientCertEnabled: false
     siteConfig: {
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'
       ftpsState: 'Disabled'
       http20Enabled: true
-      appSettings: [
-        {
-          name: 'AzureWebJobsStorage__accountName'
-          value: hostStorage.name
-        }
-        {
-          name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
-          value: appInsights.properties.ConnectionString
-        }
-        {
-          name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'
-          value: 'Authorization=AAD'
-        }
-        {
-          name: 'ServiceBusConnection__fullyQualifiedNamespace'
-          value: serviceBusFullyQualifiedNamespace
-        }
-        {
-          name: 'PROMOTE_SERVICEBUS_NAMESPACE'
-          value: serviceBusFullyQualifiedNamespace
-        }
-        {
-          name: 'PROMOTE_TABLES_ENDPOINT'
-          value: tablesEndpoint
-        }
-        {
-          name: 'PROMOTE_ARM_ENDPOINT'
-          value: armEndpoint
-        }
-        {
-          name: 'PROMOTE_MONITOR_LOGS_ENDPOINT'
-          value: monitorLogsEndpoint
-        }
-        {
-          name: 'PROMOTE_MONITOR_METRICS_ENDPOINT'
-          value: monitorMetricsEndpoint
-        }
-      ]
     }
     functionAppConfig: {
       deployment: {
@@ -187,6 +173,32 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       }
     }
   }
+}
+
+// What this template owns (see the header); union() keeps every other setting the app has.
+var promoteSettings = {
+  AzureWebJobsStorage__accountName: hostStorage.name
+  APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD'
+  ServiceBusConnection__fullyQualifiedNamespace: serviceBusFullyQualifiedNamespace
+  PROMOTE_SERVICEBUS_NAMESPACE: serviceBusFullyQualifiedNamespace
+  PROMOTE_TABLES_ENDPOINT: tablesEndpoint
+  PROMOTE_ARM_ENDPOINT: armEndpoint
+  PROMOTE_MONITOR_LOGS_ENDPOINT: monitorLogsEndpoint
+  PROMOTE_MONITOR_METRICS_ENDPOINT: monitorMetricsEndpoint
+}
+
+resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: site
+  //checkov:skip=CKV_AZURE_13:checkov applies its site checks to every sites/config resource; authentication is the authsettingsV2 resource below (Entra ID, Return401), not a setting of the appsettings config.
+  //checkov:skip=CKV_AZURE_63:HTTP logging is a setting of the site web config, not of the appsettings config (checkov applies its web-config checks to every sites/config resource). Flex Consumption logs to Application Insights.
+  //checkov:skip=CKV_AZURE_65:Detailed error messages are a setting of the site web config, not of the appsettings config (checkov applies its web-config checks to every sites/config resource).
+  name: 'appsettings'
+  //checkov:skip=CKV_AZURE_66:Failed request tracing is a setting of the site web config, not of the appsettings config (checkov applies its web-config checks to every sites/config resource).
+  //checkov:skip=CKV_AZURE_80:The dotnet framework version is a setting of the site web config; it does not apply to a Python app, nor to the appsettings config.
+  //checkov:skip=CKV_AZURE_88:Azure Files mounts are a setting of the site, not of the appsettings config; promote keeps its state in Table Storage and mounts no file share.
+  //checkov:skip=CKV_AZURE_222:Public network access is a property of the site (the publicNetworkAccess parameter, skipped there with its reason), not of the appsettings config.
+  properties: union(list('${site.id}/config/appsettings', '2024-04-01').properties, promoteSettings, keyVaultSettings)
 }
 
 // App Service authentication (Easy Auth) with Entra ID in front of every HTTP route: a call without a valid

@@ -15,6 +15,30 @@ param location string
 @description('Tags for every resource.')
 param tags object = {}
 
+@description('Standard, or Premium (the only tier with private endpoints; required with publicNetworkAccess Disabled).')
+@allowed([
+  'Standard'
+  'Premium'
+])
+param skuName string = 'Standard'
+
+@description('Messaging units of a Premium namespace.')
+@allowed([
+  1
+  2
+  4
+  8
+  16
+])
+param premiumCapacity int = 1
+
+@description('Public network access: Enabled (default) or Disabled (Premium with a private endpoint).')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param publicNetworkAccess string = 'Enabled'
+
 @description('Time a message lives on the topic before it expires into the dead-letter queue (ISO 8601).')
 param messageTimeToLive string = 'P14D'
 
@@ -22,18 +46,20 @@ resource sbNamespace 'Microsoft.ServiceBus/namespaces@2024-01-01' = {
   name: name
   location: location
   tags: tags
-  sku: {
-    name: 'Standard'
-    tier: 'Standard'
-  }
-  // Standard, not Premium: private endpoints, customer-managed keys and double encryption need
-  // Premium. On Standard the public endpoint accepts only Entra ID tokens (disableLocalAuth) over
-  // TLS 1.2, and the promote CLI and CI publish from outside Azure anyway.
+  sku: union({
+    name: skuName
+    tier: skuName
+  }, (skuName == 'Premium') ? {
+    capacity: premiumCapacity
+  } : {})
+  // Standard by default: private endpoints, customer-managed keys and double encryption need Premium
+  // (skuName), which main.bicep picks when publicNetworkAccess is Disabled. On Standard the public
+  // endpoint accepts only Entra ID tokens (disableLocalAuth) over TLS 1.2.
   properties: {
     // Entra ID only: no SAS keys, no connection strings anywhere.
     disableLocalAuth: true
     minimumTlsVersion: '1.2'
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: publicNetworkAccess
   }
 }
 

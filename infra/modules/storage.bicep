@@ -4,11 +4,11 @@
 //   - the application's account (the promote tables), so that table rights never reach the
 //     host's blobs (function keys, deployment package) and vice versa.
 //
-// Network default: public endpoint on, firewall default action Allow. The Flex Consumption app in
-// this template is not VNet-integrated and the promote CLI runs on operators' machines and in CI,
-// so a Deny firewall would lock both out. Every request still needs an Entra token and an RBAC role.
-// To close the public endpoint, integrate the app with a VNet, add private endpoints (blob, table)
-// and set publicNetworkAccess to 'Disabled' (see docs/deploy.md, "Hardening the network").
+// Network: publicNetworkAccess (main.bicep's parameter of the same name). 'Enabled' (default): the public
+// endpoint answers, firewall default action Allow, and every request still needs an Entra token and an RBAC
+// role; the promote CLI and CI reach the tables from outside Azure. 'Disabled', as landing-zone policies
+// demand: no public endpoint, firewall default action Deny; main.bicep then adds private endpoints (blob,
+// queue and table for the host's account, table for the promote tables) and integrates the app with a VNet.
 
 @description('Storage account name (3-24 lowercase letters and digits, globally unique).')
 @minLength(3)
@@ -56,8 +56,8 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   sku: {
     name: skuName
   }
-  //checkov:skip=CKV_AZURE_35:Default action Allow is deliberate: the Flex Consumption app is not VNet-integrated and the promote CLI/CI reach the tables from outside Azure; access needs an Entra token and an RBAC role (shared keys are disabled). docs/deploy.md describes the private-endpoint hardening.
-  //checkov:skip=CKV_AZURE_59:Same reason as CKV_AZURE_35: public network access is required without VNet integration; it is a parameter (publicNetworkAccess) for deployments with private endpoints.
+  //checkov:skip=CKV_AZURE_35:The firewall's default action follows the publicNetworkAccess parameter: Deny with 'Disabled' (private endpoints, as landing zones demand), Allow by default so that the promote CLI and CI reach the tables from outside Azure with an Entra token and an RBAC role (shared keys are disabled).
+  //checkov:skip=CKV_AZURE_59:Public network access is the publicNetworkAccess parameter ('Disabled' with private endpoints, docs/deploy.md); the default keeps the endpoint for the CLI and CI, behind Entra ID and RBAC.
   //checkov:skip=CKV_AZURE_206:Replication is the skuName parameter (main.bicep dataStorageSku for the promote tables); LRS keeps a first deployment cheap, choose Standard_ZRS or Standard_GZRS for production release state and history. The host account only holds the deployment package and function keys, which a republish recreates.
   properties: {
     accessTier: 'Hot'
@@ -71,7 +71,7 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     allowCrossTenantReplication: false
     publicNetworkAccess: publicNetworkAccess
     networkAcls: {
-      defaultAction: 'Allow'
+      defaultAction: (publicNetworkAccess == 'Disabled') ? 'Deny' : 'Allow'
       bypass: 'AzureServices'
     }
     encryption: {

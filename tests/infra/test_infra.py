@@ -49,6 +49,11 @@ BUILT_IN_ROLES = {
     "Traffic Manager Contributor": "a4b10055-b0c7-44c2-b00f-c7b5b3550cf7",
     "Log Analytics Reader": "73c42c96-874c-492b-b04d-ab87d138a893",
     "Site Recovery Reader": "dbaa88c4-0c30-4179-9fb3-46319faa6149",  # the replication timer (finish-access)
+    "Storage Table Data Reader": "76199698-9eea-4c19-bc75-cec21354c6b6",  # people who only watch (operator-access)
+    "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",  # Key Vault references (app-access)
+    "Monitoring Reader": "43d0d8ad-25c7-4714-9337-8ba259a9fe05",  # the judge's metrics checks (monitor-access)
+    "EventGrid Data Sender": "d5a91429-5739-47e2-a06b-3470a27159e7",  # Event Grid notifications (notify-access)
+    "Key Vault Secrets Officer": "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",  # who stores those URLs (operator-access)
 }
 
 # Settings shared/config.py reads that exist only for the local stack: never set on Azure.
@@ -101,19 +106,50 @@ def one(path: Path, type_: str) -> tuple[str, dict]:
     return next(iter(found.items()))
 
 
+def site_config(name: str) -> dict:
+    """The function app's sites/config resource of that name (appsettings, authsettingsV2)."""
+    found = [
+        body(r)
+        for r in resources(MODULES / "functionapp.bicep", "Microsoft.Web/sites/config").values()
+        if body(r)["name"] == name
+    ]
+    assert len(found) == 1, f"expected one sites/config {name}, found {len(found)}"
+    assert found[0]["parent"] == "site"
+    return found[0]
+
+
+def app_settings_union() -> list:
+    """The arguments of union() that make the app settings, in order."""
+    merged = site_config("appsettings")["properties"]["function"]
+    assert merged["type"] == "union", merged
+    return list(merged["parameters"].values())
+
+
 def app_settings() -> dict[str, object]:
-    _, site = one(MODULES / "functionapp.bicep", "Microsoft.Web/sites")
-    settings = body(site)["properties"]["siteConfig"]["appSettings"]
-    names = [s["name"] for s in settings]
-    assert len(names) == len(set(names)), f"duplicate app settings: {names}"
-    return {s["name"]: s["value"] for s in settings}
+    """The settings the template owns: the object variable union() writes over the app's current ones."""
+    variables = bicep(MODULES / "functionapp.bicep")["variables"]
+    owned = [a for a in app_settings_union() if isinstance(a, str) and a in variables]
+    assert len(owned) == 1, f"expected one variable of template-owned settings in union(), got {owned}"
+    return variables[owned[0]]["value"]
+
+
+def arm_template(path: Path) -> dict:
+    return json.loads(path.read_text())
 
 
 def module_params(path: Path) -> dict[str, dict]:
+    """name -> spec with "default" (None when required), for Bicep modules and ARM JSON templates alike."""
+    if path.suffix == ".json":
+        return {
+            name: {**spec, "default": spec.get("defaultValue"), "decorators": []}
+            for name, spec in arm_template(path)["parameters"].items()
+        }
     return bicep(path).get("parameters", {})
 
 
 def module_outputs(path: Path) -> set[str]:
+    if path.suffix == ".json":
+        return set(arm_template(path).get("outputs", {}))
     return set(bicep(path).get("outputs", {}))
 
 
@@ -264,7 +300,9 @@ def test_service_bus_topic_and_subscription_match_the_code():
     assert props["maxDeliveryCount"] == 10
     assert props["deadLetteringOnMessageExpiration"] is True
     assert props["lockDuration"] == "PT1M"
-    assert namespace["sku"]["name"] == "Standard"
+    sku = namespace["sku"]["function"]["parameters"]["arg_1"]  # union({name, tier}, Premium ? {capacity} : {})
+    assert sku == {"name": "skuName", "tier": "skuName"}
+    assert module_params(MODULES / "servicebus.bicep")["skuName"]["default"] == "Standard"
     assert namespace["properties"]["disableLocalAuth"] is True
     assert namespace["properties"]["minimumTlsVersion"] == "1.2"
 
@@ -430,6 +468,8 @@ def role_assignments(path: Path) -> list[tuple[str, str, str | None]]:
             if isinstance(name, dict):  # <variable>.<key>, e.g. roles.serviceBusDataSender
                 operands = name["operator"]["operands"]
                 role_guid = variables[operands["operand_1"]]["value"][operands["operand_2"]]
+            elif name in variables:  # a variable holding the id, e.g. siteRecoveryReader
+                role_guid = variables[name]["value"]
             else:
                 role_guid = name
         scope = cfg.get("scope")
@@ -449,6 +489,7 @@ def test_app_identity_roles_are_scoped_narrowly():
         (r["Storage Table Data Contributor"], "Microsoft.Storage/storageAccounts"),
         (r["Storage Blob Data Owner"], "Microsoft.Storage/storageAccounts"),
         (r["Monitoring Metrics Publisher"], "Microsoft.Insights/components"),
+        (r["Key Vault Secrets User"], "Microsoft.KeyVault/vaults"),
     }
     owner = resources(MODULES / "app-access.bicep")["ownerOnSubscription"]["config"]
     assert owner["condition"] == "serviceBusScaleMetrics"
@@ -467,10 +508,31 @@ def test_app_identity_roles_are_scoped_narrowly():
     assert "hostStorageAccountName" in {v for k, v in scopes.items() if "AzureWebJobsStorage" in k}
 
 
-def test_the_health_judge_reads_one_workspace_and_nothing_more():
-    got = {(role, scope) for _, role, scope in role_assignments(MODULES / "monitor-access.bicep")}
-    assert got == {(BUILT_IN_ROLES["Log Analytics Reader"], "Microsoft.OperationalInsights/workspaces")}
+def test_the_health_judge_reads_workspaces_and_metrics_in_bulk_and_nothing_more():
+    path = MODULES / "monitor-access.bicep"
+    got = {(symbol, role, scope) for symbol, role, scope in role_assignments(path)}
+    assert got == {
+        ("workspaceReader", BUILT_IN_ROLES["Log Analytics Reader"], "Microsoft.OperationalInsights/workspaces"),
+        ("metricsOnResourceGroup", BUILT_IN_ROLES["Monitoring Reader"], None),  # one assignment for a whole wave
+        ("metricsOnVm", BUILT_IN_ROLES["Monitoring Reader"], "Microsoft.Compute/virtualMachines"),
+    }
+    declared = resources(path)
+    assert declared["workspaceReader"]["config"]["loop_type"]["detail"]["array_name"] == "workspaceNames"
+    assert declared["metricsOnVm"]["config"]["loop_type"]["detail"]["array_name"] == "metricsVmNames"
+    condition = declared["metricsOnResourceGroup"]["config"]["condition"]["operator"]
+    assert condition["type"] == "equals" and set(condition["operands"].values()) == {"metricsScope", "resourceGroup"}
+    assert module_params(path)["metricsScope"]["default"] == "none"  # nothing unless asked for
     assert "monitorAccess" not in main_modules(), "monitor rights must be a separate deployment"
+
+
+def test_event_grid_notifications_may_publish_to_the_named_topics_only():
+    path = MODULES / "notify-access.bicep"
+    got = {(role, scope) for _, role, scope in role_assignments(path)}
+    assert got == {(BUILT_IN_ROLES["EventGrid Data Sender"], "Microsoft.EventGrid/topics")}
+    [(_, sender)] = resources(path, "Microsoft.Authorization/roleAssignments").items()
+    assert sender["config"]["loop_type"]["detail"]["array_name"] == "topicNames"
+    assert module_params(path)["topicNames"]["default"] is None  # required: no topic, no deployment
+    assert "notifyAccess" not in main_modules(), "Event Grid rights are a separate deployment, in the topics' group"
 
 
 def test_operator_roles_are_scoped_narrowly():
@@ -478,12 +540,17 @@ def test_operator_roles_are_scoped_narrowly():
     assert got == {
         (BUILT_IN_ROLES["Azure Service Bus Data Sender"], "Microsoft.ServiceBus/namespaces/topics"),
         (BUILT_IN_ROLES["Storage Table Data Contributor"], "Microsoft.Storage/storageAccounts"),
+        (BUILT_IN_ROLES["Storage Table Data Reader"], "Microsoft.Storage/storageAccounts"),  # readOnly: watchers
+        (BUILT_IN_ROLES["Key Vault Secrets Officer"], "Microsoft.KeyVault/vaults"),  # storesSecrets
     }
 
 
-def test_only_routing_access_grants_on_a_whole_resource_group():
+def test_only_routing_access_and_monitor_readers_grant_on_a_whole_resource_group():
+    read_only = {BUILT_IN_ROLES["Monitoring Reader"]}  # the metrics of a wave's resources, in one assignment
     for path in bicep_files():
-        for symbol, _role, scope in role_assignments(path):
+        for symbol, role, scope in role_assignments(path):
+            if path.name == "monitor-access.bicep" and role in read_only:
+                continue
             if path.name != "routing-access.bicep":
                 assert scope is not None, f"{path.name}: {symbol} is granted on the whole resource group"
 
@@ -494,6 +561,7 @@ def test_finish_access_grants_only_on_the_source_vms_and_the_vault():
     assert got == {
         ("decommissionAssignment", "Microsoft.Compute/virtualMachines"),
         ("siteRecoveryAssignment", "Microsoft.RecoveryServices/vaults"),
+        ("migrationAssignment", "Microsoft.RecoveryServices/vaults"),
     }
     actions = bicep(path)["variables"]["decommissionActions"]["value"]
     assert all(a.startswith("Microsoft.Compute/") and not a.endswith(("/write", "/delete", "/*")) for a in actions)
@@ -501,6 +569,36 @@ def test_finish_access_grants_only_on_the_source_vms_and_the_vault():
         "Microsoft.Compute/virtualMachines/powerOff/action",
         "Microsoft.Compute/virtualMachines/deallocate/action",
     } <= set(actions)
+
+
+def expanded(path: Path, name: str) -> list[str]:
+    """A variable's list of strings with ${other variable} interpolations filled in."""
+    variables = bicep(path)["variables"]
+    return [re.sub(r"\$\{(\w+)\}", lambda m: variables[m.group(1)]["value"], item) for item in variables[name]["value"]]
+
+
+def test_azure_migrate_rights_are_the_migration_item_operations_on_one_vault():
+    path = MODULES / "finish-access.bicep"
+    actions = expanded(path, "migrationActions")
+    items = (
+        "Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/replicationMigrationItems"
+    )
+    assert {  # rehearse, clean up, cut over, complete (finalize), follow the jobs
+        f"{items}/testMigrate/action",
+        f"{items}/testMigrateCleanup/action",
+        f"{items}/migrate/action",
+        f"{items}/delete",
+        "Microsoft.RecoveryServices/vaults/replicationJobs/read",
+    } <= set(actions)
+    assert len(actions) == len(set(actions))
+    for action in actions:
+        assert action.startswith("Microsoft.RecoveryServices/vaults/") and "*" not in action, action
+        assert not action.endswith("/write"), f"{action}: promote changes no vault, fabric or policy"
+        assert not action.endswith("/delete") or action == f"{items}/delete", action
+    declared = resources(path)
+    assert body(declared["migrationRole"])["properties"]["assignableScopes"][0]["function"]["type"] == "resource_group"
+    assert body(declared["migrationAssignment"])["scope"] == "vault"  # the vault, not its resource group
+    assert module_params(path)["vaultRights"]["default"] == "read"  # read only unless a plan migrates
 
 
 def test_routing_access_is_limited_to_network_actions():
@@ -733,7 +831,13 @@ def deployments_in_guide() -> list[dict]:
 def test_guide_deploys_the_templates_with_their_parameters():
     deployments = deployments_in_guide()
     templates = {d["template"].relative_to(ROOT).as_posix() for d in deployments}
-    assert {"infra/main.bicep", "infra/modules/routing-access.bicep"} <= templates
+    assert {
+        "infra/main.bicep",
+        "infra/modules/routing-access.bicep",
+        "infra/modules/finish-access.bicep",
+        "infra/modules/monitor-access.bicep",
+        "infra/modules/notify-access.bicep",
+    } <= templates
     for deployment in deployments:
         assert deployment["template"].exists(), deployment["template"]
         declared = set(module_params(deployment["template"]))
@@ -809,6 +913,37 @@ def test_guide_names_match_the_code():
         assert role in BUILT_IN_ROLES, f"the guide assigns an unexpected role {role}"
     operator_roles = {BUILT_IN_ROLES[r] for r in re.findall(r'--role "([^"]+)"', text)}
     assert operator_roles == {role for _, role, _ in role_assignments(MODULES / "operator-access.bicep")}
+
+
+def test_what_you_get_names_every_function_table_topic_and_subscription():
+    text = GUIDE.read_text()
+    section = text[text.index("## What you get") : text.index("## Before you start")]
+    rows = [line.split("|")[1:3] for line in section.splitlines() if line.startswith("| ")]
+    named = {name for cells in rows for name in re.findall(r"^ ?`([\w-]+)` ?$", "|".join(cells), flags=re.M)}
+    named |= {name for cells in rows for cell in cells for name in re.findall(r"^\s*`([\w-]+)`\s*$", cell)}
+    assert set(functions()) <= named, f"functions missing from the guide's list: {set(functions()) - named}"
+    tables = {
+        config.RELEASES_TABLE,
+        config.ROUTING_TABLE,
+        config.DEADLETTER_TABLE,
+        config.JUDGE_TABLE,
+        config.METRICS_TABLE,
+    }
+    assert tables | {config.TOPIC, config.SUBSCRIPTION} <= named, f"missing: {tables - named}"
+    assert set(bicep(MAIN)["variables"]["promoteTables"]["value"]) <= named
+
+
+def test_guide_is_a_checklist_with_prerequisites_and_a_smoke_test():
+    text = GUIDE.read_text()
+    before = " ".join(text[text.index("## Before you start") : text.index("## 1.")].split())
+    assert before.count("- [ ]") >= 5
+    for role in ("Application Developer", "Cloud Application Administrator", "Owner", "User Access Administrator"):
+        assert role in before, f"the prerequisites do not say who needs {role}"
+    smoke = text[text.index("## 6. Smoke test") : text.index("## 7.")]
+    for must in ("az functionapp function list", "promote apply", "promote status", "deadLetterMessageCount", "401"):
+        assert must in smoke, f"the smoke test does not check {must}"
+    redeploy = smoke[smoke.index("SMOKE_KEPT=yes") :]  # a setting, a redeploy, the setting read back
+    assert "az deployment group create" in redeploy and "[?name=='SMOKE_KEPT'].value" in redeploy
 
 
 def local_modules_of_the_app() -> set[str]:

@@ -4,14 +4,11 @@ send rights only for the senders of events."""
 from __future__ import annotations
 
 from shared.application import config
-from tests.infra.test_infra import MAIN, MODULES, body, functions, module_params, resources
+from tests.infra.test_infra import MAIN, MODULES, functions, main_modules, module_params, resources, site_config
 
 
 def auth_settings() -> dict:
-    [(name, declaration)] = resources(MODULES / "functionapp.bicep", "Microsoft.Web/sites/config").items()
-    cfg = body(declaration)
-    assert cfg["name"] == "authsettingsV2" and cfg["parent"] == "site"
-    return cfg["properties"]
+    return site_config("authsettingsV2")["properties"]
 
 
 def test_the_app_requires_entra_id_authentication_and_answers_401_without_it():
@@ -40,9 +37,11 @@ def test_only_function_key_routes_are_excluded_and_the_override_route_is_not():
 
 
 def test_topic_send_rights_go_only_to_event_senders():
-    sender = resources(MODULES / "operator-access.bicep")["senderOnTopic"]["config"]
-    assert sender["condition"] == "sendsEvents"
-    assert module_params(MODULES / "operator-access.bicep")["sendsEvents"]["default"] is False
+    path = MODULES / "operator-access.bicep"
+    sender = resources(path)["senderOnTopic"]["config"]["condition"]["operator"]  # sendsEvents && !readOnly
+    assert sender["type"] == "and" and sender["operands"]["operand_1"] == "sendsEvents"
+    assert sender["operands"]["operand_2"] == {"operator": {"type": "not", "operands": {"bool_value": "readOnly"}}}
+    assert module_params(path)["sendsEvents"]["default"] is False
 
 
 def test_the_board_is_never_excluded_from_authentication():
@@ -51,3 +50,16 @@ def test_the_board_is_never_excluded_from_authentication():
     board = [r for r in routes if r.startswith("board")]
     assert board, "the board's HTTP route is registered"
     assert not [p for p in excluded if "/api/board".startswith(p.removesuffix("/*"))]
+
+
+def test_people_who_only_watch_get_a_read_only_role():
+    path = MODULES / "operator-access.bicep"
+    declared = resources(path)
+    for symbol, read_only in (("readerOnDataStorage", True), ("tablesOnDataStorage", False)):
+        condition = declared[symbol]["config"]["condition"]["operator"]
+        assert condition["type"] == "and" and condition["operands"]["operand_1"] == "includeTables"
+        wanted = "readOnly" if read_only else {"operator": {"type": "not", "operands": {"bool_value": "readOnly"}}}
+        assert condition["operands"]["operand_2"] == wanted, symbol
+    assert module_params(path)["readOnly"]["default"] is False
+    passed = main_modules()["operatorAccess"][1]["params"]["readOnly"]  # each operators entry's readOnly, or false
+    assert passed["operator"]["type"] == "conditional" and passed["operator"]["operands"]["false_value"] is False
