@@ -8,6 +8,7 @@
 //   PROMOTE_ARM_ENDPOINT                          Resource Manager endpoint; empty = public Azure
 //   PROMOTE_MONITOR_LOGS_ENDPOINT                 the health judge's Log Analytics query API; empty = public Azure
 //   PROMOTE_MONITOR_METRICS_ENDPOINT              the health judge's regional metrics API ({region}); empty = public
+//   PROMOTE_SHARD_SIZE                            workloads per shard of a release created from now on (97)
 //   APPLICATIONINSIGHTS_CONNECTION_STRING         telemetry: the app sets the Azure Monitor distro up from it (once:
 //                                                 PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY is not set, so the
 //                                                 worker does not set up a second exporter; the host exports logs)
@@ -186,6 +187,7 @@ var promoteSettings = {
   PROMOTE_ARM_ENDPOINT: armEndpoint
   PROMOTE_MONITOR_LOGS_ENDPOINT: monitorLogsEndpoint
   PROMOTE_MONITOR_METRICS_ENDPOINT: monitorMetricsEndpoint
+  PROMOTE_SHARD_SIZE: '97'
 }
 
 resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {

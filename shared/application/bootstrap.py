@@ -44,12 +44,15 @@ class Stack:
         """A table client; the table is created once per process if it does not exist yet."""
         with self._lock:
             if name not in self._tables:
-                from azure.core.exceptions import ResourceExistsError
+                from azure.core.exceptions import HttpResponseError, ResourceExistsError
 
                 try:
                     self.table_service.create_table(name)
                 except ResourceExistsError:
                     pass
+                except HttpResponseError as exc:  # a reader's role (Storage Table Data Reader) may not create
+                    if exc.status_code != 403:
+                        raise
                 self._tables[name] = self.table_service.get_table_client(name)
             return self._tables[name]
 

@@ -35,7 +35,8 @@ CONFLICT_JITTER_SECONDS = 0.005  # up to n x this between attempts n and n+1: wr
 #   attempts: LOCAL_MAX_DELIVERY = 10, then the poison queue, as Azure: the subscription's maxDeliveryCount 10
 #             (infra/modules/servicebus.bicep), then its dead-letter queue.
 #   lock:     LOCAL_LOCK_SECONDS = 30, not renewed: a killed local host's message is back in 30 s. Azure: the
-#             subscription's lockDuration 1m, renewed by the host up to maxAutoLockRenewalDuration 5m (host.json).
+#             subscription's lockDuration 1m, renewed by the host up to maxAutoLockRenewalDuration 30m (host.json;
+#             as long as functionTimeout 30m, which fits an Application Gateway update of minutes).
 #   batch:    LOCAL_BATCH = 32 received at once, handled one at a time, in order. Azure: prefetchCount 0 and one
 #             message at a time per session (host.json), sessions in parallel.
 #   retries:  a failed delivery is redelivered at once (LOCAL_RETRY_DELAYS), as Azure redelivers an abandoned
@@ -43,7 +44,11 @@ CONFLICT_JITTER_SECONDS = 0.005  # up to n x this between attempts n and n+1: wr
 #             last longer (a routing change Azure refuses for minutes) is retried by promote itself, later, by a
 #             message of its own (application/failures.py), never by the host.
 LOCAL_MAX_DELIVERY = 10
+# The log line the app writes when a workload needs a person (infra/modules/alerts.bicep alerts on it).
+ATTENTION_LOG_PREFIX = "promote attention: "
 LOCAL_LOCK_SECONDS = 30
+# The log line the app writes when a workload needs a person (infra/modules/alerts.bicep alerts on it).
+ATTENTION_LOG_PREFIX = "promote attention: "
 LOCAL_BATCH = 32
 LOCAL_RETRY_DELAYS = (0,)  # seconds before delivery n + 1; the last repeats
 
@@ -82,6 +87,7 @@ APP_SETTINGS = (
     ENV_DEV_PORTS,
     ENV_MONITOR_LOGS_ENDPOINT,
     ENV_MONITOR_METRICS_ENDPOINT,
+    ENV_SHARD_SIZE,
 )
 
 # Telemetry (contract §20, docs/observability.md): read by shared/application/telemetry_setup.py, not by

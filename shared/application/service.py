@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from azure.core.exceptions import AzureError
 
 from shared.application import telemetry, timing
+from shared.application.config import ATTENTION_LOG_PREFIX
 from shared.application.effects import Ports, carry_out
 from shared.application.failures import classify, retry_delay
 from shared.application.ports import (
@@ -24,6 +25,7 @@ from shared.application.ports import (
 from shared.application.retry import retry_on_conflict
 from shared.domain import messages as m
 from shared.domain.actors import Principal
+from shared.domain.attention import attention
 from shared.domain.errors import (
     ConflictError,
     MessageError,
@@ -54,6 +56,19 @@ def _reassert(decision: Decision, moved: dict[str, object]) -> Decision:
         if name not in routed
     ]
     return replace(decision, effects=[*extra, *decision.effects]) if extra else decision
+
+
+def _log_attention(before: Release, after: Release) -> None:
+    """One warning line per workload that has just come to need a person (the attention list, contract §3):
+    what infra's `promote attention` alert fires on. A decision on one shard says what it can of its own."""
+    whole = not before.partial and not after.partial
+    was = {a["workload"] for a in attention(before)} if whole else set()
+    now = attention(after) if whole else [
+        {"workload": w.name, "why": w.stuck} for w in after.workloads.values() if w.stuck
+    ]  # fmt: skip
+    for item in now:
+        if item["workload"] not in was and (whole or not before.workloads[item["workload"]].stuck):
+            log.warning("%s%s/%s: %s", ATTENTION_LOG_PREFIX, after.name, item["workload"], item["why"])
 
 
 class SystemClock:
@@ -167,6 +182,7 @@ class PromotionService:
                 moved.update({e.workload: e.routing for e in decision.effects if isinstance(e, SetTraffic)})
                 known["seen"] = known["seen"] or isinstance(exc, SeenElsewhere)
                 raise ConflictError(str(exc)) from None
+            _log_attention(snapshot.release, decision.release)
             # Any other failure propagates with the routing left as decided: the commit may have happened
             # (a lost response), and the redelivery re-decides, or as a duplicate re-asserts the state.
             return Result(

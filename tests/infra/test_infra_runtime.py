@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 import pytest
 
+from shared.application.config import ATTENTION_LOG_PREFIX  # the line the app writes for `attention`
 from tests.infra.test_infra import (
     MAIN,
     MODULES,
@@ -34,7 +35,6 @@ from tests.infra.test_infra import (
 )
 
 GUARD = MODULES / "guard.json"
-ATTENTION_LOG_PREFIX = "promote attention: "  # the line the app writes when a workload needs attention
 
 
 # -- ARM template expressions, evaluated as Resource Manager does (only what guard.json uses) -----------------

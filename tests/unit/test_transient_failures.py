@@ -81,3 +81,15 @@ def test_a_403_is_retried_while_a_role_assignment_may_still_propagate():
         d.tick(300)
     assert [e for e, _ in d.w.scheduler.scheduled if e["type"] == m.RETRY_TYPE] == []  # then a missing role
     assert "Azure refused it" in d.w.store.list_history("r1", "w1")[-1].reason
+
+
+def test_a_workload_that_comes_to_need_a_person_is_logged_once_for_the_attention_alert(caplog):
+    from shared.application.config import ATTENTION_LOG_PREFIX
+
+    d = flighting()
+    d.w.network.answer = lambda: 400
+    caplog.set_level("WARNING", logger="promote")
+    d.override("rollback")
+    d.override("rollback", id="twice")  # still stuck: no second line
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith(ATTENTION_LOG_PREFIX)]
+    assert len(lines) == 1 and lines[0].startswith(f"{ATTENTION_LOG_PREFIX}r1/w1: ") and "not carried out" in lines[0]
