@@ -105,9 +105,9 @@ def test_one_trickling_receiver_does_not_hold_the_others_of_the_round(settings, 
                 "model": "single-step",
                 "approvers": ["ana@contoso.com"],
                 "notify": [
-                    {"kind": "webhook", "url_setting": "SLOW_HOOK"},
-                    {"kind": "teams", "url_setting": "TEAMS"},
-                    {"kind": "webhook", "url_setting": "HOOK"},
+                    {"kind": "webhook", "url_setting": "DEADLINE_SLOW_HOOK"},
+                    {"kind": "teams", "url_setting": "DEADLINE_TEAMS"},
+                    {"kind": "webhook", "url_setting": "DEADLINE_HOOK"},
                 ],
                 "workloads": [{"name": "web", "assets": ["vm-1"]}],
             }
@@ -115,7 +115,11 @@ def test_one_trickling_receiver_does_not_hold_the_others_of_the_round(settings, 
     )
     # a stranger's override is refused: one notice (override-rejected), three targets
     stack.service.handle(event("override", release_name, None, "x", action="abort", actor="eve@x.com", reason="r"))
-    urls = {"SLOW_HOOK": trickling.url("webhook"), "TEAMS": receiver.url("teams"), "HOOK": receiver.url("webhook")}
+    urls = {
+        "DEADLINE_SLOW_HOOK": trickling.url("webhook"),
+        "DEADLINE_TEAMS": receiver.url("teams"),
+        "DEADLINE_HOOK": receiver.url("webhook"),
+    }
     deliverer = NotificationDeliverer(
         stack.outbox, notifiers(urls.get, deadline_seconds=DEADLINE), urls.get, clock, backoff=lambda n: 60.0
     )
@@ -123,9 +127,9 @@ def test_one_trickling_receiver_does_not_hold_the_others_of_the_round(settings, 
     assert error is None and elapsed < DEADLINE + 1.0, elapsed
     rows = notifications_json(stack.outbox.list_release(release_name))
     assert [(r["url_setting"], r["status"]) for r in rows] == [
-        ("SLOW_HOOK", "pending"),
-        ("TEAMS", "sent"),
-        ("HOOK", "sent"),
+        ("DEADLINE_SLOW_HOOK", "pending"),
+        ("DEADLINE_TEAMS", "sent"),
+        ("DEADLINE_HOOK", "sent"),
     ]
     assert "did not answer within 1 s" in rows[0]["last_error"]
     assert len(receiver.ids(release=release_name)) == 2 and trickling.ids() == []

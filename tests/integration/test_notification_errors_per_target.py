@@ -51,28 +51,32 @@ def test_each_target_lists_its_own_error(settings, receiver, release_name):
         stack,
         release_name,
         [
-            {"kind": "webhook", "url_setting": "NOT_SET"},
-            {"kind": "teams", "url_setting": "TEAMS"},
-            {"kind": "event-grid", "url_setting": "GRID"},
+            {"kind": "webhook", "url_setting": "ERRORS_NOT_SET"},
+            {"kind": "teams", "url_setting": "ERRORS_TEAMS"},
+            {"kind": "event-grid", "url_setting": "ERRORS_GRID"},
         ],
     )
-    settings_ = {"TEAMS": receiver.url("teams"), "GRID": receiver.url("event-grid"), "GRID_KEY": "wrong-key"}
+    settings_ = {
+        "ERRORS_TEAMS": receiver.url("teams"),
+        "ERRORS_GRID": receiver.url("event-grid"),
+        "ERRORS_GRID_KEY": "wrong-key",
+    }
     NotificationDeliverer(stack.outbox, notifiers(settings_.get), settings_.get, clock).deliver_due()
     rows = notifications_json(stack.outbox.list_release(release_name))
     assert [(r["target"], r["status"], r["last_error"]) for r in rows] == [
-        ("webhook", "pending", "webhook: setting NOT_SET is not set"),
+        ("webhook", "pending", "webhook: setting ERRORS_NOT_SET is not set"),
         ("teams", "sent", None),
-        ("event-grid", "pending", "event-grid (GRID): the topic answered HTTP 401"),
+        ("event-grid", "pending", "event-grid (ERRORS_GRID): the topic answered HTTP 401"),
     ]
 
 
 def test_with_ten_failing_targets_each_keeps_its_own_error_in_what_the_outbox_keeps(settings, release_name):
     clock = FakeClock()
     stack = Stack(settings, clock=clock)
-    refused_notice(stack, release_name, [{"kind": "webhook", "url_setting": f"UNSET_{i}"} for i in range(10)])
+    refused_notice(stack, release_name, [{"kind": "webhook", "url_setting": f"ERRORS_UNSET_{i}"} for i in range(10)])
     NotificationDeliverer(stack.outbox, notifiers(lambda _: None), lambda _: None, clock).deliver_due()
     rows = notifications_json(stack.outbox.list_release(release_name))
-    assert [r["last_error"] for r in rows] == [f"webhook: setting UNSET_{i} is not set" for i in range(10)]
+    assert [r["last_error"] for r in rows] == [f"webhook: setting ERRORS_UNSET_{i} is not set" for i in range(10)]
 
 
 def test_a_row_written_with_one_error_shows_it_on_every_target_it_did_not_reach(settings, release_name):
@@ -80,7 +84,9 @@ def test_a_row_written_with_one_error_shows_it_on_every_target_it_did_not_reach(
     clock = FakeClock()
     stack = Stack(settings, clock=clock)
     refused_notice(
-        stack, release_name, [{"kind": "webhook", "url_setting": "A"}, {"kind": "webhook", "url_setting": "B"}]
+        stack,
+        release_name,
+        [{"kind": "webhook", "url_setting": "ERRORS_A"}, {"kind": "webhook", "url_setting": "ERRORS_B"}],
     )
     [item] = stack.outbox.list_release(release_name)
     stack.outbox.record(
@@ -89,10 +95,10 @@ def test_a_row_written_with_one_error_shows_it_on_every_target_it_did_not_reach(
         status="pending",
         attempts=1,
         next_attempt=clock.now(),
-        last_error="webhook (B): the receiver answered HTTP 500",
+        last_error="webhook (ERRORS_B): the receiver answered HTTP 500",
     )
     rows = notifications_json(stack.outbox.list_release(release_name))
-    assert [r["last_error"] for r in rows] == ["webhook (B): the receiver answered HTTP 500"] * 2
+    assert [r["last_error"] for r in rows] == ["webhook (ERRORS_B): the receiver answered HTTP 500"] * 2
 
 
 def test_promote_notifications_prints_each_targets_error(cli_env, stack, release_name):

@@ -59,13 +59,13 @@ def test_a_redirecting_target_stays_pending_with_the_reason_until_it_accepts(set
                 "release": release_name,
                 "model": "single-step",
                 "approvers": ["ana@contoso.com"],
-                "notify": [{"kind": "webhook", "url_setting": "HOOK"}],
+                "notify": [{"kind": "webhook", "url_setting": "REDIRECT_HOOK"}],
                 "workloads": [{"name": "web", "assets": ["vm-1"]}],
             }
         )
     )
     stack.service.handle(event("override", release_name, None, "x", action="abort", actor="eve@x.com", reason="r"))
-    urls = {"HOOK": redirecting.url("webhook")}
+    urls = {"REDIRECT_HOOK": redirecting.url("webhook")}
     deliverer = NotificationDeliverer(stack.outbox, notifiers(urls.get), urls.get, clock, backoff=lambda n: 5.0)
     deliverer.deliver_due()
     [row] = notifications_json(stack.outbox.list_release(release_name))

@@ -34,9 +34,9 @@ def test_a_retry_sends_only_to_the_targets_still_missing_the_notices(settings, r
                 "approval": "manual",
                 "approvers": [APPROVER],
                 "notify": [
-                    {"kind": "webhook", "url_setting": "HOOK", "on": ["promoted"]},
-                    {"kind": "teams", "url_setting": "TEAMS", "on": ["promoted"]},
-                    {"kind": "event-grid", "url_setting": "GRID", "on": ["promoted"]},
+                    {"kind": "webhook", "url_setting": "RETRY_HOOK", "on": ["promoted"]},
+                    {"kind": "teams", "url_setting": "RETRY_TEAMS", "on": ["promoted"]},
+                    {"kind": "event-grid", "url_setting": "RETRY_GRID", "on": ["promoted"]},
                 ],
                 "workloads": [{"name": n, "assets": ["vm"]} for n in ("a", "b")],
             }
@@ -48,10 +48,10 @@ def test_a_retry_sends_only_to_the_targets_still_missing_the_notices(settings, r
     approve = event("override", release_name, None, "go", action="approve", actor=APPROVER, reason="CAB-1")
     assert stack.service.handle(approve).outcome == "applied"  # one row: two notices, three targets each
     urls = {
-        "HOOK": receiver.url("webhook"),
-        "TEAMS": receiver.url("teams"),
-        "GRID": receiver.url("event-grid"),
-        "GRID_KEY": "not-the-key",  # the topic refuses: 401
+        "RETRY_HOOK": receiver.url("webhook"),
+        "RETRY_TEAMS": receiver.url("teams"),
+        "RETRY_GRID": receiver.url("event-grid"),
+        "RETRY_GRID_KEY": "not-the-key",  # the topic refuses: 401
     }
     send = NotificationDeliverer(stack.outbox, notifiers(urls.get), urls.get, clock, backoff=lambda n: 10.0)
     send.deliver_due()
@@ -63,7 +63,7 @@ def test_a_retry_sends_only_to_the_targets_still_missing_the_notices(settings, r
         send.deliver_due()
     assert (mine("webhook"), mine("teams")) == (first["webhook"], first["teams"])  # nothing sent again
     assert sum(1 for r in receiver.refused if "401" in r) == 8  # 2 notices x 4 attempts, to the topic only
-    urls["GRID_KEY"] = EVENT_GRID_KEY
+    urls["RETRY_GRID_KEY"] = EVENT_GRID_KEY
     clock.advance(11)
     send.deliver_due()
     rows = notifications_json(stack.outbox.list_release(release_name))
