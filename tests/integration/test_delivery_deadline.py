@@ -6,6 +6,7 @@ round still get theirs."""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import pytest
 
@@ -15,13 +16,13 @@ from shared.adapters.notifiers import EventGridNotifier, TeamsNotifier, WebhookN
 from shared.application.bootstrap import Stack
 from shared.application.notifications import NotificationDeliverer, notifications_json
 from shared.domain.errors import DeliveryError
-from shared.domain.finish_rules import Decommission
 from shared.domain.finishing import DecommissionTarget
 from shared.domain.plan import validate_plan
 from tests.fakes import FakeClock, event
 from tests.receivers import EVENT_GRID_KEY, Receiver
 
 DEADLINE = 1.0
+SLACK = 1.0  # the sender's own time around the exchange (a loaded machine), far below the trickle's 20 s
 NOTICE = {
     "id": "n-1",
     "kind": "promoted",
@@ -70,15 +71,17 @@ def _hung_up_near_the_deadline(receiver: Receiver) -> None:
 def test_a_trickling_receiver_costs_a_delivery_its_deadline_and_no_more(trickling, kind):
     notifier = {"webhook": WebhookNotifier, "teams": TeamsNotifier}[kind](deadline_seconds=DEADLINE)
     elapsed, error = _timed(lambda: notifier.send(trickling.url(kind), NOTICE, target={"url_setting": "HOOK"}))
-    assert isinstance(error, DeliveryError) and elapsed < DEADLINE + 0.5, (elapsed, error)
+    assert isinstance(error, DeliveryError) and elapsed < DEADLINE + SLACK, (elapsed, error)
     assert str(error) == f"{kind} (HOOK): the receiver did not answer within 1 s (the deadline for the whole request)"
     _hung_up_near_the_deadline(trickling)
 
 
 def test_an_event_grid_topic_that_trickles_costs_the_deliverer_its_deadline(trickling):
+    import azure.eventgrid  # noqa: F401  (the SDK's first import is not the topic's doing)
+
     notifier = EventGridNotifier({"GRID_KEY": EVENT_GRID_KEY}.get, deadline_seconds=DEADLINE)
     elapsed, error = _timed(lambda: notifier.send(trickling.url("event-grid"), NOTICE, target={"url_setting": "GRID"}))
-    assert isinstance(error, DeliveryError) and elapsed < DEADLINE + 0.5, (elapsed, error)
+    assert isinstance(error, DeliveryError) and elapsed < DEADLINE + SLACK, (elapsed, error)
     assert "event-grid (GRID): the topic did not answer within 1 s" in str(error)
 
 
@@ -124,7 +127,7 @@ def test_one_trickling_receiver_does_not_hold_the_others_of_the_round(settings, 
         stack.outbox, notifiers(urls.get, deadline_seconds=DEADLINE), urls.get, clock, backoff=lambda n: 60.0
     )
     elapsed, error = _timed(deliverer.deliver_due)
-    assert error is None and elapsed < DEADLINE + 1.0, elapsed
+    assert error is None and elapsed < DEADLINE + SLACK, elapsed
     rows = notifications_json(stack.outbox.list_release(release_name))
     assert [(r["url_setting"], r["status"]) for r in rows] == [
         ("DEADLINE_SLOW_HOOK", "pending"),
@@ -135,15 +138,26 @@ def test_one_trickling_receiver_does_not_hold_the_others_of_the_round(settings, 
     assert len(receiver.ids(release=release_name)) == 2 and trickling.ids() == []
 
 
-def _decommission(target_setting: str = "RUNBOOK_URL") -> Decommission:
-    target = DecommissionTarget(provider="webhook", url_setting=target_setting)
-    return Decommission("payroll", target, ("vm-payroll-web-01",), "ana@contoso.com", 0)
+@dataclass(frozen=True)
+class Request:
+    """What a decommission provider reads of the machine's request (its Decommission effect)."""
+
+    workload: str
+    target: DecommissionTarget
+    assets: tuple[str, ...]
+    actor: str
+    attempt: int
+
+
+def _decommission() -> Request:
+    target = DecommissionTarget(provider="webhook", url_setting="RUNBOOK_URL")
+    return Request("payroll", target, ("vm-payroll-web-01",), "ana@contoso.com", 0)
 
 
 def test_the_webhook_decommission_has_the_same_deadline(trickling):
     hook = WebhookDecommissioner({"RUNBOOK_URL": trickling.url("webhook")}, deadline_seconds=DEADLINE)
     elapsed, error = _timed(lambda: hook.decommission("wave-1", _decommission()))
-    assert isinstance(error, DecommissionError) and elapsed < DEADLINE + 0.5, (elapsed, error)
+    assert isinstance(error, DecommissionError) and elapsed < DEADLINE + SLACK, (elapsed, error)
     assert str(error) == (
         "webhook RUNBOOK_URL: the receiver did not answer within 1 s (the deadline for the whole request)"
     )

@@ -5,6 +5,8 @@ follows none either."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 
 from shared.adapters.decommission import DecommissionError
@@ -13,7 +15,6 @@ from shared.adapters.notifiers import TeamsNotifier, WebhookNotifier, notifiers
 from shared.application.bootstrap import Stack
 from shared.application.notifications import NotificationDeliverer, notifications_json
 from shared.domain.errors import DeliveryError
-from shared.domain.finish_rules import Decommission
 from shared.domain.finishing import DecommissionTarget
 from shared.domain.plan import validate_plan
 from tests.fakes import FakeClock, event
@@ -28,6 +29,17 @@ NOTICE = {
     "state": "promoted",
     "reason": "promoted",
 }
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a decommission provider reads of the machine's request (its Decommission effect)."""
+
+    workload: str
+    target: DecommissionTarget
+    assets: tuple[str, ...]
+    actor: str
+    attempt: int
 
 
 @pytest.fixture
@@ -81,7 +93,7 @@ def test_a_redirecting_target_stays_pending_with_the_reason_until_it_accepts(set
 
 def test_the_webhook_decommission_follows_no_redirect_either(redirecting):
     target = DecommissionTarget(provider="webhook", url_setting="RUNBOOK_URL")
-    request = Decommission("payroll", target, ("vm-payroll-web-01",), "ana@contoso.com", 0)
+    request = Request("payroll", target, ("vm-payroll-web-01",), "ana@contoso.com", 0)
     with pytest.raises(DecommissionError, match="webhook RUNBOOK_URL answered 302; a 2xx is needed"):
         WebhookDecommissioner({"RUNBOOK_URL": redirecting.url("webhook")}).decommission("wave-1", request)
     assert redirecting.gets == []
