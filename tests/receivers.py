@@ -1,6 +1,8 @@
 """Local receivers of notifications, as strict as the real ones: a Teams workflow, a CloudEvents webhook and an
 Event Grid basic topic. Each accepts only what the real service accepts, records what it got, and can be
-down (connection refused), slow or flaky on demand."""
+down (connection refused), slow, flaky, trickling (its answer a byte at a time, for as long as the sender
+listens) or redirecting (a 302 to a sign-in page, which answers a GET with 200, as a gateway in front of a
+receiver does) on demand."""
 
 from __future__ import annotations
 
@@ -33,6 +35,9 @@ class Received:
 class Behaviour:
     slow_seconds: float = 0.0
     flaky: float = 0.0  # share of requests answered 503
+    trickle_every: float = 0.0  # > 0: the answer's head goes out a byte every this many seconds ...
+    trickle_for: float = 60.0  # ... for up to this long, unless the sender hangs up first
+    redirect: bool = False  # answer 302 to the sign-in page (/login, plain http) instead of judging the request
     seed: int = 7
     rng: random.Random = field(init=False)
 
@@ -81,6 +86,8 @@ class Receiver:
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.refused: list[str] = []
+        self.gets: list[str] = []  # paths asked for with GET (a redirected POST arrives as one)
+        self.hung_up: list[float] = []  # seconds into a trickled answer at which the sender hung up
         self.behaviour = Behaviour()
         self.lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -93,6 +100,16 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802
                 receiver._handle(self)
+
+            def do_GET(self) -> None:  # noqa: N802  (the sign-in page a redirect points to)
+                with receiver.lock:
+                    receiver.gets.append(self.path)
+                page = b"<html><body>Sign in</body></html>"
+                self.send_response(200 if self.path.split("?")[0] == "/login" else 404)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -129,6 +146,17 @@ class Receiver:
         body = request.rfile.read(int(request.headers.get("Content-Length") or 0))
         if self.behaviour.slow_seconds:
             time.sleep(self.behaviour.slow_seconds)
+        if self.behaviour.redirect:
+            with self.lock:
+                self.refused.append(f"{kind}: 302 redirected to /login")
+            request.send_response(302)
+            request.send_header("Location", f"http://127.0.0.1:{self.port}/login?next={path}")
+            request.send_header("Content-Length", "0")
+            request.end_headers()
+            return
+        if self.behaviour.trickle_every:
+            self._trickle(request)
+            return
         status, why = self._judge(request, kind, body)
         if status == 200 and self.behaviour.flaky and self.behaviour.rng.random() < self.behaviour.flaky:
             status, why = 503, "flaky"
@@ -144,6 +172,26 @@ class Receiver:
         request.send_response(202 if kind == "teams" and status == 200 else status)
         request.send_header("Content-Length", "0")
         request.end_headers()
+
+    def _trickle(self, request: BaseHTTPRequestHandler) -> None:
+        """An answer's head a byte at a time (a status line, then header after header): every read of the
+        sender gets a byte well within any per-read timeout. Ends after `trickle_for` seconds (with a 200)
+        or when the sender hangs up, which is recorded."""
+        started = time.monotonic()
+        head = b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-Trickle-%d: %d\r\n" % (i, i) for i in range(90))
+        try:
+            for byte in head:
+                if time.monotonic() - started > self.behaviour.trickle_for:
+                    break
+                request.wfile.write(bytes([byte]))
+                request.wfile.flush()
+                time.sleep(self.behaviour.trickle_every)
+            request.wfile.write(b"Content-Length: 0\r\n\r\n")
+            request.wfile.flush()
+        except OSError:  # the sender hung up (reset, broken pipe)
+            with self.lock:
+                self.hung_up.append(time.monotonic() - started)
+        request.close_connection = True
 
     def _judge(self, request: BaseHTTPRequestHandler, kind: str | None, body: bytes) -> tuple[int, str]:
         if kind is None:

@@ -1,18 +1,20 @@
 """Notifier adapters (contract §11): Teams (an Adaptive Card to a Teams workflow URL), webhook (a CloudEvent),
-Event Grid (azure-eventgrid). Each raises DeliveryError on anything but acceptance; no error text ever
-contains the URL, which is a secret held in an app setting."""
+Event Grid (azure-eventgrid). Each raises DeliveryError on anything but acceptance (a redirect included: none
+is followed) and within its deadline, whatever the receiver does; no error text ever contains the URL, which
+is a secret held in an app setting."""
 
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from typing import Any
 
+from shared.adapters.http_post import DEADLINE_SECONDS, READ_TIMEOUT_SECONDS, PostError, post, within
 from shared.domain.errors import DeliveryError
 
-TIMEOUT_SECONDS = 5.0  # a slow receiver costs the deliverer this much, never the state machine
+# A slow receiver costs the deliverer at most DEADLINE_SECONDS a delivery (settable per notifier), never the
+# state machine; one that goes quiet fails after READ_TIMEOUT_SECONDS.
+TIMEOUT_SECONDS = READ_TIMEOUT_SECONDS
 EVENT_TYPE_PREFIX = "promote."  # CloudEvents type: promote.flight-started, promote.rolled-back, ...
 
 
@@ -69,21 +71,16 @@ def adaptive_card(notice: dict) -> dict[str, Any]:
     }
 
 
-def _post(url: str, body: bytes, content_type: str, what: str, headers: dict[str, str] | None = None) -> None:
-    request = urllib.request.Request(
-        url, data=body, method="POST", headers={"Content-Type": content_type, **(headers or {})}
-    )
+def _post(url: str, body: bytes, content_type: str, what: str, deadline: float) -> None:
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 (https or local)
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        raise DeliveryError(f"{what}: the receiver answered HTTP {exc.code}") from None
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", None) or type(exc).__name__
-        kind = type(reason).__name__ if not isinstance(reason, str) else reason
-        raise DeliveryError(f"{what}: the receiver could not be reached ({kind})") from None
-    except Exception as exc:  # e.g. http.client.BadStatusLine: a malformed answer is a failed delivery too
-        raise DeliveryError(f"{what}: the receiver's answer was not HTTP ({type(exc).__name__})") from None
+        status = post(url, body, {"Content-Type": content_type}, deadline=deadline)
+    except PostError as exc:
+        raise DeliveryError(f"{what}: the receiver {exc}") from None
+    if 300 <= status < 400:  # followed, the POST would become a GET to wherever it points
+        raise DeliveryError(
+            f"{what}: the receiver answered HTTP {status}, a redirect; notifications follow none "
+            "(set the URL it redirects to)"
+        )
     if not 200 <= status < 300:
         raise DeliveryError(f"{what}: the receiver answered HTTP {status}")
 
@@ -91,20 +88,28 @@ def _post(url: str, body: bytes, content_type: str, what: str, headers: dict[str
 class WebhookNotifier:
     """POSTs the notice as a structured CloudEvent; any 2xx is acceptance."""
 
+    def __init__(self, deadline_seconds: float = DEADLINE_SECONDS):
+        self.deadline = deadline_seconds
+
     def send(self, url: str, notice: dict, *, target: dict) -> None:
         _post(
             url,
             json.dumps(cloud_event(notice)).encode(),
             "application/cloudevents+json; charset=utf-8",
             f"webhook ({target['url_setting']})",
+            self.deadline,
         )
 
 
 class TeamsNotifier:
     """POSTs an Adaptive Card to a Teams workflow ('When a Teams webhook request is received'); 2xx accepts."""
 
+    def __init__(self, deadline_seconds: float = DEADLINE_SECONDS):
+        self.deadline = deadline_seconds
+
     def send(self, url: str, notice: dict, *, target: dict) -> None:
-        _post(url, json.dumps(adaptive_card(notice)).encode(), "application/json", f"teams ({target['url_setting']})")
+        body = json.dumps(adaptive_card(notice)).encode()
+        _post(url, body, "application/json", f"teams ({target['url_setting']})", self.deadline)
 
 
 class EventGridNotifier:
@@ -113,8 +118,8 @@ class EventGridNotifier:
     The setting holds the topic endpoint; `<url_setting>_KEY`, when set, is an access key, else the app's
     Entra ID identity is used (DefaultAzureCredential: EventGrid Data Sender on the topic)."""
 
-    def __init__(self, setting: Callable[[str], str | None]):
-        self.setting = setting
+    def __init__(self, setting: Callable[[str], str | None], deadline_seconds: float = DEADLINE_SECONDS):
+        self.setting, self.deadline = setting, deadline_seconds
 
     def send(self, url: str, notice: dict, *, target: dict) -> None:
         from azure.core.exceptions import AzureError
@@ -140,10 +145,14 @@ class EventGridNotifier:
         )
         what = f"event-grid ({target['url_setting']})"
         try:
-            with EventGridPublisherClient(
+            client = EventGridPublisherClient(
                 url, credential, retry_total=0, connection_timeout=TIMEOUT_SECONDS, read_timeout=TIMEOUT_SECONDS
-            ) as client:
-                client.send([event])
+            )
+            with client:
+                # the SDK bounds each read only: the deadline bounds the send (closing the client on overrun)
+                within(self.deadline, lambda: client.send([event]), client.close)
+        except PostError as exc:
+            raise DeliveryError(f"{what}: the topic {exc}") from None
         except AzureError as exc:
             status = getattr(exc, "status_code", None)
             raise DeliveryError(
@@ -158,5 +167,10 @@ class EventGridNotifier:
             raise DeliveryError(f"{what}: the setting does not hold a usable endpoint ({type(exc).__name__})") from None
 
 
-def notifiers(setting: Callable[[str], str | None]) -> dict[str, Any]:
-    return {"teams": TeamsNotifier(), "webhook": WebhookNotifier(), "event-grid": EventGridNotifier(setting)}
+def notifiers(setting: Callable[[str], str | None], deadline_seconds: float = DEADLINE_SECONDS) -> dict[str, Any]:
+    """The notifier of each kind; each delivery ends within `deadline_seconds`, whatever its receiver does."""
+    return {
+        "teams": TeamsNotifier(deadline_seconds),
+        "webhook": WebhookNotifier(deadline_seconds),
+        "event-grid": EventGridNotifier(setting, deadline_seconds),
+    }

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from shared.application import config
 from shared.application.ports import Clock, Notifier, Outbox, OutboxItem
 from shared.domain.errors import ConflictError, DeliveryError
+from shared.domain.times import iso
 
 log = logging.getLogger("promote.notifications")
 
@@ -65,7 +67,7 @@ class NotificationDeliverer:
         return round_
 
     def _deliver(self, item: OutboxItem, round_: DeliveryRound) -> None:
-        sent, error = set(item.sent), None
+        sent, errors = set(item.sent), dict[int, str]()
         for notice, index, target in item.deliveries():
             key = f"{notice['id']}@{index}"
             if key in sent:
@@ -73,12 +75,13 @@ class NotificationDeliverer:
             try:
                 self._send(notice, target)
             except DeliveryError as exc:
-                error = str(exc)
+                errors.setdefault(index, str(exc))  # each target's own error, for the listing
                 round_.failed_attempts += 1
-                round_.errors.append(error)
+                round_.errors.append(str(exc))
                 continue  # the other targets still get theirs
             sent.add(key)
             round_.delivered += 1
+        error = errors_text(errors) if errors else None
         attempts = item.attempts + 1
         if error is None:
             status, next_attempt = "sent", self.clock.now()
@@ -86,11 +89,21 @@ class NotificationDeliverer:
         elif attempts >= self.max_attempts:
             status, next_attempt = "failed", self.clock.now()
             round_.rows_given_up += 1
-            log.error("notifications of %s/%s given up after %d attempts: %s", item.release, item.key, attempts, error)
+            log.error(
+                "notifications of %s/%s given up after %d attempts: %s",
+                item.release,
+                item.key,
+                attempts,
+                "; ".join(errors.values()),
+            )
         else:
             status, next_attempt = "pending", self.clock.now() + timedelta(seconds=self.backoff(attempts))
             log.warning(
-                "notifications of %s/%s not delivered (attempt %d): %s", item.release, item.key, attempts, error
+                "notifications of %s/%s not delivered (attempt %d): %s",
+                item.release,
+                item.key,
+                attempts,
+                "; ".join(errors.values()),
             )
         try:
             self.outbox.record(
@@ -132,13 +145,37 @@ def _acceptable_url(url: str) -> bool:
     return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
 
 
+# A row's `last_error` holds each failing target's own error, one line each: `#<target index> <error>`. Each is
+# clipped so that all fit in what the outbox keeps of it (shared/adapters/outbox.py keeps 500 characters).
+ERROR_ROOM = 500
+_ERROR_LINE = re.compile(r"#(\d+) (.*)")
+
+
+def errors_text(errors: dict[int, str]) -> str:
+    room = ERROR_ROOM // len(errors) - len("#9 \n")
+    return "\n".join(f"#{i} {' '.join(text.split())[:room]}" for i, text in sorted(errors.items()))
+
+
+def target_errors(text: str | None) -> dict[int, str] | None:
+    """Target index -> its error. None when `text` is one error for the whole row, as rows written before
+    errors were kept per target have it: it then stands for every target the row did not reach."""
+    if not text:
+        return None
+    lines = [_ERROR_LINE.fullmatch(line) for line in text.split("\n")]
+    if not all(lines):
+        return None
+    return {int(m.group(1)): m.group(2) for m in lines if m}
+
+
 def notifications_json(items: list[OutboxItem]) -> list[dict[str, Any]]:
     """One line per notice and target: `promote notifications --json`. Never contains a URL."""
     out = []
     for item in items:
+        per_target = target_errors(item.last_error)
         for notice, index, target in item.deliveries():
             delivered = f"{notice['id']}@{index}" in item.sent
             status = "sent" if delivered else ("failed" if item.status == "failed" else "pending")
+            error = item.last_error if per_target is None else per_target.get(index)
             out.append(
                 {
                     "id": notice["id"],
@@ -150,8 +187,8 @@ def notifications_json(items: list[OutboxItem]) -> list[dict[str, Any]]:
                     "url_setting": target["url_setting"],
                     "status": status,
                     "attempts": item.attempts,
-                    "next_attempt": None if status != "pending" else _iso(item.next_attempt),
-                    "last_error": None if delivered else item.last_error,
+                    "next_attempt": None if status != "pending" else iso(item.next_attempt),
+                    "last_error": None if delivered else error,
                     "reason": notice["reason"],
                 }
             )
@@ -179,7 +216,3 @@ def notifications_text(rows: list[dict[str, Any]]) -> str:
         ],
     )
     return table + f"\n\n{counts['sent']} sent, {counts['pending']} pending, {counts['failed']} failed"
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")

@@ -110,12 +110,13 @@ def test_receivers_that_are_down_never_hold_a_promotion_and_get_everything_later
     clock.advance(11)
     send.deliver_due()
     rows = notifications_json(stack.outbox.list_release(release_name))
-    assert [(r["kind"], r["target"], r["status"]) for r in rows] == [
-        ("flight-started", "webhook", "sent"),
+    # rows of one instant (the test's clock stands still) need not list in the order they were committed
+    assert sorted((r["kind"], r["target"], r["status"]) for r in rows) == [
         ("flight-started", "event-grid", "sent"),
-        ("promoted", "webhook", "sent"),
-        ("promoted", "teams", "sent"),
+        ("flight-started", "webhook", "sent"),
         ("promoted", "event-grid", "sent"),
+        ("promoted", "teams", "sent"),
+        ("promoted", "webhook", "sent"),
     ]
     ids = {r["kind"]: r["id"] for r in rows}
     mine = lambda kind: sorted(receiver.ids(kind, release_name))  # noqa: E731
@@ -190,10 +191,10 @@ def test_missing_setting_and_refused_body_are_failed_attempts_and_after_the_limi
         ("override-rejected", "webhook", "failed"),
         ("override-rejected", "event-grid", "failed"),
     ]
-    assert rows[0]["last_error"] in (
+    assert [r["last_error"] for r in rows] == [  # each target its own
         "webhook: setting NOT_SET is not set",
         "event-grid (GRID): the topic answered HTTP 401",
-    )
+    ]
     refused = len(receiver.refused)
     assert any("401" in r for r in receiver.refused)
     clock.advance(3600)

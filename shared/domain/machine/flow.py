@@ -127,7 +127,10 @@ def advance(step: Step, w: Workload) -> Workload:
             break
         if any(_holds(step, gate, w) for gate in row.hold):
             break
-        w = row.move(step, w)
+        moved = row.move(step, w)
+        if moved == w:  # a row that changes nothing would match again: nothing more to do
+            break
+        w = moved
     return w
 
 
