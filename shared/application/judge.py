@@ -34,7 +34,7 @@ from shared.domain.health import (
     window_start,
 )
 from shared.domain.machine import CLOCK_SKEW
-from shared.domain.model import Release, Workload
+from shared.domain.model import Release, Workload, WorkloadState
 
 log = logging.getLogger("promote.judge")
 
@@ -86,7 +86,7 @@ class Judge:
         judged = [
             (w, health)
             for w in release.workloads.values()
-            if w.state == "flighting"
+            if w.state == WorkloadState.FLIGHTING
             and w.flight_started_at is not None
             and (health := release.plan.health_of(w.name)) is not None
         ]

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.domain import messages as m
+from shared.domain.model import ReleaseState, WorkloadState
 
 SOURCE = "azure-site-recovery"
 
@@ -39,7 +40,7 @@ def events_for(release: Any, items: list[Any], now: datetime) -> list[dict]:
     out: list[dict] = []
     name = release.name
     for w in release.workloads.values():
-        if w.state in ("finalized", "aborted"):
+        if w.state in (WorkloadState.FINALIZED, WorkloadState.ABORTED):
             continue
         found = {asset: by_name.get(asset.lower()) for asset in w.assets}
         for asset, item in found.items():
@@ -79,7 +80,7 @@ def poll(store: Any, read_items: Callable[[Any], list[Any]], publish: Callable[[
     for name in store.list_releases():
         release = store.get_release(name).release
         source = getattr(release.plan, "replication", None)
-        if source is None or release.state in ("finalized", "aborted"):
+        if source is None or release.state in (ReleaseState.FINALIZED, ReleaseState.ABORTED):
             continue
         result.releases += 1
         try:

@@ -2,20 +2,19 @@
 decommission sections (shared/domain/plan/finishing.py): data-sync, hypercare, finalize. No I/O, no clock
 reads: `now` is passed in.
 
-The gates are plain predicates returning what holds the workload (or None), so `advance`, `status` and a
-future `waiting_for` (shared/domain/gates.py) answer "why not yet?" from one place.
+The holds are plain predicates returning what holds the workload (or None); the one gates registry
+(shared/domain/gates.py) holds them beside the others, so the flow, `status` and the board answer "why not
+yet?" from one place.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from shared.domain.plan.finishing import DecommissionTarget  # the plan's section (finish_rules imports it here)
-
-if TYPE_CHECKING:
-    from shared.domain.model import Release, Workload
+from shared.domain.model import Release, Workload, WorkloadState
+from shared.domain.plan.finishing import DecommissionTarget  # the plan's section (effects import it here)
 
 TIMER_HOP = timedelta(days=7)  # a scheduled queue message waits at most seven days; longer waits re-schedule
 DECOMMISSION_RETRY_FIRST = 30  # seconds before the first retry of a failed decommission, doubling
@@ -80,7 +79,7 @@ def hypercare_until(release: Release, w: Workload) -> datetime | None:
 
 def in_hypercare(release: Release, w: Workload, now: datetime) -> bool:
     until = hypercare_until(release, w)
-    return w.state == "promoted" and until is not None and now < until
+    return w.state == WorkloadState.PROMOTED and until is not None and now < until
 
 
 def hypercare_hold(release: Release, w: Workload, now: datetime) -> Hold | None:
@@ -103,7 +102,7 @@ def finalize_approval(release: Release) -> str:
 
 def finalize_hold(release: Release, w: Workload, now: datetime) -> Hold | None:
     """A promoted workload past hypercare that is not finalized yet: who may finalize, or the failed step."""
-    if w.state != "promoted" or in_hypercare(release, w, now):
+    if w.state != WorkloadState.PROMOTED or in_hypercare(release, w, now):
         return None
     details: dict[str, Any] = {
         "approval": finalize_approval(release),
@@ -132,7 +131,7 @@ def finalize_hold(release: Release, w: Workload, now: datetime) -> Hold | None:
 def finish_holds(release: Release, w: Workload, now: datetime) -> list[Hold]:
     """Every §8 gate holding the workload now (for status / waiting_for)."""
     holds = []
-    if w.state in ("ready", "flighting") and not w.paused:
+    if w.state in (WorkloadState.READY, WorkloadState.FLIGHTING) and not w.paused:
         if hold := data_sync_hold(release, w, now):
             holds.append(hold)
     for gate in (hypercare_hold, finalize_hold):
