@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.domain.finishing import data_sync_hold, finalize_hold, hypercare_hold
@@ -213,6 +213,18 @@ def _names(values: list[str], count: int | None = None) -> str:
     return ", ".join(values) + (f" and {more} more" if more > 0 else "")
 
 
+def _local(opens: str | None, zone: str) -> str:
+    """A window's opening in the plan's zone, with the zone named, and in UTC: 2026-12-07 05:41 Europe/Amsterdam
+    (04:41Z)."""
+    if opens is None:
+        return "never"
+    from zoneinfo import ZoneInfo
+
+    moment = datetime.fromisoformat(opens.replace("Z", "+00:00"))
+    local = moment.astimezone(ZoneInfo(zone))
+    return f"{local:%Y-%m-%d %H:%M} {zone} ({moment.astimezone(UTC):%H:%M}Z)"
+
+
 def describe(gate: Gate) -> str:
     """What a person reads for one gate: status, the board, history's "held: ..." and notifications."""
     if gate.text is not None:
@@ -231,7 +243,7 @@ def describe(gate: Gate) -> str:
     if gate.gate == G.VERDICT:
         return f"a flight-healthy verdict for flight {d['flight']}"
     if gate.gate == G.WINDOW:
-        return f"change window closed ({d['reason']}), opens {d['opens'] or 'never'} ({d['timezone']})"
+        return f"change window closed ({d['reason']}), opens {_local(d['opens'], d['timezone'])}"
     if gate.gate == G.AFTER:
         return f"waiting for release(s) {', '.join(d['releases'])} to be promoted"
     if gate.gate == G.PAUSED:

@@ -104,7 +104,11 @@ def test_a_closed_window_holds_the_promotion_which_happens_by_itself_when_it_ope
     d.replicate()
     r = d.send("tests-passed")
     assert (r.outcome, d.wl().state, d.routed()) == ("applied", "ready", 0)
-    assert "held: change window closed (outside the allowed slots), opens 2026-11-27T19:00:00Z" in r.reason
+    # the opening in the plan's zone, named, and in UTC (issue 29, 12: no UTC time labelled with the zone)
+    assert (
+        "held: change window closed (outside the allowed slots), opens 2026-11-27 20:00 Europe/Amsterdam (19:00Z)"
+        in r.reason
+    )
     assert status(d)["waiting_for"][0]["gate"] == "window"
     [(timer, due)] = [(e, t) for e, t in d.w.scheduler.scheduled if e["type"] == "window-open"]
     assert due == OPENS

@@ -11,7 +11,7 @@ from shared.domain import messages as m
 from shared.domain.machine.effects import Decision, RevokeAccess, Schedule
 from shared.domain.machine.step import Step
 from shared.domain.model import Outcome, Workload, WorkloadState
-from shared.domain.times import iso, ms
+from shared.domain.times import iso_s, ms
 
 REVOKE_RETRY_FIRST = timedelta(minutes=1)
 REVOKE_RETRY_MAX = timedelta(minutes=30)
@@ -76,7 +76,7 @@ def revocation_failed(decision: Decision, error: str, now: datetime) -> Decision
     due = now + min(REVOKE_RETRY_FIRST * 2 ** min(attempts - 1, 10), REVOKE_RETRY_MAX)
     note = (
         f"revoking the migration team's access failed (attempt {attempts}; routing unchanged; retried at "
-        f"{iso(due)}): {error}"
+        f"{iso_s(due)}): {error}"
     )
     entries = list(decision.entries)
     if entries:

@@ -9,7 +9,7 @@ from shared.domain.gates import bake_due
 from shared.domain.health import describe as describe_checks
 from shared.domain.machine.step import Ruling, Step
 from shared.domain.model import Outcome, Workload, WorkloadState
-from shared.domain.times import iso, ms, stamp
+from shared.domain.times import iso_s, ms, stamp
 from shared.domain.windows import closed
 
 S = WorkloadState
@@ -31,7 +31,7 @@ def on_verdict(step: Step, w: Workload) -> Ruling:
     if flight != w.flight:
         return Outcome.IGNORED, f"verdict for flight {flight}; the current flight is {w.flight}", w
     if issued is not None and issued < w.flight_began - CLOCK_SKEW:
-        return Outcome.IGNORED, f"verdict issued at {issued.isoformat()}, before flight {flight} began", w
+        return Outcome.IGNORED, f"verdict issued at {iso_s(issued)}, before flight {flight} began", w
     trouble = w.flight_trouble_at
     if healthy and issued is not None and trouble is not None and issued < trouble - CLOCK_SKEW:
         # measured before the alert that voided this flight's health (a monitor's clock may run CLOCK_SKEW
@@ -39,7 +39,7 @@ def on_verdict(step: Step, w: Workload) -> Ruling:
         return (
             Outcome.IGNORED,
             (
-                f"verdict issued at {issued.isoformat()}, before the alert of "
+                f"verdict issued at {iso_s(issued)}, before the alert of "
                 f"{stamp(trouble)}: flight {flight} needs a healthy verdict from after it"
             ),
             w,
@@ -112,7 +112,7 @@ def on_bake_timer(step: Step, w: Workload) -> Ruling:
     due = bake_due(step.release, w)
     if step.now < due:
         step.schedule_bake(w, due)
-        return Outcome.IGNORED, f"bake timer arrived early; rescheduled for {due.isoformat()}", w
+        return Outcome.IGNORED, f"bake timer arrived early; rescheduled for {iso_s(due)}", w
     if w.paused:
         return Outcome.IGNORED, f"bake time of flight {w.flight} over; paused", w
     if w.healthy_flight != w.flight:
@@ -132,7 +132,7 @@ def advance_now(step: Step, w: Workload) -> Ruling:
         return (
             Outcome.REJECTED,
             (
-                f"advance inside a {why.reason} (until {iso(why.opens) or 'never'}); the plan's "
+                f"advance inside a {why.reason} (until {iso_s(why.opens) or 'never'}); the plan's "
                 "windows.advance_when_denied is false"
             ),
             w,

@@ -11,7 +11,7 @@ from shared.domain.gates import PROMOTED_STATES, describe, waiting_period
 from shared.domain.machine.effects import digest
 from shared.domain.machine.step import Ruling, Step
 from shared.domain.model import TERMINAL, GateName, Outcome, Release, Workload, WorkloadState
-from shared.domain.times import from_ms, iso, ms
+from shared.domain.times import from_ms, iso_s, ms
 from shared.domain.windows import closed
 
 DEPENDENCY_NOTICE_DELAY = timedelta(seconds=2)
@@ -56,7 +56,7 @@ def on_deadline(step: Step, w: Workload) -> Ruling:
         )
     if step.now < period.deadline:  # a timer further out than the transport can hold arrives early
         _schedule_deadline(step, w.name, period.key, period.deadline)
-        return Outcome.IGNORED, f"deadline timer arrived early; rescheduled for {iso(period.deadline)}", w
+        return Outcome.IGNORED, f"deadline timer arrived early; rescheduled for {iso_s(period.deadline)}", w
     if w.deadline_fired == period.key:
         return Outcome.IGNORED, f"the {period.kind} deadline of this waiting period already fired", w
     w = w.evolve(deadline_fired=period.key)
@@ -89,11 +89,11 @@ def on_window(step: Step, w: Workload) -> Ruling:
     opens = from_ms(step.message.data.opens_ms)
     if step.now < opens:
         _schedule_window(step, w.name, opens)
-        return Outcome.IGNORED, f"window timer arrived early; rescheduled for {iso(opens)}", w
+        return Outcome.IGNORED, f"window timer arrived early; rescheduled for {iso_s(opens)}", w
     gates = step.waiting_for(w)
     if w.state in TERMINAL or gates:
         why = "; ".join(describe(g) for g in gates) or f"the workload is {w.state}"
-        return Outcome.IGNORED, f"window opening {iso(opens)}: nothing moves now ({why})", w
+        return Outcome.IGNORED, f"window opening {iso_s(opens)}: nothing moves now ({why})", w
     return Outcome.APPLIED, "change window open", w
 
 
@@ -110,7 +110,7 @@ def _recheck_dependency(step: Step) -> str:
         # short whatever the names: a digest of the dependency and the notice's id
         key = f"{digest(data.dependency + ':' + step.message.id)}:r{data.recheck + 1}"
         step.schedule(m.DEPENDENCY_TYPE, {"dependency": data.dependency, "recheck": data.recheck + 1}, due, key)
-    return f"; looking again at {iso(due)}"
+    return f"; looking again at {iso_s(due)}"
 
 
 def on_dependency(step: Step, w: Workload) -> Ruling:
