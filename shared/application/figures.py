@@ -197,7 +197,7 @@ def _leave(plan: Plan, f: Figures, e: HistoryEntry, c: _Cursor) -> None:
     gate = {
         S.REPLICATING: "assets",
         S.TESTING: "tests",
-        S.READY: "approval" if plan.approval == "manual" else "release",
+        S.READY: "approval" if plan.approval_mode == "manual" else "release",
         S.ROLLED_BACK: "retry",
     }.get(S(c.state))
     if gate is not None:

@@ -82,6 +82,9 @@ def status_json(release: Release, now: datetime | None = None, health: dict | No
                 # extensions of the contract's shape
                 "tests_passed": w.tests_passed,
                 "approved": w.approved,
+                # v3 §19: the approvals counted so far and how many a move needs (0: approval is automatic)
+                "approvals": list(w.approvals),
+                "approvals_needed": plan.quorum if plan.approval_mode == "manual" else 0,
                 "attempt": w.attempt,
                 "provider": plan.routing_of(w.name).provider,
                 # who paused, when and why (null when not paused); an alert recorded while paused
@@ -94,7 +97,7 @@ def status_json(release: Release, now: datetime | None = None, health: dict | No
             for w in release.workloads.values()
         ],
         "attention": attention(release),
-        "approval": plan.approval,
+        "approval": plan.approval_mode,
         "on_alert": plan.on_alert,
         "flights": [{"percent": f.percent, "bake_seconds": f.bake} for f in plan.flights or []] or None,
         "access_revoked": release.access_revoked,

@@ -84,9 +84,12 @@ def _tests(release: Release, w: Workload, now: datetime) -> Details | None:
 
 
 def _approval(release: Release, w: Workload, now: datetime) -> Details | None:
-    if w.state != S.READY or release.plan.approval == "auto" or w.approved:
+    if w.state != S.READY or release.plan.approval_mode == "auto" or w.approved:
         return None
-    return {"approvers": list(release.plan.approvers)}
+    details: Details = {"approvers": list(release.plan.approvers)}
+    if release.plan.quorum > 1 or w.approvals:
+        details.update(approvals=list(w.approvals), needed=release.plan.quorum)
+    return details
 
 
 def _release(release: Release, w: Workload, now: datetime) -> Details | None:
@@ -235,6 +238,13 @@ def describe(gate: Gate) -> str:
     if gate.gate == G.TESTS:
         return "tests: waiting for tests-passed"
     if gate.gate == G.APPROVAL:
+        if "needed" in d:
+            got = ", ".join(a["by"] for a in d["approvals"])
+            return (
+                f"{len(d['approvals'])} of {d['needed']} approvals"
+                + (f" ({got})" if got else "")
+                + (f" by {_names(d['approvers'])}")
+            )
         return f"approval by one of {_names(d['approvers'])}"
     if gate.gate == G.RELEASE:
         return f"the rest of the release: {_names(d['workloads'], d['workload_count'])}"
@@ -278,7 +288,7 @@ def waiting_period(release: Release, w: Workload) -> WaitingPeriod | None:
         kind = "replicating"
     elif w.state == S.TESTING and not w.tests_passed:
         kind = "testing"
-    elif w.state == S.READY and release.plan.approval == "manual" and not w.approved:
+    elif w.state == S.READY and release.plan.approval_mode == "manual" and not w.approved:
         kind = "approval"
     elif w.state == S.FLIGHTING and w.healthy_flight != w.flight and w.flight_started_at is not None:
         kind, since = "verdict", bake_due(release, w)  # the verdict is due once the bake is over

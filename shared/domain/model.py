@@ -91,7 +91,9 @@ class Workload:
     paused: bool = False
     assets: dict[str, bool] = field(default_factory=dict)  # asset -> replicated
     tests_passed: bool = False
-    approved: bool = False
+    approved: bool = False  # the plan's approval quorum is reached (contract §1; v3 §19)
+    approvals: list[dict] = field(default_factory=list)  # v3 §19: [{"by", "at"}] approvals counted so far
+    operated_by: list[str] = field(default_factory=list)  # v3 §19: who paused, retried, ... it in this attempt
     flight: int = 0  # 1-based while flighting; 0 before the first flight
     traffic_percent: int = 0  # the share the router achieved
     flight_started_at: datetime | None = None
@@ -208,6 +210,10 @@ class Release:
     revoke_attempts: int = 0  # revocations of access that failed so far
     after_met: tuple[str, ...] = ()  # releases of the plan's `after` seen promoted (once met, the gate stays open)
     dependants: tuple[str, ...] = ()  # releases whose `after` names this one: told when it is promoted
+    # v3 §19: while an operator's halt holds the release: who, why, when (ISO text: the release row is merged)
+    halted_by: str | None = None
+    halted_reason: str | None = None
+    halted_at: str | None = None
     others: int = 0  # workloads of the plan not loaded (a partial release: one shard of a large one)
 
     @property
@@ -231,7 +237,7 @@ class Release:
     @property
     def state(self) -> ReleaseState:
         assert not self.partial, "a release's state needs every workload"
-        return release_state(self.plan.model, self.plan.approval, Tally.of(self.workloads.values()))
+        return release_state(self.plan.model, self.plan.approval_mode, Tally.of(self.workloads.values()))
 
     def evolve(self, **changes: Any) -> Release:
         return replace(self, **changes)

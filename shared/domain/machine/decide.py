@@ -42,6 +42,9 @@ OVERRIDES: dict[str, Rule] = {
     "finalize": finish.on_finalize,
 }
 assert set(OVERRIDES) == set(m.OVERRIDE_ACTIONS)
+# what an operator does to a workload: an approver who did one of these in this attempt does not count toward
+# a quorum with separate_duties
+OPERATOR_ACTIONS = ("pause", "resume", "advance", "rollback", "retry")
 
 
 def authorized(release: Release, action: str, actor: str | Principal) -> str | None:
@@ -89,10 +92,13 @@ def decide(
         rule = OVERRIDES[message.data.action]
     else:
         rule = RULES[type(message)]
+    operating = isinstance(message, m.Override) and message.data.action in OPERATOR_ACTIONS and step.actor
     for name in [target] if target else list(release.workloads):
         before = step.workloads[name]
         outcome, reason, after = rule(step, before)
         if outcome == Outcome.APPLIED:
+            if operating and step.actor not in after.operated_by:  # for separate duties (v3 §19)
+                after = after.evolve(operated_by=[*after.operated_by, step.actor])
             after = flow.advance(step, after)
         step.workloads[name] = after
         held = step.held(after) if outcome == Outcome.APPLIED else ""

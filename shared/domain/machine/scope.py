@@ -99,6 +99,6 @@ def release_moves(plan: Plan, shards: list[ShardFacts], known: ReleaseState | No
     """Given every shard's facts: whether deciding on the whole release may do more than the shard alone did:
     its state changes (notices, revoking access, dependants), or a staged release may move at once."""
     tally = sum((f.tally for f in shards), Tally())
-    if release_state(plan.model, plan.approval, tally) != known:
+    if release_state(plan.model, plan.approval_mode, tally) != known:
         return True
     return plan.model == "staged" and bool(shards) and all(f.ready_at(now) for f in shards)

@@ -8,6 +8,7 @@ the domain but names and actors: the model, the gates and the judge import it, n
 """
 
 from shared.domain.names import NAME_PATTERN, is_name
+from shared.domain.plan.approval import MAX_QUORUM, Approval
 from shared.domain.plan.durations import MAX_BAKE_SECONDS, duration, parse_duration
 from shared.domain.plan.finishing import (
     MAX_HYPERCARE_SECONDS,
@@ -53,6 +54,8 @@ from shared.domain.plan.time import (
 from shared.domain.plan.validate import MAX_PLAN_CHARS, load_plan_text, validate_plan
 
 __all__ = [
+    "MAX_QUORUM",
+    "Approval",
     "DEFAULT_RETRY_SECONDS",
     "MAX_RETRY_SECONDS",
     "Retry",

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from shared.domain.actors import GROUP_ENTRY, is_group_entry
+from shared.domain.plan.approval import Approval
 from shared.domain.plan.base import Strict, check_name
 from shared.domain.plan.durations import parse_duration
 from shared.domain.plan.finishing import DataSync, Decommission, DecommissionTarget, SiteRecoverySource, parse_hypercare
@@ -82,7 +83,7 @@ def _check_after(values: list[str]) -> list[str]:
 class Plan(Strict):
     release: str
     model: Literal["single-step", "staged", "flight"]
-    approval: Literal["auto", "manual"] | None = None
+    approval: Literal["auto", "manual"] | Approval | None = None  # v3 §19: or {mode, quorum, separate_duties}
     approvers: list[str] = Field(default_factory=list, max_length=100)
     operators: list[str] = Field(default_factory=list, max_length=100)
     flights: list[Flight] | None = None
@@ -144,7 +145,21 @@ class Plan(Strict):
     def _defaults(self) -> Plan:
         if self.approval is None:
             object.__setattr__(self, "approval", "manual" if self.model == "staged" else "auto")
+        if isinstance(self.approval, Approval) and self.approval.quorum > 1 and self.approval.mode == "auto":
+            raise ValueError("approval.quorum counts approvers: it needs mode manual")
         return self
+
+    @property
+    def approval_mode(self) -> Literal["auto", "manual"]:
+        return self.approval.mode if isinstance(self.approval, Approval) else self.approval or "auto"
+
+    @property
+    def quorum(self) -> int:
+        return self.approval.quorum if isinstance(self.approval, Approval) else 1
+
+    @property
+    def separate_duties(self) -> bool:
+        return isinstance(self.approval, Approval) and self.approval.separate_duties
 
     # -- derived, pure helpers ------------------------------------------------------------------
     def workload(self, name: str) -> Workload | None:

@@ -65,6 +65,11 @@ def _cross_field_problems(raw: dict[str, Any], plan: Plan | None) -> list[Proble
     if model in ("single-step", "staged") and flights is not None:
         problems.append(("flights", f"flights are only for the flight model, not {model}"))
     approval = raw.get("approval") or ("manual" if model == "staged" else "auto")
+    if isinstance(approval, dict):
+        approval = approval.get("mode", "manual")
+        quorum = raw["approval"].get("quorum", 1)
+        if isinstance(quorum, int) and quorum > len(raw.get("approvers") or []):
+            problems.append(("approval.quorum", f"a quorum of {quorum} needs that many approvers in `approvers`"))
     if approval == "manual" and not raw.get("approvers"):
         problems.append(("approvers", "manual approval needs at least one approver"))
     listed: list[Any] = raw["workloads"] if isinstance(raw.get("workloads"), list) else []

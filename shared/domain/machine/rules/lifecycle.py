@@ -57,11 +57,17 @@ def on_tests(step: Step, w: Workload) -> Ruling:
         return Outcome.APPLIED, f"tests passed{what}", w.evolve(tests_passed=True)
     # an approval is given for what passes (also one given early, while replicating or testing): after a
     # failed run what comes next passes every gate again, as after retry
-    withdrawn = "; approval withdrawn: approve again once tests pass" if w.approved else ""
+    withdrawn = "; approval withdrawn: approve again once tests pass" if w.approved or w.approvals else ""
     if w.state == S.READY or w.tests_passed:
         return (
             Outcome.APPLIED,
             f"tests failed{what}: back to testing{withdrawn}",
-            w.evolve(tests_passed=False, approved=False, state=S.TESTING if w.state == S.READY else w.state),
+            w.evolve(
+                tests_passed=False, approved=False, approvals=[], state=S.TESTING if w.state == S.READY else w.state
+            ),
         )
-    return Outcome.APPLIED, f"tests failed{what}: waiting for a passing run{withdrawn}", w.evolve(approved=False)
+    return (
+        Outcome.APPLIED,
+        f"tests failed{what}: waiting for a passing run{withdrawn}",
+        w.evolve(approved=False, approvals=[]),
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from shared.domain.machine.rules.finish import finalize_pending, refused_after_finalize
 from shared.domain.machine.step import Ruling, Step, unpaused
 from shared.domain.model import TERMINAL, Outcome, Workload, WorkloadState
-from shared.domain.times import stamp
+from shared.domain.times import iso_s, stamp
 
 S = WorkloadState
 
@@ -54,14 +54,37 @@ def resume(step: Step, w: Workload) -> Ruling:
     return Outcome.APPLIED, resumed, w
 
 
+def approvals_text(w: Workload, quorum: int) -> str:
+    names = ", ".join(a["by"] for a in w.approvals)
+    return f"{len(w.approvals)} of {quorum} approvals" + (f" ({names})" if names else "")
+
+
 def approve(step: Step, w: Workload) -> Ruling:
-    if step.release.plan.approval == "auto":
+    plan = step.release.plan
+    if plan.approval_mode == "auto":
         return Outcome.IGNORED, "approval is automatic for this release", w
     if w.state in TERMINAL or w.state == S.FLIGHTING:
         return Outcome.IGNORED, f"workload is {w.state}", w
     if w.approved:
         return Outcome.IGNORED, "already approved", w
-    return Outcome.APPLIED, "approved", w.evolve(approved=True)
+    actor = step.actor or ""
+    if any(a["by"].lower() == actor.lower() for a in w.approvals):
+        return Outcome.IGNORED, f"already approved by {actor}: {approvals_text(w, plan.quorum)}", w
+    if plan.separate_duties and actor.lower() in (o.lower() for o in w.operated_by):
+        return (
+            Outcome.REJECTED,
+            f"{actor} operated on {w.name} in this attempt: their approval does not count (separate_duties); "
+            f"{approvals_text(w, plan.quorum)}",
+            w,
+        )
+    w = w.evolve(approvals=[*w.approvals, {"by": actor, "at": iso_s(step.now)}])
+    if len(w.approvals) < plan.quorum:
+        return Outcome.APPLIED, f"approval counted: {approvals_text(w, plan.quorum)}", w
+    return (
+        Outcome.APPLIED,
+        "approved" if plan.quorum == 1 else f"approved: {approvals_text(w, plan.quorum)}",
+        w.evolve(approved=True),
+    )
 
 
 def rollback(step: Step, w: Workload) -> Ruling:
@@ -95,6 +118,8 @@ def retry(step: Step, w: Workload) -> Ruling:
         state=S.TESTING,
         tests_passed=False,
         approved=False,
+        approvals=[],
+        operated_by=[],
         flight=0,
         healthy_flight=0,
         unhealthy=False,
