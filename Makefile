@@ -79,9 +79,12 @@ browser:
 # in this one. Three on two cores: much of the suite waits on other processes (Azurite, hosts killed and
 # restarted, locks running out, bake timers), and a third worker keeps both cores busy meanwhile
 # (docs/testing.md has the figures).
+# The tiers whose tests `make mutation` runs on Azurite run each test twice in a row against the same Azurite
+# (--twice, tests/support/twice.py): a test must not trip over what an earlier run of it left there.
 TEST_WORKERS ?= 3
+TWICE := tests/integration tests/functions tests/finish/test_finish_storage.py tests/board/test_board_pages.py
 test: install browser lint typecheck
-	PROMOTE_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal
+	PROMOTE_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal $(addprefix --twice ,$(TWICE))
 
 typecheck: install
 	$(PY) -m mypy
