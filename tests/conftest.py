@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from hypothesis import settings as hypothesis_settings
 
 from shared.application.config import LOCAL_QUEUE, POISON_QUEUE, SCHEDULE_TABLE, load_settings
 from shared.local.azurite import Azurite, start
+from tests.support import azurite_pool
 from tests.support.names import unique_name
 from tests.support.twice import pytest_addoption, pytest_runtest_protocol  # noqa: F401 (hooks: --twice)
 
@@ -27,6 +29,11 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 @pytest.fixture(scope="session")
 def azurite():
+    pool = os.environ.get(azurite_pool.POOL)
+    if pool:  # make mutation: one of its Azurites, emptied and to this session alone (tests/support/azurite_pool.py)
+        with azurite_pool.claim(pool, Path(os.environ[azurite_pool.POOL_LOCKS])) as instance:
+            yield instance
+        return
     reused = os.environ.get(REUSE_AZURITE)
     if reused:  # a running Azurite, as it is (what earlier runs left stays: tests must not mind, see --twice)
         blob, queue, table = (int(p) for p in reused.split(","))
