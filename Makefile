@@ -98,7 +98,8 @@ lint: install
 test-random: install
 	HYPOTHESIS_PROFILE=random $(PY) -m pytest -q tests/unit tests/faults/test_stateful.py
 
-# Mutation testing of the domain, the service and the table store (a few minutes; docs/testing.md).
+# Mutation testing of shared/ but shared/local/ (over an hour on 2 cores; docs/testing.md). A part:
+# .venv/bin/python tools/mutation.py 'shared.domain.*'; --keep resumes a stopped run.
 mutation: install
 	$(PY) tools/mutation.py
 

@@ -78,7 +78,7 @@ def _kind(before: str, after: str) -> str:
     if not a or not b:
         return "other"
     if len(a) != len(b):
-        return "argument or statement dropped" if len(b) < len(a) else "code added"
+        return "argument or statement dropped" if len(b) < len(a) else "condition forced or negated"
     differing = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
     olds, news = {x[1] for x, _ in differing}, {y[1] for _, y in differing}
     if all(x[0] == tokenize.STRING for x, _ in differing):
@@ -291,7 +291,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(
             json.dumps(
-                {"figures": figures, "survivors": [m.__dict__ for m in mutants if m.status not in KILLED]}, indent=1
+                {
+                    "figures": figures,
+                    "survivors": [m.__dict__ for m in mutants if m.status not in KILLED | {"not checked"}],
+                },
+                indent=1,
             )
         )
     return 0
