@@ -89,9 +89,12 @@ browser:
 # in this one. Three on two cores: much of the suite waits on other processes (Azurite, hosts killed and
 # restarted, locks running out, bake timers), and a third worker keeps both cores busy meanwhile
 # (docs/testing.md has the figures).
+# The tiers whose tests `make mutation` runs on Azurite run each test twice in a row against the same Azurite
+# (--twice, tests/support/twice.py): a test must not trip over what an earlier run of it left there.
 TEST_WORKERS ?= 3
+TWICE := tests/integration tests/functions tests/finish/test_finish_storage.py tests/board/test_board_pages.py
 test: install browser lint typecheck
-	PROMOTE_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal
+	PROMOTE_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal $(addprefix --twice ,$(TWICE))
 
 typecheck: install
 	$(PY) -m mypy
@@ -105,7 +108,8 @@ lint: install
 test-random: install
 	HYPOTHESIS_PROFILE=random $(PY) -m pytest -q tests/unit tests/faults/test_stateful.py
 
-# Mutation testing of the domain, the service and the table store (a few minutes; docs/testing.md).
+# Mutation testing of shared/ but shared/local/ (over an hour on 2 cores; docs/testing.md). A part:
+# .venv/bin/python tools/mutation.py 'shared.domain.*'; --keep resumes a stopped run.
 mutation: install
 	$(PY) tools/mutation.py
 

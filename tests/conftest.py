@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import itertools
 import os
+from pathlib import Path
 
 import pytest
 from hypothesis import settings as hypothesis_settings
 
 from shared.application.config import LOCAL_QUEUE, POISON_QUEUE, SCHEDULE_TABLE, load_settings
 from shared.local.azurite import Azurite, start
+from tests.support import azurite_pool
+from tests.support.names import unique_name
+from tests.support.twice import pytest_addoption, pytest_runtest_protocol  # noqa: F401 (hooks: --twice)
 
-_names = itertools.count(1)
 REUSE_AZURITE = "PROMOTE_TEST_AZURITE_PORTS"  # "blob,queue,table" of a running Azurite to use instead of starting one
 
 # Hypothesis profiles (HYPOTHESIS_PROFILE picks one). "ci", the default and what make test runs: the same
@@ -27,8 +29,13 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 @pytest.fixture(scope="session")
 def azurite():
+    pool = os.environ.get(azurite_pool.POOL)
+    if pool:  # make mutation: one of its Azurites, emptied and to this session alone (tests/support/azurite_pool.py)
+        with azurite_pool.claim(pool, Path(os.environ[azurite_pool.POOL_LOCKS])) as instance:
+            yield instance
+        return
     reused = os.environ.get(REUSE_AZURITE)
-    if reused:  # make mutation runs hundreds of short sessions against one Azurite it started itself
+    if reused:  # a running Azurite, as it is (what earlier runs left stays: tests must not mind, see --twice)
         blob, queue, table = (int(p) for p in reused.split(","))
         yield Azurite(process=None, ports={"blob": blob, "queue": queue, "table": table})
         return
@@ -39,9 +46,9 @@ def azurite():
 
 @pytest.fixture
 def release_name(request) -> str:
-    """A release name unique within the session, so tests sharing one Azurite never collide."""
-    base = "".join(c if c.isalnum() else "-" for c in request.node.name.lower())[:40].strip("-")
-    return f"{base}-{next(_names)}"
+    """A release name new on every run (the test's name and a random part): tests sharing one Azurite never
+    collide, within a session, across sessions (make mutation) or when the suite runs again on it."""
+    return unique_name(request.node.name)
 
 
 @pytest.fixture

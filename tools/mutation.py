@@ -1,7 +1,11 @@
-"""make mutation: mutmut over the files [tool.mutmut] names, killed by the fast tiers; prints the kill rate
+"""make mutation: mutmut over the files [tool.mutmut] names, killed by the tiers it selects; prints the kill rate
 and every survivor as a one-line diff. docs/testing.md explains the survivors.
 
-One Azurite serves every mutant's test session (tests/conftest.py reuses it), and hypothesis runs its
+Mutants run in `--workers` test sessions at once (mutmut's children), each a process forked per mutant. Every
+session has an Azurite to itself, emptied before its first test (tests/support/azurite_pool.py): one Azurite
+per worker, started here, claimed with a lock by the session that runs. So no mutant's tests see what another
+mutant's left (a leftover that fails a test would count that mutant killed without a test to show for it),
+and the names the tests create are new on every run anyway (tests/support/names.py). Hypothesis runs its
 "mutation" profile (derandomized, a tenth of the examples) so that a mutant costs seconds, not minutes.
 A mutant counts as killed when a test fails or it times out (an endless loop is caught).
 
@@ -20,6 +24,8 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 import tokenize
 import typing
 from collections import Counter
@@ -40,6 +46,7 @@ class Mutant:
     before: str = ""  # the changed line(s) of the original function
     after: str = ""  # the same of the mutant
     prose: bool = False
+    kind: str = ""
 
 
 def _tokens(source: str) -> list[tuple[int, str]]:
@@ -62,6 +69,35 @@ def _is_prose(before: str, after: str) -> bool:
     return bool(differing) and all(x[0] == y[0] == tokenize.STRING and " " in x[1] for x, y in differing)
 
 
+_WORDS = {"and", "or", "not", "is", "in"}
+
+
+def _kind(before: str, after: str) -> str:
+    """What a mutant changed, roughly as mutmut's operators go: a few words for the survivors' summary."""
+    a, b = _tokens(before), _tokens(after)
+    if not a or not b:
+        return "other"
+    if len(a) != len(b):
+        return "argument or statement dropped" if len(b) < len(a) else "condition forced or negated"
+    differing = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
+    olds, news = {x[1] for x, _ in differing}, {y[1] for _, y in differing}
+    if all(x[0] == tokenize.STRING for x, _ in differing):
+        return "string"
+    if all(x[0] == tokenize.NUMBER for x, _ in differing):
+        return "number"
+    if "None" in news and not olds & {"True", "False"}:
+        return "value replaced by None"
+    if olds | news <= {"True", "False", "None"}:
+        return "True/False/None"
+    if olds | news <= _WORDS:
+        return "and/or/not/is/in"
+    if all(x[0] == y[0] == tokenize.OP for x, y in differing):
+        return "operator (" + ", ".join(sorted(f"{x[1]} -> {y[1]}" for x, y in differing)) + ")"
+    if all(x[0] == y[0] == tokenize.NAME for x, y in differing):
+        return "name (" + ", ".join(sorted(f"{x[1]} -> {y[1]}" for x, y in differing)) + ")"
+    return "other"
+
+
 def _functions(path: Path) -> dict[str, str]:
     """Source of every top-level and method-level function in a mutated file, by name."""
     text = path.read_text()
@@ -79,6 +115,8 @@ def _describe(mutants: list[Mutant]) -> None:
     for m in mutants:
         module, _, func = m.name.rpartition(".")
         path = ROOT / "mutants" / (module.replace(".", "/") + ".py")
+        if not path.exists():  # a package's own module: mutmut names it without its "__init__"
+            path = path.with_suffix("") / "__init__.py"
         m.file = str(path.relative_to(ROOT / "mutants"))
         if path not in by_file:
             by_file[path] = _functions(path) if path.exists() else {}
@@ -94,6 +132,7 @@ def _describe(mutants: list[Mutant]) -> None:
         m.before = " | ".join(o.strip() for o, _ in changed)
         m.after = " | ".join(n.strip() for _, n in changed)
         m.prose = _is_prose(orig, mutated)
+        m.kind = _kind(orig, mutated)
 
 
 def _results(env: dict[str, str]) -> list[Mutant]:
@@ -113,7 +152,16 @@ def _results(env: dict[str, str]) -> list[Mutant]:
     return mutants
 
 
+def _family(kind: str) -> str:
+    """ "operator (== -> !=)" and "operator (< -> <=)" are one family in the summary: "operator"."""
+    return kind.split(" (")[0]
+
+
 def report(mutants: list[Mutant], out=sys.stdout) -> dict:
+    """The figures of the mutants that were run (a partial run leaves the others "not checked")."""
+    unchecked = sum(m.status == "not checked" for m in mutants)
+    mutants = [m for m in mutants if m.status != "not checked"]
+
     def rate(group: list[Mutant]) -> tuple[int, int, float]:
         killed = sum(m.status in KILLED for m in group)
         return killed, len(group), (100.0 * killed / len(group)) if group else 100.0
@@ -125,7 +173,7 @@ def report(mutants: list[Mutant], out=sys.stdout) -> dict:
         "statuses": dict(Counter(m.status for m in mutants)),
         "per_file": {f: rate([m for m in mutants if m.file == f]) for f in sorted({m.file for m in mutants})},
     }
-    print(f"mutants: {len(mutants)}  statuses: {figures['statuses']}", file=out)
+    print(f"mutants run: {len(mutants)} ({unchecked} not run)  statuses: {figures['statuses']}", file=out)
     for f, (k, n, r) in figures["per_file"].items():
         print(f"  {f}: {k}/{n} killed ({r:.1f}%)", file=out)
     k, n, r = figures["all"]
@@ -133,10 +181,18 @@ def report(mutants: list[Mutant], out=sys.stdout) -> dict:
     k, n, r = figures["behaviour"]
     print(f"kill rate, without prose-only mutants: {k}/{n} = {r:.1f}%", file=out)
     survivors = [m for m in mutants if m.status not in KILLED]
+    figures["survivors_per_file"] = dict(Counter(m.file for m in survivors).most_common())
+    figures["survivors_per_kind"] = dict(Counter(_family(m.kind) for m in survivors).most_common())
+    print("\nsurvivors per file:", file=out)
+    for f, count in figures["survivors_per_file"].items():
+        print(f"  {count:4d}  {f}", file=out)
+    print("survivors per kind:", file=out)
+    for kind, count in figures["survivors_per_kind"].items():
+        print(f"  {count:4d}  {kind}", file=out)
     print(f"\nsurvivors ({len(survivors)}; [prose] = only a message's wording changed):", file=out)
     for m in survivors:
         tag = " [prose]" if m.prose else ""
-        print(f"- {m.name} ({m.status}){tag}\n    - {m.before}\n    + {m.after}", file=out)
+        print(f"- {m.name} ({m.status}, {m.kind}){tag}\n    - {m.before}\n    + {m.after}", file=out)
     return figures
 
 
@@ -150,8 +206,6 @@ _SPINNER = re.compile(r"^[\u2800-\u28ff] ")  # "⠋ Running stats": a phase's li
 def _run_with_progress(command: list[str], env: dict[str, str], every: float = 30.0) -> int:
     """Run mutmut, printing a plain progress line at most every `every` seconds (its own line is redrawn in
     place with a spinner, unreadable in a log)."""
-    import time
-
     started = last = time.monotonic()
     from collections import deque
 
@@ -196,21 +250,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="reuse mutants/ and results from an earlier run")
     parser.add_argument("--report-only", action="store_true", help="print the results of the last run")
     parser.add_argument("--json", type=Path, help="also write the figures and survivors to this file")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 2, help="test sessions at once, each with its own Azurite"
+    )
     parser.add_argument("names", nargs="*", help="only these mutants (mutmut name patterns, e.g. 'shared.domain.*')")
     args = parser.parse_args(argv)
 
     from shared.local.azurite import start
+    from tests.support import azurite_pool
 
     env = {**os.environ, "HYPOTHESIS_PROFILE": "mutation"}
+    env.pop("PROMOTE_TEST_AZURITE_PORTS", None)  # never an Azurite shared with anything else
+    # The tests run in mutants/, which has no node_modules/: a test that starts an Azurite of its own finds it here.
+    env["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{env.get('PATH', '')}"
     if not args.report_only:
         if not args.keep:
             shutil.rmtree(ROOT / "mutants", ignore_errors=True)
-        azurite = start()
+        started = time.monotonic()
+        azurites = []
         try:
-            env["PROMOTE_TEST_AZURITE_PORTS"] = ",".join(str(azurite.ports[k]) for k in ("blob", "queue", "table"))
-            returncode = _run_with_progress([sys.executable, "-m", "mutmut", "run", *args.names], env)
+            with tempfile.TemporaryDirectory(prefix="promote-mutation-") as locks:
+                azurites = [start() for _ in range(args.workers)]
+                env[azurite_pool.POOL] = azurite_pool.encode(azurites)
+                env[azurite_pool.POOL_LOCKS] = locks
+                command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(args.workers), *args.names]
+                returncode = _run_with_progress(command, env)
         finally:
-            azurite.stop()
+            for azurite in azurites:
+                azurite.stop()
+        print(f"mutation: done in {(time.monotonic() - started) / 60:.1f} min", flush=True)
         if returncode:
             print(f"mutmut run failed (exit {returncode}): its last lines are above", file=sys.stderr)
             return returncode
@@ -223,7 +291,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(
             json.dumps(
-                {"figures": figures, "survivors": [m.__dict__ for m in mutants if m.status not in KILLED]}, indent=1
+                {
+                    "figures": figures,
+                    "survivors": [m.__dict__ for m in mutants if m.status not in KILLED | {"not checked"}],
+                },
+                indent=1,
             )
         )
     return 0

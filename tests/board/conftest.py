@@ -185,6 +185,6 @@ class DemoRun:
 
 @pytest.fixture
 def demo(stack, release_name):
-    run = DemoRun(stack, release_name[:40])
+    run = DemoRun(stack, release_name)  # at most 51 characters: "-flight" still fits
     run.apply()
     return run

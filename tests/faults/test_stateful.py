@@ -3,7 +3,6 @@ rival writer that commits between our read and our commit. The contract's invari
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections import Counter
 
@@ -15,10 +14,10 @@ from shared.application.bootstrap import Stack
 from shared.application.service import PromotionService
 from shared.domain.plan import validate_plan
 from tests.fakes import FakeClock, FakeDeadLetters, FakeNetwork, FakeScheduler, event
+from tests.support.names import unique_name
 
 APPROVER, OPERATOR = "ana@contoso.com", "ops@contoso.com"
 WORKLOADS = ("w1", "w2")
-_releases = itertools.count(1)
 
 
 class RivalStore:
@@ -41,7 +40,7 @@ class PromotionMachine(RuleBasedStateMachine):
 
     @initialize(model=st.sampled_from(["single-step", "staged", "flight"]), manual=st.booleans())
     def apply_plan(self, model, manual):
-        self.release = f"stateful-{next(_releases)}"
+        self.release = unique_name("stateful")
         doc = {
             "release": self.release,
             "model": model,
