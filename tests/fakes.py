@@ -190,6 +190,12 @@ class MemoryStore:
     def list_releases(self) -> list[str]:
         return sorted(self.releases)
 
+    def get_halt(self) -> dict | None:
+        return getattr(self, "halt", None)
+
+    def set_halt(self, halt: dict | None) -> None:
+        self.halt = halt
+
 
 class FakeNetwork:
     """Where local-style routers keep their share, so tests can compare routing with state.

@@ -60,6 +60,12 @@ class ReleaseStore(Protocol):
     def list_releases(self) -> list[str]:
         """Names of every release applied."""
 
+    def get_halt(self) -> dict | None:
+        """The halt of everything (`promote halt` without --release): {by, reason, at}, or None."""
+
+    def set_halt(self, halt: dict | None) -> None:
+        """Start (a dict) or lift (None) the halt of everything: new releases start halted while it holds."""
+
 
 class Router(Protocol):
     """Moves a workload's users. Idempotent: applying the share already in place writes nothing."""

@@ -37,6 +37,7 @@ from shared.domain.errors import (
 )
 from shared.domain.machine import Decision, SetTraffic, decide, digest, reject_unparsed
 from shared.domain.machine.rules import retry as retry_rules
+from shared.domain.machine.rules.halt import halted
 from shared.domain.machine.scope import needs_look, release_moves, shard_facts
 from shared.domain.model import HistoryEntry, Release, archive_may_contain, new_release
 from shared.domain.notices import notices_for
@@ -325,6 +326,8 @@ class PromotionService:
             except UnknownRelease:
                 now = self.clock.now()
                 release = new_release(plan, now, timing.check_after(self.store, plan))
+                if (halt := self.store.get_halt()) is not None:  # while everything is halted, it starts halted
+                    release = halted(release, halt, now)
                 timing.first_deadlines(self.ports, release, now)
                 try:
                     self.store.create_release(release)

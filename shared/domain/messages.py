@@ -16,8 +16,9 @@ from shared.domain.tracing import for_message
 
 MAX_BODY_BYTES = 256 * 1024  # Service Bus Standard's message size limit
 CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
-OVERRIDE_ACTIONS = ("pause", "resume", "approve", "advance", "rollback", "abort", "retry", "finalize")
-APPROVER_ACTIONS = ("approve", "advance", "finalize")
+OVERRIDE_ACTIONS = ("pause", "resume", "approve", "advance", "rollback", "abort", "retry", "finalize", "halt", "unhalt")
+APPROVER_ACTIONS = ("approve", "advance", "finalize", "unhalt")
+RELEASE_ACTIONS = ("halt", "unhalt")  # of a whole release only (v3 §19)
 TIMER_TYPE = "bake-elapsed"  # scheduled by promote itself; an extension of the contract's types
 REVOKE_RETRY_TYPE = "revoke-access-retry"  # scheduled by promote after a failed revocation of access
 LAG_TYPE = "replication-lag"  # v2 §8

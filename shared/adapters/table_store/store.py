@@ -48,6 +48,7 @@ from shared.domain.plan import Plan
 
 _CONFLICT_CODES = {"UpdateConditionNotSatisfied", "EntityAlreadyExists", "ConditionNotMet"}
 CATCH_UP_ATTEMPTS = 10
+HALT_PARTITION, HALT_ROW = "~promote", "halt"  # "~" is no release name's first character
 
 
 def _guarded(entity: dict[str, Any], etag: str, mode: UpdateMode) -> tuple:
@@ -161,6 +162,18 @@ class TableReleaseStore:
     def list_history(self, name: str, workload: str | None = None) -> list[HistoryEntry]:
         """Oldest first; a release-wide decision's entry counts as each workload's entry of it."""
         return hist.list_history(self.table, name, workload)
+
+    def get_halt(self) -> dict | None:
+        try:
+            row = self.table.get_entity(HALT_PARTITION, HALT_ROW)
+        except ResourceNotFoundError:
+            return None
+        return {"by": row["by"], "reason": row["reason"], "at": row["at"]} if row.get("by") else None
+
+    def set_halt(self, halt: dict | None) -> None:
+        """One row, apart from every release's partition (its key is no release's)."""
+        self.table.upsert_entity({"PartitionKey": HALT_PARTITION, "RowKey": HALT_ROW, **(halt or {"by": ""})},
+                                 mode=UpdateMode.REPLACE)  # fmt: skip
 
     def list_releases(self) -> list[str]:
         rows = self.table.query_entities(f"RowKey eq '{RELEASE_ROW}'", select=["PartitionKey"])

@@ -11,7 +11,7 @@ from shared.domain import messages as m
 from shared.domain.actors import GROUP_PREFIX, Principal, entitlement
 from shared.domain.machine import flow
 from shared.domain.machine.effects import Decision, digest
-from shared.domain.machine.rules import access, finish, flight, lifecycle, overrides, time
+from shared.domain.machine.rules import access, finish, flight, halt, lifecycle, overrides, time
 from shared.domain.machine.step import Rule, Step
 from shared.domain.model import Outcome, Release, Workload, WorkloadState
 
@@ -40,6 +40,8 @@ OVERRIDES: dict[str, Rule] = {
     "abort": overrides.abort,
     "retry": overrides.retry,
     "finalize": finish.on_finalize,
+    "halt": halt.halt,
+    "unhalt": halt.unhalt,
 }
 assert set(OVERRIDES) == set(m.OVERRIDE_ACTIONS)
 # what an operator does to a workload: an approver who did one of these in this attempt does not count toward
@@ -84,6 +86,9 @@ def decide(
     if isinstance(message, m.RevokeRetry):
         return access.revoke_retry(step)
     via = ""
+    if isinstance(message, m.Override) and message.data.action in m.RELEASE_ACTIONS and target is not None:
+        step.record(target, Outcome.REJECTED, f"{message.data.action} applies to a whole release, not a workload")
+        return step.finish(remember=False)
     if isinstance(message, m.Override):
         entry = _entitled(step, principal, require_authenticated)
         if entry is None:  # refused; its id proves nothing: it must not use up an id a real message will carry
