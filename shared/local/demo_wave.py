@@ -67,13 +67,11 @@ def _replicate_and_test(settings, release: str, workloads: list[str]) -> Counter
 
 
 def _lifecycle(settings, release: str, shards: list[list[str]]) -> Counter[str]:
-    """The shards' events side by side, a process a shard (as several hosts would), where processes fork."""
-    import multiprocessing
+    """The shards' events side by side, a host a shard (each a stack of its own), as several hosts would."""
+    from concurrent.futures import ThreadPoolExecutor
 
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return sum((_replicate_and_test(settings, release, s) for s in shards), Counter())
-    with multiprocessing.get_context("fork").Pool(min(len(shards), 3)) as pool:
-        counts = pool.starmap(_replicate_and_test, [(settings, release, s) for s in shards])
+    with ThreadPoolExecutor(len(shards)) as pool:
+        counts = list(pool.map(lambda names: _replicate_and_test(settings, release, names), shards))
     return sum(counts, Counter())
 
 
