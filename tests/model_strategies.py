@@ -25,6 +25,9 @@ BY_TYPE: dict[Any, st.SearchStrategy] = {
     WorkloadState: st.sampled_from(WorkloadState),
     Outcome: st.sampled_from(Outcome),
     dict[str, bool]: st.dictionaries(TEXT, st.booleans(), max_size=8),
+    # approvals: who approved and when (an ISO text), as the quorum rule records them
+    list[str]: st.lists(TEXT, max_size=4),
+    list[dict]: st.lists(st.fixed_dictionaries({"by": TEXT, "at": TEXT}), max_size=4),
 }
 
 

@@ -54,11 +54,11 @@ class CrashingStore:
     def __init__(self, inner, point: str, countdown: Countdown):
         self.inner, self.point, self.countdown = inner, point, countdown
 
-    def commit(self, snapshot, decision, event_id):
+    def commit(self, snapshot, decision, event_id, now=None):
         fire = self.point in ("before-commit", "after-commit") and self.countdown.tick()
         if fire and self.point == "before-commit":
             die()
-        self.inner.commit(snapshot, decision, event_id)
+        self.inner.commit(snapshot, decision, event_id, now)
         if fire:
             die()
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.application.gates_view import Counted, gates_of, holds_json
 from shared.application.ports import JudgeStore, ReleaseStore
 from shared.domain.attention import attention
 from shared.domain.finishing import data_sync_hold, finish_holds, hypercare_until
-from shared.domain.gates import waiting_for, waiting_period
+from shared.domain.gates import Gate, waiting_for, waiting_period
 from shared.domain.model import GateName, HistoryEntry, Release, Workload, WorkloadState
 from shared.domain.times import iso, iso_s, ms, stamp
 
@@ -22,12 +25,13 @@ def release_status(store: ReleaseStore, judge: JudgeStore, name: str, now: datet
     return status_json(release, now, health)
 
 
-def time_json(release: Release, w: Workload, now: datetime) -> dict:
-    """Contract section 9, per workload: the gates holding it now, its current deadline, and whether it passed."""
+def time_json(release: Release, w: Workload, now: datetime, gates: list[Gate] | None = None) -> dict:
+    """Contract section 9, per workload: the gates holding it now (`gates`, when known), its current deadline,
+    and whether it passed."""
     period = waiting_period(release, w)
     deadline = period.deadline if period else None
     return {
-        "waiting_for": [g.to_json() for g in waiting_for(release, w, now)],
+        "waiting_for": [g.to_json() for g in (waiting_for(release, w, now) if gates is None else gates)],
         "deadline": iso(deadline),
         "overdue": deadline is not None and now >= deadline,
     }
@@ -64,13 +68,50 @@ def finish_json(release: Release, w: Workload, now: datetime) -> dict:
 
 
 def status_json(release: Release, now: datetime | None = None, health: dict | None = None) -> dict:
-    """`health`: the judge's records by workload (v2 §10); each judged workload then shows its checks' last values."""
-    plan = release.plan
+    """`health`: the judge's records by workload (v2 §10); each judged workload then shows its checks' last values.
+    Every workload, and `counts` by state (contract §14)."""
+    release = Counted.of(release)  # its state counted once, not once a workload
     now = now or datetime.now(UTC)
-    doc: dict[str, Any] = {
+    doc = release_head(release)
+    doc["counts"] = counts_of(release.workloads.values())
+    doc.update(workloads_json(release, now, health, gates_of(release, now)))
+    doc["attention"] = attention(release)
+    doc["holds"] = holds_json(release, now)
+    return doc
+
+
+def release_head(release: Release) -> dict[str, Any]:
+    """The release's own fields of a status document."""
+    plan = release.plan
+    head: dict[str, Any] = {
         "release": release.name,
         "model": release.model,
         "state": release.state,
+        "approval": plan.approval_mode,
+        "on_alert": plan.on_alert,
+        # v3 §19: an operator's halt holding the release (null when none)
+        "halted": {"by": release.halted_by, "reason": release.halted_reason, "at": release.halted_at}
+        if release.halted_by
+        else None,
+        "flights": [{"percent": f.percent, "bake_seconds": f.bake} for f in plan.flights or []] or None,
+        "access_revoked": release.access_revoked,
+        "access_revocation": access_revocation(release),
+    }
+    if plan.after:
+        head["after"] = [{"release": name, "promoted": name in release.after_met} for name in plan.after]
+    return head
+
+
+def counts_of(workloads: Iterable[Workload]) -> dict[str, int]:
+    """Workloads by state, in the order of the states."""
+    found = Counter(w.state for w in workloads)
+    return {s.value: found[s] for s in WorkloadState if found[s]}
+
+
+def workloads_json(release: Release, now: datetime, health: dict | None, gates: dict[str, list[Gate]]) -> dict:
+    """`workloads`: each workload of `release` (all of a whole one, a page's of a partial one) in full."""
+    plan = release.plan
+    doc: dict[str, Any] = {
         "workloads": [
             {
                 "name": w.name,
@@ -96,19 +137,11 @@ def status_json(release: Release, now: datetime | None = None, health: dict | No
             }
             for w in release.workloads.values()
         ],
-        "attention": attention(release),
-        "approval": plan.approval_mode,
-        "on_alert": plan.on_alert,
-        "flights": [{"percent": f.percent, "bake_seconds": f.bake} for f in plan.flights or []] or None,
-        "access_revoked": release.access_revoked,
-        "access_revocation": access_revocation(release),
     }
     for item, w in zip(doc["workloads"], release.workloads.values(), strict=True):
-        item.update(time_json(release, w, now))
+        item.update(time_json(release, w, now, gates[w.name]))
         # §8's gates (data-sync, hypercare, finalize) hold a workload too: one list says all that holds it
         item["waiting_for"] = item["waiting_for"] + item["finish_waiting_for"]
-    if plan.after:
-        doc["after"] = [{"release": name, "promoted": name in release.after_met} for name in plan.after]
     if health is not None:
         for w in doc["workloads"]:
             w["health"] = health_json(release, w["name"], health.get(w["name"]))
@@ -159,8 +192,12 @@ def status_text(release: Release, now: datetime | None = None, health: dict | No
 
 
 def status_doc_text(doc: dict) -> str:
-    """A status document (status_json, release_status) as the table `promote status` prints."""
+    """A status document (status_json, release_status, status_page) as `promote status` prints it: the release,
+    its counts by state, what holds it, its workloads (a page of them: status_page), attention and gates."""
     head = f"release {doc['release']}  model {doc['model']}  state {doc['state']}  approval {doc['approval']}"
+    counts = doc.get("counts") or counts_of([])
+    total = doc.get("total", sum(counts.values()))
+    head += "\n" + ", ".join(f"{n:,} {s}" for s, n in counts.items()) + f" ({total:,} workload{'s' * (total != 1)})"
     rows = []
     for w in doc["workloads"]:
         done = sum(1 for v in w["assets"].values() if v == "replicated")
@@ -182,14 +219,60 @@ def status_doc_text(doc: dict) -> str:
             f"\naccess revocation FAILING after {revocation['failed_attempts']} attempt(s), retried: "
             f"{revocation['error']}"
         )
+    if doc.get("holds"):
+        head += "\n\nthe release waits for:\n" + "\n".join(f"  {_hold_line(h)}" for h in doc["holds"])
     text = (
         head + "\n\n" + _table(["WORKLOAD", "STATE", "FLIGHT", "TRAFFIC", "ASSETS", "TESTS", "ROUTING", "FINISH"], rows)
     )
+    if doc.get("page"):
+        text += "\n" + _page_text(doc)
     if doc["attention"]:
+        shown = doc["attention"][:ATTENTION_SHOWN]
+        more = len(doc["attention"]) - len(shown)
         text += "\n\nattention:\n" + "\n".join(
-            f"  {a['workload']} ({a['state']}, {a['traffic_percent']}%): {a['why']}" for a in doc["attention"]
+            f"  {a['workload']} ({a['state']}, {a['traffic_percent']}%): {a['why']}" for a in shown
         )
+        text += f"\n  ... and {more:,} more (promote status --json lists every one)" if more else ""
     return text + waiting_text(doc) + _health_text(doc)
+
+
+ATTENTION_SHOWN = 20  # attention items `promote status` prints (--json has every one)
+
+
+def _names_text(names: list[str], count: int) -> str:
+    more = count - len(names)
+    return ", ".join(names) + (f" and {more:,} more" if more > 0 else "")
+
+
+def _hold_line(hold: dict) -> str:
+    """One line of what holds a release as a whole (gates_view.holds_json)."""
+    gate = hold["gate"]
+    if gate == GateName.AFTER:
+        return f"release(s) {', '.join(hold['releases'])} to be promoted"
+    if gate == GateName.WINDOW:
+        return f"change window: {hold['reason']}; opens {hold['opens'] or 'never'}"
+    if gate == GateName.APPROVAL:
+        return f"approval by one of {', '.join(hold['approvers'])} ({hold['workload_count']:,} ready, not approved)"
+    names = _names_text(hold["workloads"], hold["workload_count"])
+    if gate == GateName.RELEASE:
+        return f"{hold['workload_count']:,} workload(s) not ready: {names}"
+    return f"{hold['workload_count']:,} paused workload(s): {names}"
+
+
+def _page_text(doc: dict) -> str:
+    page, name = doc["page"], doc["release"]
+    where = ", ".join(f"{k} {v}" for k, v in doc.get("filter", {}).items())
+    first = (page["number"] - 1) * page["size"] + 1
+    shown = (
+        f"workloads {first:,}-{first + len(doc['workloads']) - 1:,} of {page['matching']:,}"
+        if doc["workloads"]
+        else "no workloads"
+    )
+    line = f"{shown}{f' ({where})' if where else ''}, page {page['number']} of {page['pages']}"
+    if page["number"] < page["pages"]:
+        flags = "".join(f" --{k} {v}" for k, v in doc.get("filter", {}).items())
+        line += f"; next: promote status --release {name}{flags} --page {page['number'] + 1}"
+    return line + "; every workload: --all"
 
 
 def _gate_text(gate: dict) -> str:

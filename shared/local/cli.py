@@ -12,13 +12,24 @@ from pathlib import Path
 # The command modules import what they share from shared.local.common, never from here: this module imports
 # them. local_host and report_override_reply are re-exported for the tests and tools that use them from here.
 from shared.local import board_cli, health_cli, messages_cli, report_cli, routing_cli
-from shared.local.common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, checked_stack, local_host, seconds
+from shared.local.common import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_USAGE,
+    UsageError,
+    checked_stack,
+    local_host,
+    positive,
+    seconds,
+)
 from shared.local.messages_cli import report_override_reply
 
 __all__ = ["EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "UsageError", "local_host", "main", "report_override_reply"]
 
 
 def _parser() -> argparse.ArgumentParser:
+    from shared.domain.model import WorkloadState  # the states --state accepts
+
     p = argparse.ArgumentParser(
         prog="promote",
         description="Promote migrated workloads into production (single-step, staged and flight models).",
@@ -54,13 +65,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--quiet", action="store_true", help="no line per message")
 
-    status = sub.add_parser("status", help="the release and its workloads")
+    status = sub.add_parser(
+        "status", help="the release: counts by state, attention, what holds it, its workloads a page at a time"
+    )
     status.add_argument("--release", required=True, help="the release (as applied)")
-    status.add_argument("--json", action="store_true", help="one JSON object instead of a table")
+    status.add_argument("--state", choices=[s.value for s in WorkloadState], help="only the workloads in this state")
+    status.add_argument("--workload", help="only this workload")
+    status.add_argument("--page", type=positive, default=1, help="the page of workloads (100 a page; default 1)")
+    status.add_argument("--all", action="store_true", help="every workload (reads the whole release)")
+    status.add_argument("--json", action="store_true", help="one JSON object with every workload instead of a table")
 
-    history = sub.add_parser("history", help="the recorded outcomes, oldest first")
+    history = sub.add_parser("history", help="the recorded outcomes, oldest first, a page at a time")
     history.add_argument("--release", required=True, help="the release (as applied)")
     history.add_argument("--workload", help="one workload; default: the whole release")
+    history.add_argument("--page", type=positive, help="one page of 500 entries (default: every entry)")
     history.add_argument("--json", action="store_true", help="a JSON array instead of a table")
 
     sub.add_parser("demo", help="the three models end to end on the local stack")
@@ -228,25 +246,53 @@ def cmd_run(args) -> int:
 
 
 def cmd_status(args) -> int:
-    from shared.application.views import status_json, status_text
+    """A page from the release's summaries and the shards the page covers; --json and --all read it whole."""
+    from shared.adapters.table_store.pages import PageReads
+    from shared.application.config import RELEASES_TABLE
+    from shared.application.status_page import PageError, status_page
+    from shared.application.views import release_status, status_doc_text
 
     s = checked_stack()
-    release = s.store.get_release(args.release).release
     now = s.clock.now()
-    health = s.judge.records.load(args.release) if release.plan.model == "flight" else {}
-    print(json.dumps(status_json(release, now, health)) if args.json else status_text(release, now, health))
+    if args.json or args.all:
+        if args.state or args.workload or args.page != 1:
+            raise UsageError("--json and --all show every workload: leave out --state, --workload and --page")
+        doc = release_status(s.store, s.judge_records, args.release, now)
+        print(json.dumps(doc) if args.json else status_doc_text(doc))
+        return EXIT_OK
+    reads = PageReads(s.table(RELEASES_TABLE))
+    try:
+        doc = status_page(
+            reads, s.judge_records, args.release, now, state=args.state, workload=args.workload, page=args.page
+        )
+    except PageError as exc:
+        raise UsageError(str(exc)) from None
+    print(status_doc_text(doc))
     return EXIT_OK
 
 
 def cmd_history(args) -> int:
+    """Oldest first; --page: one page of 500 (the whole history is read: it is kept newest first)."""
+    from shared.adapters.table_store.pages import PageReads
+    from shared.application.config import RELEASES_TABLE
+    from shared.application.status_page import HISTORY_PAGE_SIZE, page_count
     from shared.application.views import history_json, history_text
 
     s = checked_stack()
-    release = s.store.get_release(args.release).release
-    if args.workload and args.workload not in release.workloads:
+    overview = PageReads(s.table(RELEASES_TABLE)).overview(args.release)
+    if args.workload and args.workload not in overview.release.workloads:
         raise UsageError(f"workload {args.workload!r} is not part of release {args.release}")
     entries = s.store.list_history(args.release, args.workload)
+    if args.page is not None:
+        pages = page_count(len(entries), HISTORY_PAGE_SIZE)
+        if args.page > pages:
+            raise UsageError(f"page {args.page}: the history has {pages} page(s) of {HISTORY_PAGE_SIZE}")
+        first = (args.page - 1) * HISTORY_PAGE_SIZE
+        entries, shown = entries[first : first + HISTORY_PAGE_SIZE], (first, len(entries), pages)
     print(json.dumps(history_json(entries)) if args.json else history_text(entries))
+    if args.page is not None and not args.json:
+        first, total, pages = shown
+        print(f"entries {first + 1:,}-{first + len(entries):,} of {total:,}, page {args.page} of {pages}")
     return EXIT_OK
 
 

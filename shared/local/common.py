@@ -31,6 +31,13 @@ def seconds(text: str) -> float:
     return value
 
 
+def positive(text: str) -> int:
+    """A whole number >= 1 (argparse type: a page number)."""
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return int(text)
+
+
 def duration_seconds(text: str) -> float:
     """A number of seconds >= 0 (1.5) or a duration as plans write it (5s, 2m, 1h30m): argparse type."""
     from shared.domain.plan import parse_duration

@@ -33,15 +33,37 @@ NEEDS = {
     "flight-unhealthy": "flight",
     "replication-lag": "lag_seconds",
 }
+# what describes one event (not allowed with --file)
+_ONE_EVENT = (
+    "release",
+    "workload",
+    "asset",
+    "flight",
+    "id",
+    "suite",
+    "run",
+    "severity",
+    "description",
+    "lag_seconds",
+    "wait",
+)
 ACTIONS = ["pause", "resume", "approve", "advance", "rollback", "abort", "retry", "finalize"]
 
 
 def register(sub) -> dict:
     """Add this module's subcommands to the `promote` parser; return {command name: handler(args) -> exit code}."""
-    send = sub.add_parser("send", help="queue one event (a host decides it: promote run)")
-    send.add_argument("type", choices=list(EXTRAS), help="the event type")
-    send.add_argument("--release", required=True, help="the release (as applied)")
-    send.add_argument("--workload", required=True, help="the workload of the release")
+    send = sub.add_parser(
+        "send", help="queue one event, or a file of CloudEvents, one a line (a host decides them: promote run)"
+    )
+    send.add_argument("type", nargs="?", choices=list(EXTRAS), help="the event type")
+    send.add_argument(
+        "--file",
+        metavar="FILE",
+        help="CloudEvents JSON documents, one a line (- for standard input), queued in order; one bad line "
+        "refuses the whole file",
+    )
+    send.add_argument("--release", help="the release (as applied)")
+    send.add_argument("--workload", help="the workload of the release")
     send.add_argument("--asset", help="asset-replicated: the asset that is replicated")
     send.add_argument("--flight", type=int, help="flight-healthy / flight-unhealthy: the flight judged (1-based)")
     send.add_argument("--id", help="CloudEvents id (the de-duplication key); default: a new UUID")
@@ -88,6 +110,19 @@ def _wait_option(parser) -> None:
 
 def cmd_send(args) -> int:
     from shared.domain.messages import new_event
+
+    if args.file is not None:
+        given = [f"--{k.replace('_', '-')}" for k, v in vars(args).items() if v is not None and k in _ONE_EVENT]
+        given += ["--source"] if args.source != "promote-cli" else []  # each line has its own
+        if args.type or given:
+            raise UsageError(
+                f"--file sends the file's events: leave out {', '.join(['the type'] * bool(args.type) + given)}"
+            )
+        from shared.local.send_file import send_file
+
+        return send_file(args.file)
+    if args.type is None or args.release is None or args.workload is None:
+        raise UsageError("send needs an event type, --release and --workload (or --file)")
 
     if args.type in NEEDS and getattr(args, NEEDS[args.type]) is None:
         raise UsageError(f"{args.type} needs --{NEEDS[args.type].replace('_', '-')}")
@@ -174,22 +209,29 @@ def queue(event: dict, wait: float | None) -> int:
 def _refuse_unknown(event: dict, *, watching: bool):
     """Refuse (exit 2, nothing queued) a release never applied or a workload the release does not have; when
     `watching`, return the watch that will find the message's outcome."""
+    import json
+
+    from shared.adapters.table_store.pages import PageReads
     from shared.application.config import RELEASES_TABLE
+    from shared.domain.messages import dedup_key, parse_message
     from shared.local.outcome import OutcomeWatch
 
     data, event_id = event["data"], event["id"]
     release, workload = data["release"], data.get("workload")
     s = checked_stack()
-    known = s.store.get_release(release).release  # UnknownRelease -> exit 2, not a dead letter
+    table = s.table(RELEASES_TABLE)
+    known = PageReads(table).overview(release).release  # one read; UnknownRelease -> exit 2, not a dead letter
     if workload is not None and workload not in known.workloads:
+        names = list(known.workloads)
+        listed = ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
         raise UsageError(
-            f"workload {workload!r} is not part of release {release} (its workloads: "
-            f"{', '.join(known.workloads)}): nothing queued"
+            f"workload {workload!r} is not part of release {release} (its workloads: {listed}): nothing queued"
         )
     if not watching:
         return None
-    seen = s.store.seen_before(release, event_id)  # then its outcome is a duplicate's history entry
-    return OutcomeWatch(s.table(RELEASES_TABLE), release, event_id, since_seq=known.seq, marker_before=seen)
+    key = dedup_key(parse_message(json.dumps(event)))
+    seen = s.store.seen_before(release, key)  # then its outcome is a duplicate's history entry
+    return OutcomeWatch(s.store, table, release, event_id, key, published=now(), marker_before=seen)
 
 
 def _why_no_outcome(s, event_id: str) -> str:

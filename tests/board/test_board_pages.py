@@ -49,7 +49,8 @@ def test_a_release_page_costs_the_same_requests_for_10_or_1200_history_entries(s
     assert status == 200
     add_history(table, release_name, ["a", "b"], 1200, seq)
     status, html, long = counted_page(settings, f"releases/{release_name}")
-    assert status == 200 and long == short == 1 + 2 + 1  # the release, one range per workload, the release-level one
+    # the summaries, the page's shard, one range per workload and the release-level one
+    assert status == 200 and long == short == 1 + 1 + 2 + 1
     history = html.split('<table class="history">')[1]
     assert history.count('data-type="flight-healthy"') == WINDOW  # one window of entries, newest first
     assert f"bulk entry {seq + 1199}<" in history and f"bulk entry {seq + 1200 - WINDOW - 1}<" not in history

@@ -270,6 +270,11 @@ def test_demo_promotes_all_three_models(promote):
     assert "judge evaluation 1 of catalog: error-rate no data (0 samples, needs 50)" in out
     assert "flight 1 healthy (judge evaluation 2: error-rate 0.3 passed (max 1, 800 samples))" in out
     assert "error-rate 4.8 FAILED (max 1, 600 samples), 2 in a row): rolled back to 0%" in out
+    # the wave: 200 workloads in 3 shards move at once, at one commit point and a catch-up a shard (§14)
+    assert "(staged, 200 workloads in 3 shards)" in out and "400 lifecycle events" in out
+    assert "2.0 storage requests each" in out
+    assert re.search(r"200 workloads promoted at once in [\d.]+s: 4 transactions \(1 commit point", out)
+    assert "every reader sees it at once: 200/200 promoted" in out
     # every message the demo sent has one outcome; the rest are promote's own (timers, verdicts, notices)
     found = re.search(
         r"\n(\d+) messages handled: (\d+) sent by the demo, (\d+) by promote itself .*\noutcomes: ([^;]+);", out

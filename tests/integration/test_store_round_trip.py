@@ -34,6 +34,8 @@ SAMPLES: dict[str, Any] = {
     "dict[str, bool]": {"vm-a": True, "vm-b": False},
     "tuple[str, ...]": ("wave-a", "wave-b"),
     "float | None": 2.5,
+    "list[dict]": [{"by": "ana@contoso.com", "at": "2026-11-27T09:13:23Z"}],
+    "list[str]": ["ops@contoso.com"],
 }
 
 

@@ -11,7 +11,7 @@ from shared.domain.errors import PlanError
 from shared.domain.machine import decide
 from shared.domain.model import new_release
 from shared.domain.notices import notices_for
-from shared.domain.plan import MAX_WORKLOADS_WITH_NOTIFY, validate_plan
+from shared.domain.plan import MAX_WORKLOADS, MAX_WORKLOADS_WITH_NOTIFY, validate_plan
 from tests.fakes import T0, event
 
 APPROVER, OPERATOR = "ana@contoso.com", "ops@contoso.com"
@@ -113,13 +113,11 @@ def test_notify_targets_are_checked_and_a_url_is_never_accepted_in_the_plan(targ
     assert where in [path for path, _ in caught.value.problems]
 
 
-def test_notify_leaves_room_for_the_outbox_row_in_the_transaction():
-    workloads = [{"name": f"w{i}", "assets": ["vm"]} for i in range(MAX_WORKLOADS_WITH_NOTIFY + 1)]
-    with pytest.raises(PlanError) as caught:
-        plan(workloads=workloads)
-    assert any(path == "notify" and "at most 48" in why for path, why in caught.value.problems)
-    assert plan(workloads=workloads[:-1]).notify
-    assert plan(workloads=workloads, notify=None).notify is None
+def test_notify_takes_no_room_from_the_workloads():
+    """The outbox row no longer competes with workload rows (shards): a plan with notify holds as many."""
+    workloads = [{"name": f"w{i}", "assets": ["vm"]} for i in range(MAX_WORKLOADS_WITH_NOTIFY)]
+    assert MAX_WORKLOADS_WITH_NOTIFY == MAX_WORKLOADS
+    assert len(plan(workloads=workloads).workloads) == MAX_WORKLOADS
 
 
 def test_notices_serialise_to_json():

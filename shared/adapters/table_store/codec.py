@@ -92,6 +92,10 @@ class Field:
     def empty_default(self) -> bool:
         return self.default is not None and self.default() == ""
 
+    @property
+    def empty_list(self) -> bool:
+        return self.default is not None and self.default() == []
+
 
 class RowCodec:
     """The properties of a dataclass's fields, and the fields back from an entity.
@@ -137,7 +141,8 @@ class RowCodec:
             value = getattr(record, f.name)
             if f.name in left or (f.name in self.once and not getattr(record, self.once[f.name])):
                 continue
-            if value is None or (value == "" and f.empty_default):
+            if value is None or (value == "" and f.empty_default) or (value == [] and f.empty_list and not self.merged):
+                # an empty list not written reads back as its default: rows of features unused stay small
                 if self.merged and f.optional:
                     props[f.name] = ""  # a merge would keep the old value of an absent property
                 continue

@@ -2,8 +2,10 @@
 
 Pages are rendered on the server (Jinja2, SVG drawn in Python) by `BoardApp.handle`, which the local server
 (shared/local/board.py) and the Azure HTTP routes (functions/board.py) both call: one renderer, two faces.
-Reads are bounded: the index is one query; a release page is one release read plus one key-range query per
-workload over a window of history sequence numbers, whatever the history length.
+Reads are bounded whatever the number of workloads and the history's length: the index is one query (every
+release's summaries); a release page is its summaries (one query: counts and progress), the shards holding
+the page's workloads (PAGE_SIZE of them, filtered by state: one query a run of adjacent shards) and one
+key-range query per workload of the page, and one for the release, over a window of its newest history.
 """
 
 from __future__ import annotations
@@ -17,13 +19,17 @@ from urllib.parse import urlencode
 
 from shared.application.board.timeline import timeline
 from shared.application.board.waiting import waiting_for
+from shared.application.gates_view import Counted, gates_of
 from shared.application.ports import ReleaseStore
+from shared.application.status_page import page_count
+from shared.application.views import counts_of
 from shared.domain.errors import UnknownRelease
-from shared.domain.model import HistoryEntry, Release
+from shared.domain.model import TERMINAL, HistoryEntry, Release, WorkloadState
 from shared.domain.plan import NAME_PATTERN
 from shared.domain.times import from_ms, ms
 
 WINDOW = 300  # history entries a release page reads (and one "older" page steps back)
+PAGE_SIZE = 50  # workloads a release page shows (each costs one history read)
 OUTCOMES = ("applied", "duplicate", "ignored", "rejected")
 REFRESH_SECONDS = 2
 _NAME = re.compile(NAME_PATTERN)
@@ -39,6 +45,10 @@ SECURITY_HEADERS = {
 
 class BoardReads(Protocol):
     def list_release_summaries(self) -> list[tuple[Release, datetime | None]]: ...
+
+    def overview(self, name: str) -> Any: ...
+
+    def workloads(self, overview: Any, names: list[str]) -> Release: ...
 
     def newest(
         self, name: str, workloads: list[str], limit: int, before: datetime | None = None
@@ -93,15 +103,14 @@ class BoardApp:
     def _summaries(self) -> list[dict[str, Any]]:
         rows = []
         for release, last in self.reads.list_release_summaries():
-            counts: dict[str, int] = {}
-            for w in release.workloads.values():
-                counts[w.state] = counts.get(w.state, 0) + 1
+            release = Counted.of(release)
             rows.append(
                 {
                     "name": release.name,
                     "model": release.model,
                     "state": release.state,
-                    "by_state": sorted(counts.items()),
+                    "by_state": sorted(counts_of(release.workloads.values()).items()),
+                    "progress": progress(release.workloads.values()),
                     "last_change": last,
                     "paused": sum(1 for w in release.workloads.values() if w.paused),
                 }
@@ -112,31 +121,46 @@ class BoardApp:
         if not _NAME.match(name):
             return self._error(400, f"{name!r} is not a release name")
         try:
-            release = self.store.get_release(name).release
+            overview = self.reads.overview(name)
         except UnknownRelease as exc:
             return self._error(404, str(exc))
-        workload = _one(query, "workload")
-        outcome = _one(query, "outcome")
-        if workload and workload not in release.workloads:
+        known = overview.state
+        summary = Counted.of(overview.release, known)
+        workload, outcome, state = _one(query, "workload"), _one(query, "outcome"), _one(query, "state")
+        if workload and workload not in summary.workloads:
             return self._error(400, f"workload {workload!r} is not part of release {name}")
         if outcome and outcome not in OUTCOMES:
             return self._error(400, f"outcome must be one of {', '.join(OUTCOMES)}")
-        before = _one(query, "before")
+        if state and state not in STATES:
+            return self._error(400, f"state must be one of {', '.join(STATES)}")
+        before, number = _one(query, "before"), _one(query, "page") or "1"
         if before is not None and not (before.isascii() and before.isdigit() and 0 < int(before) < 10**13):
             return self._error(400, "before must be a time in this release's history (milliseconds since 1970)")
+        matching = [w.name for w in summary.workloads.values() if not state or w.state == state]
+        pages = page_count(len(matching), PAGE_SIZE)
+        if not (number.isascii() and number.isdigit() and 1 <= int(number) <= pages):
+            return self._error(400, f"page must be a number from 1 to {pages}")
+        page = int(number)
+        names = matching[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        release = Counted.of(self.reads.workloads(overview, names), known) if names else summary.evolve(workloads={})
         cutoff = from_ms(int(before)) if before is not None else None
-        newest_first = self.reads.newest(name, list(release.workloads), WINDOW, cutoff)
+        shown_names = [workload] if workload and workload not in release.workloads else []
+        newest_first = self.reads.newest(name, names + shown_names, WINDOW, cutoff)
         entries = newest_first[::-1]  # oldest first, as the timelines draw them
         low = ms(entries[0].at) if len(entries) == WINDOW else 0
         now = self.clock.now()
+        behind = [
+            w.name for w in summary.workloads.values() if w.state not in TERMINAL and w.state != WorkloadState.READY
+        ]
+        gates = gates_of(release, now, held_by=behind)
         workloads = []
         for w in release.workloads.values():
             own = [e for e in entries if e.workload == w.name]
             workloads.append(
                 {
                     "w": w,
-                    "waiting": waiting_for(release, w, now),
-                    "routing": release.plan.workload(w.name).routing.provider,  # type: ignore[union-attr]
+                    "waiting": waiting_for(release, w, now, gates[w.name]),
+                    "routing": release.plan.routing_of(w.name).provider,
                     "timeline": timeline(w.name, own, w.traffic_percent, now),
                 }
             )
@@ -146,14 +170,24 @@ class BoardApp:
             if (not workload or e.workload == workload) and (not outcome or e.outcome == outcome)
         ]
         filters = {k: v for k, v in (("workload", workload), ("outcome", outcome)) if v}
-        older = self._link(f"releases/{name}", {**filters, "before": low}) if low else None
-        newest = self._link(f"releases/{name}", filters) if before is not None else None
+        paging = {k: v for k, v in (("state", state), ("page", page if page > 1 else None)) if v}
+        older = self._link(f"releases/{name}", {**paging, **filters, "before": low}) if low else None
+        newest = self._link(f"releases/{name}", {**paging, **filters}) if before is not None else None
+        at = lambda n: self._link(f"releases/{name}", {**({"state": state} if state else {}), "page": n})  # noqa: E731
         return self._html(
             "release.html.j2",
-            release=release,
+            release=summary,
+            counts=counts_of(summary.workloads.values()),
+            progress=progress(summary.workloads.values()),
             workloads=workloads,
             history=shown,
             filters=filters,
+            paging=paging,
+            state=state,
+            states=STATES,
+            page={"number": page, "pages": pages, "matching": len(matching), "first": (page - 1) * PAGE_SIZE + 1},
+            previous=at(page - 1) if page > 1 else None,
+            next=at(page + 1) if page < pages else None,
             outcomes=OUTCOMES,
             older=older,
             newest=newest,
@@ -205,6 +239,16 @@ class BoardApp:
 
     def _error(self, status: int, message: str) -> Page:
         return self._html("error.html.j2", status=status, status_code=status, message=message, live=False)
+
+
+STATES = tuple(s.value for s in WorkloadState)
+
+
+def progress(workloads: Any) -> dict[str, int]:
+    """A release's (or a wave's) progress: its workloads promoted (or finalized) out of all of them."""
+    items = list(workloads)
+    done = sum(1 for w in items if w.state in (WorkloadState.PROMOTED, WorkloadState.FINALIZED))
+    return {"promoted": done, "total": len(items), "percent": done * 100 // len(items) if items else 0}
 
 
 def _one(query: dict[str, list[str]], key: str) -> str | None:

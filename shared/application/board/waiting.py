@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.domain.finishing import finish_holds
+from shared.domain.gates import Gate
 from shared.domain.gates import waiting_for as domain_waiting_for
 from shared.domain.model import Release, Workload
 
@@ -28,11 +29,12 @@ def _until(details: dict[str, Any]) -> datetime | None:
     return None
 
 
-def waiting_for(release: Release, w: Workload, now: datetime) -> list[dict[str, Any]]:
+def waiting_for(release: Release, w: Workload, now: datetime, found: list[Gate] | None = None) -> list[dict[str, Any]]:
+    """`found`: the workload's gates when known (gates_view.gates_of: a page of a large release)."""
     from shared.application.views import _gate_text, hold_text
 
     gates: list[dict[str, Any]] = []
-    for gate in domain_waiting_for(release, w, now):
+    for gate in domain_waiting_for(release, w, now) if found is None else found:
         doc = gate.to_json()
         gates.append({"gate": gate.gate, "detail": _gate_text(doc), "until": _until(gate.details)})
     for hold in finish_holds(release, w, now):

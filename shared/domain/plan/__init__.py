@@ -51,7 +51,14 @@ from shared.domain.plan.time import (
     Windows,
     clock_time,
 )
-from shared.domain.plan.validate import MAX_PLAN_CHARS, load_plan_text, validate_plan
+from shared.domain.plan.validate import (
+    MAX_ASSET_CHARS,
+    MAX_PLAN_CHARS,
+    MAX_STORED_PLAN_CHARS,
+    load_plan_text,
+    stored_chars,
+    validate_plan,
+)
 
 __all__ = [
     "MAX_QUORUM",
@@ -70,7 +77,9 @@ __all__ = [
     "MAX_HYPERCARE_SECONDS",
     "MAX_LAG_SECONDS",
     "MAX_NOTIFY_TARGETS",
+    "MAX_ASSET_CHARS",
     "MAX_PLAN_CHARS",
+    "MAX_STORED_PLAN_CHARS",
     "MAX_WORKLOADS",
     "MAX_WORKLOADS_WITH_NOTIFY",
     "NAME_PATTERN",
@@ -111,5 +120,6 @@ __all__ = [
     "parse_duration",
     "parse_hypercare",
     "realisable_share",
+    "stored_chars",
     "validate_plan",
 ]

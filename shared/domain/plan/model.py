@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import Counter
+from functools import cached_property
 from itertools import pairwise
 from typing import Any, Literal
 
@@ -21,12 +23,18 @@ from shared.domain.plan.retry import Retry
 from shared.domain.plan.routing import LocalRouting, RevokeAccess, Routing
 from shared.domain.plan.time import Deadlines, Windows
 
-# Every workload adds a state row and a history row to the release's one transaction per message,
-# and a Table Storage transaction holds at most 100 entities (release row + marker + 2 per workload).
-MAX_WORKLOADS = 49
-MAX_WORKLOADS_WITH_NOTIFY = MAX_WORKLOADS - 1  # the outbox row of a message takes one more entity
+# A large release is kept in shards (shared/adapters/table_store/shards.py): a message about one workload
+# commits in its shard, a release-wide decision at one commit point, so the plan's size is bounded by what the
+# release record can store (validate.py: MAX_PLAN_CHARS, MAX_STORED_PLAN_CHARS), not by one transaction.
+MAX_WORKLOADS = 5_000
+MAX_WORKLOADS_WITH_NOTIFY = MAX_WORKLOADS  # the outbox row no longer competes with workload rows
 MAX_AFTER = 20  # releases one release may wait for (each read once at apply)
 _ASSET = re.compile(r"^[^\x00-\x1f\x7f]{1,256}$")
+
+
+def repeated(values: list[str]) -> list[str]:
+    """The values given more than once, sorted: one pass (a plan holds thousands of workloads)."""
+    return sorted(v for v, n in Counter(values).items() if n > 1)
 
 
 def increasing_problems(percents: list[int]) -> list[str]:
@@ -67,8 +75,7 @@ class Workload(Strict):
             if not _ASSET.fullmatch(value):
                 raise ValueError(f"asset {value!r} must be 1-256 characters without control characters")
         if len(set(values)) != len(values):
-            dupes = sorted({v for v in values if values.count(v) > 1})
-            raise ValueError(f"duplicate assets: {', '.join(dupes)}")
+            raise ValueError(f"duplicate assets: {', '.join(repeated(values))}")
         return values
 
 
@@ -135,8 +142,7 @@ class Plan(Strict):
     @field_validator("workloads")
     @classmethod
     def _unique(cls, workloads: list[Workload]) -> list[Workload]:
-        names = [w.name for w in workloads]
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        dupes = repeated([w.name for w in workloads])
         if dupes:
             raise ValueError(f"duplicate workload names: {', '.join(dupes)}")
         return workloads
@@ -162,8 +168,13 @@ class Plan(Strict):
         return isinstance(self.approval, Approval) and self.approval.separate_duties
 
     # -- derived, pure helpers ------------------------------------------------------------------
+    @cached_property
+    def _by_name(self) -> dict[str, Workload]:
+        """The workloads by name, built once per plan: views look up every workload of thousands."""
+        return {w.name: w for w in self.workloads}
+
     def workload(self, name: str) -> Workload | None:
-        return next((w for w in self.workloads if w.name == name), None)
+        return self._by_name.get(name)
 
     def routing_of(self, name: str) -> Routing:
         """The routing settings of a workload of this plan; KeyError for a name the plan does not hold."""
