@@ -49,6 +49,7 @@ class GateName(StrEnum):
     RETRY = "retry"
     HYPERCARE = "hypercare"
     FINALIZE = "finalize"
+    TTL = "ttl"  # v3 §17: a DNS switch waits until resolvers can no longer hold the record's old TTL
 
 
 class Outcome(StrEnum):
@@ -117,6 +118,7 @@ class Workload:
     decommission_failures: int = 0
     finalized_by: str | None = None
     finalized_at: datetime | None = None
+    ttl_wait_until: datetime | None = None  # §17: the TTL lowered at apply + the old TTL (shared/domain/ttl.py)
 
     def __post_init__(self) -> None:
         # decide() may say state="testing": the enum member is what is kept (and an unknown name fails here)

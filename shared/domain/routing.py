@@ -11,13 +11,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from shared.domain import edge
 from shared.domain.model import Release
 from shared.domain.plan import (
     ApplicationGatewayRouting,
+    AzureFirewallRouting,
+    DnsRouting,
     FrontDoorRouting,
     LoadBalancerRouting,
     LocalRouting,
     Plan,
+    PrivateDnsRouting,
     RevokeAccess,
     RouteTableRouting,
     Routing,
@@ -64,6 +68,8 @@ def _kind_and_name(routing: Routing) -> tuple[str, str]:
         return "route table", routing.route_table
     if isinstance(routing, FrontDoorRouting):
         return "Front Door profile", routing.profile
+    if isinstance(routing, DnsRouting | PrivateDnsRouting | AzureFirewallRouting):
+        return edge.kind_and_name(routing)
     raise KeyError(routing.provider)
 
 
@@ -172,6 +178,10 @@ def settings(routing: Routing, percent: int, before: int | None = None) -> dict[
     if isinstance(routing, RouteTableRouting):
         hop = routing.target_next_hop if percent >= 100 else routing.source_next_hop
         return {f"routes/{routing.route}: nextHopIpAddress": hop}
+    if isinstance(routing, DnsRouting | PrivateDnsRouting):
+        return edge.dns_settings(routing, percent)
+    if isinstance(routing, AzureFirewallRouting):
+        return edge.firewall_settings(routing, percent)
     raise ValueError(f"unknown routing provider {routing.provider!r}")
 
 

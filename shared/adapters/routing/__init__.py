@@ -13,15 +13,19 @@ from shared.adapters.routing._arm import ArmSettings
 from shared.domain.errors import RoutingError
 from shared.domain.plan import (
     ApplicationGatewayRouting,
+    AzureFirewallRouting,
+    DnsRouting,
     FrontDoorRouting,
     LoadBalancerRouting,
     LocalRouting,
+    PrivateDnsRouting,
     RevokeAccess,
     RouteTableRouting,
     Routing,
     TrafficManagerRouting,
 )
 from shared.domain.routing import Change
+from shared.domain.ttl import RestoredTtl
 
 if TYPE_CHECKING:
     from shared.application.ports import AccessRevoker, Router, RouterFactory
@@ -56,6 +60,14 @@ def router_factory(local_table_factory: Callable[[], Any], settings: ArmSettings
             from shared.adapters.routing import front_door
 
             return front_door.build(routing, settings)
+        if isinstance(routing, DnsRouting | PrivateDnsRouting | RestoredTtl):
+            from shared.adapters.routing import dns
+
+            return dns.build(routing, settings)
+        if isinstance(routing, AzureFirewallRouting):
+            from shared.adapters.routing import azure_firewall
+
+            return azure_firewall.build(routing, settings)
         raise RoutingError(f"unknown routing provider {getattr(routing, 'provider', routing)!r}")
 
     return make

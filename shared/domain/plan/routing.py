@@ -14,8 +14,19 @@ from typing import Annotated, Literal
 from pydantic import Field, TypeAdapter, field_validator, model_validator
 
 from shared.domain.plan.base import RESOURCE_GROUP, SUBSCRIPTION, Strict
+from shared.domain.plan.edge import AzureFirewallRouting, DnsRouting, PrivateDnsRouting
 
-PROVIDERS = ("local", "traffic-manager", "load-balancer", "application-gateway", "route-table", "front-door")
+PROVIDERS = (
+    "local",
+    "traffic-manager",
+    "load-balancer",
+    "application-gateway",
+    "route-table",
+    "front-door",
+    "dns",
+    "private-dns",
+    "azure-firewall",
+)
 _FQDN = re.compile(
     r"^(?=.{1,253}$)([a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)*[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}"
     r"[a-zA-Z0-9])?$"
@@ -134,7 +145,14 @@ class FrontDoorRouting(AzureResource):
 
 
 AzureRouting = (
-    TrafficManagerRouting | LoadBalancerRouting | ApplicationGatewayRouting | RouteTableRouting | FrontDoorRouting
+    TrafficManagerRouting
+    | LoadBalancerRouting
+    | ApplicationGatewayRouting
+    | RouteTableRouting
+    | FrontDoorRouting
+    | DnsRouting
+    | PrivateDnsRouting
+    | AzureFirewallRouting
 )
 Routing = Annotated[LocalRouting | AzureRouting, Field(discriminator="provider")]
 ROUTING: TypeAdapter[Routing] = TypeAdapter(Routing)
