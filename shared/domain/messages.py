@@ -24,6 +24,7 @@ LAG_TYPE = "replication-lag"  # v2 §8
 HYPERCARE_TYPE = "hypercare-elapsed"  # scheduled by promote itself at promotion (v2 §8)
 DECOMMISSION_RETRY_TYPE = "decommission-retry"  # scheduled by promote itself after a failed decommission
 DECOMMISSION_TYPE = "decommission"  # sent by promote itself once a finalize request is committed (v3)
+TTL_TYPE = "ttl-elapsed"  # scheduled by promote itself: a DNS switch waited out the record's old TTL (v3 §17)
 EVENT_TYPES = (
     "asset-replicated",
     "tests-passed",
@@ -38,8 +39,9 @@ EVENT_TYPES = (
     DECOMMISSION_TYPE,
     TIMER_TYPE,
     REVOKE_RETRY_TYPE,
+    TTL_TYPE,
 )
-INTERNAL_TYPES = (TIMER_TYPE, REVOKE_RETRY_TYPE, HYPERCARE_TYPE, DECOMMISSION_RETRY_TYPE, DECOMMISSION_TYPE)
+INTERNAL_TYPES = (TIMER_TYPE, REVOKE_RETRY_TYPE, HYPERCARE_TYPE, DECOMMISSION_RETRY_TYPE, DECOMMISSION_TYPE, TTL_TYPE)
 PUBLIC_TYPES = tuple(t for t in EVENT_TYPES if t not in INTERNAL_TYPES)
 
 # Also scheduled (or sent) by promote itself, re-decided on arrival like the bake timer (contract section 9):
@@ -145,6 +147,10 @@ class LagData(_Data):
 class FinishTimerData(_Data):
     attempt: int = Field(ge=0)
     promoted_ms: int = Field(ge=0)  # the promotion (its instant, epoch ms) the timer belongs to
+
+
+class TtlData(_Data):
+    until_ms: int = Field(ge=0, le=253_402_300_799_999)  # the wait (Workload.ttl_wait_until, epoch ms) it is for
 
 
 class _Envelope(BaseModel):
@@ -254,6 +260,11 @@ class DecommissionDue(_Envelope):
     data: FinishTimerData
 
 
+class TtlElapsed(_Envelope):
+    type: Literal["ttl-elapsed"]
+    data: TtlData
+
+
 Message = Annotated[
     AssetReplicated
     | TestsPassed
@@ -270,7 +281,8 @@ Message = Annotated[
     | ReplicationLag
     | HypercareElapsed
     | DecommissionRetry
-    | DecommissionDue,
+    | DecommissionDue
+    | TtlElapsed,
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter = TypeAdapter(Message)
