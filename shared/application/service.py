@@ -19,6 +19,7 @@ from shared.application.ports import (
     Snapshot,
 )
 from shared.application.retry import retry_on_conflict
+from shared.application.ttl import lower_ttls
 from shared.domain import messages as m
 from shared.domain.actors import Principal
 from shared.domain.errors import (
@@ -271,6 +272,7 @@ class PromotionService:
             except UnknownRelease:
                 now = self.clock.now()
                 release = new_release(plan, now, timing.check_after(self.store, plan))
+                release = lower_ttls(self.routers, release, now)  # §17: lowered at apply, the switch waits it out
                 timing.first_deadlines(self.ports, release, now)
                 try:
                     self.store.create_release(release)

@@ -7,10 +7,11 @@ record set changed by someone else in between is refused by Azure (412), read ag
 The ETag is sent exactly as Azure returned it: the Private DNS SDK would quote a bare GUID (`"<guid>"`),
 whose equality with the bare GUID Azure returns is not documented, so the header is set by hand.
 
-The TTL is lowered at apply (`lower_ttls`), never in the same write as a switch of values: the original TTL
-and the instant of the lowering are kept in the record set's metadata (promoteOriginalTtl,
-promoteTtlLoweredAt), so that a second apply finds them, and finalize puts the original back (RestoredTtl).
-The two zone kinds differ only in their SDK: the order of the path's arguments and the JSON casing.
+The TTL is lowered at apply (shared/application/ttl.py calls `lower_ttl`), never in the same write as a
+switch of values: the original TTL and the instant of the lowering are kept in the record set's metadata
+(promoteOriginalTtl, promoteTtlLoweredAt), so that a second apply finds them, and finalize puts the original
+back (RestoredTtl). The two zone kinds differ only in their SDK: the order of the path's arguments and the
+JSON casing.
 """
 
 from __future__ import annotations
@@ -23,11 +24,10 @@ from shared.adapters.routing import _arm
 from shared.adapters.routing._arm import ArmSettings
 from shared.domain import edge
 from shared.domain.errors import RoutingError
-from shared.domain.model import Release
 from shared.domain.plan import DnsRouting, PrivateDnsRouting
 from shared.domain.routing import Change, resource
 from shared.domain.times import iso
-from shared.domain.ttl import RestoredTtl, lowering, with_waits
+from shared.domain.ttl import RestoredTtl
 
 ORIGINAL, LOWERED_AT = "promoteOriginalTtl", "promoteTtlLoweredAt"  # metadata promote keeps on the record set
 Record = DnsRouting | PrivateDnsRouting
@@ -249,19 +249,6 @@ def _lowered_at(record: Any) -> datetime | None:
         return datetime.fromisoformat(value) if value else None
     except ValueError:
         return None
-
-
-def lower_ttls(routers: Any, release: Release, now: datetime) -> Release:
-    """Contract §17, at `promote apply` of a new release: lower the TTL of every workload's record set that
-    asks for it (`lower_ttl_to`), and record on the workload when the old TTL will have run out (the switch
-    waits for it: gate `ttl`). `routers` is the service's RouterFactory. Raises RoutingError (nothing is
-    registered then; applying again is safe: a record lowered before is found so)."""
-    waits = {}
-    for name in release.workloads:
-        routing = lowering(release.plan.routing_of(name))
-        if routing is not None:
-            waits[name] = routers(release.name, name, routing).lower_ttl(now).until
-    return with_waits(release, waits)
 
 
 def build(routing: Record | RestoredTtl, settings: ArmSettings) -> DnsRouter | TtlRestorer:
