@@ -28,6 +28,7 @@ from shared.domain.plan import (
     TrafficManagerRouting,
 )
 from shared.domain.plan.shares import pool_addresses, pool_composition, realisable_share
+from shared.domain.ttl import ttl_plan, ttl_plan_text
 
 DRIFT_TYPE = "drift-check"
 
@@ -259,6 +260,7 @@ def change_plan(plan: Plan, release: Release | None = None) -> dict:
                 "resource": resource(routing, plan.release, w.name),
                 "state": state.state if state else None,
                 "traffic_percent": state.traffic_percent if state else None,
+                "ttl": ttl_plan(routing),
                 "steps": steps,
             }
         )
@@ -282,10 +284,12 @@ def change_plan_text(doc: dict) -> str:
     for w in doc["workloads"]:
         now = "" if w["state"] is None else f"  [now {w['state']}, {w['traffic_percent']}%]"
         lines += ["", f"{w['name']}  {w['provider']}  {w['resource']}{now}"]
+        lines += ttl_plan_text(w.get("ttl"), after=False)
         for step in w["steps"]:
             asked = "" if step["requested_percent"] == step["to_percent"] else f" (asked {step['requested_percent']}%)"
             lines.append(f"  {step['step']}: {step['from_percent']}% -> {step['to_percent']}%{asked}")
             lines += _changes_text("change", step["changes"]) + _changes_text("inverse", step["inverse"])
+        lines += ttl_plan_text(w.get("ttl"), after=True)
     if doc["revoke_access"]:
         r = doc["revoke_access"]
         lines += [

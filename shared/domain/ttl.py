@@ -82,3 +82,24 @@ def with_waits(release: Release, waits: dict[str, datetime]) -> Release:
 def restores(before: Workload, after: Workload) -> bool:
     """The decision finalizes the workload: its record's TTL goes back to the original."""
     return after.state == WorkloadState.FINALIZED and before.state != WorkloadState.FINALIZED
+
+
+def ttl_plan(routing: Any) -> dict[str, Any] | None:
+    """What `promote plan` says of the choreography (None without one)."""
+    dns = lowering(routing)
+    if dns is None:
+        return None
+    return {
+        "lower_ttl_to": dns.lower_ttl_to,
+        "lowered": "at apply (the original kept in the record set's metadata)",
+        "switch_waits": "until the old TTL has passed since the lowering (gate ttl)",
+        "restored": "at finalize",
+    }
+
+
+def ttl_plan_text(doc: dict[str, Any] | None, *, after: bool) -> list[str]:
+    if doc is None:
+        return []
+    if after:
+        return ["  at finalize: TTL back to its original"]
+    return [f"  at apply: TTL lowered to {doc['lower_ttl_to']}s; the switch waits {doc['switch_waits']}"]
