@@ -101,6 +101,10 @@ def lb_value(routing: Pool, members: set[str] | list[str], foreign: list[str] | 
     return f"{', '.join(listed) or '(none)'}{others} ({share})"
 
 
+def lb_drain_property(routing: LoadBalancerRouting) -> str:
+    return f"backendAddressPools/{routing.backend_pool}: drainPeriodInSeconds"
+
+
 def true_share(targets: int, total: int) -> int | None:
     """The share of flows/requests/queries `targets` of `total` equal members (or weights) get; None if none."""
     return round(100 * targets / total) if total else None
@@ -158,11 +162,9 @@ def settings(routing: Routing, percent: int, before: int | None = None) -> dict[
     if isinstance(routing, LocalRouting):
         return {"traffic_percent": str(percent)}
     if isinstance(routing, LoadBalancerRouting):
-        return {
-            f"backendAddressPools/{routing.backend_pool}: loadBalancerBackendAddresses": lb_value(
-                routing, lb_members(routing, percent)
-            )
-        }
+        members = f"backendAddressPools/{routing.backend_pool}: loadBalancerBackendAddresses"
+        drain = {} if routing.drain_period is None else {lb_drain_property(routing): str(routing.drain_period)}
+        return {members: lb_value(routing, lb_members(routing, percent)), **drain}
     if isinstance(routing, Weighted):  # two weights; the one with no users disabled at 0% and 100%
         wanted = tm_endpoints(percent) if before is None else tm_wanted(percent, tm_endpoints(before))
         return {tm_property(routing, role): tm_value(*wanted[role]) for role in ("source", "target")}
@@ -299,6 +301,15 @@ def change_plan_text(doc: dict) -> str:
             f"    inverse   {r['note']}",
         ]
     return "\n".join(lines)
+
+
+def notes_text(doc: dict) -> str:
+    """`promote plan --live`: what each workload's provider says its shares mean, read live (adapters.routing
+    .live_notes adds them); "" when none were read."""
+    notes = [(w["name"], n) for w in doc["workloads"] for n in w.get("notes", [])]
+    if not notes:
+        return ""
+    return "\n\nlive check: what the shares mean here\n" + "\n".join(f"  {name}: {n}" for name, n in notes)
 
 
 def _changes_text(kind: str, items: list[dict]) -> list[str]:

@@ -276,7 +276,9 @@ def test_a_policy_busy_for_longer_than_the_budget_fails_the_attempt_for_a_redeli
     _seed_policy(arm)
     arm.fail("PUT", "rulecollectiongroups/migration", 409, code="AnotherOperationInProgress", times=99)
     router = _router(settings_arm, AzureFirewallRouting(**R.routing("azure-firewall")))
-    with pytest.raises(RoutingError, match=r"busy \(409\).*still busy after waiting 125s; the redelivery waits again"):
+    with pytest.raises(
+        RoutingError, match=r"conflict \(409\).*still busy after waiting 125s; the redelivery waits again"
+    ):
         router.apply(100)
     assert naps.asked == [5.0, 10.0, 20.0, 30.0, 30.0, 30.0]  # the next 30 s would pass the 150 s budget
 

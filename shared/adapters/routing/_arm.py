@@ -104,7 +104,7 @@ def arm_errors(what: str, needs: str = "") -> Iterator[None]:
         hint = f"; the identity needs {needs}" if status == 403 and needs else ""
         code = getattr(getattr(exc, "error", None), "code", None)
         if status in (409, 429) and code in BUSY_CODES:
-            raise Busy(f"{what}: busy ({status}): {_detail(exc)}", _retry_after(exc)) from exc
+            raise Busy(f"{what}: {reason}: {_detail(exc)}", _retry_after(exc)) from exc
         kind = StaleWrite if status == 412 else RoutingError
         raise kind(f"{what}: {reason}{hint}: {_detail(exc)}") from exc
     except AzureError as exc:

@@ -64,6 +64,9 @@ class LoadBalancerRouting(AzureResource):
     backend_pool: str = Field(min_length=1, max_length=80)
     source_addresses: list[str] = Field(min_length=1, max_length=100)
     target_addresses: list[str] = Field(min_length=1, max_length=100)
+    # seconds Load Balancer waits before it resets the connections of an address promote removes
+    # (the pool's drainPeriodInSeconds, set with each move)
+    drain_period: int | None = Field(default=None, ge=1, le=86400)
 
     _check_addresses = field_validator("source_addresses", "target_addresses")(_addresses)
 
