@@ -1,6 +1,7 @@
 """The local Resource Manager's DNS zones, Private DNS zones and firewall policies (fake_arm.FakeArm uses it).
 
-As strict as Azure where promote depends on it (sources: docs/routing.md and /work/scratch/edge/NOTES.md):
+As strict as Azure where promote depends on it (Azure DNS / Private DNS REST specs 2018-05-01 and 2024-06-01 and
+"DNS zones and records"; Azure Firewall policy rule collection groups; field reports of the errors quoted):
 - record sets (`{zone}/{TYPE}/{name}`, TYPE one of A, AAAA, CNAME, ...): PUT is synchronous (200 updated,
   201 created) and gives a new bare-GUID ETag; `If-Match: <etag>` must equal it exactly (412 otherwise; a
   quoted `"<etag>"` is refused too, since Azure does not document that it matches), `If-Match: *` needs the
