@@ -6,8 +6,9 @@ Resolvers keep a record for its TTL. A DNS move (provider `dns` or `private-dns`
    (`Workload.ttl_wait_until`: the lowering plus the old TTL);
 2. the switch (the first move onto the migrated system) waits for that instant: gate `ttl`; a `ttl-elapsed`
    message wakes the workload then, if it is ready before;
-3. at finalize (after hypercare), the original TTL is put back (`RestoredTtl`, a routing the service carries
-   out like any other: the record set at its share, with its recorded original TTL).
+3. at finalize (after hypercare), or when the workload is aborted, the original TTL is put back
+   (`RestoredTtl`, a routing the service carries out like any other: the record set at its share, then its
+   recorded original TTL).
 Rollbacks are never held: with the TTL low, they reach resolvers within `lower_ttl_to` seconds.
 """
 
@@ -27,8 +28,8 @@ GATE = "ttl"
 
 @dataclass(frozen=True)
 class RestoredTtl:
-    """A DNS routing whose TTL choreography is over: its router sets the record set's TTL back to the original
-    recorded when it was lowered (and keeps its values at the share it is given)."""
+    """A DNS routing whose TTL choreography is over: its router puts the record set at the share it is given,
+    then its TTL back to the original recorded when it was lowered (two writes: never both at once)."""
 
     routing: DnsRouting | PrivateDnsRouting
 
@@ -79,9 +80,12 @@ def with_waits(release: Release, waits: dict[str, datetime]) -> Release:
     return release.evolve(workloads=workloads)
 
 
+DONE = (WorkloadState.FINALIZED, WorkloadState.ABORTED)  # no move of this workload's record can follow
+
+
 def restores(before: Workload, after: Workload) -> bool:
-    """The decision finalizes the workload: its record's TTL goes back to the original."""
-    return after.state == WorkloadState.FINALIZED and before.state != WorkloadState.FINALIZED
+    """The decision finalizes or aborts the workload: its record's TTL goes back to the original."""
+    return after.state in DONE and before.state != after.state
 
 
 def ttl_plan(routing: Any) -> dict[str, Any] | None:

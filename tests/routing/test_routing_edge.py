@@ -153,6 +153,22 @@ def test_lowering_the_ttl_keeps_the_values_and_records_the_original_once(arm, se
     assert restorer.apply(100) == []  # nothing recorded any more: nothing to put back
 
 
+def test_an_abort_puts_the_values_back_then_the_ttl_in_two_writes(arm, settings_arm):
+    record = _seed_record(arm, "private-dns", values=["10.20.0.4"], ttl=60, **{ORIGINAL: "3600", LOWERED_AT: "x"})
+    arm.clear_log()
+    changes = _router(settings_arm, RestoredTtl(_dns("private-dns", lower_ttl_to=60))).apply(0)
+    assert [(c.property, c.before, c.after) for c in changes] == [
+        ("A/payroll: records", "10.20.0.4", "10.1.0.4"),
+        ("A/payroll: TTL", "60s", "3600s"),
+    ]
+    puts = [r.body["properties"] for r in arm.log if r.method == "PUT"]
+    assert [(p["ttl"], p["aRecords"]) for p in puts] == [
+        (60, [{"ipv4Address": "10.1.0.4"}]),  # the values first, at the low TTL
+        (3600, [{"ipv4Address": "10.1.0.4"}]),
+    ]
+    assert arm.get(record)["properties"]["metadata"] == {"owner": "dns-team"}
+
+
 def test_a_ttl_already_low_is_not_written_and_the_switch_need_not_wait(arm, settings_arm):
     _seed_record(arm, "private-dns", ttl=30)
     arm.clear_log()

@@ -70,15 +70,18 @@ class DnsRouter(FakeRouter):
 
 @dataclass
 class Restorer(FakeRouter):
+    """A RestoredTtl's router: the record at the share asked, then its original TTL."""
+
     restored: list = field(default_factory=list)
 
     def apply(self, percent: int) -> list[Change]:
         net: DnsNetwork = self.network  # type: ignore[assignment]
+        moved = super().apply(percent)
         net.calls.append(("restore", self.workload))
         if net.ttl.get(self.workload) == OLD_TTL:
-            return []
+            return moved
         net.ttl[self.workload] = OLD_TTL
-        return [Change("private DNS zone corp.contoso.com", "A/payroll: TTL", "60s", f"{OLD_TTL}s")]
+        return [*moved, Change("private DNS zone corp.contoso.com", "A/payroll: TTL", "60s", f"{OLD_TTL}s")]
 
 
 class Driver:
@@ -187,6 +190,17 @@ def test_rollback_is_never_held_and_finalize_puts_the_original_ttl_back():
     assert d.network.calls[-1] == ("restore", "w1") and d.network.ttl["w1"] == OLD_TTL
     finalized = [e for e in d.store.list_history("r1", "w1") if e.to_state == "finalized"][-1]
     assert "network: private DNS zone corp.contoso.com: A/payroll: TTL 60s -> 3600s" in finalized.reason
+
+
+def test_an_aborted_workload_goes_back_to_the_source_and_then_gets_its_original_ttl():
+    d = Driver(single_step(approval="manual"))
+    d.ready()
+    r = d.send("override", "w1", action="abort", actor=OPERATOR, reason="not this wave")
+    assert (r.outcome, d.wl().state, d.wl().traffic_percent) == ("applied", "aborted", 0)
+    assert d.network.calls == [("lower", "w1"), ("restore", "w1")] and d.network.ttl["w1"] == OLD_TTL
+    assert "TTL 60s -> 3600s" in r.reason
+    d.send("override", "w1", action="abort", actor=OPERATOR, reason="again")  # ignored: nothing more
+    assert d.network.calls[-1] == ("restore", "w1") and len(d.network.calls) == 2
 
 
 def test_without_lower_ttl_to_nothing_is_lowered_or_held():

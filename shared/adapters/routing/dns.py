@@ -214,7 +214,7 @@ class DnsRouter:
 
 
 class TtlRestorer:
-    """The router of a RestoredTtl: its one effect is the record's original TTL back (finalize)."""
+    """The router of a RestoredTtl (finalize, abort): the record at the share asked, then its original TTL."""
 
     def __init__(self, router: DnsRouter):
         self.router = router
@@ -223,7 +223,7 @@ class TtlRestorer:
         return self.router.describe()
 
     def apply(self, percent: int) -> list[Change]:
-        return self.router.restore_ttl()
+        return self.router.apply(percent) + self.router.restore_ttl()
 
     def read(self) -> int:
         return self.router.read()

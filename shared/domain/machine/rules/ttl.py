@@ -1,11 +1,13 @@
 """The TTL choreography of a DNS cutover (contract §17): waking a ready workload once its record's old TTL
-has run out, and putting the original TTL back at finalize.
+has run out, and putting the original TTL back when the workload is done with it (finalized, or aborted).
 
 The gate is `ttl` (shared/domain/gates.py); what it holds and why is pure data in shared/domain/ttl.py; the
 TTL is lowered at apply (shared/adapters/routing/dns.py: `lower_ttls`), which records `ttl_wait_until`.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from shared.domain import messages as m
 from shared.domain.finishing import TIMER_HOP
@@ -42,7 +44,8 @@ def on_ttl_elapsed(step: Step, w: Workload) -> Ruling:
 
 def after_decision(step: Step) -> None:
     """A workload that became ready while its record's old TTL still counts is woken when it runs out; one
-    that is finalized gets its record's original TTL back."""
+    that is finalized (no rollback can come any more) or aborted (it leaves the release, its users on the
+    source) gets its record's original TTL back: with the move an abort makes, or as a move of its own."""
     for name, w in step.workloads.items():
         before = step.before.workloads[name]
         if w.state == before.state:  # the common case, and cheap: the plan is not looked at
@@ -50,5 +53,10 @@ def after_decision(step: Step) -> None:
         if w.state == S.READY and w.ttl_wait_until is not None and ttl_hold(step.view(w), w, step.now) is not None:
             _wake(step, w)
         routing = lowering(step.routing(name)) if restores(before, w) else None
-        if routing is not None:
+        if routing is None:
+            continue
+        moves = [e for e in step.effects if isinstance(e, SetTraffic) and e.workload == name]
+        if moves:  # one router per workload and decision: the move itself puts the TTL back after it
+            step.effects = [replace(e, routing=RestoredTtl(routing)) if e in moves else e for e in step.effects]
+        else:
             step.effects.append(SetTraffic(name, w.traffic_percent, RestoredTtl(routing)))
