@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from shared.application.figures import Approval, Figures, Interval, Rollback, from_history
+from shared.domain.gates import GATES as GATE_REGISTRY
 from shared.domain.model import HistoryEntry, Outcome, WorkloadState
 from shared.domain.plan import Plan
 
 S = WorkloadState
 DONE = (S.PROMOTED, S.ABORTED, S.FINALIZED)
 PHASES = (S.REPLICATING, S.TESTING, S.READY, S.FLIGHTING, S.ROLLED_BACK, S.PROMOTED)
-GATES = ("assets", "tests", "approval", "release", "bake", "verdict", "paused", "retry", "hypercare", "finalize")
+GATES = tuple(str(g) for g in GATE_REGISTRY)  # the registry's order, so a new gate (ttl, rehearsal) is listed too
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from shared.application.ports import (
     Snapshot,
 )
 from shared.application.retry import retry_on_conflict
+from shared.application.ttl import lower_ttls
 from shared.domain import messages as m
 from shared.domain.actors import Principal
 from shared.domain.attention import attention
@@ -326,6 +327,7 @@ class PromotionService:
             except UnknownRelease:
                 now = self.clock.now()
                 release = new_release(plan, now, timing.check_after(self.store, plan))
+                release = lower_ttls(self.routers, release, now)  # §17: lowered at apply, the switch waits it out
                 if (halt := self.store.get_halt()) is not None:  # while everything is halted, it starts halted
                     release = halted(release, halt, now)
                 timing.first_deadlines(self.ports, release, now)

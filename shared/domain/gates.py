@@ -21,6 +21,7 @@ from typing import Any
 from shared.domain.finishing import data_sync_hold, finalize_hold, hypercare_hold
 from shared.domain.model import TERMINAL, GateName, Release, ReleaseState, Workload, WorkloadState
 from shared.domain.times import iso, ms
+from shared.domain.ttl import ttl_hold
 from shared.domain.windows import closed
 
 G, S = GateName, WorkloadState
@@ -165,6 +166,12 @@ def _hypercare(release: Release, w: Workload, now: datetime) -> Gate | None:
     return None if hold is None else Gate(G.HYPERCARE, hold.details, hold.reason)
 
 
+def _ttl(release: Release, w: Workload, now: datetime) -> Gate | None:
+    """§17: the first move of a DNS cutover waits out the record's old TTL (shared/domain/ttl.py)."""
+    hold = ttl_hold(release, w, now) if first_move(release, w) else None
+    return None if hold is None else Gate(G.TTL, hold.details, hold.reason)
+
+
 def _finalize(release: Release, w: Workload, now: datetime) -> Gate | None:
     hold = finalize_hold(release, w, now)
     return None if hold is None else Gate(G.FINALIZE, hold.details, hold.reason)
@@ -186,6 +193,7 @@ GATES: dict[GateName, GateSpec] = {
     G.VERDICT: GateSpec(_verdict),
     G.WINDOW: GateSpec(_window),
     G.AFTER: GateSpec(_after),
+    G.TTL: GateSpec(_ttl),
     G.PAUSED: GateSpec(_paused),
     G.RETRY: GateSpec(_retry),
     G.DATA_SYNC: GateSpec(_data_sync, holding=False),

@@ -3,15 +3,80 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError, field_validator
 
+from shared.domain.envelope import NAME as _NAME
+from shared.domain.envelope import PRINTABLE as _PRINTABLE
+from shared.domain.envelope import Data as _Data
+from shared.domain.envelope import Envelope as _Envelope
+from shared.domain.envelope import LongText, Text
+from shared.domain.envelope import printable as _printable
 from shared.domain.errors import MessageError
 from shared.domain.health import MAX_CHECKS, Cause, CheckResult
-from shared.domain.names import NAME_PATTERN, is_name
+from shared.domain.names import is_name
+from shared.domain.own_messages import (  # re-exported (X as X): promote's own messages are part of the union
+    MAX_DEPENDENCY_RECHECKS as MAX_DEPENDENCY_RECHECKS,
+)
+from shared.domain.own_messages import (
+    MAX_RETRIED_BODY as MAX_RETRIED_BODY,
+)
+from shared.domain.own_messages import (
+    BakeElapsed as BakeElapsed,
+)
+from shared.domain.own_messages import (
+    DeadlineData as DeadlineData,
+)
+from shared.domain.own_messages import (
+    DeadlineDue as DeadlineDue,
+)
+from shared.domain.own_messages import (
+    DecommissionDue as DecommissionDue,
+)
+from shared.domain.own_messages import (
+    DecommissionRetry as DecommissionRetry,
+)
+from shared.domain.own_messages import (
+    DependencyData as DependencyData,
+)
+from shared.domain.own_messages import (
+    DependencyPromoted as DependencyPromoted,
+)
+from shared.domain.own_messages import (
+    FinishTimerData as FinishTimerData,
+)
+from shared.domain.own_messages import (
+    HypercareElapsed as HypercareElapsed,
+)
+from shared.domain.own_messages import (
+    MessageRetry as MessageRetry,
+)
+from shared.domain.own_messages import (
+    RetryData as RetryData,
+)
+from shared.domain.own_messages import (
+    RevokeRetry as RevokeRetry,
+)
+from shared.domain.own_messages import (
+    RevokeRetryData as RevokeRetryData,
+)
+from shared.domain.own_messages import (
+    TimerData as TimerData,
+)
+from shared.domain.own_messages import (
+    TtlData as TtlData,
+)
+from shared.domain.own_messages import (
+    TtlElapsed as TtlElapsed,
+)
+from shared.domain.own_messages import (
+    WindowData as WindowData,
+)
+from shared.domain.own_messages import (
+    WindowOpens as WindowOpens,
+)
 from shared.domain.tracing import for_message
 
 MAX_BODY_BYTES = 256 * 1024  # Service Bus Standard's message size limit
@@ -26,7 +91,7 @@ HYPERCARE_TYPE = "hypercare-elapsed"  # scheduled by promote itself at promotion
 DECOMMISSION_RETRY_TYPE = "decommission-retry"  # scheduled by promote itself after a failed decommission
 DECOMMISSION_TYPE = "decommission"  # sent by promote itself once a finalize request is committed (v3)
 RETRY_TYPE = "message-retry"  # (v3 §18) a message whose effect Azure refused for a while, sent again later
-MAX_RETRIED_BODY = 200_000  # characters of the message a retry carries (Service Bus holds 256 KiB)
+TTL_TYPE = "ttl-elapsed"  # scheduled by promote itself: a DNS switch waited out the record's old TTL (v3 §17)
 EVENT_TYPES = (
     "asset-replicated",
     "tests-passed",
@@ -42,6 +107,7 @@ EVENT_TYPES = (
     TIMER_TYPE,
     REVOKE_RETRY_TYPE,
     RETRY_TYPE,
+    TTL_TYPE,
 )
 INTERNAL_TYPES = (
     TIMER_TYPE,
@@ -50,6 +116,7 @@ INTERNAL_TYPES = (
     DECOMMISSION_RETRY_TYPE,
     DECOMMISSION_TYPE,
     RETRY_TYPE,
+    TTL_TYPE,
 )
 PUBLIC_TYPES = tuple(t for t in EVENT_TYPES if t not in INTERNAL_TYPES)
 
@@ -59,25 +126,6 @@ WINDOW_TYPE = "window-open"  # the change window a held move waits for opens
 DEPENDENCY_TYPE = "dependency-promoted"  # a release this one waits for (`after`) was promoted
 TIME_TYPES = (DEADLINE_TYPE, WINDOW_TYPE, DEPENDENCY_TYPE)
 SCHEDULED_TYPES = (TIMER_TYPE, *TIME_TYPES)
-
-_NAME = NAME_PATTERN
-_PRINTABLE = re.compile(r"^[^\x00-\x1f\x7f]*$")
-
-
-def _printable(value: str) -> str:
-    if not _PRINTABLE.fullmatch(value):
-        raise ValueError("control characters are not allowed")
-    return value
-
-
-Text = Annotated[str, Field(max_length=256)]
-LongText = Annotated[str, Field(max_length=4096)]
-
-
-class _Data(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-    release: str = Field(pattern=_NAME)
-    workload: str = Field(pattern=_NAME)
 
 
 class AssetData(_Data):
@@ -112,77 +160,10 @@ class OverrideData(_Data):
     _p = field_validator("actor", "reason")(_printable)
 
 
-class TimerData(_Data):
-    flight: int = Field(ge=1, le=100)
-    attempt: int = Field(ge=0)
-    started_ms: int = Field(ge=0)  # the flight instance (its start, epoch ms) the timer belongs to
-
-
-class RevokeRetryData(_Data):
-    workload: str | None = Field(default=None, pattern=_NAME)  # type: ignore[assignment]  # release-wide
-    attempt: int = Field(ge=1)
-
-
-class DeadlineData(_Data):
-    period: str = Field(min_length=1, max_length=64)  # the waiting period (gates.WaitingPeriod.key) it is for
-
-
-class WindowData(_Data):
-    opens_ms: int = Field(ge=0, le=253_402_300_799_999)  # the opening (epoch ms, at most year 9999) it is for
-
-
-MAX_DEPENDENCY_RECHECKS = 3  # machine.DEPENDENCY_RECHECKS
-
-
-class DependencyData(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-    release: str = Field(pattern=_NAME)  # the waiting release (the message's session)
-    workload: None = None  # release-wide: every workload of the release is re-evaluated
-    dependency: str = Field(pattern=_NAME)  # the release named in `after` that was promoted
-    # The dependency's state as the service read it from the store when handling the message; whatever the
-    # message itself claims is replaced, so only a really promoted release opens the gate.
-    state: str | None = Field(default=None, max_length=32)
-    # 0: the notice the dependency's decision sent; 1-3: the waiting release looking again by itself, because
-    # the notice read the dependency before its promotion was committed (machine.DEPENDENCY_RECHECKS)
-    recheck: int = Field(default=0, ge=0, le=MAX_DEPENDENCY_RECHECKS, strict=True)
-
-
 class LagData(_Data):
     lag_seconds: float = Field(ge=0, le=10 * 365 * 24 * 3600, allow_inf_nan=False, strict=True)  # no "5", no true
     asset: str | None = Field(default=None, min_length=1, max_length=256)
     _p = field_validator("asset")(_printable)
-
-
-class FinishTimerData(_Data):
-    attempt: int = Field(ge=0)
-    promoted_ms: int = Field(ge=0)  # the promotion (its instant, epoch ms) the timer belongs to
-
-
-class _Envelope(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
-    specversion: Literal["1.0"]
-    id: str = Field(min_length=1, max_length=256)
-    source: str = Field(min_length=1, max_length=256)
-    time: datetime | None = None
-    subject: str | None = Field(default=None, max_length=256)
-    datacontenttype: str | None = Field(default=None, max_length=128)
-
-    _p = field_validator("id", "source")(_printable)
-
-    @field_validator("time")
-    @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("time must carry a timezone (RFC 3339, e.g. 2026-11-26T22:00:00Z)")
-        return value
-
-    @property
-    def release(self) -> str:
-        return self.data.release  # type: ignore[attr-defined]
-
-    @property
-    def workload(self) -> str | None:
-        return self.data.workload  # type: ignore[attr-defined]
 
 
 class AssetReplicated(_Envelope):
@@ -220,63 +201,9 @@ class Override(_Envelope):
     data: OverrideData
 
 
-class BakeElapsed(_Envelope):
-    type: Literal["bake-elapsed"]
-    data: TimerData
-
-
-class RevokeRetry(_Envelope):
-    type: Literal["revoke-access-retry"]
-    data: RevokeRetryData
-
-
-class DeadlineDue(_Envelope):
-    type: Literal["deadline"]
-    data: DeadlineData
-
-
-class WindowOpens(_Envelope):
-    type: Literal["window-open"]
-    data: WindowData
-
-
-class DependencyPromoted(_Envelope):
-    type: Literal["dependency-promoted"]
-    data: DependencyData
-
-
 class ReplicationLag(_Envelope):
     type: Literal["replication-lag"]
     data: LagData
-
-
-class HypercareElapsed(_Envelope):
-    type: Literal["hypercare-elapsed"]
-    data: FinishTimerData
-
-
-class DecommissionRetry(_Envelope):
-    type: Literal["decommission-retry"]
-    data: FinishTimerData
-
-
-class DecommissionDue(_Envelope):
-    type: Literal["decommission"]
-    data: FinishTimerData
-
-
-class RetryData(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-    release: str = Field(pattern=_NAME)  # the release of the message it carries (its session)
-    workload: str | None = Field(default=None, pattern=_NAME)
-    attempt: int = Field(ge=1, le=10_000)  # attempts that failed so far
-    first_ms: int = Field(ge=0)  # when the first one failed (epoch ms): the plan's retry.max counts from it
-    body: str = Field(min_length=2, max_length=MAX_RETRIED_BODY)  # the message, as it came
-
-
-class MessageRetry(_Envelope):
-    type: Literal["message-retry"]
-    data: RetryData
 
 
 Message = Annotated[
@@ -296,7 +223,8 @@ Message = Annotated[
     | HypercareElapsed
     | DecommissionRetry
     | DecommissionDue
-    | MessageRetry,
+    | MessageRetry
+    | TtlElapsed,
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter = TypeAdapter(Message)

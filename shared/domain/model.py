@@ -49,6 +49,7 @@ class GateName(StrEnum):
     RETRY = "retry"
     HYPERCARE = "hypercare"
     FINALIZE = "finalize"
+    TTL = "ttl"  # v3 §17: a DNS switch waits until resolvers can no longer hold the record's old TTL
 
 
 class Outcome(StrEnum):
@@ -121,6 +122,7 @@ class Workload:
     finalized_at: datetime | None = None
     # v3 §18: a decision Azure refused for good (or past the plan's retry.max): not carried out; `attention`
     stuck: str | None = None
+    ttl_wait_until: datetime | None = None  # §17: the TTL lowered at apply + the old TTL (shared/domain/ttl.py)
 
     def __post_init__(self) -> None:
         # decide() may say state="testing": the enum member is what is kept (and an unknown name fails here)

@@ -11,19 +11,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from shared.domain import edge
 from shared.domain.model import Release
 from shared.domain.plan import (
     ApplicationGatewayRouting,
+    AzureFirewallRouting,
+    DnsRouting,
     FrontDoorRouting,
     LoadBalancerRouting,
     LocalRouting,
     Plan,
+    PrivateDnsRouting,
     RevokeAccess,
     RouteTableRouting,
     Routing,
     TrafficManagerRouting,
 )
 from shared.domain.plan.shares import pool_addresses, pool_composition, realisable_share
+from shared.domain.ttl import ttl_plan, ttl_plan_text
 
 DRIFT_TYPE = "drift-check"
 
@@ -64,6 +69,8 @@ def _kind_and_name(routing: Routing) -> tuple[str, str]:
         return "route table", routing.route_table
     if isinstance(routing, FrontDoorRouting):
         return "Front Door profile", routing.profile
+    if isinstance(routing, DnsRouting | PrivateDnsRouting | AzureFirewallRouting):
+        return edge.kind_and_name(routing)
     raise KeyError(routing.provider)
 
 
@@ -92,6 +99,10 @@ def lb_value(routing: Pool, members: set[str] | list[str], foreign: list[str] | 
     share = f"{round(100 * targets / total)}% target" if total else "no member"
     others = f" + not in the plan: {', '.join(foreign)}" if foreign else ""
     return f"{', '.join(listed) or '(none)'}{others} ({share})"
+
+
+def lb_drain_property(routing: LoadBalancerRouting) -> str:
+    return f"backendAddressPools/{routing.backend_pool}: drainPeriodInSeconds"
 
 
 def true_share(targets: int, total: int) -> int | None:
@@ -151,11 +162,9 @@ def settings(routing: Routing, percent: int, before: int | None = None) -> dict[
     if isinstance(routing, LocalRouting):
         return {"traffic_percent": str(percent)}
     if isinstance(routing, LoadBalancerRouting):
-        return {
-            f"backendAddressPools/{routing.backend_pool}: loadBalancerBackendAddresses": lb_value(
-                routing, lb_members(routing, percent)
-            )
-        }
+        members = f"backendAddressPools/{routing.backend_pool}: loadBalancerBackendAddresses"
+        drain = {} if routing.drain_period is None else {lb_drain_property(routing): str(routing.drain_period)}
+        return {members: lb_value(routing, lb_members(routing, percent)), **drain}
     if isinstance(routing, Weighted):  # two weights; the one with no users disabled at 0% and 100%
         wanted = tm_endpoints(percent) if before is None else tm_wanted(percent, tm_endpoints(before))
         return {tm_property(routing, role): tm_value(*wanted[role]) for role in ("source", "target")}
@@ -172,6 +181,10 @@ def settings(routing: Routing, percent: int, before: int | None = None) -> dict[
     if isinstance(routing, RouteTableRouting):
         hop = routing.target_next_hop if percent >= 100 else routing.source_next_hop
         return {f"routes/{routing.route}: nextHopIpAddress": hop}
+    if isinstance(routing, DnsRouting | PrivateDnsRouting):
+        return edge.dns_settings(routing, percent)
+    if isinstance(routing, AzureFirewallRouting):
+        return edge.firewall_settings(routing, percent)
     raise ValueError(f"unknown routing provider {routing.provider!r}")
 
 
@@ -249,6 +262,7 @@ def change_plan(plan: Plan, release: Release | None = None) -> dict:
                 "resource": resource(routing, plan.release, w.name),
                 "state": state.state if state else None,
                 "traffic_percent": state.traffic_percent if state else None,
+                "ttl": ttl_plan(routing),
                 "steps": steps,
             }
         )
@@ -272,10 +286,12 @@ def change_plan_text(doc: dict) -> str:
     for w in doc["workloads"]:
         now = "" if w["state"] is None else f"  [now {w['state']}, {w['traffic_percent']}%]"
         lines += ["", f"{w['name']}  {w['provider']}  {w['resource']}{now}"]
+        lines += ttl_plan_text(w.get("ttl"), after=False)
         for step in w["steps"]:
             asked = "" if step["requested_percent"] == step["to_percent"] else f" (asked {step['requested_percent']}%)"
             lines.append(f"  {step['step']}: {step['from_percent']}% -> {step['to_percent']}%{asked}")
             lines += _changes_text("change", step["changes"]) + _changes_text("inverse", step["inverse"])
+        lines += ttl_plan_text(w.get("ttl"), after=True)
     if doc["revoke_access"]:
         r = doc["revoke_access"]
         lines += [
@@ -285,6 +301,15 @@ def change_plan_text(doc: dict) -> str:
             f"    inverse   {r['note']}",
         ]
     return "\n".join(lines)
+
+
+def notes_text(doc: dict) -> str:
+    """`promote plan --live`: what each workload's provider says its shares mean, read live (adapters.routing
+    .live_notes adds them); "" when none were read."""
+    notes = [(w["name"], n) for w in doc["workloads"] for n in w.get("notes", [])]
+    if not notes:
+        return ""
+    return "\n\nlive check: what the shares mean here\n" + "\n".join(f"  {name}: {n}" for name, n in notes)
 
 
 def _changes_text(kind: str, items: list[dict]) -> list[str]:

@@ -36,7 +36,7 @@ def register(sub) -> dict:
 
 
 def cmd_plan(args) -> int:
-    from shared.domain.routing import change_plan, change_plan_text
+    from shared.domain.routing import change_plan, change_plan_text, notes_text
 
     if args.release:
         from shared.local.common import checked_stack
@@ -47,10 +47,12 @@ def cmd_plan(args) -> int:
         plan = _read_plan(args.file)
         doc = change_plan(plan)
     if args.live:
+        from shared.adapters.routing import live_notes
         from shared.application.bootstrap import stack
 
         _add_live_problems(doc, live_problems(plan, stack().settings))
-    print(json.dumps(doc) if args.json else change_plan_text(doc) + _live_text(doc))
+        live_notes(doc, plan, stack().settings)  # what a share means there, beyond refusals (issue 25)
+    print(json.dumps(doc) if args.json else change_plan_text(doc) + _live_text(doc) + notes_text(doc))
     return 0
 
 

@@ -394,8 +394,145 @@ def front_door(name: str = "afd-payroll") -> list[dict]:
     ]
 
 
+PRIVATE_ZONE = f"{NET}/privateDnsZones/corp.contoso.com"
+PUBLIC_ZONE = f"{NET}/dnsZones/contoso.com"
+POLICY = f"{NET}/firewallPolicies/fw-pol"
+RCG = f"{POLICY}/ruleCollectionGroups/migration"
+
+
+def dns_zone(zone_id: str = PRIVATE_ZONE) -> dict:
+    private = "/privateDnsZones/" in zone_id
+    return {
+        "id": zone_id,
+        "name": zone_id.rsplit("/", 1)[-1],
+        "type": "Microsoft.Network/privateDnsZones" if private else "Microsoft.Network/dnszones",
+        "location": "global",
+        "etag": "00000000-0000-0000-0000-00000000z0ne",
+        "tags": {"owner": "network-team"},
+        "properties": {"numberOfRecordSets": 3, "maxNumberOfRecordSets": 25000, "provisioningState": "Succeeded"},
+    }
+
+
+def record_set(zone_id: str, kind: str, name: str, values: list[str], ttl: int = 3600, **metadata) -> dict:
+    """A record set as Resource Manager returns it: Private DNS spells its properties in camel case (`ttl`,
+    `aRecords`), public DNS in its own (`TTL`, `ARecords`); ETags are bare GUIDs."""
+    private = "/privateDnsZones/" in zone_id
+    keys = (
+        {"ttl": "ttl", "A": "aRecords", "AAAA": "aaaaRecords", "CNAME": "cnameRecord"}
+        if private
+        else {"ttl": "TTL", "A": "ARecords", "AAAA": "AAAARecords", "CNAME": "CNAMERecord"}
+    )
+    records: object
+    if kind == "CNAME":
+        records = {"cname": values[0]}
+    else:
+        field = "ipv4Address" if kind == "A" else "ipv6Address"
+        records = [{field: v} for v in values]
+    zone = zone_id.rsplit("/", 1)[-1]
+    return {
+        "id": f"{zone_id}/{kind}/{name}",
+        "name": name,
+        "type": f"Microsoft.Network/{'privateDnsZones' if private else 'dnszones'}/{kind}",
+        "etag": "11111111-1111-1111-1111-111111111111",
+        "properties": {
+            "metadata": {"owner": "dns-team", **metadata},
+            keys["ttl"]: ttl,
+            "fqdn": f"{name}.{zone}.",
+            keys[kind]: records,
+            "provisioningState": "Succeeded",
+        },
+    }
+
+
+def firewall_policy() -> list[dict]:
+    """A firewall policy and its `migration` rule collection group: a DNAT collection (the plan's rule `https`
+    and another), a network rule collection (the plan's `sql` rule and an unrelated one)."""
+    nat = {
+        "ruleCollectionType": "FirewallPolicyNatRuleCollection",
+        "name": "dnat-payroll",
+        "priority": 100,
+        "action": {"type": "DNAT"},
+        "rules": [
+            {
+                "ruleType": "NatRule",
+                "name": "https",
+                "ipProtocols": ["TCP"],
+                "sourceAddresses": ["*"],
+                "destinationAddresses": ["203.0.113.10"],
+                "destinationPorts": ["443"],
+                "translatedAddress": "10.1.0.4",
+                "translatedPort": "443",
+            },
+            {
+                "ruleType": "NatRule",
+                "name": "ssh-jump",
+                "ipProtocols": ["TCP"],
+                "sourceAddresses": ["198.51.100.0/24"],
+                "destinationAddresses": ["203.0.113.10"],
+                "destinationPorts": ["22"],
+                "translatedAddress": "10.1.0.9",
+                "translatedPort": "22",
+            },
+        ],
+    }
+    network = {
+        "ruleCollectionType": "FirewallPolicyFilterRuleCollection",
+        "name": "net-payroll",
+        "priority": 200,
+        "action": {"type": "Allow"},
+        "rules": [
+            {
+                "ruleType": "NetworkRule",
+                "name": "sql",
+                "ipProtocols": ["TCP"],
+                "sourceAddresses": ["10.5.0.0/16"],
+                "destinationAddresses": ["10.1.0.4", "10.9.9.9"],
+                "destinationPorts": ["1433"],
+            },
+            {
+                "ruleType": "NetworkRule",
+                "name": "dns",
+                "ipProtocols": ["UDP"],
+                "sourceAddresses": ["10.5.0.0/16"],
+                "destinationAddresses": ["10.0.0.53"],
+                "destinationPorts": ["53"],
+            },
+        ],
+    }
+    return [
+        {
+            "id": POLICY,
+            "name": "fw-pol",
+            "type": "Microsoft.Network/FirewallPolicies",
+            "location": "westeurope",
+            "etag": 'W/"seed-policy"',
+            "tags": {"owner": "network-team"},
+            "properties": {
+                "provisioningState": "Succeeded",
+                "threatIntelMode": "Alert",
+                "sku": {"tier": "Standard"},
+                "ruleCollectionGroups": [{"id": RCG}],
+            },
+        },
+        {
+            "id": RCG,
+            "name": "migration",
+            "type": "Microsoft.Network/FirewallPolicies/RuleCollectionGroups",
+            "etag": 'W/"seed-group"',
+            "properties": {
+                "priority": 200,
+                "provisioningState": "Succeeded",
+                "size": "0.01 MB",
+                "ruleCollections": [nat, network],
+            },  # fmt: skip
+        },
+    ]
+
+
 def routing(provider: str, **overrides) -> dict:
     """The `routing:` block of a plan for the resources above."""
+    if provider in ("dns", "private-dns", "azure-firewall"):
+        return {**edge_routing(provider), **overrides}
     base = {"provider": provider, "subscription": SUB, "resource_group": RG}
     base.update(
         {
@@ -432,6 +569,28 @@ def routing(provider: str, **overrides) -> dict:
     )
     base.update(overrides)
     return base
+
+
+def edge_routing(provider: str) -> dict:
+    if provider == "azure-firewall":
+        return {
+            "provider": provider,
+            "policy": POLICY,
+            "rule_collection_group": "migration",
+            "rule_collection": "dnat-payroll",
+            "rule": "https",
+            "source": "10.1.0.4",
+            "target": "10.20.0.4",
+            "network_rules": [{"rule_collection": "net-payroll", "rule": "sql"}],
+        }
+    return {
+        "provider": provider,
+        "zone": PRIVATE_ZONE if provider == "private-dns" else PUBLIC_ZONE,
+        "record": "payroll",
+        "type": "A",
+        "source": ["10.1.0.4"],
+        "target": ["10.20.0.4"],
+    }
 
 
 def revoke_access(**overrides) -> dict:

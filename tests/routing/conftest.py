@@ -30,6 +30,7 @@ class ArmSettings(Settings):
     """Settings plus the credential the Azure providers use instead of DefaultAzureCredential."""
 
     arm_credential: Any = None
+    arm_sleep: Any = None  # what the firewall provider waits with while a policy is busy (tests: no real waits)
 
 
 @pytest.fixture(scope="session")
@@ -53,15 +54,32 @@ def credential():
     return FakeCredential()
 
 
-def arm_settings(arm: FakeArm, credential: FakeCredential, base: Settings | None = None) -> ArmSettings:
+class Naps:
+    """A sleep that records what it was asked to wait and waits a hundredth of it (a policy's update in the
+    local Resource Manager takes a fraction of a second)."""
+
+    def __init__(self):
+        self.asked: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.asked.append(seconds)
+        time.sleep(min(seconds / 100, 0.2))
+
+
+def arm_settings(arm: FakeArm, credential: FakeCredential, base: Settings | None = None, sleep=None) -> ArmSettings:
     base = base or load_settings({})
     values = {f.name: getattr(base, f.name) for f in fields(Settings)}
-    return ArmSettings(**{**values, "arm_endpoint": arm.url, "arm_credential": credential})
+    return ArmSettings(**{**values, "arm_endpoint": arm.url, "arm_credential": credential, "arm_sleep": sleep})
 
 
 @pytest.fixture
-def settings_arm(arm, credential):
-    return arm_settings(arm, credential)
+def naps():
+    return Naps()
+
+
+@pytest.fixture
+def settings_arm(arm, credential, naps):
+    return arm_settings(arm, credential, sleep=naps)
 
 
 @pytest.fixture
@@ -70,7 +88,7 @@ def arm_stack(arm, credential, settings):
     from shared.application.bootstrap import Stack, use_stack
     from tests.fakes import FakeClock
 
-    stack = Stack(arm_settings(arm, credential, base=settings), clock=FakeClock())
+    stack = Stack(arm_settings(arm, credential, base=settings, sleep=Naps()), clock=FakeClock())
     use_stack(stack)
     yield stack
     use_stack(None)

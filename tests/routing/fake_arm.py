@@ -31,6 +31,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from tests.https_server import HttpsServer
+from tests.routing.fake_edge import Edge
 
 # child segment (lower case) -> the parent's property holding the children, and the child's type suffix
 CHILDREN = {
@@ -132,6 +133,7 @@ class FakeArm:
     hooks: list[tuple[str, str, object]] = field(default_factory=list)  # (method, path part, fn) run once, after
     lock: threading.RLock = field(default_factory=threading.RLock)
     url: str = ""
+    edge: Edge = field(default_factory=Edge)  # DNS zones, Private DNS zones, firewall policies (fake_edge.py)
 
     # -- test-side API ---------------------------------------------------------------------------
     def seed(self, doc: dict) -> None:
@@ -156,8 +158,8 @@ class FakeArm:
             target = child if child is not None else parent
             before = target.get("etag")
             change(target)
-            if before is not None and target.get("etag") == before:
-                target["etag"] = _etag()
+            if before is not None and target.get("etag") == before:  # DNS's ETags are bare GUIDs
+                target["etag"] = _etag() if str(before).startswith("W/") else str(uuid.uuid4())
                 if child is not None and "etag" in parent:
                     parent["etag"] = _etag()
 
@@ -247,6 +249,8 @@ class FakeArm:
                 return status, {**extra, **fault.headers}, payload
         if m := _OPERATION.match(path):
             return self._operation(m.group(1))
+        if self.edge.owns(path):
+            return self.edge.respond(self, method, path, headers, body)
         if _CDN.match(path):
             return self._cdn(method, path, headers, body)
         if not _RESOURCE.match(path):
@@ -354,6 +358,9 @@ class FakeArm:
         return status, headers, doc
 
     def _operation(self, operation: str):
+        edge = self.edge.operation(operation)
+        if edge is not None:
+            return 200, ({"Retry-After": self.lro_retry_after} if edge["status"] == "InProgress" else {}), edge
         if operation not in self.operations:
             return _error(404, "NotFound", f"operation {operation}")
         self.operations[operation] += 1

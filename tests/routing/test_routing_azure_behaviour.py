@@ -151,7 +151,7 @@ def test_the_deny_rule_is_created_only_if_still_absent(arm, settings_arm):
             ),
         )
 
-    arm.after("GET", "/securityRules/deny-migration-team", a_colleague_creates_it)
+    arm.after("GET", "/networkSecurityGroups/nsg-payroll", a_colleague_creates_it)  # right after promote read it
     made = access_revoker(lambda: None, settings_arm).revoke("wave-1", config)
     assert made == []  # read again after the 412: their rule is the one wanted, nothing to write
     [put] = [r for r in arm.log if r.method == "PUT"]

@@ -9,6 +9,8 @@ import pytest
 
 from shared.adapters.routing import router_factory
 from shared.adapters.routing.application_gateway import ApplicationGatewayRouter
+from shared.adapters.routing.azure_firewall import FirewallRouter
+from shared.adapters.routing.dns import DnsRouter
 from shared.adapters.routing.front_door import FrontDoorRouter
 from shared.adapters.routing.load_balancer import LoadBalancerRouter
 from shared.adapters.routing.local import LocalRouter
@@ -24,6 +26,9 @@ PROVIDER_ROUTERS = {
     "application-gateway": ApplicationGatewayRouter,
     "route-table": RouteTableRouter,
     "front-door": FrontDoorRouter,
+    "dns": DnsRouter,
+    "private-dns": DnsRouter,
+    "azure-firewall": FirewallRouter,
 }
 
 

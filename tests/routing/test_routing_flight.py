@@ -96,8 +96,9 @@ def test_flight_on_load_balancer_end_to_end(arm, arm_stack, release_name):
         f"PUT {pool_path} 201 [If-Match: {next(etags)}] addresses={','.join(R.TARGETS)}",
         *lro,
         f"GET {pool_path} 200",
-        f"GET {rule_path} 404",
-        "GET networkSecurityGroups/nsg-payroll 200",  # the priority is checked against the group's rules
+        # one read of the group: promote's rule (absent) and the others, checked for the priority and for an
+        # earlier Allow that would let the team in
+        "GET networkSecurityGroups/nsg-payroll 200",
         f'PUT {rule_path} 201 [If-None-Match: *] {{"access":"Deny","destinationAddressPrefix":"*",'
         f'"destinationPortRange":"*","direction":"Inbound","priority":100,"protocol":"*",'
         f'"sourceAddressPrefixes":["10.50.0.0/24"],"sourcePortRange":"*"}}',
@@ -267,12 +268,15 @@ def test_flight_on_front_door_end_to_end(arm, arm_stack, release_name):
     def patch(line: str, body: str, final: str) -> list[str]:
         return [f"{line} {body}", *lro, f"GET {group}/origins/{final} 200"]
 
+    band = f"GET {group} 200"  # a split between 0 and 100 reads the group's latency band
     assert [re.sub(r"operationresults/[^ ]+", "operationresults/{id}", line) for line in lines(arm)] == [
         listing,
+        band,
         *patch(azure, '{"enabledState":"Enabled","weight":10}', "payroll-azure"),
         *patch(onprem, '{"enabledState":"Enabled","weight":90}', "payroll-onprem"),
         listing,
         listing,
+        band,
         *patch(azure, '{"enabledState":"Enabled","weight":50}', "payroll-azure"),
         *patch(onprem, '{"enabledState":"Enabled","weight":50}', "payroll-onprem"),
         listing,

@@ -13,15 +13,20 @@ from shared.adapters.routing._arm import ArmSettings
 from shared.domain.errors import RoutingError
 from shared.domain.plan import (
     ApplicationGatewayRouting,
+    AzureFirewallRouting,
+    DnsRouting,
     FrontDoorRouting,
     LoadBalancerRouting,
     LocalRouting,
+    Plan,
+    PrivateDnsRouting,
     RevokeAccess,
     RouteTableRouting,
     Routing,
     TrafficManagerRouting,
 )
 from shared.domain.routing import Change
+from shared.domain.ttl import RestoredTtl
 
 if TYPE_CHECKING:
     from shared.application.ports import AccessRevoker, Router, RouterFactory
@@ -56,6 +61,14 @@ def router_factory(local_table_factory: Callable[[], Any], settings: ArmSettings
             from shared.adapters.routing import front_door
 
             return front_door.build(routing, settings)
+        if isinstance(routing, DnsRouting | PrivateDnsRouting | RestoredTtl):
+            from shared.adapters.routing import dns
+
+            return dns.build(routing, settings)
+        if isinstance(routing, AzureFirewallRouting):
+            from shared.adapters.routing import azure_firewall
+
+            return azure_firewall.build(routing, settings)
         raise RoutingError(f"unknown routing provider {getattr(routing, 'provider', routing)!r}")
 
     return make
@@ -82,3 +95,25 @@ def access_revoker(local_table_factory: Callable[[], Any], settings: ArmSettings
             return build_revoker(config, settings)
 
     return _Revoker()
+
+
+def live_notes(doc: dict, plan: Plan, settings: ArmSettings) -> None:
+    """`promote plan --live`: add to each workload of `doc` (domain.routing.change_plan) the `notes` its provider
+    reads from the live resources: what can make a share differ from what is asked without promote refusing
+    it (a latency band, affinity, a TTL, members that are Down, draining). A resource that cannot be read is
+    already named by the live problems."""
+    from shared.domain.errors import PromoteError
+    from shared.domain.routing import release_steps
+    from shared.domain.shares import realisable_share
+
+    routers = router_factory(lambda: None, settings)
+    percents = {w.name: [realisable_share(w.routing, p) for _, p in release_steps(plan)] for w in plan.workloads}
+    for w in doc["workloads"]:
+        routing, w["notes"] = plan.routing_of(w["name"]), []
+        if routing.provider == "local":
+            continue
+        notes: Any = getattr(routers(plan.release, w["name"], routing), "notes", None)
+        try:
+            w["notes"] = notes([p for p in percents[w["name"]] if p is not None]) if notes else []
+        except PromoteError:
+            pass

@@ -6,6 +6,7 @@ Nothing here imports an Azure SDK at module import; providers pass in the client
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
@@ -30,6 +31,20 @@ class ArmSettings(Protocol):
 
 class StaleWrite(RoutingError):
     """412: the resource changed between promote's read and its write (If-Match refused)."""
+
+
+class Busy(RoutingError):
+    """409 AnotherOperationInProgress (or 429 RetryableErrorDueToAnotherOperation): the resource is locked by
+    an operation in progress; waited out and tried again (`while_busy`), not a failure."""
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+BUSY_CODES = ("AnotherOperationInProgress", "RetryableErrorDueToAnotherOperation")
+BUSY_BUDGET = 150.0  # seconds one attempt waits for a busy resource (the host's function timeout is 5 minutes)
+BUSY_FIRST, BUSY_MAX = 5.0, 30.0  # the wait between tries without a Retry-After: doubling from, up to
 
 
 _REASONS = {
@@ -87,6 +102,9 @@ def arm_errors(what: str, needs: str = "") -> Iterator[None]:
             raise RoutingError(f"{what}: {operation}") from exc
         reason = f"{_REASONS.get(status, 'failed')} ({status})"
         hint = f"; the identity needs {needs}" if status == 403 and needs else ""
+        code = getattr(getattr(exc, "error", None), "code", None)
+        if status in (409, 429) and code in BUSY_CODES:
+            raise Busy(f"{what}: {reason}: {_detail(exc)}", _retry_after(exc)) from exc
         kind = StaleWrite if status == 412 else RoutingError
         raise kind(f"{what}: {reason}{hint}: {_detail(exc)}") from exc
     except AzureError as exc:
@@ -103,6 +121,35 @@ def guarded(attempt: Callable[[], T]) -> T:
             if tries == MAX_STALE_RETRIES:
                 raise StaleWrite(f"{exc} (still changing after {tries} attempts; the redelivery tries again)") from exc
     raise AssertionError("unreachable")
+
+
+def while_busy(
+    attempt: Callable[[], T], *, sleep: Callable[[float], None] = time.sleep, budget: float = BUSY_BUDGET
+) -> T:
+    """Run `attempt` (a read-modify-write); while the resource answers that another operation is in progress,
+    wait (its Retry-After, else 5 s doubling to 30 s) and run it again, for `budget` seconds in all; then fail
+    as a RoutingError (the message is redelivered and waits again)."""
+    waited, delay = 0.0, BUSY_FIRST
+    while True:
+        try:
+            return attempt()
+        except Busy as exc:
+            pause = exc.retry_after if exc.retry_after is not None else delay
+            if waited + pause > budget:
+                raise RoutingError(
+                    f"{exc} (still busy after waiting {waited:.0f}s; the redelivery waits again)"
+                ) from exc
+            sleep(pause)
+            waited, delay = waited + pause, min(delay * 2, BUSY_MAX)
+
+
+def _retry_after(exc: Any) -> float | None:
+    headers = getattr(getattr(exc, "response", None), "headers", None) or {}
+    value = headers.get("Retry-After")
+    try:
+        return float(value) if value else None
+    except ValueError:  # an HTTP date: wait the usual delay instead
+        return None
 
 
 def if_match(etag: str | None) -> dict[str, Any]:

@@ -38,7 +38,9 @@ class WeightedPairRouter(Generic[R]):
         return true_share(weights["target"], weights["source"] + weights["target"] + sum(others.values()))
 
     def read(self) -> int:
-        live, others = self._read()
+        return self._live_share(*self._read())
+
+    def _live_share(self, live: dict[str, tuple[bool, int]], others: dict[str, int]) -> int:
         share = self._true_share(live, others) if tm_share(**live) is not None else None
         if share is None:
             raise RoutingError(f"{self.label}: both {self.members} {', '.join(self.names.values())} are disabled")
@@ -49,7 +51,12 @@ class WeightedPairRouter(Generic[R]):
         return [p for p in (self._refusal(live, others, percent) for percent in percents) if p]
 
     def _refusal(self, live: dict[str, tuple[bool, int]], others: dict[str, int], percent: int) -> str | None:
-        achieved = self._true_share(tm_wanted(percent, live), others)
+        # a member only enabled keeps the weight it has (the write sends no weight): count that one
+        wanted = {
+            role: (on, live[role][1] if weight is None else weight)
+            for role, (on, weight) in tm_wanted(percent, live).items()
+        }
+        achieved = self._true_share(wanted, others)
         if others and achieved != percent:
             named = [f"{name} (weight {weight})" for name, weight in others.items()]
             return foreign_refusal(self.label, f"enabled {self.members}", named, percent, achieved)

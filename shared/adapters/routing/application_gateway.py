@@ -146,6 +146,50 @@ class ApplicationGatewayRouter:
             return foreign_refusal(f"pool {self.flight_pool} of {self.resource}", "members", foreign, percent, achieved)
         return None
 
+    def notes(self, percents: list[int]) -> list[str]:
+        """A mixed flight pool (shares between 0 and 100): both sides are reached through the rule's one backend
+        setting and its one probe, and cookie affinity keeps clients where they are. Read live."""
+        if not self.flight_pool or not any(0 < p < 100 for p in percents):
+            return []
+        gateway = self._gateway()
+        ref = self._rule(gateway).backend_http_settings
+        name = ref.id.rstrip("/").rsplit("/", 1)[-1] if ref and ref.id else None
+        setting = next((x for x in gateway.backend_http_settings_collection or [] if x.name == name), None)
+        if setting is None:
+            return []
+        where = f"pool {self.flight_pool} of {self.resource}"
+        reached = f"backend settings {name} ({_arm.text(setting.protocol)}, port {setting.port}){self._host(setting)}"
+        out = [
+            f"{where}: both sides are reached with {reached}; the migrated system must answer there as the source does"
+        ]
+        probe_id = setting.probe.id if setting.probe and setting.probe.id else None
+        probe = next((p for p in gateway.probes or [] if probe_id and p.id and p.id.lower() == probe_id.lower()), None)
+        probe_text = (
+            f"probe {probe.name} (path {probe.path}, host {probe.host or 'from the backend settings'})"
+            if probe
+            else "the default probe (path /)"
+        )
+        out.append(
+            f"{where}: one health probe for both sides, {probe_text}: a member that fails it gets no requests, so "
+            "a share is a share of the healthy members (the gateway's backend health shows them)"
+        )
+        if _arm.text(setting.cookie_based_affinity).lower() == "enabled":
+            out.append(
+                f"{where}: cookie-based affinity is enabled on backend settings {name}: a client keeps the member "
+                "of its first request, so a flight's share applies to new clients only; clients move when their "
+                "member leaves the pool or fails its probe"
+            )
+        return out
+
+    def _host(self, setting: Any) -> str:
+        if setting.host_name:
+            return f", Host {setting.host_name} for both"
+        if setting.pick_host_name_from_backend_address:
+            ips = [a for a in pool_addresses(self.routing)[0] + pool_addresses(self.routing)[1] if _is_ip(a)]
+            given = f": members given by IP ({', '.join(ips)}) get their address as Host" if ips else ""
+            return f", host name taken from each member's address{given}"
+        return ", the client's Host header passed on"
+
     def apply(self, percent: int) -> list[Change]:
         if percent not in (0, 100) and not self.flight_pool:
             raise RoutingError(f"{self.resource}: an application gateway rule realises 0% or 100%, not {percent}%")
@@ -184,6 +228,10 @@ class ApplicationGatewayRouter:
                 )
             )
         return changes
+
+
+def _is_ip(address: str) -> bool:
+    return "ip_address" in _backend(address)
 
 
 def _backend(address: str) -> dict[str, str]:

@@ -2,9 +2,15 @@
 
 Inbound, Deny, from the plan's source prefixes, any port and protocol, at the plan's priority. The rule is
 read first through the securityRules sub-resource and written only when it is missing or differs; the
-group's other rules are not touched. Azure refuses a rule whose priority and direction another rule of the
-group already holds, so the group's rules are checked first and the clash is named before anything is
-written. The write is guarded: If-Match with the rule's ETag, or If-None-Match: * when it is absent.
+group's other rules are not touched. The write is guarded: If-Match with the rule's ETag, or If-None-Match: *
+when it is absent.
+
+Azure evaluates inbound rules by priority, lowest number first, and the first rule whose source, port and
+protocol match decides. So before anything is written (and before a rule already in place counts as
+revoked) the group's rules are read and the revocation is refused, naming the rule, when:
+- another inbound rule holds the plan's priority (Azure refuses two rules with one priority and direction);
+- an inbound Allow with a lower number covers some of the team's prefixes (shared/domain/nsg.py): for the
+  ports it allows, that Allow wins and the team still gets in. The refusal names a priority that would win.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from typing import Any
 from shared.adapters.routing import _arm
 from shared.adapters.routing._arm import ArmSettings
 from shared.domain.errors import RoutingError
+from shared.domain.nsg import Rule, earlier_allows
 from shared.domain.plan import RevokeAccess
 from shared.domain.routing import Change, azure_resource, deny_rule_text, rule_text
 
@@ -55,19 +62,18 @@ class SecurityGroupRevoker:
             description=f"promote: the migration team's access, revoked at promotion of {release}",
         )
 
-    def _live(self, config: RevokeAccess) -> Any | None:
-        from azure.core.exceptions import ResourceNotFoundError
-
-        with _arm.arm_errors(self.what, NEEDS):
-            try:
-                return self.client.security_rules.get(config.resource_group, config.network_security_group, config.rule)
-            except ResourceNotFoundError:
-                return None  # the rule is missing (or the group: the PUT below then says so)
+    def _group(self, config: RevokeAccess) -> Any:
+        with _arm.arm_errors(self.resource, NEEDS):
+            return self.client.network_security_groups.get(config.resource_group, config.network_security_group)
 
     def problems(self, release: str, config: RevokeAccess) -> list[str]:
-        """A rule of the group (other than promote's own) that holds the priority in the inbound direction."""
-        with _arm.arm_errors(self.resource, NEEDS):
-            group = self.client.network_security_groups.get(config.resource_group, config.network_security_group)
+        """A rule of the group (other than promote's own) that holds the priority in the inbound direction, and
+        every earlier inbound Allow that lets the team in."""
+        return self._problems(self._group(config), config)
+
+    def _problems(self, group: Any, config: RevokeAccess) -> list[str]:
+        rules = [_rule(r) for r in group.security_rules or [] if (r.name or "").lower() != config.rule.lower()]
+        allows = [f"{self.resource}: {why}" for why in earlier_allows(rules, config)]
         clashes = [
             r.name
             for r in group.security_rules or []
@@ -83,19 +89,21 @@ class SecurityGroupRevoker:
             ]
             if clashes
             else []
-        )
+        ) + allows
 
     def revoke(self, release: str, config: RevokeAccess) -> list[Change]:
         """Ensure the deny rule; return the change made ([] when an identical rule was there)."""
         return _arm.guarded(lambda: self._attempt(release, config))
 
     def _attempt(self, release: str, config: RevokeAccess) -> list[Change]:
-        live, wanted = self._live(config), self._wanted(release, config)
+        group = self._group(config)  # one read: its rules, promote's own among them (with its ETag)
+        refused = self._problems(group, config)  # before "in place" too: an Allow added since lets them in again
+        if refused:
+            raise RoutingError("; ".join(refused))
+        live = next((r for r in group.security_rules or [] if (r.name or "").lower() == config.rule.lower()), None)
+        wanted = self._wanted(release, config)
         if live is not None and _same(live, wanted):
             return []
-        clash = self.problems(release, config)
-        if clash:
-            raise RoutingError(clash[0])
         before = (
             "absent"
             if live is None
@@ -120,6 +128,28 @@ class SecurityGroupRevoker:
                 )
             )
         return changes
+
+
+def _rule(rule: Any) -> Rule:
+    """An SDK security rule as the pure evaluation reads it."""
+
+    def both(one: Any, many: Any) -> tuple[str, ...]:
+        return tuple([one] if one else []) + tuple(many or [])
+
+    return Rule(
+        name=rule.name or "?",
+        access=_arm.text(rule.access),
+        direction=_arm.text(rule.direction),
+        priority=rule.priority or 0,
+        protocol=_arm.text(rule.protocol) or "*",
+        sources=both(rule.source_address_prefix, rule.source_address_prefixes)
+        + tuple(
+            f"application security group {g.id.rsplit('/', 1)[-1]}"
+            for g in rule.source_application_security_groups or []
+            if g.id
+        ),
+        ports=both(rule.destination_port_range, rule.destination_port_ranges) or ("*",),
+    )
 
 
 def _prefixes(rule: Any) -> set[str]:

@@ -11,7 +11,7 @@ from shared.domain import messages as m
 from shared.domain.actors import GROUP_PREFIX, Principal, entitlement
 from shared.domain.machine import flow
 from shared.domain.machine.effects import Decision, digest
-from shared.domain.machine.rules import access, finish, flight, halt, lifecycle, overrides, time
+from shared.domain.machine.rules import access, finish, flight, halt, lifecycle, overrides, time, ttl
 from shared.domain.machine.step import Rule, Step
 from shared.domain.model import Outcome, Release, Workload, WorkloadState
 
@@ -30,6 +30,7 @@ RULES: dict[type, Rule] = {
     m.HypercareElapsed: finish.on_hypercare_elapsed,
     m.DecommissionRetry: finish.on_decommission,
     m.DecommissionDue: finish.on_decommission,
+    m.TtlElapsed: ttl.on_ttl_elapsed,
 }
 OVERRIDES: dict[str, Rule] = {
     "pause": overrides.pause,
@@ -111,6 +112,7 @@ def decide(
     flow.advance_release(step)
     finish.after_moves(step)
     finish.quiet_lag(step)
+    ttl.after_decision(step)
     time.after_decision(step)
     return step.finish(remember=not step.forget_id)
 

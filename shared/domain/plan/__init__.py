@@ -10,6 +10,7 @@ the domain but names and actors: the model, the gates and the judge import it, n
 from shared.domain.names import NAME_PATTERN, is_name
 from shared.domain.plan.approval import MAX_QUORUM, Approval
 from shared.domain.plan.durations import MAX_BAKE_SECONDS, duration, parse_duration
+from shared.domain.plan.edge import AzureFirewallRouting, DnsRouting, FirewallRuleRef, PrivateDnsRouting
 from shared.domain.plan.finishing import (
     MAX_HYPERCARE_SECONDS,
     MAX_LAG_SECONDS,
@@ -89,6 +90,7 @@ __all__ = [
     "SETTING_PATTERN",
     "AllowSlot",
     "ApplicationGatewayRouting",
+    "AzureFirewallRouting",
     "AzureRouting",
     "Check",
     "DataSync",
@@ -96,6 +98,8 @@ __all__ = [
     "Decommission",
     "DecommissionTarget",
     "DenyPeriod",
+    "DnsRouting",
+    "FirewallRuleRef",
     "Flight",
     "FrontDoorRouting",
     "Health",
@@ -105,6 +109,7 @@ __all__ = [
     "LogsCheck",
     "MetricsCheck",
     "NotifyTarget",
+    "PrivateDnsRouting",
     "Plan",
     "RevokeAccess",
     "RouteTableRouting",

@@ -14,8 +14,19 @@ from typing import Annotated, Literal
 from pydantic import Field, TypeAdapter, field_validator, model_validator
 
 from shared.domain.plan.base import RESOURCE_GROUP, SUBSCRIPTION, Strict
+from shared.domain.plan.edge import AzureFirewallRouting, DnsRouting, PrivateDnsRouting
 
-PROVIDERS = ("local", "traffic-manager", "load-balancer", "application-gateway", "route-table", "front-door")
+PROVIDERS = (
+    "local",
+    "traffic-manager",
+    "load-balancer",
+    "application-gateway",
+    "route-table",
+    "front-door",
+    "dns",
+    "private-dns",
+    "azure-firewall",
+)
 _FQDN = re.compile(
     r"^(?=.{1,253}$)([a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)*[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}"
     r"[a-zA-Z0-9])?$"
@@ -53,6 +64,9 @@ class LoadBalancerRouting(AzureResource):
     backend_pool: str = Field(min_length=1, max_length=80)
     source_addresses: list[str] = Field(min_length=1, max_length=100)
     target_addresses: list[str] = Field(min_length=1, max_length=100)
+    # seconds Load Balancer waits before it resets the connections of an address promote removes
+    # (the pool's drainPeriodInSeconds, set with each move)
+    drain_period: int | None = Field(default=None, ge=1, le=86400)
 
     _check_addresses = field_validator("source_addresses", "target_addresses")(_addresses)
 
@@ -134,7 +148,14 @@ class FrontDoorRouting(AzureResource):
 
 
 AzureRouting = (
-    TrafficManagerRouting | LoadBalancerRouting | ApplicationGatewayRouting | RouteTableRouting | FrontDoorRouting
+    TrafficManagerRouting
+    | LoadBalancerRouting
+    | ApplicationGatewayRouting
+    | RouteTableRouting
+    | FrontDoorRouting
+    | DnsRouting
+    | PrivateDnsRouting
+    | AzureFirewallRouting
 )
 Routing = Annotated[LocalRouting | AzureRouting, Field(discriminator="provider")]
 ROUTING: TypeAdapter[Routing] = TypeAdapter(Routing)

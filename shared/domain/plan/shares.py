@@ -7,7 +7,7 @@ from functools import lru_cache
 from shared.domain.plan.routing import ApplicationGatewayRouting, LoadBalancerRouting, Routing
 
 ANY_SHARE = ("local", "traffic-manager", "front-door")
-ALL_OR_NOTHING = ("application-gateway", "route-table")
+ALL_OR_NOTHING = ("application-gateway", "route-table", "dns", "private-dns", "azure-firewall")
 
 
 @lru_cache(maxsize=1024)
