@@ -1,20 +1,29 @@
 """Local receivers of notifications, as strict as the real ones: a Teams workflow, a CloudEvents webhook and an
 Event Grid basic topic. Each accepts only what the real service accepts, records what it got, and can be
 down (connection refused), slow, flaky, trickling (its answer a byte at a time, for as long as the sender
-listens) or redirecting (a 302 to a sign-in page, which answers a GET with 200, as a gateway in front of a
-receiver does) on demand."""
+listens), redirecting (a 302 to a sign-in page, which answers a GET with 200, as a gateway in front of a
+receiver does) or answer a status of the test's choosing (a gateway's 403, a 404) on demand.
+
+The topic takes its access key (`aeg-sas-key`) or a Microsoft Entra token (tests/tokens.py) for its cloud's
+Event Grid audience from a principal holding EventGrid Data Sender (`senders`, None: any), and refuses the rest
+401, as Event Grid does; a topic whose input schema is not CloudEvents 1.0 refuses CloudEvents 400."""
 
 from __future__ import annotations
 
 import json
 import random
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
+from tests.tokens import AUDIENCES, claims, refusal
+
 EVENT_GRID_KEY = "local-event-grid-key"
+CLOUD_EVENT_SCHEMA = "CloudEventSchemaV1_0"
 
 
 @dataclass
@@ -38,6 +47,7 @@ class Behaviour:
     trickle_every: float = 0.0  # > 0: the answer's head goes out a byte every this many seconds ...
     trickle_for: float = 60.0  # ... for up to this long, unless the sender hangs up first
     redirect: bool = False  # answer 302 to the sign-in page (/login, plain http) instead of judging the request
+    status: int | None = None  # answer this status to every POST (a gateway's refusal, an outage)
     seed: int = 7
     rng: random.Random = field(init=False)
 
@@ -83,12 +93,18 @@ class Receiver:
         "event-grid": "application/cloudevents-batch+json",
     }
 
-    def __init__(self) -> None:
+    def __init__(self, tls: tuple[Path, Path] | None = None) -> None:
+        self.tls = tls  # (certificate, key): serve HTTPS, as a bearer token is never sent over plain HTTP
         self.received: list[Received] = []
         self.refused: list[str] = []
         self.gets: list[str] = []  # paths asked for with GET (a redirected POST arrives as one)
         self.hung_up: list[float] = []  # seconds into a trickled answer at which the sender hung up
         self.behaviour = Behaviour()
+        # the Event Grid topic: its cloud's audience, who may publish (None: any principal), its input schema
+        self.event_grid_audience = AUDIENCES["AzureCloud"]["event-grid"]
+        self.senders: set[str] | None = None
+        self.input_schema = CLOUD_EVENT_SCHEMA
+        self.principals: list[str] = []  # who published what was accepted: "key" or the token's oid
         self.lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self.port = 0
@@ -116,6 +132,10 @@ class Receiver:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
+        if self.tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
@@ -128,7 +148,7 @@ class Receiver:
 
     def url(self, kind: str) -> str:
         return (
-            f"http://127.0.0.1:{self.port}"
+            f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
             + {"teams": "/teams", "webhook": "/webhook", "event-grid": "/event-grid/api/events"}[kind]
         )
 
@@ -157,12 +177,15 @@ class Receiver:
         if self.behaviour.trickle_every:
             self._trickle(request)
             return
-        status, why = self._judge(request, kind, body)
+        status, why = (self.behaviour.status, "as told") if self.behaviour.status else self._judge(request, kind, body)
         if status == 200 and self.behaviour.flaky and self.behaviour.rng.random() < self.behaviour.flaky:
             status, why = 503, "flaky"
         if status == 200:
             doc = json.loads(body)
             with self.lock:
+                if kind == "event-grid":
+                    token = claims(request.headers.get("Authorization"))
+                    self.principals.append(str(token["oid"]) if token else "key")
                 for event in doc if kind == "event-grid" else [doc]:
                     ident = event["id"] if kind != "teams" else _teams_id(event)
                     self.received.append(Received(kind, ident, event))  # type: ignore[arg-type]
@@ -196,16 +219,35 @@ class Receiver:
     def _judge(self, request: BaseHTTPRequestHandler, kind: str | None, body: bytes) -> tuple[int, str]:
         if kind is None:
             return 404, "no such endpoint"
+        if kind == "event-grid":
+            why = self._unauthorised(request)
+            if why:
+                return 401, why
+            if self.input_schema != CLOUD_EVENT_SCHEMA:
+                return 400, f"the topic's input schema is {self.input_schema}: it takes no CloudEvents"
         if not (request.headers.get("Content-Type") or "").startswith(self.CONTENT_TYPES[kind]):
             return 415, f"content type {request.headers.get('Content-Type')}"
-        if kind == "event-grid" and request.headers.get("aeg-sas-key") != EVENT_GRID_KEY:
-            return 401, "missing or wrong aeg-sas-key"
         try:
             doc = json.loads(body)
         except ValueError:
             return 400, "not JSON"
         problem = _problem(doc, kind)
         return (400, problem) if problem else (200, "")
+
+    def _unauthorised(self, request: BaseHTTPRequestHandler) -> str | None:
+        """Why the topic refuses the request's credentials (None: it may publish)."""
+        key, authorization = request.headers.get("aeg-sas-key"), request.headers.get("Authorization")
+        if key is not None:
+            return None if key == EVENT_GRID_KEY else "wrong aeg-sas-key"
+        if authorization is None:
+            return "no aeg-sas-key and no bearer token"
+        why = refusal(authorization, self.event_grid_audience)
+        if why:
+            return why
+        principal = (claims(authorization) or {}).get("oid")
+        if self.senders is not None and principal not in self.senders:
+            return f"{principal} does not have EventGrid Data Sender on the topic"
+        return None
 
 
 def _teams_id(message: dict) -> str:

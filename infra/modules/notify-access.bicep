@@ -1,7 +1,10 @@
 // Rights for notifications (contract §11) to Event Grid: EventGrid Data Sender on each custom topic a plan's
-// `notify` entries of type event-grid publish to, granted to the promote function app; the topic itself
-// accepts the CloudEvents 1.0 schema (inputSchema CloudEventSchemaV1_0). A separate deployment into the
-// topics' resource group, like routing-access.bicep, by someone allowed to create role assignments there:
+// `notify` entries of type event-grid publish to, granted to the promote function app. promote publishes
+// CloudEvents 1.0: each topic must have been created with inputSchema CloudEventSchemaV1_0 (the input schema
+// cannot be changed later; a topic with another one answers every notification 400, which promote shows as
+// `failed` at once). The output topicInputSchemas reads each topic's schema back: every one must say
+// CloudEventSchemaV1_0 (docs/deploy.md, step 4). A separate deployment into the topics' resource group, like
+// routing-access.bicep, by someone allowed to create role assignments there:
 //
 //   az deployment group create -g <topics-rg> -n promote-notify \
 //     --template-file infra/modules/notify-access.bicep \
@@ -40,4 +43,10 @@ resource senderOnTopic 'Microsoft.Authorization/roleAssignments@2022-04-01' = [f
     principalType: principalType
     description: 'promote: publish release notifications (CloudEvents) to this Event Grid topic'
   }
+}]
+
+// The check of the schema: what each topic was created with (it must be CloudEventSchemaV1_0).
+output topicInputSchemas array = [for (name, i) in topicNames: {
+  name: name
+  inputSchema: topics[i].properties.inputSchema
 }]

@@ -25,6 +25,13 @@ class Stack:
         self._tables: dict[str, Any] = {}
         self._lock = threading.Lock()
 
+    def credential(self):
+        """The process's one token credential (DefaultAzureCredential: the managed identity on Azure), which the
+        management clients, the Monitor clients and the notifiers share; it caches its tokens."""
+        from shared.adapters.routing._arm import credential
+
+        return credential(self.settings)
+
     # storage --------------------------------------------------------------------------------
     @cached_property
     def table_service(self):
@@ -35,9 +42,7 @@ class Stack:
         kwargs: dict[str, Any] = {"raw_request_hook": self._request_hook} if self._request_hook else {}
         kwargs.update(SDK_RETRY)
         if self.settings.tables_endpoint and not self.settings.storage_connection_string:
-            from azure.identity import DefaultAzureCredential
-
-            return TableServiceClient(self.settings.tables_endpoint, credential=DefaultAzureCredential(), **kwargs)
+            return TableServiceClient(self.settings.tables_endpoint, credential=self.credential(), **kwargs)
         return TableServiceClient.from_connection_string(self.settings.storage, **kwargs)
 
     def table(self, name: str):
@@ -150,7 +155,11 @@ class Stack:
         def setting(name: str) -> str | None:  # URLs are read when sent, never stored or logged
             return os.environ.get(name) or None
 
-        return NotificationDeliverer(self.outbox, notifiers(setting), setting, self.clock)
+        # the process's credential, asked for the configured cloud's Event Grid audience
+        found = notifiers(
+            setting, credential=self.credential, event_grid_audience=config.cloud(self.settings).event_grid_audience
+        )
+        return NotificationDeliverer(self.outbox, found, setting, self.clock)
 
     def board(self, base: str = "/"):
         """The board's renderer on this stack (the local server and the Azure routes), built once per base:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 # Names shared with function bindings and infra/ (a test cross-checks them against the templates).
 TOPIC = "promotion-events"
@@ -155,6 +156,7 @@ class Settings:
     monitor_logs_endpoint: str | None = None  # (v2 §10) Log Analytics query API; default: the public cloud's
     monitor_metrics_endpoint: str | None = None  # (v2 §10) regional metrics API, may hold {region}
     shard_size: int = DEFAULT_SHARD_SIZE  # (v3 §14) workloads per shard of a release created from now on
+    cloud: Cloud | None = None  # (issue 26) None: the cloud of arm_endpoint (see cloud_of)
 
     @property
     def uses_servicebus(self) -> bool:
@@ -197,6 +199,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         servicebus_namespace=get(ENV_SERVICEBUS_NAMESPACE),
         servicebus_connection_string=get(ENV_SERVICEBUS_CONNECTION_STRING),
         arm_endpoint=get(ENV_ARM_ENDPOINT),
+        cloud=cloud_of(get(ENV_ARM_ENDPOINT)),
         home=Path(get(ENV_HOME) or Path.cwd() / ".promote"),
         dev_ports=parse_dev_ports(ports) if (ports := get(ENV_DEV_PORTS)) else dict(DEV_PORTS),
         monitor_logs_endpoint=get(ENV_MONITOR_LOGS_ENDPOINT),
@@ -237,14 +240,84 @@ def easy_auth_enabled(environ: dict[str, str] | None = None) -> bool:
     return env.get(ENV_EASY_AUTH_ENABLED, "").strip().lower() == "true"
 
 
-# (v2 §10) Azure Monitor endpoints: the public cloud's by default; other clouds (and tests) set their own.
-DEFAULT_LOGS_ENDPOINT = "https://api.loganalytics.io/v1"
-DEFAULT_METRICS_ENDPOINT = "https://{region}.metrics.monitor.azure.com"
+# -- Sovereign clouds (issue 26) ---------------------------------------------------------------------------
+# A token is good for one audience, and each cloud has its own: a public-cloud token is refused (401) by Azure
+# US Government's Monitor, and the reverse. promote takes the cloud from the one setting that already names it,
+# PROMOTE_ARM_ENDPOINT (`az cloud show --query endpoints.resourceManager`), and sets every client from it: the
+# management clients (routing, decommission, Site Recovery: `<endpoint>/.default`), Monitor logs and metrics
+# (endpoint and audience), Event Grid (audience). Empty, or a Resource Manager this table does not know (a local
+# stand-in), is the public cloud. No second setting, so the clients can never be told different clouds.
+# The values are the SDKs' own: azure-monitor-query's and -querymetrics' sovereign-cloud examples and
+# KnownMonitorAudience, the Event Grid audiences (eventgrid.azure.net / .us / .cn).
 
 
+@dataclass(frozen=True)
+class Cloud:
+    name: str  # as `az cloud list` names it
+    arm: str  # Resource Manager
+    logs_endpoint: str  # the Log Analytics query API (LogsQueryClient)
+    logs_audience: str
+    metrics_endpoint: str  # the regional metrics batch API (MetricsClient); {region} is the resource's region
+    metrics_audience: str
+    event_grid_audience: str
+    authority: str  # Microsoft Entra ID for this cloud (AZURE_AUTHORITY_HOST, for credentials that are not managed)
+
+
+PUBLIC_CLOUD = Cloud(
+    name="AzureCloud",
+    arm="https://management.azure.com",
+    logs_endpoint="https://api.loganalytics.io/v1",
+    logs_audience="https://api.loganalytics.io",
+    metrics_endpoint="https://{region}.metrics.monitor.azure.com",
+    metrics_audience="https://metrics.monitor.azure.com",
+    event_grid_audience="https://eventgrid.azure.net",
+    authority="login.microsoftonline.com",
+)
+CLOUDS = {
+    c.name: c
+    for c in (
+        PUBLIC_CLOUD,
+        Cloud(
+            name="AzureUSGovernment",
+            arm="https://management.usgovcloudapi.net",
+            logs_endpoint="https://api.loganalytics.us/v1",
+            logs_audience="https://api.loganalytics.us",
+            metrics_endpoint="https://{region}.metrics.monitor.azure.us",
+            metrics_audience="https://metrics.monitor.azure.us",
+            event_grid_audience="https://eventgrid.azure.us",
+            authority="login.microsoftonline.us",
+        ),
+        Cloud(
+            name="AzureChinaCloud",
+            arm="https://management.chinacloudapi.cn",
+            logs_endpoint="https://api.loganalytics.azure.cn/v1",
+            logs_audience="https://api.loganalytics.azure.cn",
+            metrics_endpoint="https://{region}.metrics.monitor.azure.cn",
+            metrics_audience="https://metrics.monitor.azure.cn",
+            event_grid_audience="https://eventgrid.azure.cn",
+            authority="login.chinacloudapi.cn",
+        ),
+    )
+}
+
+
+def cloud_of(arm_endpoint: str | None) -> Cloud:
+    """The cloud whose Resource Manager is `arm_endpoint`; the public cloud when empty or not a known one."""
+    host = urlsplit(arm_endpoint or "").hostname or ""
+    return next((c for c in CLOUDS.values() if urlsplit(c.arm).hostname == host.lower()), PUBLIC_CLOUD)
+
+
+def cloud(settings: object) -> Cloud:
+    return getattr(settings, "cloud", None) or cloud_of(getattr(settings, "arm_endpoint", None))
+
+
+# (v2 §10) Azure Monitor endpoints: the cloud's by default; PROMOTE_MONITOR_* point elsewhere (tests, a proxy).
+# The audience is the cloud's whatever the endpoint: it is what the service checks the token for.
 def monitor_logs_endpoint(settings: object) -> str:
-    return getattr(settings, "monitor_logs_endpoint", None) or DEFAULT_LOGS_ENDPOINT
+    return getattr(settings, "monitor_logs_endpoint", None) or cloud(settings).logs_endpoint
 
 
 def monitor_metrics_endpoint(settings: object, region: str) -> str:
-    return (getattr(settings, "monitor_metrics_endpoint", None) or DEFAULT_METRICS_ENDPOINT).replace("{region}", region)
+    return (getattr(settings, "monitor_metrics_endpoint", None) or cloud(settings).metrics_endpoint).replace(
+        "{region}", region
+    )

@@ -25,9 +25,12 @@ from shared.domain import messages as m
 from shared.domain.errors import ConflictError, PromoteError
 from shared.domain.health import (
     JUDGE_SOURCE,
+    CheckResult,
+    Evaluation,
     Health,
     JudgeRecord,
     Reading,
+    Streak,
     due_evaluation,
     evaluate,
     verdict_id,
@@ -35,12 +38,10 @@ from shared.domain.health import (
 )
 from shared.domain.machine import CLOCK_SKEW
 from shared.domain.model import Release, Workload, WorkloadState
+from shared.domain.times import iso_s
+from shared.domain.times import ms as _ms
 
 log = logging.getLogger("promote.judge")
-
-
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
 
 
 @dataclass
@@ -119,13 +120,20 @@ class Judge:
         run.due(started + timedelta(seconds=health.interval * (max(due, record.evaluation) + 1)))
         if w.paused or due <= record.evaluation:
             return  # paused: nothing is judged until resume; or this evaluation is done already
-        start = window_start(started, now, health.interval)
-        try:
-            readings = self.source.read(release.name, w.name, list(health.checks), start, now)
-        except Exception as exc:  # the source's own failure is no data, never a verdict
-            readings = {c.name: Reading(error=f"{type(exc).__name__}: {exc}"[:300]) for c in health.checks}
+        # Monitor's data arrives late: the window ends `delay` before now, where the data is in. The bake is over
+        # for the judge once that data covers it.
+        end = now - timedelta(seconds=health.delay)
         bake = release.plan.flights[w.flight - 1].bake  # type: ignore[index]
-        outcome = evaluate(health, record.streaks, readings, bake_over=now >= started + timedelta(seconds=bake))
+        if end <= started:
+            outcome = _waiting(health, record.streaks, started + timedelta(seconds=health.delay))
+        else:
+            try:
+                readings = self.source.read(
+                    release.name, w.name, list(health.checks), window_start(started, end, health.interval), end
+                )
+            except Exception as exc:  # the source's own failure is no data, never a verdict
+                readings = {c.name: Reading(error=f"{type(exc).__name__}: {exc}"[:300]) for c in health.checks}
+            outcome = evaluate(health, record.streaks, readings, bake_over=end >= started + timedelta(seconds=bake))
         verdict = None
         if outcome.verdict:
             verdict = m.new_event(
@@ -194,3 +202,23 @@ class Judge:
             self.records.save(release, replace(record, published=True))
         except ConflictError:
             pass  # another judge marked (or superseded) it: the id is the same either way
+
+
+def _waiting(health: Health, streaks: dict[str, Streak], ready: datetime) -> Evaluation:
+    """An evaluation before any of the flight's data can be in: every check inconclusive, so never healthy; the
+    counts stay as they are, since a delay that is Monitor's design is no sign of trouble."""
+    why = f"no complete data yet: Monitor's data is in {health.delay}s late (ingestion_delay); first at {iso_s(ready)}"
+    results = [
+        CheckResult(
+            name=c.name,
+            max=c.max,
+            min=c.min,
+            min_samples=c.min_samples,
+            passed=False,
+            outcome="inconclusive",
+            in_a_row=0,
+            error=why,
+        )
+        for c in health.checks
+    ]
+    return Evaluation(results, dict(streaks))

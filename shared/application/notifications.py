@@ -1,6 +1,11 @@
 """Delivery of the notification outbox (contract §11): at least once, each notice with its stable id, retried
 with backoff, never holding the state machine (it runs apart from message handling: a thread of the local
-host, a timer function on Azure)."""
+host, a timer function on Azure).
+
+A receiver that refuses a notice for good (HTTP 400, 401, 403, 404: a body, a key, a role or a URL that a retry
+does not change) is not tried again: that target shows `failed` with the reason at once, and the others of the
+row go on. Anything else (no answer, 5xx, 429, a redirect, a setting not set yet) is retried up to
+`max_attempts`."""
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ from shared.domain.errors import ConflictError, DeliveryError
 from shared.domain.times import iso
 
 log = logging.getLogger("promote.notifications")
+PERMANENT_STATUSES = frozenset({400, 401, 403, 404})  # the receiver's answer will be the same next time
 
 
 def backoff_seconds(
@@ -68,25 +74,34 @@ class NotificationDeliverer:
 
     def _deliver(self, item: OutboxItem, round_: DeliveryRound) -> None:
         sent, errors = set(item.sent), dict[int, str]()
+        # targets that refused for good in an earlier round: not tried again, their reason kept
+        refused = refused_targets(item.last_error)
+        errors.update({i: e for i, e in (target_errors(item.last_error) or {}).items() if i in refused})
         for notice, index, target in item.deliveries():
             key = f"{notice['id']}@{index}"
-            if key in sent:
+            if key in sent or index in refused:
                 continue
             try:
                 self._send(notice, target)
             except DeliveryError as exc:
-                errors.setdefault(index, str(exc))  # each target's own error, for the listing
                 round_.failed_attempts += 1
                 round_.errors.append(str(exc))
+                if getattr(exc, "status", None) in PERMANENT_STATUSES:
+                    refused.add(index)  # its other notices too: the answer would be the same
+                    errors[index] = f"{exc} (refused: not retried)"
+                    log.error("notifications of %s/%s: %s refused for good: %s", item.release, item.key, key, exc)
+                else:
+                    errors.setdefault(index, str(exc))  # each target's own error, for the listing
                 continue  # the other targets still get theirs
             sent.add(key)
             round_.delivered += 1
-        error = errors_text(errors) if errors else None
+        error = errors_text(errors, refused) if errors else None
         attempts = item.attempts + 1
-        if error is None:
+        left = [k for n, i, _ in item.deliveries() if (k := f"{n['id']}@{i}") not in sent and i not in refused]
+        if not left and not refused:
             status, next_attempt = "sent", self.clock.now()
             round_.rows_done += 1
-        elif attempts >= self.max_attempts:
+        elif not left or attempts >= self.max_attempts:
             status, next_attempt = "failed", self.clock.now()
             round_.rows_given_up += 1
             log.error(
@@ -145,36 +160,48 @@ def _acceptable_url(url: str) -> bool:
     return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
 
 
-# A row's `last_error` holds each failing target's own error, one line each: `#<target index> <error>`. Each is
-# clipped so that all fit in what the outbox keeps of it (shared/adapters/outbox.py keeps 500 characters).
+# A row's `last_error` holds each failing target's own error, one line each: `#<target index> <error>`, or
+# `#<target index>! <error>` for a target that refused for good (never tried again). Each is clipped so that all
+# fit in what the outbox keeps of it (shared/adapters/outbox.py keeps 500 characters).
 ERROR_ROOM = 500
-_ERROR_LINE = re.compile(r"#(\d+) (.*)")
+_ERROR_LINE = re.compile(r"#(\d+)(!?) (.*)")
 
 
-def errors_text(errors: dict[int, str]) -> str:
-    room = ERROR_ROOM // len(errors) - len("#9 \n")
-    return "\n".join(f"#{i} {' '.join(text.split())[:room]}" for i, text in sorted(errors.items()))
+def errors_text(errors: dict[int, str], refused: set[int] | frozenset[int] = frozenset()) -> str:
+    room = ERROR_ROOM // len(errors) - len("#9! \n")
+    return "\n".join(
+        f"#{i}{'!' if i in refused else ''} {' '.join(text.split())[:room]}" for i, text in sorted(errors.items())
+    )
+
+
+def _lines(text: str | None) -> list[re.Match[str]] | None:
+    if not text:
+        return None
+    lines = [_ERROR_LINE.fullmatch(line) for line in text.split("\n")]
+    return [m for m in lines if m] if all(lines) else None
 
 
 def target_errors(text: str | None) -> dict[int, str] | None:
     """Target index -> its error. None when `text` is one error for the whole row, as rows written before
     errors were kept per target have it: it then stands for every target the row did not reach."""
-    if not text:
-        return None
-    lines = [_ERROR_LINE.fullmatch(line) for line in text.split("\n")]
-    if not all(lines):
-        return None
-    return {int(m.group(1)): m.group(2) for m in lines if m}
+    lines = _lines(text)
+    return None if lines is None else {int(m.group(1)): m.group(3) for m in lines}
+
+
+def refused_targets(text: str | None) -> set[int]:
+    """The targets of a row that refused for good (see PERMANENT_STATUSES)."""
+    return {int(m.group(1)) for m in _lines(text) or [] if m.group(2)}
 
 
 def notifications_json(items: list[OutboxItem]) -> list[dict[str, Any]]:
     """One line per notice and target: `promote notifications --json`. Never contains a URL."""
     out = []
     for item in items:
-        per_target = target_errors(item.last_error)
+        per_target, refused = target_errors(item.last_error), refused_targets(item.last_error)
         for notice, index, target in item.deliveries():
             delivered = f"{notice['id']}@{index}" in item.sent
-            status = "sent" if delivered else ("failed" if item.status == "failed" else "pending")
+            gave_up = item.status == "failed" or index in refused
+            status = "sent" if delivered else ("failed" if gave_up else "pending")
             error = item.last_error if per_target is None else per_target.get(index)
             out.append(
                 {

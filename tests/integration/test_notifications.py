@@ -169,9 +169,7 @@ def test_a_flaky_receiver_gets_the_rest_only_and_a_crash_before_recording_resend
     assert sum(1 for r in receiver.refused if "flaky" in r) >= 1
 
 
-def test_missing_setting_and_refused_body_are_failed_attempts_and_after_the_limit_the_row_is_failed(
-    clocked, receiver, release_name
-):
+def test_a_missing_setting_is_retried_to_the_limit_and_a_refused_key_fails_at_once(clocked, receiver, release_name):
     stack, clock, _ = clocked
     apply(
         stack,
@@ -184,6 +182,12 @@ def test_missing_setting_and_refused_body_are_failed_attempts_and_after_the_limi
         stack.outbox, notifiers(settings.get), settings.get, clock, max_attempts=2, backoff=lambda n: 5.0
     )
     send.deliver_due()
+    rows = notifications_json(stack.outbox.list_release(release_name))
+    # a 401 is the topic's answer to every retry: failed at once, with the reason; the missing setting may be
+    # set meanwhile: retried
+    assert [(r["target"], r["status"]) for r in rows] == [("webhook", "pending"), ("event-grid", "failed")]
+    assert rows[1]["last_error"].startswith("event-grid (GRID): the topic answered HTTP 401: not authorised")
+    assert rows[1]["last_error"].endswith("(refused: not retried)")
     clock.advance(6)
     send.deliver_due()
     rows = notifications_json(stack.outbox.list_release(release_name))
@@ -191,15 +195,12 @@ def test_missing_setting_and_refused_body_are_failed_attempts_and_after_the_limi
         ("override-rejected", "webhook", "failed"),
         ("override-rejected", "event-grid", "failed"),
     ]
-    assert [r["last_error"] for r in rows] == [  # each target its own
-        "webhook: setting NOT_SET is not set",
-        "event-grid (GRID): the topic answered HTTP 401",
-    ]
-    refused = len(receiver.refused)
-    assert any("401" in r for r in receiver.refused)
+    assert rows[0]["last_error"] == "webhook: setting NOT_SET is not set"  # each target its own
+    assert "HTTP 401" in rows[1]["last_error"]
+    assert [r for r in receiver.refused if "401" in r] == ["event-grid: 401 wrong aeg-sas-key"]  # asked once
     clock.advance(3600)
     send.deliver_due()
-    assert len(receiver.refused) == refused  # given up: listed, no longer tried
+    assert len(receiver.refused) == 1  # given up: listed, no longer tried
 
 
 def test_promote_notifications_lists_them(cli_env, stack, receiver, release_name, tmp_path):

@@ -6,9 +6,10 @@ from dataclasses import fields
 
 import pytest
 
-from shared.application.config import Settings, load_settings
+from shared.application.config import CLOUDS, Settings, load_settings
 from tests.monitor.fake_monitor import FakeMonitor
-from tests.routing.conftest import ArmSettings, FakeCredential, arm_tls  # noqa: F401  (fixture re-used)
+from tests.routing.conftest import ArmSettings, arm_tls  # noqa: F401  (fixture re-used)
+from tests.tokens import TokenCredential
 
 
 @pytest.fixture
@@ -22,13 +23,18 @@ def monitor(arm_tls, monkeypatch):  # noqa: F811
 
 @pytest.fixture
 def credential():
-    return FakeCredential()
+    """Issues tokens for the scope asked: the local Monitor refuses those for another audience or cloud."""
+    return TokenCredential()
 
 
-def monitor_settings(monitor: FakeMonitor, credential, base: Settings | None = None) -> ArmSettings:
+def monitor_settings(
+    monitor: FakeMonitor, credential, base: Settings | None = None, cloud: str | None = None
+) -> ArmSettings:
     base = base or load_settings({})
     values = {f.name: getattr(base, f.name) for f in fields(Settings)}
     values.update(monitor_logs_endpoint=monitor.logs_endpoint(), monitor_metrics_endpoint=monitor.metrics_endpoint())
+    if cloud:
+        values["cloud"] = CLOUDS[cloud]
     return ArmSettings(**values, arm_credential=credential)
 
 

@@ -2,7 +2,8 @@
 (`POST /v1/workspaces/{id}/query`, LogsQueryClient) and the regional metrics batch API
 (`POST /subscriptions/{id}/metrics:getBatch`, MetricsClient), with the shapes of the REST reference.
 
-As strict as Azure where promote could go wrong: a bearer token is required (401), unknown workspaces answer
+As strict as Azure where promote could go wrong: a bearer token for the API's audience in the monitor's cloud
+is required (401 without one, or for another audience or cloud: tests/tokens.py), unknown workspaces answer
 404, a body without `query`/`timespan` or a bad ISO 8601 interval is a 400, the metrics batch needs its
 api-version, a metric namespace matching every resource's type, resources of the path's subscription and of
 the endpoint's region, and known metric names (400 otherwise). `fail()` queues faults: errors, 429 with
@@ -25,6 +26,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from tests.https_server import HttpsServer
+from tests.tokens import AUDIENCES, refusal
 
 METRICS_API_VERSION = "2024-02-01"
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
@@ -59,6 +61,7 @@ class FakeMonitor:
     faults: list[Fault] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     url: str = ""
+    cloud: str = "AzureCloud"  # whose audiences a token must be for (tests.tokens.AUDIENCES)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     # -- seeding ------------------------------------------------------------------------------
@@ -98,8 +101,11 @@ class FakeMonitor:
         return status, out_headers, payload
 
     def _answer(self, method, call: Call, headers, body, fault: Fault | None):
-        if not headers.get("authorization", "").startswith("Bearer "):
+        why = refusal(headers.get("authorization"), AUDIENCES[self.cloud][call.api])
+        if why == "no bearer token":
             return _error(401, "AuthorizationRequired", "Valid authentication was not provided")
+        if why:
+            return _error(401, "InvalidAuthenticationTokenAudience", f"The access token is not valid here: {why}")
         if method != "POST":
             return _error(405, "MethodNotAllowed", f"{method} is not supported")
         if fault and fault.delay:

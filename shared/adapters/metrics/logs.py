@@ -11,7 +11,6 @@ from typing import Any
 
 from shared.domain.health import Reading
 
-LOGS_AUDIENCE = "https://api.loganalytics.io"
 SERVER_TIMEOUT = 30  # seconds the service may spend on a query
 CLIENT_OPTIONS = {
     "retry_total": 2,
@@ -27,11 +26,15 @@ class LogsSource:
         from azure.monitor.query import LogsQueryClient
 
         from shared.adapters.routing._arm import credential
-        from shared.application.config import monitor_logs_endpoint
+        from shared.application.config import cloud, monitor_logs_endpoint
 
-        endpoint = monitor_logs_endpoint(settings)
+        # the token's audience is the configured cloud's, wherever the endpoint points (the SDK's default
+        # audience is the endpoint itself)
         self.client = LogsQueryClient(
-            credential(settings), endpoint=endpoint, audience=LOGS_AUDIENCE, **{**CLIENT_OPTIONS, **(options or {})}
+            credential(settings),
+            endpoint=monitor_logs_endpoint(settings),
+            audience=cloud(settings).logs_audience,
+            **{**CLIENT_OPTIONS, **(options or {})},
         )
         self.calls = 0
 

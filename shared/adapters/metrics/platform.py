@@ -12,7 +12,6 @@ from typing import Any
 
 from shared.domain.health import Reading
 
-METRICS_AUDIENCE = "https://metrics.monitor.azure.com"
 CLIENT_OPTIONS = {
     "retry_total": 2,
     "retry_backoff_factor": 0.5,
@@ -34,12 +33,12 @@ class PlatformMetricsSource:
             from azure.monitor.querymetrics import MetricsClient
 
             from shared.adapters.routing._arm import credential
-            from shared.application.config import monitor_metrics_endpoint
+            from shared.application.config import cloud, monitor_metrics_endpoint
 
             self._clients[region] = MetricsClient(
                 monitor_metrics_endpoint(self.settings, region),
                 credential(self.settings),
-                audience=METRICS_AUDIENCE,
+                audience=cloud(self.settings).metrics_audience,  # the SDK's default is the public cloud's
                 **self.options,
             )
         return self._clients[region]

@@ -25,6 +25,12 @@ _RESOURCE_ID = re.compile(
 _REGION = r"^[a-z0-9]{2,40}$"
 MIN_INTERVAL_SECONDS = 1
 MAX_INTERVAL_SECONDS = 24 * 3600
+# How late each provider's data can arrive: an evaluation reads only up to `now - ingestion delay`, so the window
+# holds data that is in. Azure Monitor documents log ingestion as typically 20 s to 3 minutes ("Log data ingestion
+# time in Azure Monitor") and platform metrics as "within a couple of minutes" (metrics troubleshooting: a recent
+# minute shows partial data until the rest arrives): 3 minutes for both. `local` values are in when put.
+INGESTION_DELAY_SECONDS = {"local": 0, "azure-monitor-logs": 180, "azure-monitor-metrics": 180}
+MAX_INGESTION_DELAY_SECONDS = 3600
 
 
 class _Check(Strict):
@@ -100,6 +106,8 @@ class Health(Strict):
     interval: int = Field(default=60, description="seconds between evaluations while flighting")
     failure_limit: int = Field(default=2, ge=1, le=100)
     inconclusive_limit: int = Field(default=5, ge=1, le=100)
+    # seconds; None: the slowest of the checks' providers (INGESTION_DELAY_SECONDS)
+    ingestion_delay: int | None = Field(default=None, description="how late the checks' data may arrive")
     checks: list[Check] = Field(min_length=1, max_length=MAX_CHECKS)
 
     @field_validator("interval", mode="before")
@@ -109,6 +117,23 @@ class Health(Strict):
         if not MIN_INTERVAL_SECONDS <= seconds <= MAX_INTERVAL_SECONDS:
             raise ValueError(f"interval must be between {MIN_INTERVAL_SECONDS}s and 24h")
         return seconds
+
+    @field_validator("ingestion_delay", mode="before")
+    @classmethod
+    def _delay(cls, value: Any) -> int | None:
+        if value is None:
+            return None
+        seconds = parse_duration(value)
+        if not 0 <= seconds <= MAX_INGESTION_DELAY_SECONDS:
+            raise ValueError("ingestion_delay must be between 0s and 1h")
+        return seconds
+
+    @property
+    def delay(self) -> int:
+        """Seconds an evaluation's window ends before now: the plan's `ingestion_delay`, or its providers'."""
+        if self.ingestion_delay is not None:
+            return self.ingestion_delay
+        return max(INGESTION_DELAY_SECONDS[c.provider] for c in self.checks)
 
     @field_validator("checks")
     @classmethod
