@@ -1004,7 +1004,16 @@ def main(argv=None) -> int:
 
 def scale_only(args) -> int:
     scaled = scale_block(args)
-    print("\n".join(f"| {name} | {value} |" for name, value in scaled.rows()))
+    text = "\n".join(f"| {name} | {value} |" for name, value in scaled.rows())
+    print(text)
+    if args.write:
+        size = "--long" if args.long else "--short"
+        write(
+            args.write,
+            "| figure | value |\n|---|---|\n" + text,
+            f"Produced by `python tools/reliability.py {size} --scale-only --seed {args.seed}` on {now_iso()[:10]}",
+            ("<!-- scale-figures:begin -->", "<!-- scale-figures:end -->"),
+        )
     for problem in scaled.lost[:10] + scaled.divergences[:10] + scaled.half_moved[:10]:
         print("PROBLEM:", problem)
     bad = len(scaled.lost) + len(scaled.divergences) + len(scaled.half_moved)
@@ -1030,15 +1039,20 @@ def judge_block(args):
     return run_judge_faults(releases=2, workloads=4, judges=2, hosts=2, kill_every=5.0, seed=args.seed)
 
 
-def write(path: Path, text: str, args) -> None:
-    """Replace the figures between the markers in `path`, leaving the prose around them alone."""
-    begin, end = "<!-- figures:begin -->", "<!-- figures:end -->"
+def write(path: Path, text: str, what, markers=("<!-- figures:begin -->", "<!-- figures:end -->")) -> None:
+    """Replace the figures between the markers in `path`, leaving the prose around them alone. `what`: the run's
+    arguments (the whole run), or the line that says what produced the figures."""
+    begin, end = markers
     doc = path.read_text() if path.exists() else f"{begin}\n{end}\n"
-    command = f"python tools/reliability.py {'--long' if args.long else '--short'} --seed {args.seed}"
-    block = (
-        f"{begin}\nProduced by `{command}` on {now_iso()[:10]} "
-        f"({args.releases} releases x {args.workloads} workloads, {args.hosts} hosts):\n\n{text}\n{end}"
-    )
+    if isinstance(what, str):
+        block = f"{begin}\n{what}:\n\n{text}\n{end}"
+    else:
+        args = what
+        command = f"python tools/reliability.py {'--long' if args.long else '--short'} --seed {args.seed}"
+        block = (
+            f"{begin}\nProduced by `{command}` on {now_iso()[:10]} "
+            f"({args.releases} releases x {args.workloads} workloads, {args.hosts} hosts):\n\n{text}\n{end}"
+        )
     head, _, rest = doc.partition(begin)
     _, _, tail = rest.partition(end)
     path.write_text(head + block + tail)
