@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import re
 import sys
@@ -603,6 +604,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--from-json", type=Path, help="print and plot the figures of a run (bench/out/scale.json)")
     args = p.parse_args(argv)
     sizes = [49, 500] if args.quick else sorted(int(x) for x in args.sizes.split(",") if x.strip())
+    # a release-wide pause puts every workload on the attention list, and the service logs a line for each:
+    # 5,000 lines on stderr are noise here (the figures count requests and time, not log lines)
+    logging.getLogger("promote").setLevel(logging.ERROR)
     started = time.perf_counter()
 
     def log(text: str) -> None:
