@@ -117,6 +117,7 @@ bench: install
 	$(PY) bench/run.py
 	$(PY) bench/board.py
 	$(PY) bench/judge.py
+	$(PY) bench/scale.py
 
 reliability: install
 	$(PY) tools/reliability.py --long --write docs/reliability.md

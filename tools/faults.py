@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 import time
@@ -21,6 +22,11 @@ CRASH_POINTS = ("after-routing", "before-commit", "after-commit", "after-decommi
 # before-commit:  every effect was carried out, nothing was committed
 # after-commit:   committed, but the message was not completed (it will be redelivered)
 # after-decommission: a source was turned off (v2 §8 finalize), nothing was committed
+MOVE_POINTS = ("before-commit-point", "after-commit-point", "mid-catch-up")
+# (issue 22) a release-level move of a release kept in shards, at the storage client:
+# before-commit-point: every routing change made, the commit point (release record + heads) not submitted
+# after-commit-point:  the commit point committed, no shard caught up (every reader must see the move already)
+# mid-catch-up:        the commit point and the nth shard's catch-up committed, the other shards still lagging
 
 
 def retry(action, attempts: int = 20, pause: float = 0.5):
@@ -61,6 +67,59 @@ class CrashingStore:
         self.inner.commit(snapshot, decision, event_id, now)
         if fire:
             die()
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+_HEAD = re.compile(r"w\.\d{4}")
+
+
+def transaction_kind(ops: list) -> str | None:
+    """A transaction of the table store by what it does to a release kept in shards: a commit point (the
+    release record and heads holding a release-wide decision's pending changes), a shard's catch-up (a head
+    brought to its pending epoch, with its rows), or None (anything else)."""
+    keys = [op[1].get("RowKey", "") for op in ops]
+    heads = [op[1] for op in ops if _HEAD.fullmatch(op[1].get("RowKey", ""))]
+    if "s" in keys and any("pending_epoch" in h and "epoch" not in h for h in heads):
+        return "commit-point"
+    if "s" not in keys and heads and "epoch" in heads[0] and "pending_epoch" in heads[0]:
+        return "catch-up"
+    return None
+
+
+DELIVERY = {"count": 1}  # the delivery number of the message this host is handling (set by `tracked`)
+
+
+def tracked(function):
+    """The registered function, noting each message's delivery number first."""
+
+    def handle(message):
+        DELIVERY["count"] = message.delivery_count or 1
+        return function(message)
+
+    return handle
+
+
+class CrashingTable:
+    """The release table's client, dying at a release-level move (MOVE_POINTS): around the nth commit point, or
+    after the nth shard's catch-up, of a message's first delivery (so that every move is cut short once, and its
+    redelivery, on any host, finishes it). Everything else goes to the real client."""
+
+    def __init__(self, inner, point: str, countdown: Countdown):
+        self.inner, self.point, self.countdown = inner, point, countdown
+
+    def submit_transaction(self, operations, **kwargs):
+        ops = list(operations)
+        kind = transaction_kind(ops)
+        wanted = "catch-up" if self.point == "mid-catch-up" else "commit-point"
+        fire = kind == wanted and DELIVERY["count"] == 1 and self.countdown.tick()
+        if fire and self.point == "before-commit-point":
+            die()
+        result = self.inner.submit_transaction(ops, **kwargs)
+        if fire:
+            die()
+        return result
 
     def __getattr__(self, name):
         return getattr(self.inner, name)
@@ -145,6 +204,11 @@ def crashing_stack(settings, point: str | None, nth: int, timer_seed: int | None
     store = stack.store
     if point == "after-routing":
         routers = crashing_routers(routers, countdown)
+    elif point in MOVE_POINTS:
+        from shared.adapters.table_store import TableReleaseStore
+        from shared.application.config import RELEASES_TABLE
+
+        store = TableReleaseStore(CrashingTable(stack.table(RELEASES_TABLE), point, countdown), settings.shard_size)
     elif point is not None and point != "after-decommission":
         store = CrashingStore(store, point, countdown)
     scheduler = _Lazy(lambda: stack.scheduler)
@@ -167,7 +231,7 @@ def crashing_stack(settings, point: str | None, nth: int, timer_seed: int | None
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--crash", choices=CRASH_POINTS, help="die at this step (default: never)")
+    parser.add_argument("--crash", choices=CRASH_POINTS + MOVE_POINTS, help="die at this step (default: never)")
     parser.add_argument("--nth", type=int, default=1, help="on the nth occasion")
     parser.add_argument("--lock", type=int, default=2, help="seconds a received message stays invisible")
     parser.add_argument("--wait", type=float, default=1.0, help="until-idle horizon in seconds")
@@ -185,7 +249,9 @@ def main(argv=None) -> int:
     faulty = args.crash or args.timer_faults is not None
     stack = crashing_stack(settings, args.crash, args.nth, args.timer_faults) if faulty else Stack(settings)
     use_stack(stack)
-    host = local_host(stack, lock_seconds=args.lock, retry_delay=lambda n: 1)
+    from shared.local.localhost import registered_function
+
+    host = local_host(stack, lock_seconds=args.lock, retry_delay=lambda n: 1, function=tracked(registered_function()))
     stats = host.run(until_idle=not args.forever, wait=args.wait, poll=0.05, outage_limit=120)
     print(f"handled {stats.completed} retried {stats.retried} poisoned {stats.poisoned} outages {stats.outages}")
     return 0

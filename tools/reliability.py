@@ -31,6 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tools.faults import CRASH_POINTS, retry  # noqa: E402  (after the path is set)
+from tools.reliability_scale import scale_block  # noqa: E402
 from tools.reliability_time import TimeBlock  # noqa: E402
 
 APPROVER, OPERATOR = "ana@contoso.com", "ops@contoso.com"
@@ -73,8 +74,20 @@ def now_iso() -> str:
 class Hosts:
     """K host processes on one queue; a supervisor restarts those that die, and kills some at random."""
 
-    def __init__(self, env: dict, count: int, rng: random.Random, figures: Figures, kill_every: float):
+    def __init__(
+        self,
+        env: dict,
+        count: int,
+        rng: random.Random,
+        figures: Figures,
+        kill_every: float,
+        *,
+        lock: int = 2,
+        points: tuple[str, ...] = CRASH_POINTS,
+        nth: tuple[int, int] = (1, 8),
+    ):
         self.env, self.count, self.rng, self.figures, self.kill_every = env, count, rng, figures, kill_every
+        self.lock_seconds, self.points, self.nth = lock, points, nth  # a message's lock (s); crash points; nth
         self.procs: list[tuple[subprocess.Popen, str | None]] = []
         self.logs: list[str] = []
         self.stop = threading.Event()
@@ -88,15 +101,15 @@ class Hosts:
             str(REPO / "tools" / "faults.py"),
             "--forever",
             "--lock",
-            "2",
+            str(self.lock_seconds),
             "--timer-faults",
             str(self.rng.randrange(1 << 30)),
         ]
-        point = self.rng.choice(CRASH_POINTS + (None, None))
+        point = self.rng.choice(self.points + (None, None))
         if self.finishing and self.rng.random() < 0.25:  # v2 §8: die right after turning a source off
             point = "after-decommission"
         if point:
-            nth = 1 if point == "after-decommission" else self.rng.randint(1, 8)
+            nth = 1 if point == "after-decommission" else self.rng.randint(*self.nth)
             args += ["--crash", point, "--nth", str(nth)]
         proc = subprocess.Popen(args, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         threading.Thread(target=self._read, args=(proc,), daemon=True).start()
@@ -918,7 +931,10 @@ def main(argv=None) -> int:
     parser.add_argument("--kill-every", type=float, help="seconds between random SIGKILLs (on average)")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--write", type=Path, help="write the figures into this markdown file")
+    parser.add_argument("--scale-only", action="store_true", help="only the scale block (issue 22), at this size")
     args = parser.parse_args(argv)
+    if args.scale_only:
+        return scale_only(args)
     if args.long:
         defaults = (120, 8, 3.0)
     else:
@@ -931,11 +947,18 @@ def main(argv=None) -> int:
     text = table(figures, args, run.time_block.rows())
     judged = judge_block(args)
     text += "\n" + "\n".join(f"| {name} | {value} |" for name, value in judged.rows())
+    scaled = scale_block(args)
+    text += "\n" + "\n".join(f"| {name} | {value} |" for name, value in scaled.rows())
     print(text)
     summary = {
         "deliveries": figures.deliveries,
-        "lost": len(figures.lost) + len(judged.lost),
-        "divergences": len(figures.divergences) + len(figures.doubled_applies) + len(judged.divergences),
+        "lost": len(figures.lost) + len(judged.lost) + len(scaled.lost),
+        "divergences": len(figures.divergences)
+        + len(figures.doubled_applies)
+        + len(judged.divergences)
+        + len(scaled.divergences),
+        "half_moved_reads": len(scaled.half_moved),
+        "scale_reads": sum(scaled.reads.values()),
         "judged_twice": len(judged.judged_twice),
         "dead_lettered": figures.outcomes["dead-lettered"],
         "seconds": round(figures.seconds, 1),
@@ -956,6 +979,9 @@ def main(argv=None) -> int:
         + judged.lost[:10]
         + judged.divergences[:10]
         + judged.judged_twice[:10]
+        + scaled.lost[:10]
+        + scaled.divergences[:10]
+        + scaled.half_moved[:10]
     ):
         print("PROBLEM:", problem)
     if args.write:
@@ -963,6 +989,7 @@ def main(argv=None) -> int:
     ok = (
         summary["lost"] == 0
         and summary["divergences"] == 0
+        and summary["half_moved_reads"] == 0
         and summary["judged_twice"] == 0
         and not summary.get("notifications_lost")
         and not summary.get("notification_divergences")
@@ -975,6 +1002,33 @@ def main(argv=None) -> int:
     return 0 if ok else 1
 
 
+def scale_only(args) -> int:
+    scaled = scale_block(args)
+    text = "\n".join(f"| {name} | {value} |" for name, value in scaled.rows())
+    print(text)
+    if args.write:
+        size = "--long" if args.long else "--short"
+        write(
+            args.write,
+            "| figure | value |\n|---|---|\n" + text,
+            f"Produced by `python tools/reliability.py {size} --scale-only --seed {args.seed}` on {now_iso()[:10]}",
+            ("<!-- scale-figures:begin -->", "<!-- scale-figures:end -->"),
+        )
+    for problem in scaled.lost[:10] + scaled.divergences[:10] + scaled.half_moved[:10]:
+        print("PROBLEM:", problem)
+    bad = len(scaled.lost) + len(scaled.divergences) + len(scaled.half_moved)
+    print(
+        json.dumps(
+            {
+                "lost": len(scaled.lost),
+                "divergences": len(scaled.divergences),
+                "half_moved_reads": len(scaled.half_moved),
+            }
+        )
+    )
+    return 1 if bad else 0
+
+
 def judge_block(args):
     """(v2 §10) The health judge under Monitor errors and timeouts, judges SIGKILLed at random and
     mid-evaluation, and two or more judges at once, on an Azurite of its own (tools/judge_faults.py)."""
@@ -985,15 +1039,20 @@ def judge_block(args):
     return run_judge_faults(releases=2, workloads=4, judges=2, hosts=2, kill_every=5.0, seed=args.seed)
 
 
-def write(path: Path, text: str, args) -> None:
-    """Replace the figures between the markers in `path`, leaving the prose around them alone."""
-    begin, end = "<!-- figures:begin -->", "<!-- figures:end -->"
+def write(path: Path, text: str, what, markers=("<!-- figures:begin -->", "<!-- figures:end -->")) -> None:
+    """Replace the figures between the markers in `path`, leaving the prose around them alone. `what`: the run's
+    arguments (the whole run), or the line that says what produced the figures."""
+    begin, end = markers
     doc = path.read_text() if path.exists() else f"{begin}\n{end}\n"
-    command = f"python tools/reliability.py {'--long' if args.long else '--short'} --seed {args.seed}"
-    block = (
-        f"{begin}\nProduced by `{command}` on {now_iso()[:10]} "
-        f"({args.releases} releases x {args.workloads} workloads, {args.hosts} hosts):\n\n{text}\n{end}"
-    )
+    if isinstance(what, str):
+        block = f"{begin}\n{what}:\n\n{text}\n{end}"
+    else:
+        args = what
+        command = f"python tools/reliability.py {'--long' if args.long else '--short'} --seed {args.seed}"
+        block = (
+            f"{begin}\nProduced by `{command}` on {now_iso()[:10]} "
+            f"({args.releases} releases x {args.workloads} workloads, {args.hosts} hosts):\n\n{text}\n{end}"
+        )
     head, _, rest = doc.partition(begin)
     _, _, tail = rest.partition(end)
     path.write_text(head + block + tail)

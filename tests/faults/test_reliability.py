@@ -34,6 +34,17 @@ def test_short_reliability_run_loses_nothing_and_diverges_nowhere():
     assert int(figures["judge fault: SIGKILL after claim, before publish"]) >= 1
     assert int(figures["judge: promoted (healthy metrics)"]) >= 1
     assert int(figures["judge: rolled back by a failing check"]) >= 1
+    # issue 22: a staged release of 30 workloads and a flight release of 16, in shards of 4, moved release-wide
+    # (pause, resume, the staged promotion, rollback) while hosts die before a move's commit point, right after
+    # it and in the middle of the shards' catch-up, and a reader reads them whole, by summaries and by shard
+    assert summary["half_moved_reads"] == 0 and summary["scale_reads"] >= 30
+    assert int(figures["scale: release-wide decisions committed"]) == 6
+    at_moves = (
+        "scale: fault: SIGKILL after routing, before the commit point",
+        "scale: fault: SIGKILL after the commit point, before catch-up",
+        "scale: fault: SIGKILL in the middle of the shards' catch-up",
+    )
+    assert sum(int(figures[name]) for name in at_moves) >= 1
     # v2 §8: a finalize phase (provider down at times, hosts killed after a power-off): each source off once
     assert int(figures["sources powered off (must equal workloads)"]) == 16  # 4 releases x 4 workloads
     assert int(figures["fault: decommission provider down (attempts recorded as failed)"]) >= 1

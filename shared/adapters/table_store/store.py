@@ -49,6 +49,7 @@ from shared.domain.plan import Plan
 _CONFLICT_CODES = {"UpdateConditionNotSatisfied", "EntityAlreadyExists", "ConditionNotMet"}
 CATCH_UP_ATTEMPTS = 10
 HALT_PARTITION, HALT_ROW = "~promote", "halt"  # "~" is no release name's first character
+WHOLE_READ_ATTEMPTS = 5  # reads of a release a release-wide decision cut in two before one is whole
 
 
 def _guarded(entity: dict[str, Any], etag: str, mode: UpdateMode) -> tuple:
@@ -102,21 +103,27 @@ class TableReleaseStore:
         return Snapshot(release=read.release(workload), version=read, one_scope=False)
 
     def _whole(self, name: str, workload: str | None) -> Snapshot:
-        rows = list(
-            self.table.query_entities(
-                f"PartitionKey eq '{quote(name)}' and RowKey ge 's' and RowKey lt 'x'", results_per_page=1000
+        # A large release's rows come in several pages, each a request of its own (at most 1,000 entities a
+        # page, fewer after 5 s): a release-wide decision committed between two of them shows in the heads read
+        # after it and not in the release record, read first. Such a read is taken again.
+        for _ in range(WHOLE_READ_ATTEMPTS):
+            rows = list(
+                self.table.query_entities(
+                    f"PartitionKey eq '{quote(name)}' and RowKey ge 's' and RowKey lt 'x'", results_per_page=1000
+                )
             )
-        )
-        record = next((r for r in rows if r["RowKey"] == RELEASE_ROW), None)
-        if record is None:
-            raise UnknownRelease(name)
-        if record.get("layout") != LAYOUT:
-            raise ConflictError(
-                f"release {name} was written by an earlier promote (layout 1): apply it under a new name"
-            )
-        layout = self._layouts[name] = Layout.of(record)
-        read = Read.of_rows(name, layout, rows, record=record)
-        return Snapshot(release=read.release(workload), version=read, one_scope=layout.shards == 1)
+            record = next((r for r in rows if r["RowKey"] == RELEASE_ROW), None)
+            if record is None:
+                raise UnknownRelease(name)
+            if record.get("layout") != LAYOUT:
+                raise ConflictError(
+                    f"release {name} was written by an earlier promote (layout 1): apply it under a new name"
+                )
+            layout = self._layouts[name] = Layout.of(record)
+            read = Read.of_rows(name, layout, rows, record=record)
+            if all(max(h.epoch, h.pending_epoch) <= read.epoch for h in read.heads.values()):
+                return Snapshot(release=read.release(workload), version=read, one_scope=layout.shards == 1)
+        raise ConflictError(f"release {name} moved during each of {WHOLE_READ_ATTEMPTS} reads")
 
     def look(self, snapshot: Snapshot) -> tuple[ReleaseState | None, list[ShardFacts]]:
         """The release state the release record knows, and every other shard's facts: ONE query (summaries)."""

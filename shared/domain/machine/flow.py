@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from shared.domain.finishing import hypercare_hold
+from shared.domain.gates import waiting_for
 from shared.domain.machine.rules.access import revoke_when_promoted
 from shared.domain.machine.rules.finish import auto_finalize_pending, finalize_by_itself
 from shared.domain.machine.step import Step
@@ -142,10 +143,18 @@ def advance_release(step: Step) -> None:
     # Promoted workloads (one rolled back and retried) and aborted ones (out of the release) do not
     # hold the others back; every other workload must be ready, approved and not paused.
     waiting = [w for w in step.workloads.values() if w.state not in TERMINAL]
+    # Every workload is asked about once, on one view of the release, and without the release gate: that
+    # gate asks about every other workload (quadratic in a release of thousands), and says no more than
+    # this `all` does.
+    view = step.view()
     if (
         waiting
         and RELEASE_FLOW.when(step, waiting[0])
-        and all(w.state == RELEASE_FLOW.source and not step.waiting_for(w) for w in waiting)
+        and all(
+            w.state == RELEASE_FLOW.source
+            and not waiting_for(view, w, step.now, skip=(GateName.RELEASE,), holding=True)
+            for w in waiting
+        )
         and not _release_sync_held(step, waiting)
     ):
         for w in waiting:
