@@ -28,6 +28,7 @@ from shared.domain.actors import Principal
 
 ENV_OVERRIDE_KEY = "PROMOTE_OVERRIDE_KEY"  # the signing key (on Azure: a Key Vault reference)
 ENV_OVERRIDE_KEY_PREVIOUS = "PROMOTE_OVERRIDE_KEY_PREVIOUS"  # still accepted while a rotation drains
+SETTINGS = (ENV_OVERRIDE_KEY, ENV_OVERRIDE_KEY_PREVIOUS)  # app settings, outside config.load_settings: read per use
 # A CloudEvents extension attribute (lower-case letters and digits only); the message model keeps extensions.
 PROOF_ATTRIBUTE = "promoteproof"
 VERSION = "v1"
