@@ -30,3 +30,19 @@ def principal(req: func.HttpRequest) -> Principal:
             "so requests that need a signed-in user are refused"
         )
     return principal_from_header(req.headers.get(PRINCIPAL_HEADER))
+
+
+def refused_cross_site(req: func.HttpRequest) -> func.HttpResponse | None:
+    """The answer to a state-changing request a signed-in browser may have been made to send from another
+    site's page (403: its Origin is not this app, and it carries no bearer token; 415: a body not declared
+    application/json, which a page may send across sites without a CORS preflight), or None to go on."""
+    from shared.application.overrides import cross_site, not_json
+
+    headers = dict(req.headers)
+    refused = cross_site(headers, req.url)
+    if refused:
+        return reply(403, {"error": refused})
+    refused = not_json(headers)
+    if refused:
+        return reply(415, {"error": refused})
+    return None

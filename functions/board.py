@@ -1,13 +1,21 @@
 """HTTP routes of the board (contract §12) on Azure: the same pages as `promote board`, behind Entra ID.
 
-The function app's App Service Authentication (infra: authsettingsV2, requireAuthentication) signs people in
-and passes who they are in X-MS-CLIENT-PRINCIPAL; the platform strips that header from what clients send. As
-a second line, any request that arrives without a valid principal is refused here with 401, never served.
+The function app's App Service Authentication signs people in (Entra ID's login flow, its session cookie
+AppServiceAuthSession) and passes who they are in X-MS-CLIENT-PRINCIPAL; the platform strips that header from
+what clients send. The board's paths are excluded from its 401 for unauthenticated calls (authsettingsV2
+excludedPaths) so that this function can send a browser that is not signed in to the sign-in page
+(/.auth/login/aad, then back to the page it asked for); anything else without a valid principal (a script, a
+stylesheet, the page's own refresh) is refused with 401, never served.
 """
+
+from urllib.parse import quote
 
 import azure.functions as func
 
 from functions._http import principal
+from shared.application import config
+
+LOGIN = "/.auth/login/aad"  # App Service authentication's sign-in for Entra ID
 
 bp = func.Blueprint()
 ROUTE_PREFIX = "board"
@@ -25,6 +33,29 @@ def signed_in(req: func.HttpRequest) -> bool:
     return True
 
 
+def page_navigation(req: func.HttpRequest) -> bool:
+    """A person's browser asking for a page (which may be sent to sign in), not a script's or a page's own
+    request (which gets 401): Sec-Fetch-Mode navigate, or, from a browser without Fetch Metadata, an HTML
+    Accept."""
+    mode = req.headers.get("sec-fetch-mode")
+    if mode is not None:
+        return mode.lower() == "navigate"
+    return "text/html" in req.headers.get("accept", "").lower()
+
+
+def _sign_in(req: func.HttpRequest) -> func.HttpResponse:
+    """302 to the sign-in, which brings the browser back to this page (a path of this app: App Service
+    authentication accepts no other site as post_login_redirect_uri unless configured to)."""
+    from urllib.parse import urlsplit
+
+    url = urlsplit(req.url)
+    back = url.path + (f"?{url.query}" if url.query else "")
+    return func.HttpResponse(
+        status_code=302,
+        headers={"Location": f"{LOGIN}?post_login_redirect_uri={quote(back, safe='')}", "Cache-Control": "no-store"},
+    )
+
+
 def _refuse() -> func.HttpResponse:
     return func.HttpResponse(
         "sign-in required: the board is served only to Entra ID-authenticated users",
@@ -40,7 +71,8 @@ def board(req: func.HttpRequest) -> func.HttpResponse:
     # ANONYMOUS at the Functions level on purpose: browsers carry no function key; App Service
     # Authentication in front of the app is the gate, and this check refuses anything it did not vouch for.
     if not signed_in(req):
-        return _refuse()
+        # no sign-in page to send anyone to when App Service authentication is off
+        return _sign_in(req) if page_navigation(req) and config.easy_auth_enabled() else _refuse()
     from shared.application.bootstrap import stack
 
     page = stack().board(BASE).handle(req.route_params.get("path") or "", {k: [v] for k, v in req.params.items()})

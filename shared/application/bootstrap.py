@@ -124,6 +124,7 @@ class Stack:
     @cached_property
     def service(self) -> PromotionService:
         from shared.adapters.routing import access_revoker, router_factory
+        from shared.application.override_proof import from_environ
 
         routing_table = lambda: self.table(config.ROUTING_TABLE)  # noqa: E731
         # Ports a message may never need are built on first use: a cold start touches only the store.
@@ -136,6 +137,7 @@ class Stack:
             clock=self.clock,
             overrides_need_principal=self.settings.overrides_need_principal,
             decommissioner=self.decommissioner,
+            override_proofs=from_environ(),
         )
 
     # notifications (contract §11) ------------------------------------------------------------

@@ -100,13 +100,32 @@ def cross_site(headers: Mapping[str, str], url: str) -> str | None:
     origin = _header(headers, "origin")
     if not origin or _header(headers, "authorization").lower().startswith("bearer "):
         return None
+    app = app_origin(headers, url)
+    claimed = _origin(origin)
+    if claimed is not None and claimed == _origin(app):
+        return None
+    return f"cross-site request refused: Origin {origin!r} is not this app ({app})"
+
+
+def app_origin(headers: Mapping[str, str], url: str) -> str:
+    """scheme://host of this app as the client addressed it: what App Service forwards (X-Forwarded-Proto,
+    X-Forwarded-Host: a custom domain in front), else the request's own URL and Host."""
     sent_to = urlsplit(url)
     scheme = _first(_header(headers, "x-forwarded-proto")) or sent_to.scheme
     host = _first(_header(headers, "x-forwarded-host")) or _header(headers, "host") or sent_to.netloc
-    claimed = _origin(origin)
-    if claimed is not None and claimed == _origin(f"{scheme}://{host}"):
-        return None
-    return f"cross-site request refused: Origin {origin!r} is not this app ({scheme}://{host})"
+    return f"{scheme}://{host}"
+
+
+def queued_reply(event: dict, headers: Mapping[str, str], url: str) -> dict:
+    """The 202 answer once an override is queued (contract §18): its id, its release and where to watch its
+    outcome appear (the status route; the board's page for people)."""
+    release, origin = event["data"]["release"], app_origin(headers, url)
+    return {
+        "id": event["id"],
+        "release": release,
+        "status_url": f"{origin}/api/releases/{release}",
+        "board_url": f"{origin}/api/board/releases/{release}",
+    }
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:

@@ -12,6 +12,7 @@ from shared.application import telemetry, timing
 from shared.application.config import ATTENTION_LOG_PREFIX
 from shared.application.effects import Ports, carry_out
 from shared.application.failures import classify, retry_delay
+from shared.application.override_proof import OverrideProofs
 from shared.application.ports import (
     AccessRevoker,
     Clock,
@@ -110,6 +111,7 @@ class PromotionService:
         clock: Clock | None = None,
         overrides_need_principal: bool = False,
         decommissioner: Decommissioner | None = None,
+        override_proofs: OverrideProofs | None = None,
     ):
         self.store, self.routers, self.scheduler = store, routers, scheduler
         self.revoker, self.dead_letters, self.clock = revoker, dead_letters, clock or SystemClock()
@@ -117,6 +119,7 @@ class PromotionService:
         # one arriving on the topic is rejected and audited.
         self.overrides_need_principal = overrides_need_principal
         self.decommissioner = decommissioner
+        self.override_proofs = override_proofs  # the endpoint's proof on a queued override names its sender
         self.observers: list = []  # callables(Result): progress for people (the demo, `promote run`)
 
     @property
@@ -156,6 +159,9 @@ class PromotionService:
                 return self._invalid(body, exc)
         if isinstance(message, m.DependencyPromoted):
             message = self._verified_dependency(message)
+        vouched = None  # the sender an override queued by the endpoint proves (override_proof.py)
+        if principal is None and isinstance(message, m.Override) and self.override_proofs is not None:
+            vouched = self.override_proofs.principal(body)
         moved: dict[str, object] = {}  # workload -> routing config, moved by an attempt that did not commit
         known: dict[str, bool] = {"seen": False}  # the id turned out recorded in another scope of the release
 
@@ -163,7 +169,9 @@ class PromotionService:
             key = m.dedup_key(message)
             try:
                 # routing an attempt moved and did not commit is put back on the whole release's decision
-                snapshot, decision, duplicate, seen = self._decide(message, key, principal, known["seen"], bool(moved))
+                snapshot, decision, duplicate, seen = self._decide(
+                    message, key, principal or vouched, known["seen"], bool(moved)
+                )
             except UnknownRelease as exc:
                 if principal is not None:
                     raise

@@ -35,7 +35,7 @@ PARAMETERS_EXAMPLE = INFRA / "main.parameters.example.json"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from shared.application import config  # noqa: E402
+from shared.application import config, override_proof  # noqa: E402
 
 # Azure built-in role definition ids (learn.microsoft.com/azure/role-based-access-control/built-in-roles).
 BUILT_IN_ROLES = {
@@ -908,7 +908,8 @@ def test_guide_names_match_the_code():
     for kind in re.findall(r"promote send ([a-z-]+)", text):
         assert kind in MESSAGE_TYPES, f"the guide sends unknown message type {kind}"
     for setting in re.findall(r"\bPROMOTE_[A-Z_]+\b", text):
-        assert setting in config.APP_SETTINGS + config.CLIENT_SETTINGS, f"the guide uses unknown setting {setting}"
+        known = config.APP_SETTINGS + config.CLIENT_SETTINGS + override_proof.SETTINGS
+        assert setting in known, f"the guide uses unknown setting {setting}"
     for role in re.findall(r'--role "([^"]+)"', text):
         assert role in BUILT_IN_ROLES, f"the guide assigns an unexpected role {role}"
     operator_roles = {BUILT_IN_ROLES[r] for r in re.findall(r'--role "([^"]+)"', text)}
