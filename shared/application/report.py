@@ -92,7 +92,7 @@ def release_report(plan: Plan, entries: list[HistoryEntry], state: str | None = 
     return ReleaseReport(
         release=plan.release,
         model=plan.model,
-        wave=getattr(plan, "wave", None),
+        wave=plan.wave,
         state=str(state) if state else None,
         started=started,
         done=done,
@@ -185,8 +185,3 @@ class WaveReport:
     @property
     def change_failure_rate(self) -> float | None:
         return len(self.rollbacks) / self.changes if self.changes else None
-
-
-def wave_field_exists() -> bool:
-    """Whether plans carry `wave: NAME` yet (contract §14): --wave groups by it."""
-    return "wave" in Plan.model_fields

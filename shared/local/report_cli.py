@@ -19,15 +19,10 @@ def register(sub) -> dict:
 
 
 def cmd_report(args) -> int:
-    from shared.application.report import ReleaseReport, WaveReport, release_report, wave_field_exists
+    from shared.application.report import ReleaseReport, WaveReport, release_report
     from shared.application.report_render import render
     from shared.local.common import UsageError, checked_stack
 
-    if args.wave is not None and not wave_field_exists():
-        raise UsageError(
-            "--wave needs the plan field `wave: NAME` (contract §14), which this version of promote does not read "
-            "yet; report each release with --release"
-        )
     store = checked_stack().store
     report: ReleaseReport | WaveReport
     if args.release is not None:
@@ -35,7 +30,7 @@ def cmd_report(args) -> int:
         report = release_report(release.plan, store.list_history(args.release), release.state)
     else:
         found = [store.get_release(name).release for name in store.list_releases()]
-        members = [r for r in found if getattr(r.plan, "wave", None) == args.wave]
+        members = [r for r in found if r.plan.wave == args.wave]
         if not members:
             raise UsageError(f"no release names wave {args.wave!r} in its plan")
         report = WaveReport(args.wave, [release_report(r.plan, store.list_history(r.name), r.state) for r in members])

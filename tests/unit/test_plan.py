@@ -280,3 +280,10 @@ def test_fingerprint_ignores_people_only_when_asked():
     b = validate_plan(base(approvers=["q@y.z"]))
     assert a.fingerprint() != b.fingerprint()
     assert a.fingerprint(without_people=True) == b.fingerprint(without_people=True)
+
+
+def test_a_wave_is_a_name_like_a_releases():
+    assert validate_plan(base(wave="dc-exit-2")).wave == "dc-exit-2"
+    assert validate_plan(base()).wave is None
+    assert "wave" in problems(base(wave="Wave 2"))
+    assert "wave" in problems(base(wave=""))

@@ -1,5 +1,5 @@
 """`promote report` and the board's report page: the figures of a release from its history, the same in every
-format, and --wave refused clearly while plans have no `wave` field."""
+format, and a wave's report from the releases whose plans name it (`wave:`, contract §14)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ import json
 import pytest
 
 from shared.application.board import BoardApp
-from shared.application.report import WaveReport, release_report, wave_field_exists
+from shared.application.report import WaveReport, release_report
 from shared.application.report_render import render
 from tests.telemetry_world import APPROVER, Flight
 
 
 @pytest.fixture(scope="module")
 def story():
-    flight = Flight(applied_early=45).story()
+    flight = Flight(applied_early=45, wave="wave-a").story()
     release = flight.w.store.get_release("wave-7").release
     return flight, release_report(flight.plan, flight.w.store.list_history("wave-7"), release.state)
 
@@ -86,11 +86,15 @@ def test_the_board_shows_the_report_of_a_release(story):
     assert board.handle("releases/Bad_Name/report", {}).status == 400
 
 
-def test_a_wave_is_refused_clearly_while_plans_have_no_wave(story):
+def test_a_wave_is_reported_from_the_releases_whose_plans_name_it(story):
     flight, r = story
-    assert not wave_field_exists()  # contract §14: `wave: NAME`, not read by the plan model yet
-    page = BoardApp(flight.w.store, None, flight.w.clock).handle("waves/wave-a/report", {})
-    assert page.status == 404 and "no `wave` field yet" in page.body.decode()
-    wave = WaveReport("wave-a", [r, r])  # what --wave will show once plans carry it
+    assert flight.plan.wave == "wave-a"
+    board = BoardApp(flight.w.store, None, flight.w.clock)
+    page = board.handle("waves/wave-a/report", {})
+    assert page.status == 200 and "wave-7" in page.body.decode()
+    missing = board.handle("waves/wave-b/report", {})
+    assert missing.status == 404 and "no release names wave &#39;wave-b&#39;" in missing.body.decode()
+    assert board.handle("waves/Bad_Wave/report", {}).status == 400
+    wave = WaveReport("wave-a", [r, r])
     assert (wave.changes, len(wave.rollbacks), wave.total("gates")["paused"]) == (6, 4, 480.0)
     assert "Wave wave-a: 2 releases" in render(wave, "text")

@@ -201,19 +201,17 @@ class BoardApp:
         entry, so it is a page of its own, loaded on demand, never refreshed by itself."""
         from markupsafe import Markup
 
-        from shared.application.report import WaveReport, release_report, wave_field_exists
+        from shared.application.report import WaveReport, release_report
         from shared.application.report_render import html_section
 
         if not _NAME.match(name):
             return self._error(400, f"{name!r} is not a {kind[:-1]} name")
-        if kind == "waves" and not wave_field_exists():
-            return self._error(404, "plans have no `wave` field yet (contract §14): no wave to report")
         try:
             names = [name] if kind == "releases" else self.store.list_releases()
             found = [self.store.get_release(n).release for n in names]
         except UnknownRelease as exc:
             return self._error(404, str(exc))
-        found = [r for r in found if kind == "releases" or getattr(r.plan, "wave", None) == name]
+        found = [r for r in found if kind == "releases" or r.plan.wave == name]
         if not found:
             return self._error(404, f"no release names wave {name!r} in its plan")
         reports = [release_report(r.plan, self.store.list_history(r.name), r.state) for r in found]

@@ -109,8 +109,10 @@ class Plan(Strict):
     decommission: Decommission | None = None  # v2 §8: finalize's approval and default provider
     replication: SiteRecoverySource | None = None  # v2 §8: read replication state from Site Recovery
     retry: Retry = Field(default_factory=Retry)  # v3 §18: how long transient Azure failures of an effect are retried
+    wave: str | None = None  # v3 §14: groups releases on the board and in reports (a name, as a release's)
 
     _check = field_validator("release")(check_name)
+    _check_wave = field_validator("wave")(lambda v: v if v is None else check_name(v))
     _check_after = field_validator("after")(_check_after)
     _hypercare = field_validator("hypercare", mode="before")(lambda v: parse_hypercare(v))
 
