@@ -12,7 +12,7 @@ from shared.domain.messages import new_event
 from shared.domain.model import GateName, WorkloadState
 from shared.domain.plan import validate_plan
 from shared.local.common import local_host
-from shared.local.demo_plans import APPROVER, AZURE_EXAMPLE, EXPECTED, OPERATOR, closed_for, plans_for
+from shared.local.demo_plans import APPROVER, AZURE_EXAMPLE, DNS_EXAMPLE, EXPECTED, OPERATOR, closed_for, plans_for
 from shared.local.demo_wave import run_wave
 
 
@@ -295,3 +295,8 @@ def azure_plan_preview(out=print) -> None:
         for step in w["steps"]:
             what = "; ".join(f"{c['property']} -> {c['to']}" for c in step["changes"])
             out(f"    {step['step']}: {step['from_percent']}% -> {step['to_percent']}%: {what}")
+    from shared.domain.routing import change_plan_text
+
+    out("\nA DNS cutover (promote plan of a private-dns plan): the TTL waited out before the switch")
+    for line in change_plan_text(change_plan(validate_plan(DNS_EXAMPLE))).splitlines()[1:]:
+        out("  " + line if line else "")

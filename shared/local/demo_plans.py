@@ -134,3 +134,28 @@ AZURE_EXAMPLE = {
         },
     ],
 }
+
+
+# A single-step cutover by a private DNS zone (contract §17): promote plan shows the TTL choreography (lowered at
+# apply, waited out before the switch, restored at finalize) and the record's values at each step.
+DNS_EXAMPLE = {
+    "release": "dns-example",
+    "model": "single-step",
+    "approvers": ["ana@contoso.com"],
+    "workloads": [
+        {
+            "name": "payroll",
+            "assets": ["vm-payroll-01"],
+            "routing": {
+                "provider": "private-dns",
+                "zone": "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-dns/providers/"
+                "Microsoft.Network/privateDnsZones/corp.contoso.com",
+                "record": "payroll",
+                "type": "A",
+                "source": ["10.1.0.4"],
+                "target": ["10.20.0.4"],
+                "lower_ttl_to": 60,
+            },
+        }
+    ],
+}

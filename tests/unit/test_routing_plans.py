@@ -110,3 +110,7 @@ def test_the_demo_shows_both_new_providers_in_a_plan_preview():
     )
     assert "portal (application-gateway)" in text and "flight 1: 0% -> 20%" in text
     assert "backendAddressPools/pool-flight" in text
+    # the DNS cutover's choreography (contract §17): lowered at apply, waited out, switched, restored
+    dns = text[text.index("A DNS cutover") :]
+    assert "payroll  private-dns  private DNS zone corp.contoso.com" in dns
+    assert dns.index("at apply: TTL lowered to 60s") < dns.index("promotion: 0% -> 100%") < dns.index("at finalize")
