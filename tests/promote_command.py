@@ -9,7 +9,7 @@ the console script's, so a module the package does not ship fails here as it wou
 
 What a forked run cannot be, and where that is covered instead:
 - the console script itself (its shebang, its entry point): the tests that run PROMOTE as a program
-  (tests/e2e/test_dev_stack.py, test_cli_polish.py, test_board_cli.py, test_cli.py's unreachable storage);
+  (tests/e2e/test_dev_stack.py, test_cli_manners.py, test_board_cli.py, test_cli.py's unreachable storage);
 - commands that leave processes behind (`dev up`, `board`): a real pipe stays open while they hold it, a
   forked run's files do not, so those commands are refused here and run through PROMOTE;
 - interpreter settings read at start (`PYTHON*` variables): a run whose environment changes one is a real

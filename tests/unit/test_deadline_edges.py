@@ -1,6 +1,6 @@
 """Deadlines at their edges: a timer that arrives early, which deadline may roll back, and how long a wait
-reads (what an on_deadline pause records is in test_time.py). A mutation run found these held only by a
-timing-dependent integration test."""
+reads (what an on_deadline pause records is in test_time.py), pinned here without
+waiting on a clock."""
 
 from __future__ import annotations
 

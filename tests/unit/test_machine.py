@@ -571,7 +571,7 @@ def test_a_verdict_stamped_a_little_before_the_flight_began_counts_within_clock_
 
 
 def test_a_redelivered_message_puts_its_workloads_routing_back_to_the_recorded_share():
-    d = Driver(make_plan("single-step", on_drift="reapply"))  # with report, see test_trust.py
+    d = Driver(make_plan("single-step", on_drift="reapply"))  # with report, see test_who_acted_and_why.py
     d.replicate()
     d.send("tests-passed", id="t1")
     d.w.network.shares[("r1", "w1")] = 0  # e.g. routing undone after a commit whose response was lost

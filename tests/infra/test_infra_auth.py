@@ -1,4 +1,4 @@
-"""Issue 9 in the templates: App Service authentication (Entra ID) in front of the function app, and topic
+"""Authentication in the templates: App Service authentication (Entra ID) in front of the function app, and topic
 send rights only for the senders of events."""
 
 from __future__ import annotations

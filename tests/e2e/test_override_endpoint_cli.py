@@ -1,4 +1,4 @@
-"""Issue 9 as a user meets it: `promote override` through the Azure endpoint (behind a local stand-in of
+"""Who acted, as a user meets it: `promote override` through the Azure endpoint (behind a local stand-in of
 App Service authentication), refusals on Azure settings, and what history and status show."""
 
 from __future__ import annotations

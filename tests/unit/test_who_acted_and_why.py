@@ -1,5 +1,5 @@
-"""Issue 9: who acted and why (actor_reason, actors any case, groups, pauses explained) and the engine
-defects found in review, each with the test that failed before its fix."""
+"""Who acted and why (actor_reason, actors in any case, groups, pauses explained), and what a duplicate, an
+aborted workload, a failed test or an alert while paused do to routing, access, approval and attention."""
 
 from __future__ import annotations
 
@@ -139,7 +139,7 @@ def test_on_azure_settings_a_topic_borne_override_is_rejected_and_audited_withou
 
 
 # -- defect 2: redeliveries and routing ---------------------------------------------------------
-def test_defect2_a_duplicate_never_moves_routing_of_a_paused_workload():
+def test_a_duplicate_never_moves_routing_of_a_paused_workload():
     d = Driver(make_plan("flight", on_drift="reapply"))
     to_first_flight(d)
     d.send("flight-healthy", id="h1", flight=1)
@@ -152,7 +152,7 @@ def test_defect2_a_duplicate_never_moves_routing_of_a_paused_workload():
     assert d.routed() == 10  # not paused and on_drift: reapply: the recorded share is asserted again
 
 
-def test_defect2_with_on_drift_report_a_duplicate_leaves_routing_alone():
+def test_with_on_drift_report_a_duplicate_leaves_routing_alone():
     d = Driver(make_plan("single-step"))  # on_drift: report (the default)
     d.replicate()
     d.send("tests-passed", id="t1")
@@ -161,7 +161,7 @@ def test_defect2_with_on_drift_report_a_duplicate_leaves_routing_alone():
     assert r.outcome == "duplicate" and d.routed() == 0
 
 
-def test_defect2_an_attempt_that_lost_its_commit_still_puts_back_what_it_moved_even_when_paused():
+def test_an_attempt_that_lost_its_commit_still_puts_back_what_it_moved_even_when_paused():
     from shared.application.service import PromotionService
     from tests.unit.test_machine import RivalFirst
 
@@ -196,7 +196,7 @@ def test_defect2_an_attempt_that_lost_its_commit_still_puts_back_what_it_moved_e
 
 
 # -- defect 3: aborted workloads are out of the release for revocation --------------------------
-def test_defect3_a_release_promoted_with_an_aborted_workload_revokes_access():
+def test_a_release_promoted_with_an_aborted_workload_revokes_access():
     d = Driver(staged_plan())
     d.send("asset-replicated", "w1", asset="a")
     d.send("tests-passed", "w1")
@@ -206,14 +206,14 @@ def test_defect3_a_release_promoted_with_an_aborted_workload_revokes_access():
     assert d.w.network.revoked == ["r1"] and d.release.access_revoked
 
 
-def test_defect3_a_release_with_every_workload_aborted_revokes_nothing():
+def test_a_release_with_every_workload_aborted_revokes_nothing():
     d = Driver(staged_plan())
     d.override("abort", workload=None)
     assert d.release.state == "aborted" and d.w.network.revoked == []
 
 
 # -- defect 6: a failed test drops the approval ---------------------------------------------------
-def test_defect6_an_approval_does_not_survive_tests_failed():
+def test_an_approval_does_not_survive_tests_failed():
     d = Driver(
         make_plan(
             "staged", approval="manual", workloads=[{"name": "w1", "assets": ["a"]}, {"name": "w2", "assets": ["b"]}]
@@ -233,7 +233,7 @@ def test_defect6_an_approval_does_not_survive_tests_failed():
 
 
 # -- defect 7: the attention list ----------------------------------------------------------------
-def test_defect7_a_release_with_one_workload_rolled_back_and_one_at_100_says_so():
+def test_a_release_with_one_workload_rolled_back_and_one_at_100_says_so():
     d = Driver(staged_plan())
     for name, asset in (("w1", "a"), ("w2", "b")):
         d.send("asset-replicated", name, asset=asset)
@@ -251,14 +251,14 @@ def test_defect7_a_release_with_one_workload_rolled_back_and_one_at_100_says_so(
     assert {a["workload"] for a in doc["attention"]} == {"w2"}  # promoted while the staged release is not
 
 
-def test_defect7_a_quiet_release_needs_no_attention():
+def test_a_quiet_release_needs_no_attention():
     d = Driver(make_plan("flight"))
     to_first_flight(d)
     assert status_json(d.release)["attention"] == []
 
 
 # -- defect 8: an alert recorded while paused (on_alert: pause) -----------------------------------
-def test_defect8_an_alert_while_paused_shows_in_status_and_the_resume_acknowledges_it():
+def test_an_alert_while_paused_shows_in_status_and_the_resume_acknowledges_it():
     d = Driver(make_plan("flight", on_alert="pause"))
     to_first_flight(d)
     override(d, "pause", reason="change window")
@@ -274,7 +274,7 @@ def test_defect8_an_alert_while_paused_shows_in_status_and_the_resume_acknowledg
     assert status_json(d.release)["attention"] == []
 
 
-def test_defect8_on_alert_pause_records_who_paused_and_why():
+def test_on_alert_pause_records_who_paused_and_why():
     d = Driver(make_plan("flight", on_alert="pause"))
     to_first_flight(d)
     d.send("alert", description="latency")
@@ -283,7 +283,7 @@ def test_defect8_on_alert_pause_records_who_paused_and_why():
 
 
 # -- defect 5: a plan names every problem at once --------------------------------------------------
-def test_defect5_cross_field_problems_are_named_alongside_field_errors():
+def test_cross_field_problems_are_named_alongside_field_errors():
     lb = {
         "provider": "load-balancer",
         "subscription": "00000000-0000-0000-0000-000000000000",
@@ -309,7 +309,7 @@ def test_defect5_cross_field_problems_are_named_alongside_field_errors():
     assert "workloads[0].routing" in paths  # provider shares: 1+1 addresses cannot realise 10%
 
 
-def test_defect5_duplicate_yaml_keys_are_an_error():
+def test_duplicate_yaml_keys_are_an_error():
     from shared.domain.plan import load_plan_text
 
     with pytest.raises(PlanError) as exc:

@@ -1,4 +1,4 @@
-"""Boundaries of the machine that a mutation run showed unpinned: bake timers of a 1 s flight, the clock-skew
+"""Boundaries of the machine: bake timers of a 1 s flight, the clock-skew
 allowance of a verdict to the second, a 0 s flight scheduling no timer; overrides refused after finalize, stale
 timers of an earlier attempt, alerts recorded while paused, advance at the last flight, dependency rechecks."""
 

@@ -1,4 +1,5 @@
-"""Defects an adversarial review found where the merged features meet, each pinned by a test."""
+"""Where features meet: an unauthorised override and the id a real message will carry, a release-wide
+finalize and its notice, a receiver that answers garbage."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Issue 9 on a real Azurite: nothing promote sends expires (defect 1), large non-ASCII dead letters fit
-the queue (defect 4), and actor_reason / who paused survive the table store."""
+"""On a real Azurite: nothing promote sends expires, large non-ASCII dead letters fit the queue, and
+actor_reason / who paused survive the table store."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from tests.fakes import T0, event
 from tests.integration.test_localhost import flight_plan, poison
 
 
-def test_defect1_nothing_promote_sends_locally_expires(stack, release_name):
+def test_nothing_promote_sends_locally_expires(stack, release_name):
     stack.publisher.publish(json.loads(event("tests-passed", release_name, "web", "p1")))
     stack.local_scheduler.schedule(
         json.loads(event("tests-passed", release_name, "web", "t1")), stack.clock.now() + timedelta(seconds=0)
@@ -32,7 +32,7 @@ def test_defect1_nothing_promote_sends_locally_expires(stack, release_name):
 
 
 @pytest.mark.parametrize("char", ["é", "€", "😀", "\x7f"])
-def test_defect4_a_poison_record_fits_a_queue_message_whatever_the_body(char):
+def test_a_poison_record_fits_a_queue_message_whatever_the_body(char):
     body = (char * 40_000).encode()  # 40,000 to 160,000 bytes, escaped by JSON up to 12 bytes a character
     record = poison_record(body, "invalid message: not JSON", delivery_count=1, at=T0)
     sent = json.dumps(record, separators=(",", ":")).encode()
@@ -42,7 +42,7 @@ def test_defect4_a_poison_record_fits_a_queue_message_whatever_the_body(char):
     assert body.decode().startswith(record["body"]) and len(record["body"]) > 1000  # cut between characters
 
 
-def test_defect4_a_large_non_ascii_dead_letter_does_not_hang_the_host(stack, release_name):
+def test_a_large_non_ascii_dead_letter_does_not_hang_the_host(stack, release_name):
     stack.service.apply(validate_plan(flight_plan(release_name)))
     stack.queue(LOCAL_QUEUE).send_message("é" * 12_000)  # 24 KB of UTF-8, not JSON: dead-lettered
     stack.publisher.publish(json.loads(event("asset-replicated", release_name, "web", "after", asset="vm-1")))
