@@ -66,7 +66,13 @@ def test_each_target_lists_its_own_error(settings, receiver, release_name):
     assert [(r["target"], r["status"], r["last_error"]) for r in rows] == [
         ("webhook", "pending", "webhook: setting ERRORS_NOT_SET is not set"),
         ("teams", "sent", None),
-        ("event-grid", "pending", "event-grid (ERRORS_GRID): the topic answered HTTP 401"),
+        # a wrong key is refused for good: failed at once, not retried for hours
+        (
+            "event-grid",
+            "failed",
+            "event-grid (ERRORS_GRID): the topic answered HTTP 401: not authorised (its access key; or a token "
+            "for this cloud's Event Grid, EventGrid Data Sender) (refused: not retried)",
+        ),
     ]
 
 

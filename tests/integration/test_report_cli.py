@@ -29,5 +29,18 @@ def test_promote_report_writes_a_release_s_figures_to_a_file(stack, release_name
 def test_promote_report_refuses_what_it_cannot_report(stack, capsys):
     assert main(["report", "--release", "never-applied"]) == 2
     assert "never-applied" in capsys.readouterr().err
-    assert main(["report", "--wave", "wave-a"]) == 2
-    assert "--wave needs the plan field `wave: NAME`" in capsys.readouterr().err
+    assert main(["report", "--wave", "no-such-wave"]) == 2
+    assert "no release names wave 'no-such-wave' in its plan" in capsys.readouterr().err
+
+
+def test_promote_report_of_a_wave_sums_the_releases_whose_plans_name_it(stack, release_name, capsys):
+    wave = f"{release_name[:50]}-w"  # a wave of this test's own: the Azurite may hold other tests' releases
+    for suffix in ("a", "b"):
+        plan = {"release": f"{release_name[:55]}-{suffix}", "model": "single-step", "wave": wave}
+        stack.service.apply(validate_plan({**plan, "workloads": [{"name": "web", "assets": ["a"]}]}))
+        stack.service.handle(event("asset-replicated", plan["release"], "web", f"{suffix}-a", asset="a"))
+        stack.service.handle(event("tests-passed", plan["release"], "web", f"{suffix}-t"))
+    assert main(["report", "--wave", wave, "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert sorted(r["release"] for r in doc["releases"]) == [f"{release_name[:55]}-a", f"{release_name[:55]}-b"]
+    assert all(r["changes"] == 1 for r in doc["releases"])

@@ -23,7 +23,17 @@ def receiver():
     r.down()
 
 
-def test_a_retry_sends_only_to_the_targets_still_missing_the_notices(settings, receiver, release_name):
+@pytest.fixture
+def topic_in_outage():
+    """An Event Grid topic answering 503 for a while: a failure that may pass, so it is retried (a 401, a wrong
+    key, is refused for good: see test_notification_errors_per_target.py)."""
+    r = Receiver().up()
+    r.behaviour.status = 503
+    yield r
+    r.down()
+
+
+def test_a_retry_sends_only_to_the_targets_still_missing_the_notices(settings, receiver, topic_in_outage, release_name):
     clock = FakeClock()
     stack = Stack(settings, clock=clock)
     stack.service.apply(
@@ -50,8 +60,8 @@ def test_a_retry_sends_only_to_the_targets_still_missing_the_notices(settings, r
     urls = {
         "RETRY_HOOK": receiver.url("webhook"),
         "RETRY_TEAMS": receiver.url("teams"),
-        "RETRY_GRID": receiver.url("event-grid"),
-        "RETRY_GRID_KEY": "not-the-key",  # the topic refuses: 401
+        "RETRY_GRID": topic_in_outage.url("event-grid"),  # the topic answers 503 until it is back
+        "RETRY_GRID_KEY": EVENT_GRID_KEY,
     }
     send = NotificationDeliverer(stack.outbox, notifiers(urls.get), urls.get, clock, backoff=lambda n: 10.0)
     send.deliver_due()
@@ -59,12 +69,13 @@ def test_a_retry_sends_only_to_the_targets_still_missing_the_notices(settings, r
     assert notices
     mine = lambda kind: sorted(receiver.ids(kind, release_name))  # noqa: E731
     assert (mine("webhook"), mine("teams"), mine("event-grid")) == (notices, notices, [])
-    for _ in range(3):  # the topic keeps refusing; the rows are retried three more times
+    for _ in range(3):  # the topic stays out; the rows are retried three more times
         clock.advance(11)
         send.deliver_due()
     assert (mine("webhook"), mine("teams")) == (notices, notices)  # nothing sent to them again
-    assert sum(1 for r in receiver.refused if "401" in r) == 4 * len(notices)  # to the topic only, each attempt
-    urls["RETRY_GRID_KEY"] = EVENT_GRID_KEY
+    assert sum(1 for r in topic_in_outage.refused if "503" in r) == 4 * len(notices)  # to the topic, each attempt
+    assert receiver.refused == []
+    urls["RETRY_GRID"] = receiver.url("event-grid")  # the topic is back
     clock.advance(11)
     send.deliver_due()
     rows = notifications_json(stack.outbox.list_release(release_name))
