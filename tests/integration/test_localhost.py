@@ -101,17 +101,17 @@ def test_a_message_that_fails_once_succeeds_on_redelivery(stack, release_name):
 
 
 def test_bake_timers_are_scheduled_messages_that_until_idle_waits_for(stack, release_name):
-    stack.service.apply(validate_plan(flight_plan(release_name, bake="1s")))
+    stack.service.apply(validate_plan(flight_plan(release_name, bake="3s")))  # 3 s: three messages fit before it
     for i, (type_, data) in enumerate(
         [("asset-replicated", {"asset": "vm-1"}), ("tests-passed", {}), ("flight-healthy", {"flight": 1})]
     ):
         stack.publisher.publish(json.loads(event(type_, release_name, "web", f"e{i}", **data)))
     host = local_host(stack)
-    host.run(until_idle=True, wait=0.1, poll=0.05)  # the timer is due in ~1s: beyond the 0.1s horizon
+    host.run(until_idle=True, wait=0.1, poll=0.05)  # the timer is due in ~3s: beyond the 0.1s horizon
     assert stack.store.get_release(release_name).release.workloads["web"].flight == 1
     assert len(stack.local_scheduler.pending_due()) == 1
     polls_after_the_timer = Polls(lambda: host.stats.completed > 3)
-    host.run(until_idle=True, wait=3, poll=0.05, stop=polls_after_the_timer)  # within the horizon: waits for it
+    host.run(until_idle=True, wait=5, poll=0.05, stop=polls_after_the_timer)  # within the horizon: waits for it
     # it returned on its own once the timer was handled, not at the end of `wait` (nor stopped by the counter)
     assert host.stats.completed == 4 and 1 <= polls_after_the_timer.count <= 2
     w = stack.store.get_release(release_name).release.workloads["web"]

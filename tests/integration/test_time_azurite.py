@@ -4,6 +4,7 @@ what a dependency costs in storage requests."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 from bench.metering import RequestCounter
@@ -96,7 +97,8 @@ def test_a_deadline_survives_a_host_restart_and_fires_once(stack, settings, rele
     local_host(second).run(until_idle=True, wait=5, poll=0.05)
     deadlines = [e for e in second.store.list_history(release_name) if e.type == "deadline"]
     assert [e.outcome for e in deadlines] == ["applied"]
-    assert "waited 1s for testing" in deadlines[0].reason or "waited 2s for testing" in deadlines[0].reason
+    waited = re.search(r"waited (\d+)s for testing", deadlines[0].reason)  # 1s, or more on a busy machine
+    assert waited and int(waited.group(1)) >= 1, deadlines[0].reason
     doc = status_json(second.store.get_release(release_name).release)["workloads"][0]
     assert doc["overdue"] is True and doc["deadline"] is not None
     local_host(restarted(settings)).run(until_idle=True, wait=1, poll=0.05)  # a third host: nothing more happens
