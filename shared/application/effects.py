@@ -34,17 +34,21 @@ class Ports:
     clock: Clock
 
 
-def schedule(ports: Ports, release: str, effect: Schedule, *, source: str = "promote/timer") -> None:
-    """Send the message `effect` names at its due time; its id is deterministic for the decision."""
+def scheduled_event(ports: Ports, release: str, effect: Schedule, *, source: str = "promote/timer") -> dict:
+    """The message `effect` names, as it is sent (a retry measures it before it is sent: failures.fits)."""
     target = effect.release or release
-    event = m.new_event(
+    return m.new_event(
         effect.type,
         {"release": target, **effect.data},
         id=effect.event_id(release),
         source=source,
         time=ports.clock.now(),
     )
-    ports.scheduler.schedule(event, effect.due)
+
+
+def schedule(ports: Ports, release: str, effect: Schedule, *, source: str = "promote/timer") -> None:
+    """Send the message `effect` names at its due time; its id is deterministic for the decision."""
+    ports.scheduler.schedule(scheduled_event(ports, release, effect, source=source), effect.due)
 
 
 @dataclass

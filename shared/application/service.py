@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from azure.core.exceptions import AzureError
 
 from shared.application import telemetry, timing
 from shared.application.config import ATTENTION_LOG_PREFIX
-from shared.application.effects import Ports, carry_out
-from shared.application.failures import classify, retry_delay
+from shared.application.effects import Ports, carry_out, scheduled_event
+from shared.application.failures import carried_message, classify, fits, nested_retry, retry_delay
 from shared.application.override_proof import OverrideProofs
 from shared.application.ports import (
     AccessRevoker,
@@ -37,7 +38,7 @@ from shared.domain.errors import (
     SeenElsewhere,
     UnknownRelease,
 )
-from shared.domain.machine import Decision, SetTraffic, decide, digest, reject_unparsed
+from shared.domain.machine import Decision, Schedule, SetTraffic, decide, digest, reject_unparsed
 from shared.domain.machine.rules import retry as retry_rules
 from shared.domain.machine.rules.halt import halted
 from shared.domain.machine.scope import needs_look, release_moves, shard_facts
@@ -157,6 +158,8 @@ class PromotionService:
                 message = m.parse_message(body)
             except MessageError as exc:
                 return self._invalid(body, exc)
+            if isinstance(message, m.MessageRetry):  # anyone may send one: a retry of a retry has no rule
+                return self._invalid(body, nested_retry(message))
         if isinstance(message, m.DependencyPromoted):
             message = self._verified_dependency(message)
         vouched = None  # the sender an override queued by the endpoint proves (override_proof.py)
@@ -179,9 +182,8 @@ class PromotionService:
             try:
                 decision = carry_out(self.ports, snapshot.release, _reassert(decision, moved))
             except (RoutingError, AzureError, OSError) as exc:  # a routing change Azure refused, for now or for good
-                decision = carry_out(
-                    self.ports, snapshot.release, self._not_carried_out(snapshot, message, body, decision, exc, retried)
-                )
+                again = self._not_carried_out(snapshot, message, body, decision, exc, retried, principal)
+                decision = carry_out(self.ports, snapshot.release, again)
             if not duplicate:  # notifications ride in the same transaction as the state change (outbox)
                 decision = replace(decision, notices=notices_for(snapshot.release, decision))
             try:
@@ -246,7 +248,7 @@ class PromotionService:
 
     def _not_carried_out(
         self, snapshot: Snapshot, message: m.Message, body: bytes, decision: Decision, exc: Exception,
-        retried: m.RetryData | None,
+        retried: m.RetryData | None, principal: Principal | None,
     ) -> Decision:  # fmt: skip
         """A decision whose routing change failed: retried later while the failure is transient and the plan's
         retry.max allows (the message is done now; a message promote sends itself carries it again), else stopped
@@ -257,12 +259,22 @@ class PromotionService:
         failure = classify(exc, failing_for=now - first)
         window = timedelta(seconds=snapshot.release.plan.retry.max)
         log.warning("release %s: %s failed (attempt %d): %s", message.release, message.type, attempt, failure.reason)
-        if failure.transient and now - first < window and len(body) <= m.MAX_RETRIED_BODY:
-            due = now + retry_delay(attempt)
-            return retry_rules.deferred(snapshot.release, decision, message, body.decode(), error=failure.reason,
-                                        attempt=attempt, first=first, due=due)  # fmt: skip
-        return retry_rules.stopped(snapshot.release, decision, error=failure.reason, at=now,
-                                   permanent=not failure.transient)  # fmt: skip
+        stop = partial(retry_rules.stopped, snapshot.release, decision, error=failure.reason, at=now)
+        if not failure.transient or now - first >= window:
+            return stop(permanent=not failure.transient)
+        carried, why = carried_message(message, body, principal, self.override_proofs, self.overrides_need_principal)
+        if carried is None:
+            return stop(permanent=False, why=why)
+        due = now + retry_delay(attempt)
+        later = retry_rules.deferred(snapshot.release, decision, message, carried, error=failure.reason,
+                                     attempt=attempt, first=first, due=due)  # fmt: skip
+        if len(carried) > m.MAX_RETRIED_BODY or not all(
+            fits(scheduled_event(self.ports, snapshot.release.name, e))
+            for e in later.effects
+            if isinstance(e, Schedule)
+        ):  # the message, escaped again inside the retry, would not fit in one Service Bus message
+            return stop(permanent=False, why="too large to be carried by a retry; send it again later")
+        return later
 
     def _seen_elsewhere(self, message: m.Message, key: str, decision: Decision) -> bool:
         """In a release kept in several shards, an id may have been recorded in another scope than the one read

@@ -14,9 +14,9 @@ def _paused(w: Workload) -> str:
     return f"paused{who}{since}{why}; nothing advances and routing does not change until resume"
 
 
-def _why(release: Release, w: Workload) -> list[str]:
+def _why(release: Release, state: ReleaseState, w: Workload) -> list[str]:
     S, R = WorkloadState, ReleaseState
-    state, reasons = release.state, []
+    reasons: list[str] = []
     if w.state == S.ROLLED_BACK and state != R.ROLLED_BACK:
         reasons.append(f"rolled back to 0% while the release is {state}; override retry brings it back to testing")
     if w.traffic_percent > 0 and state in (R.ROLLED_BACK, R.ABORTED):
@@ -43,8 +43,9 @@ def _why(release: Release, w: Workload) -> list[str]:
 def attention(release: Release) -> list[dict]:
     """[{"workload", "state", "traffic_percent", "why"}] for every workload that needs a person's eye."""
     items = []
+    state = release.state  # counts every workload: once per list, not once per workload (5,000 in a release)
     for w in release.workloads.values():
-        reasons = _why(release, w)
+        reasons = _why(release, state, w)
         if reasons:
             items.append(
                 {"workload": w.name, "state": w.state, "traffic_percent": w.traffic_percent, "why": "; ".join(reasons)}

@@ -116,6 +116,8 @@ def finalize_hold(release: Release, w: Workload, now: datetime) -> Hold | None:
             error=w.decommission_error,
             failures=w.decommission_failures,
         )
+        if not (w.decommission_failures or w.decommission_error):  # the decommission message has not run yet
+            return Hold("finalize", f"finalize requested by {w.finalize_requested_by}; turning the source off", details)
         return Hold(
             "finalize",
             f"finalize requested by {w.finalize_requested_by}; decommission failed "

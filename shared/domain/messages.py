@@ -231,14 +231,21 @@ _ADAPTER: TypeAdapter = TypeAdapter(Message)
 
 
 PROMOTE_SOURCE = "promote/"  # every message promote sends itself has a source under this prefix
-_OWN_IDS = "\x1f"  # never part of a validated id (control characters are refused)
+_OWN_IDS = "\x1f"  # never part of a validated id or type (control characters are refused)
+# The types whose ids are the sender's own: de-duplicated by the id as sent (contract: the same id again is a
+# duplicate). Every other type is promote's own (timers, retries, decommission, notices) or a judge's verdict,
+# whose ids promote sets or a judge derives predictably (health.verdict_id).
+SENDER_TYPES = ("asset-replicated", "tests-passed", "tests-failed", "alert", "override", LAG_TYPE)
 
 
 def dedup_key(message: Any) -> str:
-    """What a message is de-duplicated by: its id, in a namespace of its own when promote sent it. An id that
-    promote will give a timer or a judge's verdict cannot then be used up by another sender's message."""
-    source = getattr(message, "source", None) or ""
-    return _OWN_IDS + message.id if source.startswith(PROMOTE_SOURCE) else message.id
+    """What a message is de-duplicated by: its id, and for promote's own types and the judges' verdicts its type
+    too, in a namespace no sender's message reaches. The namespace is chosen by the type, never by `source`,
+    which any sender writes: a message of another type cannot use up the id of promote's next timer, nor of
+    the judge's next verdict (a `flight-healthy` cannot make the judge's `flight-unhealthy` a duplicate)."""
+    if message.type in SENDER_TYPES:
+        return str(message.id)
+    return f"{_OWN_IDS}{message.type}{_OWN_IDS}{message.id}"
 
 
 class Unparsed(BaseModel):

@@ -102,9 +102,11 @@ PLAN_PACKED_AT = 200_000  # characters of plan JSON from which it is stored defl
 
 
 def plan_properties(plan: Plan) -> dict[str, Any]:
+    """The plan's properties of the release record, either form clearing the other: the record is merged, and a
+    plan update that crosses PLAN_PACKED_AT (either way) must not leave the old form to be read first."""
     text = plan_json(plan)
     if len(text) < PLAN_PACKED_AT:
-        return {**chunks("plan", text), "plan_hash": plan.fingerprint()}
+        return {**chunks("plan", text), **chunks("plan_z", ""), "plan_hash": plan.fingerprint()}
     return {**chunks("plan", ""), **packed("plan_z", json.loads(text)), "plan_hash": plan.fingerprint()}
 
 

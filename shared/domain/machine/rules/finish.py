@@ -211,11 +211,16 @@ def on_finalize(step: Step, w: Workload) -> Ruling:
             w,
         )
     actor = step.message.data.actor
-    if w.finalize_requested_by:  # an earlier decommission failed: finalize again retries it now
+    if w.finalize_requested_by:  # requested before: finalize again sends the decommission again, now
+        # (a second click can come before the first decommission ran: then nothing has failed yet)
+        why = (
+            f"decommission failed: {w.decommission_error}"
+            if w.decommission_failures or w.decommission_error
+            else "its decommission has not run yet"
+        )
         return (
             Outcome.APPLIED,
-            f"finalize again by {actor} (requested by {w.finalize_requested_by}, decommission "
-            f"failed: {w.decommission_error}): retrying now",
+            f"finalize again by {actor} (requested by {w.finalize_requested_by}, {why}): turning the source off now",
             request_finalize(step, w, actor),
         )
     return (

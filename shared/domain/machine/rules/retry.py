@@ -42,15 +42,27 @@ def deferred(
                     remember=False)  # fmt: skip
 
 
-def stopped(before: Release, decision: Decision, *, error: str, at: datetime, permanent: bool) -> Decision:
-    """Nothing changes; the workloads it would have moved show why in `attention` until routing is decided anew."""
-    why = "Azure refused it" if permanent else "it kept failing past the plan's retry.max"
+def stopped(
+    before: Release, decision: Decision, *, error: str, at: datetime, permanent: bool, why: str | None = None
+) -> Decision:
+    """Nothing changes; the workloads it would have moved show why in `attention` until routing is decided anew.
+    The message is done: its id is recorded as the decision's would have been, so that a redelivery (or the
+    sender sending it again) is a duplicate instead of being decided anew, moving users and moving them back."""
+    why = why or ("Azure refused it" if permanent else "it kept failing past the plan's retry.max")
     note = f"not carried out: {error} ({why})"
     moved = {e.workload for e in decision.effects if isinstance(e, SetTraffic)}
     workloads = dict(before.workloads)
     for name in moved:
         what = next((e.reason for e in decision.entries if e.workload == name), decision.reason)
         workloads[name] = workloads[name].evolve(stuck=f"{what}: not carried out at {iso_s(at)}: {error} ({why})")
-    return Decision(
-        release=before.evolve(workloads=workloads), entries=_undone(before, decision, Outcome.REJECTED, note)
+    after = decision.release  # its bookkeeping of ids and history (Step.finish), none of what it decided
+    release = before.evolve(
+        workloads=workloads,
+        seq=after.seq,
+        seen=after.seen,
+        processed=after.processed,
+        archive=after.archive,
+        archived=after.archived,
     )
+    entries = _undone(before, decision, Outcome.REJECTED, note)
+    return Decision(release=release, entries=entries, remember=decision.remember)
