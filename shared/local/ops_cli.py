@@ -59,7 +59,6 @@ def cmd_unhalt(args) -> int:
 def _stop_the_line(args, action: str) -> int:
     from shared.application.config import load_client_settings
     from shared.domain.model import Outcome
-    from shared.domain.times import iso_s
 
     client = load_client_settings()
     s = checked_stack()
@@ -70,31 +69,45 @@ def _stop_the_line(args, action: str) -> int:
         )
     if not client.uses_api and not args.actor:
         raise UsageError(f"{action} needs --actor locally (on Azure the actor is your Entra ID sign-in)")
+    everything = not args.release
+    before = s.store.get_halt() if everything else None
+    if everything:  # first: a release applied from now on starts halted (or no longer does)
+        s.store.set_halt(_halt_row(args, now()) if action == "halt" else None)
     started = time.monotonic()
     names = _targets(s, action, args.release)
-    if client.uses_api:
-        answers = _through_endpoint(client, names, action, args.reason)
-    else:
-        with ThreadPoolExecutor(max_workers=THREADS) as pool:
-            answers = list(pool.map(lambda n: _decide(s, n, action, args.actor, args.reason), names))
+    answers = _act(s, client, names, action, args)
+    if everything:  # a release whose apply read the row just before it was set, and was created after the list
+        late = [n for n in _targets(s, action, None, unhalted=True) if n not in names]
+        names, answers = names + late, answers + _act(s, client, late, action, args)
     took = time.monotonic() - started
     refused = [n for n, outcome, _ in answers if outcome == Outcome.REJECTED]
     for name, outcome, text in answers:
         print(f"{name}: {outcome}: {text}")
     print(f"{action}: {len(names) - len(refused)} of {len(names)} release(s) in {took:.2f}s")
-    if not args.release and (not names or len(refused) < len(names)):  # everything: the global row too
-        if action == "halt":
-            s.store.set_halt({"by": args.actor or "(endpoint)", "reason": args.reason, "at": iso_s(now())})
-            print("new releases start halted until `promote unhalt`")
-        else:
-            s.store.set_halt(None)
-            print("new releases no longer start halted")
+    if everything and names and len(refused) == len(names):  # refused everywhere: the row goes back as it was
+        s.store.set_halt(before)
+    elif everything:
+        print("new releases start halted until `promote unhalt`" if action == "halt" else
+              "new releases no longer start halted")  # fmt: skip
     return EXIT_FAILURE if refused else EXIT_OK
 
 
-def _targets(s, action: str, given: list[str] | None) -> list[str]:
-    """The releases named (each must exist: UnknownRelease, exit 2), or every active one (halt) / every halted
-    one (unhalt), from the releases' records and summaries (one query)."""
+def _halt_row(args, at) -> dict:
+    from shared.domain.times import iso_s
+
+    return {"by": args.actor or "(signed-in user)", "reason": args.reason, "at": iso_s(at)}
+
+
+def _act(s, client, names: list[str], action: str, args) -> list[tuple[str, str, str]]:
+    if client.uses_api:
+        return _through_endpoint(client, names, action, args.reason)
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        return list(pool.map(lambda n: _decide(s, n, action, args.actor, args.reason), names))
+
+
+def _targets(s, action: str, given: list[str] | None, *, unhalted: bool = False) -> list[str]:
+    """The releases named (each must exist: UnknownRelease, exit 2), or every active one (halt; `unhalted`: not
+    halted yet) / every halted one (unhalt), from the releases' records and summaries (one query)."""
     from shared.adapters.table_store.catalog import overviews
     from shared.adapters.table_store.pages import PageReads
     from shared.application.config import RELEASES_TABLE
@@ -108,7 +121,7 @@ def _targets(s, action: str, given: list[str] | None) -> list[str]:
         return names
     found = overviews(table)
     if action == "halt":
-        return [o.release.name for o in found if o.state not in FINISHED]
+        return [o.release.name for o in found if o.state not in FINISHED and not (unhalted and o.release.halted_by)]
     return [o.release.name for o in found if o.release.halted_by]
 
 
