@@ -78,6 +78,7 @@ class MemoryStore:
         self.facts: dict[tuple[str, int], ShardFacts] = {}  # each shard's facts as last committed
         self.states: dict[str, ReleaseState] = {}  # each release's state as its last whole commit left it
         self.reads: list[str] = []  # "whole" / "shard" / "look", one per read
+        self.archived: dict[str, HistoryEntry] = {}  # release -> the entry of its archiving
 
     def create_release(self, release: Release) -> None:
         if release.name in self.releases:
@@ -171,11 +172,26 @@ class MemoryStore:
                 self.marker_outcomes[(name, event_id)] = quiet.outcome
         self.commits += 1
 
-    def update_plan(self, snapshot: Snapshot, plan) -> None:
+    def update_plan(self, snapshot: Snapshot, plan, entry: HistoryEntry | None = None) -> None:
         release, version = self.releases[snapshot.release.name]
         if version != snapshot.version[0]:
             raise ConflictError("changed")
         self.releases[release.name] = (release.evolve(plan=plan), version + 1)
+        if entry is not None:
+            check_types(entry)
+            self.history[release.name].append(entry)
+
+    def archive_release(self, snapshot: Snapshot, entry: HistoryEntry) -> bool:
+        release, version = self.releases[snapshot.release.name]
+        if version != snapshot.version[0]:
+            raise ConflictError("changed")
+        if release.name in self.archived:
+            return False
+        check_types(entry)
+        self.releases[release.name] = (release, version + 1)
+        self.archived[release.name] = entry
+        self.history[release.name].append(entry)
+        return True
 
     def add_dependant(self, snapshot: Snapshot, dependant: str) -> None:
         release, version = self.releases[snapshot.release.name]

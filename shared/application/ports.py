@@ -48,8 +48,13 @@ class ReleaseStore(Protocol):
         """Write state, history and (for a de-duplication key, not None) its marker; ConflictError if anything
         read changed since the snapshot; SeenElsewhere if the key was recorded in another scope."""
 
-    def update_plan(self, snapshot: Snapshot, plan: Plan) -> None:
-        """Replace the stored plan (approvers/operators changes); ConflictError if it changed."""
+    def update_plan(self, snapshot: Snapshot, plan: Plan, entry: HistoryEntry | None = None) -> None:
+        """Replace the stored plan (a safe amend, v3 §19) and record `entry`, what changed, in the release's
+        history at once; ConflictError if it changed."""
+
+    def archive_release(self, snapshot: Snapshot, entry: HistoryEntry) -> bool:
+        """Hide a finished release from lists and the board (kept in storage) and record `entry` in its history
+        at once; False if it was archived already; ConflictError if it changed."""
 
     def add_dependant(self, snapshot: Snapshot, dependant: str) -> None:
         """Note a release that waits for this one (`after`) in its release row; ConflictError if it changed."""

@@ -10,6 +10,7 @@ from functools import partial
 from azure.core.exceptions import AzureError
 
 from shared.application import telemetry, timing
+from shared.application.amends import reschedule
 from shared.application.config import ATTENTION_LOG_PREFIX
 from shared.application.effects import Ports, carry_out, scheduled_event
 from shared.application.failures import carried_message, classify, fits, nested_retry, retry_delay
@@ -45,6 +46,7 @@ from shared.domain.machine.scope import needs_look, release_moves, shard_facts
 from shared.domain.model import HistoryEntry, Release, archive_may_contain, new_release
 from shared.domain.notices import notices_for
 from shared.domain.plan import Plan
+from shared.domain.plan.amend import AMENDABLE, amended, amendment
 from shared.domain.times import from_ms
 
 log = logging.getLogger("promote")
@@ -339,7 +341,8 @@ class PromotionService:
 
     # -- plans -------------------------------------------------------------------------------
     def apply(self, plan: Plan) -> ApplyResult:
-        """Register a release, or update who may approve/operate it. Same plan again: no-op."""
+        """Register a release, or amend what may change while it exists (plan/amend.py), recorded in its history.
+        Same plan again: no-op."""
 
         def attempt(_: int) -> ApplyResult:
             try:
@@ -361,13 +364,15 @@ class PromotionService:
             if current.fingerprint() == plan.fingerprint():
                 timing.register_dependant(self.store, self.ports, snapshot.release, self.clock.now())
                 return ApplyResult(plan.release, "unchanged")
-            if current.fingerprint(without_people=True) != plan.fingerprint(without_people=True):
-                changed = sorted(k for k, v in plan.canonical().items() if current.canonical().get(k) != v)
+            change = amendment(current, plan)
+            if change.refused:
                 raise PlanChangeRefused(
-                    f"release {plan.release} is {snapshot.release.state}: only approvers and operators may change "
-                    f"while it exists (this plan changes {', '.join(changed)}); apply it under a new release name"
+                    f"release {plan.release} is {snapshot.release.state}: only {AMENDABLE} may change while it "
+                    f"exists (this plan changes {', '.join(change.refused)}); apply it under a new release name"
                 )
-            self.store.update_plan(snapshot, plan)
+            now = self.clock.now()
+            self.store.update_plan(snapshot, plan, amended(plan, change, now))
+            reschedule(self.ports, snapshot.release.evolve(plan=plan), change, now)
             return ApplyResult(plan.release, "updated")
 
         return retry_on_conflict(attempt, what=f"release {plan.release}")

@@ -246,8 +246,8 @@ def _why_no_outcome(s, event_id: str) -> str:
 
 
 def _override_through_endpoint(args, client) -> int:
-    """On Azure: the endpoint decides the override at once and answers with its outcome (--wait has nothing
-    to wait for)."""
+    """On Azure: the endpoint queues the override on the release's session and answers 202 (an older function
+    app decides it at once and answers 200 with its outcome); --wait then waits for the outcome in storage."""
     from shared.local.override_client import OverrideClient, azure_token
 
     if not client.api_scope:
@@ -268,8 +268,10 @@ def _override_through_endpoint(args, client) -> int:
         endpoint = OverrideClient(client.api_url, azure_token(client.api_scope))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    body = {k: v for k, v in body.items() if v is not None}
+    watch = _endpoint_watch(body) if args.wait is not None else None  # before sending: nothing is missed
     try:
-        reply = endpoint.send({k: v for k, v in body.items() if v is not None})
+        reply = endpoint.send(body)
     except OSError as exc:  # URLError, a timeout: it may or may not have been recorded
         print(
             f"promote: the override endpoint did not answer ({exc}); send it again with --id {body['id']}: "
@@ -277,14 +279,59 @@ def _override_through_endpoint(args, client) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILURE
-    return report_override_reply(reply, body["id"])
+    code = report_override_reply(reply, body["id"])
+    if reply.status != 202 or watch is None:
+        return code
+    return _waited(watch, args.wait, body["release"], "the function app")
+
+
+def _endpoint_watch(body: dict):
+    """The watch of an override the endpoint will queue: its de-duplication key is that of the event the
+    endpoint makes of `body` (its source is the endpoint's). Needs read access to the releases table."""
+    import json
+
+    from shared.adapters.table_store.pages import PageReads
+    from shared.application.config import RELEASES_TABLE
+    from shared.application.overrides import override_event
+    from shared.domain.actors import Principal
+    from shared.domain.messages import dedup_key, parse_message
+    from shared.local.outcome import OutcomeWatch
+
+    s = checked_stack()
+    table = s.table(RELEASES_TABLE)
+    PageReads(table).overview(body["release"])  # UnknownRelease: exit 2
+    event = override_event(json.dumps(body).encode(), Principal("(signed in)"), now())
+    key = dedup_key(parse_message(json.dumps(event)))
+    seen = s.store.seen_before(body["release"], key)
+    return OutcomeWatch(s.store, table, body["release"], body["id"], key, published=now(), marker_before=seen)
+
+
+def _waited(watch, wait: float, release: str, host: str) -> int:
+    """Wait up to `wait` seconds for the outcome `watch` finds; exit 1 when it is rejected or not recorded."""
+    from shared.domain.model import Outcome
+    from shared.local.outcome import combined
+
+    print(f"waiting up to {wait:g}s for its outcome from {host}", flush=True)
+    found = watch.wait(wait)
+    if not found:
+        print(f"promote: no outcome within {wait:g}s: {host} has not handled it yet", file=sys.stderr)
+        return EXIT_FAILURE
+    for recorded in found:
+        print(recorded.line(release))
+    outcome = combined(found)
+    print(f"outcome: {outcome}")
+    return EXIT_FAILURE if outcome == Outcome.REJECTED else EXIT_OK
 
 
 def report_override_reply(reply, event_id: str) -> int:
-    """Print what the endpoint answered; exit 0 if the override was recorded and not rejected."""
+    """Print what the endpoint answered; exit 0 if the override was queued, or recorded and not rejected."""
     from shared.domain.model import Outcome
 
     doc = reply.doc
+    if reply.status == 202:  # queued on the release's session (contract §18): decided by the function app
+        print(f"queued override {doc.get('release')} id={event_id} through the override endpoint")
+        print(f"its outcome will appear at {doc.get('status_url')} (and in `promote history`); --wait waits for it")
+        return EXIT_OK
     if reply.status == 200:
         print(f"override {event_id} by {doc.get('actor')}: {doc.get('outcome')}: {doc.get('reason')}")
         return EXIT_OK if doc.get("outcome") != Outcome.REJECTED else EXIT_FAILURE

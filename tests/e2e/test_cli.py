@@ -234,7 +234,9 @@ def test_bad_input_exits_2_with_a_clear_message(promote, tmp_path, release_name)
     changed = write_plan(
         tmp_path, f"release: {release_name}\nmodel: staged\napprovers: [a@b.c]\nworkloads: [{{name: w, assets: [a]}}]\n"
     )
-    assert "only approvers and operators may change" in promote("apply", changed, expect=2).stderr
+    refused = promote("apply", changed, expect=2).stderr
+    assert "only deadlines, windows, notify, health thresholds, approvers and operators may change" in refused
+    assert "(this plan changes approval, model)" in refused  # approvers may change: not named
     promote("frobnicate", expect=2)
     assert "not part of release" in promote("history", "--release", release_name, "--workload", "nope", expect=2).stderr
 

@@ -20,10 +20,12 @@ from shared.adapters.outbox import outbox_entity, outbox_key
 from shared.adapters.properties import quote
 from shared.adapters.table_store import commit
 from shared.adapters.table_store import history as hist
+from shared.adapters.table_store.catalog import ARCHIVED_AT, is_archived
 from shared.adapters.table_store.layout import Layout, Read
 from shared.adapters.table_store.rows import (
     MAX_REASON,
     RELEASE_ROW,
+    history_entity,
     marker_row,
     plan_properties,
     release_counters,
@@ -230,17 +232,16 @@ class TableReleaseStore:
         except ResourceExistsError:
             raise ReleaseExists(name) from None
 
-    def update_plan(self, snapshot: Snapshot, plan: Plan) -> None:
-        """The plan in the release record and its hash in every head, at once."""
+    def update_plan(self, snapshot: Snapshot, plan: Plan, entry: HistoryEntry | None = None) -> None:
+        """The plan in the release record and its hash in every head, at once; `entry`: what changed, as a
+        release-level history entry of the same transaction."""
         read: Read = snapshot.version
         name = snapshot.release.name
-        ops = [
-            _guarded(
-                {"PartitionKey": name, "RowKey": RELEASE_ROW, **plan_properties(plan)},
-                read[RELEASE_ROW],
-                UpdateMode.MERGE,
-            )
-        ]
+        record = {"PartitionKey": name, "RowKey": RELEASE_ROW, **plan_properties(plan)}
+        ops = [_guarded(record, read[RELEASE_ROW], UpdateMode.MERGE)]
+        if entry is not None:
+            record["seq"] = read.record_seq + 1
+            ops.append(("create", history_entity(name, read.record_seq, entry)))
         ops += [
             _guarded(
                 {"PartitionKey": name, "RowKey": head_row(k), "plan_hash": plan.fingerprint()},
@@ -250,6 +251,25 @@ class TableReleaseStore:
             for k in range(read.layout.shards)
         ]
         self._submit(name, ops)
+
+    def archive_release(self, snapshot: Snapshot, entry: HistoryEntry) -> bool:
+        """Hide a finished release from lists and the board (v3 §19): who, why and when on its record (kept in
+        storage) and a release-level history entry, in one transaction guarded by the record's ETag. False:
+        it was archived already (nothing written)."""
+        read: Read = snapshot.version
+        name = snapshot.release.name
+        if is_archived(read.record or {}):
+            return False
+        record = {"PartitionKey": name, "RowKey": RELEASE_ROW, "seq": read.record_seq + 1}
+        record.update({ARCHIVED_AT: entry.at, "archived_by": entry.actor, "archived_reason": entry.actor_reason})
+        self._submit(
+            name,
+            [
+                _guarded(record, read[RELEASE_ROW], UpdateMode.MERGE),
+                ("create", history_entity(name, read.record_seq, entry)),
+            ],
+        )
+        return True
 
     def add_dependant(self, snapshot: Snapshot, dependant: str) -> None:
         """Merge the release row's `dependants` (names are [a-z0-9-], so a space separates them)."""
