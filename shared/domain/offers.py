@@ -107,4 +107,4 @@ def _release_effect(action: str, before: Release, after: Release) -> str:
     count = f"{len(changed)} workload{'s' if len(changed) != 1 else ''}"
     if action == "halt":
         return f"halts release {before.name}: pauses {count} where they stand until an approver unhalts it"
-    return f"lifts the halt of release {before.name}: resumes the {count} the halt paused"
+    return f"lifts the halt of release {before.name}: resumes the workloads the halt paused"

@@ -17,6 +17,7 @@ from functools import cached_property
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
+from shared.application.board.acting import whole
 from shared.application.board.actions import Req, Visitor
 from shared.application.board.timeline import timeline
 from shared.application.board.waiting import waiting_for
@@ -40,7 +41,9 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
     "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` with the board's own forms,
+    # which could not then be told from another site's; other sites still learn nothing
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 
@@ -220,7 +223,7 @@ class BoardApp:
             "release.html.j2",
             req,
             release=summary,
-            release_offers=offers(overview.release, actor, now) if actor else [],
+            release_offers=offers(whole(overview.release, loaded), actor, now) if actor else [],
             halted=[summary],
             counts=counts_of(summary.workloads.values()),
             progress=progress(summary.workloads.values()),

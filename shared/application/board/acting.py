@@ -13,7 +13,7 @@ from shared.application.overrides import OverrideRequestError
 from shared.domain import messages as m
 from shared.domain.actors import ACTOR_REASON_LIMIT, Principal
 from shared.domain.errors import UnknownRelease
-from shared.domain.model import HistoryEntry
+from shared.domain.model import HistoryEntry, Release
 from shared.domain.offers import VERBS, Offer, would
 
 if TYPE_CHECKING:
@@ -35,10 +35,21 @@ def target(app: BoardApp, name: str, workload: str | None) -> tuple[Any, Any] | 
     except UnknownRelease as exc:
         return str(exc)
     if workload is None:
-        return overview, overview.release
+        from shared.application.board import PAGE_SIZE
+
+        names = list(overview.release.workloads)[:PAGE_SIZE]
+        return overview, whole(overview.release, app.reads.workloads(overview, names) if names else None)
     if workload not in overview.release.workloads:
         return f"workload {workload!r} is not part of release {name}"
     return overview, app.reads.workloads(overview, [workload])
+
+
+def whole(summary: Release, loaded: Release | None) -> Release:
+    """The release to decide a release-wide action on: every workload as its summary tells it (state, pause,
+    share), those of the page in full (why each is paused: whether a halt paused it)."""
+    if loaded is None:
+        return summary
+    return summary.evolve(workloads={**summary.workloads, **loaded.workloads})
 
 
 def confirm(app: BoardApp, name: str, query: Mapping[str, list[str]], req: Req) -> Page:
