@@ -12,6 +12,7 @@ override endpoint does (the actor is the principal, never a form field; on Azure
 proof of that principal), after the board's own checks that the form came from its own page.
 """
 
+import logging
 from urllib.parse import quote
 
 import azure.functions as func
@@ -20,6 +21,12 @@ from functions._http import principal
 from shared.application import config
 
 LOGIN = "/.auth/login/aad"  # App Service authentication's sign-in for Entra ID
+
+STORAGE_DOWN = (
+    "board unavailable: the function app cannot read its storage account (releases table) right now. Nothing was "
+    "changed. Reload in a minute; if it persists, check the storage account's health and network rules and the "
+    "app's managed identity role (docs/deploy.md). `promote status --release R` reads the same data."
+)
 
 bp = func.Blueprint()
 ROUTE_PREFIX = "board"
@@ -85,10 +92,19 @@ def board(req: func.HttpRequest) -> func.HttpResponse:
     app, path, headers = s.board(BASE), req.route_params.get("path") or "", dict(req.headers)
     actor = principal(req)
     visitor = visitor_of(headers, actor, secure=_secure(headers, req.url))
-    if req.method == "POST":
-        page = _act(s, app, path, req, visitor, headers)
-    else:
-        page = app.handle(path, {k: [v] for k, v in req.params.items()}, visitor)
+    try:
+        if req.method == "POST":
+            page = _act(s, app, path, req, visitor, headers)
+        else:
+            page = app.handle(path, {k: [v] for k, v in req.params.items()}, visitor)
+    except Exception:  # storage away: say what to do, not an exception's name
+        logging.getLogger("promote.board").exception("board %s %s", req.method, path)
+        return func.HttpResponse(
+            STORAGE_DOWN,
+            status_code=503,
+            mimetype="text/plain",
+            headers={"Retry-After": "10", "Cache-Control": "no-store"},
+        )
     return func.HttpResponse(
         page.body, status_code=page.status, headers={**page.headers, "Content-Type": page.content_type}
     )

@@ -10,8 +10,10 @@ import pytest
 
 from bench.history import T0, add_history
 from shared.application.board import WINDOW
+from shared.application.board.summary import under_way
 from shared.application.bootstrap import Stack
 from shared.application.config import RELEASES_TABLE
+from shared.application.gates_view import Counted
 from shared.domain.plan import validate_plan
 
 
@@ -64,8 +66,12 @@ def test_the_index_is_one_query_for_every_release(stack, settings, release_name)
         validate_plan({"release": release_name, "model": "single-step", "workloads": [{"name": "a", "assets": ["vm"]}]})
     )
     status, html, requests = counted_page(settings, "")
-    # one query for every release, and one point read of the halt of everything (v3 §19)
-    assert status == 200 and requests == 1 + 1 and f'data-release="{release_name}"' in html
+    # one query for every release, one point read of the halt of everything (v3 §19), and for a release under
+    # way its record and its open workloads' shard (their deadlines: board/summary.py); the session's Azurite
+    # holds other tests' releases too
+    active = sum(1 for r, _ in stack.board("/").reads.list_release_summaries() if under_way(Counted.of(r)))
+    assert status == 200 and requests == 1 + 1 + 2 * active and f'data-release="{release_name}"' in html
+    assert active >= 1
 
 
 def test_older_pages_and_filters_over_http(board, stack, release_name):

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 from shared.application.board.acting import whole
 from shared.application.board.actions import Req, Visitor
+from shared.application.board.summary import deadline_of
 from shared.application.board.timeline import timeline
 from shared.application.board.waiting import waiting_for
 from shared.application.gates_view import Counted, gates_of
@@ -106,8 +107,12 @@ class BoardApp:
         req = Req.of(visitor, self.key, self.base)
         path = path.strip("/")
         if path == "":
+            from shared.application.board.summary import waves
+
             rows = self._summaries()
-            return self.html("index.html.j2", req, releases=rows, halted=[r["release"] for r in rows])
+            return self.html(
+                "index.html.j2", req, releases=rows, waves=waves(rows), halted=[r["release"] for r in rows]
+            )
         if path == "static/board.js":
             return Page(
                 200, "text/javascript; charset=utf-8", self.env.loader.get_source(self.env, "board.js")[0].encode()
@@ -142,9 +147,12 @@ class BoardApp:
 
     # pages --------------------------------------------------------------------------------------
     def _summaries(self) -> list[dict[str, Any]]:
-        rows = []
+        from shared.application.board.summary import looked_at, watch
+
+        rows, now = [], self.clock.now()
         for release, last in self.reads.list_release_summaries():
             release = Counted.of(release)
+            seen, complete = looked_at(self.reads, release)
             rows.append(
                 {
                     "name": release.name,
@@ -155,6 +163,8 @@ class BoardApp:
                     "last_change": last,
                     "paused": sum(1 for w in release.workloads.values() if w.paused),
                     "release": release,
+                    "wave": release.plan.wave,
+                    **watch(Counted.of(seen, release.state), complete, now),
                 }
             )
         return sorted(rows, key=lambda r: r["last_change"].timestamp() if r["last_change"] else 0.0, reverse=True)
@@ -204,6 +214,7 @@ class BoardApp:
                 {
                     "w": w,
                     "waiting": waiting_for(release, w, now, gates[w.name]),
+                    "deadline": deadline_of(release, w, now),
                     "routing": release.plan.routing_of(w.name).provider,
                     "timeline": timeline(w.name, own, w.traffic_percent, now),
                     "offers": offers(loaded, actor, now, w.name) if actor and loaded is not None else [],
