@@ -16,7 +16,7 @@ from datetime import datetime
 
 from shared.domain import messages as m
 from shared.domain.actors import Principal
-from shared.domain.machine.decide import decide
+from shared.domain.machine.decide import authorized, decide
 from shared.domain.model import Outcome, Release, Workload
 
 WORKLOAD_ACTIONS = tuple(a for a in m.OVERRIDE_ACTIONS if a not in m.RELEASE_ACTIONS)
@@ -65,7 +65,7 @@ def would(release: Release, actor: Principal, now: datetime, action: str, worklo
     """The offer of `action` if deciding it now would apply it; None if it would be refused or change nothing."""
     if (workload is None) != (action in m.RELEASE_ACTIONS) or (workload and workload not in release.workloads):
         return None
-    if not actor.name:
+    if not actor.name or authorized(release, action, actor) is None:  # decide()'s own check, without deciding
         return None
     data = {"release": release.name, "workload": workload, "action": action, "actor": actor.name, "reason": "?"}
     event = m.new_event("override", data, id=f"offer:{action}:{workload or '~'}", source="promote/offers", time=now)
