@@ -42,6 +42,11 @@ def cmd_board(args) -> int:
 
     if not 0 < args.port < 65536:
         raise UsageError(f"--port {args.port} is not a TCP port")
+    if args.actor and args.host not in ("127.0.0.1", "localhost", "::1"):
+        raise UsageError(
+            f"--actor with --host {args.host}: anyone who reaches the board would act as {args.actor}; "
+            "serve an acting board on this machine only (the default --host 127.0.0.1)"
+        )
     s = checked_stack()
     if args.actor and s.settings.uses_servicebus:
         raise UsageError(

@@ -117,3 +117,13 @@ def test_on_azure_the_actor_is_the_signed_in_principal_and_the_action_carries_it
     # without a sign-in nothing is acted on
     status, _, _ = call(act, form, {"Origin": origin, "Cookie": cookie})
     assert status == 401
+
+
+def test_an_acting_board_is_served_to_this_machine_only():
+    from types import SimpleNamespace
+
+    from shared.local.board_cli import cmd_board
+    from shared.local.common import UsageError
+
+    with pytest.raises(UsageError, match="anyone who reaches the board would act as ana"):
+        cmd_board(SimpleNamespace(port=7072, host="0.0.0.0", actor="ana"))  # noqa: S104
