@@ -10,7 +10,7 @@ import urllib.request
 from types import SimpleNamespace
 
 from shared.domain.plan import validate_plan
-from tests.board.conftest import APPROVER, OPERATOR
+from tests.board.conftest import APPROVER, OPERATOR, principal
 from tests.fakes import event
 
 
@@ -103,4 +103,20 @@ def test_with_storage_down_the_board_says_what_to_do():
         server.shutdown()
         server.server_close()
     assert status == 503 and "Start it (`promote dev`" in text and "nothing was changed" in text
+    assert "ConnectionRefusedError" not in text
+
+
+def test_on_azure_with_storage_down_the_board_says_what_to_do(azure_board, stack, monkeypatch):
+    class Down:
+        def handle(self, *args, **kwargs):
+            raise ConnectionRefusedError("[Errno 111] Connection refused")
+
+    monkeypatch.setattr(stack, "board", lambda base: Down())
+    request = urllib.request.Request(azure_board, headers={"X-MS-CLIENT-PRINCIPAL": principal(APPROVER)})
+    try:
+        urllib.request.urlopen(request, timeout=10)
+        raise AssertionError("expected 503")
+    except urllib.error.HTTPError as exc:
+        status, text = exc.code, exc.read().decode()
+    assert status == 503 and "cannot read its storage account" in text and "Nothing was changed" in text
     assert "ConnectionRefusedError" not in text
