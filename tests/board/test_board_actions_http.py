@@ -21,7 +21,7 @@ def call(url: str, body: dict | None = None, headers: dict | None = None) -> tup
         request.add_header("Content-Type", "application/x-www-form-urlencoded")
     opener = urllib.request.build_opener(NoRedirect)
     try:
-        with opener.open(request, timeout=10) as response:
+        with opener.open(request, timeout=60) as response:
             return response.status, response.read().decode(), dict(response.headers)
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode(), dict(exc.headers)

@@ -10,7 +10,7 @@ import pytest
 
 from bench.history import T0, add_history
 from shared.application.board import WINDOW
-from shared.application.board.summary import under_way
+from shared.application.board.summary import CHECKED_RELEASES, under_way
 from shared.application.bootstrap import Stack
 from shared.application.config import RELEASES_TABLE
 from shared.application.gates_view import Counted
@@ -70,7 +70,11 @@ def test_the_index_is_one_query_for_every_release(stack, settings, release_name)
     # way its record and its open workloads' shard (their deadlines: board/summary.py); the session's Azurite
     # holds other tests' releases too
     active = sum(1 for r, _ in stack.board("/").reads.list_release_summaries() if under_way(Counted.of(r)))
-    assert status == 200 and requests == 1 + 1 + 2 * active and f'data-release="{release_name}"' in html
+    assert (
+        status == 200
+        and requests == 1 + 1 + 2 * min(active, CHECKED_RELEASES)
+        and f'data-release="{release_name}"' in html
+    )
     assert active >= 1
 
 

@@ -107,11 +107,16 @@ class BoardApp:
         req = Req.of(visitor, self.key, self.base)
         path = path.strip("/")
         if path == "":
-            from shared.application.board.summary import waves
+            from shared.application.board.summary import CHECKED_RELEASES, waves
 
             rows = self._summaries()
             return self.html(
-                "index.html.j2", req, releases=rows, waves=waves(rows), halted=[r["release"] for r in rows]
+                "index.html.j2",
+                req,
+                releases=rows,
+                waves=waves(rows),
+                halted=[r["release"] for r in rows],
+                checked=CHECKED_RELEASES,
             )
         if path == "static/board.js":
             return Page(
@@ -147,12 +152,17 @@ class BoardApp:
 
     # pages --------------------------------------------------------------------------------------
     def _summaries(self) -> list[dict[str, Any]]:
-        from shared.application.board.summary import looked_at, watch
+        from shared.application.board.summary import CHECKED_RELEASES, looked_at, under_way, watch
 
-        rows, now = [], self.clock.now()
-        for release, last in self.reads.list_release_summaries():
+        rows, now, budget = [], self.clock.now(), CHECKED_RELEASES
+        newest_first = sorted(
+            self.reads.list_release_summaries(), key=lambda p: p[1].timestamp() if p[1] else 0.0, reverse=True
+        )
+        for release, last in newest_first:
             release = Counted.of(release)
-            seen, complete = looked_at(self.reads, release)
+            read = under_way(release) and budget > 0  # the most recently changed releases' deadlines are read
+            budget -= read
+            seen, complete = looked_at(self.reads, release) if read else (release, not under_way(release))
             rows.append(
                 {
                     "name": release.name,
@@ -164,10 +174,11 @@ class BoardApp:
                     "paused": sum(1 for w in release.workloads.values() if w.paused),
                     "release": release,
                     "wave": release.plan.wave,
+                    "deadlines_read": read or not under_way(release),
                     **watch(Counted.of(seen, release.state), complete, now),
                 }
             )
-        return sorted(rows, key=lambda r: r["last_change"].timestamp() if r["last_change"] else 0.0, reverse=True)
+        return rows
 
     def _release(self, name: str, query: dict[str, list[str]], req: Req) -> Page:
         try:

@@ -4,7 +4,8 @@ its `attention` list, and the releases grouped by wave with totals.
 What holds a release comes from its workloads' summaries (the index's one query). Deadlines need each
 workload's times, which summaries do not keep: for a release still under way the board reads its open
 workloads in full, at most CHECKED of them (one query for its record and summaries, one a run of shards), so
-the index costs two requests an active release, however large; beyond CHECKED the count says "at least".
+the index costs two requests an active release, however large, for the CHECKED_RELEASES most recently changed
+ones; beyond CHECKED the count says "at least", beyond CHECKED_RELEASES the list says it did not read them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from shared.domain.gates import waiting_period
 from shared.domain.model import TERMINAL, Release, ReleaseState, Workload
 
 CHECKED = 50  # open workloads of a release whose deadlines the index reads
+CHECKED_RELEASES = 20  # releases under way whose deadlines the index reads (the most recently changed)
 FINISHED = (ReleaseState.PROMOTED, ReleaseState.FINALIZED, ReleaseState.ABORTED)
 NO_WAVE = ""
 
