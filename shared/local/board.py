@@ -1,7 +1,8 @@
 """`promote board`: the board for the local stack, served by the standard library's HTTP server.
 
 The pages come from shared.application.board (the same renderer as the Azure routes). It listens on
-127.0.0.1 by default: the local stack has one user and no sign-in.
+127.0.0.1 by default: the local stack has one user and no sign-in. Started with `--actor NAME`, that user may
+act from it (v3 §19) as NAME, the identity `promote override --actor` takes locally; without, it only shows.
 """
 
 from __future__ import annotations
@@ -20,8 +21,19 @@ def board_app(stack: Any):
     return stack.board("/")
 
 
-def make_server(stack: Any, host: str = "127.0.0.1", port: int = 7072) -> ThreadingHTTPServer:
+STORAGE_DOWN = (
+    "board unavailable: the storage of the local stack does not answer. Start it (`promote dev`, or Azurite on "
+    "the ports in your settings), then reload this page; nothing was changed."
+)
+FORM_LIMIT = 64 * 1024
+
+
+def make_server(stack: Any, host: str = "127.0.0.1", port: int = 7072, actor: str | None = None) -> ThreadingHTTPServer:
+    from shared.application.board.actions import visitor_of
+    from shared.domain.actors import Principal
+
     app = board_app(stack)
+    principal = Principal(actor) if actor else None
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "promote-board"
@@ -29,9 +41,34 @@ def make_server(stack: Any, host: str = "127.0.0.1", port: int = 7072) -> Thread
         def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
             url = urlsplit(self.path)
             try:
-                page = app.handle(url.path, parse_qs(url.query))
-            except Exception as exc:  # storage away: say so, keep serving
-                self._send(503, "text/plain; charset=utf-8", f"board unavailable: {type(exc).__name__}".encode(), {})
+                page = app.handle(url.path, parse_qs(url.query), visitor_of(dict(self.headers.items()), principal))
+            except Exception:  # storage away: say what to do, keep serving
+                log.exception("board page %s", url.path)
+                self._send(503, "text/plain; charset=utf-8", STORAGE_DOWN.encode(), {"Retry-After": "5"})
+                return
+            self._send(page.status, page.content_type, page.body, page.headers)
+
+        def do_POST(self) -> None:  # noqa: N802
+            url = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            if not 0 <= length <= FORM_LIMIT:
+                self._send(413, "text/plain; charset=utf-8", b"form too large", {})
+                return
+            body = self.rfile.read(length)
+            headers = dict(self.headers.items())
+            try:
+                page = app.post(
+                    url.path,
+                    body,
+                    self.headers.get("Content-Type", ""),
+                    visitor_of(headers, principal),
+                    headers,
+                    f"http://{self.headers.get('Host') or host}{self.path}",
+                    stack.publisher.publish,
+                )
+            except Exception:
+                log.exception("board action %s", url.path)
+                self._send(503, "text/plain; charset=utf-8", STORAGE_DOWN.encode(), {"Retry-After": "5"})
                 return
             self._send(page.status, page.content_type, page.body, page.headers)
 
@@ -56,13 +93,14 @@ def make_server(stack: Any, host: str = "127.0.0.1", port: int = 7072) -> Thread
     return server
 
 
-def serve(stack: Any, *, host: str = "127.0.0.1", port: int = 7072) -> int:
+def serve(stack: Any, *, host: str = "127.0.0.1", port: int = 7072, actor: str | None = None) -> int:
     try:
-        server = make_server(stack, host, port)
+        server = make_server(stack, host, port, actor)
     except OSError as exc:
         print(f"promote: cannot listen on {host}:{port}: {exc.strerror or exc} (try --port)", file=sys.stderr)
         return 1
-    print(f"board on http://{host}:{server.server_address[1]}/ (Ctrl-C to stop)", flush=True)
+    acting = f"acting as {actor}" if actor else "read-only: --actor NAME to act from it"
+    print(f"board on http://{host}:{server.server_address[1]}/ ({acting}; Ctrl-C to stop)", flush=True)
     previous = signal.signal(signal.SIGTERM, _stop)  # `kill`, a service manager: the same clean stop as Ctrl-C
     try:
         server.serve_forever(poll_interval=0.5)

@@ -17,6 +17,11 @@ def register(sub) -> dict:
     board.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)"
     )
+    board.add_argument(
+        "--actor",
+        help="act from the board as this identity (as `promote override --actor`: the plan's operators and "
+        "approvers decide what it may do); without it the board only shows",
+    )
     return {"notifications": cmd_notifications, "board": cmd_board}
 
 
@@ -37,4 +42,15 @@ def cmd_board(args) -> int:
 
     if not 0 < args.port < 65536:
         raise UsageError(f"--port {args.port} is not a TCP port")
-    return serve(checked_stack(), host=args.host, port=args.port)
+    if args.actor and args.host not in ("127.0.0.1", "localhost", "::1"):
+        raise UsageError(
+            f"--actor with --host {args.host}: anyone who reaches the board would act as {args.actor}; "
+            "serve an acting board on this machine only (the default --host 127.0.0.1)"
+        )
+    s = checked_stack()
+    if args.actor and s.settings.uses_servicebus:
+        raise UsageError(
+            "--actor acts through the local queue; on Azure act from the function app's board, where the actor "
+            "is your Entra ID sign-in (an override on the topic without its proof is rejected)"
+        )
+    return serve(s, host=args.host, port=args.port, actor=args.actor)

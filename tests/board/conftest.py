@@ -87,6 +87,9 @@ def azure_board(stack, monkeypatch):
     monkeypatch.setenv(config.ENV_EASY_AUTH_ENABLED, "true")  # as App Service sets it with authentication on
 
     class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            self.do_GET()
+
         def do_GET(self) -> None:  # noqa: N802
             url = urlsplit(self.path)
             prefix = "/api/board/"
@@ -95,13 +98,14 @@ def azure_board(stack, monkeypatch):
                 self.end_headers()
                 return
             params = dict(parse_qsl(url.query))
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0)) if self.command == "POST" else b""
             request = func.HttpRequest(
-                method="GET",
-                url=f"http://localhost{self.path}",
+                method=self.command,
+                url=f"http://{self.headers.get('Host')}{self.path}",
                 headers=dict(self.headers),
                 params=params,
                 route_params={"path": url.path[len(prefix) :]},
-                body=b"",
+                body=body,
             )
             response = function(request)
             self.send_response(response.status_code)
@@ -188,3 +192,29 @@ def demo(stack, release_name):
     run = DemoRun(stack, release_name)  # at most 51 characters: "-flight" still fits
     run.apply()
     return run
+
+
+@pytest.fixture
+def acting_board(stack):
+    """A local board acting as `actor` (`promote board --actor`): a factory of base URLs."""
+    from shared.local.board import make_server
+
+    servers = []
+
+    def start(actor: str | None) -> str:
+        server = make_server(stack, "127.0.0.1", 0, actor)
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def drain(stack) -> None:
+    """What `promote run` does: decide every queued message (the board's actions among them), then stop."""
+    from shared.local.common import local_host
+
+    local_host(stack, lock_seconds=1, retry_delay=lambda n: 0).run(until_idle=True, wait=0.5, poll=0.05)

@@ -17,6 +17,9 @@ from functools import cached_property
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
+from shared.application.board.acting import whole
+from shared.application.board.actions import Req, Visitor
+from shared.application.board.summary import deadline_of
 from shared.application.board.timeline import timeline
 from shared.application.board.waiting import waiting_for
 from shared.application.gates_view import Counted, gates_of
@@ -25,6 +28,7 @@ from shared.application.status_page import page_count
 from shared.application.views import counts_of
 from shared.domain.errors import UnknownRelease
 from shared.domain.model import TERMINAL, HistoryEntry, Release, WorkloadState
+from shared.domain.offers import offers
 from shared.domain.plan import NAME_PATTERN
 from shared.domain.times import from_ms, ms
 
@@ -38,7 +42,9 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
     "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` with the board's own forms,
+    # which could not then be told from another site's; other sites still learn nothing
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 
@@ -81,11 +87,37 @@ class BoardApp:
         env.filters["pct"] = lambda v: "-" if v is None else f"{v}%"
         return env
 
-    def handle(self, path: str, query: dict[str, list[str]]) -> Page:
-        """Route one GET; `path` is relative to the board's base ('' is the index)."""
+    @cached_property
+    def key(self) -> bytes:
+        """What signs the board's form tokens: the override key on Azure (every instance has it), else a key of
+        this process (the local board is one process)."""
+        import os
+        import secrets
+
+        from shared.application.override_proof import ENV_OVERRIDE_KEY
+
+        configured = os.environ.get(ENV_OVERRIDE_KEY, "").strip()
+        return configured.encode() if configured else secrets.token_bytes(32)
+
+    def handle(self, path: str, query: dict[str, list[str]], visitor: Visitor | None = None) -> Page:
+        """Route one GET; `path` is relative to the board's base ('' is the index). `visitor`: who looks, and
+        may act (None: nobody may)."""
+        from shared.application.board import acting
+
+        req = Req.of(visitor, self.key, self.base)
         path = path.strip("/")
         if path == "":
-            return self._html("index.html.j2", releases=self._summaries())
+            from shared.application.board.summary import CHECKED_RELEASES, waves
+
+            rows = self._summaries()
+            return self.html(
+                "index.html.j2",
+                req,
+                releases=rows,
+                waves=waves(rows),
+                halted=[r["release"] for r in rows],
+                checked=CHECKED_RELEASES,
+            )
         if path == "static/board.js":
             return Page(
                 200, "text/javascript; charset=utf-8", self.env.loader.get_source(self.env, "board.js")[0].encode()
@@ -93,17 +125,44 @@ class BoardApp:
         if path == "static/board.css":
             return Page(200, "text/css; charset=utf-8", self.env.loader.get_source(self.env, "board.css")[0].encode())
         parts = path.split("/")
+        if parts[0] == "releases" and len(parts) > 1 and not _NAME.match(parts[1]):
+            return self.error(400, f"{parts[1]!r} is not a release name", req)
         if len(parts) == 2 and parts[0] == "releases":
-            return self._release(parts[1], query)
+            return self._release(parts[1], query, req)
         if len(parts) == 3 and parts[0] in ("releases", "waves") and parts[2] == "report":
-            return self._report(parts[0], parts[1])
-        return self._error(404, f"no page at /{path}")
+            return self._report(parts[0], parts[1], req)
+        if len(parts) == 3 and parts[0] == "releases" and parts[2] == "act":
+            return acting.confirm(self, parts[1], query, req)
+        if len(parts) == 4 and parts[0] == "releases" and parts[2] == "outcome":
+            return acting.outcome(self, parts[1], parts[3], query, req)
+        return self.error(404, f"no page at /{path}", req)
+
+    def post(self, path: str, body: bytes, content_type: str, visitor: Visitor, headers: dict[str, str], url: str,
+             publish: Any, sign: Any = None) -> Page:  # fmt: skip
+        """Route one POST (an action: releases/<name>/act). `headers` and `url`: the request's, to tell the
+        board's own pages from another site's; `publish` queues the override; `sign` attaches the proof of the
+        signed-in principal (on Azure)."""
+        from shared.application.board import acting
+
+        req = Req.of(visitor, self.key, self.base)
+        parts = path.strip("/").split("/")
+        if len(parts) == 3 and parts[0] == "releases" and parts[2] == "act" and _NAME.match(parts[1]):
+            return acting.act(self, parts[1], body, content_type, req, headers, url, publish, sign)
+        return self.error(405, f"no action at /{path.strip('/')}: only releases/<name>/act takes a POST", req)
 
     # pages --------------------------------------------------------------------------------------
     def _summaries(self) -> list[dict[str, Any]]:
-        rows = []
-        for release, last in self.reads.list_release_summaries():
+        from shared.application.board.summary import CHECKED_RELEASES, looked_at, under_way, watch
+
+        rows, now, budget = [], self.clock.now(), CHECKED_RELEASES
+        newest_first = sorted(
+            self.reads.list_release_summaries(), key=lambda p: p[1].timestamp() if p[1] else 0.0, reverse=True
+        )
+        for release, last in newest_first:
             release = Counted.of(release)
+            read = under_way(release) and budget > 0  # the most recently changed releases' deadlines are read
+            budget -= read
+            seen, complete = looked_at(self.reads, release) if read else (release, not under_way(release))
             rows.append(
                 {
                     "name": release.name,
@@ -113,36 +172,41 @@ class BoardApp:
                     "progress": progress(release.workloads.values()),
                     "last_change": last,
                     "paused": sum(1 for w in release.workloads.values() if w.paused),
+                    "release": release,
+                    "wave": release.plan.wave,
+                    "deadlines_read": read or not under_way(release),
+                    **watch(Counted.of(seen, release.state), complete, now),
                 }
             )
-        return sorted(rows, key=lambda r: r["last_change"].timestamp() if r["last_change"] else 0.0, reverse=True)
+        return rows
 
-    def _release(self, name: str, query: dict[str, list[str]]) -> Page:
-        if not _NAME.match(name):
-            return self._error(400, f"{name!r} is not a release name")
+    def _release(self, name: str, query: dict[str, list[str]], req: Req) -> Page:
         try:
             overview = self.reads.overview(name)
         except UnknownRelease as exc:
-            return self._error(404, str(exc))
+            return self.error(404, str(exc), req)
         known = overview.state
         summary = Counted.of(overview.release, known)
         workload, outcome, state = _one(query, "workload"), _one(query, "outcome"), _one(query, "state")
         if workload and workload not in summary.workloads:
-            return self._error(400, f"workload {workload!r} is not part of release {name}")
+            return self.error(req=req, status=400, message=f"workload {workload!r} is not part of release {name}")
         if outcome and outcome not in OUTCOMES:
-            return self._error(400, f"outcome must be one of {', '.join(OUTCOMES)}")
+            return self.error(req=req, status=400, message=f"outcome must be one of {', '.join(OUTCOMES)}")
         if state and state not in STATES:
-            return self._error(400, f"state must be one of {', '.join(STATES)}")
+            return self.error(req=req, status=400, message=f"state must be one of {', '.join(STATES)}")
         before, number = _one(query, "before"), _one(query, "page") or "1"
         if before is not None and not (before.isascii() and before.isdigit() and 0 < int(before) < 10**13):
-            return self._error(400, "before must be a time in this release's history (milliseconds since 1970)")
+            return self.error(
+                req=req, status=400, message="before must be a time in this release's history (milliseconds since 1970)"
+            )
         matching = [w.name for w in summary.workloads.values() if not state or w.state == state]
         pages = page_count(len(matching), PAGE_SIZE)
         if not (number.isascii() and number.isdigit() and 1 <= int(number) <= pages):
-            return self._error(400, f"page must be a number from 1 to {pages}")
+            return self.error(req=req, status=400, message=f"page must be a number from 1 to {pages}")
         page = int(number)
         names = matching[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-        release = Counted.of(self.reads.workloads(overview, names), known) if names else summary.evolve(workloads={})
+        loaded = self.reads.workloads(overview, names) if names else None
+        release = Counted.of(loaded, known) if loaded is not None else summary.evolve(workloads={})
         cutoff = from_ms(int(before)) if before is not None else None
         shown_names = [workload] if workload and workload not in release.workloads else []
         newest_first = self.reads.newest(name, names + shown_names, WINDOW, cutoff)
@@ -153,6 +217,7 @@ class BoardApp:
             w.name for w in summary.workloads.values() if w.state not in TERMINAL and w.state != WorkloadState.READY
         ]
         gates = gates_of(release, now, held_by=behind)
+        actor = req.visitor.actor
         workloads = []
         for w in release.workloads.values():
             own = [e for e in entries if e.workload == w.name]
@@ -160,8 +225,10 @@ class BoardApp:
                 {
                     "w": w,
                     "waiting": waiting_for(release, w, now, gates[w.name]),
+                    "deadline": deadline_of(release, w, now),
                     "routing": release.plan.routing_of(w.name).provider,
                     "timeline": timeline(w.name, own, w.traffic_percent, now),
+                    "offers": offers(loaded, actor, now, w.name) if actor and loaded is not None else [],
                 }
             )
         shown = [
@@ -174,9 +241,12 @@ class BoardApp:
         older = self._link(f"releases/{name}", {**paging, **filters, "before": low}) if low else None
         newest = self._link(f"releases/{name}", {**paging, **filters}) if before is not None else None
         at = lambda n: self._link(f"releases/{name}", {**({"state": state} if state else {}), "page": n})  # noqa: E731
-        return self._html(
+        return self.html(
             "release.html.j2",
+            req,
             release=summary,
+            release_offers=offers(whole(overview.release, loaded), actor, now) if actor else [],
+            halted=[summary],
             counts=counts_of(summary.workloads.values()),
             progress=progress(summary.workloads.values()),
             workloads=workloads,
@@ -196,7 +266,7 @@ class BoardApp:
             window=WINDOW,
         )
 
-    def _report(self, kind: str, name: str) -> Page:
+    def _report(self, kind: str, name: str, req: Req) -> Page:
         """The report of a release, or of a wave's releases (shared/application/report.py): reads every history
         entry, so it is a page of its own, loaded on demand, never refreshed by itself."""
         from markupsafe import Markup
@@ -205,19 +275,20 @@ class BoardApp:
         from shared.application.report_render import html_section
 
         if not _NAME.match(name):
-            return self._error(400, f"{name!r} is not a {kind[:-1]} name")
+            return self.error(req=req, status=400, message=f"{name!r} is not a {kind[:-1]} name")
         try:
             names = [name] if kind == "releases" else self.store.list_releases()
             found = [self.store.get_release(n).release for n in names]
         except UnknownRelease as exc:
-            return self._error(404, str(exc))
+            return self.error(404, str(exc), req)
         found = [r for r in found if kind == "releases" or r.plan.wave == name]
         if not found:
-            return self._error(404, f"no release names wave {name!r} in its plan")
+            return self.error(404, f"no release names wave {name!r} in its plan", req)
         reports = [release_report(r.plan, self.store.list_history(r.name), r.state) for r in found]
         section = html_section(reports[0] if kind == "releases" else WaveReport(name, reports))
-        return self._html(
+        return self.html(
             "report_page.html.j2",
+            req,
             title=f"{kind[:-1]} {name}",
             release=name if kind == "releases" else None,
             path=f"{kind}/{name}/report",
@@ -229,14 +300,44 @@ class BoardApp:
     def _link(self, path: str, params: dict[str, Any]) -> str:
         return self.base + path + (("?" + urlencode(params)) if params else "")
 
-    def _html(self, template: str, status: int = 200, **context: Any) -> Page:
-        html = self.env.get_template(template).render(
-            base=self.base, now=self.clock.now(), link=self._link, refresh=REFRESH_SECONDS, **context
-        )
-        return Page(status, "text/html; charset=utf-8", html.encode())
+    def link(self, path: str, params: dict[str, Any]) -> str:
+        return self._link(path, params)
 
-    def _error(self, status: int, message: str) -> Page:
-        return self._html("error.html.j2", status=status, status_code=status, message=message, live=False)
+    def html(self, template: str, req: Req, status: int = 200, halted: Any = (), **context: Any) -> Page:
+        """`halted`: the releases the page is about (their halts show in its banner, with everything's)."""
+        halts = [{"release": r.name, "by": r.halted_by, "reason": r.halted_reason, "at": r.halted_at}
+                 for r in halted if r.halted_by]  # fmt: skip
+        html = self.env.get_template(template).render(
+            base=self.base,
+            now=self.clock.now(),
+            link=self._link,
+            refresh=REFRESH_SECONDS,
+            req=req,
+            halts=[*self._everything_halted(), *halts],
+            **context,
+        )
+        return self._page(Page(status, "text/html; charset=utf-8", html.encode()), req)
+
+    def error(self, status: int, message: str, req: Req) -> Page:
+        return self.html("error.html.j2", req, status=status, status_code=status, message=message, live=False)
+
+    def redirect(self, where: str, req: Req) -> Page:
+        """303 See Other: the browser GETs `where` (reloading it does not send the action again)."""
+        return self._page(Page(303, "text/plain; charset=utf-8", b"", {**SECURITY_HEADERS, "Location": where}), req)
+
+    def _everything_halted(self) -> list[dict[str, Any]]:
+        """`promote halt` without --release, as a banner (none when storage cannot say: the page says that)."""
+        try:
+            halt = self.store.get_halt()
+        except Exception:  # noqa: BLE001 - the page itself reports storage trouble
+            return []
+        return [{"release": None, **halt}] if halt else []
+
+    @staticmethod
+    def _page(page: Page, req: Req) -> Page:
+        if req.cookie:
+            page.headers["Set-Cookie"] = req.cookie
+        return page
 
 
 STATES = tuple(s.value for s in WorkloadState)

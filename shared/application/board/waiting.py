@@ -11,9 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from shared.domain.finishing import finish_holds
-from shared.domain.gates import Gate
+from shared.domain.gates import Gate, describe
 from shared.domain.gates import waiting_for as domain_waiting_for
-from shared.domain.model import Release, Workload
+from shared.domain.model import GateName, Release, Workload
 
 
 def _until(details: dict[str, Any]) -> datetime | None:
@@ -36,7 +36,9 @@ def waiting_for(release: Release, w: Workload, now: datetime, found: list[Gate] 
     gates: list[dict[str, Any]] = []
     for gate in domain_waiting_for(release, w, now) if found is None else found:
         doc = gate.to_json()
-        gates.append({"gate": gate.gate, "detail": _gate_text(doc), "until": _until(gate.details)})
+        # a quorum's count ("1 of 2 approvals (ana)", v3 §19) in the domain's own words
+        text = describe(gate) if gate.gate == GateName.APPROVAL and "needed" in gate.details else _gate_text(doc)
+        gates.append({"gate": gate.gate, "detail": text, "until": _until(gate.details)})
     for hold in finish_holds(release, w, now):
         doc = hold.to_json()
         gates.append({"gate": hold.gate, "detail": hold_text(doc), "until": _until(hold.details)})
