@@ -11,7 +11,7 @@ from shared.application.gates_view import Counted, gates_of, holds_json
 from shared.application.ports import JudgeStore, ReleaseStore
 from shared.domain.attention import attention
 from shared.domain.finishing import data_sync_hold, finish_holds, hypercare_until
-from shared.domain.gates import Gate, waiting_for, waiting_period
+from shared.domain.gates import Gate, describe, waiting_for, waiting_period
 from shared.domain.model import GateName, HistoryEntry, Release, Workload, WorkloadState
 from shared.domain.times import iso, iso_s, ms, stamp
 
@@ -275,28 +275,26 @@ def _page_text(doc: dict) -> str:
     return line + "; every workload: --all"
 
 
+# the gates gates.describe words from their details alone (the others carry their own text, or are holds)
+_DESCRIBED = {
+    GateName.ASSETS,
+    GateName.TESTS,
+    GateName.APPROVAL,
+    GateName.RELEASE,
+    GateName.BAKE,
+    GateName.VERDICT,
+    GateName.WINDOW,
+    GateName.AFTER,
+    GateName.PAUSED,
+    GateName.RETRY,
+}
+
+
 def _gate_text(gate: dict) -> str:
+    """A gate of status JSON in words: the registry's one text (gates.describe), as the board and history say."""
     name, details = gate["gate"], {k: v for k, v in gate.items() if k != "gate"}
-    if name == GateName.ASSETS:
-        return f"assets: {details['replicated']}/{details['total']} replicated, pending {', '.join(details['pending'])}"
-    if name == GateName.APPROVAL:
-        return f"approval by one of {', '.join(details['approvers'])}"
-    if name == GateName.BAKE:
-        return f"bake of flight {details['flight']}: {details['seconds_left']}s left (until {details['until']})"
-    if name == GateName.VERDICT:
-        return f"a flight-healthy verdict for flight {details['flight']}"
-    if name == GateName.WINDOW:
-        return f"change window: {details['reason']}; opens {details['opens'] or 'never'} ({details['timezone']})"
-    if name == GateName.AFTER:
-        return f"release(s) {', '.join(details['releases'])} to be promoted"
-    if name == GateName.RELEASE:
-        return f"the rest of the release: {', '.join(details['workloads'])}"
-    if name == GateName.PAUSED:
-        by = f" by {details['by']}" if details.get("by") else ""
-        why = f": {details['reason']}" if details.get("reason") else ""
-        return f"paused{by}{why}"
-    if name == GateName.RETRY:
-        return f"override retry by one of {', '.join(details['operators'])}"
+    if name in _DESCRIBED:
+        return describe(Gate(GateName(name), details))
     rest = ", ".join(f"{k} {v}" for k, v in details.items() if v not in (None, "", []))
     return f"{name}: {rest}" if rest else name
 

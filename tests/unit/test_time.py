@@ -93,8 +93,9 @@ def test_status_text_lists_what_each_workload_waits_for():
     d.send("tests-passed")
     text = status_text(d.release, d.w.clock.now())
     assert (
-        "w1 waits for: approval by one of ana@contoso.com; change window: outside the allowed slots; "
-        "opens 2026-11-27T19:00:00Z (Europe/Amsterdam)" in text
+        # the registry's one text (gates.describe): the opening in the window's own zone and in UTC
+        "w1 waits for: approval by one of ana@contoso.com; change window closed (outside the allowed slots), "
+        "opens 2026-11-27 20:00 Europe/Amsterdam (19:00Z)" in text
     )
 
 
