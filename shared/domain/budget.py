@@ -1,0 +1,143 @@
+"""Azure's budgets as token buckets, and the forecast of a move under them (architecture §24).
+
+Pure: time is passed in (seconds on any clock that only goes forward), nothing here reads a clock or sleeps.
+The executor (shared/application/batch_routing.py) paces its writes with `TokenBucket.reserve`, the local
+Resource Manager refuses with `TokenBucket.take`, and `forecast` computes the same arithmetic ahead of time,
+so the forecast, the pacing and the stand-in cannot disagree about what a budget allows.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from shared.domain.plan import FrontDoorRouting, LocalRouting, RouteTableRouting, Routing, TrafficManagerRouting
+from shared.domain.plan.budgets import ARM_READ_BURST, ARM_READS_PER_S, Budgets
+from shared.domain.routing import changes
+
+_EPSILON = 1e-9  # a token refilled over a float interval may fall a hair short of 1
+
+
+@dataclass
+class TokenBucket:
+    """`burst` tokens at most, refilled at `rate` a second; one call spends one token. Starts full, as a
+    principal's bucket is when it has been idle."""
+
+    rate: float
+    burst: float
+    tokens: float
+    at: float
+
+    @classmethod
+    def full(cls, rate: float, burst: float, now: float) -> TokenBucket:
+        if rate <= 0 or burst < 1:
+            raise ValueError(f"a token bucket needs a positive rate and a burst of at least 1, got {rate}, {burst}")
+        return cls(rate, burst, float(burst), now)
+
+    def _refill(self, now: float) -> None:
+        if now > self.at:
+            self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+            self.at = now
+
+    def take(self, now: float) -> float:
+        """Azure's side: spend a token if there is one and answer 0; else spend nothing and answer how long
+        until there is one (what a 429's Retry-After says)."""
+        self._refill(now)
+        if self.tokens >= 1 - _EPSILON:
+            self.tokens = max(0.0, self.tokens - 1)
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+    def reserve(self, now: float) -> float:
+        """The caller's side: claim the next token even if it is still to come; answer how long to wait before
+        sending. Concurrent callers reserving one after another are spaced 1/rate apart once the burst is spent."""
+        self._refill(now)
+        self.tokens -= 1
+        return 0.0 if self.tokens >= -_EPSILON else -self.tokens / self.rate
+
+    def drain(self, now: float) -> None:
+        """Forget the tokens (Resource Manager said 429: the bucket is shared with callers promote cannot see)."""
+        self._refill(now)
+        self.tokens = min(self.tokens, 0.0)
+
+
+def retry_after(wait: float) -> int:
+    """A wait as Retry-After states it: whole seconds, at least 1."""
+    return max(1, math.ceil(wait))
+
+
+def bucket_seconds(calls: int, rate: float, burst: float) -> float:
+    """The least time `calls` calls take through a full bucket: the burst at once, the rest at the rate."""
+    return max(0.0, (calls - burst) / rate)
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """The Azure calls a move still needs and the least time they take under the budget."""
+
+    writes: int
+    reads: int
+    seconds: float
+
+    def to_json(self) -> dict[str, float | int]:
+        return {"writes": self.writes, "reads": self.reads, "forecast_s": round(self.seconds, 1)}
+
+    def __str__(self) -> str:
+        return f"azure: {self.writes} writes, {self.reads} reads, forecast {self.seconds:.0f}s"
+
+
+def forecast(writes: int, reads: int, budgets: Budgets, *, latency_s: float = 0.0, concurrency: int = 1) -> Forecast:
+    """How long `writes` Resource Manager writes and `reads` reads take under `budgets` (buckets full at the
+    start): the slowest of the write bucket, the read bucket and, when each call takes `latency_s` and at most
+    `concurrency` run at once, the calls themselves."""
+    seconds = max(
+        bucket_seconds(writes, budgets.arm_writes_per_s, budgets.arm_write_burst),
+        bucket_seconds(reads, ARM_READS_PER_S, ARM_READ_BURST),
+        (writes + reads) * latency_s / max(1, concurrency),
+    )
+    return Forecast(writes, reads, seconds)
+
+
+# -- what a move writes ----------------------------------------------------------------------------
+def write_key(routing: Routing, workload: str) -> tuple[str, ...]:
+    """The Azure resource a workload's move writes, as a key: moves of one release-level batch that share a key
+    are one write. A route table's routes are PUT with the table (one write for all of them); every other
+    provider writes a resource of the workload's own (a pool, a profile's endpoints, a record set)."""
+    if isinstance(routing, RouteTableRouting):
+        return (
+            "route-table",
+            routing.subscription.lower(),
+            routing.resource_group.lower(),
+            routing.route_table.lower(),
+        )
+    return ("workload", workload)
+
+
+def writes_alone(routing: Routing, before: int, after: int) -> int:
+    """The writes one workload's move makes on its own: one per member for Traffic Manager and Front Door (an
+    endpoint or origin each), one for every other provider; none when nothing changes."""
+    if isinstance(routing, LocalRouting):
+        return 0
+    made = changes(routing, before, after)
+    if isinstance(routing, TrafficManagerRouting | FrontDoorRouting):
+        return len(made)
+    return 1 if made else 0
+
+
+def move_calls(moves: list[tuple[str, Routing, int, int]], *, batched: bool) -> tuple[int, int]:
+    """(writes, reads) the moves (workload, routing, from %, to %) take: `batched` for a release-level move,
+    whose writes to one resource are coalesced. Each written resource is read once before (If-Match) and each
+    write is waited for once (a long-running operation's status, Traffic Manager's read-back)."""
+    writes, reads, seen = 0, 0, set()
+    for workload, routing, before, after in moves:
+        alone = writes_alone(routing, before, after)
+        if not alone:
+            continue
+        key = write_key(routing, workload)
+        if batched and key[0] != "workload":
+            if key not in seen:
+                seen.add(key)
+                writes, reads = writes + 1, reads + 2
+            continue
+        writes, reads = writes + alone, reads + 1 + alone
+    return writes, reads
