@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from shared.application.batch_routing import Budget, budget_for, carry_out_units, plan_units
 from shared.application.ports import AccessRevoker, Clock, Decommissioner, RouterFactory, Scheduler
 from shared.domain import messages as m
 from shared.domain.errors import RoutingError
@@ -21,6 +22,7 @@ from shared.domain.machine import (
     revocation_failed,
 )
 from shared.domain.model import Release, WorkloadState
+from shared.domain.plan import Budgets, LocalRouting
 
 log = logging.getLogger("promote")
 
@@ -32,6 +34,8 @@ class Ports:
     revoker: AccessRevoker
     decommissioner: Decommissioner | None
     clock: Clock
+    budget: Callable[[str, Budgets], Budget] = budget_for  # a principal's write bucket, per subscription
+    progress: Callable[[str, int, int], None] | None = None  # (release, done, total) while a batch moves
 
 
 def schedule(ports: Ports, release: str, effect: Schedule, *, source: str = "promote/timer") -> None:
@@ -57,8 +61,36 @@ class _Carrying:
     routers: dict[str, Any] = field(default_factory=dict)
     made: dict[str | None, list[str]] = field(default_factory=dict)
     revoke_failure: str | None = None
+    batched: set[str] = field(default_factory=set)  # workloads whose routing route_batch carried out
+
+    def route_batch(self, moves: list[SetTraffic], before: Release) -> None:
+        """A release-level move's Azure routing: planned as units (a resource's writes coalesced) and carried
+        out within the plan's budgets (batch_routing). promote's own local routing goes one at a time."""
+        azure = [e for e in moves if not isinstance(e.routing, LocalRouting)]
+        if len(azure) < 2:
+            return
+        self.done.extend(azure)  # before any write: a batch that fails part way is put back as a whole
+        budgets = before.plan.azure_budgets
+        units = plan_units(
+            self.ports.routers,
+            [(e.workload, e.routing, _share(before, e.workload), e.percent) for e in azure],
+            self.routers.__getitem__,
+        )
+        progress = self.ports.progress
+        made = carry_out_units(
+            units,
+            lambda scope: self.ports.budget(scope, budgets),
+            progress=(lambda done, total: progress(self.release, done, total)) if progress else None,
+        )
+        for e in azure:
+            self.batched.add(e.workload)
+            self.made.setdefault(e.workload, []).append(
+                "; ".join(map(str, made.get(e.workload, []))) or "already in place"
+            )
 
     def route(self, effect: SetTraffic) -> None:
+        if effect.workload in self.batched:
+            return
         self.done.append(effect)  # before apply: a router that wrote, then failed, is put back too
         changes = self.routers[effect.workload].apply(effect.percent)
         self.made.setdefault(effect.workload, []).append("; ".join(map(str, changes)) or "already in place")
@@ -90,7 +122,7 @@ def carry_out(ports: Ports, before: Release, decision: Decision) -> Decision:
     the state records, so a half-done release-wide promotion does not stay half done."""
     done: list[SetTraffic] = []
     try:
-        return _effects(ports, before.name, decision, done)
+        return _effects(ports, before, decision, done)
     except Exception:
         _restore(ports, before, done)
         raise
@@ -107,7 +139,8 @@ def _restore(ports: Ports, before: Release, moves: list[SetTraffic]) -> None:
             log.error("could not restore routing of %s/%s: %s", before.name, move.workload, exc)
 
 
-def _effects(ports: Ports, release: str, decision: Decision, done: list[SetTraffic]) -> Decision:
+def _effects(ports: Ports, before: Release, decision: Decision, done: list[SetTraffic]) -> Decision:
+    release = before.name
     decision = _decommission(ports, release, decision)
     carrying = _Carrying(ports, release, done)
     moves = [e for e in decision.effects if isinstance(e, SetTraffic)]
@@ -116,6 +149,7 @@ def _effects(ports: Ports, release: str, decision: Decision, done: list[SetTraff
         refused = [p for e in moves for p in carrying.routers[e.workload].problems([e.percent])]
         if refused:
             raise RoutingError(f"{release}: nothing moved: " + "; ".join(refused))
+        carrying.route_batch(moves, before)
     for effect in decision.effects:
         HANDLERS[type(effect)](carrying, effect)
     if carrying.revoke_failure is not None:
@@ -124,6 +158,11 @@ def _effects(ports: Ports, release: str, decision: Decision, done: list[SetTraff
         for retry in decision.effects:
             HANDLERS[type(retry)](carrying, retry)
     return _worded(decision, carrying.made)
+
+
+def _share(release: Release, workload: str) -> int:
+    state = release.workloads.get(workload)
+    return state.traffic_percent if state is not None else 0
 
 
 def _worded(decision: Decision, made: dict[str | None, list[str]]) -> Decision:

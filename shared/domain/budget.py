@@ -9,13 +9,35 @@ so the forecast, the pacing and the stand-in cannot disagree about what a budget
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from shared.domain.errors import RoutingError
 from shared.domain.plan import FrontDoorRouting, LocalRouting, RouteTableRouting, Routing, TrafficManagerRouting
 from shared.domain.plan.budgets import ARM_READ_BURST, ARM_READS_PER_S, Budgets
-from shared.domain.routing import changes
+from shared.domain.routing import Change, changes
 
 _EPSILON = 1e-9  # a token refilled over a float interval may fall a hair short of 1
+
+
+class Throttled(RoutingError):
+    """429 from Resource Manager's own budget (SubscriptionRequestsThrottled, TooManyRequests ...) that the SDK's
+    retries did not outlast: the principal's bucket is empty. Waited out (Retry-After), never a failure."""
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Unit:
+    """Writes to one Azure resource in a release-level move: `run()` reads it, writes what differs and returns
+    what changed, per workload. `writes`: the tokens it spends."""
+
+    workloads: tuple[str, ...]
+    writes: int
+    run: Callable[[], dict[str, list[Change]]]
+    scope: str = ""  # the subscription whose bucket it spends from ("" for promote's own local routing)
 
 
 @dataclass
@@ -111,6 +133,12 @@ def write_key(routing: Routing, workload: str) -> tuple[str, ...]:
             routing.route_table.lower(),
         )
     return ("workload", workload)
+
+
+def scope_of(routing: Routing) -> str:
+    """The budget a workload's writes spend from: its subscription's (Resource Manager's bucket is per
+    principal, subscription and region; promote's identity is one principal)."""
+    return "" if isinstance(routing, LocalRouting) else routing.subscription.lower()
 
 
 def writes_alone(routing: Routing, before: int, after: int) -> int:
