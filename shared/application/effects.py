@@ -4,6 +4,7 @@ class. The decision comes back with what was actually changed written into its h
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -76,11 +77,16 @@ class _Carrying:
             [(e.workload, e.routing, _share(before, e.workload), e.percent) for e in azure],
             self.routers.__getitem__,
         )
-        progress = self.ports.progress
+        progress, started = self.ports.progress, time.monotonic()
         made = carry_out_units(
             units,
             lambda scope: self.ports.budget(scope, budgets),
             progress=(lambda done, total: progress(self.release, done, total)) if progress else None,
+        )
+        took = time.monotonic() - started  # history records how long the move took (contract §15)
+        writes = sum(u.writes for u in units)
+        self.made.setdefault(None, []).append(
+            f"routing of {len(azure)} workloads: {writes} Azure writes in {took:.1f}s"
         )
         for e in azure:
             self.batched.add(e.workload)

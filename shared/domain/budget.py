@@ -13,9 +13,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from shared.domain.errors import RoutingError
-from shared.domain.plan import FrontDoorRouting, LocalRouting, RouteTableRouting, Routing, TrafficManagerRouting
+from shared.domain.model import Release, WorkloadState
+from shared.domain.plan import (
+    FrontDoorRouting,
+    LocalRouting,
+    Plan,
+    RouteTableRouting,
+    Routing,
+    TrafficManagerRouting,
+    realisable_share,
+)
 from shared.domain.plan.budgets import ARM_READ_BURST, ARM_READS_PER_S, Budgets
-from shared.domain.routing import Change, changes
+from shared.domain.routing import Change, changes, release_steps
 
 _EPSILON = 1e-9  # a token refilled over a float interval may fall a hair short of 1
 
@@ -105,7 +114,7 @@ class Forecast:
         return {"writes": self.writes, "reads": self.reads, "forecast_s": round(self.seconds, 1)}
 
     def __str__(self) -> str:
-        return f"azure: {self.writes} writes, {self.reads} reads, forecast {self.seconds:.0f}s"
+        return f"azure: {{writes: {self.writes}, reads: {self.reads}, forecast_s: {round(self.seconds, 1)}}}"
 
 
 def forecast(writes: int, reads: int, budgets: Budgets, *, latency_s: float = 0.0, concurrency: int = 1) -> Forecast:
@@ -169,3 +178,30 @@ def move_calls(moves: list[tuple[str, Routing, int, int]], *, batched: bool) -> 
             continue
         writes, reads = writes + alone, reads + 1 + alone
     return writes, reads
+
+
+_SETTLED = (WorkloadState.PROMOTED, WorkloadState.FINALIZED, WorkloadState.ABORTED, WorkloadState.ROLLED_BACK)
+
+
+def calls_ahead(plan: Plan, release: Release | None = None) -> Forecast:
+    """`promote plan`: the Azure calls of the moves still ahead (every step for a plan not applied yet; for a
+    release, each workload's steps above the share it has, none for a workload that has settled) and their
+    forecast under the plan's budgets. A staged promotion is one release-level move (writes coalesced);
+    flights move each workload on its own."""
+    steps = release_steps(plan)
+    ahead: list[list[tuple[str, Routing, int, int]]] = [[] for _ in steps]
+    for w in plan.workloads:
+        state = release.workloads.get(w.name) if release is not None else None
+        if state is not None and state.state in _SETTLED:
+            continue
+        share = state.traffic_percent if state is not None else 0
+        for moves, (_, requested) in zip(ahead, steps, strict=True):
+            achieved = realisable_share(w.routing, requested)
+            if achieved is not None and achieved > share:
+                moves.append((w.name, w.routing, share, achieved))
+                share = achieved
+    writes = reads = 0
+    for moves in ahead:
+        w_, r_ = move_calls(moves, batched=plan.model == "staged")
+        writes, reads = writes + w_, reads + r_
+    return forecast(writes, reads, plan.azure_budgets)

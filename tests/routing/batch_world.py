@@ -6,8 +6,9 @@ from __future__ import annotations
 import copy
 
 from shared.domain.machine import Decision, SetTraffic
-from shared.domain.model import Release, new_release
+from shared.domain.model import HistoryEntry, Outcome, Release, new_release
 from shared.domain.plan import Plan, validate_plan
+from tests.fakes import T0
 from tests.routing import arm_resources as res
 from tests.routing.fake_arm import FakeArm
 
@@ -66,7 +67,11 @@ def promotion(plan: Plan, percent: int = 100) -> tuple[Release, Decision]:
     before = new_release(plan)
     after = copy.copy(before)
     effects = [SetTraffic(w.name, percent, w.routing) for w in plan.workloads]
-    return before, Decision(after, [], list(effects))
+    entries = [
+        HistoryEntry(T0, "e1", "approval", Outcome.APPLIED, "promoted", w.name, "ready", "promoted", percent)
+        for w in plan.workloads
+    ]
+    return before, Decision(after, entries, list(effects))
 
 
 def hops(arm: FakeArm, table: str) -> dict[str, str]:

@@ -4,6 +4,8 @@ budget, waits out a 429 instead of failing, and a move cut short is finished by 
 
 from __future__ import annotations
 
+import json
+import re
 import time
 
 import pytest
@@ -56,7 +58,11 @@ def test_a_release_move_writes_each_route_table_once(arm, settings_arm):
     workloads = bw.seed_world(arm, tables=2, routes_per_table=3, pools=1)
     plan = bw.staged_plan(workloads)
     before, decision = bw.promotion(plan)
-    carry_out(ports(settings_arm, Budget.of(Budgets())), before, decision)
+    done = carry_out(ports(settings_arm, Budget.of(Budgets())), before, decision)
+    said = {e.workload: e.reason for e in done.entries}
+    assert "routes/r-0-0: nextHopIpAddress 10.0.0.4 -> 10.1.0.4" in said["r-0-0"], "history names each change"
+    said = done.entries[-1].reason
+    assert re.search(r"routing of 7 workloads: 3 Azure writes in \d+\.\ds", said), "and how long the move took"
     assert len(puts(arm, "/routetables/")) == 2 and not puts(arm, "/routes/"), "one PUT per table, none per route"
     assert len(puts(arm, "/backendaddresspools/")) == 1
     assert set(bw.hops(arm, "rt-0").values()) == set(bw.hops(arm, "rt-1").values()) == {bw.TARGET_HOP}
@@ -121,3 +127,22 @@ def test_a_failed_unit_puts_the_batch_back(arm, settings_arm):
     with pytest.raises(RoutingError, match="rt-1"):
         carry_out(ports(settings_arm, Budget.of(Budgets())), before, decision)
     assert set(bw.hops(arm, "rt-0").values()) == set(bw.hops(arm, "rt-1").values()) == {bw.SOURCE_HOP}
+
+
+def test_promote_plan_ends_with_the_azure_calls_and_their_forecast(tmp_path, capsys):
+    from shared.local.cli import main
+
+    routes = [
+        {"name": f"r{i}", "assets": ["a"], "routing": bw.res.routing("route-table", route=f"to-{i}")}
+        for i in range(300)
+    ]
+    plan = {"release": "wave", "model": "staged", "approvers": ["ana@contoso.com"], "workloads": routes}
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps({**plan, "budgets": {"arm_writes_per_s": 1, "arm_write_burst": 1}}))
+    assert main(["plan", "--file", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["azure"] == {"writes": 1, "reads": 2, "forecast_s": 0.0}
+    alone = [{**w, "routing": {**w["routing"], "route_table": f"rt-{w['name']}"}} for w in routes]
+    path.write_text(json.dumps({**plan, "workloads": alone}))
+    assert main(["plan", "--file", str(path)]) == 0
+    # a table per route: 300 writes, 100 past the burst at 10 a second; 600 reads, 350 past it at 25
+    assert capsys.readouterr().out.rstrip().splitlines()[-1] == "azure: {writes: 300, reads: 600, forecast_s: 14.0}"

@@ -107,3 +107,36 @@ def test_the_forecast_is_the_slowest_bucket():
     assert forecast(10, 0, budgets, latency_s=0.5, concurrency=2).seconds == pytest.approx(2.5)
     assert forecast(1200, 10, budgets).to_json() == {"writes": 1200, "reads": 10, "forecast_s": 100.0}
     assert bucket_seconds(5, 1, 10) == 0
+
+
+def tm(profile: str) -> dict:
+    return {
+        "provider": "traffic-manager",
+        "subscription": SUB,
+        "resource_group": "rg",
+        "profile": profile,
+        "source_endpoint": "onprem",
+        "target_endpoint": "azure",
+    }
+
+
+def test_promote_plan_counts_the_calls_of_the_moves_still_ahead():
+    from dataclasses import replace
+
+    from shared.domain.budget import calls_ahead
+    from shared.domain.model import WorkloadState, new_release
+
+    workloads = [{"name": f"r{i}", "assets": ["a"], "routing": route(f"t{i % 2}", f"route-{i}")} for i in range(4)]
+    doc = plan_doc(workloads=[*workloads, {"name": "tm", "assets": ["a"], "routing": tm("p")}])
+    staged = validate_plan(doc)
+    # two tables (a GET, a PUT, its status each) and the profile's two endpoints (a GET, two PATCHes, read back)
+    assert calls_ahead(staged).to_json() == {"writes": 4, "reads": 7, "forecast_s": 0.0}
+    release = new_release(staged)
+    done = {n: replace(release.workloads[n], state=WorkloadState.PROMOTED, traffic_percent=100) for n in ("r0", "r2")}
+    release = replace(release, workloads={**release.workloads, **done})
+    assert calls_ahead(staged, release).writes == 3, "table t0's routes are in place; t1 and the profile remain"
+    single = validate_plan({**doc, "model": "single-step"})
+    assert calls_ahead(single).writes == 4 + 2, "each workload moves on its own: a PUT per route"
+    slow = validate_plan({**doc, "budgets": {"arm_writes_per_s": 0.1, "arm_write_burst": 1}})
+    assert calls_ahead(slow).seconds == pytest.approx(30)  # 3 writes past the burst at one per 10 s
+    assert str(calls_ahead(slow)) == "azure: {writes: 4, reads: 7, forecast_s: 30.0}"
