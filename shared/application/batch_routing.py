@@ -18,9 +18,10 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.domain.budget import Throttled, TokenBucket, Unit, scope_of, write_key, writes_alone
+from shared.domain.budget import Throttled, TokenBucket, Unit, calls_alone, scope_of, write_key
 from shared.domain.errors import RoutingError
 from shared.domain.plan import Budgets, Routing
+from shared.domain.plan.budgets import ARM_READ_BURST, ARM_READS_PER_S
 from shared.domain.routing import Change
 
 log = logging.getLogger("promote")
@@ -32,9 +33,11 @@ THROTTLED_FIRST = 5.0  # the wait after a 429 without a Retry-After
 
 @dataclass
 class Budget:
-    """One principal's write bucket on one subscription, shared by every move this process carries out."""
+    """One principal's buckets on one subscription (writes: the plan's figures; reads: Resource Manager's),
+    shared by every move this process carries out."""
 
     bucket: TokenBucket
+    reads: TokenBucket
     now: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -43,15 +46,19 @@ class Budget:
 
     @classmethod
     def of(cls, budgets: Budgets, *, now: Callable[[], float] = time.monotonic, sleep=time.sleep) -> Budget:
-        return cls(TokenBucket.full(budgets.arm_writes_per_s, budgets.arm_write_burst, now()), now, sleep)
+        at = now()
+        writes = TokenBucket.full(budgets.arm_writes_per_s, budgets.arm_write_burst, at)
+        return cls(writes, TokenBucket.full(ARM_READS_PER_S, ARM_READ_BURST, at), now, sleep)
 
-    def spend(self, writes: int) -> None:
-        """Claim `writes` tokens and wait until the last of them is due."""
-        if writes <= 0:
+    def spend(self, writes: int, reads: int = 0) -> None:
+        """Claim the tokens of `writes` writes and `reads` reads and wait until the last of them is due."""
+        if writes <= 0 and reads <= 0:
             return
         with self.lock:
             at = self.now()
-            pause = max(self.bucket.reserve(at) for _ in range(writes))
+            pause = max(
+                [self.bucket.reserve(at) for _ in range(writes)] + [self.reads.reserve(at) for _ in range(reads)]
+            )
         if pause > 0:
             self.sleep(pause)
             with self.lock:
@@ -61,7 +68,9 @@ class Budget:
         """Azure said 429: the tokens this process counted on are not there. Returns the wait taken."""
         pause = retry_after if retry_after is not None else THROTTLED_FIRST
         with self.lock:
-            self.bucket.drain(self.now())
+            at = self.now()
+            self.bucket.drain(at)  # which of them Azure found empty, its 429 does not say in a field
+            self.reads.drain(at)
             self.throttles += 1
         self.sleep(pause)
         return pause
@@ -98,14 +107,8 @@ def plan_units(
             units.append(unit)
             continue
         for workload, routing, before, after in group:
-            units.append(
-                Unit(
-                    (workload,),
-                    max(1, writes_alone(routing, before, after)),
-                    _alone(alone(workload), workload, after),
-                    scope_of(routing),
-                )
-            )
+            writes, reads = calls_alone(routing, before, after)
+            units.append(Unit((workload,), writes, _alone(alone(workload), workload, after), scope_of(routing), reads))
     return units
 
 
@@ -117,7 +120,7 @@ def run_unit(unit: Unit, budget: Budget, *, throttle_budget: float = THROTTLE_BU
     """Spend the unit's writes, run it; on a 429 wait and run it again (it reads first: nothing is written twice)."""
     waited = 0.0
     while True:
-        budget.spend(unit.writes)
+        budget.spend(unit.writes, unit.reads)
         try:
             return unit.run()
         except Throttled as exc:

@@ -12,6 +12,7 @@ from typing import Any
 from shared.application.batch_routing import Budget, budget_for, carry_out_units, plan_units
 from shared.application.ports import AccessRevoker, Clock, Decommissioner, RouterFactory, Scheduler
 from shared.domain import messages as m
+from shared.domain.budget import check_reads, scope_of
 from shared.domain.errors import RoutingError
 from shared.domain.machine import (
     Decision,
@@ -94,6 +95,13 @@ class _Carrying:
                 "; ".join(map(str, made.get(e.workload, []))) or "already in place"
             )
 
+    def checked(self, effect: SetTraffic, budgets: Budgets) -> list[str]:
+        """What the workload's router refuses of the move; a check that reads Azure spends a read token."""
+        reads = check_reads(effect.routing)
+        if reads:
+            self.ports.budget(scope_of(effect.routing), budgets).spend(0, reads)
+        return self.routers[effect.workload].problems([effect.percent])
+
     def route(self, effect: SetTraffic) -> None:
         if effect.workload in self.batched:
             return
@@ -152,7 +160,7 @@ def _effects(ports: Ports, before: Release, decision: Decision, done: list[SetTr
     moves = [e for e in decision.effects if isinstance(e, SetTraffic)]
     carrying.routers = {e.workload: ports.routers(release, e.workload, e.routing) for e in moves}
     if len(moves) > 1:  # a release-wide move: refused as a whole before any workload is moved
-        refused = [p for e in moves for p in carrying.routers[e.workload].problems([e.percent])]
+        refused = [p for e in moves for p in carrying.checked(e, before.plan.azure_budgets)]
         if refused:
             raise RoutingError(f"{release}: nothing moved: " + "; ".join(refused))
         carrying.route_batch(moves, before)

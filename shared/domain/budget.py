@@ -46,7 +46,8 @@ class Unit:
     workloads: tuple[str, ...]
     writes: int
     run: Callable[[], dict[str, list[Change]]]
-    scope: str = ""  # the subscription whose bucket it spends from ("" for promote's own local routing)
+    scope: str = ""
+    reads: int = 0  # the subscription whose bucket it spends from ("" for promote's own local routing)
 
 
 @dataclass
@@ -150,33 +151,53 @@ def scope_of(routing: Routing) -> str:
     return "" if isinstance(routing, LocalRouting) else routing.subscription.lower()
 
 
-def writes_alone(routing: Routing, before: int, after: int) -> int:
-    """The writes one workload's move makes on its own: one per member for Traffic Manager and Front Door (an
-    endpoint or origin each), one for every other provider; none when nothing changes."""
+# Reads a write costs beyond the GET before it: a long-running operation's status is polled (at least twice:
+# once at once, once after its Retry-After) and a PUT's result read back; Traffic Manager answers at once and
+# its profile is read back once; a DNS record set's PUT answers at once.
+OPERATION_READS = 3
+_SYNCHRONOUS = ("traffic-manager", "dns", "private-dns")
+
+
+def calls_alone(routing: Routing, before: int, after: int) -> tuple[int, int]:
+    """(writes, reads) of one workload's move on its own: a write per member for Traffic Manager and Front
+    Door (an endpoint or origin each), one for every other provider; none when nothing changes."""
     if isinstance(routing, LocalRouting):
-        return 0
+        return 0, 0
     made = changes(routing, before, after)
-    if isinstance(routing, TrafficManagerRouting | FrontDoorRouting):
-        return len(made)
-    return 1 if made else 0
+    if not made:
+        return 0, 1
+    writes = len(made) if isinstance(routing, TrafficManagerRouting | FrontDoorRouting) else 1
+    if routing.provider == "traffic-manager":
+        return writes, 2
+    return writes, 1 + (0 if routing.provider in _SYNCHRONOUS else OPERATION_READS * writes)
+
+
+COALESCED = (1, 1 + OPERATION_READS)
+# Providers whose refusal check reads the live resource: a release-level move checks every workload first.
+_CHECKED_LIVE = ("load-balancer", "traffic-manager", "front-door")
+
+
+def check_reads(routing: Routing) -> int:
+    """Reads of a release-level move's check before anything is written (members the plan does not name)."""
+    return 1 if routing.provider in _CHECKED_LIVE else 0  # a route table's routes: one GET, one PUT and its operation
 
 
 def move_calls(moves: list[tuple[str, Routing, int, int]], *, batched: bool) -> tuple[int, int]:
     """(writes, reads) the moves (workload, routing, from %, to %) take: `batched` for a release-level move,
-    whose writes to one resource are coalesced. Each written resource is read once before (If-Match) and each
-    write is waited for once (a long-running operation's status, Traffic Manager's read-back)."""
+    whose writes to one resource are coalesced (write_key). The same counts the executor spends."""
     writes, reads, seen = 0, 0, set()
     for workload, routing, before, after in moves:
-        alone = writes_alone(routing, before, after)
-        if not alone:
+        reads += check_reads(routing) if batched else 0
+        alone = calls_alone(routing, before, after)
+        if not alone[0]:
             continue
         key = write_key(routing, workload)
         if batched and key[0] != "workload":
             if key not in seen:
                 seen.add(key)
-                writes, reads = writes + 1, reads + 2
+                writes, reads = writes + COALESCED[0], reads + COALESCED[1]
             continue
-        writes, reads = writes + alone, reads + 1 + alone
+        writes, reads = writes + alone[0], reads + alone[1]
     return writes, reads
 
 

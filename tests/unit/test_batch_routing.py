@@ -24,7 +24,9 @@ class Time:
 
 
 def budget(clock: Time, rate: float = 10, burst: int = 2) -> Budget:
-    return Budget(TokenBucket.full(rate, burst, clock.now()), clock.now, clock.sleep)
+    return Budget(
+        TokenBucket.full(rate, burst, clock.now()), TokenBucket.full(25, 250, clock.now()), clock.now, clock.sleep
+    )
 
 
 def test_a_429_waits_its_retry_after_then_runs_again():

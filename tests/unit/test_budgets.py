@@ -93,8 +93,9 @@ def test_route_tables_coalesce_in_a_release_move_and_nothing_else_does():
     )
     moves = [(w.name, w.routing, 0, 100) for w in plan.workloads]
     assert len({write_key(w.routing, w.name) for w in plan.workloads}) == 4  # t0, t1, rg2/t0, the local one
-    assert move_calls(moves, batched=True) == (3, 6)  # three tables: a GET, a PUT and its status each
-    assert move_calls(moves, batched=False) == (7, 14)  # one route at a time
+    # three tables: a GET, a PUT and three reads of its operation (two polls and the result) each
+    assert move_calls(moves, batched=True) == (3, 12)
+    assert move_calls(moves, batched=False) == (7, 28)  # one route at a time
     assert move_calls([(n, r, 100, 100) for n, r, _, _ in moves], batched=True) == (0, 0)  # already there
 
 
@@ -129,8 +130,9 @@ def test_promote_plan_counts_the_calls_of_the_moves_still_ahead():
     workloads = [{"name": f"r{i}", "assets": ["a"], "routing": route(f"t{i % 2}", f"route-{i}")} for i in range(4)]
     doc = plan_doc(workloads=[*workloads, {"name": "tm", "assets": ["a"], "routing": tm("p")}])
     staged = validate_plan(doc)
-    # two tables (a GET, a PUT, its status each) and the profile's two endpoints (a GET, two PATCHes, read back)
-    assert calls_ahead(staged).to_json() == {"writes": 4, "reads": 7, "forecast_s": 0.0}
+    # two tables (a GET, a PUT, its operation's 3 reads each) and the profile's two endpoints (the check of
+    # endpoints the plan does not name, a GET, two PATCHes answered at once, a read back)
+    assert calls_ahead(staged).to_json() == {"writes": 4, "reads": 11, "forecast_s": 0.0}
     release = new_release(staged)
     done = {n: replace(release.workloads[n], state=WorkloadState.PROMOTED, traffic_percent=100) for n in ("r0", "r2")}
     release = replace(release, workloads={**release.workloads, **done})
@@ -139,4 +141,4 @@ def test_promote_plan_counts_the_calls_of_the_moves_still_ahead():
     assert calls_ahead(single).writes == 4 + 2, "each workload moves on its own: a PUT per route"
     slow = validate_plan({**doc, "budgets": {"arm_writes_per_s": 0.1, "arm_write_burst": 1}})
     assert calls_ahead(slow).seconds == pytest.approx(30)  # 3 writes past the burst at one per 10 s
-    assert str(calls_ahead(slow)) == "azure: {writes: 4, reads: 7, forecast_s: 30.0}"
+    assert str(calls_ahead(slow)) == "azure: {writes: 4, reads: 11, forecast_s: 30.0}"

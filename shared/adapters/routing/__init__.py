@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from shared.adapters.routing._arm import ArmSettings
-from shared.domain.budget import Unit, scope_of
+from shared.domain.budget import COALESCED, Unit, scope_of
 from shared.domain.errors import RoutingError
 from shared.domain.plan import (
     ApplicationGatewayRouting,
@@ -52,7 +52,7 @@ class _Routers:
         batch = route_table.build_batch(
             [(w, r, p) for w, r, p in moves if isinstance(r, RouteTableRouting)], self.settings
         )
-        return Unit(tuple(w for w, _, _ in moves), 1, batch.apply, scope_of(moves[0][1]))
+        return Unit(tuple(w for w, _, _ in moves), COALESCED[0], batch.apply, scope_of(moves[0][1]), COALESCED[1])
 
     def __call__(self, release: str, workload: str, routing: Routing) -> Router:
         settings = self.settings
