@@ -16,17 +16,19 @@ import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from shared.domain.budget import Throttled, TokenBucket, Unit, calls_alone, scope_of, write_key
+from shared.domain.budget import PACE, Throttled, TokenBucket, Unit, calls_alone, scope_of, write_key
 from shared.domain.errors import RoutingError
 from shared.domain.plan import Budgets, Routing
 from shared.domain.plan.budgets import ARM_READ_BURST, ARM_READS_PER_S
 from shared.domain.routing import Change
 
 log = logging.getLogger("promote")
+T = TypeVar("T")
 
-WORKERS = 8  # writes in flight at once: a Network write is a long-running operation of a few seconds on Azure
+WORKERS = 64  # units in flight at once: a Network write is a long-running operation of seconds on Azure, and
+# 10 writes a second of operations lasting ~5 s need ~50 waiting at once (threads that mostly sleep)
 THROTTLE_BUDGET = 300.0  # seconds one unit waits out 429s in all before the move fails and is redelivered
 THROTTLED_FIRST = 5.0  # the wait after a 429 without a Retry-After
 
@@ -47,8 +49,8 @@ class Budget:
     @classmethod
     def of(cls, budgets: Budgets, *, now: Callable[[], float] = time.monotonic, sleep=time.sleep) -> Budget:
         at = now()
-        writes = TokenBucket.full(budgets.arm_writes_per_s, budgets.arm_write_burst, at)
-        return cls(writes, TokenBucket.full(ARM_READS_PER_S, ARM_READ_BURST, at), now, sleep)
+        writes = TokenBucket.full(budgets.arm_writes_per_s * PACE, budgets.arm_write_burst, at)
+        return cls(writes, TokenBucket.full(ARM_READS_PER_S * PACE, ARM_READ_BURST, at), now, sleep)
 
     def spend(self, writes: int, reads: int = 0) -> None:
         """Claim the tokens of `writes` writes and `reads` reads and wait until the last of them is due."""
@@ -162,3 +164,11 @@ def carry_out_units(
                 f.cancel()
             raise failed.exception()  # type: ignore[misc]
     return made
+
+
+def checked_all(moves: list[T], check: Callable[[T], list[str]]) -> list[list[str]]:
+    """`check` of every move, in order, `WORKERS` at once (a live check is a read of a few hundred ms on Azure)."""
+    if len(moves) < 2:
+        return [check(m) for m in moves]
+    with ThreadPoolExecutor(max_workers=min(WORKERS, len(moves)), thread_name_prefix="routing-check") as pool:
+        return list(pool.map(check, moves))

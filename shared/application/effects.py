@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from shared.application.batch_routing import Budget, budget_for, carry_out_units, plan_units
+from shared.application.batch_routing import Budget, budget_for, carry_out_units, checked_all, plan_units
 from shared.application.ports import AccessRevoker, Clock, Decommissioner, RouterFactory, Scheduler
 from shared.domain import messages as m
 from shared.domain.budget import check_reads, scope_of
@@ -160,7 +160,8 @@ def _effects(ports: Ports, before: Release, decision: Decision, done: list[SetTr
     moves = [e for e in decision.effects if isinstance(e, SetTraffic)]
     carrying.routers = {e.workload: ports.routers(release, e.workload, e.routing) for e in moves}
     if len(moves) > 1:  # a release-wide move: refused as a whole before any workload is moved
-        refused = [p for e in moves for p in carrying.checked(e, before.plan.azure_budgets)]
+        budgets = before.plan.azure_budgets
+        refused = [p for found in checked_all(moves, lambda e: carrying.checked(e, budgets)) for p in found]
         if refused:
             raise RoutingError(f"{release}: nothing moved: " + "; ".join(refused))
         carrying.route_batch(moves, before)

@@ -77,3 +77,28 @@ def promotion(plan: Plan, percent: int = 100) -> tuple[Release, Decision]:
 def hops(arm: FakeArm, table: str) -> dict[str, str]:
     doc = arm.get(table_id(table))
     return {r["name"]: r["properties"]["nextHopIpAddress"] for r in doc["properties"]["routes"]}
+
+
+def not_at(arm: FakeArm, plan: Plan, percent: int = 100) -> list[str]:
+    """The workloads whose resource, read from the stand-in's own state, is not at `percent` (0 or 100)."""
+    wrong, tables = [], {}
+    for w in plan.workloads:
+        r = w.routing
+        if r.provider == "route-table":
+            if r.route_table not in tables:
+                tables[r.route_table] = hops(arm, r.route_table)
+            hop = tables[r.route_table][r.route]
+            ok = hop == (r.target_next_hop if percent == 100 else r.source_next_hop)
+        elif r.provider == "load-balancer":
+            pool = arm.get(f"{res.NET}/loadBalancers/{r.load_balancer}/backendAddressPools/{r.backend_pool}")
+            held = [a["properties"]["ipAddress"] for a in pool["properties"]["loadBalancerBackendAddresses"]]
+            ok = held == list(r.target_addresses if percent == 100 else r.source_addresses)
+        else:  # traffic-manager
+            profile = arm.get(f"{res.NET}/trafficManagerProfiles/{r.profile}")
+            status = {e["name"]: e["properties"]["endpointStatus"] for e in profile["properties"]["endpoints"]}
+            on = r.target_endpoint if percent == 100 else r.source_endpoint
+            off = r.source_endpoint if percent == 100 else r.target_endpoint
+            ok = status[on] == "Enabled" and status[off] == "Disabled"
+        if not ok:
+            wrong.append(w.name)
+    return wrong

@@ -102,11 +102,12 @@ def test_route_tables_coalesce_in_a_release_move_and_nothing_else_does():
 def test_the_forecast_is_the_slowest_bucket():
     budgets = Budgets()
     assert forecast(200, 250, budgets).seconds == 0  # within both bursts
-    assert forecast(1200, 0, budgets).seconds == pytest.approx(100)  # (1200 - 200) / 10
-    assert forecast(10, 2750, budgets).seconds == pytest.approx(100)  # reads: (2750 - 250) / 25
-    assert forecast(1200, 0, Budgets(arm_writes_per_s=50)).seconds == pytest.approx(20)
+    assert forecast(1200, 0, budgets, pace=1).seconds == pytest.approx(100)  # (1200 - 200) / 10
+    assert forecast(10, 2750, budgets, pace=1).seconds == pytest.approx(100)  # reads: (2750 - 250) / 25
+    assert forecast(1200, 0, Budgets(arm_writes_per_s=50), pace=1).seconds == pytest.approx(20)
     assert forecast(10, 0, budgets, latency_s=0.5, concurrency=2).seconds == pytest.approx(2.5)
-    assert forecast(1200, 10, budgets).to_json() == {"writes": 1200, "reads": 10, "forecast_s": 100.0}
+    # promote paces itself to 95% of each rate: the forecast is of that pace
+    assert forecast(1200, 10, budgets).to_json() == {"writes": 1200, "reads": 10, "forecast_s": 105.3}
     assert bucket_seconds(5, 1, 10) == 0
 
 
@@ -140,5 +141,5 @@ def test_promote_plan_counts_the_calls_of_the_moves_still_ahead():
     single = validate_plan({**doc, "model": "single-step"})
     assert calls_ahead(single).writes == 4 + 2, "each workload moves on its own: a PUT per route"
     slow = validate_plan({**doc, "budgets": {"arm_writes_per_s": 0.1, "arm_write_burst": 1}})
-    assert calls_ahead(slow).seconds == pytest.approx(30)  # 3 writes past the burst at one per 10 s
-    assert str(calls_ahead(slow)) == "azure: {writes: 4, reads: 11, forecast_s: 30.0}"
+    assert calls_ahead(slow).seconds == pytest.approx(3 / 0.095)  # 3 writes past the burst, at 95% of 0.1/s
+    assert str(calls_ahead(slow)) == "azure: {writes: 4, reads: 11, forecast_s: 31.6}"
