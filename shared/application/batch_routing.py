@@ -18,7 +18,17 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from shared.domain.budget import PACE, Throttled, TokenBucket, Unit, calls_alone, scope_of, write_key
+from shared.domain.budget import (
+    PACE,
+    Throttled,
+    TokenBucket,
+    Unit,
+    calls_alone,
+    interleaved,
+    paced_burst,
+    scope_of,
+    write_key,
+)
 from shared.domain.errors import RoutingError
 from shared.domain.plan import Budgets, Routing
 from shared.domain.plan.budgets import ARM_READ_BURST, ARM_READS_PER_S
@@ -26,6 +36,7 @@ from shared.domain.routing import Change
 
 log = logging.getLogger("promote")
 T = TypeVar("T")
+R = TypeVar("R")
 
 WORKERS = 64  # units in flight at once: a Network write is a long-running operation of seconds on Azure, and
 # 10 writes a second of operations lasting ~5 s need ~50 waiting at once (threads that mostly sleep)
@@ -49,18 +60,19 @@ class Budget:
     @classmethod
     def of(cls, budgets: Budgets, *, now: Callable[[], float] = time.monotonic, sleep=time.sleep) -> Budget:
         at = now()
-        writes = TokenBucket.full(budgets.arm_writes_per_s * PACE, budgets.arm_write_burst, at)
-        return cls(writes, TokenBucket.full(ARM_READS_PER_S * PACE, ARM_READ_BURST, at), now, sleep)
+        writes = TokenBucket.full(budgets.arm_writes_per_s * PACE, paced_burst(budgets.arm_write_burst), at)
+        return cls(writes, TokenBucket.full(ARM_READS_PER_S * PACE, paced_burst(ARM_READ_BURST), at), now, sleep)
 
     def spend(self, writes: int, reads: int = 0) -> None:
         """Claim the tokens of `writes` writes and `reads` reads and wait until the last of them is due."""
         if writes <= 0 and reads <= 0:
             return
-        with self.lock:
-            at = self.now()
-            pause = max(
-                [self.bucket.reserve(at) for _ in range(writes)] + [self.reads.reserve(at) for _ in range(reads)]
-            )
+        with self.lock:  # both claimed at the one time the unit will send: the later of the two buckets' due
+            now = self.now()
+            at = max(self.bucket.due(now, writes), self.reads.due(now, reads))
+            self.bucket.spend_at(at, writes)
+            self.reads.spend_at(at, reads)
+            pause = at - now
         if pause > 0:
             self.sleep(pause)
             with self.lock:
@@ -93,11 +105,14 @@ def budget_for(subscription: str, budgets: Budgets) -> Budget:
 
 
 def plan_units(
-    routers: object, moves: list[tuple[str, Routing, int, int]], alone: Callable[[str], object]
+    routers: object,
+    moves: list[tuple[str, Routing, int, int]],
+    alone: Callable[[str], object],
+    budgets: Budgets | None = None,
 ) -> list[Unit]:
     """The units of a release-level move (workload, routing, from %, to %): the moves writing one resource in
     one unit when the router factory can coalesce them (its `coalesced`), else one unit per workload through
-    its own router (`alone(workload)`)."""
+    its own router (`alone(workload)`); read-heavy and write-heavy units interleaved for `budgets`."""
     coalesce = getattr(routers, "coalesced", None)
     groups: dict[tuple[str, ...], list[tuple[str, Routing, int, int]]] = {}
     for move in moves:
@@ -111,7 +126,7 @@ def plan_units(
         for workload, routing, before, after in group:
             writes, reads = calls_alone(routing, before, after)
             units.append(Unit((workload,), writes, _alone(alone(workload), workload, after), scope_of(routing), reads))
-    return units
+    return interleaved(units, budgets or Budgets())
 
 
 def _alone(router: Any, workload: str, percent: int) -> Callable[[], dict[str, list[Change]]]:
@@ -120,11 +135,19 @@ def _alone(router: Any, workload: str, percent: int) -> Callable[[], dict[str, l
 
 def run_unit(unit: Unit, budget: Budget, *, throttle_budget: float = THROTTLE_BUDGET) -> dict[str, list[Change]]:
     """Spend the unit's writes, run it; on a 429 wait and run it again (it reads first: nothing is written twice)."""
+    return patiently(unit.run, budget, unit.writes, unit.reads, throttle_budget=throttle_budget)
+
+
+def patiently(
+    run: Callable[[], R], budget: Budget, writes: int, reads: int, *, throttle_budget: float = THROTTLE_BUDGET
+) -> R:
+    """`run()` after spending its calls from `budget`; a 429 it meets is waited out (Retry-After) and `run()`
+    called again, for `throttle_budget` seconds of waiting in all."""
     waited = 0.0
     while True:
-        budget.spend(unit.writes, unit.reads)
+        budget.spend(writes, reads)
         try:
-            return unit.run()
+            return run()
         except Throttled as exc:
             if waited >= throttle_budget:
                 raise RoutingError(f"{exc} (still throttled after {waited:.0f}s; the redelivery goes on)") from exc

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from shared.application.batch_routing import Budget, budget_for, carry_out_units, checked_all, plan_units
+from shared.application.batch_routing import Budget, budget_for, carry_out_units, checked_all, patiently, plan_units
 from shared.application.ports import AccessRevoker, Clock, Decommissioner, RouterFactory, Scheduler
 from shared.domain import messages as m
 from shared.domain.budget import check_reads, scope_of
@@ -77,6 +77,7 @@ class _Carrying:
             self.ports.routers,
             [(e.workload, e.routing, _share(before, e.workload), e.percent) for e in azure],
             self.routers.__getitem__,
+            budgets,
         )
         progress, started = self.ports.progress, time.monotonic()
         made = carry_out_units(
@@ -97,10 +98,11 @@ class _Carrying:
 
     def checked(self, effect: SetTraffic, budgets: Budgets) -> list[str]:
         """What the workload's router refuses of the move; a check that reads Azure spends a read token."""
-        reads = check_reads(effect.routing)
-        if reads:
-            self.ports.budget(scope_of(effect.routing), budgets).spend(0, reads)
-        return self.routers[effect.workload].problems([effect.percent])
+        reads, router = check_reads(effect.routing), self.routers[effect.workload]
+        if not reads:
+            return router.problems([effect.percent])
+        budget = self.ports.budget(scope_of(effect.routing), budgets)
+        return patiently(lambda: router.problems([effect.percent]), budget, 0, reads)
 
     def route(self, effect: SetTraffic) -> None:
         if effect.workload in self.batched:

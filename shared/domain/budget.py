@@ -80,17 +80,52 @@ class TokenBucket:
             return 0.0
         return (1 - self.tokens) / self.rate
 
-    def reserve(self, now: float) -> float:
-        """The caller's side: claim the next token even if it is still to come; answer how long to wait before
-        sending. Concurrent callers reserving one after another are spaced 1/rate apart once the burst is spent."""
-        self._refill(now)
-        self.tokens -= 1
-        return 0.0 if self.tokens >= -_EPSILON else -self.tokens / self.rate
+    def due(self, now: float, n: int = 1) -> float:
+        """The caller's side: the earliest time, not before `now`, at which `n` tokens are there (the bucket's
+        own time may be ahead of `now`: callers have claimed tokens for later)."""
+        start = max(now, self.at)
+        tokens = min(self.burst, self.tokens + (start - self.at) * self.rate)
+        return start if tokens >= n - _EPSILON else start + (n - tokens) / self.rate
+
+    def spend_at(self, at: float, n: int = 1) -> None:
+        """Claim `n` tokens as Azure will count them: at `at` (a time `due` gave), refilled up to then and no
+        more. Claiming when the request will really be sent, not when it was planned, matters: a bucket that
+        sits full meanwhile loses its refill above the burst on Azure's side, and would not on this one."""
+        start = max(at, self.at)
+        self.tokens = max(0.0, min(self.burst, self.tokens + (start - self.at) * self.rate) - n)
+        self.at = start
+
+    def reserve(self, now: float, n: int = 1) -> float:
+        """Claim `n` tokens at the earliest time they are there; answer how long to wait from `now`."""
+        at = self.due(now, n)
+        self.spend_at(at, n)
+        return at - now
 
     def drain(self, now: float) -> None:
         """Forget the tokens (Resource Manager said 429: the bucket is shared with callers promote cannot see)."""
         self._refill(now)
-        self.tokens = min(self.tokens, 0.0)
+        self.tokens = 0.0
+
+
+def interleaved(units: list[Unit], budgets: Budgets) -> list[Unit]:
+    """The units in an order that keeps both buckets busy: each unit's writes and reads are claimed for one
+    moment, so a run of read-heavy units (a pool's operation is polled) leaves the write bucket idle, and its
+    refill above the burst is lost; alternating them with write-heavy ones (Traffic Manager's two PATCHes)
+    brings the move close to the slower bucket's bound. Stable within each kind."""
+    write_s, read_s = 1 / (budgets.arm_writes_per_s * PACE), 1 / (ARM_READS_PER_S * PACE)
+    heavy = [u for u in units if u.writes * write_s >= u.reads * read_s]
+    light = [u for u in units if u.writes * write_s < u.reads * read_s]
+    out: list[Unit] = []
+    writes = reads = 0.0
+    i = j = 0
+    while i < len(heavy) or j < len(light):
+        if j >= len(light) or (i < len(heavy) and writes <= reads):
+            unit, i = heavy[i], i + 1
+        else:
+            unit, j = light[j], j + 1
+        out.append(unit)
+        writes, reads = writes + unit.writes * write_s, reads + unit.reads * read_s
+    return out
 
 
 def retry_after(wait: float) -> int:
@@ -124,6 +159,12 @@ class Forecast:
 PACE = 0.95
 
 
+def paced_burst(burst: float, pace: float = PACE) -> float:
+    """The share of a bucket's burst promote counts on: a request sent a little later than planned, while
+    Azure's bucket is full, costs a token of refill there; the rest of the burst absorbs such delays."""
+    return max(1.0, burst * pace)
+
+
 def forecast(
     writes: int, reads: int, budgets: Budgets, *, latency_s: float = 0.0, concurrency: int = 1, pace: float = PACE
 ) -> Forecast:
@@ -131,8 +172,8 @@ def forecast(
     start) at `pace` of their rates: the slowest of the write bucket, the read bucket and, when each call takes
     `latency_s` and at most `concurrency` run at once, the calls themselves. `pace=1`: the budget's lower bound."""
     seconds = max(
-        bucket_seconds(writes, budgets.arm_writes_per_s * pace, budgets.arm_write_burst),
-        bucket_seconds(reads, ARM_READS_PER_S * pace, ARM_READ_BURST),
+        bucket_seconds(writes, budgets.arm_writes_per_s * pace, paced_burst(budgets.arm_write_burst, pace)),
+        bucket_seconds(reads, ARM_READS_PER_S * pace, paced_burst(ARM_READ_BURST, pace)),
         (writes + reads) * latency_s / max(1, concurrency),
     )
     return Forecast(writes, reads, seconds)

@@ -72,3 +72,14 @@ def test_the_first_failure_stops_the_batch():
 
     with pytest.raises(RoutingError, match="refused"):
         carry_out_units([Unit(("a",), 1, bad)], lambda scope: budget(clock))
+
+
+def test_read_heavy_and_write_heavy_units_alternate_to_keep_both_buckets_busy():
+    from shared.domain.budget import interleaved
+    from shared.domain.plan import Budgets
+
+    pools = [Unit((f"lb{i}",), 1, dict, reads=4) for i in range(3)]  # a PUT, its GET, polls and result
+    profiles = [Unit((f"tm{i}",), 2, dict, reads=2) for i in range(3)]  # two PATCHes, a GET and a read back
+    order = [u.workloads[0] for u in interleaved(pools + profiles, Budgets())]
+    assert order == ["tm0", "lb0", "lb1", "tm1", "lb2", "tm2"]
+    assert sorted(order) == sorted(u.workloads[0] for u in pools + profiles), "every unit, once"
