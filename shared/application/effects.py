@@ -145,7 +145,21 @@ def carry_out(ports: Ports, before: Release, decision: Decision) -> Decision:
 
 
 def _restore(ports: Ports, before: Release, moves: list[SetTraffic]) -> None:
-    """Best effort: route each moved workload back to the share `before` records."""
+    """Best effort: route each moved workload back to the share `before` records; a release-level move's Azure
+    routing as a batch within the budget (a route table written once), then one at a time whatever the batch
+    did not put back (each reads first: what is in place is not written again)."""
+    azure = [m for m in moves if not isinstance(m.routing, LocalRouting)]
+    if len(azure) > 1:
+        budgets = before.plan.azure_budgets
+        try:
+            routers = {m.workload: ports.routers(before.name, m.workload, m.routing) for m in azure}
+            back = [(m.workload, m.routing, m.percent, _share(before, m.workload)) for m in azure]
+            carry_out_units(
+                plan_units(ports.routers, back, routers.__getitem__, budgets), lambda s: ports.budget(s, budgets)
+            )
+            moves = [m for m in moves if isinstance(m.routing, LocalRouting)]
+        except Exception as exc:  # one at a time below
+            log.error("could not restore the routing of %s as a batch: %s", before.name, exc)
     for move in moves:
         try:
             ports.routers(before.name, move.workload, move.routing).apply(

@@ -78,12 +78,14 @@ def test_a_release_move_writes_each_route_table_once(arm, settings_arm):
 
 
 def test_writes_are_paced_within_the_budget_so_azure_does_not_refuse_them(arm, settings_arm):
-    arm.budget = ArmBudget(writes_per_s=20, write_burst=3)  # a token of slack for threads sending out of order
+    # two tokens of slack: a request sent late while Azure's bucket is full loses that refill there (a loaded
+    # machine delays threads by hundreds of milliseconds)
+    arm.budget = ArmBudget(writes_per_s=5, write_burst=4)
     workloads = bw.seed_world(arm, tables=0, routes_per_table=0, pools=8)
     before, decision = bw.promotion(bw.staged_plan(workloads))
     started = time.monotonic()
-    carry_out(ports(settings_arm, Budget.of(Budgets(arm_writes_per_s=20, arm_write_burst=2))), before, decision)
-    assert time.monotonic() - started >= (8 - 2) / 20  # the budget's lower bound
+    carry_out(ports(settings_arm, Budget.of(Budgets(arm_writes_per_s=5, arm_write_burst=2))), before, decision)
+    assert time.monotonic() - started >= (8 - 2) / 5  # the budget's lower bound
     assert arm.throttled == 0 and len(puts(arm, "/backendaddresspools/")) == 8
 
 
@@ -130,6 +132,9 @@ def test_a_failed_unit_puts_the_batch_back(arm, settings_arm):
     with pytest.raises(RoutingError, match="rt-1"):
         carry_out(ports(settings_arm, Budget.of(Budgets())), before, decision)
     assert set(bw.hops(arm, "rt-0").values()) == set(bw.hops(arm, "rt-1").values()) == {bw.SOURCE_HOP}
+    # rt-0 written and put back, a PUT of the table each time; rt-1's failed operation changed nothing to undo
+    assert sorted(p.rsplit("/", 1)[-1] for p in puts(arm, "/routetables/")) == ["rt-0", "rt-0", "rt-1"]
+    assert not puts(arm, "/routes/"), "no route written on its own"
 
 
 def test_promote_plan_ends_with_the_azure_calls_and_their_forecast(tmp_path, capsys):
