@@ -4,12 +4,15 @@ class. The decision comes back with what was actually changed written into its h
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from shared.application.batch_routing import Budget, budget_for, carry_out_units, checked_all, patiently, plan_units
 from shared.application.ports import AccessRevoker, Clock, Decommissioner, RouterFactory, Scheduler
 from shared.domain import messages as m
+from shared.domain.budget import check_reads, scope_of
 from shared.domain.errors import RoutingError
 from shared.domain.machine import (
     Decision,
@@ -21,6 +24,7 @@ from shared.domain.machine import (
     revocation_failed,
 )
 from shared.domain.model import Release, WorkloadState
+from shared.domain.plan import Budgets, LocalRouting
 
 log = logging.getLogger("promote")
 
@@ -32,6 +36,8 @@ class Ports:
     revoker: AccessRevoker
     decommissioner: Decommissioner | None
     clock: Clock
+    budget: Callable[[str, Budgets], Budget] = budget_for  # a principal's write bucket, per subscription
+    progress: Callable[[str, int, int], None] | None = None  # (release, done, total) while a batch moves
 
 
 def scheduled_event(ports: Ports, release: str, effect: Schedule, *, source: str = "promote/timer") -> dict:
@@ -61,8 +67,50 @@ class _Carrying:
     routers: dict[str, Any] = field(default_factory=dict)
     made: dict[str | None, list[str]] = field(default_factory=dict)
     revoke_failure: str | None = None
+    batched: set[str] = field(default_factory=set)  # workloads whose routing route_batch carried out
+
+    def route_batch(self, moves: list[SetTraffic], before: Release) -> None:
+        """A release-level move's Azure routing: planned as units (a resource's writes coalesced) and carried
+        out within the plan's budgets (batch_routing). promote's own local routing goes one at a time."""
+        azure = [e for e in moves if not isinstance(e.routing, LocalRouting)]
+        if len(azure) < 2:
+            return
+        self.done.extend(azure)  # before any write: a batch that fails part way is put back as a whole
+        budgets = before.plan.azure_budgets
+        units = plan_units(
+            self.ports.routers,
+            [(e.workload, e.routing, _share(before, e.workload), e.percent) for e in azure],
+            self.routers.__getitem__,
+            budgets,
+        )
+        progress, started = self.ports.progress, time.monotonic()
+        made = carry_out_units(
+            units,
+            lambda scope: self.ports.budget(scope, budgets),
+            progress=(lambda done, total: progress(self.release, done, total)) if progress else None,
+        )
+        took = time.monotonic() - started  # history records how long the move took (contract §15)
+        writes = sum(u.writes for u in units)
+        self.made.setdefault(None, []).append(
+            f"routing of {len(azure)} workloads: {writes} Azure writes in {took:.1f}s"
+        )
+        for e in azure:
+            self.batched.add(e.workload)
+            self.made.setdefault(e.workload, []).append(
+                "; ".join(map(str, made.get(e.workload, []))) or "already in place"
+            )
+
+    def checked(self, effect: SetTraffic, budgets: Budgets) -> list[str]:
+        """What the workload's router refuses of the move; a check that reads Azure spends a read token."""
+        reads, router = check_reads(effect.routing), self.routers[effect.workload]
+        if not reads:
+            return router.problems([effect.percent])
+        budget = self.ports.budget(scope_of(effect.routing), budgets)
+        return patiently(lambda: router.problems([effect.percent]), budget, 0, reads)
 
     def route(self, effect: SetTraffic) -> None:
+        if effect.workload in self.batched:
+            return
         self.done.append(effect)  # before apply: a router that wrote, then failed, is put back too
         changes = self.routers[effect.workload].apply(effect.percent)
         self.made.setdefault(effect.workload, []).append("; ".join(map(str, changes)) or "already in place")
@@ -94,14 +142,28 @@ def carry_out(ports: Ports, before: Release, decision: Decision) -> Decision:
     the state records, so a half-done release-wide promotion does not stay half done."""
     done: list[SetTraffic] = []
     try:
-        return _effects(ports, before.name, decision, done)
+        return _effects(ports, before, decision, done)
     except Exception:
         _restore(ports, before, done)
         raise
 
 
 def _restore(ports: Ports, before: Release, moves: list[SetTraffic]) -> None:
-    """Best effort: route each moved workload back to the share `before` records."""
+    """Best effort: route each moved workload back to the share `before` records; a release-level move's Azure
+    routing as a batch within the budget (a route table written once), then one at a time whatever the batch
+    did not put back (each reads first: what is in place is not written again)."""
+    azure = [m for m in moves if not isinstance(m.routing, LocalRouting)]
+    if len(azure) > 1:
+        budgets = before.plan.azure_budgets
+        try:
+            routers = {m.workload: ports.routers(before.name, m.workload, m.routing) for m in azure}
+            back = [(m.workload, m.routing, m.percent, _share(before, m.workload)) for m in azure]
+            carry_out_units(
+                plan_units(ports.routers, back, routers.__getitem__, budgets), lambda s: ports.budget(s, budgets)
+            )
+            moves = [m for m in moves if isinstance(m.routing, LocalRouting)]
+        except Exception as exc:  # one at a time below
+            log.error("could not restore the routing of %s as a batch: %s", before.name, exc)
     for move in moves:
         try:
             ports.routers(before.name, move.workload, move.routing).apply(
@@ -111,15 +173,18 @@ def _restore(ports: Ports, before: Release, moves: list[SetTraffic]) -> None:
             log.error("could not restore routing of %s/%s: %s", before.name, move.workload, exc)
 
 
-def _effects(ports: Ports, release: str, decision: Decision, done: list[SetTraffic]) -> Decision:
+def _effects(ports: Ports, before: Release, decision: Decision, done: list[SetTraffic]) -> Decision:
+    release = before.name
     decision = _decommission(ports, release, decision)
     carrying = _Carrying(ports, release, done)
     moves = [e for e in decision.effects if isinstance(e, SetTraffic)]
     carrying.routers = {e.workload: ports.routers(release, e.workload, e.routing) for e in moves}
     if len(moves) > 1:  # a release-wide move: refused as a whole before any workload is moved
-        refused = [p for e in moves for p in carrying.routers[e.workload].problems([e.percent])]
+        budgets = before.plan.azure_budgets
+        refused = [p for found in checked_all(moves, lambda e: carrying.checked(e, budgets)) for p in found]
         if refused:
             raise RoutingError(f"{release}: nothing moved: " + "; ".join(refused))
+        carrying.route_batch(moves, before)
     for effect in decision.effects:
         HANDLERS[type(effect)](carrying, effect)
     if carrying.revoke_failure is not None:
@@ -128,6 +193,11 @@ def _effects(ports: Ports, release: str, decision: Decision, done: list[SetTraff
         for retry in decision.effects:
             HANDLERS[type(retry)](carrying, retry)
     return _worded(decision, carrying.made)
+
+
+def _share(release: Release, workload: str) -> int:
+    state = release.workloads.get(workload)
+    return state.traffic_percent if state is not None else 0
 
 
 def _worded(decision: Decision, made: dict[str | None, list[str]]) -> Decision:

@@ -36,6 +36,7 @@ def register(sub) -> dict:
 
 
 def cmd_plan(args) -> int:
+    from shared.domain.budget import calls_ahead
     from shared.domain.routing import change_plan, change_plan_text, notes_text
 
     if args.release:
@@ -44,7 +45,7 @@ def cmd_plan(args) -> int:
         release = checked_stack().store.get_release(args.release).release
         plan, doc = release.plan, change_plan(release.plan, release)
     else:
-        plan = _read_plan(args.file)
+        plan, release = _read_plan(args.file), None
         doc = change_plan(plan)
     if args.live:
         from shared.adapters.routing import live_notes
@@ -52,7 +53,9 @@ def cmd_plan(args) -> int:
 
         _add_live_problems(doc, live_problems(plan, stack().settings))
         live_notes(doc, plan, stack().settings)  # what a share means there, beyond refusals (issue 25)
-    print(json.dumps(doc) if args.json else change_plan_text(doc) + _live_text(doc) + notes_text(doc))
+    azure = calls_ahead(plan, release if args.release else None)  # contract §15: the moves still ahead
+    doc["azure"] = azure.to_json()
+    print(json.dumps(doc) if args.json else change_plan_text(doc) + _live_text(doc) + notes_text(doc) + f"\n\n{azure}")
     return 0
 
 

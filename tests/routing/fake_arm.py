@@ -11,6 +11,11 @@ As strict as Azure where promote depends on it: a write with a stale If-Match (o
 existing resource) is refused with 412; a security rule whose priority and direction clash with another
 rule of its group is refused (SecurityRuleConflict); Traffic Manager and Front Door weights outside 1-1000
 are refused; an out-of-band `edit()` changes the ETag, as any write in Azure does.
+Resource Manager's own budget is enforced as Azure does: a token bucket per principal (bearer token),
+subscription and kind (writes: 200, refilled 10 a second; reads, which include an operation's status polls:
+250, refilled 25 a second); a request finding its bucket empty is refused with 429
+SubscriptionRequestsThrottled and a Retry-After of whole seconds, and changes nothing (`budget` sets the
+figures, `throttled` counts the refusals).
 Every request is logged with its body. The SDK polls the status URL once right away, then waits for the
 status response's Retry-After: real ARM sends whole seconds there, a fraction (which the poller accepts; the
 PUT's own Retry-After must be an integer) keeps the tests fast.
@@ -24,12 +29,15 @@ import ipaddress
 import json
 import re
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from shared.domain.budget import TokenBucket, retry_after
 from tests.https_server import HttpsServer
 from tests.routing.fake_edge import Edge
 
@@ -120,6 +128,17 @@ class Request:
 
 
 @dataclass
+class ArmBudget:
+    """Resource Manager's buckets, per principal, subscription and kind (Azure's documented figures)."""
+
+    writes_per_s: float = 10.0
+    write_burst: int = 200
+    reads_per_s: float = 25.0
+    read_burst: int = 250
+    clock: Callable[[], float] = time.monotonic
+
+
+@dataclass
 class FakeArm:
     """The state and behaviour; `serve()` puts it behind HTTPS."""
 
@@ -134,6 +153,9 @@ class FakeArm:
     lock: threading.RLock = field(default_factory=threading.RLock)
     url: str = ""
     edge: Edge = field(default_factory=Edge)  # DNS zones, Private DNS zones, firewall policies (fake_edge.py)
+    budget: ArmBudget = field(default_factory=ArmBudget)
+    buckets: dict[tuple[str, str, str], TokenBucket] = field(default_factory=dict)
+    throttled: int = 0  # requests refused with 429 for an empty bucket
 
     # -- test-side API ---------------------------------------------------------------------------
     def seed(self, doc: dict) -> None:
@@ -242,6 +264,9 @@ class FakeArm:
     def _respond(self, method, path, headers, body):
         if not headers.get("authorization", "").startswith("Bearer "):
             return _error(401, "AuthenticationFailed", "no bearer token")
+        refused = self._spend(method, path, headers["authorization"])
+        if refused:
+            return refused
         for fault in self.faults:
             if fault.times and fault.method == method and fault.path_contains in path.lower():
                 fault.times -= 1
@@ -289,6 +314,28 @@ class FakeArm:
             return 200, {}, copy.deepcopy(target)
         return _error(405, "MethodNotAllowed", method)
 
+    def _spend(self, method: str, path: str, principal: str) -> tuple[int, dict, dict] | None:
+        """A token from the caller's bucket, or Azure's 429 with how long until there is one."""
+        kind = "write" if method in ("PUT", "PATCH", "DELETE") else "read"
+        segments = path.split("/")
+        subscription = segments[2].lower() if len(segments) > 2 and segments[1].lower() == "subscriptions" else ""
+        b = self.budget
+        rate, burst = (b.writes_per_s, b.write_burst) if kind == "write" else (b.reads_per_s, b.read_burst)
+        now = b.clock()
+        bucket = self.buckets.setdefault((principal, subscription, kind), TokenBucket.full(rate, burst, now))
+        wait = bucket.take(now)
+        if not wait:
+            return None
+        self.throttled += 1
+        seconds = retry_after(wait)
+        status, _, body = _error(
+            429,
+            "SubscriptionRequestsThrottled",
+            f"Number of '{kind}' requests for subscription '{subscription}' actor 'promote' exceeded. "
+            f"Please try again after '{seconds}' seconds after additional tokens are available.",
+        )
+        return status, {"Retry-After": str(seconds), f"x-ms-ratelimit-remaining-subscription-{kind}s": "0"}, body
+
     def _locate(self, path: str, create: bool = False) -> tuple[dict, dict | None]:
         """(parent document, child document or None); KeyError('parent' | 'child') when missing."""
         segments = path.strip("/").split("/")
@@ -327,6 +374,8 @@ class FakeArm:
         target["etag"] = _etag()
         if child is not None:
             parent["etag"] = _etag()
+        else:
+            _new_etags_of_changed_children(old, target)
         if "/microsoft.network/trafficmanagerprofiles/" in path.lower():
             return 200, {}, copy.deepcopy(target)
         target.setdefault("properties", {})["provisioningState"] = "Succeeded"
@@ -522,6 +571,20 @@ def _merge(target: dict, patch: dict) -> None:
             _merge(target[key], value)
         else:
             target[key] = value
+
+
+def _new_etags_of_changed_children(old: dict, new: dict) -> None:
+    """A child written through its parent's PUT (a route in its table's) gets a new ETag, as any write gives
+    it: a writer holding the child's old ETag is refused (412), not let through."""
+    before = {
+        str(c.get("id", "")).lower(): c.get("properties")
+        for kind in set(CHILDREN.values())
+        for c in old.get("properties", {}).get(kind, [])
+    }
+    for kind in set(CHILDREN.values()):
+        for c in new.get("properties", {}).get(kind, []):
+            if before.get(str(c.get("id", "")).lower()) != c.get("properties"):
+                c["etag"] = _etag()
 
 
 def _keep_read_only(old: dict, new: dict) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from shared.adapters.routing._arm import ArmSettings
+from shared.domain.budget import COALESCED, Unit, scope_of
 from shared.domain.errors import RoutingError
 from shared.domain.plan import (
     ApplicationGatewayRouting,
@@ -33,14 +34,33 @@ if TYPE_CHECKING:
 
 
 def router_factory(local_table_factory: Callable[[], Any], settings: ArmSettings) -> RouterFactory:
-    """A RouterFactory: (release, workload, routing) -> Router."""
+    """A RouterFactory: (release, workload, routing) -> Router; it also coalesces a batch's writes (`coalesced`)."""
+    return _Routers(local_table_factory, settings)
 
-    def make(release: str, workload: str, routing: Routing) -> Router:
+
+class _Routers:
+    def __init__(self, local_table_factory: Callable[[], Any], settings: ArmSettings):
+        self.local_table_factory, self.settings = local_table_factory, settings
+
+    def coalesced(self, moves: list[tuple[str, Routing, int]]) -> Unit | None:
+        """One unit that writes `moves` (workload, routing, percent: one resource's, by budget.write_key) in one
+        call, when their provider can (a route table's routes: one PUT of the table); else None."""
+        if len(moves) < 2 or not all(isinstance(r, RouteTableRouting) for _, r, _ in moves):
+            return None
+        from shared.adapters.routing import route_table
+
+        batch = route_table.build_batch(
+            [(w, r, p) for w, r, p in moves if isinstance(r, RouteTableRouting)], self.settings
+        )
+        return Unit(tuple(w for w, _, _ in moves), COALESCED[0], batch.apply, scope_of(moves[0][1]), COALESCED[1])
+
+    def __call__(self, release: str, workload: str, routing: Routing) -> Router:
+        settings = self.settings
         # Each provider's module is imported here, when a plan first uses it (its SDK later still, on first call).
         if isinstance(routing, LocalRouting):
             from shared.adapters.routing.local import LocalRouter
 
-            return LocalRouter(local_table_factory(), release, workload)
+            return LocalRouter(self.local_table_factory(), release, workload)
         if isinstance(routing, TrafficManagerRouting):
             from shared.adapters.routing import traffic_manager
 
@@ -70,8 +90,6 @@ def router_factory(local_table_factory: Callable[[], Any], settings: ArmSettings
 
             return azure_firewall.build(routing, settings)
         raise RoutingError(f"unknown routing provider {getattr(routing, 'provider', routing)!r}")
-
-    return make
 
 
 def access_revoker(local_table_factory: Callable[[], Any], settings: ArmSettings) -> AccessRevoker:

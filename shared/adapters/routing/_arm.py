@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
+from shared.domain.budget import Throttled
 from shared.domain.errors import RoutingError
 
 _lock = threading.Lock()
@@ -105,6 +106,8 @@ def arm_errors(what: str, needs: str = "") -> Iterator[None]:
         code = getattr(getattr(exc, "error", None), "code", None)
         if status in (409, 429) and code in BUSY_CODES:
             raise Busy(f"{what}: {reason}: {_detail(exc)}", _retry_after(exc)) from exc
+        if status == 429:
+            raise Throttled(f"{what}: {reason}: {_detail(exc)}", _retry_after(exc)) from exc
         kind = StaleWrite if status == 412 else RoutingError
         raise kind(f"{what}: {reason}{hint}: {_detail(exc)}") from exc
     except AzureError as exc:

@@ -77,3 +77,49 @@ def build(routing: RouteTableRouting, settings: ArmSettings) -> RouteTableRouter
     from azure.mgmt.network import NetworkManagementClient
 
     return RouteTableRouter(routing, _arm.client(NetworkManagementClient, settings, routing.subscription))
+
+
+class RouteTableBatch:
+    """Routes of one route table moved together by a release-level move: one GET of the table, the next hops
+    that differ set, one PUT of the table guarded by its ETag (If-Match; a table changed meanwhile is read and
+    merged again). Routes the plan does not name, and every other property, are written back as read."""
+
+    def __init__(self, moves: list[tuple[str, RouteTableRouting, int]], client: Any):
+        self.moves, self.client = moves, client
+        first = moves[0][1]
+        self.resource_group, self.table, self.resource = first.resource_group, first.route_table, resource(first)
+        self.needs = "Microsoft.Network/routeTables/read and /write on the route table"
+
+    def apply(self) -> dict[str, list[Change]]:
+        for workload, r, percent in self.moves:
+            if percent not in (0, 100):
+                raise RoutingError(f"route {r.route} of {self.resource} ({workload}): a route realises 0% or 100%")
+        return _arm.guarded(self._attempt)
+
+    def _attempt(self) -> dict[str, list[Change]]:
+        with _arm.arm_errors(self.resource, self.needs):
+            table = self.client.route_tables.get(self.resource_group, self.table)
+        routes = {route.name.lower(): route for route in table.routes or []}
+        made: dict[str, list[Change]] = {}
+        for workload, r, percent in self.moves:
+            route = routes.get(r.route.lower())
+            if route is None:
+                raise RoutingError(f"route {r.route} of {self.resource}: not found (404)")
+            prop, wanted = next(iter(settings(r, percent).items()))
+            before = route.next_hop_ip_address or "(none)"
+            made[workload] = [] if before == wanted else [Change(self.resource, prop, before, wanted)]
+            route.next_hop_ip_address = wanted
+        if any(made.values()):
+            with _arm.arm_errors(self.resource, self.needs):
+                _arm.wait(
+                    self.client.route_tables.begin_create_or_update(
+                        self.resource_group, self.table, table, **_arm.if_match(table.etag)
+                    )
+                )
+        return made
+
+
+def build_batch(moves: list[tuple[str, RouteTableRouting, int]], settings: ArmSettings) -> RouteTableBatch:
+    from azure.mgmt.network import NetworkManagementClient
+
+    return RouteTableBatch(moves, _arm.client(NetworkManagementClient, settings, moves[0][1].subscription))

@@ -9,6 +9,7 @@ the domain but names and actors: the model, the gates and the judge import it, n
 
 from shared.domain.names import NAME_PATTERN, is_name
 from shared.domain.plan.approval import MAX_QUORUM, Approval
+from shared.domain.plan.budgets import Budgets
 from shared.domain.plan.durations import MAX_BAKE_SECONDS, duration, parse_duration
 from shared.domain.plan.edge import AzureFirewallRouting, DnsRouting, FirewallRuleRef, PrivateDnsRouting
 from shared.domain.plan.finishing import (
@@ -64,6 +65,7 @@ from shared.domain.plan.validate import (
 __all__ = [
     "MAX_QUORUM",
     "Approval",
+    "Budgets",
     "DEFAULT_RETRY_SECONDS",
     "MAX_RETRY_SECONDS",
     "Retry",

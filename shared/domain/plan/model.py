@@ -15,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 from shared.domain.actors import GROUP_ENTRY, is_group_entry
 from shared.domain.plan.approval import Approval
 from shared.domain.plan.base import Strict, check_name
+from shared.domain.plan.budgets import Budgets
 from shared.domain.plan.durations import parse_duration
 from shared.domain.plan.finishing import DataSync, Decommission, DecommissionTarget, SiteRecoverySource, parse_hypercare
 from shared.domain.plan.health import Health
@@ -110,6 +111,7 @@ class Plan(Strict):
     replication: SiteRecoverySource | None = None  # v2 §8: read replication state from Site Recovery
     retry: Retry = Field(default_factory=Retry)  # v3 §18: how long transient Azure failures of an effect are retried
     wave: str | None = None  # v3 §14: groups releases on the board and in reports (a name, as a release's)
+    budgets: Budgets | None = None  # v3 §15: Azure's budgets for this release's calls (None: Azure's defaults)
 
     _check = field_validator("release")(check_name)
     _check_wave = field_validator("wave")(lambda v: v if v is None else check_name(v))
@@ -189,6 +191,10 @@ class Plan(Strict):
         """The health section that judges a workload: its own, else the release's."""
         workload = self.workload(name)
         return (workload.health if workload else None) or self.health
+
+    @property
+    def azure_budgets(self) -> Budgets:
+        return self.budgets or Budgets()
 
     @property
     def flight_percents(self) -> list[int]:
