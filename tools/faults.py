@@ -141,6 +141,9 @@ def crashing_routers(inner_factory, countdown: Countdown):
         def read(self) -> int:
             return self.inner.read()
 
+        def __getattr__(self, name):  # the rest of the router (problems, ...) as it is
+            return getattr(self.inner, name)
+
     return lambda release, workload, routing: _Router(inner_factory(release, workload, routing))
 
 

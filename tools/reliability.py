@@ -73,6 +73,7 @@ class Figures:
     power_off_lines_lost: int = 0
     finalizes_resent: int = 0  # the counted fallback (issue 29): must be 0
     finalized_one_request: int = 0
+    finalizes_needed_another: set = field(default_factory=set)  # (release, workload) the fallback re-sent to
     decommission_failures: int = 0
     decommission_outages: int = 0
     race: Counter = field(default_factory=Counter)  # issue 29: finalize (session) against rollback (endpoint)
@@ -358,7 +359,6 @@ class Run:
         self.faults.mkdir()
         os.environ[FAULTS_DIR] = str(self.faults)
         self.race: set[tuple[str, str]] = set()
-        self.finalizes_needed_another: set[tuple[str, str]] = set()
 
     # storage ------------------------------------------------------------------------------------
     def start_storage(self) -> None:
@@ -559,7 +559,7 @@ class Run:
                 f"time and order done: {self.figures.deliveries} deliveries, {time.monotonic() - block_started:.0f}s",
                 flush=True,
             )
-            self.control = ControlBlock(self, releases=6 if args.long else 2, workloads=3 if args.long else 2)
+            self.control = ControlBlock(self, releases=6 if args.long else 1, workloads=3 if args.long else 2)
             block_started = time.monotonic()
             self.control.drive(stack.service)
             print(
@@ -639,7 +639,7 @@ class Run:
             if not pending:
                 print(
                     f"phase 6/6 done: every workload finalized or rolled back, "
-                    f"{len(self.finalizes_needed_another)} finalize(s) needed another request",
+                    f"{len(self.figures.finalizes_needed_another)} finalize(s) needed another request",
                     flush=True,
                 )
                 return
@@ -647,7 +647,7 @@ class Run:
                 progress = time.monotonic()
                 for release, name in pending:
                     self.figures.finalizes_resent += 1
-                    self.finalizes_needed_another.add((release, name))
+                    self.figures.finalizes_needed_another.add((release, name))
                     self.expect[f"{release}-{name}-fin"] = self.expect[f"{release}-{name}-fin"] | {"ignored"}
                     self.publish(
                         self.event(
@@ -776,7 +776,7 @@ class Run:
                     self.figures.race["finalize won"] += 1
                 if (w.state, w.traffic_percent, live) != ("finalized", 100, 100):
                     self.figures.divergences.append(f"{release}/{name}: {w.state} {w.traffic_percent}% live {live}%")
-                elif (release, name) not in self.finalizes_needed_another:
+                elif (release, name) not in self.figures.finalizes_needed_another:
                     self.figures.finalized_one_request += 1
                 if not source_off:
                     self.figures.divergences.append(f"{release}/{name}: finalized but the source is not off")
@@ -1139,7 +1139,7 @@ def main(argv=None) -> int:
         "judged_twice": len(judged.judged_twice),
         "dead_lettered": figures.outcomes["dead-lettered"],
         "dead_lettered_decisions": len(figures.dead_lettered_decisions),
-        "finalize_needed_another": len(run.finalizes_needed_another),
+        "finalize_needed_another": len(run.figures.finalizes_needed_another),
         "finalized_one_request": figures.finalized_one_request,
         "deferred": figures.deferred,
         "seconds": round(figures.seconds, 1),
@@ -1155,7 +1155,7 @@ def main(argv=None) -> int:
         figures.lost[:10]
         + figures.divergences[:10]
         + [f"decision dead-lettered: {d}" for d in figures.dead_lettered_decisions[:10]]
-        + [f"finalize needed another request: {r}/{w}" for r, w in sorted(run.finalizes_needed_another)[:10]]
+        + [f"finalize needed another request: {r}/{w}" for r, w in sorted(run.figures.finalizes_needed_another)[:10]]
         + figures.doubled_applies[:10]
         + [f"notification lost: {i}" for i in (notes.lost[:10] if notes else [])]
         + (notes.divergences[:10] if notes else [])
