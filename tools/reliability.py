@@ -613,8 +613,8 @@ class Run:
         threading.Timer(5.0, lambda: (faults / DECOMMISSION_DOWN).unlink(missing_ok=True)).start()
         racers = []
         for doc in batch:
-            self.publish(doc, self.copies())
             key = (doc["data"]["release"], doc["data"]["workload"])
+            self.publish(doc, self.copies(), expect=self.expect.get(doc["id"]))
             if key in self.race:
                 racer = threading.Thread(target=self.rollback_by_endpoint, args=(key, self.rng.uniform(0, 2)))
                 racer.start()
