@@ -141,21 +141,74 @@ def crashing_routers(inner_factory, countdown: Countdown):
         def read(self) -> int:
             return self.inner.read()
 
+        def __getattr__(self, name):  # the rest of the router (problems, ...) as it is
+            return getattr(self.inner, name)
+
     return lambda release, workload, routing: _Router(inner_factory(release, workload, routing))
 
 
-class FlakyDecommissioner:
-    """A Decommissioner whose provider is down for some calls (seeded), and whose host may die right after
-    a source was turned off. Prints `decommission powered-off R/W` for every power-off actually made, so the
-    reliability run can check that no source is turned off twice."""
+# Outages the reliability run switches on and off for every host at once: a file of this name in the directory
+# RELIABILITY_FAULTS names holds while it exists (hosts are processes of their own; a file is what they share).
+FAULTS_DIR = "RELIABILITY_FAULTS"
+ROUTING_DOWN, DECOMMISSION_DOWN = "routing-down", "decommission-down"
 
-    def __init__(self, inner, seed: int | None, countdown: Countdown | None, down: float = 0.3):
+
+def outage(name: str) -> bool:
+    where = os.environ.get(FAULTS_DIR)
+    return bool(where) and os.path.exists(os.path.join(where, name))  # type: ignore[arg-type]
+
+
+def routing_refusal(n: int) -> Exception:
+    """What Azure answers while a routing resource is busy or throttled: 503, 429, or no answer at all."""
+    from azure.core.exceptions import HttpResponseError, ServiceRequestError
+
+    if n % 3 == 2:
+        return ServiceRequestError("connection reset by the Resource Manager (injected outage)")
+    status = (503, 429)[n % 2]
+    error = HttpResponseError(message=f"({status}) the routing resource refuses changes for now (injected outage)")
+    error.status_code = status
+    return error
+
+
+class OutageRouter:
+    """A router that refuses every change while the routing outage holds (reads still answer)."""
+
+    refused = 0
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def apply(self, percent: int) -> int:
+        if outage(ROUTING_DOWN):
+            OutageRouter.refused += 1
+            error = routing_refusal(OutageRouter.refused)
+            print(f"routing refused {type(error).__name__}", flush=True)
+            raise error
+        return self.inner.apply(percent)
+
+    def read(self) -> int:
+        return self.inner.read()
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def outage_routers(inner_factory):
+    return lambda release, workload, routing: OutageRouter(inner_factory(release, workload, routing))
+
+
+class FlakyDecommissioner:
+    """A Decommissioner whose provider is down for some calls (seeded) and all through a decommission outage,
+    and whose host may die right after a source was turned off. Prints `decommission powered-off R/W` for every
+    power-off actually made, so the reliability run can check that no source is turned off twice."""
+
+    def __init__(self, inner, seed: int | None, countdown: Countdown | None, down: float = 0.1):
         import random
 
         self.inner, self.rng, self.countdown, self.down = inner, random.Random(seed), countdown, down
 
     def decommission(self, release: str, request) -> list:
-        if self.rng.random() < self.down:
+        if self.rng.random() < self.down or outage(DECOMMISSION_DOWN):
             raise ConnectionError("decommission provider unavailable (injected)")
         changes = self.inner.decommission(release, request)
         if changes:
@@ -166,7 +219,13 @@ class FlakyDecommissioner:
 
 
 class ChaosScheduler:
-    """A Scheduler that loses some timers and delivers others twice (seeded, so runs can be replayed)."""
+    """A Scheduler that loses some timers and delivers others twice (seeded, so runs can be replayed).
+
+    Only the timers something else makes good are lost: a bake timer (a later healthy verdict grows the
+    flight) and the time block's (re-sent, see tools/reliability_time.py). promote's other own messages (a
+    decommission, its retry, a message-retry, ttl-elapsed, hypercare-elapsed) are Service Bus scheduled
+    messages on Azure, sent before the commit that needs them (a crash sends them again): durable, never lost,
+    so losing them here would test the harness, not promote. Any of them may arrive twice."""
 
     def __init__(self, inner, seed: int, lose: float = 0.1, twice: float = 0.2):
         import random
@@ -175,8 +234,10 @@ class ChaosScheduler:
         self.lost = self.doubled = 0
 
     def schedule(self, event, due) -> None:
+        from shared.domain.messages import SCHEDULED_TYPES
+
         roll = self.rng.random()
-        if roll < self.lose:
+        if roll < self.lose and event.get("type") in SCHEDULED_TYPES:
             self.lost += 1
             print(f"timer lost {event['id']}", flush=True)
             return
@@ -200,7 +261,7 @@ def crashing_stack(settings, point: str | None, nth: int, timer_seed: int | None
     stack = Stack(settings)
     countdown = Countdown(nth)
     routing_table = lambda: stack.table(ROUTING_TABLE)  # noqa: E731
-    routers = router_factory(routing_table, settings)
+    routers = outage_routers(router_factory(routing_table, settings))
     store = stack.store
     if point == "after-routing":
         routers = crashing_routers(routers, countdown)
@@ -244,14 +305,17 @@ def main(argv=None) -> int:
     from shared.application.bootstrap import Stack, use_stack
     from shared.application.config import load_settings
     from shared.local.cli import local_host
+    from tools.reliability_dns import host_settings
 
-    settings = load_settings()
+    settings = host_settings(load_settings())
     faulty = args.crash or args.timer_faults is not None
     stack = crashing_stack(settings, args.crash, args.nth, args.timer_faults) if faulty else Stack(settings)
     use_stack(stack)
     from shared.local.localhost import registered_function
 
-    host = local_host(stack, lock_seconds=args.lock, retry_delay=lambda n: 1, function=tracked(registered_function()))
+    # Redelivery as the Service Bus extension does it: a failed delivery comes back at once (the local host's
+    # default), a killed host's message when its lock expires, the 10th failed delivery is dead-lettered.
+    host = local_host(stack, lock_seconds=args.lock, function=tracked(registered_function()))
     stats = host.run(until_idle=not args.forever, wait=args.wait, poll=0.05, outage_limit=120)
     print(f"handled {stats.completed} retried {stats.retried} poisoned {stats.poisoned} outages {stats.outages}")
     return 0

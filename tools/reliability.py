@@ -30,7 +30,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tools.faults import CRASH_POINTS, retry  # noqa: E402  (after the path is set)
+from tools.faults import (  # noqa: E402  (after the path is set)
+    CRASH_POINTS,
+    DECOMMISSION_DOWN,
+    FAULTS_DIR,
+    ROUTING_DOWN,
+    retry,
+)
+from tools.reliability_control import ControlBlock  # noqa: E402
+from tools.reliability_dns import DnsBlock  # noqa: E402
 from tools.reliability_scale import scale_block  # noqa: E402
 from tools.reliability_time import TimeBlock  # noqa: E402
 
@@ -63,8 +71,19 @@ class Figures:
     powered_off: Counter = field(default_factory=Counter)  # power-off lines printed by the hosts
     sources_off: int = 0  # finalized workloads whose source record is off
     power_off_lines_lost: int = 0
-    finalizes_resent: int = 0
+    finalizes_resent: int = 0  # the counted fallback (issue 29): must be 0
+    finalized_one_request: int = 0
+    finalizes_needed_another: set = field(default_factory=set)  # (release, workload) the fallback re-sent to
     decommission_failures: int = 0
+    decommission_outages: int = 0
+    race: Counter = field(default_factory=Counter)  # issue 29: finalize (session) against rollback (endpoint)
+    # issue 26: routing outages of minutes under the Service Bus redelivery model
+    routing_outages: int = 0
+    routing_outage_seconds: float = 0.0
+    routing_refused: Counter = field(default_factory=Counter)  # printed by the hosts, by error kind
+    deferred: int = 0  # decisions not carried out during an outage, tried again by a message-retry
+    retried_applied: int = 0  # message-retry deliveries that carried a decision out
+    dead_lettered_decisions: list = field(default_factory=list)  # must be empty
 
 
 def now_iso() -> str:
@@ -123,6 +142,8 @@ class Hosts:
                 self.figures.timers_doubled += 1
             elif line.startswith("decommission powered-off "):
                 self.figures.powered_off[line.split()[-1]] += 1
+            elif line.startswith("routing refused "):
+                self.figures.routing_refused[line.split()[-1]] += 1
             elif "Traceback" in line or "Error" in line:
                 self.logs.append(line.rstrip())
 
@@ -159,6 +180,7 @@ class Hosts:
 
 
 # -- notifications (issue 14): a receiver that is down, slow and flaky; 0 lost, duplicates keep their id ------
+HTTP_DEADLINE = 10.0  # shared/adapters/http_post.py: DEADLINE_SECONDS, a delivery's whole exchange
 NOTIFY_SETTING = "RELIABILITY_HOOK_URL"  # the app setting the plans name (the URL is never in a plan)
 NOTIFY_PLAN = {
     "notify": [
@@ -180,6 +202,10 @@ class NotificationFigures:
     refused_by_receiver: int = 0  # flaky 503s and the like, retried with backoff
     down_phases: int = 0
     slow_phases: int = 0
+    trickling_seconds: float = 0.0  # issue 29: a receiver that answers a byte at a time
+    redirecting_seconds: float = 0.0  # ... and one that answers 302 to a sign-in page
+    hung_up: list = field(default_factory=list)  # seconds into a trickled answer at which the sender hung up
+    redirects_followed: int = 0  # GETs of the sign-in page: a notifier that followed a 302 (must be 0)
     final_sweep: int = 0  # rows still backing off when the hosts stopped, delivered by one last round
     lost: list = field(default_factory=list)
     divergences: list = field(default_factory=list)  # one notice with two ids, or an id nobody expected
@@ -188,11 +214,12 @@ class NotificationFigures:
 class NotificationBlock:
     """Receiver down in phase 1, slow and flaky in phases 2-3 (down again for a while in 3), healthy after."""
 
-    def __init__(self, figures: Figures, rng: random.Random):
+    def __init__(self, figures: Figures, rng: random.Random, long: bool = False):
         from tests.receivers import Receiver
 
         self.figures = figures.notifications = NotificationFigures()
         self.receiver, self.rng = Receiver(), rng
+        self.spell = 30.0 if long else 8.0  # how long the receiver trickles, and how long it redirects
         self.unkept: set[str] = set()  # ids of messages decided again on redelivery (set by the run)
 
     def env(self) -> dict:
@@ -209,11 +236,18 @@ class NotificationBlock:
             self.receiver.up()
             behaviour.slow_seconds, behaviour.flaky = 0.2, 0.3
             self.figures.slow_phases += 1
+        elif phase == 2:  # a byte at a time, for longer than any sender may wait (issue 29.4)
+            behaviour.trickle_every, behaviour.trickle_for = 0.1, 60.0
+            self.figures.trickling_seconds += self.spell
+            threading.Timer(self.spell, lambda: setattr(behaviour, "trickle_every", 0.0)).start()
         elif phase == 3:
             self.receiver.down()
             self.figures.down_phases += 1
             time.sleep(2)
             self.receiver.up()
+            behaviour.redirect = True  # a 302 to a sign-in page that answers GET with 200 (issue 29.5)
+            self.figures.redirecting_seconds += self.spell
+            threading.Timer(self.spell, lambda: setattr(behaviour, "redirect", False)).start()
         elif phase == 4:
             behaviour.slow_seconds, behaviour.flaky = 0.0, 0.0
 
@@ -282,6 +316,12 @@ class NotificationBlock:
         f.expected, f.delivered_ids, f.deliveries = len(expected), len(by_id), len(received)
         f.duplicate_deliveries = len(received) - len(by_id)
         f.refused_by_receiver = len(self.receiver.refused)
+        f.hung_up = list(self.receiver.hung_up)
+        f.redirects_followed = sum(1 for path in self.receiver.gets if path.startswith("/login"))
+        if f.redirects_followed:
+            f.divergences.append(f"a notifier followed a redirect {f.redirects_followed} times")
+        if f.hung_up and max(f.hung_up) > HTTP_DEADLINE + 2:
+            f.divergences.append(f"a notifier listened to a trickling receiver for {max(f.hung_up):.1f}s")
         f.lost = sorted(set(expected) - set(by_id))
         f.divergences = [f"unexpected notification {i}" for i in sorted(set(by_id) - set(expected))]
         for ident, bodies in by_id.items():  # a duplicate delivery is the same notice under the same id
@@ -315,6 +355,10 @@ class Run:
         self.reasons: dict[str, str | None] = {}  # override id -> the actor_reason its entries must carry
         self.unkept: set[str] = set()  # ids promote decides again when redelivered (a stranger's override)
         self.tmp = Path(tempfile.mkdtemp(prefix="promote-reliability-"))
+        self.faults = self.tmp / "faults"  # outages every host sees (tools/faults.py)
+        self.faults.mkdir()
+        os.environ[FAULTS_DIR] = str(self.faults)
+        self.race: set[tuple[str, str]] = set()
 
     # storage ------------------------------------------------------------------------------------
     def start_storage(self) -> None:
@@ -463,8 +507,19 @@ class Run:
                     }
                 )
             )
-        notifications = NotificationBlock(self.figures, self.rng)
-        env = {**os.environ, "PROMOTE_STORAGE_CONNECTION_STRING": self.azurite.connection_string, **notifications.env()}
+        notifications = NotificationBlock(self.figures, self.rng, long=args.long)
+        # the DNS block's Resource Manager serves from the start: the hosts are told where it is as they start
+        self.dns = DnsBlock(
+            self, self.tmp / "arm", releases=3 if args.long else 1, workloads=4 if args.long else 2,
+            old_ttl=10 if args.long else 4,
+        )  # fmt: skip
+        os.environ["REQUESTS_CA_BUNDLE"] = self.dns.env["REQUESTS_CA_BUNDLE"]
+        env = {
+            **os.environ,
+            "PROMOTE_STORAGE_CONNECTION_STRING": self.azurite.connection_string,
+            **notifications.env(),
+            **self.dns.env,
+        }
         os.environ[NOTIFY_SETTING] = env[NOTIFY_SETTING]  # this process's final delivery round reads it too
         hosts = Hosts(env, args.hosts, self.rng, self.figures, args.kill_every)
         self.hosts_logs = lambda: hosts.logs
@@ -472,6 +527,8 @@ class Run:
         try:
             for phase in range(5):
                 notifications.phase(phase)
+                if phase == 3:  # the routing stand-in refuses changes for minutes (seconds in the short form)
+                    self.routing_outage(150.0 if args.long else 10.0)
                 batch = [
                     doc
                     for r in self.releases
@@ -502,6 +559,17 @@ class Run:
                 f"time and order done: {self.figures.deliveries} deliveries, {time.monotonic() - block_started:.0f}s",
                 flush=True,
             )
+            self.control = ControlBlock(self, releases=6 if args.long else 1, workloads=3 if args.long else 2)
+            block_started = time.monotonic()
+            self.control.drive(stack.service)
+            print(
+                f"halts and quorums done: {self.figures.deliveries} deliveries, "
+                f"{time.monotonic() - block_started:.0f}s",
+                flush=True,
+            )
+            block_started = time.monotonic()
+            self.dns.drive(settings)
+            print(f"dns cutovers done: {time.monotonic() - block_started:.0f}s", flush=True)
             hosts.finishing = True
             self.finish_phase()
             self.drain()
@@ -509,6 +577,7 @@ class Run:
             revocation_faults(self, stack)
         finally:
             hosts.shutdown()
+            self.dns.stop()
             self.figures.seconds = time.monotonic() - started
             kinds = Counter(re.sub(r"[0-9a-f-]{8,}|\d+", "#", line.split(": ", 1)[-1])[:90] for line in hosts.logs)
             for kind, n in kinds.most_common(12):  # what the hosts' failed deliveries were, for whoever reads
@@ -517,49 +586,68 @@ class Run:
         notifications.unkept = self.unkept
         notifications.account(self.store, self.releases)
         self.time_block.account(stack)
+        self.control.account(stack)
+        self.dns.account()
         self.azurite.stop()
         return self.figures
 
-    # v2 §8: finalize every workload while the decommission provider is down at times and hosts die between
-    # turning a source off and committing; every workload must end finalized, each source turned off once.
-    def finish_phase(self, timeout: float = 600) -> None:
+    # v2 §8: finalize every workload while the decommission provider is down at times (and all through a short
+    # outage) and hosts die between turning a source off and committing; every workload must end finalized, each
+    # source turned off once, from ONE finalize request (issue 29: a failed decommission retries by itself; a
+    # re-send is only a counted fallback, which must read 0). Some workloads race their finalize (through the
+    # session) against a rollback through the override endpoint's path (handled at once, outside the session):
+    # whichever commits first wins, and no source is ever off while users are routed to it.
+    def finish_phase(self, timeout: float = 1800) -> None:
+        self.finalize_ids = {(r, f"w{w}"): f"{r}-w{w}-fin" for r in self.releases for w in range(self.args.workloads)}
+        self.race = {(r, f"w{self.args.workloads - 1}") for i, r in enumerate(self.releases) if i % 4 == 1}
         batch = [
-            self.event(
-                "override",
-                r,
-                f"w{w}",
-                f"{r}-w{w}-fin",
-                action="finalize",
-                actor=APPROVER,
-                reason="source no longer needed",
-            )
-            for r in self.releases
-            for w in range(self.args.workloads)
+            self.event("override", r, w, ident, action="finalize", actor=APPROVER, reason="source no longer needed")
+            for (r, w), ident in self.finalize_ids.items()
         ]
         self.rng.shuffle(batch)
+        for key in self.race:  # its finalize may lose to the rollback: then it is rejected (nothing to finalize)
+            self.expect[self.finalize_ids[key]] = {"applied", "rejected", "ignored"}
+        faults = Path(os.environ[FAULTS_DIR])
+        (faults / DECOMMISSION_DOWN).touch()  # the provider is down as the finalizes arrive
+        self.figures.decommission_outages += 1
+        threading.Timer(5.0, lambda: (faults / DECOMMISSION_DOWN).unlink(missing_ok=True)).start()
+        racers = []
         for doc in batch:
-            self.publish(doc, self.copies())
-        deadline, last = time.monotonic() + timeout, time.monotonic()
+            key = (doc["data"]["release"], doc["data"]["workload"])
+            self.publish(doc, self.copies(), expect=self.expect.get(doc["id"]))
+            if key in self.race:
+                racer = threading.Thread(target=self.rollback_by_endpoint, args=(key, self.rng.uniform(0, 2)))
+                racer.start()
+                racers.append(racer)
+        for racer in racers:
+            racer.join()
+        # The fallback, counted: a person would finalize again only when nothing has moved for longer than the
+        # longest retry the run can need (a decommission failing four times waits 30+60+120+240 s).
+        stall = 600 if self.args.long else 240
+        deadline, progress, done = time.monotonic() + timeout, time.monotonic(), -1
         while time.monotonic() < deadline:
-            pending = []
+            pending, finished = [], 0
             for release in self.releases:
                 state = self.retry(lambda release=release: self.store.get_release(release).release)
-                pending += [(release, n) for n, w in state.workloads.items() if w.state != "finalized"]
+                for n, w in state.workloads.items():
+                    settled = w.state == "finalized" or ((release, n) in self.race and w.state == "rolled-back")
+                    finished += settled
+                    if not settled:
+                        pending.append((release, n))
+            if finished != done:
+                done, progress = finished, time.monotonic()
             if not pending:
                 print(
-                    f"phase 6/6 done: every workload finalized, {self.figures.finalizes_resent} finalize(s) re-sent",
+                    f"phase 6/6 done: every workload finalized or rolled back, "
+                    f"{len(self.figures.finalizes_needed_another)} finalize(s) needed another request",
                     flush=True,
                 )
                 return
-            # a failed decommission waits for its retry timer (30s, doubling; the timer may be lost): every
-            # 15s the approver says finalize again, which retries at once (scheduled timers keep the queue's
-            # count above zero, so an empty queue is no signal here)
-            if time.monotonic() - last >= 15:
-                last = time.monotonic()
+            if time.monotonic() - progress >= stall:
+                progress = time.monotonic()
                 for release, name in pending:
                     self.figures.finalizes_resent += 1
-                    # the first finalize may still be queued: handled after this one, it finds the workload
-                    # finalized already, and is ignored as it must be
+                    self.figures.finalizes_needed_another.add((release, name))
                     self.expect[f"{release}-{name}-fin"] = self.expect[f"{release}-{name}-fin"] | {"ignored"}
                     self.publish(
                         self.event(
@@ -571,10 +659,58 @@ class Run:
                             actor=APPROVER,
                             reason="again",
                         ),
-                        expect={"applied", "ignored", "duplicate"},
+                        expect={"applied", "ignored", "duplicate", "rejected"},
                     )
-            time.sleep(0.3)
+            time.sleep(0.5)
         raise TimeoutError(f"finalize: {len(pending)} workload(s) not finalized, e.g. {pending[:3]}")
+
+    def rollback_by_endpoint(self, key: tuple[str, str], delay: float) -> None:
+        """An operator's rollback through the override endpoint's path: the request translated as the endpoint
+        does (the actor is the signed-in principal) and handled at once in this process, outside the release's
+        session, concurrently with the hosts handling the finalize and its decommission."""
+        from shared.application.overrides import override_event
+        from shared.domain.actors import Principal
+
+        release, workload = key
+        time.sleep(delay)
+        ident = f"{release}-{workload}-race-rollback"
+        body = json.dumps(
+            {
+                "release": release,
+                "workload": workload,
+                "action": "rollback",
+                "reason": "users report errors",
+                "id": ident,
+            }
+        )
+        principal = Principal(OPERATOR, authenticated=True)
+        event = override_event(body.encode(), principal, datetime.now(UTC))
+        self.injected[ident] += 1
+        self.figures.deliveries += 1
+        self.expect[ident] = {"applied", "rejected"}
+        self.retry(lambda: self.endpoint_service().handle(json.dumps(event), principal=principal))
+
+    def endpoint_service(self):
+        """The override endpoint's own service (its process is not a host's), built once per thread."""
+        local = self.__dict__.setdefault("_endpoint", threading.local())
+        if not hasattr(local, "service"):
+            from shared.application.bootstrap import Stack
+            from shared.application.config import load_settings
+
+            local.service = Stack(
+                load_settings({"PROMOTE_STORAGE_CONNECTION_STRING": self.azurite.connection_string})
+            ).service
+        return local.service
+
+    def routing_outage(self, seconds: float) -> None:
+        """(issue 26) Every host's routing refuses changes (503, 429, no answer) for `seconds`, from now: what
+        the hosts decide meanwhile is deferred and tried again by promote's own message-retry, never
+        dead-lettered however often the platform redelivers."""
+        down = self.faults / ROUTING_DOWN
+        down.touch()
+        self.figures.routing_outages += 1
+        self.figures.routing_outage_seconds += seconds
+        threading.Timer(seconds, lambda: down.unlink(missing_ok=True)).start()
 
     def drain(self) -> None:
         """Let the hosts finish whatever is still queued (redeliveries, noise)."""
@@ -599,12 +735,18 @@ class Run:
 
         seen: dict[str, Counter] = {}
         decisions: dict[str, set] = {}  # id -> the instants it was decided at (one decision: one instant)
+        deferred: set[str] = set()  # ids whose decision a routing outage deferred (then carried by a message-retry)
         for release in self.releases:
             shares: dict[str, list[int]] = {}
             for entry in self.store.list_history(release):
                 seen.setdefault(entry.event_id, Counter())[entry.outcome] += 1
                 if entry.outcome != "duplicate":
                     decisions.setdefault(entry.event_id, set()).add(entry.at)
+                if entry.outcome == "ignored" and "not carried out yet" in (entry.reason or ""):
+                    self.figures.deferred += entry.event_id not in deferred
+                    deferred.add(entry.event_id)
+                elif entry.outcome == "applied" and entry.event_id in deferred:
+                    self.figures.retried_applied += 1
                 check_actor_reason(self, entry)
                 trail = shares.setdefault(entry.workload, [0])
                 if entry.traffic_percent is not None and entry.traffic_percent != trail[-1]:
@@ -612,22 +754,35 @@ class Run:
             for name, trail in shares.items():  # every flight began exactly once: nothing doubled
                 if name is None:  # release-level entries (an override refused for the whole release)
                     continue
-                if trail != [0, 10, 50, 100]:
+                if trail != [0, 10, 50, 100] and not ((release, name) in self.race and trail == [0, 10, 50, 100, 0]):
                     self.figures.doubled_applies.append(f"{release}/{name}: traffic moved {trail}")
             state = self.store.get_release(release).release
             from shared.adapters.decommission.local import LocalDecommissioner
 
             for name, w in state.workloads.items():
                 live = LocalRouter(stack.table(ROUTING_TABLE), release, name).read()
+                source_off = LocalDecommissioner(stack.table(ROUTING_TABLE)).is_off(release, name)
+                lines = self.figures.powered_off[f"{release}/{name}"]
+                if (release, name) in self.race and w.state == "rolled-back":
+                    # the rollback committed first: the finalize was refused, users are back on a source that is on
+                    self.figures.race["rollback won"] += 1
+                    if (w.traffic_percent, live, source_off, lines) != (0, 0, False, 0):
+                        self.figures.divergences.append(
+                            f"{release}/{name}: rolled back, {w.traffic_percent}% live {live}%, source off "
+                            f"{source_off}, powered off {lines} times: users routed to a source turned off"
+                        )
+                    continue
+                if (release, name) in self.race:
+                    self.figures.race["finalize won"] += 1
                 if (w.state, w.traffic_percent, live) != ("finalized", 100, 100):
                     self.figures.divergences.append(f"{release}/{name}: {w.state} {w.traffic_percent}% live {live}%")
-                source_off = LocalDecommissioner(stack.table(ROUTING_TABLE)).is_off(release, name)
+                elif (release, name) not in self.figures.finalizes_needed_another:
+                    self.figures.finalized_one_request += 1
                 if not source_off:
                     self.figures.divergences.append(f"{release}/{name}: finalized but the source is not off")
                 # Each power-off a host makes is printed right after it; a host SIGKILLed between the two
                 # prints nothing, so 0 lines with the source off is a line lost, and 2 lines a source
                 # turned off twice (the local provider's record is created once, never overwritten).
-                lines = self.figures.powered_off[f"{release}/{name}"]
                 if lines > 1:
                     self.figures.divergences.append(f"{release}/{name}: source powered off {lines} times")
                 elif lines == 0:
@@ -645,6 +800,9 @@ class Run:
                 event_id = _id_in(record["body"])
                 if event_id:
                     seen.setdefault(event_id, Counter())["dead-lettered"] += 1
+                # a decision dead-lettered: any message that may not end there (promote's own included)
+                if event_id and "dead-lettered" not in self.expect.get(event_id, set()):
+                    self.figures.dead_lettered_decisions.append(f"{event_id}: {record.get('reason', '')[:200]}")
         for event_id, copies in self.injected.items():
             outcomes = seen.get(event_id, Counter())
             if event_id.startswith("noise-") and "dead-lettered" in self.expect[event_id]:
@@ -654,12 +812,15 @@ class Run:
             if not outcomes:
                 self.figures.lost.append(event_id)
                 continue
-            if not set(outcomes) <= self.expect[event_id] | {"duplicate"}:
+            allowed = self.expect[event_id] | {"duplicate"} | ({"ignored"} if event_id in deferred else set())
+            if not set(outcomes) <= allowed:
                 self.figures.divergences.append(f"{event_id}: {dict(outcomes)} not in {sorted(self.expect[event_id])}")
             if outcomes["applied"] > 1:
                 self.figures.doubled_applies.append(event_id)
             decided = len(decisions.get(event_id, ()))
-            if decided > 1 and event_id not in self.unkept:  # a kept id is decided once; its copies are duplicates
+            # a kept id is decided once; its copies are duplicates. A deferred decision is not kept (it is decided
+            # again by its message-retry, or by a copy of the message).
+            if decided > 1 and event_id not in self.unkept and event_id not in deferred:
                 self.figures.divergences.append(f"{event_id}: decided {decided} times: {dict(outcomes)}")
             self.figures.outcomes.update(outcomes)
         self.figures.unique_ids += len(self.injected)
@@ -882,7 +1043,11 @@ def table(f: Figures, args, extra: list[tuple[str, int]] = ()) -> str:
         ("fault: access revocation refused by Azure, retried", f.revocations_refused),
         ("fault: SIGKILL after a decommission, before commit", f.crash_points["after-decommission"]),
         ("fault: decommission provider down (attempts recorded as failed)", f.decommission_failures),
-        ("finalize re-sent by an approver", f.finalizes_resent),
+        ("fault: decommission provider down for everyone (outages)", f.decommission_outages),
+        ("finalize: workloads finalized from one request", f.finalized_one_request),
+        ("**finalize: workloads that needed another request (fallback)**", len(f.finalizes_needed_another)),
+        ("finalize race: rollback through the endpoint won (source on)", f.race["rollback won"]),
+        ("finalize race: finalize won (the rollback refused)", f.race["finalize won"]),
         ("sources powered off (must equal workloads)", f.sources_off),
         ("  power-offs printed (a host killed right after one prints none)", sum(f.powered_off.values())),
         ("accounted: applied", f.outcomes["applied"]),
@@ -891,6 +1056,13 @@ def table(f: Figures, args, extra: list[tuple[str, int]] = ()) -> str:
         ("accounted: rejected", f.outcomes["rejected"]),
         ("accounted: dead-lettered", f.outcomes["dead-lettered"]),
         *notification_rows(f),
+        ("fault: routing outages (every change refused)", f.routing_outages),
+        ("  their length (s)", round(f.routing_outage_seconds)),
+        ("  routing changes refused: 503 or 429", f.routing_refused["HttpResponseError"]),
+        ("  routing changes refused: no answer", f.routing_refused["ServiceRequestError"]),
+        ("decisions deferred by an outage (message-retry)", f.deferred),
+        ("  carried out later by their message-retry", f.retried_applied),
+        ("**decisions dead-lettered**", len(f.dead_lettered_decisions)),
         ("**messages lost**", len(f.lost)),
         ("**state divergences**", len(f.divergences) + len(f.doubled_applies)),
         *extra,
@@ -910,6 +1082,11 @@ def notification_rows(f: Figures) -> list[tuple[str, object]]:
         ("notifications: receiver down (phases)", n.down_phases),
         ("notifications: receiver slow and flaky (phases)", n.slow_phases),
         ("notifications: refused by the receiver (retried)", n.refused_by_receiver),
+        ("notifications: receiver trickling its answers (s)", round(n.trickling_seconds)),
+        ("  trickled answers the sender hung up on", len(n.hung_up)),
+        ("  longest wait on a trickled answer (s)", round(max(n.hung_up, default=0.0), 1)),
+        ("notifications: receiver redirecting to a sign-in page (s)", round(n.redirecting_seconds)),
+        ("  **redirects followed**", n.redirects_followed),
         ("notifications expected (from the history)", n.expected),
         ("notifications delivered (distinct ids)", n.delivered_ids),
         ("notifications: duplicate deliveries (same id)", n.duplicate_deliveries),
@@ -944,7 +1121,7 @@ def main(argv=None) -> int:
     args.kill_every = args.kill_every or defaults[2]
     run = Run(args)
     figures = run.run()
-    text = table(figures, args, run.time_block.rows())
+    text = table(figures, args, run.time_block.rows() + run.control.rows() + run.dns.rows())
     judged = judge_block(args)
     text += "\n" + "\n".join(f"| {name} | {value} |" for name, value in judged.rows())
     scaled = scale_block(args)
@@ -961,6 +1138,10 @@ def main(argv=None) -> int:
         "scale_reads": sum(scaled.reads.values()),
         "judged_twice": len(judged.judged_twice),
         "dead_lettered": figures.outcomes["dead-lettered"],
+        "dead_lettered_decisions": len(figures.dead_lettered_decisions),
+        "finalize_needed_another": len(run.figures.finalizes_needed_another),
+        "finalized_one_request": figures.finalized_one_request,
+        "deferred": figures.deferred,
         "seconds": round(figures.seconds, 1),
     }
     notes = figures.notifications
@@ -973,6 +1154,8 @@ def main(argv=None) -> int:
     for problem in (
         figures.lost[:10]
         + figures.divergences[:10]
+        + [f"decision dead-lettered: {d}" for d in figures.dead_lettered_decisions[:10]]
+        + [f"finalize needed another request: {r}/{w}" for r, w in sorted(run.figures.finalizes_needed_another)[:10]]
         + figures.doubled_applies[:10]
         + [f"notification lost: {i}" for i in (notes.lost[:10] if notes else [])]
         + (notes.divergences[:10] if notes else [])
@@ -991,6 +1174,8 @@ def main(argv=None) -> int:
         and summary["divergences"] == 0
         and summary["half_moved_reads"] == 0
         and summary["judged_twice"] == 0
+        and summary["dead_lettered_decisions"] == 0
+        and summary["finalize_needed_another"] == 0
         and not summary.get("notifications_lost")
         and not summary.get("notification_divergences")
     )
