@@ -118,6 +118,7 @@ bench: install
 	$(PY) bench/board.py
 	$(PY) bench/judge.py
 	$(PY) bench/scale.py
+	$(PY) bench/routing.py
 
 reliability: install
 	$(PY) tools/reliability.py --long --write docs/reliability.md
