@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from shared.application import migrate_effects
 from shared.application.ports import AccessRevoker, Clock, Decommissioner, RouterFactory, Scheduler
 from shared.domain import messages as m
 from shared.domain.errors import RoutingError
@@ -20,6 +21,7 @@ from shared.domain.machine import (
     decommission_failed,
     revocation_failed,
 )
+from shared.domain.migration import AzureMigrate
 from shared.domain.model import Release, WorkloadState
 
 log = logging.getLogger("promote")
@@ -32,6 +34,7 @@ class Ports:
     revoker: AccessRevoker
     decommissioner: Decommissioner | None
     clock: Clock
+    migrator: Any = None  # v3 §16: shared/application/migrate_effects.Migrator (None: no Azure Migrate source)
 
 
 def schedule(ports: Ports, release: str, effect: Schedule, *, source: str = "promote/timer") -> None:
@@ -82,6 +85,7 @@ HANDLERS: dict[type, Callable[[_Carrying, Any], None]] = {
     Schedule: _Carrying.schedule,
     RevokeAccess: _Carrying.revoke,
     Decommission: _Carrying.decommissioned,
+    AzureMigrate: migrate_effects.carry,  # v3 §16
 }
 
 
