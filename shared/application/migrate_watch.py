@@ -6,6 +6,7 @@ rounds racing publish the same ids and the orchestrator de-duplicates them."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,6 +18,7 @@ from shared.domain.model import Op, ReleaseState, WorkloadState
 from shared.domain.times import ms
 
 SOURCE = "promote/azure-migrate"
+log = logging.getLogger("promote.migrate")
 
 
 @dataclass
@@ -77,3 +79,26 @@ def poll(store: Any, migrator: Any, publish: Callable[[dict], None], now: dateti
             publish(event)
             result.published.append(event)
     return result
+
+
+WATCH_SECONDS = 2.0  # locally, how often the vault is read while a release has an Azure Migrate source
+
+
+def alongside(judge: Callable[[], Any], stack: Any) -> Callable[[], Any]:
+    """The local host's judge round followed by a watcher round (`promote run` reads the vault, as the timer
+    function does on Azure); while a release has a source, the next round is due within WATCH_SECONDS."""
+    from datetime import timedelta
+
+    def both() -> Any:
+        run = judge()
+        now = stack.clock.now()
+        watched = poll(stack.store, stack.migrator, stack.publisher.publish, now)
+        if watched.failures:
+            log.warning("Azure Migrate watcher: %s", "; ".join(watched.failures))
+        if watched.releases:
+            run.published.extend(e["id"] for e in watched.published)
+            due = now + timedelta(seconds=WATCH_SECONDS)
+            run.next_due = due if run.next_due is None else min(run.next_due, due)
+        return run
+
+    return both
