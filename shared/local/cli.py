@@ -11,7 +11,7 @@ from pathlib import Path
 
 # The command modules import what they share from shared.local.common, never from here: this module imports
 # them. local_host and report_override_reply are re-exported for the tests and tools that use them from here.
-from shared.local import board_cli, health_cli, messages_cli, report_cli, routing_cli
+from shared.local import board_cli, health_cli, messages_cli, migrate_cli, report_cli, routing_cli
 from shared.local.common import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -91,7 +91,8 @@ def _parser() -> argparse.ArgumentParser:
         board_cli,
         health_cli,
         report_cli,
-    ):  # plan, routing; notifications, board; metrics; report
+        migrate_cli,
+    ):  # plan, routing; notifications, board; metrics; report; rehearse, import (v3 §16)
         COMMANDS.update(module.register(sub))
     return p
 
