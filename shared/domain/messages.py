@@ -27,6 +27,9 @@ from shared.domain.own_messages import (
     BakeElapsed as BakeElapsed,
 )
 from shared.domain.own_messages import (
+    CompleteMigration as CompleteMigration,
+)
+from shared.domain.own_messages import (
     DeadlineData as DeadlineData,
 )
 from shared.domain.own_messages import (
@@ -103,6 +106,7 @@ RETRY_TYPE = "message-retry"  # (v3 §18) a message whose effect Azure refused f
 TTL_TYPE = "ttl-elapsed"  # scheduled by promote itself: a DNS switch waited out the record's old TTL (v3 §17)
 REHEARSAL_CLEANUP_TYPE = "rehearsal-cleanup"  # v3 §16: a rehearsal's cleanup_after is due
 JOB_TYPE = "migration-job"  # v3 §16: what the vault says of an Azure Migrate operation (migrate_watch.py)
+COMPLETE_TYPE = "complete-migration"  # v3 §16: sent by promote itself once a finalize is committed
 EVENT_TYPES = (
     "asset-replicated",
     "tests-passed",
@@ -123,6 +127,7 @@ EVENT_TYPES = (
     TTL_TYPE,
     REHEARSAL_CLEANUP_TYPE,
     JOB_TYPE,
+    COMPLETE_TYPE,
 )
 INTERNAL_TYPES = (
     TIMER_TYPE,
@@ -134,6 +139,7 @@ INTERNAL_TYPES = (
     TTL_TYPE,
     REHEARSAL_CLEANUP_TYPE,
     JOB_TYPE,
+    COMPLETE_TYPE,
 )
 PUBLIC_TYPES = tuple(t for t in EVENT_TYPES if t not in INTERNAL_TYPES)
 
@@ -255,7 +261,8 @@ Message = Annotated[
     | RehearsalPassed
     | RehearsalFailed
     | RehearsalCleanupDue
-    | MigrationJob,
+    | MigrationJob
+    | CompleteMigration,
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter = TypeAdapter(Message)

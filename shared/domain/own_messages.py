@@ -136,6 +136,10 @@ class JobData(_Data):
     error: str | None = Field(default=None, max_length=2000)
 
 
+class CompletionData(_Data):
+    finalized_ms: int = Field(ge=0)  # the finalize (its instant, epoch ms) whose migration is completed
+
+
 class RehearsalCleanupDue(_Envelope):
     type: Literal["rehearsal-cleanup"]
     data: RehearsalCleanupData
@@ -144,3 +148,8 @@ class RehearsalCleanupDue(_Envelope):
 class MigrationJob(_Envelope):
     type: Literal["migration-job"]
     data: JobData
+
+
+class CompleteMigration(_Envelope):
+    type: Literal["complete-migration"]
+    data: CompletionData

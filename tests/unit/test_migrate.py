@@ -148,7 +148,9 @@ def test_finalize_completes_the_migration_and_not_before():
     d.watch()
     assert d.wl().state == "promoted"
     d.finalize()
-    assert d.wl().state == "finalized" and d.wl().completion == "running"
+    assert d.wl().state == "finalized" and d.wl().completion is None  # committed first, then completed
+    d.tick(0)
+    assert d.wl().completion == "running"
     assert ("vm-a", "complete-migration") in d.vault.started
     d.vault.finish("complete-migration")
     d.watch()
@@ -226,3 +228,40 @@ def test_status_shows_each_workload_rehearsal_and_migration():
     plain = Driver(make_plan("single-step"))
     [p] = status_json(plain.release)["workloads"]
     assert p["rehearsal"] is None and p["migration"] is None
+
+
+def test_a_failed_decommission_completes_nothing():
+    d = MigrateDriver(migrate_plan(required=False, decommission={"provider": "local"}))
+    d.ready()
+    d.vault.finish("migrate")
+    d.watch()
+    d.w.decommissioner.down = True
+    d.finalize()
+    d.tick(0)
+    assert d.wl().state == "promoted" and d.wl().completion is None
+    assert all(op != "complete-migration" for _, op in d.vault.started)
+
+
+def test_abort_waits_for_a_running_migration_and_rollback_warns_the_source_is_off():
+    d = MigrateDriver(migrate_plan(required=False))
+    d.ready()
+    refused = d.override("abort")
+    assert refused.outcome == "rejected" and "migration is running" in refused.reason
+    d.vault.finish("migrate")
+    d.watch()
+    rolled = d.override("rollback")
+    assert rolled.outcome == "applied" and "shut the source down" in rolled.reason and d.routed() == 0
+
+
+def test_a_failed_test_migration_fails_the_rehearsal_and_is_cleaned_up():
+    d = MigrateDriver(migrate_plan())
+    d.ready()
+    d.override("rehearse")
+    d.vault.finish("test-migrate", ok=False, error="no capacity in the test network")
+    d.watch()
+    w = d.wl()
+    assert w.rehearsal_verdict == "failed" and "no capacity" in (w.rehearsal_note or "") and w.cleanup == "running"
+    d.vault.finish("test-migrate-cleanup")
+    d.watch()
+    assert d.override("rehearse").outcome == "applied"  # cleaned up: a new rehearsal may start
+    assert d.wl().test_migration == "running" and d.wl().rehearsal_verdict is None

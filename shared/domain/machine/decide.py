@@ -35,6 +35,7 @@ RULES: dict[type, Rule] = {
     m.RehearsalFailed: migrate.on_verdict,
     m.RehearsalCleanupDue: migrate.on_cleanup_due,
     m.MigrationJob: migrate.on_job,
+    m.CompleteMigration: migrate.on_complete,
 }
 OVERRIDES: dict[str, Rule] = {
     "pause": overrides.pause,

@@ -222,16 +222,27 @@ def _failed(step: Step, w: Workload, op: str, error: str, job: str) -> tuple[str
 
 # -- finalize: complete the migration -------------------------------------------------------------------
 def after_decision(step: Step) -> None:
-    """A cutover that waits for nothing but its migration starts it; a workload just finalized completes its
-    migration (never before)."""
+    """A cutover that waits for nothing but its migration starts it; a workload just finalized sends itself
+    `complete-migration`, which completes the migration once the finalize is committed (a decommission that
+    fails puts the workload back to promoted: nothing is completed then)."""
     if step.release.plan.source is None:
         return
     start_cutovers(step)
     for name, w in step.workloads.items():
         before = step.before.workloads.get(name)
-        if before is not None and w.state == S.FINALIZED and before.state != S.FINALIZED:
-            step.workloads[name] = _start(step, w, COMPLETE)
-            step.note_on_entry(name, "completing the migration (Azure Migrate: replication stops)", before)
+        if before is not None and w.state == S.FINALIZED and before.state != S.FINALIZED and w.finalized_at:
+            done = ms(w.finalized_at)
+            step.schedule(m.COMPLETE_TYPE, {"workload": name, "finalized_ms": done}, step.now, f"{done}")
+            step.note_on_entry(name, "the migration is completed next (Azure Migrate: replication stops)", before)
+
+
+def on_complete(step: Step, w: Workload) -> Ruling:
+    at = w.finalized_at
+    if w.state != S.FINALIZED or at is None or ms(at) != step.message.data.finalized_ms:
+        return Outcome.IGNORED, f"complete-migration is stale (the workload is {w.state})", w
+    if w.completion is not None:
+        return Outcome.IGNORED, f"the completion is {w.completion} already", w
+    return Outcome.APPLIED, "completing the migration (replication stops, replica disks go)", _start(step, w, COMPLETE)
 
 
 # -- overrides with an Azure Migrate side ----------------------------------------------------------------
