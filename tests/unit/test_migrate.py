@@ -11,7 +11,6 @@ import pytest
 from shared.application import migrate_watch
 from shared.domain.errors import PlanError
 from shared.domain.gates import describe, waiting_for
-from shared.domain.migration import effect
 from shared.domain.plan import validate_plan
 from tests.migrate.fake_migrator import FakeMigrator
 from tests.unit.test_machine import APPROVER, OPERATOR, Driver, make_plan
@@ -97,16 +96,26 @@ def test_a_failed_migration_moves_nothing_says_why_and_retry_starts_it_again():
     assert [op for _, op in d.vault.started].count("migrate") == 4  # each machine's failed job started again
 
 
-def test_a_redelivered_cutover_finds_the_job_and_starts_nothing_twice():
+def test_a_host_crash_after_migrate_and_before_the_commit_starts_nothing_twice_on_redelivery():
     d = MigrateDriver(migrate_plan(required=False))
     d.watch()
     body = (
         '{"specversion":"1.0","id":"t1","source":"test","type":"tests-passed","data":{"release":"r1","workload":"w1"}}'
     )
-    # the first delivery migrated, then the host died before the commit: the same message comes again
-    d.vault.start(effect(d.release, "w1", "migrate"))
-    d.w.service.handle(body)
-    assert [op for _, op in d.vault.started].count("migrate") == 2
+    real_commit, crashes = d.w.store.commit, []
+
+    def crash_once(*args, **kwargs):
+        if not crashes:
+            crashes.append(1)
+            raise RuntimeError("host killed before the commit")
+        return real_commit(*args, **kwargs)
+
+    d.w.store.commit = crash_once
+    with pytest.raises(RuntimeError):
+        d.w.service.handle(body)
+    assert [op for _, op in d.vault.started] == ["migrate", "migrate"] and d.wl().migration is None
+    assert d.w.service.handle(body).outcome == "applied"  # the redelivery: the jobs are found under way
+    assert [op for _, op in d.vault.started] == ["migrate", "migrate"] and d.wl().migration == "running"
 
 
 def test_the_cleanup_deadline_cleans_up_without_a_verdict_and_a_stale_rehearsal_does_not_count():
