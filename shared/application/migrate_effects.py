@@ -4,32 +4,10 @@ done for a machine is found and kept, never started twice, so a redelivered deci
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from shared.domain.errors import RoutingError
-from shared.domain.migration import AzureMigrate
-
-
-@dataclass(frozen=True)
-class OpStatus:
-    """What the vault says of one operation over a workload's machines: running, succeeded or failed, with the
-    Site Recovery job name(s) and, when it failed, why."""
-
-    state: str  # running | succeeded | failed
-    job: str | None = None
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class MachineState:
-    """One migration item as promote needs it (import, asset-replicated)."""
-
-    name: str  # the machine's name (the item's friendly name)
-    item: str  # the migration item's name
-    state: str  # migrationState: Replicating, MigrationSucceeded, ...
-    replicated: bool  # in delta sync: test migration and migration are possible
-    group: str | None = None  # a tag or group the machine belongs to, for import --group
+from shared.domain.migration import AzureMigrate, MachineState, OpStatus
 
 
 class Migrator(Protocol):

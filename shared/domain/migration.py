@@ -50,6 +50,27 @@ class AzureMigrate:
     shutdown: bool = True
 
 
+@dataclass(frozen=True)
+class OpStatus:
+    """What the vault says of one operation over a workload's machines: running, succeeded or failed, with the
+    Site Recovery job name(s) and, when it failed, why."""
+
+    state: str  # running | succeeded | failed
+    job: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class MachineState:
+    """One migration item as promote needs it (import, asset-replicated)."""
+
+    name: str  # the machine's name (the item's friendly name)
+    item: str  # the migration item's name
+    state: str  # migrationState: Replicating, MigrationSucceeded, ...
+    replicated: bool  # in delta sync: test migration and migration are possible
+    group: str | None = None  # a tag or group the machine belongs to, for import --group
+
+
 def started_at(w: Workload, op: str) -> datetime | None:
     """When the operation `op` of `w` was decided: its instance (a job result names it)."""
     if op in (TEST_MIGRATE, CLEANUP):

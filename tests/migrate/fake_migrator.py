@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from shared.application.migrate_effects import MachineState, OpStatus
 from shared.domain.errors import RoutingError
-from shared.domain.migration import CLEANUP, COMPLETE, MIGRATE, TEST_MIGRATE, AzureMigrate
+from shared.domain.migration import CLEANUP, COMPLETE, MIGRATE, TEST_MIGRATE, AzureMigrate, MachineState, OpStatus
 
 
 @dataclass

@@ -24,9 +24,8 @@ import re
 from typing import Any
 
 from shared.adapters.routing import _arm
-from shared.application.migrate_effects import MachineState, OpStatus
 from shared.domain.errors import RoutingError
-from shared.domain.migration import CLEANUP, COMPLETE, MIGRATE, TEST_MIGRATE, AzureMigrate
+from shared.domain.migration import CLEANUP, COMPLETE, MIGRATE, TEST_MIGRATE, AzureMigrate, MachineState, OpStatus
 from shared.domain.plan.migrate import VAULT_ID
 
 NEEDS = {
