@@ -62,12 +62,22 @@ def events_for(release: Any, migrator: Any, now: datetime) -> list[dict]:
     return out
 
 
-def poll(store: Any, migrator: Any, publish: Callable[[dict], None], now: datetime) -> Round:
-    """One round; a vault that cannot be read is a failure of the round (reported), not of other releases."""
+def poll(
+    store: Any, migrator: Any, publish: Callable[[dict], None], now: datetime, skip: set[str] | None = None
+) -> Round:
+    """One round; a vault that cannot be read is a failure of the round (reported), not of other releases.
+    `skip`: names of releases known to have no source (a release's source is fixed once it runs); the round
+    adds those it finds, so a host that keeps the set reads each such release once."""
     result = Round()
     for name in store.list_releases():
+        if skip is not None and name in skip:
+            continue
         release = store.get_release(name).release
-        if getattr(release.plan, "source", None) is None or release.state == ReleaseState.ABORTED:
+        if getattr(release.plan, "source", None) is None:
+            if skip is not None:
+                skip.add(name)
+            continue
+        if release.state == ReleaseState.ABORTED:
             continue
         result.releases += 1
         try:
@@ -86,13 +96,21 @@ WATCH_SECONDS = 2.0  # locally, how often the vault is read while a release has 
 
 def alongside(judge: Callable[[], Any], stack: Any) -> Callable[[], Any]:
     """The local host's judge round followed by a watcher round (`promote run` reads the vault, as the timer
-    function does on Azure); while a release has a source, the next round is due within WATCH_SECONDS."""
+    function does on Azure), at most every WATCH_SECONDS; while a release has a source, the next round is due
+    within WATCH_SECONDS. Releases without a source are read once per host."""
+    import time
     from datetime import timedelta
+
+    without_source: set[str] = set()
+    last = [float("-inf")]
 
     def both() -> Any:
         run = judge()
+        if time.monotonic() - last[0] < WATCH_SECONDS:
+            return run
+        last[0] = time.monotonic()
         now = stack.clock.now()
-        watched = poll(stack.store, stack.migrator, stack.publisher.publish, now)
+        watched = poll(stack.store, stack.migrator, stack.publisher.publish, now, without_source)
         if watched.failures:
             log.warning("Azure Migrate watcher: %s", "; ".join(watched.failures))
         if watched.releases:
