@@ -10,7 +10,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from shared.domain.model import Outcome, Workload, WorkloadState
+from shared.domain.model import Op, Outcome, Workload, WorkloadState
 
 TEXT = st.text(max_size=40)
 # Edm.DateTime holds 1601-01-01 to 9999-12-31 (UTC); promote keeps every time in UTC
@@ -24,6 +24,7 @@ BY_TYPE: dict[Any, st.SearchStrategy] = {
     datetime: TIMES,
     WorkloadState: st.sampled_from(WorkloadState),
     Outcome: st.sampled_from(Outcome),
+    Op: st.sampled_from(Op),  # v3 §16: an Azure Migrate operation's state
     dict[str, bool]: st.dictionaries(TEXT, st.booleans(), max_size=8),
     # approvals: who approved and when (an ISO text), as the quorum rule records them
     list[str]: st.lists(TEXT, max_size=4),

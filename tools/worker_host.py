@@ -82,6 +82,7 @@ def expected_functions(topic: str, subscription: str, connection: str, overrides
         "notifications": timer,
         "judge": timer,
         "replication": timer,
+        "migrate": timer,  # v3 §16: Azure Migrate's vault watcher
     }
 
 
@@ -445,7 +446,7 @@ class Run:
         for name in (config.TOPIC, config.SUBSCRIPTION):  # what infra creates is what the trigger listens to
             if f"'{name}'" not in infra and f"= '{name}'" not in infra:
                 raise Failed(f"infra/modules/servicebus.bicep does not create {name!r}")
-        for name in ("drift", "judge", "replication"):
+        for name in ("drift", "judge", "replication", "migrate"):
             expected[name] = {**expected[name], "schedule": importlib.import_module(f"functions.{name}").SCHEDULE}
         expected["notifications"] = {**expected["notifications"], "schedule": config.NOTIFY_SCHEDULE}
         return expected
@@ -607,7 +608,7 @@ class Run:
             "GET", f"/api/board/releases/{r}", headers={"x-ms-client-principal": signed_in, "accept": "text/html"}
         )
         assert_(status == 200 and r.encode() in body, "the board page")
-        for name in ("drift", "notifications", "judge", "replication"):
+        for name in ("drift", "notifications", "judge", "replication", "migrate"):
             self.timer(name)
 
     def take_queued(self) -> dict:

@@ -128,7 +128,7 @@ class Stack:
 
         routing_table = lambda: self.table(config.ROUTING_TABLE)  # noqa: E731
         # Ports a message may never need are built on first use: a cold start touches only the store.
-        return PromotionService(
+        service = PromotionService(
             store=self.store,
             routers=router_factory(routing_table, self.settings),
             scheduler=_Lazy(lambda: self.scheduler),
@@ -139,6 +139,14 @@ class Stack:
             decommissioner=self.decommissioner,
             override_proofs=from_environ(),
         )
+        service.migrator = self.migrator  # v3 §16: Azure Migrate (no SDK import until first used)
+        return service
+
+    @cached_property
+    def migrator(self):
+        from shared.adapters.migrate import AzureMigrator
+
+        return AzureMigrator(self.settings)
 
     # notifications (contract §11) ------------------------------------------------------------
     @cached_property

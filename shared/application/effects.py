@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from shared.application import migrate_effects
 from shared.application.batch_routing import Budget, budget_for, carry_out_units, checked_all, patiently, plan_units
 from shared.application.ports import AccessRevoker, Clock, Decommissioner, RouterFactory, Scheduler
 from shared.domain import messages as m
@@ -23,6 +24,7 @@ from shared.domain.machine import (
     decommission_failed,
     revocation_failed,
 )
+from shared.domain.migration import AzureMigrate
 from shared.domain.model import Release, WorkloadState
 from shared.domain.plan import Budgets, LocalRouting
 
@@ -38,6 +40,7 @@ class Ports:
     clock: Clock
     budget: Callable[[str, Budgets], Budget] = budget_for  # a principal's write bucket, per subscription
     progress: Callable[[str, int, int], None] | None = None  # (release, done, total) while a batch moves
+    migrator: Any = None  # v3 §16: shared/application/migrate_effects.Migrator (None: no Azure Migrate source)
 
 
 def scheduled_event(ports: Ports, release: str, effect: Schedule, *, source: str = "promote/timer") -> dict:
@@ -134,6 +137,7 @@ HANDLERS: dict[type, Callable[[_Carrying, Any], None]] = {
     Schedule: _Carrying.schedule,
     RevokeAccess: _Carrying.revoke,
     Decommission: _Carrying.decommissioned,
+    AzureMigrate: migrate_effects.carry,  # v3 §16
 }
 
 

@@ -124,11 +124,14 @@ class PromotionService:
         self.decommissioner = decommissioner
         self.override_proofs = override_proofs  # the endpoint's proof on a queued override names its sender
         self.observers: list = []  # callables(Result): progress for people (the demo, `promote run`)
+        self.migrator: object | None = None  # v3 §16: Azure Migrate's client (migrate_effects.Migrator)
 
     @property
     def ports(self) -> Ports:
         """What effects are carried out with: the service's ports as they are now (tests swap one in)."""
-        return Ports(self.routers, self.scheduler, self.revoker, self.decommissioner, self.clock)
+        return Ports(
+            self.routers, self.scheduler, self.revoker, self.decommissioner, self.clock, migrator=self.migrator
+        )
 
     # -- messages ----------------------------------------------------------------------------
     def handle(self, body: bytes | str, *, principal: Principal | None = None) -> Result:

@@ -12,6 +12,7 @@ from shared.application.ports import JudgeStore, ReleaseStore
 from shared.domain.attention import attention
 from shared.domain.finishing import data_sync_hold, finish_holds, hypercare_until
 from shared.domain.gates import Gate, describe, waiting_for, waiting_period
+from shared.domain.migration import migration_json, rehearsal_json
 from shared.domain.model import GateName, HistoryEntry, Release, Workload, WorkloadState
 from shared.domain.times import iso, iso_s, ms, stamp
 
@@ -134,6 +135,9 @@ def workloads_json(release: Release, now: datetime, health: dict | None, gates: 
                 "paused_reason": w.paused_reason,
                 "alert_while_paused": w.alert_while_paused,
                 **finish_json(release, w, now),
+                # v3 §16: Azure Migrate's rehearsal and migration (null without a source)
+                "rehearsal": rehearsal_json(release, w),
+                "migration": migration_json(release, w),
             }
             for w in release.workloads.values()
         ],

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.domain.finishing import data_sync_hold, finalize_hold, hypercare_hold
+from shared.domain.migration import migration_gate, rehearsal_gate
 from shared.domain.model import TERMINAL, GateName, Release, ReleaseState, Workload, WorkloadState
 from shared.domain.times import iso, ms
 from shared.domain.ttl import ttl_hold
@@ -194,6 +195,8 @@ GATES: dict[GateName, GateSpec] = {
     G.WINDOW: GateSpec(_window),
     G.AFTER: GateSpec(_after),
     G.TTL: GateSpec(_ttl),
+    G.REHEARSAL: GateSpec(rehearsal_gate),  # v3 §16: shared/domain/migration.py
+    G.MIGRATION_JOB: GateSpec(migration_gate),
     G.PAUSED: GateSpec(_paused),
     G.RETRY: GateSpec(_retry),
     G.DATA_SYNC: GateSpec(_data_sync, holding=False),
@@ -266,6 +269,10 @@ def describe(gate: Gate) -> str:
         return f"waiting for release(s) {', '.join(d['releases'])} to be promoted"
     if gate.gate == G.PAUSED:
         return "paused" + (f" by {d['by']}" if d.get("by") else "") + (f": {d['reason']}" if d.get("reason") else "")
+    if gate.gate == G.REHEARSAL:
+        return f"a passing rehearsal of this plan ({d['plan_hash']}): {d['why']}"
+    if gate.gate == G.MIGRATION_JOB:
+        return f"Azure Migrate's migration: {d['why']}"
     assert gate.gate == G.RETRY, gate.gate
     return f"override retry by one of {_names(d['operators'])}"
 

@@ -27,6 +27,9 @@ from shared.domain.own_messages import (
     BakeElapsed as BakeElapsed,
 )
 from shared.domain.own_messages import (
+    CompleteMigration as CompleteMigration,
+)
+from shared.domain.own_messages import (
     DeadlineData as DeadlineData,
 )
 from shared.domain.own_messages import (
@@ -52,6 +55,12 @@ from shared.domain.own_messages import (
 )
 from shared.domain.own_messages import (
     MessageRetry as MessageRetry,
+)
+from shared.domain.own_messages import (
+    MigrationJob as MigrationJob,
+)
+from shared.domain.own_messages import (
+    RehearsalCleanupDue as RehearsalCleanupDue,
 )
 from shared.domain.own_messages import (
     RetryData as RetryData,
@@ -81,7 +90,10 @@ from shared.domain.tracing import for_message
 
 MAX_BODY_BYTES = 256 * 1024  # Service Bus Standard's message size limit
 CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
-OVERRIDE_ACTIONS = ("pause", "resume", "approve", "advance", "rollback", "abort", "retry", "finalize", "halt", "unhalt")
+OVERRIDE_ACTIONS = (
+    *("pause", "resume", "approve", "advance", "rollback", "abort", "retry", "finalize", "halt", "unhalt"),
+    "rehearse",  # v3 §16: test-migrate into the plan's isolated network (operators)
+)
 APPROVER_ACTIONS = ("approve", "advance", "finalize", "unhalt")
 RELEASE_ACTIONS = ("halt", "unhalt")  # of a whole release only (v3 §19)
 TIMER_TYPE = "bake-elapsed"  # scheduled by promote itself; an extension of the contract's types
@@ -92,6 +104,9 @@ DECOMMISSION_RETRY_TYPE = "decommission-retry"  # scheduled by promote itself af
 DECOMMISSION_TYPE = "decommission"  # sent by promote itself once a finalize request is committed (v3)
 RETRY_TYPE = "message-retry"  # (v3 §18) a message whose effect Azure refused for a while, sent again later
 TTL_TYPE = "ttl-elapsed"  # scheduled by promote itself: a DNS switch waited out the record's old TTL (v3 §17)
+REHEARSAL_CLEANUP_TYPE = "rehearsal-cleanup"  # v3 §16: a rehearsal's cleanup_after is due
+JOB_TYPE = "migration-job"  # v3 §16: what the vault says of an Azure Migrate operation (migrate_watch.py)
+COMPLETE_TYPE = "complete-migration"  # v3 §16: sent by promote itself once a finalize is committed
 EVENT_TYPES = (
     "asset-replicated",
     "tests-passed",
@@ -100,6 +115,8 @@ EVENT_TYPES = (
     "flight-unhealthy",
     "alert",
     "override",
+    "rehearsal-passed",
+    "rehearsal-failed",
     LAG_TYPE,
     HYPERCARE_TYPE,
     DECOMMISSION_RETRY_TYPE,
@@ -108,6 +125,9 @@ EVENT_TYPES = (
     REVOKE_RETRY_TYPE,
     RETRY_TYPE,
     TTL_TYPE,
+    REHEARSAL_CLEANUP_TYPE,
+    JOB_TYPE,
+    COMPLETE_TYPE,
 )
 INTERNAL_TYPES = (
     TIMER_TYPE,
@@ -117,6 +137,9 @@ INTERNAL_TYPES = (
     DECOMMISSION_TYPE,
     RETRY_TYPE,
     TTL_TYPE,
+    REHEARSAL_CLEANUP_TYPE,
+    JOB_TYPE,
+    COMPLETE_TYPE,
 )
 PUBLIC_TYPES = tuple(t for t in EVENT_TYPES if t not in INTERNAL_TYPES)
 
@@ -206,6 +229,16 @@ class ReplicationLag(_Envelope):
     data: LagData
 
 
+class RehearsalPassed(_Envelope):  # v3 §16: the test pipeline's verdict on the rehearsal's test VMs
+    type: Literal["rehearsal-passed"]
+    data: TestsData
+
+
+class RehearsalFailed(_Envelope):
+    type: Literal["rehearsal-failed"]
+    data: TestsData
+
+
 Message = Annotated[
     AssetReplicated
     | TestsPassed
@@ -224,7 +257,12 @@ Message = Annotated[
     | DecommissionRetry
     | DecommissionDue
     | MessageRetry
-    | TtlElapsed,
+    | TtlElapsed
+    | RehearsalPassed
+    | RehearsalFailed
+    | RehearsalCleanupDue
+    | MigrationJob
+    | CompleteMigration,
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter = TypeAdapter(Message)

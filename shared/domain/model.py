@@ -50,6 +50,18 @@ class GateName(StrEnum):
     HYPERCARE = "hypercare"
     FINALIZE = "finalize"
     TTL = "ttl"  # v3 §17: a DNS switch waits until resolvers can no longer hold the record's old TTL
+    REHEARSAL = "rehearsal"  # v3 §16: a passing rehearsal of this plan, recent enough, before the cutover
+    MIGRATION_JOB = "migration-job"  # v3 §16: Azure Migrate's migrate job, before routing moves
+
+
+class Op(StrEnum):
+    """Where one Azure Migrate operation over a workload's machines stands (v3 §16): running from the decision
+    that started it (its jobs were started before that commit), then succeeded or failed as the vault says.
+    A workload keeps None for an operation never started (no property stored)."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
 
 
 class Outcome(StrEnum):
@@ -123,10 +135,30 @@ class Workload:
     # v3 §18: a decision Azure refused for good (or past the plan's retry.max): not carried out; `attention`
     stuck: str | None = None
     ttl_wait_until: datetime | None = None  # §17: the TTL lowered at apply + the old TTL (shared/domain/ttl.py)
+    # v3 §16 (Azure Migrate; shared/domain/migration.py): the rehearsal's test migration, the test pipeline's
+    # verdict and the test VMs' clean-up; the cutover's migration; its completion at finalize. Jobs: names.
+    test_migration: Op | None = None
+    test_job: str | None = None
+    rehearsal_hash: str | None = None  # the plan hash the rehearsal was started for
+    rehearsal_at: datetime | None = None  # when its test migration was started
+    rehearsal_by: str | None = None
+    rehearsal_verdict: str | None = None  # passed | failed
+    rehearsal_note: str | None = None  # the verdict's suite and run, or why the rehearsal failed
+    cleanup: Op | None = None
+    cleanup_job: str | None = None
+    migration: Op | None = None
+    migration_at: datetime | None = None
+    migration_job: str | None = None
+    migration_error: str | None = None
+    completion: Op | None = None
+    completion_job: str | None = None
 
     def __post_init__(self) -> None:
         # decide() may say state="testing": the enum member is what is kept (and an unknown name fails here)
         object.__setattr__(self, "state", WorkloadState(self.state))
+        for name in ("test_migration", "cleanup", "migration", "completion"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, Op(getattr(self, name)))
 
     @property
     def flight_began(self) -> datetime:

@@ -115,3 +115,41 @@ class MessageRetry(_Envelope):
 class TtlElapsed(_Envelope):
     type: Literal["ttl-elapsed"]
     data: TtlData
+
+
+# -- v3 §16: Azure Migrate ----------------------------------------------------------------------------------
+MIGRATE_OPS = ("test-migrate", "test-migrate-cleanup", "migrate", "complete-migration")
+
+
+class RehearsalCleanupData(_Data):
+    started_ms: int = Field(ge=0)  # the rehearsal (its start, epoch ms) whose test VMs are due to go
+
+
+class JobData(_Data):
+    """What the vault says of one Azure Migrate operation over a workload's machines (shared/application/
+    migrate_watch.py reads it): still running (its jobs named), or over."""
+
+    op: Literal[MIGRATE_OPS]  # type: ignore[valid-type]
+    started_ms: int = Field(ge=0)  # the operation (when it was decided, epoch ms) this is about
+    state: Literal["running", "succeeded", "failed"]
+    job: str | None = Field(default=None, max_length=2000)  # the Site Recovery job name(s), comma-separated
+    error: str | None = Field(default=None, max_length=2000)
+
+
+class CompletionData(_Data):
+    finalized_ms: int = Field(ge=0)  # the finalize (its instant, epoch ms) whose migration is completed
+
+
+class RehearsalCleanupDue(_Envelope):
+    type: Literal["rehearsal-cleanup"]
+    data: RehearsalCleanupData
+
+
+class MigrationJob(_Envelope):
+    type: Literal["migration-job"]
+    data: JobData
+
+
+class CompleteMigration(_Envelope):
+    type: Literal["complete-migration"]
+    data: CompletionData

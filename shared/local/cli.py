@@ -11,7 +11,7 @@ from pathlib import Path
 
 # The command modules import what they share from shared.local.common, never from here: this module imports
 # them. local_host and report_override_reply are re-exported for the tests and tools that use them from here.
-from shared.local import board_cli, health_cli, messages_cli, ops_cli, report_cli, routing_cli
+from shared.local import board_cli, health_cli, messages_cli, migrate_cli, ops_cli, report_cli, routing_cli
 from shared.local.common import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -92,7 +92,8 @@ def _parser() -> argparse.ArgumentParser:
         health_cli,
         report_cli,
         ops_cli,
-    ):  # plan, routing; notifications, board; metrics; report; halt, unhalt, releases, archive
+        migrate_cli,
+    ):  # plan, routing; notifications, board; metrics; report; halt, unhalt, releases, archive; rehearse, import
         COMMANDS.update(module.register(sub))
     return p
 

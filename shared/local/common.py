@@ -89,6 +89,12 @@ def _table_endpoint(connection_string: str):
     return urlparse(parts["TableEndpoint"]) if "TableEndpoint" in parts else None
 
 
+def alongside(judge, stack):
+    from shared.application.migrate_watch import alongside as watch_alongside
+
+    return watch_alongside(judge, stack)
+
+
 def local_host(stack, **kwargs):
     """The local Functions host on the stack's queue (`promote run`, the demo, the tests)."""
     from shared.application.config import LOCAL_QUEUE
@@ -96,6 +102,7 @@ def local_host(stack, **kwargs):
 
     kwargs.setdefault("deliverer", stack.deliverer)
     kwargs.setdefault("judge", stack.judge.round)  # the local host runs the health judge's rounds
+    kwargs["judge"] = alongside(kwargs["judge"], stack)  # and Azure Migrate's vault watcher's (v3 §16)
     return LocalHost(
         queue=stack.queue(LOCAL_QUEUE),
         dead_letters=stack.dead_letters,

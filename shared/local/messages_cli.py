@@ -26,6 +26,8 @@ EXTRAS = {
     "flight-unhealthy": ("flight",),
     "alert": ("severity", "description"),
     "replication-lag": ("lag_seconds", "asset"),
+    "rehearsal-passed": ("suite", "run"),  # v3 §16: the test pipeline's verdict on a rehearsal's test VMs
+    "rehearsal-failed": ("suite", "run"),
 }
 NEEDS = {
     "asset-replicated": "asset",
@@ -68,8 +70,8 @@ def register(sub) -> dict:
     send.add_argument("--flight", type=int, help="flight-healthy / flight-unhealthy: the flight judged (1-based)")
     send.add_argument("--id", help="CloudEvents id (the de-duplication key); default: a new UUID")
     send.add_argument("--source", default="promote-cli", help="CloudEvents source (default promote-cli)")
-    send.add_argument("--suite", help="tests-*: the test suite")
-    send.add_argument("--run", help="tests-*: the pipeline run")
+    send.add_argument("--suite", help="tests-*, rehearsal-*: the test suite")
+    send.add_argument("--run", help="tests-*, rehearsal-*: the pipeline run")
     send.add_argument("--severity", help="alert: severity")
     send.add_argument("--description", help="alert: description")
     send.add_argument(

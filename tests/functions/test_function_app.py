@@ -35,6 +35,7 @@ def test_the_app_registers_exactly_its_functions():
         "drift",
         "events",
         "judge",
+        "migrate",
         "notifications",
         "overrides",
         "replication",

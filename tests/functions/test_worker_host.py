@@ -52,6 +52,7 @@ def indexed() -> dict[str, list[dict]]:
         "notifications": timer("*/20 * * * * *"),
         "judge": timer("*/10 * * * * *"),
         "replication": timer("0 */5 * * * *"),
+        "migrate": timer("0 * * * * *"),
     }
 
 

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from shared.domain.machine import Decision
-from shared.domain.model import HistoryEntry, Outcome, Release, Workload, WorkloadState, archive_add, new_release
+from shared.domain.model import HistoryEntry, Op, Outcome, Release, Workload, WorkloadState, archive_add, new_release
 from shared.domain.plan import validate_plan
 from tests.model_strategies import workloads
 
@@ -36,6 +36,7 @@ SAMPLES: dict[str, Any] = {
     "float | None": 2.5,
     "list[dict]": [{"by": "ana@contoso.com", "at": "2026-11-27T09:13:23Z"}],
     "list[str]": ["ops@contoso.com"],
+    "Op | None": Op.SUCCEEDED,  # v3 §16: an Azure Migrate operation's state
 }
 
 

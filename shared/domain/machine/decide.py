@@ -11,7 +11,7 @@ from shared.domain import messages as m
 from shared.domain.actors import GROUP_PREFIX, Principal, entitlement
 from shared.domain.machine import flow
 from shared.domain.machine.effects import Decision, digest
-from shared.domain.machine.rules import access, finish, flight, halt, lifecycle, overrides, time, ttl
+from shared.domain.machine.rules import access, finish, flight, halt, lifecycle, migrate, overrides, time, ttl
 from shared.domain.machine.step import Rule, Step
 from shared.domain.model import Outcome, Release, Workload, WorkloadState
 
@@ -31,18 +31,25 @@ RULES: dict[type, Rule] = {
     m.DecommissionRetry: finish.on_decommission,
     m.DecommissionDue: finish.on_decommission,
     m.TtlElapsed: ttl.on_ttl_elapsed,
+    m.RehearsalPassed: migrate.on_verdict,  # v3 §16: Azure Migrate
+    m.RehearsalFailed: migrate.on_verdict,
+    m.RehearsalCleanupDue: migrate.on_cleanup_due,
+    m.MigrationJob: migrate.on_job,
+    m.CompleteMigration: migrate.on_complete,
 }
 OVERRIDES: dict[str, Rule] = {
     "pause": overrides.pause,
     "resume": overrides.resume,
     "approve": overrides.approve,
     "advance": flight.advance_now,
-    "rollback": overrides.rollback,
-    "abort": overrides.abort,
-    "retry": overrides.retry,
-    "finalize": finish.on_finalize,
+    # v3 §16: with an Azure Migrate source these also see to the migration
+    "rollback": migrate.rollback,
+    "abort": migrate.abort,
+    "retry": migrate.retry,
+    "finalize": migrate.finalize,
     "halt": halt.halt,
     "unhalt": halt.unhalt,
+    "rehearse": migrate.on_rehearse,
 }
 assert set(OVERRIDES) == set(m.OVERRIDE_ACTIONS)
 # what an operator does to a workload: an approver who did one of these in this attempt does not count toward
@@ -111,6 +118,7 @@ def decide(
         step.record(name, outcome, reason + _moved(before, after) + via + step.held_note(name) + held, before)
     flow.advance_release(step)
     finish.after_moves(step)
+    migrate.after_decision(step)
     finish.quiet_lag(step)
     ttl.after_decision(step)
     time.after_decision(step)

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.domain.finishing import DecommissionTarget
+from shared.domain.migration import AzureMigrate
 from shared.domain.model import HistoryEntry, Outcome, Release
 from shared.domain.plan import RevokeAccess as RevokeAccessConfig
 
@@ -61,7 +62,7 @@ class Decommission:
     attempt: int  # the promotion attempt: part of the webhook's CloudEvent id
 
 
-Effect = SetTraffic | Schedule | RevokeAccess | Decommission
+Effect = SetTraffic | Schedule | RevokeAccess | Decommission | AzureMigrate  # the last: v3 §16
 
 # When outcomes combine (a release-wide message over several workloads), the first of these present wins.
 OUTCOME_RANK = (Outcome.APPLIED, Outcome.DUPLICATE, Outcome.REJECTED, Outcome.IGNORED)

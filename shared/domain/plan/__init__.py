@@ -22,6 +22,7 @@ from shared.domain.plan.finishing import (
     parse_hypercare,
 )
 from shared.domain.plan.health import CHECK_PROVIDERS, MAX_CHECKS, Check, Health, LocalCheck, LogsCheck, MetricsCheck
+from shared.domain.plan.migrate import MigrateSource, Rehearsal
 from shared.domain.plan.model import MAX_AFTER, MAX_WORKLOADS, MAX_WORKLOADS_WITH_NOTIFY, Flight, Plan, Workload
 from shared.domain.plan.notify import (
     MAX_NOTIFY_TARGETS,
@@ -110,9 +111,11 @@ __all__ = [
     "LocalRouting",
     "LogsCheck",
     "MetricsCheck",
+    "MigrateSource",
     "NotifyTarget",
     "PrivateDnsRouting",
     "Plan",
+    "Rehearsal",
     "RevokeAccess",
     "RouteTableRouting",
     "Routing",

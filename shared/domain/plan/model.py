@@ -19,6 +19,7 @@ from shared.domain.plan.budgets import Budgets
 from shared.domain.plan.durations import parse_duration
 from shared.domain.plan.finishing import DataSync, Decommission, DecommissionTarget, SiteRecoverySource, parse_hypercare
 from shared.domain.plan.health import Health
+from shared.domain.plan.migrate import MigrateSource, Rehearsal, check_machines, migrate_problems
 from shared.domain.plan.notify import MAX_NOTIFY_TARGETS, NotifyTarget
 from shared.domain.plan.retry import Retry
 from shared.domain.plan.routing import LocalRouting, RevokeAccess, Routing
@@ -66,8 +67,15 @@ class Workload(Strict):
     health: Health | None = None  # (v2 §10) overrides the release's health section for this workload
     data_sync: DataSync | None = None  # v2 §8: hold moves onto the migrated system while replication lags
     decommission: DecommissionTarget | None = None  # v2 §8: this workload's own source servers
+    machines: list[str] | None = Field(default=None, min_length=1, max_length=200)  # v3 §16: default `assets`
 
     _check = field_validator("name")(check_name)
+    _check_machines = field_validator("machines")(check_machines)
+
+    @property
+    def machine_names(self) -> list[str]:
+        """The Azure Migrate machine of each asset (v3 §16), in the order of `assets`."""
+        return list(self.machines or self.assets)
 
     @field_validator("assets")
     @classmethod
@@ -112,6 +120,8 @@ class Plan(Strict):
     retry: Retry = Field(default_factory=Retry)  # v3 §18: how long transient Azure failures of an effect are retried
     wave: str | None = None  # v3 §14: groups releases on the board and in reports (a name, as a release's)
     budgets: Budgets | None = None  # v3 §15: Azure's budgets for this release's calls (None: Azure's defaults)
+    source: MigrateSource | None = None  # v3 §16: Azure Migrate drives rehearsal, cutover and completion
+    rehearsal: Rehearsal | None = None  # v3 §16: test migration into an isolated network (needs source)
 
     _check = field_validator("release")(check_name)
     _check_wave = field_validator("wave")(lambda v: v if v is None else check_name(v))
@@ -157,6 +167,9 @@ class Plan(Strict):
             object.__setattr__(self, "approval", "manual" if self.model == "staged" else "auto")
         if isinstance(self.approval, Approval) and self.approval.quorum > 1 and self.approval.mode == "auto":
             raise ValueError("approval.quorum counts approvers: it needs mode manual")
+        problems = migrate_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     @property

@@ -1,0 +1,122 @@
+"""Azure Migrate's side of a release, read (contract v3 §16): every round, for each release whose plan has
+`source: {provider: azure-migrate}`, what the vault says of the operations promote started (test migration,
+clean-up, migration, completion) becomes a `migration-job` message, and a machine in delta sync becomes its
+asset's `asset-replicated`, so a team on Azure Migrate sends nothing by hand. Ids are deterministic: two
+rounds racing publish the same ids and the orchestrator de-duplicates them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from shared.domain import messages as m
+from shared.domain.migration import FIELDS, machines_of, started_at
+from shared.domain.model import Op, ReleaseState, WorkloadState
+from shared.domain.times import ms
+
+SOURCE = "promote/azure-migrate"
+log = logging.getLogger("promote.migrate")
+
+
+@dataclass
+class Round:
+    releases: int = 0
+    published: list[dict] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
+def _replicated(release: Any, migrator: Any, now: datetime) -> list[dict]:
+    waiting = [w for w in release.workloads.values() if w.state == WorkloadState.REPLICATING]
+    if not waiting:
+        return []
+    ready = {s.name.lower() for s in migrator.machines(release.plan.source.vault) if s.replicated}
+    out = []
+    for w in waiting:
+        for asset, machine in zip(w.assets, machines_of(release, w.name), strict=True):
+            if not w.assets[asset] and machine.lower() in ready:
+                data = {"release": release.name, "workload": w.name, "asset": asset}
+                key = f"am:{release.name}:{w.name}:{asset}:replicated:{w.attempt}"
+                out.append(m.new_event("asset-replicated", data, id=key, source=SOURCE, time=now))
+    return out
+
+
+def events_for(release: Any, migrator: Any, now: datetime) -> list[dict]:
+    """The events one release's vault calls for, given its recorded state."""
+    vault = release.plan.source.vault
+    out = _replicated(release, migrator, now)
+    for w in release.workloads.values():
+        for op, (state_field, job_field) in FIELDS.items():
+            at = started_at(w, op)
+            if getattr(w, state_field) != Op.RUNNING or at is None:
+                continue
+            seen = migrator.status(vault, machines_of(release, w.name), op)
+            if seen.state == "running" and (seen.job is None or seen.job == getattr(w, job_field)):
+                continue  # nothing new to say
+            data = {"release": release.name, "workload": w.name, "op": op, "started_ms": ms(at)}
+            data.update(state=seen.state, job=seen.job, error=seen.error)
+            key = f"am:{release.name}:{w.name}:{op}:{ms(at)}:{seen.state}:{seen.job}"
+            out.append(m.new_event(m.JOB_TYPE, data, id=key[:256], source=SOURCE, time=now))
+    return out
+
+
+def poll(
+    store: Any, migrator: Any, publish: Callable[[dict], None], now: datetime, skip: set[str] | None = None
+) -> Round:
+    """One round; a vault that cannot be read is a failure of the round (reported), not of other releases.
+    `skip`: names of releases known to have no source (a release's source is fixed once it runs); the round
+    adds those it finds, so a host that keeps the set reads each such release once."""
+    result = Round()
+    for name in store.list_releases():
+        if skip is not None and name in skip:
+            continue
+        release = store.get_release(name).release
+        if getattr(release.plan, "source", None) is None:
+            if skip is not None:
+                skip.add(name)
+            continue
+        if release.state == ReleaseState.ABORTED:
+            continue
+        result.releases += 1
+        try:
+            events = events_for(release, migrator, now)
+        except Exception as exc:  # the next round tries again
+            result.failures.append(f"{name}: {exc}")
+            continue
+        for event in events:
+            publish(event)
+            result.published.append(event)
+    return result
+
+
+WATCH_SECONDS = 2.0  # locally, how often the vault is read while a release has an Azure Migrate source
+
+
+def alongside(judge: Callable[[], Any], stack: Any) -> Callable[[], Any]:
+    """The local host's judge round followed by a watcher round (`promote run` reads the vault, as the timer
+    function does on Azure), at most every WATCH_SECONDS; while a release has a source, the next round is due
+    within WATCH_SECONDS. Releases without a source are read once per host."""
+    import time
+    from datetime import timedelta
+
+    without_source: set[str] = set()
+    last = [float("-inf")]
+
+    def both() -> Any:
+        run = judge()
+        if time.monotonic() - last[0] < WATCH_SECONDS:
+            return run
+        last[0] = time.monotonic()
+        now = stack.clock.now()
+        watched = poll(stack.store, stack.migrator, stack.publisher.publish, now, without_source)
+        if watched.failures:
+            log.warning("Azure Migrate watcher: %s", "; ".join(watched.failures))
+        if watched.releases:
+            run.published.extend(e["id"] for e in watched.published)
+            due = now + timedelta(seconds=WATCH_SECONDS)
+            run.next_due = due if run.next_due is None else min(run.next_due, due)
+        return run
+
+    return both
