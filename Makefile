@@ -119,6 +119,7 @@ bench: install
 	$(PY) bench/judge.py
 	$(PY) bench/scale.py
 	$(PY) bench/routing.py
+	$(PY) bench/domain_scale.py
 
 reliability: install
 	$(PY) tools/reliability.py --long --write docs/reliability.md

@@ -4,7 +4,6 @@ release's state, and a staged release's `release` gate asked every other workloa
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -92,21 +91,18 @@ def everyone(release: Release, state: WorkloadState, **fields) -> Release:
     )
 
 
-def test_the_status_of_5000_staged_workloads_takes_well_under_a_second():
+def test_the_status_of_5000_staged_workloads_counts_them_and_names_what_holds_the_release():
+    # its cost grows linearly (tests/unit/test_large_release_costs.py counts it); seconds: bench/domain_scale.py
     release = everyone(release_of(5_000, "staged", "manual"), S.READY, tests_passed=True)
     release.workloads["w0003"] = replace(release.workloads["w0003"], state=S.TESTING)
-    started = time.process_time()
     doc = status_json(release, NOW)
-    assert time.process_time() - started < 1.5
     assert doc["counts"] == {"testing": 1, "ready": 4_999}
     held = doc["workloads"][0]["waiting_for"]
     assert [g["gate"] for g in held] == ["approval", "release"]
     assert held[1]["workload_count"] == 4_999 and held[1]["workloads"][:3] == ["w0001", "w0002", "w0003"]
 
 
-def test_the_status_of_5000_flighting_workloads_takes_well_under_a_second():
+def test_the_status_of_5000_flighting_workloads_holds_every_one():
     release = everyone(release_of(5_000, "flight", "auto"), S.FLIGHTING, flight=1, flight_started_at=NOW)
-    started = time.process_time()
     doc = status_json(release, NOW)
-    assert time.process_time() - started < 1.5
     assert doc["counts"] == {"flighting": 5_000} and len(doc["workloads"]) == 5_000
