@@ -236,3 +236,23 @@ def test_a_ttl_not_lowered_at_apply_holds_the_switch_and_says_why():
     w = release.workloads["w1"].evolve(state="ready")
     [gate] = waiting_for(release.evolve(workloads={"w1": w}), w, FakeClock().now())
     assert gate.gate == "ttl" and "was not lowered to 60s at apply" in describe(gate)
+
+
+def test_a_release_wide_abort_puts_every_record_back_with_its_original_ttl():
+    # Review: a release-level move of several RestoredTtl routings goes through the batch executor, which
+    # asked a RestoredTtl for its subscription (AttributeError: the abort was never carried out).
+    plan = make_plan("single-step", approval="manual")
+    plan["workloads"] = [
+        {"name": "w1", "assets": ["a", "b"], "routing": dns_routing()},
+        {"name": "w2", "assets": ["a", "b"], "routing": dns_routing(record="billing")},
+    ]
+    d = Driver(plan)
+    d.ready("w1")
+    d.ready("w2")
+    r = d.send("override", None, action="abort", actor=OPERATOR, reason="not this wave")
+    assert r.outcome == "applied"
+    assert {n: (w.state, w.traffic_percent) for n, w in d.release.workloads.items()} == {
+        "w1": ("aborted", 0),
+        "w2": ("aborted", 0),
+    }
+    assert d.network.ttl == {"w1": OLD_TTL, "w2": OLD_TTL}
