@@ -197,3 +197,27 @@ def test_a_message_retry_dated_in_the_future_still_stops_after_the_plans_retry_m
     stopped = [r for r in results if "past the plan's retry.max" in r.reason]
     assert stopped, [r.reason for r in results][-3:]
     assert d.wl().stuck
+
+
+def test_a_token_that_could_not_be_had_is_retried_like_a_role_still_propagating():
+    """Review: when the managed identity endpoint does not answer for a moment, the routing provider raises
+    'could not authenticate to Resource Manager' over a ClientAuthenticationError without a status (as
+    DefaultAzureCredential raises it): classified permanent, it stopped an alert's rollback at once."""
+    from datetime import timedelta as td
+
+    from azure.core.exceptions import ClientAuthenticationError
+
+    from shared.adapters.routing import _arm
+    from shared.application.failures import PROPAGATION, classify
+    from shared.domain.errors import RoutingError
+
+    def failure() -> RoutingError:
+        try:
+            with _arm.arm_errors("route table rt-1"):
+                raise ClientAuthenticationError("DefaultAzureCredential failed to retrieve a token: IMDS timed out")
+        except RoutingError as exc:
+            return exc
+        raise AssertionError("arm_errors raised nothing")
+
+    assert classify(failure()).transient
+    assert not classify(failure(), failing_for=PROPAGATION + td(seconds=1)).transient
