@@ -216,7 +216,8 @@ def test_a_ttl_restore_that_fails_turns_no_source_off_behind_a_decision_recorded
     monkeypatch.setattr(Restorer, "apply", apply)
     first = d.send("override", "w1", action="finalize", actor=APPROVER, reason="done")
     results = [first, *d.tick(0)]
-    assert [r.outcome for r in results] == ["ignored"] and "not carried out yet" in first.reason
+    assert first.outcome == "ignored" and "not carried out yet" in first.reason
+    assert [r.outcome for r in results[1:]] in ([], ["ignored"])  # a decommission sent meanwhile finds no request
     assert d.service.decommissioner.off == [] and not d.wl().finalize_requested_by  # nothing happened: true
     for _ in range(3):
         d.tick(30)  # the retry: requested, restored, then the decommission

@@ -59,5 +59,5 @@ def after_decision(step: Step) -> None:
         moves = [e for e in step.effects if isinstance(e, SetTraffic) and e.workload == name]
         if moves:  # one router per workload and decision: the move itself puts the TTL back after it
             step.effects = [replace(e, routing=RestoredTtl(routing)) if e in moves else e for e in step.effects]
-        else:  # first: a restore that fails sends nothing (a finalize request's decommission above all)
-            step.effects.insert(0, SetTraffic(name, w.traffic_percent, RestoredTtl(routing)))
+        else:  # after what it schedules: a decommission sent by a request the restore then failed finds no request
+            step.effects.append(SetTraffic(name, w.traffic_percent, RestoredTtl(routing)))
