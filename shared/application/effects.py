@@ -27,6 +27,7 @@ from shared.domain.machine import (
 from shared.domain.migration import AzureMigrate
 from shared.domain.model import Release, WorkloadState
 from shared.domain.plan import Budgets, LocalRouting
+from shared.domain.ttl import RestoredTtl
 
 log = logging.getLogger("promote")
 
@@ -82,7 +83,7 @@ class _Carrying:
         budgets = before.plan.azure_budgets
         units = plan_units(
             self.ports.routers,
-            [(e.workload, e.routing, _share(before, e.workload), e.percent) for e in azure],
+            [(e.workload, _plain(e.routing), _share(before, e.workload), e.percent) for e in azure],
             self.routers.__getitem__,
             budgets,
         )
@@ -156,6 +157,7 @@ def _restore(ports: Ports, before: Release, moves: list[SetTraffic]) -> None:
     """Best effort: route each moved workload back to the share `before` records; a release-level move's Azure
     routing as a batch within the budget (a route table written once), then one at a time whatever the batch
     did not put back (each reads first: what is in place is not written again)."""
+    moves = [replace(m, routing=_plain(m.routing)) for m in moves]  # back to the share; the TTL stays lowered
     azure = [m for m in moves if not isinstance(m.routing, LocalRouting)]
     if len(azure) > 1:
         budgets = before.plan.azure_budgets
@@ -197,6 +199,12 @@ def _effects(ports: Ports, before: Release, decision: Decision, done: list[SetTr
         for retry in decision.effects:
             HANDLERS[type(retry)](carrying, retry)
     return _worded(decision, carrying.made)
+
+
+def _plain(routing: Any) -> Any:
+    """The plan's routing of a RestoredTtl: what the batch executor counts calls and budgets by (the unit still
+    runs the TtlRestorer), and what a failed decision's moves are put back with (not the original TTL)."""
+    return routing.routing if isinstance(routing, RestoredTtl) else routing
 
 
 def _share(release: Release, workload: str) -> int:

@@ -43,7 +43,12 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 def classify(exc: BaseException, *, failing_for: timedelta = timedelta(0)) -> Failure:
     """`failing_for`: how long this effect has been failing already (a 403 is retried within PROPAGATION)."""
-    from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+    from azure.core.exceptions import (
+        ClientAuthenticationError,
+        HttpResponseError,
+        ServiceRequestError,
+        ServiceResponseError,
+    )
     from azure.servicebus import exceptions as sb
 
     # Service Bus's transient errors (the SDK's retryable ones) are no HttpResponseError: an entity throttled
@@ -58,6 +63,8 @@ def classify(exc: BaseException, *, failing_for: timedelta = timedelta(0)) -> Fa
             if status == 403:
                 return Failure(failing_for < PROPAGATION, reason, status)
             return Failure(status in TRANSIENT_STATUS, reason, status)
+        if isinstance(link, ClientAuthenticationError):  # no token (the identity endpoint did not answer): as a 403
+            return Failure(failing_for < PROPAGATION, reason)
         if isinstance(link, service_bus_denied):
             return Failure(failing_for < PROPAGATION, reason)
         if isinstance(link, ServiceRequestError | ServiceResponseError | ConnectionError | TimeoutError):

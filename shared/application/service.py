@@ -259,7 +259,7 @@ class PromotionService:
         retry.max allows (the message is done now; a message promote sends itself carries it again), else stopped
         with the reason and `attention`. The routing it moved was put back (effects.carry_out)."""
         now = self.clock.now()
-        first = from_ms(retried.first_ms) if retried else now
+        first = min(from_ms(retried.first_ms), now) if retried else now  # anyone may send one: never in the future
         attempt = (retried.attempt if retried else 0) + 1
         failure = classify(exc, failing_for=now - first)
         window = timedelta(seconds=snapshot.release.plan.retry.max)

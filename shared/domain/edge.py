@@ -7,6 +7,8 @@ of `promote plan`, of the history and of `promote routing verify` are the same. 
 
 from __future__ import annotations
 
+import ipaddress
+
 from shared.domain.plan import AzureFirewallRouting, DnsRouting, FirewallRuleRef, PrivateDnsRouting
 
 Record = DnsRouting | PrivateDnsRouting
@@ -33,8 +35,16 @@ def record_value(values: list[str]) -> str:
 
 
 def same_values(live: list[str], wanted: list[str]) -> bool:
-    """DNS compares names without case and without the root's trailing dot; addresses as written."""
-    return sorted(v.lower().rstrip(".") for v in live) == sorted(v.lower().rstrip(".") for v in wanted)
+    """DNS compares names without case and without the root's trailing dot, addresses as addresses (an IPv6
+    address has many spellings: the plan's `2001:0db8::0001` is the `2001:db8::1` Azure may answer with)."""
+    return sorted(map(_canonical, live)) == sorted(map(_canonical, wanted))
+
+
+def _canonical(value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return value.lower().rstrip(".")
 
 
 def record_share(routing: Record, live: list[str]) -> int | None:

@@ -6,7 +6,8 @@ Resolvers keep a record for its TTL. A DNS move (provider `dns` or `private-dns`
    (`Workload.ttl_wait_until`: the lowering plus the old TTL);
 2. the switch (the first move onto the migrated system) waits for that instant: gate `ttl`; a `ttl-elapsed`
    message wakes the workload then, if it is ready before;
-3. at finalize (after hypercare), or when the workload is aborted, the original TTL is put back
+3. at finalize (when it is requested, after hypercare: the point of no return, before the source is turned
+   off), or when the workload is aborted, the original TTL is put back
    (`RestoredTtl`, a routing the service carries out like any other: the record set at its share, then its
    recorded original TTL).
 Rollbacks are never held: with the TTL low, they reach resolvers within `lower_ttl_to` seconds.
@@ -80,12 +81,15 @@ def with_waits(release: Release, waits: dict[str, datetime]) -> Release:
     return release.evolve(workloads=workloads)
 
 
-DONE = (WorkloadState.FINALIZED, WorkloadState.ABORTED)  # no move of this workload's record can follow
-
-
 def restores(before: Workload, after: Workload) -> bool:
-    """The decision finalizes or aborts the workload: its record's TTL goes back to the original."""
-    return after.state in DONE and before.state != after.state
+    """The decision requests the workload's finalize (from then on no rollback can come) or aborts it: its
+    record's TTL goes back to the original. Not with the decommission itself: a restore that failed there would
+    leave a source turned off by a decision recorded as not carried out."""
+    if after.state == WorkloadState.ABORTED:
+        return before.state != after.state
+    return (
+        after.state == WorkloadState.PROMOTED and bool(after.finalize_requested_by) and not before.finalize_requested_by
+    )
 
 
 def ttl_plan(routing: Any) -> dict[str, Any] | None:

@@ -116,6 +116,6 @@ def test_a_private_dns_cutover_lowers_waits_switches_and_restores_the_ttl(
     assert any("old TTL has run out" in r and e["to"] == "promoted" for r, e in zip(reasons, history, strict=True))
     assert any("A/payroll: records 10.1.0.4 -> 10.20.0.4" in r for r in reasons)
     assert any(
-        f"A/payroll: TTL 1s -> {OLD_TTL}s" in r and e["to"] == "finalized"
-        for r, e in zip(reasons, history, strict=True)
+        f"A/payroll: TTL 1s -> {OLD_TTL}s" in r and "finalize requested" in r  # restored with the request
+        for r in reasons
     )

@@ -178,3 +178,46 @@ def test_service_bus_errors_are_classified_as_the_sdk_and_azure_say():
     assert not classify(MessageSizeExceededError(message="too big")).transient
     denied = ServiceBusAuthorizationError(message="the role assignment has not reached Service Bus yet")
     assert classify(denied).transient and not classify(denied, failing_for=PROPAGATION + td(seconds=1)).transient
+
+
+def test_a_message_retry_dated_in_the_future_still_stops_after_the_plans_retry_max():
+    """Review: anyone who may send to the topic may send a `message-retry`; one whose first failure is dated in
+    the future made every later failure count as younger than retry.max (and every 403 as a role still
+    propagating), so the message was retried for weeks instead of stopping with `attention`."""
+    d = Driver(make_plan("flight"))
+    d.replicate()
+    d.w.network.answer = lambda: 503  # an outage that does not end
+    inner = event("tests-passed", "r1", "w1", "t9")
+    future = int((d.w.clock.now() + timedelta(days=30)).timestamp() * 1000)
+    data = {"release": "r1", "workload": "w1", "attempt": 1, "first_ms": future, "body": inner}
+    forged = {"specversion": "1.0", "id": "r-9", "source": "ci", "type": "message-retry", "data": data}
+    results = [d.w.service.handle(json.dumps(forged))]
+    for _ in range(30):  # 30 x 5 min: well past the default retry.max (1h)
+        results += d.tick(300)
+    stopped = [r for r in results if "past the plan's retry.max" in r.reason]
+    assert stopped, [r.reason for r in results][-3:]
+    assert d.wl().stuck
+
+
+def test_a_token_that_could_not_be_had_is_retried_like_a_role_still_propagating():
+    """Review: when the managed identity endpoint does not answer for a moment, the routing provider raises
+    'could not authenticate to Resource Manager' over a ClientAuthenticationError without a status (as
+    DefaultAzureCredential raises it): classified permanent, it stopped an alert's rollback at once."""
+    from datetime import timedelta as td
+
+    from azure.core.exceptions import ClientAuthenticationError
+
+    from shared.adapters.routing import _arm
+    from shared.application.failures import PROPAGATION, classify
+    from shared.domain.errors import RoutingError
+
+    def failure() -> RoutingError:
+        try:
+            with _arm.arm_errors("route table rt-1"):
+                raise ClientAuthenticationError("DefaultAzureCredential failed to retrieve a token: IMDS timed out")
+        except RoutingError as exc:
+            return exc
+        raise AssertionError("arm_errors raised nothing")
+
+    assert classify(failure()).transient
+    assert not classify(failure(), failing_for=PROPAGATION + td(seconds=1)).transient

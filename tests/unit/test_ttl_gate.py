@@ -184,12 +184,44 @@ def test_rollback_is_never_held_and_finalize_puts_the_original_ttl_back():
     assert d.wl().state == "promoted"
     assert ("restore", "w1") not in d.network.calls  # during hypercare the TTL stays low
     d.tick(3600)
-    d.send("override", "w1", action="finalize", actor=APPROVER, reason="done")
-    d.tick(0)  # the decommission it sends itself
-    assert d.wl().state == "finalized"
+    requested = d.send("override", "w1", action="finalize", actor=APPROVER, reason="done")
+    # restored with the request (rollback is refused from then on), before the source is turned off
     assert d.network.calls[-1] == ("restore", "w1") and d.network.ttl["w1"] == OLD_TTL
-    finalized = [e for e in d.store.list_history("r1", "w1") if e.to_state == "finalized"][-1]
-    assert "network: private DNS zone corp.contoso.com: A/payroll: TTL 60s -> 3600s" in finalized.reason
+    assert "network: private DNS zone corp.contoso.com: A/payroll: TTL 60s -> 3600s" in requested.reason
+    assert d.service.decommissioner.off == []
+    d.tick(0)  # the decommission it sends itself
+    assert d.wl().state == "finalized" and d.network.calls[-1] == ("restore", "w1")  # nothing more written
+
+
+def test_a_ttl_restore_that_fails_turns_no_source_off_behind_a_decision_recorded_as_not_carried_out(monkeypatch):
+    """Review: the restore ran with the decommission; a 503 on it deferred the decision ("not carried out yet")
+    after the source had been turned off, and a lasting refusal left it off with the finalize never recorded."""
+    from azure.core.exceptions import HttpResponseError
+
+    from shared.domain.errors import RoutingError
+
+    d = Driver(single_step(hypercare="1h"))
+    d.tick(OLD_TTL)
+    d.ready()
+    d.tick(3600)
+    real, fails = Restorer.apply, [503]
+
+    def apply(self, percent):
+        if fails:
+            cause = HttpResponseError(message="busy")
+            cause.status_code = fails.pop()
+            raise RoutingError("the record set answered 503") from cause
+        return real(self, percent)
+
+    monkeypatch.setattr(Restorer, "apply", apply)
+    first = d.send("override", "w1", action="finalize", actor=APPROVER, reason="done")
+    results = [first, *d.tick(0)]
+    assert first.outcome == "ignored" and "not carried out yet" in first.reason
+    assert [r.outcome for r in results[1:]] in ([], ["ignored"])  # a decommission sent meanwhile finds no request
+    assert d.service.decommissioner.off == [] and not d.wl().finalize_requested_by  # nothing happened: true
+    for _ in range(3):
+        d.tick(30)  # the retry: requested, restored, then the decommission
+    assert (d.wl().state, d.network.ttl["w1"], d.service.decommissioner.off) == ("finalized", OLD_TTL, [("r1", "w1")])
 
 
 def test_an_aborted_workload_goes_back_to_the_source_and_then_gets_its_original_ttl():
@@ -236,3 +268,23 @@ def test_a_ttl_not_lowered_at_apply_holds_the_switch_and_says_why():
     w = release.workloads["w1"].evolve(state="ready")
     [gate] = waiting_for(release.evolve(workloads={"w1": w}), w, FakeClock().now())
     assert gate.gate == "ttl" and "was not lowered to 60s at apply" in describe(gate)
+
+
+def test_a_release_wide_abort_puts_every_record_back_with_its_original_ttl():
+    # Review: a release-level move of several RestoredTtl routings goes through the batch executor, which
+    # asked a RestoredTtl for its subscription (AttributeError: the abort was never carried out).
+    plan = make_plan("single-step", approval="manual")
+    plan["workloads"] = [
+        {"name": "w1", "assets": ["a", "b"], "routing": dns_routing()},
+        {"name": "w2", "assets": ["a", "b"], "routing": dns_routing(record="billing")},
+    ]
+    d = Driver(plan)
+    d.ready("w1")
+    d.ready("w2")
+    r = d.send("override", None, action="abort", actor=OPERATOR, reason="not this wave")
+    assert r.outcome == "applied"
+    assert {n: (w.state, w.traffic_percent) for n, w in d.release.workloads.items()} == {
+        "w1": ("aborted", 0),
+        "w2": ("aborted", 0),
+    }
+    assert d.network.ttl == {"w1": OLD_TTL, "w2": OLD_TTL}

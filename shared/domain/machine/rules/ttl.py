@@ -45,10 +45,11 @@ def on_ttl_elapsed(step: Step, w: Workload) -> Ruling:
 def after_decision(step: Step) -> None:
     """A workload that became ready while its record's old TTL still counts is woken when it runs out; one
     that is finalized (no rollback can come any more) or aborted (it leaves the release, its users on the
-    source) gets its record's original TTL back: with the move an abort makes, or as a move of its own."""
+    source) gets its record's original TTL back: with the move an abort makes, or as a move of its own. The
+    finalize's is restored when it is requested (rollback is refused from then on), not with the decommission."""
     for name, w in step.workloads.items():
         before = step.before.workloads[name]
-        if w.state == before.state:  # the common case, and cheap: the plan is not looked at
+        if w.state == before.state and w.finalize_requested_by == before.finalize_requested_by:  # cheap: no plan
             continue
         if w.state == S.READY and w.ttl_wait_until is not None and ttl_hold(step.view(w), w, step.now) is not None:
             _wake(step, w)
@@ -58,5 +59,5 @@ def after_decision(step: Step) -> None:
         moves = [e for e in step.effects if isinstance(e, SetTraffic) and e.workload == name]
         if moves:  # one router per workload and decision: the move itself puts the TTL back after it
             step.effects = [replace(e, routing=RestoredTtl(routing)) if e in moves else e for e in step.effects]
-        else:
+        else:  # after what it schedules: a decommission sent by a request the restore then failed finds no request
             step.effects.append(SetTraffic(name, w.traffic_percent, RestoredTtl(routing)))
