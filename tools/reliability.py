@@ -1109,9 +1109,18 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--write", type=Path, help="write the figures into this markdown file")
     parser.add_argument("--scale-only", action="store_true", help="only the scale block (issue 22), at this size")
+    parser.add_argument(
+        "--part",
+        choices=("all", "main", "judge", "scale"),
+        default="all",
+        help="one part of the run: the releases under faults (main), the judge block or the scale block; make "
+        "test runs the short form's three parts side by side, each an Azurite and hosts of its own",
+    )
     args = parser.parse_args(argv)
-    if args.scale_only:
+    if args.scale_only or args.part == "scale":
         return scale_only(args)
+    if args.part == "judge":
+        return judge_only(args)
     if args.long:
         defaults = (120, 8, 3.0)
     else:
@@ -1122,9 +1131,9 @@ def main(argv=None) -> int:
     run = Run(args)
     figures = run.run()
     text = table(figures, args, run.time_block.rows() + run.control.rows() + run.dns.rows())
-    judged = judge_block(args)
+    judged = judge_block(args) if args.part == "all" else NOT_RUN
     text += "\n" + "\n".join(f"| {name} | {value} |" for name, value in judged.rows())
-    scaled = scale_block(args)
+    scaled = scale_block(args) if args.part == "all" else NOT_RUN
     text += "\n" + "\n".join(f"| {name} | {value} |" for name, value in scaled.rows())
     print(text)
     summary = {
@@ -1187,6 +1196,36 @@ def main(argv=None) -> int:
     return 0 if ok else 1
 
 
+class _NotRun:
+    """A block left to a part of its own (--part): no rows, nothing lost."""
+
+    lost: list = []
+    divergences: list = []
+    judged_twice: list = []
+    half_moved: list = []
+    reads: dict = {}
+
+    def rows(self) -> list:
+        return []
+
+
+NOT_RUN = _NotRun()
+
+
+def judge_only(args) -> int:
+    judged = judge_block(args)
+    print("\n".join(f"| {name} | {value} |" for name, value in judged.rows()))
+    for problem in judged.lost[:10] + judged.divergences[:10] + judged.judged_twice[:10]:
+        print("PROBLEM:", problem)
+    summary = {
+        "lost": len(judged.lost),
+        "divergences": len(judged.divergences),
+        "judged_twice": len(judged.judged_twice),
+    }
+    print(json.dumps(summary))
+    return 1 if any(summary.values()) else 0
+
+
 def scale_only(args) -> int:
     scaled = scale_block(args)
     text = "\n".join(f"| {name} | {value} |" for name, value in scaled.rows())
@@ -1208,6 +1247,7 @@ def scale_only(args) -> int:
                 "lost": len(scaled.lost),
                 "divergences": len(scaled.divergences),
                 "half_moved_reads": len(scaled.half_moved),
+                "scale_reads": sum(scaled.reads.values()),
             }
         )
     )

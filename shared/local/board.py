@@ -14,6 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+
 log = logging.getLogger("promote.board")
 
 
@@ -21,6 +23,8 @@ def board_app(stack: Any):
     return stack.board("/")
 
 
+STORAGE_AWAY = (ServiceRequestError, ServiceResponseError, ConnectionError)  # no answer from the storage at all
+INTERNAL = "the board failed on this page; the error is in promote board's log. Nothing was changed."
 STORAGE_DOWN = (
     "board unavailable: the storage of the local stack does not answer. Start it (`promote dev`, or Azurite on "
     "the ports in your settings), then reload this page; nothing was changed."
@@ -42,9 +46,13 @@ def make_server(stack: Any, host: str = "127.0.0.1", port: int = 7072, actor: st
             url = urlsplit(self.path)
             try:
                 page = app.handle(url.path, parse_qs(url.query), visitor_of(dict(self.headers.items()), principal))
-            except Exception:  # storage away: say what to do, keep serving
+            except STORAGE_AWAY:  # storage away: say what to do, keep serving
                 log.exception("board page %s", url.path)
                 self._send(503, "text/plain; charset=utf-8", STORAGE_DOWN.encode(), {"Retry-After": "5"})
+                return
+            except Exception:  # a defect: not blamed on storage; logged with its trace, the board keeps serving
+                log.exception("board page %s", url.path)
+                self._send(500, "text/plain; charset=utf-8", INTERNAL.encode(), {})
                 return
             self._send(page.status, page.content_type, page.body, page.headers)
 
@@ -66,9 +74,13 @@ def make_server(stack: Any, host: str = "127.0.0.1", port: int = 7072, actor: st
                     f"http://{self.headers.get('Host') or host}{self.path}",
                     stack.publisher.publish,
                 )
-            except Exception:
+            except STORAGE_AWAY:
                 log.exception("board action %s", url.path)
                 self._send(503, "text/plain; charset=utf-8", STORAGE_DOWN.encode(), {"Retry-After": "5"})
+                return
+            except Exception:
+                log.exception("board action %s", url.path)
+                self._send(500, "text/plain; charset=utf-8", INTERNAL.encode(), {})
                 return
             self._send(page.status, page.content_type, page.body, page.headers)
 

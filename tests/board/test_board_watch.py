@@ -33,10 +33,11 @@ def send(stack, release: str, type_: str, workload: str | None, n: list[int], **
 
 def test_the_releases_list_says_what_holds_each_release_what_is_overdue_and_groups_waves(board, stack, release_name):
     late, other, loose = f"{release_name}-late", f"{release_name}-other", f"{release_name}-loose"
+    wave = f"{release_name[:50]}-night"  # a wave of this test's own: the Azurite holds other tests' releases
     base = {"model": "staged", "approvers": [APPROVER], "operators": [OPERATOR]}
-    stack.service.apply(validate_plan({**base, "release": late, "wave": "night-1", "deadlines": {"approval": "1s"},
+    stack.service.apply(validate_plan({**base, "release": late, "wave": wave, "deadlines": {"approval": "1s"},
         "workloads": [{"name": "crm", "assets": ["vm-1"]}, {"name": "billing", "assets": ["vm-2"]}]}))  # fmt: skip
-    stack.service.apply(validate_plan({**base, "release": other, "wave": "night-1",
+    stack.service.apply(validate_plan({**base, "release": other, "wave": wave,
         "workloads": [{"name": "hr", "assets": ["vm-3"]}]}))  # fmt: skip
     stack.service.apply(validate_plan({**base, "release": loose, "workloads": [{"name": "x", "assets": ["vm-4"]}]}))
     n = [0]
@@ -47,11 +48,11 @@ def test_the_releases_list_says_what_holds_each_release_what_is_overdue_and_grou
     time.sleep(1.2)  # the approval deadline (1s) passes
     status, html = get(f"{board}/")
     assert status == 200
-    waves = html.split('<section class="wave"')[1:]
-    assert [w.split('"', 2)[1] for w in waves] == ["night-1", "-"]  # named waves first
-    assert f'data-release="{late}"' in waves[0] and f'data-release="{other}"' in waves[0]
-    assert f'data-release="{loose}"' in waves[1]
-    totals = waves[0].split('class="wave-totals"')[1].split("</p>")[0]
+    sections = {w.split('"', 2)[1]: w for w in html.split('<section class="wave"')[1:]}
+    assert wave in sections and list(sections)[-1] == "-"  # named waves first, releases without one last
+    assert f'data-release="{late}"' in sections[wave] and f'data-release="{other}"' in sections[wave]
+    assert f'data-release="{loose}"' in sections["-"]
+    totals = sections[wave].split('class="wave-totals"')[1].split("</p>")[0]
     assert "2 releases (0 finished)" in totals and "0 of 3 workloads promoted" in totals
     assert "2 overdue</span>, 2 held, 1 need attention" in totals
     held = row(html, late)
@@ -120,3 +121,24 @@ def test_on_azure_with_storage_down_the_board_says_what_to_do(azure_board, stack
         status, text = exc.code, exc.read().decode()
     assert status == 503 and "cannot read its storage account" in text and "Nothing was changed" in text
     assert "ConnectionRefusedError" not in text
+
+
+def test_a_defect_on_a_page_is_not_blamed_on_storage():
+    """Only a storage that does not answer reads "board unavailable: ... Start it": a defect is a 500 that says
+    where its trace is, so nobody restarts Azurite for a bug."""
+    from shared.local.board import make_server
+
+    class Broken:
+        def handle(self, *args, **kwargs):
+            raise AttributeError("'SimpleNamespace' object has no attribute 'type'")
+
+    import threading
+
+    server = make_server(SimpleNamespace(board=lambda base: Broken()), "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        status, text = get(f"http://127.0.0.1:{server.server_address[1]}/")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert status == 500 and "promote board's log" in text and "Start it" not in text

@@ -140,7 +140,7 @@ def outcome(app: BoardApp, name: str, event_id: str, query: Mapping[str, list[st
     entries = [e for e in app.reads.newest(name, [workload] if workload else [], WINDOW) if e.event_id == event_id]
     if not entries:  # a release-wide decision keeps its outcome on its marker
         marker = cast(Outcomes, app.store).outcome_of(
-            name, m.dedup_key(SimpleNamespace(id=event_id, source="promote/board"))
+            name, m.dedup_key(SimpleNamespace(id=event_id, type="override", source="promote/board"))
         )
         entries = [marker] if marker is not None else []
     entries.sort(key=lambda e: e.at)
