@@ -77,7 +77,8 @@ def expected_functions(topic: str, subscription: str, connection: str, overrides
         "status": {**http, "route": "releases/{release}", "methods": ["GET"], "authLevel": "FUNCTION"},
         # behind App Service authentication (Entra ID), which a function key cannot stand for
         "overrides": {**http, "route": overrides_route, "methods": ["POST"], "authLevel": "ANONYMOUS"},
-        "board": {**http, "route": "board/{*path}", "methods": ["GET"], "authLevel": "ANONYMOUS"},
+        # POST: the board's actions (v3 §19), as forms behind the same sign-in
+        "board": {**http, "route": "board/{*path}", "methods": ["GET", "POST"], "authLevel": "ANONYMOUS"},
         "drift": timer,
         "notifications": timer,
         "judge": timer,
