@@ -94,7 +94,7 @@ browser:
 TEST_WORKERS ?= 3
 TWICE := tests/integration tests/functions tests/finish/test_finish_storage.py tests/board/test_board_pages.py
 test: install browser lint typecheck
-	PROMOTE_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal $(addprefix --twice ,$(TWICE))
+	PROMOTE_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal -m "not reliability" $(addprefix --twice ,$(TWICE))
 
 typecheck: install
 	$(PY) -m mypy
@@ -122,6 +122,7 @@ bench: install
 	$(PY) bench/domain_scale.py
 
 reliability: install
+	$(PY) -m pytest -q -m reliability tests/faults/test_reliability.py
 	$(PY) tools/reliability.py --long --write docs/reliability.md
 
 check-infra: install

@@ -331,8 +331,8 @@ def run_judge_faults(
                     break
                 time.sleep(0.5)
             time.sleep(2.0)  # verdicts re-published by judges after a crash reach the hosts
-            while queue.get_queue_properties().approximate_message_count:
-                time.sleep(0.5)
+            while queue.get_queue_properties().approximate_message_count and time.monotonic() < deadline + 60:
+                time.sleep(0.5)  # bounded: judges still publishing must not keep the run from accounting
         finally:
             procs.shutdown()
         _account(stack, names, bad, injected, figures)

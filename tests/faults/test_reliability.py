@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -25,6 +27,7 @@ def short_run(part: str) -> tuple[dict, dict]:
     return json.loads(done.stdout.strip().splitlines()[-1]), figures
 
 
+@pytest.mark.reliability
 def test_short_reliability_run_loses_nothing_and_diverges_nowhere():
     summary, figures = short_run("main")
     assert summary["lost"] == 0 and summary["divergences"] == 0
@@ -68,6 +71,7 @@ def test_short_reliability_run_loses_nothing_and_diverges_nowhere():
     assert int(figures["  TTL restored at finalize"]) == 2
 
 
+@pytest.mark.reliability
 def test_short_reliability_judge_block_judges_each_flight_once():
     summary, figures = short_run("judge")
     assert summary["lost"] == 0 and summary["divergences"] == 0
