@@ -47,7 +47,7 @@ def indexed() -> dict[str, list[dict]]:
         "alerts": http("alerts", ["POST"], "FUNCTION"),
         "status": http("releases/{release}", ["GET"], "FUNCTION"),
         "overrides": http("overrides", ["POST"], "ANONYMOUS"),
-        "board": http("board/{*path}", ["get"], "Anonymous"),
+        "board": http("board/{*path}", ["get", "post"], "Anonymous"),  # post: its actions (v3 §19)
         "drift": timer("0 */5 * * * *"),
         "notifications": timer("*/20 * * * * *"),
         "judge": timer("*/10 * * * * *"),
