@@ -87,22 +87,27 @@ def test_quorum_approvals_and_a_halt_of_everything_show_on_the_board(board, stac
         stack.store.set_halt(None)
 
 
-def test_with_storage_down_the_board_says_what_to_do():
-    from shared.local.board import make_server
-
-    class Down:
-        def handle(self, *args, **kwargs):
-            raise ConnectionRefusedError("[Errno 111] Connection refused")
-
+def _local_board_raising(error: Exception) -> tuple[int, str]:
+    """What `promote board` answers for the index when reading it raises `error`."""
     import threading
 
-    server = make_server(SimpleNamespace(board=lambda base: Down()), "127.0.0.1", 0)
+    from shared.local.board import make_server
+
+    class Failing:
+        def handle(self, *args, **kwargs):
+            raise error
+
+    server = make_server(SimpleNamespace(board=lambda base: Failing()), "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     try:
-        status, text = get(f"http://127.0.0.1:{server.server_address[1]}/")
+        return get(f"http://127.0.0.1:{server.server_address[1]}/")
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_with_storage_down_the_board_says_what_to_do():
+    status, text = _local_board_raising(ConnectionRefusedError("[Errno 111] Connection refused"))
     assert status == 503 and "Start it (`promote dev`" in text and "nothing was changed" in text
     assert "ConnectionRefusedError" not in text
 
@@ -126,19 +131,5 @@ def test_on_azure_with_storage_down_the_board_says_what_to_do(azure_board, stack
 def test_a_defect_on_a_page_is_not_blamed_on_storage():
     """Only a storage that does not answer reads "board unavailable: ... Start it": a defect is a 500 that says
     where its trace is, so nobody restarts Azurite for a bug."""
-    from shared.local.board import make_server
-
-    class Broken:
-        def handle(self, *args, **kwargs):
-            raise AttributeError("'SimpleNamespace' object has no attribute 'type'")
-
-    import threading
-
-    server = make_server(SimpleNamespace(board=lambda base: Broken()), "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    try:
-        status, text = get(f"http://127.0.0.1:{server.server_address[1]}/")
-    finally:
-        server.shutdown()
-        server.server_close()
+    status, text = _local_board_raising(AttributeError("'SimpleNamespace' object has no attribute 'type'"))
     assert status == 500 and "promote board's log" in text and "Start it" not in text
