@@ -24,7 +24,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
@@ -185,6 +185,7 @@ class Processes:
         self.procs: list[tuple[subprocess.Popen, str]] = []
         self.spawned = 0
         self.points: dict[int, str] = {}  # pid -> the crash point a judge waits for ("none")
+        self.tails: dict[int, deque] = {}  # pid -> its last lines, shown when it exits by itself
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.thread = threading.Thread(target=self._supervise, daemon=True)
@@ -203,8 +204,10 @@ class Processes:
         return proc
 
     def _read(self, proc: subprocess.Popen) -> None:
+        tail = self.tails.setdefault(proc.pid, deque(maxlen=6))
         for line in proc.stdout:  # type: ignore[union-attr]
             with self.lock:
+                tail.append(line.rstrip())
                 if line.startswith("CRASH "):
                     self.figures.crash_points[line.split()[1]] += 1
                 elif line.startswith("FAULT error"):
@@ -224,6 +227,11 @@ class Processes:
         while not self.stop.is_set():
             for i, (proc, role) in enumerate(self.procs):
                 if proc.poll() is not None:
+                    if proc.returncode != -signal.SIGKILL:  # only SIGKILL ends a process here: this one crashed
+                        time.sleep(0.2)  # its reader's last lines
+                        said = " | ".join(self.tails.get(proc.pid, ())) or "no output"
+                        print(f"{role} exited by itself ({proc.returncode}): {said}", flush=True)
+                        self.figures.divergences.append(f"a {role} process exited by itself: {said[-300:]}")
                     self.procs[i] = (self._spawn(role), role)
             if time.monotonic() >= next_kill:
                 # judges still waiting for their crash point are spared, so that every point fires

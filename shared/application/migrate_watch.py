@@ -94,18 +94,21 @@ def poll(
 WATCH_SECONDS = 2.0  # locally, how often the vault is read while a release has an Azure Migrate source
 
 
-def alongside(judge: Callable[[], Any], stack: Any) -> Callable[[], Any]:
+def alongside(judge: Callable[[], Any] | None, stack: Any) -> Callable[[], Any]:
     """The local host's judge round followed by a watcher round (`promote run` reads the vault, as the timer
     function does on Azure), at most every WATCH_SECONDS; while a release has a source, the next round is due
-    within WATCH_SECONDS. Releases without a source are read once per host."""
+    within WATCH_SECONDS. Releases without a source are read once per host. A host given no judge (judging
+    done by other processes) still watches the vault."""
     import time
     from datetime import timedelta
+
+    from shared.application.judge import JudgeRun
 
     without_source: set[str] = set()
     last = [float("-inf")]
 
     def both() -> Any:
-        run = judge()
+        run = judge() if judge is not None else JudgeRun()
         if time.monotonic() - last[0] < WATCH_SECONDS:
             return run
         last[0] = time.monotonic()
