@@ -623,10 +623,14 @@ class Run:
             racer.join()
         # The fallback, counted: a person would finalize again only when nothing has moved for longer than the
         # longest retry the run can need (a decommission failing four times waits 30+60+120+240 s).
+        # A workload whose decommission failed k times waits retry_delay(k) for its next attempt, as `status`
+        # shows it ("retrying"): a person waits that long (and a minute for a loaded host) before acting.
+        from shared.domain.finishing import retry_delay
+
         stall = 600 if self.args.long else 240
         deadline, progress, done = time.monotonic() + timeout, time.monotonic(), -1
         while time.monotonic() < deadline:
-            pending, finished = [], 0
+            pending, finished, failures = [], 0, {}
             for release in self.releases:
                 state = self.retry(lambda release=release: self.store.get_release(release).release)
                 for n, w in state.workloads.items():
@@ -634,6 +638,7 @@ class Run:
                     finished += settled
                     if not settled:
                         pending.append((release, n))
+                        failures[(release, n)] = (w.state, w.decommission_failures, w.decommission_error)
             if finished != done:
                 done, progress = finished, time.monotonic()
             if not pending:
@@ -643,8 +648,11 @@ class Run:
                     flush=True,
                 )
                 return
-            if time.monotonic() - progress >= stall:
+            waited = max(retry_delay(f) + 60 for _, f, _ in failures.values())
+            if time.monotonic() - progress >= max(stall, waited):
                 progress = time.monotonic()
+                for key, (state_now, failed, error) in failures.items():  # why, for whoever reads the log
+                    print(f"finalize stalled: {key[0]}/{key[1]} {state_now}, {failed} failed: {error}", flush=True)
                 for release, name in pending:
                     self.figures.finalizes_resent += 1
                     self.figures.finalizes_needed_another.add((release, name))
