@@ -177,8 +177,10 @@ def test_storage_stopped_and_restarted_during_a_run(tmp_path, release_name):
                 time.sleep(0.2)
         done.set()
         runner.join(timeout=30)
-        # the delivery in flight failed on the outage and was redelivered (SDK retries, then the host's)
-        assert outage.is_set() and host.stats.retried >= 1
+        # the delivery in flight failed on the outage and was delivered again: by the host's retry, or, when
+        # storage was still down for that too (a slow restart), when its lock expired; either way one delivery
+        # more than the messages completed, each applied once (below)
+        assert outage.is_set() and host.stats.received >= host.stats.completed + 1
         assert any("Connection refused" in e for e in host.stats.errors)
         assert host.stats.poisoned == 0
         assert_promoted_and_routed(stack, release_name)
