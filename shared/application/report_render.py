@@ -45,6 +45,7 @@ def _text(r: ReleaseReport) -> str:
         f"Release {r.release} ({r.model}{f', wave {r.wave}' if r.wave else ''}): {r.state or '-'}",
         f"  from {stamp(r.started) if r.started else '-'} to {stamp(r.done) if r.done else '(not done)'}: "
         f"{_seconds(r.seconds)}; {r.entries} history entries",
+        *([f"  ends: {_ends(r)}"] if r.ends else []),
         f"  changes {r.changes}, rollbacks {len(r.rollbacks)}, change failure rate {_rate(r.change_failure_rate)}",
         "",
         "Workloads",
@@ -82,6 +83,10 @@ def _text(r: ReleaseReport) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _ends(r: ReleaseReport) -> str:
+    return ", ".join(f"{e.state} at {stamp(e.end)} after {_seconds(e.seconds)}" for e in r.ends)
+
+
 def _wave_text(w: WaveReport) -> str:
     lines = [
         f"Wave {w.wave}: {len(w.releases)} releases, from {stamp(w.started) if w.started else '-'} to "
@@ -116,6 +121,7 @@ def to_json(report: ReleaseReport | WaveReport) -> dict[str, Any]:
         "started": iso(r.started),
         "done": iso(r.done),
         "seconds": r.seconds,
+        "ends": [{"state": e.state, "status": e.status, "at": iso(e.end), "seconds": e.seconds} for e in r.ends],
         "entries": r.entries,
         "changes": r.changes,
         "change_failure_rate": r.change_failure_rate,
@@ -192,6 +198,8 @@ def _csv_rows(r: ReleaseReport) -> list[list[str]]:
 
     cfr = f"change failure rate {_rate(r.change_failure_rate)}"
     row("release", name=r.state or "", at=r.started, seconds=r.seconds, value=r.changes, detail=cfr)
+    for e in r.ends:
+        row("end", name=e.state, at=e.end, seconds=e.seconds, detail=e.status)
     for w in r.workloads:
         row("workload", w.name, w.state or "", w.started, w.seconds, w.attempts)
     for k, v in _ordered(r.phases, PHASES):
