@@ -20,8 +20,9 @@ ends again later: each end is one duration, its state says which). The release's
 workloads' states (model.release_state), so live it needs the whole release (not one shard of a large one).
 
 What an entry did is read from its fields, and from promote's own wording where no field says it: an approval
-(`approved`), a pause (`paused at N%`), a resume (`resumed`), the flight a workload moved to (`-> flighting
-(flight N, P%)`). tests/unit/test_telemetry.py drives the real machine and holds this to what it writes.
+(`approved`; `approval counted`: one of a quorum not reached yet), a pause (`paused at N%`), a resume
+(`resumed`), the flight a workload moved to (`-> flighting (flight N, P%)`). tests/unit/test_telemetry.py
+drives the real machine and holds this to what it writes.
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ class Approval:
     actor: str | None
     waited: float | None  # seconds in `ready` before it; None when approved before the workload was ready
     actor_reason: str | None
+    counted: bool = False  # one approval of a quorum not reached yet (v3 §19): who and when, no wait
 
 
 @dataclass(frozen=True)
@@ -231,6 +233,8 @@ def _step(plan: Plan, f: Figures, e: HistoryEntry, c: _Cursor) -> None:
     if e.type == "override" and e.reason.startswith("approved"):
         waited = (e.at - c.since).total_seconds() if c.state == S.READY and c.since and not c.partial else None
         f.approvals.append(Approval(name, e.at, e.actor, waited, e.actor_reason))
+    elif e.type == "override" and e.reason.startswith("approval counted"):
+        f.approvals.append(Approval(name, e.at, e.actor, None, e.actor_reason, counted=True))
     if _PAUSE.search(e.reason) and c.paused_at is None:
         c.paused_at = e.at
     elif e.type == "override" and e.reason.startswith("resumed") and c.paused_at is not None:

@@ -71,6 +71,7 @@ def _text(r: ReleaseReport) -> str:
     lines += ["", "Approvals"]
     lines += [
         f"  {stamp(a.at)}  {a.workload:<16} by {a.actor or '-'}"
+        + (", counted toward the quorum" if a.counted else "")
         + (f", after {_seconds(a.waited)} in ready" if a.waited is not None else "")
         + (f': "{a.actor_reason}"' if a.actor_reason else "")
         for a in r.approvals
@@ -162,6 +163,7 @@ def to_json(report: ReleaseReport | WaveReport) -> dict[str, Any]:
                 "workload": a.workload,
                 "actor": a.actor,
                 "seconds_waited": a.waited,
+                "counted": a.counted,
                 "actor_reason": a.actor_reason,
             }
             for a in r.approvals
@@ -211,7 +213,16 @@ def _csv_rows(r: ReleaseReport) -> list[list[str]]:
     for b in r.rollbacks:
         row("rollback", b.workload, b.cause, b.at, b.after_trouble, b.share_before, b.actor, b.reason)
     for a in r.approvals:
-        row("approval", a.workload, "approve", a.at, a.waited, "", a.actor, a.actor_reason or "")
+        row(
+            "approval",
+            a.workload,
+            "counted" if a.counted else "approve",
+            a.at,
+            a.waited,
+            "",
+            a.actor,
+            a.actor_reason or "",
+        )
     for p in r.pauses:
         row("pause", p.workload, "paused", p.start, p.seconds)
     for m in r.traffic:

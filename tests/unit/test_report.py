@@ -104,3 +104,26 @@ def test_a_wave_is_reported_from_the_releases_whose_plans_name_it(story):
     wave = WaveReport("wave-a", [r, r])
     assert (wave.changes, len(wave.rollbacks), wave.total("gates")["paused"]) == (6, 4, 480.0)
     assert "Wave wave-a: 2 releases" in render(wave, "text")
+
+
+def test_every_approval_of_a_quorum_is_reported_with_who_and_when():
+    """approval: quorum 2 (v3 §19): the first approval is counted, the second moves users. The report names both
+    approvers; the wait in ready is the quorum's (one figure, as the metric records it)."""
+    bob = "bob@contoso.com"
+    flight = Flight(approvers=[APPROVER, bob], approval={"mode": "manual", "quorum": 2})
+    for asset in ("vm-web", "vm-db"):
+        flight.send("asset-replicated", "payroll", asset=asset)
+    flight.send("tests-passed", "payroll")
+    flight.tick(60)
+    flight.override("approve", "payroll", actor=APPROVER)
+    flight.tick(60)
+    flight.override("approve", "payroll", actor=bob)
+    r = release_report(flight.plan, flight.w.store.list_history("wave-7"))
+    assert [(a.actor, a.waited, a.counted) for a in r.approvals] == [(APPROVER, None, True), (bob, 120.0, False)]
+    assert [a["actor"] for a in json.loads(render(r, "json"))["approvals"]] == [APPROVER, bob]
+    rows = list(csv.DictReader(io.StringIO(render(r, "csv"))))
+    assert [(row["name"], row["actor"]) for row in rows if row["section"] == "approval"] == [
+        ("counted", APPROVER),
+        ("approve", bob),
+    ]
+    assert f"by {APPROVER}, counted toward the quorum" in render(r, "text")
