@@ -160,6 +160,8 @@ class _Whole:
     states: dict[str, str]
     started: datetime | None
     known: bool = True
+    state: ReleaseState | None = None  # as of the last decision looked at
+    moved_at: datetime | None = None  # the latest move not looked at yet
 
 
 def from_history(plan: Plan, entries: list[HistoryEntry]) -> Figures:
@@ -198,14 +200,22 @@ def _start(w: Workload) -> _Cursor:
 
 
 def _walk(plan: Plan, cursors: dict[str, _Cursor], entries: list[HistoryEntry], whole: _Whole | None) -> Figures:
-    figures = Figures(state=str(_state_of(plan, whole.states)) if whole is not None else None)
-    for e in entries:
+    figures = Figures()
+    if whole is not None:
+        whole.state = _state_of(plan, whole.states)
+    for i, e in enumerate(entries):
         c = cursors.get(e.workload or "")
-        if c is None or e.outcome != Outcome.APPLIED or e.from_state is None or e.to_state is None:
-            continue
-        _step(plan, figures, e, c)
-        if whole is not None and e.from_state != e.to_state and e.workload in whole.states:
-            _release_step(plan, figures, e, c, whole)
+        if c is not None and e.outcome == Outcome.APPLIED and e.from_state is not None and e.to_state is not None:
+            _step(plan, figures, e, c)
+            if whole is not None and e.from_state != e.to_state and e.workload in whole.states:
+                whole.states[e.workload] = str(e.to_state)
+                if c.started is not None and (whole.started is None or c.started < whole.started):
+                    whole.started = c.started
+                whole.moved_at = e.at
+        last = i + 1 == len(entries) or entries[i + 1].event_id != e.event_id
+        if whole is not None and whole.moved_at is not None and last:  # a decision's entries are one commit
+            _release_moved(plan, figures, whole)
+    figures.state = str(whole.state) if whole is not None else None
     return figures
 
 
@@ -217,15 +227,13 @@ def _state_of(plan: Plan, states: dict[str, str]) -> ReleaseState:
     return release_state(plan.model, plan.approval_mode, Tally(tuple(sorted(counts.items()))))
 
 
-def _release_step(plan: Plan, f: Figures, e: HistoryEntry, c: _Cursor, whole: _Whole) -> None:
-    was = _state_of(plan, whole.states)
-    whole.states[e.workload or ""] = str(e.to_state)
-    if c.started is not None and (whole.started is None or c.started < whole.started):
-        whole.started = c.started
-    now = _state_of(plan, whole.states)
-    f.state = str(now)
-    if now != was and now in RELEASE_ENDS and whole.started is not None and whole.known:
-        f.releases.append(Run(None, str(now), whole.started, e.at))
+def _release_moved(plan: Plan, f: Figures, whole: _Whole) -> None:
+    """After a decision that moved workloads: the release's state, and an end when it reached one. Looked at
+    per decision, as live (an entry's move may be undone by the next of the same decision)."""
+    now, at = _state_of(plan, whole.states), whole.moved_at
+    if now != whole.state and now in RELEASE_ENDS and whole.started is not None and whole.known and at:
+        f.releases.append(Run(None, str(now), whole.started, at))
+    whole.state, whole.moved_at = now, None
 
 
 def _step(plan: Plan, f: Figures, e: HistoryEntry, c: _Cursor) -> None:

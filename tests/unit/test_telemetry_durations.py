@@ -12,7 +12,7 @@ import csv
 import io
 import json
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,12 +20,13 @@ import pytest
 from shared.adapters.table_store.rows import workload_entity, workload_of
 from shared.application import telemetry
 from shared.application.board import BoardApp
-from shared.application.figures import from_decision
+from shared.application.figures import from_decision, from_history
 from shared.application.report import release_report
 from shared.application.report_render import render
 from shared.application.telemetry_metrics import Instruments
 from shared.domain.model import HistoryEntry, Workload, WorkloadState
-from tests.telemetry_world import APPROVER, Flight, in_memory, points
+from shared.domain.plan import validate_plan
+from tests.telemetry_world import APPROVER, PLAN, Flight, in_memory, points
 
 S = WorkloadState
 
@@ -254,3 +255,27 @@ def test_the_docs_report_sample_is_what_the_report_prints():
     text = render(release_report(flight.plan, flight.w.store.list_history("wave-7"), release.state), "text")
     sample = DOCS.read_text().split("The report of the release pictured above:\n\n```\n", 1)[1].split("```\n", 1)[0]
     assert sample == text
+
+
+def test_the_release_state_is_looked_at_per_decision_as_live():
+    """History holds one entry per workload a decision moved: the release's state is that after the whole
+    decision (what the live metric sees), never one between two entries of the same decision."""
+    plan = validate_plan({**PLAN, "workloads": [{"name": "a", "assets": ["x"]}, {"name": "b", "assets": ["y"]}]})
+    t = datetime.fromisoformat("2026-11-26T22:00:00+00:00")
+
+    def moved(at: int, event: str, workload: str, before: str, after: str) -> HistoryEntry:
+        return HistoryEntry(t + timedelta(seconds=at), event, "override", "applied", "r", workload, before, after, 0)
+
+    story = [
+        moved(0, "e1", "a", "replicating", "testing"),
+        moved(10, "e2", "b", "replicating", "testing"),
+        moved(20, "e3", "a", "testing", "aborted"),
+        # one decision: b aborted, then (same decision) a second entry that leaves the end at once is not one
+        moved(30, "e4", "b", "testing", "aborted"),
+        moved(30, "e4", "b", "aborted", "aborted"),
+    ]
+    figures = from_history(plan, story)
+    assert [(r.state, r.seconds) for r in figures.releases] == [("aborted", 30.0)]
+    split = [*story[:3], moved(30, "e4", "b", "testing", "rolled-back"), moved(30, "e4", "b", "rolled-back", "aborted")]
+    figures = from_history(plan, split)
+    assert [(r.state, r.seconds) for r in figures.releases] == [("aborted", 30.0)]  # not rolled-back, then aborted
