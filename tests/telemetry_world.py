@@ -43,8 +43,8 @@ class Recording(FakeScheduler):
 class Flight:
     """The release's story, step by step; `handled` keeps every message body handled, in order."""
 
-    def __init__(self, *, applied_early: float = 0.0, **plan_changes):
-        self.w = world()
+    def __init__(self, *, applied_early: float = 0.0, shard_size: int | None = None, **plan_changes):
+        self.w = world(shard_size=shard_size)  # shard_size: a large release's shards, one decided at a time
         self.scheduler = Recording()
         self.w.scheduler = self.w.service.scheduler = self.scheduler
         self.plan = validate_plan({**PLAN, **plan_changes})
@@ -124,6 +124,16 @@ class Flight:
         self.tick(5)
         self.send("flight-healthy", "payroll", flight=3)
         self.tick(1)
+        return self
+
+    def finish(self) -> Flight:
+        """After the story: ledger is aborted, payroll finalized (its decommission is the message the finalize
+        sends itself): every workload and the release reach an end."""
+        self.tick(3600)
+        self.override("abort", "ledger")
+        self.tick(1800)
+        self.override("finalize", "payroll", actor=APPROVER)
+        self.tick(0)  # the decommission
         return self
 
 

@@ -1,6 +1,7 @@
 """The figures of a release, from its decisions' history entries (pure): how long each workload spent in each
-state and gate, its flights and pauses, each rollback with its cause, each approval with its wait, and each
-move of users onto the migrated system (a change, for the change failure rate).
+state and gate, its flights and pauses, each rollback with its cause, each approval with its wait, each
+move of users onto the migrated system (a change, for the change failure rate), and the durations of the
+workloads and of the release.
 
 One walker, two starts, so the live figures and the report can never disagree:
 - `from_history(plan, entries)`: a release's whole history, oldest first (`promote report`, the board).
@@ -11,9 +12,17 @@ apply` writes no history entry, so from history it starts at the workload's firs
 live it starts where the domain recorded it (`state_since`, the apply); partial intervals are reported but
 never measured.
 
+Durations. A workload's runs from the entry that first moved it out of its initial state (the domain keeps
+that moment as `started_at`) to the entry that moved it to an end: finalized or aborted (a workload aborted
+before it ever moved has none). A release's runs from the first of its workloads' starts to each entry that
+brings the release to an end state: finalized, aborted or rolled back (a release retried after a rollback
+ends again later: each end is one duration, its state says which). The release's state is replayed from its
+workloads' states (model.release_state), so live it needs the whole release (not one shard of a large one).
+
 What an entry did is read from its fields, and from promote's own wording where no field says it: an approval
-(`approved`), a pause (`paused at N%`), a resume (`resumed`), the flight a workload moved to (`-> flighting
-(flight N, P%)`). tests/unit/test_telemetry.py drives the real machine and holds this to what it writes.
+(`approved`; `approval counted`: one of a quorum not reached yet), a pause (`paused at N%`), a resume
+(`resumed`), the flight a workload moved to (`-> flighting (flight N, P%)`). tests/unit/test_telemetry.py
+drives the real machine and holds this to what it writes.
 """
 
 from __future__ import annotations
@@ -22,7 +31,16 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from shared.domain.model import HistoryEntry, Outcome, Release, Workload, WorkloadState
+from shared.domain.model import (
+    HistoryEntry,
+    Outcome,
+    Release,
+    ReleaseState,
+    Tally,
+    Workload,
+    WorkloadState,
+    release_state,
+)
 from shared.domain.plan import Plan
 
 S = WorkloadState
@@ -30,6 +48,9 @@ TROUBLE = {"alert": "alert", "flight-unhealthy": "verdict"}  # message type -> r
 CAUSES = ("alert", "verdict", "deadline", "lag", "operator")
 _CAUSE_OF_TYPE = {**TROUBLE, "deadline": "deadline", "replication-lag": "lag", "override": "operator"}
 ON_TARGET = (S.FLIGHTING, S.PROMOTED, S.FINALIZED)  # some or all users on the migrated system
+WORKLOAD_ENDS = (S.FINALIZED, S.ABORTED)
+RELEASE_ENDS = (ReleaseState.FINALIZED, ReleaseState.ABORTED, ReleaseState.ROLLED_BACK)
+SUCCEEDED = (S.FINALIZED, ReleaseState.FINALIZED)  # deployment.status: succeeded; any other end: failed
 _FLIGHT = re.compile(r"-> flighting \(flight (\d+),")
 _PAUSE = re.compile(r"(?:^|[:;] )paused at \d+%")
 
@@ -71,6 +92,7 @@ class Approval:
     actor: str | None
     waited: float | None  # seconds in `ready` before it; None when approved before the workload was ready
     actor_reason: str | None
+    counted: bool = False  # one approval of a quorum not reached yet (v3 §19): who and when, no wait
 
 
 @dataclass(frozen=True)
@@ -81,6 +103,25 @@ class Move:
     at: datetime
 
 
+@dataclass(frozen=True)
+class Run:
+    """A workload's (or, `workload` None, the release's) duration: from its start to an end `state`."""
+
+    workload: str | None
+    state: str  # finalized | aborted (| rolled-back, a release's)
+    start: datetime
+    end: datetime
+
+    @property
+    def seconds(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+    @property
+    def status(self) -> str:
+        """OpenTelemetry's deployment.status."""
+        return "succeeded" if self.state in SUCCEEDED else "failed"
+
+
 @dataclass
 class Figures:
     states: list[Interval] = field(default_factory=list)
@@ -89,6 +130,10 @@ class Figures:
     rollbacks: list[Rollback] = field(default_factory=list)
     approvals: list[Approval] = field(default_factory=list)
     moves: list[Move] = field(default_factory=list)
+    workloads: list[Run] = field(default_factory=list)  # workload durations, in the order they ended
+    releases: list[Run] = field(default_factory=list)  # the release's, one per end it reached
+    started: dict[str, datetime] = field(default_factory=dict)  # workload -> when it left its initial state
+    state: str | None = None  # the release's state after the walk (None: not replayed, part of a release)
 
 
 @dataclass
@@ -104,6 +149,19 @@ class _Cursor:
     paused_at: datetime | None = None
     trouble_at: datetime | None = None
     trouble: str | None = None  # alert | verdict: what the last trouble was
+    started: datetime | None = None  # when it first left its initial state
+
+
+@dataclass
+class _Whole:
+    """What the walk knows of the whole release: every workload's state and its first start. `known`: False
+    when a workload moved before starts were kept (its row has none): the release's start is then unknown."""
+
+    states: dict[str, str]
+    started: datetime | None
+    known: bool = True
+    state: ReleaseState | None = None  # as of the last decision looked at
+    moved_at: datetime | None = None  # the latest move not looked at yet
 
 
 def from_history(plan: Plan, entries: list[HistoryEntry]) -> Figures:
@@ -111,12 +169,19 @@ def from_history(plan: Plan, entries: list[HistoryEntry]) -> Figures:
     for e in entries:
         if e.workload is not None and e.from_state is not None and e.workload not in cursors:
             cursors[e.workload] = _Cursor(state=str(e.from_state), since=e.at, partial=True)
-    return _walk(plan, cursors, entries)
+    states = {w.name: cursors[w.name].state if w.name in cursors else str(S.REPLICATING) for w in plan.workloads}
+    return _walk(plan, cursors, entries, _Whole(states, None))
 
 
 def from_decision(before: Release, entries: list[HistoryEntry]) -> Figures:
     named = {e.workload for e in entries if e.workload is not None and e.workload in before.workloads}
-    return _walk(before.plan, {name: _start(before.workloads[name]) for name in named}, entries)
+    whole = None
+    if not before.partial:
+        ws = before.workloads.values()
+        starts = [w.started_at for w in ws if w.started_at is not None]
+        known = all(w.started_at is not None or w.state == S.REPLICATING for w in ws)
+        whole = _Whole({w.name: str(w.state) for w in ws}, min(starts, default=None), known)
+    return _walk(before.plan, {name: _start(before.workloads[name]) for name in named}, entries, whole)
 
 
 def _start(w: Workload) -> _Cursor:
@@ -130,17 +195,45 @@ def _start(w: Workload) -> _Cursor:
         paused_at=w.paused_at if w.paused else None,
         trouble_at=w.trouble_at,
         trouble=("alert" if trouble.startswith("alert") else "verdict") if trouble else None,
+        started=w.started_at,
     )
 
 
-def _walk(plan: Plan, cursors: dict[str, _Cursor], entries: list[HistoryEntry]) -> Figures:
+def _walk(plan: Plan, cursors: dict[str, _Cursor], entries: list[HistoryEntry], whole: _Whole | None) -> Figures:
     figures = Figures()
-    for e in entries:
+    if whole is not None:
+        whole.state = _state_of(plan, whole.states)
+    for i, e in enumerate(entries):
         c = cursors.get(e.workload or "")
-        if c is None or e.outcome != Outcome.APPLIED or e.from_state is None or e.to_state is None:
-            continue
-        _step(plan, figures, e, c)
+        if c is not None and e.outcome == Outcome.APPLIED and e.from_state is not None and e.to_state is not None:
+            _step(plan, figures, e, c)
+            if whole is not None and e.from_state != e.to_state and e.workload in whole.states:
+                whole.states[e.workload] = str(e.to_state)
+                if c.started is not None and (whole.started is None or c.started < whole.started):
+                    whole.started = c.started
+                whole.moved_at = e.at
+        last = i + 1 == len(entries) or entries[i + 1].event_id != e.event_id
+        if whole is not None and whole.moved_at is not None and last:  # a decision's entries are one commit
+            _release_moved(plan, figures, whole)
+    figures.state = str(whole.state) if whole is not None else None
     return figures
+
+
+def _state_of(plan: Plan, states: dict[str, str]) -> ReleaseState:
+    """The release's state from its workloads' (approval aside: it decides no end)."""
+    counts: dict[WorkloadState, int] = {}
+    for state in states.values():
+        counts[S(state)] = counts.get(S(state), 0) + 1
+    return release_state(plan.model, plan.approval_mode, Tally(tuple(sorted(counts.items()))))
+
+
+def _release_moved(plan: Plan, f: Figures, whole: _Whole) -> None:
+    """After a decision that moved workloads: the release's state, and an end when it reached one. Looked at
+    per decision, as live (an entry's move may be undone by the next of the same decision)."""
+    now, at = _state_of(plan, whole.states), whole.moved_at
+    if now != whole.state and now in RELEASE_ENDS and whole.started is not None and whole.known and at:
+        f.releases.append(Run(None, str(now), whole.started, at))
+    whole.state, whole.moved_at = now, None
 
 
 def _step(plan: Plan, f: Figures, e: HistoryEntry, c: _Cursor) -> None:
@@ -148,6 +241,8 @@ def _step(plan: Plan, f: Figures, e: HistoryEntry, c: _Cursor) -> None:
     if e.type == "override" and e.reason.startswith("approved"):
         waited = (e.at - c.since).total_seconds() if c.state == S.READY and c.since and not c.partial else None
         f.approvals.append(Approval(name, e.at, e.actor, waited, e.actor_reason))
+    elif e.type == "override" and e.reason.startswith("approval counted"):
+        f.approvals.append(Approval(name, e.at, e.actor, None, e.actor_reason, counted=True))
     if _PAUSE.search(e.reason) and c.paused_at is None:
         c.paused_at = e.at
     elif e.type == "override" and e.reason.startswith("resumed") and c.paused_at is not None:
@@ -158,6 +253,10 @@ def _step(plan: Plan, f: Figures, e: HistoryEntry, c: _Cursor) -> None:
     flight = _flight_begun(e, c)
     if e.from_state != e.to_state:
         _leave(plan, f, e, c)
+        if e.to_state in WORKLOAD_ENDS and e.from_state not in WORKLOAD_ENDS and c.started is not None:
+            f.workloads.append(Run(name, str(e.to_state), c.started, e.at))
+        if e.from_state == S.REPLICATING:  # its initial state: as the domain stamps `started_at`
+            c.started = f.started[name] = e.at
         if e.to_state == S.ROLLED_BACK:
             f.rollbacks.append(_rollback(e, c))
         if e.to_state in (S.ROLLED_BACK, S.ABORTED) and c.paused_at is not None:  # back on the source: unpaused

@@ -2,10 +2,11 @@
 release's history and plan: durations per phase, waits by gate, rollbacks with their causes, approvals with
 who and when, the traffic timeline, and the change failure rate. Rendered by report_render.py.
 
-Definitions (docs/observability.md has them for readers): a workload's clock starts at its first recorded
-message (`promote apply` writes no history entry) and stops when it last reached promoted or aborted (or
-finalized); a release's runs from its first entry until its last workload stopped. A change is a move of
-users onto the migrated system; the change failure rate is rollbacks / changes.
+Definitions (docs/observability.md has them for readers), the metrics' own (figures.py): a workload's clock
+starts at the message that moved it out of its initial state and stops when it reached finalized or aborted;
+a release's runs from its first workload's start to its latest end (finalized, aborted or rolled back) while
+it is there, and `ends` lists every end it reached. A change is a move of users onto the migrated system; the
+change failure rate is rollbacks / changes.
 """
 
 from __future__ import annotations
@@ -14,13 +15,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from shared.application.figures import Approval, Figures, Interval, Rollback, from_history
+from shared.application.figures import Approval, Figures, Interval, Rollback, Run, from_history
 from shared.domain.gates import GATES as GATE_REGISTRY
 from shared.domain.model import HistoryEntry, Outcome, WorkloadState
 from shared.domain.plan import Plan
 
 S = WorkloadState
-DONE = (S.PROMOTED, S.ABORTED, S.FINALIZED)
 PHASES = (S.REPLICATING, S.TESTING, S.READY, S.FLIGHTING, S.ROLLED_BACK, S.PROMOTED)
 GATES = tuple(str(g) for g in GATE_REGISTRY)  # the registry's order, so a new gate (ttl, rehearsal) is listed too
 
@@ -66,6 +66,7 @@ class ReleaseReport:
     changes: int
     entries: int
     partial: list[str] = field(default_factory=list)  # phases whose first interval starts at a first entry
+    ends: list[Run] = field(default_factory=list)  # every end the release reached (its durations), in order
 
     @property
     def seconds(self) -> float | None:
@@ -85,10 +86,14 @@ class ReleaseReport:
 
 def release_report(plan: Plan, entries: list[HistoryEntry], state: str | None = None) -> ReleaseReport:
     figures = from_history(plan, entries)
-    workloads = [_workload(w.name, [e for e in entries if e.workload == w.name]) for w in plan.workloads]
-    started = min((w.started for w in workloads if w.started), default=None)
-    all_done = all(w.done for w in workloads)
-    done = max((w.done for w in workloads if w.done), default=None) if all_done else None
+    ended = {run.workload: run for run in figures.workloads}
+    workloads = [
+        _workload(w.name, [e for e in entries if e.workload == w.name], figures.started.get(w.name), ended.get(w.name))
+        for w in plan.workloads
+    ]
+    last = figures.releases[-1] if figures.releases else None
+    started = last.start if last else min(figures.started.values(), default=None)
+    done = last.end if last and figures.state == last.state else None  # at an end now: not moved on since
     return ReleaseReport(
         release=plan.release,
         model=plan.model,
@@ -107,17 +112,17 @@ def release_report(plan: Plan, entries: list[HistoryEntry], state: str | None = 
         changes=len(figures.moves),
         entries=len(entries),
         partial=sorted({i.name for i in figures.states if i.partial}),
+        ends=figures.releases,
     )
 
 
-def _workload(name: str, entries: list[HistoryEntry]) -> WorkloadLine:
+def _workload(name: str, entries: list[HistoryEntry], started: datetime | None, ended: Run | None) -> WorkloadLine:
     moved = [e for e in entries if e.outcome == Outcome.APPLIED and e.to_state and e.from_state != e.to_state]
     state = moved[-1].to_state if moved else (entries[0].from_state if entries else None)
-    done = None
-    if state in DONE:
-        done = next(e.at for e in reversed(moved) if e.to_state in DONE and e.from_state not in DONE)
     retries = sum(1 for e in moved if e.from_state == S.ROLLED_BACK and e.to_state == S.TESTING)
-    return WorkloadLine(name, str(state) if state else None, entries[0].at if entries else None, done, 1 + retries)
+    if ended is not None:  # an end is for good: measured from the same start as the metric
+        started = ended.start
+    return WorkloadLine(name, str(state) if state else None, started, ended.end if ended else None, 1 + retries)
 
 
 def _totals(intervals: list[Interval]) -> dict[str, float]:

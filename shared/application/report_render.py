@@ -45,6 +45,7 @@ def _text(r: ReleaseReport) -> str:
         f"Release {r.release} ({r.model}{f', wave {r.wave}' if r.wave else ''}): {r.state or '-'}",
         f"  from {stamp(r.started) if r.started else '-'} to {stamp(r.done) if r.done else '(not done)'}: "
         f"{_seconds(r.seconds)}; {r.entries} history entries",
+        *([f"  ends: {_ends(r)}"] if r.ends else []),
         f"  changes {r.changes}, rollbacks {len(r.rollbacks)}, change failure rate {_rate(r.change_failure_rate)}",
         "",
         "Workloads",
@@ -70,6 +71,7 @@ def _text(r: ReleaseReport) -> str:
     lines += ["", "Approvals"]
     lines += [
         f"  {stamp(a.at)}  {a.workload:<16} by {a.actor or '-'}"
+        + (", counted toward the quorum" if a.counted else "")
         + (f", after {_seconds(a.waited)} in ready" if a.waited is not None else "")
         + (f': "{a.actor_reason}"' if a.actor_reason else "")
         for a in r.approvals
@@ -80,6 +82,10 @@ def _text(r: ReleaseReport) -> str:
     lines += ["", "Traffic"]
     lines += [f"  {stamp(m.at)}  {m.workload:<16} {m.before:>3}% -> {m.after:>3}%  {m.state or ''}" for m in r.traffic]
     return "\n".join(lines) + "\n"
+
+
+def _ends(r: ReleaseReport) -> str:
+    return ", ".join(f"{e.state} at {stamp(e.end)} after {_seconds(e.seconds)}" for e in r.ends)
 
 
 def _wave_text(w: WaveReport) -> str:
@@ -116,6 +122,7 @@ def to_json(report: ReleaseReport | WaveReport) -> dict[str, Any]:
         "started": iso(r.started),
         "done": iso(r.done),
         "seconds": r.seconds,
+        "ends": [{"state": e.state, "status": e.status, "at": iso(e.end), "seconds": e.seconds} for e in r.ends],
         "entries": r.entries,
         "changes": r.changes,
         "change_failure_rate": r.change_failure_rate,
@@ -156,6 +163,7 @@ def to_json(report: ReleaseReport | WaveReport) -> dict[str, Any]:
                 "workload": a.workload,
                 "actor": a.actor,
                 "seconds_waited": a.waited,
+                "counted": a.counted,
                 "actor_reason": a.actor_reason,
             }
             for a in r.approvals
@@ -192,6 +200,8 @@ def _csv_rows(r: ReleaseReport) -> list[list[str]]:
 
     cfr = f"change failure rate {_rate(r.change_failure_rate)}"
     row("release", name=r.state or "", at=r.started, seconds=r.seconds, value=r.changes, detail=cfr)
+    for e in r.ends:
+        row("end", name=e.state, at=e.end, seconds=e.seconds, detail=e.status)
     for w in r.workloads:
         row("workload", w.name, w.state or "", w.started, w.seconds, w.attempts)
     for k, v in _ordered(r.phases, PHASES):
@@ -203,7 +213,16 @@ def _csv_rows(r: ReleaseReport) -> list[list[str]]:
     for b in r.rollbacks:
         row("rollback", b.workload, b.cause, b.at, b.after_trouble, b.share_before, b.actor, b.reason)
     for a in r.approvals:
-        row("approval", a.workload, "approve", a.at, a.waited, "", a.actor, a.actor_reason or "")
+        row(
+            "approval",
+            a.workload,
+            "counted" if a.counted else "approve",
+            a.at,
+            a.waited,
+            "",
+            a.actor,
+            a.actor_reason or "",
+        )
     for p in r.pauses:
         row("pause", p.workload, "paused", p.start, p.seconds)
     for m in r.traffic:

@@ -298,7 +298,8 @@ def _describe(span: Any, result: Any) -> None:
 
             gates = waiting_for(after, after.workloads[last.workload], last.at)
             attributes["promote.gate"] = ",".join(str(g.gate) for g in gates) or None
-        if after is not None and any(e.from_state != e.to_state for e in entries):  # the release may have moved
+        # the release may have moved: its state needs every workload (a decision on one shard moves none)
+        if after is not None and not after.partial and any(e.from_state != e.to_state for e in entries):
             state = after.state
             attributes["promote.release.state"] = str(state)
             attributes["deployment.status"] = (

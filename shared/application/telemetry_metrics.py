@@ -11,10 +11,13 @@ shared/application/figures.py: the same walk the report makes over the whole his
 | promote.rollbacks | {rollback} | promote.rollback.cause | rollbacks by cause (change failure rate: / changes) |
 | promote.rollback.after_trouble | s | promote.rollback.cause | from an alert or unhealthy verdict to the rollback |
 | promote.approval.wait | s | | time in `ready` before an approver's approve |
+| promote.workload.duration | s | deployment.status, promote.state | leaving its initial state to finalized, aborted |
+| promote.release.duration | s | deployment.status, promote.release.state | first workload start to each end reached |
 
-Every instrument also carries deployment.name (the release) and promote.model. Intervals that start before
-what the history records (a workload's first state, which starts at the apply) are measured here from the
-domain's own record (`state_since`): the report marks those as partial.
+Every instrument also carries deployment.name (the release) and promote.model; the two durations also
+deployment.id and deployment.environment.name, as the spans do. Intervals that start before what the history
+records (a workload's first state, which starts at the apply) are measured here from the domain's own record
+(`state_since`): the report marks those as partial. Durations start where the history starts them (figures.py).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.application.figures import from_decision
+from shared.application.telemetry import ENVIRONMENT
 
 # seconds: a message's round trip up to a week's wait for an approver
 BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 28800, 86400, 172800, 604800]
@@ -46,6 +50,13 @@ class Instruments:
             "promote.rollback.after_trouble", "from an alert or unhealthy verdict to the rollback done"
         )
         self.approval_wait = seconds("promote.approval.wait", "time in ready before an approval")
+        self.workload_duration = seconds(
+            "promote.workload.duration", "from a workload leaving its initial state to finalized or aborted"
+        )
+        self.release_duration = seconds(
+            "promote.release.duration",
+            "from a release's first workload start to an end: finalized, aborted, rolled back",
+        )
 
     def record(self, result: Any) -> None:
         """One message's outcome and, when it reached a release, its decision's figures."""
@@ -71,6 +82,15 @@ class Instruments:
         for a in figures.approvals:
             if a.waited is not None:
                 self.approval_wait.record(a.waited, common)
+        deployment = {**common, "deployment.id": before.name, "deployment.environment.name": ENVIRONMENT}
+        for run in figures.workloads:
+            self.workload_duration.record(
+                run.seconds, {**deployment, "deployment.status": run.status, "promote.state": run.state}
+            )
+        for run in figures.releases:
+            self.release_duration.record(
+                run.seconds, {**deployment, "deployment.status": run.status, "promote.release.state": run.state}
+            )
 
 
 def _attributes(values: dict[str, Any]) -> dict[str, Any]:

@@ -119,6 +119,7 @@ class Workload:
     alert_while_paused: str | None = None  # the last alert or unhealthy verdict recorded while paused
     trouble_at: datetime | None = None  # when an alert or unhealthy verdict last voided a healthy verdict (pause)
     state_since: datetime | None = None  # when the workload entered its state: waiting periods count from here
+    started_at: datetime | None = None  # when it first left its initial state: its duration counts from here
     deadline_fired: str = ""  # the waiting period (gates.WaitingPeriod.key) whose deadline fired: once a period
     window_opens_at: datetime | None = None  # the window opening a timer is scheduled for (none scheduled twice)
     # v2 §8: the latest replication-lag report (reports may come every minute: only the latest is kept)

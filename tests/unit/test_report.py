@@ -25,9 +25,14 @@ def story():
 def test_the_report_says_what_the_release_went_through(story):
     _, r = story
     assert (r.release, r.model, r.state, r.entries) == ("wave-7", "flight", "rolled-back", 25)
-    assert r.done is None and r.seconds is None  # ledger stays rolled back: the release is not done
+    # rolled back (ledger stays so; payroll promoted): an end, from the first workload's start (22:02:45, payroll
+    # out of replicating) to the second time it was reached (22:55:53); the first was at 22:17:46, before the retry
+    assert (r.seconds, [(e.state, e.seconds) for e in r.ends]) == (
+        3188.0,
+        [("rolled-back", 901.0), ("rolled-back", 3188.0)],
+    )
     payroll, ledger = r.workloads
-    assert (payroll.state, payroll.attempts, payroll.seconds) == ("promoted", 2, 3248.0)  # 22:01:45 -> 22:55:53
+    assert (payroll.state, payroll.attempts, payroll.seconds) == ("promoted", 2, None)  # not finalized: not done
     assert (ledger.state, ledger.attempts, ledger.seconds) == ("rolled-back", 1, None)
     assert r.phases == {
         "replicating": 60.0,
@@ -57,9 +62,9 @@ def test_every_format_carries_the_same_figures(story):
     assert doc["workloads"][0] == {
         "name": "payroll",
         "state": "promoted",
-        "started": "2026-11-26T22:01:45Z",
-        "done": "2026-11-26T22:55:53Z",
-        "seconds": 3248.0,
+        "started": "2026-11-26T22:02:45Z",
+        "done": None,
+        "seconds": None,
         "attempts": 2,
     }
     assert doc["approvals"][0]["actor"] == APPROVER and doc["approvals"][0]["seconds_waited"] == 300.0
@@ -67,10 +72,11 @@ def test_every_format_carries_the_same_figures(story):
     assert {row["name"]: float(row["seconds"]) for row in rows if row["section"] == "gate"} == r.gates
     assert [row["name"] for row in rows if row["section"] == "rollback"] == ["alert", "verdict"]
     text = render(r, "text")
-    assert "change failure rate 67%" in text and "payroll                  promoted          54m8s" in text
+    assert "change failure rate 67%" in text and "payroll                  promoted              -" in text
+    assert "to 2026-11-26 22:55:53Z: 53m8s" in text
     assert "by ana@contoso.com, after 2m in ready" in text
     html = render(r, "html")
-    assert html.startswith("<!doctype html>") and 'data-cause="verdict"' in html and "54m8s" in html
+    assert html.startswith("<!doctype html>") and 'data-cause="verdict"' in html and "53m8s" in html
 
 
 def test_the_board_shows_the_report_of_a_release(story):
@@ -98,3 +104,26 @@ def test_a_wave_is_reported_from_the_releases_whose_plans_name_it(story):
     wave = WaveReport("wave-a", [r, r])
     assert (wave.changes, len(wave.rollbacks), wave.total("gates")["paused"]) == (6, 4, 480.0)
     assert "Wave wave-a: 2 releases" in render(wave, "text")
+
+
+def test_every_approval_of_a_quorum_is_reported_with_who_and_when():
+    """approval: quorum 2 (v3 §19): the first approval is counted, the second moves users. The report names both
+    approvers; the wait in ready is the quorum's (one figure, as the metric records it)."""
+    bob = "bob@contoso.com"
+    flight = Flight(approvers=[APPROVER, bob], approval={"mode": "manual", "quorum": 2})
+    for asset in ("vm-web", "vm-db"):
+        flight.send("asset-replicated", "payroll", asset=asset)
+    flight.send("tests-passed", "payroll")
+    flight.tick(60)
+    flight.override("approve", "payroll", actor=APPROVER)
+    flight.tick(60)
+    flight.override("approve", "payroll", actor=bob)
+    r = release_report(flight.plan, flight.w.store.list_history("wave-7"))
+    assert [(a.actor, a.waited, a.counted) for a in r.approvals] == [(APPROVER, None, True), (bob, 120.0, False)]
+    assert [a["actor"] for a in json.loads(render(r, "json"))["approvals"]] == [APPROVER, bob]
+    rows = list(csv.DictReader(io.StringIO(render(r, "csv"))))
+    assert [(row["name"], row["actor"]) for row in rows if row["section"] == "approval"] == [
+        ("counted", APPROVER),
+        ("approve", bob),
+    ]
+    assert f"by {APPROVER}, counted toward the quorum" in render(r, "text")

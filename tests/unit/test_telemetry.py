@@ -225,3 +225,25 @@ def test_telemetry_is_off_by_default_and_then_builds_no_span():
         assert flight.results[-1].outcome == "applied"
     finally:
         telemetry.reset()
+
+
+def test_the_spans_of_a_release_kept_in_shards_say_what_each_message_did(otel, caplog):
+    """A message about one workload is decided on its shard (a partial release, whose state needs every
+    workload): its span still says the outcome and the move; the release's state only where it was decided."""
+    with caplog.at_level(logging.WARNING, logger="promote.telemetry"):
+        flight = Flight(applied_early=45, shard_size=1).story()
+    assert [r.getMessage() for r in caplog.records if r.name == "promote.telemetry"] == []
+    spans = otel[0].get_finished_spans()
+    assert len(spans) == len(flight.handled)
+    assert all("promote.outcome" in s.attributes for s in spans)
+    moved = [
+        (r, by_event(spans)[r.event_id]) for r in flight.results if any(e.from_state != e.to_state for e in r.entries)
+    ]
+    assert len(moved) >= 10
+    for result, span in moved:
+        assert span.attributes["promote.state.after"] == result.entries[-1].to_state
+        if result.after.partial:
+            assert "promote.release.state" not in span.attributes
+        else:
+            assert span.attributes["promote.release.state"] == result.after.state
+    assert any(r.after.partial for r, _ in moved) and any(not r.after.partial for r, _ in moved)

@@ -149,6 +149,8 @@ def after_decision(step: Step) -> None:
         before = step.before.workloads[name]
         if w.state != before.state:
             w = w.evolve(state_since=step.now)
+            if before.state == WorkloadState.REPLICATING:  # it leaves its initial state: its duration starts
+                w = w.evolve(started_at=step.now)
         # a waiting period begins only when the workload changes; the window gate may close over any
         # message (time passes; a dependency is met), so it is looked at whenever the plan has windows
         period = waiting_period(step.release, w) if plan.deadlines and w != before else None
