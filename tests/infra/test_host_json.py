@@ -72,3 +72,12 @@ def test_the_local_host_uses_the_configured_delivery_settings():
     assert defaults["retry_delay"] is config.local_retry_delay
     assert inspect.signature(LocalHost.process_once).parameters["max_messages"].default == config.LOCAL_BATCH
     assert [config.local_retry_delay(n) for n in range(1, 8)] == [0] * 7  # as Azure: redelivered at once
+
+
+def test_opentelemetry_mode_has_no_application_insights_sampling_section():
+    """With `telemetryMode: OpenTelemetry` the host exports through OpenTelemetry only; an Application Insights
+    section (sampling) beside it is a configuration the Functions host flags as incompatible
+    (Azure/azure-functions-host#11366): sampling is the exporter's, set in code, not the host's."""
+    assert HOST["telemetryMode"] == "OpenTelemetry"
+    assert "applicationInsights" not in HOST.get("logging", {})
+    assert "applicationInsights" not in HOST
