@@ -143,9 +143,7 @@ def workloads_json(release: Release, now: datetime, health: dict | None, gates: 
         ],
     }
     for item, w in zip(doc["workloads"], release.workloads.values(), strict=True):
-        item.update(time_json(release, w, now, gates[w.name]))
-        # §8's gates (data-sync, hypercare, finalize) hold a workload too: one list says all that holds it
-        item["waiting_for"] = item["waiting_for"] + item["finish_waiting_for"]
+        item.update(time_json(release, w, now, gates[w.name]))  # §8's gates are in the registry's list already
     if health is not None:
         for w in doc["workloads"]:
             w["health"] = health_json(release, w["name"], health.get(w["name"]))

@@ -11,7 +11,7 @@ from shared.adapters.decommission.local import LocalDecommissioner
 from shared.adapters.table_store import marker_row
 from shared.application.bootstrap import Stack
 from shared.application.config import RELEASES_TABLE, ROUTING_TABLE
-from shared.application.views import status_json
+from shared.application.views import status_json, waiting_text
 from shared.domain.plan import validate_plan
 from tests.fakes import FakeClock, event
 
@@ -62,7 +62,11 @@ def test_finish_fields_round_trip_and_the_local_source_is_turned_off_once(settin
     doc = status_json(stack.store.get_release(release_name).release, clock.now())["workloads"][0]
     assert doc["hypercare_until"] == (clock.now() + timedelta(hours=1)).isoformat().replace("+00:00", "Z")
     assert [g["gate"] for g in doc["finish_waiting_for"]] == ["hypercare"]
+    assert [g["gate"] for g in doc["waiting_for"]] == ["hypercare"]  # one list says all that holds it, once
     clock.advance(3600)
+    whole = status_json(stack.store.get_release(release_name).release, clock.now())
+    assert [g["gate"] for g in whole["workloads"][0]["waiting_for"]] == ["finalize"]
+    assert waiting_text(whole).count("finalize") == 1
     finalize = dict(action="finalize", actor=APPROVER, reason="source no longer needed")
     scheduled: list[dict] = []
     stack.service.scheduler = type("Recorder", (), {"schedule": lambda self, e, due: scheduled.append(e)})()
