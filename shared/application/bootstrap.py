@@ -188,6 +188,7 @@ class Stack:
             from shared.application.board import BoardApp
 
             boards[base] = BoardApp(self.store, BoardReads(self.table(config.RELEASES_TABLE)), self.clock, base=base)
+            boards[base].progress = self.routing_progress  # v3 §15: a release-level move's routing progress
         return boards[base]
 
     # (v2 §10) the health judge -----------------------------------------------------------------
