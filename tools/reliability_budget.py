@@ -410,7 +410,7 @@ def budget_block(args) -> BudgetFigures:
     test) 16 workloads and the promotion alone, the same code and the same faults."""
     if args.long:
         block = BudgetBlock(
-            tables=5, routes=20, pools=100, profiles=100, rollback=True, lock=60, per_s=5, seed=args.seed
+            tables=5, routes=20, pools=100, profiles=100, rollback=True, lock=45, per_s=10, seed=args.seed
         )
     else:
         block = BudgetBlock(tables=2, routes=4, pools=4, profiles=4, rollback=False, lock=3, per_s=10, seed=args.seed)
