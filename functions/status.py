@@ -20,6 +20,6 @@ def status(req: func.HttpRequest) -> func.HttpResponse:
         return reply(400, {"error": f"{name!r} is not a release name"})
     s = stack()
     try:
-        return reply(200, release_status(s.store, s.judge_records, name, s.clock.now()))
+        return reply(200, release_status(s.store, s.judge_records, name, s.clock.now(), s.routing_progress))
     except UnknownRelease as exc:
         return reply(404, {"error": str(exc)})

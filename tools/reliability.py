@@ -37,6 +37,7 @@ from tools.faults import (  # noqa: E402  (after the path is set)
     ROUTING_DOWN,
     retry,
 )
+from tools.reliability_budget import budget_block  # noqa: E402
 from tools.reliability_control import ControlBlock  # noqa: E402
 from tools.reliability_dns import DnsBlock  # noqa: E402
 from tools.reliability_scale import scale_block  # noqa: E402
@@ -1119,7 +1120,7 @@ def main(argv=None) -> int:
     parser.add_argument("--scale-only", action="store_true", help="only the scale block (issue 22), at this size")
     parser.add_argument(
         "--part",
-        choices=("all", "main", "judge", "scale"),
+        choices=("all", "main", "judge", "scale", "budget"),
         default="all",
         help="one part of the run: the releases under faults (main), the judge block or the scale block; make "
         "test runs the short form's three parts side by side, each an Azurite and hosts of its own",
@@ -1129,6 +1130,8 @@ def main(argv=None) -> int:
         return scale_only(args)
     if args.part == "judge":
         return judge_only(args)
+    if args.part == "budget":  # issue 23: throttling and a crash mid-batch (tools/reliability_budget.py)
+        return budget_only(args)
     if args.long:
         defaults = (120, 8, 3.0)
     else:
@@ -1143,14 +1146,17 @@ def main(argv=None) -> int:
     text += "\n" + "\n".join(f"| {name} | {value} |" for name, value in judged.rows())
     scaled = scale_block(args) if args.part == "all" else NOT_RUN
     text += "\n" + "\n".join(f"| {name} | {value} |" for name, value in scaled.rows())
+    budgeted = budget_block(args) if args.part == "all" else NOT_RUN
+    text += "\n" + "\n".join(f"| {name} | {value} |" for name, value in budgeted.rows())
     print(text)
     summary = {
         "deliveries": figures.deliveries,
-        "lost": len(figures.lost) + len(judged.lost) + len(scaled.lost),
+        "lost": len(figures.lost) + len(judged.lost) + len(scaled.lost) + len(budgeted.lost),
         "divergences": len(figures.divergences)
         + len(figures.doubled_applies)
         + len(judged.divergences)
-        + len(scaled.divergences),
+        + len(scaled.divergences)
+        + len(budgeted.divergences),
         "half_moved_reads": len(scaled.half_moved),
         "scale_reads": sum(scaled.reads.values()),
         "judged_twice": len(judged.judged_twice),
@@ -1182,6 +1188,8 @@ def main(argv=None) -> int:
         + scaled.lost[:10]
         + scaled.divergences[:10]
         + scaled.half_moved[:10]
+        + budgeted.lost[:10]
+        + budgeted.divergences[:10]
     ):
         print("PROBLEM:", problem)
     if args.write:
@@ -1260,6 +1268,32 @@ def scale_only(args) -> int:
         )
     )
     return 1 if bad else 0
+
+
+def budget_only(args) -> int:
+    """The budget block alone (issue 23); --write puts its figures between their own markers."""
+    budgeted = budget_block(args)
+    text = "\n".join(f"| {name} | {value} |" for name, value in budgeted.rows())
+    print(text)
+    if args.write:
+        size = "--long" if args.long else "--short"
+        write(
+            args.write,
+            "| figure | value |\n|---|---|\n" + text,
+            f"Produced by `python tools/reliability.py {size} --part budget --seed {args.seed}` on {now_iso()[:10]}",
+            ("<!-- budget-figures:begin -->", "<!-- budget-figures:end -->"),
+        )
+    for problem in budgeted.lost[:10] + budgeted.divergences[:10]:
+        print("PROBLEM:", problem)
+    summary = {
+        "lost": len(budgeted.lost),
+        "divergences": len(budgeted.divergences),
+        "misreported": len(budgeted.misreported),
+        "crashes_mid_batch": budgeted.crashes_mid_batch,
+        "samples": budgeted.samples,
+    }
+    print(json.dumps(summary))
+    return 1 if summary["lost"] or summary["divergences"] else 0
 
 
 def judge_block(args):

@@ -159,22 +159,20 @@ def carry_out_units(
     budget: Callable[[str], Budget],
     *,
     workers: int = WORKERS,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[Unit], None] | None = None,
 ) -> dict[str, list[Change]]:
-    """Run every unit within the budget, `workers` at once; the changes made, per workload. The first unit that
-    fails (not a 429) stops the rest from starting and is raised; units already running finish."""
+    """Run every unit within the budget, `workers` at once; the changes made, per workload. `progress(unit)` after
+    each unit is carried out, outside the batch's lock (it may write to storage). The first unit that fails
+    (not a 429) stops the rest from starting and is raised; units already running finish."""
     made: dict[str, list[Change]] = {}
-    total, done = sum(len(u.workloads) for u in units), 0
     lock = threading.Lock()
 
     def one(unit: Unit) -> None:
-        nonlocal done
         changed = run_unit(unit, budget(unit.scope))
         with lock:
             made.update(changed)
-            done += len(unit.workloads)
-            if progress is not None:
-                progress(done, total)
+        if progress is not None:
+            progress(unit)
 
     if not units:
         return made

@@ -140,7 +140,15 @@ class Stack:
             override_proofs=from_environ(),
         )
         service.migrator = self.migrator  # v3 §16: Azure Migrate (no SDK import until first used)
+        service.progress = self.routing_progress  # v3 §15: a batch's routing progress, for status and the board
         return service
+
+    @cached_property
+    def routing_progress(self):
+        """A release's routing progress: a row of its own in the release's partition (no table more)."""
+        from shared.adapters.routing_progress import TableRoutingProgress
+
+        return TableRoutingProgress(self.table(config.RELEASES_TABLE))
 
     @cached_property
     def migrator(self):
@@ -180,6 +188,7 @@ class Stack:
             from shared.application.board import BoardApp
 
             boards[base] = BoardApp(self.store, BoardReads(self.table(config.RELEASES_TABLE)), self.clock, base=base)
+            boards[base].progress = self.routing_progress  # v3 §15: a release-level move's routing progress
         return boards[base]
 
     # (v2 §10) the health judge -----------------------------------------------------------------

@@ -12,8 +12,9 @@ from typing import Any
 from shared.application import migrate_effects
 from shared.application.batch_routing import Budget, budget_for, carry_out_units, checked_all, patiently, plan_units
 from shared.application.ports import AccessRevoker, Clock, Decommissioner, RouterFactory, Scheduler
+from shared.application.routing_progress import MoveProgress, ProgressStore
 from shared.domain import messages as m
-from shared.domain.budget import check_reads, scope_of
+from shared.domain.budget import check_reads, forecast, scope_of
 from shared.domain.errors import RoutingError
 from shared.domain.machine import (
     Decision,
@@ -27,6 +28,7 @@ from shared.domain.machine import (
 from shared.domain.migration import AzureMigrate
 from shared.domain.model import Release, WorkloadState
 from shared.domain.plan import Budgets, LocalRouting
+from shared.domain.progress import took_words
 from shared.domain.ttl import RestoredTtl
 
 log = logging.getLogger("promote")
@@ -40,7 +42,7 @@ class Ports:
     decommissioner: Decommissioner | None
     clock: Clock
     budget: Callable[[str, Budgets], Budget] = budget_for  # a principal's write bucket, per subscription
-    progress: Callable[[str, int, int], None] | None = None  # (release, done, total) while a batch moves
+    progress: ProgressStore | None = None  # where a batch's routing progress is recorded (status, the board)
     migrator: Any = None  # v3 §16: shared/application/migrate_effects.Migrator (None: no Azure Migrate source)
 
 
@@ -87,17 +89,22 @@ class _Carrying:
             self.routers.__getitem__,
             budgets,
         )
-        progress, started = self.ports.progress, time.monotonic()
+        writes, started = sum(u.writes for u in units), time.monotonic()
+        tracker = None
+        if self.ports.progress is not None:
+            ahead = forecast(writes, sum(u.reads for u in units), budgets).seconds
+            total = sum(len(u.workloads) for u in units)
+            tracker = MoveProgress(
+                self.ports.progress, self.ports.clock, self.release, total=total, writes=writes, forecast_s=ahead
+            )
         made = carry_out_units(
             units,
             lambda scope: self.ports.budget(scope, budgets),
-            progress=(lambda done, total: progress(self.release, done, total)) if progress else None,
+            progress=(lambda unit: tracker.moved(len(unit.workloads), unit.writes)) if tracker else None,
         )
-        took = time.monotonic() - started  # history records how long the move took (contract §15)
-        writes = sum(u.writes for u in units)
-        self.made.setdefault(None, []).append(
-            f"routing of {len(azure)} workloads: {writes} Azure writes in {took:.1f}s"
-        )
+        # history records how long the move took (contract §15), as does its last progress record
+        took = tracker.finished() if tracker else time.monotonic() - started
+        self.made.setdefault(None, []).append(took_words(len(azure), writes, took))
         for e in azure:
             self.batched.add(e.workload)
             self.made.setdefault(e.workload, []).append(

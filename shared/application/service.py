@@ -26,6 +26,7 @@ from shared.application.ports import (
     Snapshot,
 )
 from shared.application.retry import retry_on_conflict
+from shared.application.routing_progress import ProgressStore
 from shared.application.ttl import lower_ttls
 from shared.domain import messages as m
 from shared.domain.actors import Principal
@@ -125,12 +126,19 @@ class PromotionService:
         self.override_proofs = override_proofs  # the endpoint's proof on a queued override names its sender
         self.observers: list = []  # callables(Result): progress for people (the demo, `promote run`)
         self.migrator: object | None = None  # v3 §16: Azure Migrate's client (migrate_effects.Migrator)
+        self.progress: ProgressStore | None = None  # v3 §15: where a batch's routing progress is recorded
 
     @property
     def ports(self) -> Ports:
         """What effects are carried out with: the service's ports as they are now (tests swap one in)."""
         return Ports(
-            self.routers, self.scheduler, self.revoker, self.decommissioner, self.clock, migrator=self.migrator
+            self.routers,
+            self.scheduler,
+            self.revoker,
+            self.decommissioner,
+            self.clock,
+            progress=self.progress,
+            migrator=self.migrator,
         )
 
     # -- messages ----------------------------------------------------------------------------

@@ -11,7 +11,8 @@ from typing import Any, Protocol
 
 from shared.application.gates_view import Counted, gates_of, holds_json
 from shared.application.ports import JudgeStore
-from shared.application.views import counts_of, release_head, workloads_json
+from shared.application.routing_progress import ProgressStore
+from shared.application.views import counts_of, release_head, routing_progress_json, workloads_json
 from shared.domain.attention import attention
 from shared.domain.model import TERMINAL, Release, WorkloadState
 
@@ -46,6 +47,7 @@ def status_page(
     workload: str | None = None,
     page: int = 1,
     size: int = PAGE_SIZE,
+    progress: ProgressStore | None = None,
 ) -> dict[str, Any]:
     """The status of release `name` with one page of its workloads (those in `state`, or `workload` alone):
     its summaries and the shards the page covers. UnknownRelease if it was never applied; PageError for a
@@ -72,6 +74,8 @@ def status_page(
     doc = release_head(summary)
     doc["counts"] = counts_of(summary.workloads.values())
     doc["total"] = len(summary.workloads)
+    if progress is not None:  # v3 §15: a move's routing progress (one point read)
+        doc["routing_progress"] = routing_progress_json(progress, name, now)
     # the attention list from the summaries, in full for the workloads of the page
     detailed = {a["workload"]: a for a in attention(full)} if names else {}
     doc["attention"] = [detailed.get(a["workload"], a) for a in attention(summary)]

@@ -9,21 +9,36 @@ from typing import Any
 
 from shared.application.gates_view import Counted, gates_of, holds_json
 from shared.application.ports import JudgeStore, ReleaseStore
+from shared.application.routing_progress import ProgressStore
 from shared.domain.attention import attention
 from shared.domain.finishing import data_sync_hold, finish_holds, hypercare_until
 from shared.domain.gates import Gate, describe, waiting_for, waiting_period
 from shared.domain.migration import migration_json, rehearsal_json
 from shared.domain.model import GateName, HistoryEntry, Release, Workload, WorkloadState
+from shared.domain.progress import progress_text
 from shared.domain.times import iso, iso_s, ms, stamp
 
 
-def release_status(store: ReleaseStore, judge: JudgeStore, name: str, now: datetime) -> dict:
+def release_status(
+    store: ReleaseStore, judge: JudgeStore, name: str, now: datetime, progress: ProgressStore | None = None
+) -> dict:
     """The status document of a release (contract section 9), one read model for the HTTP status endpoint and
     `promote status`: the release as stored and, for a flight release, the judge's records (v2 section 10), so
-    each judged workload shows its checks' last values. UnknownRelease if it was never applied."""
+    each judged workload shows its checks' last values; with `progress`, its routing progress (v3 §15).
+    UnknownRelease if it was never applied."""
     release = store.get_release(name).release
     health = judge.load(name) if release.plan.model == "flight" else {}
-    return status_json(release, now, health)
+    doc = status_json(release, now, health)
+    if progress is not None:
+        doc["routing_progress"] = routing_progress_json(progress, name, now)
+    return doc
+
+
+def routing_progress_json(progress: ProgressStore, name: str, now: datetime) -> dict | None:
+    """v3 §15: the release's last release-level move's routing progress (null if none recorded): done, total,
+    started_at, eta while it goes on; took_s once it is over."""
+    found = progress.read(name)
+    return None if found is None else found.to_json(now)
 
 
 def time_json(release: Release, w: Workload, now: datetime, gates: list[Gate] | None = None) -> dict:
@@ -200,6 +215,8 @@ def status_doc_text(doc: dict) -> str:
     counts = doc.get("counts") or counts_of([])
     total = doc.get("total", sum(counts.values()))
     head += "\n" + ", ".join(f"{n:,} {s}" for s, n in counts.items()) + f" ({total:,} workload{'s' * (total != 1)})"
+    if doc.get("routing_progress"):
+        head += "\n" + progress_text(doc["routing_progress"])
     rows = []
     for w in doc["workloads"]:
         done = sum(1 for v in w["assets"].values() if v == "replicated")

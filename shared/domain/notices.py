@@ -15,6 +15,7 @@ from typing import Any
 from shared.domain import messages as m
 from shared.domain.machine import Decision
 from shared.domain.model import HistoryEntry, Outcome, Release, ReleaseState, WorkloadState
+from shared.domain.progress import took_in
 
 MAX_NOTICE_REASON = 1_000  # characters of the history reason a notice carries
 
@@ -117,7 +118,9 @@ def notices_for(before: Release, decision: Decision) -> list[Notice]:
                 state=w.state if w else (after.state if not after.partial else None),
                 traffic_percent=w.traffic_percent if w else None,
                 flight=(w.flight or None) if w else None,
-                reason=(_many_reason(found, kind) if many else (entry.reason if entry else ""))[:MAX_NOTICE_REASON],
+                reason=(_many_reason(found, kind, entries) if many else (entry.reason if entry else ""))[
+                    :MAX_NOTICE_REASON
+                ],
                 actor=entry.actor if entry else None,
                 actor_reason=entry.actor_reason if entry else None,
             )
@@ -140,7 +143,12 @@ def _one_per_kind_for_many(
     return out
 
 
-def _many_reason(found: list[tuple[str, str | None, HistoryEntry | None]], kind: str) -> str:
+def _many_reason(
+    found: list[tuple[str, str | None, HistoryEntry | None]], kind: str, entries: list[HistoryEntry]
+) -> str:
+    """How many workloads and which; and, when their routing moved as a batch, the time it took (v3 §15: history's
+    last entry of the decision names it, shared/domain/progress.took_words)."""
     names = [workload for k, workload, _ in found if k == kind and workload is not None]
     shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
-    return f"{kind}: {len(names)} workloads ({shown})"
+    took = took_in(entries[-1].reason) if entries else None
+    return f"{kind}: {len(names)} workloads ({shown})" + (f"; {took}" if took else "")

@@ -259,13 +259,20 @@ def cmd_status(args) -> int:
     if args.json or args.all:
         if args.state or args.workload or args.page != 1:
             raise UsageError("--json and --all show every workload: leave out --state, --workload and --page")
-        doc = release_status(s.store, s.judge_records, args.release, now)
+        doc = release_status(s.store, s.judge_records, args.release, now, s.routing_progress)
         print(json.dumps(doc) if args.json else status_doc_text(doc))
         return EXIT_OK
     reads = PageReads(s.table(RELEASES_TABLE))
     try:
         doc = status_page(
-            reads, s.judge_records, args.release, now, state=args.state, workload=args.workload, page=args.page
+            reads,
+            s.judge_records,
+            args.release,
+            now,
+            state=args.state,
+            workload=args.workload,
+            page=args.page,
+            progress=s.routing_progress,
         )
     except PageError as exc:
         raise UsageError(str(exc)) from None

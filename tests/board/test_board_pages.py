@@ -52,8 +52,8 @@ def test_a_release_page_costs_the_same_requests_for_10_or_1200_history_entries(s
     add_history(table, release_name, ["a", "b"], 1200, seq)
     status, html, long = counted_page(settings, f"releases/{release_name}")
     # the summaries, the page's shard, one range per workload and the release-level one; the halt of everything
-    # (one point read: the banner on every page, v3 §19)
-    assert status == 200 and long == short == 1 + 1 + 2 + 1 + 1
+    # (one point read: the banner on every page, v3 §19); the routing progress (one point read, v3 §15)
+    assert status == 200 and long == short == 1 + 1 + 2 + 1 + 1 + 1
     history = html.split('<table class="history">')[1]
     assert history.count('data-type="flight-healthy"') == WINDOW  # one window of entries, newest first
     assert f"bulk entry {seq + 1199}<" in history and f"bulk entry {seq + 1200 - WINDOW - 1}<" not in history

@@ -216,9 +216,9 @@ def test_status_endpoint(stack, release_name):
     )
     response = get_status(release_name)
     assert response.status_code == 200
-    assert json.loads(response.get_body()) == status_json(
-        stack.store.get_release(release_name).release, health={}
-    )  # as `promote status`
+    assert json.loads(response.get_body()) == status_json(stack.store.get_release(release_name).release, health={}) | {
+        "routing_progress": None  # no release-level move recorded (v3 §15)
+    }  # as `promote status`
     assert get_status("never-applied").status_code == 404
     assert get_status("Bad'Name").status_code == 400
 
@@ -252,7 +252,7 @@ def test_status_of_a_flight_release_shows_the_judges_last_evaluation_as_promote_
     doc = json.loads(get_status(release_name).get_body())
     [w] = doc["workloads"]
     assert w["health"]["interval_seconds"] == 5 and w["health"]["last"] == record.to_json()
-    expected = release_status(stack.store, stack.judge_records, release_name, stack.clock.now())
+    expected = release_status(stack.store, stack.judge_records, release_name, stack.clock.now(), stack.routing_progress)
     for key in ("waiting_for", "deadline"):  # what moves with the clock, between the two reads
         expected["workloads"][0].pop(key), w.pop(key)
     assert doc == expected

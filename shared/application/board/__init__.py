@@ -72,6 +72,7 @@ class Page:
 class BoardApp:
     def __init__(self, store: ReleaseStore, reads: BoardReads, clock: Any, *, base: str = "/"):
         self.store, self.reads, self.clock, self.base = store, reads, clock, base
+        self.progress: Any = None  # v3 §15: a ProgressStore (routing_progress.py), set by the stack
 
     @cached_property
     def env(self):
@@ -249,6 +250,7 @@ class BoardApp:
             halted=[summary],
             counts=counts_of(summary.workloads.values()),
             progress=progress(summary.workloads.values()),
+            routing=_routing_line(self.progress, name, now),
             workloads=workloads,
             history=shown,
             filters=filters,
@@ -341,6 +343,15 @@ class BoardApp:
 
 
 STATES = tuple(s.value for s in WorkloadState)
+
+
+def _routing_line(store: Any, name: str, now: datetime) -> str | None:
+    """v3 §15: the release's routing progress as status words it (one point read), None if none recorded."""
+    from shared.application.views import routing_progress_json
+    from shared.domain.progress import progress_text
+
+    doc = routing_progress_json(store, name, now) if store is not None else None
+    return progress_text(doc) if doc else None
 
 
 def progress(workloads: Any) -> dict[str, int]:

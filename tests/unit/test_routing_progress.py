@@ -1,0 +1,100 @@
+"""A release-level move's routing progress (contract §15): recorded a few times per move, never once per write;
+its ETA from the budget's forecast and the pace kept; the words status and the board print."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from shared.application.routing_progress import MoveProgress
+from shared.domain.progress import RoutingProgress, progress_text, took_in, took_words
+from tests.fakes import T0, FakeClock
+
+
+class Store:
+    def __init__(self, fail: bool = False):
+        self.rows: list[RoutingProgress] = []
+        self.fail = fail
+
+    def record(self, release: str, progress: RoutingProgress) -> None:
+        if self.fail:
+            raise ConnectionError("storage away")
+        self.rows.append(progress)
+
+    def read(self, release: str) -> RoutingProgress | None:
+        return self.rows[-1] if self.rows else None
+
+
+class Ticks:
+    def __init__(self):
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def move(store: Store, ticks: Ticks, total: int = 100, writes: int = 100) -> MoveProgress:
+    return MoveProgress(store, FakeClock(), "r", total=total, writes=writes, forecast_s=10.0, monotonic=ticks)
+
+
+def test_progress_is_recorded_every_few_seconds_and_at_the_end_not_once_a_unit():
+    store, ticks = Store(), Ticks()
+    tracker = move(store, ticks, total=40, writes=40)
+    for _ in range(40):  # a unit every 0.25 s for 10 s
+        ticks.t += 0.25
+        tracker.moved(1, 1)
+    assert tracker.finished() == pytest.approx(10.0)
+    assert len(store.rows) == 4, "at 3 s, 6 s, 9 s and the end: 4 writes for 40 units"
+    during, last = store.rows[0], store.rows[-1]
+    assert (during.done, during.writes_done, during.took_s) == (12, 12, None)
+    assert during.at == T0 + timedelta(seconds=3) and during.started_at == T0
+    assert (last.done, last.total, last.writes_done) == (40, 40, 40) and last.took_s == pytest.approx(10.0)
+
+
+def test_a_move_shorter_than_the_interval_costs_one_write_and_a_failed_write_fails_nothing():
+    store, ticks = Store(), Ticks()
+    tracker = move(store, ticks, total=2, writes=1)
+    ticks.t += 0.5
+    tracker.moved(2, 1)
+    tracker.finished()
+    assert len(store.rows) == 1 and store.rows[0].took_s == pytest.approx(0.5)
+    broken = move(Store(fail=True), ticks)
+    ticks.t += 5
+    broken.moved(1, 1)
+    assert broken.finished() == pytest.approx(5.0) and broken.recorded == 0
+
+
+def progress(done: int, elapsed: float, forecast: float = 60.0, took: float | None = None) -> RoutingProgress:
+    return RoutingProgress(done, 5000, done // 10, 500, T0, T0 + timedelta(seconds=elapsed), forecast, took)
+
+
+def test_the_eta_is_the_forecast_unless_the_move_is_slower_than_it():
+    assert progress(2000, 2).eta() == T0 + timedelta(seconds=60), "the burst is spent at once: the forecast holds"
+    assert progress(2500, 60).eta() == T0 + timedelta(seconds=120), "half the writes in 60 s: 60 s more"
+    assert progress(0, 70).eta() == T0 + timedelta(seconds=70), "never in the past of its own record"
+    assert progress(5000, 50, took=50).eta() is None
+
+
+def test_status_words_a_move_under_way_and_one_over():
+    under_way = progress(2500, 20).to_json(T0 + timedelta(seconds=20))
+    assert (under_way["eta"], under_way["eta_s"], under_way["started_at"]) == (
+        "2026-11-26T22:01:00Z",
+        40,
+        "2026-11-26T22:00:00Z",
+    )
+    assert progress_text(under_way) == "routing: 2,500 / 5,000 workloads (250 / 500 Azure writes), ETA 40 s"
+    later = progress(2500, 20, forecast=200).to_json(T0 + timedelta(seconds=20))
+    assert progress_text(later).endswith("ETA 3 min")
+    over = progress(5000, 82.4, took=82.4).to_json(T0 + timedelta(seconds=90))
+    assert over["took_s"] == 82.4 and over["eta"] is None
+    assert progress_text(over) == "routing took 82 s (5,000 workloads, 500 Azure writes)"
+    cut_short = progress(2500, 20).to_json(T0 + timedelta(seconds=200))
+    assert cut_short["stale"] and "cut short" in progress_text(cut_short)
+
+
+def test_a_notice_finds_how_long_the_move_took_in_its_history_words():
+    words = took_words(5000, 795, 82.94)
+    assert words == "routing of 5000 workloads: 795 Azure writes in 82.9s"
+    assert took_in(f"promoted; network: {words}; access revoked") == words
+    assert took_in("promoted; network: routes/a: 10.0.0.4 -> 10.1.0.4") is None
