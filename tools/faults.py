@@ -144,7 +144,26 @@ def crashing_routers(inner_factory, countdown: Countdown):
         def __getattr__(self, name):  # the rest of the router (problems, ...) as it is
             return getattr(self.inner, name)
 
-    return lambda release, workload, routing: _Router(inner_factory(release, workload, routing))
+    class _Batch(_Router):  # a release's local routing records moved together: dies after the batch's writes
+        def apply(self, percents):  # type: ignore[override]
+            made = self.inner.apply(percents)
+            if any(made.values()) and countdown.tick():
+                die()
+            return made
+
+    return _Factory(inner_factory, _Router, _Batch)
+
+
+class _Factory:
+    """A RouterFactory whose routers (and local batches, when the inner factory has them) are wrapped."""
+
+    def __init__(self, inner, router, batch):
+        self.inner, self.router, self.batch = inner, router, batch
+        if hasattr(inner, "local_batch"):
+            self.local_batch = lambda release: batch(inner.local_batch(release))
+
+    def __call__(self, release, workload, routing):
+        return self.router(self.inner(release, workload, routing))
 
 
 # Outages the reliability run switches on and off for every host at once: a file of this name in the directory
@@ -194,7 +213,8 @@ class OutageRouter:
 
 
 def outage_routers(inner_factory):
-    return lambda release, workload, routing: OutageRouter(inner_factory(release, workload, routing))
+    # a release's local routing records moved together are refused as a whole while the outage holds
+    return _Factory(inner_factory, OutageRouter, OutageRouter)
 
 
 class FlakyDecommissioner:

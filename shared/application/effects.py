@@ -77,7 +77,9 @@ class _Carrying:
 
     def route_batch(self, moves: list[SetTraffic], before: Release) -> None:
         """A release-level move's Azure routing: planned as units (a resource's writes coalesced) and carried
-        out within the plan's budgets (batch_routing). promote's own local routing goes one at a time."""
+        out within the plan's budgets (batch_routing); promote's own local routing records: the partition read
+        once and written in transactions (LocalBatch)."""
+        self.route_local_batch([e for e in moves if isinstance(e.routing, LocalRouting)])
         azure = [e for e in moves if not isinstance(e.routing, LocalRouting)]
         if len(azure) < 2:
             return
@@ -110,6 +112,16 @@ class _Carrying:
             self.made.setdefault(e.workload, []).append(
                 "; ".join(map(str, made.get(e.workload, []))) or "already in place"
             )
+
+    def route_local_batch(self, local: list[SetTraffic]) -> None:
+        batch_of = getattr(self.ports.routers, "local_batch", None)  # a factory without it: one at a time
+        if len(local) < 2 or batch_of is None:
+            return
+        self.done.extend(local)  # before any write: a batch that fails part way is put back as a whole
+        made = batch_of(self.release).apply({e.workload: e.percent for e in local})
+        for e in local:
+            self.batched.add(e.workload)
+            self.made.setdefault(e.workload, []).append("; ".join(map(str, made[e.workload])) or "already in place")
 
     def checked(self, effect: SetTraffic, budgets: Budgets) -> list[str]:
         """What the workload's router refuses of the move; a check that reads Azure spends a read token."""

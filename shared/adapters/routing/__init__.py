@@ -54,6 +54,12 @@ class _Routers:
         )
         return Unit(tuple(w for w, _, _ in moves), COALESCED[0], batch.apply, scope_of(moves[0][1]), COALESCED[1])
 
+    def local_batch(self, release: str) -> Any:
+        """promote's own routing records of `release`, moved together (routing/local.LocalBatch)."""
+        from shared.adapters.routing.local import LocalBatch
+
+        return LocalBatch(self.local_table_factory(), release)
+
     def __call__(self, release: str, workload: str, routing: Routing) -> Router:
         settings = self.settings
         # Each provider's module is imported here, when a plan first uses it (its SDK later still, on first call).

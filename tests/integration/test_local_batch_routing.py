@@ -1,0 +1,64 @@
+"""promote's own routing records moved release-wide (a staged promotion, a release-wide rollback): the release's
+partition read once and the records that differ written in transactions of at most 100, not a read and a write
+per workload one after another (5,000 workloads: 10,000 requests before, a few reads and 50 transactions now)."""
+
+from __future__ import annotations
+
+from bench.metering import RequestCounter
+from shared.adapters.routing.local import LocalBatch, LocalRouter
+from shared.application.bootstrap import Stack
+from shared.application.config import ROUTING_TABLE
+from shared.domain.plan import validate_plan
+from tests.fakes import event
+
+
+def test_a_batch_reads_once_writes_what_differs_in_transactions_of_100_and_again_writes_nothing(settings, release_name):
+    counter = RequestCounter()
+    table = Stack(settings, request_hook=counter).table(ROUTING_TABLE)
+    names = [f"w{i:04d}" for i in range(250)]
+    LocalRouter(table, release_name, "w0007").apply(10)  # one already routed: its change starts at 10
+    counter.reset()
+    made = LocalBatch(table, release_name).apply(dict.fromkeys(names, 100))
+    assert dict(counter.by_kind) == {"query": 1, "transaction": 3}  # 250 writes: 100 + 100 + 50
+    assert [str(c) for c in made["w0007"]] == [f"local routing record {release_name}/w0007: traffic_percent 10 -> 100"]
+    assert all(len(made[n]) == 1 for n in names)
+    assert {LocalRouter(table, release_name, n).read() for n in names} == {100}
+    counter.reset()
+    again = LocalBatch(table, release_name).apply(dict.fromkeys(names, 100) | {"w0003": 0})
+    assert dict(counter.by_kind) == {"query": 1, "transaction": 1}  # only what differs: one record
+    assert [n for n, changes in again.items() if changes] == ["w0003"]
+    assert LocalRouter(table, release_name, "w0003").read() == 0
+
+
+def test_a_staged_promotion_moves_every_local_record_in_one_read_and_one_transaction(settings, release_name):
+    counter = RequestCounter()
+    stack = Stack(settings, request_hook=counter)
+    workloads = [f"w{i}" for i in range(6)]
+    stack.service.apply(
+        validate_plan(
+            {
+                "release": release_name,
+                "model": "staged",
+                "approval": "auto",
+                "approvers": ["ana@contoso.com"],
+                "workloads": [{"name": n, "assets": ["vm-1"]} for n in workloads],
+            }
+        )
+    )
+    for n in workloads:
+        stack.service.handle(event("asset-replicated", release_name, n, f"{n}-a", asset="vm-1"))
+    for n in workloads[:-1]:
+        stack.service.handle(event("tests-passed", release_name, n, f"{n}-t"))
+    table = stack.table(ROUTING_TABLE)
+    routing_requests = RequestCounter()
+    moving = Stack(settings, request_hook=routing_requests)
+    moving.table(ROUTING_TABLE)  # created up front, as in a warm function app
+    moving.store.get_release(release_name)
+    routing_requests.reset()
+    assert moving.service.handle(event("tests-passed", release_name, workloads[-1], "last-t")).outcome == "applied"
+    release = moving.store.get_release(release_name).release
+    assert {w.state for w in release.workloads.values()} == {"promoted"}
+    assert {LocalRouter(table, release_name, n).read() for n in workloads} == {100}
+    # the move's routing: one read of the release's records and one transaction, never 6 reads and 6 writes
+    assert routing_requests.by_kind["point-read"] == 0
+    assert routing_requests.by_kind["transaction"] <= 2  # the routing batch + the release's commit
