@@ -20,7 +20,11 @@ log = logging.getLogger("promote.board")
 
 
 def board_app(stack: Any):
-    return stack.board("/")
+    """The stack's board, reading the judge's records for its health panel (built on first use)."""
+    app = stack.board("/")
+    if getattr(app, "judge", ...) is None:  # a BoardApp not given them (a stand-in has no such attribute)
+        app.judge = stack.judge_records
+    return app
 
 
 STORAGE_AWAY = (ServiceRequestError, ServiceResponseError, ConnectionError)  # no answer from the storage at all
