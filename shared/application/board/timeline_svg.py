@@ -61,7 +61,7 @@ def place(tl: Any, now: datetime) -> None:
     last: list[dict[str, Any] | None] = [None] * MARK_ROWS  # the mark last drawn in each row
     for m in tl.marks:
         m["x"], m["more"] = x(m["at"]), 0
-        row = next((r for r in range(MARK_ROWS) if last[r] is None or m["x"] - last[r]["x"] >= MARK_W), None)
+        row = next((r for r, mk in enumerate(last) if mk is None or m["x"] - mk["x"] >= MARK_W), None)
         if row is None:  # no room: folded into the latest mark drawn, which counts it ("+2"); the table lists it
             shown = max((mk for mk in last if mk is not None), key=lambda mk: mk["x"])
             m["row"], m["folded"] = shown["row"], True
