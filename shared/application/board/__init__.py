@@ -109,7 +109,7 @@ class BoardApp:
                 "index.html.j2",
                 req,
                 releases=rows,
-                waves=waves(rows),
+                waves=waves(rows, self.clock.now()),
                 halted=[r["release"] for r in rows],
                 checked=CHECKED_RELEASES,
             )
@@ -157,7 +157,9 @@ class BoardApp:
             release = Counted.of(release)
             read = under_way(release) and budget > 0  # the most recently changed releases' deadlines are read
             budget -= read
-            seen, complete = looked_at(self.reads, release) if read else (release, not under_way(release))
+            seen, complete, started = (
+                looked_at(self.reads, release) if read else (release, not under_way(release), None)
+            )
             rows.append(
                 {
                     "name": release.name,
@@ -170,6 +172,7 @@ class BoardApp:
                     "release": release,
                     "wave": release.plan.wave,
                     "deadlines_read": read or not under_way(release),
+                    "started": started,
                     **watch(Counted.of(seen, release.state), complete, now),
                 }
             )
