@@ -68,7 +68,7 @@ def test_marks_close_in_time_take_a_second_row_then_fold_with_a_count():
 def test_a_pause_is_a_span_from_its_entry_to_the_resume_and_an_open_one_runs_to_now():
     entries = [
         entry(0, "flight-healthy", "flight 1 healthy", 10),
-        entry(5, "override", "paused at 10%", 10, actor=OPERATOR),
+        entry(5, "override", "paused at 10%", 10, actor=OPERATOR, actor_reason="DBA checks"),
         entry(15, "override", "resumed (by ops since ...)", 10, actor=OPERATOR),
         entry(20, "alert", "HTTP 5xx: paused at 10% (on_alert: pause)", 10),
     ]
@@ -79,6 +79,7 @@ def test_a_pause_is_a_span_from_its_entry_to_the_resume_and_an_open_one_runs_to_
         ("paused", T0 + timedelta(minutes=5), T0 + timedelta(minutes=15), False),
         ("paused", T0 + timedelta(minutes=20), now, True),
     ]
+    assert [s["text"] for s in tl.spans] == [f"by {OPERATOR}: DBA checks", "HTTP 5xx: paused at 10% (on_alert: pause)"]
     plot = WIDTH - LEFT - RIGHT
     assert tl.spans[0]["x0"] == round(LEFT + plot / 8, 1) and tl.spans[0]["x1"] == round(LEFT + plot * 3 / 8, 1)
     assert tl.svg.count('<g class="span span-paused"') == 2 and 'data-open="true"' in tl.svg

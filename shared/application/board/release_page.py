@@ -98,7 +98,7 @@ def release_page(app: Any, name: str, query: dict[str, list[str]], req: Req) -> 
         )
     for item in workloads:  # a short page opens every timeline; a long one those that need a look
         w, tl = item["w"], item["timeline"]
-        trouble = w.paused or item["waiting"] or (item["deadline"] or {}).get("overdue") or w.state in _TROUBLE
+        trouble = w.paused or (item["deadline"] or {}).get("overdue") or w.state in _TROUBLE
         item["open"] = len(workloads) <= OPEN_ALL_UP_TO or bool(trouble) or bool(tl.spans)
     shown = [
         e
@@ -140,6 +140,8 @@ def release_page(app: Any, name: str, query: dict[str, list[str]], req: Req) -> 
     )
 
 
+# states whose timeline a long page opens: moving users (flighting) or moved back (rolled-back); so are a paused,
+# an overdue or a held workload's (its spans)
 _TROUBLE = (WorkloadState.ROLLED_BACK, WorkloadState.FLIGHTING)
 
 

@@ -79,18 +79,19 @@ def pauses(entries: list[HistoryEntry], paused_at: datetime | None, now: datetim
     (`paused_at`: when, from its record, also when the pause's own entry is older than the window)."""
     found: list[dict[str, Any]] = []
     start: datetime | None = None
-    state: str | None = None
+    state, why = None, "paused"
     for e in entries:
         if e.outcome != Outcome.APPLIED:
             continue
         if start is None and _PAUSED.search(e.reason):
             start, state = e.at, e.to_state
+            why = f"by {e.actor}" + (f": {e.actor_reason}" if e.actor_reason else "") if e.actor else e.reason
         elif start is not None and (_RESUMED.search(e.reason) or (e.to_state and e.to_state != state)):
-            found.append({"kind": "paused", "start": start, "end": e.at, "open": False, "text": "paused"})
+            found.append({"kind": "paused", "start": start, "end": e.at, "open": False, "text": why})
             start = None
     if paused_at is not None:
-        begun = start or paused_at
-        found.append({"kind": "paused", "start": begun, "end": now, "open": True, "text": "paused, still"})
+        text = why if start is not None else "since before this window of history"
+        found.append({"kind": "paused", "start": start or paused_at, "end": now, "open": True, "text": text})
     return found
 
 
