@@ -187,7 +187,9 @@ class Stack:
             from shared.adapters.table_store import BoardReads
             from shared.application.board import BoardApp
 
-            boards[base] = BoardApp(self.store, BoardReads(self.table(config.RELEASES_TABLE)), self.clock, base=base)
+            reads = BoardReads(self.table(config.RELEASES_TABLE))
+            # the judge's records feed the release page's health panel, on Azure as locally (read lazily)
+            boards[base] = BoardApp(self.store, reads, self.clock, base=base, judge=self.judge_records)
             boards[base].progress = self.routing_progress  # v3 §15: a release-level move's routing progress
         return boards[base]
 

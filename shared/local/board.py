@@ -20,6 +20,8 @@ log = logging.getLogger("promote.board")
 
 
 def board_app(stack: Any):
+    """The stack's board (built on first use), as the function app serves it: with the judge's records for its
+    health panel (Stack.board)."""
     return stack.board("/")
 
 

@@ -98,3 +98,53 @@ def test_the_azure_routes_refuse_an_unauthenticated_request_and_serve_a_signed_i
     page.get_by_role("link", name=demo.flight).click()
     expect(page).to_have_url(re.compile(f"/api/board/releases/{demo.flight}$"))
     expect(page.locator("tr[data-workload='web-shop'] .wl-state")).to_have_text("replicating")
+
+
+def test_a_long_page_is_navigable_with_the_keyboard_sections_fold_and_a_name_filter(page, board, stack, release_name):
+    from shared.domain.plan import validate_plan
+    from tests.fakes import event
+
+    names = [f"payroll-{i:02d}" for i in range(8)] + [f"crm-{i:02d}" for i in range(5)]
+    stack.service.apply(validate_plan({"release": release_name, "model": "single-step", "operators": [OPERATOR],
+        "workloads": [{"name": n, "assets": ["vm"]} for n in names]}))  # fmt: skip
+    stack.service.handle(event("override", release_name, "crm-03", "p1", action="pause", actor=OPERATOR, reason="x"))
+    page.goto(f"{board}/releases/{release_name}")
+    # 13 workloads: the paused one's timeline is open, the others folded
+    expect(page.locator("#tl-open-crm-03")).to_have_attribute("open", "")
+    expect(page.locator("#tl-open-payroll-02")).not_to_have_attribute("open", "")
+    # a workload's link opens its folded timeline
+    page.locator("tr[data-workload='payroll-02'] th a").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#tl-open-payroll-02")).to_have_attribute("open", "")
+    expect(page.locator("#timeline-payroll-02 svg")).to_be_visible()
+    # a section folds from the keyboard and stays folded when the page updates itself
+    page.locator("#sec-history > summary").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#sec-history")).not_to_have_attribute("open", "")
+    stack.service.handle(event("asset-replicated", release_name, "crm-00", "r1", asset="vm"))
+    expect(page.locator("tr[data-workload='crm-00'] .wl-state")).to_have_text("testing", timeout=15_000)
+    expect(page.locator("#sec-history")).not_to_have_attribute("open", "")
+    # the name filter, typed and sent with the keyboard, keeps the state filter's form
+    page.locator("#workload-q").focus()
+    page.keyboard.type("crm")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"q=crm"))
+    expect(page.locator("table.workloads tbody tr")).to_have_count(5)
+    expect(page.locator("#page-of")).to_contain_text("whose name contains “crm”")
+    expect(page.locator("#tl-open-crm-01")).to_have_attribute("open", "")  # a short page opens every timeline
+
+
+def test_the_timeline_is_to_scale_with_ticks_and_the_pause_as_a_span(page, board, stack, release_name):
+    from shared.domain.plan import validate_plan
+    from tests.fakes import event
+
+    stack.service.apply(validate_plan({"release": release_name, "model": "single-step", "operators": [OPERATOR],
+        "workloads": [{"name": "web", "assets": ["vm"]}]}))  # fmt: skip
+    stack.service.handle(event("override", release_name, "web", "p1", action="pause", actor=OPERATOR, reason="x"))
+    page.goto(f"{board}/releases/{release_name}")
+    svg = page.locator("#timeline-web svg")
+    expect(svg.locator("g.tick")).not_to_have_count(0)
+    labels = svg.locator("g.tick text").all_text_contents()
+    assert labels and all(re.fullmatch(r"\d\d:\d\d(:\d\d)?", label) for label in labels), labels
+    expect(svg.locator("g.span-paused[data-open='true']")).to_have_count(1)
+    expect(page.locator("#timeline-web figcaption")).to_contain_text("Spans: paused from")

@@ -17,20 +17,13 @@ from functools import cached_property
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
-from shared.application.board.acting import whole
 from shared.application.board.actions import Req, Visitor
-from shared.application.board.summary import deadline_of
-from shared.application.board.timeline import timeline
-from shared.application.board.waiting import waiting_for
-from shared.application.gates_view import Counted, gates_of
+from shared.application.gates_view import Counted
 from shared.application.ports import ReleaseStore
-from shared.application.status_page import page_count
 from shared.application.views import counts_of
 from shared.domain.errors import UnknownRelease
-from shared.domain.model import TERMINAL, HistoryEntry, Release, WorkloadState
-from shared.domain.offers import offers
+from shared.domain.model import HistoryEntry, Release, WorkloadState
 from shared.domain.plan import NAME_PATTERN
-from shared.domain.times import from_ms, ms
 
 WINDOW = 300  # history entries a release page reads (and one "older" page steps back)
 PAGE_SIZE = 50  # workloads a release page shows (each costs one history read)
@@ -70,8 +63,10 @@ class Page:
 
 
 class BoardApp:
-    def __init__(self, store: ReleaseStore, reads: BoardReads, clock: Any, *, base: str = "/"):
-        self.store, self.reads, self.clock, self.base = store, reads, clock, base
+    def __init__(self, store: ReleaseStore, reads: BoardReads, clock: Any, *, base: str = "/", judge: Any = None):
+        """`judge`: the judge's records (ports.JudgeStore), for the release page's health panel (None: the panel
+        says it does not read them)."""
+        self.store, self.reads, self.clock, self.base, self.judge = store, reads, clock, base, judge
         self.progress: Any = None  # v3 §15: a ProgressStore (routing_progress.py), set by the stack
 
     @cached_property
@@ -115,7 +110,7 @@ class BoardApp:
                 "index.html.j2",
                 req,
                 releases=rows,
-                waves=waves(rows),
+                waves=waves(rows, self.clock.now()),
                 halted=[r["release"] for r in rows],
                 checked=CHECKED_RELEASES,
             )
@@ -163,7 +158,9 @@ class BoardApp:
             release = Counted.of(release)
             read = under_way(release) and budget > 0  # the most recently changed releases' deadlines are read
             budget -= read
-            seen, complete = looked_at(self.reads, release) if read else (release, not under_way(release))
+            seen, complete, started = (
+                looked_at(self.reads, release) if read else (release, not under_way(release), None)
+            )
             rows.append(
                 {
                     "name": release.name,
@@ -176,97 +173,16 @@ class BoardApp:
                     "release": release,
                     "wave": release.plan.wave,
                     "deadlines_read": read or not under_way(release),
+                    "started": started,
                     **watch(Counted.of(seen, release.state), complete, now),
                 }
             )
         return rows
 
     def _release(self, name: str, query: dict[str, list[str]], req: Req) -> Page:
-        try:
-            overview = self.reads.overview(name)
-        except UnknownRelease as exc:
-            return self.error(404, str(exc), req)
-        known = overview.state
-        summary = Counted.of(overview.release, known)
-        workload, outcome, state = _one(query, "workload"), _one(query, "outcome"), _one(query, "state")
-        if workload and workload not in summary.workloads:
-            return self.error(req=req, status=400, message=f"workload {workload!r} is not part of release {name}")
-        if outcome and outcome not in OUTCOMES:
-            return self.error(req=req, status=400, message=f"outcome must be one of {', '.join(OUTCOMES)}")
-        if state and state not in STATES:
-            return self.error(req=req, status=400, message=f"state must be one of {', '.join(STATES)}")
-        before, number = _one(query, "before"), _one(query, "page") or "1"
-        if before is not None and not (before.isascii() and before.isdigit() and 0 < int(before) < 10**13):
-            return self.error(
-                req=req, status=400, message="before must be a time in this release's history (milliseconds since 1970)"
-            )
-        matching = [w.name for w in summary.workloads.values() if not state or w.state == state]
-        pages = page_count(len(matching), PAGE_SIZE)
-        if not (number.isascii() and number.isdigit() and 1 <= int(number) <= pages):
-            return self.error(req=req, status=400, message=f"page must be a number from 1 to {pages}")
-        page = int(number)
-        names = matching[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-        loaded = self.reads.workloads(overview, names) if names else None
-        release = Counted.of(loaded, known) if loaded is not None else summary.evolve(workloads={})
-        cutoff = from_ms(int(before)) if before is not None else None
-        shown_names = [workload] if workload and workload not in release.workloads else []
-        newest_first = self.reads.newest(name, names + shown_names, WINDOW, cutoff)
-        entries = newest_first[::-1]  # oldest first, as the timelines draw them
-        low = ms(entries[0].at) if len(entries) == WINDOW else 0
-        now = self.clock.now()
-        behind = [
-            w.name for w in summary.workloads.values() if w.state not in TERMINAL and w.state != WorkloadState.READY
-        ]
-        gates = gates_of(release, now, held_by=behind)
-        actor = req.visitor.actor
-        workloads = []
-        for w in release.workloads.values():
-            own = [e for e in entries if e.workload == w.name]
-            workloads.append(
-                {
-                    "w": w,
-                    "waiting": waiting_for(release, w, now, gates[w.name]),
-                    "deadline": deadline_of(release, w, now),
-                    "routing": release.plan.routing_of(w.name).provider,
-                    "timeline": timeline(w.name, own, w.traffic_percent, now),
-                    "offers": offers(loaded, actor, now, w.name) if actor and loaded is not None else [],
-                }
-            )
-        shown = [
-            e
-            for e in reversed(entries)
-            if (not workload or e.workload == workload) and (not outcome or e.outcome == outcome)
-        ]
-        filters = {k: v for k, v in (("workload", workload), ("outcome", outcome)) if v}
-        paging = {k: v for k, v in (("state", state), ("page", page if page > 1 else None)) if v}
-        older = self._link(f"releases/{name}", {**paging, **filters, "before": low}) if low else None
-        newest = self._link(f"releases/{name}", {**paging, **filters}) if before is not None else None
-        at = lambda n: self._link(f"releases/{name}", {**({"state": state} if state else {}), "page": n})  # noqa: E731
-        return self.html(
-            "release.html.j2",
-            req,
-            release=summary,
-            release_offers=offers(whole(overview.release, loaded), actor, now) if actor else [],
-            halted=[summary],
-            counts=counts_of(summary.workloads.values()),
-            progress=progress(summary.workloads.values()),
-            routing=_routing_line(self.progress, name, now),
-            workloads=workloads,
-            history=shown,
-            filters=filters,
-            paging=paging,
-            state=state,
-            states=STATES,
-            page={"number": page, "pages": pages, "matching": len(matching), "first": (page - 1) * PAGE_SIZE + 1},
-            previous=at(page - 1) if page > 1 else None,
-            next=at(page + 1) if page < pages else None,
-            outcomes=OUTCOMES,
-            older=older,
-            newest=newest,
-            older_than=cutoff,
-            live=before is None,
-            window=WINDOW,
-        )
+        from shared.application.board.release_page import release_page
+
+        return release_page(self, name, query, req)
 
     def _report(self, kind: str, name: str, req: Req) -> Page:
         """The report of a release, or of a wave's releases (shared/application/report.py): reads every history

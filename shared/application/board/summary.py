@@ -46,14 +46,17 @@ def under_way(summary: Release) -> bool:
     return summary.state not in FINISHED and any(w.state not in TERMINAL for w in summary.workloads.values())
 
 
-def looked_at(reads: Any, summary: Release) -> tuple[Release, bool]:
+def looked_at(reads: Any, summary: Release) -> tuple[Release, bool, datetime | None]:
     """The release with its first CHECKED open workloads read in full (their times: deadlines, why each is
-    paused), and whether that is every open one. A finished release is its summary."""
+    paused), whether that is every open one, and when it was applied (its record says: the wave's forecast).
+    A finished release is its summary."""
     if not under_way(summary):
-        return summary, True
+        return summary, True, None
     open_ = [w.name for w in summary.workloads.values() if w.state not in TERMINAL]
     overview = reads.overview(summary.name)
-    return whole(overview.release, reads.workloads(overview, open_[:CHECKED])), len(open_) <= CHECKED
+    created = (getattr(overview, "record", None) or {}).get("created_at")
+    started = created if isinstance(created, datetime) else None
+    return whole(overview.release, reads.workloads(overview, open_[:CHECKED])), len(open_) <= CHECKED, started
 
 
 def holds_text(holds: list[dict[str, Any]]) -> list[str]:
@@ -92,6 +95,7 @@ def watch(release: Release, complete: bool, now: datetime) -> dict[str, Any]:
 class Wave:
     name: str  # NO_WAVE: releases whose plan names none
     rows: list[dict[str, Any]] = field(default_factory=list)
+    forecast: dict[str, Any] | None = None  # when it ends (board/forecast.py); None for releases with no wave
 
     @property
     def totals(self) -> dict[str, int]:
@@ -106,10 +110,15 @@ class Wave:
         }
 
 
-def waves(rows: list[dict[str, Any]]) -> list[Wave]:
-    """Releases grouped by their plan's `wave` (in the rows' order), named waves first, then the rest."""
+def waves(rows: list[dict[str, Any]], now: datetime) -> list[Wave]:
+    """Releases grouped by their plan's `wave` (in the rows' order), named waves first, then the rest; a named
+    wave with its forecast (board/forecast.py)."""
+    from shared.application.board.forecast import wave_forecast
+
     found: dict[str, Wave] = {}
     for row in rows:
         name = row["wave"] or NO_WAVE
         found.setdefault(name, Wave(name)).rows.append(row)
+    for wave in found.values():
+        wave.forecast = wave_forecast(wave.rows, FINISHED, now) if wave.name != NO_WAVE else None
     return sorted(found.values(), key=lambda w: (w.name == NO_WAVE, w.name))

@@ -1,34 +1,46 @@
-"""A workload's traffic share over time as an SVG step chart, drawn in Python, with its marks (alerts,
-verdicts, overrides, rollbacks, deadlines) and a text alternative. Marks carry a letter and a shape as well as
-a colour, so the chart reads without colour."""
+"""A workload's traffic share over time as an SVG step chart, drawn in Python to scale (x is time, with labelled
+ticks), with its marks (alerts, verdicts, overrides, approvals, rollbacks, deadlines), its spans (pauses, and
+the holds on it now: window, after, data-sync, ttl, rehearsal) and a text alternative. Marks carry a letter and
+a shape as well as a colour, spans a label, so the chart reads without colour."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from shared.domain.messages import DEADLINE_TYPE
 from shared.domain.model import HistoryEntry, Outcome, WorkloadState
 
-WIDTH, HEIGHT = 760, 190
-LEFT, RIGHT, TOP, BOTTOM = 44, 16, 30, 26  # plot margins: marks sit in the band above the plot
 MARKS = {  # kind -> (letter, label)
     "alert": ("A", "alert"),
     "verdict": ("V", "verdict"),
     "override": ("O", "override"),
+    "approval": ("Y", "approval"),
     "rollback": ("R", "rollback"),
     "deadline": ("D", "deadline"),
 }
+HOLDS = ("window", "after", "data-sync", "ttl", "rehearsal")  # gates drawn as spans while they hold
+# a pause begins with an applied entry saying "paused at N%" (an override, on_alert, on_deadline, a halt) and
+# ends with one saying "resumed" (resume, unhalt) or with a move out of the state it was paused in
+_PAUSED = re.compile(r"(^|[;:] )paused at \d+%")
+_RESUMED = re.compile(r"(^|: )resumed\b")
+FUTURE_SHARE = 0.5  # a hold's end later than now widens the chart by at most this share of its past
 
 
 @dataclass
 class Timeline:
     workload: str
     points: list[dict[str, Any]]  # {"at", "share", "x", "y"}: one per share change
-    marks: list[dict[str, Any]]  # {"at", "kind", "letter", "text", "x"}
+    marks: list[dict[str, Any]]  # {"at", "kind", "letter", "text", "x", "row"}
+    spans: list[dict[str, Any]] = field(default_factory=list)  # {"kind", "start", "end", "open", "text", "x0", "x1"}
+    ticks: list[dict[str, Any]] = field(default_factory=list)  # {"at", "x", "label"}
+    start: datetime | None = None
+    now_x: float = 0.0
+    end: datetime | None = None
     svg: Markup = field(default_factory=lambda: Markup(""))
     summary: str = ""
 
@@ -43,6 +55,8 @@ def _mark_kind(e: HistoryEntry) -> str | None:
         return "alert"
     if e.type in ("flight-healthy", "flight-unhealthy"):
         return "verdict"
+    if e.type == "override" and e.outcome == Outcome.APPLIED and e.reason.startswith(("approved", "approval counted")):
+        return "approval"
     if e.type == "override":
         return "override"
     if e.type == DEADLINE_TYPE and e.outcome == Outcome.APPLIED:  # a deadline missed, not a stale timer
@@ -51,7 +65,7 @@ def _mark_kind(e: HistoryEntry) -> str | None:
 
 
 def _mark_text(kind: str, e: HistoryEntry) -> str:
-    if kind == "override" or (kind == "rollback" and e.type == "override"):
+    if kind in ("override", "approval") or (kind == "rollback" and e.type == "override"):
         why = e.actor_reason
         who = f"{e.actor or 'someone'}" + (f' ("{why}")' if why else "")
         return f"{e.type} by {who}: {e.outcome}: {e.reason}"
@@ -60,106 +74,98 @@ def _mark_text(kind: str, e: HistoryEntry) -> str:
     return f"{e.type}, {e.outcome}: {e.reason}"
 
 
-def timeline(workload: str, entries: list[HistoryEntry], current_share: int, now: datetime) -> Timeline:
-    """`entries` are this workload's, oldest first (a window of its history)."""
+def pauses(entries: list[HistoryEntry], paused_at: datetime | None, now: datetime) -> list[dict[str, Any]]:
+    """The stretches this window of history shows the workload paused; one still open when it is paused now
+    (`paused_at`: when, from its record, also when the pause's own entry is older than the window)."""
+    found: list[dict[str, Any]] = []
+    start: datetime | None = None
+    state, why = None, "paused"
+    for e in entries:
+        if e.outcome != Outcome.APPLIED:
+            continue
+        if start is None and _PAUSED.search(e.reason):
+            start, state = e.at, e.to_state
+            why = f"by {e.actor}" + (f": {e.actor_reason}" if e.actor_reason else "") if e.actor else e.reason
+        elif start is not None and (_RESUMED.search(e.reason) or (e.to_state and e.to_state != state)):
+            found.append({"kind": "paused", "start": start, "end": e.at, "open": False, "text": why})
+            start = None
+    if paused_at is not None:
+        text = why if start is not None else "since before this window of history"
+        found.append({"kind": "paused", "start": start or paused_at, "end": now, "open": True, "text": text})
+    return found
+
+
+def holds(waiting: list[dict[str, Any]], since: datetime | None, now: datetime, windows: Any = None) -> list[dict]:
+    """The holds on the workload now (board.waiting's gates) as spans: from when it entered its state (when
+    known; a window's from when it closed, if later) to when the hold lifts (when the gate says: a window
+    opens, a TTL runs out), else open-ended."""
+    found = []
+    for g in waiting:
+        if g["gate"] not in HOLDS:
+            continue
+        until = g.get("until")
+        later = until is not None and until > now
+        start = since or now
+        if g["gate"] == "window" and windows is not None:
+            start = max(start, closed_since(windows, now) or start)
+        found.append(
+            {
+                "kind": str(g["gate"]),
+                "start": start,
+                "end": until if later else now,
+                "open": not later,
+                "text": g["detail"],
+            }
+        )
+    return found
+
+
+def closed_since(windows: Any, now: datetime, days: int = 8) -> datetime | None:
+    """When the change window, closed now, closed: the latest denied period's start or allowed slot's end before
+    now right after which it was closed (searched `days` back; None: closed all that time)."""
+    from zoneinfo import ZoneInfo
+
+    from shared.domain.windows import _instant, _slot_intervals, is_open
+
+    zone = ZoneInfo(windows.timezone)
+    edges = {_instant(p.from_, zone) for p in windows.deny}
+    today = now.astimezone(zone).date()
+    edges |= {end for _, end in _slot_intervals(windows, zone, today - timedelta(days=days), today)}
+    second = timedelta(seconds=1)
+    return max(
+        (e for e in edges if e <= now and is_open(windows, e - second) and not is_open(windows, e)), default=None
+    )
+
+
+def timeline(
+    workload: str,
+    entries: list[HistoryEntry],
+    current_share: int,
+    now: datetime,
+    spans: list[dict[str, Any]] | None = None,
+) -> Timeline:
+    """`entries` are this workload's, oldest first (a window of its history); `spans`: its holds now (holds())."""
+    from shared.application.board.timeline_svg import draw, place, summary_of
+
     points: list[dict[str, Any]] = []
     marks: list[dict[str, Any]] = []
-    charted: list[tuple[datetime, list[dict[str, Any]]]] = []  # per entry shown: its point and marks
     for e in entries:
-        shown: list[dict[str, Any]] = []
         if e.traffic_percent is not None and (not points or points[-1]["share"] != e.traffic_percent):
             points.append({"at": e.at, "share": e.traffic_percent})
-            shown.append(points[-1])
         kind = _mark_kind(e)
         if kind:
             marks.append({"at": e.at, "kind": kind, "letter": MARKS[kind][0], "text": _mark_text(kind, e)})
-            shown.append(marks[-1])
-        if shown:
-            charted.append((e.at, shown))
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    t0 = charted[0][0] if charted else now
-    t1 = charted[-1][0] if charted else now
-    _place(charted, t0, t1, plot_w)
-
-    def y(share: int) -> float:
-        return round(TOP + plot_h * (1 - share / 100), 1)
-
-    for p in points:
-        p["y"] = y(p["share"])
-    tl = Timeline(workload, points, marks)
-    tl.summary = _summary(workload, points, marks, current_share)
-    tl.svg = _svg(tl, float(LEFT + plot_w), y, t0, t1)
+    drawn = list(spans or [])
+    times = [p["at"] for p in points] + [m["at"] for m in marks] + [s["start"] for s in drawn]
+    start = min([*times, now - timedelta(minutes=1)]) if times else now - timedelta(minutes=1)
+    past = (now - start).total_seconds()
+    later = max([s["end"] for s in drawn if s["end"] > now], default=now)
+    end = min(later, now + timedelta(seconds=past * FUTURE_SHARE))  # what lies ahead, not more than half the past
+    for s in drawn:
+        if s["end"] > end:
+            s["end"], s["beyond"] = end, True
+    tl = Timeline(workload, points, marks, drawn, start=start, end=end)
+    place(tl, now)
+    tl.summary = summary_of(tl, current_share, now)
+    tl.svg = draw(tl, now)
     return tl
-
-
-MIN_GAP = 18.0  # px between successive charted entries, so marks of a burst do not hide each other
-
-
-def _place(charted: list[tuple[datetime, list[dict[str, Any]]]], t0: datetime, t1: datetime, plot_w: float) -> None:
-    """x by time, but never closer than MIN_GAP to the previous entry; the last one sits at 90% of the width,
-    the line goes on to the right edge (now)."""
-    span = (t1 - t0).total_seconds() or 1.0
-    usable = plot_w * 0.9
-    xs: list[float] = []
-    for at, _ in charted:
-        x = usable * (at - t0).total_seconds() / span
-        xs.append(max(x, xs[-1] + MIN_GAP) if xs else x)
-    if xs and xs[-1] > usable:
-        xs = [x * usable / xs[-1] for x in xs]
-    for x, (_, shown) in zip(xs, charted, strict=True):
-        for item in shown:
-            item["x"] = round(LEFT + x, 1)
-
-
-def _summary(workload: str, points: list[dict], marks: list[dict], share: int) -> str:
-    if not points:
-        return f"{workload}: no share recorded in this window; now {share}%."
-    steps = " then ".join(f"{p['share']}% at {p['at'].strftime('%H:%M:%S')}" for p in points)
-    counts: dict[str, int] = {}
-    for m in marks:
-        counts[MARKS[m["kind"]][1]] = counts.get(MARKS[m["kind"]][1], 0) + 1
-    marked = ", ".join(f"{n} {k}{'s' if n != 1 else ''}" for k, n in counts.items()) or "no marks"
-    return f"Traffic share of {workload}: {steps}; now {share}%. Marked: {marked}."
-
-
-def _svg(tl: Timeline, x_end: float, y, t0: datetime, t1: datetime) -> Markup:
-    sid = f"tl-{tl.workload}"
-    out = [
-        f'<svg class="timeline" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" '
-        f'aria-labelledby="{sid}-title {sid}-desc" xmlns="http://www.w3.org/2000/svg">',
-        f'<title id="{sid}-title">Traffic share of {escape(tl.workload)} over time</title>',
-        f'<desc id="{sid}-desc">{escape(tl.summary)}</desc>',
-    ]
-    for share in (0, 50, 100):  # grid and axis labels
-        out.append(
-            f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(share)}" y2="{y(share)}"/>'
-            f'<text class="axis" x="{LEFT - 6}" y="{y(share) + 4}" text-anchor="end">{share}%</text>'
-        )
-    out.append(
-        f'<text class="axis" x="{LEFT}" y="{HEIGHT - 6}">{t0.strftime("%Y-%m-%d %H:%M:%SZ")}</text>'
-        f'<text class="axis" x="{round(LEFT + (WIDTH - LEFT - RIGHT) * 0.9, 1)}" y="{HEIGHT - 6}" '
-        f'text-anchor="middle">{t1.strftime("%H:%M:%SZ")}</text>'
-        f'<text class="axis" x="{WIDTH - RIGHT}" y="{HEIGHT - 6}" text-anchor="end">now</text>'
-    )
-    if tl.points:
-        d = f"M{tl.points[0]['x']},{tl.points[0]['y']}"
-        for p in tl.points[1:]:
-            d += f" H{p['x']} V{p['y']}"
-        d += f" H{x_end}"
-        out.append(f'<path class="share" d="{d}"/>')
-    for p in tl.points:
-        label = f"{p['share']}% from {p['at'].strftime('%Y-%m-%d %H:%M:%SZ')}"
-        out.append(
-            f'<circle class="share-point" cx="{p["x"]}" cy="{p["y"]}" r="4" data-share="{p["share"]}">'
-            f"<title>{escape(label)}</title></circle>"
-        )
-    for m in tl.marks:
-        label = f"{MARKS[m['kind']][1]} at {m['at'].strftime('%Y-%m-%d %H:%M:%SZ')}: {m['text']}"
-        out.append(
-            f'<g class="mark mark-{m["kind"]}" data-kind="{m["kind"]}"><title>{escape(label)}</title>'
-            f'<line class="mark-line" x1="{m["x"]}" x2="{m["x"]}" y1="{TOP - 4}" y2="{HEIGHT - BOTTOM}"/>'
-            f'<rect x="{m["x"] - 7}" y="{TOP - 24}" width="14" height="16" rx="3"/>'
-            f'<text x="{m["x"]}" y="{TOP - 12}" text-anchor="middle">{m["letter"]}</text></g>'
-        )
-    out.append("</svg>")
-    return Markup("".join(out))
