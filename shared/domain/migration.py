@@ -186,6 +186,8 @@ def rehearsal_json(release: Release, w: Workload) -> dict[str, Any] | None:
     return {
         "state": rehearsal_state(w),
         "plan_hash": w.rehearsal_hash,
+        # whether it is a rehearsal of the plan as it is now (null: none yet); another plan's does not count
+        "plan_matches": None if w.rehearsal_hash is None else w.rehearsal_hash == rehearsal_hash(release, w.name),
         "at": iso_s(w.rehearsal_at),
         "job": w.test_job,
         "by": w.rehearsal_by,
