@@ -69,6 +69,7 @@ class MachineState:
     state: str  # migrationState: Replicating, MigrationSucceeded, ...
     replicated: bool  # in delta sync: test migration and migration are possible
     group: str | None = None  # a tag or group the machine belongs to, for import --group
+    recovery_point: datetime | None = None  # when its last recovery point was received (the lag: now minus it)
 
 
 def started_at(w: Workload, op: str) -> datetime | None:

@@ -115,8 +115,12 @@ class FakeVault:
                 "providerSpecificDetails": {
                     "instanceType": "VMwareCbt",
                     "vmwareMachineId": machine,
-                    "lastRecoveryPointId": rp,
-                    "lastRecoveryPointReceived": "2026-11-26T21:55:00Z",
+                    # no recovery point before the first delta cycle (initial seeding)
+                    **(
+                        {"lastRecoveryPointId": rp, "lastRecoveryPointReceived": "2026-11-26T21:55:00.1234567Z"}
+                        if state == "Replicating"
+                        else {}
+                    ),  # fmt: skip
                     "initialSeedingProgressPercentage": 100 if state == "Replicating" else 40,
                     "targetVmTags": tags or {},
                 },
@@ -126,6 +130,12 @@ class FakeVault:
 
     def item(self, machine: str) -> dict:
         return next(i for i in self.items.values() if i["properties"]["machineName"] == machine)
+
+    def recovery_point(self, machine: str, received: str) -> None:
+        """A delta replication cycle ended: a new recovery point, received at `received` (ISO 8601, as Azure)."""
+        details = self.item(machine)["properties"]["providerSpecificDetails"]
+        details["lastRecoveryPointId"] = f"{self.item(machine)['id']}/migrationRecoveryPoints/{uuid.uuid4()}"
+        details["lastRecoveryPointReceived"] = received
 
     def set_state(self, machine: str, state: str) -> None:
         self.item(machine)["properties"]["migrationState"] = state

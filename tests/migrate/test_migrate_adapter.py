@@ -3,6 +3,8 @@ for migration items and their jobs."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from shared.adapters.migrate import AzureMigrator
@@ -33,6 +35,15 @@ def test_the_machines_are_read_across_pages(vault, migrator):
     }  # fmt: skip
     lists = [c for c in vault.log if c.path.lower().endswith("/replicationmigrationitems")]
     assert len(lists) == 2 and all(c.method == "GET" for c in vault.log)
+
+
+def test_each_machine_says_when_its_last_recovery_point_came_none_before_the_first(vault, migrator):
+    vault.add_machine(VAULT, "vm-new-01", state="InitialSeedingInProgress")
+    vault.recovery_point("vm-db-01", "2026-12-07T10:15:30.1234567Z")
+    points = {m.name: m.recovery_point for m in migrator.machines(VAULT)}
+    assert points["vm-db-01"] == datetime(2026, 12, 7, 10, 15, 30, 123456, tzinfo=UTC)
+    assert points["vm-web-01"] == datetime(2026, 11, 26, 21, 55, 0, 123456, tzinfo=UTC)
+    assert points["vm-new-01"] is None
 
 
 def test_a_rehearsal_test_migrates_into_the_network_from_the_latest_point_and_is_cleaned_up(vault, migrator):
