@@ -12,11 +12,11 @@ real azure-mgmt-recoveryservicessiterecovery 2.x client (`replication_migration_
 - `machines`: every migration item of the vault (import, asset-replicated, and the lag: the time since its last
   recovery point).
 Throttling (429 with Retry-After) and 5xx are retried by the SDK's own retry policy.
-Least privilege, per operation (custom role; the built-in "Site Recovery Contributor" covers all of them):
-read: .../vaults/replicationMigrationItems/read and .../replicationFabrics/replicationProtectionContainers/
-replicationMigrationItems/read; test migration: .../replicationMigrationItems/testMigrate/action; clean-up:
-.../testMigrateCleanup/action; migration: .../migrate/action; completion: .../replicationMigrationItems/delete;
-jobs: Microsoft.RecoveryServices/vaults/replicationJobs/read and .../replicationOperationStatus/read.
+Least privilege, per operation (infra/modules/finish-access.bicep's migrate role is exactly these, checked by
+tests/infra/test_migrate_roles.py against the requests sent): the list: Microsoft.RecoveryServices/vaults/
+replicationMigrationItems/read; test migration, clean-up, migration: .../replicationFabrics/
+replicationProtectionContainers/replicationMigrationItems/{testMigrate,testMigrateCleanup,migrate}/action;
+completion: .../replicationMigrationItems/delete; a failed job's errors: .../vaults/replicationJobs/read.
 """
 
 from __future__ import annotations
@@ -30,14 +30,14 @@ from shared.domain.errors import RoutingError
 from shared.domain.migration import CLEANUP, COMPLETE, MIGRATE, TEST_MIGRATE, AzureMigrate, MachineState, OpStatus
 from shared.domain.plan.migrate import VAULT_ID
 
-NEEDS = {
-    TEST_MIGRATE: "Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/"
-    "replicationMigrationItems/testMigrate/action",
-    CLEANUP: ".../replicationMigrationItems/testMigrateCleanup/action",
-    MIGRATE: ".../replicationMigrationItems/migrate/action",
-    COMPLETE: ".../replicationMigrationItems/delete",
+ITEMS = "Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/replicationMigrationItems"
+NEEDS = {  # the RBAC action of each operation (named in a 403's message)
+    TEST_MIGRATE: f"{ITEMS}/testMigrate/action",
+    CLEANUP: f"{ITEMS}/testMigrateCleanup/action",
+    MIGRATE: f"{ITEMS}/migrate/action",
+    COMPLETE: f"{ITEMS}/delete",
 }
-READ = "Microsoft.RecoveryServices/vaults/replicationMigrationItems/read (Site Recovery Reader)"
+READ = "Microsoft.RecoveryServices/vaults/replicationMigrationItems/read"
 OPERATION = {
     TEST_MIGRATE: "TestMigrate",
     CLEANUP: "TestMigrateCleanup",
