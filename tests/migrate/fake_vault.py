@@ -24,6 +24,7 @@ import re
 import threading
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -152,6 +153,11 @@ class FakeVault:
                 if p["scenarioName"] == scenario and p["state"] == "InProgress":
                     self._end(job, state, error)
 
+    def end_job(self, name: str, state: str = "Succeeded", error: str = "") -> None:
+        """One job ends (Azure's side of a test that ends jobs one at a time)."""
+        with self.lock:
+            self._end(self.jobs[name], state, error)
+
     def fail(self, method: str, contains: str, status: int, times: int = 1, retry_after: str | None = None):
         self.faults.append(Fault(method, contains.lower(), status, times, retry_after))
 
@@ -267,7 +273,8 @@ class FakeVault:
             p["migrationState"] = "MigrationInProgress"
         else:
             p["migrationState"] = "DisableMigrationInProgress"
-        p["currentJob"] = {"jobName": name, "jobId": self.jobs[name]["id"], "scenarioName": operation}
+        p["currentJob"] = {"jobName": name, "jobId": self.jobs[name]["id"],
+                          "startTime": datetime.now(UTC).isoformat()}  # fmt: skip
         vault = item_path.split("/replicationFabrics")[0]
         status = f"{self.url}{vault}/replicationOperationStatus/{name}?api-version={API}"
         return 202, {"Azure-AsyncOperation": status, "Location": status, "Retry-After": "0"}, None
@@ -282,7 +289,11 @@ class FakeVault:
         if item is None:
             return
         ip, ok = item["properties"], state == "Succeeded"
-        ip.pop("currentJob", None)
+        # idle: jobName "None" (the REST examples, Get-AzMigrateServerReplication's "CurrentJobName : None")
+        ip["currentJob"] = {
+            "jobName": "None",
+            "jobId": f"{p['item'].split('/replicationfabrics')[0]}/replicationJobs/None",
+        }
         ip.setdefault("criticalJobHistory", []).append({"jobName": job["name"], "jobStatus": state})
         scenario = p["scenarioName"]
         if scenario == "TestMigrate":

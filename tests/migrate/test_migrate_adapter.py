@@ -9,7 +9,7 @@ import pytest
 
 from shared.adapters.migrate import AzureMigrator
 from shared.domain.errors import RoutingError
-from shared.domain.migration import CLEANUP, COMPLETE, MIGRATE, TEST_MIGRATE, AzureMigrate
+from shared.domain.migration import CLEANUP, COMPLETE, MIGRATE, TEST_MIGRATE, AzureMigrate, OpStatus
 from tests.migrate.conftest import VAULT, VNET
 
 MACHINES = ("vm-web-01", "vm-db-01", "vm-app-01")
@@ -114,3 +114,20 @@ def test_an_unknown_machine_or_vault_is_named(vault, migrator):
     other = VAULT.replace("vault-migrate", "vault-other")
     with pytest.raises(RoutingError, match="vault-other: not found"):
         migrator.machines(other)
+
+
+def test_an_operation_over_names_its_own_job_not_the_next_one_running_or_over(vault, migrator):
+    """A clean-up's success starts the migrate; a host killed before that commit leaves the clean-up running in
+    the store while the migrate runs (and ends) in the vault: the clean-up's job is still the clean-up's."""
+    machines = op(TEST_MIGRATE).machines
+    jobs = {}
+    for name, scenario in ((TEST_MIGRATE, "TestMigrate"), (CLEANUP, "TestMigrateCleanup")):
+        migrator.start(op(name))
+        jobs[name] = migrator.status(VAULT, machines, name).job
+        vault.end_jobs(scenario)
+    assert migrator.status(VAULT, machines, CLEANUP).job == jobs[CLEANUP]  # idle: currentJob is "None"
+    migrator.start(op(MIGRATE))
+    assert migrator.status(VAULT, machines, CLEANUP).job == jobs[CLEANUP]  # the migrate runs
+    assert migrator.status(VAULT, machines, MIGRATE).job not in (None, jobs[CLEANUP])
+    vault.end_jobs("Migrate")
+    assert migrator.status(VAULT, machines, CLEANUP) == OpStatus("succeeded", jobs[CLEANUP])  # the migrate is over too

@@ -77,12 +77,21 @@ def _received(details: Any) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _job(item: Any) -> str | None:
-    current = _props(item).get("currentJob") or {}
-    if current.get("jobName"):
-        return str(current["jobName"])
-    history = _props(item).get("criticalJobHistory") or []
-    return str(history[-1].get("jobName")) if history else None
+def _job(item: Any, op: str, state: str | None) -> str | None:
+    """The Site Recovery job of `op` on this item. An item runs one job at a time, and promote starts the next
+    operation only once the last one is over, so the current job (`jobName` "None" when idle) is a running
+    operation's; for one that is over it is a later operation's (the migrate a clean-up's success started, its
+    commit cut short), and the operation's own is the last finished one: before that migrate's, once it is over
+    too."""
+    props = _props(item)
+    current = str((props.get("currentJob") or {}).get("jobName") or "")
+    current = "" if current.lower() == "none" else current
+    history = [str(h.get("jobName")) for h in props.get("criticalJobHistory") or [] if h.get("jobName")]
+    if state == "running" and current:
+        return current
+    if op == CLEANUP and not current and _state(item, "migrationState") in (*MIGRATED, "migrationfailed"):
+        history = history[:-1]
+    return history[-1] if history else None
 
 
 def _under_way(item: Any | None, op: str) -> str | None:
@@ -202,7 +211,7 @@ class AzureMigrator:
     def status(self, vault: str, machines: tuple[str, ...], op: str) -> OpStatus:
         items = self._items(vault)
         states = {m: _under_way(items.get(m.lower()), op) for m in machines}
-        jobs = [j for m in machines if (i := items.get(m.lower())) is not None and (j := _job(i))]
+        jobs = [j for m in machines if (i := items.get(m.lower())) is not None and (j := _job(i, op, states[m]))]
         job = ",".join(jobs) or None
         if any(s in (None, "running") for s in states.values()):
             return OpStatus("running", job)
@@ -212,7 +221,7 @@ class AzureMigrator:
         client, group, name = self._client(vault)
         reasons = []
         for machine in failed:
-            job_name = _job(items[machine.lower()])
+            job_name = _job(items[machine.lower()], op, "failed")
             reasons.append(f"{machine}: {self._job_error(client, group, name, job_name)}")
         return OpStatus("failed", job, "; ".join(reasons))
 
