@@ -1,5 +1,6 @@
 """`promote demo`: the three models end to end on the local stack, driven by simulated migration tools,
-test pipelines, monitoring and operators, through the same queue and function the real thing uses."""
+test pipelines, monitoring and operators, through the same queue and function the real thing uses; then an
+Azure Migrate cutover (demo_migrate.py) and a wave of 200 workloads (demo_wave.py)."""
 
 from __future__ import annotations
 
@@ -237,7 +238,7 @@ def run_demo(stack, out=print) -> int:
     counts = ", ".join(f"{n} {k}" for k, n in sorted(demo.outcomes.items()))
     out(
         f"\n{sum(demo.outcomes.values())} messages handled: {demo.sent} sent by the demo, {demo.own} by promote "
-        "itself (timers, judge verdicts, dependency notices)"
+        "itself (timers, judge verdicts, dependency notices, what the Azure Migrate vault says)"
     )
     out(f"outcomes: {counts}; {elapsed:.1f}s")
     out(
