@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from shared.domain.errors import RoutingError
 from shared.domain.migration import CLEANUP, COMPLETE, MIGRATE, TEST_MIGRATE, AzureMigrate, MachineState, OpStatus
+from shared.domain.model import Op, WorkloadState
 from shared.local.demo_plans import APPROVER, OPERATOR
 
 SUB = "00000000-0000-0000-0000-000000000000"
@@ -126,4 +127,4 @@ def run_migrate(demo, stamp: str) -> bool:
     out(f"  => {demo.status(release)['state']}")
     machines = len(plan["workloads"][0]["assets"])
     once = len(vault.started) == len(set(vault.started)) == 4 * machines
-    return w["state"] == "finalized" and w["migration"]["completion"]["state"] == "succeeded" and once
+    return w["state"] == WorkloadState.FINALIZED and w["migration"]["completion"]["state"] == Op.SUCCEEDED and once
