@@ -124,6 +124,7 @@ bench: install
 reliability: install
 	$(PY) -m pytest -q -m reliability tests/faults/test_reliability.py
 	$(PY) tools/reliability.py --long --write docs/reliability.md
+	$(PY) tools/reliability.py --long --part migrate --write docs/reliability.md
 
 check-infra: install
 	$(PY) -m pytest -q tests/infra

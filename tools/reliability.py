@@ -1120,12 +1120,17 @@ def main(argv=None) -> int:
     parser.add_argument("--scale-only", action="store_true", help="only the scale block (issue 22), at this size")
     parser.add_argument(
         "--part",
-        choices=("all", "main", "judge", "scale", "budget"),
+        choices=("all", "main", "judge", "scale", "budget", "migrate"),
         default="all",
-        help="one part of the run: the releases under faults (main), the judge block or the scale block; make "
-        "test runs the short form's three parts side by side, each an Azurite and hosts of its own",
+        help="one part of the run: the releases under faults (main), the judge, scale, budget (issue 23) or "
+        "migrate (issue 24) block, each on an Azurite and hosts of its own; `all` runs every block but migrate, "
+        "which `make reliability` runs on its own",
     )
     args = parser.parse_args(argv)
+    if args.part == "migrate":  # issue 24: rehearsal and cutover jobs under host kills (tools/reliability_migrate.py)
+        from tools.reliability_migrate import migrate_only
+
+        return migrate_only(args)
     if args.scale_only or args.part == "scale":
         return scale_only(args)
     if args.part == "judge":

@@ -18,20 +18,22 @@
 //                vaultRights:
 //   read         the built-in Site Recovery Reader on that vault only: the replication timer lists its replication
 //                protected items (read only).
-//   migrate      a custom role on that vault only, for plans with `source: {provider: azure-migrate}` (§16), each
-//                action for one operation:
-//                  vaults/read, replicationFabrics/read, .../replicationProtectionContainers/read
-//                                                  find the migration items of the plan's machines
-//                  .../replicationMigrationItems/read             migration state, the current job
-//                  .../replicationProtectedItems/read             the replication timer (RPO, health), as `read`
+//   migrate      a custom role on that vault only, for plans with `source: {provider: azure-migrate}` (§16): exactly
+//                the requests promote sends (tests/infra/test_migrate_roles.py derives them from the adapters'
+//                requests), one action per operation:
+//                  vaults/replicationMigrationItems/read      list the vault's migration items: import, replicated,
+//                                                             the lag (last recovery points), each operation's state
 //                  .../replicationMigrationItems/testMigrate/action         `promote rehearse`: test migration
 //                                                                            into the rehearsal network
-//                  .../replicationMigrationItems/testMigrateCleanup/action  rehearsal clean-up (cleanup_after)
+//                  .../replicationMigrationItems/testMigrateCleanup/action  rehearsal clean-up (verdict, cleanup_after)
 //                  .../replicationMigrationItems/migrate/action             the cutover (shutdown_source)
 //                  .../replicationMigrationItems/delete                     finalize: complete the migration
 //                                                                            (stops replication of that item)
-//                  vaults/replicationJobs/read, vaults/replicationOperationStatus/read
-//                                                  follow those jobs and their long-running operations
+//                  vaults/replicationJobs/read                a failed job's errors (the reason promote shows)
+//                  vaults/replicationProtectedItems/read      the replication timer (plans with `replication`), as
+//                                                             `read` grants it
+//                Actions are sent with polling off (the item's states say how its job went), so no
+//                replicationOperationStatus/read; no fabric or container reads (the vault-level list names each item).
 //                No write of vault settings, policies or fabrics, no enabling of replication, no other vault.
 //                The test and final VMs are created by the Site Recovery service with the target settings
 //                chosen when replication was enabled.
@@ -81,17 +83,13 @@ var customRoleGuid = guid(subscription().id, resourceGroup().id, 'promote-decomm
 
 var migrationItems = 'Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/replicationMigrationItems'
 var migrationActions = [
-  'Microsoft.RecoveryServices/vaults/read'
-  'Microsoft.RecoveryServices/vaults/replicationFabrics/read'
-  'Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/read'
-  'Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/replicationProtectedItems/read'
-  '${migrationItems}/read'
+  'Microsoft.RecoveryServices/vaults/replicationMigrationItems/read'
   '${migrationItems}/testMigrate/action'
   '${migrationItems}/testMigrateCleanup/action'
   '${migrationItems}/migrate/action'
   '${migrationItems}/delete'
   'Microsoft.RecoveryServices/vaults/replicationJobs/read'
-  'Microsoft.RecoveryServices/vaults/replicationOperationStatus/read'
+  'Microsoft.RecoveryServices/vaults/replicationProtectedItems/read'
 ]
 var migrationRoleGuid = guid(subscription().id, resourceGroup().id, 'promote-migration')
 var migrate = !empty(siteRecoveryVaultName) && vaultRights == 'migrate'

@@ -1,7 +1,8 @@
 """Azure Migrate's side of a release, read (contract v3 §16): every round, for each release whose plan has
 `source: {provider: azure-migrate}`, what the vault says of the operations promote started (test migration,
-clean-up, migration, completion) becomes a `migration-job` message, and a machine in delta sync becomes its
-asset's `asset-replicated`, so a team on Azure Migrate sends nothing by hand. Ids are deterministic: two
+clean-up, migration, completion) becomes a `migration-job` message, a machine in delta sync becomes its
+asset's `asset-replicated`, and the time since a workload's oldest last recovery point its `replication-lag`
+(the data-sync gate, §8), so a team on Azure Migrate sends nothing by hand. Ids are deterministic: two
 rounds racing publish the same ids and the orchestrator de-duplicates them."""
 
 from __future__ import annotations
@@ -9,15 +10,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared.domain import messages as m
-from shared.domain.migration import FIELDS, machines_of, started_at
+from shared.domain.migration import FIELDS, MachineState, machines_of, started_at
 from shared.domain.model import Op, ReleaseState, WorkloadState
 from shared.domain.times import ms
 
 SOURCE = "promote/azure-migrate"
+SYNCING = (WorkloadState.REPLICATING, WorkloadState.TESTING, WorkloadState.READY)
 log = logging.getLogger("promote.migrate")
 
 
@@ -28,25 +30,50 @@ class Round:
     failures: list[str] = field(default_factory=list)
 
 
-def _replicated(release: Any, migrator: Any, now: datetime) -> list[dict]:
-    waiting = [w for w in release.workloads.values() if w.state == WorkloadState.REPLICATING]
-    if not waiting:
-        return []
-    ready = {s.name.lower() for s in migrator.machines(release.plan.source.vault) if s.replicated}
+def _replicated(release: Any, states: dict[str, MachineState], now: datetime) -> list[dict]:
     out = []
-    for w in waiting:
+    for w in release.workloads.values():
+        if w.state != WorkloadState.REPLICATING:
+            continue
         for asset, machine in zip(w.assets, machines_of(release, w.name), strict=True):
-            if not w.assets[asset] and machine.lower() in ready:
+            state = states.get(machine.lower())
+            if not w.assets[asset] and state is not None and state.replicated:
                 data = {"release": release.name, "workload": w.name, "asset": asset}
                 key = f"am:{release.name}:{w.name}:{asset}:replicated:{w.attempt}"
                 out.append(m.new_event("asset-replicated", data, id=key, source=SOURCE, time=now))
     return out
 
 
+def _lags(release: Any, workloads: list[Any], states: dict[str, MachineState], now: datetime) -> list[dict]:
+    """A workload's replication lag (§8) as its migration items say it: the time since the oldest of its
+    machines' last recovery points, measured now. Sent when a recovery point is new and, for a data-sync gate,
+    again once the last report is half max_age old (a stalled replication closes the gate; reports that change
+    nothing leave no history entry)."""
+    out = []
+    for w in workloads:
+        points = [getattr(states.get(n.lower()), "recovery_point", None) for n in machines_of(release, w.name)]
+        if not points or None in points:
+            continue  # a lag for only some machines would hide the others: report nothing (the gate holds)
+        oldest = min(p for p in points if p is not None)
+        sync = release.plan.workload(w.name).data_sync
+        if w.lag_at is not None and w.lag_seconds is not None:
+            same_point = abs((w.lag_at - timedelta(seconds=w.lag_seconds) - oldest).total_seconds()) < 1
+            if same_point and (sync is None or (now - w.lag_at).total_seconds() < sync.max_age / 2):
+                continue  # nothing new to say
+        lag = round(max(0.0, (now - oldest).total_seconds()), 3)
+        data = {"release": release.name, "workload": w.name, "lag_seconds": lag}
+        key = f"am-lag:{release.name}:{w.name}:{ms(oldest)}:{ms(now)}"
+        out.append(m.new_event(m.LAG_TYPE, data, id=key[:256], source=SOURCE, time=now))
+    return out
+
+
 def events_for(release: Any, migrator: Any, now: datetime) -> list[dict]:
     """The events one release's vault calls for, given its recorded state."""
     vault = release.plan.source.vault
-    out = _replicated(release, migrator, now)
+    # replicated and lag: the workloads before their migration (after it, replication is over)
+    syncing = [w for w in release.workloads.values() if w.state in SYNCING and w.migration != Op.SUCCEEDED]
+    states = {s.name.lower(): s for s in migrator.machines(vault)} if syncing else {}
+    out = _replicated(release, states, now) + _lags(release, syncing, states, now)
     for w in release.workloads.values():
         for op, (state_field, job_field) in FIELDS.items():
             at = started_at(w, op)
@@ -100,7 +127,6 @@ def alongside(judge: Callable[[], Any] | None, stack: Any) -> Callable[[], Any]:
     within WATCH_SECONDS. Releases without a source are read once per host. A host given no judge (judging
     done by other processes) still watches the vault."""
     import time
-    from datetime import timedelta
 
     from shared.application.judge import JudgeRun
 

@@ -252,7 +252,7 @@ def status_doc_text(doc: dict) -> str:
             f"  {a['workload']} ({a['state']}, {a['traffic_percent']}%): {a['why']}" for a in shown
         )
         text += f"\n  ... and {more:,} more (promote status --json lists every one)" if more else ""
-    return text + waiting_text(doc) + _health_text(doc)
+    return text + waiting_text(doc) + _health_text(doc) + _rehearsal_text(doc)
 
 
 ATTENTION_SHOWN = 20  # attention items `promote status` prints (--json has every one)
@@ -306,6 +306,8 @@ _DESCRIBED = {
     GateName.AFTER,
     GateName.PAUSED,
     GateName.RETRY,
+    GateName.REHEARSAL,  # v3 §16
+    GateName.MIGRATION_JOB,
 }
 
 
@@ -346,6 +348,26 @@ def _health_text(doc: dict) -> str:
         results = [CheckResult.model_validate(c) for c in last["checks"]]
         lines.append(f"  {w['name']}: {describe(results, None, last['evaluation'])} at {last['at']}")
     return ("\n\nhealth (the judge's last evaluation)\n" + "\n".join(lines)) if lines else ""
+
+
+_REHEARSED = {"none": "no rehearsal yet", "running": "running, no verdict yet", "cleaned": "cleaned up, no verdict"}
+
+
+def _rehearsal_text(doc: dict) -> str:
+    """v3 §16: each Azure Migrate workload's rehearsal: its state or verdict, when, and whether it is of this plan."""
+    lines = []
+    for w in doc["workloads"]:
+        r = w.get("rehearsal")
+        if not r:
+            continue
+        said = _REHEARSED.get(r["state"], r["state"]) + (
+            f" ({r['note']})" if r["state"] == "failed" and r["note"] else ""
+        )
+        if r["at"]:
+            plan = "this plan" if r["plan_matches"] else "ANOTHER plan: rehearse again"
+            said += f"; started {r['at']} by {r['by'] or '-'}; plan hash {r['plan_hash']} ({plan})"
+        lines.append(f"  {w['name']}: {said}" + (f"; test job {r['job']}" if r["job"] else ""))
+    return ("\n\nrehearsals (Azure Migrate test migration)\n" + "\n".join(lines)) if lines else ""
 
 
 def _finish_text(w: dict) -> str:

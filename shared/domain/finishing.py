@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.domain.model import Release, Workload, WorkloadState
+from shared.domain.model import Op, Release, Workload, WorkloadState
 from shared.domain.plan.finishing import DecommissionTarget  # the plan's section (effects import it here)
 
 TIMER_HOP = timedelta(days=7)  # a scheduled queue message waits at most seven days; longer waits re-schedule
@@ -49,6 +49,8 @@ def data_sync_hold(release: Release, w: Workload, now: datetime) -> Hold | None:
     sync = getattr(spec, "data_sync", None)
     if sync is None:
         return None
+    if w.migration == Op.SUCCEEDED and getattr(release.plan, "source", None) is not None:
+        return None  # Azure Migrate's migrate made the final replication (v3 §16): there is no lag left to wait for
     details = {
         "lag_seconds": w.lag_seconds,
         "max_lag_seconds": sync.max_lag,

@@ -69,6 +69,7 @@ class MachineState:
     state: str  # migrationState: Replicating, MigrationSucceeded, ...
     replicated: bool  # in delta sync: test migration and migration are possible
     group: str | None = None  # a tag or group the machine belongs to, for import --group
+    recovery_point: datetime | None = None  # when its last recovery point was received (the lag: now minus it)
 
 
 def started_at(w: Workload, op: str) -> datetime | None:
@@ -186,6 +187,8 @@ def rehearsal_json(release: Release, w: Workload) -> dict[str, Any] | None:
     return {
         "state": rehearsal_state(w),
         "plan_hash": w.rehearsal_hash,
+        # whether it is a rehearsal of the plan as it is now (null: none yet); another plan's does not count
+        "plan_matches": None if w.rehearsal_hash is None else w.rehearsal_hash == rehearsal_hash(release, w.name),
         "at": iso_s(w.rehearsal_at),
         "job": w.test_job,
         "by": w.rehearsal_by,

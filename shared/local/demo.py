@@ -1,5 +1,6 @@
 """`promote demo`: the three models end to end on the local stack, driven by simulated migration tools,
-test pipelines, monitoring and operators, through the same queue and function the real thing uses."""
+test pipelines, monitoring and operators, through the same queue and function the real thing uses; then an
+Azure Migrate cutover (demo_migrate.py) and a wave of 200 workloads (demo_wave.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from shared.domain.messages import new_event
 from shared.domain.model import GateName, WorkloadState
 from shared.domain.plan import validate_plan
 from shared.local.common import local_host
+from shared.local.demo_migrate import run_migrate
 from shared.local.demo_plans import APPROVER, AZURE_EXAMPLE, DNS_EXAMPLE, EXPECTED, OPERATOR, closed_for, plans_for
 from shared.local.demo_wave import run_wave
 
@@ -227,6 +229,7 @@ def run_demo(stack, out=print) -> int:
         stack.service.apply(validate_plan(plan))
         stories[model](plan)
         out(f"  => {demo.status(plan['release'])['state']}")
+    migrated = run_migrate(demo, stamp)  # v3 §16: import, rehearsal, cutover, complete migration
     waved = run_wave(stack, stamp, out)
     elapsed = time.monotonic() - started
     out("\nSummary")
@@ -235,7 +238,7 @@ def run_demo(stack, out=print) -> int:
     counts = ", ".join(f"{n} {k}" for k, n in sorted(demo.outcomes.items()))
     out(
         f"\n{sum(demo.outcomes.values())} messages handled: {demo.sent} sent by the demo, {demo.own} by promote "
-        "itself (timers, judge verdicts, dependency notices)"
+        "itself (timers, judge verdicts, dependency notices, what the Azure Migrate vault says)"
     )
     out(f"outcomes: {counts}; {elapsed:.1f}s")
     out(
@@ -257,9 +260,9 @@ def run_demo(stack, out=print) -> int:
         states == EXPECTED.get(model, {n: ends.get(model, WorkloadState.PROMOTED) for n in states})
         for model, states in ended.items()
     )
-    if not promoted or not waved:
+    if not promoted or not waved or not migrated:
         out("demo FAILED: a release did not end as it should")
-    return 0 if promoted and waved else 1
+    return 0 if promoted and waved and migrated else 1
 
 
 def summary(demo: Demo, plans: dict[str, dict]) -> list[str]:

@@ -5,6 +5,7 @@ a test migration must be cleaned up before the next one or a migration, and a jo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from shared.domain.errors import RoutingError
 from shared.domain.migration import CLEANUP, COMPLETE, MIGRATE, TEST_MIGRATE, AzureMigrate, MachineState, OpStatus
@@ -17,6 +18,7 @@ class FakeMigrator:
     started: list[tuple[str, str]] = field(default_factory=list)  # every (machine, op) started, in order
     test_up: set[str] = field(default_factory=set)  # machines whose test VMs exist
     migrated: set[str] = field(default_factory=set)
+    points: dict[str, datetime] = field(default_factory=dict)  # machine -> its last recovery point received
     down: bool = False
     n: int = 0
 
@@ -69,4 +71,7 @@ class FakeMigrator:
         return OpStatus("failed", names, "; ".join(failed)) if failed else OpStatus("succeeded", names)
 
     def machines(self, vault: str) -> list[MachineState]:
-        return [MachineState(n, n, "Replicating", ok) for n, ok in self.replicated.items()]
+        return [
+            MachineState(n, n, "Replicating", ok, recovery_point=self.points.get(n))
+            for n, ok in self.replicated.items()
+        ]

@@ -24,6 +24,7 @@ import re
 import threading
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -115,8 +116,12 @@ class FakeVault:
                 "providerSpecificDetails": {
                     "instanceType": "VMwareCbt",
                     "vmwareMachineId": machine,
-                    "lastRecoveryPointId": rp,
-                    "lastRecoveryPointReceived": "2026-11-26T21:55:00Z",
+                    # no recovery point before the first delta cycle (initial seeding)
+                    **(
+                        {"lastRecoveryPointId": rp, "lastRecoveryPointReceived": "2026-11-26T21:55:00.1234567Z"}
+                        if state == "Replicating"
+                        else {}
+                    ),  # fmt: skip
                     "initialSeedingProgressPercentage": 100 if state == "Replicating" else 40,
                     "targetVmTags": tags or {},
                 },
@@ -126,6 +131,12 @@ class FakeVault:
 
     def item(self, machine: str) -> dict:
         return next(i for i in self.items.values() if i["properties"]["machineName"] == machine)
+
+    def recovery_point(self, machine: str, received: str) -> None:
+        """A delta replication cycle ended: a new recovery point, received at `received` (ISO 8601, as Azure)."""
+        details = self.item(machine)["properties"]["providerSpecificDetails"]
+        details["lastRecoveryPointId"] = f"{self.item(machine)['id']}/migrationRecoveryPoints/{uuid.uuid4()}"
+        details["lastRecoveryPointReceived"] = received
 
     def set_state(self, machine: str, state: str) -> None:
         self.item(machine)["properties"]["migrationState"] = state
@@ -141,6 +152,11 @@ class FakeVault:
                 p = job["properties"]
                 if p["scenarioName"] == scenario and p["state"] == "InProgress":
                     self._end(job, state, error)
+
+    def end_job(self, name: str, state: str = "Succeeded", error: str = "") -> None:
+        """One job ends (Azure's side of a test that ends jobs one at a time)."""
+        with self.lock:
+            self._end(self.jobs[name], state, error)
 
     def fail(self, method: str, contains: str, status: int, times: int = 1, retry_after: str | None = None):
         self.faults.append(Fault(method, contains.lower(), status, times, retry_after))
@@ -257,7 +273,8 @@ class FakeVault:
             p["migrationState"] = "MigrationInProgress"
         else:
             p["migrationState"] = "DisableMigrationInProgress"
-        p["currentJob"] = {"jobName": name, "jobId": self.jobs[name]["id"], "scenarioName": operation}
+        p["currentJob"] = {"jobName": name, "jobId": self.jobs[name]["id"],
+                          "startTime": datetime.now(UTC).isoformat()}  # fmt: skip
         vault = item_path.split("/replicationFabrics")[0]
         status = f"{self.url}{vault}/replicationOperationStatus/{name}?api-version={API}"
         return 202, {"Azure-AsyncOperation": status, "Location": status, "Retry-After": "0"}, None
@@ -272,7 +289,11 @@ class FakeVault:
         if item is None:
             return
         ip, ok = item["properties"], state == "Succeeded"
-        ip.pop("currentJob", None)
+        # idle: jobName "None" (the REST examples, Get-AzMigrateServerReplication's "CurrentJobName : None")
+        ip["currentJob"] = {
+            "jobName": "None",
+            "jobId": f"{p['item'].split('/replicationfabrics')[0]}/replicationJobs/None",
+        }
         ip.setdefault("criticalJobHistory", []).append({"jobName": job["name"], "jobStatus": state})
         scenario = p["scenarioName"]
         if scenario == "TestMigrate":

@@ -3,11 +3,13 @@ for migration items and their jobs."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from shared.adapters.migrate import AzureMigrator
 from shared.domain.errors import RoutingError
-from shared.domain.migration import CLEANUP, COMPLETE, MIGRATE, TEST_MIGRATE, AzureMigrate
+from shared.domain.migration import CLEANUP, COMPLETE, MIGRATE, TEST_MIGRATE, AzureMigrate, OpStatus
 from tests.migrate.conftest import VAULT, VNET
 
 MACHINES = ("vm-web-01", "vm-db-01", "vm-app-01")
@@ -33,6 +35,15 @@ def test_the_machines_are_read_across_pages(vault, migrator):
     }  # fmt: skip
     lists = [c for c in vault.log if c.path.lower().endswith("/replicationmigrationitems")]
     assert len(lists) == 2 and all(c.method == "GET" for c in vault.log)
+
+
+def test_each_machine_says_when_its_last_recovery_point_came_none_before_the_first(vault, migrator):
+    vault.add_machine(VAULT, "vm-new-01", state="InitialSeedingInProgress")
+    vault.recovery_point("vm-db-01", "2026-12-07T10:15:30.1234567Z")
+    points = {m.name: m.recovery_point for m in migrator.machines(VAULT)}
+    assert points["vm-db-01"] == datetime(2026, 12, 7, 10, 15, 30, 123456, tzinfo=UTC)
+    assert points["vm-web-01"] == datetime(2026, 11, 26, 21, 55, 0, 123456, tzinfo=UTC)
+    assert points["vm-new-01"] is None
 
 
 def test_a_rehearsal_test_migrates_into_the_network_from_the_latest_point_and_is_cleaned_up(vault, migrator):
@@ -103,3 +114,20 @@ def test_an_unknown_machine_or_vault_is_named(vault, migrator):
     other = VAULT.replace("vault-migrate", "vault-other")
     with pytest.raises(RoutingError, match="vault-other: not found"):
         migrator.machines(other)
+
+
+def test_an_operation_over_names_its_own_job_not_the_next_one_running_or_over(vault, migrator):
+    """A clean-up's success starts the migrate; a host killed before that commit leaves the clean-up running in
+    the store while the migrate runs (and ends) in the vault: the clean-up's job is still the clean-up's."""
+    machines = op(TEST_MIGRATE).machines
+    jobs = {}
+    for name, scenario in ((TEST_MIGRATE, "TestMigrate"), (CLEANUP, "TestMigrateCleanup")):
+        migrator.start(op(name))
+        jobs[name] = migrator.status(VAULT, machines, name).job
+        vault.end_jobs(scenario)
+    assert migrator.status(VAULT, machines, CLEANUP).job == jobs[CLEANUP]  # idle: currentJob is "None"
+    migrator.start(op(MIGRATE))
+    assert migrator.status(VAULT, machines, CLEANUP).job == jobs[CLEANUP]  # the migrate runs
+    assert migrator.status(VAULT, machines, MIGRATE).job not in (None, jobs[CLEANUP])
+    vault.end_jobs("Migrate")
+    assert migrator.status(VAULT, machines, CLEANUP) == OpStatus("succeeded", jobs[CLEANUP])  # the migrate is over too

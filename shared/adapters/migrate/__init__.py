@@ -9,18 +9,20 @@ real azure-mgmt-recoveryservicessiterecovery 2.x client (`replication_migration_
   polling off and the Site Recovery job is named by the `Azure-AsyncOperation` URL's last segment.
 - `status`: where an operation stands for a workload's machines, from the items' states; a failed one's
   reason is read from its job (`replication_jobs.get`).
-- `machines`: every migration item of the vault (import, asset-replicated).
+- `machines`: every migration item of the vault (import, asset-replicated, and the lag: the time since its last
+  recovery point).
 Throttling (429 with Retry-After) and 5xx are retried by the SDK's own retry policy.
-Least privilege, per operation (custom role; the built-in "Site Recovery Contributor" covers all of them):
-read: .../vaults/replicationMigrationItems/read and .../replicationFabrics/replicationProtectionContainers/
-replicationMigrationItems/read; test migration: .../replicationMigrationItems/testMigrate/action; clean-up:
-.../testMigrateCleanup/action; migration: .../migrate/action; completion: .../replicationMigrationItems/delete;
-jobs: Microsoft.RecoveryServices/vaults/replicationJobs/read and .../replicationOperationStatus/read.
+Least privilege, per operation (infra/modules/finish-access.bicep's migrate role is exactly these, checked by
+tests/infra/test_migrate_roles.py against the requests sent): the list: Microsoft.RecoveryServices/vaults/
+replicationMigrationItems/read; test migration, clean-up, migration: .../replicationFabrics/
+replicationProtectionContainers/replicationMigrationItems/{testMigrate,testMigrateCleanup,migrate}/action;
+completion: .../replicationMigrationItems/delete; a failed job's errors: .../vaults/replicationJobs/read.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.adapters.routing import _arm
@@ -28,14 +30,14 @@ from shared.domain.errors import RoutingError
 from shared.domain.migration import CLEANUP, COMPLETE, MIGRATE, TEST_MIGRATE, AzureMigrate, MachineState, OpStatus
 from shared.domain.plan.migrate import VAULT_ID
 
-NEEDS = {
-    TEST_MIGRATE: "Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/"
-    "replicationMigrationItems/testMigrate/action",
-    CLEANUP: ".../replicationMigrationItems/testMigrateCleanup/action",
-    MIGRATE: ".../replicationMigrationItems/migrate/action",
-    COMPLETE: ".../replicationMigrationItems/delete",
+ITEMS = "Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/replicationMigrationItems"
+NEEDS = {  # the RBAC action of each operation (named in a 403's message)
+    TEST_MIGRATE: f"{ITEMS}/testMigrate/action",
+    CLEANUP: f"{ITEMS}/testMigrateCleanup/action",
+    MIGRATE: f"{ITEMS}/migrate/action",
+    COMPLETE: f"{ITEMS}/delete",
 }
-READ = "Microsoft.RecoveryServices/vaults/replicationMigrationItems/read (Site Recovery Reader)"
+READ = "Microsoft.RecoveryServices/vaults/replicationMigrationItems/read"
 OPERATION = {
     TEST_MIGRATE: "TestMigrate",
     CLEANUP: "TestMigrateCleanup",
@@ -62,12 +64,34 @@ def _state(item: Any | None, key: str) -> str:
     return "" if item is None else str(_props(item).get(key) or "").lower()
 
 
-def _job(item: Any) -> str | None:
-    current = _props(item).get("currentJob") or {}
-    if current.get("jobName"):
-        return str(current["jobName"])
-    history = _props(item).get("criticalJobHistory") or []
-    return str(history[-1].get("jobName")) if history else None
+def _received(details: Any) -> datetime | None:
+    """VMwareCbt's lastRecoveryPointReceived (absent before the first delta cycle); naive means UTC."""
+    value = details.get("lastRecoveryPointReceived")
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value))
+        except ValueError:
+            return None  # none yet (or unreadable): no lag is reported, the data-sync gate holds
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _job(item: Any, op: str, state: str | None) -> str | None:
+    """The Site Recovery job of `op` on this item. An item runs one job at a time, and promote starts the next
+    operation only once the last one is over, so the current job (`jobName` "None" when idle) is a running
+    operation's; for one that is over it is a later operation's (the migrate a clean-up's success started, its
+    commit cut short), and the operation's own is the last finished one: before that migrate's, once it is over
+    too."""
+    props = _props(item)
+    current = str((props.get("currentJob") or {}).get("jobName") or "")
+    current = "" if current.lower() == "none" else current
+    history = [str(h.get("jobName")) for h in props.get("criticalJobHistory") or [] if h.get("jobName")]
+    if state == "running" and current:
+        return current
+    if op == CLEANUP and not current and _state(item, "migrationState") in (*MIGRATED, "migrationfailed"):
+        history = history[:-1]
+    return history[-1] if history else None
 
 
 def _under_way(item: Any | None, op: str) -> str | None:
@@ -124,6 +148,7 @@ class AzureMigrator:
                     state=state,
                     replicated="TestMigrate" in (props.get("allowedOperations") or []) or state == "Replicating",
                     group=tags.get("group") or tags.get("Group"),
+                    recovery_point=_received(details),
                 )
             )
         return out
@@ -186,7 +211,7 @@ class AzureMigrator:
     def status(self, vault: str, machines: tuple[str, ...], op: str) -> OpStatus:
         items = self._items(vault)
         states = {m: _under_way(items.get(m.lower()), op) for m in machines}
-        jobs = [j for m in machines if (i := items.get(m.lower())) is not None and (j := _job(i))]
+        jobs = [j for m in machines if (i := items.get(m.lower())) is not None and (j := _job(i, op, states[m]))]
         job = ",".join(jobs) or None
         if any(s in (None, "running") for s in states.values()):
             return OpStatus("running", job)
@@ -196,7 +221,7 @@ class AzureMigrator:
         client, group, name = self._client(vault)
         reasons = []
         for machine in failed:
-            job_name = _job(items[machine.lower()])
+            job_name = _job(items[machine.lower()], op, "failed")
             reasons.append(f"{machine}: {self._job_error(client, group, name, job_name)}")
         return OpStatus("failed", job, "; ".join(reasons))
 
