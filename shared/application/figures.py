@@ -14,10 +14,11 @@ never measured.
 
 Durations. A workload's runs from the entry that first moved it out of its initial state (the domain keeps
 that moment as `started_at`) to the entry that moved it to an end: finalized or aborted (a workload aborted
-before it ever moved has none). A release's runs from the first of its workloads' starts to each entry that
-brings the release to an end state: finalized, aborted or rolled back (a release retried after a rollback
-ends again later: each end is one duration, its state says which). The release's state is replayed from its
-workloads' states (model.release_state), so live it needs the whole release (not one shard of a large one).
+before it ever moved has none, and starts no release's clock). A release's runs from the first of its
+workloads' starts to each entry that brings the release to an end state: finalized, aborted or rolled back (a
+release retried after a rollback ends again later: each end is one duration, its state says which). The
+release's state is replayed from its workloads' states (model.release_state), so live it needs the whole
+release (not one shard of a large one).
 
 What an entry did is read from its fields, and from promote's own wording where no field says it: an approval
 (`approved`; `approval counted`: one of a quorum not reached yet), a pause (`paused at N%`), a resume
@@ -178,10 +179,16 @@ def from_decision(before: Release, entries: list[HistoryEntry]) -> Figures:
     whole = None
     if not before.partial:
         ws = before.workloads.values()
-        starts = [w.started_at for w in ws if w.started_at is not None]
+        starts = [w.started_at for w in ws if w.started_at is not None and not _aborted_unstarted(w)]
         known = all(w.started_at is not None or w.state == S.REPLICATING for w in ws)
         whole = _Whole({w.name: str(w.state) for w in ws}, min(starts, default=None), known)
     return _walk(before.plan, {name: _start(before.workloads[name]) for name in named}, entries, whole)
+
+
+def _aborted_unstarted(w: Workload) -> bool:
+    """Aborted straight from its initial state: the domain stamps `started_at` on that move too (so that a row
+    without one is an old row), but nothing started: its start is its abort (`state_since`)."""
+    return w.state == S.ABORTED and w.started_at == w.state_since
 
 
 def _start(w: Workload) -> _Cursor:
@@ -255,7 +262,7 @@ def _step(plan: Plan, f: Figures, e: HistoryEntry, c: _Cursor) -> None:
         _leave(plan, f, e, c)
         if e.to_state in WORKLOAD_ENDS and e.from_state not in WORKLOAD_ENDS and c.started is not None:
             f.workloads.append(Run(name, str(e.to_state), c.started, e.at))
-        if e.from_state == S.REPLICATING:  # its initial state: as the domain stamps `started_at`
+        if e.from_state == S.REPLICATING and e.to_state != S.ABORTED:  # its initial state, not to an abort
             c.started = f.started[name] = e.at
         if e.to_state == S.ROLLED_BACK:
             f.rollbacks.append(_rollback(e, c))

@@ -279,3 +279,35 @@ def test_the_release_state_is_looked_at_per_decision_as_live():
     split = [*story[:3], moved(30, "e4", "b", "testing", "rolled-back"), moved(30, "e4", "b", "rolled-back", "aborted")]
     figures = from_history(plan, split)
     assert [(r.state, r.seconds) for r in figures.releases] == [("aborted", 30.0)]  # not rolled-back, then aborted
+
+
+@pytest.mark.parametrize("shard_size", [None, 1], ids=["one-partition", "a-shard-per-workload"])
+def test_an_abort_before_a_workload_started_starts_no_release_clock(metrics, shard_size):
+    """ledger is aborted before it ever moved (it has no duration); payroll starts an hour later and is aborted
+    600 s after: the release ran 600 s, not from ledger's abort. A release aborted before anything started has no
+    duration at all (not 0 s)."""
+    flight = Flight(applied_early=45, shard_size=shard_size)
+    flight.tick(60)
+    flight.override("abort", "ledger")
+    flight.tick(3600)
+    flight.flighting("payroll")  # its last asset replicated: its clock starts
+    flight.tick(600)
+    flight.override("abort", "payroll")
+    found = points(metrics)
+    assert [(p.sum, p.count) for p in found["promote.workload.duration"]] == [(600.0, 1)]
+    assert [(p.attributes["promote.release.state"], p.sum, p.count) for p in found["promote.release.duration"]] == [
+        ("aborted", 600.0, 1)
+    ]
+    r = release_report(flight.plan, flight.w.store.list_history("wave-7"), "aborted")
+    assert [(e.state, e.seconds) for e in r.ends] == [("aborted", 600.0)] and r.seconds == 600.0
+    assert [(w.name, w.started, w.seconds) for w in r.workloads][1] == ("ledger", None, None)
+
+
+def test_a_release_aborted_before_anything_started_has_no_duration(metrics):
+    flight = Flight(applied_early=45)
+    flight.tick(60)
+    flight.override("abort", None)
+    assert flight.w.store.get_release("wave-7").release.state == "aborted"
+    assert "promote.release.duration" not in points(metrics)
+    r = release_report(flight.plan, flight.w.store.list_history("wave-7"), "aborted")
+    assert (r.ends, r.started, r.seconds) == ([], None, None)
