@@ -163,6 +163,17 @@ class _Whole:
     known: bool = True
     state: ReleaseState | None = None  # as of the last decision looked at
     moved_at: datetime | None = None  # the latest move not looked at yet
+    counts: dict[str, int] = field(default_factory=dict)  # state -> workloads in it: kept as they move
+
+    def __post_init__(self) -> None:
+        for state in self.states.values():
+            self.counts[state] = self.counts.get(state, 0) + 1
+
+    def move(self, name: str, to: str) -> None:
+        """One workload moved: the counts follow, so the release's state costs no look at every workload."""
+        self.counts[self.states[name]] -= 1
+        self.counts[to] = self.counts.get(to, 0) + 1
+        self.states[name] = to
 
 
 def from_history(plan: Plan, entries: list[HistoryEntry]) -> Figures:
@@ -209,13 +220,13 @@ def _start(w: Workload) -> _Cursor:
 def _walk(plan: Plan, cursors: dict[str, _Cursor], entries: list[HistoryEntry], whole: _Whole | None) -> Figures:
     figures = Figures()
     if whole is not None:
-        whole.state = _state_of(plan, whole.states)
+        whole.state = _state_of(plan, whole.counts)
     for i, e in enumerate(entries):
         c = cursors.get(e.workload or "")
         if c is not None and e.outcome == Outcome.APPLIED and e.from_state is not None and e.to_state is not None:
             _step(plan, figures, e, c)
             if whole is not None and e.from_state != e.to_state and e.workload in whole.states:
-                whole.states[e.workload] = str(e.to_state)
+                whole.move(e.workload, str(e.to_state))
                 if c.started is not None and (whole.started is None or c.started < whole.started):
                     whole.started = c.started
                 whole.moved_at = e.at
@@ -226,18 +237,16 @@ def _walk(plan: Plan, cursors: dict[str, _Cursor], entries: list[HistoryEntry], 
     return figures
 
 
-def _state_of(plan: Plan, states: dict[str, str]) -> ReleaseState:
+def _state_of(plan: Plan, counts: dict[str, int]) -> ReleaseState:
     """The release's state from its workloads' (approval aside: it decides no end)."""
-    counts: dict[WorkloadState, int] = {}
-    for state in states.values():
-        counts[S(state)] = counts.get(S(state), 0) + 1
-    return release_state(plan.model, plan.approval_mode, Tally(tuple(sorted(counts.items()))))
+    tally = Tally(tuple(sorted((S(state), n) for state, n in counts.items() if n)))
+    return release_state(plan.model, plan.approval_mode, tally)
 
 
 def _release_moved(plan: Plan, f: Figures, whole: _Whole) -> None:
     """After a decision that moved workloads: the release's state, and an end when it reached one. Looked at
     per decision, as live (an entry's move may be undone by the next of the same decision)."""
-    now, at = _state_of(plan, whole.states), whole.moved_at
+    now, at = _state_of(plan, whole.counts), whole.moved_at
     if now != whole.state and now in RELEASE_ENDS and whole.started is not None and whole.known and at:
         f.releases.append(Run(None, str(now), whole.started, at))
     whole.state, whole.moved_at = now, None

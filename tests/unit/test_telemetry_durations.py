@@ -311,3 +311,42 @@ def test_a_release_aborted_before_anything_started_has_no_duration(metrics):
     assert "promote.release.duration" not in points(metrics)
     r = release_report(flight.plan, flight.w.store.list_history("wave-7"), "aborted")
     assert (r.ends, r.started, r.seconds) == ([], None, None)
+
+
+def _lines_run_in_figures(n: int) -> int:
+    """Lines figures.py runs to walk the history of `n` workloads that each moved three times, one decision a
+    move (counted, not timed: the machine is shared)."""
+    import sys
+
+    from shared.application import figures
+
+    plan = validate_plan({**PLAN, "workloads": [{"name": f"w{i:04d}", "assets": ["a"]} for i in range(n)]})
+    t, entries = datetime.fromisoformat("2026-11-26T22:00:00+00:00"), []
+    for before, after in (("replicating", "testing"), ("testing", "ready"), ("ready", "flighting")):
+        for i in range(n):
+            at = t + timedelta(seconds=len(entries))
+            entries.append(HistoryEntry(at, f"e{len(entries)}", "x", "applied", "r", f"w{i:04d}", before, after, 0))
+    lines = [0]
+
+    def trace(frame, event, arg):
+        if frame.f_code.co_filename != figures.__file__:
+            return None
+        if event == "line":
+            lines[0] += 1
+        return trace
+
+    previous = sys.gettrace()
+    sys.settrace(trace)
+    try:
+        from_history(plan, entries)
+    finally:
+        sys.settrace(previous)
+    return lines[0]
+
+
+def test_the_report_walk_costs_the_same_per_decision_however_large_the_release():
+    """The release's state after each decision is worked out without looking at every workload again: a
+    release of 5,000 workloads has tens of thousands of decisions, and the report (the board's page too)
+    must stay linear in its history. Twice the workloads (and twice the history) cost about twice the work."""
+    small, large = _lines_run_in_figures(60), _lines_run_in_figures(120)
+    assert large < 2.3 * small, (small, large)
