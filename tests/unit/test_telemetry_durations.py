@@ -350,3 +350,21 @@ def test_the_report_walk_costs_the_same_per_decision_however_large_the_release()
     must stay linear in its history. Twice the workloads (and twice the history) cost about twice the work."""
     small, large = _lines_run_in_figures(60), _lines_run_in_figures(120)
     assert large < 2.3 * small, (small, large)
+
+
+def test_the_docs_name_every_attribute_each_metric_carries(metrics):
+    """The metrics table's attributes, plus `deployment.name` and `promote.model` on the instruments the text
+    says carry them, are exactly the attributes the exported points of a release run to its end carry."""
+    Flight(applied_early=45).story().finish()
+    carried = {name: set().union(*(p.attributes.keys() for p in found)) for name, found in points(metrics).items()}
+    section = DOCS.read_text().split("\n## Metrics\n", 1)[1].split("\n## ", 1)[0]
+    listed = {
+        name: set(re.findall(r"`([a-z_.]+)`", attributes))
+        for name, attributes in re.findall(r"^\| `(promote\.[a-z_.]+)` \| [^|]+ \|([^|]*)\|", section, re.M)
+    }
+    said = re.search(r"Every instrument (?:but ((?:`[a-z_.]+`(?:, )?)+) )?carries `deployment.name`", section)
+    assert said is not None
+    but = set(re.findall(r"`([a-z_.]+)`", said.group(1) or ""))
+    common = {"deployment.name", "promote.model"}
+    assert set(carried) == set(listed)
+    assert {name: listed[name] | (set() if name in but else common) for name in listed} == carried
