@@ -135,6 +135,7 @@ class Figures:
     releases: list[Run] = field(default_factory=list)  # the release's, one per end it reached
     started: dict[str, datetime] = field(default_factory=dict)  # workload -> when it left its initial state
     state: str | None = None  # the release's state after the walk (None: not replayed, part of a release)
+    ended: datetime | None = None  # when the release reached the end it is at (with a duration or none)
 
 
 @dataclass
@@ -247,8 +248,12 @@ def _release_moved(plan: Plan, f: Figures, whole: _Whole) -> None:
     """After a decision that moved workloads: the release's state, and an end when it reached one. Looked at
     per decision, as live (an entry's move may be undone by the next of the same decision)."""
     now, at = _state_of(plan, whole.counts), whole.moved_at
-    if now != whole.state and now in RELEASE_ENDS and whole.started is not None and whole.known and at:
-        f.releases.append(Run(None, str(now), whole.started, at))
+    if now != whole.state and now in RELEASE_ENDS:
+        f.ended = at
+        if whole.started is not None and whole.known and at:
+            f.releases.append(Run(None, str(now), whole.started, at))
+    elif now not in RELEASE_ENDS:
+        f.ended = None
     whole.state, whole.moved_at = now, None
 
 

@@ -21,7 +21,7 @@ from shared.adapters.table_store.rows import workload_entity, workload_of
 from shared.application import telemetry
 from shared.application.board import BoardApp
 from shared.application.figures import from_decision, from_history
-from shared.application.report import release_report
+from shared.application.report import WaveReport, release_report
 from shared.application.report_render import render
 from shared.application.telemetry_metrics import Instruments
 from shared.domain.model import HistoryEntry, Workload, WorkloadState
@@ -311,6 +311,11 @@ def test_a_release_aborted_before_anything_started_has_no_duration(metrics):
     assert "promote.release.duration" not in points(metrics)
     r = release_report(flight.plan, flight.w.store.list_history("wave-7"), "aborted")
     assert (r.ends, r.started, r.seconds) == ([], None, None)
+    assert r.done == flight.moments[-1]  # it ended all the same: a wave it is part of can be done
+    finished = Flight(applied_early=45).story().finish()
+    other = release_report(finished.plan, finished.w.store.list_history("wave-7"), "finalized")
+    wave = WaveReport("wave-a", [r, other])
+    assert (wave.started, wave.done) == (other.started, max(other.done, r.done))
 
 
 def _lines_run_in_figures(n: int) -> int:
