@@ -14,10 +14,11 @@ never measured.
 
 Durations. A workload's runs from the entry that first moved it out of its initial state (the domain keeps
 that moment as `started_at`) to the entry that moved it to an end: finalized or aborted (a workload aborted
-before it ever moved has none). A release's runs from the first of its workloads' starts to each entry that
-brings the release to an end state: finalized, aborted or rolled back (a release retried after a rollback
-ends again later: each end is one duration, its state says which). The release's state is replayed from its
-workloads' states (model.release_state), so live it needs the whole release (not one shard of a large one).
+before it ever moved has none, and starts no release's clock). A release's runs from the first of its
+workloads' starts to each entry that brings the release to an end state: finalized, aborted or rolled back (a
+release retried after a rollback ends again later: each end is one duration, its state says which). The
+release's state is replayed from its workloads' states (model.release_state), so live it needs the whole
+release (not one shard of a large one).
 
 What an entry did is read from its fields, and from promote's own wording where no field says it: an approval
 (`approved`; `approval counted`: one of a quorum not reached yet), a pause (`paused at N%`), a resume
@@ -134,6 +135,7 @@ class Figures:
     releases: list[Run] = field(default_factory=list)  # the release's, one per end it reached
     started: dict[str, datetime] = field(default_factory=dict)  # workload -> when it left its initial state
     state: str | None = None  # the release's state after the walk (None: not replayed, part of a release)
+    ended: datetime | None = None  # when the release reached the end it is at (with a duration or none)
 
 
 @dataclass
@@ -162,6 +164,17 @@ class _Whole:
     known: bool = True
     state: ReleaseState | None = None  # as of the last decision looked at
     moved_at: datetime | None = None  # the latest move not looked at yet
+    counts: dict[str, int] = field(default_factory=dict)  # state -> workloads in it: kept as they move
+
+    def __post_init__(self) -> None:
+        for state in self.states.values():
+            self.counts[state] = self.counts.get(state, 0) + 1
+
+    def move(self, name: str, to: str) -> None:
+        """One workload moved: the counts follow, so the release's state costs no look at every workload."""
+        self.counts[self.states[name]] -= 1
+        self.counts[to] = self.counts.get(to, 0) + 1
+        self.states[name] = to
 
 
 def from_history(plan: Plan, entries: list[HistoryEntry]) -> Figures:
@@ -178,10 +191,16 @@ def from_decision(before: Release, entries: list[HistoryEntry]) -> Figures:
     whole = None
     if not before.partial:
         ws = before.workloads.values()
-        starts = [w.started_at for w in ws if w.started_at is not None]
+        starts = [w.started_at for w in ws if w.started_at is not None and not _aborted_unstarted(w)]
         known = all(w.started_at is not None or w.state == S.REPLICATING for w in ws)
         whole = _Whole({w.name: str(w.state) for w in ws}, min(starts, default=None), known)
     return _walk(before.plan, {name: _start(before.workloads[name]) for name in named}, entries, whole)
+
+
+def _aborted_unstarted(w: Workload) -> bool:
+    """Aborted straight from its initial state: the domain stamps `started_at` on that move too (so that a row
+    without one is an old row), but nothing started: its start is its abort (`state_since`)."""
+    return w.state == S.ABORTED and w.started_at == w.state_since
 
 
 def _start(w: Workload) -> _Cursor:
@@ -202,13 +221,13 @@ def _start(w: Workload) -> _Cursor:
 def _walk(plan: Plan, cursors: dict[str, _Cursor], entries: list[HistoryEntry], whole: _Whole | None) -> Figures:
     figures = Figures()
     if whole is not None:
-        whole.state = _state_of(plan, whole.states)
+        whole.state = _state_of(plan, whole.counts)
     for i, e in enumerate(entries):
         c = cursors.get(e.workload or "")
         if c is not None and e.outcome == Outcome.APPLIED and e.from_state is not None and e.to_state is not None:
             _step(plan, figures, e, c)
             if whole is not None and e.from_state != e.to_state and e.workload in whole.states:
-                whole.states[e.workload] = str(e.to_state)
+                whole.move(e.workload, str(e.to_state))
                 if c.started is not None and (whole.started is None or c.started < whole.started):
                     whole.started = c.started
                 whole.moved_at = e.at
@@ -219,20 +238,22 @@ def _walk(plan: Plan, cursors: dict[str, _Cursor], entries: list[HistoryEntry], 
     return figures
 
 
-def _state_of(plan: Plan, states: dict[str, str]) -> ReleaseState:
+def _state_of(plan: Plan, counts: dict[str, int]) -> ReleaseState:
     """The release's state from its workloads' (approval aside: it decides no end)."""
-    counts: dict[WorkloadState, int] = {}
-    for state in states.values():
-        counts[S(state)] = counts.get(S(state), 0) + 1
-    return release_state(plan.model, plan.approval_mode, Tally(tuple(sorted(counts.items()))))
+    tally = Tally(tuple(sorted((S(state), n) for state, n in counts.items() if n)))
+    return release_state(plan.model, plan.approval_mode, tally)
 
 
 def _release_moved(plan: Plan, f: Figures, whole: _Whole) -> None:
     """After a decision that moved workloads: the release's state, and an end when it reached one. Looked at
     per decision, as live (an entry's move may be undone by the next of the same decision)."""
-    now, at = _state_of(plan, whole.states), whole.moved_at
-    if now != whole.state and now in RELEASE_ENDS and whole.started is not None and whole.known and at:
-        f.releases.append(Run(None, str(now), whole.started, at))
+    now, at = _state_of(plan, whole.counts), whole.moved_at
+    if now != whole.state and now in RELEASE_ENDS:
+        f.ended = at
+        if whole.started is not None and whole.known and at:
+            f.releases.append(Run(None, str(now), whole.started, at))
+    elif now not in RELEASE_ENDS:
+        f.ended = None
     whole.state, whole.moved_at = now, None
 
 
@@ -255,7 +276,7 @@ def _step(plan: Plan, f: Figures, e: HistoryEntry, c: _Cursor) -> None:
         _leave(plan, f, e, c)
         if e.to_state in WORKLOAD_ENDS and e.from_state not in WORKLOAD_ENDS and c.started is not None:
             f.workloads.append(Run(name, str(e.to_state), c.started, e.at))
-        if e.from_state == S.REPLICATING:  # its initial state: as the domain stamps `started_at`
+        if e.from_state == S.REPLICATING and e.to_state != S.ABORTED:  # its initial state, not to an abort
             c.started = f.started[name] = e.at
         if e.to_state == S.ROLLED_BACK:
             f.rollbacks.append(_rollback(e, c))

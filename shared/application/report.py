@@ -93,7 +93,7 @@ def release_report(plan: Plan, entries: list[HistoryEntry], state: str | None = 
     ]
     last = figures.releases[-1] if figures.releases else None
     started = last.start if last else min(figures.started.values(), default=None)
-    done = last.end if last and figures.state == last.state else None  # at an end now: not moved on since
+    done = figures.ended  # at an end now (not moved on since); one reached before anything started has no duration
     return ReleaseReport(
         release=plan.release,
         model=plan.model,

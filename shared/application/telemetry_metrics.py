@@ -14,7 +14,7 @@ shared/application/figures.py: the same walk the report makes over the whole his
 | promote.workload.duration | s | deployment.status, promote.state | leaving its initial state to finalized, aborted |
 | promote.release.duration | s | deployment.status, promote.release.state | first workload start to each end reached |
 
-Every instrument also carries deployment.name (the release) and promote.model; the two durations also
+Every instrument but promote.messages carries deployment.name (the release) and promote.model; the two durations also
 deployment.id and deployment.environment.name, as the spans do. Intervals that start before what the history
 records (a workload's first state, which starts at the apply) are measured here from the domain's own record
 (`state_since`): the report marks those as partial. Durations start where the history starts them (figures.py).

@@ -21,7 +21,7 @@ from shared.adapters.table_store.rows import workload_entity, workload_of
 from shared.application import telemetry
 from shared.application.board import BoardApp
 from shared.application.figures import from_decision, from_history
-from shared.application.report import release_report
+from shared.application.report import WaveReport, release_report
 from shared.application.report_render import render
 from shared.application.telemetry_metrics import Instruments
 from shared.domain.model import HistoryEntry, Workload, WorkloadState
@@ -279,3 +279,97 @@ def test_the_release_state_is_looked_at_per_decision_as_live():
     split = [*story[:3], moved(30, "e4", "b", "testing", "rolled-back"), moved(30, "e4", "b", "rolled-back", "aborted")]
     figures = from_history(plan, split)
     assert [(r.state, r.seconds) for r in figures.releases] == [("aborted", 30.0)]  # not rolled-back, then aborted
+
+
+@pytest.mark.parametrize("shard_size", [None, 1], ids=["one-partition", "a-shard-per-workload"])
+def test_an_abort_before_a_workload_started_starts_no_release_clock(metrics, shard_size):
+    """ledger is aborted before it ever moved (it has no duration); payroll starts an hour later and is aborted
+    600 s after: the release ran 600 s, not from ledger's abort. A release aborted before anything started has no
+    duration at all (not 0 s)."""
+    flight = Flight(applied_early=45, shard_size=shard_size)
+    flight.tick(60)
+    flight.override("abort", "ledger")
+    flight.tick(3600)
+    flight.flighting("payroll")  # its last asset replicated: its clock starts
+    flight.tick(600)
+    flight.override("abort", "payroll")
+    found = points(metrics)
+    assert [(p.sum, p.count) for p in found["promote.workload.duration"]] == [(600.0, 1)]
+    assert [(p.attributes["promote.release.state"], p.sum, p.count) for p in found["promote.release.duration"]] == [
+        ("aborted", 600.0, 1)
+    ]
+    r = release_report(flight.plan, flight.w.store.list_history("wave-7"), "aborted")
+    assert [(e.state, e.seconds) for e in r.ends] == [("aborted", 600.0)] and r.seconds == 600.0
+    assert [(w.name, w.started, w.seconds) for w in r.workloads][1] == ("ledger", None, None)
+
+
+def test_a_release_aborted_before_anything_started_has_no_duration(metrics):
+    flight = Flight(applied_early=45)
+    flight.tick(60)
+    flight.override("abort", None)
+    assert flight.w.store.get_release("wave-7").release.state == "aborted"
+    assert "promote.release.duration" not in points(metrics)
+    r = release_report(flight.plan, flight.w.store.list_history("wave-7"), "aborted")
+    assert (r.ends, r.started, r.seconds) == ([], None, None)
+    assert r.done == flight.moments[-1]  # it ended all the same: a wave it is part of can be done
+    finished = Flight(applied_early=45).story().finish()
+    other = release_report(finished.plan, finished.w.store.list_history("wave-7"), "finalized")
+    wave = WaveReport("wave-a", [r, other])
+    assert (wave.started, wave.done) == (other.started, max(other.done, r.done))
+
+
+def _lines_run_in_figures(n: int) -> int:
+    """Lines figures.py runs to walk the history of `n` workloads that each moved three times, one decision a
+    move (counted, not timed: the machine is shared)."""
+    import sys
+
+    from shared.application import figures
+
+    plan = validate_plan({**PLAN, "workloads": [{"name": f"w{i:04d}", "assets": ["a"]} for i in range(n)]})
+    t, entries = datetime.fromisoformat("2026-11-26T22:00:00+00:00"), []
+    for before, after in (("replicating", "testing"), ("testing", "ready"), ("ready", "flighting")):
+        for i in range(n):
+            at = t + timedelta(seconds=len(entries))
+            entries.append(HistoryEntry(at, f"e{len(entries)}", "x", "applied", "r", f"w{i:04d}", before, after, 0))
+    lines = [0]
+
+    def trace(frame, event, arg):
+        if frame.f_code.co_filename != figures.__file__:
+            return None
+        if event == "line":
+            lines[0] += 1
+        return trace
+
+    previous = sys.gettrace()
+    sys.settrace(trace)
+    try:
+        from_history(plan, entries)
+    finally:
+        sys.settrace(previous)
+    return lines[0]
+
+
+def test_the_report_walk_costs_the_same_per_decision_however_large_the_release():
+    """The release's state after each decision is worked out without looking at every workload again: a
+    release of 5,000 workloads has tens of thousands of decisions, and the report (the board's page too)
+    must stay linear in its history. Twice the workloads (and twice the history) cost about twice the work."""
+    small, large = _lines_run_in_figures(60), _lines_run_in_figures(120)
+    assert large < 2.3 * small, (small, large)
+
+
+def test_the_docs_name_every_attribute_each_metric_carries(metrics):
+    """The metrics table's attributes, plus `deployment.name` and `promote.model` on the instruments the text
+    says carry them, are exactly the attributes the exported points of a release run to its end carry."""
+    Flight(applied_early=45).story().finish()
+    carried = {name: set().union(*(p.attributes.keys() for p in found)) for name, found in points(metrics).items()}
+    section = DOCS.read_text().split("\n## Metrics\n", 1)[1].split("\n## ", 1)[0]
+    listed = {
+        name: set(re.findall(r"`([a-z_.]+)`", attributes))
+        for name, attributes in re.findall(r"^\| `(promote\.[a-z_.]+)` \| [^|]+ \|([^|]*)\|", section, re.M)
+    }
+    said = re.search(r"Every instrument (?:but ((?:`[a-z_.]+`(?:, )?)+) )?carries `deployment.name`", section)
+    assert said is not None
+    but = set(re.findall(r"`([a-z_.]+)`", said.group(1) or ""))
+    common = {"deployment.name", "promote.model"}
+    assert set(carried) == set(listed)
+    assert {name: listed[name] | (set() if name in but else common) for name in listed} == carried
