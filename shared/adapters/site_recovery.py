@@ -5,8 +5,8 @@ promote needs: is its initial replication complete and healthy, and its RPO (the
 time it was calculated. The RPO's property differs per replication scenario: `rpoInSeconds` (A2A, Hyper-V,
 InMage) or `lastRpoInSeconds` (InMageRcm, the VMware/physical appliance); both sit beside
 `lastRpoCalculatedTime` in `providerSpecificDetails`.
-Least privilege: Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/
-replicationProtectedItems/read and .../vaults/read (the built-in "Site Recovery Reader" role).
+Least privilege: Microsoft.RecoveryServices/vaults/replicationProtectedItems/read, the vault-level list this
+calls (infra/modules/finish-access.bicep's role; the built-in "Site Recovery Reader" grants it too).
 """
 
 from __future__ import annotations
@@ -19,10 +19,7 @@ from shared.adapters.routing import _arm
 
 # protectionState values meaning the initial replication is done and changes are replicating
 PROTECTED_STATES = ("protected",)
-NEEDS = (
-    "Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/"
-    "replicationProtectedItems/read (Site Recovery Reader)"
-)
+NEEDS = "Microsoft.RecoveryServices/vaults/replicationProtectedItems/read (promote's role, or Site Recovery Reader)"
 
 
 @dataclass(frozen=True)
