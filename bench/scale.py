@@ -524,9 +524,10 @@ def render(rows: list[dict]) -> str:
         )
     add(
         "  move = the staged release's promotion (the last workload's tests); visible = from the message to its "
-        "commit point's answer, routing included (routing s: the local provider's 2 requests a workload, before "
-        "the commit point); caught up = the message's whole handling. status = release_status; summ. = "
-        "store.summaries; board = the board's release page; RSS = this process's peak so far."
+        "commit point's answer, routing included (routing s: the local provider's records, read once and written in "
+        "transactions of 100, before the commit point); caught up = the message's whole handling. "
+        "status = release_status; summ. = store.summaries; board = the board's release page; RSS = this process's "
+        "peak so far."
     )
     add("")
     add("Release-level moves: transactions (limit 1 + ceil(N/97)), reads, and where the time goes (s)")

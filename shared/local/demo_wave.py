@@ -20,6 +20,7 @@ WAVE_SIZE = 200
 def wave_plan(stamp: str, n: int = WAVE_SIZE) -> dict:
     return {
         "release": f"demo-{stamp}-wave-200",
+        "wave": f"demo-{stamp}",  # `promote releases --wave` and `promote report --wave` group by it
         "model": "staged",
         "approvers": [APPROVER],
         "operators": [OPERATOR],
@@ -36,7 +37,9 @@ class Meter:
     def __call__(self, request) -> None:
         http = request.http_request
         path = http.url.split("?", 1)[0]
-        if ROUTING_TABLE in path:
+        # a transaction names its table only in its body's parts (the URL is the account's $batch)
+        body = http.body if path.endswith("$batch") and isinstance(http.body, bytes) else b""
+        if ROUTING_TABLE in path or f"/{ROUTING_TABLE}(".encode() in body:
             self.kinds["routing"] += 1
         elif path.endswith("$batch"):
             self.kinds["transaction"] += 1
@@ -114,4 +117,5 @@ def run_wave(stack, stamp: str, out=print) -> bool:
         f"{meter.kinds['read']} reads, {meter.kinds['routing']} requests to the local router's records"
     )
     out(f"  every reader sees it at once: {promoted}/{WAVE_SIZE} promoted  (promote status --release {name})")
+    out(f"  the wave's report: promote report --wave {plan['wave']}")
     return promoted == WAVE_SIZE

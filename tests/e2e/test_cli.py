@@ -277,6 +277,8 @@ def test_demo_promotes_all_three_models(promote):
     assert "2.0 storage requests each" in out
     assert re.search(r"200 workloads promoted at once in [\d.]+s: 4 transactions \(1 commit point", out)
     assert "every reader sees it at once: 200/200 promoted" in out
+    wave = re.search(r"the wave's report: promote report --wave (demo-\d{4}-\d{6})", out)  # the plan's `wave:`
+    assert wave and f"{wave[1]}-wave-200" in promote("report", "--wave", wave[1]).stdout
     # every message the demo sent has one outcome; the rest are promote's own (timers, verdicts, notices)
     found = re.search(
         r"\n(\d+) messages handled: (\d+) sent by the demo, (\d+) by promote itself .*\noutcomes: ([^;]+);", out
