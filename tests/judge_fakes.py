@@ -101,3 +101,25 @@ def judge_for(
         source,
         publisher,
     )
+
+
+def flighting_release(store, doc: dict, started: datetime) -> None:
+    """A release whose workloads are all flighting (flight 1) since `started`, written directly: setting up
+    thousands of them through messages is not what a judge test or bench measures."""
+    from shared.domain.model import new_release
+    from shared.domain.plan import validate_plan
+
+    fresh = new_release(validate_plan(doc))
+    percent = fresh.plan.flights[0].percent  # type: ignore[index]
+    flighting = {
+        n: w.evolve(
+            state="flighting",
+            flight=1,
+            traffic_percent=percent,
+            flight_started_at=started,
+            tests_passed=True,
+            assets={a: True for a in w.assets},
+        )
+        for n, w in fresh.workloads.items()
+    }
+    store.create_release(fresh.evolve(workloads=flighting))

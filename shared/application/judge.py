@@ -96,12 +96,19 @@ class Judge:
         # Releases whose plan has no health checks: a plan's checks never change once applied, so these are
         # read once per process, not once per round.
         self.unjudged: set[str] = set()
+        # Releases whose reads the budget held back, and since when: judged first in the next rounds, so a
+        # budget too small for every release delays each in turn instead of starving the last ones listed.
+        self.held: dict[str, datetime] = {}
 
     def round(self, now: datetime | None = None) -> JudgeRun:
         """Evaluate every due check of every flighting workload; a failure of one release spares the others."""
         now = now or self.clock.now()
         run = JudgeRun()
-        for name in self.store.list_releases():
+        names = list(self.store.list_releases())
+        names.sort(key=lambda n: (n not in self.held, self.held.get(n, now)))  # stable: else as listed
+        for gone in set(self.held) - set(names):
+            del self.held[gone]
+        for name in names:
             if name in self.unjudged:
                 continue
             try:
@@ -134,8 +141,13 @@ class Judge:
             if found is not None:
                 due.append(found)
         readings = self._read(release, [d for d in due if d.start is not None])
+        throttled = run.throttled
         for d in due:
             self._evaluate(release, d, readings.get(d.w.name, {}), now, run)
+        if run.throttled > throttled:
+            self.held.setdefault(release.name, now)
+        else:
+            self.held.pop(release.name, None)
 
     def _due(
         self, release: Release, w: Workload, health: Health, record: JudgeRecord | None, now: datetime, run: JudgeRun
