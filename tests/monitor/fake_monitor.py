@@ -14,7 +14,8 @@ API to the getBatch API"), per caller (the token's `oid`):
 - Log Analytics: 200 queries in any 30 seconds (`logs_per_30s`), answered 429 with Retry-After beyond it (the
   seconds until the oldest query leaves the window); 5 run at once (`logs_concurrent`), the rest wait in a
   queue of 200 (`logs_queue`) for at most 3 minutes (`logs_queue_wait`), 429 when it is full or they waited
-  too long. `logs_latency` makes every query take that long; `max_running` is the most seen at once.
+  too long. `logs_latency` makes every query take that long; `max_running` is the most seen running at once,
+  `max_in_flight` the most sent at once (running or queued).
 - metrics:getBatch: at most 50 unique resource ids per call (400 beyond).
 `clock` (seconds) is the one the 30-second window is counted on: a test's fake clock or the real one.
 """
@@ -83,10 +84,12 @@ class FakeMonitor:
     logs_queue: int = LOGS_QUEUE
     logs_queue_wait: float = LOGS_QUEUE_WAIT
     logs_latency: float = 0.0
+    logs_gate: threading.Event | None = None  # set: running queries answer (a test holds them running until then)
     accepted: dict[str, deque] = field(default_factory=dict)  # caller -> times of queries let in (30 s window)
     running: Counter = field(default_factory=Counter)  # caller -> queries running now
     queued: Counter = field(default_factory=Counter)  # caller -> queries waiting for a slot
     max_running: Counter = field(default_factory=Counter)
+    max_in_flight: Counter = field(default_factory=Counter)  # running + queued: what the caller had sent at once
     throttled: Counter = field(default_factory=Counter)  # why -> 429s answered for the budget
     slots: threading.Condition = field(default_factory=threading.Condition)
 
@@ -150,6 +153,8 @@ class FakeMonitor:
         try:
             if self.logs_latency:
                 time.sleep(self.logs_latency)
+            if self.logs_gate is not None:
+                self.logs_gate.wait(30)
             return self._logs(call, body, fault)
         finally:
             with self.slots:
@@ -172,6 +177,8 @@ class FakeMonitor:
                 return _throttled(f"{self.logs_queue} queries already wait in the concurrency queue", 10)
             window.append(now)
             self.queued[caller] += 1
+            in_flight = self.queued[caller] + self.running[caller]
+            self.max_in_flight[caller] = max(self.max_in_flight[caller], in_flight)
             deadline = time.monotonic() + self.logs_queue_wait
             while self.running[caller] >= self.logs_concurrent:
                 left = deadline - time.monotonic()
