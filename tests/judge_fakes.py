@@ -103,9 +103,12 @@ def judge_for(
     )
 
 
-def flighting_release(store, doc: dict, started: datetime) -> None:
-    """A release whose workloads are all flighting (flight 1) since `started`, written directly: setting up
-    thousands of them through messages is not what a judge test or bench measures."""
+def flighting_release(store, doc: dict, started: datetime, spread: float = 0.0) -> None:
+    """A release whose workloads are all flighting (flight 1), written directly: setting up thousands of them
+    through messages is not what a judge test or bench measures. The flights began at `started`, or evenly
+    over the `spread` seconds from it (workloads moved one after another)."""
+    from datetime import timedelta
+
     from shared.domain.model import new_release
     from shared.domain.plan import validate_plan
 
@@ -116,10 +119,10 @@ def flighting_release(store, doc: dict, started: datetime) -> None:
             state="flighting",
             flight=1,
             traffic_percent=percent,
-            flight_started_at=started,
+            flight_started_at=started + timedelta(seconds=spread * i / len(fresh.workloads)),
             tests_passed=True,
             assets={a: True for a in w.assets},
         )
-        for n, w in fresh.workloads.items()
+        for i, (n, w) in enumerate(fresh.workloads.items())
     }
     store.create_release(fresh.evolve(workloads=flighting))
