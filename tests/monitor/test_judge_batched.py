@@ -170,3 +170,39 @@ def test_a_429_is_waited_out_for_its_retry_after_and_never_becomes_a_verdict(mon
 def _cpu(w, value: float) -> list[dict]:
     start = w.clock.now()
     return [{"timeStamp": iso(start.replace(second=0, microsecond=0)), "average": value, "count": 4, "minimum": value}]
+
+
+def test_flights_begun_within_one_interval_are_evaluated_together_from_its_next_multiple():
+    """Evaluations are counted from the flight's start rounded up to the interval: flights begun 5 s and 40 s into
+    a minute are both anchored at its end and evaluated a minute after that, read in one call (before, at 65 s
+    and 100 s, in two), and again a minute later, never in between; the window starts at the anchor."""
+    from tests.judge_fakes import ScriptedSource
+
+    w = world()
+    source = ScriptedSource()
+    judge = Judge(
+        store=w.store, records=MemoryJudgeStore(), source=source, publisher=ServicePublisher(w.service), clock=w.clock
+    )
+    local = {"interval": "1m", "checks": [{"name": "errors", "provider": "local", "max": 1.0, "min_samples": 1}]}
+    release = {
+        "release": "wave-1",
+        "model": "flight",
+        "operators": ["ops@contoso.com"],
+        "flights": [{"percent": 10, "bake": "10m"}, {"percent": 100, "bake": "0s"}],
+        "health": local,
+        "workloads": [{"name": n, "assets": ["vm-1"]} for n in ("early", "late")],
+    }
+    flighting_release(w.store, release, w.clock.now() + timedelta(seconds=5), spread=70)  # at +5 s and +40 s
+    for name in ("early", "late"):
+        source.set(name, "errors", 0.1, 10)
+    began, rounds = w.clock.now(), []
+    for _ in range(18):  # every 10 s for 3 minutes
+        w.clock.advance(10)
+        rounds.append(judge.round().evaluated)
+    assert rounds == [0] * 11 + [2] + [0] * 5 + [2]
+    assert source.batches == [["early", "late"], ["early", "late"]]
+    anchor = began + timedelta(seconds=60)
+    assert (
+        source.windows
+        == [(anchor, anchor + timedelta(seconds=60))] * 2 + [(anchor, anchor + timedelta(seconds=120))] * 2
+    )
