@@ -1,14 +1,14 @@
 """The health judge's figures (issue 11), part of `make bench`: one evaluation round over 500 flighting workloads
-on the local provider, timed; Monitor (metrics source) calls per evaluation against the number of checks; and the
+on the local provider, timed; metrics-source calls per evaluation (one per release since issue 23); and the
 storage requests each resulting verdict costs its lifecycle event (the judge must add none to the 2).
 
     .venv/bin/python bench/judge.py [--workloads 500] [--checks 2]
 
-It starts its own in-memory Azurite, registers releases of 49 workloads (the plan's limit) whose workloads are
-already flighting (written directly: setting them up through messages is not what is measured), puts one local
-value per check, runs ONE judge round at the first evaluation, then hands each verdict to the service. Requests
-are counted on the wire. Prints a table and, last, one JSON line; exits 1 if a verdict costs more than 2 storage
-requests or an evaluation makes more Monitor calls than it has checks.
+It starts its own in-memory Azurite, registers releases of 49 workloads whose workloads are already flighting
+(written directly: setting them up through messages is not what is measured), puts one local value per check,
+runs ONE judge round at the first evaluation, then hands each verdict to the service. Requests are counted on
+the wire. Prints a table and, last, one JSON line; exits 1 if a verdict costs more than 2 storage requests or a
+release's evaluations take more than one metrics-source call.
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
+# workloads per release: the plan's limit when this bench was written; kept so its figures stay comparable (a
+# release of hundreds is kept in shards, and a verdict then costs its lifecycle event 3 requests, not 2)
+PER_RELEASE = 49
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
@@ -49,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     from shared.application.bootstrap import Stack, use_stack
     from shared.application.config import JUDGE_TABLE, METRICS_TABLE, RELEASES_TABLE, load_settings
     from shared.domain.model import new_release
-    from shared.domain.plan import MAX_WORKLOADS, validate_plan
+    from shared.domain.plan import validate_plan
     from shared.local.azurite import start
     from tests.fakes import FakeClock
 
@@ -68,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         names: list[str] = []
         left, started = args.workloads, clock.now()
         while left > 0:
-            count, release = min(left, MAX_WORKLOADS), f"bench-judge-{len(names):03d}"
+            count, release = min(left, PER_RELEASE), f"bench-judge-{len(names):03d}"
             plan = validate_plan(
                 {
                     "release": release,
@@ -136,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             "(1 read per release, 1 write per evaluation, 1 more per verdict)",
             round_requests[JUDGE_TABLE],
         ),
-        ("storage requests of the round: local metrics (1 read per evaluation)", round_requests[METRICS_TABLE]),
+        ("storage requests of the round: local metrics (1 read per release)", round_requests[METRICS_TABLE]),
         ("verdicts published", len(published)),
         ("storage requests per verdict's lifecycle event (max)", per_verdict),
         ("workloads moved on by the verdicts", promoted),
@@ -148,8 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     problems = []
     if per_verdict != 2:
         problems.append(f"a verdict cost its lifecycle event {per_verdict} storage requests, not 2")
-    if monitor_calls > run.evaluated * args.checks:
-        problems.append(f"{monitor_calls} metrics calls for {run.evaluated} evaluations of {args.checks} checks")
+    if monitor_calls > len(names):  # the release's due evaluations are read together (issue 23)
+        problems.append(f"{monitor_calls} metrics-source calls for {len(names)} releases")
     if run.evaluated != args.workloads or len(published) != args.workloads:
         problems.append(f"{run.evaluated} evaluations and {len(published)} verdicts for {args.workloads} workloads")
     for problem in problems:

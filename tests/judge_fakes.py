@@ -1,4 +1,4 @@
-"""Fakes for the health judge's ports: an in-memory JudgeStore with ETags, a scripted MetricsSource, and a
+"""Fakes for the health judge's ports: an in-memory JudgeStore with ETags, a scripted batched MetricsSource, and a
 publisher that hands verdicts to the service (the topic in between is the identity)."""
 
 from __future__ import annotations
@@ -52,12 +52,19 @@ class ScriptedSource:
     ) -> None:
         self.readings[(workload, check)] = Reading(value=value, samples=samples, error=error)
 
-    def read(self, release: str, workload: str, checks: list, start: datetime, end: datetime) -> dict[str, Reading]:
+    batches: list[list[str]] = field(default_factory=list)  # the workloads of each read, in order
+
+    def read_many(self, release: str, requests: list, budget=None) -> dict[str, dict[str, Reading]]:
+        """One call per release and round, whatever the number of workloads (as the real sources batch)."""
         self.calls += 1
-        self.windows.append((start, end))
+        self.batches.append([w for w, *_ in requests])
+        self.windows.extend((start, end) for _, _, start, end in requests)
         if self.failure:
             raise self.failure
-        return {c.name: self.readings[(workload, c.name)] for c in checks if (workload, c.name) in self.readings}
+        return {
+            w: {c.name: self.readings[(w, c.name)] for c in checks if (w, c.name) in self.readings}
+            for w, checks, _, _ in requests
+        }
 
 
 @dataclass
@@ -94,3 +101,28 @@ def judge_for(
         source,
         publisher,
     )
+
+
+def flighting_release(store, doc: dict, started: datetime, spread: float = 0.0) -> None:
+    """A release whose workloads are all flighting (flight 1), written directly: setting up thousands of them
+    through messages is not what a judge test or bench measures. The flights began at `started`, or evenly
+    over the `spread` seconds from it (workloads moved one after another)."""
+    from datetime import timedelta
+
+    from shared.domain.model import new_release
+    from shared.domain.plan import validate_plan
+
+    fresh = new_release(validate_plan(doc))
+    percent = fresh.plan.flights[0].percent  # type: ignore[index]
+    flighting = {
+        n: w.evolve(
+            state="flighting",
+            flight=1,
+            traffic_percent=percent,
+            flight_started_at=started + timedelta(seconds=spread * i / len(fresh.workloads)),
+            tests_passed=True,
+            assets={a: True for a in w.assets},
+        )
+        for i, (n, w) in enumerate(fresh.workloads.items())
+    }
+    store.create_release(fresh.evolve(workloads=flighting))

@@ -90,19 +90,29 @@ class FaultySource:
     def __init__(self, inner, rng: random.Random, crash_on: int | None):
         self.inner, self.rng, self.crash_on, self.reads = inner, rng, crash_on, 0
 
-    def read(self, release, workload, checks, start, end):
-        self.reads += 1
-        if self.crash_on is not None and self.reads == self.crash_on:
-            _die("mid-read")
-        roll = self.rng.random()
-        if roll < 0.15:
-            print("FAULT error", flush=True)
-            raise ConnectionError("Monitor answered 503")
-        if roll < 0.25:
-            print("FAULT timeout", flush=True)
-            time.sleep(0.3)
-            raise TimeoutError("Monitor did not answer in time")
-        return self.inner.read(release, workload, checks, start, end)
+    def read_many(self, release, requests, budget=None):
+        """The release's reads in one call, as the judge makes them; each workload's read fails or hangs on its
+        own roll (a Monitor outage, a timeout), the rest are read together."""
+        from shared.domain.health import Reading
+
+        out, asking = {}, []
+        for workload, checks, start, end in requests:
+            self.reads += 1
+            if self.crash_on is not None and self.reads == self.crash_on:
+                _die("mid-read")
+            roll = self.rng.random()
+            if roll < 0.15:
+                print("FAULT error", flush=True)
+                out[workload] = {c.name: Reading(error="ConnectionError: Monitor answered 503") for c in checks}
+            elif roll < 0.25:
+                print("FAULT timeout", flush=True)
+                time.sleep(0.3)
+                out[workload] = {c.name: Reading(error="TimeoutError: Monitor did not answer in time") for c in checks}
+            else:
+                asking.append((workload, checks, start, end))
+        if asking:
+            out.update(self.inner.read_many(release, asking, budget))
+        return out
 
 
 class CrashingRecords:

@@ -1,9 +1,12 @@
 """The health judge (contract §10): every `interval` from the start of a flight, read each flighting workload's
 checks, keep the consecutive counts in the judge's own record, and publish an ordinary verdict when one is due.
 
-One round: list releases; per release one read of the lifecycle rows and one of the judge records; per due
-evaluation the Monitor reads, then ONE guarded write of the record (the evaluation is claimed), then the
-verdict is published. Lifecycle events are untouched: the judge writes only its own table.
+One round: list releases; per release one read of the lifecycle rows and one of the judge records; ONE Monitor
+read of the release's due evaluations together (one Log Analytics query per check and window, `summarize` by
+workload; metrics in batches of 50 resources: shared/adapters/metrics), then per evaluation ONE guarded write of
+the record (the evaluation is claimed), then the verdict is published. Lifecycle events are untouched: the judge
+writes only its own table. A read Monitor's budget held back (429, or the judge's own pacing) is no evaluation:
+it is made in a later round, never counted as no data.
 
 - Two judges at once: both may read, only one record write wins (ETag); the loser drops its evaluation.
 - A judge killed after the write and before the publish: the record holds the verdict unpublished, and the
@@ -20,7 +23,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.application.ports import JudgeStore, MetricsSource, Publisher
+from shared.application.monitor_budget import BatchedMetricsSource, MonitorBudget
+from shared.application.ports import JudgeStore, Publisher
 from shared.domain import messages as m
 from shared.domain.errors import ConflictError, PromoteError
 from shared.domain.health import (
@@ -38,7 +42,8 @@ from shared.domain.health import (
 )
 from shared.domain.machine import CLOCK_SKEW
 from shared.domain.model import Release, Workload, WorkloadState
-from shared.domain.times import iso_s
+from shared.domain.query_budget import anchor_ms
+from shared.domain.times import from_ms, iso_s
 from shared.domain.times import ms as _ms
 
 log = logging.getLogger("promote.judge")
@@ -52,6 +57,7 @@ class JudgeRun:
     evaluated: int = 0  # evaluations carried out (and claimed)
     published: list[str] = field(default_factory=list)  # verdict ids published (first time or again)
     conflicts: int = 0  # evaluations another judge claimed first
+    throttled: int = 0  # evaluations left to a later round: Monitor's budget held their reads back
     failures: list[str] = field(default_factory=list)
     next_due: datetime | None = None
 
@@ -59,18 +65,50 @@ class JudgeRun:
         self.next_due = moment if self.next_due is None else min(self.next_due, moment)
 
 
+@dataclass
+class _Due:
+    """An evaluation due in this round: what it reads (none before the flight's data can be in)."""
+
+    w: Workload
+    health: Health
+    record: JudgeRecord
+    evaluation: int
+    started: datetime
+    anchor: datetime  # where its evaluations are counted from
+    end: datetime
+    start: datetime | None  # the window's start; None: no complete data yet, nothing is read
+
+
 class Judge:
-    def __init__(self, *, store: Any, records: JudgeStore, source: MetricsSource, publisher: Publisher, clock: Any):
+    def __init__(
+        self,
+        *,
+        store: Any,
+        records: JudgeStore,
+        source: BatchedMetricsSource,
+        publisher: Publisher,
+        clock: Any,
+        budget: MonitorBudget | None = None,
+    ):
         self.store, self.records, self.source, self.publisher, self.clock = store, records, source, publisher, clock
+        # one per process: Monitor's budgets are per principal, across every release judged
+        self.budget = budget or MonitorBudget(clock)
         # Releases whose plan has no health checks: a plan's checks never change once applied, so these are
         # read once per process, not once per round.
         self.unjudged: set[str] = set()
+        # Releases whose reads the budget held back, and since when: judged first in the next rounds, so a
+        # budget too small for every release delays each in turn instead of starving the last ones listed.
+        self.held: dict[str, datetime] = {}
 
     def round(self, now: datetime | None = None) -> JudgeRun:
         """Evaluate every due check of every flighting workload; a failure of one release spares the others."""
         now = now or self.clock.now()
         run = JudgeRun()
-        for name in self.store.list_releases():
+        names = list(self.store.list_releases())
+        names.sort(key=lambda n: (n not in self.held, self.held.get(n, now)))  # stable: else as listed
+        for gone in set(self.held) - set(names):
+            del self.held[gone]
+        for name in names:
             if name in self.unjudged:
                 continue
             try:
@@ -84,6 +122,8 @@ class Judge:
         return run
 
     def judge_release(self, release: Release, now: datetime, run: JudgeRun) -> None:
+        """The release's due evaluations read together (one Monitor read of every check for all of them), then
+        each claimed and its verdict published."""
         judged = [
             (w, health)
             for w in release.workloads.values()
@@ -94,13 +134,24 @@ class Judge:
         if not judged:
             return
         records = self.records.load(release.name)
+        due: list[_Due] = []
         for w, health in judged:
             run.judged += 1
-            self._judge(release, w, health, records.get(w.name), now, run)
+            found = self._due(release, w, health, records.get(w.name), now, run)
+            if found is not None:
+                due.append(found)
+        readings = self._read(release, [d for d in due if d.start is not None])
+        throttled = run.throttled
+        for d in due:
+            self._evaluate(release, d, readings.get(d.w.name, {}), now, run)
+        if run.throttled > throttled:
+            self.held.setdefault(release.name, now)
+        else:
+            self.held.pop(release.name, None)
 
-    def _judge(
+    def _due(
         self, release: Release, w: Workload, health: Health, record: JudgeRecord | None, now: datetime, run: JudgeRun
-    ) -> None:
+    ) -> _Due | None:
         started = w.flight_started_at
         assert started is not None  # a flighting workload always has its flight's start
         started_ms = _ms(started)
@@ -109,31 +160,50 @@ class Judge:
             record = JudgeRecord(w.name, *instance, etag=record.etag if record else None)
         if not record.published:  # claimed by an earlier round that did not get to publish it
             self._publish(release.name, record, run)
-            return
+            return None
         if record.done:
             if not self._verdict_voided(w, record):
-                return  # its healthy verdict holds, or is still on its way
+                return None  # its healthy verdict holds, or is still on its way
             # the healthy verdict was handled and later voided (an alert under on_alert: pause while a data-sync
             # or window hold kept the flight from growing): the flight needs a fresh verdict, judged anew
             record = replace(record, done=False, streaks={})
-        due = due_evaluation(started_ms, health.interval, _ms(now))
-        run.due(started + timedelta(seconds=health.interval * (max(due, record.evaluation) + 1)))
+        # evaluations are counted from the flight's start rounded up to the interval: every flight of a release
+        # is due at the same moments, and its evaluations are read together
+        anchor = from_ms(anchor_ms(started_ms, health.interval))
+        due = due_evaluation(_ms(anchor), health.interval, _ms(now))
+        run.due(anchor + timedelta(seconds=health.interval * (max(due, record.evaluation) + 1)))
         if w.paused or due <= record.evaluation:
-            return  # paused: nothing is judged until resume; or this evaluation is done already
+            return None  # paused: nothing is judged until resume; or this evaluation is done already
         # Monitor's data arrives late: the window ends `delay` before now, where the data is in. The bake is over
         # for the judge once that data covers it.
         end = now - timedelta(seconds=health.delay)
+        start = window_start(anchor, end, health.interval) if end > anchor else None
+        return _Due(w, health, record, due, started, anchor, end, start)
+
+    def _read(self, release: Release, due: list[_Due]) -> dict[str, dict[str, Reading]]:
+        if not due:
+            return {}
+        self.budget.limits[release.name] = release.plan.azure_budgets.logs_queries_per_30s
+        asking = [(d.w.name, list(d.health.checks), d.start, d.end) for d in due]
+        try:
+            return self.source.read_many(release.name, asking, self.budget)
+        except Exception as exc:  # the source's own failure is no data, never a verdict
+            error = Reading(error=f"{type(exc).__name__}: {exc}"[:300])
+            return {d.w.name: {c.name: error for c in d.health.checks} for d in due}
+
+    def _evaluate(self, release: Release, d: _Due, readings: dict[str, Reading], now: datetime, run: JudgeRun) -> None:
+        w, health, record, due, started = d.w, d.health, d.record, d.evaluation, d.started
         bake = release.plan.flights[w.flight - 1].bake  # type: ignore[index]
-        if end <= started:
-            outcome = _waiting(health, record.streaks, started + timedelta(seconds=health.delay))
+        if d.start is None:
+            outcome = _waiting(health, record.streaks, d.anchor + timedelta(seconds=health.delay))
         else:
-            try:
-                readings = self.source.read(
-                    release.name, w.name, list(health.checks), window_start(started, end, health.interval), end
-                )
-            except Exception as exc:  # the source's own failure is no data, never a verdict
-                readings = {c.name: Reading(error=f"{type(exc).__name__}: {exc}"[:300]) for c in health.checks}
-            outcome = evaluate(health, record.streaks, readings, bake_over=end >= started + timedelta(seconds=bake))
+            held = [r for r in readings.values() if r.throttled]
+            if held:  # Monitor's budget: not an evaluation, made in a later round
+                run.throttled += 1
+                run.due(now + timedelta(seconds=max(max(r.retry_after or 0 for r in held), 1)))
+                return
+            outcome = evaluate(health, record.streaks, readings, bake_over=d.end >= started + timedelta(seconds=bake))
+        started_ms = _ms(started)
         verdict = None
         if outcome.verdict:
             verdict = m.new_event(

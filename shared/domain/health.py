@@ -35,7 +35,11 @@ class Reading:
 
     value: float | None = None
     samples: int | None = None
-    error: str | None = None  # a query error, a throttled call, a partial result, a timeout
+    error: str | None = None  # a query error, a partial result, a timeout
+    # Monitor refused the call for its budget (429, or the judge's own pacing held it back): not an evaluation at
+    # all, so never counted as no data; the evaluation is made in a later round, `retry_after` seconds on at least
+    throttled: bool = False
+    retry_after: float | None = None
 
 
 class CheckResult(BaseModel):

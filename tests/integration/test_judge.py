@@ -10,7 +10,14 @@ import pytest
 
 from shared.adapters.judge_store import TableJudgeStore
 from shared.application.bootstrap import Stack, use_stack
-from shared.application.config import JUDGE_TABLE, LOCAL_QUEUE, POISON_QUEUE, RELEASES_TABLE, ROUTING_TABLE
+from shared.application.config import (
+    JUDGE_TABLE,
+    LOCAL_QUEUE,
+    METRICS_TABLE,
+    POISON_QUEUE,
+    RELEASES_TABLE,
+    ROUTING_TABLE,
+)
 from shared.application.views import status_json, status_text
 from shared.domain.errors import ConflictError
 from shared.domain.health import JudgeRecord, Streak
@@ -153,3 +160,21 @@ def test_a_judge_verdict_costs_the_lifecycle_its_two_storage_requests(judged_sta
     assert len(store) == 2, s.requests.urls  # one range query, one transaction
     others = [u for u in s.requests.urls if u not in store]
     assert all(f"/{ROUTING_TABLE}" in u for u in others), others  # the local router's own record, nothing else
+
+
+def test_a_round_reads_a_releases_local_values_with_one_request(judged_stack, release_name):
+    """Batched health (issue 23): the due evaluations of a release are read together, whatever their number."""
+    s, clock = judged_stack, judged_stack.clock
+    s.service.apply(validate_plan(plan(release_name)))
+    for name, asset in (("shop", "vm-1"), ("cart", "vm-2")):
+        s.service.handle(event("asset-replicated", release_name, name, f"r-{name}", asset=asset))
+        s.service.handle(event("tests-passed", release_name, name, f"t-{name}"))
+        s.local_metrics.put(release_name, name, "errors", 0.1, 100, clock.now())
+    s.judge.publisher = type("Keep", (), {"publish": lambda self, e: None})()
+    clock.advance(5)
+    s.requests.urls.clear()
+    run = s.judge.round()
+    assert run.evaluated == 2
+    reads = [u for u in s.requests.urls if f"/{METRICS_TABLE}(" in u or f"/{METRICS_TABLE}?" in u]
+    assert len(reads) == 1, s.requests.urls
+    assert {r.results[0].value for r in s.judge.records.load(release_name).values()} == {0.1}

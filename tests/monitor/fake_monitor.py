@@ -8,16 +8,28 @@ is required (401 without one, or for another audience or cloud: tests/tokens.py)
 api-version, a metric namespace matching every resource's type, resources of the path's subscription and of
 the endpoint's region, and known metric names (400 otherwise). `fail()` queues faults: errors, 429 with
 Retry-After, partial results (200 with an `error`), and slow answers (a client timeout).
+
+Its budgets are Azure's (Azure Monitor service limits, "User query throttling"; "How to migrate from the metrics
+API to the getBatch API"), per caller (the token's `oid`):
+- Log Analytics: 200 queries in any 30 seconds (`logs_per_30s`), answered 429 with Retry-After beyond it (the
+  seconds until the oldest query leaves the window); 5 run at once (`logs_concurrent`), the rest wait in a
+  queue of 200 (`logs_queue`) for at most 3 minutes (`logs_queue_wait`), 429 when it is full or they waited
+  too long. `logs_latency` makes every query take that long; `max_running` is the most seen running at once,
+  `max_in_flight` the most sent at once (running or queued).
+- metrics:getBatch: at most 50 unique resource ids per call (400 beyond).
+`clock` (seconds) is the one the 30-second window is counted on: a test's fake clock or the real one.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 import ssl
 import threading
 import time
 import uuid
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,9 +38,11 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from tests.https_server import HttpsServer
-from tests.tokens import AUDIENCES, refusal
+from tests.tokens import AUDIENCES, claims, refusal
 
 METRICS_API_VERSION = "2024-02-01"
+LOGS_PER_30S, LOGS_CONCURRENT, LOGS_QUEUE, LOGS_QUEUE_WAIT = 200, 5, 200, 180.0
+METRICS_BATCH = 50
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 _AGGREGATIONS = {"average", "minimum", "maximum", "total", "count"}
 
@@ -63,6 +77,21 @@ class FakeMonitor:
     url: str = ""
     cloud: str = "AzureCloud"  # whose audiences a token must be for (tests.tokens.AUDIENCES)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # budgets (per caller)
+    clock: Callable[[], float] = time.monotonic
+    logs_per_30s: int = LOGS_PER_30S
+    logs_concurrent: int = LOGS_CONCURRENT
+    logs_queue: int = LOGS_QUEUE
+    logs_queue_wait: float = LOGS_QUEUE_WAIT
+    logs_latency: float = 0.0
+    logs_gate: threading.Event | None = None  # set: running queries answer (a test holds them running until then)
+    accepted: dict[str, deque] = field(default_factory=dict)  # caller -> times of queries let in (30 s window)
+    running: Counter = field(default_factory=Counter)  # caller -> queries running now
+    queued: Counter = field(default_factory=Counter)  # caller -> queries waiting for a slot
+    max_running: Counter = field(default_factory=Counter)
+    max_in_flight: Counter = field(default_factory=Counter)  # running + queued: what the caller had sent at once
+    throttled: Counter = field(default_factory=Counter)  # why -> 429s answered for the budget
+    slots: threading.Condition = field(default_factory=threading.Condition)
 
     # -- seeding ------------------------------------------------------------------------------
     def workspace(self, workspace_id: str, answer: Callable) -> None:
@@ -115,9 +144,53 @@ class FakeMonitor:
             code = "TooManyRequests" if fault.status == 429 else "ServiceError"
             status, _, payload = _error(fault.status, code, f"injected {fault.status}")
             return status, extra, payload
-        if call.api == "logs":
+        if call.api == "metrics":
+            return self._metrics(call, body)
+        caller = str((claims(headers.get("authorization")) or {}).get("oid", ""))
+        refused = self._admit(caller)
+        if refused:
+            return refused
+        try:
+            if self.logs_latency:
+                time.sleep(self.logs_latency)
+            if self.logs_gate is not None:
+                self.logs_gate.wait(30)
             return self._logs(call, body, fault)
-        return self._metrics(call, body)
+        finally:
+            with self.slots:
+                self.running[caller] -= 1
+                self.slots.notify_all()
+
+    def _admit(self, caller: str):
+        """Log Analytics' user throttling: the rate over the last 30 s, then a running slot (queued if none)."""
+        with self.slots:
+            window = self.accepted.setdefault(caller, deque())
+            now = self.clock()
+            while window and window[0] <= now - 30:
+                window.popleft()
+            if len(window) >= self.logs_per_30s:
+                self.throttled["rate"] += 1
+                wait = max(1, math.ceil(window[0] + 30 - now))
+                return _throttled(f"more than {self.logs_per_30s} queries in 30 seconds", wait)
+            if self.running[caller] >= self.logs_concurrent and self.queued[caller] >= self.logs_queue:
+                self.throttled["queue-full"] += 1
+                return _throttled(f"{self.logs_queue} queries already wait in the concurrency queue", 10)
+            window.append(now)
+            self.queued[caller] += 1
+            in_flight = self.queued[caller] + self.running[caller]
+            self.max_in_flight[caller] = max(self.max_in_flight[caller], in_flight)
+            deadline = time.monotonic() + self.logs_queue_wait
+            while self.running[caller] >= self.logs_concurrent:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self.queued[caller] -= 1
+                    self.throttled["queue-wait"] += 1
+                    return _throttled(f"the query waited {self.logs_queue_wait:g}s in the concurrency queue", 10)
+                self.slots.wait(left)
+            self.queued[caller] -= 1
+            self.running[caller] += 1
+            self.max_running[caller] = max(self.max_running[caller], self.running[caller])
+            return None
 
     def _logs(self, call: Call, body, fault):
         match = re.fullmatch(r"/v1/workspaces/([^/]+)/query", call.path)
@@ -164,8 +237,10 @@ class FakeMonitor:
         if not set(aggregations) <= _AGGREGATIONS:
             return _error(400, "BadRequest", f"unknown aggregation in {q.get('aggregation')}")
         ids = (body or {}).get("resourceids")
-        if not isinstance(ids, list) or not ids or len(ids) > 50:
-            return _error(400, "BadRequest", "resourceids must list 1 to 50 resources")
+        if not isinstance(ids, list) or not ids:
+            return _error(400, "BadRequest", "resourceids must list at least one resource")
+        if len({str(i).lower() for i in ids}) > METRICS_BATCH:
+            return _error(400, "BadRequest", f"resourceids lists more than {METRICS_BATCH} unique resources")
         values = []
         for rid in ids:
             resource = self.resources.get(str(rid).lower())
@@ -227,6 +302,11 @@ def _iso(text: str) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("a time needs its offset")
     return moment
+
+
+def _throttled(message: str, retry_after: int) -> tuple[int, dict, dict]:
+    status, _, payload = _error(429, "TooManyRequests", message)
+    return status, {"Retry-After": str(retry_after)}, payload
 
 
 def _error(status: int, code: str, message: str) -> tuple[int, dict, dict]:

@@ -12,8 +12,9 @@ from shared.domain.health import Reading
 
 
 class MetricsSources:
-    """The MetricsSource port over every provider: each workload's checks go to their provider's source, built
-    on first use. A source that fails as a whole makes each of its checks inconclusive, never a verdict."""
+    """The MetricsSource port over every provider: each check goes to its provider's source, built on first use,
+    which reads it for all the workloads of a round at once. A source that fails as a whole makes each of its
+    checks inconclusive, never a verdict."""
 
     def __init__(self, factories: dict[str, Callable[[], Any]]):
         self._factories, self._sources = factories, {}  # type: ignore[var-annotated]
@@ -29,17 +30,28 @@ class MetricsSources:
         return sum(getattr(s, "calls", 0) for s in self._sources.values())
 
     def read(self, release: str, workload: str, checks: list, start: datetime, end: datetime) -> dict[str, Reading]:
-        readings: dict[str, Reading] = {}
-        by_provider: dict[str, list] = {}
-        for check in checks:
-            by_provider.setdefault(check.provider, []).append(check)
-        for provider, group in by_provider.items():
+        return self.read_many(release, [(workload, checks, start, end)]).get(workload, {})
+
+    def read_many(self, release: str, requests: list, budget: Any = None) -> dict[str, dict[str, Reading]]:
+        """[(workload, checks, start, end)] -> workload -> check -> Reading: each provider reads its checks of
+        every workload at once (one Log Analytics query per check and window, metrics in batches of 50)."""
+        out: dict[str, dict[str, Reading]] = {w: {} for w, *_ in requests}
+        by_provider: dict[str, list[tuple]] = {}
+        for workload, checks, start, end in requests:
+            mine: dict[str, list] = {}
+            for check in checks:
+                mine.setdefault(check.provider, []).append(check)
+            for provider, group in mine.items():
+                by_provider.setdefault(provider, []).append((workload, group, start, end))
+        for provider, asking in by_provider.items():
             try:
-                readings.update(self.source(provider).read(release, workload, group, start, end))
+                got = self.source(provider).read_many(release, asking, budget)
             except Exception as exc:  # noqa: BLE001 - an outage is no data, for every check it covers
                 error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"[:300]
-                readings.update({c.name: Reading(error=error) for c in group})
-        return readings
+                got = {w: {c.name: Reading(error=error) for c in group} for w, group, _, _ in asking}
+            for workload, readings in got.items():
+                out[workload].update(readings)
+        return out
 
 
 def metrics_sources(settings: Any, local_table: Callable[[], Any]) -> MetricsSources:

@@ -1,16 +1,22 @@
 """`azure-monitor-metrics`: platform metrics through MetricsClient (azure-monitor-querymetrics, the metrics client
 of the current SDK), i.e. the regional metrics batch API (`metrics:getBatch`).
 
-One call per (subscription, region, namespace) covers every metric check of those resources in one evaluation:
-the API takes several resources and several metric names at once. The window's one-minute points are folded
-into the check's aggregation; `samples` is the number of raw samples behind them (the Count aggregation)."""
+One call per (subscription, region, namespace, window) and 50 resources covers every metric check of those
+resources in one round, over all the release's workloads: the API takes up to 50 resources and several metric
+names at once. A throttled call (429 or 529) is a `throttled` reading, waited out in a later round. The
+window's one-minute points are folded into the check's aggregation; `samples` is the number of raw samples
+behind them (the Count aggregation)."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
+from shared.adapters.metrics._calls import error, retry_after, retry_policy, throttled
 from shared.domain.health import Reading
+from shared.domain.query_budget import METRICS_BATCH, chunks
 
 CLIENT_OPTIONS = {
     "retry_total": 2,
@@ -19,6 +25,7 @@ CLIENT_OPTIONS = {
     "connection_timeout": 5,
     "read_timeout": 30,
 }
+METRICS_CONCURRENT = 8  # batch calls in flight at once (no documented limit; Azure suggests parallel calls)
 _FIELD = {"Average": "average", "Minimum": "minimum", "Maximum": "maximum", "Total": "total", "Count": "count"}
 
 
@@ -26,41 +33,72 @@ class PlatformMetricsSource:
     def __init__(self, settings: Any, options: dict | None = None):
         self.settings, self.options = settings, {**CLIENT_OPTIONS, **(options or {})}
         self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
         self.calls = 0
+        self.batch_sizes: list[int] = []  # resources per call, in call order (figures for the bench)
 
     def _client(self, region: str) -> Any:
-        if region not in self._clients:
-            from azure.monitor.querymetrics import MetricsClient
+        with self._lock:
+            if region not in self._clients:
+                from azure.monitor.querymetrics import MetricsClient
 
-            from shared.adapters.routing._arm import credential
-            from shared.application.config import cloud, monitor_metrics_endpoint
+                from shared.adapters.routing._arm import credential
+                from shared.application.config import cloud, monitor_metrics_endpoint
 
-            self._clients[region] = MetricsClient(
-                monitor_metrics_endpoint(self.settings, region),
-                credential(self.settings),
-                audience=cloud(self.settings).metrics_audience,  # the SDK's default is the public cloud's
-                **self.options,
-            )
-        return self._clients[region]
+                self._clients[region] = MetricsClient(
+                    monitor_metrics_endpoint(self.settings, region),
+                    credential(self.settings),
+                    audience=cloud(self.settings).metrics_audience,  # the SDK's default is the public cloud's
+                    retry_policy=retry_policy(self.options),
+                    **self.options,
+                )
+            return self._clients[region]
 
     def read(self, release: str, workload: str, checks: list, start: datetime, end: datetime) -> dict[str, Reading]:
-        groups: dict[tuple[str, str, str], list] = {}
-        for check in checks:
-            groups.setdefault((check.subscription.lower(), check.region, check.namespace.lower()), []).append(check)
-        readings: dict[str, Reading] = {}
-        for group in groups.values():
-            readings.update(self._batch(group, start, end))
-        return readings
+        return self.read_many(release, [(workload, checks, start, end)]).get(workload, {})
 
-    def _batch(self, checks: list, start: datetime, end: datetime) -> dict[str, Reading]:
+    def read_many(self, release: str, requests: list, budget: Any = None) -> dict[str, dict[str, Reading]]:
+        """Per (subscription, region, namespace, window), the resources of every workload asking, in calls of at
+        most METRICS_BATCH resources each."""
+        groups: dict[tuple, list[tuple[str, Any]]] = {}
+        for workload, checks, start, end in requests:
+            for check in checks:
+                key = (check.subscription.lower(), check.region, check.namespace.lower(), start, end)
+                groups.setdefault(key, []).append((workload, check))
+        out: dict[str, dict[str, Reading]] = {w: {} for w, *_ in requests}
+        calls: list[tuple[list, datetime, datetime]] = []
+        for (_, _, _, start, end), asking in groups.items():
+            by_resource: dict[str, list] = {}
+            for item in asking:
+                by_resource.setdefault(item[1].resource.lower(), []).append(item)
+            for resources in chunks(by_resource, METRICS_BATCH):
+                calls.append(([item for r in resources for item in by_resource[r]], start, end))
+        pending = []
+        with ThreadPoolExecutor(max_workers=METRICS_CONCURRENT, thread_name_prefix="metrics") as pool:
+            for items, start, end in calls:
+                wait = budget.take("metrics") if budget else 0.0
+                if wait:  # Monitor said 429 and its Retry-After has not passed: not sent
+                    held = Reading(error="held back: metrics throttled (Retry-After)", throttled=True, retry_after=wait)
+                    for workload, check in items:
+                        out[workload][check.name] = held
+                    continue
+                pending.append((items, pool.submit(self._batch, [c for _, c in items], start, end, budget)))
+            for items, future in pending:
+                readings = future.result()
+                for (workload, check), reading in zip(items, readings, strict=True):
+                    out[workload][check.name] = reading
+        return out
+
+    def _batch(self, checks: list, start: datetime, end: datetime, budget: Any) -> list[Reading]:
+        """One metrics:getBatch call: a Reading per check, in order."""
         from azure.core.exceptions import AzureError
 
-        from shared.adapters.metrics.logs import _error
-
-        resources = list(dict.fromkeys(c.resource for c in checks))
+        resources = list({c.resource.lower(): c.resource for c in checks}.values())
         names = list(dict.fromkeys(c.metric for c in checks))
         aggregations = list(dict.fromkeys([c.aggregation for c in checks] + ["Count"]))
-        self.calls += 1
+        with self._lock:
+            self.calls += 1
+            self.batch_sizes.append(len(resources))
         try:
             results = self._client(checks[0].region).query_resources(
                 resource_ids=resources,
@@ -70,8 +108,10 @@ class PlatformMetricsSource:
                 aggregations=aggregations,
             )
         except AzureError as exc:
-            error = _error(exc)
-            return {c.name: Reading(error=error) for c in checks}
+            if throttled(exc):
+                wait = budget.throttled("metrics", retry_after(exc)) if budget else retry_after(exc)
+                return [Reading(error=error(exc), throttled=True, retry_after=wait)] * len(checks)
+            return [Reading(error=error(exc))] * len(checks)
         series: dict[tuple[str, str], list] = {}
         for result in results:
             for metric in result.metrics:
@@ -79,7 +119,8 @@ class PlatformMetricsSource:
                 resource = (metric.id or "").lower().split("/providers/microsoft.insights/metrics/")[0]
                 points = [p for ts in metric.timeseries for p in ts.data]
                 series[(resource, (metric.name or "").lower())] = points
-        return {c.name: fold(series.get((c.resource.lower(), c.metric.lower())), c.aggregation) for c in checks}
+        # a resource missing from the answer has no data: that workload's check only
+        return [fold(series.get((c.resource.lower(), c.metric.lower())), c.aggregation) for c in checks]
 
 
 def fold(points: list | None, aggregation: str) -> Reading:
