@@ -117,6 +117,7 @@ bench: install
 	$(PY) bench/run.py
 	$(PY) bench/board.py
 	$(PY) bench/judge.py
+	$(PY) bench/judge_scale.py
 	$(PY) bench/scale.py
 	$(PY) bench/routing.py
 	$(PY) bench/domain_scale.py
