@@ -51,7 +51,10 @@ def _lags(release: Any, workloads: list[Any], states: dict[str, MachineState], n
     nothing leave no history entry)."""
     out = []
     for w in workloads:
-        points = [getattr(states.get(n.lower()), "recovery_point", None) for n in machines_of(release, w.name)]
+        found = [states.get(n.lower()) for n in machines_of(release, w.name)]
+        # a migrated machine's last recovery point is its final replication's, for good: no lag (a partner's
+        # failed migration is retried once the data-sync gate lets it)
+        points = [s.recovery_point if s is not None else None for s in found if s is None or not s.migrated]
         if not points or None in points:
             continue  # a lag for only some machines would hide the others: report nothing (the gate holds)
         oldest = min(p for p in points if p is not None)

@@ -34,6 +34,8 @@ WHAT = {
     MIGRATE: "migration",
     COMPLETE: "completion",
 }
+# migrationState of an item Azure Migrate migrated (lower case): its replication is over
+MIGRATED = ("migrationsucceeded", "migrationcompletedwithinformation", "migrationpartiallysucceeded")
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,11 @@ class MachineState:
     replicated: bool  # in delta sync: test migration and migration are possible
     group: str | None = None  # a tag or group the machine belongs to, for import --group
     recovery_point: datetime | None = None  # when its last recovery point was received (the lag: now minus it)
+
+    @property
+    def migrated(self) -> bool:
+        """Migrated: its last recovery point is the final replication's and stays so (it is no lag)."""
+        return self.state.lower() in MIGRATED
 
 
 def started_at(w: Workload, op: str) -> datetime | None:

@@ -55,3 +55,26 @@ def test_a_stalled_replication_closes_the_gate_again_before_the_cutover():
     d.watch()
     assert d.wl().lag_seconds == 20 * 60 + 30
     assert holds(d) == ["data-sync"] and d.vault.started == []
+
+
+def test_a_machine_migrated_before_its_partner_failed_does_not_hold_the_retry_forever():
+    """One machine migrated, the other's migrate failed: the migrated one's last recovery point is its final
+    replication's and never moves again; it is not a lag (the other machine's replication goes on), so the
+    data-sync gate does not hold the retry for ever."""
+    d = MigrateDriver(synced_plan())
+    now = d.w.clock.now()
+    d.vault.points = {"vm-a": now - timedelta(seconds=30), "vm-b": now - timedelta(seconds=30)}
+    d.ready()
+    assert d.wl().migration == "running"
+    d.vault.finish("migrate", only=("vm-a",))
+    d.vault.finish("migrate", ok=False, error="appliance offline", only=("vm-b",))
+    d.watch()
+    assert d.wl().migration == "failed"
+
+    d.w.clock.advance(30 * 60)  # vm-b replicates on; vm-a's last recovery point stays the final replication's
+    d.vault.points["vm-b"] = d.w.clock.now() - timedelta(seconds=20)
+    d.watch()
+    assert d.wl().lag_seconds == 20 and "data-sync" not in holds(d)
+    assert d.override("retry").outcome == "applied"
+    assert d.wl().migration == "running"
+    assert [m for m, op in d.vault.started if op == "migrate"] == ["vm-a", "vm-b", "vm-b"]
