@@ -151,3 +151,26 @@ def test_every_machine_migrated_is_no_lag():
     assert d.wl().lag_seconds == 0 and "data-sync" not in holds(d)
     d.w.clock.advance(10)
     assert lag_events(d, d.w.clock.now()) == []
+
+
+def test_after_a_rollback_the_migrations_final_replication_no_longer_opens_the_data_sync_gate():
+    """The migrate's final replication lets the first move onto Azure past a stale lag report; after a rollback
+    users wrote to the source again, which Azure never got (its replication is over): the retry's move waits for
+    a fresh replication-lag like any data-sync move (§8), it is not let through by the old migration."""
+    d = MigrateDriver(synced_plan())
+    now = d.w.clock.now()
+    d.vault.points = {"vm-a": now - timedelta(seconds=30), "vm-b": now - timedelta(seconds=30)}
+    d.ready()
+    d.vault.finish("migrate")
+    d.w.clock.advance(45 * 60)
+    d.watch()
+    assert d.wl().state == "promoted" and d.routed() == 100
+    assert d.override("rollback").outcome == "applied" and d.routed() == 0
+    assert d.override("retry").outcome == "applied"
+    d.send("tests-passed")
+    assert d.wl().state == "ready" and d.routed() == 0, d.wl().state
+    assert holds(d) == ["data-sync"]
+    (hold,) = finish_holds(d.release, d.wl(), d.w.clock.now())
+    assert "no replication-lag reported yet" in hold.reason and "back on the source since" in hold.reason
+    assert d.send("replication-lag", lag_seconds=12).outcome == "applied"  # the data synced again, by other means
+    assert d.wl().state == "promoted" and d.routed() == 100
