@@ -103,13 +103,15 @@ def effect(release: Release, name: str, op: str) -> AzureMigrate:
 
 def rehearsal_hash(release: Release, name: str) -> str:
     """The plan hash of a rehearsal: what it proves (the workload's section, the source, the test network), so
-    a change of people or deadlines keeps it and a change of machines or routing does not."""
+    a change of people or deadlines keeps it and a change of machines or routing does not. The workload's
+    `health` is left out (kept as null, so hashes without one stay as they were): its thresholds may change in
+    a running release (v3 §19) and judge the migrated system under users, which no test migration proves."""
     plan, spec = release.plan, release.plan.workload(name)
     assert spec is not None, name
     doc = {
         "source": plan.source.model_dump(mode="json") if plan.source else None,
         "network": plan.rehearsal.network.lower() if plan.rehearsal else None,
-        "workload": spec.model_dump(mode="json", by_alias=True),
+        "workload": spec.model_dump(mode="json", by_alias=True) | {"health": None},
     }
     return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
 
