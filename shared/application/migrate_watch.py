@@ -3,7 +3,8 @@
 clean-up, migration, completion) becomes a `migration-job` message, a machine in delta sync becomes its
 asset's `asset-replicated`, and the time since a workload's oldest last recovery point its `replication-lag`
 (the data-sync gate, §8), so a team on Azure Migrate sends nothing by hand. Ids are deterministic: two
-rounds racing publish the same ids and the orchestrator de-duplicates them."""
+rounds racing publish the same ids and the orchestrator de-duplicates them; a lag report's id holds its
+round's time (see _lags)."""
 
 from __future__ import annotations
 
@@ -51,8 +52,8 @@ def _lags(release: Any, workloads: list[Any], states: dict[str, MachineState], n
     """A workload's replication lag (§8) as its migration items say it: the time since the oldest of its
     machines' last recovery points, measured now. Sent when a recovery point is new and, for a data-sync gate,
     again once the last report is half max_age old (a stalled replication closes the gate; reports that change
-    nothing leave no history entry). The id names the point and the report it follows, so watchers reading the
-    same vault and store at once publish one report."""
+    nothing leave no history entry). The id holds the round's time: a report two watchers make at once is
+    recorded twice, quietly (the later measurement wins), where one id would leave a `duplicate` entry."""
     out = []
     for w in workloads:
         found = [states.get(n.lower()) for n in machines_of(release, w.name)]
@@ -70,8 +71,7 @@ def _lags(release: Any, workloads: list[Any], states: dict[str, MachineState], n
             if same_point and (sync is None or (now - w.lag_at).total_seconds() < sync.max_age / 2):
                 continue  # nothing new to say
         data = {"release": release.name, "workload": w.name, "lag_seconds": round((now - point).total_seconds(), 3)}
-        after = ms(w.lag_at) if w.lag_at is not None else "first"
-        key = f"am-lag:{release.name}:{w.name}:{ms(oldest) if oldest else 'migrated'}:{after}"
+        key = f"am-lag:{release.name}:{w.name}:{ms(oldest) if oldest else 'migrated'}:{ms(now)}"
         out.append(m.new_event(m.LAG_TYPE, data, id=key[:256], source=SOURCE, time=now))
     return out
 
