@@ -3,7 +3,8 @@
 clean-up, migration, completion) becomes a `migration-job` message, a machine in delta sync becomes its
 asset's `asset-replicated`, and the time since a workload's oldest last recovery point its `replication-lag`
 (the data-sync gate, §8), so a team on Azure Migrate sends nothing by hand. Ids are deterministic: two
-rounds racing publish the same ids and the orchestrator de-duplicates them."""
+rounds racing publish the same ids and the orchestrator de-duplicates them; a lag report's id holds its
+round's time (see _lags)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ from shared.domain.times import ms
 
 SOURCE = "promote/azure-migrate"
 SYNCING = (WorkloadState.REPLICATING, WorkloadState.TESTING, WorkloadState.READY)
+# a report measured from the same recovery point as the last, give or take clocks that disagree (the host that
+# records a report clamps its time to its own clock)
+SAME_POINT = timedelta(seconds=5)
 log = logging.getLogger("promote.migrate")
 
 
@@ -48,21 +52,26 @@ def _lags(release: Any, workloads: list[Any], states: dict[str, MachineState], n
     """A workload's replication lag (§8) as its migration items say it: the time since the oldest of its
     machines' last recovery points, measured now. Sent when a recovery point is new and, for a data-sync gate,
     again once the last report is half max_age old (a stalled replication closes the gate; reports that change
-    nothing leave no history entry)."""
+    nothing leave no history entry). The id holds the round's time: a report two watchers make at once is
+    recorded twice, quietly (the later measurement wins), where one id would leave a `duplicate` entry."""
     out = []
     for w in workloads:
-        points = [getattr(states.get(n.lower()), "recovery_point", None) for n in machines_of(release, w.name)]
-        if not points or None in points:
+        found = [states.get(n.lower()) for n in machines_of(release, w.name)]
+        # a migrated machine's last recovery point is its final replication's, for good: no lag (a partner's
+        # failed migration is retried once the data-sync gate lets it)
+        points = [s.recovery_point if s is not None else None for s in found if s is None or not s.migrated]
+        if None in points:
             continue  # a lag for only some machines would hide the others: report nothing (the gate holds)
-        oldest = min(p for p in points if p is not None)
+        oldest = min((p for p in points if p is not None), default=None)  # None: every machine migrated
+        point = now if oldest is None else min(oldest, now)  # a point in the future (another clock) is no lag
         sync = release.plan.workload(w.name).data_sync
         if w.lag_at is not None and w.lag_seconds is not None:
-            same_point = abs((w.lag_at - timedelta(seconds=w.lag_seconds) - oldest).total_seconds()) < 1
+            reported = w.lag_at - timedelta(seconds=w.lag_seconds)  # the point the last report measured from
+            same_point = abs(min(point, w.lag_at) - reported) < SAME_POINT
             if same_point and (sync is None or (now - w.lag_at).total_seconds() < sync.max_age / 2):
                 continue  # nothing new to say
-        lag = round(max(0.0, (now - oldest).total_seconds()), 3)
-        data = {"release": release.name, "workload": w.name, "lag_seconds": lag}
-        key = f"am-lag:{release.name}:{w.name}:{ms(oldest)}:{ms(now)}"
+        data = {"release": release.name, "workload": w.name, "lag_seconds": round((now - point).total_seconds(), 3)}
+        key = f"am-lag:{release.name}:{w.name}:{ms(oldest) if oldest else 'migrated'}:{ms(now)}"
         out.append(m.new_event(m.LAG_TYPE, data, id=key[:256], source=SOURCE, time=now))
     return out
 

@@ -49,8 +49,14 @@ def data_sync_hold(release: Release, w: Workload, now: datetime) -> Hold | None:
     sync = getattr(spec, "data_sync", None)
     if sync is None:
         return None
-    if w.migration == Op.SUCCEEDED and getattr(release.plan, "source", None) is not None:
+    migrated = w.migration == Op.SUCCEEDED and getattr(release.plan, "source", None) is not None
+    if migrated and w.attempt == 0:
         return None  # Azure Migrate's migrate made the final replication (v3 §16): there is no lag left to wait for
+    # A later attempt is a retry after a rollback, and users reach Azure only once the migration succeeded (a plan's
+    # source is never amended in): they wrote to the source again since, which Azure Migrate no longer replicates.
+    since = (
+        "; Azure Migrate's replication ended at the migration, users were back on the source since" if migrated else ""
+    )
     details = {
         "lag_seconds": w.lag_seconds,
         "max_lag_seconds": sync.max_lag,
@@ -59,12 +65,14 @@ def data_sync_hold(release: Release, w: Workload, now: datetime) -> Hold | None:
     }
     age = lag_age(w, now)
     if w.lag_seconds is None or age is None:
-        return Hold("data-sync", "data-sync: no replication-lag reported yet", details)
+        return Hold("data-sync", "data-sync: no replication-lag reported yet" + since, details)
     if w.lag_seconds > sync.max_lag:
         return Hold("data-sync", f"data-sync: latest lag {w.lag_seconds:g}s is above max_lag {sync.max_lag}s", details)
     if age > sync.max_age:
         return Hold(
-            "data-sync", f"data-sync: latest lag report is {age:.0f}s old, older than max_age {sync.max_age}s", details
+            "data-sync",
+            f"data-sync: latest lag report is {age:.0f}s old, older than max_age {sync.max_age}s" + since,
+            details,
         )
     return None
 

@@ -34,6 +34,8 @@ WHAT = {
     MIGRATE: "migration",
     COMPLETE: "completion",
 }
+# migrationState of an item Azure Migrate migrated (lower case): its replication is over
+MIGRATED = ("migrationsucceeded", "migrationcompletedwithinformation", "migrationpartiallysucceeded")
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,11 @@ class MachineState:
     group: str | None = None  # a tag or group the machine belongs to, for import --group
     recovery_point: datetime | None = None  # when its last recovery point was received (the lag: now minus it)
 
+    @property
+    def migrated(self) -> bool:
+        """Migrated: its last recovery point is the final replication's and stays so (it is no lag)."""
+        return self.state.lower() in MIGRATED
+
 
 def started_at(w: Workload, op: str) -> datetime | None:
     """When the operation `op` of `w` was decided: its instance (a job result names it)."""
@@ -96,13 +103,15 @@ def effect(release: Release, name: str, op: str) -> AzureMigrate:
 
 def rehearsal_hash(release: Release, name: str) -> str:
     """The plan hash of a rehearsal: what it proves (the workload's section, the source, the test network), so
-    a change of people or deadlines keeps it and a change of machines or routing does not."""
+    a change of people or deadlines keeps it and a change of machines or routing does not. The workload's
+    `health` is left out (kept as null, so hashes without one stay as they were): its thresholds may change in
+    a running release (v3 §19) and judge the migrated system under users, which no test migration proves."""
     plan, spec = release.plan, release.plan.workload(name)
     assert spec is not None, name
     doc = {
         "source": plan.source.model_dump(mode="json") if plan.source else None,
         "network": plan.rehearsal.network.lower() if plan.rehearsal else None,
-        "workload": spec.model_dump(mode="json", by_alias=True),
+        "workload": spec.model_dump(mode="json", by_alias=True) | {"health": None},
     }
     return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
 

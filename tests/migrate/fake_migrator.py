@@ -49,9 +49,10 @@ class FakeMigrator:
         if op == COMPLETE and machine not in self.migrated:
             raise RoutingError(f"{machine}: not migrated: complete migration is not allowed")
 
-    def finish(self, op: str, ok: bool = True, error: str = "") -> None:
+    def finish(self, op: str, ok: bool = True, error: str = "", only: tuple[str, ...] = ()) -> None:
+        """The running jobs of `op` end (`only`: these machines' alone)."""
         for (machine, o), job in self.jobs.items():
-            if o == op and job[1] == "running":
+            if o == op and job[1] == "running" and (not only or machine in only):
                 job[1], job[2] = ("succeeded" if ok else "failed"), error
                 if o == TEST_MIGRATE:
                     self.test_up.add(machine)  # a failed test migration may leave test resources too
@@ -72,6 +73,14 @@ class FakeMigrator:
 
     def machines(self, vault: str) -> list[MachineState]:
         return [
-            MachineState(n, n, "Replicating", ok, recovery_point=self.points.get(n))
+            MachineState(n, n, self._state(n), ok, recovery_point=self.points.get(n))
             for n, ok in self.replicated.items()
         ]
+
+    def _state(self, machine: str) -> str:
+        """migrationState as Azure says it: a migrated item's replication is over (its last recovery point stays
+        the final replication's), a failed migration's item goes on replicating."""
+        if machine in self.migrated:
+            return "MigrationSucceeded"
+        job = self.jobs.get((machine, MIGRATE))
+        return "MigrationFailed" if job is not None and job[1] == "failed" else "Replicating"

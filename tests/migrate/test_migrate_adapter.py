@@ -131,3 +131,13 @@ def test_an_operation_over_names_its_own_job_not_the_next_one_running_or_over(va
     assert migrator.status(VAULT, machines, MIGRATE).job not in (None, jobs[CLEANUP])
     vault.end_jobs("Migrate")
     assert migrator.status(VAULT, machines, CLEANUP) == OpStatus("succeeded", jobs[CLEANUP])  # the migrate is over too
+
+
+def test_a_migrated_machine_says_so_its_last_recovery_point_is_the_final_replications(vault, migrator):
+    migrator.start(op(MIGRATE, machines=["vm-web-01"]))
+    before = {m.name: m for m in migrator.machines(VAULT)}
+    assert not before["vm-web-01"].migrated  # MigrationInProgress: not over yet
+    vault.end_jobs("Migrate")
+    after = {m.name: m for m in migrator.machines(VAULT)}
+    assert after["vm-web-01"].migrated and not after["vm-db-01"].migrated
+    assert after["vm-web-01"].recovery_point == before["vm-web-01"].recovery_point

@@ -58,3 +58,29 @@ def test_a_failed_rehearsal_says_why_and_a_release_without_azure_migrate_has_no_
     assert rehearsal_line(status_text(d.release, d.w.clock.now())).startswith("  w1: failed")
     plain = Driver(make_plan("single-step"))
     assert "rehearsals" not in status_text(plain.release)
+
+
+HEALTH = {"interval": "30s", "checks": [{"name": "errors", "provider": "local", "max": 0.05}]}
+
+
+def test_a_safe_amend_of_a_workloads_health_threshold_keeps_its_passing_rehearsal():
+    """A workload's health thresholds may change in a running release (v3 §19): they are how promote judges the
+    migrated system under users, not what the rehearsal proved, so the passing rehearsal still counts (the hash
+    covered the whole workload section: the one change a running release allows asked for a new rehearsal)."""
+    workload = {"name": "w1", "assets": ["a", "b"], "machines": ["vm-a", "vm-b"], "health": HEALTH}
+    plan = migrate_plan("flight", workloads=[workload], approval="manual")
+    d = MigrateDriver(plan)
+    d.ready()
+    d.override("rehearse")
+    d.vault.finish("test-migrate")
+    d.watch()
+    d.send("rehearsal-passed")
+    d.vault.finish("test-migrate-cleanup")
+    d.watch()
+    assert "rehearsal" not in d.gates()
+    looser = {**HEALTH, "checks": [{**HEALTH["checks"][0], "max": 0.1}]}
+    assert d.w.service.apply(validate_plan({**plan, "workloads": [{**workload, "health": looser}]})).action == "updated"
+    assert d.release.plan.workload("w1").health.checks[0].max == 0.1
+    assert "rehearsal" not in d.gates()
+    [w] = status_json(d.release, d.w.clock.now())["workloads"]
+    assert w["rehearsal"]["plan_matches"] is True

@@ -27,7 +27,16 @@ from typing import Any
 
 from shared.adapters.routing import _arm
 from shared.domain.errors import RoutingError
-from shared.domain.migration import CLEANUP, COMPLETE, MIGRATE, TEST_MIGRATE, AzureMigrate, MachineState, OpStatus
+from shared.domain.migration import (
+    CLEANUP,
+    COMPLETE,
+    MIGRATE,
+    MIGRATED,
+    TEST_MIGRATE,
+    AzureMigrate,
+    MachineState,
+    OpStatus,
+)
 from shared.domain.plan.migrate import VAULT_ID
 
 ITEMS = "Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/replicationMigrationItems"
@@ -46,7 +55,6 @@ OPERATION = {
 }
 TESTED = ("testmigrationsucceeded", "testmigrationfailed", "testmigrationcompletedwithinformation",
           "testmigrationpartiallysucceeded")  # fmt: skip
-MIGRATED = ("migrationsucceeded", "migrationcompletedwithinformation", "migrationpartiallysucceeded")
 _ITEM_ID = re.compile(
     r"/replicationFabrics/([^/]+)/replicationProtectionContainers/([^/]+)/replicationMigrationItems/([^/]+)$", re.I
 )

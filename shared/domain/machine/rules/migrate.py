@@ -251,7 +251,12 @@ def retry(step: Step, w: Workload) -> Ruling:
     if step.release.plan.source is not None and w.state == S.READY and w.migration == Op.FAILED:
         last = w.migration_error
         return Outcome.APPLIED, f"retry: the migration starts again (last: {last})", w.evolve(migration=None)
-    return overrides.retry(step, w)
+    outcome, reason, after = overrides.retry(step, w)
+    if outcome == Outcome.APPLIED and step.release.plan.source is not None and w.migration == Op.SUCCEEDED:
+        # users were back on the source: a lag measured before (the migration's final replication) vouches for
+        # nothing since; the data-sync gate waits for a new report (finishing.data_sync_hold)
+        after = after.evolve(lag_seconds=None, lag_at=None)
+    return outcome, reason, after
 
 
 def finalize(step: Step, w: Workload) -> Ruling:
