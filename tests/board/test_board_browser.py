@@ -148,3 +148,37 @@ def test_the_timeline_is_to_scale_with_ticks_and_the_pause_as_a_span(page, board
     assert labels and all(re.fullmatch(r"\d\d:\d\d(:\d\d)?", label) for label in labels), labels
     expect(svg.locator("g.span-paused[data-open='true']")).to_have_count(1)
     expect(page.locator("#timeline-web figcaption")).to_contain_text("Spans: paused from")
+
+
+def test_a_keyboard_user_keeps_their_place_and_unsent_choices_while_the_page_updates_itself(
+    page, board, stack, release_name
+):
+    from shared.domain.plan import validate_plan
+    from tests.fakes import event
+
+    stack.service.apply(validate_plan({"release": release_name, "model": "single-step", "operators": [OPERATOR],
+        "workloads": [{"name": "web", "assets": ["vm"]}]}))  # fmt: skip
+    page.goto(f"{board}/releases/{release_name}")
+    state = page.locator("tr[data-workload='web'] .wl-state")
+    # the history section folded from the keyboard: the focus stays on its heading across an update
+    page.locator("#sec-history > summary").focus()
+    page.keyboard.press("Enter")
+    stack.service.handle(event("asset-replicated", release_name, "web", "r1", asset="vm"))
+    expect(state).to_have_text("testing", timeout=15_000)
+    assert page.evaluate("document.activeElement === document.querySelector('#sec-history > summary')")
+    # a state chosen with the keyboard but not sent yet, and the history's outcome, survive an update; so does
+    # the focus on the history's Filter button (no id of its own)
+    page.locator("#workload-state").focus()
+    page.keyboard.press("ArrowDown")  # any -> the first state
+    chosen = page.locator("#workload-state").input_value()
+    assert chosen
+    page.locator("#sec-history > summary").press("Enter")  # open it again
+    page.locator("select[name='outcome']").select_option("applied")
+    page.locator("#sec-history button[type='submit']").focus()
+    stack.service.handle(event("tests-passed", release_name, "web", "t1"))
+    expect(state).not_to_have_text("testing", timeout=15_000)
+    assert page.locator("#workload-state").input_value() == chosen
+    assert page.locator("select[name='outcome']").input_value() == "applied"
+    assert page.evaluate("document.activeElement === document.querySelector(\"#sec-history button[type='submit']\")")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"outcome=applied"))
