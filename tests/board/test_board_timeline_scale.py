@@ -136,8 +136,10 @@ def test_the_release_page_draws_the_pause_the_window_and_the_approval(settings, 
     assert svg.count('<g class="span span-paused" data-kind="paused" data-open="false">') == 1
     assert svg.count('<g class="span span-window" data-kind="window"') == 1  # the freeze holds it now
     # from when the freeze began (not when the workload got ready) to 23:30, past the chart's end: the chart
-    # shows half its past ahead (22:05 to 22:40: to 22:57:30)
-    assert "window from 2026-11-26 22:30:00Z until 2026-11-26 22:57:30Z (beyond the chart)" in svg
+    # shows half its past ahead (22:05 to 22:40: to 22:57:30), and the words say when the window really opens
+    assert "window from 2026-11-26 22:30:00Z until 2026-11-26 23:30:00Z (beyond the chart)" in svg
+    shade = re.search(r'<rect class="span-shade span-shade-window" x="([\d.]+)" y="\d+" width="([\d.]+)"', svg)
+    assert shade and float(shade.group(1)) + float(shade.group(2)) == WIDTH - RIGHT  # drawn to the chart's edge
     assert svg.count('<g class="mark mark-approval" data-kind="approval">') == 1
     assert '<tr class="mark-row" data-kind="approval">' in svg and "1 of 2 approvals" in svg
     assert ">22:10</text>" in svg and ">22:40</text>" in svg

@@ -36,7 +36,8 @@ class Timeline:
     workload: str
     points: list[dict[str, Any]]  # {"at", "share", "x", "y"}: one per share change
     marks: list[dict[str, Any]]  # {"at", "kind", "letter", "text", "x", "row"}
-    spans: list[dict[str, Any]] = field(default_factory=list)  # {"kind", "start", "end", "open", "text", "x0", "x1"}
+    # {"kind", "start", "end", "open", "text", "x0", "x1"}; past the chart's end also "beyond" and "lifts" (when)
+    spans: list[dict[str, Any]] = field(default_factory=list)
     ticks: list[dict[str, Any]] = field(default_factory=list)  # {"at", "x", "label"}
     start: datetime | None = None
     now_x: float = 0.0
@@ -162,8 +163,8 @@ def timeline(
     later = max([s["end"] for s in drawn if s["end"] > now], default=now)
     end = min(later, now + timedelta(seconds=past * FUTURE_SHARE))  # what lies ahead, not more than half the past
     for s in drawn:
-        if s["end"] > end:
-            s["end"], s["beyond"] = end, True
+        if s["end"] > end:  # drawn to the chart's edge; its words keep when it really lifts
+            s["lifts"], s["end"], s["beyond"] = s["end"], end, True
     tl = Timeline(workload, points, marks, drawn, start=start, end=end)
     place(tl, now)
     tl.summary = summary_of(tl, current_share, now)

@@ -96,7 +96,8 @@ def summary_of(tl: Any, share: int, now: datetime) -> str:
 
 
 def _span_text(s: dict[str, Any]) -> str:
-    until = "still" if s["open"] else f"until {_when(s['end'])}" + (" (beyond the chart)" if s.get("beyond") else "")
+    lifts = s.get("lifts", s["end"])
+    until = "still" if s["open"] else f"until {_when(lifts)}" + (" (beyond the chart)" if s.get("beyond") else "")
     return f"{s['kind']} from {_when(s['start'])} {until}: {s['text']}"
 
 
