@@ -143,3 +143,16 @@ def test_the_release_page_draws_the_pause_the_window_and_the_approval(settings, 
     assert svg.count('<g class="mark mark-approval" data-kind="approval">') == 1
     assert '<tr class="mark-row" data-kind="approval">' in svg and "1 of 2 approvals" in svg
     assert ">22:10</text>" in svg and ">22:40</text>" in svg
+
+
+def test_ticks_stay_few_and_inside_the_chart_over_months_years_or_a_fraction_of_a_second():
+    from shared.application.board.timeline_svg import MAX_TICKS, ticks
+
+    for days in (60, 365, 20_000):  # a workload left in hypercare, a year, an entry stamped near 1970 (clock skew)
+        found = ticks(T0 - timedelta(days=days), T0)
+        assert 2 <= len(found) <= MAX_TICKS + 1, (days, len(found))
+        assert all(T0 - timedelta(days=days) <= at <= T0 for at, _ in found)
+    years = [label for _, label in ticks(T0 - timedelta(days=800), T0)]
+    assert len(set(years)) == len(years) and all(re.fullmatch(r"\d{4}-\d\d-\d\d", y) for y in years), years
+    start = T0 + timedelta(seconds=10.5)  # an entry's time has microseconds: no tick before the chart begins
+    assert all(at >= start for at, _ in ticks(start, start + timedelta(seconds=4)))

@@ -4,6 +4,7 @@ so marks close in time do not hide each other, spans in lanes below it."""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,21 +27,25 @@ def _when(at: datetime) -> str:
 
 
 def tick_step(seconds: float) -> int:
-    """The smallest round step (s) that puts at most MAX_TICKS ticks over `seconds`."""
-    return next((s for s in STEPS if seconds / s <= MAX_TICKS), STEPS[-1])
+    """The smallest round step (s) that puts at most MAX_TICKS ticks over `seconds`; beyond STEPS, whole weeks
+    (a workload months in hypercare, an entry stamped by a skewed clock)."""
+    week = STEPS[-1]
+    return next((s for s in STEPS if seconds / s <= MAX_TICKS), week * math.ceil(seconds / week / MAX_TICKS))
 
 
 def ticks(start: datetime, end: datetime) -> list[tuple[datetime, str]]:
     """Round times between start and end (UTC, aligned on the step), each with its label: seconds shown only
-    when the step is under a minute, the date when the day changes (and on the first tick of a multi-day span)."""
+    when the step is under a minute, the date when the day changes (and on the first tick of a multi-day span),
+    with its year when the span crosses one."""
     step = tick_step((end - start).total_seconds())
-    first = -(-int(start.timestamp()) // step) * step
+    first = math.ceil(start.timestamp() / step) * step  # not before start (its time may have a fraction)
     out, day = [], start.date()
     at = datetime.fromtimestamp(first, UTC)
+    days = "%m-%d" if start.year == end.year else "%Y-%m-%d"
     while at <= end:
         label = at.strftime("%H:%M:%S" if step < 60 else "%H:%M")
         if step >= 86400 or at.date() != day:
-            label = at.strftime("%m-%d") if step >= 86400 else at.strftime("%m-%d %H:%M")
+            label = at.strftime(days) if step >= 86400 else at.strftime("%m-%d %H:%M")
         out.append((at, label))
         day = at.date()
         at += timedelta(seconds=step)
