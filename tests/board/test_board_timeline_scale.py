@@ -156,3 +156,21 @@ def test_ticks_stay_few_and_inside_the_chart_over_months_years_or_a_fraction_of_
     assert len(set(years)) == len(years) and all(re.fullmatch(r"\d{4}-\d\d-\d\d", y) for y in years), years
     start = T0 + timedelta(seconds=10.5)  # an entry's time has microseconds: no tick before the chart begins
     assert all(at >= start for at, _ in ticks(start, start + timedelta(seconds=4)))
+
+
+def test_a_release_started_while_everything_is_halted_says_who_paused_it_and_why(settings, release_name):
+    clock = FakeClock()
+    stack = Stack(settings, clock=clock)
+    stack.store.set_halt({"by": OPERATOR, "reason": "DNS outage", "at": "2026-11-26T21:59:00Z"})
+    try:
+        stack.service.apply(validate_plan({"release": release_name, "model": "single-step",
+            "workloads": [{"name": "web", "assets": ["vm"]}]}))  # fmt: skip
+    finally:
+        stack.store.set_halt(None)
+    clock.advance(600)
+    html = stack.board("/").handle(f"releases/{release_name}", {}).body.decode()
+    card = re.search(r'<section class="timeline-card" id="timeline-web".*?</section>', html, re.S)
+    assert card and card.group(0).count('<g class="span span-paused" data-kind="paused" data-open="true">') == 1
+    # the whole history is on the page: the pause is not "before this window", it is the halt's
+    assert "paused from 2026-11-26 22:00:00Z still: by ops@contoso.com: halted: DNS outage" in card.group(0)
+    assert "before this window" not in card.group(0)

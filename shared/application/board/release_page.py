@@ -82,7 +82,8 @@ def release_page(app: Any, name: str, query: dict[str, list[str]], req: Req) -> 
     for w in release.workloads.values():
         own = [e for e in entries if e.workload == w.name]
         waiting = waiting_for(release, w, now, gates[w.name])
-        spans = pauses(own, w.paused_at if w.paused else None, now) + holds(
+        why = ": ".join(x for x in (f"by {w.paused_by}" if w.paused_by else "", w.paused_reason or "") if x)
+        spans = pauses(own, w.paused_at if w.paused else None, now, why or None) + holds(
             waiting, w.state_since, now, release.plan.windows
         )
         workloads.append(

@@ -75,9 +75,12 @@ def _mark_text(kind: str, e: HistoryEntry) -> str:
     return f"{e.type}, {e.outcome}: {e.reason}"
 
 
-def pauses(entries: list[HistoryEntry], paused_at: datetime | None, now: datetime) -> list[dict[str, Any]]:
+def pauses(
+    entries: list[HistoryEntry], paused_at: datetime | None, now: datetime, paused_why: str | None = None
+) -> list[dict[str, Any]]:
     """The stretches this window of history shows the workload paused; one still open when it is paused now
-    (`paused_at`: when, from its record, also when the pause's own entry is older than the window)."""
+    (`paused_at`: when, from its record, also when the pause's own entry is older than the window or there is
+    none, as for a release applied while everything was halted; `paused_why`: who and why, from its record)."""
     found: list[dict[str, Any]] = []
     start: datetime | None = None
     state, why = None, "paused"
@@ -91,7 +94,7 @@ def pauses(entries: list[HistoryEntry], paused_at: datetime | None, now: datetim
             found.append({"kind": "paused", "start": start, "end": e.at, "open": False, "text": why})
             start = None
     if paused_at is not None:
-        text = why if start is not None else "since before this window of history"
+        text = why if start is not None else paused_why or "since before this window of history"
         found.append({"kind": "paused", "start": start or paused_at, "end": now, "open": True, "text": text})
     return found
 
