@@ -174,3 +174,19 @@ def test_a_release_started_while_everything_is_halted_says_who_paused_it_and_why
     # the whole history is on the page: the pause is not "before this window", it is the halt's
     assert "paused from 2026-11-26 22:00:00Z still: by ops@contoso.com: halted: DNS outage" in card.group(0)
     assert "before this window" not in card.group(0)
+
+
+def test_every_id_on_a_release_page_is_unique_whatever_the_workloads_are_called(settings, release_name):
+    # "h-web"'s card and "web"'s heading, "x-title"'s fold and "open-x"'s chart title were the same id: the
+    # table's link to h-web scrolled to web and opened web's timeline
+    names = ["web", "h-web", "open-x", "x-title", "x-desc"]
+    stack = Stack(settings, clock=FakeClock())
+    stack.service.apply(validate_plan({"release": release_name, "model": "single-step",
+        "workloads": [{"name": n, "assets": ["vm"]} for n in names]}))  # fmt: skip
+    html = stack.board("/").handle(f"releases/{release_name}", {}).body.decode()
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert len(ids) > 5 * len(names) and sorted(i for i in set(ids) if ids.count(i) > 1) == []
+    for name in names:  # each link lands on its own timeline, and every reference names an id on the page
+        assert f'href="#timeline-{name}"' in html and f'id="timeline-{name}"' in html
+    for refs in re.findall(r'aria-(?:labelledby|describedby)="([^"]+)"', html):
+        assert all(ref in ids for ref in refs.split()), refs

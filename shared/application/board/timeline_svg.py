@@ -111,7 +111,7 @@ def draw(tl: Any, now: datetime) -> Markup:
 
     lanes = len(tl.spans)
     height = TOP + PLOT_H + AXIS + LANE * lanes + 4
-    sid = f"tl-{tl.workload}"
+    sid = f"svg-{tl.workload}"  # a prefix of its own: with tl-, open-x's title was x-title's fold (tl-open-x-title)
     out = [
         f'<svg class="timeline" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
         f'aria-labelledby="{sid}-title {sid}-desc" xmlns="http://www.w3.org/2000/svg">',
