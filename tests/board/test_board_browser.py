@@ -182,3 +182,24 @@ def test_a_keyboard_user_keeps_their_place_and_unsent_choices_while_the_page_upd
     assert page.evaluate("document.activeElement === document.querySelector(\"#sec-history button[type='submit']\")")
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"outcome=applied"))
+
+
+def test_a_timeline_that_comes_to_need_a_look_opens_while_the_page_updates_itself(page, board, stack, release_name):
+    from shared.domain.plan import validate_plan
+    from tests.fakes import event
+
+    names = [f"app-{i:02d}" for i in range(12)]  # a long page: only the timelines that need a look are open
+    stack.service.apply(validate_plan({"release": release_name, "model": "single-step", "operators": [OPERATOR],
+        "workloads": [{"name": n, "assets": ["vm"]} for n in names]}))  # fmt: skip
+    page.goto(f"{board}/releases/{release_name}")
+    expect(page.locator("#tl-open-app-03")).not_to_have_attribute("open", "")
+    page.locator("#sec-history > summary").press("Enter")  # the person folds the history
+    page.locator("#tl-open-app-07 > summary").press("Enter")  # and opens one timeline, then folds it again
+    page.locator("#tl-open-app-07 > summary").press("Enter")
+    page.locator("#tl-open-app-09 > summary").press("Enter")  # and opens another
+    stack.service.handle(event("override", release_name, "app-03", "p1", action="pause", actor=OPERATOR, reason="x"))
+    expect(page.locator("tr[data-workload='app-03'] .wl-state")).to_contain_text("paused", timeout=15_000)
+    expect(page.locator("#tl-open-app-03")).to_have_attribute("open", "")  # paused at 3 a.m.: it opens
+    expect(page.locator("#sec-history")).not_to_have_attribute("open", "")  # what the person chose stays
+    expect(page.locator("#tl-open-app-07")).not_to_have_attribute("open", "")
+    expect(page.locator("#tl-open-app-09")).to_have_attribute("open", "")

@@ -30,15 +30,26 @@
     });
     return found;
   }
-  // the sections a person opened or closed stay so when the page updates itself
+  // the sections a person opened or closed stay so when the page updates itself; the others follow the page
+  // (a timeline that comes to need a look opens): a person's choice is where <main> differs from what was served
   function openState() {
     var state = {};
     Array.prototype.forEach.call(main.querySelectorAll("details[id]"), function (d) { state[d.id] = d.open; });
     return state;
   }
-  function restore(state) {
+  var has = function (o, k) { return Object.prototype.hasOwnProperty.call(o, k); };
+  var servedOpen = openState();
+  var chosen = {};
+  function choices() {
+    var now = openState();
+    Object.keys(now).forEach(function (id) {
+      if (has(chosen, id) || (has(servedOpen, id) && servedOpen[id] !== now[id])) { chosen[id] = now[id]; }
+    });
+  }
+  function restore() {
+    servedOpen = openState();
     Array.prototype.forEach.call(main.querySelectorAll("details[id]"), function (d) {
-      if (Object.prototype.hasOwnProperty.call(state, d.id)) { d.open = state[d.id]; }
+      if (has(chosen, d.id)) { d.open = chosen[d.id]; }
     });
   }
   function tick() {
@@ -55,9 +66,9 @@
         served = fresh.innerHTML;
         var keep = keyOf(document.activeElement);
         var typed = edited();
-        var opened = openState();
+        choices();
         main.innerHTML = fresh.innerHTML;
-        restore(opened);
+        restore();
         typed.forEach(function (t) { var el = t.key && find(t.key); if (el) { el.value = t.value; } });
         var again = keep && find(keep);
         if (again) { again.focus(); }
