@@ -167,9 +167,14 @@ def rehearsal_of(release: Release, w: Workload) -> dict[str, Any] | None:
 
 def health_panel(app: Any, release: Release, now: datetime) -> dict[str, Any] | None:
     """The judge's latest values for the page's flighting workloads: per check its value, threshold, samples
-    and verdict, with when it was evaluated. None for a release the judge does not watch (not a flight, or no
-    workload of the page flighting); `unread` says why the values could not be shown."""
-    flighting = [w for w in release.workloads.values() if w.state == WorkloadState.FLIGHTING]
+    and verdict, with when it was evaluated. None for a release the judge does not watch (not a flight, no
+    workload of the page flighting with health checks: its verdicts come from outside); `unread` says why the
+    values could not be shown."""
+    flighting = [
+        w
+        for w in release.workloads.values()
+        if w.state == WorkloadState.FLIGHTING and release.plan.health_of(w.name) is not None
+    ]
     if release.plan.model != "flight" or not flighting:
         return None
     if app.judge is None:
