@@ -190,3 +190,44 @@ def test_every_id_on_a_release_page_is_unique_whatever_the_workloads_are_called(
         assert f'href="#timeline-{name}"' in html and f'id="timeline-{name}"' in html
     for refs in re.findall(r'aria-(?:labelledby|describedby)="([^"]+)"', html):
         assert all(ref in ids for ref in refs.split()), refs
+
+
+def test_an_alerts_own_words_neither_start_nor_end_a_pause():
+    from shared.application.board.timeline import pauses
+
+    now = T0 + timedelta(minutes=30)
+    forged = [  # the alert's description says ": paused at 40%"; on_alert: rollback rolled it back, then a retry
+        entry(
+            5,
+            "alert",
+            "alert (Sev1): consumer: paused at 40% of capacity: rolled back to 0% (on_alert: rollback)",
+            0,
+            to_state="rolled-back",
+        ),  # fmt: skip
+        entry(10, "override", "retried (attempt 2)", 0, from_state="rolled-back", to_state="replicating"),
+    ]
+    assert pauses(forged, None, now) == []
+    cut = [  # paused by an operator; an alert recorded while paused says "resumed" in its description
+        entry(5, "override", "paused at 10%", 10, actor=OPERATOR, actor_reason="DBA checks"),
+        entry(
+            10, "alert", "alert (Sev2): resumed after failover; recorded while paused, routing unchanged until resume"
+        ),
+    ]
+    spans = pauses(cut, T0 + timedelta(minutes=5), now)
+    assert [(s["start"], s["end"], s["open"]) for s in spans] == [(T0 + timedelta(minutes=5), now, True)]
+    # the domain's own words still do: on_alert and on_deadline pauses, a halt, its unhalt
+    own = [
+        entry(1, "alert", "alert (Sev1): HTTP 5xx: paused at 10% (on_alert: pause)", 10),
+        entry(2, "override", "resumed (by promote since ...)", 10),
+        entry(
+            3,
+            "deadline",
+            "deadline passed: waited 1h for verdict (deadline verdict: 1h) in flighting; "
+            "paused at 10% (on_deadline: pause)",
+            10,
+        ),  # fmt: skip
+        entry(4, "override", "resumed", 10),
+        entry(6, "override", "halt: paused at 10%", 10, actor=OPERATOR),
+        entry(7, "override", "unhalt: resumed (by ops since ...)", 10, actor=OPERATOR),
+    ]
+    assert len(pauses(own, None, now)) == 3

@@ -25,9 +25,10 @@ MARKS = {  # kind -> (letter, label)
 }
 HOLDS = ("window", "after", "data-sync", "ttl", "rehearsal")  # gates drawn as spans while they hold
 # a pause begins with an applied entry saying "paused at N%" (an override, on_alert, on_deadline, a halt) and
-# ends with one saying "resumed" (resume, unhalt) or with a move out of the state it was paused in
-_PAUSED = re.compile(r"(^|[;:] )paused at \d+%")
-_RESUMED = re.compile(r"(^|: )resumed\b")
+# ends with one saying "resumed" (resume, unhalt) or with a move out of the state it was paused in. Only where
+# the rules put those words: an alert's description (free text from outside) is inside its reason too
+_PAUSED = re.compile(r"^(halt: )?paused at \d+%|[;:] paused at \d+% \(on_(alert|deadline): pause\)$")
+_RESUMED = re.compile(r"^(unhalt: )?resumed\b")
 FUTURE_SHARE = 0.5  # a hold's end later than now widens the chart by at most this share of its past
 
 
