@@ -231,3 +231,25 @@ def test_an_alerts_own_words_neither_start_nor_end_a_pause():
         entry(7, "override", "unhalt: resumed (by ops since ...)", 10, actor=OPERATOR),
     ]
     assert len(pauses(own, None, now)) == 3
+
+
+def test_pauses_one_after_another_share_a_lane_and_spans_at_once_do_not():
+    from shared.application.board.timeline import pauses
+    from shared.application.board.timeline_svg import AXIS, LANE, PLOT_H, TOP
+
+    flapping = []  # paused and resumed 40 times: the chart stays one lane tall, not 40
+    for i in range(40):
+        flapping += [entry(2 * i, "override", "paused at 10%", 10), entry(2 * i + 1, "override", "resumed", 10)]
+    now = T0 + timedelta(minutes=90)
+    tl = timeline("web", flapping, 10, now, spans=pauses(flapping, None, now))
+    assert len(tl.spans) == 40 and {s["lane"] for s in tl.spans} == {0}
+    assert f'viewBox="0 0 {WIDTH} {TOP + PLOT_H + AXIS + LANE + 4}"' in tl.svg
+    held = [  # a pause and a window hold at the same time: a lane each
+        {"kind": "paused", "start": T0, "end": now, "open": True, "text": "by ops"},
+        {"kind": "window", "start": T0 + timedelta(minutes=10), "end": now, "open": True, "text": "freeze"},
+    ]
+    both = timeline("web", [], 10, now, spans=held)
+    assert [s["lane"] for s in both.spans] == [0, 1]
+    # a label stops before the next span in its lane (its title has every word)
+    labels = re.findall(r'<text class="span-label" x="([\d.]+)"[^>]*>([^<]*)</text>', tl.svg)
+    assert all(len(text) * 6.2 <= tl.spans[i + 1]["x0"] - float(x) for i, (x, text) in enumerate(labels[:-1]))

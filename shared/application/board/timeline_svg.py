@@ -1,6 +1,6 @@
 """Drawing a timeline (board/timeline.py) to scale: x is time from its first entry to now (or a little past
 now, when a hold says when it lifts), ticks at a round step with their times, marks in two rows above the plot
-so marks close in time do not hide each other, spans in lanes below it."""
+so marks close in time do not hide each other, spans in lanes below it (spans one after another share one)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ PLOT_H = 110
 LANE = 16  # a span's lane below the time axis
 AXIS = 20  # the tick labels' row
 MARK_W = 15  # px a mark's box needs before the next one fits in the same row
+SPAN_GAP = 2  # px between two spans sharing a lane
 STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800)
 MAX_TICKS = 7
 
@@ -73,8 +74,13 @@ def place(tl: Any, now: datetime) -> None:
             shown["more"] += 1
             continue
         m["row"], m["folded"], last[row] = row, False, m
+    ends: list[float] = []  # each lane's last span's end: spans one after another share a lane (a flapping pause)
     for s in tl.spans:
         s["x0"], s["x1"] = x(s["start"]), max(x(s["end"]), x(s["start"]) + 2)
+        s["lane"] = next((i for i, end in enumerate(ends) if end + SPAN_GAP <= s["x0"]), len(ends))
+        ends[s["lane"] : s["lane"] + 1] = [s["x1"]]
+    for i, s in enumerate(tl.spans):  # a label runs until the next span in its lane, else the chart's edge
+        s["room"] = next((t["x0"] for t in tl.spans[i + 1 :] if t["lane"] == s["lane"]), WIDTH - RIGHT) - s["x0"]
     tl.ticks = [{"at": at, "x": x(at), "label": label} for at, label in ticks(tl.start, tl.end)]
     tl.now_x = x(now)
 
@@ -109,7 +115,7 @@ def _span_text(s: dict[str, Any]) -> str:
 def draw(tl: Any, now: datetime) -> Markup:
     from shared.application.board.timeline import MARKS
 
-    lanes = len(tl.spans)
+    lanes = 1 + max((s["lane"] for s in tl.spans), default=-1)
     height = TOP + PLOT_H + AXIS + LANE * lanes + 4
     sid = f"svg-{tl.workload}"  # a prefix of its own: with tl-, open-x's title was x-title's fold (tl-open-x-title)
     out = [
@@ -166,10 +172,10 @@ def draw(tl: Any, now: datetime) -> Markup:
             f'<rect x="{m["x"] - 7}" y="{top}" width="14" height="16" rx="{7 if m["kind"] == "approval" else 3}"/>'
             f'<text x="{m["x"]}" y="{top + 12}" text-anchor="middle">{m["letter"]}</text>{more}</g>'
         )
-    for lane, s in enumerate(tl.spans):
-        top = bottom + AXIS + LANE * lane
+    for s in tl.spans:
+        top = bottom + AXIS + LANE * s["lane"]
         text = f"{s['kind']}: {s['text']}"
-        room = int((WIDTH - RIGHT - s["x0"] - 6) / 6.2)  # characters that fit right of the span's start
+        room = int((s["room"] - 6) / 6.2)  # characters that fit right of the span's start
         shown = text if len(text) <= room else text[: max(room - 1, 0)] + "…"
         end = "▸" if s["open"] or s.get("beyond") else ""
         out.append(
