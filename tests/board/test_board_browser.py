@@ -203,3 +203,16 @@ def test_a_timeline_that_comes_to_need_a_look_opens_while_the_page_updates_itsel
     expect(page.locator("#sec-history")).not_to_have_attribute("open", "")  # what the person chose stays
     expect(page.locator("#tl-open-app-07")).not_to_have_attribute("open", "")
     expect(page.locator("#tl-open-app-09")).to_have_attribute("open", "")
+
+
+def test_a_malformed_link_to_the_page_breaks_nothing(page, board, stack, release_name):
+    from shared.domain.plan import validate_plan
+
+    stack.service.apply(validate_plan({"release": release_name, "model": "single-step",
+        "workloads": [{"name": f"app-{i:02d}", "assets": ["vm"]} for i in range(12)]}))  # fmt: skip
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{board}/releases/{release_name}#%E0%A4%A")  # not UTF-8 once decoded: decodeURIComponent throws
+    page.locator("tr[data-workload='app-04'] th a").click()
+    expect(page.locator("#tl-open-app-04")).to_have_attribute("open", "")
+    assert errors == []

@@ -83,7 +83,9 @@
   "use strict";
   // a link to a section inside a closed <details> (the workload's timeline) opens it
   function reveal() {
-    var target = window.location.hash && document.getElementById(decodeURIComponent(window.location.hash.slice(1)));
+    var id = window.location.hash.slice(1);
+    try { id = decodeURIComponent(id); } catch (e) { /* not an id of this page: a hand-made link */ }
+    var target = id && document.getElementById(id);
     for (var el = target; el && el.tagName !== "MAIN"; el = el.parentElement) {
       if (el.tagName === "DETAILS") { el.open = true; }
     }
