@@ -148,3 +148,71 @@ def test_the_timeline_is_to_scale_with_ticks_and_the_pause_as_a_span(page, board
     assert labels and all(re.fullmatch(r"\d\d:\d\d(:\d\d)?", label) for label in labels), labels
     expect(svg.locator("g.span-paused[data-open='true']")).to_have_count(1)
     expect(page.locator("#timeline-web figcaption")).to_contain_text("Spans: paused from")
+
+
+def test_a_keyboard_user_keeps_their_place_and_unsent_choices_while_the_page_updates_itself(
+    page, board, stack, release_name
+):
+    from shared.domain.plan import validate_plan
+    from tests.fakes import event
+
+    stack.service.apply(validate_plan({"release": release_name, "model": "single-step", "operators": [OPERATOR],
+        "workloads": [{"name": "web", "assets": ["vm"]}]}))  # fmt: skip
+    page.goto(f"{board}/releases/{release_name}")
+    state = page.locator("tr[data-workload='web'] .wl-state")
+    # the history section folded from the keyboard: the focus stays on its heading across an update
+    page.locator("#sec-history > summary").focus()
+    page.keyboard.press("Enter")
+    stack.service.handle(event("asset-replicated", release_name, "web", "r1", asset="vm"))
+    expect(state).to_have_text("testing", timeout=15_000)
+    assert page.evaluate("document.activeElement === document.querySelector('#sec-history > summary')")
+    # a state chosen with the keyboard but not sent yet, and the history's outcome, survive an update; so does
+    # the focus on the history's Filter button (no id of its own)
+    page.locator("#workload-state").focus()
+    page.keyboard.press("ArrowDown")  # any -> the first state
+    chosen = page.locator("#workload-state").input_value()
+    assert chosen
+    page.locator("#sec-history > summary").press("Enter")  # open it again
+    page.locator("select[name='outcome']").select_option("applied")
+    page.locator("#sec-history button[type='submit']").focus()
+    stack.service.handle(event("tests-passed", release_name, "web", "t1"))
+    expect(state).not_to_have_text("testing", timeout=15_000)
+    assert page.locator("#workload-state").input_value() == chosen
+    assert page.locator("select[name='outcome']").input_value() == "applied"
+    assert page.evaluate("document.activeElement === document.querySelector(\"#sec-history button[type='submit']\")")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"outcome=applied"))
+
+
+def test_a_timeline_that_comes_to_need_a_look_opens_while_the_page_updates_itself(page, board, stack, release_name):
+    from shared.domain.plan import validate_plan
+    from tests.fakes import event
+
+    names = [f"app-{i:02d}" for i in range(12)]  # a long page: only the timelines that need a look are open
+    stack.service.apply(validate_plan({"release": release_name, "model": "single-step", "operators": [OPERATOR],
+        "workloads": [{"name": n, "assets": ["vm"]} for n in names]}))  # fmt: skip
+    page.goto(f"{board}/releases/{release_name}")
+    expect(page.locator("#tl-open-app-03")).not_to_have_attribute("open", "")
+    page.locator("#sec-history > summary").press("Enter")  # the person folds the history
+    page.locator("#tl-open-app-07 > summary").press("Enter")  # and opens one timeline, then folds it again
+    page.locator("#tl-open-app-07 > summary").press("Enter")
+    page.locator("#tl-open-app-09 > summary").press("Enter")  # and opens another
+    stack.service.handle(event("override", release_name, "app-03", "p1", action="pause", actor=OPERATOR, reason="x"))
+    expect(page.locator("tr[data-workload='app-03'] .wl-state")).to_contain_text("paused", timeout=15_000)
+    expect(page.locator("#tl-open-app-03")).to_have_attribute("open", "")  # paused at 3 a.m.: it opens
+    expect(page.locator("#sec-history")).not_to_have_attribute("open", "")  # what the person chose stays
+    expect(page.locator("#tl-open-app-07")).not_to_have_attribute("open", "")
+    expect(page.locator("#tl-open-app-09")).to_have_attribute("open", "")
+
+
+def test_a_malformed_link_to_the_page_breaks_nothing(page, board, stack, release_name):
+    from shared.domain.plan import validate_plan
+
+    stack.service.apply(validate_plan({"release": release_name, "model": "single-step",
+        "workloads": [{"name": f"app-{i:02d}", "assets": ["vm"]} for i in range(12)]}))  # fmt: skip
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{board}/releases/{release_name}#%E0%A4%A")  # not UTF-8 once decoded: decodeURIComponent throws
+    page.locator("tr[data-workload='app-04'] th a").click()
+    expect(page.locator("#tl-open-app-04")).to_have_attribute("open", "")
+    assert errors == []

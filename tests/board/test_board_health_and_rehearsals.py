@@ -188,3 +188,23 @@ def test_the_workloads_filter_by_a_piece_of_their_name_with_the_state(settings, 
     assert html_of(app, f"releases/{release_name}", {"q": ["nothing"]}).count("<tr data-workload=") == 0
     long = app.handle(f"releases/{release_name}", {"q": ["x" * 65]})
     assert long.status == 400 and b"at most 64 characters" in long.body
+
+
+def test_a_flight_release_without_health_checks_has_no_panel_and_no_read_of_the_judge(settings, release_name):
+    from shared.application.bootstrap import Stack as Counting
+
+    stack = Stack(settings, clock=FakeClock())
+    flights = [{"percent": 50}, {"percent": 100}]  # no `health:`: its verdicts are sent from outside
+    workloads = [{"name": "shop", "assets": ["vm"]}]
+    plan = {"release": release_name, "model": "flight", "flights": flights, "workloads": workloads}
+    stack.service.apply(validate_plan(plan))
+    stack.service.handle(event("asset-replicated", release_name, "shop", "r", asset="vm"))
+    stack.service.handle(event("tests-passed", release_name, "shop", "t"))
+    assert stack.store.get_release(release_name).release.workloads["shop"].state == "flighting"
+    requests: list[str] = []
+    counting = Counting(settings, request_hook=lambda r: requests.append(r.http_request.url))
+    counting.table(RELEASES_TABLE)
+    requests.clear()
+    html = html_of(board_app(counting), f"releases/{release_name}")
+    assert 'id="sec-health"' not in html and "No judged workload" not in html
+    assert not [u for u in requests if JUDGE_TABLE in u or u.endswith("/Tables")], requests

@@ -136,8 +136,120 @@ def test_the_release_page_draws_the_pause_the_window_and_the_approval(settings, 
     assert svg.count('<g class="span span-paused" data-kind="paused" data-open="false">') == 1
     assert svg.count('<g class="span span-window" data-kind="window"') == 1  # the freeze holds it now
     # from when the freeze began (not when the workload got ready) to 23:30, past the chart's end: the chart
-    # shows half its past ahead (22:05 to 22:40: to 22:57:30)
-    assert "window from 2026-11-26 22:30:00Z until 2026-11-26 22:57:30Z (beyond the chart)" in svg
+    # shows half its past ahead (22:05 to 22:40: to 22:57:30), and the words say when the window really opens
+    assert "window from 2026-11-26 22:30:00Z until 2026-11-26 23:30:00Z (beyond the chart)" in svg
+    shade = re.search(r'<rect class="span-shade span-shade-window" x="([\d.]+)" y="\d+" width="([\d.]+)"', svg)
+    assert shade and float(shade.group(1)) + float(shade.group(2)) == WIDTH - RIGHT  # drawn to the chart's edge
     assert svg.count('<g class="mark mark-approval" data-kind="approval">') == 1
     assert '<tr class="mark-row" data-kind="approval">' in svg and "1 of 2 approvals" in svg
     assert ">22:10</text>" in svg and ">22:40</text>" in svg
+
+
+def test_ticks_stay_few_and_inside_the_chart_over_months_years_or_a_fraction_of_a_second():
+    from shared.application.board.timeline_svg import MAX_TICKS, ticks
+
+    for days in (60, 365, 20_000):  # a workload left in hypercare, a year, an entry stamped near 1970 (clock skew)
+        found = ticks(T0 - timedelta(days=days), T0)
+        assert 2 <= len(found) <= MAX_TICKS + 1, (days, len(found))
+        assert all(T0 - timedelta(days=days) <= at <= T0 for at, _ in found)
+    years = [label for _, label in ticks(T0 - timedelta(days=800), T0)]
+    assert len(set(years)) == len(years) and all(re.fullmatch(r"\d{4}-\d\d-\d\d", y) for y in years), years
+    start = T0 + timedelta(seconds=10.5)  # an entry's time has microseconds: no tick before the chart begins
+    assert all(at >= start for at, _ in ticks(start, start + timedelta(seconds=4)))
+
+
+def test_a_release_started_while_everything_is_halted_says_who_paused_it_and_why(settings, release_name):
+    clock = FakeClock()
+    stack = Stack(settings, clock=clock)
+    stack.store.set_halt({"by": OPERATOR, "reason": "DNS outage", "at": "2026-11-26T21:59:00Z"})
+    try:
+        stack.service.apply(validate_plan({"release": release_name, "model": "single-step",
+            "workloads": [{"name": "web", "assets": ["vm"]}]}))  # fmt: skip
+    finally:
+        stack.store.set_halt(None)
+    clock.advance(600)
+    html = stack.board("/").handle(f"releases/{release_name}", {}).body.decode()
+    card = re.search(r'<section class="timeline-card" id="timeline-web".*?</section>', html, re.S)
+    assert card and card.group(0).count('<g class="span span-paused" data-kind="paused" data-open="true">') == 1
+    # the whole history is on the page: the pause is not "before this window", it is the halt's
+    assert "paused from 2026-11-26 22:00:00Z still: by ops@contoso.com: halted: DNS outage" in card.group(0)
+    assert "before this window" not in card.group(0)
+
+
+def test_every_id_on_a_release_page_is_unique_whatever_the_workloads_are_called(settings, release_name):
+    # "h-web"'s card and "web"'s heading, "x-title"'s fold and "open-x"'s chart title were the same id: the
+    # table's link to h-web scrolled to web and opened web's timeline
+    names = ["web", "h-web", "open-x", "x-title", "x-desc"]
+    stack = Stack(settings, clock=FakeClock())
+    stack.service.apply(validate_plan({"release": release_name, "model": "single-step",
+        "workloads": [{"name": n, "assets": ["vm"]} for n in names]}))  # fmt: skip
+    html = stack.board("/").handle(f"releases/{release_name}", {}).body.decode()
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert len(ids) > 5 * len(names) and sorted(i for i in set(ids) if ids.count(i) > 1) == []
+    for name in names:  # each link lands on its own timeline, and every reference names an id on the page
+        assert f'href="#timeline-{name}"' in html and f'id="timeline-{name}"' in html
+    for refs in re.findall(r'aria-(?:labelledby|describedby)="([^"]+)"', html):
+        assert all(ref in ids for ref in refs.split()), refs
+
+
+def test_an_alerts_own_words_neither_start_nor_end_a_pause():
+    from shared.application.board.timeline import pauses
+
+    now = T0 + timedelta(minutes=30)
+    forged = [  # the alert's description says ": paused at 40%"; on_alert: rollback rolled it back, then a retry
+        entry(
+            5,
+            "alert",
+            "alert (Sev1): consumer: paused at 40% of capacity: rolled back to 0% (on_alert: rollback)",
+            0,
+            to_state="rolled-back",
+        ),  # fmt: skip
+        entry(10, "override", "retried (attempt 2)", 0, from_state="rolled-back", to_state="replicating"),
+    ]
+    assert pauses(forged, None, now) == []
+    cut = [  # paused by an operator; an alert recorded while paused says "resumed" in its description
+        entry(5, "override", "paused at 10%", 10, actor=OPERATOR, actor_reason="DBA checks"),
+        entry(
+            10, "alert", "alert (Sev2): resumed after failover; recorded while paused, routing unchanged until resume"
+        ),
+    ]
+    spans = pauses(cut, T0 + timedelta(minutes=5), now)
+    assert [(s["start"], s["end"], s["open"]) for s in spans] == [(T0 + timedelta(minutes=5), now, True)]
+    # the domain's own words still do: on_alert and on_deadline pauses, a halt, its unhalt
+    own = [
+        entry(1, "alert", "alert (Sev1): HTTP 5xx: paused at 10% (on_alert: pause)", 10),
+        entry(2, "override", "resumed (by promote since ...)", 10),
+        entry(
+            3,
+            "deadline",
+            "deadline passed: waited 1h for verdict (deadline verdict: 1h) in flighting; "
+            "paused at 10% (on_deadline: pause)",
+            10,
+        ),  # fmt: skip
+        entry(4, "override", "resumed", 10),
+        entry(6, "override", "halt: paused at 10%", 10, actor=OPERATOR),
+        entry(7, "override", "unhalt: resumed (by ops since ...)", 10, actor=OPERATOR),
+    ]
+    assert len(pauses(own, None, now)) == 3
+
+
+def test_pauses_one_after_another_share_a_lane_and_spans_at_once_do_not():
+    from shared.application.board.timeline import pauses
+    from shared.application.board.timeline_svg import AXIS, LANE, PLOT_H, TOP
+
+    flapping = []  # paused and resumed 40 times: the chart stays one lane tall, not 40
+    for i in range(40):
+        flapping += [entry(2 * i, "override", "paused at 10%", 10), entry(2 * i + 1, "override", "resumed", 10)]
+    now = T0 + timedelta(minutes=90)
+    tl = timeline("web", flapping, 10, now, spans=pauses(flapping, None, now))
+    assert len(tl.spans) == 40 and {s["lane"] for s in tl.spans} == {0}
+    assert f'viewBox="0 0 {WIDTH} {TOP + PLOT_H + AXIS + LANE + 4}"' in tl.svg
+    held = [  # a pause and a window hold at the same time: a lane each
+        {"kind": "paused", "start": T0, "end": now, "open": True, "text": "by ops"},
+        {"kind": "window", "start": T0 + timedelta(minutes=10), "end": now, "open": True, "text": "freeze"},
+    ]
+    both = timeline("web", [], 10, now, spans=held)
+    assert [s["lane"] for s in both.spans] == [0, 1]
+    # a label stops before the next span in its lane (its title has every word)
+    labels = re.findall(r'<text class="span-label" x="([\d.]+)"[^>]*>([^<]*)</text>', tl.svg)
+    assert all(len(text) * 6.2 <= tl.spans[i + 1]["x0"] - float(x) for i, (x, text) in enumerate(labels[:-1]))

@@ -13,8 +13,17 @@ from shared.domain.plan import validate_plan
 from tests.fakes import T0, FakeClock, event
 
 
-def row(name: str, done: int, total: int, started: datetime | None, state: str = "in-progress") -> dict:
-    return {"name": name, "state": state, "progress": {"promoted": done, "total": total}, "started": started}
+def row(
+    name: str, done: int, total: int, started: datetime | None, state: str = "in-progress", aborted: int = 0
+) -> dict:
+    by_state = [("aborted", aborted), ("promoted", done), ("testing", total - done - aborted)]
+    return {
+        "name": name,
+        "state": state,
+        "progress": {"promoted": done, "total": total},
+        "by_state": [(s, n) for s, n in by_state if n],
+        "started": started,
+    }
 
 
 def test_the_wave_ends_when_its_slowest_release_does_at_the_pace_each_kept_so_far():
@@ -41,6 +50,29 @@ def test_no_forecast_without_a_pace_and_the_reason_why():
     assert unread["why"] == "a's start was not read here (open the release) (and 1 more)"
     finished = wave_forecast([row("a", 4, 4, None, state="promoted")], FINISHED, now)
     assert finished["state"] == "finished"
+
+
+def test_a_pace_too_slow_for_any_date_is_no_forecast_not_a_broken_page():
+    now = T0
+    slow = wave_forecast([row("slow", 1, 5000, now - timedelta(days=800))], FINISHED, now)  # 4,999 x 800 days
+    assert slow["state"] == "none" and slow["at"] is None
+    assert slow["why"] == "slow at its pace so far (1 of 5000 in 800 days) would not end before the year 9999"
+
+
+def test_aborted_workloads_are_not_left_to_do_and_a_rolled_back_release_has_no_pace():
+    now = T0 + timedelta(hours=1)
+    # 4 promoted in an hour, 5 aborted (they left the release): the 1 left takes a quarter of an hour
+    shrunk = wave_forecast([row("a", 4, 10, T0, aborted=5)], FINISHED, now)
+    assert shrunk["state"] == "forecast" and shrunk["remaining"] == 1
+    assert shrunk["at"] == now + timedelta(minutes=15)
+    # every workload promoted or rolled back: nothing moves until someone retries
+    stopped = wave_forecast([row("a", 2, 4, T0), row("b", 3, 4, T0, state="rolled-back")], FINISHED, now)
+    assert stopped == {
+        "state": "none",
+        "at": None,
+        "remaining": None,
+        "why": "b is rolled back: nothing moves until a workload is retried",
+    }
 
 
 def test_the_releases_page_shows_the_waves_forecast(settings, release_name):

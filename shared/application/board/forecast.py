@@ -13,12 +13,21 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.domain.model import TERMINAL, ReleaseState
+
+
+def left(row: dict[str, Any]) -> int:
+    """The release's workloads still to do: not promoted, finalized or aborted (an aborted one left it)."""
+    return sum(n for state, n in row["by_state"] if state not in TERMINAL)
+
 
 def release_end(row: dict[str, Any], now: datetime) -> tuple[datetime | None, str | None]:
     """(when the release ends at its pace so far, None) or (None, why there is no forecast)."""
-    done, total = row["progress"]["promoted"], row["progress"]["total"]
-    if done >= total:
+    done, total, remaining = row["progress"]["promoted"], row["progress"]["total"], left(row)
+    if remaining == 0:
         return now, None
+    if row["state"] == ReleaseState.ROLLED_BACK:  # every workload done or rolled back: no pace goes on
+        return None, f"{row['name']} is rolled back: nothing moves until a workload is retried"
     started = row.get("started")
     if started is None:
         return None, f"{row['name']}'s start was not read here (open the release)"
@@ -27,7 +36,14 @@ def release_end(row: dict[str, Any], now: datetime) -> tuple[datetime | None, st
     elapsed = (now - started).total_seconds()
     if elapsed <= 0:
         return None, f"{row['name']} has only just started"
-    return now + timedelta(seconds=(total - done) * elapsed / done), None
+    try:
+        return now + timedelta(seconds=remaining * elapsed / done), None
+    except OverflowError:  # a pace of centuries (a release left alone for months, a skewed start)
+        days = int(elapsed // 86400)
+        return (
+            None,
+            f"{row['name']} at its pace so far ({done} of {total} in {days} days) would not end before the year 9999",
+        )
 
 
 def wave_forecast(rows: list[dict[str, Any]], finished: Any, now: datetime) -> dict[str, Any]:
@@ -46,5 +62,5 @@ def wave_forecast(rows: list[dict[str, Any]], finished: Any, now: datetime) -> d
     if missing:
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
         return {"state": "none", "at": None, "remaining": None, "why": f"{missing[0]}{more}"}
-    remaining = sum(r["progress"]["total"] - r["progress"]["promoted"] for r in open_rows)
+    remaining = sum(left(r) for r in open_rows)
     return {"state": "forecast", "at": max(ends), "remaining": remaining, "why": None}

@@ -82,7 +82,8 @@ def release_page(app: Any, name: str, query: dict[str, list[str]], req: Req) -> 
     for w in release.workloads.values():
         own = [e for e in entries if e.workload == w.name]
         waiting = waiting_for(release, w, now, gates[w.name])
-        spans = pauses(own, w.paused_at if w.paused else None, now) + holds(
+        why = ": ".join(x for x in (f"by {w.paused_by}" if w.paused_by else "", w.paused_reason or "") if x)
+        spans = pauses(own, w.paused_at if w.paused else None, now, why or None) + holds(
             waiting, w.state_since, now, release.plan.windows
         )
         workloads.append(
@@ -166,9 +167,14 @@ def rehearsal_of(release: Release, w: Workload) -> dict[str, Any] | None:
 
 def health_panel(app: Any, release: Release, now: datetime) -> dict[str, Any] | None:
     """The judge's latest values for the page's flighting workloads: per check its value, threshold, samples
-    and verdict, with when it was evaluated. None for a release the judge does not watch (not a flight, or no
-    workload of the page flighting); `unread` says why the values could not be shown."""
-    flighting = [w for w in release.workloads.values() if w.state == WorkloadState.FLIGHTING]
+    and verdict, with when it was evaluated. None for a release the judge does not watch (not a flight, no
+    workload of the page flighting with health checks: its verdicts come from outside); `unread` says why the
+    values could not be shown."""
+    flighting = [
+        w
+        for w in release.workloads.values()
+        if w.state == WorkloadState.FLIGHTING and release.plan.health_of(w.name) is not None
+    ]
     if release.plan.model != "flight" or not flighting:
         return None
     if app.judge is None:

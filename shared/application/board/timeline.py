@@ -25,9 +25,10 @@ MARKS = {  # kind -> (letter, label)
 }
 HOLDS = ("window", "after", "data-sync", "ttl", "rehearsal")  # gates drawn as spans while they hold
 # a pause begins with an applied entry saying "paused at N%" (an override, on_alert, on_deadline, a halt) and
-# ends with one saying "resumed" (resume, unhalt) or with a move out of the state it was paused in
-_PAUSED = re.compile(r"(^|[;:] )paused at \d+%")
-_RESUMED = re.compile(r"(^|: )resumed\b")
+# ends with one saying "resumed" (resume, unhalt) or with a move out of the state it was paused in. Only where
+# the rules put those words: an alert's description (free text from outside) is inside its reason too
+_PAUSED = re.compile(r"^(halt: )?paused at \d+%|[;:] paused at \d+% \(on_(alert|deadline): pause\)$")
+_RESUMED = re.compile(r"^(unhalt: )?resumed\b")
 FUTURE_SHARE = 0.5  # a hold's end later than now widens the chart by at most this share of its past
 
 
@@ -36,7 +37,8 @@ class Timeline:
     workload: str
     points: list[dict[str, Any]]  # {"at", "share", "x", "y"}: one per share change
     marks: list[dict[str, Any]]  # {"at", "kind", "letter", "text", "x", "row"}
-    spans: list[dict[str, Any]] = field(default_factory=list)  # {"kind", "start", "end", "open", "text", "x0", "x1"}
+    # {"kind", "start", "end", "open", "text", "x0", "x1"}; past the chart's end also "beyond" and "lifts" (when)
+    spans: list[dict[str, Any]] = field(default_factory=list)
     ticks: list[dict[str, Any]] = field(default_factory=list)  # {"at", "x", "label"}
     start: datetime | None = None
     now_x: float = 0.0
@@ -74,9 +76,12 @@ def _mark_text(kind: str, e: HistoryEntry) -> str:
     return f"{e.type}, {e.outcome}: {e.reason}"
 
 
-def pauses(entries: list[HistoryEntry], paused_at: datetime | None, now: datetime) -> list[dict[str, Any]]:
+def pauses(
+    entries: list[HistoryEntry], paused_at: datetime | None, now: datetime, paused_why: str | None = None
+) -> list[dict[str, Any]]:
     """The stretches this window of history shows the workload paused; one still open when it is paused now
-    (`paused_at`: when, from its record, also when the pause's own entry is older than the window)."""
+    (`paused_at`: when, from its record, also when the pause's own entry is older than the window or there is
+    none, as for a release applied while everything was halted; `paused_why`: who and why, from its record)."""
     found: list[dict[str, Any]] = []
     start: datetime | None = None
     state, why = None, "paused"
@@ -90,7 +95,7 @@ def pauses(entries: list[HistoryEntry], paused_at: datetime | None, now: datetim
             found.append({"kind": "paused", "start": start, "end": e.at, "open": False, "text": why})
             start = None
     if paused_at is not None:
-        text = why if start is not None else "since before this window of history"
+        text = why if start is not None else paused_why or "since before this window of history"
         found.append({"kind": "paused", "start": start or paused_at, "end": now, "open": True, "text": text})
     return found
 
@@ -162,8 +167,8 @@ def timeline(
     later = max([s["end"] for s in drawn if s["end"] > now], default=now)
     end = min(later, now + timedelta(seconds=past * FUTURE_SHARE))  # what lies ahead, not more than half the past
     for s in drawn:
-        if s["end"] > end:
-            s["end"], s["beyond"] = end, True
+        if s["end"] > end:  # drawn to the chart's edge; its words keep when it really lifts
+            s["lifts"], s["end"], s["beyond"] = s["end"], end, True
     tl = Timeline(workload, points, marks, drawn, start=start, end=end)
     place(tl, now)
     tl.summary = summary_of(tl, current_share, now)

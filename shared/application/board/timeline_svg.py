@@ -1,9 +1,10 @@
 """Drawing a timeline (board/timeline.py) to scale: x is time from its first entry to now (or a little past
 now, when a hold says when it lifts), ticks at a round step with their times, marks in two rows above the plot
-so marks close in time do not hide each other, spans in lanes below it."""
+so marks close in time do not hide each other, spans in lanes below it (spans one after another share one)."""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ PLOT_H = 110
 LANE = 16  # a span's lane below the time axis
 AXIS = 20  # the tick labels' row
 MARK_W = 15  # px a mark's box needs before the next one fits in the same row
+SPAN_GAP = 2  # px between two spans sharing a lane
 STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800)
 MAX_TICKS = 7
 
@@ -26,21 +28,25 @@ def _when(at: datetime) -> str:
 
 
 def tick_step(seconds: float) -> int:
-    """The smallest round step (s) that puts at most MAX_TICKS ticks over `seconds`."""
-    return next((s for s in STEPS if seconds / s <= MAX_TICKS), STEPS[-1])
+    """The smallest round step (s) that puts at most MAX_TICKS ticks over `seconds`; beyond STEPS, whole weeks
+    (a workload months in hypercare, an entry stamped by a skewed clock)."""
+    week = STEPS[-1]
+    return next((s for s in STEPS if seconds / s <= MAX_TICKS), week * math.ceil(seconds / week / MAX_TICKS))
 
 
 def ticks(start: datetime, end: datetime) -> list[tuple[datetime, str]]:
     """Round times between start and end (UTC, aligned on the step), each with its label: seconds shown only
-    when the step is under a minute, the date when the day changes (and on the first tick of a multi-day span)."""
+    when the step is under a minute, the date when the day changes (and on the first tick of a multi-day span),
+    with its year when the span crosses one."""
     step = tick_step((end - start).total_seconds())
-    first = -(-int(start.timestamp()) // step) * step
+    first = math.ceil(start.timestamp() / step) * step  # not before start (its time may have a fraction)
     out, day = [], start.date()
     at = datetime.fromtimestamp(first, UTC)
+    days = "%m-%d" if start.year == end.year else "%Y-%m-%d"
     while at <= end:
         label = at.strftime("%H:%M:%S" if step < 60 else "%H:%M")
         if step >= 86400 or at.date() != day:
-            label = at.strftime("%m-%d") if step >= 86400 else at.strftime("%m-%d %H:%M")
+            label = at.strftime(days) if step >= 86400 else at.strftime("%m-%d %H:%M")
         out.append((at, label))
         day = at.date()
         at += timedelta(seconds=step)
@@ -68,8 +74,13 @@ def place(tl: Any, now: datetime) -> None:
             shown["more"] += 1
             continue
         m["row"], m["folded"], last[row] = row, False, m
+    ends: list[float] = []  # each lane's last span's end: spans one after another share a lane (a flapping pause)
     for s in tl.spans:
         s["x0"], s["x1"] = x(s["start"]), max(x(s["end"]), x(s["start"]) + 2)
+        s["lane"] = next((i for i, end in enumerate(ends) if end + SPAN_GAP <= s["x0"]), len(ends))
+        ends[s["lane"] : s["lane"] + 1] = [s["x1"]]
+    for i, s in enumerate(tl.spans):  # a label runs until the next span in its lane, else the chart's edge
+        s["room"] = next((t["x0"] for t in tl.spans[i + 1 :] if t["lane"] == s["lane"]), WIDTH - RIGHT) - s["x0"]
     tl.ticks = [{"at": at, "x": x(at), "label": label} for at, label in ticks(tl.start, tl.end)]
     tl.now_x = x(now)
 
@@ -96,16 +107,17 @@ def summary_of(tl: Any, share: int, now: datetime) -> str:
 
 
 def _span_text(s: dict[str, Any]) -> str:
-    until = "still" if s["open"] else f"until {_when(s['end'])}" + (" (beyond the chart)" if s.get("beyond") else "")
+    lifts = s.get("lifts", s["end"])
+    until = "still" if s["open"] else f"until {_when(lifts)}" + (" (beyond the chart)" if s.get("beyond") else "")
     return f"{s['kind']} from {_when(s['start'])} {until}: {s['text']}"
 
 
 def draw(tl: Any, now: datetime) -> Markup:
     from shared.application.board.timeline import MARKS
 
-    lanes = len(tl.spans)
+    lanes = 1 + max((s["lane"] for s in tl.spans), default=-1)
     height = TOP + PLOT_H + AXIS + LANE * lanes + 4
-    sid = f"tl-{tl.workload}"
+    sid = f"svg-{tl.workload}"  # a prefix of its own: with tl-, open-x's title was x-title's fold (tl-open-x-title)
     out = [
         f'<svg class="timeline" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
         f'aria-labelledby="{sid}-title {sid}-desc" xmlns="http://www.w3.org/2000/svg">',
@@ -160,10 +172,10 @@ def draw(tl: Any, now: datetime) -> Markup:
             f'<rect x="{m["x"] - 7}" y="{top}" width="14" height="16" rx="{7 if m["kind"] == "approval" else 3}"/>'
             f'<text x="{m["x"]}" y="{top + 12}" text-anchor="middle">{m["letter"]}</text>{more}</g>'
         )
-    for lane, s in enumerate(tl.spans):
-        top = bottom + AXIS + LANE * lane
+    for s in tl.spans:
+        top = bottom + AXIS + LANE * s["lane"]
         text = f"{s['kind']}: {s['text']}"
-        room = int((WIDTH - RIGHT - s["x0"] - 6) / 6.2)  # characters that fit right of the span's start
+        room = int((s["room"] - 6) / 6.2)  # characters that fit right of the span's start
         shown = text if len(text) <= room else text[: max(room - 1, 0)] + "…"
         end = "▸" if s["open"] or s.get("beyond") else ""
         out.append(

@@ -5,19 +5,51 @@
   var live = document.getElementById("live-state");
   if (!main || !main.hasAttribute("data-live") || !live || !window.fetch || !window.DOMParser) { return; }
   var every = (parseInt(live.getAttribute("data-refresh"), 10) || 2) * 1000;
-  function focusedName() {
-    var el = document.activeElement;
-    return el && main.contains(el) ? (el.id || el.getAttribute("name")) : null;
+  var served = main.innerHTML;
+  // an element of <main> found again in the new <main>: by its id, a fold's heading by its <details>' id, else
+  // the n-th of its kind (the history's selects and button have no id; nor has a summary)
+  function keyOf(el) {
+    if (!el || el === main || !main.contains(el)) { return null; }
+    if (el.id) { return {id: el.id}; }
+    if (el.tagName === "SUMMARY" && el.parentElement && el.parentElement.id) { return {summaryOf: el.parentElement.id}; }
+    return {tag: el.tagName, n: Array.prototype.indexOf.call(main.getElementsByTagName(el.tagName), el)};
   }
-  // the sections a person opened or closed stay so when the page updates itself
+  function find(key) {
+    if (key.id) { return document.getElementById(key.id); }
+    if (key.summaryOf) { var d = document.getElementById(key.summaryOf); return d && d.querySelector("summary"); }
+    return main.getElementsByTagName(key.tag)[key.n] || null;
+  }
+  // what a person typed or chose in a form and has not sent yet: a self-update must not undo it
+  function edited() {
+    var found = [];
+    Array.prototype.forEach.call(main.querySelectorAll("input, select"), function (el) {
+      var changed = el.tagName === "SELECT"
+        ? Array.prototype.some.call(el.options, function (o) { return o.selected !== o.defaultSelected; })
+        : el.type !== "hidden" && el.value !== el.defaultValue;
+      if (changed) { found.push({key: keyOf(el), value: el.value}); }
+    });
+    return found;
+  }
+  // the sections a person opened or closed stay so when the page updates itself; the others follow the page
+  // (a timeline that comes to need a look opens): a person's choice is where <main> differs from what was served
   function openState() {
     var state = {};
     Array.prototype.forEach.call(main.querySelectorAll("details[id]"), function (d) { state[d.id] = d.open; });
     return state;
   }
-  function restore(state) {
+  var has = function (o, k) { return Object.prototype.hasOwnProperty.call(o, k); };
+  var servedOpen = openState();
+  var chosen = {};
+  function choices() {
+    var now = openState();
+    Object.keys(now).forEach(function (id) {
+      if (has(chosen, id) || (has(servedOpen, id) && servedOpen[id] !== now[id])) { chosen[id] = now[id]; }
+    });
+  }
+  function restore() {
+    servedOpen = openState();
     Array.prototype.forEach.call(main.querySelectorAll("details[id]"), function (d) {
-      if (Object.prototype.hasOwnProperty.call(state, d.id)) { d.open = state[d.id]; }
+      if (has(chosen, d.id)) { d.open = chosen[d.id]; }
     });
   }
   function tick() {
@@ -29,19 +61,17 @@
         var updated = doc.getElementById("updated");
         if (updated) { document.getElementById("updated").replaceWith(updated); }
         live.textContent = "(updates itself every " + every / 1000 + "s)";
-        if (!fresh || fresh.innerHTML === main.innerHTML) { return; }
-        var keep = focusedName();
-        var typed = keep && document.activeElement.tagName === "INPUT" ? document.activeElement.value : null;
-        var opened = openState();
+        // compared with what the server sent last time, not with <main> as the person has folded it since
+        if (!fresh || fresh.innerHTML === served) { return; }
+        served = fresh.innerHTML;
+        var keep = keyOf(document.activeElement);
+        var typed = edited();
+        choices();
         main.innerHTML = fresh.innerHTML;
-        restore(opened);
-        if (keep) {
-          var again = document.getElementById(keep) || main.querySelector("[name='" + keep + "']");
-          if (again) {
-            if (typed !== null) { again.value = typed; }
-            again.focus();
-          }
-        }
+        restore();
+        typed.forEach(function (t) { var el = t.key && find(t.key); if (el) { el.value = t.value; } });
+        var again = keep && find(keep);
+        if (again) { again.focus(); }
       })
       .catch(function (e) { live.textContent = "(update failed: " + e.message + "; retrying)"; })
       .then(function () { window.setTimeout(tick, every); });
@@ -53,7 +83,9 @@
   "use strict";
   // a link to a section inside a closed <details> (the workload's timeline) opens it
   function reveal() {
-    var target = window.location.hash && document.getElementById(decodeURIComponent(window.location.hash.slice(1)));
+    var id = window.location.hash.slice(1);
+    try { id = decodeURIComponent(id); } catch (e) { /* not an id of this page: a hand-made link */ }
+    var target = id && document.getElementById(id);
     for (var el = target; el && el.tagName !== "MAIN"; el = el.parentElement) {
       if (el.tagName === "DETAILS") { el.open = true; }
     }
