@@ -6,7 +6,7 @@ from __future__ import annotations
 from shared.application.views import status_json, status_text
 from shared.domain.plan import validate_plan
 from tests.unit.test_machine import Driver, make_plan
-from tests.unit.test_migrate import OPERATOR, MigrateDriver, migrate_plan
+from tests.unit.test_migrate import OPERATOR, VAULT, MigrateDriver, migrate_plan
 
 
 def rehearsal_line(text: str) -> str:
@@ -68,7 +68,8 @@ def test_a_safe_amend_of_a_workloads_health_threshold_keeps_its_passing_rehearsa
     migrated system under users, not what the rehearsal proved, so the passing rehearsal still counts (the hash
     covered the whole workload section: the one change a running release allows asked for a new rehearsal)."""
     workload = {"name": "w1", "assets": ["a", "b"], "machines": ["vm-a", "vm-b"], "health": HEALTH}
-    plan = migrate_plan("flight", workloads=[workload], approval="manual")
+    source = {"provider": "azure-migrate", "vault": VAULT, "shutdown_source": False}  # a flight keeps it on
+    plan = migrate_plan("flight", workloads=[workload], approval="manual", source=source)
     d = MigrateDriver(plan)
     d.ready()
     d.override("rehearse")

@@ -195,6 +195,13 @@ def test_the_plan_sections_are_checked():
     assert plan.workloads[0].machine_names == ["a", "b"] and plan.source.shutdown_source
 
 
+def test_a_flight_is_refused_a_migrate_that_shuts_the_source_down_before_its_first_share():
+    with pytest.raises(PlanError, match=r"source.shutdown_source: a flight moves users a share at a time"):
+        validate_plan(make_plan("flight", source={"provider": "azure-migrate", "vault": VAULT}))
+    kept_on = {"provider": "azure-migrate", "vault": VAULT, "shutdown_source": False}
+    assert validate_plan(make_plan("flight", source=kept_on)).source.shutdown_source is False
+
+
 def test_staged_migrates_every_workload_once_all_are_ready_and_moves_the_release_when_all_succeeded():
     plan = migrate_plan(
         "staged",

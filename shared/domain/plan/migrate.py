@@ -124,6 +124,13 @@ def migrate_problems(plan: Any) -> list[str]:
         problems.append("rehearsal: a rehearsal is a test migration by Azure Migrate: it needs source")
     if plan.source is not None and plan.replication is not None:
         problems.append("replication: source azure-migrate reads the vault's replication itself: remove replication")
+    if plan.source is not None and plan.source.shutdown_source and plan.model == "flight":
+        # migrate shuts the source down before the first move: a flight then leaves most users on a server that
+        # is off (10% moved, 90% routed to nothing)
+        problems.append(
+            "source.shutdown_source: a flight moves users a share at a time, but the migrate shuts the source down "
+            "before the first share moves: use single-step or staged, or shutdown_source: false"
+        )
     seen: dict[str, str] = {}
     for i, w in enumerate(plan.workloads):
         if w.machines is None:
