@@ -53,7 +53,9 @@ WORKLOAD_ENDS = (S.FINALIZED, S.ABORTED)
 RELEASE_ENDS = (ReleaseState.FINALIZED, ReleaseState.ABORTED, ReleaseState.ROLLED_BACK)
 SUCCEEDED = (S.FINALIZED, ReleaseState.FINALIZED)  # deployment.status: succeeded; any other end: failed
 _FLIGHT = re.compile(r"-> flighting \(flight (\d+),")
-_PAUSE = re.compile(r"(?:^|[:;] )paused at \d+%")
+# a pause is in the rules' own words, where they put them (an override, a halt, on_alert/on_deadline): an
+# alert's description (free text from outside) is inside its reason too and must not forge one
+_PAUSE = re.compile(r"^(halt: )?paused at \d+%|[;:] paused at \d+% \(on_(alert|deadline): pause\)$")
 
 
 @dataclass(frozen=True)

@@ -127,3 +127,28 @@ def test_every_approval_of_a_quorum_is_reported_with_who_and_when():
         ("approve", bob),
     ]
     assert f"by {APPROVER}, counted toward the quorum" in render(r, "text")
+
+
+def test_an_alerts_own_words_never_make_a_pause():
+    """An alert's description is free text from outside, kept inside its history reason: one saying ': paused at
+    40%' is not a pause (only the rules' own words are, where they put them), so no paused time is reported."""
+    from datetime import UTC, datetime, timedelta
+
+    from shared.domain.model import HistoryEntry
+    from shared.domain.plan import validate_plan
+
+    plan = validate_plan({"release": "r1", "model": "single-step", "workloads": [{"name": "w", "assets": ["a"]}]})
+    t0 = datetime(2026, 12, 7, 22, 0, tzinfo=UTC)
+
+    def entry(minutes, type_, reason, before, after, percent=0):
+        at = t0 + timedelta(minutes=minutes)
+        return HistoryEntry(at, f"e{minutes}", type_, "applied", reason, "w", before, after, percent)
+
+    history = [
+        entry(0, "asset-replicated", "asset a replicated", "replicating", "testing"),
+        entry(5, "alert", "alert Sev3 'db: paused at 40%' recorded while testing", "testing", "testing"),
+        entry(9, "tests-passed", "tests passed -> promoted", "testing", "promoted", 100),
+        entry(20, "alert", "alert Sev1: rolled back to 0%", "promoted", "rolled-back"),
+    ]
+    report = release_report(plan, history, "rolled-back")
+    assert report.gates.get("paused", 0) == 0
