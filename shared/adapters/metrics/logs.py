@@ -121,7 +121,10 @@ def _readings(tables: list) -> Any:
         return _reading(table.rows[0], columns)  # the release as a whole
     rows: dict[str, list] = {}
     for row in table.rows:
-        rows.setdefault(str(row[columns.index(WORKLOAD_COLUMN)]).lower(), []).append(row)
+        name = row[columns.index(WORKLOAD_COLUMN)]
+        if name is None or name == "":
+            continue  # data of no workload (no role name): never a workload's, whatever its name (`none`, ...)
+        rows.setdefault(str(name).lower(), []).append(row)
 
     def of(workload: str) -> Reading:
         found = rows.get(workload.lower())

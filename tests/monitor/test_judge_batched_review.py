@@ -1,0 +1,65 @@
+"""Batched health (issue 23) under attack: rows that name no workload, one workload's bad metric in a batch of
+50, and a release whose queries need more than Log Analytics' budget (no workload may be starved by the ones
+listed before it)."""
+
+from __future__ import annotations
+
+from shared.adapters.metrics.logs import LogsSource
+from shared.adapters.metrics.platform import PlatformMetricsSource
+from shared.domain.health import Reading
+from tests.monitor.test_monitor_sources import END, FAST, START, SUB, WS, checks, logs_check, metric_check, points
+
+BY_WORKLOAD = "requests | summarize value = 1.0, samples = count() by workload = cloud_RoleName"
+
+
+def test_a_row_without_a_workload_name_is_no_workloads_reading(monitor, settings_monitor):
+    """Rows whose `workload` is null (requests without a role name) belong to no workload: not to one that happens
+    to be named `none` (names are [a-z0-9-]), which would be judged on data that is not its own."""
+
+    def rows(query, timespan):
+        return [("workload", "string"), ("value", "real"), ("samples", "long")], [[None, 0.1, 900], ["api", 0.2, 800]]
+
+    monitor.workspace(WS, rows)
+    asking = [(w, checks(logs_check(query=BY_WORKLOAD)), START, END) for w in ("none", "api")]
+    got = LogsSource(settings_monitor).read_many("wave-1", asking)
+    assert got["api"] == {"error-rate": Reading(value=0.2, samples=800)}
+    assert got["none"] == {"error-rate": Reading()}  # no row of its own: no data
+
+
+def vm(name: str) -> str:
+    return f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm-{name}"
+
+
+def test_one_workloads_bad_metric_does_not_leave_the_rest_of_its_batch_without_data(monitor, settings_monitor):
+    """Azure answers a metrics:getBatch call 400 as a whole when one of its metrics or resources is wrong ("Metric:
+    Egress does not support requested dimension combination", the migration guide's example). One workload's typo
+    must not make 49 others inconclusive (and after `inconclusive_limit` rounds, unhealthy): no data, per workload."""
+    names = [f"w{i:02d}" for i in range(6)]
+    for n in names:
+        monitor.resource(vm(n), "westeurope", {"Percentage CPU": points((40, 4), (42, 4))})
+    asking = [(n, checks(metric_check("cpu", vm(n))), START, END) for n in names]
+    asking[3] = ("w03", checks(metric_check("cpu", vm("w03"), metric="Percentage CPUX")), START, END)  # a typo
+    source = PlatformMetricsSource(settings_monitor, FAST)
+    got = source.read_many("wave-1", asking)
+    assert got["w03"]["cpu"].error and "Percentage CPUX" in got["w03"]["cpu"].error
+    assert {n: got[n]["cpu"] for n in names if n != "w03"} == {
+        n: Reading(value=41.0, samples=8) for n in names if n != "w03"
+    }
+    assert source.calls <= 1 + 2 * 3  # the batch, then halves down to the bad resource: a few calls, not one each
+
+
+def test_resources_of_two_types_are_never_batched_together_under_one_stated_namespace(monitor, settings_monitor):
+    """A batch is of one resource type (the migration guide's batching restrictions): a check that states the
+    metric namespace of another type is wrong on its own, without taking a correct one of another type with it."""
+    vmss = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/ss-1"
+    monitor.resource(vm("a"), "westeurope", {"Percentage CPU": points((40, 4))})
+    monitor.resource(vmss, "westeurope", {"Percentage CPU": points((40, 4))})
+    stated = {"metric_namespace": "Microsoft.Compute/virtualMachines"}
+    asking = [
+        ("a", checks({**metric_check("cpu", vm("a")), **stated}), START, END),
+        ("b", checks({**metric_check("cpu", vmss), **stated}), START, END),
+    ]
+    source = PlatformMetricsSource(settings_monitor, FAST)
+    got = source.read_many("wave-1", asking)
+    assert got["a"]["cpu"] == Reading(value=40.0, samples=4)
+    assert got["b"]["cpu"].error and source.calls == 2
