@@ -56,3 +56,45 @@ def test_a_release_needing_more_queries_than_the_budget_judges_every_workload_in
         evaluated.update(n for n, r in judge.records.load("wave-1").items() if r.at == w.clock.now())
     assert monitor.throttled == {} and sum(evaluated.values()) == 16  # 2 a round: the budget, all used
     assert min(evaluated[n] for n in names) >= 3, evaluated  # each in turn, none starved
+
+
+def _release(name: str, interval: str, bake: str, budget: int | None = None) -> dict:
+    spec = {"interval": interval, "ingestion_delay": "0s", "failure_limit": 1, "inconclusive_limit": 1}
+    return {
+        "release": name,
+        "model": "flight",
+        "operators": ["ops@contoso.com"],
+        "flights": [{"percent": 10, "bake": bake}, {"percent": 100, "bake": "0s"}],
+        **({"budgets": {"logs_queries_per_30s": budget}} if budget else {}),
+        "workloads": [
+            {
+                "name": "w0",
+                "assets": ["vm-1"],
+                "health": {**spec, "checks": [{**logs_check(query=per_workload("w0")), "min_samples": 1}]},
+            }
+        ],
+    }
+
+
+def test_a_release_stating_a_smaller_budget_is_not_starved_by_one_stating_the_default(monitor, settings_monitor):
+    """Monitor's budget is the identity's, one for every release the judge reads: `b` states 3 queries per 30 s
+    (another caller shares the identity), `a` the default 200 and queries every 10 s. Counted in one window, the
+    2 `b` may send were always taken by `a`'s queries: `b` was held back round after round, never evaluated."""
+    w = world()
+    monitor.clock = lambda: w.clock.now().timestamp()
+    monitor.workspace(WS, lambda query, timespan: ([("value", "real"), ("samples", "long")], [[0.1, 500]]))
+    flighting_release(w.store, _release("a", "10s", "1h"), w.clock.now())
+    flighting_release(w.store, _release("b", "1m", "1h", budget=3), w.clock.now())
+    judge = Judge(
+        store=w.store,
+        records=MemoryJudgeStore(),
+        source=metrics_sources(settings_monitor, lambda: None),
+        publisher=ServicePublisher(w.service),
+        clock=w.clock,
+    )
+    for _ in range(18):  # every 10 s for 3 minutes
+        w.clock.advance(10)
+        judge.round()
+    assert judge.records.load("b")["w0"].evaluation >= 2  # due at 1, 2 and 3 minutes
+    assert judge.records.load("a")["w0"].evaluation >= 5
+    assert monitor.throttled == {}
