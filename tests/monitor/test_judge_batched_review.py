@@ -63,3 +63,19 @@ def test_resources_of_two_types_are_never_batched_together_under_one_stated_name
     got = source.read_many("wave-1", asking)
     assert got["a"]["cpu"] == Reading(value=40.0, samples=4)
     assert got["b"]["cpu"].error and source.calls == 2
+
+
+def test_retry_after_as_an_http_date_and_a_malformed_one(monitor, settings_monitor):
+    """Retry-After is delta-seconds or an HTTP date (RFC 9110): both are waited out; a value that is neither (here
+    `inf`, which float() reads) is no figure at all, not a wait that never ends for every later query."""
+    import email.utils
+    import time
+
+    monitor.workspace(WS, lambda query, timespan: ([("value", "real"), ("samples", "long")], [[0.1, 500]]))
+    monitor.fail("logs", 429, retry_after=email.utils.formatdate(time.time() + 20, usegmt=True))
+    monitor.fail("logs", 429, retry_after="inf")
+    source = LogsSource(settings_monitor, FAST)
+    dated = source.read("r", "w", checks(logs_check()), START, END)["error-rate"]
+    assert dated.throttled and 15 <= dated.retry_after <= 20
+    malformed = source.read("r", "w", checks(logs_check()), START, END)["error-rate"]
+    assert malformed.throttled and malformed.retry_after is None
