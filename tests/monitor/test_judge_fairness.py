@@ -98,3 +98,37 @@ def test_a_release_stating_a_smaller_budget_is_not_starved_by_one_stating_the_de
     assert judge.records.load("b")["w0"].evaluation >= 2  # due at 1, 2 and 3 minutes
     assert judge.records.load("a")["w0"].evaluation >= 5
     assert monitor.throttled == {}
+
+
+def test_a_flights_first_window_reaches_back_to_its_first_minute_not_only_to_its_anchor():
+    """Interval 10m: a flight begun 5 s past a 10-minute mark is anchored at the next mark, 9 m 55 s later. Its
+    first window must not start there: the minutes right after the traffic moved (where a bad release shows
+    first) would never be read by any evaluation. It reads from the flight's first whole minute, never before."""
+    from datetime import timedelta
+
+    from tests.judge_fakes import ScriptedSource
+
+    w = world()
+    source = ScriptedSource()
+    judge = Judge(
+        store=w.store, records=MemoryJudgeStore(), source=source, publisher=ServicePublisher(w.service), clock=w.clock
+    )
+    local = {"interval": "10m", "checks": [{"name": "errors", "provider": "local", "max": 1.0}]}
+    release = {
+        "release": "wave-1",
+        "model": "flight",
+        "operators": ["ops@contoso.com"],
+        "flights": [{"percent": 10, "bake": "1h"}, {"percent": 100, "bake": "0s"}],
+        "health": local,
+        "workloads": [{"name": "w0", "assets": ["vm-1"]}],
+    }
+    began = w.clock.now() + timedelta(seconds=5)
+    assert began.timestamp() % 600 == 5  # the test's clock starts on a 10-minute mark
+    flighting_release(w.store, release, began)
+    source.set("w0", "errors", 0.1, 10)
+    for _ in range(2 * 60 + 1):  # every 10 s for 20 minutes and 10 s
+        w.clock.advance(10)
+        judge.round()
+    first_minute = began + timedelta(seconds=55)
+    anchor = began + timedelta(seconds=595)
+    assert source.windows == [(first_minute, anchor + timedelta(minutes=10))]
