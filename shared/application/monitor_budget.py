@@ -62,6 +62,12 @@ class MonitorBudget:
                 del self.asked[name]
         return min([self.limits.get(name, self.logs_limit) for name in self.asked] or [self.logs_limit])
 
+    def blocked(self, api: str) -> float:
+        """Seconds until a 429's Retry-After has passed (0: none pending): checked again just before a call that
+        waited for a slot is sent, since an answer in the meantime may have been a 429."""
+        with self.lock:
+            return max(0.0, self.windows[api].blocked_until - self.now())
+
     def throttled(self, api: str, retry_after: float | None) -> float:
         """Azure answered 429: nothing more to this API until its Retry-After has passed. Returns the wait."""
         wait = DEFAULT_RETRY_AFTER if retry_after is None else retry_after

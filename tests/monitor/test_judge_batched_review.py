@@ -79,3 +79,22 @@ def test_retry_after_as_an_http_date_and_a_malformed_one(monitor, settings_monit
     assert dated.throttled and 15 <= dated.retry_after <= 20
     malformed = source.read("r", "w", checks(logs_check()), START, END)["error-rate"]
     assert malformed.throttled and malformed.retry_after is None
+
+
+def test_after_a_429_the_rest_of_a_releases_queries_are_not_sent(monitor, settings_monitor):
+    """A 429 stops the judge's calls to that API until its Retry-After has passed, also those of the same read
+    still waiting for one of the 5 query slots: per-workload query texts, Monitor's budget 1 query."""
+    from shared.application.monitor_budget import MonitorBudget
+    from tests.fakes import FakeClock
+
+    monitor.logs_per_30s, monitor.logs_latency = 1, 0.5
+    monitor.workspace(WS, lambda query, timespan: ([("value", "real"), ("samples", "long")], [[0.1, 500]]))
+    asking = [
+        (n, checks(logs_check(query=f"requests | where cloud_RoleName == '{n}' | summarize value = 0.1, samples = 1")))
+        for n in [f"w{i}" for i in range(9)]
+    ]
+    got = LogsSource(settings_monitor, FAST).read_many(
+        "r", [(n, c, START, END) for n, c in asking], MonitorBudget(FakeClock())
+    )
+    assert sum(not r["error-rate"].throttled for r in got.values()) == 1
+    assert len(monitor.calls) <= 5  # the first 5 went together; none after a 429 came back

@@ -84,6 +84,11 @@ class LogsSource:
         from azure.core.exceptions import AzureError
         from azure.monitor.query import LogsQueryStatus
 
+        wait = budget.blocked("logs") if budget else 0.0
+        if wait:  # a query of this read came back 429 while this one waited for a slot: not sent
+            return Reading(
+                error="held back: Log Analytics answered 429 (Retry-After)", throttled=True, retry_after=wait
+            )
         with self._lock:
             self.calls += 1
         try:

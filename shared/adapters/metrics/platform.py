@@ -108,6 +108,11 @@ class PlatformMetricsSource:
         resources = list({c.resource.lower(): c.resource for c in checks}.values())
         names = list(dict.fromkeys(c.metric for c in checks))
         aggregations = list(dict.fromkeys([c.aggregation for c in checks] + ["Count"]))
+        wait = budget.blocked("metrics") if budget else 0.0
+        if wait:  # another call came back 429 while this one waited for a slot: not sent
+            return [
+                Reading(error="held back: metrics throttled (Retry-After)", throttled=True, retry_after=wait)
+            ] * len(checks)
         with self._lock:
             self.calls += 1
             self.batch_sizes.append(len(resources))
