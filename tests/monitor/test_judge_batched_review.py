@@ -98,3 +98,30 @@ def test_after_a_429_the_rest_of_a_releases_queries_are_not_sent(monitor, settin
     )
     assert sum(not r["error-rate"].throttled for r in got.values()) == 1
     assert len(monitor.calls) <= 5  # the first 5 went together; none after a 429 came back
+
+
+def test_a_read_mixing_per_workload_queries_and_a_batched_one(monitor, settings_monitor):
+    """Contract §10's per-workload query (no workload column: its first row is that workload's) beside the release's
+    batched one (`by workload`): one query each, every workload read from its own query only."""
+    seen = []
+
+    def rows(query, timespan):
+        seen.append(query)
+        if "by workload" in query:
+            return [("workload", "string"), ("value", "real"), ("samples", "long")], [["api", 0.2, 800], ["web", 3, 9]]
+        return [("value", "real"), ("samples", "long")], [[0.7, 300]]
+
+    monitor.workspace(WS, rows)
+    own = "requests | where cloud_RoleName == 'payroll' | summarize value = 0.7, samples = count()"
+    asking = [
+        ("api", checks(logs_check(query=BY_WORKLOAD)), START, END),
+        ("payroll", checks(logs_check(query=own)), START, END),
+        ("web", checks(logs_check(query=BY_WORKLOAD)), START, END),
+    ]
+    got = LogsSource(settings_monitor).read_many("wave-1", asking)
+    assert got == {
+        "api": {"error-rate": Reading(value=0.2, samples=800)},
+        "payroll": {"error-rate": Reading(value=0.7, samples=300)},
+        "web": {"error-rate": Reading(value=3.0, samples=9)},
+    }
+    assert sorted(seen) == sorted([BY_WORKLOAD, own])
