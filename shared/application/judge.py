@@ -47,6 +47,7 @@ from shared.domain.times import from_ms, iso_s
 from shared.domain.times import ms as _ms
 
 log = logging.getLogger("promote.judge")
+FIRST_MINUTE = 60  # seconds: a young flight's window starts at its start rounded up to this (one query per minute)
 
 
 @dataclass
@@ -140,6 +141,9 @@ class Judge:
             found = self._due(release, w, health, records.get(w.name), now, run)
             if found is not None:
                 due.append(found)
+        # the longest without an evaluation asks first: when the budget holds some reads back, the ones listed first
+        # do not take every query round after round while the rest are never evaluated
+        due.sort(key=lambda d: (d.record.at is not None, d.record.at or now))
         readings = self._read(release, [d for d in due if d.start is not None])
         throttled = run.throttled
         for d in due:
@@ -178,6 +182,10 @@ class Judge:
         # for the judge once that data covers it.
         end = now - timedelta(seconds=health.delay)
         start = window_start(anchor, end, health.interval) if end > anchor else None
+        if start is not None and start <= anchor:
+            # a window reaching the anchor reaches back to the flight's first whole minute: what came right after
+            # the traffic moved is read too, never what came before it; flights begun in one minute share it
+            start = min(anchor, from_ms(anchor_ms(started_ms, FIRST_MINUTE)))
         return _Due(w, health, record, due, started, anchor, end, start)
 
     def _read(self, release: Release, due: list[_Due]) -> dict[str, dict[str, Reading]]:

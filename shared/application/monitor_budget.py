@@ -30,6 +30,7 @@ class MonitorBudget:
     def __init__(self, clock: Any, logs_queries_per_30s: int = LOGS_QUERIES_PER_30S):
         self.clock, self.logs_limit = clock, logs_queries_per_30s
         self.limits: dict[str, int] = {}  # release -> its plan's budgets.logs_queries_per_30s
+        self.asked: dict[str, float] = {}  # release -> when it last asked for a Log Analytics query
         self.lock = threading.Lock()
         self.windows = {"logs": QueryWindow(), "metrics": QueryWindow()}
         self.sent: Counter = Counter()  # calls let through, per API
@@ -43,13 +44,29 @@ class MonitorBudget:
     def take(self, api: str, release: str | None = None) -> float:
         """0: send the call now (it is counted); else the seconds until it may be sent (it is not)."""
         with self.lock:
-            window = self.windows[api]
+            window, now = self.windows[api], self.now()
             # metrics: no documented call rate, only Retry-After holds them back
-            limit = self.limits.get(release or "", self.logs_limit)
-            cap = paced(limit) if api == "logs" else 1 << 30
-            wait = window.take(self.now(), cap)
+            cap = paced(self._logs_limit(release, now, window.period)) if api == "logs" else 1 << 30
+            wait = window.take(now, cap)
             (self.held if wait else self.sent)[api] += 1
             return wait
+
+    def _logs_limit(self, release: str | None, now: float, period: float) -> int:
+        """The budget is the identity's, one window for every release: the smallest any release asking within the
+        window states holds for all (counted against the default, the window's other queries would always take
+        the room a smaller figure leaves, and that release would wait forever)."""
+        if release is not None:
+            self.asked[release] = now
+        for name, at in list(self.asked.items()):
+            if at <= now - period:
+                del self.asked[name]
+        return min([self.limits.get(name, self.logs_limit) for name in self.asked] or [self.logs_limit])
+
+    def blocked(self, api: str) -> float:
+        """Seconds until a 429's Retry-After has passed (0: none pending): checked again just before a call that
+        waited for a slot is sent, since an answer in the meantime may have been a 429."""
+        with self.lock:
+            return max(0.0, self.windows[api].blocked_until - self.now())
 
     def throttled(self, api: str, retry_after: float | None) -> float:
         """Azure answered 429: nothing more to this API until its Retry-After has passed. Returns the wait."""

@@ -4,6 +4,7 @@ which waits it out in a later round instead of sleeping in this one), and readin
 from __future__ import annotations
 
 import email.utils
+import re
 import time
 from typing import Any
 
@@ -29,19 +30,22 @@ def throttled(exc: Exception) -> bool:
 
 
 def retry_after(exc: Exception) -> float | None:
-    """A refusal's Retry-After in seconds (delta-seconds or an HTTP date); None when it has none."""
+    """A refusal's Retry-After in seconds (delta-seconds or an HTTP date; else the milliseconds headers azure-core
+    also reads); None when it has none, or none that is a figure (`inf` or `nan` would stop every later call)."""
     response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None) or {}
-    value = headers.get("Retry-After") or headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
+    headers = {str(k).lower(): str(v).strip() for k, v in (getattr(response, "headers", None) or {}).items()}
+    value = headers.get("retry-after")
+    if value:
+        if re.fullmatch(r"\d+(\.\d+)?", value):
+            return float(value)
         try:
             return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, IndexError):
             return None
+    for name in ("retry-after-ms", "x-ms-retry-after-ms"):
+        if re.fullmatch(r"\d+(\.\d+)?", headers.get(name, "")):
+            return float(headers[name]) / 1000
+    return None
 
 
 def error(exc: Exception) -> str:

@@ -84,6 +84,11 @@ class LogsSource:
         from azure.core.exceptions import AzureError
         from azure.monitor.query import LogsQueryStatus
 
+        wait = budget.blocked("logs") if budget else 0.0
+        if wait:  # a query of this read came back 429 while this one waited for a slot: not sent
+            return Reading(
+                error="held back: Log Analytics answered 429 (Retry-After)", throttled=True, retry_after=wait
+            )
         with self._lock:
             self.calls += 1
         try:
@@ -121,7 +126,10 @@ def _readings(tables: list) -> Any:
         return _reading(table.rows[0], columns)  # the release as a whole
     rows: dict[str, list] = {}
     for row in table.rows:
-        rows.setdefault(str(row[columns.index(WORKLOAD_COLUMN)]).lower(), []).append(row)
+        name = row[columns.index(WORKLOAD_COLUMN)]
+        if name is None or name == "":
+            continue  # data of no workload (no role name): never a workload's, whatever its name (`none`, ...)
+        rows.setdefault(str(name).lower(), []).append(row)
 
     def of(workload: str) -> Reading:
         found = rows.get(workload.lower())

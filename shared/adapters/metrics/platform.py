@@ -63,11 +63,19 @@ class PlatformMetricsSource:
         groups: dict[tuple, list[tuple[str, Any]]] = {}
         for workload, checks, start, end in requests:
             for check in checks:
-                key = (check.subscription.lower(), check.region, check.namespace.lower(), start, end)
+                # one subscription, region and resource type per call (Azure's batching restrictions)
+                key = (
+                    check.subscription.lower(),
+                    check.region,
+                    _type(check.resource),
+                    check.namespace.lower(),
+                    start,
+                    end,
+                )
                 groups.setdefault(key, []).append((workload, check))
         out: dict[str, dict[str, Reading]] = {w: {} for w, *_ in requests}
         calls: list[tuple[list, datetime, datetime]] = []
-        for (_, _, _, start, end), asking in groups.items():
+        for (*_, start, end), asking in groups.items():
             by_resource: dict[str, list] = {}
             for item in asking:
                 by_resource.setdefault(item[1].resource.lower(), []).append(item)
@@ -89,13 +97,22 @@ class PlatformMetricsSource:
                     out[workload][check.name] = reading
         return out
 
-    def _batch(self, checks: list, start: datetime, end: datetime, budget: Any) -> list[Reading]:
-        """One metrics:getBatch call: a Reading per check, in order."""
+    def _batch(
+        self, checks: list, start: datetime, end: datetime, budget: Any, splits: list[int] | None = None
+    ) -> list[Reading]:
+        """One metrics:getBatch call: a Reading per check, in order. Azure refuses a batch as a whole (400) when
+        one of its metrics or resources is wrong: the batch is then read in halves, down to the culprit, so one
+        workload's mistake leaves the others' readings alone (`splits`: the calls this batch may still spend)."""
         from azure.core.exceptions import AzureError
 
         resources = list({c.resource.lower(): c.resource for c in checks}.values())
         names = list(dict.fromkeys(c.metric for c in checks))
         aggregations = list(dict.fromkeys([c.aggregation for c in checks] + ["Count"]))
+        wait = budget.blocked("metrics") if budget else 0.0
+        if wait:  # another call came back 429 while this one waited for a slot: not sent
+            return [
+                Reading(error="held back: metrics throttled (Retry-After)", throttled=True, retry_after=wait)
+            ] * len(checks)
         with self._lock:
             self.calls += 1
             self.batch_sizes.append(len(resources))
@@ -111,6 +128,11 @@ class PlatformMetricsSource:
             if throttled(exc):
                 wait = budget.throttled("metrics", retry_after(exc)) if budget else retry_after(exc)
                 return [Reading(error=error(exc), throttled=True, retry_after=wait)] * len(checks)
+            if getattr(exc, "status_code", None) == 400 and len(resources) > 1:
+                splits = [2 * len(resources).bit_length() + 2] if splits is None else splits
+                if splits[0] >= 2:
+                    splits[0] -= 2
+                    return self._halves(checks, resources, start, end, budget, splits)
             return [Reading(error=error(exc))] * len(checks)
         series: dict[tuple[str, str], list] = {}
         for result in results:
@@ -121,6 +143,25 @@ class PlatformMetricsSource:
                 series[(resource, (metric.name or "").lower())] = points
         # a resource missing from the answer has no data: that workload's check only
         return [fold(series.get((c.resource.lower(), c.metric.lower())), c.aggregation) for c in checks]
+
+    def _halves(
+        self, checks: list, resources: list[str], start: datetime, end: datetime, budget: Any, splits: list[int]
+    ) -> list[Reading]:
+        """`checks` read in two batches, each of half the resources; the readings in the order of `checks`."""
+        first = {r.lower() for r in resources[: len(resources) // 2]}
+        out: list[Reading] = [Reading()] * len(checks)
+        for side in (True, False):
+            at = [i for i, c in enumerate(checks) if (c.resource.lower() in first) == side]
+            readings = self._batch([checks[i] for i in at], start, end, budget, splits)
+            for i, reading in zip(at, readings, strict=True):
+                out[i] = reading
+        return out
+
+
+def _type(resource: str) -> str:
+    """A resource id's type (microsoft.compute/virtualmachines): a batch holds resources of one type."""
+    parts = resource.lower().split("/providers/", 1)[1].split("/")
+    return "/".join([parts[0]] + parts[1::2])
 
 
 def fold(points: list | None, aggregation: str) -> Reading:
