@@ -74,6 +74,7 @@ class _Carrying:
     made: dict[str | None, list[str]] = field(default_factory=dict)
     revoke_failure: str | None = None
     batched: set[str] = field(default_factory=set)  # workloads whose routing route_batch carried out
+    tracker: MoveProgress | None = None  # the release-level move's progress record (route_batch)
 
     def route_batch(self, moves: list[SetTraffic], before: Release) -> None:
         """A release-level move's Azure routing: planned as units (a resource's writes coalesced) and carried
@@ -92,11 +93,11 @@ class _Carrying:
             budgets,
         )
         writes, started = sum(u.writes for u in units), time.monotonic()
-        tracker = None
+        tracker = self.tracker = None
         if self.ports.progress is not None:
             ahead = forecast(writes, sum(u.reads for u in units), budgets).seconds
             total = sum(len(u.workloads) for u in units)
-            tracker = MoveProgress(
+            tracker = self.tracker = MoveProgress(
                 self.ports.progress, self.ports.clock, self.release, total=total, writes=writes, forecast_s=ahead
             )
         made = carry_out_units(
@@ -105,7 +106,8 @@ class _Carrying:
             progress=(lambda unit: tracker.moved(len(unit.workloads), unit.writes)) if tracker else None,
         )
         # history records how long the move took (contract §15), as does its last progress record
-        took = tracker.finished() if tracker else time.monotonic() - started
+        # a redelivered message that re-asserts the routing changes nothing: the record of the move that did stays
+        took = tracker.finished(changed=any(made.values())) if tracker else time.monotonic() - started
         self.made.setdefault(None, []).append(took_words(len(azure), writes, took))
         for e in azure:
             self.batched.add(e.workload)
@@ -204,14 +206,19 @@ def _effects(ports: Ports, before: Release, decision: Decision, done: list[SetTr
     carrying = _Carrying(ports, release, done)
     moves = [e for e in decision.effects if isinstance(e, SetTraffic)]
     carrying.routers = {e.workload: ports.routers(release, e.workload, e.routing) for e in moves}
-    if len(moves) > 1:  # a release-wide move: refused as a whole before any workload is moved
-        budgets = before.plan.azure_budgets
-        refused = [p for found in checked_all(moves, lambda e: carrying.checked(e, budgets)) for p in found]
-        if refused:
-            raise RoutingError(f"{release}: nothing moved: " + "; ".join(refused))
-        carrying.route_batch(moves, before)
-    for effect in decision.effects:
-        HANDLERS[type(effect)](carrying, effect)
+    try:
+        if len(moves) > 1:  # a release-wide move: refused as a whole before any workload is moved
+            budgets = before.plan.azure_budgets
+            refused = [p for found in checked_all(moves, lambda e: carrying.checked(e, budgets)) for p in found]
+            if refused:
+                raise RoutingError(f"{release}: nothing moved: " + "; ".join(refused))
+            carrying.route_batch(moves, before)
+        for effect in decision.effects:
+            HANDLERS[type(effect)](carrying, effect)
+    except Exception:  # carry_out puts the move back: its progress record says so, not that it is under way
+        if carrying.tracker is not None:
+            carrying.tracker.failed()
+        raise
     if carrying.revoke_failure is not None:
         log.warning("revoking access for %s failed: %s", release, carrying.revoke_failure)
         decision = revocation_failed(decision, carrying.revoke_failure, ports.clock.now())

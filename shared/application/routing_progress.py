@@ -67,25 +67,46 @@ class MoveProgress:
             progress = self._progress(now, None)
         self._record(progress)  # outside the lock: the other units go on meanwhile
 
-    def finished(self) -> float:
-        """Every unit is carried out: record how long the move took, and answer it (seconds)."""
+    def finished(self, changed: bool = True) -> float:
+        """Every unit is carried out: record how long the move took, and answer it (seconds). A move that
+        `changed` nothing (a redelivered message re-asserting the routing its decision moved) and recorded
+        nothing yet leaves a finished record alone: that is the move that made the routing, and how long it took."""
         with self.lock:
             now = self.monotonic()
             took = now - self.began
             progress = self._progress(now, took)
-        self._record(progress)
+            quiet = not changed and self.recorded == 0
+        if not (quiet and self._kept()):
+            self._record(progress)
         return took
 
-    def _progress(self, now: float, took: float | None) -> RoutingProgress:
+    def failed(self) -> None:
+        """The move failed part way and what it moved is put back: recorded as over, never as under way (a stale
+        record would say its redelivery carries it on)."""
+        with self.lock:
+            now = self.monotonic()
+            progress = self._progress(now, now - self.began, failed=True)
+        self._record(progress)
+
+    def _kept(self) -> bool:
+        try:
+            last = self.store.read(self.release)
+        except Exception:  # cannot tell: record this move's
+            return False
+        return last is not None and last.finished and not last.failed
+
+    def _progress(self, now: float, took: float | None, failed: bool = False) -> RoutingProgress:
+        over = took is not None and not failed
         return RoutingProgress(
-            done=self.total if took is not None else min(self.done, self.total),
+            done=self.total if over else min(self.done, self.total),
             total=self.total,
-            writes_done=self.writes if took is not None else min(self.writes_done, self.writes),
+            writes_done=self.writes if over else min(self.writes_done, self.writes),
             writes=self.writes,
             started_at=self.started_at,
             at=self.started_at + timedelta(seconds=now - self.began),
             forecast_s=self.forecast_s,
             took_s=took,
+            failed=failed,
         )
 
     def _record(self, progress: RoutingProgress) -> None:

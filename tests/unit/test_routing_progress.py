@@ -98,3 +98,40 @@ def test_a_notice_finds_how_long_the_move_took_in_its_history_words():
     assert words == "routing of 5000 workloads: 795 Azure writes in 82.9s"
     assert took_in(f"promoted; network: {words}; access revoked") == words
     assert took_in("promoted; network: routes/a: 10.0.0.4 -> 10.1.0.4") is None
+
+
+def test_a_move_that_found_every_routing_in_place_keeps_the_record_of_the_move_that_made_it():
+    # a redelivered message re-asserts the routing its decision moved: nothing to write, nothing to record over
+    store, ticks = Store(), Ticks()
+    real = move(store, ticks, total=16, writes=14)
+    ticks.t += 5.5
+    real.moved(16, 14)
+    real.finished()
+    kept = len(store.rows)
+    again = move(store, ticks, total=16, writes=2)
+    ticks.t += 0.1
+    again.moved(16, 2)
+    again.finished(changed=False)
+    assert len(store.rows) == kept and store.read("r").took_s == pytest.approx(5.5)
+    # ... but a move cut short (its last record under way) is finished by the attempt that finds it all in place
+    cut = move(store, ticks, total=16, writes=14)
+    ticks.t += 3.5
+    cut.moved(8, 7)
+    again = move(store, ticks, total=16, writes=14)
+    ticks.t += 0.2
+    again.finished(changed=False)
+    assert store.read("r").finished and store.read("r").took_s == pytest.approx(0.2)
+
+
+def test_a_move_that_failed_and_was_put_back_is_recorded_as_such_not_as_under_way():
+    store, ticks = Store(), Ticks()
+    tracker = move(store, ticks, total=300, writes=300)
+    ticks.t += 4
+    tracker.moved(120, 120)
+    ticks.t += 1
+    tracker.failed()
+    last = store.read("r")
+    assert last is not None and last.failed and last.done == 120 and last.took_s == pytest.approx(5.0)
+    doc = last.to_json(T0 + timedelta(seconds=600))
+    assert doc["failed"] and not doc["stale"] and doc["eta"] is None
+    assert progress_text(doc) == "routing failed after 120 / 300 workloads (120 / 300 Azure writes) in 5 s: put back"
