@@ -177,7 +177,8 @@ def carry_out(ports: Ports, before: Release, decision: Decision) -> Decision:
 def _restore(ports: Ports, before: Release, moves: list[SetTraffic]) -> None:
     """Best effort: route each moved workload back to the share `before` records; a release-level move's Azure
     routing as a batch within the budget (a route table written once), then one at a time whatever the batch
-    did not put back (each reads first: what is in place is not written again)."""
+    did not put back (each reads first: what is in place is not written again). promote's own local records are
+    put back as a batch too (routing/local.LocalBatch), as route_local_batch moved them."""
     moves = [replace(m, routing=_plain(m.routing)) for m in moves]  # back to the share; the TTL stays lowered
     azure = [m for m in moves if not isinstance(m.routing, LocalRouting)]
     if len(azure) > 1:
@@ -191,6 +192,14 @@ def _restore(ports: Ports, before: Release, moves: list[SetTraffic]) -> None:
             moves = [m for m in moves if isinstance(m.routing, LocalRouting)]
         except Exception as exc:  # one at a time below
             log.error("could not restore the routing of %s as a batch: %s", before.name, exc)
+    local = [m for m in moves if isinstance(m.routing, LocalRouting)]
+    batch_of = getattr(ports.routers, "local_batch", None)
+    if len(local) > 1 and batch_of is not None:  # promote's own records: one read and a transaction per 100
+        try:
+            batch_of(before.name).apply({m.workload: _share(before, m.workload) for m in local})
+            moves = [m for m in moves if not isinstance(m.routing, LocalRouting)]
+        except Exception as exc:  # one at a time below
+            log.error("could not restore the local routing of %s as a batch: %s", before.name, exc)
     for move in moves:
         try:
             ports.routers(before.name, move.workload, move.routing).apply(

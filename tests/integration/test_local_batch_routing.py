@@ -101,3 +101,61 @@ def test_a_batch_over_a_partition_with_access_and_decommission_records_reads_the
         "w3": [f"local routing record {release_name}/w3: traffic_percent 0 -> 100"],
     }
     assert [LocalRouter(table, release_name, n).read() for n in ("w1", "w2", "w3")] == [0, 0, 100]
+
+
+class CutShort:
+    """A router factory whose first local batch fails once its records are written, as a move whose last
+    transaction was refused (or whose next effect failed): the decision fails and its routing is put back."""
+
+    def __init__(self, inner):
+        self.inner, self.failed = inner, 0
+
+    def local_batch(self, release):
+        batch, factory = self.inner.local_batch(release), self
+
+        class Failing:
+            def apply(self, percents):
+                made = batch.apply(percents)
+                if factory.failed:  # the put-back goes through
+                    return made
+                factory.failed += 1
+                raise ConnectionError("the storage account closed the connection (transaction 2 of 2)")
+
+        return Failing()
+
+    def __call__(self, release, workload, routing):
+        return self.inner(release, workload, routing)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def test_a_failed_release_wide_move_puts_the_local_records_back_as_one_batch_too(settings, release_name):
+    counter = RequestCounter()
+    stack = Stack(settings, request_hook=counter)
+    workloads = [f"w{i}" for i in range(6)]
+    stack.service.apply(
+        validate_plan(
+            {
+                "release": release_name,
+                "model": "staged",
+                "approval": "auto",
+                "approvers": ["ana@contoso.com"],
+                "workloads": [{"name": n, "assets": ["vm-1"]} for n in workloads],
+            }
+        )
+    )
+    for n in workloads:
+        stack.service.handle(event("asset-replicated", release_name, n, f"{n}-a", asset="vm-1"))
+    for n in workloads[:-1]:
+        stack.service.handle(event("tests-passed", release_name, n, f"{n}-t"))
+    failing = CutShort(stack.service.routers)
+    stack.service.routers = failing
+    table = stack.table(ROUTING_TABLE)
+    counter.reset()
+    stack.service.handle(event("tests-passed", release_name, workloads[-1], "last-t"))
+    spent = dict(counter.by_kind)
+    assert failing.failed == 1
+    assert {LocalRouter(table, release_name, n).read() for n in workloads} == {0}, "every record put back"
+    # the put-back: one more read of the partition and one transaction, not a read and a write per workload
+    assert spent.get("point-read", 0) == 0 and spent["query"] <= 3 and spent["transaction"] <= 3, spent
