@@ -103,7 +103,9 @@ class _Carrying:
         made = carry_out_units(
             units,
             lambda scope: self.ports.budget(scope, budgets),
-            progress=(lambda unit: tracker.moved(len(unit.workloads), unit.writes)) if tracker else None,
+            progress=(lambda unit, changed: tracker.moved(len(unit.workloads), unit.writes, changed))
+            if tracker
+            else None,
         )
         # history records how long the move took (contract §15), as does its last progress record
         # a redelivered message that re-asserts the routing changes nothing: the record of the move that did stays

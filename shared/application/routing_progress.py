@@ -52,16 +52,20 @@ class MoveProgress:
         self.started_at, self.began = clock.now(), monotonic()
         self.last = self.began  # when the last write was made (the start: the first waits `every` seconds)
         self.done = self.writes_done = 0
+        self.changed = False  # whether any unit changed routing (a re-assertion finds it all in place)
         self.lock = threading.Lock()
         self.recorded = 0  # writes made (tests, the bench)
 
-    def moved(self, workloads: int, writes: int) -> None:
-        """A unit of `workloads` workloads and `writes` writes is carried out; records if one is due."""
+    def moved(self, workloads: int, writes: int, changed: bool = True) -> None:
+        """A unit of `workloads` workloads and `writes` writes is carried out (`changed`: it changed routing);
+        records if one is due and the move has changed anything yet (a re-assertion that finds every routing in
+        place, however long its reads take, leaves the record of the move that made it alone)."""
         with self.lock:
             self.done += workloads
             self.writes_done += writes
+            self.changed = self.changed or changed
             now = self.monotonic()
-            if now - self.last < self.every:
+            if now - self.last < self.every or not self.changed:
                 return
             self.last = now
             progress = self._progress(now, None)
@@ -75,7 +79,7 @@ class MoveProgress:
             now = self.monotonic()
             took = now - self.began
             progress = self._progress(now, took)
-            quiet = not changed and self.recorded == 0
+            quiet = not (changed or self.changed) and self.recorded == 0
         if not (quiet and self._kept()):
             self._record(progress)
         return took

@@ -110,7 +110,7 @@ def test_a_move_that_found_every_routing_in_place_keeps_the_record_of_the_move_t
     kept = len(store.rows)
     again = move(store, ticks, total=16, writes=2)
     ticks.t += 0.1
-    again.moved(16, 2)
+    again.moved(16, 2, changed=False)
     again.finished(changed=False)
     assert len(store.rows) == kept and store.read("r").took_s == pytest.approx(5.5)
     # ... but a move cut short (its last record under way) is finished by the attempt that finds it all in place
@@ -135,3 +135,18 @@ def test_a_move_that_failed_and_was_put_back_is_recorded_as_such_not_as_under_wa
     doc = last.to_json(T0 + timedelta(seconds=600))
     assert doc["failed"] and not doc["stale"] and doc["eta"] is None
     assert progress_text(doc) == "routing failed after 120 / 300 workloads (120 / 300 Azure writes) in 5 s: put back"
+
+
+def test_a_long_reassertion_that_changes_nothing_records_nothing_while_it_goes_on():
+    # a duplicate of a 5,000-workload move reads every workload's routing under the read budget for minutes
+    store, ticks = Store(), Ticks()
+    real = move(store, ticks, total=40, writes=40)
+    ticks.t += 2
+    real.moved(40, 40, changed=True)
+    real.finished()
+    again = move(store, ticks, total=40, writes=40)
+    for _ in range(40):
+        ticks.t += 1
+        again.moved(1, 1, changed=False)
+    again.finished(changed=False)
+    assert len(store.rows) == 1 and store.read("r").took_s == pytest.approx(2.0)
