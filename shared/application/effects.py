@@ -100,6 +100,7 @@ class _Carrying:
             tracker = self.tracker = MoveProgress(
                 self.ports.progress, self.ports.clock, self.release, total=total, writes=writes, forecast_s=ahead
             )
+            tracker.start()
         made = carry_out_units(
             units,
             lambda scope: self.ports.budget(scope, budgets),

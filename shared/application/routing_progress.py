@@ -55,6 +55,25 @@ class MoveProgress:
         self.changed = False  # whether any unit changed routing (a re-assertion finds it all in place)
         self.lock = threading.Lock()
         self.recorded = 0  # writes made (tests, the bench)
+        self.over = threading.Event()
+        self.closing = threading.Lock()  # the heartbeat's write and the last one, one after the other
+
+    def start(self) -> None:
+        """Keep the record fresh while no unit ends (each waiting out a long Retry-After or a long operation): a
+        record older than STALE_S reads as a move cut short. Stops at `finished` or `failed`."""
+        threading.Thread(target=self._beat, name="routing-progress", daemon=True).start()
+
+    def _beat(self) -> None:
+        while not self.over.wait(self.every):
+            with self.lock:
+                now = self.monotonic()
+                if not self.changed or now - self.last < self.every:
+                    continue
+                self.last = now
+                progress = self._progress(now, None)
+            with self.closing:  # outside the lock (units go on), never after the move's last record
+                if not self.over.is_set():
+                    self._record(progress)
 
     def moved(self, workloads: int, writes: int, changed: bool = True) -> None:
         """A unit of `workloads` workloads and `writes` writes is carried out (`changed`: it changed routing);
@@ -76,21 +95,25 @@ class MoveProgress:
         `changed` nothing (a redelivered message re-asserting the routing its decision moved) and recorded
         nothing yet leaves a finished record alone: that is the move that made the routing, and how long it took."""
         with self.lock:
+            self.over.set()
             now = self.monotonic()
             took = now - self.began
             progress = self._progress(now, took)
             quiet = not (changed or self.changed) and self.recorded == 0
         if not (quiet and self._kept()):
-            self._record(progress)
+            with self.closing:
+                self._record(progress)
         return took
 
     def failed(self) -> None:
         """The move failed part way and what it moved is put back: recorded as over, never as under way (a stale
         record would say its redelivery carries it on)."""
         with self.lock:
+            self.over.set()
             now = self.monotonic()
             progress = self._progress(now, now - self.began, failed=True)
-        self._record(progress)
+        with self.closing:
+            self._record(progress)
 
     def _kept(self) -> bool:
         try:

@@ -3,6 +3,7 @@ its ETA from the budget's forecast and the pace kept; the words status and the b
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -150,3 +151,20 @@ def test_a_long_reassertion_that_changes_nothing_records_nothing_while_it_goes_o
         again.moved(1, 1, changed=False)
     again.finished(changed=False)
     assert len(store.rows) == 1 and store.read("r").took_s == pytest.approx(2.0)
+
+
+def test_a_move_whose_units_all_wait_long_keeps_its_record_fresh_and_stops_once_over():
+    # every unit waiting out a 60 s Retry-After, or a long operation: no unit ends for a minute, and a record
+    # 60 s old would read 'cut short' while the move goes on
+    store = Store()
+    tracker = MoveProgress(store, FakeClock(), "r", total=10, writes=10, forecast_s=1.0, every=0.05)
+    tracker.start()
+    tracker.moved(1, 1)
+    time.sleep(0.4)
+    beats = len(store.rows)
+    assert beats >= 2 and all(not row.finished for row in store.rows)
+    assert store.rows[-1].at > store.rows[0].at
+    tracker.finished()
+    over = len(store.rows)
+    time.sleep(0.2)
+    assert len(store.rows) == over and store.read("r").finished
