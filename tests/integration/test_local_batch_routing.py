@@ -159,3 +159,37 @@ def test_a_failed_release_wide_move_puts_the_local_records_back_as_one_batch_too
     assert {LocalRouter(table, release_name, n).read() for n in workloads} == {0}, "every record put back"
     # the put-back: one more read of the partition and one transaction, not a read and a write per workload
     assert spent.get("point-read", 0) == 0 and spent["query"] <= 3 and spent["transaction"] <= 3, spent
+
+
+class DiesAfterTransactions:
+    """A routing table whose connection is lost after `n` transactions, as a host killed between two of them."""
+
+    def __init__(self, inner, n: int):
+        self.inner, self.left = inner, n
+
+    def submit_transaction(self, operations):
+        if self.left == 0:
+            raise ConnectionError("host killed")
+        self.left -= 1
+        return self.inner.submit_transaction(operations)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def test_a_move_cut_short_between_two_transactions_is_finished_by_its_redelivery_writing_only_the_rest(
+    settings, release_name
+):
+    counter = RequestCounter()
+    table = Stack(settings, request_hook=counter).table(ROUTING_TABLE)
+    names = [f"w{i:03d}" for i in range(250)]
+    try:
+        LocalBatch(DiesAfterTransactions(table, 1), release_name).apply(dict.fromkeys(names, 100))
+    except ConnectionError:
+        pass
+    assert sorted(LocalBatch(table, release_name).live().values()) == [100] * 100, "the first 100, atomically"
+    counter.reset()
+    made = LocalBatch(table, release_name).apply(dict.fromkeys(names, 100))
+    assert dict(counter.by_kind) == {"query": 1, "transaction": 2}, "the 150 left: 100 + 50"
+    assert sum(1 for changes in made.values() if changes) == 150
+    assert LocalBatch(table, release_name).live() == dict.fromkeys(names, 100)
