@@ -22,6 +22,7 @@ from shared.domain.progress import RoutingProgress
 log = logging.getLogger("promote")
 
 EVERY = 3.0  # seconds between two progress writes of one move
+BEATS_FOR = 600.0  # the heartbeat stops once no unit has ended for this long (a unit waits out 429s for 300 s)
 
 
 class ProgressStore(Protocol):
@@ -51,6 +52,7 @@ class MoveProgress:
         self.total, self.writes, self.forecast_s = total, writes, forecast_s
         self.started_at, self.began = clock.now(), monotonic()
         self.last = self.began  # when the last write was made (the start: the first waits `every` seconds)
+        self.ended = self.began  # when the last unit ended
         self.done = self.writes_done = 0
         self.changed = False  # whether any unit changed routing (a re-assertion finds it all in place)
         self.lock = threading.Lock()
@@ -67,6 +69,8 @@ class MoveProgress:
         while not self.over.wait(self.every):
             with self.lock:
                 now = self.monotonic()
+                if now - self.ended > BEATS_FOR:  # hung: let the record go stale (status: cut short)
+                    return
                 if not self.changed or now - self.last < self.every:
                     continue
                 self.last = now
@@ -83,7 +87,7 @@ class MoveProgress:
             self.done += workloads
             self.writes_done += writes
             self.changed = self.changed or changed
-            now = self.monotonic()
+            now = self.ended = self.monotonic()
             if now - self.last < self.every or not self.changed:
                 return
             self.last = now

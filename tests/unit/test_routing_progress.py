@@ -168,3 +168,19 @@ def test_a_move_whose_units_all_wait_long_keeps_its_record_fresh_and_stops_once_
     over = len(store.rows)
     time.sleep(0.2)
     assert len(store.rows) == over and store.read("r").finished
+
+
+def test_the_heartbeat_of_a_move_whose_units_stopped_ending_long_ago_stops_and_lets_it_read_as_cut_short():
+    store, ticks = Store(), Ticks()
+    tracker = MoveProgress(store, FakeClock(), "r", total=10, writes=10, forecast_s=1.0, every=0.02, monotonic=ticks)
+    tracker.moved(1, 1)
+    tracker.start()
+    ticks.t += 5
+    time.sleep(0.1)
+    assert store.rows, "beats while a unit ended recently"
+    ticks.t += 3600  # no unit has ended for an hour: a hung process, not a move waiting out a Retry-After
+    time.sleep(0.1)
+    beats = len(store.rows)
+    ticks.t += 5
+    time.sleep(0.1)
+    assert len(store.rows) == beats
