@@ -16,8 +16,12 @@ router factory, which coalesces a route table's routes into one PUT, and the rea
   state, and notes any workload recorded at a share its routing does not have (promote moves routing first and
   commits after: during a move 0 -> 100 a workload may be recorded at 0 while its routing is at 100, never the
   other way round).
-Then every message is accounted for (an outcome in history, or a dead letter with its reason), and every
-workload's recorded state and share are compared with the stand-in's routing.
+Then every message is accounted for (an outcome in history, or a dead letter with its reason), every
+workload's recorded state and share are compared with the stand-in's routing, and the last move's progress
+record must be a finished move of every workload. A kill counts as mid-batch only if the move's writes were not
+all made by then. The block has a deadline (300 s short, 1800 s long), and a wait stops at once, with the reason,
+when what it waits for can no longer come (a dead letter, a workload given up, a decision deferred by promote's
+retry: a 429 must be waited out, never fail a move); before, such a run waited 600 s per step and then raised.
 """
 
 from __future__ import annotations
@@ -37,6 +41,11 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 APPROVER, OPERATOR = "ana@contoso.com", "ops@contoso.com"
 CRASH_AT = 1 / 3  # the share of a move's writes after which every host is killed
+CHECK_EVERY = 3.0  # seconds between two looks for what no waiting can mend (dead letters, a move given up)
+
+
+class Stuck(RuntimeError):
+    """The run cannot get where it waits for: its deadline passed, or what it waits for can no longer happen."""
 
 
 @dataclass
@@ -51,7 +60,8 @@ class BudgetFigures:
     bursts: int = 0  # bursts of 429 injected
     injected_429: int = 0  # 429s of those bursts the hosts met
     bucket_429: int = 0  # 429s of the stand-in's own bucket (a restarted host's bucket is full, Azure's is not)
-    crashes_mid_batch: int = 0  # every host SIGKILLed while a move's writes were in flight
+    crashes_mid_batch: int = 0  # every host SIGKILLed while some of a move's writes were still to be made
+    crashes_after_batch: int = 0  # ... the kill came once every write of the move was made (not mid-batch)
     took: list = field(default_factory=list)  # seconds each move took, as its last progress record says
     samples: int = 0  # reads of the release and its routing during the moves
     misreported: list = field(default_factory=list)  # a workload recorded at a share its routing did not have
@@ -72,6 +82,7 @@ class BudgetFigures:
             ("budget:   429s of the bursts met by the hosts", self.injected_429),
             ("budget:   429s of the stand-in's own bucket", self.bucket_429),
             ("budget: fault: every host SIGKILLed with writes in flight", self.crashes_mid_batch),
+            ("budget:   killed only after the move's last write (not mid-batch)", self.crashes_after_batch),
             ("budget: each move took (s, from its progress record)", ", ".join(f"{t:.1f}" for t in self.took)),
             ("budget: reads of share vs. routing during the moves", self.samples),
             ("**budget: workloads recorded at a share their routing did not have**", len(self.misreported)),
@@ -133,9 +144,23 @@ def counting_arm():
 
 class BudgetBlock:
     def __init__(
-        self, *, tables: int, routes: int, pools: int, profiles: int, rollback: bool, lock: int, per_s: int, seed
+        self,
+        *,
+        tables: int,
+        routes: int,
+        pools: int,
+        profiles: int,
+        rollback: bool,
+        lock: int,
+        per_s: int,
+        seed,
+        deadline: float,
+        burst: int | None = None,
     ):
         self.rng = random.Random(seed)
+        # the whole block's time: past it, the run stops with what it waited for (a hung run fails, with a reason)
+        self.deadline_s, self.deadline = deadline, float("inf")
+        self.burst_size = burst or 2 * per_s  # the write bucket's size
         self.size = (tables, routes, pools, profiles)
         self.rollback, self.lock, self.per_s = rollback, lock, per_s  # per_s: the write bucket's refill a second
         self.figures = BudgetFigures(
@@ -145,6 +170,7 @@ class BudgetBlock:
         self.name = f"budget-{datetime.now(UTC).strftime('%H%M%S')}"
         self.move: tuple[int, int] | None = None  # the move under way (from %, to %), for the sampler
         self.crash_after: int | None = None  # the write count at which every host is killed (once a move)
+        self.move_ends: int = 0  # the write count at which the move under way has made its coalesced minimum
         self.crash = threading.Event()
         self.stop = threading.Event()
 
@@ -152,6 +178,7 @@ class BudgetBlock:
         from shared.local.azurite import start
 
         started = time.monotonic()
+        self.deadline = started + self.deadline_s
         azurite = start()
         arm, server, cert = counting_arm()
         try:
@@ -176,7 +203,7 @@ class BudgetBlock:
         f = self.figures
         # the plan's budget is the stand-in's bucket: promote paces itself to it, and what 429s there are come
         # from the bursts and from a restarted host, whose bucket is full while Azure's is not
-        arm.budget = ArmBudget(writes_per_s=self.per_s, write_burst=2 * self.per_s)
+        arm.budget = ArmBudget(writes_per_s=self.per_s, write_burst=self.burst_size)
         tables, routes, pools, profiles = self.size
         workloads = bw.seed_world(arm, tables=tables, routes_per_table=routes, pools=pools, profiles=profiles)
         self.plan = bw.staged_plan(
@@ -184,7 +211,7 @@ class BudgetBlock:
             release=self.name,
             approval="auto",
             operators=[OPERATOR],
-            budgets={"arm_writes_per_s": self.per_s, "arm_write_burst": 2 * self.per_s},
+            budgets={"arm_writes_per_s": self.per_s, "arm_write_burst": self.burst_size},
         )
         f.workloads = len(workloads)
         settings = arm_settings(load_settings({"PROMOTE_STORAGE_CONNECTION_STRING": azurite.connection_string}))
@@ -212,6 +239,9 @@ class BudgetBlock:
             t.start()
         try:
             self.drive()
+        except Stuck as exc:  # counted, and the rest accounted for: the run fails with its reason, never hangs
+            print(f"budget: STOPPED: {exc}", flush=True)
+            f.divergences.append(f"run stopped: {exc}")
         finally:
             self.stop.set()
             hosts.shutdown()
@@ -231,8 +261,13 @@ class BudgetBlock:
             if self.crash.wait(0.2):
                 self.crash.clear()
                 hosts.kill_all()
-                self.figures.crashes_mid_batch += 1
-                print(f"budget: every host SIGKILLed after {self.arm.made} writes", flush=True)
+                made = self.arm.made  # the writes made by the kill: a batch cut short has some still to make
+                if made < self.move_ends:
+                    self.figures.crashes_mid_batch += 1
+                else:
+                    self.figures.crashes_after_batch += 1
+                print(f"budget: every host SIGKILLed after {made} writes (the move's minimum ends at "
+                      f"{self.move_ends})", flush=True)  # fmt: skip
 
     def _bursts(self) -> None:
         while not self.stop.wait(self.rng.uniform(0.5, 2.0)):
@@ -293,18 +328,47 @@ class BudgetBlock:
             "data": {"release": self.name, **({"workload": workload} if workload else {}), **data},
         }
 
-    def wait(self, what: str, test, timeout: float = 600) -> None:
+    def wait(self, what: str, test) -> None:
+        """Until every workload passes `test`; Stuck at the block's deadline, or at once when what it waits for
+        can no longer come: a message dead-lettered, a move given up (attention) or deferred by promote's retry
+        (a 429 is never a failure of a move: it waits)."""
         from tools.faults import retry
 
-        began = time.monotonic()
-        while time.monotonic() - began < timeout:
+        began = looked = time.monotonic()
+        while True:
             workloads = retry(lambda: self.stack.store.get_release(self.name).release.workloads, attempts=60)
             behind = [n for n, w in workloads.items() if not test(w)]
             if not behind:
                 print(f"budget: {what} in {time.monotonic() - began:.0f}s", flush=True)
                 return
+            if time.monotonic() >= self.deadline:
+                raise Stuck(
+                    f"{what}: past the block's deadline ({self.deadline_s:.0f} s), {len(behind)} workload(s) not "
+                    f"there, e.g. {behind[:3]}"
+                )
+            if time.monotonic() - looked >= CHECK_EVERY:
+                looked = time.monotonic()
+                why = self.cannot_come(workloads)
+                if why:
+                    raise Stuck(f"{what}: {why}")
             time.sleep(0.3)
-        raise TimeoutError(f"budget: {what}: {len(behind)} workload(s) did not get there, e.g. {behind[:3]}")
+
+    def cannot_come(self, workloads: dict) -> str | None:
+        """What makes waiting pointless, if anything: a dead letter, a workload stuck, a deferred decision."""
+        from shared.application.config import POISON_QUEUE
+        from tools.faults import retry
+
+        stuck = [f"{n}: {w.stuck}" for n, w in workloads.items() if w.stuck]
+        if stuck:
+            return f"{len(stuck)} workload(s) given up (attention), e.g. {stuck[0][:300]}"
+        letters = retry(lambda: self.stack.queue(POISON_QUEUE).peek_messages(max_messages=1), attempts=60)
+        if letters:
+            return f"a message was dead-lettered: {str(json.loads(letters[0].content).get('reason', ''))[:300]}"
+        history = retry(lambda: self.stack.store.list_history(self.name), attempts=60)
+        deferred = next((e for e in history if "not carried out" in e.reason), None)
+        if deferred is not None:
+            return f"a decision was not carried out (retried later): {deferred.reason[:300]}"
+        return None
 
     def moved(self, what: str, shares: tuple[int, int], messages: list[dict], state: str) -> None:
         """Publish the messages that make a release-level move, with its faults, until every workload is there."""
@@ -314,6 +378,7 @@ class BudgetBlock:
         writes = move_calls(ahead, batched=True)[0]
         self.figures.writes_minimum += writes
         self.crash_after = self.arm.made + max(1, int(writes * CRASH_AT))
+        self.move_ends = self.arm.made + writes
         self.move = shares
         self.burst("PUT", 2)  # one burst the move meets for certain; the others at random while it goes on
         self.publish(messages)
@@ -371,6 +436,11 @@ class BudgetBlock:
                 f.divergences.append(f"{event_id}: {dict(outcomes)}, decided {len(decided.get(event_id, ()))} times")
         f.ids = len(self.injected)
         end = ("rolled-back", 0) if self.rollback else ("promoted", 100)
+        progress = self.stack.routing_progress.read(self.name)  # status' routing line once the hosts are gone
+        if progress is None or not progress.finished or progress.failed or progress.total != f.workloads:
+            f.divergences.append(
+                f"the last move's progress record is not a finished move of every workload: {progress}"
+            )
         tables: dict[str, dict[str, str]] = {}
         for name, w in self.stack.store.get_release(self.name).release.workloads.items():
             live = share_of(self.arm, self.plan.workload(name).routing, tables)  # type: ignore[union-attr]
@@ -410,8 +480,19 @@ def budget_block(args) -> BudgetFigures:
     test) 16 workloads and the promotion alone, the same code and the same faults."""
     if args.long:
         block = BudgetBlock(
-            tables=5, routes=20, pools=100, profiles=100, rollback=True, lock=45, per_s=10, seed=args.seed
+            tables=5,
+            routes=20,
+            pools=100,
+            profiles=100,
+            rollback=True,
+            lock=45,
+            per_s=10,
+            seed=args.seed,
+            deadline=1800,
         )
-    else:
-        block = BudgetBlock(tables=2, routes=4, pools=4, profiles=4, rollback=False, lock=3, per_s=10, seed=args.seed)
+    else:  # a bucket of 5 for its 14 writes: the move lasts about 2 s, and the kill lands before its last write
+        block = BudgetBlock(
+            tables=2, routes=4, pools=4, profiles=4, rollback=False, lock=3, per_s=5, burst=5, seed=args.seed,
+            deadline=300,
+        )  # fmt: skip
     return block.run()

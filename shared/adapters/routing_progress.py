@@ -34,6 +34,8 @@ def _entity(release: str, p: RoutingProgress) -> dict[str, Any]:
     }
     if p.took_s is not None:
         entity["took_s"] = float(p.took_s)
+    if p.failed:
+        entity["failed"] = True
     return entity
 
 
@@ -59,4 +61,5 @@ class TableRoutingProgress:
             at=when(row["at"]),
             forecast_s=float(row["forecast_s"]),
             took_s=None if took is None else float(took),
+            failed=bool(row.get("failed")),
         )

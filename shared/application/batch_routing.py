@@ -159,11 +159,12 @@ def carry_out_units(
     budget: Callable[[str], Budget],
     *,
     workers: int = WORKERS,
-    progress: Callable[[Unit], None] | None = None,
+    progress: Callable[[Unit, bool], None] | None = None,
 ) -> dict[str, list[Change]]:
-    """Run every unit within the budget, `workers` at once; the changes made, per workload. `progress(unit)` after
-    each unit is carried out, outside the batch's lock (it may write to storage). The first unit that fails
-    (not a 429) stops the rest from starting and is raised; units already running finish."""
+    """Run every unit within the budget, `workers` at once; the changes made, per workload. `progress(unit,
+    changed)` after each unit is carried out (`changed`: it changed routing), outside the batch's lock (it may
+    write to storage). The first unit that fails (not a 429) stops the rest from starting and is raised; units
+    already running finish."""
     made: dict[str, list[Change]] = {}
     lock = threading.Lock()
 
@@ -172,7 +173,7 @@ def carry_out_units(
         with lock:
             made.update(changed)
         if progress is not None:
-            progress(unit)
+            progress(unit, any(changed.values()))
 
     if not units:
         return made

@@ -74,6 +74,7 @@ class _Carrying:
     made: dict[str | None, list[str]] = field(default_factory=dict)
     revoke_failure: str | None = None
     batched: set[str] = field(default_factory=set)  # workloads whose routing route_batch carried out
+    tracker: MoveProgress | None = None  # the release-level move's progress record (route_batch)
 
     def route_batch(self, moves: list[SetTraffic], before: Release) -> None:
         """A release-level move's Azure routing: planned as units (a resource's writes coalesced) and carried
@@ -92,20 +93,24 @@ class _Carrying:
             budgets,
         )
         writes, started = sum(u.writes for u in units), time.monotonic()
-        tracker = None
+        tracker = self.tracker = None
         if self.ports.progress is not None:
             ahead = forecast(writes, sum(u.reads for u in units), budgets).seconds
             total = sum(len(u.workloads) for u in units)
-            tracker = MoveProgress(
+            tracker = self.tracker = MoveProgress(
                 self.ports.progress, self.ports.clock, self.release, total=total, writes=writes, forecast_s=ahead
             )
+            tracker.start()
         made = carry_out_units(
             units,
             lambda scope: self.ports.budget(scope, budgets),
-            progress=(lambda unit: tracker.moved(len(unit.workloads), unit.writes)) if tracker else None,
+            progress=(lambda unit, changed: tracker.moved(len(unit.workloads), unit.writes, changed))
+            if tracker
+            else None,
         )
         # history records how long the move took (contract §15), as does its last progress record
-        took = tracker.finished() if tracker else time.monotonic() - started
+        # a redelivered message that re-asserts the routing changes nothing: the record of the move that did stays
+        took = tracker.finished(changed=any(made.values())) if tracker else time.monotonic() - started
         self.made.setdefault(None, []).append(took_words(len(azure), writes, took))
         for e in azure:
             self.batched.add(e.workload)
@@ -175,7 +180,8 @@ def carry_out(ports: Ports, before: Release, decision: Decision) -> Decision:
 def _restore(ports: Ports, before: Release, moves: list[SetTraffic]) -> None:
     """Best effort: route each moved workload back to the share `before` records; a release-level move's Azure
     routing as a batch within the budget (a route table written once), then one at a time whatever the batch
-    did not put back (each reads first: what is in place is not written again)."""
+    did not put back (each reads first: what is in place is not written again). promote's own local records are
+    put back as a batch too (routing/local.LocalBatch), as route_local_batch moved them."""
     moves = [replace(m, routing=_plain(m.routing)) for m in moves]  # back to the share; the TTL stays lowered
     azure = [m for m in moves if not isinstance(m.routing, LocalRouting)]
     if len(azure) > 1:
@@ -189,6 +195,14 @@ def _restore(ports: Ports, before: Release, moves: list[SetTraffic]) -> None:
             moves = [m for m in moves if isinstance(m.routing, LocalRouting)]
         except Exception as exc:  # one at a time below
             log.error("could not restore the routing of %s as a batch: %s", before.name, exc)
+    local = [m for m in moves if isinstance(m.routing, LocalRouting)]
+    batch_of = getattr(ports.routers, "local_batch", None)
+    if len(local) > 1 and batch_of is not None:  # promote's own records: one read and a transaction per 100
+        try:
+            batch_of(before.name).apply({m.workload: _share(before, m.workload) for m in local})
+            moves = [m for m in moves if not isinstance(m.routing, LocalRouting)]
+        except Exception as exc:  # one at a time below
+            log.error("could not restore the local routing of %s as a batch: %s", before.name, exc)
     for move in moves:
         try:
             ports.routers(before.name, move.workload, move.routing).apply(
@@ -204,14 +218,19 @@ def _effects(ports: Ports, before: Release, decision: Decision, done: list[SetTr
     carrying = _Carrying(ports, release, done)
     moves = [e for e in decision.effects if isinstance(e, SetTraffic)]
     carrying.routers = {e.workload: ports.routers(release, e.workload, e.routing) for e in moves}
-    if len(moves) > 1:  # a release-wide move: refused as a whole before any workload is moved
-        budgets = before.plan.azure_budgets
-        refused = [p for found in checked_all(moves, lambda e: carrying.checked(e, budgets)) for p in found]
-        if refused:
-            raise RoutingError(f"{release}: nothing moved: " + "; ".join(refused))
-        carrying.route_batch(moves, before)
-    for effect in decision.effects:
-        HANDLERS[type(effect)](carrying, effect)
+    try:
+        if len(moves) > 1:  # a release-wide move: refused as a whole before any workload is moved
+            budgets = before.plan.azure_budgets
+            refused = [p for found in checked_all(moves, lambda e: carrying.checked(e, budgets)) for p in found]
+            if refused:
+                raise RoutingError(f"{release}: nothing moved: " + "; ".join(refused))
+            carrying.route_batch(moves, before)
+        for effect in decision.effects:
+            HANDLERS[type(effect)](carrying, effect)
+    except Exception:  # carry_out puts the move back: its progress record says so, not that it is under way
+        if carrying.tracker is not None:
+            carrying.tracker.failed()
+        raise
     if carrying.revoke_failure is not None:
         log.warning("revoking access for %s failed: %s", release, carrying.revoke_failure)
         decision = revocation_failed(decision, carrying.revoke_failure, ports.clock.now())

@@ -22,6 +22,7 @@ from shared.domain.progress import RoutingProgress
 log = logging.getLogger("promote")
 
 EVERY = 3.0  # seconds between two progress writes of one move
+BEATS_FOR = 600.0  # the heartbeat stops once no unit has ended for this long (a unit waits out 429s for 300 s)
 
 
 class ProgressStore(Protocol):
@@ -51,41 +52,92 @@ class MoveProgress:
         self.total, self.writes, self.forecast_s = total, writes, forecast_s
         self.started_at, self.began = clock.now(), monotonic()
         self.last = self.began  # when the last write was made (the start: the first waits `every` seconds)
+        self.ended = self.began  # when the last unit ended
         self.done = self.writes_done = 0
+        self.changed = False  # whether any unit changed routing (a re-assertion finds it all in place)
         self.lock = threading.Lock()
         self.recorded = 0  # writes made (tests, the bench)
+        self.over = threading.Event()
+        self.closing = threading.Lock()  # the heartbeat's write and the last one, one after the other
 
-    def moved(self, workloads: int, writes: int) -> None:
-        """A unit of `workloads` workloads and `writes` writes is carried out; records if one is due."""
+    def start(self) -> None:
+        """Keep the record fresh while no unit ends (each waiting out a long Retry-After or a long operation): a
+        record older than STALE_S reads as a move cut short. Stops at `finished` or `failed`."""
+        threading.Thread(target=self._beat, name="routing-progress", daemon=True).start()
+
+    def _beat(self) -> None:
+        while not self.over.wait(self.every):
+            with self.lock:
+                now = self.monotonic()
+                if now - self.ended > BEATS_FOR:  # hung: let the record go stale (status: cut short)
+                    return
+                if not self.changed or now - self.last < self.every:
+                    continue
+                self.last = now
+                progress = self._progress(now, None)
+            with self.closing:  # outside the lock (units go on), never after the move's last record
+                if not self.over.is_set():
+                    self._record(progress)
+
+    def moved(self, workloads: int, writes: int, changed: bool = True) -> None:
+        """A unit of `workloads` workloads and `writes` writes is carried out (`changed`: it changed routing);
+        records if one is due and the move has changed anything yet (a re-assertion that finds every routing in
+        place, however long its reads take, leaves the record of the move that made it alone)."""
         with self.lock:
             self.done += workloads
             self.writes_done += writes
-            now = self.monotonic()
-            if now - self.last < self.every:
+            self.changed = self.changed or changed
+            now = self.ended = self.monotonic()
+            if now - self.last < self.every or not self.changed:
                 return
             self.last = now
             progress = self._progress(now, None)
         self._record(progress)  # outside the lock: the other units go on meanwhile
 
-    def finished(self) -> float:
-        """Every unit is carried out: record how long the move took, and answer it (seconds)."""
+    def finished(self, changed: bool = True) -> float:
+        """Every unit is carried out: record how long the move took, and answer it (seconds). A move that
+        `changed` nothing (a redelivered message re-asserting the routing its decision moved) and recorded
+        nothing yet leaves a finished record alone: that is the move that made the routing, and how long it took."""
         with self.lock:
+            self.over.set()
             now = self.monotonic()
             took = now - self.began
             progress = self._progress(now, took)
-        self._record(progress)
+            quiet = not (changed or self.changed) and self.recorded == 0
+        if not (quiet and self._kept()):
+            with self.closing:
+                self._record(progress)
         return took
 
-    def _progress(self, now: float, took: float | None) -> RoutingProgress:
+    def failed(self) -> None:
+        """The move failed part way and what it moved is put back: recorded as over, never as under way (a stale
+        record would say its redelivery carries it on)."""
+        with self.lock:
+            self.over.set()
+            now = self.monotonic()
+            progress = self._progress(now, now - self.began, failed=True)
+        with self.closing:
+            self._record(progress)
+
+    def _kept(self) -> bool:
+        try:
+            last = self.store.read(self.release)
+        except Exception:  # cannot tell: record this move's
+            return False
+        return last is not None and last.finished and not last.failed
+
+    def _progress(self, now: float, took: float | None, failed: bool = False) -> RoutingProgress:
+        over = took is not None and not failed
         return RoutingProgress(
-            done=self.total if took is not None else min(self.done, self.total),
+            done=self.total if over else min(self.done, self.total),
             total=self.total,
-            writes_done=self.writes if took is not None else min(self.writes_done, self.writes),
+            writes_done=self.writes if over else min(self.writes_done, self.writes),
             writes=self.writes,
             started_at=self.started_at,
             at=self.started_at + timedelta(seconds=now - self.began),
             forecast_s=self.forecast_s,
             took_s=took,
+            failed=failed,
         )
 
     def _record(self, progress: RoutingProgress) -> None:

@@ -28,7 +28,8 @@ class RoutingProgress:
     started_at: datetime
     at: datetime  # when this was recorded
     forecast_s: float  # the move's forecast under its budget, from its start
-    took_s: float | None = None  # set once every unit is carried out
+    took_s: float | None = None  # set once every unit is carried out (or the move failed)
+    failed: bool = False  # the move failed part way and what it moved was put back (effects.carry_out)
 
     @property
     def finished(self) -> bool:
@@ -60,6 +61,7 @@ class RoutingProgress:
             "recorded_at": iso_s(self.at),
             "stale": not self.finished and (now - self.at).total_seconds() > STALE_S,
             "took_s": None if self.took_s is None else round(self.took_s, 1),
+            "failed": self.failed,
         }
 
 
@@ -74,6 +76,10 @@ def _duration(seconds: float) -> str:
 def progress_text(doc: dict[str, Any]) -> str:
     """One line of status and the board: `routing: 1,234 / 5,000 workloads (310 / 795 Azure writes), ETA 3 min`
     while the move goes on, `routing took 82 s (5,000 workloads, 795 Azure writes)` once it is over."""
+    if doc.get("failed"):
+        writes = f"{doc['writes_done']:,} / {doc['writes']:,} Azure writes"
+        done = f"{doc['done']:,} / {doc['total']:,} workloads ({writes})"
+        return f"routing failed after {done} in {_duration(doc['took_s'] or 0)}: put back"
     if doc.get("took_s") is not None:
         return f"routing took {_duration(doc['took_s'])} ({doc['total']:,} workloads, {doc['writes']:,} Azure writes)"
     writes = f"{doc['writes_done']:,} / {doc['writes']:,} Azure writes"

@@ -28,6 +28,7 @@ class SlowRouters:
 
     def __init__(self):
         self.applied: list[str] = []
+        self.shares: dict[str, int] = {}
         self.lock = threading.Lock()
 
     def __call__(self, release, workload, routing):
@@ -38,13 +39,16 @@ class SlowRouters:
                 return []
 
             def apply(self, percent):
+                if self.read() == percent:  # already in place: written again by no router
+                    return []
                 time.sleep(0.05)
                 with routers.lock:
                     routers.applied.append(workload)
+                    routers.shares[workload] = percent
                 return [f"{workload}: pool -> {percent}%"]
 
             def read(self):
-                return 100 if workload in routers.applied else 0
+                return routers.shares.get(workload, 0)
 
         return Router()
 
@@ -139,3 +143,61 @@ def test_no_progress_row_is_a_status_without_routing_progress(stack, release_nam
     assert main(["status", "--release", release_name, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["routing_progress"] is None
     assert stack.routing_progress.read(release_name) is None
+
+
+def ready_release(stack, name: str, **fields) -> None:
+    stack.service.apply(validate_plan(plan(name) | fields))
+    for i in range(N):
+        stack.service.handle(event("asset-replicated", name, f"w{i:02d}", f"a{i}", asset=f"vm-{i}"))
+    for i in range(N - 1):
+        stack.service.handle(event("tests-passed", name, f"w{i:02d}", f"t{i}"))
+
+
+def test_a_redelivered_message_that_reasserts_the_routing_keeps_the_time_the_move_took(stack, release_name):
+    stack.service.routers = SlowRouters()
+    # a redelivery puts every workload's routing back to its share: a release-wide message's, all of them
+    ready_release(stack, release_name, on_drift="reapply", operators=["ops@contoso.com"])
+    assert stack.service.handle(event("tests-passed", release_name, f"w{N - 1:02d}", f"t{N - 1}")).outcome == "applied"
+    rollback = event("override", release_name, None, "rb", action="rollback", actor="ops@contoso.com", reason="CAB")
+    assert stack.service.handle(rollback).outcome == "applied"
+    took = stack.routing_progress.read(release_name)
+    assert took is not None and took.took_s is not None and took.took_s >= 3.0
+    assert stack.service.handle(rollback).outcome == "duplicate"  # every routing in place
+    assert stack.routing_progress.read(release_name) == took
+
+
+class FailingRouters(SlowRouters):
+    """Azure refuses the 13th write of the move for good; what was moved is put back."""
+
+    def __call__(self, release, workload, routing):
+        inner = super().__call__(release, workload, routing)
+        routers, apply = self, inner.apply
+
+        def failing(percent):
+            with routers.lock:
+                count = len(routers.applied)
+            if percent == 100 and count >= 12:
+                from shared.domain.errors import RoutingError
+
+                raise RoutingError(f"{workload}: the backend pool is locked")
+            return apply(percent)
+
+        inner.apply = failing
+        return inner
+
+
+def test_a_move_that_fails_part_way_and_is_put_back_is_shown_as_failed_not_as_under_way(stack, release_name, capsys):
+    from shared.application.bootstrap import use_stack
+
+    stack.service.routers = FailingRouters()
+    ready_release(stack, release_name)
+    stack.service.handle(event("tests-passed", release_name, f"w{N - 1:02d}", f"t{N - 1}"))
+    assert {w.state for w in stack.store.get_release(release_name).release.workloads.values()} != {"promoted"}
+    found = stack.routing_progress.read(release_name)
+    assert found is not None and found.failed and found.done < N
+    use_stack(stack)
+    try:
+        line = next(s for s in status_text(release_name, capsys).splitlines() if s.startswith("routing"))
+    finally:
+        use_stack(None)
+    assert re.fullmatch(r"routing failed after \d+ / 20 workloads \(\d+ / 20 Azure writes\) in \d s: put back", line)

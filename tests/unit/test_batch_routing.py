@@ -58,7 +58,7 @@ def test_units_spend_the_burst_then_one_token_per_interval():
     clock, seen = Time(), []
     units = [Unit((f"w{i}",), 1, lambda i=i: {f"w{i}": []}) for i in range(5)]
     b = budget(clock)
-    made = carry_out_units(units, lambda scope: b, workers=1, progress=seen.append)
+    made = carry_out_units(units, lambda scope: b, workers=1, progress=lambda unit, changed: seen.append(unit))
     assert sorted(made) == [f"w{i}" for i in range(5)]
     assert clock.t == pytest.approx(0.3)  # 2 at once, 3 more at 10 a second
     assert sorted(u.workloads for u in seen) == [(f"w{i}",) for i in range(5)], "each unit told once"

@@ -3,6 +3,7 @@ its ETA from the budget's forecast and the pace kept; the words status and the b
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -98,3 +99,88 @@ def test_a_notice_finds_how_long_the_move_took_in_its_history_words():
     assert words == "routing of 5000 workloads: 795 Azure writes in 82.9s"
     assert took_in(f"promoted; network: {words}; access revoked") == words
     assert took_in("promoted; network: routes/a: 10.0.0.4 -> 10.1.0.4") is None
+
+
+def test_a_move_that_found_every_routing_in_place_keeps_the_record_of_the_move_that_made_it():
+    # a redelivered message re-asserts the routing its decision moved: nothing to write, nothing to record over
+    store, ticks = Store(), Ticks()
+    real = move(store, ticks, total=16, writes=14)
+    ticks.t += 5.5
+    real.moved(16, 14)
+    real.finished()
+    kept = len(store.rows)
+    again = move(store, ticks, total=16, writes=2)
+    ticks.t += 0.1
+    again.moved(16, 2, changed=False)
+    again.finished(changed=False)
+    assert len(store.rows) == kept and store.read("r").took_s == pytest.approx(5.5)
+    # ... but a move cut short (its last record under way) is finished by the attempt that finds it all in place
+    cut = move(store, ticks, total=16, writes=14)
+    ticks.t += 3.5
+    cut.moved(8, 7)
+    again = move(store, ticks, total=16, writes=14)
+    ticks.t += 0.2
+    again.finished(changed=False)
+    assert store.read("r").finished and store.read("r").took_s == pytest.approx(0.2)
+
+
+def test_a_move_that_failed_and_was_put_back_is_recorded_as_such_not_as_under_way():
+    store, ticks = Store(), Ticks()
+    tracker = move(store, ticks, total=300, writes=300)
+    ticks.t += 4
+    tracker.moved(120, 120)
+    ticks.t += 1
+    tracker.failed()
+    last = store.read("r")
+    assert last is not None and last.failed and last.done == 120 and last.took_s == pytest.approx(5.0)
+    doc = last.to_json(T0 + timedelta(seconds=600))
+    assert doc["failed"] and not doc["stale"] and doc["eta"] is None
+    assert progress_text(doc) == "routing failed after 120 / 300 workloads (120 / 300 Azure writes) in 5 s: put back"
+
+
+def test_a_long_reassertion_that_changes_nothing_records_nothing_while_it_goes_on():
+    # a duplicate of a 5,000-workload move reads every workload's routing under the read budget for minutes
+    store, ticks = Store(), Ticks()
+    real = move(store, ticks, total=40, writes=40)
+    ticks.t += 2
+    real.moved(40, 40, changed=True)
+    real.finished()
+    again = move(store, ticks, total=40, writes=40)
+    for _ in range(40):
+        ticks.t += 1
+        again.moved(1, 1, changed=False)
+    again.finished(changed=False)
+    assert len(store.rows) == 1 and store.read("r").took_s == pytest.approx(2.0)
+
+
+def test_a_move_whose_units_all_wait_long_keeps_its_record_fresh_and_stops_once_over():
+    # every unit waiting out a 60 s Retry-After, or a long operation: no unit ends for a minute, and a record
+    # 60 s old would read 'cut short' while the move goes on
+    store = Store()
+    tracker = MoveProgress(store, FakeClock(), "r", total=10, writes=10, forecast_s=1.0, every=0.05)
+    tracker.start()
+    tracker.moved(1, 1)
+    time.sleep(0.4)
+    beats = len(store.rows)
+    assert beats >= 2 and all(not row.finished for row in store.rows)
+    assert store.rows[-1].at > store.rows[0].at
+    tracker.finished()
+    over = len(store.rows)
+    time.sleep(0.2)
+    assert len(store.rows) == over and store.read("r").finished
+
+
+def test_the_heartbeat_of_a_move_whose_units_stopped_ending_long_ago_stops_and_lets_it_read_as_cut_short():
+    store, ticks = Store(), Ticks()
+    tracker = MoveProgress(store, FakeClock(), "r", total=10, writes=10, forecast_s=1.0, every=0.02, monotonic=ticks)
+    tracker.moved(1, 1)
+    tracker.start()
+    ticks.t += 5
+    time.sleep(0.1)
+    assert store.rows, "beats while a unit ended recently"
+    ticks.t += 3600  # no unit has ended for an hour: a hung process, not a move waiting out a Retry-After
+    time.sleep(0.1)
+    beats = len(store.rows)
+    ticks.t += 5
+    time.sleep(0.1)
+    assert len(store.rows) == beats

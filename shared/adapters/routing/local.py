@@ -65,7 +65,9 @@ class LocalBatch:
         rows = self.table.query_entities(
             "PartitionKey eq @release", parameters={"release": self.release}, select=["RowKey", "traffic_percent"]
         )
-        return {r["RowKey"]: int(r["traffic_percent"]) for r in rows if "traffic_percent" in r}
+        # The partition also holds the access record and the decommission records, which have no share: Azure
+        # answers a $select with the property as null for them (Azurite leaves it out, Azure/Azurite#2535).
+        return {r["RowKey"]: int(r["traffic_percent"]) for r in rows if r.get("traffic_percent") is not None}
 
     def apply(self, percents: dict[str, int]) -> dict[str, list[Change]]:
         live, made, writes = self.live(), dict[str, list[Change]](), []
