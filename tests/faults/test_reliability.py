@@ -1,7 +1,7 @@
 """The reliability script's short form: every message accounted for, no divergence, under all faults. Its parts
 (the releases under faults, the judge, scale, budget and migrate blocks) run as tests of their own, side by side.
-The scale part runs in `make test`; the others, heavy fault runs of a minute or more each, are marked
-`reliability` and run in `make reliability` (make test stays under 5 minutes on 2 cores)."""
+Each is a heavy fault run of half a minute to five minutes, with hosts of its own: they are marked `reliability`
+and run in `make reliability`, which keeps `make test` under 5 minutes on 2 cores."""
 
 from __future__ import annotations
 
@@ -86,6 +86,7 @@ def test_short_reliability_judge_block_judges_each_flight_once():
     assert int(figures["judge: rolled back by a failing check"]) >= 1
 
 
+@pytest.mark.reliability
 def test_short_reliability_scale_block_never_shows_a_half_moved_release():
     summary, figures = short_run("scale")
     assert summary["lost"] == 0 and summary["divergences"] == 0
