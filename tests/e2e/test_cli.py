@@ -379,7 +379,9 @@ workloads:
     )
     promote("send", "asset-replicated", "--release", release_name, "--workload", "shop", "--asset", "vm-1")
     promote("send", "tests-passed", "--release", release_name, "--workload", "shop")
-    promote("run", "--until-idle", "--wait", "1.5")
+    # the judge's first evaluation is due one interval after the flight's start rounded up to the interval (its
+    # evaluations are anchored so a release's flights are read together): up to 2 s for a 1 s interval
+    promote("run", "--until-idle", "--wait", "3")
     [shop] = status(promote, release_name)["workloads"]
     assert shop["state"] == "flighting" and shop["health"]["interval_seconds"] == 1
     [check] = shop["health"]["last"]["checks"]
