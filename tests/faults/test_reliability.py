@@ -1,5 +1,5 @@
 """The reliability script's short form: every message accounted for, no divergence, under all faults. Its parts
-(the releases under faults, the judge, scale, budget and migrate blocks) run as tests of their own, side by side.
+(the releases under faults, the judge, scale, budget and migrate blocks) run as tests of their own.
 Each is a heavy fault run of half a minute to five minutes, with hosts of its own: they are marked `reliability`
 and run in `make reliability`, which keeps `make test` under 5 minutes on 2 cores."""
 
