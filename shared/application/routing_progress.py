@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from shared.application.ports import Clock
@@ -146,3 +146,10 @@ class MoveProgress:
             self.recorded += 1
         except Exception as exc:  # storage away for a moment: the next write, or status after the move, tells
             log.warning("could not record the routing progress of %s: %s", self.release, exc)
+
+
+def routing_progress_json(progress: ProgressStore, name: str, now: datetime) -> dict | None:
+    """v3 §15: the release's last release-level move's routing progress (null if none recorded): done, total,
+    started_at, eta while it goes on; took_s once it is over."""
+    found = progress.read(name)
+    return None if found is None else found.to_json(now)

@@ -11,8 +11,8 @@ from typing import Any, Protocol
 
 from shared.application.gates_view import Counted, gates_of, holds_json
 from shared.application.ports import JudgeStore
-from shared.application.routing_progress import ProgressStore
-from shared.application.views import counts_of, release_head, routing_progress_json, workloads_json
+from shared.application.routing_progress import ProgressStore, routing_progress_json
+from shared.application.views import counts_of, release_head, workloads_json
 from shared.domain.attention import attention
 from shared.domain.model import TERMINAL, Release, WorkloadState
 

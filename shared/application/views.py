@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.application.gates_view import Counted, gates_of, holds_json
+from shared.application.migrate_text import rehearsal_text
 from shared.application.ports import JudgeStore, ReleaseStore
-from shared.application.routing_progress import ProgressStore
+from shared.application.routing_progress import ProgressStore, routing_progress_json
 from shared.domain.attention import attention
 from shared.domain.finishing import data_sync_hold, finish_holds, hypercare_until
 from shared.domain.gates import Gate, describe, waiting_for, waiting_period
@@ -32,13 +33,6 @@ def release_status(
     if progress is not None:
         doc["routing_progress"] = routing_progress_json(progress, name, now)
     return doc
-
-
-def routing_progress_json(progress: ProgressStore, name: str, now: datetime) -> dict | None:
-    """v3 §15: the release's last release-level move's routing progress (null if none recorded): done, total,
-    started_at, eta while it goes on; took_s once it is over."""
-    found = progress.read(name)
-    return None if found is None else found.to_json(now)
 
 
 def time_json(release: Release, w: Workload, now: datetime, gates: list[Gate] | None = None) -> dict:
@@ -252,7 +246,7 @@ def status_doc_text(doc: dict) -> str:
             f"  {a['workload']} ({a['state']}, {a['traffic_percent']}%): {a['why']}" for a in shown
         )
         text += f"\n  ... and {more:,} more (promote status --json lists every one)" if more else ""
-    return text + waiting_text(doc) + _health_text(doc) + _rehearsal_text(doc)
+    return text + waiting_text(doc) + _health_text(doc) + rehearsal_text(doc)
 
 
 ATTENTION_SHOWN = 20  # attention items `promote status` prints (--json has every one)
@@ -348,26 +342,6 @@ def _health_text(doc: dict) -> str:
         results = [CheckResult.model_validate(c) for c in last["checks"]]
         lines.append(f"  {w['name']}: {describe(results, None, last['evaluation'])} at {last['at']}")
     return ("\n\nhealth (the judge's last evaluation)\n" + "\n".join(lines)) if lines else ""
-
-
-_REHEARSED = {"none": "no rehearsal yet", "running": "running, no verdict yet", "cleaned": "cleaned up, no verdict"}
-
-
-def _rehearsal_text(doc: dict) -> str:
-    """v3 §16: each Azure Migrate workload's rehearsal: its state or verdict, when, and whether it is of this plan."""
-    lines = []
-    for w in doc["workloads"]:
-        r = w.get("rehearsal")
-        if not r:
-            continue
-        said = _REHEARSED.get(r["state"], r["state"]) + (
-            f" ({r['note']})" if r["state"] == "failed" and r["note"] else ""
-        )
-        if r["at"]:
-            plan = "this plan" if r["plan_matches"] else "ANOTHER plan: rehearse again"
-            said += f"; started {r['at']} by {r['by'] or '-'}; plan hash {r['plan_hash']} ({plan})"
-        lines.append(f"  {w['name']}: {said}" + (f"; test job {r['job']}" if r["job"] else ""))
-    return ("\n\nrehearsals (Azure Migrate test migration)\n" + "\n".join(lines)) if lines else ""
 
 
 def _finish_text(w: dict) -> str:

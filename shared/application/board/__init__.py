@@ -263,7 +263,7 @@ STATES = tuple(s.value for s in WorkloadState)
 
 def _routing_line(store: Any, name: str, now: datetime) -> str | None:
     """v3 §15: the release's routing progress as status words it (one point read), None if none recorded."""
-    from shared.application.views import routing_progress_json
+    from shared.application.routing_progress import routing_progress_json
     from shared.domain.progress import progress_text
 
     doc = routing_progress_json(store, name, now) if store is not None else None
