@@ -30,7 +30,9 @@ def test_a_batch_reads_once_writes_what_differs_in_transactions_of_100_and_again
     assert LocalRouter(table, release_name, "w0003").read() == 0
 
 
-def test_a_staged_promotion_moves_every_local_record_in_one_read_and_one_transaction(settings, release_name):
+def staged_one_test_short(settings, release_name: str):
+    """A staged release of 6 workloads, every one replicated and all but the last tested: the last workload's
+    tests move the release at once. (its stack's request counter, the stack, the workload names)"""
     counter = RequestCounter()
     stack = Stack(settings, request_hook=counter)
     workloads = [f"w{i}" for i in range(6)]
@@ -49,6 +51,11 @@ def test_a_staged_promotion_moves_every_local_record_in_one_read_and_one_transac
         stack.service.handle(event("asset-replicated", release_name, n, f"{n}-a", asset="vm-1"))
     for n in workloads[:-1]:
         stack.service.handle(event("tests-passed", release_name, n, f"{n}-t"))
+    return counter, stack, workloads
+
+
+def test_a_staged_promotion_moves_every_local_record_in_one_read_and_one_transaction(settings, release_name):
+    counter, stack, workloads = staged_one_test_short(settings, release_name)
     table = stack.table(ROUTING_TABLE)
     routing_requests = RequestCounter()
     moving = Stack(settings, request_hook=routing_requests)
@@ -131,24 +138,7 @@ class CutShort:
 
 
 def test_a_failed_release_wide_move_puts_the_local_records_back_as_one_batch_too(settings, release_name):
-    counter = RequestCounter()
-    stack = Stack(settings, request_hook=counter)
-    workloads = [f"w{i}" for i in range(6)]
-    stack.service.apply(
-        validate_plan(
-            {
-                "release": release_name,
-                "model": "staged",
-                "approval": "auto",
-                "approvers": ["ana@contoso.com"],
-                "workloads": [{"name": n, "assets": ["vm-1"]} for n in workloads],
-            }
-        )
-    )
-    for n in workloads:
-        stack.service.handle(event("asset-replicated", release_name, n, f"{n}-a", asset="vm-1"))
-    for n in workloads[:-1]:
-        stack.service.handle(event("tests-passed", release_name, n, f"{n}-t"))
+    counter, stack, workloads = staged_one_test_short(settings, release_name)
     failing = CutShort(stack.service.routers)
     stack.service.routers = failing
     table = stack.table(ROUTING_TABLE)
