@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import math
 import os
@@ -38,15 +39,36 @@ def table_of(http_request) -> str:
     return _table(path)
 
 
+class PerContext:
+    """threading.local's interface over context variables: a thread of promote's own that runs in the message's
+    copied context (shared/adapters/concurrently.py: a release move's catch-up) counts for that message, while
+    each worker thread of a bench starts with a context of its own, as with threading.local."""
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_vars", {})
+
+    def __getattr__(self, name: str):
+        try:
+            return self._vars[name].get()
+        except LookupError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value) -> None:
+        if name not in self._vars:
+            self._vars[name] = contextvars.ContextVar(f"bench_{name}")
+        self._vars[name].set(value)
+
+
 class BenchCounter(RequestCounter):
     """bench.metering.RequestCounter (total requests by kind) plus, for the bench: requests by
     (category, table, kind), transaction body bytes, and the requests of the message being handled on this
-    thread (the SDK pipeline is synchronous, so the hook runs on the thread that made the call)."""
+    thread (the SDK pipeline is synchronous, so the hook runs on the thread that made the call, or one that
+    carries its context)."""
 
     def __init__(self):
         super().__init__()
         self._bench_lock = threading.Lock()
-        self._local = threading.local()
+        self._local = PerContext()
         self.detail: Counter[tuple[str, str, str]] = Counter()
         self.batch_bytes: Counter[str] = Counter()
         self.batches: Counter[str] = Counter()
@@ -63,7 +85,8 @@ class BenchCounter(RequestCounter):
                 self.batch_bytes[category] += len(http.body) if isinstance(http.body, (bytes, str)) else 0
         current = getattr(self._local, "current", None)
         if current is not None:
-            current[(table, kind)] += 1
+            with self._bench_lock:  # the storage calls a message makes several at a time count for it too
+                current[(table, kind)] += 1
 
     # -- per thread ---------------------------------------------------------------------------
     def category(self, name: str) -> None:
