@@ -30,6 +30,17 @@ def test_a_batch_reads_once_writes_what_differs_in_transactions_of_100_and_again
     assert LocalRouter(table, release_name, "w0003").read() == 0
 
 
+def test_a_batch_whose_answer_is_lost_writes_it_again(settings, release_name):
+    from tests.integration.test_release_shards import LostAnswers
+
+    table = Stack(settings).table(ROUTING_TABLE)
+    names = [f"w{i:04d}" for i in range(250)]
+    lossy = LostAnswers(table, lose={2})
+    made = LocalBatch(lossy, release_name).apply(dict.fromkeys(names, 100))  # type: ignore[arg-type]
+    assert lossy.lost == 1 and all(len(made[n]) == 1 for n in names)
+    assert {LocalRouter(table, release_name, n).read() for n in names} == {100}
+
+
 def staged_one_test_short(settings, release_name: str):
     """A staged release of 6 workloads, every one replicated and all but the last tested: the last workload's
     tests move the release at once. (its stack's request counter, the stack, the workload names)"""

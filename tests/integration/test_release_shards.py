@@ -5,8 +5,10 @@ shards' catch-up, and ids recorded in another scope."""
 from __future__ import annotations
 
 import dataclasses
+import threading
 
 import pytest
+from azure.core.exceptions import ServiceResponseError
 
 from bench.metering import RequestCounter
 from shared.application.bootstrap import Stack
@@ -138,3 +140,41 @@ def test_an_id_used_by_another_workloads_message_in_another_shard_is_a_duplicate
     again = stack.service.handle(event("asset-replicated", release_name, "w5", "same-id", asset="vm-w5"))
     assert again.outcome == "duplicate"
     assert not stack.store.get_release(release_name).release.workloads["w5"].assets["vm-w5"]
+
+
+class LostAnswers:
+    """The store's table client, but the answers of some transactions are lost after the service applied them
+    (a kept-alive connection closed under the response): the SDK raises ServiceResponseError and retries no POST."""
+
+    def __init__(self, table, lose: set[int]):
+        self._table, self._lose, self._count, self._lock = table, lose, 0, threading.Lock()
+        self.lost = 0
+
+    def submit_transaction(self, ops):
+        with self._lock:
+            self._count += 1
+            lose = self._count in self._lose
+        result = self._table.submit_transaction(ops)
+        if lose:
+            with self._lock:
+                self.lost += 1
+            raise ServiceResponseError("Connection aborted: Connection reset by peer")
+        return result
+
+    def __getattr__(self, name):
+        return getattr(self._table, name)
+
+
+def test_a_catch_up_whose_answer_is_lost_reads_its_shard_again_and_the_move_completes(sharded, release_name):
+    stack = Stack(sharded)
+    stack.service.apply(validate_plan(plan(release_name)))
+    ready(stack, release_name, NAMES[:-1])
+    last = NAMES[-1]
+    stack.service.handle(event("asset-replicated", release_name, last, f"a-{last}", asset=f"vm-{last}"))
+    lossy = LostAnswers(stack.store.table, lose={2, 3})  # the commit point is the first; two catch-ups lose theirs
+    stack.store.table = lossy
+    result = stack.service.handle(event("tests-passed", release_name, last, "t-last"))
+    assert result.outcome == "applied" and lossy.lost == 2
+    stored = rows(stack, release_name)
+    assert all(stored[f"w.{k:04d}"]["pending_epoch"] == stored[f"w.{k:04d}"]["epoch"] for k in range(3))
+    assert all(stored[f"w.{i // 2:04d}.{n}"]["state"] == "promoted" for i, n in enumerate(NAMES))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import ResourceNotFoundError, ServiceResponseError
 from azure.data.tables import TableClient
 
 from shared.adapters import concurrently
@@ -86,8 +86,14 @@ class LocalBatch:
             entity = {"PartitionKey": self.release, "RowKey": workload, "traffic_percent": percent}
             writes.append(("upsert", {**entity, "changed_at": datetime.now(UTC)}))
         batches = [writes[first : first + TRANSACTION_LIMIT] for first in range(0, len(writes), TRANSACTION_LIMIT)]
-        concurrently.each(self.table.submit_transaction, batches, at_once=CONCURRENCY, name="routing")
+        concurrently.each(self._write, batches, at_once=CONCURRENCY, name="routing")
         return made
+
+    def _write(self, batch: list[tuple]) -> None:
+        try:
+            self.table.submit_transaction(batch)
+        except ServiceResponseError:  # the answer was lost, and the SDK does not retry a POST: upserts, so once more
+            self.table.submit_transaction(batch)
 
 
 class LocalAccessRevoker:

@@ -13,7 +13,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from azure.core import MatchConditions
-from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+    ServiceResponseError,
+)
 from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
 from shared.adapters import concurrently
@@ -337,6 +342,10 @@ class TableReleaseStore:
                 self._submit(read.name, ops)
                 return
             except ConflictError:  # a message of one of its workloads folded some in meanwhile: read again
+                read = read.reread_shard(self.table, shard)
+                etag = None
+            except ServiceResponseError:  # the answer was lost (a kept-alive connection closed under it), and the
+                # SDK does not retry a POST: read again, which shows whether it went through
                 read = read.reread_shard(self.table, shard)
                 etag = None
         raise ConflictError(f"release {read.name}: shard {shard} did not catch up")
