@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -27,6 +28,7 @@ MOVE_POINTS = ("before-commit-point", "after-commit-point", "mid-catch-up")
 # before-commit-point: every routing change made, the commit point (release record + heads) not submitted
 # after-commit-point:  the commit point committed, no shard caught up (every reader must see the move already)
 # mid-catch-up:        the commit point and the nth shard's catch-up committed, the other shards still lagging
+LOSE_ANSWERS = "PROMOTE_FAULT_LOSE_CATCH_UP_ANSWERS"  # every nth catch-up's answer lost (hosts at a MOVE_POINT)
 
 
 def retry(action, attempts: int = 20, pause: float = 0.5):
@@ -106,19 +108,32 @@ class CrashingTable:
     after the nth shard's catch-up, of a message's first delivery (so that every move is cut short once, and its
     redelivery, on any host, finishes it). Everything else goes to the real client."""
 
-    def __init__(self, inner, point: str, countdown: Countdown):
+    def __init__(self, inner, point: str, countdown: Countdown, lose_every: int = 0):
         self.inner, self.point, self.countdown = inner, point, countdown
+        # every `lose_every`th catch-up's answer is lost after the service applied it (a kept-alive connection
+        # reset under it): the host must read its shard again, not fail the message
+        self.lose_every, self.lost = lose_every, Countdown(lose_every) if lose_every else None
+        self.lock = threading.Lock()  # catch-ups run several at a time
 
     def submit_transaction(self, operations, **kwargs):
         ops = list(operations)
         kind = transaction_kind(ops)
         wanted = "catch-up" if self.point == "mid-catch-up" else "commit-point"
-        fire = kind == wanted and DELIVERY["count"] == 1 and self.countdown.tick()
+        with self.lock:
+            fire = kind == wanted and DELIVERY["count"] == 1 and self.countdown.tick()
+            lose = kind == "catch-up" and self.lost is not None and self.lost.tick()
+            if lose and self.lost is not None:
+                self.lost.left = self.lose_every  # and again after as many
         if fire and self.point == "before-commit-point":
             die()
         result = self.inner.submit_transaction(ops, **kwargs)
         if fire:
             die()
+        if lose:
+            from azure.core.exceptions import ServiceResponseError
+
+            print("answer lost catch-up", flush=True)
+            raise ServiceResponseError("Connection aborted: Connection reset by peer (injected)")
         return result
 
     def __getattr__(self, name):
@@ -289,7 +304,9 @@ def crashing_stack(settings, point: str | None, nth: int, timer_seed: int | None
         from shared.adapters.table_store import TableReleaseStore
         from shared.application.config import RELEASES_TABLE
 
-        store = TableReleaseStore(CrashingTable(stack.table(RELEASES_TABLE), point, countdown), settings.shard_size)
+        lose_every = int(os.environ.get(LOSE_ANSWERS, "0") or 0)
+        table = CrashingTable(stack.table(RELEASES_TABLE), point, countdown, lose_every)
+        store = TableReleaseStore(table, settings.shard_size)
     elif point is not None and point != "after-decommission":
         store = CrashingStore(store, point, countdown)
     scheduler = _Lazy(lambda: stack.scheduler)

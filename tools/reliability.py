@@ -54,6 +54,7 @@ class Figures:
     noise: Counter = field(default_factory=Counter)
     random_kills: int = 0
     crash_points: Counter = field(default_factory=Counter)
+    answers_lost: Counter = field(default_factory=Counter)  # storage answers the hosts' fault wrappers lost
     storage_restarts: int = 0
     timers_lost: int = 0
     timers_doubled: int = 0
@@ -145,6 +146,8 @@ class Hosts:
                 self.figures.powered_off[line.split()[-1]] += 1
             elif line.startswith("routing refused "):
                 self.figures.routing_refused[line.split()[-1]] += 1
+            elif line.startswith("answer lost "):
+                self.figures.answers_lost[line.split()[-1]] += 1
             elif "Traceback" in line or "Error" in line:
                 self.logs.append(line.rstrip())
 

@@ -51,6 +51,7 @@ class ScaleFigures:
     moves: int = 0  # release-wide decisions committed (one history entry each, holding every workload's)
     random_kills: int = 0
     crash_points: Counter = field(default_factory=Counter)
+    answers_lost: int = 0  # catch-ups whose answer was lost after the service applied them
     reads: Counter = field(default_factory=Counter)
     half_moved: list = field(default_factory=list)  # reads that showed a release half moved, or going back
     lost: list = field(default_factory=list)
@@ -70,6 +71,7 @@ class ScaleFigures:
             ("scale: fault: SIGKILL after routing, before the commit point", self.crash_points["before-commit-point"]),
             ("scale: fault: SIGKILL after the commit point, before catch-up", self.crash_points["after-commit-point"]),
             ("scale: fault: SIGKILL in the middle of the shards' catch-up", self.crash_points["mid-catch-up"]),
+            ("scale: fault: a catch-up's answer lost (connection reset)", self.answers_lost),
             ("scale: reads during the run: whole", self.reads["whole"]),
             ("scale: reads during the run: summaries", self.reads["summaries"]),
             ("scale: reads during the run: one shard", self.reads["shard"]),
@@ -245,7 +247,7 @@ class ScaleBlock:
         from shared.application.bootstrap import Stack
         from shared.application.config import LOCAL_QUEUE, load_settings
         from shared.domain.plan import validate_plan
-        from tools.faults import MOVE_POINTS
+        from tools.faults import LOSE_ANSWERS, MOVE_POINTS
         from tools.reliability import Figures, Hosts
 
         f = self.figures
@@ -277,7 +279,7 @@ class ScaleBlock:
             )
         )
         host_figures = Figures()
-        env = {**os.environ, "PROMOTE_STORAGE_CONNECTION_STRING": azurite.connection_string}
+        env = {**os.environ, "PROMOTE_STORAGE_CONNECTION_STRING": azurite.connection_string, LOSE_ANSWERS: "3"}
         # most hosts die at a point of the first move whose first delivery they handle (its redelivery finishes
         # it), some never; and any at random
         points = (*MOVE_POINTS, *MOVE_POINTS, *MOVE_POINTS)
@@ -296,6 +298,7 @@ class ScaleBlock:
             reader.join(timeout=30)
             hosts.shutdown()
             f.random_kills, f.crash_points = host_figures.random_kills, host_figures.crash_points
+            f.answers_lost = host_figures.answers_lost["catch-up"]
         self.account(stack)
         f.seconds = time.monotonic() - started
         return f

@@ -101,6 +101,7 @@ def test_short_reliability_scale_block_never_shows_a_half_moved_release():
         "scale: fault: SIGKILL in the middle of the shards' catch-up",
     )
     assert sum(int(figures[name]) for name in at_moves) >= 1
+    assert int(figures["scale: fault: a catch-up's answer lost (connection reset)"]) >= 1  # read again, not failed
 
 
 @pytest.mark.reliability
