@@ -245,9 +245,34 @@ def _run_with_progress(command: list[str], env: dict[str, str], every: float = 3
     return process.returncode
 
 
+RETESTED = {0, 5, 33}  # mutmut's exit codes for "survived" and "no tests"
+
+
+def forget_survivors(mutants: Path) -> int:
+    """Forget the result of every mutant that survived or that no test reached, so that the next run tries it
+    again with the tests added since (mutmut keeps a result as long as its function is unchanged). Returns how
+    many."""
+    forgotten = 0
+    for meta in mutants.rglob("*.meta"):
+        data = json.loads(meta.read_text())
+        results = data.get("exit_code_by_key", {})
+        again = [name for name, code in results.items() if code in RETESTED]
+        for name in again:
+            results[name] = None
+        if again:
+            meta.write_text(json.dumps(data, indent=4))
+            forgotten += len(again)
+    return forgotten
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", action="store_true", help="reuse mutants/ and results from an earlier run")
+    parser.add_argument(
+        "--retest",
+        action="store_true",
+        help="with --keep: try the survivors and the mutants no test reached again (tests were added since)",
+    )
     parser.add_argument("--report-only", action="store_true", help="print the results of the last run")
     parser.add_argument("--json", type=Path, help="also write the figures and survivors to this file")
     parser.add_argument(
@@ -266,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.report_only:
         if not args.keep:
             shutil.rmtree(ROOT / "mutants", ignore_errors=True)
+        elif args.retest:
+            print(f"mutation: {forget_survivors(ROOT / 'mutants')} survivors to try again", flush=True)
         started = time.monotonic()
         azurites = []
         try:

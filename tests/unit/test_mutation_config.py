@@ -4,6 +4,7 @@ runs stopped so on 2026-12-07): every path a selected test reads is copied, or t
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -46,3 +47,26 @@ def test_the_check_sees_the_reads_it_is_about():
         "host.json",
         "docs",
     ]
+
+
+def test_retest_forgets_the_survivors_and_the_unreached_and_keeps_every_other_result(tmp_path):
+    from tools.mutation import forget_survivors
+
+    meta = tmp_path / "shared" / "domain" / "x.py.meta"
+    meta.parent.mkdir(parents=True)
+    codes = {"a__mutmut_1": 0, "a__mutmut_2": 1, "a__mutmut_3": 33, "a__mutmut_4": 36, "a__mutmut_5": 5, "b": None}
+    meta.write_text(json.dumps({"exit_code_by_key": codes, "hash_by_function_name": {"a": "h"}}))
+    (tmp_path / "untouched.py.meta").write_text(json.dumps({"exit_code_by_key": {"c": 1}}))
+    assert forget_survivors(tmp_path) == 3
+    assert json.loads(meta.read_text()) == {
+        "exit_code_by_key": {
+            "a__mutmut_1": None,
+            "a__mutmut_2": 1,
+            "a__mutmut_3": None,
+            "a__mutmut_4": 36,
+            "a__mutmut_5": None,
+            "b": None,
+        },
+        "hash_by_function_name": {"a": "h"},
+    }
+    assert json.loads((tmp_path / "untouched.py.meta").read_text()) == {"exit_code_by_key": {"c": 1}}
