@@ -178,3 +178,45 @@ def test_a_catch_up_whose_answer_is_lost_reads_its_shard_again_and_the_move_comp
     stored = rows(stack, release_name)
     assert all(stored[f"w.{k:04d}"]["pending_epoch"] == stored[f"w.{k:04d}"]["epoch"] for k in range(3))
     assert all(stored[f"w.{i // 2:04d}.{n}"]["state"] == "promoted" for i, n in enumerate(NAMES))
+
+
+class Unanswered:
+    """The store's table client, but every shard's catch-up loses its answer before the service saw it (a link
+    that resets, or a request that times out, again and again): the SDK retries no POST."""
+
+    def __init__(self, table):
+        self._table, self._lock = table, threading.Lock()
+        self.sent = 0
+
+    def submit_transaction(self, ops):
+        from tools.faults import transaction_kind
+
+        if transaction_kind(list(ops)) != "catch-up":
+            return self._table.submit_transaction(ops)
+        with self._lock:
+            self.sent += 1
+        raise ServiceResponseError("Connection aborted: Connection reset by peer")
+
+    def __getattr__(self, name):
+        return getattr(self._table, name)
+
+
+def test_a_catch_up_that_never_gets_an_answer_fails_the_message_soon_and_as_what_it_is(sharded, release_name):
+    """A lost answer is sent again once after a read; a second one fails the message with the storage error, as
+    any other, for its redelivery: not ten times per shard, nor as a write conflict that starts the message over
+    (review-cc: 10 conflict attempts x 10 sends per shard)."""
+    stack = Stack(sharded)
+    stack.service.apply(validate_plan(plan(release_name)))
+    ready(stack, release_name, NAMES[:-1])
+    last = NAMES[-1]
+    stack.service.handle(event("asset-replicated", release_name, last, f"a-{last}", asset=f"vm-{last}"))
+    cut = Unanswered(stack.store.table)
+    stack.store.table = cut
+    with pytest.raises(ServiceResponseError):
+        stack.service.handle(event("tests-passed", release_name, last, "t-last"))
+    assert cut.sent <= 2 * 3  # at most two sends for each of the three shards
+    stack.store.table = cut._table  # the link mends: the redelivery finishes the move
+    again = stack.service.handle(event("tests-passed", release_name, last, "t-last"))
+    assert again.outcome == "duplicate"
+    stored = rows(stack, release_name)
+    assert all(stored[f"w.{i // 2:04d}.{n}"]["state"] == "promoted" for i, n in enumerate(NAMES))

@@ -76,3 +76,22 @@ def test_a_shorter_list_in_place_is_indexed_again():
     s.record("w3", Outcome.APPLIED, "new")
     s.note_on_entry("w3", "y", before)
     assert reasons(s) == [("w3", "new; y", Outcome.APPLIED)]
+
+
+def test_a_list_cleared_in_place_and_filled_again_to_its_old_length_is_indexed_again():
+    """The index keeps positions of the list it covered; a list emptied in place and filled again to as many
+    entries holds other workloads at those positions (review-cc: the length check alone does not see it)."""
+    s = step()
+    before = s.workloads["w1"]
+    for name in ("w1", "w2", "w3"):
+        s.record(name, Outcome.APPLIED, name)
+    s.note_on_entry("w3", "x", before)  # indexes w1 -> 0, w2 -> 1, w3 -> 2
+    s.entries.clear()
+    for name in ("w3", "w2", "w1"):
+        s.record(name, Outcome.APPLIED, f"new {name}")
+    s.note_on_entry("w3", "y", before)
+    assert reasons(s) == [
+        ("w3", "new w3; y", Outcome.APPLIED),
+        ("w2", "new w2", Outcome.APPLIED),
+        ("w1", "new w1", Outcome.APPLIED),
+    ]

@@ -56,6 +56,9 @@ from shared.domain.plan import Plan
 
 _CONFLICT_CODES = {"UpdateConditionNotSatisfied", "EntityAlreadyExists", "ConditionNotMet"}
 CATCH_UP_ATTEMPTS = 10
+# Sends of a shard's catch-up whose answer was lost: one more after a read; a second loss is the storage
+# failing, not a lost race, and fails the message as it is (not as a write conflict, which starts it over).
+LOST_ANSWERS = 2
 # Shards caught up at once: their transactions overlap the service's answers. Kept low: a release's rows share
 # one partition, which Azure serves at about 2,000 entities a second before answering 503 (ServerBusy).
 CATCH_UP_CONCURRENCY = 4
@@ -334,6 +337,7 @@ class TableReleaseStore:
         )
 
     def _catch_up_shard(self, read: Read, shard: int, etag: str | None) -> None:
+        lost = 0
         for _ in range(CATCH_UP_ATTEMPTS):
             ops = commit.catch_up_operations(read, shard, etag)
             if not ops:
@@ -346,6 +350,9 @@ class TableReleaseStore:
                 etag = None
             except ServiceResponseError:  # the answer was lost (a kept-alive connection closed under it), and the
                 # SDK does not retry a POST: read again, which shows whether it went through
+                lost += 1
+                if lost >= LOST_ANSWERS:
+                    raise
                 read = read.reread_shard(self.table, shard)
                 etag = None
         raise ConflictError(f"release {read.name}: shard {shard} did not catch up")

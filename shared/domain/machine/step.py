@@ -48,7 +48,10 @@ class Step:
         self.sync_holds: dict[str | None, str] = {}  # workload (None: the release) -> the gate that held a move
         self.quiet: list[HistoryEntry] = []  # outcomes recorded on the marker row only (quiet lag reports)
         self.forget_id = False  # a message that may come again with the same id and must then count
-        self._entry_index: tuple[list[HistoryEntry] | None, int, dict[str | None, int]] = (None, 0, {})
+        # (the list indexed, how many of its entries, the last of them, workload -> position)
+        self._entry_index: tuple[list[HistoryEntry] | None, int, HistoryEntry | None, dict[str | None, int]] = (
+            None, 0, None, {},
+        )  # fmt: skip
 
     def routing(self, name: str) -> Any:
         return self.release.plan.routing_of(name)
@@ -88,19 +91,23 @@ class Step:
                 to_state=after.state,
                 traffic_percent=after.traffic_percent,
             )
+            indexed, upto, _, at = self._entry_index
+            if i == upto - 1:  # the index's last entry, rewritten here: the index still holds
+                self._entry_index = (indexed, upto, self.entries[i], at)
             return
         self.record(name, Outcome.APPLIED, note, before)
 
     def _entry_of(self, name: str) -> int | None:
         """The position of the workload's first entry: a release-wide move notes 5,000 workloads, and a scan of
         the entries for each was 9 s of its decision. The index follows the list as rules append to it, and is
-        built again when a rule put another list in its place (rules rewrite an entry, never its workload)."""
-        entries, (indexed, upto, at) = self.entries, self._entry_index
-        if indexed is not entries or upto > len(entries):
+        built again when a rule put another list in its place, or emptied the list and filled it again (its last
+        indexed entry is another then; rules rewrite an entry, never its workload)."""
+        entries, (indexed, upto, last, at) = self.entries, self._entry_index
+        if indexed is not entries or upto > len(entries) or (upto and entries[upto - 1] is not last):
             upto, at = 0, {}
         for i in range(upto, len(entries)):
             at.setdefault(entries[i].workload, i)
-        self._entry_index = (entries, len(entries), at)
+        self._entry_index = (entries, len(entries), entries[-1] if entries else None, at)
         return at.get(name)
 
     def schedule(self, type_: str, data: dict[str, Any], due: datetime, key: str, release: str | None = None) -> None:
