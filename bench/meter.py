@@ -54,9 +54,7 @@ class PerContext:
             raise AttributeError(name) from None
 
     def __setattr__(self, name: str, value) -> None:
-        if name not in self._vars:
-            self._vars[name] = contextvars.ContextVar(f"bench_{name}")
-        self._vars[name].set(value)
+        self._vars.setdefault(name, contextvars.ContextVar(f"bench_{name}")).set(value)  # one variable per name
 
 
 class BenchCounter(RequestCounter):

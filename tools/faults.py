@@ -132,7 +132,8 @@ class CrashingTable:
         if lose:
             from azure.core.exceptions import ServiceResponseError
 
-            print("answer lost catch-up", flush=True)
+            sys.stdout.write("answer lost catch-up\n")  # one write: lines from pool threads do not merge
+            sys.stdout.flush()
             raise ServiceResponseError("Connection aborted: Connection reset by peer (injected)")
         return result
 

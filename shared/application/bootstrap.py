@@ -12,7 +12,15 @@ from shared.application.service import PromotionService, SystemClock
 
 # The SDKs retry transient faults; keep that short (about 5s in all) so a message whose storage is down
 # fails fast and the platform redelivers it later, instead of holding its session lock for minutes.
-SDK_RETRY = {"retry_total": 3, "retry_backoff_factor": 0.5, "retry_backoff_max": 4, "connection_timeout": 5}
+# An answer is awaited 35 s at most: Azure ends a table operation at 30 s (a query's page at 5), and
+# azure-core's default of 300 s would hold a message whose answer is lost for five minutes.
+SDK_RETRY = {
+    "retry_total": 3,
+    "retry_backoff_factor": 0.5,
+    "retry_backoff_max": 4,
+    "connection_timeout": 5,
+    "read_timeout": 35,
+}
 
 
 class Stack:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from shared.adapters.concurrently import each
+from shared.adapters.concurrently import BATCH_ENTITIES, PARTITION_ENTITIES_PER_SECOND, each
 
 WHO = contextvars.ContextVar("who")
 
@@ -80,3 +80,33 @@ def test_one_at_a_time_a_failure_stops_there():
     with pytest.raises(ValueError, match="shard 1"):
         each(call, [0, 1, 2, 3], at_once=1, name="t")
     assert done == [0]
+
+
+def test_starts_are_paced_under_a_partitions_entity_budget():
+    starts, lock = [], threading.Lock()
+
+    def call(_: int) -> None:
+        with lock:
+            starts.append(time.monotonic())
+
+    each(call, range(5), at_once=4, name="t", starts_per_second=20)
+    starts.sort()
+    # the k-th start comes k slots of 50 ms after the first at the earliest (a late wake-up may bring two closer)
+    assert all(t - starts[0] >= k * 0.05 - 0.005 for k, t in enumerate(starts))
+    assert PARTITION_ENTITIES_PER_SECOND / BATCH_ENTITIES == 20  # Azure's 2,000 entities a second, 100 a batch
+
+
+def test_the_earliest_failure_is_raised_and_the_others_logged(caplog):
+    first_failed = threading.Event()
+
+    def call(item: int) -> None:
+        if item == 0:
+            first_failed.wait(timeout=5)  # fails after item 1 did
+            raise ValueError("shard 0: conflict")
+        if item == 1:
+            first_failed.set()
+            raise OSError("shard 1: 503 ServerBusy")
+
+    with pytest.raises(OSError, match="503"):
+        each(call, [0, 1], at_once=2, name="catch-up", starts_per_second=1000)
+    assert [r.getMessage() for r in caplog.records] == ["catch-up: another call failed too: shard 0: conflict"]

@@ -13,8 +13,8 @@ from shared.domain.routing import Change
 
 ACCESS_ROW = "~access"  # not a workload name: names never start with '~'
 TRANSACTION_LIMIT = 100  # operations in one entity group transaction (Table Storage's limit)
-# Transactions in flight at once: they overlap the service's answers, and stay well under what one partition
-# serves (about 2,000 entities a second) before Azure answers 503.
+# Transactions in flight at once: they overlap the service's answers; concurrently.each starts at most 20 of
+# 100 a second, what one partition serves (about 2,000 entities a second) before Azure answers 503.
 CONCURRENCY = 4
 
 

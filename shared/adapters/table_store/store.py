@@ -59,8 +59,9 @@ CATCH_UP_ATTEMPTS = 10
 # Sends of a shard's catch-up whose answer was lost: one more after a read; a second loss is the storage
 # failing, not a lost race, and fails the message as it is (not as a write conflict, which starts it over).
 LOST_ANSWERS = 2
-# Shards caught up at once: their transactions overlap the service's answers. Kept low: a release's rows share
-# one partition, which Azure serves at about 2,000 entities a second before answering 503 (ServerBusy).
+# Shards caught up at once: their transactions overlap the service's answers. A release's rows share one
+# partition, which Azure serves at about 2,000 entities a second before answering 503 (ServerBusy):
+# concurrently.each also starts at most 20 transactions of 100 a second.
 CATCH_UP_CONCURRENCY = 4
 HALT_PARTITION, HALT_ROW = "~promote", "halt"  # "~" is no release name's first character
 WHOLE_READ_ATTEMPTS = 5  # reads of a release a release-wide decision cut in two before one is whole
