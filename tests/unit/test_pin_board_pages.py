@@ -1,0 +1,150 @@
+"""The board's pages rendered over the fakes, pinned whole (tests/unit/pin_board/*.html, written out once and
+read by eye): the releases index (waves, totals, forecasts, holds, overdue, attention, halts), a flight
+release's page (gates, deadlines, the judge's health panel, timelines, history) and a staged one's; every
+error page's status and words; the routes, static files, security headers and the report pages."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from shared.domain.model import WorkloadState
+from tests.unit.board_harness import board
+from tests.unit.test_pin_board_timeline import ENTRIES
+from tests.unit.test_pin_status import NOW, flight_release, judged, staged_release
+
+PINNED = Path(__file__).parent / "pin_board"
+S = WorkloadState
+
+
+class Judge:
+    def __init__(self, records: dict):
+        self.records = records
+
+    def load(self, name: str) -> dict:
+        return self.records
+
+
+def app():
+    """wave-9 (flight, wave w-b) with the judge's records and api's history; wave-8 (staged, halted, no wave);
+    alpha-1 (flight, wave w-a, every workload promoted)."""
+    flight = flight_release()
+    flight = flight.evolve(plan=flight.plan.model_copy(update={"wave": "w-b"}))
+    staged = staged_release()
+    staged = staged.evolve(
+        plan=staged.plan.model_copy(update={"approval": "manual", "release": "wave-8"}),
+        workloads={**staged.workloads, "crm": replace(staged.workloads["crm"], approvals=[])},
+    )
+    done = flight_release()
+    done = done.evolve(
+        plan=done.plan.model_copy(update={"wave": "w-a", "release": "alpha-1"}),
+        workloads={n: replace(w, state=S.PROMOTED, traffic_percent=100) for n, w in done.workloads.items()},
+    )
+    history = {"wave-9": [replace(e, workload="api") for e in ENTRIES]}
+    return board([flight, staged, done], history, NOW, judge=Judge(judged(flight)))
+
+
+def lines(body: bytes) -> list[str]:
+    return body.decode().split("\n")
+
+
+@pytest.mark.parametrize(
+    ("path", "pinned"),
+    [("", "index.html"), ("releases/wave-9", "release_flight.html"), ("releases/wave-8", "release_staged.html")],
+)
+def test_a_page_is_pinned_whole(path, pinned):
+    page = app().handle(path, {})
+    assert (page.status, page.content_type) == (200, "text/html; charset=utf-8")
+    assert lines(page.body) == (PINNED / pinned).read_text().split("\n")
+
+
+def test_every_page_carries_the_security_headers():
+    assert app().handle("", {}).headers == {
+        "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "frame-ancestors 'none'; base-uri 'none'",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        "Cache-Control": "no-store",
+    }
+
+
+def test_the_static_files():
+    board_app = app()
+    js, css = board_app.handle("static/board.js", {}), board_app.handle("/static/board.css/", {})
+    assert (js.status, js.content_type) == (200, "text/javascript; charset=utf-8")
+    assert (css.status, css.content_type) == (200, "text/css; charset=utf-8")
+    templates = Path(__file__).parents[2] / "shared/application/board/templates"
+    assert js.body == (templates / "board.js").read_bytes() and css.body == (templates / "board.css").read_bytes()
+
+
+def error(page) -> tuple[int, str]:
+    found = re.search(r'<p role="alert">(.*?)</p>', page.body.decode(), re.S)
+    assert found, page.body.decode()
+    return page.status, found.group(1)
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "status", "says"),
+    [
+        ("nowhere", {}, 404, "no page at /nowhere"),
+        ("releases/wave-9/x/y/z", {}, 404, "no page at /releases/wave-9/x/y/z"),
+        ("releases/Bad Name!", {}, 400, "&#39;Bad Name!&#39; is not a release name"),
+        ("releases/nope", {}, 404, "release &#39;nope&#39; was never applied"),
+        ("releases/wave-9", {"workload": ["zz"]}, 400, "workload &#39;zz&#39; is not part of release wave-9"),
+        ("releases/wave-9", {"outcome": ["won"]}, 400, "outcome must be one of applied, duplicate, ignored, rejected"),
+        ("releases/wave-9", {"state": ["done"]}, 400,
+         "state must be one of replicating, testing, ready, flighting, promoted, rolled-back, aborted, finalized"),
+        ("releases/wave-9", {"q": ["x" * 65]}, 400, "the workload filter is at most 64 characters"),
+        ("releases/wave-9", {"before": ["0"]}, 400,
+         "before must be a time in this release&#39;s history (milliseconds since 1970)"),
+        ("releases/wave-9", {"before": ["10000000000000"]}, 400,
+         "before must be a time in this release&#39;s history (milliseconds since 1970)"),
+        ("releases/wave-9", {"before": ["1e5"]}, 400,
+         "before must be a time in this release&#39;s history (milliseconds since 1970)"),
+        ("releases/wave-9", {"page": ["2"]}, 400, "page must be a number from 1 to 1"),
+        ("releases/wave-9", {"page": ["0"]}, 400, "page must be a number from 1 to 1"),
+        ("releases/wave-9/report/x", {}, 404, "no page at /releases/wave-9/report/x"),
+        ("releases/nope/report", {}, 404, "release &#39;nope&#39; was never applied"),
+        ("waves/w-z/report", {}, 404, "no release names wave &#39;w-z&#39; in its plan"),
+        ("releases/wave-9/act", {"action": ["dance"]}, 400,
+         "action must be one of pause, resume, approve, advance, rollback, abort, retry, finalize, halt, unhalt, "
+         "rehearse"),
+        ("releases/wave-9/act", {"action": ["pause"], "workload": ["zz"]}, 404,
+         "workload &#39;zz&#39; is not part of release wave-9"),
+        ("releases/wave-9/outcome/a b", {}, 400, "&#39;a b&#39; is not an action&#39;s id"),
+        ("releases/wave-9/outcome/" + "a" * 129, {}, 400, f"&#39;{'a' * 129}&#39; is not an action&#39;s id"),
+        ("releases/nope/outcome/abc", {}, 404, "release &#39;nope&#39; was never applied"),
+        ("releases/wave-9/outcome/abc", {"workload": ["zz"]}, 400,
+         "workload &#39;zz&#39; is not part of release wave-9"),
+    ],
+)  # fmt: skip
+def test_each_error_page_says_what_is_wrong(path, query, status, says):
+    assert error(app().handle(path, query)) == (status, says)
+
+
+def test_the_filter_length_and_the_history_cutoff_at_their_bounds():
+    board_app = app()
+    assert board_app.handle("releases/wave-9", {"q": ["a" * 64]}).status == 200
+    assert board_app.handle("releases/wave-9", {"before": ["1"]}).status == 200
+    assert board_app.handle("releases/wave-9", {"before": ["9999999999999"]}).status == 200
+    assert board_app.handle("releases/wave-9/outcome/" + "a" * 128, {}).status == 200
+
+
+def test_a_post_anywhere_but_an_action_is_refused():
+    page = app().post("releases/wave-9", b"", "text/plain", None, {}, "http://x/releases/wave-9", print)
+    assert error(page) == (405, "no action at /releases/wave-9: only releases/&lt;name&gt;/act takes a POST")
+
+
+def test_the_report_pages_of_a_release_and_of_a_wave():
+    board_app = app()
+    release = board_app.handle("releases/wave-9/report", {})
+    wave = board_app.handle("waves/w-b/report", {})
+    assert release.status == wave.status == 200
+    assert "<title>Report release wave-9 · promote board</title>" in release.body.decode()
+    assert "<title>Report wave w-b · promote board</title>" in wave.body.decode()
+    assert '<h2 id="wave-report-h">Wave w-b</h2>' in wave.body.decode()
+    assert '<section class="report" id="report-wave-9"' in wave.body.decode()
+    assert '<section class="report" id="report-alpha-1"' not in wave.body.decode()  # of wave w-a
