@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from shared.application.board import BoardApp
 from shared.domain.errors import UnknownRelease
-from shared.domain.model import HistoryEntry, Release, Tally
+from shared.domain.model import HistoryEntry, Release, Tally, Workload
 from tests.fakes import FakeClock, MemoryStore
 
 
@@ -26,6 +26,15 @@ class Overview:
         return self.release.state
 
 
+def summary(release: Release) -> Release:
+    """The release as its shards' summaries tell it: each workload's state, pause, share and flight alone."""
+    told = {
+        n: Workload(n, state=w.state, paused=w.paused, traffic_percent=w.traffic_percent, flight=w.flight)
+        for n, w in release.workloads.items()
+    }
+    return release.evolve(workloads=told)
+
+
 class Reads:
     def __init__(self, releases: list[Release], history: dict[str, list[HistoryEntry]], now: datetime):
         self.releases = {r.name: r for r in releases}
@@ -33,15 +42,16 @@ class Reads:
 
     def list_release_summaries(self) -> list[tuple[Release, datetime | None]]:
         # the first listed changed last: the index lists the most recently changed first
-        return [(r, self.now - timedelta(minutes=5 * i)) for i, r in enumerate(self.releases.values())]
+        return [(summary(r), self.now - timedelta(minutes=5 * i)) for i, r in enumerate(self.releases.values())]
 
     def overview(self, name: str) -> Overview:
         if name not in self.releases:
             raise UnknownRelease(name)
-        return Overview(self.releases[name], {"created_at": self.now - timedelta(hours=2)})
+        return Overview(summary(self.releases[name]), {"created_at": self.now - timedelta(hours=2)})
 
     def workloads(self, overview: Overview, names: list[str]) -> Release:
-        return overview.release.evolve(workloads={n: overview.release.workloads[n] for n in names})
+        full = self.releases[overview.release.name]
+        return full.evolve(workloads={n: full.workloads[n] for n in names})
 
     def newest(self, name: str, workloads: list[str], limit: int, before: datetime | None = None):
         found = [

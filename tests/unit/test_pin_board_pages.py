@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.domain.model import WorkloadState
+from shared.domain.model import Release, WorkloadState, new_release
+from shared.domain.plan import validate_plan
 from tests.unit.board_harness import board
 from tests.unit.test_pin_board_timeline import ENTRIES
 from tests.unit.test_pin_status import NOW, flight_release, judged, staged_release
@@ -148,3 +149,41 @@ def test_the_report_pages_of_a_release_and_of_a_wave():
     assert '<h2 id="wave-report-h">Wave w-b</h2>' in wave.body.decode()
     assert '<section class="report" id="report-wave-9"' in wave.body.decode()
     assert '<section class="report" id="report-alpha-1"' not in wave.body.decode()  # of wave w-a
+
+
+def overdue_cells(page) -> dict[str, str]:
+    html = page.body.decode()
+    rows = re.findall(r'<tr data-release="([^"]+)">(.*?)</tr>', html, re.S)
+    return {name: re.search(r'<td class="rel-overdue[^"]*"[^>]*>(.*?)</td>', row, re.S).group(1) for name, row in rows}
+
+
+def test_the_index_reads_the_deadlines_of_the_twenty_releases_changed_last():
+    base = flight_release()
+    releases = [base.evolve(plan=base.plan.model_copy(update={"release": f"r{i:02d}"})) for i in range(21)]
+    cells = overdue_cells(board(releases, {}, NOW).handle("", {}))
+    assert list(cells) == [f"r{i:02d}" for i in range(21)]  # most recently changed first
+    assert {cells[f"r{i:02d}"] for i in range(20)} == {"1 overdue: api (since 2026-03-02 11:40:30Z)"}
+    assert cells["r20"] == "not read here (only the 20 most recently changed releases' are): open the release"
+
+
+def overdue_flight(n: int) -> Release:
+    """A flight release of `n` workloads, each past its verdict deadline as flight_release's api is."""
+    base = flight_release()
+    plan = validate_plan(
+        {**base.plan.model_dump(mode="json", exclude_none=True, by_alias=True),
+         "workloads": [{"name": f"w{i:02d}", "assets": ["vm"]} for i in range(n)]}
+    )  # fmt: skip
+    api = base.workloads["api"]
+    return new_release(plan, NOW).evolve(
+        workloads={f"w{i:02d}": replace(api, name=f"w{i:02d}", assets={"vm": True}) for i in range(n)}
+    )
+
+
+def test_a_release_with_more_open_workloads_than_are_read_says_at_least():
+    late = "since 2026-03-02 11:40:30Z"
+    cells = overdue_cells(board([overdue_flight(51)], {}, NOW).handle("", {}))
+    assert cells["wave-9"] == f"at least 50 overdue: {', '.join(f'w{i:02d} ({late})' for i in range(5))}, …"
+    cells = overdue_cells(board([overdue_flight(50)], {}, NOW).handle("", {}))
+    assert cells["wave-9"] == f"50 overdue: {', '.join(f'w{i:02d} ({late})' for i in range(5))}, …"
+    cells = overdue_cells(board([overdue_flight(5)], {}, NOW).handle("", {}))
+    assert cells["wave-9"] == f"5 overdue: {', '.join(f'w{i:02d} ({late})' for i in range(5))}"
