@@ -187,3 +187,55 @@ def test_a_release_with_more_open_workloads_than_are_read_says_at_least():
     assert cells["wave-9"] == f"50 overdue: {', '.join(f'w{i:02d} ({late})' for i in range(5))}, …"
     cells = overdue_cells(board([overdue_flight(5)], {}, NOW).handle("", {}))
     assert cells["wave-9"] == f"5 overdue: {', '.join(f'w{i:02d} ({late})' for i in range(5))}"
+
+
+def banner(page) -> list[str]:
+    found = re.search(r'<section class="halt-banner".*?</section>', page.body.decode(), re.S)
+    return found.group(0).split("\n") if found else []
+
+
+def test_a_halt_of_everything_shows_on_every_page_first_and_a_store_that_cannot_say_shows_none():
+    board_app = app()
+    board_app.store.set_halt({"by": "ops@contoso.com", "reason": "incident 7", "at": "2026-03-02T11:00:00Z"})
+    assert banner(board_app.handle("releases/wave-8", {})) == [
+        '<section class="halt-banner" id="halt-banner" role="alert" aria-label="Halted">',
+        '<p data-halted="*"><strong>Everything is halted</strong>',
+        'by <span class="halted-by">ops@contoso.com</span> at <time>2026-03-02T11:00:00Z</time>: <q '
+        'class="halted-reason">incident 7</q>.',
+        "Every active release is paused, and new releases start paused, until an approver unhalts (<code>promote "
+        "unhalt</code>).</p>",
+        '<p data-halted="wave-8"><strong>Release <a href="/releases/wave-8">wave-8</a> is halted</strong>',
+        'by <span class="halted-by">ops@contoso.com</span> at <time>2026-03-02T11:30:00Z</time>: <q '
+        'class="halted-reason">incident 42</q>.',
+        "Its workloads stay paused where they stand until an approver unhalts it.</p>",
+        "</section>",
+    ]
+    assert len(banner(board_app.handle("releases/wave-9", {}))) == 5  # wave-9 is not halted itself
+
+    def away():
+        raise ConnectionError("storage away")
+
+    board_app.store.get_halt = away
+    assert banner(board_app.handle("releases/wave-9", {})) == []
+
+
+class Progress:
+    def __init__(self, found):
+        self.found = found
+
+    def read(self, release: str):
+        return self.found
+
+
+def test_a_release_page_shows_its_routing_move():
+    from datetime import timedelta
+
+    from shared.domain.progress import RoutingProgress
+
+    board_app = app()
+    started = NOW - timedelta(seconds=30)
+    board_app.progress = Progress(RoutingProgress(10, 20, 3, 6, started, NOW - timedelta(seconds=5), 60.0))
+    html = board_app.handle("releases/wave-9", {}).body.decode()
+    assert '<p id="routing-progress">routing: 10 / 20 workloads (3 / 6 Azure writes), ETA 30 s</p>' in html
+    board_app.progress = Progress(None)
+    assert 'id="routing-progress"' not in board_app.handle("releases/wave-9", {}).body.decode()
