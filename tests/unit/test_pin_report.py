@@ -505,3 +505,60 @@ def test_the_waves_report(report):
     assert json.loads(render(wave, "json")) == WAVE_JSON
     assert render(wave, "csv").split("\n") == CSV  # the rows of its releases
     assert html_section(wave).split("\n") == WAVE_HTML_SECTION
+
+
+EMPTY_TEXT = [
+    "Release wave-7 (staged): -",
+    "  from - to (not done): -; 0 history entries",
+    "  changes 0, rollbacks 0, change failure rate -",
+    "",
+    "Workloads",
+    *[f"  {name:<24} -                     -  attempts 1" for name in ("payroll", "hr", "crm", "ledger", "billing",
+                                                                      "sales")],
+    "",
+    "Time per phase (all workloads)",
+    "",
+    "Waits by gate",
+    "",
+    "Rollbacks",
+    "  none",
+    "",
+    "Approvals",
+    "  none",
+    "",
+    "Traffic",
+    "",
+]  # fmt: skip
+
+
+def test_the_report_of_a_release_without_history():
+    from tests.unit.test_pin_status import staged_release
+
+    release = staged_release()
+    empty = release_report(release.plan, [], None)
+    assert render(empty, "text").split("\n") == EMPTY_TEXT
+    assert render(empty, "anything else") == render(empty, "text")
+    assert render(empty, "csv").split("\n") == [
+        "release,section,workload,name,at,seconds,value,actor,detail",
+        "wave-7,release,,,,,0,,change failure rate -",
+        *[f"wave-7,workload,{n},,,,1,," for n in ("payroll", "hr", "crm", "ledger", "billing", "sales")],
+        "",
+    ]
+    doc = json.loads(render(empty, "json"))
+    assert {k: v for k, v in doc.items() if k != "workloads"} == {
+        "release": "wave-7", "model": "staged", "wave": None, "state": None, "started": None, "done": None,
+        "seconds": None, "ends": [], "entries": 0, "changes": 0, "change_failure_rate": None, "phases": {},
+        "partial_phases": [], "gates": {}, "flights": {}, "rollbacks_by_cause": {}, "rollbacks": [],
+        "approvals": [], "pauses": [], "traffic": [],
+    }  # fmt: skip
+    wave = WaveReport("w", [empty, empty])
+    assert render(wave, "text").split("\n") == EMPTY_TEXT + EMPTY_TEXT + [
+        "Wave w: 2 releases, from - to (not done): -",
+        "  changes 0, rollbacks 0, change failure rate -",
+        "  waits by gate: ",
+        "",
+    ]
+    assert {k: v for k, v in json.loads(render(wave, "json")).items() if k != "releases"} == {
+        "wave": "w", "started": None, "done": None, "seconds": None, "changes": 0, "rollbacks": 0,
+        "change_failure_rate": None, "gates": {}, "phases": {},
+    }  # fmt: skip
