@@ -419,3 +419,23 @@ def test_a_window_hold_starts_when_the_window_closed():
     assert holds([{"gate": "window", "detail": "closed", "until": None}], at(24 * 60), NOW, plan.windows) == [
         {"kind": "window", "start": at(60), "end": NOW, "open": True, "text": "closed"}
     ]
+
+
+def test_a_mark_shares_a_row_with_the_one_before_from_fifteen_pixels_apart():
+    from shared.application.board.timeline import Timeline
+    from shared.application.board.timeline_svg import place
+
+    start = NOW - timedelta(seconds=700)  # the plot is 700 px wide: a pixel a second
+
+    def mark(second: float) -> dict:
+        return {"at": start + timedelta(seconds=second), "kind": "alert", "letter": "A", "text": "x"}
+
+    tl = Timeline("w", [], [mark(0), mark(15), mark(29), mark(30), mark(31)], start=start, end=NOW)
+    place(tl, NOW)
+    assert [(m["x"], m["row"], m["folded"], m["more"]) for m in tl.marks] == [
+        (44.0, 0, False, 0),
+        (59.0, 0, False, 0),  # 15 px after the first: same row
+        (73.0, 1, False, 0),  # 14 px: the second row
+        (74.0, 0, False, 1),  # 15 px after the second; counts the one folded into it
+        (75.0, 0, True, 0),  # no room in either row: folded into the latest drawn (74)
+    ]
