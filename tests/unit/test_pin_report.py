@@ -505,6 +505,14 @@ def test_the_waves_report(report):
     assert json.loads(render(wave, "json")) == WAVE_JSON
     assert render(wave, "csv").split("\n") == CSV  # the rows of its releases
     assert html_section(wave).split("\n") == WAVE_HTML_SECTION
+    page = render(wave, "html")
+    assert page == (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>promote report: wave wave-a</title>'
+        + HTML[1][HTML[1].index("<style>") : HTML[1].index("<h1>")]
+        + "<h1>promote report: wave wave-a</h1>\n"
+        + html_section(wave)
+        + "</body></html>\n"
+    )
 
 
 EMPTY_TEXT = [
