@@ -145,3 +145,21 @@ def test_a_moves_routing_progress_is_on_the_page():
     }  # fmt: skip
     assert status_page(Reads(release), Judge({}), "wave-7", NOW, progress=Progress(None))["routing_progress"] is None
     assert "routing_progress" not in status_page(Reads(release), Judge({}), "wave-7", NOW)
+
+
+def test_the_whole_release_status_reads_the_judge_of_a_flight_release_only():
+    from shared.application.views import release_status
+    from tests.fakes import MemoryStore
+    from tests.unit.test_pin_status import FLIGHT_JSON
+
+    store = MemoryStore()
+    flight, staged = flight_release(), staged_release()
+    store.create_release(flight)
+    store.create_release(staged)
+    judge = Judge(judged(flight))
+    assert as_json(release_status(store, judge, "wave-9", NOW)) == FLIGHT_JSON and judge.loads == 1
+    unjudged = {**STAGED_JSON, "workloads": [{**w, "health": None} for w in STAGED_JSON["workloads"]]}
+    assert as_json(release_status(store, judge, "wave-7", NOW)) == unjudged and judge.loads == 1
+    moving = RoutingProgress(10, 20, 3, 6, NOW - timedelta(seconds=30), NOW - timedelta(seconds=5), 60.0)
+    doc = release_status(store, judge, "wave-7", NOW, Progress(moving))
+    assert as_json(doc) == {**unjudged, "routing_progress": moving.to_json(NOW)}
