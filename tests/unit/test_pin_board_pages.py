@@ -239,3 +239,20 @@ def test_a_release_page_shows_its_routing_move():
     assert '<p id="routing-progress">routing: 10 / 20 workloads (3 / 6 Azure writes), ETA 30 s</p>' in html
     board_app.progress = Progress(None)
     assert 'id="routing-progress"' not in board_app.handle("releases/wave-9", {}).body.decode()
+
+
+def test_a_waves_forecast_from_when_its_releases_were_applied():
+    flight = flight_release()
+    w = flight.workloads
+    moving = flight.evolve(
+        plan=flight.plan.model_copy(update={"wave": "w-c"}),
+        workloads={**w, "web": replace(w["web"], state=S.PROMOTED, traffic_percent=100),
+                   "db": replace(w["db"], state=S.PROMOTED, traffic_percent=100)},
+    )  # fmt: skip
+    html = board([moving], {}, NOW).handle("", {}).body.decode()
+    # applied two hours ago (the harness's record), 2 of 5 promoted: 3 left at 1 an hour
+    assert re.findall(r'<p class="wave-forecast".*?</p>', html) == [
+        '<p class="wave-forecast" id="wave-forecast-w-c" data-forecast="forecast">Forecast: the wave ends about '
+        '<time datetime="2026-03-02T15:00:00+00:00">2026-03-02 15:00:00Z</time> (3 workloads left, each release at '
+        "its pace so far).</p>"
+    ]
