@@ -123,3 +123,70 @@ def test_the_words_history_keeps_and_finds_again():
     assert took_in(f"moved to 50%; {words}; access revoked") == words
     assert took_in("routing of 12 workloads: 3 Azure writes in 7s") == "routing of 12 workloads: 3 Azure writes in 7s"
     assert took_in("moved to 50%") is None
+
+
+class Store:
+    def __init__(self, reads_fail: bool = False):
+        self.rows: list[RoutingProgress] = []
+        self.reads_fail = reads_fail
+
+    def record(self, release: str, progress: RoutingProgress) -> None:
+        assert release == "wave-9"
+        self.rows.append(progress)
+
+    def read(self, release: str) -> RoutingProgress | None:
+        if self.reads_fail:
+            raise ConnectionError("storage away")
+        return self.rows[-1] if self.rows else None
+
+
+class Ticks:
+    def __init__(self):
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def tracker(store: Store, ticks: Ticks, total: int = 20, writes: int = 8):
+    from shared.application.routing_progress import MoveProgress
+    from tests.fakes import FakeClock
+
+    return MoveProgress(store, FakeClock(START), "wave-9", total=total, writes=writes, forecast_s=30.0, monotonic=ticks)
+
+
+def test_a_move_records_once_every_three_seconds_from_its_start_clamped_to_its_size():
+    store, ticks = Store(), Ticks()
+    move = tracker(store, ticks)
+    ticks.t += 2.99
+    move.moved(15, 5)
+    assert store.rows == []
+    ticks.t += 0.01  # three seconds since the start: due
+    move.moved(15, 5)  # more than the move's size, as a retried unit may report: clamped
+    assert store.rows == [RoutingProgress(20, 20, 8, 8, START, at(3.0), 30.0)]
+    ticks.t += 2.5
+    move.moved(1, 1)
+    assert len(store.rows) == 1 and move.recorded == 1
+    ticks.t += 1.5
+    assert move.finished() == 7.0
+    assert store.rows[-1] == RoutingProgress(20, 20, 8, 8, START, at(7.0), 30.0, took_s=7.0)
+    assert move.recorded == 2
+
+
+def test_a_failed_move_records_what_it_had_done_and_a_quiet_one_records_when_storage_cannot_say():
+    store, ticks = Store(), Ticks()
+    move = tracker(store, ticks)
+    ticks.t += 1
+    move.moved(4, 2)
+    ticks.t += 1
+    move.failed()
+    assert store.rows == [RoutingProgress(4, 20, 2, 8, START, at(2.0), 30.0, took_s=2.0, failed=True)]
+    cannot_say = Store(reads_fail=True)
+    quiet = tracker(cannot_say, ticks)
+    ticks.t += 1
+    quiet.finished(changed=False)
+    assert cannot_say.rows == [RoutingProgress(20, 20, 8, 8, START, at(1.0), 30.0, took_s=1.0)]
+    after_failure = tracker(store, ticks)
+    ticks.t += 1
+    after_failure.finished(changed=False)  # the last record is a failed move's: this one's replaces it
+    assert store.rows[-1] == RoutingProgress(20, 20, 8, 8, START, at(1.0), 30.0, took_s=1.0)
