@@ -149,6 +149,25 @@ def test_the_report_pages_of_a_release_and_of_a_wave():
     assert '<h2 id="wave-report-h">Wave w-b</h2>' in wave.body.decode()
     assert '<section class="report" id="report-wave-9"' in wave.body.decode()
     assert '<section class="report" id="report-alpha-1"' not in wave.body.decode()  # of wave w-a
+    html = release.body.decode()
+    assert html[html.index("<main") : html.index("<table")].split("\n") == [
+        '<main id="main"  tabindex="-1">',
+        "<h1>Report: release wave-9</h1>",
+        '<p class="legend">Computed from the whole history when the page is loaded (it does not update itself); the '
+        "same figures as <code>promote report</code>.</p>",
+        '<section class="report" id="report-wave-9" aria-labelledby="report-h-wave-9">',
+        '<h2 id="report-h-wave-9">Report: wave-9</h2>',
+        '<p class="facts"><span>state <strong>in-progress</strong></span>',  # the release's state as stored
+        "<span>from <strong>-</strong></span>",
+        "<span>to <strong>(not done)</strong></span>",
+        '<span>duration <strong class="report-duration">-</strong></span>',
+        "<span>changes <strong>1</strong></span>",
+        '<span>rollbacks <strong class="report-rollbacks">1</strong></span>',
+        '<span>change failure rate <strong class="report-cfr">100%</strong></span></p>',
+        "",
+        "",
+    ]
+    assert 'data-live="1"' not in html and "refresh" not in html  # a report is never refreshed by itself
 
 
 def overdue_cells(page) -> dict[str, str]:
