@@ -110,6 +110,7 @@ def error(page) -> tuple[int, str]:
         ("releases/wave-9/report/x", {}, 404, "no page at /releases/wave-9/report/x"),
         ("releases/nope/report", {}, 404, "release &#39;nope&#39; was never applied"),
         ("waves/w-z/report", {}, 404, "no release names wave &#39;w-z&#39; in its plan"),
+        ("waves/Bad Name!/report", {}, 400, "&#39;Bad Name!&#39; is not a wave name"),
         ("releases/wave-9/act", {"action": ["dance"]}, 400,
          "action must be one of pause, resume, approve, advance, rollback, abort, retry, finalize, halt, unhalt, "
          "rehearse"),
@@ -149,6 +150,15 @@ def test_the_report_pages_of_a_release_and_of_a_wave():
     assert '<h2 id="wave-report-h">Wave w-b</h2>' in wave.body.decode()
     assert '<section class="report" id="report-wave-9"' in wave.body.decode()
     assert '<section class="report" id="report-alpha-1"' not in wave.body.decode()  # of wave w-a
+    crumbs = r'<nav aria-label="Board">.*?</nav>'
+    assert re.findall(crumbs, release.body.decode()) == [
+        '<nav aria-label="Board"><a href="/">All releases</a> › <a href="/releases/wave-9">wave-9</a> › <a '
+        'href="/releases/wave-9/report" aria-current="page">report</a></nav>'
+    ]
+    assert re.findall(crumbs, wave.body.decode()) == [
+        '<nav aria-label="Board"><a href="/">All releases</a> › <a href="/waves/w-b/report" aria-current="page">'
+        "report</a></nav>"
+    ]
     html = release.body.decode()
     assert html[html.index("<main") : html.index("<table")].split("\n") == [
         '<main id="main"  tabindex="-1">',
