@@ -40,12 +40,14 @@ def test_the_visitor_is_the_actor_given_with_the_session_cookie_they_sent():
     assert session(f"{SESSION_COOKIE}={'a' * 101}") is None
     assert session(f"{SESSION_COOKIE}={'a' * 19}!") is None
     assert session("other=1") is None
-    assert session('x="unterminated') is None  # a cookie header Python cannot parse: no session
+    assert session('x="unterminated') is None
+    assert session(f"a@b=c; {SESSION_COOKIE}={'a' * 20}") is None  # a header Python refuses to parse: no session
     assert visitor_of({"cookie": f"{SESSION_COOKIE}={'b' * 30}"}, None).session == "b" * 30  # any case of the name
     assert visitor_of({}, ANA, secure=True, why_not="") == Visitor(
         ANA, None, True, "start the board with --actor NAME to act from it"
     )
     assert visitor_of({}, None, why_not="sign in as an operator").why_not == "sign in as an operator"
+    assert visitor_of({}, ANA) == Visitor(ANA, None, False, "start the board with --actor NAME to act from it")
 
 
 def test_the_session_cookie_and_the_form_token():

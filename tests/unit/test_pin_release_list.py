@@ -107,6 +107,7 @@ def test_the_table_with_each_releases_first_five_attention_lines():
     rows = release_rows(found(), Reads(), NOW)
     rows[1]["attention"] = [{"workload": f"w{i}", "why": f"why {i}"} for i in range(7)]
     rows[2]["attention"] = [{"workload": f"x{i}", "why": f"why {i}"} for i in range(5)]
+    rows[3]["attention"] = [{"workload": f"y{i}", "why": f"why {i}"} for i in range(6)]
     assert rows_text(rows).split("\n") == [
         "RELEASE  MODEL   STATE                                    WAVE  WORKLOADS                                    "
         "               OVERDUE  ATTENTION  LAST CHANGE",
@@ -117,7 +118,7 @@ def test_the_table_with_each_releases_first_five_attention_lines():
         "wave-10  flight  in-progress                              w9    1 replicating, 4 flighting                   "
         "               1        5          2026-03-02 12:00:00Z",
         "wave-11  flight  aborted                                  w9    5 aborted                                    "
-        "               ?        0          2026-03-02 12:00:00Z",
+        "               ?        6          2026-03-02 12:00:00Z",
         "  wave-7/payroll: promoted (100%) while the staged release is in-progress",
         "  wave-7/hr: promoted (100%) while the staged release is in-progress",
         "  wave-7/ledger: paused by ops@contoso.com since 2026-03-02 11:15:00Z: DBA on leave; nothing advances and "
@@ -128,6 +129,8 @@ def test_the_table_with_each_releases_first_five_attention_lines():
         *[f"  wave-9/w{i}: why {i}" for i in range(5)],
         "  wave-9: 2 more need attention (promote status)",
         *[f"  wave-10/x{i}: why {i}" for i in range(5)],
+        *[f"  wave-11/y{i}: why {i}" for i in range(5)],
+        "  wave-11: 1 more need attention (promote status)",
     ]
     assert rows_text([]) == "no releases (archived ones are not listed)"
 

@@ -190,6 +190,7 @@ def test_each_rehearsal_state_in_words():
         workload("f", rehearsal=rehearsal("passed", note="suite smoke run 8")),
         workload("g", rehearsal=None),
     ]
+    waiting.insert(0, workload("first", rehearsal=None))  # one without a rehearsal does not end the list
     lines = status_doc_text(document(waiting)).split("\n")
     assert lines[lines.index("rehearsals (Azure Migrate test migration)") :] == [
         "rehearsals (Azure Migrate test migration)",
@@ -234,4 +235,25 @@ def test_the_history_table():
     assert history_text([]).split("\n") == [
         "AT (UTC)  WORKLOAD  TYPE  OUTCOME  STATE  TRAFFIC  ACTOR  REASON",
         "--------  --------  ----  -------  -----  -------  -----  ------",
+    ]
+
+
+def test_lists_of_two_are_joined_and_one_more_is_counted():
+    doc = document(
+        [workload("a", finish_waiting_for=[{"gate": "hypercare", "until": "2026-03-02T14:00:00Z"},
+                                           {"gate": "finalize", "approval": "auto"}])],
+        holds=[{"gate": "after", "releases": ["wave-5", "wave-6"]},
+               {"gate": "paused", "workloads": ["p1", "p2"], "workload_count": 3}],
+        page={"number": 1, "pages": 2, "size": 1, "matching": 2},
+    )  # fmt: skip
+    lines = status_doc_text(doc).split("\n")
+    assert lines[3:6] == [
+        "the release waits for:",
+        "  release(s) wave-5, wave-6 to be promoted",
+        "  3 paused workload(s): p1, p2 and 1 more",
+    ]
+    assert lines[-2:] == [
+        "a         promoted  -       100%     2/3     yes    private-dns  hypercare until 2026-03-02T14:00:00Z; "
+        "finalize: automatic",
+        "workloads 1-1 of 2, page 1 of 2; next: promote status --release wave-3 --page 2; every workload: --all",
     ]
