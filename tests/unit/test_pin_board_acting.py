@@ -129,7 +129,7 @@ def test_a_confirmed_action_queues_its_override_and_goes_to_its_outcome():
     queue = Queue()
     page = post("token=TOKEN&action=pause&workload=api&reason=DBA+on+leave", queue=queue)
     [event] = queue.sent
-    assert (page.status, page.body) == (303, b"")
+    assert (page.status, page.content_type, page.body) == (303, "text/plain; charset=utf-8", b"")
     assert page.headers["Location"] == f"/releases/wave-9/outcome/{event['id']}?workload=api"
     assert (event["source"], event["type"], event["data"]) == (
         "promote/board",

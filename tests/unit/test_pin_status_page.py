@@ -14,35 +14,41 @@ import pytest
 from shared.application.status_page import PageError, page_count, status_page
 from shared.domain.model import Release, Tally
 from shared.domain.progress import RoutingProgress
+from tests.unit.board_harness import summary
 from tests.unit.test_pin_status import NOW, STAGED_JSON, flight_release, judged, staged_release
 
 
 @dataclass
 class Overview:
-    """The release from its record and its shards' summaries (shared/adapters/table_store/pages.Overview)."""
+    """The release from its record and its shards' summaries (shared/adapters/table_store/pages.Overview): its
+    state and tally are the shards' facts, which a summary's workloads may not have caught up with."""
 
     release: Release
+    facts: tuple | None = None  # (state, ready unapproved) as the shards' facts say, when not the summaries'
 
     @property
     def tally(self) -> Tally:
-        return Tally.of(self.release.workloads.values())
+        tally = Tally.of(self.release.workloads.values())
+        return tally if self.facts is None else Tally(tally.states, self.facts[1])
 
     @property
     def state(self):
-        return self.release.state
+        return self.release.state if self.facts is None else self.facts[0]
 
 
 class Reads:
-    def __init__(self, release: Release):
-        self.release, self.asked = release, []
+    """The summaries (each workload's state, pause, share and flight) and the page's workloads in full."""
+
+    def __init__(self, release: Release, facts: tuple | None = None):
+        self.release, self.asked, self.facts = release, [], facts
 
     def overview(self, name: str) -> Overview:
         assert name == self.release.name
-        return Overview(self.release)
+        return Overview(summary(self.release), self.facts)
 
     def workloads(self, overview: Overview, names: list[str]) -> Release:
         self.asked.append(names)
-        return overview.release.evolve(workloads={n: overview.release.workloads[n] for n in names})
+        return self.release.evolve(workloads={n: self.release.workloads[n] for n in names})
 
 
 class Judge:
@@ -50,6 +56,7 @@ class Judge:
         self.records, self.loads = records, 0
 
     def load(self, name: str) -> dict:
+        assert name in ("wave-7", "wave-9"), name
         self.loads += 1
         return self.records
 
@@ -59,6 +66,7 @@ class Progress:
         self.found = found
 
     def read(self, release: str) -> RoutingProgress | None:
+        assert release in ("wave-7", "wave-9"), release
         return self.found
 
 
@@ -70,8 +78,14 @@ def test_a_page_of_a_staged_release_is_the_whole_documents_part():
     reads = Reads(staged_release())
     doc = as_json(status_page(reads, Judge({}), "wave-7", NOW, page=2, size=2))
     head = {k: v for k, v in STAGED_JSON.items() if k not in ("workloads",)}
+    # the attention list from the summaries, in full for the page's workloads: billing is not on the page, and
+    # its summary does not say why Azure refused it
+    why = "rolled back to 0% while the release is in-progress; override retry brings it back to testing"
+    billing = {"workload": "billing", "state": "rolled-back", "traffic_percent": 0, "why": why}
+    attention = [billing if a["workload"] == "billing" else a for a in STAGED_JSON["attention"]]
     assert doc == {
         **head,
+        "attention": attention,
         "total": 6,
         "workloads": STAGED_JSON["workloads"][2:4],  # crm and ledger
         "page": {"number": 2, "pages": 3, "size": 2, "matching": 6},
@@ -163,3 +177,19 @@ def test_the_whole_release_status_reads_the_judge_of_a_flight_release_only():
     moving = RoutingProgress(10, 20, 3, 6, NOW - timedelta(seconds=30), NOW - timedelta(seconds=5), 60.0)
     doc = release_status(store, judge, "wave-7", NOW, Progress(moving))
     assert as_json(doc) == {**unjudged, "routing_progress": moving.to_json(NOW)}
+
+
+def test_the_state_and_the_ready_unapproved_come_from_the_shards_facts():
+    # the shards' facts say promoted-by-approval is under way: none ready unapproved, the state awaiting approval
+    reads = Reads(staged_release(), facts=("awaiting-approval", 0))
+    doc = status_page(reads, Judge({}), "wave-7", NOW, page=2, size=2)
+    assert doc["state"] == "awaiting-approval"
+    assert [h["gate"] for h in doc["holds"]] == ["after", "window", "release", "paused"]  # no approval hold
+    assert [(w["name"], [g["gate"] for g in w["waiting_for"]]) for w in doc["workloads"]] == [
+        ("crm", ["approval", "release", "window", "after"]),
+        ("ledger", ["tests", "paused"]),
+    ]
+    unapproved = Reads(staged_release(), facts=("in-progress", 4))
+    assert status_page(unapproved, Judge({}), "wave-7", NOW)["holds"][2] == {
+        "gate": "approval", "approvers": ["ana@contoso.com", "bo@contoso.com"], "workload_count": 4
+    }  # fmt: skip

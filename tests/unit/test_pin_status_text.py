@@ -257,3 +257,13 @@ def test_lists_of_two_are_joined_and_one_more_is_counted():
         "finalize: automatic",
         "workloads 1-1 of 2, page 1 of 2; next: promote status --release wave-3 --page 2; every workload: --all",
     ]
+
+
+def test_the_health_lines_skip_a_judged_workload_not_flighting():
+    health = {"interval_seconds": 60, "failure_limit": 2, "inconclusive_limit": 5, "last": None}
+    doc = document([workload("landed", health=health), workload("up", state="flighting", flight=2, health=health)])
+    lines = status_doc_text(doc).split("\n")
+    assert lines[lines.index("health (the judge's last evaluation)") :] == [
+        "health (the judge's last evaluation)",
+        "  up: flight 2 not evaluated yet (every 60s)",
+    ]
