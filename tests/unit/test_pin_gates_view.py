@@ -67,3 +67,17 @@ def test_a_finished_release_is_held_by_nothing():
         done = {n: replace(w, state=workload_state, paused=True) for n, w in release.workloads.items()}
         finished = Counted.of(release.evolve(workloads=done))
         assert (finished.state, holds_json(finished, NOW, unapproved=3)) == (state, [])  # tallies never hold it
+
+
+def test_what_holds_a_staged_release_counts_its_own_gates_only_those_that_hold_what_comes_next():
+    staged = staged_release()
+    ready = replace(staged.workloads["crm"], approved=True, approvals=[])
+    plan = staged.plan.model_copy(update={"approval": "auto"})
+    # every open workload ready and approved: the closed window and `after` hold them all alike, not one another
+    alike = staged.evolve(plan=plan, workloads={"crm": ready, "hr": replace(ready, name="hr")})
+    assert holding(alike, NOW) == []
+    # a data-sync hold waits for its own move only; a workload still testing with its tests passed holds the rest
+    synced = replace(ready, name="payroll", assets={"vm-a": True, "vm-b": True})
+    passed = replace(staged.workloads["ledger"], paused=False, tests_passed=True)
+    mixed = staged.evolve(plan=plan, workloads={"payroll": synced, "ledger": passed})
+    assert holding(mixed, NOW) == ["ledger"]

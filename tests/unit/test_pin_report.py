@@ -570,3 +570,22 @@ def test_the_report_of_a_release_without_history():
         "wave": "w", "started": None, "done": None, "seconds": None, "changes": 0, "rollbacks": 0,
         "change_failure_rate": None, "gates": {}, "phases": {},
     }  # fmt: skip
+
+
+def test_a_wave_sums_its_releases_and_is_done_only_when_each_is(report):
+    from tests.unit.test_pin_status import staged_release
+
+    twice = WaveReport("wave-a", [report, report])
+    doc = json.loads(render(twice, "json"))
+    assert {k: v for k, v in doc.items() if k != "releases"} == {
+        "wave": "wave-a", "started": "2026-11-26T22:02:45Z", "done": "2026-11-26T22:55:53Z", "seconds": 3188.0,
+        "changes": 6, "rollbacks": 4, "change_failure_rate": 4 / 6,
+        "gates": {"assets": 120.0, "tests": 720.0, "approval": 1440.0, "bake": 4020.0, "verdict": 618.0,
+                  "retry": 1260.0, "paused": 480.0},
+        "phases": {"replicating": 120.0, "testing": 720.0, "ready": 1440.0, "flighting": 4638.0,
+                   "rolled-back": 1260.0},
+    }  # fmt: skip
+    empty = release_report(staged_release().plan, [], None)
+    unfinished = json.loads(render(WaveReport("wave-a", [report, empty]), "json"))
+    assert (unfinished["started"], unfinished["done"], unfinished["seconds"]) == ("2026-11-26T22:02:45Z", None, None)
+    assert json.loads(render(WaveReport("none", []), "json"))["done"] is None
