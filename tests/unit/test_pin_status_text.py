@@ -267,3 +267,16 @@ def test_the_health_lines_skip_a_judged_workload_not_flighting():
         "health (the judge's last evaluation)",
         "  up: flight 2 not evaluated yet (every 60s)",
     ]
+
+
+def test_a_status_without_a_time_is_of_now():
+    from shared.application.views import status_json
+
+    plan = validate_plan(
+        {"release": "r1", "model": "single-step", "deadlines": {"replicating": "1h"},
+         "workloads": [{"name": "w1", "assets": ["a"]}]}
+    )  # fmt: skip
+    release = new_release(plan, NOW)  # applied 2026-03-02: its replicating deadline passed long before now
+    w = replace(release.workloads["w1"], state_since=NOW)
+    doc = status_json(release.evolve(workloads={"w1": w}))
+    assert (doc["workloads"][0]["deadline"], doc["workloads"][0]["overdue"]) == ("2026-03-02T13:00:00Z", True)
