@@ -589,3 +589,51 @@ def test_a_wave_sums_its_releases_and_is_done_only_when_each_is(report):
     unfinished = json.loads(render(WaveReport("wave-a", [report, empty]), "json"))
     assert (unfinished["started"], unfinished["done"], unfinished["seconds"]) == ("2026-11-26T22:02:45Z", None, None)
     assert json.loads(render(WaveReport("none", []), "json"))["done"] is None
+
+
+def test_a_finalized_workloads_duration_and_an_unstarted_abort():
+    from datetime import timedelta
+
+    from shared.domain.model import HistoryEntry
+    from shared.domain.plan import validate_plan
+    from tests.unit.test_pin_status import NOW
+
+    plan = validate_plan(
+        {"release": "r1", "model": "single-step", "approvers": ["ana@contoso.com"], "operators": ["ops@contoso.com"],
+         "workloads": [{"name": "w1", "assets": ["a"]}, {"name": "w2", "assets": ["b"]}]}
+    )  # fmt: skip
+
+    def entry(minutes, type_, workload, from_, to, share, actor=None):
+        return HistoryEntry(NOW + timedelta(minutes=minutes), f"e{minutes}", type_, "applied", type_, workload,
+                            from_, to, share, actor=actor)  # fmt: skip
+
+    entries = [
+        entry(0, "asset-replicated", "w1", "replicating", "testing", 0),
+        entry(1, "override", "w2", "replicating", "aborted", 0, "ops@contoso.com"),
+        entry(5, "tests-passed", "w1", "testing", "ready", 0),
+        entry(10, "override", "w1", "ready", "promoted", 100, "ana@contoso.com"),
+        entry(70, "override", "w1", "promoted", "finalized", 100, "ana@contoso.com"),
+    ]
+    r = release_report(plan, entries, "finalized")
+    assert render(r, "text").split("\n")[:8] == [
+        "Release r1 (single-step): finalized",
+        "  from 2026-03-02 12:00:00Z to 2026-03-02 13:10:00Z: 1h10m; 5 history entries",
+        "  ends: finalized at 2026-03-02 13:10:00Z after 1h10m",
+        "  changes 1, rollbacks 0, change failure rate 0%",
+        "",
+        "Workloads",
+        "  w1                       finalized         1h10m  attempts 1",
+        "  w2                       aborted               -  attempts 1",
+    ]
+    doc = json.loads(render(r, "json"))
+    assert (doc["workloads"], doc["ends"]) == (
+        [{"name": "w1", "state": "finalized", "started": "2026-03-02T12:00:00Z", "done": "2026-03-02T13:10:00Z",
+          "seconds": 4200.0, "attempts": 1},
+         {"name": "w2", "state": "aborted", "started": None, "done": None, "seconds": None, "attempts": 1}],
+        [{"state": "finalized", "status": "succeeded", "at": "2026-03-02T13:10:00Z", "seconds": 4200.0}],
+    )  # fmt: skip
+    assert render(r, "csv").split("\n")[2:5] == [
+        "r1,end,,finalized,2026-03-02T13:10:00Z,4200,,,succeeded",
+        "r1,workload,w1,finalized,2026-03-02T12:00:00Z,4200,1,,",
+        "r1,workload,w2,aborted,,,1,,",
+    ]
