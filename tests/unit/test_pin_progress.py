@@ -135,6 +135,7 @@ class Store:
         self.rows.append(progress)
 
     def read(self, release: str) -> RoutingProgress | None:
+        assert release == "wave-9"
         if self.reads_fail:
             raise ConnectionError("storage away")
         return self.rows[-1] if self.rows else None
@@ -190,3 +191,27 @@ def test_a_failed_move_records_what_it_had_done_and_a_quiet_one_records_when_sto
     ticks.t += 1
     after_failure.finished(changed=False)  # the last record is a failed move's: this one's replaces it
     assert store.rows[-1] == RoutingProgress(20, 20, 8, 8, START, at(1.0), 30.0, took_s=1.0)
+
+
+def test_a_move_that_changes_nothing_keeps_the_record_of_the_move_that_did():
+    store, ticks = Store(), Ticks()
+    done = RoutingProgress(20, 20, 8, 8, START, at(5.0), 30.0, took_s=5.0)
+    store.rows.append(done)
+    again = tracker(store, ticks)
+    ticks.t += 4
+    again.moved(20, 8, changed=False)  # due, but it changed nothing: no record
+    assert again.finished(changed=False) == 4.0
+    assert store.rows == [done]
+    by_default = tracker(store, ticks)  # a move is taken to have changed routing unless told otherwise
+    ticks.t += 1
+    by_default.finished()
+    assert store.rows[-1] == RoutingProgress(20, 20, 8, 8, START, at(1.0), 30.0, took_s=1.0)
+    once = tracker(store, ticks)
+    ticks.t += 3
+    once.moved(10, 4)  # recorded under way: its end is recorded even if the last unit changed nothing
+    ticks.t += 1
+    once.finished(changed=False)
+    assert store.rows[-2:] == [
+        RoutingProgress(10, 20, 4, 8, START, at(3.0), 30.0),
+        RoutingProgress(20, 20, 8, 8, START, at(4.0), 30.0, took_s=4.0),
+    ]
