@@ -637,3 +637,49 @@ def test_a_finalized_workloads_duration_and_an_unstarted_abort():
         "r1,workload,w1,finalized,2026-03-02T12:00:00Z,4200,1,,",
         "r1,workload,w2,aborted,,,1,,",
     ]
+
+
+def test_an_operators_rollback_and_a_quorums_approvals():
+    from datetime import timedelta
+
+    from shared.domain.model import HistoryEntry
+    from shared.domain.plan import validate_plan
+    from tests.unit.test_pin_status import NOW
+
+    plan = validate_plan(
+        {"release": "r2", "model": "single-step", "approval": {"mode": "manual", "quorum": 2},
+         "approvers": ["ana@contoso.com", "bo@contoso.com"], "operators": ["ops@contoso.com"],
+         "workloads": [{"name": "w1", "assets": ["a"]}]}
+    )  # fmt: skip
+
+    def entry(minutes, type_, from_, to, share, reason, actor=None, why=None):
+        return HistoryEntry(NOW + timedelta(minutes=minutes), f"e{minutes}", type_, "applied", reason, "w1", from_,
+                            to, share, actor=actor, actor_reason=why)  # fmt: skip
+
+    entries = [
+        entry(0, "asset-replicated", "replicating", "testing", 0, "asset replicated"),
+        entry(2, "tests-passed", "testing", "ready", 0, "tests passed"),
+        entry(3, "override", "ready", "ready", 0, "approval counted: 1 of 2", "ana@contoso.com", "looks fine"),
+        entry(4, "override", "ready", "promoted", 100, "approved by bo", "bo@contoso.com"),
+        entry(9, "override", "promoted", "rolled-back", 0, "rolled back to 0%", "ops@contoso.com", "users complain"),
+    ]
+    r = release_report(plan, entries, "rolled-back")
+    text = render(r, "text")
+    assert text[text.index("Rollbacks") :].split("\n") == [
+        "Rollbacks",
+        "  2026-03-02 12:09:00Z  w1               operator  from promoted at 100% (by ops@contoso.com)",
+        "",
+        "Approvals",
+        '  2026-03-02 12:03:00Z  w1               by ana@contoso.com, counted toward the quorum: "looks fine"',
+        "  2026-03-02 12:04:00Z  w1               by bo@contoso.com, after 2m in ready",
+        "",
+        "Traffic",
+        "  2026-03-02 12:04:00Z  w1                 0% -> 100%  promoted",
+        "  2026-03-02 12:09:00Z  w1               100% ->   0%  rolled-back",
+        "",
+    ]
+    assert [line for line in render(r, "csv").split("\n") if line.split(",")[1:2] in (["rollback"], ["approval"])] == [
+        "r2,rollback,w1,operator,2026-03-02T12:09:00Z,,100,ops@contoso.com,rolled back to 0%",
+        "r2,approval,w1,counted,2026-03-02T12:03:00Z,,,ana@contoso.com,looks fine",
+        "r2,approval,w1,approve,2026-03-02T12:04:00Z,120,,bo@contoso.com,",
+    ]
