@@ -1,8 +1,8 @@
 """What a workload waits for, as the board shows it: contract §9's `waiting_for`, computed by the domain.
 
-The gates come from the same pure functions that `advance` uses (shared/domain/gates.py) plus the §8 gates
-(shared/domain/finishing.py), so the board, `promote status` and the machine can never disagree. The
-board's templates use a list of {"gate", "detail", "until"}.
+The gates come from the same pure functions that `advance` uses (shared/domain/gates.py; the §8 gates,
+shared/domain/finishing.py, are in its registry), so the board, `promote status` and the machine can never
+disagree. The board's templates use a list of {"gate", "detail", "until"}.
 """
 
 from __future__ import annotations
@@ -10,10 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from shared.domain.finishing import finish_holds
 from shared.domain.gates import Gate, describe
 from shared.domain.gates import waiting_for as domain_waiting_for
 from shared.domain.model import GateName, Release, Workload
+
+# §8's gates, worded as status words its FINISH column (views.hold_text)
+_FINISHING = (GateName.DATA_SYNC, GateName.HYPERCARE, GateName.FINALIZE)
 
 
 def _until(details: dict[str, Any]) -> datetime | None:
@@ -36,10 +38,11 @@ def waiting_for(release: Release, w: Workload, now: datetime, found: list[Gate] 
     gates: list[dict[str, Any]] = []
     for gate in domain_waiting_for(release, w, now) if found is None else found:
         doc = gate.to_json()
-        # a quorum's count ("1 of 2 approvals (ana)", v3 §19) in the domain's own words
-        text = describe(gate) if gate.gate == GateName.APPROVAL and "needed" in gate.details else _gate_text(doc)
+        if gate.gate in _FINISHING:
+            text = hold_text(doc)
+        elif gate.gate == GateName.APPROVAL and "needed" in gate.details:
+            text = describe(gate)  # a quorum's count ("1 of 2 approvals (ana)", v3 §19) in the domain's own words
+        else:
+            text = _gate_text(doc)
         gates.append({"gate": gate.gate, "detail": text, "until": _until(gate.details)})
-    for hold in finish_holds(release, w, now):
-        doc = hold.to_json()
-        gates.append({"gate": hold.gate, "detail": hold_text(doc), "until": _until(hold.details)})
     return gates
