@@ -53,7 +53,7 @@ SETTINGS = {"HOOK": "https://hooks.example.com/a", "TEAMS": "https://teams.examp
 def item(**changes) -> OutboxItem:
     base = OutboxItem(
         release="wave-1",
-        key="0001764194400000.abc",
+        key="0001795730400000.abc",
         status="pending",
         notices=[notice()],
         targets=[HOOK, TEAMS],
@@ -124,7 +124,7 @@ def test_every_target_accepts_the_row_is_sent():
     ]
     assert outbox.recorded == [
         {
-            "key": "0001764194400000.abc",
+            "key": "0001795730400000.abc",
             "sent": frozenset({"ntf-1@0", "ntf-1@1"}),
             "status": "sent",
             "attempts": 1,
@@ -147,7 +147,7 @@ def test_a_failing_target_leaves_the_row_pending_until_its_back_off_and_keeps_ea
     )
     assert outbox.recorded == [
         {
-            "key": "0001764194400000.abc",
+            "key": "0001795730400000.abc",
             "sent": frozenset({"ntf-1@0", "ntf-2@0"}),
             "status": "pending",
             "attempts": 3,
@@ -190,7 +190,7 @@ def test_a_refusal_for_good_fails_that_target_at_once_and_the_others_still_go(st
     )
     assert outbox.recorded == [
         {
-            "key": "0001764194400000.abc",
+            "key": "0001795730400000.abc",
             "sent": frozenset({"ntf-1@0", "ntf-2@0"}),
             "status": "failed",
             "attempts": 1,
@@ -219,7 +219,7 @@ def test_a_target_refused_in_an_earlier_round_is_not_tried_again_and_its_reason_
     assert (round_.delivered, round_.rows_given_up, round_.rows_done) == (1, 1, 0)
     assert outbox.recorded == [
         {
-            "key": "0001764194400000.abc",
+            "key": "0001795730400000.abc",
             "sent": frozenset({"ntf-1@0"}),
             "status": "failed",  # nothing left to try, and a target refused
             "attempts": 4,
@@ -237,7 +237,7 @@ def test_a_row_gives_up_at_its_last_attempt_not_before():
     outbox = Outbox([item(attempts=4)])
     round_ = deliverer(outbox, Notifier(dict(fails)), max_attempts=5).deliver_due()
     assert outbox.recorded[-1] == {
-        "key": "0001764194400000.abc",
+        "key": "0001795730400000.abc",
         "sent": frozenset({"ntf-1@0"}),
         "status": "failed",
         "attempts": 5,
@@ -254,7 +254,7 @@ def test_sixty_attempts_by_default():
         outbox, {"webhook": Notifier(), "teams": Notifier(fails)}, SETTINGS.get, FakeClock()
     ).deliver_due()
     assert [(r["key"], r["status"], r["attempts"]) for r in outbox.recorded] == [
-        ("0001764194400000.abc", "pending", 59),
+        ("0001795730400000.abc", "pending", 59),
         ("k2", "failed", 60),
     ]
 
@@ -286,13 +286,28 @@ def test_only_due_rows_up_to_the_limit():
     assert outbox.asked == [(T0, 50)]
 
 
+class Slow(Notifier):
+    """Takes `seconds[notice id]` to send a notice."""
+
+    def __init__(self, seconds: dict[str, float]):
+        super().__init__()
+        self.seconds = seconds
+
+    def send(self, url, notice, *, target):
+        time.sleep(self.seconds.get(notice["id"], 0.0))
+        super().send(url, notice, target=target)
+
+
 def test_no_new_row_once_the_budget_is_spent():
-    rows = [item(key="a", targets=[HOOK]), item(key="b", targets=[HOOK]), item(key="c", targets=[HOOK])]
+    rows = [item(key=k, notices=[notice(n=n)], targets=[HOOK]) for n, k in enumerate("abc", start=1)]
     outbox = Outbox(list(rows))
-    deliverer(outbox, Notifier(delay=0.15)).deliver_due(budget_seconds=0.2)
-    assert [r["key"] for r in outbox.recorded] == ["a", "b"]  # b began within the budget, c after it
+    deliverer(outbox, Slow({"ntf-2": 0.8})).deliver_due(budget_seconds=0.5)
+    assert [r["key"] for r in outbox.recorded] == ["a", "b"]  # b began within the budget, c would begin after it
     outbox = Outbox(list(rows))
-    deliverer(outbox, Notifier(delay=0.05)).deliver_due(budget_seconds=None)
+    deliverer(outbox, Slow({"ntf-2": 0.8})).deliver_due(budget_seconds=None)
+    assert [r["key"] for r in outbox.recorded] == ["a", "b", "c"]
+    outbox = Outbox(list(rows))
+    deliverer(outbox, Slow({})).deliver_due(budget_seconds=0.5)
     assert [r["key"] for r in outbox.recorded] == ["a", "b", "c"]
 
 
