@@ -388,6 +388,7 @@ def test_what_a_topics_refusal_means(topic, status, text):
         f"event-grid (GRID): the topic answered HTTP {status}{text}",
         status,
     )
+    assert len(topic.refused) == 1  # the SDK does not retry: the deliverer does, with its back-off
 
 
 def test_event_grid_unreachable_slow_or_no_url_says_so_without_the_url(topic):
