@@ -276,3 +276,26 @@ def test_a_missing_vm_says_what_is_needed(azure, credential):  # noqa: F811
         AzureVmDecommissioner(arm_settings(azure, credential)).decommission("r1", request(vms(VM + "gone")))
     assert str(caught.value).startswith("virtual machine gone: not found (404)")
     assert NEEDS == "Microsoft.Compute/virtualMachines/read, powerOff/action and deallocate/action"
+
+
+def test_an_https_url_is_taken():
+    with pytest.raises(DecommissionError) as caught:  # nothing listens there: the POST was tried
+        WebhookDecommissioner({"RUNBOOK_URL": "https://127.0.0.1:9/x"}).decommission("wave-1", request())
+    assert str(caught.value) == (
+        "webhook RUNBOOK_URL: the receiver could not be reached (ConnectionError: ConnectionRefusedError)"
+    )
+
+
+def test_each_provider_is_dispatched_on_the_targets_provider(runbook):
+    from shared.adapters.decommission import decommissioner
+
+    tables: list[str] = []
+    chosen = decommissioner(lambda: tables.append("asked"), None, {"RUNBOOK_URL": runbook.url})
+    assert chosen.decommission("wave-1", request())[0].startswith("webhook RUNBOOK_URL: ")
+    with pytest.raises(DecommissionError) as caught:
+        chosen.decommission("wave-1", request(unchecked(provider="azure-vm")))
+    assert str(caught.value) == "azure-vm needs source_vms (the source servers' resource ids)"
+    with pytest.raises(DecommissionError) as caught:
+        chosen.decommission("wave-1", request(unchecked(provider="tape-robot")))
+    assert str(caught.value) == "unknown decommission provider 'tape-robot'"
+    assert tables == []  # the local provider's table is made only for a local target

@@ -408,3 +408,10 @@ def test_event_grid_unreachable_slow_or_no_url_says_so_without_the_url(topic):
         grid.send(url, NOTICE, target=GRID)
     assert not isinstance(caught.value, Refused)
     assert str(caught.value) == "event-grid (GRID): the topic could not be reached (ServiceRequestError)"
+
+
+def test_without_a_credential_the_process_identity_is_asked_through_default_azure_credential():
+    grid = notifiers(lambda _: None, event_grid_audience="https://eventgrid.azure.cn")["event-grid"]
+    scoped = grid.token_credential()
+    assert type(scoped.inner).__name__ == "DefaultAzureCredential"
+    assert scoped.scope == "https://eventgrid.azure.cn/.default"
