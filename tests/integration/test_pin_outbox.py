@@ -267,3 +267,13 @@ def test_the_assets_are_kept_to_what_a_property_holds(settings, release_name):
     LocalDecommissioner(table).decommission(release_name, request(assets=assets))
     kept = table.get_entity(release_name, "~decommission.payroll")["assets"]
     assert kept == ",".join(assets)[:30_000] and len(kept) == 30_000
+
+
+def test_a_row_whose_new_status_row_is_already_there_is_a_conflict(outbox, release_name):
+    put(outbox, release_name, "0000000000001.a")
+    [item] = outbox.list_release(release_name)
+    outbox.table.create_entity({"PartitionKey": release_name, "RowKey": "o.s.0000000000001.a", "sent": "[]"})
+    with pytest.raises(ConflictError) as caught:  # another deliverer's row (409): ours is not written
+        outbox.record(item, sent=frozenset({"ntf-1@0"}), status="sent", attempts=1, next_attempt=AT, last_error=None)
+    assert str(caught.value) == f"outbox {release_name}/0000000000001.a: changed by another deliverer"
+    assert outbox.table.get_entity(release_name, "o.p.0000000000001.a")["attempts"] == 0  # the delete rolled back

@@ -395,3 +395,14 @@ def test_no_notice_without_targets_or_without_entries():
     assert notices_for(before, Decision(after, [entry("p")])) == []
     before = flighting(release(), "w00")
     assert notices_for(before, Decision(moved(before, WorkloadState.PROMOTED, "w00"), [])) == []
+
+
+def test_two_kinds_moved_release_wide_each_count_their_own_workloads():
+    before = flighting(release(4), "w00", "w01", "w02", "w03")
+    after = moved(before, WorkloadState.ROLLED_BACK, "w00", "w01", traffic_percent=0)
+    after = moved(after, WorkloadState.PROMOTED, "w02", "w03", traffic_percent=100)
+    notices = notices_for(before, Decision(after, [entry("moved", workload=w) for w in ("w00", "w01", "w02", "w03")]))
+    assert sorted((n.kind, n.workload, n.reason) for n in notices) == [
+        ("promoted", None, "promoted: 2 workloads (w02, w03)"),
+        ("rolled-back", None, "rolled-back: 2 workloads (w00, w01)"),
+    ]

@@ -541,3 +541,11 @@ def test_notifications_text_without_rows():
         "\n"
         "0 sent, 0 pending, 0 failed"
     )
+
+
+def test_a_delivered_target_shows_no_error_even_under_a_whole_row_error():
+    row = item(sent=frozenset({"ntf-1@0"}), attempts=3, last_error="connection refused")  # an older row's text
+    assert [(r["target"], r["status"], r["last_error"]) for r in notifications_json([row])] == [
+        ("webhook", "sent", None),
+        ("teams", "pending", "connection refused"),
+    ]
