@@ -291,7 +291,9 @@ def test_each_provider_is_dispatched_on_the_targets_provider(runbook):
 
     tables: list[str] = []
     chosen = decommissioner(lambda: tables.append("asked"), None, {"RUNBOOK_URL": runbook.url})
-    assert chosen.decommission("wave-1", request())[0].startswith("webhook RUNBOOK_URL: ")
+    assert chosen.decommission("wave-1", request()) == [
+        "webhook RUNBOOK_URL: promote.decommission-requested decommission:wave-1:payroll:0 accepted (202)"
+    ]
     with pytest.raises(DecommissionError) as caught:
         chosen.decommission("wave-1", request(unchecked(provider="azure-vm")))
     assert str(caught.value) == "azure-vm needs source_vms (the source servers' resource ids)"

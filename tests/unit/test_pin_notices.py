@@ -406,3 +406,45 @@ def test_two_kinds_moved_release_wide_each_count_their_own_workloads():
         ("promoted", None, "promoted: 2 workloads (w02, w03)"),
         ("rolled-back", None, "rolled-back: 2 workloads (w00, w01)"),
     ]
+
+
+def test_a_kind_not_listened_for_does_not_hide_a_later_one():
+    before = flighting(release(2, on=["promoted"]), "w00", "w01")
+    after = moved(before, WorkloadState.ROLLED_BACK, "w00", traffic_percent=0)
+    after = moved(after, WorkloadState.PROMOTED, "w01", traffic_percent=100)
+    entries = [entry("rb", workload="w00"), entry("p", workload="w01")]
+    assert [(n.kind, n.workload) for n in notices_for(before, Decision(after, entries))] == [("promoted", "w01")]
+
+
+def test_a_release_wide_move_counts_a_workload_without_an_entry_of_its_own_and_tells_the_first_ones_actor():
+    before = flighting(release(3), "w00", "w01", "w02")
+    after = moved(before, WorkloadState.ROLLED_BACK, "w00", "w01", traffic_percent=0)
+    entries = [entry("rb", workload="w00", actor="ops@contoso.com", actor_reason="first")]
+    [notice] = notices_for(before, Decision(after, entries))
+    assert (notice.workload, notice.reason, notice.actor, notice.actor_reason) == (
+        None,
+        "rolled-back: 2 workloads (w00, w01)",
+        "ops@contoso.com",
+        "first",
+    )
+    entries = [
+        entry("rb", workload="w00", actor="a@contoso.com", actor_reason="one"),
+        entry("rb", workload="w01", actor="b@contoso.com", actor_reason="two"),
+    ]
+    [notice] = notices_for(before, Decision(after, entries))
+    assert (notice.actor, notice.actor_reason) == ("a@contoso.com", "one")
+
+
+def test_a_release_level_deadline_beside_workload_deadlines_is_told_apart_with_its_own_reason():
+    before = flighting(release(3), "w00", "w01")
+    deadline = dict(type="deadline", to_state="flighting", traffic_percent=10)
+    entries = [
+        entry("the release's deadline", workload=None, **deadline),
+        entry("w00 late", workload="w00", **deadline),
+        entry("w01 late", workload="w01", **deadline),
+    ]
+    notices = notices_for(before, Decision(before, entries))
+    assert [(n.kind, n.workload, n.reason) for n in notices] == [
+        ("deadline", None, "the release's deadline"),
+        ("deadline", None, "deadline: 2 workloads (w00, w01)"),
+    ]

@@ -301,8 +301,12 @@ class Slow(Notifier):
 def test_no_new_row_once_the_budget_is_spent():
     rows = [item(key=k, notices=[notice(n=n)], targets=[HOOK]) for n, k in enumerate("abc", start=1)]
     outbox = Outbox(list(rows))
-    deliverer(outbox, Slow({"ntf-2": 0.8})).deliver_due(budget_seconds=0.5)
-    assert [r["key"] for r in outbox.recorded] == ["a", "b"]  # b began within the budget, c would begin after it
+    round_ = deliverer(outbox, Slow({"ntf-2": 0.8})).deliver_due(budget_seconds=0.5)
+    assert [r["key"] for r in outbox.recorded] == ["a", "b"]
+    assert (round_.delivered, round_.rows_done) == (
+        2,
+        2,
+    )  # what was done before the budget ran out  # b began within the budget, c would begin after it
     outbox = Outbox(list(rows))
     deliverer(outbox, Slow({"ntf-2": 0.8})).deliver_due(budget_seconds=None)
     assert [r["key"] for r in outbox.recorded] == ["a", "b", "c"]
@@ -549,3 +553,10 @@ def test_a_delivered_target_shows_no_error_even_under_a_whole_row_error():
         ("webhook", "sent", None),
         ("teams", "pending", "connection refused"),
     ]
+
+
+def test_every_row_given_up_in_a_round_is_counted():
+    fails = {"https://teams.example.com/b": DeliveryError("down")}
+    outbox = Outbox([item(key="a", attempts=59), item(key="b", attempts=59), item(key="c")])
+    round_ = deliverer(outbox, Notifier(fails)).deliver_due()
+    assert (round_.rows_given_up, round_.rows_done, round_.failed_attempts) == (2, 0, 3)
