@@ -106,7 +106,9 @@ def notices_for(before: Release, decision: Decision) -> list[Notice]:
         if kind not in wanted:
             continue
         w = after.workloads.get(workload) if workload else None
-        many = entry is not None and workload is None and entry.workload is not None  # a release-wide move
+        # a release-wide move (merged above); not awaiting-approval, the release's own, whose entry is a workload's
+        merged = any(k == kind and n is not None for k, n, _ in found)
+        many = merged and entry is not None and workload is None and entry.workload is not None
         notices.append(
             Notice(
                 id=notice_id(before.name, event_id, kind, workload),
