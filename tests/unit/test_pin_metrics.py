@@ -180,7 +180,8 @@ def test_each_provider_reads_its_checks_of_every_workload_at_once_and_a_failing_
     }
     assert local.asked == [("wave-1", [("shop", ["errors"]), ("cart", ["errors"])], "budget")]
     assert logs.asked == [("wave-1", [("shop", ["p95"])], "budget")]
-    sources.read("wave-1", "cart", [check("errors", "local")], T0, T0)
+    assert sources.read("wave-2", "cart", [check("errors", "local")], T0, T0) == {"errors": Reading(1.0, 4)}
+    assert local.asked[-1] == ("wave-2", [("cart", ["errors"])], None)
     assert built == ["local", "logs"]  # each built once
     assert sources.calls == 5
 
