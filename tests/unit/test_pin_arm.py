@@ -283,3 +283,22 @@ def test_a_client_points_at_the_configured_resource_manager_and_is_kept_per_subs
     assert _arm.client(Client, settings, "sub-2") is not one
     assert _arm.client(Client, Settings(None, cred), "sub-1").args == (cred, "sub-1", {})  # the SDK's own cloud
     assert _arm.credential(settings) is cred
+
+
+def test_an_operations_details_are_joined_with_only_their_separators_trimmed():
+    body = {
+        "status": "Failed",
+        "error": {
+            "code": "XmlError",
+            "message": "index X",
+            "details": [{"code": "XInner", "message": "zone X"}, {"code": "NoMessage"}],
+        },
+    }
+    assert str(raised(operation(body))) == (
+        "route table rt-1: the operation failed: XmlError: index X; XInner: zone X; NoMessage"
+    )
+
+
+def test_an_error_body_without_a_code_shows_the_message_line():
+    exc = HttpResponseError(response=Response(500, {"error": {"code": "", "message": "the disk is busy"}}))  # type: ignore[arg-type]
+    assert str(raised(exc)) == "route table rt-1: failed (500): () the disk is busy"  # azure-core's first line
