@@ -129,6 +129,7 @@ def test_retry_after_of_a_future_date_is_the_time_until_it():
     wait = retry_after(Refusal("throttled", 429, {"Retry-After": "Fri, 01 Jan 2100 00:00:00 GMT"}))
     assert wait is not None and wait > 365 * 24 * 3600
     assert retry_after(Refusal("x")) is None  # no response at all
+    assert retry_after(ValueError("no response attribute either")) is None
 
 
 def test_throttled_is_429_or_529():
