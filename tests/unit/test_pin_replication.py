@@ -141,14 +141,15 @@ def test_a_lag_of_zero_seconds_is_a_measurement():
 
 
 def test_a_round_reads_each_replicated_release_once_publishes_in_order_and_reports_a_vault_it_cannot_read():
-    store = MemoryStore()
-    store.create_release(new_release(plan("wave-1")))
-    store.create_release(new_release(plan("wave-2", replication={**SOURCE, "vault": "vault-broken"})))
-    store.create_release(new_release(plan("wave-3", replication=None)))  # not migrated with Site Recovery
-    done = new_release(plan("wave-4"))
+    store = MemoryStore()  # releases are listed by name: r1 and r2 are passed over, r3 fails, r4 still goes on
+    store.create_release(new_release(plan("r1", replication=None)))  # not migrated with Site Recovery
+    done = new_release(plan("r2"))
     done = replace(done, workloads={n: replace(w, state=WorkloadState.ABORTED) for n, w in done.workloads.items()})
     assert done.state == ReleaseState.ABORTED
     store.create_release(done)
+    store.create_release(new_release(plan("r3", replication={**SOURCE, "vault": "vault-broken"})))
+    store.create_release(new_release(plan("r4")))
+    assert store.list_releases() == ["r1", "r2", "r3", "r4"]
     read: list[str] = []
 
     def read_items(source) -> list[ItemState]:
@@ -159,10 +160,10 @@ def test_a_round_reads_each_replicated_release_once_publishes_in_order_and_repor
 
     published: list[dict] = []
     result = poll(store, read_items, published.append, T0)
-    assert read == ["vault-migrate", "vault-broken"]
+    assert read == ["vault-broken", "vault-migrate"]
     assert result.releases == 2
-    assert result.failures == ["wave-2: Site Recovery vault vault-broken: access denied (403)"]
-    assert [e["id"] for e in published] == ["asr:wave-1:crm:vm-crm:replicated:0"]
+    assert result.failures == ["r3: Site Recovery vault vault-broken: access denied (403)"]
+    assert [e["id"] for e in published] == ["asr:r4:crm:vm-crm:replicated:0"]
     assert result.published == published
 
 
