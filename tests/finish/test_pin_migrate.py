@@ -196,3 +196,19 @@ def test_a_vault_id_that_is_not_one_is_refused(migrator):
     with pytest.raises(RoutingError) as error:
         migrator.machines("vault-migrate")
     assert str(error.value) == "'vault-migrate' is not a Recovery Services vault id"
+
+
+def test_a_site_recovery_vault_refused_for_want_of_a_role_names_the_permission(vault, vault_settings):  # noqa: F811
+    from types import SimpleNamespace
+
+    from shared.adapters.site_recovery import SiteRecoveryReader
+
+    vault.fail("GET", "/replicationprotecteditems", 403)
+    source = SimpleNamespace(subscription=VAULT.split("/")[2], resource_group="rg-migrate", vault="vault-migrate")
+    with pytest.raises(RoutingError) as error:
+        SiteRecoveryReader(vault_settings).items(source)
+    assert str(error.value) == (
+        "Site Recovery vault vault-migrate: access denied (403); the identity needs "
+        "Microsoft.RecoveryServices/vaults/replicationProtectedItems/read (promote's role, or Site Recovery Reader): "
+        "ServiceUnavailable: injected"
+    )

@@ -199,7 +199,7 @@ def test_an_a2a_item_reports_rpo_in_seconds_with_its_time():
 
 def test_an_appliance_item_reports_its_last_rpo_and_a_naive_time_is_utc():
     details = models.InMageRcmReplicationDetails(last_rpo_in_seconds=40)
-    details.last_rpo_calculated_time = datetime(2026, 11, 26, 22, 0)  # naive: UTC, as Resource Manager sends
+    details.last_rpo_calculated_time = datetime(2026, 11, 26, 22, 0)  # naive: UTC (the SDK model makes it so)
     state = item_state(protected("i2", None, details, state="protected", health="NORMAL"))
     assert state == ItemState("i2", "i2", True, "protected", "NORMAL", 40.0, T0)
     assert state.rpo_at is not None and state.rpo_at.tzinfo is not None and isinstance(state.rpo_seconds, float)
@@ -217,3 +217,21 @@ def test_an_item_is_replicated_only_when_protected_and_healthy(state, health):
 def test_an_item_without_names_is_named_empty():
     assert item_state(protected(None, None, None)).name == ""
     assert item_state(protected(None, None, None)).friendly_name == ""
+
+
+def test_a_workload_passed_over_or_with_nothing_newer_never_stops_the_next_ones():
+    release = new_release(plan())  # payroll comes before crm
+    aborted = replace(release.workloads["payroll"], state=WorkloadState.ABORTED)
+    items = [item("i3", "vm-crm", replicated=True, rpo=7.0, at=T0)]
+    first_done = replace(release, workloads={"payroll": aborted, "crm": release.workloads["crm"]})
+    assert [e["id"] for e in events_for(first_done, items, T0)] == [
+        "asr:wave-1:crm:vm-crm:replicated:0",
+        "asr-lag:wave-1:crm:1795730400000",
+    ]
+    measured = [*items, item("i1", "vm-web", False, 3.0, T0), item("i2", "vm-db", False, 4.0, T0)]
+    payroll = replace(release.workloads["payroll"], lag_at=T0)  # payroll's lag of T0 is recorded already
+    first_recorded = replace(release, workloads={"payroll": payroll, "crm": release.workloads["crm"]})
+    assert [e["id"] for e in events_for(first_recorded, measured, T0)] == [
+        "asr:wave-1:crm:vm-crm:replicated:0",
+        "asr-lag:wave-1:crm:1795730400000",
+    ]
