@@ -89,7 +89,7 @@ def test_a_workload_column_gives_each_workload_its_row():
     of = _readings(
         table(
             ["workload", "value", "samples"],
-            [["Shop", 1.5, 10], ["cart", 2.0, 5], ["cart", 3.0, 5], [None, 9.0, 1], ["", 9.0, 1]],
+            [[None, 9.0, 1], ["Shop", 1.5, 10], ["", 9.0, 1], ["cart", 2.0, 5], ["cart", 3.0, 5]],
         )
     )
     assert callable(of)
@@ -97,6 +97,7 @@ def test_a_workload_column_gives_each_workload_its_row():
     assert of("SHOP") == Reading(value=1.5, samples=10)
     assert of("cart") == Reading(error="the query returned 2 rows for workload cart: summarize by it")
     assert of("crm") == Reading()  # no row: no data for that workload only
+    assert of("none") == Reading()  # rows of no workload (no role name) are nobody's, not a workload `none`'s
 
 
 class Refusal(Exception):
