@@ -244,5 +244,7 @@ class AzureMigrator:
         for error in props.get("errors") or []:
             service = (error.get("serviceErrorDetails") or {}).get("message")
             provider = (error.get("providerErrorDetails") or {}).get("errorMessage")
-            said += [s for s in (service, provider) if s and s not in said]
+            for s in (service, provider):  # Azure often says the same in both: once
+                if s and s not in said:
+                    said.append(s)
         return f"job {job_name} {str(props.get('state', '')).lower()}: " + ("; ".join(said) or "no error given")
