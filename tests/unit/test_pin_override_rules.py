@@ -152,3 +152,26 @@ def test_pausing_a_promoted_workload_that_will_still_finalize():
     assert said(d.override("pause")) == [
         ("ignored", "finalize requested by ana@contoso.com: the source is being turned off")
     ]
+
+
+def test_halt_pauses_the_release_and_unhalt_resumes_only_what_it_paused():
+    d = Driver(make_plan("flight", workloads=[{"name": "w1", "assets": ["a"]}, {"name": "w2", "assets": ["b"]}]))
+    d.replicate("w1")
+    d.send("tests-passed", "w1")
+    d.override("pause", OPERATOR, workload="w2")
+    assert said(d.override("halt", APPROVER, workload=None)) == [
+        ("applied", "halt: paused at 10%; halt: already paused (by ops@contoso.com since 2026-11-26 22:00:00Z: test)")
+    ]
+    release = d.release
+    assert (release.halted_by, release.halted_reason, release.halted_at) == (APPROVER, "test", "2026-11-26T22:00:00Z")
+    assert (d.wl("w1").paused_by, d.wl("w1").paused_reason) == (APPROVER, "halted: test")
+    assert said(d.override("unhalt", APPROVER, workload=None)) == [
+        (
+            "applied",
+            "unhalt: resumed (by ana@contoso.com since 2026-11-26 22:00:00Z: halted: test); "
+            "unhalt: not paused by a halt",
+        )
+    ]
+    release = d.release
+    assert (release.halted_by, release.halted_reason, release.halted_at) == (None, None, None)
+    assert (d.wl("w1").paused, d.wl("w2").paused) == (False, True)
