@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -190,3 +191,17 @@ def test_custom_properties_must_be_an_object_naming_a_valid_release_and_workload
 def test_a_fired_alert_needs_an_alert_id():
     assert _refusal(_body({"alertId": ""})) == (400, "data.essentials.alertId is missing")
     assert _refusal(_body({"alertId": None})) == (400, "data.essentials.alertId is missing")
+
+
+def test_without_now_the_event_time_is_utc_whatever_the_host_s_zone(monkeypatch):
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        before = datetime.now(UTC)
+        event = alert_event(_body())
+        after = datetime.now(UTC)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert event["time"].endswith("Z")
+    assert before <= datetime.fromisoformat(event["time"].replace("Z", "+00:00")) <= after

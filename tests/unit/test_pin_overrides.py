@@ -149,6 +149,7 @@ def test_the_header_may_be_64_kib_not_more():
 def test_only_a_json_content_type_is_taken():
     assert not_json({"Content-Type": "application/json"}) is None
     assert not_json({"content-type": " Application/JSON ; charset=utf-8"}) is None
+    assert not_json({"Content-Type": "application/json; charset=utf-8; q=1"}) is None
     assert not_json({"Content-Type": "text/plain"}) == (
         "an override is a JSON body: Content-Type must be application/json (got 'text/plain')"
     )
@@ -199,7 +200,11 @@ def test_the_app_origin_is_what_app_service_forwards_else_the_host_else_the_url(
     url = "http://10.0.0.4:8080/api/overrides"
     assert app_origin({}, url) == "http://10.0.0.4:8080"
     assert app_origin({"Host": "internal:8080"}, url) == "http://internal:8080"
-    forwarded = {"X-Forwarded-Proto": "https, http", "X-Forwarded-Host": " promote.contoso.com , proxy", "Host": "h"}
+    forwarded = {
+        "X-Forwarded-Proto": "https, http, http",
+        "X-Forwarded-Host": " promote.contoso.com , proxy, edge",
+        "Host": "h",
+    }
     assert app_origin(forwarded, url) == "https://promote.contoso.com"
     headers = {**forwarded, "Origin": "https://promote.contoso.com"}
     assert cross_site(headers, url) is None
@@ -307,6 +312,9 @@ def test_a_signed_event_is_the_event_plus_an_hmac_over_the_principal_and_every_f
     signed = OverrideProofs((KEY, OLD)).sign({**EVENT, "promoteproof": "stale"}, ANA)
     assert signed == {**EVENT, "promoteproof": _proof(KEY, _claims(), EVENT)}
     assert "promoteproof" not in EVENT
+    # the MAC is over canonical JSON in ASCII (\u escapes), whatever the reason's characters
+    accented = {**EVENT, "data": {**EVENT["data"], "reason": "café ☕"}}
+    assert OverrideProofs((KEY,)).sign(accented, ANA) == {**accented, "promoteproof": _proof(KEY, _claims(), accented)}
 
 
 def test_a_valid_proof_names_the_signer_under_the_current_or_previous_key():
@@ -351,6 +359,10 @@ def test_a_proof_whose_claims_are_not_a_named_principal_or_not_the_actor_names_n
     assert signed(_claims(), {**EVENT, "data": None}) is None
     assert signed(_claims(), {k: v for k, v in EVENT.items() if k != "data"}) is None
     assert signed(_claims(groups=[G1, 7, G2])) == Principal("ana@contoso.com", (G1, G2), True)
+    assert signed(_b64(b'["ana@contoso.com"]')) is None  # claims that are no object name no one (no crash)
+    assert signed(_b64(b'"ana@contoso.com"')) is None
+    numbered = {**EVENT, "data": {**EVENT["data"], "actor": 7}}
+    assert signed(_claims(name=7), numbered) is None  # a name must be text, even when the actor matches it
 
 
 def _sized_proof(length: int) -> dict:
@@ -387,6 +399,14 @@ def test_keys_come_from_the_settings():
     assert str(caught.value) == ("PROMOTE_OVERRIDE_KEY must be at least 32 characters (e.g. openssl rand -base64 48)")
     with pytest.raises(OverrideKeyError) as caught:
         from_environ({"PROMOTE_OVERRIDE_KEY": "k" * 32, "PROMOTE_OVERRIDE_KEY_PREVIOUS": "o" * 31})
+    assert str(caught.value) == (
+        "PROMOTE_OVERRIDE_KEY_PREVIOUS must be at least 32 characters (e.g. openssl rand -base64 48)"
+    )
+
+
+def test_a_short_previous_key_is_refused_even_without_a_current_one():
+    with pytest.raises(OverrideKeyError) as caught:
+        from_environ({"PROMOTE_OVERRIDE_KEY_PREVIOUS": "o" * 31})
     assert str(caught.value) == (
         "PROMOTE_OVERRIDE_KEY_PREVIOUS must be at least 32 characters (e.g. openssl rand -base64 48)"
     )

@@ -3,6 +3,7 @@ pinned with literal values: these strings are what history, JSON documents and t
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -53,3 +54,20 @@ def test_unknown_release_names_it():
     assert str(error) == "release 'r-1' was never applied"
     with pytest.raises(PromoteError):
         raise error
+
+
+@pytest.fixture
+def amsterdam_host(monkeypatch):
+    """The host's local time zone is not UTC (a developer's machine running the local stack)."""
+    monkeypatch.setenv("TZ", "Europe/Amsterdam")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_the_formats_are_utc_whatever_the_host_s_zone(amsterdam_host):
+    assert datetime(2026, 11, 27, 9, 0).astimezone().utcoffset() == timedelta(hours=1)  # the zone took
+    assert iso(MOMENT) == "2026-11-27T09:13:23.456789Z"
+    assert iso_s(MOMENT) == "2026-11-27T09:13:23Z"
+    assert stamp(MOMENT) == "2026-11-27 09:13:23Z"
