@@ -308,3 +308,23 @@ def test_the_health_section_defaults_and_derived_values():
     assert db.namespace == "custom/ns"
     plain = Health.model_validate({"checks": metrics.model_dump()["checks"][:2]})
     assert plain.delay == 180
+
+
+def test_a_nested_resource_s_metric_namespace_skips_the_names():
+    nested = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Sql/servers/s1/databases/d1"
+    section = Health.model_validate(
+        {
+            "checks": [
+                {
+                    "provider": "azure-monitor-metrics",
+                    "name": "db",
+                    "max": 90,
+                    "resource": nested,
+                    "metric": "cpu_percent",
+                    "region": "westeurope",
+                }
+            ]
+        }
+    )
+    assert section.checks[0].namespace == "Microsoft.Sql/servers/databases"
+    assert section.checks[0].subscription == SUB

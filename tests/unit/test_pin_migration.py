@@ -280,3 +280,20 @@ def test_the_plan_s_azure_migrate_refusals():
     machines = _raw()
     machines["workloads"][0]["machines"] = ["vm-a", "VM-A"]
     assert _problems(machines) == [("workloads[0].machines", "machines must be unique")]
+
+
+def test_the_vault_s_parts():
+    source = validate_plan(_raw()).source
+    assert (source.subscription, source.resource_group, source.vault_name, source.shutdown_source) == (
+        SUB,
+        "rg-mig",
+        "vault-mig",
+        True,
+    )
+    assert _problems(_raw(source={"provider": "azure-migrate", "vault": "v"})) == [
+        (
+            "source.vault",
+            "'v' is not a Recovery Services vault resource id (/subscriptions/<id>/resourceGroups/<rg>/providers/"
+            "Microsoft.RecoveryServices/vaults/<name>)",
+        )
+    ]
