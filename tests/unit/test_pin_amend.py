@@ -114,3 +114,21 @@ def test_long_values_are_cut_in_the_details():
     assert len(new) == 200
     assert new.endswith("...")
     assert new[:197] == '["' + '","'.join(many)[:195]
+
+
+def test_a_value_of_exactly_200_characters_is_shown_whole():
+    # ["x...x"] is 4 characters around the name: a 196-character approver makes 200
+    change = amendment(_plan(), _plan(approvers=["a" * 196]))
+    assert change.details == [f'approvers: ["ana"] -> ["{"a" * 196}"]']
+    change = amendment(_plan(), _plan(approvers=["a" * 197]))  # 201 characters: cut to 197 and "..."
+    assert change.details == ['approvers: ["ana"] -> ["' + "a" * 195 + "..."]
+
+
+def test_a_workload_changed_beside_its_health_is_refused():
+    moved = _plan(
+        workloads=[
+            {"name": "web", "assets": ["a"], "health": {"checks": [{"provider": "local", "name": "lat", "max": 1}]}},
+            {"name": "db", "assets": ["b", "c"]},
+        ]
+    )
+    assert amendment(_plan(), moved) == Amendment([], ["workloads"], [])

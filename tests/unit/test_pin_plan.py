@@ -3,6 +3,7 @@ text, as a whole list, so a problem named twice, left out, or worded otherwise f
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -426,7 +427,12 @@ def test_the_fingerprint_may_leave_the_people_out():
     assert one.fingerprint() != other.fingerprint()
     assert one.fingerprint(without_people=True) == other.fingerprint(without_people=True)
     assert one.fingerprint() == validate_plan(_plan(model="staged", approvers=["ana"], operators=["bo"])).fingerprint()
-    assert len(one.fingerprint()) == 64
+    # sha256 of the canonical plan as compact JSON with sorted keys: stored releases compare it across versions
+    canonical = json.dumps(one.canonical(), sort_keys=True, separators=(",", ":"))
+    assert one.fingerprint() == hashlib.sha256(canonical.encode()).hexdigest()
+    people = {k: v for k, v in one.canonical().items() if k not in ("approvers", "operators")}
+    compact = json.dumps(people, sort_keys=True, separators=(",", ":"))
+    assert one.fingerprint(without_people=True) == hashlib.sha256(compact.encode()).hexdigest()
 
 
 def test_plan_text():

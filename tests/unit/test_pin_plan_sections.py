@@ -147,6 +147,15 @@ def test_budgets():
         ("budgets.arm_write_burst", "budgets.arm_write_burst must be a whole number, got 1.5"),
         ("budgets.logs_queries_per_30s", "budgets.logs_queries_per_30s must be above 0 and at most 100000, got 100001"),
     ]
+    fractional = validate_plan(
+        _plan(budgets={"arm_writes_per_s": 2.5, "arm_write_burst": 1, "logs_queries_per_30s": 1})
+    )
+    assert fractional.azure_budgets.model_dump() == {
+        "arm_writes_per_s": 2.5,
+        "arm_write_burst": 1,
+        "logs_queries_per_30s": 1,
+    }
+    assert validate_plan(_plan(budgets={"arm_writes_per_s": 0.5})).azure_budgets.arm_writes_per_s == 0.5
     assert problems(_plan(budgets={"arm_writes_per_s": 0, "arm_write_burst": "9"})) == [
         ("budgets.arm_writes_per_s", "budgets.arm_writes_per_s must be above 0 and at most 100000, got 0"),
         ("budgets.arm_write_burst", "budgets.arm_write_burst must be a number, got '9'"),
