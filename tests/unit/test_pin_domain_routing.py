@@ -550,3 +550,58 @@ def test_small_texts():
     assert notes_text({"workloads": [{"name": "w", "notes": ["n1", "n2"]}, {"name": "v", "notes": ["n3"]}]}) == (
         "\n\nlive check: what the shares mean here\n  w: n1\n  w: n2\n  v: n3"
     )
+
+
+def test_a_network_security_group_revocation_names_its_resource():
+    doc = change_plan(validate_plan(FLIGHTS))
+    assert doc["revoke_access"] == {
+        "when": "when every workload is promoted",
+        "changes": [
+            {
+                "resource": f"network security group nsg {WHERE}",
+                "property": "securityRules/deny-migration-team",
+                "from": "absent",
+                "to": "Deny inbound from 10.9.0.0/16, 10.8.0.1, any port and protocol, priority 200",
+            }
+        ],
+        "inverse": [],
+        "note": "promote never removes the rule; delete it by hand to restore the team's access",
+        "done": None,
+    }
+
+
+def test_a_dns_cutover_shows_its_ttl_choreography():
+    zone = f"/subscriptions/{SUB}/resourceGroups/rg-dns/providers/Microsoft.Network/dnsZones/contoso.com"
+    routing = {
+        "provider": "dns",
+        "zone": zone,
+        "record": "app",
+        "type": "A",
+        "source": ["10.0.0.1"],
+        "target": ["10.1.0.1"],
+        "lower_ttl_to": 60,
+    }
+    plan = validate_plan(
+        {"release": "r5", "model": "single-step", "workloads": [{"name": "w", "assets": ["a"], "routing": routing}]}
+    )
+    doc = change_plan(plan)
+    assert doc["workloads"][0]["ttl"] == {
+        "lower_ttl_to": 60,
+        "lowered": "at apply (the original kept in the record set's metadata)",
+        "switch_waits": "until the old TTL has passed since the lowering (gate ttl)",
+        "restored": "at finalize",
+    }
+    assert change_plan_text(doc) == (
+        "release r5 (single-step): the network changes of each step, and their inverse (rollback to 0%)\n"
+        "\n"
+        f"w  dns  DNS zone contoso.com in rg-dns (subscription {SUB})\n"
+        "  at apply: TTL lowered to 60s; the switch waits until the old TTL has passed since the lowering (gate ttl)\n"
+        "  promotion: 0% -> 100%\n"
+        "    change    A/app: records\n"
+        "              from 10.0.0.1\n"
+        "              to   10.1.0.1\n"
+        "    inverse   A/app: records\n"
+        "              from 10.1.0.1\n"
+        "              to   10.0.0.1\n"
+        "  at finalize: TTL back to its original"
+    )

@@ -168,6 +168,8 @@ def test_finish_holds_lists_every_gate_in_order():
     assert [h.gate for h in finish_holds(release, _w(release, state=WorkloadState.FLIGHTING), NOW)] == ["data-sync"]
     assert finish_holds(release, _w(release, state=WorkloadState.READY, paused=True), NOW) == []
     assert finish_holds(release, _w(release, state=WorkloadState.TESTING), NOW) == []
+    synced = _w(release, state=WorkloadState.READY, lag_seconds=1.0, lag_at=NOW)
+    assert finish_holds(release, synced, NOW) == []
     promoted = _w(release, state=WorkloadState.PROMOTED, promoted_at=NOW)
     assert [h.gate for h in finish_holds(release, promoted, NOW)] == ["hypercare"]
     assert [h.gate for h in finish_holds(release, promoted, NOW + timedelta(hours=1))] == ["finalize"]

@@ -116,6 +116,10 @@ def test_an_evaluation_carries_every_check_and_counts_in_a_row():
     third = evaluate(health, second.streaks, {"errors": Reading(1, 1)}, bake_over=True)
     assert (third.verdict, third.cause, third.culprits) == ("unhealthy", "no-data", ["latency"])
     assert third.streaks == {"errors": Streak(0, 0), "latency": Streak(0, 3)}
+    assert [(r.name, r.outcome, r.in_a_row) for r in third.results] == [
+        ("errors", "passed", 1),
+        ("latency", "inconclusive", 3),
+    ]
 
 
 def test_healthy_only_when_the_bake_is_over_and_every_check_passed():
@@ -124,6 +128,9 @@ def test_healthy_only_when_the_bake_is_over_and_every_check_passed():
     done = evaluate(health, {}, {"errors": Reading(5, 1)}, bake_over=True)
     assert (done.verdict, done.cause, done.culprits, done.inconclusive) == ("healthy", None, [], False)
     assert done.results[0].in_a_row == 1
+    assert done.streaks == {"errors": Streak(0, 0)}
+    none = evaluate(health, {}, {"errors": Reading(1, 0)}, bake_over=True)
+    assert (none.results[0].samples, none.results[0].outcome) == (0, "inconclusive")  # 0 samples are shown as 0
 
 
 def test_the_limits_are_in_a_row_counts():

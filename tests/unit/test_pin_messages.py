@@ -99,6 +99,8 @@ def test_an_invalid_override_keeps_its_reason_for_the_record():
     assert unparsed == Unparsed(type="override", release="r1", reason=reason, actor_reason="why")
     long = {**data, "action": "explode", "reason": "r" * 1100}
     assert _refused(_doc("override", long))[1].actor_reason == "r" * 1024
+    cut = {**data, "action": "explode", "reason": "r" * 1024 + "\x00"}
+    assert _refused(_doc("override", cut))[1].actor_reason == "r" * 1024
     bad = {**data, "action": "explode", "reason": "a\x00b"}
     assert _refused(_doc("override", bad))[1].actor_reason is None
     said = {"release": "r1", "workload": "w1", "reason": "not an override"}
@@ -108,6 +110,8 @@ def test_an_invalid_override_keeps_its_reason_for_the_record():
 def test_salvaged_ids_and_types_are_printable_and_short():
     _, unparsed = _refused(_doc("x" * 300, id="i" * 300))
     assert (unparsed.id, unparsed.type) == ("i" * 256, "x" * 256)
+    _, unparsed = _refused(_doc("x", id="i" * 256 + "\x01"))
+    assert unparsed.id == "i" * 256  # only what is kept must be printable
     _, unparsed = _refused(_doc("bad\x01type", id=7))
     assert (unparsed.id, unparsed.type) == (None, None)
     _, unparsed = _refused(json.dumps({"specversion": "1.0", "id": "m", "data": "text"}))
