@@ -297,3 +297,19 @@ def test_the_vault_s_parts():
             "Microsoft.RecoveryServices/vaults/<name>)",
         )
     ]
+
+
+def test_machine_names_are_checked_and_shared_only_with_a_source():
+    raw = _raw()
+    raw["workloads"][0]["machines"] = ["vm-a", "vm\x01"]
+    assert _problems(raw) == [
+        ("workloads[0].machines", "machine 'vm\\x01' must be 1-256 characters without control characters")
+    ]
+    two = _raw(workloads=[{"name": "w1", "assets": ["vm-a"]}, {"name": "w2", "assets": ["vm-b"]}])
+    assert [w.machine_names for w in validate_plan(two).workloads] == [["vm-a"], ["vm-b"]]
+    plain = {
+        "release": "r1",
+        "model": "single-step",
+        "workloads": [{"name": "w1", "assets": ["a"]}, {"name": "w2", "assets": ["a"]}],
+    }
+    assert len(validate_plan(plain).workloads) == 2  # the same asset name in two workloads: no machines to share

@@ -229,3 +229,31 @@ def test_revoke_access():
         problems(_plan(revoke_access={"provider": "local", "source_prefixes": ["10.0.0.0/8"], "priority": 99}))[0][0]
         == "revoke_access.priority"
     )
+
+
+def test_a_gateway_pool_takes_ipv6_addresses_and_host_names():
+    gateway = {
+        "provider": "application-gateway",
+        **AZ,
+        "application_gateway": "g",
+        "rule": "r",
+        "source_pool": "src",
+        "target_pool": "tgt",
+        "flight_pool": "f",
+        "source_addresses": ["::1", "10.0.0.1"],
+        "target_addresses": ["app.contoso.com"],
+    }
+    raw = {"release": "r1", "model": "single-step", "workloads": [{"name": "w", "assets": ["a"], "routing": gateway}]}
+    assert validate_plan(raw).workloads[0].routing.source_addresses == ["::1", "10.0.0.1"]
+
+
+def test_the_canonical_plan_keeps_the_windows_from_key():
+    slot = {"days": ["mon"], "from": "22:00", "to": "02:00"}
+    period = {"from": "2026-12-24T00:00:00", "to": "2026-12-27T00:00:00", "reason": "x"}
+    windows = validate_plan(_windows(allow=[slot], deny=[period])).canonical()["windows"]
+    assert windows == {
+        "timezone": "UTC",
+        "allow": [{"days": ["mon"], "from": "22:00", "to": "02:00"}],
+        "deny": [{"from": "2026-12-24T00:00:00", "to": "2026-12-27T00:00:00", "reason": "x"}],
+        "advance_when_denied": False,
+    }
