@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
+from shared.domain.machine.effects import Decommission
+from shared.domain.plan.finishing import Decommission as ReleaseDecommission
 from tests.unit.test_finish import history, lag, synced_plan
 from tests.unit.test_machine import APPROVER, OPERATOR, Driver, make_plan
 
@@ -62,6 +64,9 @@ def test_manual_finalize_after_hypercare():
             "rollback refused: finalized by ana@contoso.com at 2026-11-26T23:00:00Z: the source is decommissioned; "
             "there is no source to return to",
         ),
+    ]
+    assert d.w.decommissioner.requests == [
+        ("r1", Decommission("w1", ReleaseDecommission(approval="manual"), ("a", "b"), APPROVER, 0))
     ]
     w = d.wl()
     assert (w.state, w.finalized_by, w.finalized_at, w.finalize_requested_by) == (
