@@ -73,7 +73,9 @@ class OverrideProofs:
             who = json.loads(_unb64(claims))
         except ValueError:
             return None
-        name, groups = who.get("name") if isinstance(who, dict) else None, who.get("groups")
+        if not isinstance(who, dict):  # signed claims are an object; anything else names no one
+            return None
+        name, groups = who.get("name"), who.get("groups")
         if not isinstance(name, str) or not name or not isinstance(groups, list):
             return None
         data = doc.get("data")
