@@ -20,7 +20,8 @@ REUSE_AZURITE = "PROMOTE_TEST_AZURITE_PORTS"  # "blob,queue,table" of a running 
 # examples on every run, so a red build is reproducible and never a matter of luck. "random": fresh examples
 # each run, to find what the fixed ones miss (make test-random); a failure prints the blob that replays it.
 hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
-hypothesis_settings.register_profile("random", derandomize=False, print_blob=True)
+# "random" (make test-random): fresh examples, three times as many as make test's, which keeps its 5 minutes
+hypothesis_settings.register_profile("random", derandomize=False, print_blob=True, max_examples=300)
 # "mutation" (make mutation): still derandomized, a tenth of the examples, so that each of hundreds of mutants
 # runs in seconds; the property tests scale their example counts with the profile's max_examples.
 hypothesis_settings.register_profile("mutation", derandomize=True, max_examples=10)

@@ -227,7 +227,7 @@ def settle_at_next_opening(w, handle, plan) -> None:
             handle(json.dumps(e))
 
 
-@settings(max_examples=2 * settings.default.max_examples, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=settings.default.max_examples, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sequences())
 def test_moves_happen_only_inside_the_window_and_after_the_dependencies(case):
     kind, steps = case
@@ -247,7 +247,7 @@ def test_moves_happen_only_inside_the_window_and_after_the_dependencies(case):
                 assert set(plan.after) <= set(after.after_met), "a first move before the dependencies"
 
 
-@settings(max_examples=2 * settings.default.max_examples, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=settings.default.max_examples, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sequences())
 def test_every_deadline_fires_at_most_once_per_waiting_period_and_never_early(case):
     kind, steps = case
@@ -266,7 +266,7 @@ def test_every_deadline_fires_at_most_once_per_waiting_period_and_never_early(ca
         assert len(keys) == len(set(keys)), f"{name}: a deadline fired twice for one waiting period: {keys}"
 
 
-@settings(max_examples=2 * settings.default.max_examples, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=settings.default.max_examples, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sequences())
 def test_waiting_for_is_empty_exactly_when_the_workload_can_move_or_is_terminal(case):
     kind, steps = case
