@@ -145,6 +145,9 @@ def test_stateful_against_the_real_store(azurite, tmp_path):
     # too_slow: every step is a real commit on Azurite (tens of milliseconds), which is the point of this test,
     # not a slow strategy. No other health check is suppressed.
     runner.settings = settings(
-        max_examples=25, stateful_step_count=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+        max_examples=15 * settings.default.max_examples // 100,
+        stateful_step_count=30,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
     )
     runner("runTest").runTest()
