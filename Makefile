@@ -93,8 +93,15 @@ browser:
 # (--twice, tests/support/twice.py): a test must not trip over what an earlier run of it left there.
 TEST_WORKERS ?= 4
 TWICE := tests/integration tests/functions tests/finish/test_finish_storage.py tests/board/test_board_pages.py
-test: install browser lint typecheck
-	PROMOTE_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal -m "not reliability" $(addprefix --twice ,$(TWICE))
+# mypy (make typecheck, about 15 s of one core) runs beside the suite, which is waiting on other processes much
+# of the time; make test fails if either does, and prints mypy's findings after the suite's.
+test: install browser lint
+	@log=$$(mktemp); $(PY) -m mypy > $$log 2>&1 & typecheck=$$!; \
+	echo "$(PY) -m mypy (beside the suite)"; \
+	PROMOTE_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal -m "not reliability" \
+		$(addprefix --twice ,$(TWICE)); tests=$$?; \
+	wait $$typecheck; types=$$?; cat $$log; rm -f $$log; \
+	[ $$tests -eq 0 ] && [ $$types -eq 0 ]
 
 typecheck: install
 	$(PY) -m mypy
