@@ -5,10 +5,9 @@ azure-vm provider's errors (the real Compute SDK against the local Resource Mana
 from __future__ import annotations
 
 import json
-import threading
 import time
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import SimpleNamespace
 
 import pytest
@@ -21,6 +20,7 @@ from shared.domain.machine import Decommission
 from tests.finish.fake_azure import FakeAzure
 from tests.receivers import Receiver
 from tests.routing.conftest import arm_settings, arm_tls, credential  # noqa: F401  (fixtures)
+from tests.support.local_http import serve, stop
 
 HOOK = DecommissionTarget(provider="webhook", url_setting="RUNBOOK_URL")
 
@@ -54,14 +54,10 @@ class Runbook:
             def log_message(self, *args):
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hooks/decommission"
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        self.httpd, self.url = serve(Handler, "/hooks/decommission")
 
     def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        stop(self.httpd)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -15,6 +15,7 @@ from shared.adapters.http_post import DEADLINE_SECONDS, READ_TIMEOUT_SECONDS, Po
 from tests.https_server import HttpsServer
 from tests.receivers import Receiver
 from tests.routing.conftest import arm_tls  # noqa: F401  (a self-signed certificate, made once per session)
+from tests.support.local_http import serve, stop
 
 
 class Server:
@@ -40,14 +41,10 @@ class Server:
             def log_message(self, *args):
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/in?x=1"
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        self.httpd, self.url = serve(Handler, "/in?x=1")
 
     def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        stop(self.httpd)
 
 
 @pytest.fixture

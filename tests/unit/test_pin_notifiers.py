@@ -6,9 +6,8 @@ test's choosing."""
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -23,6 +22,7 @@ from shared.adapters.notifiers import (
 )
 from shared.domain.errors import DeliveryError
 from tests.receivers import EVENT_GRID_KEY, Receiver
+from tests.support.local_http import serve, stop
 
 NOTICE = {
     "id": "ntf-0123456789abcdef0123456789abcdef",
@@ -82,14 +82,10 @@ class Capture:
             def log_message(self, *args):
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hook"
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        self.httpd, self.url = serve(Handler, "/hook")
 
     def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        stop(self.httpd)
 
 
 @pytest.fixture
