@@ -346,14 +346,13 @@ class TableReleaseStore:
             try:
                 self._submit(read.name, ops)
                 return
-            except ConflictError:  # a message of one of its workloads folded some in meanwhile: read again
-                read = read.reread_shard(self.table, shard)
-                etag = None
-            except ServiceResponseError:  # the answer was lost (a kept-alive connection closed under it), and the
-                # SDK does not retry a POST: read again, which shows whether it went through
-                lost += 1
-                if lost >= LOST_ANSWERS:
-                    raise
+            except (ConflictError, ServiceResponseError) as exc:
+                # a conflict: a message of one of its workloads folded some in meanwhile; a lost answer (a kept-alive
+                # connection closed under it; the SDK retries no POST): either way read again, which shows what holds
+                if isinstance(exc, ServiceResponseError):
+                    lost += 1
+                    if lost >= LOST_ANSWERS:
+                        raise
                 read = read.reread_shard(self.table, shard)
                 etag = None
         raise ConflictError(f"release {read.name}: shard {shard} did not catch up")
