@@ -1,8 +1,10 @@
 """promote's own routing records moved release-wide (a staged promotion, a release-wide rollback): the release's
-partition read once and the records that differ written in transactions of at most 100, not a read and a write
-per workload one after another (5,000 workloads: 10,000 requests before, a few reads and 50 transactions now)."""
+partition read once and the shares that differ written as one record, not a read and a write per workload one
+after another (5,000 workloads: 10,000 requests at first, then 50 transactions of 100, now a read and a write)."""
 
 from __future__ import annotations
+
+from azure.core.exceptions import ServiceResponseError
 
 from bench.metering import RequestCounter
 from shared.adapters.routing.local import LocalBatch, LocalRouter
@@ -12,32 +14,54 @@ from shared.domain.plan import validate_plan
 from tests.fakes import event
 
 
-def test_a_batch_reads_once_writes_what_differs_in_transactions_of_100_and_again_writes_nothing(settings, release_name):
+def test_a_batch_reads_once_and_writes_one_record_and_again_writes_nothing(settings, release_name):
     counter = RequestCounter()
     table = Stack(settings, request_hook=counter).table(ROUTING_TABLE)
     names = [f"w{i:04d}" for i in range(250)]
     LocalRouter(table, release_name, "w0007").apply(10)  # one already routed: its change starts at 10
     counter.reset()
     made = LocalBatch(table, release_name).apply(dict.fromkeys(names, 100))
-    assert dict(counter.by_kind) == {"query": 1, "transaction": 3}  # 250 writes: 100 + 100 + 50
+    assert dict(counter.by_kind) == {"query": 1, "post": 1}  # 250 shares: the partition read, one record created
     assert [str(c) for c in made["w0007"]] == [f"local routing record {release_name}/w0007: traffic_percent 10 -> 100"]
     assert all(len(made[n]) == 1 for n in names)
     assert {LocalRouter(table, release_name, n).read() for n in names} == {100}
     counter.reset()
     again = LocalBatch(table, release_name).apply(dict.fromkeys(names, 100) | {"w0003": 0})
-    assert dict(counter.by_kind) == {"query": 1, "transaction": 1}  # only what differs: one record
+    assert dict(counter.by_kind) == {"query": 1, "put": 1}  # the next generation, If-Match
     assert [n for n, changes in again.items() if changes] == ["w0003"]
     assert LocalRouter(table, release_name, "w0003").read() == 0
+    counter.reset()
+    assert not any(LocalBatch(table, release_name).apply(dict.fromkeys(names, 100) | {"w0003": 0}).values())
+    assert dict(counter.by_kind) == {"query": 1}  # in place: nothing written
 
 
-def test_a_batch_whose_answer_is_lost_writes_it_again(settings, release_name):
-    from tests.integration.test_release_shards import LostAnswers
+class LosesAnswer:
+    """A routing table whose first write of the shares record is applied but its answer lost (a kept-alive
+    connection closed under the response): the SDK raises ServiceResponseError and retries no POST."""
 
-    table = Stack(settings).table(ROUTING_TABLE)
+    def __init__(self, inner):
+        self.inner, self.lost = inner, 0
+
+    def create_entity(self, *args, **kwargs):
+        result = self.inner.create_entity(*args, **kwargs)
+        if not self.lost:
+            self.lost += 1
+            raise ServiceResponseError("Connection aborted: Connection reset by peer")
+        return result
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def test_a_batch_whose_answer_is_lost_reads_it_back_and_writes_it_once(settings, release_name):
+    counter = RequestCounter()
+    table = Stack(settings, request_hook=counter).table(ROUTING_TABLE)
     names = [f"w{i:04d}" for i in range(250)]
-    lossy = LostAnswers(table, lose={2})
+    lossy = LosesAnswer(table)
+    counter.reset()
     made = LocalBatch(lossy, release_name).apply(dict.fromkeys(names, 100))  # type: ignore[arg-type]
-    assert lossy.lost == 1 and all(len(made[n]) == 1 for n in names)
+    assert lossy.lost == 1 and all(len(made[n]) == 1 for n in names), "the changes it made, as first read"
+    assert dict(counter.by_kind) == {"query": 2, "post": 1}, "read back: in place, not written again"
     assert {LocalRouter(table, release_name, n).read() for n in names} == {100}
 
 
@@ -77,9 +101,10 @@ def test_a_staged_promotion_moves_every_local_record_in_one_read_and_one_transac
     release = moving.store.get_release(release_name).release
     assert {w.state for w in release.workloads.values()} == {"promoted"}
     assert {LocalRouter(table, release_name, n).read() for n in workloads} == {100}
-    # the move's routing: one read of the release's records and one transaction, never 6 reads and 6 writes
+    # the move's routing: one read of the release's records and one write, never 6 reads and 6 writes
     assert routing_requests.by_kind["point-read"] == 0
-    assert routing_requests.by_kind["transaction"] <= 2  # the routing batch + the release's commit
+    assert routing_requests.by_kind["post"] == 1  # the shares record, created
+    assert routing_requests.by_kind["transaction"] <= 1  # the release's commit
 
 
 class AzureProjection:
@@ -158,39 +183,34 @@ def test_a_failed_release_wide_move_puts_the_local_records_back_as_one_batch_too
     spent = dict(counter.by_kind)
     assert failing.failed == 1
     assert {LocalRouter(table, release_name, n).read() for n in workloads} == {0}, "every record put back"
-    # the put-back: one more read of the partition and one transaction, not a read and a write per workload
-    assert spent.get("point-read", 0) == 0 and spent["query"] <= 3 and spent["transaction"] <= 3, spent
+    # the put-back: one more read of the partition and one write, not a read and a write per workload
+    assert spent.get("point-read", 0) == 0 and spent["query"] <= 3 and spent["put"] == 1, spent
 
 
-class DiesAfterTransactions:
-    """A routing table whose connection is lost after `n` transactions, as a host killed between two of them."""
+class DiesBeforeWriting:
+    """A routing table whose host is killed after reading the partition, before the move's one write."""
 
-    def __init__(self, inner, n: int):
-        self.inner, self.left = inner, n
+    def __init__(self, inner):
+        self.inner = inner
 
-    def submit_transaction(self, operations):
-        if self.left == 0:
-            raise ConnectionError("host killed")
-        self.left -= 1
-        return self.inner.submit_transaction(operations)
+    def create_entity(self, *args, **kwargs):
+        raise ConnectionError("host killed")
 
     def __getattr__(self, name):
         return getattr(self.inner, name)
 
 
-def test_a_move_cut_short_between_two_transactions_is_finished_by_its_redelivery_writing_only_the_rest(
-    settings, release_name
-):
+def test_a_move_cut_short_leaves_nothing_moved_and_its_redelivery_moves_all_at_once(settings, release_name):
     counter = RequestCounter()
     table = Stack(settings, request_hook=counter).table(ROUTING_TABLE)
     names = [f"w{i:03d}" for i in range(250)]
     try:
-        LocalBatch(DiesAfterTransactions(table, 1), release_name).apply(dict.fromkeys(names, 100))
+        LocalBatch(DiesBeforeWriting(table), release_name).apply(dict.fromkeys(names, 100))
     except ConnectionError:
         pass
-    assert sorted(LocalBatch(table, release_name).live().values()) == [100] * 100, "the first 100, atomically"
+    assert LocalBatch(table, release_name).live() == {}, "nothing moved: a move is one write"
     counter.reset()
     made = LocalBatch(table, release_name).apply(dict.fromkeys(names, 100))
-    assert dict(counter.by_kind) == {"query": 1, "transaction": 2}, "the 150 left: 100 + 50"
-    assert sum(1 for changes in made.values() if changes) == 150
+    assert dict(counter.by_kind) == {"query": 1, "post": 1}
+    assert sum(1 for changes in made.values() if changes) == 250
     assert LocalBatch(table, release_name).live() == dict.fromkeys(names, 100)

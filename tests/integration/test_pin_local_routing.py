@@ -1,15 +1,27 @@
 """promote's own routing records on a real Azurite (shared/adapters/routing/local.py): the row each share is,
-the change each move reports, a release-level move in transactions of at most 100, and the access record."""
+the change each move reports, a release-level move as one shares record (generations deciding which holds), and
+the access record."""
 
 from __future__ import annotations
 
+import random
 import uuid
 from datetime import UTC, datetime
 
 import pytest
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 
-from shared.adapters.routing.local import LocalAccessRevoker, LocalBatch, LocalRouter
+from shared.adapters.routing.local import (
+    ATTEMPTS,
+    CHUNK,
+    SHARES_ROW,
+    LocalAccessRevoker,
+    LocalBatch,
+    LocalRouter,
+    Shares,
+)
 from shared.application.bootstrap import Stack
+from shared.domain.errors import ConflictError
 from shared.domain.plan import RevokeAccess
 from shared.domain.routing import Change
 
@@ -49,7 +61,11 @@ def test_a_workload_never_routed_is_at_0_and_a_move_writes_its_share_once(table)
     assert LocalRouter(table, "wave-1", "cart").read() == 0  # another workload's record is its own
 
 
-def test_a_release_level_move_writes_only_what_differs(table):
+def shares(table, release: str) -> Shares:
+    return Shares.of(table.get_entity(release, SHARES_ROW))
+
+
+def test_a_release_level_move_writes_only_what_differs_as_one_shares_record(table):
     LocalRouter(table, "wave-1", "shop").apply(10)
     LocalAccessRevoker(table).revoke("wave-1", RevokeAccess(provider="local", source_prefixes=["10.0.0.0/24"]))
     batch = LocalBatch(table, "wave-1")
@@ -60,24 +76,139 @@ def test_a_release_level_move_writes_only_what_differs(table):
         "cart": [Change("local routing record wave-1/cart", "traffic_percent", "0", "50")],
         "crm": [],  # never routed and asked 0: in place
     }
-    written = row(table, "wave-1", "cart")
-    assert isinstance(written.pop("changed_at"), datetime)
-    assert written == {"PartitionKey": "wave-1", "RowKey": "cart", "traffic_percent": 50}
+    with pytest.raises(ResourceNotFoundError):
+        table.get_entity("wave-1", "cart")  # no record of its own: the move's shares hold it
+    record = table.get_entity("wave-1", SHARES_ROW)
+    assert (record["generation"], record["workloads"], record["chunks"]) == (1, 1, 1)
+    assert isinstance(record["changed_at"], datetime)
+    assert shares(table, "wave-1").entries == {"cart": (50, 1)}
     assert batch.live() == {"shop": 10, "cart": 50}
+    assert LocalRouter(table, "wave-1", "cart").read() == 50
     assert LocalBatch(table, "wave-2").live() == {}
+    etag = record.metadata["etag"]
+    assert batch.apply({"cart": 50, "shop": 10}) == {"cart": [], "shop": []}  # in place: nothing written
+    assert table.get_entity("wave-1", SHARES_ROW).metadata["etag"] == etag
 
 
-def test_a_move_of_more_than_100_records_is_written_in_transactions_of_at_most_100(table):
+def test_a_move_of_any_size_is_one_record_and_the_next_move_its_next_generation(table):
     batch = LocalBatch(table, "wave-big")
-    percents = {f"w{i:03}": 10 for i in range(201)}  # 100 + 100 + 1
+    percents = {f"w{i:03}": 10 for i in range(201)}
     made = batch.apply(percents)
     assert all(
-        made[w] == [Change(f"local routing record wave-big/{w}", "traffic_percent", "0", "10")] for w in percents
+        made[w] == [Change(f"local routing record wave-big/w{w[1:]}", "traffic_percent", "0", "10")] for w in percents
     )
     assert batch.live() == percents
     again = batch.apply({**percents, "w200": 100})
     assert again["w200"] == [Change("local routing record wave-big/w200", "traffic_percent", "10", "100")]
     assert sum(bool(c) for c in again.values()) == 1
+    after = shares(table, "wave-big")
+    assert after.generation == 2
+    assert after.entries["w200"] == (100, 2) and after.entries["w000"] == (10, 1)  # each with the move that set it
+
+
+def test_a_workloads_own_move_after_a_release_level_one_holds_and_one_before_it_does_not(table):
+    LocalRouter(table, "wave-1", "shop").apply(10)  # before any release-level move: generation 0
+    LocalBatch(table, "wave-1").apply({"shop": 100, "cart": 100})
+    assert LocalRouter(table, "wave-1", "shop").read() == 100  # the move is later than the record
+    assert LocalRouter(table, "wave-1", "cart").apply(0) == [
+        Change("local routing record wave-1/cart", "traffic_percent", "100", "0")
+    ]
+    own = dict(table.get_entity("wave-1", "cart"))
+    assert (own["traffic_percent"], own["generation"]) == (0, 1)  # written after the move it read
+    assert LocalRouter(table, "wave-1", "cart").read() == 0
+    assert LocalBatch(table, "wave-1").live() == {"shop": 100, "cart": 0}
+    # a later move that does not name it keeps its own record, and drops the entry its record overrides
+    LocalBatch(table, "wave-1").apply({"shop": 0})
+    assert LocalBatch(table, "wave-1").live() == {"shop": 0, "cart": 0}
+    assert "cart" not in shares(table, "wave-1").entries
+    # and one that names it overrides its record
+    LocalBatch(table, "wave-1").apply({"cart": 50})
+    assert LocalRouter(table, "wave-1", "cart").read() == 50
+
+
+def test_a_workloads_record_written_while_a_move_that_does_not_name_it_lands_still_holds(table):
+    LocalBatch(table, "wave-1").apply({"shop": 100, "cart": 100})  # generation 1
+    # cart's own move read generation 1, then a release-level move of shop alone landed before its write
+    LocalBatch(table, "wave-1").apply({"shop": 0})  # generation 2 carries cart at (100, 1)
+    table.upsert_entity({"PartitionKey": "wave-1", "RowKey": "cart", "traffic_percent": 0, "generation": 1})
+    assert LocalRouter(table, "wave-1", "cart").read() == 0  # a tie goes to the workload's own record
+
+
+class WritesFirst:
+    """A routing table on which another release-level move lands between this move's read and its write."""
+
+    def __init__(self, inner, release: str, percents: dict[str, int]):
+        self.inner, self.release, self.percents, self.raced = inner, release, percents, 0
+
+    def _race(self) -> None:
+        if not self.raced:
+            self.raced += 1
+            LocalBatch(self.inner, self.release).apply(self.percents)
+
+    def create_entity(self, *args, **kwargs):
+        self._race()
+        return self.inner.create_entity(*args, **kwargs)
+
+    def update_entity(self, *args, **kwargs):
+        self._race()
+        return self.inner.update_entity(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+@pytest.mark.parametrize("first", [False, True], ids=["first-move", "later-move"])
+def test_two_release_level_moves_at_once_never_lose_one_the_second_reads_again(table, first):
+    if first:
+        LocalBatch(table, "wave-1").apply({"crm": 10})
+    racing = WritesFirst(table, "wave-1", {"shop": 50})
+    made = LocalBatch(racing, "wave-1").apply({"cart": 100})
+    assert racing.raced == 1
+    assert made == {"cart": [Change("local routing record wave-1/cart", "traffic_percent", "0", "100")]}
+    live = LocalBatch(table, "wave-1").live()
+    assert (live["shop"], live["cart"]) == (50, 100)  # both moves hold
+    assert shares(table, "wave-1").generation == 2 + first
+
+
+class Refusing:
+    """A routing table whose every release-level write meets another move first (an ETag that always moved)."""
+
+    def __init__(self, inner):
+        self.inner, self.tries = inner, 0
+
+    def create_entity(self, *args, **kwargs):
+        self.tries += 1
+        raise ResourceExistsError("The specified entity already exists.")
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def test_a_move_that_always_meets_another_gives_up_with_a_conflict_after_its_attempts(table):
+    refusing = Refusing(table)
+    with pytest.raises(ConflictError, match=f"wave-1: its routing moved under {ATTEMPTS} release-level moves"):
+        LocalBatch(refusing, "wave-1").apply({"shop": 100})
+    assert refusing.tries == ATTEMPTS
+
+
+def test_a_move_of_5000_long_names_spans_chunks_and_reads_back_whole(table):
+    names = [f"{i:04}-" + "x" * 58 for i in range(5000)]  # 63 characters, the longest a workload name is
+    percents = {n: (i * 37) % 101 for i, n in enumerate(names)}
+    LocalBatch(table, "wave-1").apply(percents)
+    record = table.get_entity("wave-1", SHARES_ROW)
+    assert record["chunks"] >= 1 and all(len(record[f"shares{i}"]) <= CHUNK for i in range(record["chunks"]))
+    assert LocalBatch(table, "wave-1").live() == {n: p for n, p in percents.items() if p}
+    assert LocalRouter(table, "wave-1", names[4999]).read() == percents[names[4999]]
+
+
+def test_a_shares_record_packs_in_chunks_of_at_most_a_binary_propertys_size():
+    rng = random.Random(22)  # names that do not compress: the shares span two chunks
+    entries = {f"{i:05}-{rng.randbytes(16).hex()}": (i % 101, 1 + i % 3) for i in range(5000)}
+    entity = Shares(3, entries).entity("wave-1")
+    assert entity["chunks"] >= 2 and all(len(entity[f"shares{i}"]) <= CHUNK for i in range(entity["chunks"]))
+    assert entity["workloads"] == 5000 and entity["generation"] == 3
+    assert Shares.of(entity) == Shares(3, entries)
+    assert Shares.of(None) == Shares(0, {}, None)
 
 
 def test_access_is_revoked_once_with_its_rule_and_prefixes(table):

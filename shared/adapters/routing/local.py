@@ -1,32 +1,100 @@
-"""The `local` provider: a routing record in Table Storage, the embedded default (a real record, not a mock)."""
+"""The `local` provider: a routing record in Table Storage, the embedded default (a real record, not a mock).
+
+A release's partition holds a record per workload routed on its own (a flight's share) and, once the release
+has moved as a whole, its SHARES record: every share the release-level moves set, in one entity, so that a
+staged promotion of 5,000 workloads is one write, not 50 transactions of 100. Which one holds a workload's
+share is decided by generation: each release-level move writes the next generation (If-Match, so two never
+interleave), and a workload's own record is written with the generation it read; the later one holds, the
+workload's own on a tie (it was written after the move it read)."""
 
 from __future__ import annotations
 
+import json
+import zlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
-from azure.core.exceptions import ResourceNotFoundError, ServiceResponseError
-from azure.data.tables import TableClient
+from azure.core import MatchConditions
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+    ServiceResponseError,
+)
+from azure.data.tables import TableClient, UpdateMode
 
-from shared.adapters import concurrently
+from shared.domain.errors import ConflictError
 from shared.domain.plan import RevokeAccess
 from shared.domain.routing import Change
 
 ACCESS_ROW = "~access"  # not a workload name: names never start with '~'
-TRANSACTION_LIMIT = 100  # operations in one entity group transaction (Table Storage's limit)
-# Transactions in flight at once: they overlap the service's answers; concurrently.each starts at most 20 of
-# 100 a second, what one partition serves (about 2,000 entities a second) before Azure answers 503.
-CONCURRENCY = 4
+SHARES_ROW = "~shares"  # the release-level moves' shares, one record
+CHUNK = 60_000  # bytes a binary property holds (Table Storage: 64 KiB), an entity 1 MiB: ~16 chunks
+ATTEMPTS = 5  # release-level moves of one release at once: each reads again and writes the next generation
+
+
+@dataclass(frozen=True)
+class Shares:
+    """The SHARES record: its generation, each workload's share with the generation that set it, its ETag."""
+
+    generation: int = 0
+    entries: dict[str, tuple[int, int]] = field(default_factory=dict)
+    etag: str | None = None
+
+    @staticmethod
+    def of(entity: Mapping[str, Any] | None) -> Shares:
+        if entity is None:
+            return Shares()
+        packed = b"".join(bytes(entity[f"shares{i}"]) for i in range(int(entity.get("chunks", 0))))
+        entries = {w: (int(p), int(g)) for w, (p, g) in json.loads(zlib.decompress(packed)).items()} if packed else {}
+        etag = entity.metadata["etag"] if hasattr(entity, "metadata") else None
+        return Shares(int(entity["generation"]), entries, etag)
+
+    def entity(self, release: str) -> dict[str, Any]:
+        packed = zlib.compress(json.dumps(self.entries, separators=(",", ":")).encode(), 6)
+        chunks = [packed[i : i + CHUNK] for i in range(0, len(packed), CHUNK)]
+        record: dict[str, Any] = {
+            "PartitionKey": release,
+            "RowKey": SHARES_ROW,
+            "generation": self.generation,
+            "workloads": len(self.entries),
+            "chunks": len(chunks),
+            "changed_at": datetime.now(UTC),
+        }
+        record.update({f"shares{i}": chunk for i, chunk in enumerate(chunks)})
+        return record
+
+
+def _share(row: Mapping[str, Any] | None, shares: Shares, workload: str) -> tuple[int, str]:
+    """A workload's share and where it comes from ("row", "shares" or "none": never routed, at 0)."""
+    entry = shares.entries.get(workload)
+    if row is not None and (entry is None or int(row.get("generation") or 0) >= entry[1]):
+        return int(row["traffic_percent"]), "row"
+    if entry is not None:
+        return entry[0], "shares"
+    return 0, "none"  # never routed: every user is on the source system
 
 
 class LocalRouter:
     def __init__(self, table: TableClient, release: str, workload: str):
         self.table, self.release, self.workload = table, release, workload
 
-    def read(self) -> int:
+    def _get(self, row_key: str) -> Any:
         try:
-            return int(self.table.get_entity(self.release, self.workload)["traffic_percent"])
+            return self.table.get_entity(self.release, row_key)
         except ResourceNotFoundError:
-            return 0  # never routed: every user is on the source system
+            return None
+
+    def _live(self) -> tuple[int, Shares]:
+        # Two point reads: an OR of row keys is a partition scan on Azure (the table design guide says avoid it)
+        row, shares = self._get(self.workload), Shares.of(self._get(SHARES_ROW))
+        return _share(row, shares, self.workload)[0], shares
+
+    def read(self) -> int:
+        return self._live()[0]
 
     def diff(self, percent: int) -> list[Change]:
         live = self.read()
@@ -36,17 +104,19 @@ class LocalRouter:
         return []  # the local record realises any share
 
     def apply(self, percent: int) -> list[Change]:
-        changes = self.diff(percent)
-        if changes:  # already in place: write nothing
-            self.table.upsert_entity(
-                {
-                    "PartitionKey": self.release,
-                    "RowKey": self.workload,
-                    "traffic_percent": percent,
-                    "changed_at": datetime.now(UTC),
-                }
-            )
-        return changes
+        live, shares = self._live()
+        if live == percent:  # already in place: write nothing
+            return []
+        entity: dict[str, Any] = {
+            "PartitionKey": self.release,
+            "RowKey": self.workload,
+            "traffic_percent": percent,
+            "changed_at": datetime.now(UTC),
+        }
+        if shares.generation:  # written after that release-level move: it holds over the move's share
+            entity["generation"] = shares.generation
+        self.table.upsert_entity(entity)
+        return [Change(self.describe(), "traffic_percent", str(live), str(percent))]
 
     def describe(self) -> str:
         return self.describe_of(self.release, self.workload)
@@ -57,43 +127,67 @@ class LocalRouter:
 
 
 class LocalBatch:
-    """A release-level move of promote's own routing records: the release's partition read once, the records
-    that differ written in transactions of at most 100 (one partition: the release's). 5,000 workloads cost a
-    few reads and 50 transactions, not 10,000 requests one after another. Idempotent: what is in place is not
-    written again, so a move cut short is carried out from where it stopped."""
+    """A release-level move of promote's own routing records: the release's partition read once and the shares
+    that differ written as the next generation of its SHARES record, one write whatever the number of workloads.
+    Idempotent: what is in place is not written again; a lost answer is read back."""
 
     def __init__(self, table: TableClient, release: str):
         self.table, self.release = table, release
 
+    def _read(self) -> tuple[dict[str, Any], Shares]:
+        rows, shares = {}, Shares()
+        for r in self.table.query_entities("PartitionKey eq @release", parameters={"release": self.release}):
+            if r["RowKey"] == SHARES_ROW:
+                shares = Shares.of(r)
+            elif r.get("traffic_percent") is not None:  # the access and decommission records have no share
+                rows[r["RowKey"]] = r
+        return rows, shares
+
+    @staticmethod
+    def _live(rows: Mapping[str, Any], shares: Shares, names: Iterable[str] = ()) -> dict[str, tuple[int, str]]:
+        return {w: _share(rows.get(w), shares, w) for w in dict.fromkeys([*rows, *shares.entries, *names])}
+
     def live(self) -> dict[str, int]:
-        rows = self.table.query_entities(
-            "PartitionKey eq @release", parameters={"release": self.release}, select=["RowKey", "traffic_percent"]
-        )
-        # The partition also holds the access record and the decommission records, which have no share: Azure
-        # answers a $select with the property as null for them (Azurite leaves it out, Azure/Azurite#2535).
-        return {r["RowKey"]: int(r["traffic_percent"]) for r in rows if r.get("traffic_percent") is not None}
+        """Every routed workload's share (a workload never routed is not listed: it is at 0)."""
+        rows, shares = self._read()
+        return {w: p for w, (p, source) in self._live(rows, shares).items() if source != "none"}
 
     def apply(self, percents: dict[str, int]) -> dict[str, list[Change]]:
-        live, made, writes = self.live(), dict[str, list[Change]](), []
-        for workload, percent in percents.items():
-            before = live.get(workload, 0)  # never routed: every user is on the source system
-            if before == percent:
-                made[workload] = []
-                continue
-            made[workload] = [
-                Change(LocalRouter.describe_of(self.release, workload), "traffic_percent", str(before), str(percent))
-            ]
-            entity = {"PartitionKey": self.release, "RowKey": workload, "traffic_percent": percent}
-            writes.append(("upsert", {**entity, "changed_at": datetime.now(UTC)}))
-        batches = [writes[first : first + TRANSACTION_LIMIT] for first in range(0, len(writes), TRANSACTION_LIMIT)]
-        concurrently.each(self._write, batches, at_once=CONCURRENCY, name="routing")
-        return made
+        made: dict[str, list[Change]] | None = None
+        for _ in range(ATTEMPTS):
+            rows, shares = self._read()
+            live = self._live(rows, shares, percents)
+            moving = {w: p for w, p in percents.items() if live[w][0] != p}
+            if made is None:  # what this move changes, as first read (a retry finds some of it in place)
+                made = {w: [] for w in percents}
+                for w, p in moving.items():
+                    made[w] = [
+                        Change(LocalRouter.describe_of(self.release, w), "traffic_percent", str(live[w][0]), str(p))
+                    ]
+            if not moving:
+                return made
+            generation = shares.generation + 1
+            # the entries still holding (a workload's own later record drops its entry), and the new shares
+            entries = {w: e for w, e in shares.entries.items() if live[w][1] == "shares" and w not in moving}
+            entries.update({w: (p, generation) for w, p in moving.items()})
+            try:
+                self._write(Shares(generation, entries, shares.etag))
+                return made
+            except (ResourceExistsError, ResourceModifiedError, ServiceResponseError):
+                continue  # another move wrote first, or the answer was lost: read again
+            except HttpResponseError as exc:
+                if exc.status_code not in (409, 412):
+                    raise
+        raise ConflictError(f"release {self.release}: its routing moved under {ATTEMPTS} release-level moves")
 
-    def _write(self, batch: list[tuple]) -> None:
-        try:
-            self.table.submit_transaction(batch)
-        except ServiceResponseError:  # the answer was lost, and the SDK does not retry a POST: upserts, so once more
-            self.table.submit_transaction(batch)
+    def _write(self, shares: Shares) -> None:
+        entity = shares.entity(self.release)
+        if shares.etag is None:  # the first release-level move: create, so two first moves do not both write
+            self.table.create_entity(entity)
+        else:
+            self.table.update_entity(
+                entity, mode=UpdateMode.REPLACE, etag=shares.etag, match_condition=MatchConditions.IfNotModified
+            )
 
 
 class LocalAccessRevoker:
