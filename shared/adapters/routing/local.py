@@ -26,6 +26,8 @@ from azure.core.exceptions import (
 )
 from azure.data.tables import TableClient, UpdateMode
 
+from shared.adapters.properties import quote
+from shared.adapters.table_store import query
 from shared.domain.errors import ConflictError
 from shared.domain.plan import RevokeAccess
 from shared.domain.routing import Change
@@ -136,7 +138,7 @@ class LocalBatch:
 
     def _read(self) -> tuple[dict[str, Any], Shares]:
         rows, shares = {}, Shares()
-        for r in self.table.query_entities("PartitionKey eq @release", parameters={"release": self.release}):
+        for r in query.entities(self.table, f"PartitionKey eq '{quote(self.release)}'"):
             if r["RowKey"] == SHARES_ROW:
                 shares = Shares.of(r)
             elif r.get("traffic_percent") is not None:  # the access and decommission records have no share

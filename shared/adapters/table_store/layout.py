@@ -11,6 +11,7 @@ from typing import Any
 from azure.data.tables import TableClient
 
 from shared.adapters.properties import quote
+from shared.adapters.table_store import query
 from shared.adapters.table_store.rows import RELEASE, RELEASE_ROW, plan_of, workload_of
 from shared.adapters.table_store.shards import Head, Scope, Summary, head_row, summary_row, unpacked
 from shared.domain.model import Release, Workload
@@ -167,8 +168,8 @@ class Read:
 
     def reread_shard(self, table: TableClient, shard: int) -> Read:
         low, high = head_row(shard), f"{head_row(shard)}/"
-        rows = list(
-            table.query_entities(f"PartitionKey eq '{quote(self.name)}' and RowKey ge '{low}' and RowKey lt '{high}'")
+        rows = query.entities(
+            table, f"PartitionKey eq '{quote(self.name)}' and RowKey ge '{low}' and RowKey lt '{high}'"
         )
         fresh = Read.of_rows(self.name, self.layout, rows, shard=shard)
         etags = {k: v for k, v in self.etags.items() if k != summary_row(shard)}  # its summary may have moved too

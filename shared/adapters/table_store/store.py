@@ -24,7 +24,7 @@ from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 from shared.adapters import concurrently
 from shared.adapters.outbox import outbox_entity, outbox_key
 from shared.adapters.properties import quote
-from shared.adapters.table_store import commit
+from shared.adapters.table_store import commit, query
 from shared.adapters.table_store import history as hist
 from shared.adapters.table_store.catalog import ARCHIVED_AT, is_archived
 from shared.adapters.table_store.layout import Layout, Read
@@ -105,10 +105,8 @@ class TableReleaseStore:
     def _shard(self, name: str, layout: Layout, workload: str) -> Snapshot | None:
         shard = layout.index[workload]
         low, high = f"w.{shard:04d}", f"w.{shard:04d}/"
-        rows = list(
-            self.table.query_entities(
-                f"PartitionKey eq '{quote(name)}' and RowKey ge '{low}' and RowKey lt '{high}'", results_per_page=1000
-            )
+        rows = query.entities(
+            self.table, f"PartitionKey eq '{quote(name)}' and RowKey ge '{low}' and RowKey lt '{high}'"
         )
         read = Read.of_rows(name, layout, rows, shard=shard)
         if read.plan_hash != layout.plan_hash:  # the plan changed since it was cached: read it again
@@ -122,11 +120,7 @@ class TableReleaseStore:
         # page, fewer after 5 s): a release-wide decision committed between two of them shows in the heads read
         # after it and not in the release record, read first. Such a read is taken again.
         for _ in range(WHOLE_READ_ATTEMPTS):
-            rows = list(
-                self.table.query_entities(
-                    f"PartitionKey eq '{quote(name)}' and RowKey ge 's' and RowKey lt 'x'", results_per_page=1000
-                )
-            )
+            rows = query.entities(self.table, f"PartitionKey eq '{quote(name)}' and RowKey ge 's' and RowKey lt 'x'")
             record = next((r for r in rows if r["RowKey"] == RELEASE_ROW), None)
             if record is None:
                 raise UnknownRelease(name)
@@ -143,11 +137,7 @@ class TableReleaseStore:
     def look(self, snapshot: Snapshot) -> tuple[ReleaseState | None, list[ShardFacts]]:
         """The release state the release record knows, and every other shard's facts: ONE query (summaries)."""
         name = snapshot.release.name
-        rows = list(
-            self.table.query_entities(
-                f"PartitionKey eq '{quote(name)}' and RowKey ge 's' and RowKey lt 's/'", results_per_page=1000
-            )
-        )
+        rows = query.entities(self.table, f"PartitionKey eq '{quote(name)}' and RowKey ge 's' and RowKey lt 's/'")
         record = next(r for r in rows if r["RowKey"] == RELEASE_ROW)
         summaries = Read.summaries_of(record, rows)
         state = record.get("state")
@@ -156,11 +146,7 @@ class TableReleaseStore:
 
     def summaries(self, name: str) -> tuple[dict[str, Any], dict[int, Summary]]:
         """The release record and every shard's summary, as readers of a release's counts see them: ONE query."""
-        rows = list(
-            self.table.query_entities(
-                f"PartitionKey eq '{quote(name)}' and RowKey ge 's' and RowKey lt 's/'", results_per_page=1000
-            )
-        )
+        rows = query.entities(self.table, f"PartitionKey eq '{quote(name)}' and RowKey ge 's' and RowKey lt 's/'")
         record = next((r for r in rows if r["RowKey"] == RELEASE_ROW), None)
         if record is None:
             raise UnknownRelease(name)

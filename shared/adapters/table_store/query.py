@@ -1,0 +1,115 @@
+"""A query's entities as the SDK gives them, without the SDK's generic model deserializer: the service's JSON
+is parsed once and each entity converted as the SDK's own converter does. The deserializer walks every property
+of every entity through its type registry, two thirds of the CPU of reading a release of 5,000 workloads (1.7 s
+of 2.6 s), and the converter parses each timestamp with strptime (25 us, 3 with fromisoformat); a release-level
+move reads its release whole before it decides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+    map_error,
+)
+from azure.data.tables import EdmType, EntityProperty, TableClient, TableEntity
+from azure.data.tables._deserialize import (
+    _ENTITY_TO_PYTHON_CONVERSIONS,
+    TablesEntityDatetime,
+    clean_up_dotnet_timestamps,
+    url_quote,
+)
+from azure.data.tables._error import _process_table_error
+from azure.data.tables._generated.operations._operations import build_table_query_entities_request
+
+PAGE = 1000  # entities a page: the most Table Storage returns
+_ERRORS: dict[int, type[HttpResponseError]] = {
+    401: ClientAuthenticationError,
+    404: ResourceNotFoundError,
+    409: ResourceExistsError,
+}
+
+
+def entities(table: Any, query_filter: str, *, select: list[str] | None = None) -> list[TableEntity]:
+    """Every entity `query_filter` matches, page after page (a continuation is a request of its own). A client
+    that answers queries itself (a test's or a fault's wrapper that pages or fails them) is asked through its
+    own `query_entities`; a wrapper that only delegates reads through the client it wraps."""
+    if not isinstance(table, TableClient) and hasattr(type(table), "query_entities"):
+        return list(table.query_entities(query_filter, select=select, results_per_page=PAGE))
+    found: list[TableEntity] = []
+    next_pk = next_rk = None
+    while True:
+        request = build_table_query_entities_request(
+            table=table.table_name,
+            top=PAGE,
+            select=",".join(select) if select else None,
+            filter=query_filter,
+            next_partition_key=next_pk,
+            next_row_key=next_rk,
+            version=table._client._config.version,  # noqa: SLF001 - the SDK's own client and API version
+        )
+        response = table._client.send_request(request)  # noqa: SLF001 - its pipeline: auth, retries, hooks
+        if response.status_code != 200:
+            try:
+                map_error(status_code=response.status_code, response=response, error_map=_ERRORS)
+                raise HttpResponseError(response=response)
+            except HttpResponseError as error:
+                _process_table_error(error, table_name=table.table_name)
+        found.extend(map(entity_of, response.json()["value"]))
+        next_pk = response.headers.get("x-ms-continuation-NextPartitionKey")
+        next_rk = response.headers.get("x-ms-continuation-NextRowKey")
+        if not (next_pk or next_rk):
+            return found
+
+
+def _when(value: str) -> TablesEntityDatetime:
+    """The SDK's datetime of a service's timestamp (7 decimals cut to 6, the service's text kept)."""
+    when = TablesEntityDatetime.fromisoformat(clean_up_dotnet_timestamps(value))
+    when._service_value = value  # noqa: SLF001 - as the SDK keeps it: written back as it was read
+    return when
+
+
+_CONVERSIONS = {**_ENTITY_TO_PYTHON_CONVERSIONS, EdmType.DATETIME: _when}
+_PLAIN = (EdmType.STRING, EdmType.INT32)
+
+
+def entity_of(element: dict[str, Any]) -> TableEntity:
+    """azure.data.tables._deserialize._convert_to_entity, but for the timestamps' parsing: the same entity,
+    properties, types and metadata (tests/integration/test_table_query.py compares them)."""
+    entity = TableEntity()
+    odata: dict[str, Any] = {}
+    types: dict[str, str] = {}
+    timestamp = None
+    for name, value in element.items():
+        if name.startswith("odata."):
+            odata[name[6:]] = value
+        elif name.endswith("@odata.type"):
+            types[name[:-11]] = value
+        elif name == "Timestamp":
+            timestamp = value
+        else:
+            entity[name] = value
+    for name, value in entity.items():
+        if name in ("PartitionKey", "RowKey"):
+            continue
+        edm = types.get(name)
+        if edm is None:
+            if isinstance(value, int) and not isinstance(value, bool) and not -(2**31) <= value < 2**31:
+                entity[name] = EntityProperty(value, EdmType.INT64)
+            continue
+        if edm in _PLAIN:
+            continue
+        convert = _CONVERSIONS.get(edm)
+        entity[name] = convert(value) if convert is not None else EntityProperty(edm, value)
+    etag = odata.pop("etag", None)
+    odata.pop("metadata", None)
+    if timestamp:
+        if not etag:
+            etag = "W/\"datetime'" + url_quote(timestamp) + "'\""
+        timestamp = _when(timestamp)
+    odata.update({"etag": etag, "timestamp": timestamp})
+    entity._metadata = odata  # noqa: SLF001 - where the SDK keeps an entity's metadata
+    return entity
