@@ -221,7 +221,8 @@ def _effects(ports: Ports, before: Release, decision: Decision, done: list[SetTr
     try:
         if len(moves) > 1:  # a release-wide move: refused as a whole before any workload is moved
             budgets = before.plan.azure_budgets
-            refused = [p for found in checked_all(moves, lambda e: carrying.checked(e, budgets)) for p in found]
+            checks = checked_all(moves, lambda e: carrying.checked(e, budgets), lambda e: bool(check_reads(e.routing)))
+            refused = [p for found in checks for p in found]
             if refused:
                 raise RoutingError(f"{release}: nothing moved: " + "; ".join(refused))
             carrying.route_batch(moves, before)
