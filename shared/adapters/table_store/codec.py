@@ -132,6 +132,8 @@ class RowCodec:
                 default = f.default_factory
             self.fields.append(Field(f.name, kind, optional, default))
         assert not kinds and set(self.once) <= {f.name for f in self.fields}, (kinds, self.once)
+        self._by_name = {f.name: f for f in self.fields}
+        self._required = [f for f in self.fields if f.default is None]  # no default: the read must give one
 
     def write(self, record: Any, *, leave: Iterable[str] = ()) -> dict[str, Any]:
         """The properties of `record`'s fields, except those in `leave` (written by a writer of their own)."""
@@ -151,15 +153,28 @@ class RowCodec:
 
     def read(self, entity: Mapping[str, Any]) -> dict[str, Any]:
         """The fields (as keyword arguments) from an entity's properties."""
-        values: dict[str, Any] = {}
+        values = self.stored(entity)
         for f in self.fields:
-            stored = entity.get(f.name)
-            if stored is not None and not (self.merged and f.optional and stored == ""):
-                values[f.name] = f.kind.read(entity, f.name)
-            elif f.default is not None:
+            if f.name not in values and f.default is not None:
                 values[f.name] = f.default()
-            elif f.optional:
+        return values
+
+    def stored(self, entity: Mapping[str, Any]) -> dict[str, Any]:
+        """The fields an entity stores, and None for an optional field without a default it does not: enough to
+        make the dataclass, which gives the others their defaults. Only the properties stored are walked (a
+        workload's row holds a few of its fifty fields, and a release-level move reads 5,000 of them)."""
+        values: dict[str, Any] = {}
+        by_name = self._by_name
+        for name, stored in entity.items():
+            f = by_name.get(name)
+            if f is None or stored is None:
+                continue
+            if self.merged and f.optional and stored == "":
+                continue  # a cleared optional text: its default
+            values[name] = f.kind.read(entity, name)
+        for f in self._required:
+            if f.name not in values:
+                if not f.optional:
+                    raise KeyError(f"stored row {entity.get('RowKey')!r} has no {f.name!r}")
                 values[f.name] = None
-            else:
-                raise KeyError(f"stored row {entity.get('RowKey')!r} has no {f.name!r}")
         return values

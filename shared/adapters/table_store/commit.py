@@ -91,7 +91,7 @@ class CommitPlan:
 def plan(read: Read, decision: Decision, now: datetime) -> CommitPlan:
     after = decision.release.workloads
     before = read.derived()
-    changed = [n for n, w in after.items() if w != before.get(n)]
+    changed = [n for n, w in after.items() if w is not before.get(n) and w != before.get(n)]  # `is`: cheap, most
     own = [e for e in decision.entries if e.workload in read.layout.index]
     rest = [e for e in decision.entries if e.workload not in read.layout.index]
     if read.shard is not None:

@@ -37,7 +37,8 @@ class Layout:
         return Layout(plan, record.get("plan_hash") or plan.fingerprint(), size, record.get("shards") or 1, index)
 
     def names(self, shard: int) -> list[str]:
-        return [w.name for w in self.plan.workloads if self.index[w.name] == shard]
+        """The shard's workloads: the plan's, `shard_size` at a time, in order (as `index` numbers them)."""
+        return [w.name for w in self.plan.workloads[shard * self.shard_size : (shard + 1) * self.shard_size]]
 
 
 @dataclass
