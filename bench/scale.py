@@ -524,8 +524,9 @@ def render(rows: list[dict]) -> str:
         )
     add(
         "  move = the staged release's promotion (the last workload's tests); visible = from the message to its "
-        "commit point's answer, routing included (routing s: the local provider's records, read once and written in "
-        "transactions of 100, before the commit point); caught up = the message's whole handling. "
+        "commit point's answer, routing included (routing s: from the move's first routing request to its commit "
+        "point: the local provider's partition read and its shares record written, then the commit planned); "
+        "caught up = the message's whole handling. "
         "status = release_status; summ. = store.summaries; board = the board's release page; RSS = this process's "
         "peak so far."
     )
