@@ -28,7 +28,8 @@ MOVE_POINTS = ("before-commit-point", "after-commit-point", "mid-catch-up")
 # before-commit-point: every routing change made, the commit point (release record + heads) not submitted
 # after-commit-point:  the commit point committed, no shard caught up (every reader must see the move already)
 # mid-catch-up:        the commit point and the nth shard's catch-up committed, the other shards still lagging
-LOSE_ANSWERS = "PROMOTE_FAULT_LOSE_CATCH_UP_ANSWERS"  # every nth catch-up's answer lost (hosts at a MOVE_POINT)
+LOSE_ANSWERS = "PROMOTE_FAULT_LOSE_CATCH_UP_ANSWERS"  # every nth catch-up's answer lost (hosts at a MOVE_POINT),
+# and every other write of a release's routing shares record
 
 
 def retry(action, attempts: int = 20, pause: float = 0.5):
@@ -287,6 +288,39 @@ class ChaosScheduler:
         return getattr(self.inner, name)
 
 
+class LosingShares:
+    """The routing table's client, losing the answer of every other write of a release's shares record (the
+    first included) after the service applied it: the move must read it back, not write it twice or fail."""
+
+    def __init__(self, inner):
+        self.inner, self.writes, self.lock = inner, 0, threading.Lock()
+
+    def _write(self, method: str, entity, **kwargs):
+        from shared.adapters.routing.local import SHARES_ROW
+
+        result = getattr(self.inner, method)(entity, **kwargs)
+        if entity.get("RowKey") == SHARES_ROW:
+            with self.lock:
+                self.writes += 1
+                lose = self.writes % 2 == 1
+            if lose:
+                from azure.core.exceptions import ServiceResponseError
+
+                sys.stdout.write("answer lost shares\n")
+                sys.stdout.flush()
+                raise ServiceResponseError("Connection aborted: Connection reset by peer (injected)")
+        return result
+
+    def create_entity(self, entity, **kwargs):
+        return self._write("create_entity", entity, **kwargs)
+
+    def update_entity(self, entity, **kwargs):
+        return self._write("update_entity", entity, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
 def crashing_stack(settings, point: str | None, nth: int, timer_seed: int | None = None):
     """A Stack whose service dies at `point` on the nth occasion."""
     from shared.adapters.routing import access_revoker, router_factory
@@ -297,6 +331,9 @@ def crashing_stack(settings, point: str | None, nth: int, timer_seed: int | None
     stack = Stack(settings)
     countdown = Countdown(nth)
     routing_table = lambda: stack.table(ROUTING_TABLE)  # noqa: E731
+    if point in MOVE_POINTS and int(os.environ.get(LOSE_ANSWERS, "0") or 0):
+        losing = LosingShares(stack.table(ROUTING_TABLE))
+        routing_table = lambda: losing  # noqa: E731
     routers = outage_routers(router_factory(routing_table, settings))
     store = stack.store
     if point == "after-routing":

@@ -52,6 +52,7 @@ class ScaleFigures:
     random_kills: int = 0
     crash_points: Counter = field(default_factory=Counter)
     answers_lost: int = 0  # catch-ups whose answer was lost after the service applied them
+    shares_lost: int = 0  # writes of a release's routing shares record whose answer was lost likewise
     reads: Counter = field(default_factory=Counter)
     half_moved: list = field(default_factory=list)  # reads that showed a release half moved, or going back
     lost: list = field(default_factory=list)
@@ -72,6 +73,7 @@ class ScaleFigures:
             ("scale: fault: SIGKILL after the commit point, before catch-up", self.crash_points["after-commit-point"]),
             ("scale: fault: SIGKILL in the middle of the shards' catch-up", self.crash_points["mid-catch-up"]),
             ("scale: fault: a catch-up's answer lost (connection reset)", self.answers_lost),
+            ("scale: fault: a routing shares record's answer lost (connection reset)", self.shares_lost),
             ("scale: reads during the run: whole", self.reads["whole"]),
             ("scale: reads during the run: summaries", self.reads["summaries"]),
             ("scale: reads during the run: one shard", self.reads["shard"]),
@@ -299,6 +301,7 @@ class ScaleBlock:
             hosts.shutdown()
             f.random_kills, f.crash_points = host_figures.random_kills, host_figures.crash_points
             f.answers_lost = host_figures.answers_lost["catch-up"]
+            f.shares_lost = host_figures.answers_lost["shares"]
         self.account(stack)
         f.seconds = time.monotonic() - started
         return f

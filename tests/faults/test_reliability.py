@@ -102,6 +102,7 @@ def test_short_reliability_scale_block_never_shows_a_half_moved_release():
     )
     assert sum(int(figures[name]) for name in at_moves) >= 1
     assert int(figures["scale: fault: a catch-up's answer lost (connection reset)"]) >= 1  # read again, not failed
+    assert int(figures["scale: fault: a routing shares record's answer lost (connection reset)"]) >= 1  # read back
 
 
 @pytest.mark.reliability

@@ -236,3 +236,32 @@ def test_an_access_record_that_says_not_revoked_is_not_revoked(table):
     assert LocalAccessRevoker(table).revoked("wave-1") is False
     table.upsert_entity({"PartitionKey": "wave-2", "RowKey": "~access"})
     assert LocalAccessRevoker(table).revoked("wave-2") is False
+
+
+class MovesBeforeUpsert:
+    """A routing table on which a release-level move naming the workload lands between a workload's own read and
+    its write (a flight's move racing a release-wide one)."""
+
+    def __init__(self, inner, release: str, percents: dict[str, int]):
+        self.inner, self.release, self.percents, self.upserts = inner, release, percents, 0
+
+    def upsert_entity(self, *args, **kwargs):
+        self.upserts += 1
+        if self.upserts == 1:
+            LocalBatch(self.inner, self.release).apply(self.percents)
+        return self.inner.upsert_entity(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def test_a_workloads_own_write_that_lands_after_a_racing_release_level_move_holds(table):
+    LocalBatch(table, "wave-1").apply({"shop": 10, "cart": 10})
+    racing = MovesBeforeUpsert(table, "wave-1", {"shop": 100})
+    assert LocalRouter(racing, "wave-1", "shop").apply(5) == [
+        Change("local routing record wave-1/shop", "traffic_percent", "10", "5")
+    ]
+    assert racing.upserts == 2  # written again with the generation of the move it landed after
+    assert LocalRouter(table, "wave-1", "shop").read() == 5
+    assert dict(table.get_entity("wave-1", "shop"))["generation"] == 2
+    assert LocalBatch(table, "wave-1").live() == {"shop": 5, "cart": 10}

@@ -91,8 +91,11 @@ class LocalRouter:
             return None
 
     def _live(self) -> tuple[int, Shares]:
-        # Two point reads: an OR of row keys is a partition scan on Azure (the table design guide says avoid it)
-        row, shares = self._get(self.workload), Shares.of(self._get(SHARES_ROW))
+        # Two point reads (an OR of row keys is a partition scan on Azure: the table design guide says avoid it),
+        # the shares record first: a row written between the two then carries that generation or a later one,
+        # so the pair is one the partition held at the second read, never a share that did not hold
+        shares = Shares.of(self._get(SHARES_ROW))
+        row = self._get(self.workload)
         return _share(row, shares, self.workload)[0], shares
 
     def read(self) -> int:
@@ -115,9 +118,17 @@ class LocalRouter:
             "traffic_percent": percent,
             "changed_at": datetime.now(UTC),
         }
-        if shares.generation:  # written after that release-level move: it holds over the move's share
-            entity["generation"] = shares.generation
-        self.table.upsert_entity(entity)
+        for _ in range(ATTEMPTS):
+            if shares.generation:  # written after that release-level move: it holds over the move's share
+                entity["generation"] = shares.generation
+            self.table.upsert_entity(entity)
+            # a release-level move that named this workload and landed between the read and the write would
+            # hold over the write: the write is the later one, so it is written again with that generation
+            landed = Shares.of(self._get(SHARES_ROW))
+            entry = landed.entries.get(self.workload)
+            if entry is None or entry[1] <= shares.generation:
+                break
+            shares = landed
         return [Change(self.describe(), "traffic_percent", str(live), str(percent))]
 
     def describe(self) -> str:

@@ -68,11 +68,11 @@ def entities(table: Any, query_filter: str, *, select: list[str] | None = None) 
 def _when(value: str) -> TablesEntityDatetime:
     """The SDK's datetime of a service's timestamp (7 decimals cut to 6, the service's text kept)."""
     when = TablesEntityDatetime.fromisoformat(clean_up_dotnet_timestamps(value))
-    when._service_value = value  # noqa: SLF001 - as the SDK keeps it: written back as it was read
+    when._service_value = value  # type: ignore[attr-defined]  # noqa: SLF001 - as the SDK keeps it
     return when
 
 
-_CONVERSIONS = {**_ENTITY_TO_PYTHON_CONVERSIONS, EdmType.DATETIME: _when}
+_CONVERSIONS: dict[Any, Any] = {**_ENTITY_TO_PYTHON_CONVERSIONS, EdmType.DATETIME: _when}
 _PLAIN = (EdmType.STRING, EdmType.INT32)
 
 
@@ -111,5 +111,5 @@ def entity_of(element: dict[str, Any]) -> TableEntity:
             etag = "W/\"datetime'" + url_quote(timestamp) + "'\""
         timestamp = _when(timestamp)
     odata.update({"etag": etag, "timestamp": timestamp})
-    entity._metadata = odata  # noqa: SLF001 - where the SDK keeps an entity's metadata
+    entity._metadata = odata  # type: ignore[assignment]  # noqa: SLF001 - where the SDK keeps it
     return entity
