@@ -110,3 +110,21 @@ def test_a_wrapper_that_answers_queries_is_asked_and_one_that_only_delegates_rea
     paging = Paging(table)
     assert [r["RowKey"] for r in query.entities(paging, "PartitionKey eq 'p'")] == ["a"] and paging.asked == 1
     assert [r["RowKey"] for r in query.entities(Delegating(table), "PartitionKey eq 'p'")] == ["a"]
+
+
+def test_the_next_page_is_asked_for_in_the_callers_context(settings):
+    import contextvars
+
+    whose = contextvars.ContextVar("whose", default="nobody")
+    seen: list[str] = []
+    table = Stack(settings, request_hook=lambda request: seen.append(whose.get())).table(
+        f"query{uuid.uuid4().hex[:12]}"
+    )
+    for first in range(0, 2100, 100):
+        table.submit_transaction(
+            [("create", {"PartitionKey": "p", "RowKey": f"r{i:05d}"}) for i in range(first, first + 100)]
+        )
+    seen.clear()
+    whose.set("the message")
+    assert len(query.entities(table, "PartitionKey eq 'p'")) == 2100
+    assert seen == ["the message"] * 3  # 1,000 + 1,000 + 100: the last two asked for ahead, on another thread

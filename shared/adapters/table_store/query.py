@@ -6,6 +6,8 @@ move reads its release whole before it decides."""
 
 from __future__ import annotations
 
+import contextvars
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from azure.core.exceptions import (
@@ -36,12 +38,13 @@ _ERRORS: dict[int, type[HttpResponseError]] = {
 def entities(table: Any, query_filter: str, *, select: list[str] | None = None) -> list[TableEntity]:
     """Every entity `query_filter` matches, page after page (a continuation is a request of its own). A client
     that answers queries itself (a test's or a fault's wrapper that pages or fails them) is asked through its
-    own `query_entities`; a wrapper that only delegates reads through the client it wraps."""
+    own `query_entities`; a wrapper that only delegates reads through the client it wraps. The next page is
+    asked for as soon as a page's continuation is known, in the caller's context (a request hook counts it
+    there), and served by the service while this process parses the page it has."""
     if not isinstance(table, TableClient) and hasattr(type(table), "query_entities"):
         return list(table.query_entities(query_filter, select=select, results_per_page=PAGE))
-    found: list[TableEntity] = []
-    next_pk = next_rk = None
-    while True:
+
+    def page(next_pk: str | None, next_rk: str | None) -> Any:
         request = build_table_query_entities_request(
             table=table.table_name,
             top=PAGE,
@@ -58,11 +61,24 @@ def entities(table: Any, query_filter: str, *, select: list[str] | None = None) 
                 raise HttpResponseError(response=response)
             except HttpResponseError as error:
                 _process_table_error(error, table_name=table.table_name)
-        found.extend(map(entity_of, response.json()["value"]))
-        next_pk = response.headers.get("x-ms-continuation-NextPartitionKey")
-        next_rk = response.headers.get("x-ms-continuation-NextRowKey")
-        if not (next_pk or next_rk):
-            return found
+        return response
+
+    found: list[TableEntity] = []
+    response, ahead = page(None, None), None
+    try:
+        while True:
+            next_pk = response.headers.get("x-ms-continuation-NextPartitionKey")
+            next_rk = response.headers.get("x-ms-continuation-NextRowKey")
+            if next_pk or next_rk:  # the next page asked for now, served while this one is parsed
+                ahead = ahead or ThreadPoolExecutor(1, thread_name_prefix="query-page")
+                following = ahead.submit(contextvars.copy_context().run, page, next_pk, next_rk)
+            found.extend(map(entity_of, response.json()["value"]))
+            if not (next_pk or next_rk):
+                return found
+            response = following.result()
+    finally:
+        if ahead is not None:
+            ahead.shutdown(wait=True)
 
 
 def _when(value: str) -> TablesEntityDatetime:

@@ -71,7 +71,7 @@ def workload_entity(release: str, w: Workload, shard: int = 0, hseq: int = 0) ->
 
 
 def workload_of(entity: Mapping[str, Any]) -> Workload:
-    return Workload(name=entity["RowKey"].split(".", 2)[2], **WORKLOAD.stored(entity))
+    return Workload.of_fields(entity["RowKey"].split(".", 2)[2], WORKLOAD.stored(entity))
 
 
 def release_counters(r: Release) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from typing import Any
 from shared.adapters.properties import chunks, unchunk
 from shared.adapters.table_store.codec import RowCodec
 from shared.domain.machine.scope import ShardFacts
-from shared.domain.model import Release, Workload, WorkloadState
+from shared.domain.model import WORKLOAD_DEFAULTS, Release, Workload, WorkloadState
 
 SHARD_SIZE = 97  # workloads a shard holds: its catch-up is its head, its rows and its summary (<= 100 entities)
 LAYOUT = 2  # the release record's `layout` for sharded releases
@@ -62,9 +62,24 @@ _TIMES = frozenset(
 )
 
 
+# what a field holds when it was never set: left out of the JSON, and read back as the field's default
+_UNSET = {**WORKLOAD_DEFAULTS, "assets": {}, "approvals": [], "operated_by": []}
+assert set(_UNSET) == {f.name for f in dataclasses.fields(Workload)} - {"name"}, "a field without its unset value"
+_NO_DEFAULT = object()  # a field not set
+_SET_DEFAULTS = [(k, v) for k, v in _UNSET.items() if v is not None and k != "state"]  # "state": always written
+
+
 def workload_json(w: Workload) -> dict[str, Any]:
-    out = dict(vars(w))  # its fields (a frozen dataclass's attributes are its fields), without fields()' cost
-    out.update({k: out[k].isoformat() for k in _TIMES if out[k] is not None})
+    """The fields that are set (a workload holds a few of its fifty): a release-level move's commit point carries
+    5,000 of them. None is never written (as in a row: an absent property reads back as the default), and a
+    field at its default (False, 0, "", empty) is left out too."""
+    out = {k: v for k, v in vars(w).items() if v is not None}
+    for k, unset in _SET_DEFAULTS:
+        v = out.get(k, _NO_DEFAULT)
+        if v is unset or (v == unset and type(v) is type(unset)):  # `is`: False, 0, the states
+            del out[k]
+    for k in _TIMES.intersection(out):
+        out[k] = out[k].isoformat()
     out["state"] = w.state.value
     return out
 
@@ -72,7 +87,7 @@ def workload_json(w: Workload) -> dict[str, Any]:
 def workload_from_json(doc: Mapping[str, Any]) -> Workload:
     values = dict(doc)
     values.update({k: datetime.fromisoformat(values[k]) for k in _TIMES if values.get(k) is not None})
-    return Workload(**values)
+    return Workload.of_fields(values.pop("name"), values)
 
 
 # -- compressed JSON (a shard's pending changes; a release-wide decision's entries) ---------------------------
