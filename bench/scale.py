@@ -578,18 +578,19 @@ def check(rows: list[dict]) -> list[str]:
             missed.append(f"N={r['n']}: outcomes {r['outcomes']}")
         if r["requests_per_event"]["median"] != TARGETS["requests_per_event"]:
             missed.append(f"N={r['n']}: median requests per lifecycle event {r['requests_per_event']['median']}")
-        p = promotion(r)
-        if p is None:
+        if promotion(r) is None:
             missed.append(f"N={r['n']}: no promotion of the staged release was seen")
-        elif r["n"] >= 5000:
-            if p["visible_s"] > TARGETS["visible_s_at_5000"]:
+        if r["n"] < 5000:
+            continue
+        for move in r["moves"]:  # every release-level move: the promotion, pause, resume, rollback
+            if move["visible_s"] > TARGETS["visible_s_at_5000"]:
                 missed.append(
-                    f"N={r['n']}: the promotion's commit point came {p['visible_s']:.1f} s after the message "
-                    f"(target {TARGETS['visible_s_at_5000']} s; routing {p['routing_s']:.1f} s of it)"
+                    f"N={r['n']}: the {move['label']}'s commit point came {move['visible_s']:.2f} s after the message "
+                    f"(target {TARGETS['visible_s_at_5000']} s; routing {move['routing_s']:.2f} s of it)"
                 )
-            if p["total_s"] > TARGETS["caught_up_s_at_5000"]:
+            if move["total_s"] > TARGETS["caught_up_s_at_5000"]:
                 missed.append(
-                    f"N={r['n']}: every shard caught up {p['total_s']:.1f} s after the message "
+                    f"N={r['n']}: every shard caught up {move['total_s']:.1f} s after the {move['label']}'s message "
                     f"(target {TARGETS['caught_up_s_at_5000']} s)"
                 )
     return missed

@@ -221,7 +221,14 @@ class Workload:
     def evolve(self, **changes: Any) -> Workload:
         """dataclasses.replace without re-running __init__ over 50 fields: a release-level move evolves each of
         5,000 workloads several times (a third of its decision's CPU before). Unknown names fail as there."""
-        return evolved(self, changes)
+        if not changes.keys() <= _WORKLOAD_FIELDS:
+            return evolved(self, changes)  # which raises, naming the unknown fields
+        made = object.__new__(Workload)
+        attributes = made.__dict__
+        attributes.update(self.__dict__)
+        attributes.update(changes)
+        made.__post_init__()
+        return made
 
 
 _WORKLOAD_FIELDS = frozenset(f.name for f in fields(Workload))

@@ -36,10 +36,18 @@ ELEMENTS = [
     },
     {"PartitionKey": "p", "RowKey": "r", "Timestamp": "2026-12-07T19:00:01Z"},  # no etag: made from the timestamp
     {"only": "selected"},  # a $select without the keys
+    # an annotation after its value, a large whole number annotated, an annotation without a value
+    {
+        "n": 5000000000,
+        "n@odata.type": "Edm.Int64",
+        "s@odata.type": "Edm.String",
+        "s": "x",
+        "gone@odata.type": "Edm.Guid",
+    },
 ]
 
 
-@pytest.mark.parametrize("element", ELEMENTS, ids=["every-kind", "no-etag", "selected"])
+@pytest.mark.parametrize("element", ELEMENTS, ids=["every-kind", "no-etag", "selected", "annotations"])
 def test_an_entity_is_the_one_the_sdk_makes(element):
     sdk, ours = _convert_to_entity(dict(element)), entity_of(dict(element))
     assert set(ours) == set(sdk)

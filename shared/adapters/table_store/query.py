@@ -93,33 +93,32 @@ _PLAIN = (EdmType.STRING, EdmType.INT32)
 
 
 def entity_of(element: dict[str, Any]) -> TableEntity:
-    """azure.data.tables._deserialize._convert_to_entity, but for the timestamps' parsing: the same entity,
-    properties, types and metadata (tests/integration/test_table_query.py compares them)."""
+    """azure.data.tables._deserialize._convert_to_entity, but for the timestamps' parsing and in one pass over
+    the properties: the same entity, properties, types and metadata (tests/unit/test_entity_of.py compares)."""
     entity = TableEntity()
     odata: dict[str, Any] = {}
-    types: dict[str, str] = {}
+    typed: list[tuple[str, str]] = []
     timestamp = None
     for name, value in element.items():
         if name.startswith("odata."):
             odata[name[6:]] = value
         elif name.endswith("@odata.type"):
-            types[name[:-11]] = value
+            typed.append((name[:-11], value))
         elif name == "Timestamp":
             timestamp = value
+        elif type(value) is int and not -(2**31) <= value < 2**31:  # a whole number too large for Edm.Int32
+            entity[name] = EntityProperty(value, EdmType.INT64)
         else:
             entity[name] = value
-    for name, value in entity.items():
-        if name in ("PartitionKey", "RowKey"):
+    for name, edm in typed:  # Edm.DateTime, Edm.Int64, Edm.Binary, ...: the few properties that say their type
+        if name not in element:
             continue
-        edm = types.get(name)
-        if edm is None:
-            if isinstance(value, int) and not isinstance(value, bool) and not -(2**31) <= value < 2**31:
-                entity[name] = EntityProperty(value, EdmType.INT64)
-            continue
+        value = element[name]  # as sent: the pass above may have taken a large whole number for Edm.Int64
         if edm in _PLAIN:
-            continue
-        convert = _CONVERSIONS.get(edm)
-        entity[name] = convert(value) if convert is not None else EntityProperty(edm, value)
+            entity[name] = value
+        else:
+            convert = _CONVERSIONS.get(edm)
+            entity[name] = convert(value) if convert is not None else EntityProperty(edm, value)
     etag = odata.pop("etag", None)
     odata.pop("metadata", None)
     if timestamp:
