@@ -14,6 +14,7 @@ from shared.application.retry import retry_on_conflict
 from shared.domain.errors import RoutingError
 from shared.domain.machine import DriftSeen, SetTraffic, decide_drift
 from shared.domain.model import HistoryEntry, Outcome, Release
+from shared.domain.plan import LocalRouting
 from shared.domain.routing import Change, changes, resource
 
 
@@ -59,14 +60,22 @@ RouterFactory = Callable[[str, str, Any], Any]
 
 
 def verify_release(release: Release, routers: RouterFactory) -> list[Check]:
-    """The live share of every workload against the share its state records."""
+    """The live share of every workload against the share its state records. promote's own routing records
+    are read at once, the release's partition in one query (LocalBatch.live), not two reads per workload."""
     checks = []
+    local_live: dict[str, int] | None = None
     for name, w in release.workloads.items():
         routing = release.plan.workload(name).routing  # type: ignore[union-attr]
         router = routers(release.name, name, routing)
         check = Check(name, routing.provider, resource(routing, release.name, name), w.traffic_percent)
         try:
-            check.live_percent = router.read()
+            batch_of = getattr(routers, "local_batch", None)
+            if isinstance(routing, LocalRouting) and batch_of is not None:
+                if local_live is None:
+                    local_live = batch_of(release.name).live()
+                check.live_percent = local_live.get(name, 0)  # not listed: never routed, at 0
+            else:
+                check.live_percent = router.read()
             if check.drift:
                 check.differences = _differences(router, routing, check, release.name)
         except RoutingError as exc:

@@ -214,3 +214,21 @@ def test_a_move_cut_short_leaves_nothing_moved_and_its_redelivery_moves_all_at_o
     assert dict(counter.by_kind) == {"query": 1, "post": 1}
     assert sum(1 for changes in made.values() if changes) == 250
     assert LocalBatch(table, release_name).live() == dict.fromkeys(names, 100)
+
+
+def test_verifying_a_releases_local_routing_reads_its_partition_once_and_still_sees_a_drift(settings, release_name):
+    from shared.application.drift import verify_release
+
+    counter, stack, workloads = staged_one_test_short(settings, release_name)
+    stack.service.handle(event("tests-passed", release_name, workloads[-1], "last-t"))
+    release = stack.store.get_release(release_name).release
+    counter.reset()
+    checks = verify_release(release, stack.service.routers)
+    assert dict(counter.by_kind) == {"query": 1}, "one read of the partition, not two per workload"
+    assert [(c.workload, c.live_percent, c.drift) for c in checks] == [(n, 100, False) for n in workloads]
+    LocalRouter(stack.table(ROUTING_TABLE), release_name, "w2").apply(0)  # someone moved one record by hand
+    drifted = [c for c in verify_release(release, stack.service.routers) if c.drift]
+    assert [(c.workload, c.live_percent) for c in drifted] == [("w2", 0)]
+    assert [str(d) for d in drifted[0].differences] == [
+        f"local routing record {release_name}/w2: traffic_percent 0 -> 100"
+    ]

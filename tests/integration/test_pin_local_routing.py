@@ -245,11 +245,18 @@ class MovesBeforeUpsert:
     def __init__(self, inner, release: str, percents: dict[str, int]):
         self.inner, self.release, self.percents, self.upserts = inner, release, percents, 0
 
-    def upsert_entity(self, *args, **kwargs):
+    def _race(self) -> None:
         self.upserts += 1
         if self.upserts == 1:
             LocalBatch(self.inner, self.release).apply(self.percents)
-        return self.inner.upsert_entity(*args, **kwargs)
+
+    def create_entity(self, *args, **kwargs):
+        self._race()
+        return self.inner.create_entity(*args, **kwargs)
+
+    def update_entity(self, *args, **kwargs):
+        self._race()
+        return self.inner.update_entity(*args, **kwargs)
 
     def __getattr__(self, name):
         return getattr(self.inner, name)
@@ -265,3 +272,62 @@ def test_a_workloads_own_write_that_lands_after_a_racing_release_level_move_hold
     assert LocalRouter(table, "wave-1", "shop").read() == 5
     assert dict(table.get_entity("wave-1", "shop"))["generation"] == 2
     assert LocalBatch(table, "wave-1").live() == {"shop": 5, "cart": 10}
+
+
+class Interleaved:
+    """A routing table on which another move of the same workload writes its record between this move's read
+    and its write (two messages of one workload handled at once)."""
+
+    def __init__(self, inner, release: str, workload: str, percent: int):
+        self.inner, self.release, self.workload, self.percent, self.writes = inner, release, workload, percent, 0
+
+    def _race(self) -> None:
+        self.writes += 1
+        if self.writes == 1:
+            LocalRouter(self.inner, self.release, self.workload).apply(self.percent)
+
+    def create_entity(self, *args, **kwargs):
+        self._race()
+        return self.inner.create_entity(*args, **kwargs)
+
+    def update_entity(self, *args, **kwargs):
+        self._race()
+        return self.inner.update_entity(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+@pytest.mark.parametrize("routed_before", [False, True], ids=["first-record", "record-exists"])
+def test_two_moves_of_one_workload_at_once_never_write_over_each_other_unread(table, routed_before):
+    if routed_before:
+        LocalRouter(table, "wave-1", "shop").apply(10)
+    racing = Interleaved(table, "wave-1", "shop", 50)
+    made = LocalRouter(racing, "wave-1", "shop").apply(100)  # its write meets the other's: it reads again
+    assert racing.writes == 2
+    assert made == [
+        Change("local routing record wave-1/shop", "traffic_percent", "10" if routed_before else "0", "100")
+    ]
+    assert LocalRouter(table, "wave-1", "shop").read() == 100
+
+
+def test_a_workload_move_whose_answer_is_lost_reads_it_back(table):
+    from azure.core.exceptions import ServiceResponseError
+
+    class LosesAnswer:
+        def __init__(self, inner):
+            self.inner, self.lost = inner, 0
+
+        def create_entity(self, *args, **kwargs):
+            self.inner.create_entity(*args, **kwargs)
+            self.lost += 1
+            raise ServiceResponseError("Connection aborted: Connection reset by peer")
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+    lossy = LosesAnswer(table)
+    assert LocalRouter(lossy, "wave-1", "shop").apply(10) == [
+        Change("local routing record wave-1/shop", "traffic_percent", "0", "10")
+    ]
+    assert lossy.lost == 1 and LocalRouter(table, "wave-1", "shop").read() == 10

@@ -128,9 +128,9 @@ def test_what_a_dependency_costs_in_storage_requests(settings, release_name):
     assert dict(counter.by_kind) == {"query": 1, "transaction": 1}
     counter.reset()  # its promotion tells the dependant at no storage cost: one scheduled message
     assert stack.service.handle(event("tests-passed", release_name, "web", "a2")).outcome == "applied"
-    # + the local router reading its release's shares record and its routing record, writing its record and
+    # + the local router reading its release's shares record and its routing record, creating its record and
     # reading the shares record again (a release-level move that landed meanwhile), as for any promotion
-    assert dict(counter.by_kind) == {"query": 1, "transaction": 1, "point-read": 3, "patch": 1}
+    assert dict(counter.by_kind) == {"query": 1, "transaction": 1, "point-read": 3, "post": 1}
     [told] = [e for e in scheduled if e["type"] == "dependency-promoted"]
     assert told["data"] == {"release": dependant, "dependency": release_name}
     counter.reset()  # the dependant: the dependency's state read by the service, its own read, one transaction

@@ -90,16 +90,16 @@ class LocalRouter:
         except ResourceNotFoundError:
             return None
 
-    def _live(self) -> tuple[int, Shares]:
+    def _read(self) -> tuple[int, Shares, Any]:
         # Two point reads (an OR of row keys is a partition scan on Azure: the table design guide says avoid it),
         # the shares record first: a row written between the two then carries that generation or a later one,
         # so the pair is one the partition held at the second read, never a share that did not hold
         shares = Shares.of(self._get(SHARES_ROW))
         row = self._get(self.workload)
-        return _share(row, shares, self.workload)[0], shares
+        return _share(row, shares, self.workload)[0], shares, row
 
     def read(self) -> int:
-        return self._live()[0]
+        return self._read()[0]
 
     def diff(self, percent: int) -> list[Change]:
         live = self.read()
@@ -109,27 +109,41 @@ class LocalRouter:
         return []  # the local record realises any share
 
     def apply(self, percent: int) -> list[Change]:
-        live, shares = self._live()
+        """Write the workload's own record, guarded by the one read (If-Match, or a create): two moves of one
+        workload at once never write a generation older than the record's. A release-level move that named it
+        and landed between the read and the write would hold over the write: the write is the later one, so
+        it is written again with that move's generation."""
+        live, shares, row = self._read()
         if live == percent:  # already in place: write nothing
             return []
-        entity: dict[str, Any] = {
-            "PartitionKey": self.release,
-            "RowKey": self.workload,
-            "traffic_percent": percent,
-            "changed_at": datetime.now(UTC),
-        }
+        before = live
         for _ in range(ATTEMPTS):
+            entity: dict[str, Any] = {
+                "PartitionKey": self.release,
+                "RowKey": self.workload,
+                "traffic_percent": percent,
+                "changed_at": datetime.now(UTC),
+            }
             if shares.generation:  # written after that release-level move: it holds over the move's share
                 entity["generation"] = shares.generation
-            self.table.upsert_entity(entity)
-            # a release-level move that named this workload and landed between the read and the write would
-            # hold over the write: the write is the later one, so it is written again with that generation
-            landed = Shares.of(self._get(SHARES_ROW))
-            entry = landed.entries.get(self.workload)
-            if entry is None or entry[1] <= shares.generation:
-                break
-            shares = landed
-        return [Change(self.describe(), "traffic_percent", str(live), str(percent))]
+            try:
+                if row is None:
+                    self.table.create_entity(entity)
+                else:
+                    self.table.update_entity(
+                        entity, etag=row.metadata["etag"], match_condition=MatchConditions.IfNotModified
+                    )
+            except (ResourceExistsError, ResourceModifiedError, ServiceResponseError):
+                pass  # another move of it wrote first, or the answer was lost: read again
+            else:
+                landed = Shares.of(self._get(SHARES_ROW))
+                entry = landed.entries.get(self.workload)
+                if entry is None or entry[1] <= shares.generation:
+                    return [Change(self.describe(), "traffic_percent", str(before), str(percent))]
+            live, shares, row = self._read()
+            if live == percent:  # in place now (a lost answer that landed, or another move to the same share)
+                return [Change(self.describe(), "traffic_percent", str(before), str(percent))]
+        raise ConflictError(f"{self.describe()}: moved under {ATTEMPTS} other moves")
 
     def describe(self) -> str:
         return self.describe_of(self.release, self.workload)
