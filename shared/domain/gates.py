@@ -213,7 +213,7 @@ def waiting_for(
     """The gates holding `w` now. `holding`: only those that hold its next step whatever it is; that list is
     empty exactly when the workload is terminal or its next step may happen now."""
     found = []
-    for name, check in _checks(skip, holding, w.state in TERMINAL):
+    for name, check in _checks(tuple(skip), holding, w.state in TERMINAL):
         result = check(release, w, now)
         if result is not None:
             found.append(result if isinstance(result, Gate) else Gate(name, result))
@@ -222,7 +222,8 @@ def waiting_for(
 
 @functools.cache
 def _checks(skip: tuple[GateName, ...], holding: bool, terminal: bool) -> tuple[tuple[GateName, Any], ...]:
-    """The gates to check, in order, for one kind of question: asked for each of 5,000 workloads of a move."""
+    """The gates to check, in order, for one kind of question: asked for each of 5,000 workloads of a move.
+    GATES is fixed once imported; a test that patches it gives `_checks` a cache of its own."""
     return tuple(
         (name, spec.check)
         for name, spec in GATES.items()

@@ -331,3 +331,30 @@ def test_a_workload_move_whose_answer_is_lost_reads_it_back(table):
         Change("local routing record wave-1/shop", "traffic_percent", "0", "10")
     ]
     assert lossy.lost == 1 and LocalRouter(table, "wave-1", "shop").read() == 10
+
+
+class MovesDuringQuery:
+    """A routing table on which, while a release's records are queried, a release-level move and then the
+    workload's own move land (a query of several pages reads the shares record last)."""
+
+    def __init__(self, inner):
+        self.inner, self.queried = inner, 0
+
+    def query_entities(self, *args, **kwargs):
+        self.queried += 1
+        if self.queried == 1:
+            LocalBatch(self.inner, "wave-1").apply({"shop": 50})
+            LocalRouter(self.inner, "wave-1", "shop").apply(100)
+        return self.inner.query_entities(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def test_a_release_read_while_moves_land_sees_a_share_that_held_never_one_that_did_not(table):
+    LocalBatch(table, "wave-1").apply({"shop": 10, "cart": 10})
+    racing = MovesDuringQuery(table)
+    live = LocalBatch(racing, "wave-1").live()
+    assert racing.queried == 1
+    assert live["shop"] == 100, "the workload's own move, written after the release-level one it read"
+    assert LocalRouter(table, "wave-1", "shop").read() == 100

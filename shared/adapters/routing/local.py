@@ -28,7 +28,7 @@ from azure.data.tables import TableClient, UpdateMode
 
 from shared.adapters.properties import quote
 from shared.adapters.table_store import query
-from shared.domain.errors import ConflictError
+from shared.domain.errors import ConflictError, RoutingError
 from shared.domain.plan import RevokeAccess
 from shared.domain.routing import Change
 
@@ -143,7 +143,8 @@ class LocalRouter:
             live, shares, row = self._read()
             if live == percent:  # in place now (a lost answer that landed, or another move to the same share)
                 return [Change(self.describe(), "traffic_percent", str(before), str(percent))]
-        raise ConflictError(f"{self.describe()}: moved under {ATTEMPTS} other moves")
+        # a routing failure, retried as one (the message's retry.max, then stuck), not a state conflict
+        raise RoutingError(f"{self.describe()}: moved under {ATTEMPTS} other moves at once")
 
     def describe(self) -> str:
         return self.describe_of(self.release, self.workload)
@@ -162,11 +163,15 @@ class LocalBatch:
         self.table, self.release = table, release
 
     def _read(self) -> tuple[dict[str, Any], Shares]:
-        rows, shares = {}, Shares()
+        # the shares record first, then the records (a query of several pages reads it last, '~' sorting after
+        # every name): a record written meanwhile carries that generation or a later one, as in LocalRouter
+        try:
+            shares = Shares.of(self.table.get_entity(self.release, SHARES_ROW))
+        except ResourceNotFoundError:
+            shares = Shares()
+        rows = {}
         for r in query.entities(self.table, f"PartitionKey eq '{quote(self.release)}'"):
-            if r["RowKey"] == SHARES_ROW:
-                shares = Shares.of(r)
-            elif r.get("traffic_percent") is not None:  # the access and decommission records have no share
+            if r["RowKey"] != SHARES_ROW and r.get("traffic_percent") is not None:  # access, decommission: none
                 rows[r["RowKey"]] = r
         return rows, shares
 
