@@ -27,6 +27,7 @@ from bench.lifecycle import RunStats, Shape, Workers
 from bench.meter import BenchCounter
 
 RELEASE_ROW = "s"
+SHARES_ROW = "~shares"  # the local routing provider's release-level record (shared/adapters/routing/local.py)
 DIGEST = 16  # characters a message adds to the release row's window of recent ids
 WINDOW = 512
 
@@ -81,7 +82,13 @@ class Floor:
         step = k // len(names)
         head = self.state.get_entity(p, RELEASE_ROW)
         share = self.traffic[step]
-        if routing and share is not None:  # LocalRouter.apply: read the record, write it if the share changes
+        if routing and share is not None:
+            # LocalRouter.apply: read the release's shares record, then the record; write it if the share changes
+            # (guarded by the read), and read the shares record again (a release-level move that landed meanwhile)
+            try:
+                self.routing.get_entity(p, SHARES_ROW)
+            except ResourceNotFoundError:
+                pass
             try:
                 current = int(self.routing.get_entity(p, workload)["traffic_percent"])
             except ResourceNotFoundError:
@@ -95,6 +102,10 @@ class Floor:
                         "changed_at": datetime.now(UTC),
                     }
                 )
+                try:
+                    self.routing.get_entity(p, SHARES_ROW)
+                except ResourceNotFoundError:
+                    pass
         event_id = f"floor/{p}/{k}"
         seq = head["seq"]
         history = self.t.history[k % len(self.t.history)]
