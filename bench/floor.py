@@ -42,7 +42,8 @@ class Templates:
     def from_release(cls, table, release: str) -> Templates:
         rows = {r["RowKey"]: dict(r) for r in table.query_entities(f"PartitionKey eq '{release}'")}
         head = rows[RELEASE_ROW]
-        workloads = {k[2:]: v for k, v in rows.items() if k.startswith("s.")}
+        # a workload's row is w.<shard>.<name> (the shard's head is w.<shard>, its summary s.f.<shard>)
+        workloads = {k.split(".", 2)[2]: v for k, v in rows.items() if k.startswith("w.") and k.count(".") >= 2}
         history = sorted((v for k, v in rows.items() if k.startswith("h.")), key=lambda r: r["seq"])
         return cls(head, workloads, history)
 
@@ -109,7 +110,7 @@ class Floor:
         event_id = f"floor/{p}/{k}"
         seq = head["seq"]
         history = self.t.history[k % len(self.t.history)]
-        row_key = f"s.{workload}"
+        row_key = self.t.workloads[workload]["RowKey"] if self.t.workloads else f"w.0000.{workload}"
         guard = {"etag": head.metadata["etag"], "match_condition": MatchConditions.IfNotModified}
         operations: list[tuple] = [
             (

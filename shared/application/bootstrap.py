@@ -6,7 +6,7 @@ import threading
 from functools import cached_property
 from typing import Any
 
-from shared.application import collector, config
+from shared.application import config
 from shared.application.config import Settings, load_settings
 from shared.application.service import PromotionService, SystemClock
 
@@ -32,7 +32,6 @@ class Stack:
         self._request_hook = request_hook  # called for every HTTP request to tables, e.g. a counter (bench, tests)
         self._tables: dict[str, Any] = {}
         self._lock = threading.Lock()
-        collector.pace()  # a host: large releases allocate in bursts (collector.py)
 
     def credential(self):
         """The process's one token credential (DefaultAzureCredential: the managed identity on Azure), which the

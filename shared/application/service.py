@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from azure.core.exceptions import AzureError
 
-from shared.application import telemetry, timing
+from shared.application import collector, telemetry, timing
 from shared.application.amends import reschedule
+from shared.application.collector import LARGE
 from shared.application.config import ATTENTION_LOG_PREFIX
 from shared.application.effects import Ports, carry_out, scheduled_event
 from shared.application.failures import carried_message, classify, fits, nested_retry, retry_delay
@@ -182,11 +184,15 @@ class PromotionService:
         known: dict[str, bool] = {"seen": False}  # the id turned out recorded in another scope of the release
 
         def attempt(_: int) -> Result:
+            with ExitStack() as held:  # the collector, held while a large release is read whole (collector.py)
+                return attempt_held(held)
+
+        def attempt_held(held: ExitStack) -> Result:
             key = m.dedup_key(message)
             try:
                 # routing an attempt moved and did not commit is put back on the whole release's decision
                 snapshot, decision, duplicate, seen = self._decide(
-                    message, key, principal or vouched, known["seen"], bool(moved)
+                    message, key, principal or vouched, known["seen"], bool(moved), held
                 )
             except UnknownRelease as exc:
                 if principal is not None:
@@ -223,11 +229,21 @@ class PromotionService:
         return retry_on_conflict(attempt, what=f"release {message.release}")
 
     def _decide(
-        self, message: m.Message, key: str, principal: Principal | None, seen_elsewhere: bool, whole_only: bool
+        self,
+        message: m.Message,
+        key: str,
+        principal: Principal | None,
+        seen_elsewhere: bool,
+        whole_only: bool,
+        held: ExitStack | None = None,
     ) -> tuple[Snapshot, Decision, bool, bool]:
         """Read and decide: a message about one workload on its shard alone, unless what it changes may change
-        what only the whole release can say (machine/scope.py); then on the whole release."""
+        what only the whole release can say (machine/scope.py); then on the whole release. A whole read of a
+        release this process knows is large holds the collector back until the attempt ends (`held`)."""
         for whole in (False, True) if message.workload is not None and not whole_only else (True,):
+            known_size = getattr(self.store, "known_size", None)
+            if whole and held is not None and known_size is not None and known_size(message.release) >= LARGE:
+                held.enter_context(collector.held())
             snapshot = self.store.get_release(message.release, message.workload, whole=whole)
             if not snapshot.release.partial and self.store.catch_up(snapshot):  # a catch-up a crash cut short
                 snapshot = self.store.get_release(message.release, message.workload)

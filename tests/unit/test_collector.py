@@ -1,35 +1,60 @@
-"""A host paces CPython's cyclic collector for large releases (shared/application/collector.py)."""
+"""A large release's move holds CPython's collector back, and only while it lasts (shared/application/collector.py)."""
 
 from __future__ import annotations
 
 import gc
+import threading
 
 import pytest
 
 from shared.application import collector
-from shared.application.bootstrap import Stack
 
 
 @pytest.fixture
-def threshold():
+def pace():
     before = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
     yield
     gc.set_threshold(*before)
 
 
-def test_a_stack_collects_young_objects_every_50000_allocations_not_700(threshold, settings):
-    gc.set_threshold(700, 10, 10)
-    Stack(settings)
-    assert gc.get_threshold() == (collector.YOUNG, collector.OLDER, collector.OLDER) == (50_000, 100, 100)
+def test_the_pace_is_held_while_a_holder_holds_it_and_restored_after_the_last(pace):
+    with collector.held():
+        assert gc.get_threshold() == (50_000, 100, 100)
+        with collector.held():  # another message, on another thread, at once
+            assert gc.get_threshold() == (50_000, 100, 100)
+        assert gc.get_threshold() == (50_000, 100, 100), "the first holder still holds it"
+    assert gc.get_threshold() == (700, 10, 10)
 
 
-def test_a_slower_pace_set_by_the_host_and_a_collector_turned_off_are_kept(threshold):
+def test_a_holder_that_fails_restores_the_pace_and_threads_share_one_hold(pace):
+    with pytest.raises(RuntimeError):
+        with collector.held():
+            raise RuntimeError("the move failed")
+    assert gc.get_threshold() == (700, 10, 10)
+    inside, release = threading.Event(), threading.Event()
+
+    def other() -> None:
+        with collector.held():
+            inside.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    inside.wait(5)
+    with collector.held():
+        pass
+    assert gc.get_threshold() == (50_000, 100, 100), "the other thread's move holds it still"
+    release.set()
+    thread.join(5)
+    assert gc.get_threshold() == (700, 10, 10)
+
+
+def test_a_slower_pace_is_kept_and_a_collector_turned_off_stays_off(pace):
     gc.set_threshold(200_000, 500, 5)
-    collector.pace()
-    assert gc.get_threshold() == (200_000, 500, 100)
+    with collector.held():
+        assert gc.get_threshold() == (200_000, 500, 100)
+    assert gc.get_threshold() == (200_000, 500, 5)
     gc.set_threshold(0, 10, 10)
-    collector.pace()
-    assert gc.get_threshold() == (0, 10, 10)
-    gc.set_threshold(collector.YOUNG - 1, 10, 10)
-    collector.pace()
-    assert gc.get_threshold() == (collector.YOUNG, collector.OLDER, collector.OLDER)
+    with collector.held():
+        assert gc.get_threshold() == (0, 10, 10)

@@ -94,6 +94,11 @@ class TableReleaseStore:
                     return snapshot
         return self._whole(name, workload)
 
+    def known_size(self, name: str) -> int:
+        """The workloads of `name` as this process last read its layout; 0 if it has not (no I/O)."""
+        layout = self._layouts.get(name)
+        return len(layout.index) if layout is not None else 0
+
     def _layout(self, name: str) -> Layout:
         try:
             record = self.table.get_entity(name, RELEASE_ROW)
