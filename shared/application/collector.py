@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 YOUNG = 50_000  # net allocations between young collections while held (CPython: 700)
 OLDER = 100  # young collections between collections of the older generations while held (CPython: 10)
@@ -25,7 +28,7 @@ _pace: tuple[int, int, int] | None = None  # the pace to restore
 
 
 @contextmanager
-def held() -> Iterator[None]:
+def held_collector() -> Iterator[None]:
     """The collector at the held pace while any holder holds it (messages on several threads), then as before.
     A collector turned off (threshold 0) is left off."""
     global _holders, _pace
@@ -44,3 +47,21 @@ def held() -> Iterator[None]:
             if _holders == 0 and _pace is not None:
                 gc.set_threshold(*_pace)
                 _pace = None
+
+
+def holding(attempt: Callable[[ExitStack], T]) -> Callable[[int], T]:
+    """An attempt (retry_on_conflict's) run with an ExitStack of its own: what it holds ends with it."""
+
+    def run(_: int) -> T:
+        with ExitStack() as held:
+            return attempt(held)
+
+    return run
+
+
+def hold_if_large(held: ExitStack, store: Any, release: str) -> None:
+    """Hold the collector until `held` ends if the store knows `release` has LARGE workloads or more (no I/O:
+    a store without `known_size`, or that has not read the release's layout yet, holds nothing)."""
+    known_size = getattr(store, "known_size", None)
+    if known_size is not None and known_size(release) >= LARGE:
+        held.enter_context(held_collector())

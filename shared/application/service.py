@@ -12,7 +12,6 @@ from azure.core.exceptions import AzureError
 
 from shared.application import collector, telemetry, timing
 from shared.application.amends import reschedule
-from shared.application.collector import LARGE
 from shared.application.config import ATTENTION_LOG_PREFIX
 from shared.application.effects import Ports, carry_out, scheduled_event
 from shared.application.failures import carried_message, classify, fits, nested_retry, retry_delay
@@ -183,11 +182,7 @@ class PromotionService:
         moved: dict[str, object] = {}  # workload -> routing config, moved by an attempt that did not commit
         known: dict[str, bool] = {"seen": False}  # the id turned out recorded in another scope of the release
 
-        def attempt(_: int) -> Result:
-            with ExitStack() as held:  # the collector, held while a large release is read whole (collector.py)
-                return attempt_held(held)
-
-        def attempt_held(held: ExitStack) -> Result:
+        def attempt(held: ExitStack) -> Result:  # held: the collector, while a large release is read whole
             key = m.dedup_key(message)
             try:
                 # routing an attempt moved and did not commit is put back on the whole release's decision
@@ -226,7 +221,7 @@ class PromotionService:
                 after=decision.release,
             )
 
-        return retry_on_conflict(attempt, what=f"release {message.release}")
+        return retry_on_conflict(collector.holding(attempt), what=f"release {message.release}")
 
     def _decide(
         self,
@@ -241,9 +236,8 @@ class PromotionService:
         what only the whole release can say (machine/scope.py); then on the whole release. A whole read of a
         release this process knows is large holds the collector back until the attempt ends (`held`)."""
         for whole in (False, True) if message.workload is not None and not whole_only else (True,):
-            known_size = getattr(self.store, "known_size", None)
-            if whole and held is not None and known_size is not None and known_size(message.release) >= LARGE:
-                held.enter_context(collector.held())
+            if whole and held is not None:
+                collector.hold_if_large(held, self.store, message.release)
             snapshot = self.store.get_release(message.release, message.workload, whole=whole)
             if not snapshot.release.partial and self.store.catch_up(snapshot):  # a catch-up a crash cut short
                 snapshot = self.store.get_release(message.release, message.workload)
