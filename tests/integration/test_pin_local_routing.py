@@ -134,24 +134,24 @@ def test_a_workloads_record_written_while_a_move_that_does_not_name_it_lands_sti
     assert LocalRouter(table, "wave-1", "cart").read() == 0  # a tie goes to the workload's own record
 
 
-class WritesFirst:
-    """A routing table on which another release-level move lands between this move's read and its write."""
+class RacesFirstWrite:
+    """A routing table on which `race` (another move, with the table itself) lands between a move's read and its
+    first write (create or update); `writes` counts the move's writes."""
 
-    def __init__(self, inner, release: str, percents: dict[str, int]):
-        self.inner, self.release, self.percents, self.raced = inner, release, percents, 0
+    def __init__(self, inner, race):
+        self.inner, self.race, self.writes = inner, race, 0
 
-    def _race(self) -> None:
-        if not self.raced:
-            self.raced += 1
-            LocalBatch(self.inner, self.release).apply(self.percents)
+    def _write(self, method: str, *args, **kwargs):
+        self.writes += 1
+        if self.writes == 1:
+            self.race(self.inner)
+        return getattr(self.inner, method)(*args, **kwargs)
 
     def create_entity(self, *args, **kwargs):
-        self._race()
-        return self.inner.create_entity(*args, **kwargs)
+        return self._write("create_entity", *args, **kwargs)
 
     def update_entity(self, *args, **kwargs):
-        self._race()
-        return self.inner.update_entity(*args, **kwargs)
+        return self._write("update_entity", *args, **kwargs)
 
     def __getattr__(self, name):
         return getattr(self.inner, name)
@@ -161,9 +161,9 @@ class WritesFirst:
 def test_two_release_level_moves_at_once_never_lose_one_the_second_reads_again(table, first):
     if first:
         LocalBatch(table, "wave-1").apply({"crm": 10})
-    racing = WritesFirst(table, "wave-1", {"shop": 50})
+    racing = RacesFirstWrite(table, lambda inner: LocalBatch(inner, "wave-1").apply({"shop": 50}))
     made = LocalBatch(racing, "wave-1").apply({"cart": 100})
-    assert racing.raced == 1
+    assert racing.writes == 2  # the race ran before its first write, which met it; written again after a read
     assert made == {"cart": [Change("local routing record wave-1/cart", "traffic_percent", "0", "100")]}
     live = LocalBatch(table, "wave-1").live()
     assert (live["shop"], live["cart"]) == (50, 100)  # both moves hold
@@ -238,71 +238,23 @@ def test_an_access_record_that_says_not_revoked_is_not_revoked(table):
     assert LocalAccessRevoker(table).revoked("wave-2") is False
 
 
-class MovesBeforeUpsert:
-    """A routing table on which a release-level move naming the workload lands between a workload's own read and
-    its write (a flight's move racing a release-wide one)."""
-
-    def __init__(self, inner, release: str, percents: dict[str, int]):
-        self.inner, self.release, self.percents, self.upserts = inner, release, percents, 0
-
-    def _race(self) -> None:
-        self.upserts += 1
-        if self.upserts == 1:
-            LocalBatch(self.inner, self.release).apply(self.percents)
-
-    def create_entity(self, *args, **kwargs):
-        self._race()
-        return self.inner.create_entity(*args, **kwargs)
-
-    def update_entity(self, *args, **kwargs):
-        self._race()
-        return self.inner.update_entity(*args, **kwargs)
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
-
-
 def test_a_workloads_own_write_that_lands_after_a_racing_release_level_move_holds(table):
     LocalBatch(table, "wave-1").apply({"shop": 10, "cart": 10})
-    racing = MovesBeforeUpsert(table, "wave-1", {"shop": 100})
+    racing = RacesFirstWrite(table, lambda inner: LocalBatch(inner, "wave-1").apply({"shop": 100}))
     assert LocalRouter(racing, "wave-1", "shop").apply(5) == [
         Change("local routing record wave-1/shop", "traffic_percent", "10", "5")
     ]
-    assert racing.upserts == 2  # written again with the generation of the move it landed after
+    assert racing.writes == 2  # written again with the generation of the move it landed after
     assert LocalRouter(table, "wave-1", "shop").read() == 5
     assert dict(table.get_entity("wave-1", "shop"))["generation"] == 2
     assert LocalBatch(table, "wave-1").live() == {"shop": 5, "cart": 10}
-
-
-class Interleaved:
-    """A routing table on which another move of the same workload writes its record between this move's read
-    and its write (two messages of one workload handled at once)."""
-
-    def __init__(self, inner, release: str, workload: str, percent: int):
-        self.inner, self.release, self.workload, self.percent, self.writes = inner, release, workload, percent, 0
-
-    def _race(self) -> None:
-        self.writes += 1
-        if self.writes == 1:
-            LocalRouter(self.inner, self.release, self.workload).apply(self.percent)
-
-    def create_entity(self, *args, **kwargs):
-        self._race()
-        return self.inner.create_entity(*args, **kwargs)
-
-    def update_entity(self, *args, **kwargs):
-        self._race()
-        return self.inner.update_entity(*args, **kwargs)
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
 
 
 @pytest.mark.parametrize("routed_before", [False, True], ids=["first-record", "record-exists"])
 def test_two_moves_of_one_workload_at_once_never_write_over_each_other_unread(table, routed_before):
     if routed_before:
         LocalRouter(table, "wave-1", "shop").apply(10)
-    racing = Interleaved(table, "wave-1", "shop", 50)
+    racing = RacesFirstWrite(table, lambda inner: LocalRouter(inner, "wave-1", "shop").apply(50))
     made = LocalRouter(racing, "wave-1", "shop").apply(100)  # its write meets the other's: it reads again
     assert racing.writes == 2
     assert made == [
