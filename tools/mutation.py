@@ -7,7 +7,8 @@ per worker, started here, claimed with a lock by the session that runs. So no mu
 mutant's left (a leftover that fails a test would count that mutant killed without a test to show for it),
 and the names the tests create are new on every run anyway (tests/support/names.py). Hypothesis runs its
 "mutation" profile (derandomized, a tenth of the examples) so that a mutant costs seconds, not minutes.
-A mutant counts as killed when a test fails or it times out (an endless loop is caught).
+A mutant counts as killed when a test fails, it times out (an endless loop is caught) or mypy rejects it (make
+test runs mypy: such a mutant cannot ship; mutmut type-checks all mutants at once before it runs any test).
 
 Mutants that change only the wording of a message (a string literal with a space in it: a history reason,
 an error text) are counted apart as "prose": the wording is not pinned by tests, the facts in it are.
@@ -35,7 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-KILLED = {"killed", "timeout"}
+TYPE_CAUGHT = "caught by type check"  # mypy, which make test runs, rejects the mutant
+KILLED = {"killed", "timeout", TYPE_CAUGHT}
 
 
 @dataclass
@@ -167,9 +169,11 @@ def report(mutants: list[Mutant], out=sys.stdout) -> dict:
         return killed, len(group), (100.0 * killed / len(group)) if group else 100.0
 
     behaviour = [m for m in mutants if not m.prose]
+    typed = [m for m in mutants if m.status != TYPE_CAUGHT]  # those only a test can kill
     figures = {
         "all": rate(mutants),
         "behaviour": rate(behaviour),
+        "past_mypy": rate(typed),
         "statuses": dict(Counter(m.status for m in mutants)),
         "per_file": {f: rate([m for m in mutants if m.file == f]) for f in sorted({m.file for m in mutants})},
     }
@@ -180,6 +184,8 @@ def report(mutants: list[Mutant], out=sys.stdout) -> dict:
     print(f"kill rate, every mutant: {k}/{n} = {r:.1f}%", file=out)
     k, n, r = figures["behaviour"]
     print(f"kill rate, without prose-only mutants: {k}/{n} = {r:.1f}%", file=out)
+    k, n, r = figures["past_mypy"]
+    print(f"kill rate by the tests, of the mutants mypy accepts: {k}/{n} = {r:.1f}%", file=out)
     survivors = [m for m in mutants if m.status not in KILLED]
     figures["survivors_per_file"] = dict(Counter(m.file for m in survivors).most_common())
     figures["survivors_per_kind"] = dict(Counter(_family(m.kind) for m in survivors).most_common())
@@ -287,7 +293,10 @@ def main(argv: list[str] | None = None) -> int:
     env = {**os.environ, "HYPOTHESIS_PROFILE": "mutation"}
     env.pop("PROMOTE_TEST_AZURITE_PORTS", None)  # never an Azurite shared with anything else
     # The tests run in mutants/, which has no node_modules/: a test that starts an Azurite of its own finds it here.
-    env["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{env.get('PATH', '')}"
+    # mutmut runs the type check command by name: this Python's mypy.
+    env["PATH"] = os.pathsep.join(
+        [str(ROOT / "node_modules" / ".bin"), str(Path(sys.executable).parent), env.get("PATH", "")]
+    )
     if not args.report_only:
         if not args.keep:
             shutil.rmtree(ROOT / "mutants", ignore_errors=True)

@@ -70,3 +70,23 @@ def test_retest_forgets_the_survivors_and_the_unreached_and_keeps_every_other_re
         "hash_by_function_name": {"a": "h"},
     }
     assert json.loads((tmp_path / "untouched.py.meta").read_text()) == {"exit_code_by_key": {"c": 1}}
+
+
+def test_a_mutant_mypy_rejects_counts_killed_and_the_tests_own_rate_leaves_it_out():
+    import io
+
+    from tools.mutation import Mutant, report
+
+    mutants = [
+        Mutant("m.x__mutmut_1", "killed"),
+        Mutant("m.x__mutmut_2", "caught by type check"),
+        Mutant("m.x__mutmut_3", "caught by type check"),
+        Mutant("m.x__mutmut_4", "survived"),
+        Mutant("m.x__mutmut_5", "not checked"),
+    ]
+    out = io.StringIO()
+    figures = report(mutants, out=out)
+    assert figures["all"] == (3, 4, 75.0)
+    assert figures["past_mypy"] == (1, 2, 50.0)
+    assert "of the mutants mypy accepts: 1/2 = 50.0%" in out.getvalue()
+    assert "m.x__mutmut_2" not in out.getvalue().split("survivors (")[1]  # a caught mutant is no survivor
