@@ -437,3 +437,38 @@ def test_a_context_that_cannot_be_left_is_said_once(caplog, monkeypatch):
     assert handle_twice(caplog, Tracers(), None) == [
         f"telemetry: could not leave a span's context (RuntimeError: context lost); {HANDLED}"
     ]
+
+
+# -- on and off ------------------------------------------------------------------------------------------------------
+class NoMeters:
+    def get_meter(self, name, *args, **kwargs):
+        raise RuntimeError("no meters here")
+
+
+def test_providers_whose_instruments_cannot_be_made_leave_telemetry_off(caplog):
+    from opentelemetry.sdk.trace import TracerProvider
+
+    try:
+        with caplog.at_level(logging.DEBUG, logger=LOGGER):
+            telemetry.install(TracerProvider(), NoMeters())
+        assert telemetry.enabled() is False
+        w = world()
+        w.service.apply(validate_plan(SINGLE))
+        assert w.service.handle(event("asset-replicated", "r1", "w1", "m1", asset="a")).outcome == "applied"
+    finally:
+        telemetry.reset()
+    assert said(caplog) == ["telemetry is off: RuntimeError: no meters here"]
+
+
+def test_reset_reads_the_environment_again(monkeypatch):
+    monkeypatch.delenv("PROMOTE_OTEL", raising=False)
+    # the worker set Azure Monitor up: its (global) providers are used as they are, nothing is configured here
+    monkeypatch.setenv("APPLICATIONINSIGHTS_CONNECTION_STRING", "InstrumentationKey=k")
+    monkeypatch.setenv("PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY", "true")
+    telemetry.off()
+    try:
+        assert telemetry.enabled() is False
+        telemetry.reset()
+        assert telemetry.enabled() is True
+    finally:
+        telemetry.reset()
