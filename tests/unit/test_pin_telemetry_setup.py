@@ -219,6 +219,8 @@ def collector(monkeypatch):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}")
+    for name in ("NO_PROXY", "no_proxy"):  # a proxy the machine may set is not asked for the loopback address
+        monkeypatch.setenv(name, "127.0.0.1")
     yield Collector.received
     server.shutdown()
     server.server_close()
