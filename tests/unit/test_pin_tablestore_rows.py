@@ -1,17 +1,17 @@
-"""Pure parts of the table store no in-process test reached: a message's outcome as its de-duplication marker
-keeps it (history.marker_outcome), the shard arithmetic (shards.py) and a release read from its rows
-(rows.release_of), whole or partial."""
+"""Pure parts of the table store no in-process test pinned: a message's outcome as its de-duplication marker
+keeps it (history.marker_outcome), a release-wide decision's entries from their JSON, the shard arithmetic and
+head properties (shards.py) and a release read from its rows (rows.release_of), whole or partial."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from shared.adapters.table_store.history import marker_outcome
+from shared.adapters.table_store.history import entry_from_json, marker_outcome
 from shared.adapters.table_store.rows import plan_properties, release_counters, release_of
-from shared.adapters.table_store.shards import shard_of, shard_range
-from shared.domain.model import HistoryEntry, Outcome, new_release
+from shared.adapters.table_store.shards import caught_up_properties, shard_of, shard_range, workload_json
+from shared.domain.model import HistoryEntry, Outcome, Workload, new_release
 from shared.domain.plan import validate_plan
 
 T = datetime(2026, 11, 27, 9, 13, 23, 123456, tzinfo=UTC)
@@ -97,3 +97,49 @@ def test_a_release_is_read_whole_unless_partial():
     # whole (the default): a workload of the plan not read is an error, not a smaller release
     with pytest.raises(KeyError, match="w0"):
         release_of(head, only)
+
+
+def test_a_workloads_entry_of_a_release_wide_decision_reads_back_from_its_json_with_every_field():
+    entry = HistoryEntry(
+        at=T,
+        event_id="abort-1",
+        type="override",
+        outcome=Outcome.APPLIED,
+        reason="aborted by ops",
+        workload="w3",
+        from_state="flighting",
+        to_state="aborted",
+        traffic_percent=25,
+        actor="ops@contoso.com",
+        flight=2,
+        source="promote-cli/override",
+        actor_reason="cancelled",
+    )
+    doc = entry.to_json()
+    assert doc["at"] == "2026-11-27T09:13:23.123456Z"
+    assert entry_from_json(doc) == entry
+    sparse = {"at": "2026-11-27T09:13:23Z", "event_id": "e", "type": "t", "outcome": "ignored", "reason": "r"}
+    assert entry_from_json(sparse) == HistoryEntry(
+        at=T.replace(microsecond=0),
+        event_id="e",
+        type="t",
+        outcome=Outcome.IGNORED,
+        reason="r",
+        workload=None,
+        from_state=None,
+        to_state=None,
+        traffic_percent=None,
+    )
+
+
+def test_a_caught_up_shard_clears_its_pending_changes():
+    assert caught_up_properties(4) == {"epoch": 4, "pending_epoch": 4, "pending": "", "pending_chunks": 1}
+
+
+def test_a_pending_workloads_times_keep_their_own_zone():
+    # equal instants in two zones are equal datetimes: the text of one must not stand for the other
+    utc = datetime(2026, 11, 27, 7, 1, 2, 345678, tzinfo=UTC)
+    plus_two = utc.astimezone(timezone(timedelta(hours=2)))
+    assert utc == plus_two
+    assert workload_json(Workload(name="w", state_since=utc))["state_since"] == "2026-11-27T07:01:02.345678+00:00"
+    assert workload_json(Workload(name="w", state_since=plus_two))["state_since"] == "2026-11-27T09:01:02.345678+02:00"
