@@ -10,6 +10,7 @@ import dataclasses
 import pytest
 
 from shared.adapters.table_store import TableReleaseStore, marker_row
+from shared.adapters.table_store.shards import unpacked
 from shared.application.bootstrap import Stack
 from shared.application.config import RELEASES_TABLE
 from shared.application.release_list import archive
@@ -18,6 +19,8 @@ from shared.domain.model import HistoryEntry, Outcome
 from shared.domain.plan import validate_plan
 from tests.fakes import event
 from tests.integration.test_release_shards import OPERATOR, plan, rows
+
+ABORTED_FACTS = '{"states":{"aborted":2},"ready_unapproved":0,"ready":true,"ready_until":null}'
 
 
 @pytest.fixture
@@ -136,3 +139,91 @@ def test_a_dependant_added_from_a_stale_snapshot_is_a_conflict_that_says_why(sha
         other_store(sharded).add_dependant(stale, "child-b")
     assert "UpdateConditionNotSatisfied" in str(raised.value)
     assert rows(sharded, release_name)["s"]["dependants"] == "child-a"
+
+
+def test_a_lifted_halt_leaves_only_its_empty_by_on_the_row(sharded):
+    store, table = sharded.store, sharded.table(RELEASES_TABLE)
+    halt = {"by": OPERATOR, "reason": "incident 9", "at": "2026-11-26T22:00:00Z"}
+    try:
+        store.set_halt(halt)
+        assert store.get_halt() == halt
+        store.set_halt(None)
+        # replaced, not merged: the lifted halt's reason and time are gone
+        assert dict(table.get_entity("~promote", "halt")) == {"PartitionKey": "~promote", "RowKey": "halt", "by": ""}
+        assert store.get_halt() is None
+    finally:
+        store.set_halt(None)
+
+
+def test_a_release_wide_decisions_entry_keeps_who_and_how_many_moved(sharded, release_name):
+    sharded.service.apply(validate_plan(plan(release_name)))
+    abort = event("override", release_name, None, "abort-1", action="abort", actor=OPERATOR, reason="cancelled")
+    assert sharded.service.handle(abort).outcome == "applied"
+    found = rows(sharded, release_name)
+    assert found["s"]["seq"] == 1 and found["s"]["epoch"] == 1  # one release-level entry; the commit point's epoch
+    entry = found["h.~.9999999999"]
+    assert (entry["seq"], entry["type"], entry["event_id"], entry["outcome"]) == (0, "override", "abort-1", "applied")
+    assert "workload" not in entry  # the release's own entry
+    assert (entry["actor"], entry["source"], entry["actor_reason"], entry["moved"]) == (
+        OPERATOR,
+        "test",
+        "cancelled",
+        6,
+    )
+    assert entry["reason"].startswith("6 workload(s): ")
+    # every shard caught up: no head left pending, each shows the decision
+    heads = [found[f"w.{k:04d}"] for k in range(3)]
+    assert [(h["epoch"], h["pending_epoch"], h["pending"]) for h in heads] == [(1, 1, "")] * 3
+    assert [found[f"s.f.{k:04d}"]["epoch"] for k in range(3)] == [1, 1, 1]
+    # each shard's facts and items as the commit point left them for its catch-up: its own two workloads
+    assert [(found[f"s.f.{k:04d}"]["facts"], found[f"s.f.{k:04d}"]["items"]) for k in range(3)] == [
+        (ABORTED_FACTS, f'[["w{2 * k}","aborted",false,0,0],["w{2 * k + 1}","aborted",false,0,0]]') for k in range(3)
+    ]
+    history = sharded.store.list_history(release_name, "w3")
+    assert [(e.event_id, e.to_state, e.actor, e.actor_reason) for e in history if e.event_id == "abort-1"] == [
+        ("abort-1", "aborted", OPERATOR, "cancelled")
+    ]
+
+
+class NoCatchUp:
+    """The store's table client, but the host dies right after a release-wide decision's commit point: no
+    shard's catch-up is sent."""
+
+    def __init__(self, table):
+        self._table = table
+
+    def submit_transaction(self, ops):
+        from tools.faults import transaction_kind
+
+        if transaction_kind(list(ops)) == "catch-up":
+            raise RuntimeError("host killed after the commit point")
+        return self._table.submit_transaction(ops)
+
+    def __getattr__(self, name):
+        return getattr(self._table, name)
+
+
+def test_until_its_shards_catch_up_a_release_wide_decisions_summaries_are_on_the_record(sharded, release_name):
+    sharded.service.apply(validate_plan(plan(release_name)))
+    sharded.store.table = NoCatchUp(sharded.store.table)
+    abort = event("override", release_name, None, "abort-1", action="abort", actor=OPERATOR, reason="cancelled")
+    with pytest.raises(RuntimeError):
+        sharded.service.handle(abort)
+    found = rows(sharded, release_name)
+    assert [found[f"s.f.{k:04d}"]["epoch"] for k in range(3)] == [0, 0, 0]  # the summary rows lag
+    assert [(found[f"w.{k:04d}"]["pending_epoch"], found[f"w.{k:04d}"]["facts"]) for k in range(3)] == [
+        (1, ABORTED_FACTS)
+    ] * 3
+    assert unpacked(found["s"], "pending_summaries") == {
+        str(k): {
+            "epoch": 1,
+            "facts": ABORTED_FACTS,
+            "items": f'[["w{2 * k}","aborted",false,0,0],["w{2 * k + 1}","aborted",false,0,0]]',
+            "items_chunks": 1,
+        }
+        for k in range(3)
+    }
+    _, summaries = other_store(sharded).summaries(release_name)
+    assert {k: (s.epoch, [i[1] for i in s.items]) for k, s in summaries.items()} == {
+        k: (1, ["aborted", "aborted"]) for k in range(3)
+    }
