@@ -6,6 +6,7 @@ snapshot gives."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 
 import pytest
 
@@ -18,7 +19,7 @@ from shared.domain.errors import ConflictError, UnknownRelease
 from shared.domain.model import HistoryEntry, Outcome
 from shared.domain.plan import validate_plan
 from tests.fakes import event
-from tests.integration.test_release_shards import OPERATOR, plan, rows
+from tests.integration.test_release_shards import OPERATOR, plan, ready, rows
 
 ABORTED_FACTS = '{"states":{"aborted":2},"ready_unapproved":0,"ready":true,"ready_until":null}'
 
@@ -26,6 +27,11 @@ ABORTED_FACTS = '{"states":{"aborted":2},"ready_unapproved":0,"ready":true,"read
 @pytest.fixture
 def sharded(settings):
     return Stack(dataclasses.replace(settings, shard_size=2))  # six workloads: three shards
+
+
+def digest_of(event_id: str) -> str:
+    """A message id as a window of recent ids keeps it: its SHA-256, 16 hex digits."""
+    return hashlib.sha256(event_id.encode()).hexdigest()[:16]
 
 
 def other_store(stack: Stack) -> TableReleaseStore:
@@ -164,6 +170,9 @@ def test_a_release_wide_decisions_entry_keeps_who_and_how_many_moved(sharded, re
     entry = found["h.~.9999999999"]
     assert (entry["seq"], entry["type"], entry["event_id"], entry["outcome"]) == (0, "override", "abort-1", "applied")
     assert "workload" not in entry  # the release's own entry
+    # a release-level message's id is kept in the release record's own window (its scope), not a shard's
+    assert (found["s"]["seen"], found["s"]["processed"]) == (digest_of("abort-1"), 1)
+    assert all("seen" not in found[f"w.{k:04d}"] for k in range(3))
     assert (entry["actor"], entry["source"], entry["actor_reason"], entry["moved"]) == (
         OPERATOR,
         "test",
@@ -227,3 +236,14 @@ def test_until_its_shards_catch_up_a_release_wide_decisions_summaries_are_on_the
     assert {k: (s.epoch, [i[1] for i in s.items]) for k, s in summaries.items()} == {
         k: (1, ["aborted", "aborted"]) for k in range(3)
     }
+
+
+def test_a_workloads_message_that_moves_the_release_keeps_its_id_in_its_shards_window(sharded, release_name):
+    sharded.service.apply(validate_plan(plan(release_name)))
+    ready(sharded, release_name, ["w0", "w1", "w2", "w3", "w4", "w5"])  # the last tests-passed moves all six
+    found = rows(sharded, release_name)
+    assert [found[f"w.{i // 2:04d}.w{i}"]["state"] for i in range(6)] == ["promoted"] * 6
+    assert found["h.~.9999999999"]["event_id"] == "t-w5" and found["s"]["epoch"] == 1  # a commit point
+    ids = ["a-w4", "t-w4", "a-w5", "t-w5"]
+    assert (found["w.0002"]["seen"], found["w.0002"]["processed"]) == (" ".join(digest_of(i) for i in ids), 4)
+    assert (found["s"].get("seen", ""), found["s"]["processed"]) == ("", 0)  # no release-level message yet
