@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
+import threading
 
 import pytest
+from azure.core.exceptions import ServiceResponseError
 
 from shared.adapters.table_store import TableReleaseStore, marker_row
 from shared.adapters.table_store.shards import unpacked
@@ -247,3 +250,60 @@ def test_a_workloads_message_that_moves_the_release_keeps_its_id_in_its_shards_w
     ids = ["a-w4", "t-w4", "a-w5", "t-w5"]
     assert (found["w.0002"]["seen"], found["w.0002"]["processed"]) == (" ".join(digest_of(i) for i in ids), 4)
     assert (found["s"].get("seen", ""), found["s"]["processed"]) == ("", 0)  # no release-level message yet
+
+
+class CatchUpsRaced:
+    """The store's table client, but before each shard's catch-up lands another writer changes that shard's head
+    (its ETag moves): every catch-up is a write conflict. `lose`: its answer is lost instead (the SDK retries no
+    POST), after the service applied nothing."""
+
+    def __init__(self, table, *, lose: bool = False):
+        self._table, self._lose, self._lock = table, lose, threading.Lock()
+        self.sent: dict[str, int] = {}
+
+    def submit_transaction(self, ops):
+        from tools.faults import transaction_kind
+
+        if transaction_kind(list(ops)) != "catch-up":
+            return self._table.submit_transaction(ops)
+        head = ops[0][1]["RowKey"]
+        with self._lock:
+            self.sent[head] = self.sent.get(head, 0) + 1
+        if self._lose:
+            raise ServiceResponseError("Connection aborted: Connection reset by peer")
+        self._table.update_entity({"PartitionKey": ops[0][1]["PartitionKey"], "RowKey": head, "raced": 1})
+        return self._table.submit_transaction(ops)
+
+    def __getattr__(self, name):
+        return getattr(self._table, name)
+
+
+def test_a_catch_up_that_always_loses_its_answer_is_sent_twice_per_shard(sharded, release_name):
+    sharded.service.apply(validate_plan(plan(release_name)))
+    cut = CatchUpsRaced(sharded.store.table, lose=True)
+    sharded.store.table = cut
+    abort = event("override", release_name, None, "abort-1", action="abort", actor=OPERATOR, reason="cancelled")
+    with pytest.raises(ServiceResponseError):
+        sharded.service.handle(abort)
+    assert "w.0000" in cut.sent and set(cut.sent.values()) == {2}  # a shard started is sent once more, not twice
+
+
+def test_a_catch_up_that_always_conflicts_gives_up_saying_which_shard(sharded, release_name, caplog):
+    sharded.service.apply(validate_plan(plan(release_name)))
+    store, table = sharded.store, sharded.store.table
+    store.table = NoCatchUp(table)
+    abort = event("override", release_name, None, "abort-1", action="abort", actor=OPERATOR, reason="cancelled")
+    with pytest.raises(RuntimeError):
+        sharded.service.handle(abort)
+    store.table = raced = CatchUpsRaced(table)
+    snapshot = store.get_release(release_name)
+    with caplog.at_level(logging.WARNING, logger="promote.storage"), pytest.raises(ConflictError) as raised:
+        store.catch_up(snapshot)
+    assert raced.sent == {"w.0000": 10, "w.0001": 10, "w.0002": 10}  # CATCH_UP_ATTEMPTS each
+    # the first shard to give up is raised, the others logged
+    prefix = "catch-up: another call failed too: "
+    logged = [r.getMessage() for r in caplog.records if r.name == "promote.storage"]
+    assert all(m.startswith(prefix) for m in logged)
+    assert sorted([str(raised.value), *(m.removeprefix(prefix) for m in logged)]) == [
+        f"release {release_name}: shard {k} did not catch up" for k in range(3)
+    ]

@@ -10,7 +10,14 @@ import pytest
 
 from shared.adapters.table_store.history import entry_from_json, marker_outcome
 from shared.adapters.table_store.rows import plan_properties, release_counters, release_of
-from shared.adapters.table_store.shards import caught_up_properties, shard_of, shard_range, workload_json
+from shared.adapters.table_store.shards import (
+    caught_up_properties,
+    packed,
+    shard_of,
+    shard_range,
+    unpacked,
+    workload_json,
+)
 from shared.domain.model import HistoryEntry, Outcome, Workload, new_release
 from shared.domain.plan import validate_plan
 
@@ -143,3 +150,17 @@ def test_a_pending_workloads_times_keep_their_own_zone():
     assert utc == plus_two
     assert workload_json(Workload(name="w", state_since=utc))["state_since"] == "2026-11-27T07:01:02.345678+00:00"
     assert workload_json(Workload(name="w", state_since=plus_two))["state_since"] == "2026-11-27T09:01:02.345678+02:00"
+
+
+def test_packed_json_is_compact_deflated_at_level_6_in_base64():
+    assert packed("p", [1, 2]) == {"p": "eJyLNtQxigUAA9UBSA==", "p_chunks": 1}
+    doc = {f"w{i}": {"state": "ready", "n": i * i % 7} for i in range(40)}
+    assert packed("p", doc) == {
+        "p": (
+            "eJx90zsOg0AMhOG7uKbI2uTFbZBCmyJBQhHi7hE79T/1yNj+8O6xXWLa47vO6xJTfJb59Ysh3jFdjiG2BmE7w4RwPMOCMM9wdOHV"
+            "ffbmBrq7VR6u8ul6NiLq4zYyUmqRGin1oRox6deQk2oJSn1JSjMTlVJrlWSliyGrvlGSlWrJSn3tSSVZKbVWSVaaiqy0EVn12iIr"
+            "PSB7V0VWSq1VkZWmIqu+UdkHWGSlvvauiqzyOP5ME10j"
+        ),
+        "p_chunks": 1,
+    }
+    assert unpacked(packed("p", doc), "p") == doc
