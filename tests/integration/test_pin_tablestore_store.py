@@ -307,3 +307,40 @@ def test_a_catch_up_that_always_conflicts_gives_up_saying_which_shard(sharded, r
     assert sorted([str(raised.value), *(m.removeprefix(prefix) for m in logged)]) == [
         f"release {release_name}: shard {k} did not catch up" for k in range(3)
     ]
+
+
+class OneRacePerShard:
+    """The store's table client, but before each shard's first catch-up lands another writer commits in that
+    shard, as a workload's message does: its head and its summary change (their ETags move)."""
+
+    def __init__(self, table):
+        self._table, self._lock = table, threading.Lock()
+        self.sent: dict[str, int] = {}
+
+    def submit_transaction(self, ops):
+        from tools.faults import transaction_kind
+
+        if transaction_kind(list(ops)) == "catch-up":
+            name, head = ops[0][1]["PartitionKey"], ops[0][1]["RowKey"]
+            with self._lock:
+                self.sent[head] = self.sent.get(head, 0) + 1
+                first = self.sent[head] == 1
+            if first:
+                for key in (head, "s.f." + head[2:]):
+                    self._table.update_entity({"PartitionKey": name, "RowKey": key, "raced": 1})
+        return self._table.submit_transaction(ops)
+
+    def __getattr__(self, name):
+        return getattr(self._table, name)
+
+
+def test_a_catch_up_raced_by_a_commit_in_its_shard_reads_the_shard_again_and_lands(sharded, release_name):
+    sharded.service.apply(validate_plan(plan(release_name)))
+    raced = OneRacePerShard(sharded.store.table)
+    sharded.store.table = raced
+    abort = event("override", release_name, None, "abort-1", action="abort", actor=OPERATOR, reason="cancelled")
+    assert sharded.service.handle(abort).outcome == "applied"
+    assert raced.sent == {"w.0000": 2, "w.0001": 2, "w.0002": 2}  # the second send, after a read, lands
+    found = rows(sharded, release_name)
+    assert [(found[f"w.{k:04d}"]["epoch"], found[f"s.f.{k:04d}"]["epoch"]) for k in range(3)] == [(1, 1)] * 3
+    assert [found[f"w.{i // 2:04d}.w{i}"]["state"] for i in range(6)] == ["aborted"] * 6
