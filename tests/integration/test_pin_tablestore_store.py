@@ -344,3 +344,13 @@ def test_a_catch_up_raced_by_a_commit_in_its_shard_reads_the_shard_again_and_lan
     found = rows(sharded, release_name)
     assert [(found[f"w.{k:04d}"]["epoch"], found[f"s.f.{k:04d}"]["epoch"]) for k in range(3)] == [(1, 1)] * 3
     assert [found[f"w.{i // 2:04d}.w{i}"]["state"] for i in range(6)] == ["aborted"] * 6
+
+
+def test_a_release_wide_pauses_entries_count_as_moved_by_the_share_they_state(sharded, release_name):
+    sharded.service.apply(validate_plan(plan(release_name, model="single-step")))
+    pause = event("override", release_name, None, "pause-all", action="pause", actor=OPERATOR, reason="CAB freeze")
+    assert sharded.service.handle(pause).outcome == "applied"
+    entry = rows(sharded, release_name)["h.~.9999999999"]
+    moves = [(e.from_state, e.to_state, e.traffic_percent) for e in sharded.store.list_history(release_name)]
+    assert moves == [("replicating", "replicating", 0)] * 6  # no state changes; each states its share
+    assert (entry["event_id"], entry["moved"]) == ("pause-all", 6)
