@@ -1,6 +1,6 @@
 """Pure parts of the table store no in-process test pinned: a message's outcome as its de-duplication marker
-keeps it (history.marker_outcome), a release-wide decision's entries from their JSON, the shard arithmetic and
-head properties (shards.py) and a release read from its rows (rows.release_of), whole or partial."""
+keeps it (history.marker_outcome), a release-wide decision's entries from their JSON and a shard head's
+properties (shards.py)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,13 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from shared.adapters.table_store.history import entry_from_json, marker_outcome
-from shared.adapters.table_store.rows import plan_properties, release_counters, release_of
 from shared.adapters.table_store.shards import (
     caught_up_properties,
     packed,
-    shard_of,
-    shard_range,
     unpacked,
     workload_json,
 )
-from shared.domain.model import HistoryEntry, Outcome, Workload, new_release
-from shared.domain.plan import validate_plan
+from shared.domain.model import HistoryEntry, Outcome, Workload
 
 T = datetime(2026, 11, 27, 9, 13, 23, 123456, tzinfo=UTC)
 
@@ -73,37 +69,6 @@ def test_a_release_level_marker_has_no_workload_and_missing_texts_read_as_empty(
 def test_a_marker_without_an_outcome_tells_none(marker):
     # written before markers kept outcomes (or by a commit with no entry): no outcome to tell
     assert marker_outcome(marker) is None
-
-
-def test_a_workload_index_falls_in_the_shard_of_its_whole_quotient():
-    assert [shard_of(i, 97) for i in (0, 96, 97, 193, 194)] == [0, 0, 1, 1, 2]
-    assert type(shard_of(5, 2)) is int
-
-
-def test_a_shards_rows_are_one_key_range_from_its_head():
-    assert shard_range(0) == ("w.0000", "w.0000/")
-    assert shard_range(12) == ("w.0012", "w.0012/")
-
-
-PLAN = validate_plan(
-    {
-        "release": "rel",
-        "model": "single-step",
-        "workloads": [{"name": "w0", "assets": ["vm-0"]}, {"name": "w1", "assets": ["vm-1"]}],
-    }
-)
-
-
-def test_a_release_is_read_whole_unless_partial():
-    release = new_release(PLAN, T)
-    head = {**release_counters(release), **plan_properties(PLAN)}
-    assert release_of(head, dict(release.workloads)) == release
-    # partial: the workloads read, in the plan's order
-    only = {"w1": release.workloads["w1"]}
-    assert release_of(head, only, partial=True) == release.evolve(workloads=only)
-    # whole (the default): a workload of the plan not read is an error, not a smaller release
-    with pytest.raises(KeyError, match="w0"):
-        release_of(head, only)
 
 
 def test_a_workloads_entry_of_a_release_wide_decision_reads_back_from_its_json_with_every_field():

@@ -79,13 +79,6 @@ def release_counters(r: Release) -> dict[str, Any]:
     return RELEASE.write(r, leave=OWN_WRITER)
 
 
-def release_of(head: Mapping[str, Any], workloads: dict[str, Workload], *, partial: bool = False) -> Release:
-    """The release from its row and its workloads' (in the plan's order; `partial`: leave out those not read)."""
-    plan = plan_of(head)
-    names = [w.name for w in plan.workloads if not partial or w.name in workloads]
-    return Release(plan=plan, workloads={name: workloads[name] for name in names}, **RELEASE.read(head))
-
-
 def history_entity(release: str, seq: int, e: HistoryEntry) -> dict[str, Any]:
     return {"PartitionKey": release, "RowKey": history_row(e.workload, seq), "seq": seq, **HISTORY.write(e)}
 

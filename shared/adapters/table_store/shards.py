@@ -37,10 +37,6 @@ SHARD_SIZE = 97  # workloads a shard holds: its catch-up is its head, its rows a
 LAYOUT = 2  # the release record's `layout` for sharded releases
 
 
-def shard_of(index: int, shard_size: int) -> int:
-    return index // shard_size
-
-
 def head_row(shard: int) -> str:
     return f"w.{shard:04d}"
 
@@ -51,10 +47,6 @@ def workload_row(shard: int, name: str) -> str:
 
 def summary_row(shard: int) -> str:
     return f"s.f.{shard:04d}"
-
-
-def shard_range(shard: int) -> tuple[str, str]:
-    return head_row(shard), f"{head_row(shard)}/"
 
 
 # -- a workload as JSON (a pending change in a head) ----------------------------------------------------------
