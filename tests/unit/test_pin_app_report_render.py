@@ -3,6 +3,7 @@ actor (an old entry) and a traffic move without a state, pinned whole as text an
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from shared.application.figures import Approval
@@ -50,3 +51,9 @@ def test_the_csv_leaves_no_state_and_no_actor_empty():
         "r1,approval,payroll,approve,2026-12-01T10:00:00Z,,,,",
         "r1,traffic,payroll,,2026-12-01T10:00:00Z,,100,,0% -> 100%",
     ]
+
+
+def test_the_json_is_indented_by_two_and_ends_with_a_newline():
+    text = render(report(), "json")
+    assert text.startswith('{\n  "release": "r1",\n')
+    assert text == json.dumps(json.loads(text), indent=2) + "\n"
