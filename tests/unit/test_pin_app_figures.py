@@ -151,3 +151,16 @@ def test_a_pause_time_left_on_an_unpaused_row_is_no_pause():
     f = from_decision(release(payroll=w, ledger=Workload("ledger")), history)
     assert [g.name for g in f.gates] == ["verdict"]
     assert f.rollbacks[0].cause == "operator"
+
+
+def test_a_history_begun_midway_replays_the_release_from_the_states_its_entries_found():
+    """ledger's one entry found it promoted: payroll's rollback ends the release (rolled back); payroll's retry
+    takes the release out of that end again."""
+    history = [
+        entry(0, "alert", "alert while promoted", "promoted", "promoted", 100, workload="ledger"),
+        entry(10, "flight-unhealthy", "flight 1 unhealthy: rolled back to 0%", "flighting", "rolled-back", 0),
+    ]
+    f = from_history(PLAN, history)
+    assert (f.state, f.ended) == ("rolled-back", at(10))
+    f = from_history(PLAN, [*history, entry(20, "override", "retry", "rolled-back", "testing", 0, actor="ops")])
+    assert (f.state, f.ended) == ("in-progress", None)
