@@ -164,3 +164,53 @@ def test_a_history_begun_midway_replays_the_release_from_the_states_its_entries_
     assert (f.state, f.ended) == ("rolled-back", at(10))
     f = from_history(PLAN, [*history, entry(20, "override", "retry", "rolled-back", "testing", 0, actor="ops")])
     assert (f.state, f.ended) == ("in-progress", None)
+
+
+AUTO = validate_plan(
+    {
+        "release": "wave-10",
+        "model": "flight",
+        "approval": "auto",
+        "approvers": ["ana@contoso.com"],
+        "hypercare": "1m",
+        "flights": [{"percent": 10, "bake": "1m"}, {"percent": 100, "bake": "0s"}],
+        "workloads": [{"name": "payroll", "assets": ["vm-web"]}],
+    }
+)
+
+
+def test_an_automatic_release_a_repeated_flight_hypercare_and_a_rollback_after_promotion():
+    history = [
+        entry(0, "tests-passed", "tests passed", "testing", "ready", 0),
+        # no flight named: the first flight
+        entry(10, "release-timer", "released", "ready", "flighting", 10),
+        # the flight it is in, named again (a resume): no new flight
+        entry(40, "override", "resumed -> flighting (flight 1, 10%)", "flighting", "flighting", 10, actor="ops"),
+        entry(100, "flight-healthy", "flight 1 healthy and baked: promoted", "flighting", "promoted", 100),
+        entry(250, "override", "rollback: rolled back to 0%", "promoted", "rolled-back", 0, actor="ops"),
+    ]
+    f = from_history(AUTO, history)
+    assert f.flights == [Interval("payroll", "flighting", at(10), at(100), flight=1)]
+    assert f.gates == [
+        Interval("payroll", "tests", at(0), at(0), True),
+        Interval("payroll", "release", at(0), at(10)),  # automatic approval: waiting for the release, not a person
+        Interval("payroll", "bake", at(10), at(70), False, 1),
+        Interval("payroll", "verdict", at(70), at(100), False, 1),
+        Interval("payroll", "hypercare", at(100), at(160)),
+        Interval("payroll", "finalize", at(160), at(250)),
+    ]
+    assert f.rollbacks == [
+        Rollback("payroll", at(250), "operator", "promoted", 100, None, None, "ev-250", "ops",
+                 "rollback: rolled back to 0%")
+    ]  # fmt: skip
+
+
+def test_a_decision_that_leaves_a_release_at_the_end_it_was_at_is_no_new_end():
+    """Rolled back already (payroll rolled back, ledger promoted): ledger rolling back too ends nothing again."""
+    before = release(
+        payroll=Workload("payroll", S.ROLLED_BACK, started_at=at(0), state_since=at(50)),
+        ledger=Workload("ledger", S.PROMOTED, started_at=at(5), state_since=at(40), traffic_percent=100),
+    )
+    history = [entry(100, "override", "rollback: rolled back to 0%", "promoted", "rolled-back", 0, workload="ledger")]
+    f = from_decision(before, history)
+    assert (f.state, f.ended, f.releases) == ("rolled-back", None, [])
