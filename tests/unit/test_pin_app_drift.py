@@ -3,6 +3,8 @@ not stop the ones after it; the checks, the history entries and the failures of 
 
 from __future__ import annotations
 
+import pytest
+
 from shared.application.drift import DriftRun, check_all
 from shared.domain.errors import RoutingError
 from shared.domain.plan import validate_plan
@@ -63,3 +65,31 @@ def test_every_release_is_checked_and_the_run_sums_them():
     )
     # the releases after the failing one were re-applied; the failing one was left as it is
     assert [w.network.shares[(r, n)] for r, n in (("a-broken", "w"), ("b-drift", "w1"), ("c-drift", "w"))] == [50, 0, 0]
+
+
+def test_a_reported_drift_is_recorded_once_per_workload():
+    from shared.application.drift import check_release
+
+    w = world()
+    w.service.apply(
+        validate_plan({"release": "r1", "model": "flight", "flights": [{"percent": 10}, {"percent": 100}],
+                       "workloads": [{"name": n, "assets": ["vm-1"]} for n in ("w1", "w2")]})
+    )  # fmt: skip
+    w.network.shares[("r1", "w1")] = w.network.shares[("r1", "w2")] = 50
+    _, first = check_release(w.store, w.network.router, "r1", w.clock.now())
+    assert [(e.workload, e.outcome) for e in first] == [("w1", "ignored"), ("w2", "ignored")]
+    w.clock.advance(60)
+    assert check_release(w.store, w.network.router, "r1", w.clock.now())[1] == []  # each still the same drift
+
+
+def test_every_refused_reapply_of_a_release_is_named():
+    from shared.application.drift import check_release
+
+    w = world()
+    w.service.apply(plan("r1", "w1", "w2"))
+    w.network.shares[("r1", "w1")] = w.network.shares[("r1", "w2")] = 50
+    with pytest.raises(RoutingError) as error:
+        check_release(w.store, lambda r, n, routing: Refusing(w.network.router(r, n, routing)), "r1", w.clock.now())
+    assert (
+        str(error.value) == "w1: re-applying failed: the gateway refused; w2: re-applying failed: the gateway refused"
+    )
