@@ -48,8 +48,6 @@ LOCAL_MAX_DELIVERY = 10
 # The log line the app writes when a workload needs a person (infra/modules/alerts.bicep alerts on it).
 ATTENTION_LOG_PREFIX = "promote attention: "
 LOCAL_LOCK_SECONDS = 30
-# The log line the app writes when a workload needs a person (infra/modules/alerts.bicep alerts on it).
-ATTENTION_LOG_PREFIX = "promote attention: "
 LOCAL_BATCH = 32
 LOCAL_RETRY_DELAYS = (0,)  # seconds before delivery n + 1; the last repeats
 

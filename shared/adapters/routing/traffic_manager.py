@@ -41,9 +41,6 @@ class TrafficManagerRouter(WeightedPairRouter[TrafficManagerRouting]):
     def describe(self) -> str:
         return self.resource
 
-    def _live(self) -> dict[str, tuple[bool, int]]:
-        return self._read()[0]
-
     def _read(self) -> tuple[dict[str, tuple[bool, int]], dict[str, int]]:
         """(role -> (enabled, weight), other enabled endpoint -> weight), from one GET of the profile."""
         r = self.routing
