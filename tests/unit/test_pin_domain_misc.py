@@ -1,6 +1,7 @@
 """Small pure parts of shared/domain no other in-process test reads in full: a firewall network rule's
 destinations as shown and as switched (edge.py), record-set property names, `promote plan --live`'s notes
-(routing.py), a shard's facts as stored (machine/scope.py), and a stale TTL timer (machine/rules/ttl.py)."""
+(routing.py), a shard's facts as stored (machine/scope.py), a stale TTL timer (machine/rules/ttl.py), and a
+move's ETA at its start and its hours (progress.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from shared.domain.machine.scope import ShardFacts
 from shared.domain.model import Tally, WorkloadState
 from shared.domain.plan import AzureFirewallRouting, DnsRouting
 from shared.domain.plan.routing import ROUTING
+from shared.domain.progress import RoutingProgress, progress_text
 from shared.domain.routing import notes_text
 from tests.unit.test_machine import Driver, make_plan
 from tests.unit.test_pin_domain_edge import _firewall
@@ -89,3 +91,15 @@ def test_a_ttl_timer_for_no_ttl_wait_is_stale():
     assert said(d.send("ttl-elapsed", until_ms=0)) == [
         ("ignored", "ttl timer is stale (not for this workload's TTL wait)")
     ]
+
+
+def test_a_move_recorded_at_its_start_with_no_forecast_is_due_then():
+    start = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    p = RoutingProgress(0, 10, 0, 4, start, start, 0.0)
+    assert p.eta() == start
+    assert p.to_json(start)["eta"] == "2026-03-02T12:00:00Z"
+
+
+def test_hours_are_shown_to_a_tenth():
+    doc = {"total": 5000, "writes": 795, "took_s": 36180.0}  # 10.05 h
+    assert progress_text(doc) == "routing took 10.1 h (5,000 workloads, 795 Azure writes)"
