@@ -1,11 +1,12 @@
 """Small pure parts of shared/domain no other in-process test reads in full: a firewall network rule's
 destinations as shown and as switched (edge.py), record-set property names, `promote plan --live`'s notes
 (routing.py), a shard's facts as stored (machine/scope.py), a stale TTL timer (machine/rules/ttl.py), and a
-move's ETA at its start and its hours (progress.py)."""
+move's ETA at its start and its hours (progress.py), and a window boundary late in the spring gap (windows.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
 
 from shared.domain import edge
 from shared.domain.machine.scope import ShardFacts
@@ -14,6 +15,7 @@ from shared.domain.plan import AzureFirewallRouting, DnsRouting
 from shared.domain.plan.routing import ROUTING
 from shared.domain.progress import RoutingProgress, progress_text
 from shared.domain.routing import notes_text
+from shared.domain.windows import _local
 from tests.unit.test_machine import Driver, make_plan
 from tests.unit.test_pin_domain_edge import _firewall
 from tests.unit.test_pin_migrate_rules import said
@@ -103,3 +105,9 @@ def test_a_move_recorded_at_its_start_with_no_forecast_is_due_then():
 def test_hours_are_shown_to_a_tenth():
     doc = {"total": 5000, "writes": 795, "took_s": 36180.0}  # 10.05 h
     assert progress_text(doc) == "routing took 10.1 h (5,000 workloads, 795 Azure writes)"
+
+
+def test_a_boundary_late_in_the_spring_gap_is_the_jump_to_the_second():
+    paris = ZoneInfo("Europe/Paris")  # 2027-03-28: 02:00 -> 03:00, at 01:00:00Z
+    assert _local(date(2027, 3, 28), time(2, 59), paris) == datetime(2027, 3, 28, 1, 0, tzinfo=UTC)
+    assert _local(date(2027, 3, 28), time(2, 0), paris) == datetime(2027, 3, 28, 1, 0, tzinfo=UTC)
