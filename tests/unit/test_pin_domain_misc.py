@@ -1,7 +1,7 @@
 """Small pure parts of shared/domain no other in-process test reads in full: a firewall network rule's
 destinations as shown and as switched (edge.py), record-set property names, `promote plan --live`'s notes
-(routing.py), a shard's facts as stored (machine/scope.py), a stale TTL timer (machine/rules/ttl.py), and a
-move's ETA at its start and its hours (progress.py), and a window boundary late in the spring gap (windows.py)."""
+(routing.py), a shard's facts as stored (machine/scope.py), a stale TTL timer (machine/rules/ttl.py), a
+move's ETA at its start and its hours (progress.py), a window boundary late in the spring gap (windows.py)."""
 
 from __future__ import annotations
 
