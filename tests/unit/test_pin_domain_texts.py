@@ -1,21 +1,25 @@
 """Texts of shared/domain that other tests read only in part: a judge's inconsistent check as the rejection
-names it (health.py), a Front Door resource's name (routing.py), the TTL lines of `promote plan` (ttl.py) and
-a YAML plan that gives a key twice (plan/validate.py), each in full."""
+names it (health.py), a Front Door resource's name (routing.py), the TTL lines of `promote plan` and the ttl
+gate (ttl.py), and a YAML plan that gives a key twice (plan/validate.py), each in full."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from shared.domain import messages as m
 from shared.domain.errors import PlanError
-from shared.domain.plan import load_plan_text
+from shared.domain.finishing import Hold
+from shared.domain.model import new_release
+from shared.domain.plan import load_plan_text, validate_plan
 from shared.domain.plan.routing import ROUTING
 from shared.domain.routing import resource
-from shared.domain.ttl import ttl_plan_text
+from shared.domain.ttl import ttl_hold, ttl_plan_text
 
 SUB = "00000000-0000-0000-0000-000000000001"
+NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 
 
 def test_a_check_that_passed_with_a_failed_outcome_is_refused_in_these_words():
@@ -63,3 +67,32 @@ def test_a_yaml_plan_giving_a_key_twice_is_refused_naming_both_lines():
             '  in "<unicode string>", line 3, column 1',
         )
     ]
+
+
+def _dns_release():
+    zone = f"/subscriptions/{SUB}/resourceGroups/rg-dns/providers/Microsoft.Network/dnsZones/contoso.com"
+    routing = {"provider": "dns", "zone": zone, "record": "app", "type": "A", "source": ["10.0.0.1"]}
+    routing |= {"target": ["10.1.0.1"], "lower_ttl_to": 60}
+    plan = validate_plan(
+        {"release": "r1", "model": "single-step", "workloads": [{"name": "w1", "assets": ["a"], "routing": routing}]}
+    )
+    return new_release(plan, NOW)
+
+
+def test_the_ttl_gate_in_full_before_the_lowering_while_it_counts_and_after():
+    release = _dns_release()
+    w = release.workloads["w1"]
+    assert ttl_hold(release, w, NOW) == Hold(
+        "ttl",
+        "ttl: the record's TTL was not lowered to 60s at apply, so resolvers may hold the old value for its old TTL; "
+        "the switch waits (promote apply lowers it)",
+        {"lower_ttl_to": 60, "until": None},
+    )
+    waiting = w.evolve(ttl_wait_until=NOW + timedelta(seconds=90))
+    assert ttl_hold(release, waiting, NOW + timedelta(seconds=0.5)) == Hold(
+        "ttl",
+        "ttl: resolvers may hold the record for its old TTL until 2026-12-07T09:01:30Z (90s left; lowered to 60s at "
+        "apply)",
+        {"lower_ttl_to": 60, "until": "2026-12-07T09:01:30Z", "seconds_left": 90},
+    )
+    assert ttl_hold(release, waiting, NOW + timedelta(seconds=90)) is None
