@@ -109,3 +109,18 @@ def test_rehearse_needs_the_sections():
     assert said(d.override("rehearse")) == [
         ("rejected", "rehearse needs the plan's source (azure-migrate) and rehearsal sections")
     ]
+
+
+def test_a_cutover_that_leaves_the_source_running_says_so():
+    """`shutdown_source: false`: the migrate keeps the source up, and the history must not say otherwise."""
+    plan = migrate_plan(required=False)
+    plan["source"] = {**plan["source"], "shutdown_source": False}
+    d = MigrateDriver(plan)
+    d.watch()  # asset-replicated from the vault
+    assert said(d.send("tests-passed")) == [
+        (
+            "applied",
+            "tests passed -> ready; nothing else holds the cutover: Azure Migrate migrates (source left running); "
+            "network: Azure Migrate migrate of 2 machine(s): vm-a job-1, vm-b job-2",
+        )
+    ]

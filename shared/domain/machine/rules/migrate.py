@@ -162,10 +162,11 @@ def start_cutovers(step: Step) -> None:
         others_ok = all(w.state == S.READY and not w.paused for w in open_)
         if not others_ok or any(w.migration is None and w not in ready for w in waiting):
             return
+    source = "source shut down" if step.release.plan.source.shutdown_source else "source left running"
     for w in ready:
         before = step.before.workloads.get(w.name, w)
         step.workloads[w.name] = start_migration(step, w)
-        step.note_on_entry(w.name, "nothing else holds the cutover: Azure Migrate migrates (source shut down)", before)
+        step.note_on_entry(w.name, f"nothing else holds the cutover: Azure Migrate migrates ({source})", before)
 
 
 # -- what the vault says of an operation ---------------------------------------------------------------
