@@ -161,3 +161,27 @@ def test_a_commit_without_a_time_takes_its_first_entrys(sharded, release_name):
     found = rows(sharded, release_name)
     digest = "eee747155659e77f"  # sha256("hold-1"), 16 hex digits
     assert [k for k in found if k.startswith("o.")] == [f"o.p.1795730400000.{digest}"]
+
+
+def test_a_release_wide_decisions_entry_is_named_after_its_first_workloads_entry(sharded, release_name):
+    sharded.service.apply(validate_plan(plan(release_name)))
+    store = other_store(sharded)
+    snapshot = store.get_release(release_name)
+    release = snapshot.release
+    paused = {n: release.workloads[n].evolve(paused=True) for n in ("w0", "w2")}
+    same = dict(from_state="replicating", to_state="replicating")
+    decision = Decision(
+        release=release.evolve(workloads={**release.workloads, **paused}),
+        entries=[
+            entry("note-1", actor="someone-else"),  # a release-level entry first
+            entry("pause-w0", "w0", **same),
+            entry("pause-w2", "w2", **same),
+        ],
+    )
+    store.commit(snapshot, decision, None)
+    found = rows(sharded, release_name)
+    assert sorted((k, found[k]["seq"], found[k]["event_id"], found[k]["actor"]) for k in found if k[:4] == "h.~.") == [
+        ("h.~.9999999998", 1, "note-1", "someone-else"),
+        ("h.~.9999999999", 0, "pause-w0", OPERATOR),
+    ]
+    assert found["h.~.9999999999"]["reason"] == "2 workload(s): by hand"
