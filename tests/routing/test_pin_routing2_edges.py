@@ -92,3 +92,14 @@ def test_an_origin_without_an_enabled_state_is_enabled(arm, settings_arm):
          payroll_azure={"priority": 1, "weight": 500, "enabledState": "Enabled"},
          payroll_standby={"priority": 1, "weight": 1000, "enabledState": None})  # fmt: skip
     assert front_door(settings_arm).read() == 25
+
+
+def test_a_group_without_load_balancing_settings_has_a_band_of_zero(arm, settings_arm):
+    for doc in R.front_door():
+        if doc["name"] == "og-payroll":
+            doc["properties"].pop("loadBalancingSettings")
+        arm.seed(doc)
+    door = front_door(settings_arm)
+    assert door.notes([0, 10, 100]) == []
+    [refusal] = door.problems([0, 10, 100])
+    assert refusal.startswith(f"{GROUP}: 10% is not a share Front Door keeps: loadBalancingSettings")
