@@ -77,13 +77,15 @@ def test_a_window_opening_survives_a_host_restart(stack, settings, release_name)
     [gate] = status_json(release)["workloads"][0]["waiting_for"]
     assert gate["gate"] == "window" and gate["reason"] == "denied period: freeze"
 
+    before = len(first.store.list_history(release_name))
     second = restarted(settings)  # another process: nothing shared with the first but storage
-    stats = local_host(second).run(until_idle=True, wait=15, poll=0.05)
-    assert stats.completed == 1  # the window-open message
+    local_host(second).run(until_idle=True, wait=15, poll=0.05)
     w = second.store.get_release(release_name).release.workloads["web"]
     assert (w.state, w.traffic_percent) == ("promoted", 100)
-    opened = [e for e in second.store.list_history(release_name) if e.type == "window-open"]
-    assert [e.outcome for e in opened] == ["applied"] and opened[0].at >= opens
+    # The second host did the window-open and nothing else of this release. (Not its message count: the queue
+    # is the worker's, and an earlier test's timer may come due on it while this host waits.)
+    added = second.store.list_history(release_name)[before:]
+    assert [(e.type, e.outcome) for e in added] == [("window-open", "applied")] and added[0].at >= opens
 
 
 def test_a_deadline_survives_a_host_restart_and_fires_once(stack, settings, release_name):
