@@ -19,6 +19,7 @@ from shared.domain.notices import Notice
 from shared.domain.plan import validate_plan
 from tests.fakes import T0
 from tests.integration.test_release_shards import OPERATOR, plan, rows
+from tests.support.tables import NoCatchUp
 
 
 @pytest.fixture
@@ -35,24 +36,6 @@ def entry(event_id: str, workload: str | None = None, **more) -> HistoryEntry:
     fields = dict(from_state=None, to_state=None, traffic_percent=None, actor=OPERATOR, source="test")
     fields.update(more)
     return HistoryEntry(T0, event_id, "override", Outcome.APPLIED, "by hand", workload, **fields)
-
-
-class NoCatchUp:
-    """The store's table client, but the host dies right after a release-wide decision's commit point: no
-    shard's catch-up is sent."""
-
-    def __init__(self, table):
-        self._table = table
-
-    def submit_transaction(self, ops):
-        from tools.faults import transaction_kind
-
-        if transaction_kind(list(ops)) == "catch-up":
-            raise RuntimeError("host killed after the commit point")
-        return self._table.submit_transaction(ops)
-
-    def __getattr__(self, name):
-        return getattr(self._table, name)
 
 
 def test_an_after_release_seen_is_copied_into_every_head_with_release_entries_numbered_after_the_commit_points(

@@ -23,6 +23,7 @@ from shared.domain.model import HistoryEntry, Outcome
 from shared.domain.plan import validate_plan
 from tests.fakes import event
 from tests.integration.test_release_shards import OPERATOR, plan, ready, rows
+from tests.support.tables import NoCatchUp
 
 ABORTED_FACTS = '{"states":{"aborted":2},"ready_unapproved":0,"ready":true,"ready_until":null}'
 
@@ -195,24 +196,6 @@ def test_a_release_wide_decisions_entry_keeps_who_and_how_many_moved(sharded, re
     assert [(e.event_id, e.to_state, e.actor, e.actor_reason) for e in history if e.event_id == "abort-1"] == [
         ("abort-1", "aborted", OPERATOR, "cancelled")
     ]
-
-
-class NoCatchUp:
-    """The store's table client, but the host dies right after a release-wide decision's commit point: no
-    shard's catch-up is sent."""
-
-    def __init__(self, table):
-        self._table = table
-
-    def submit_transaction(self, ops):
-        from tools.faults import transaction_kind
-
-        if transaction_kind(list(ops)) == "catch-up":
-            raise RuntimeError("host killed after the commit point")
-        return self._table.submit_transaction(ops)
-
-    def __getattr__(self, name):
-        return getattr(self._table, name)
 
 
 def test_until_its_shards_catch_up_a_release_wide_decisions_summaries_are_on_the_record(sharded, release_name):
