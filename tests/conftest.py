@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -88,5 +89,24 @@ LONGEST_FIRST = ("tests/faults/test_reliability.py", "tests/faults/test_stateful
 
 
 def pytest_collection_modifyitems(items) -> None:
+    if "__mutmut_" in os.environ.get("MUTANT_UNDER_TEST", ""):
+        _quickest_modules_first(items)
+        return
     rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))  # stable: the rest keep order
+
+
+def _quickest_modules_first(items) -> None:
+    """Under a mutant (make mutation, which stops at the first failure), the modules whose tests were quickest in
+    mutmut's own timing run first: most mutants are killed by a unit test in milliseconds, and without this one
+    would first sit through whichever Azurite tests the selection happened to list first. A module's tests stay
+    together and in their order (module fixtures are set up once)."""
+    stats = Path("mutmut-stats.json")  # mutmut runs the tests in mutants/, where it keeps its timings
+    if not stats.exists():
+        return
+    durations = json.loads(stats.read_text()).get("duration_by_test", {})
+    per_module: dict[str, list[float]] = {}
+    for item in items:
+        per_module.setdefault(item.nodeid.split("::", 1)[0], []).append(durations.get(item.nodeid, 1.0))
+    mean = {module: sum(times) / len(times) for module, times in per_module.items()}
+    items.sort(key=lambda item: mean[item.nodeid.split("::", 1)[0]])  # stable

@@ -21,6 +21,7 @@ import ast
 import io
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -254,11 +255,11 @@ def _run_with_progress(command: list[str], env: dict[str, str], every: float = 3
 RETESTED = {0, 5, 33}  # mutmut's exit codes for "survived" and "no tests"
 
 
-def forget_survivors(mutants: Path) -> int:
+def forget_survivors(mutants: Path) -> list[str]:
     """Forget the result of every mutant that survived or that no test reached, so that the next run tries it
-    again with the tests added since (mutmut keeps a result as long as its function is unchanged). Returns how
-    many."""
-    forgotten = 0
+    again with the tests added since (mutmut keeps a result as long as its function is unchanged). Returns their
+    names."""
+    forgotten: list[str] = []
     for meta in mutants.rglob("*.meta"):
         data = json.loads(meta.read_text())
         results = data.get("exit_code_by_key", {})
@@ -267,8 +268,67 @@ def forget_survivors(mutants: Path) -> int:
             results[name] = None
         if again:
             meta.write_text(json.dumps(data, indent=4))
-            forgotten += len(again)
+            forgotten += again
     return forgotten
+
+
+SAMPLE = "sample.json"  # in mutants/: the mutants --sample drew, and from how many
+
+
+def draw_sample(mutants: Path, size: int, seed: int) -> list[str]:
+    """Draw `size` of the mutants not run yet, uniformly, and remember them: their kill rate estimates the rate of
+    all the mutants not run (a whole run takes many hours on two cores: docs/testing.md)."""
+    population = sorted(
+        name
+        for meta in mutants.rglob("*.meta")
+        for name, code in json.loads(meta.read_text()).get("exit_code_by_key", {}).items()
+        if code is None
+    )
+    drawn = random.Random(seed).sample(population, min(size, len(population)))
+    (mutants / SAMPLE).write_text(json.dumps({"seed": seed, "population": len(population), "names": drawn}))
+    return drawn
+
+
+def wilson(killed: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% interval of a proportion seen as killed/n (Wilson's: sound near 100%, unlike the normal one)."""
+    if not n:
+        return 0.0, 100.0
+    p = killed / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+    return 100 * max(0.0, centre - half), 100 * min(1.0, centre + half)
+
+
+def estimate(mutants: list[Mutant], sample: dict) -> dict | None:
+    """The whole scope's kill rate when only part of it was run: every mutant run counts as itself, and every
+    mutant not run at the rate of the random sample drawn from those not run. None when nothing is left unrun
+    (the figures are then a census) or nothing of the sample ran."""
+    unrun = sum(m.status == "not checked" for m in mutants)
+    drawn = set(sample["names"])
+    seen = [m for m in mutants if m.name in drawn and m.status != "not checked"]
+    if not unrun or not seen:
+        return None
+    run = [m for m in mutants if m.status != "not checked"]
+    run_killed = sum(m.status in KILLED for m in run)
+    killed = sum(m.status in KILLED for m in seen)
+    low, high = wilson(killed, len(seen))
+    rate = 100 * killed / len(seen)
+
+    def whole(at: float) -> float:
+        return 100 * (run_killed + at / 100 * unrun) / len(mutants)
+
+    return {
+        "sample_run": len(seen),
+        "sample_killed": killed,
+        "sample_rate": rate,
+        "sample_interval": (low, high),
+        "population": sample["population"],
+        "run": len(run),
+        "run_killed": run_killed,
+        "unrun": unrun,
+        "whole_scope": whole(rate),
+        "whole_scope_interval": (whole(low), whole(high)),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -284,6 +344,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--workers", type=int, default=os.cpu_count() or 2, help="test sessions at once, each with its own Azurite"
     )
+    parser.add_argument(
+        "--sample",
+        type=int,
+        default=0,
+        help="with --keep: run only this many of the mutants not run yet, drawn at random (and the retested "
+        "survivors): the report estimates the whole scope's rate from them",
+    )
+    parser.add_argument("--seed", type=int, default=2026, help="the draw of --sample")
     parser.add_argument("names", nargs="*", help="only these mutants (mutmut name patterns, e.g. 'shared.domain.*')")
     args = parser.parse_args(argv)
 
@@ -297,11 +365,19 @@ def main(argv: list[str] | None = None) -> int:
     env["PATH"] = os.pathsep.join(
         [str(ROOT / "node_modules" / ".bin"), str(Path(sys.executable).parent), env.get("PATH", "")]
     )
+    if args.sample and not args.keep:
+        parser.error("--sample draws from an earlier run's mutants: it needs --keep")
+    retried: list[str] = []
     if not args.report_only:
         if not args.keep:
             shutil.rmtree(ROOT / "mutants", ignore_errors=True)
         elif args.retest:
-            print(f"mutation: {forget_survivors(ROOT / 'mutants')} survivors to try again", flush=True)
+            retried = forget_survivors(ROOT / "mutants")
+            print(f"mutation: {len(retried)} survivors to try again", flush=True)
+        if args.sample:
+            drawn = draw_sample(ROOT / "mutants", args.sample, args.seed)
+            print(f"mutation: {len(drawn)} mutants drawn from those not run yet", flush=True)
+            args.names = [*args.names, *retried, *drawn]
         started = time.monotonic()
         azurites = []
         try:
@@ -324,6 +400,17 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     _describe(mutants)
     figures = report(mutants)
+    sample_file = ROOT / "mutants" / SAMPLE
+    if sample_file.exists() and (guess := estimate(mutants, json.loads(sample_file.read_text()))):
+        figures["estimate"] = guess
+        low, high = guess["sample_interval"]
+        print(
+            f"\nestimate of the whole scope (a partial run): {guess['run_killed']}/{guess['run']} of the mutants run"
+            f" are killed; {guess['sample_killed']}/{guess['sample_run']} = {guess['sample_rate']:.1f}%"
+            f" (95%: {low:.1f}-{high:.1f}%) of a random sample drawn from the {guess['population']} not run then;"
+            f" counting the {guess['unrun']} still not run at that rate: {guess['whole_scope']:.1f}% "
+            f"(95%: {guess['whole_scope_interval'][0]:.1f}-{guess['whole_scope_interval'][1]:.1f}%)"
+        )
     if args.json:
         args.json.write_text(
             json.dumps(

@@ -57,7 +57,7 @@ def test_retest_forgets_the_survivors_and_the_unreached_and_keeps_every_other_re
     codes = {"a__mutmut_1": 0, "a__mutmut_2": 1, "a__mutmut_3": 33, "a__mutmut_4": 36, "a__mutmut_5": 5, "b": None}
     meta.write_text(json.dumps({"exit_code_by_key": codes, "hash_by_function_name": {"a": "h"}}))
     (tmp_path / "untouched.py.meta").write_text(json.dumps({"exit_code_by_key": {"c": 1}}))
-    assert forget_survivors(tmp_path) == 3
+    assert sorted(forget_survivors(tmp_path)) == ["a__mutmut_1", "a__mutmut_3", "a__mutmut_5"]
     assert json.loads(meta.read_text()) == {
         "exit_code_by_key": {
             "a__mutmut_1": None,
@@ -90,3 +90,54 @@ def test_a_mutant_mypy_rejects_counts_killed_and_the_tests_own_rate_leaves_it_ou
     assert figures["past_mypy"] == (1, 2, 50.0)
     assert "of the mutants mypy accepts: 1/2 = 50.0%" in out.getvalue()
     assert "m.x__mutmut_2" not in out.getvalue().split("survivors (")[1]  # a caught mutant is no survivor
+
+
+def test_a_sample_is_drawn_from_the_mutants_not_run_only_and_is_remembered(tmp_path):
+    from tools.mutation import SAMPLE, draw_sample
+
+    codes = {f"a__mutmut_{i}": (None if i % 3 else 1) for i in range(1, 31)}  # 20 not run, 10 killed
+    (tmp_path / "x.py.meta").write_text(json.dumps({"exit_code_by_key": codes}))
+    drawn = draw_sample(tmp_path, 8, seed=1)
+    assert len(set(drawn)) == 8 and all(codes[name] is None for name in drawn)
+    assert json.loads((tmp_path / SAMPLE).read_text()) == {"seed": 1, "population": 20, "names": drawn}
+    assert draw_sample(tmp_path, 8, seed=1) == drawn  # the same seed draws the same mutants
+    assert sorted(draw_sample(tmp_path, 50, seed=2)) == sorted(n for n, c in codes.items() if c is None)
+
+
+def test_the_estimate_counts_every_mutant_run_as_itself_and_the_unrun_at_the_samples_rate():
+    from tools.mutation import Mutant, estimate, wilson
+
+    run = [Mutant(f"r{i}", "killed") for i in range(90)] + [Mutant(f"s{i}", "survived") for i in range(10)]
+    drawn = [Mutant(f"d{i}", "killed") for i in range(15)] + [Mutant(f"e{i}", "survived") for i in range(5)]
+    unrun = [Mutant(f"u{i}", "not checked") for i in range(80)]
+    sample = {"seed": 1, "population": 100, "names": [m.name for m in drawn]}
+    guess = estimate(run + drawn + unrun, sample)
+    assert guess is not None
+    assert (guess["sample_killed"], guess["sample_run"], guess["sample_rate"]) == (15, 20, 75.0)
+    assert (guess["run_killed"], guess["run"], guess["unrun"]) == (105, 120, 80)
+    assert guess["whole_scope"] == 100 * (105 + 0.75 * 80) / 200
+    low, high = wilson(15, 20)
+    assert 52 < low < 55 and 88 < high < 90  # Wilson's interval of 15/20
+    assert guess["whole_scope_interval"] == (100 * (105 + low / 100 * 80) / 200, 100 * (105 + high / 100 * 80) / 200)
+    assert estimate(run + drawn, sample) is None  # nothing left unrun: the figures are a census
+    assert estimate(run + unrun, sample) is None  # nothing of the sample ran: no estimate
+    assert wilson(0, 0) == (0.0, 100.0) and wilson(10, 10)[1] == 100.0
+
+
+def test_under_a_mutant_the_quickest_modules_run_first_each_kept_together(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from tests.conftest import pytest_collection_modifyitems
+
+    names = ["b.py::slow1", "a.py::quick1", "b.py::slow2", "a.py::quick2", "c.py::unknown"]
+    durations = {"b.py::slow1": 4.0, "b.py::slow2": 0.1, "a.py::quick1": 0.2, "a.py::quick2": 0.3}
+    (tmp_path / "mutmut-stats.json").write_text(json.dumps({"duration_by_test": durations}))
+    monkeypatch.chdir(tmp_path)
+    items = [SimpleNamespace(nodeid=n) for n in names]
+    monkeypatch.setenv("MUTANT_UNDER_TEST", "shared.x.x_f__mutmut_3")
+    pytest_collection_modifyitems(items)
+    assert [i.nodeid for i in items] == ["a.py::quick1", "a.py::quick2", "c.py::unknown", "b.py::slow1", "b.py::slow2"]
+    monkeypatch.setenv("MUTANT_UNDER_TEST", "")  # make test: its own order, the longest tests first
+    items = [SimpleNamespace(nodeid=n) for n in names]
+    pytest_collection_modifyitems(items)
+    assert [i.nodeid for i in items] == names
