@@ -103,7 +103,8 @@ class RetryData(BaseModel):
     release: str = Field(pattern=_NAME)  # the release of the message it carries (its session)
     workload: str | None = Field(default=None, pattern=_NAME)
     attempt: int = Field(ge=1, le=10_000)  # attempts that failed so far
-    first_ms: int = Field(ge=0)  # when the first one failed (epoch ms): the plan's retry.max counts from it
+    # when the first one failed (epoch ms, at most year 9999: read back as a datetime): retry.max counts from it
+    first_ms: int = Field(ge=0, le=253_402_300_799_999)
     body: str = Field(min_length=2, max_length=MAX_RETRIED_BODY)  # the message, as it came
 
 

@@ -221,3 +221,18 @@ def test_a_token_that_could_not_be_had_is_retried_like_a_role_still_propagating(
 
     assert classify(failure()).transient
     assert not classify(failure(), failing_for=PROPAGATION + td(seconds=1)).transient
+
+
+def test_a_message_retry_dated_past_the_year_9999_is_rejected_with_why_instead_of_raising():
+    """Anyone who may send to the topic may send a `message-retry`: one whose first failure is dated past what a
+    datetime holds (first_ms 10**17) raised OverflowError/ValueError in from_ms once the message it carries met a
+    routing failure: every delivery failed, then the poison queue without a reason, nothing in the release."""
+    d = Driver(make_plan("flight"))
+    d.replicate()
+    d.w.network.answer = lambda: 503  # the carried message's routing fails: its first failure is read
+    inner = event("tests-passed", "r1", "w1", "t9")
+    data = {"release": "r1", "workload": "w1", "attempt": 1, "first_ms": 10**17, "body": inner}
+    forged = {"specversion": "1.0", "id": "r-10", "source": "ci", "type": "message-retry", "data": data}
+    result = d.w.service.handle(json.dumps(forged))
+    assert result.outcome == "rejected" and "first_ms" in result.reason, result.reason
+    assert result.reason in [e.reason for e in d.w.store.list_history("r1", "w1")]  # recorded in the release
