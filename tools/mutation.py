@@ -275,18 +275,29 @@ def forget_survivors(mutants: Path) -> list[str]:
 SAMPLE = "sample.json"  # in mutants/: the mutants --sample drew, and from how many
 
 
-def draw_sample(mutants: Path, size: int, seed: int) -> list[str]:
+def draw_sample(mutants: Path, size: int, seed: int, *, leave: typing.Iterable[str] = ()) -> list[str]:
     """Draw `size` of the mutants not run yet, uniformly, and remember them: their kill rate estimates the rate of
-    all the mutants not run (a whole run takes many hours on two cores: docs/testing.md)."""
+    all the mutants not run (a whole run takes many hours on two cores: docs/testing.md). `leave`: mutants whose
+    result was forgotten to be tried again (--retest): they run anyway and count as themselves, and survivors in
+    the draw would make the rate applied to the mutants never run too low."""
+    left = set(leave)
     population = sorted(
         name
         for meta in mutants.rglob("*.meta")
         for name, code in json.loads(meta.read_text()).get("exit_code_by_key", {}).items()
-        if code is None
+        if code is None and name not in left
     )
     drawn = random.Random(seed).sample(population, min(size, len(population)))
     (mutants / SAMPLE).write_text(json.dumps({"seed": seed, "population": len(population), "names": drawn}))
     return drawn
+
+
+def to_try(mutants: Path, *, retest: bool, sample: int, seed: int) -> tuple[list[str], list[str]]:
+    """With --keep: the survivors forgotten to be tried again (--retest), and the sample drawn from the mutants
+    never run (--sample), never from those survivors."""
+    retried = forget_survivors(mutants) if retest else []
+    drawn = draw_sample(mutants, sample, seed, leave=retried) if sample else []
+    return retried, drawn
 
 
 def wilson(killed: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -371,13 +382,13 @@ def main(argv: list[str] | None = None) -> int:
     if not args.report_only:
         if not args.keep:
             shutil.rmtree(ROOT / "mutants", ignore_errors=True)
-        elif args.retest:
-            retried = forget_survivors(ROOT / "mutants")
-            print(f"mutation: {len(retried)} survivors to try again", flush=True)
-        if args.sample:
-            drawn = draw_sample(ROOT / "mutants", args.sample, args.seed)
-            print(f"mutation: {len(drawn)} mutants drawn from those not run yet", flush=True)
-            args.names = [*args.names, *retried, *drawn]
+        else:
+            retried, drawn = to_try(ROOT / "mutants", retest=args.retest, sample=args.sample, seed=args.seed)
+            if args.retest:
+                print(f"mutation: {len(retried)} survivors to try again", flush=True)
+            if args.sample:
+                print(f"mutation: {len(drawn)} mutants drawn from those not run yet", flush=True)
+                args.names = [*args.names, *retried, *drawn]
         started = time.monotonic()
         azurites = []
         try:

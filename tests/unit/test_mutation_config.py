@@ -141,3 +141,17 @@ def test_under_a_mutant_the_quickest_modules_run_first_each_kept_together(tmp_pa
     items = [SimpleNamespace(nodeid=n) for n in names]
     pytest_collection_modifyitems(items)
     assert [i.nodeid for i in items] == names
+
+
+def test_a_sample_after_retest_is_drawn_from_the_mutants_never_run_not_from_the_survivors_forgotten(tmp_path):
+    """--keep --retest --sample: forget_survivors set the survivors' results to None before the draw, so the
+    survivors (which run anyway, and count as themselves) were drawn as if never run: the sample's rate, applied
+    to the mutants never run, was pulled down by mutants already known to survive."""
+    from tools.mutation import SAMPLE, to_try
+
+    codes = {f"a__mutmut_{i}": (0 if i <= 10 else None) for i in range(1, 31)}  # 10 survivors, 20 never run
+    (tmp_path / "x.py.meta").write_text(json.dumps({"exit_code_by_key": codes}))
+    retried, drawn = to_try(tmp_path, retest=True, sample=50, seed=1)
+    assert sorted(retried) == sorted(n for n, c in codes.items() if c == 0)
+    assert sorted(drawn) == sorted(n for n, c in codes.items() if c is None)
+    assert json.loads((tmp_path / SAMPLE).read_text())["population"] == 20
