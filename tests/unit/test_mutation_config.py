@@ -155,3 +155,22 @@ def test_a_sample_after_retest_is_drawn_from_the_mutants_never_run_not_from_the_
     assert sorted(retried) == sorted(n for n, c in codes.items() if c == 0)
     assert sorted(drawn) == sorted(n for n, c in codes.items() if c is None)
     assert json.loads((tmp_path / SAMPLE).read_text())["population"] == 20
+
+
+def test_under_a_mutant_two_modules_of_the_same_mean_time_are_not_interleaved(tmp_path, monkeypatch):
+    """mutmut passes a mutant's tests quickest first, so two modules' tests come interleaved; a stable sort by
+    the module's mean alone left two modules of equal mean (all skipped: 0 s each) interleaved, and their
+    module fixtures were set up again at every switch."""
+    from types import SimpleNamespace
+
+    from tests.conftest import pytest_collection_modifyitems
+
+    names = ["b.py::t1", "a.py::t1", "b.py::t2", "a.py::t2"]
+    durations = {"b.py::t1": 0.1, "a.py::t1": 0.2, "b.py::t2": 0.3, "a.py::t2": 0.2}
+    (tmp_path / "mutmut-stats.json").write_text(json.dumps({"duration_by_test": durations}))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MUTANT_UNDER_TEST", "shared.x.x_f__mutmut_3")
+    items = [SimpleNamespace(nodeid=n) for n in names]
+    pytest_collection_modifyitems(items)
+    modules = [i.nodeid.split("::")[0] for i in items]
+    assert modules == ["a.py", "a.py", "b.py", "b.py"]  # each module together (a tie: by name)
