@@ -238,8 +238,8 @@ def _effects(ports: Ports, before: Release, decision: Decision, done: list[SetTr
     if carrying.revoke_failure is not None:
         log.warning("revoking access for %s failed: %s", release, carrying.revoke_failure)
         decision = revocation_failed(decision, carrying.revoke_failure, ports.clock.now())
-        for retry in decision.effects:
-            HANDLERS[type(retry)](carrying, retry)
+        retry = decision.effects[-1]  # the others were carried out above
+        HANDLERS[type(retry)](carrying, retry)
     return _worded(decision, carrying.made)
 
 

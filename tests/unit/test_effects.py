@@ -114,6 +114,29 @@ class RivalFirst:
         return getattr(self.inner, name)
 
 
+def test_routing_moved_by_an_attempt_whose_revocation_failed_and_that_lost_its_commit_is_put_back():
+    """A failed revocation rewrites the decision's effects to its retry alone (revocation_failed): the attempt's
+    routing moves were no longer in the decision the service kept, so when its commit was lost to a rival, the
+    re-decision (which moves nobody) did not put them back: users stayed at 100% on a workload recorded at 0%."""
+    w = world()
+    ready_to_move(w, model="staged", approval="auto", revoke_access=REVOKE)
+    pause = event("override", "r1", "w1", "pause", action="pause", actor=OPERATOR, reason="CAB freeze")
+    service = PromotionService(
+        store=RivalFirst(w.store, lambda: w.service.handle(pause)),
+        routers=w.network.router,
+        scheduler=w.scheduler,
+        revoker=w.network,
+        dead_letters=w.dead,
+        clock=w.clock,
+    )
+    w.network.revoke_failures = 1  # the lost attempt's revocation fails
+    result = service.handle(event("tests-passed", "r1", "w1", "t1"))
+    assert result.outcome == "applied", result.reason
+    workload = w.store.get_release("r1").release.workloads["w1"]
+    assert (workload.state, workload.paused, workload.traffic_percent) == ("testing", True, 0)
+    assert w.network.writes == [("r1", "w1", 100), ("r1", "w1", 0)], "users left where the state says they are not"
+
+
 def test_routing_moved_by_an_attempt_that_lost_its_commit_is_put_back_when_the_new_decision_moves_nothing():
     w = world()
     ready_to_move(w, model="flight")

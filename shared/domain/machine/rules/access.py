@@ -70,7 +70,9 @@ def revoke_retry(step: Step) -> Decision:
 
 def revocation_failed(decision: Decision, error: str, now: datetime) -> Decision:
     """The decision as it stands when revoking access failed: routing stays as decided (a failed revocation
-    never rolls a promotion back), access is recorded as not revoked with the reason, and a retry is due."""
+    never rolls a promotion back), access is recorded as not revoked with the reason, and a retry is due: the
+    last effect. The effects carried out are kept (the revocation aside): the service puts back the routing
+    they moved if the commit is lost to another writer and the decision made again moves nothing."""
     release = decision.release
     attempts = release.revoke_attempts + 1
     due = now + min(REVOKE_RETRY_FIRST * 2 ** min(attempts - 1, 10), REVOKE_RETRY_MAX)
@@ -86,4 +88,5 @@ def revocation_failed(decision: Decision, error: str, now: datetime) -> Decision
         )
     new = release.evolve(access_revoked=False, revoke_error=error[:MAX_REVOKE_ERROR], revoke_attempts=attempts)
     retry = Schedule(m.REVOKE_RETRY_TYPE, {"attempt": attempts}, due, f"{attempts}:{ms(now)}")
-    return replace(decision, release=new, entries=entries, effects=[retry])
+    kept = [e for e in decision.effects if not isinstance(e, RevokeAccess)]
+    return replace(decision, release=new, entries=entries, effects=[*kept, retry])
