@@ -26,6 +26,8 @@ def alert_event(body: bytes, *, now: datetime | None = None) -> dict | None:
         doc = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise AlertError(400, f"alert body is not JSON: {exc}") from None
+    except RecursionError:  # a few KB of '[': json.loads gives up at Python's recursion limit
+        raise AlertError(400, "alert body is not JSON: nested too deeply") from None
     if not isinstance(doc, dict) or doc.get("schemaId") != SCHEMA_ID:
         raise AlertError(
             400,

@@ -55,7 +55,7 @@ class OverrideProofs:
         not verify (another key, or any field changed since it was signed)."""
         try:
             doc = json.loads(body)
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: nested too deeply
             return None
         if not isinstance(doc, dict):
             return None
@@ -71,7 +71,7 @@ class OverrideProofs:
             return None
         try:
             who = json.loads(_unb64(claims))
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply
             return None
         if not isinstance(who, dict):  # signed claims are an object; anything else names no one
             return None

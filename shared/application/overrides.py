@@ -54,6 +54,8 @@ def principal_from_header(value: str | None) -> Principal:
         doc = json.loads(base64.b64decode(value, validate=True))
     except (binascii.Error, ValueError) as exc:
         raise PrincipalError(f"{PRINCIPAL_HEADER} is not base64-encoded JSON: {exc}") from None
+    except RecursionError:  # a few KB of '[': json.loads gives up at Python's recursion limit
+        raise PrincipalError(f"{PRINCIPAL_HEADER} is not JSON: nested too deeply") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("claims"), list):
         raise PrincipalError(f"{PRINCIPAL_HEADER} has no claims")
     if str(doc.get("auth_typ", "")).lower() != ENTRA_AUTH_TYPE:
@@ -157,6 +159,8 @@ def override_event(body: bytes, principal: Principal, now: datetime) -> dict:
         doc: Any = json.loads(body or b"null")
     except (UnicodeDecodeError, ValueError) as exc:
         raise OverrideRequestError(f"the body is not JSON: {exc}") from None
+    except RecursionError:  # a few KB of '[': json.loads gives up at Python's recursion limit
+        raise OverrideRequestError("the body is not JSON: nested too deeply") from None
     if not isinstance(doc, dict):
         raise OverrideRequestError('the body is a JSON object: {"release", "action", "reason", "workload", "id"}')
     if "actor" in doc:

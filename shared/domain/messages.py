@@ -326,6 +326,8 @@ def parse_message(body: bytes | str) -> Message:
         doc = json.loads(raw_bytes)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise _error(f"not JSON: {exc}", None) from None
+    except RecursionError:  # a few KB of '[': json.loads gives up at Python's recursion limit
+        raise _error("not JSON: nested too deeply", None) from None
     if not isinstance(doc, dict):
         raise _error("a CloudEvents message is a JSON object", None)
     if doc.get("specversion") != "1.0":
