@@ -187,3 +187,19 @@ def test_any_workload_survives_a_commit_and_a_read_through_azurite(stack, releas
         value = getattr(back, f.name)
         assert type(value) is (float if f.name == "lag_seconds" and value is not None else type(getattr(w, f.name)))
         assert not isinstance(value, datetime) or value.tzinfo is UTC, f.name
+
+
+def test_a_lag_report_dated_year_1_leaves_the_release_readable(stack, release_name):
+    """A replication-lag message may carry any RFC 3339 time; on_lag kept year 1 as the workload's lag_at. The
+    SDK writes it as '1-01-01T...' (strftime drops the century's zeros), Azurite took it, and every read of the
+    release failed after (ValueError parsing it): every later message of the release failed with it. (Azure
+    refuses any time before 1601: there the report failed every delivery.)"""
+    from tests.fakes import event
+
+    stack.service.apply(_plan(release_name))
+    long_ago = datetime(1, 1, 1, tzinfo=UTC)
+    report = event("replication-lag", release_name, "web", "lag-1", time=long_ago, lag_seconds=1.0)
+    result = stack.service.handle(report)
+    assert result.outcome == "rejected", result.reason
+    web = stack.store.get_release(release_name).release.workloads["web"]
+    assert web.lag_at is None

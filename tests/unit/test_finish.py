@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -377,3 +377,14 @@ def test_no_move_while_out_of_sync_nothing_finalized_early_and_nothing_moved_bac
             finalized_at = finalized_at or w.finalized_at
         if finalized_at is not None:  # a finalized workload never gets traffic moved back
             assert (w.state, d.routed(), w.finalized_at) == ("finalized", 100, finalized_at)
+
+
+def test_a_lag_report_dated_before_1970_is_rejected_and_not_kept():
+    """Its time becomes the workload's lag_at; year 1 made the release unreadable from Azurite (and a write Azure
+    refuses): tests/integration/test_store_round_trip.py."""
+    d = Driver(synced_plan("single-step"))
+    for when in (datetime(1, 1, 1, tzinfo=UTC), datetime(1969, 12, 31, 23, 59, 59, tzinfo=UTC)):
+        r = lag(d, 1, time=when)
+        assert r.outcome == "rejected" and "before 1970" in r.reason, r.reason
+        assert d.wl().lag_at is None and d.wl().lag_reports == 0
+    assert lag(d, 1, time=datetime(1970, 1, 1, tzinfo=UTC)).outcome == "applied"

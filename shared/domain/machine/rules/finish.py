@@ -4,7 +4,7 @@ decommission, and the pure rewrite of a decision whose decommission failed."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.domain import messages as m
@@ -24,6 +24,7 @@ from shared.domain.model import HistoryEntry, Outcome, Release, Workload, Worklo
 from shared.domain.times import iso_s, ms
 
 S = WorkloadState
+EARLIEST_REPORT = datetime(1970, 1, 1, tzinfo=UTC)  # a replication-lag report's time, kept as the workload's lag_at
 
 
 def _at(moment: datetime | None) -> str:
@@ -127,6 +128,8 @@ def on_lag(step: Step, w: Workload) -> Ruling:
     what = f"replication lag {data.lag_seconds:g}s" + (f" (asset {data.asset})" if data.asset else "")
     if data.asset is not None and data.asset not in w.assets:
         return Outcome.REJECTED, f"asset {data.asset!r} is not part of workload {w.name}", w
+    if at < EARLIEST_REPORT:  # kept as lag_at: a time no store holds (Table Storage: 1601 on) is no measurement
+        return Outcome.REJECTED, f"{what} measured at {_at(at)}: no report is dated before 1970", w
     if w.state in (S.FINALIZED, S.ABORTED):
         return Outcome.IGNORED, f"{what}: workload is {w.state}", w
     if w.lag_at is not None and at < w.lag_at:
