@@ -14,8 +14,9 @@ NAME = NAME_PATTERN
 PRINTABLE = re.compile(r"^[^\x00-\x1f\x7f]*$")
 
 
-def printable(value: str) -> str:
-    if not PRINTABLE.fullmatch(value):
+def printable(value: str | None) -> str | None:
+    """A text without control characters (an optional one may be null: absent)."""
+    if value is not None and not PRINTABLE.fullmatch(value):
         raise ValueError("control characters are not allowed")
     return value
 

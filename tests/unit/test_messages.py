@@ -65,3 +65,12 @@ def test_salvaged_fields_let_a_known_release_record_the_rejection():
     with pytest.raises(MessageError) as info:
         parse_message(json.dumps(doc(data={"release": "r1' or 1 eq 1", "workload": "w1"})))
     assert info.value.unparsed.release is None  # names that are not names are never used as keys
+
+
+def test_an_optional_checked_text_given_as_null_is_absent_instead_of_raising_type_error():
+    """`"asset": null` in a replication-lag report reached the printable check, which raised TypeError (no
+    MessageError): the message failed every delivery and went to the poison queue without a reason."""
+    lag = {"type": "replication-lag", "data": {"release": "r1", "workload": "w1", "lag_seconds": 1.0, "asset": None}}
+    message = parse_message(json.dumps(doc(**lag)))
+    assert message.data.asset is None
+    assert "control characters" in reason(doc(**{**lag, "data": {**lag["data"], "asset": "a\x01"}}))
