@@ -236,3 +236,27 @@ def test_a_message_retry_dated_past_the_year_9999_is_rejected_with_why_instead_o
     result = d.w.service.handle(json.dumps(forged))
     assert result.outcome == "rejected" and "first_ms" in result.reason, result.reason
     assert result.reason in [e.reason for e in d.w.store.list_history("r1", "w1")]  # recorded in the release
+
+
+def test_a_refused_release_wide_move_leaves_each_workload_a_stuck_text_its_row_can_hold():
+    """A release-wide move refused before anything moved names every workload's refusal in one error, and each
+    workload's `stuck` held all of it: at 300 workloads, 34,000 characters in every row, past what a Table
+    Storage property holds (32K UTF-16 units; the transaction past 4 MiB): the commit would be refused on every
+    delivery, and nobody would read why the release is stuck."""
+    from shared.adapters.table_store.rows import WORKLOAD
+    from shared.domain.machine.rules.retry import MAX_STUCK
+    from tests.unit.test_machine import APPROVER
+
+    n = 300
+    doc = make_plan("staged")
+    doc["workloads"] = [{"name": f"w{i}", "assets": ["a"]} for i in range(n)]
+    d = Driver(doc)
+    for i in range(n):
+        d.send("asset-replicated", f"w{i}", asset="a")
+        d.send("tests-passed", f"w{i}")
+        d.w.network.refused[f"w{i}"] = f"the pool holds a member this plan does not name (10.0.{i // 250}.{i % 250})"
+    result = d.override("approve", actor=APPROVER, workload=None)
+    assert result.outcome == "rejected" and "nothing moved" in result.reason, result.reason[:300]
+    for w in d.release.workloads.values():
+        assert w.stuck and "not carried out" in w.stuck and len(w.stuck) <= MAX_STUCK, w.stuck[:200]
+        assert all(len(str(v).encode("utf-16-le")) <= 2 * 32 * 1024 for v in WORKLOAD.write(w).values())

@@ -12,6 +12,14 @@ from shared.domain.machine.effects import Decision, Schedule, SetTraffic, digest
 from shared.domain.model import HistoryEntry, Outcome, Release
 from shared.domain.times import iso_s, ms
 
+# characters of a workload's `stuck` kept (its row holds it): a refused release-wide move's error names every
+# workload's refusal, and a workload without an entry of its own takes the decision's reason, every entry's
+MAX_STUCK = 2_000
+
+
+def _clipped(text: str) -> str:
+    return text if len(text) <= MAX_STUCK else text[: MAX_STUCK - 1] + "\u2026"
+
 
 def _undone(before: Release, decision: Decision, outcome: Outcome, note: str) -> list[HistoryEntry]:
     """The decision's entries, as if it had not moved anything: its outcome and `note` in front of its reason."""
@@ -54,7 +62,8 @@ def stopped(
     workloads = dict(before.workloads)
     for name in moved:
         what = next((e.reason for e in decision.entries if e.workload == name), decision.reason)
-        workloads[name] = workloads[name].evolve(stuck=f"{what}: not carried out at {iso_s(at)}: {error} ({why})")
+        stuck = _clipped(f"{what}: not carried out at {iso_s(at)}: {error} ({why})")
+        workloads[name] = workloads[name].evolve(stuck=stuck)
     after = decision.release  # its bookkeeping of ids and history (Step.finish), none of what it decided
     release = before.evolve(
         workloads=workloads,
