@@ -130,3 +130,31 @@ def test_a_clean_up_timer_with_no_test_vms_to_clean_up_changes_nothing():
         (Outcome.IGNORED, "cleanup_after: the rehearsal left no test VMs")
     ]
     assert decision.effects == []
+
+
+def test_a_clean_up_timer_that_arrives_early_is_rescheduled_not_acted_on():
+    """Every other timer re-schedules itself when it arrives before its time (the local queue holds a message at
+    most 7 days less a minute, and cleanup_after may be 7 days): the clean-up timer cleaned the test VMs up
+    whenever it came, under a verdict that could still arrive."""
+    from datetime import timedelta
+
+    d = MigrateDriver(migrate_plan())
+    d.ready()
+    d.override("rehearse")
+    d.vault.finish("test-migrate")
+    d.watch()
+    w = d.release.workloads["w1"]
+    due = w.rehearsal_at + timedelta(hours=4)  # the plan's cleanup_after
+    early = due - timedelta(seconds=60)
+    data = {"release": "r1", "workload": "w1", "started_ms": ms(w.rehearsal_at)}
+    event = m.new_event(m.REHEARSAL_CLEANUP_TYPE, data, id="t1", source="promote/timer", time=early)
+    decision = decide(d.release, m.parse_message(json.dumps(event)), early)
+    [entry] = decision.entries
+    assert entry.outcome == Outcome.IGNORED and "early" in entry.reason, entry.reason
+    assert decision.release.workloads["w1"].cleanup is None
+    [timer] = decision.effects
+    assert (timer.type, timer.due, timer.data) == (
+        m.REHEARSAL_CLEANUP_TYPE,
+        due,
+        {"workload": "w1", "started_ms": ms(w.rehearsal_at)},
+    )
