@@ -17,6 +17,7 @@ from typing import Any
 from shared.domain import messages as m
 from shared.domain.migration import FIELDS, MachineState, machines_of, started_at
 from shared.domain.model import Op, ReleaseState, WorkloadState
+from shared.domain.own_messages import MAX_JOB_TEXT
 from shared.domain.times import ms
 
 SOURCE = "promote/azure-migrate"
@@ -76,6 +77,10 @@ def _lags(release: Any, workloads: list[Any], states: dict[str, MachineState], n
     return out
 
 
+def _cut(text: str | None) -> str | None:
+    return text if text is None or len(text) <= MAX_JOB_TEXT else text[: MAX_JOB_TEXT - 1] + "\u2026"
+
+
 def events_for(release: Any, migrator: Any, now: datetime) -> list[dict]:
     """The events one release's vault calls for, given its recorded state."""
     vault = release.plan.source.vault
@@ -89,11 +94,14 @@ def events_for(release: Any, migrator: Any, now: datetime) -> list[dict]:
             if getattr(w, state_field) != Op.RUNNING or at is None:
                 continue
             seen = migrator.status(vault, machines_of(release, w.name), op)
-            if seen.state == "running" and (seen.job is None or seen.job == getattr(w, job_field)):
+            # as much as a report may carry (every failed machine's error joined may be longer): a report refused
+            # as invalid would leave the operation running for ever
+            job, error = _cut(seen.job), _cut(seen.error)
+            if seen.state == "running" and (job is None or job == getattr(w, job_field)):
                 continue  # nothing new to say
             data = {"release": release.name, "workload": w.name, "op": op, "started_ms": ms(at)}
-            data.update(state=seen.state, job=seen.job, error=seen.error)
-            key = f"am:{release.name}:{w.name}:{op}:{ms(at)}:{seen.state}:{seen.job}"
+            data.update(state=seen.state, job=job, error=error)
+            key = f"am:{release.name}:{w.name}:{op}:{ms(at)}:{seen.state}:{job}"
             out.append(m.new_event(m.JOB_TYPE, data, id=key[:256], source=SOURCE, time=now))
     return out
 

@@ -120,6 +120,7 @@ class TtlElapsed(_Envelope):
 
 # -- v3 §16: Azure Migrate ----------------------------------------------------------------------------------
 MIGRATE_OPS = ("test-migrate", "test-migrate-cleanup", "migrate", "complete-migration")
+MAX_JOB_TEXT = 2000  # characters of a migration-job report's job names and error (the watcher cuts longer ones)
 
 
 class RehearsalCleanupData(_Data):
@@ -133,8 +134,8 @@ class JobData(_Data):
     op: Literal[MIGRATE_OPS]  # type: ignore[valid-type]
     started_ms: int = Field(ge=0)  # the operation (when it was decided, epoch ms) this is about
     state: Literal["running", "succeeded", "failed"]
-    job: str | None = Field(default=None, max_length=2000)  # the Site Recovery job name(s), comma-separated
-    error: str | None = Field(default=None, max_length=2000)
+    job: str | None = Field(default=None, max_length=MAX_JOB_TEXT)  # the Site Recovery job name(s), comma-separated
+    error: str | None = Field(default=None, max_length=MAX_JOB_TEXT)
 
 
 class CompletionData(_Data):

@@ -281,3 +281,17 @@ def test_a_failed_test_migration_fails_the_rehearsal_and_is_cleaned_up():
     d.watch()
     assert d.override("rehearse").outcome == "applied"  # cleaned up: a new rehearsal may start
     assert d.wl().test_migration == "running" and d.wl().rehearsal_verdict is None
+
+
+def test_a_failed_migration_with_a_long_error_is_recorded_failed_not_refused_as_an_invalid_report():
+    """Azure Migrate's error is every failed machine's job error joined: past the 2,000 characters a migration-job
+    message may carry, the watcher's report was refused as invalid on every round, and the workload showed its
+    migration running for ever, its failure never recorded."""
+    d = MigrateDriver(migrate_plan(required=False))
+    d.ready()
+    assert d.wl().migration == "running"
+    d.vault.finish("migrate", ok=False, error="final replication failed: " + "appliance offline; " * 200)
+    d.watch()
+    w = d.wl()
+    assert w.migration == "failed" and "appliance offline" in (w.stuck or "") and d.routed() == 0
+    assert len(w.migration_error or "") <= 2000
