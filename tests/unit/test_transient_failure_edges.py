@@ -260,3 +260,5 @@ def test_a_refused_release_wide_move_leaves_each_workload_a_stuck_text_its_row_c
     for w in d.release.workloads.values():
         assert w.stuck and "not carried out" in w.stuck and len(w.stuck) <= MAX_STUCK, w.stuck[:200]
         assert all(len(str(v).encode("utf-16-le")) <= 2 * 32 * 1024 for v in WORKLOAD.write(w).values())
+    # each entry repeated the whole error: n copies of an error growing with n (1.6 GB of reasons at 5,000)
+    assert all(len(e.reason) <= MAX_STUCK + 200 for e in result.entries), max(len(e.reason) for e in result.entries)

@@ -12,8 +12,9 @@ from shared.domain.machine.effects import Decision, Schedule, SetTraffic, digest
 from shared.domain.model import HistoryEntry, Outcome, Release
 from shared.domain.times import iso_s, ms
 
-# characters of a workload's `stuck` kept (its row holds it): a refused release-wide move's error names every
-# workload's refusal, and a workload without an entry of its own takes the decision's reason, every entry's
+# characters of a workload's `stuck` kept (its row holds it), and of the error each entry repeats: a refused
+# release-wide move's error names every workload's refusal (at 5,000 workloads, 5,000 copies of 500 KB), and a
+# workload without an entry of its own takes the decision's reason, every entry's
 MAX_STUCK = 2_000
 
 
@@ -43,7 +44,7 @@ def deferred(
     due: datetime,
 ) -> Decision:  # fmt: skip
     """Nothing changes now; each workload's entry names the failure and when it is tried again."""
-    note = f"not carried out yet: {error} (attempt {attempt}; tried again at {iso_s(due)})"
+    note = f"not carried out yet: {_clipped(error)} (attempt {attempt}; tried again at {iso_s(due)})"
     data = {"workload": message.data.workload, "attempt": attempt, "first_ms": ms(first), "body": body}
     retry = Schedule(m.RETRY_TYPE, data, due, f"{digest(message.id)}:{attempt}")
     return Decision(release=before, entries=_undone(before, decision, Outcome.IGNORED, note), effects=[retry],
@@ -57,11 +58,17 @@ def stopped(
     The message is done: its id is recorded as the decision's would have been, so that a redelivery (or the
     sender sending it again) is a duplicate instead of being decided anew, moving users and moving them back."""
     why = why or ("Azure refused it" if permanent else "it kept failing past the plan's retry.max")
+    error = _clipped(error)
     note = f"not carried out: {error} ({why})"
     moved = {e.workload for e in decision.effects if isinstance(e, SetTraffic)}
     workloads = dict(before.workloads)
+    own = {e.workload: e.reason for e in reversed(decision.entries)}  # each workload's first entry
+    whole: str | None = None  # the decision's reason, joined once for every workload without an entry
     for name in moved:
-        what = next((e.reason for e in decision.entries if e.workload == name), decision.reason)
+        what = own.get(name)
+        if what is None:
+            whole = decision.reason if whole is None else whole
+            what = whole
         stuck = _clipped(f"{what}: not carried out at {iso_s(at)}: {error} ({why})")
         workloads[name] = workloads[name].evolve(stuck=stuck)
     after = decision.release  # its bookkeeping of ids and history (Step.finish), none of what it decided
