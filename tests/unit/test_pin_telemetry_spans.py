@@ -427,6 +427,13 @@ def test_each_kind_of_failure_after_the_start_is_said_once(caplog):
 def test_a_context_that_cannot_be_left_is_said_once(caplog, monkeypatch):
     import opentelemetry.context as context
 
+    # OpenTelemetry's SDK binds `detach` by name when first imported: imported under the patch below, its export
+    # threads would keep the failing one for good, and a later test's provider would lose its context (a test
+    # order mutmut's stats run happened on).
+    import opentelemetry.sdk._shared_internal  # noqa: F401
+    import opentelemetry.sdk.metrics.export  # noqa: F401
+    import opentelemetry.sdk.trace.export  # noqa: F401
+
     detach = context.detach
 
     def detach_then_fail(token):  # OpenTelemetry's own detach logs its failures: this one raises after it
