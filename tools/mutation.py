@@ -328,7 +328,9 @@ def estimate(mutants: list[Mutant], sample: dict) -> dict | None:
     def whole(at: float) -> float:
         return 100 * (run_killed + at / 100 * unrun) / len(mutants)
 
+    present = sum(m.name in drawn for m in mutants)  # a mutant whose function changed since is drawn no more
     return {
+        "sample_drawn": present,
         "sample_run": len(seen),
         "sample_killed": killed,
         "sample_rate": rate,
@@ -422,6 +424,11 @@ def main(argv: list[str] | None = None) -> int:
             f" counting the {guess['unrun']} still not run at that rate: {guess['whole_scope']:.1f}% "
             f"(95%: {guess['whole_scope_interval'][0]:.1f}-{guess['whole_scope_interval'][1]:.1f}%)"
         )
+        if guess["sample_run"] < guess["sample_drawn"]:
+            print(
+                f"the sample ran only in part ({guess['sample_run']} of {guess['sample_drawn']}): mutmut runs the"
+                " quickest mutants first, so the part is not random and the estimate leans to the quick ones"
+            )
     if args.json:
         args.json.write_text(
             json.dumps(

@@ -115,6 +115,11 @@ def test_the_estimate_counts_every_mutant_run_as_itself_and_the_unrun_at_the_sam
     assert guess is not None
     assert (guess["sample_killed"], guess["sample_run"], guess["sample_rate"]) == (15, 20, 75.0)
     assert (guess["run_killed"], guess["run"], guess["unrun"]) == (105, 120, 80)
+    assert guess["sample_drawn"] == 20  # all of the sample ran
+    partly = estimate(
+        [*run, *drawn, Mutant("d99", "not checked"), *unrun], {**sample, "names": [*sample["names"], "d99"]}
+    )
+    assert partly is not None and (partly["sample_run"], partly["sample_drawn"]) == (20, 21)
     assert guess["whole_scope"] == 100 * (105 + 0.75 * 80) / 200
     low, high = wilson(15, 20)
     assert 52 < low < 55 and 88 < high < 90  # Wilson's interval of 15/20
