@@ -100,13 +100,21 @@ def test_a_message_that_fails_once_succeeds_on_redelivery(stack, release_name):
     assert poison(stack) == []
 
 
+def without_judge(host):
+    """No judge rounds (nor the Azure Migrate watcher's, which run with them): they read every release on this
+    Azurite, and another test's flighting workload keeps the host busy waiting for its verdict, so a test of how
+    long the host waits would measure the other test's release."""
+    host.judge = None
+    return host
+
+
 def test_bake_timers_are_scheduled_messages_that_until_idle_waits_for(stack, release_name):
     stack.service.apply(validate_plan(flight_plan(release_name, bake="3s")))  # 3 s: three messages fit before it
     for i, (type_, data) in enumerate(
         [("asset-replicated", {"asset": "vm-1"}), ("tests-passed", {}), ("flight-healthy", {"flight": 1})]
     ):
         stack.publisher.publish(json.loads(event(type_, release_name, "web", f"e{i}", **data)))
-    host = local_host(stack)
+    host = without_judge(local_host(stack))  # the verdict here is a message
     host.run(until_idle=True, wait=0.1, poll=0.05)  # the timer is due in ~3s: beyond the 0.1s horizon
     assert stack.store.get_release(release_name).release.workloads["web"].flight == 1
     assert len(stack.local_scheduler.pending_due()) == 1
@@ -132,7 +140,7 @@ def test_stale_schedule_notes_do_not_keep_the_host_busy(stack):
             "due": datetime.now(UTC) - timedelta(hours=1),
         }
     )
-    host = local_host(stack)
+    host = without_judge(local_host(stack))
     polls = Polls(lambda: True)
     host.run(until_idle=True, wait=1, poll=0.05, stop=polls)
     assert polls.count == 1, "idle at the first poll: a note for a message long gone is not something to wait for"
