@@ -29,6 +29,7 @@ def test_a_shard_change_the_release_state_may_turn_on_needs_a_look():
     assert needs_look(facts(S.REPLICATING), facts(S.ABORTED, S.READY), T0)  # ... beside one that left
     assert needs_look(facts(S.FINALIZED), facts(S.FINALIZED, S.PROMOTED), T0)  # no longer all finalized/aborted
     assert needs_look(facts(S.PROMOTED), facts(S.FINALIZED, S.PROMOTED), T0)  # a first one finalized
+    assert needs_look(facts(S.ABORTED, S.FINALIZED), facts(S.ABORTED, S.FINALIZED, S.PROMOTED), T0)  # not finalized
     assert needs_look(facts(S.REPLICATING), facts(S.REPLICATING, S.ROLLED_BACK), T0)  # a first one rolled back
     assert needs_look(facts(S.REPLICATING), facts(S.PROMOTED, S.REPLICATING), T0)  # a first one promoted
     assert needs_look(facts(S.ROLLED_BACK), facts(S.REPLICATING, S.ROLLED_BACK), T0)  # no longer all ended
