@@ -4,6 +4,9 @@ Resource Manager."""
 
 from __future__ import annotations
 
+import pytest
+
+from shared.domain.errors import RoutingError
 from shared.domain.plan import TrafficManagerRouting
 from shared.domain.routing import Change
 from tests.routing import arm_resources as R
@@ -44,3 +47,23 @@ def test_another_enabled_endpoint_without_a_weight_is_named_with_its_type_and_we
         "endpoints the plan does not name also receive it: externalEndpoints/payroll-dr (weight 1); remove or "
         "disable them, or name them in the plan"
     ]
+
+
+TM_NEEDS = (
+    "access denied (403); the identity needs Microsoft.Network/trafficManagerProfiles/read and the profile's "
+    "endpoints' write (e.g. Microsoft.Network/trafficManagerProfiles/externalEndpoints/write) on the profile: "
+    "AuthorizationFailed: injected 403"
+)
+
+
+def test_a_403_names_the_profile_or_the_endpoint_denied_and_the_permission(arm, settings_arm):
+    seed(arm)
+    arm.fail("GET", "trafficmanagerprofiles/tm-payroll", 403, times=10)
+    with pytest.raises(RoutingError) as error:
+        tm(settings_arm).read()
+    assert str(error.value) == f"{PROFILE}: {TM_NEEDS}"
+    arm.faults.clear()
+    arm.fail("PATCH", "externalendpoints/payroll-azure", 403, times=10)
+    with pytest.raises(RoutingError) as error:
+        tm(settings_arm).apply(100)
+    assert str(error.value) == f"endpoint payroll-azure of {PROFILE}: {TM_NEEDS}"
