@@ -1,8 +1,11 @@
-"""application-gateway's flight pool in a diff (shared/adapters/routing/application_gateway.py `_live`,
-`_diff`): the members the plan does not name show on both sides of the pool's change, and a pool already as
-wanted is no change, against the local Resource Manager."""
+"""application-gateway against the local Resource Manager (shared/adapters/routing/application_gateway.py):
+the flight pool in a diff (`_live`, `_diff`: the members the plan does not name show on both sides of the
+pool's change, and a pool already as wanted is no change), moves to 0% or 100% that need no flight pool
+(`_refusal`), and a pool's name read whole from the rule's reference (`_pool_name`)."""
 
 from __future__ import annotations
+
+import json
 
 from shared.adapters.routing import router_factory
 from shared.domain.plan import ApplicationGatewayRouting
@@ -39,3 +42,25 @@ def test_a_flight_pool_with_a_foreign_member_changes_only_what_differs(arm, sett
         Change(WHAT, POOL, "192.168.10.4 + not in the plan: 10.9.9.9 (0% target)",
                "10.1.1.4 + not in the plan: 10.9.9.9 (50% target)"),
     ]  # fmt: skip
+
+
+def test_moves_to_0_or_100_need_no_flight_pool_in_the_gateway(arm, settings_arm):
+    gateway = R.application_gateway()
+    pools = gateway["properties"]["backendAddressPools"]
+    pools[:] = [p for p in pools if p["name"] != "pool-flight"]
+    arm.seed(gateway)
+    routing = ApplicationGatewayRouting(
+        **R.routing("application-gateway", flight_pool="pool-flight", source_addresses=["192.168.10.4"],
+                    target_addresses=["10.1.1.4"])
+    )  # fmt: skip
+    gw = router_factory(lambda: None, settings_arm)("wave-1", "payroll", routing)
+    assert gw.problems([0, 100]) == []
+
+
+def test_a_pool_whose_name_ends_in_a_capital_x_is_read_by_its_whole_name(arm, settings_arm):
+    arm.seed(json.loads(json.dumps(R.application_gateway()).replace("pool-azure", "pool-AX")))
+    routing = ApplicationGatewayRouting(**R.routing("application-gateway", target_pool="pool-AX"))
+    gw = router_factory(lambda: None, settings_arm)("wave-1", "payroll", routing)
+    assert gw.read() == 0
+    gw.apply(100)
+    assert gw.read() == 100
