@@ -1,7 +1,7 @@
 """application-gateway against the local Resource Manager (shared/adapters/routing/application_gateway.py):
 the flight pool in a diff (`_live`, `_diff`: the members the plan does not name show on both sides of the
-pool's change, and a pool already as wanted is no change), moves to 0% or 100% that need no flight pool
-(`_refusal`), and a pool's name read whole from the rule's reference (`_pool_name`)."""
+pool's change, and a pool already as wanted is no change); moves to 0% or 100% that need no flight pool and
+a foreign member's refusal (`_refusal`); a pool's name read whole from the rule's reference (`_pool_name`)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ RULE = "requestRoutingRules/rule-payroll: backendAddressPool"
 POOL = "backendAddressPools/pool-flight: backendAddresses"
 
 
-def gateway_with_a_foreign_member(arm, settings):
+def gateway_with_a_foreign_member(arm, settings, sources=("192.168.10.4",)):
     gateway = R.application_gateway()
     gateway["properties"]["requestRoutingRules"][0]["properties"]["backendAddressPool"] = {
         "id": f"{AGW}/backendAddressPools/pool-flight"
@@ -27,7 +27,7 @@ def gateway_with_a_foreign_member(arm, settings):
     pool["properties"]["backendAddresses"] = [{"ipAddress": "192.168.10.4"}, {"ipAddress": "10.9.9.9"}]
     arm.seed(gateway)
     routing = ApplicationGatewayRouting(
-        **R.routing("application-gateway", flight_pool="pool-flight", source_addresses=["192.168.10.4"],
+        **R.routing("application-gateway", flight_pool="pool-flight", source_addresses=list(sources),
                     target_addresses=["10.1.1.4"])
     )  # fmt: skip
     return router_factory(lambda: None, settings)("wave-1", "payroll", routing)
@@ -64,3 +64,17 @@ def test_a_pool_whose_name_ends_in_a_capital_x_is_read_by_its_whole_name(arm, se
     assert gw.read() == 0
     gw.apply(100)
     assert gw.read() == 100
+
+
+def test_a_foreign_member_refuses_a_share_it_distorts_and_names_the_share_it_would_be(arm, settings_arm):
+    # two sources and a target: 33% is both sources and the target, 25% with the foreign member among them
+    gw = gateway_with_a_foreign_member(arm, settings_arm, sources=("192.168.10.4", "192.168.10.5"))
+    assert gw.problems([33]) == [
+        f"pool pool-flight of {WHAT}: refused before any change: 33% would really be 25% of the traffic, because "
+        "members the plan does not name also receive it: 10.9.9.9; remove or disable them, or name them in the plan"
+    ]
+
+
+def test_a_foreign_member_refuses_nothing_where_the_share_is_what_it_would_be_anyway(arm, settings_arm):
+    # one source and one target: 1% is the source alone, 0% whoever else is in the pool
+    assert gateway_with_a_foreign_member(arm, settings_arm).problems([1]) == []
