@@ -1,0 +1,82 @@
+"""revoke_access on a network security group against the local Resource Manager
+(shared/adapters/routing/network_security_group.py): the deny rule's PUT as sent, promote's own rule never
+counted against itself (its priority, or an Allow someone made of it), and a 403 on the group's read naming
+the permission."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.adapters.routing import access_revoker
+from shared.domain.errors import RoutingError
+from shared.domain.plan import RevokeAccess
+from shared.domain.routing import Change
+from tests.routing import arm_resources as R
+
+NSG = "network security group nsg-payroll in rg-payroll-net (subscription 00000000-0000-0000-0000-0000000000a1)"
+NEEDS = (
+    "access denied (403); the identity needs Microsoft.Network/networkSecurityGroups/read and "
+    "Microsoft.Network/networkSecurityGroups/securityRules/read and /write on the network security group: "
+    "AuthorizationFailed: injected 403"
+)
+
+
+def test_the_deny_rule_is_put_with_its_name_and_every_property_promote_sets(arm, settings_arm):
+    arm.seed(R.security_group())
+    config = RevokeAccess(**R.revoke_access(source_prefixes=["10.50.0.0/24", "10.60.0.4"]))
+    arm.clear_log()
+    access_revoker(lambda: None, settings_arm).revoke("wave-1", config)
+    [put] = [r for r in arm.log if r.method == "PUT"]
+    assert put.path.endswith("/networkSecurityGroups/nsg-payroll/securityRules/deny-migration-team")
+    assert put.body == {
+        "name": "deny-migration-team",
+        "properties": {
+            "description": "promote: the migration team's access, revoked at promotion of wave-1",
+            "protocol": "*",
+            "sourcePortRange": "*",
+            "destinationPortRange": "*",
+            "sourceAddressPrefixes": ["10.50.0.0/24", "10.60.0.4"],
+            "destinationAddressPrefix": "*",
+            "access": "Deny",
+            "priority": 100,
+            "direction": "Inbound",
+        },
+    }
+
+
+@pytest.mark.parametrize("rule", ["deny-migration-team", "Deny-Migration-Team"])
+def test_promotes_own_rule_in_place_holds_its_priority_without_a_problem(arm, settings_arm, rule):
+    """Azure keeps a rule's name as it was created; promote's own is found whatever its case."""
+    arm.seed(R.security_group())
+    revoker = access_revoker(lambda: None, settings_arm)
+    revoker.revoke("wave-1", RevokeAccess(**R.revoke_access(rule=rule)))
+    config = RevokeAccess(**R.revoke_access(rule="deny-migration-team"))
+    assert revoker.problems("wave-1", config) == []
+    assert revoker.revoke("wave-1", config) == []  # in place: nothing written
+
+
+def test_a_403_on_the_groups_read_names_the_group_and_the_permission(arm, settings_arm):
+    arm.seed(R.security_group())
+    arm.fail("GET", "networksecuritygroups/nsg-payroll", 403, times=10)
+    with pytest.raises(RoutingError) as error:
+        access_revoker(lambda: None, settings_arm).problems("wave-1", RevokeAccess(**R.revoke_access()))
+    assert str(error.value) == f"{NSG}: {NEEDS}"
+
+
+def test_promotes_own_rule_found_allowing_the_team_earlier_is_rewritten_not_refused(arm, settings_arm):
+    """Someone turned promote's rule into an Allow of the team before promote's priority: it is promote's rule
+    to put back, not an earlier Allow that keeps the team in."""
+    group = R.security_group()
+    allow = group["properties"]["securityRules"][0]
+    own = {**allow, "id": allow["id"].replace("allow-https", "deny-migration-team"), "name": "deny-migration-team"}
+    own["properties"] = {**allow["properties"], "sourceAddressPrefix": "10.50.0.0/24", "priority": 90}
+    group["properties"]["securityRules"].append(own)
+    arm.seed(group)
+    revoker = access_revoker(lambda: None, settings_arm)
+    config = RevokeAccess(**R.revoke_access())
+    assert revoker.problems("wave-1", config) == []
+    assert revoker.revoke("wave-1", config) == [
+        Change(NSG, "securityRules/deny-migration-team",
+               "Allow inbound from 10.50.0.0/24, protocol Tcp, port 443, priority 90",
+               "Deny inbound from 10.50.0.0/24, any port and protocol, priority 100")
+    ]  # fmt: skip
