@@ -1,7 +1,8 @@
 """application-gateway against the local Resource Manager (shared/adapters/routing/application_gateway.py):
 the flight pool in a diff (`_live`, `_diff`: the members the plan does not name show on both sides of the
 pool's change, and a pool already as wanted is no change); moves to 0% or 100% that need no flight pool and
-a foreign member's refusal (`_refusal`); a pool's name read whole from the rule's reference (`_pool_name`)."""
+a foreign member's refusal (`_refusal`); a pool's name read whole from the rule's reference (`_pool_name`);
+the plan's members that stay kept in place, matched without case (`_attempt`)."""
 
 from __future__ import annotations
 
@@ -78,3 +79,28 @@ def test_a_foreign_member_refuses_a_share_it_distorts_and_names_the_share_it_wou
 def test_a_foreign_member_refuses_nothing_where_the_share_is_what_it_would_be_anyway(arm, settings_arm):
     # one source and one target: 1% is the source alone, 0% whoever else is in the pool
     assert gateway_with_a_foreign_member(arm, settings_arm).problems([1]) == []
+
+
+def test_a_move_leaves_the_plans_members_that_stay_where_they_are_in_the_pool(arm, settings_arm):
+    """Members are matched without case (FQDNs): one that stays is kept in place, not removed and re-added."""
+    gateway = R.application_gateway()
+    gateway["properties"]["requestRoutingRules"][0]["properties"]["backendAddressPool"] = {
+        "id": f"{AGW}/backendAddressPools/pool-flight"
+    }
+    pool = next(p for p in gateway["properties"]["backendAddressPools"] if p["name"] == "pool-flight")
+    pool["properties"]["backendAddresses"] = [{"fqdn": "b.onprem.contoso.com"}, {"fqdn": "A.OnPrem.contoso.com"}]
+    arm.seed(gateway)
+    routing = ApplicationGatewayRouting(
+        **R.routing("application-gateway", flight_pool="pool-flight", target_addresses=["10.1.1.4"],
+                    source_addresses=["a.onprem.contoso.com", "b.onprem.contoso.com"])
+    )  # fmt: skip
+    gw = router_factory(lambda: None, settings_arm)("wave-1", "payroll", routing)
+    assert gw.read() == 0
+    gw.apply(33)
+    pool = next(p for p in arm.get(AGW)["properties"]["backendAddressPools"] if p["name"] == "pool-flight")
+    assert pool["properties"]["backendAddresses"] == [
+        {"fqdn": "b.onprem.contoso.com"},
+        {"fqdn": "A.OnPrem.contoso.com"},
+        {"ipAddress": "10.1.1.4"},
+    ]
+    assert gw.read() == 33
