@@ -1,7 +1,7 @@
 """revoke_access on a network security group against the local Resource Manager
 (shared/adapters/routing/network_security_group.py): the deny rule's PUT as sent, promote's own rule never
-counted against itself (its priority, or an Allow someone made of it), and a 403 on the group's read naming
-the permission."""
+counted against itself (its priority, or an Allow someone made of it), an Allow from an application security
+group read as no problem, and a 403 on the group's read naming the permission."""
 
 from __future__ import annotations
 
@@ -80,3 +80,16 @@ def test_promotes_own_rule_found_allowing_the_team_earlier_is_rewritten_not_refu
                "Allow inbound from 10.50.0.0/24, protocol Tcp, port 443, priority 90",
                "Deny inbound from 10.50.0.0/24, any port and protocol, priority 100")
     ]  # fmt: skip
+
+
+def test_an_allow_from_an_application_security_group_before_promotes_deny_is_no_problem(arm, settings_arm):
+    """An application security group holds network interfaces of the virtual network, not a team outside it."""
+    group = R.security_group()
+    allow = group["properties"]["securityRules"][0]
+    asg = f"{R.NET}/applicationSecurityGroups/asg-web"
+    web = {**allow, "id": allow["id"].replace("allow-https", "allow-web"), "name": "allow-web"}
+    web["properties"] = {**allow["properties"], "priority": 90, "sourceApplicationSecurityGroups": [{"id": asg}]}
+    del web["properties"]["sourceAddressPrefix"]
+    group["properties"]["securityRules"].append(web)
+    arm.seed(group)
+    assert access_revoker(lambda: None, settings_arm).problems("wave-1", RevokeAccess(**R.revoke_access())) == []
