@@ -1,7 +1,8 @@
 """revoke_access on a network security group against the local Resource Manager
 (shared/adapters/routing/network_security_group.py): the deny rule's PUT as sent, promote's own rule never
 counted against itself (its priority, or an Allow someone made of it), an Allow from an application security
-group read as no problem, and a 403 on the group's read naming the permission."""
+group read as no problem, an earlier Allow named with each of its port ranges, and a 403 on the group's read
+naming the permission."""
 
 from __future__ import annotations
 
@@ -69,16 +70,16 @@ def test_promotes_own_rule_found_allowing_the_team_earlier_is_rewritten_not_refu
     group = R.security_group()
     allow = group["properties"]["securityRules"][0]
     own = {**allow, "id": allow["id"].replace("allow-https", "deny-migration-team"), "name": "deny-migration-team"}
-    own["properties"] = {**allow["properties"], "sourceAddressPrefix": "10.50.0.0/24", "priority": 90}
+    own["properties"] = {**allow["properties"], "sourceAddressPrefix": "10.50.0.0/24", "priority": 150}
     group["properties"]["securityRules"].append(own)
     arm.seed(group)
     revoker = access_revoker(lambda: None, settings_arm)
-    config = RevokeAccess(**R.revoke_access())
+    config = RevokeAccess(**R.revoke_access(priority=180))
     assert revoker.problems("wave-1", config) == []
     assert revoker.revoke("wave-1", config) == [
         Change(NSG, "securityRules/deny-migration-team",
-               "Allow inbound from 10.50.0.0/24, protocol Tcp, port 443, priority 90",
-               "Deny inbound from 10.50.0.0/24, any port and protocol, priority 100")
+               "Allow inbound from 10.50.0.0/24, protocol Tcp, port 443, priority 150",
+               "Deny inbound from 10.50.0.0/24, any port and protocol, priority 180")
     ]  # fmt: skip
 
 
@@ -88,8 +89,28 @@ def test_an_allow_from_an_application_security_group_before_promotes_deny_is_no_
     allow = group["properties"]["securityRules"][0]
     asg = f"{R.NET}/applicationSecurityGroups/asg-web"
     web = {**allow, "id": allow["id"].replace("allow-https", "allow-web"), "name": "allow-web"}
-    web["properties"] = {**allow["properties"], "priority": 90, "sourceApplicationSecurityGroups": [{"id": asg}]}
+    web["properties"] = {**allow["properties"], "priority": 150, "sourceApplicationSecurityGroups": [{"id": asg}]}
     del web["properties"]["sourceAddressPrefix"]
     group["properties"]["securityRules"].append(web)
     arm.seed(group)
-    assert access_revoker(lambda: None, settings_arm).problems("wave-1", RevokeAccess(**R.revoke_access())) == []
+    assert (
+        access_revoker(lambda: None, settings_arm).problems("wave-1", RevokeAccess(**R.revoke_access(priority=180)))
+        == []
+    )
+
+
+def test_an_earlier_allow_of_several_port_ranges_is_named_with_each_of_them(arm, settings_arm):
+    group = R.security_group()
+    allow = group["properties"]["securityRules"][0]
+    web = {**allow, "id": allow["id"].replace("allow-https", "allow-web"), "name": "allow-web"}
+    web["properties"] = {**allow["properties"], "priority": 150, "sourceAddressPrefix": "10.50.0.0/16",
+                         "destinationPortRanges": ["80", "443"]}  # fmt: skip
+    del web["properties"]["destinationPortRange"]
+    group["properties"]["securityRules"].append(web)
+    arm.seed(group)
+    config = RevokeAccess(**R.revoke_access(priority=180))
+    assert access_revoker(lambda: None, settings_arm).problems("wave-1", config) == [
+        f"{NSG}: inbound rule allow-web (Allow, priority 150, from 10.50.0.0/16, Tcp port 80, 443) is evaluated "
+        "before promote's deny at priority 180 and lets the migration team (10.50.0.0/24) in; choose a priority "
+        "below 150 (e.g. 149), or narrow that rule"
+    ]
