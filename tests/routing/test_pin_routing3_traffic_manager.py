@@ -1,6 +1,7 @@
 """traffic-manager: endpoints read without a weight count as weight 1, and another enabled endpoint is named by
-its type's last segment and name (shared/adapters/routing/traffic_manager.py `_read`), against the local
-Resource Manager."""
+its type's last segment and name (shared/adapters/routing/traffic_manager.py `_read`); an endpoint without a
+status is enabled (`_enabled`); a 403 names the profile or the endpoint (`_read`, `_patch`), against the
+local Resource Manager."""
 
 from __future__ import annotations
 
@@ -67,3 +68,8 @@ def test_a_403_names_the_profile_or_the_endpoint_denied_and_the_permission(arm, 
     with pytest.raises(RoutingError) as error:
         tm(settings_arm).apply(100)
     assert str(error.value) == f"endpoint payroll-azure of {PROFILE}: {TM_NEEDS}"
+
+
+def test_an_endpoint_without_a_status_is_enabled(arm, settings_arm):
+    seed(arm, payroll_onprem={"endpointStatus": None})
+    assert tm(settings_arm).read() == 0
