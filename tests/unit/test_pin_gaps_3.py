@@ -1,0 +1,50 @@
+"""Pins for the leftover mutation gaps of issue 21 (decommission, metrics batching, site recovery, ...)."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.adapters.decommission import DecommissionError
+from shared.adapters.decommission.azure_vm import AzureVmDecommissioner
+from tests.finish.fake_azure import FakeAzure
+from tests.routing.conftest import arm_settings, arm_tls, credential  # noqa: F401  (fixtures)
+from tests.routing.fake_arm import _error
+from tests.unit.test_pin_decommission import VM, request, unchecked
+
+
+class DenyingAzure(FakeAzure):
+    """Resource Manager for an identity that may read VMs but lacks powerOff/action: Azure answers 403
+    AuthorizationFailed, naming the action and the scope."""
+
+    def _vm(self, method, path, action):
+        if method == "POST" and (action or "").lower() == "poweroff":
+            return _error(
+                403,
+                "AuthorizationFailed",
+                f"The client 'promote' does not have authorization to perform action "
+                f"'Microsoft.Compute/virtualMachines/powerOff/action' over scope '{path.rsplit('/', 1)[0]}'",
+            )
+        return super()._vm(method, path, action)
+
+
+@pytest.fixture
+def denying(arm_tls, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(arm_tls[0]))
+    fake = DenyingAzure()
+    server = fake.serve(*arm_tls)
+    yield fake
+    server.stop()
+
+
+def test_a_403_turning_a_vm_off_names_the_permission_the_identity_needs(denying, credential):  # noqa: F811
+    denying.add_vm(VM + "web", "running")
+    target = unchecked(provider="azure-vm", source_vms=[VM + "web"])
+    with pytest.raises(DecommissionError) as caught:
+        AzureVmDecommissioner(arm_settings(denying, credential)).decommission("r1", request(target))
+    assert str(caught.value) == (
+        "virtual machine web: access denied (403); the identity needs "
+        "Microsoft.Compute/virtualMachines/read, powerOff/action and deallocate/action: "
+        "AuthorizationFailed: The client 'promote' does not have authorization to perform action "
+        f"'Microsoft.Compute/virtualMachines/powerOff/action' over scope '{VM}web'"
+    )
+    assert denying.state(VM + "web") == "running"
