@@ -6,6 +6,7 @@ import pytest
 
 from shared.adapters.decommission import DecommissionError
 from shared.adapters.decommission.azure_vm import AzureVmDecommissioner
+from shared.adapters.metrics.platform import _type
 from tests.finish.fake_azure import FakeAzure
 from tests.routing.conftest import arm_settings, arm_tls, credential  # noqa: F401  (fixtures)
 from tests.routing.fake_arm import _error
@@ -48,3 +49,14 @@ def test_a_403_turning_a_vm_off_names_the_permission_the_identity_needs(denying,
         f"'Microsoft.Compute/virtualMachines/powerOff/action' over scope '{VM}web'"
     )
     assert denying.state(VM + "web") == "running"
+
+
+def test_an_extension_resource_is_typed_from_the_first_providers_segment_and_batched_with_neither_side():
+    # the plan's resource pattern admits a second `/providers/` (an extension resource on a VM): its type is
+    # read from after the FIRST one, so a batch never mixes it with plain VMs nor with plain extension resources
+    vm = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm-1"
+    extension = f"{vm}/providers/Microsoft.Insights/dataCollectionRuleAssociations/a-1"
+    plain = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Insights/dataCollectionRuleAssociations/a-2"
+    assert _type(extension) == "microsoft.compute/virtualmachines/providers/datacollectionruleassociations"
+    assert _type(vm) == "microsoft.compute/virtualmachines"
+    assert _type(plain) == "microsoft.insights/datacollectionruleassociations"
