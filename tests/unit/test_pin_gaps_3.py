@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
+from azure.mgmt.recoveryservicessiterecovery.models import ReplicationProtectedItem
 
 from shared.adapters.decommission import DecommissionError
 from shared.adapters.decommission.azure_vm import AzureVmDecommissioner
 from shared.adapters.metrics.platform import _type
+from shared.adapters.site_recovery import ItemState, item_state
 from tests.finish.fake_azure import FakeAzure
 from tests.routing.conftest import arm_settings, arm_tls, credential  # noqa: F401  (fixtures)
 from tests.routing.fake_arm import _error
@@ -60,3 +64,28 @@ def test_an_extension_resource_is_typed_from_the_first_providers_segment_and_bat
     assert _type(extension) == "microsoft.compute/virtualmachines/providers/datacollectionruleassociations"
     assert _type(vm) == "microsoft.compute/virtualmachines"
     assert _type(plain) == "microsoft.insights/datacollectionruleassociations"
+
+
+def wire_item(time: str) -> ReplicationProtectedItem:
+    """A protected item as Site Recovery's answer deserialises it: its time exactly as sent on the wire."""
+    return ReplicationProtectedItem(
+        {
+            "name": "i1",
+            "properties": {
+                "friendlyName": "vm-web",
+                "protectionState": "Protected",
+                "replicationHealth": "Normal",
+                "providerSpecificDetails": {"instanceType": "A2A", "rpoInSeconds": 12, "lastRpoCalculatedTime": time},
+            },
+        }
+    )
+
+
+def test_a_time_sent_without_an_offset_is_read_as_utc_and_one_with_an_offset_is_kept():
+    # the SDK deserialises a time without an offset as a naive datetime: Azure's times are UTC
+    naive = item_state(wire_item("2026-11-26T22:00:00"))
+    assert naive == ItemState("i1", "vm-web", True, "Protected", "Normal", 12.0, datetime(2026, 11, 26, 22, tzinfo=UTC))
+    assert naive.rpo_at is not None and naive.rpo_at.utcoffset() == timedelta(0)
+    aware = item_state(wire_item("2026-11-26T23:00:00+01:00"))
+    assert aware.rpo_at is not None
+    assert (aware.rpo_at.isoformat(), aware.rpo_at.utcoffset()) == ("2026-11-26T23:00:00+01:00", timedelta(hours=1))
