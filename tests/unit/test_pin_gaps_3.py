@@ -11,6 +11,8 @@ from shared.adapters.decommission import DecommissionError
 from shared.adapters.decommission.azure_vm import AzureVmDecommissioner
 from shared.adapters.metrics.platform import _type
 from shared.adapters.site_recovery import ItemState, item_state
+from shared.application.batch_routing import THROTTLED_FIRST, Budget
+from shared.domain.plan import Budgets
 from tests.finish.fake_azure import FakeAzure
 from tests.routing.conftest import arm_settings, arm_tls, credential  # noqa: F401  (fixtures)
 from tests.routing.fake_arm import _error
@@ -89,3 +91,10 @@ def test_a_time_sent_without_an_offset_is_read_as_utc_and_one_with_an_offset_is_
     aware = item_state(wire_item("2026-11-26T23:00:00+01:00"))
     assert aware.rpo_at is not None
     assert (aware.rpo_at.isoformat(), aware.rpo_at.utcoffset()) == ("2026-11-26T23:00:00+01:00", timedelta(hours=1))
+
+
+def test_each_429_is_counted_and_waited_for():
+    slept: list[float] = []
+    budget = Budget.of(Budgets(), now=lambda: 100.0, sleep=slept.append)
+    assert (budget.throttled(2.0), budget.throttled(None)) == (2.0, THROTTLED_FIRST)
+    assert (budget.throttles, slept) == (2, [2.0, THROTTLED_FIRST])
