@@ -12,7 +12,10 @@ from shared.adapters.decommission.azure_vm import AzureVmDecommissioner
 from shared.adapters.metrics.platform import _type
 from shared.adapters.site_recovery import ItemState, item_state
 from shared.application.batch_routing import THROTTLED_FIRST, Budget
-from shared.domain.plan import Budgets
+from shared.application.drift import check_release
+from shared.domain.model import new_release
+from shared.domain.plan import Budgets, validate_plan
+from tests.fakes import T0, FakeNetwork, MemoryStore
 from tests.finish.fake_azure import FakeAzure
 from tests.routing.conftest import arm_settings, arm_tls, credential  # noqa: F401  (fixtures)
 from tests.routing.fake_arm import _error
@@ -98,3 +101,26 @@ def test_each_429_is_counted_and_waited_for():
     budget = Budget.of(Budgets(), now=lambda: 100.0, sleep=slept.append)
     assert (budget.throttled(2.0), budget.throttled(None)) == (2.0, THROTTLED_FIRST)
     assert (budget.throttles, slept) == (2, [2.0, THROTTLED_FIRST])
+
+
+def test_a_workload_recorded_at_1_percent_found_at_0_is_a_drift_recorded_and_re_applied():
+    # the live share read as 0% is compared with the recorded 1% as 0, never as anything else
+    plan = validate_plan({"release": "r1", "model": "flight", "on_drift": "reapply",
+                          "flights": [{"percent": 1}, {"percent": 100}],
+                          "workloads": [{"name": "w1", "assets": ["vm-1"]}]})  # fmt: skip
+    release = new_release(plan)
+    w1 = release.workloads["w1"].evolve(state="flighting", flight=1, traffic_percent=1)
+    store, network = MemoryStore(), FakeNetwork()
+    store.create_release(release.evolve(workloads={"w1": w1}))
+    network.shares[("r1", "w1")] = 0
+    checks, entries = check_release(store, network.router, "r1", T0)
+    assert [(c.live_percent, c.expected_percent) for c in checks] == [(0, 1)]
+    assert [(e.workload, e.outcome, e.reason) for e in entries] == [
+        (
+            "w1",
+            "applied",
+            "drift on local routing record r1/w1: live 0%, state says 1% (share is 0, expected 1); "
+            "re-applying 1% (on_drift: reapply)",
+        )
+    ]
+    assert network.shares[("r1", "w1")] == 1
