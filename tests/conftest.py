@@ -88,10 +88,17 @@ def cli_env(azurite, tmp_path) -> dict:
 LONGEST_FIRST = ("tests/faults/test_reliability.py", "tests/faults/test_stateful.py", "tests/e2e/test_cli.py")
 
 
-def pytest_collection_modifyitems(items) -> None:
+# make mutation --tests-under SECONDS: under a mutant, only the tests mutmut timed at most this long run (a lower
+# bound of the kill rate, for a whole run within hours: docs/testing.md)
+TESTS_UNDER = "PROMOTE_MUTATION_TESTS_UNDER"
+
+
+def pytest_collection_modifyitems(items, config=None) -> None:
     if "MUTANT_UNDER_TEST" in os.environ:  # make mutation: mutmut names the tests to run, in a set's order
         items.sort(key=_written_order)  # each module's tests together and as written, whatever that order was
         if "__mutmut_" in os.environ["MUTANT_UNDER_TEST"]:
+            if os.environ.get(TESTS_UNDER):
+                _drop_longer_tests(items, float(os.environ[TESTS_UNDER]), config)
             _quickest_modules_first(items)
         return
     rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
@@ -102,15 +109,28 @@ def _written_order(item) -> tuple[str, int]:
     return item.nodeid.split("::", 1)[0], item.location[1] or 0  # stable: a parametrized test's cases keep theirs
 
 
+def _durations() -> dict[str, float]:
+    stats = Path("mutmut-stats.json")  # mutmut runs the tests in mutants/, where it keeps its timings
+    return json.loads(stats.read_text()).get("duration_by_test", {}) if stats.exists() else {}
+
+
+def _drop_longer_tests(items, seconds: float, config) -> None:
+    durations = _durations()
+    longer = [item for item in items if durations.get(item.nodeid, 0.0) > seconds]
+    if longer:
+        items[:] = [item for item in items if item not in longer]
+        if config is not None:
+            config.hook.pytest_deselected(items=longer)
+
+
 def _quickest_modules_first(items) -> None:
     """Under a mutant (make mutation, which stops at the first failure), the modules whose tests were quickest in
     mutmut's own timing run first: most mutants are killed by a unit test in milliseconds, and without this one
     would first sit through whichever Azurite tests the selection happened to list first. A module's tests stay
     together and in their order (module fixtures are set up once)."""
-    stats = Path("mutmut-stats.json")  # mutmut runs the tests in mutants/, where it keeps its timings
-    if not stats.exists():
+    durations = _durations()
+    if not durations:
         return
-    durations = json.loads(stats.read_text()).get("duration_by_test", {})
     per_module: dict[str, list[float]] = {}
     for item in items:
         per_module.setdefault(item.nodeid.split("::", 1)[0], []).append(durations.get(item.nodeid, 1.0))

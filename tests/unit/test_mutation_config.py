@@ -202,3 +202,25 @@ def test_under_a_mutant_two_modules_of_the_same_mean_time_are_not_interleaved(tm
     pytest_collection_modifyitems(items)
     modules = [i.nodeid.split("::")[0] for i in items]
     assert modules == ["a.py", "a.py", "b.py", "b.py"]  # each module together (a tie: by name)
+
+
+def test_with_tests_under_a_limit_a_mutant_runs_only_the_tests_timed_at_most_that_long(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from tests.conftest import TESTS_UNDER, pytest_collection_modifyitems
+
+    durations = {"a.py::t1": 0.2, "a.py::t2": 3.0, "b.py::t1": 1.0}
+    (tmp_path / "mutmut-stats.json").write_text(json.dumps({"duration_by_test": durations}))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MUTANT_UNDER_TEST", "shared.x.x_f__mutmut_3")
+    monkeypatch.setenv(TESTS_UNDER, "1")
+    deselected: list = []
+    config = SimpleNamespace(hook=SimpleNamespace(pytest_deselected=lambda items: deselected.extend(items)))
+    items = [item(n) for n in ["a.py::t1", "a.py::t2", "b.py::t1", "c.py::t9"]]
+    pytest_collection_modifyitems(items, config)
+    assert [i.nodeid for i in items] == ["a.py::t1", "b.py::t1", "c.py::t9"]  # a test never timed is kept
+    assert [i.nodeid for i in deselected] == ["a.py::t2"]
+    monkeypatch.setenv("MUTANT_UNDER_TEST", "stats")  # mutmut's own phases run every test
+    items = [item(n) for n in ["a.py::t1", "a.py::t2"]]
+    pytest_collection_modifyitems(items, config)
+    assert len(items) == 2
