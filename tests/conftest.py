@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from pathlib import Path
@@ -109,7 +110,8 @@ def _written_order(item) -> tuple[str, int]:
     return item.nodeid.split("::", 1)[0], item.location[1] or 0  # stable: a parametrized test's cases keep theirs
 
 
-def _durations() -> dict[str, float]:
+@functools.cache
+def _durations() -> dict[str, float]:  # read once per session: the file is about 20 MB
     stats = Path("mutmut-stats.json")  # mutmut runs the tests in mutants/, where it keeps its timings
     return json.loads(stats.read_text()).get("duration_by_test", {}) if stats.exists() else {}
 
@@ -118,7 +120,7 @@ def _drop_longer_tests(items, seconds: float, config) -> None:
     durations = _durations()
     longer = [item for item in items if durations.get(item.nodeid, 0.0) > seconds]
     if longer:
-        items[:] = [item for item in items if item not in longer]
+        items[:] = [item for item in items if durations.get(item.nodeid, 0.0) <= seconds]
         if config is not None:
             config.hook.pytest_deselected(items=longer)
 

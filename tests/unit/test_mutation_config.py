@@ -131,7 +131,9 @@ def test_the_estimate_counts_every_mutant_run_as_itself_and_the_unrun_at_the_sam
 
 def test_under_a_mutant_the_quickest_modules_run_first_each_kept_together(tmp_path, monkeypatch):
 
-    from tests.conftest import pytest_collection_modifyitems
+    from tests.conftest import _durations, pytest_collection_modifyitems
+
+    _durations.cache_clear()  # read once per session: each test writes its own timings
 
     names = ["b.py::slow1", "a.py::quick1", "b.py::slow2", "a.py::quick2", "c.py::unknown"]
     durations = {"b.py::slow1": 4.0, "b.py::slow2": 0.1, "a.py::quick1": 0.2, "a.py::quick2": 0.3}
@@ -163,7 +165,9 @@ def test_in_mutmuts_other_phases_each_modules_tests_run_together_and_as_written(
     """mutmut lists the tests of its stats run in a set's order, which changes with every process: a test that
     leaves global state behind (OpenTelemetry's SDK binds a patched function when first imported under the patch)
     failed the stats run in one order and not another. Written order is one order, the one make test runs."""
-    from tests.conftest import pytest_collection_modifyitems
+    from tests.conftest import _durations, pytest_collection_modifyitems
+
+    _durations.cache_clear()  # read once per session: each test writes its own timings
 
     names = ["b.py::t2", "a.py::t3", "b.py::t1", "a.py::t1", "a.py::t2[x]", "a.py::t2[y]"]
     monkeypatch.setenv("MUTANT_UNDER_TEST", "stats")
@@ -191,7 +195,9 @@ def test_under_a_mutant_two_modules_of_the_same_mean_time_are_not_interleaved(tm
     the module's mean alone left two modules of equal mean (all skipped: 0 s each) interleaved, and their
     module fixtures were set up again at every switch."""
 
-    from tests.conftest import pytest_collection_modifyitems
+    from tests.conftest import _durations, pytest_collection_modifyitems
+
+    _durations.cache_clear()  # read once per session: each test writes its own timings
 
     names = ["b.py::t1", "a.py::t1", "b.py::t2", "a.py::t2"]
     durations = {"b.py::t1": 0.1, "a.py::t1": 0.2, "b.py::t2": 0.3, "a.py::t2": 0.2}
@@ -207,7 +213,9 @@ def test_under_a_mutant_two_modules_of_the_same_mean_time_are_not_interleaved(tm
 def test_with_tests_under_a_limit_a_mutant_runs_only_the_tests_timed_at_most_that_long(tmp_path, monkeypatch):
     from types import SimpleNamespace
 
-    from tests.conftest import TESTS_UNDER, pytest_collection_modifyitems
+    from tests.conftest import TESTS_UNDER, _durations, pytest_collection_modifyitems
+
+    _durations.cache_clear()  # read once per session: each test writes its own timings
 
     durations = {"a.py::t1": 0.2, "a.py::t2": 3.0, "b.py::t1": 1.0}
     (tmp_path / "mutmut-stats.json").write_text(json.dumps({"duration_by_test": durations}))
