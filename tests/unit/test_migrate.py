@@ -50,6 +50,15 @@ class MigrateDriver(Driver):
     def gates(self) -> list[str]:
         return [g.gate for g in waiting_for(self.release, self.wl(), self.w.clock.now())]
 
+    def rehearsed_then_clean_up_failed(self, error: str) -> None:
+        """Ready, rehearsed, passed; the vault's clean-up of the test VMs fails with `error` (not yet watched)."""
+        self.ready()
+        self.override("rehearse")
+        self.vault.finish("test-migrate")
+        self.watch()
+        self.send("rehearsal-passed")
+        self.vault.finish("test-migrate-cleanup", ok=False, error=error)
+
 
 def test_a_required_rehearsal_holds_the_cutover_until_it_passes_then_migrate_runs_before_routing():
     d = MigrateDriver(migrate_plan())

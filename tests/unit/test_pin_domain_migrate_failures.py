@@ -44,12 +44,7 @@ def test_a_failed_test_migration_fails_the_rehearsal_and_cleans_up():
 
 def test_a_failed_clean_up_is_stuck_and_says_how_to_clean_up_again():
     d = MigrateDriver(migrate_plan())
-    d.ready()
-    d.override("rehearse")
-    d.vault.finish("test-migrate")
-    d.watch()
-    d.send("rehearsal-passed")
-    d.vault.finish("test-migrate-cleanup", ok=False, error="locked")
+    d.rehearsed_then_clean_up_failed("locked")
     why = (
         f"the rehearsal's test VMs remain: clean-up failed (job job-3,job-4): {BOTH.format('locked')}; "
         "promote rehearse cleans up again"

@@ -39,12 +39,7 @@ def test_job_reports_that_are_stale_repeated_or_new():
 
 def test_a_rehearsal_whose_test_vms_remain_cleans_them_up_first():
     d = MigrateDriver(migrate_plan())
-    d.ready()
-    d.override("rehearse")
-    d.vault.finish("test-migrate")
-    d.watch()
-    d.send("rehearsal-passed")
-    d.vault.finish("test-migrate-cleanup", ok=False, error="locked")
+    d.rehearsed_then_clean_up_failed("locked")
     d.watch()
     assert said(d.override("rehearse")) == [
         (
